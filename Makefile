@@ -1,0 +1,22 @@
+# The two commands of the contract: `make run` and `make test`.
+SHELL := /bin/bash
+.PHONY: setup run test test-fast eval bench run-prod system-test-deps
+
+setup:
+	./scripts/setup.sh
+
+run: setup
+	.venv/bin/python -m scripts.run_all
+
+# System packages the tests need (PostgreSQL, Redis, Chromium, CJK fonts, nginx).
+system-test-deps:
+	./scripts/install_system_deps.sh
+
+test: system-test-deps setup
+	.venv/bin/python -m pytest -p no:cacheprovider tests
+
+eval: setup
+	.venv/bin/python -m scripts.evaluate_nlu
+
+bench: setup
+	.venv/bin/python -m scripts.bench

@@ -1,0 +1,1 @@
+"""The gateway of the utility's intelligent customer service: store, API, channels, console."""

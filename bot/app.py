@@ -1,0 +1,50 @@
+"""The gateway's aiohttp application factory.
+
+Each concern registers itself through a ``setup(app)`` function; shared services live on
+the app under the keys below so handlers stay thin.
+"""
+from __future__ import annotations
+
+import logging
+
+from aiohttp import web
+
+from bot.config import Settings, load_settings
+from bot.store import Store, migrate
+
+log = logging.getLogger(__name__)
+
+# Shared services on the application object.
+SETTINGS = "settings"
+STORE = "store"
+HUB = "hub"  # bot.conversations.ConversationHub
+SLA = "sla"  # bot.sla.SlaRules
+
+
+def create_app(settings: Settings | None = None, *, run_migrations: bool = True,
+               start_background: bool = True) -> web.Application:
+    """Builds the gateway. ``start_background=False`` leaves out timers (tests drive them)."""
+    settings = settings or load_settings()
+    settings.warn_insecure_defaults()
+    if run_migrations:
+        migrate(settings.database_url)
+    app = web.Application(client_max_size=2 * 1024 * 1024)
+    app[SETTINGS] = settings
+    app[STORE] = Store(settings.database_url)
+    app["start_background"] = start_background
+
+    from bot import api, conversations, web_channel, handoff, console, sla, channels
+
+    sla.setup(app)
+    conversations.setup(app)
+    api.setup(app)
+    handoff.setup(app)
+    web_channel.setup(app)
+    console.setup(app)
+    channels.setup(app)
+
+    async def close_store(app: web.Application) -> None:
+        app[STORE].close()
+
+    app.on_cleanup.append(close_store)
+    return app

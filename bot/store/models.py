@@ -1,0 +1,260 @@
+"""The utility's data: accounts, bills, outages, tickets, conversations, hand-offs, staff.
+
+2.0-style declarative models (SQLAlchemy 1.4 with ``future=True`` sessions).
+All times are aware datetimes stored as UTC (see ``UTCDateTime``).
+"""
+from __future__ import annotations
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Column,
+    Date,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    Numeric,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import declarative_base, relationship
+
+from bot.store.types import UTCDateTime, now_utc
+
+Base = declarative_base()
+
+AREA_TYPES = ("urban", "rural", "remote")
+CUSTOMER_TYPES = ("residential", "commercial", "industrial")
+BILL_STATUSES = ("unpaid", "paid", "overdue")
+OUTAGE_KINDS = ("planned", "unplanned")
+TICKET_TYPES = ("repair", "complaint", "tip_off", "suggestion", "praise", "application", "callback")
+PRIORITIES = ("normal", "high", "urgent")
+# Conversation states: the bot serves it, it waits for a person, a person serves it, ended.
+CONVERSATION_STATES = ("bot", "waiting", "human", "closed")
+MESSAGE_SENDERS = ("customer", "bot", "staff", "system")
+HANDOFF_STATUSES = ("waiting", "accepted", "returned", "closed", "missed")
+STAFF_ROLES = ("agent", "supervisor")
+
+
+class Customer(Base):
+    __tablename__ = "customers"
+
+    id = Column(Integer, primary_key=True)
+    account_no = Column(String(10), nullable=False, unique=True)
+    name = Column(String(64), nullable=False)
+    phone = Column(String(11), nullable=False)
+    address = Column(String(255), nullable=False)
+    area_type = Column(String(16), nullable=False)
+    customer_type = Column(String(16), nullable=False)
+    created_at = Column(UTCDateTime, nullable=False, default=now_utc)
+
+    bills = relationship("Bill", back_populates="customer", order_by="Bill.period")
+
+
+class Bill(Base):
+    __tablename__ = "bills"
+    __table_args__ = (UniqueConstraint("account_no", "period", name="uq_bills_account_period"),)
+
+    id = Column(Integer, primary_key=True)
+    account_no = Column(String(10), ForeignKey("customers.account_no"), nullable=False, index=True)
+    period = Column(String(7), nullable=False)  # YYYY-MM
+    kwh = Column(Float, nullable=False)
+    amount = Column(Numeric(12, 2), nullable=False)
+    due_date = Column(Date, nullable=False)
+    status = Column(String(16), nullable=False)
+    paid_at = Column(UTCDateTime, nullable=True)
+    peak_kwh = Column(Float, nullable=True)
+    valley_kwh = Column(Float, nullable=True)
+    # [{"tier": 1, "kwh": 240.0, "price": 0.5283}, ...]
+    tiers = Column(JSON, nullable=True)
+
+    customer = relationship("Customer", back_populates="bills")
+
+
+class Outage(Base):
+    __tablename__ = "outages"
+
+    id = Column(Integer, primary_key=True)
+    outage_no = Column(String(32), nullable=False, unique=True)
+    kind = Column(String(16), nullable=False)
+    area = Column(String(128), nullable=False)
+    scope = Column(JSON, nullable=False)  # streets or villages covered
+    start_at = Column(UTCDateTime, nullable=False)
+    end_at = Column(UTCDateTime, nullable=False)
+    reason = Column(String(255), nullable=False)
+
+
+class TicketSequence(Base):
+    """Per-prefix, per-day counter that makes short ticket numbers unique under concurrency."""
+
+    __tablename__ = "ticket_sequences"
+
+    prefix = Column(String(8), primary_key=True)
+    day = Column(String(8), primary_key=True)  # YYYYMMDD, Asia/Shanghai
+    last_value = Column(Integer, nullable=False, default=0)
+
+
+class Ticket(Base):
+    __tablename__ = "tickets"
+
+    id = Column(Integer, primary_key=True)
+    ticket_no = Column(String(32), nullable=False, unique=True)
+    type = Column(String(16), nullable=False, index=True)
+    status = Column(String(16), nullable=False, index=True)
+    priority = Column(String(8), nullable=False, default="normal")
+    account_no = Column(String(10), nullable=True, index=True)
+    conversation_id = Column(String(128), nullable=True, index=True)
+    channel = Column(String(16), nullable=False, default="rest")
+    summary = Column(Text, nullable=False)
+    # Structured details: address, hazard, business_type, contact, documents...
+    details = Column(JSON, nullable=False, default=dict)
+    business_type = Column(String(32), nullable=True)
+    area_type = Column(String(16), nullable=True)
+    contact_name = Column(String(64), nullable=True)
+    contact_phone = Column(String(20), nullable=True)
+    # Client request key: a retried create returns the first ticket instead of a second one.
+    request_key = Column(String(128), nullable=True, unique=True)
+    satisfaction = Column(String(16), nullable=True)
+    created_at = Column(UTCDateTime, nullable=False, default=now_utc, index=True)
+    updated_at = Column(UTCDateTime, nullable=False, default=now_utc, onupdate=now_utc)
+    closed_at = Column(UTCDateTime, nullable=True)
+
+    events = relationship("TicketEvent", back_populates="ticket", order_by="TicketEvent.id",
+                          cascade="all, delete-orphan")
+    milestones = relationship("Milestone", back_populates="ticket", order_by="Milestone.due_at",
+                              cascade="all, delete-orphan")
+
+
+class TicketEvent(Base):
+    """Every change of a ticket: who, when, what."""
+
+    __tablename__ = "ticket_events"
+
+    id = Column(Integer, primary_key=True)
+    ticket_id = Column(Integer, ForeignKey("tickets.id", ondelete="CASCADE"), nullable=False, index=True)
+    at = Column(UTCDateTime, nullable=False, default=now_utc)
+    actor = Column(String(64), nullable=False)  # "system", "bot", "customer", staff username
+    kind = Column(String(32), nullable=False)  # created, status_changed, milestone_met, at_risk, breached, note...
+    data = Column(JSON, nullable=False, default=dict)
+
+    ticket = relationship("Ticket", back_populates="events")
+
+
+class Milestone(Base):
+    """One response-time rule applied to one ticket."""
+
+    __tablename__ = "milestones"
+    __table_args__ = (Index("ix_milestones_open_due", "met_at", "due_at"),)
+
+    id = Column(Integer, primary_key=True)
+    ticket_id = Column(Integer, ForeignKey("tickets.id", ondelete="CASCADE"), nullable=False, index=True)
+    name = Column(String(64), nullable=False)  # customer/staff facing, e.g. 抢修人员到达现场
+    rule = Column(String(64), nullable=False)  # key in sla.yml, e.g. repair.arrival
+    started_at = Column(UTCDateTime, nullable=False)
+    due_at = Column(UTCDateTime, nullable=False)
+    met_at = Column(UTCDateTime, nullable=True)
+    breached = Column(Boolean, nullable=False, default=False)
+    # Set once, by whichever watcher claims the transition first (UPDATE ... WHERE x IS NULL).
+    at_risk_at = Column(UTCDateTime, nullable=True)
+    breached_at = Column(UTCDateTime, nullable=True)
+
+    ticket = relationship("Ticket", back_populates="milestones")
+
+
+class Conversation(Base):
+    __tablename__ = "conversations"
+
+    id = Column(String(128), primary_key=True)  # the conversation id (= socket.io session id, wechat:<openid>)
+    channel = Column(String(16), nullable=False)
+    state = Column(String(16), nullable=False, default="bot")
+    account_no = Column(String(10), nullable=True, index=True)
+    assigned_agent = Column(String(64), nullable=True)
+    tags = Column(JSON, nullable=False, default=list)
+    note = Column(Text, nullable=True)
+    satisfaction = Column(String(16), nullable=True)
+    reviewed = Column(Boolean, nullable=False, default=False)
+    created_at = Column(UTCDateTime, nullable=False, default=now_utc, index=True)
+    last_message_at = Column(UTCDateTime, nullable=False, default=now_utc)
+    closed_at = Column(UTCDateTime, nullable=True)
+
+    messages = relationship("Message", back_populates="conversation", order_by="Message.id")
+
+
+class Message(Base):
+    __tablename__ = "messages"
+    __table_args__ = (
+        UniqueConstraint("conversation_id", "client_msg_id", name="uq_messages_client_id"),
+    )
+
+    id = Column(Integer, primary_key=True)
+    conversation_id = Column(String(128), ForeignKey("conversations.id"), nullable=False, index=True)
+    sender = Column(String(16), nullable=False)  # customer | bot | staff | system
+    agent = Column(String(64), nullable=True)  # staff display name for staff messages
+    channel = Column(String(16), nullable=False)
+    text = Column(Text, nullable=True)
+    # buttons / quick_replies / attachment / custom, as sent to the customer
+    payload = Column(JSON, nullable=True)
+    # Id given by the client or platform (widget message id, WeChat MsgId): a retry is stored once.
+    client_msg_id = Column(String(128), nullable=True)
+    intent = Column(String(64), nullable=True)
+    confidence = Column(Float, nullable=True)
+    flagged = Column(Boolean, nullable=False, default=False)  # wrongly understood (review)
+    flag_intent = Column(String(64), nullable=True)  # the intent staff say it should have been
+    delivered_at = Column(UTCDateTime, nullable=True)
+    created_at = Column(UTCDateTime, nullable=False, default=now_utc)
+
+    conversation = relationship("Conversation", back_populates="messages")
+
+
+class Handoff(Base):
+    __tablename__ = "handoffs"
+
+    id = Column(Integer, primary_key=True)
+    conversation_id = Column(String(128), ForeignKey("conversations.id"), nullable=False, index=True)
+    channel = Column(String(16), nullable=False)
+    reason = Column(String(32), nullable=False)  # customer_request | fallback | identity_failed | staff_takeover
+    status = Column(String(16), nullable=False, default="waiting", index=True)
+    summary = Column(Text, nullable=True)
+    created_at = Column(UTCDateTime, nullable=False, default=now_utc, index=True)
+    accept_due_at = Column(UTCDateTime, nullable=True)
+    accepted_at = Column(UTCDateTime, nullable=True)
+    agent = Column(String(64), nullable=True)
+    ended_at = Column(UTCDateTime, nullable=True)
+    callback_ticket_no = Column(String(32), nullable=True)
+
+
+class StaffUser(Base):
+    __tablename__ = "staff_users"
+
+    id = Column(Integer, primary_key=True)
+    username = Column(String(64), nullable=False, unique=True)
+    display_name = Column(String(64), nullable=False)
+    password_hash = Column(String(255), nullable=False)
+    role = Column(String(16), nullable=False, default="agent")
+    active = Column(Boolean, nullable=False, default=True)
+    created_at = Column(UTCDateTime, nullable=False, default=now_utc)
+
+
+class StaffSession(Base):
+    __tablename__ = "staff_sessions"
+
+    token_hash = Column(String(64), primary_key=True)  # sha256 of the cookie value
+    user_id = Column(Integer, ForeignKey("staff_users.id"), nullable=False)
+    csrf_token = Column(String(64), nullable=False)
+    created_at = Column(UTCDateTime, nullable=False, default=now_utc)
+    expires_at = Column(UTCDateTime, nullable=False)
+
+
+class SurveyAnswer(Base):
+    """Satisfaction answers (满意/一般/不满意), from the bot or a follow-up (回访)."""
+
+    __tablename__ = "survey_answers"
+
+    id = Column(Integer, primary_key=True)
+    conversation_id = Column(String(128), nullable=True, index=True)
+    ticket_no = Column(String(32), nullable=True, index=True)
+    rating = Column(String(16), nullable=False)  # satisfied | neutral | dissatisfied
+    comment = Column(Text, nullable=True)
+    created_at = Column(UTCDateTime, nullable=False, default=now_utc)

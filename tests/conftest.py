@@ -1,0 +1,8 @@
+"""Shared fixtures. Each concern keeps its fixtures in a plugin module under tests/support/."""
+import os
+
+os.environ.setdefault("TZ", "Asia/Shanghai")
+
+pytest_plugins = [
+    "tests.support.services",
+]
