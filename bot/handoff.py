@@ -1,5 +1,561 @@
-"""Placeholder until its owner lands it (see docs/ARCHITECTURE.md)."""
+"""Live hand-off from the bot to a person, and back.
+
+A hand-off goes ``waiting`` → ``accepted`` → ``returned`` (back to the bot) or ``closed``;
+or ``waiting`` → ``missed`` when nobody accepts in time or the desk is closed, in which
+case the customer is told so and a callback ticket (type ``callback``) is opened with its
+deadline. Nobody waits in silence.
+
+Every transition is claimed in the database with ``UPDATE ... WHERE status = <expected>``
+so that two gateways (or two agents) never both act on the same hand-off.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+from dataclasses import dataclass
+from datetime import datetime, time, timedelta
+from typing import Any, Awaitable, Callable, Iterable
+
+from aiohttp import web
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from bot.store.models import Conversation, Customer, Handoff
+from bot.store.types import SHANGHAI, iso_local, now_utc
+
+log = logging.getLogger(__name__)
+
+HANDOFF_SERVICE = "handoff"  # app key
+REASONS = ("customer_request", "fallback", "identity_failed", "staff_takeover")
+ACTIVE_STATUSES = ("waiting", "accepted")
+
+Clock = Callable[[], datetime]
+Listener = Callable[[dict], Awaitable[None]]
 
 
-def setup(app):
-    return None
+class HandoffError(Exception):
+    """A refused hand-off operation; ``code`` is the API error code, ``status`` the HTTP status."""
+
+    def __init__(self, code: str, message: str, status: int = 409):
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.status = status
+
+
+# ---------------------------------------------------------------- settings
+
+@dataclass(frozen=True)
+class StaffHours:
+    """Opening hours of the staff desk, every day, in Asia/Shanghai (ranges may cross midnight)."""
+
+    ranges: tuple[tuple[time, time | None], ...]  # end None = 24:00
+    text: str
+
+    @classmethod
+    def parse(cls, text: str) -> "StaffHours":
+        ranges = []
+        for part in text.split(","):
+            part = part.strip()
+            if not part:
+                continue
+            try:
+                start_s, end_s = (p.strip() for p in part.split("-", 1))
+                start = time.fromisoformat(start_s)
+                end = None if end_s in ("24:00", "24:00:00") else time.fromisoformat(end_s)
+            except ValueError as exc:
+                raise ValueError(f"STAFF_HOURS: bad range {part!r}, expected HH:MM-HH:MM") from exc
+            ranges.append((start, end))
+        if not ranges:
+            raise ValueError("STAFF_HOURS is empty")
+        return cls(tuple(ranges), text.strip())
+
+    def is_open(self, at: datetime) -> bool:
+        local = at.astimezone(SHANGHAI).time()
+        for start, end in self.ranges:
+            if end is None:
+                if local >= start:
+                    return True
+            elif start <= end:
+                if start <= local < end:
+                    return True
+            elif local >= start or local < end:  # crosses midnight
+                return True
+        return False
+
+    def describe(self) -> str:
+        parts = [f"{s.strftime('%H:%M')}-{e.strftime('%H:%M') if e else '24:00'}" for s, e in self.ranges]
+        return "、".join(parts)
+
+
+@dataclass(frozen=True)
+class HandoffSettings:
+    accept_seconds: float = 180.0
+    staff_hours: StaffHours = StaffHours.parse("08:00-20:00")
+    check_seconds: float = 5.0
+
+    @classmethod
+    def from_env(cls, env: dict | None = None) -> "HandoffSettings":
+        env = os.environ if env is None else env
+        return cls(
+            accept_seconds=float(env.get("HANDOFF_ACCEPT_SECONDS") or 180),
+            staff_hours=StaffHours.parse(env.get("STAFF_HOURS") or "08:00-20:00"),
+            check_seconds=float(env.get("HANDOFF_CHECK_SECONDS") or 5),
+        )
+
+
+# ---------------------------------------------------------------- JSON form
+
+def handoff_json(h: Handoff) -> dict[str, Any]:
+    """The contract's hand-off JSON (``bot handoffs --json``) plus a few extra keys."""
+    return {
+        "conversation_id": h.conversation_id,
+        "channel": h.channel,
+        "reason": h.reason,
+        "status": h.status,
+        "created_at": iso_local(h.created_at),
+        "accepted_at": iso_local(h.accepted_at),
+        "agent": h.agent,
+        "callback_ticket_no": h.callback_ticket_no,
+        "id": h.id,
+        "summary": h.summary,
+        "accept_due_at": iso_local(h.accept_due_at),
+        "ended_at": iso_local(h.ended_at),
+    }
+
+
+def list_handoffs(session: Session, status: str | None = None, limit: int | None = None) -> list[Handoff]:
+    query = select(Handoff).order_by(Handoff.created_at.desc(), Handoff.id.desc())
+    if status:
+        query = query.where(Handoff.status == status)
+    if limit:
+        query = query.limit(limit)
+    return list(session.execute(query).scalars())
+
+
+def active_handoff(session: Session, conversation_id: str) -> Handoff | None:
+    return session.execute(
+        select(Handoff)
+        .where(Handoff.conversation_id == conversation_id, Handoff.status.in_(ACTIVE_STATUSES))
+        .order_by(Handoff.id.desc())
+        .limit(1)
+    ).scalar_one_or_none()
+
+
+def _claim(session: Session, handoff_id: int, expected: str | Iterable[str], **values) -> bool:
+    """Moves a hand-off on only if it is still in ``expected``; True if this caller won."""
+    expected = (expected,) if isinstance(expected, str) else tuple(expected)
+    result = session.execute(
+        update(Handoff)
+        .where(Handoff.id == handoff_id, Handoff.status.in_(expected))
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount == 1
+
+
+# ---------------------------------------------------------------- customer texts
+
+def _local_deadline(due: datetime) -> str:
+    local = due.astimezone(SHANGHAI)
+    return f"{local.month}月{local.day}日 {local:%H:%M}"
+
+
+TEXT_TRANSFER = "好的，正在为您转接人工客服，请稍候。我们会在{minutes}内接入；若暂时无人接听，将为您登记回电。"
+TEXT_ACCEPTED = "您好，人工客服{agent}为您服务，请问有什么可以帮您？"
+TEXT_TAKEOVER = "您好，人工客服{agent}已加入对话，接下来由我为您服务。"
+TEXT_RETURNED = "人工服务已结束，接下来由智能客服继续为您服务。如需再次转人工，请回复“转人工”。"
+TEXT_CLOSED = "本次服务已结束，感谢您的耐心。如还有问题，随时给我们留言。"
+TEXT_BUSY = "非常抱歉，人工客服暂时繁忙，未能及时接入。"
+TEXT_CLOSED_DESK = "人工客服的服务时间为每天 {hours}，现在暂时无法接入。"
+TEXT_CALLBACK = "已为您登记回电工单 {ticket_no}，工作人员将于 {deadline} 前与您联系。"
+TEXT_CALLBACK_NO_DEADLINE = "已为您登记回电工单 {ticket_no}，工作人员将尽快与您联系。"
+TEXT_CALLBACK_NO_PHONE = "为便于回电，请留下您的户号或联系电话。"
+TEXT_BACK_TO_BOT = "在此期间，智能客服仍可继续为您服务。"
+
+
+def _minutes_text(seconds: float) -> str:
+    if seconds >= 60:
+        minutes = seconds / 60
+        return f"{minutes:g} 分钟"
+    return f"{seconds:g} 秒"
+
+
+# ---------------------------------------------------------------- the service
+
+class HandoffService:
+    def __init__(self, store, hub=None, settings: HandoffSettings | None = None,
+                 clock: Clock = now_utc, sla=None, notify=None):
+        self.store = store
+        self.hub = hub
+        self.settings = settings or HandoffSettings.from_env()
+        self.clock = clock
+        self.sla = sla
+        self._listeners: list[Listener] = []
+
+    # -- live events for consoles
+    def subscribe(self, listener: Listener) -> None:
+        self._listeners.append(listener)
+
+    def unsubscribe(self, listener: Listener) -> None:
+        if listener in self._listeners:
+            self._listeners.remove(listener)
+
+    async def _emit(self, handoff: dict) -> None:
+        event = {"type": "handoff", "conversation_id": handoff["conversation_id"], "handoff": handoff}
+        if self.hub is not None and hasattr(self.hub, "publish"):
+            await self.hub.publish(event)  # consoles subscribe to the hub: one stream of events
+            return
+        for listener in list(self._listeners):
+            try:
+                await listener(event)
+            except Exception:  # a broken console must not break a hand-off
+                log.exception("hand-off listener failed")
+
+    async def _set_state(self, conversation_id: str, state: str, agent: str | None = None) -> None:
+        if self.hub is not None:
+            await self.hub.set_state(conversation_id, state, agent=agent)
+        else:  # no hub (unit use): keep the store consistent anyway
+            def _update(session_state=state):
+                with self.store.session() as session:
+                    conv = session.get(Conversation, conversation_id)
+                    if conv is not None:
+                        conv.state = session_state
+                        conv.assigned_agent = agent
+            await self.store.run(_update)
+
+    async def _tell(self, conversation_id: str, text: str, sender: str = "system",
+                    agent: str | None = None) -> None:
+        if self.hub is None:
+            return
+        message: dict[str, Any] = {"text": text}
+        if agent:
+            message["metadata"] = {"agent": agent}
+        try:
+            await self.hub.push(conversation_id, message, sender=sender, agent=agent)
+        except Exception:
+            log.exception("could not tell conversation %s", conversation_id)
+
+    # -- request
+    async def request(self, conversation_id: str, channel: str, reason: str,
+                      summary: str | None = None) -> tuple[dict, bool]:
+        """Queues a conversation for a person. Returns (hand-off JSON, created)."""
+        if reason not in REASONS:
+            raise HandoffError("bad_reason", f"reason must be one of {', '.join(REASONS)}", 400)
+        now = self.clock()
+        desk_open = self.settings.staff_hours.is_open(now)
+
+        def _create():
+            with self.store.session() as session:
+                conv = session.get(Conversation, conversation_id)
+                if conv is None:
+                    conv = Conversation(id=conversation_id, channel=channel, state="bot",
+                                        created_at=now, last_message_at=now)
+                    session.add(conv)
+                    session.flush()
+                existing = active_handoff(session, conversation_id)
+                if existing is not None:
+                    return handoff_json(existing), False
+                h = Handoff(conversation_id=conversation_id, channel=conv.channel or channel,
+                            reason=reason, status="waiting", summary=summary, created_at=now,
+                            accept_due_at=now + timedelta(seconds=self.settings.accept_seconds))
+                session.add(h)
+                session.flush()
+                return handoff_json(h), True
+
+        data, created = await self.store.run(_create)
+        if not created:
+            return data, False
+        if not desk_open:
+            missed = await self._miss(data["id"], desk_closed=True)
+            return (missed or data), True
+        await self._set_state(conversation_id, "waiting")
+        await self._tell(conversation_id, TEXT_TRANSFER.format(minutes=_minutes_text(self.settings.accept_seconds)))
+        await self._emit(data)
+        return data, True
+
+    # -- accept
+    async def accept(self, conversation_id: str, username: str, display_name: str) -> dict:
+        now = self.clock()
+
+        def _accept():
+            with self.store.session() as session:
+                h = active_handoff(session, conversation_id)
+                if h is None or h.status != "waiting":
+                    raise HandoffError("not_waiting", "该会话当前不在排队中，可能已被其他同事接入或已转回机器人。")
+                if not _claim(session, h.id, "waiting", status="accepted", accepted_at=now, agent=username):
+                    raise HandoffError("not_waiting", "该会话已被其他同事接入。")
+                session.refresh(h)
+                return handoff_json(h)
+
+        data = await self.store.run(_accept)
+        await self._set_state(conversation_id, "human", agent=username)
+        await self._tell(conversation_id, TEXT_ACCEPTED.format(agent=display_name), sender="system")
+        await self._emit(data)
+        return data
+
+    # -- take over a live bot conversation
+    async def take_over(self, conversation_id: str, username: str, display_name: str) -> dict:
+        now = self.clock()
+
+        def _take():
+            with self.store.session() as session:
+                conv = session.get(Conversation, conversation_id)
+                if conv is None:
+                    raise HandoffError("not_found", "会话不存在。", 404)
+                if conv.state == "closed":
+                    raise HandoffError("closed", "会话已结束，无法接管。")
+                existing = active_handoff(session, conversation_id)
+                if existing is not None:
+                    if existing.status == "waiting" and _claim(
+                            session, existing.id, "waiting", status="accepted", accepted_at=now, agent=username):
+                        session.refresh(existing)
+                        return handoff_json(existing)
+                    raise HandoffError("already_human", "该会话已由人工服务。")
+                h = Handoff(conversation_id=conversation_id, channel=conv.channel, reason="staff_takeover",
+                            status="accepted", created_at=now, accept_due_at=now, accepted_at=now,
+                            agent=username, summary=f"{display_name} 主动接管")
+                session.add(h)
+                session.flush()
+                return handoff_json(h)
+
+        data = await self.store.run(_take)
+        await self._set_state(conversation_id, "human", agent=username)
+        await self._tell(conversation_id, TEXT_TAKEOVER.format(agent=display_name), sender="system")
+        await self._emit(data)
+        return data
+
+    # -- staff reply
+    async def reply(self, conversation_id: str, username: str, display_name: str, text: str,
+                    supervisor: bool = False) -> None:
+        text = (text or "").strip()
+        if not text:
+            raise HandoffError("empty", "回复内容不能为空。", 400)
+        if len(text) > 2000:
+            raise HandoffError("too_long", "回复内容过长（最多 2000 字）。", 400)
+
+        def _check():
+            with self.store.session() as session:
+                h = active_handoff(session, conversation_id)
+                if h is None or h.status != "accepted":
+                    raise HandoffError("not_accepted", "请先接入该会话再回复。")
+                if h.agent != username and not supervisor:
+                    raise HandoffError("not_yours", "该会话由其他同事服务。", 403)
+
+        await self.store.run(_check)
+        await self.hub.push(conversation_id, {"text": text, "metadata": {"agent": display_name}},
+                            sender="staff", agent=display_name)
+
+    # -- hand back to the bot
+    async def hand_back(self, conversation_id: str, username: str, supervisor: bool = False) -> dict:
+        now = self.clock()
+
+        def _back():
+            with self.store.session() as session:
+                h = active_handoff(session, conversation_id)
+                if h is None:
+                    raise HandoffError("not_active", "该会话没有进行中的人工服务。")
+                if h.status == "accepted" and h.agent != username and not supervisor:
+                    raise HandoffError("not_yours", "该会话由其他同事服务。", 403)
+                if not _claim(session, h.id, h.status, status="returned", ended_at=now):
+                    raise HandoffError("not_active", "该会话状态已变化，请刷新。")
+                session.refresh(h)
+                return handoff_json(h)
+
+        data = await self.store.run(_back)
+        await self._set_state(conversation_id, "bot")
+        await self._tell(conversation_id, TEXT_RETURNED)
+        await self._emit(data)
+        return data
+
+    # -- close the conversation
+    async def close(self, conversation_id: str, username: str, tags: list[str] | None = None,
+                    note: str | None = None, supervisor: bool = False) -> dict | None:
+        now = self.clock()
+        tags = [t.strip()[:32] for t in (tags or []) if t and t.strip()][:20]
+        note = (note or "").strip()[:4000] or None
+
+        def _close():
+            with self.store.session() as session:
+                conv = session.get(Conversation, conversation_id)
+                if conv is None:
+                    raise HandoffError("not_found", "会话不存在。", 404)
+                h = active_handoff(session, conversation_id)
+                data = None
+                if h is not None:
+                    if h.status == "accepted" and h.agent != username and not supervisor:
+                        raise HandoffError("not_yours", "该会话由其他同事服务。", 403)
+                    if not _claim(session, h.id, h.status, status="closed", ended_at=now):
+                        raise HandoffError("not_active", "该会话状态已变化，请刷新。")
+                    session.refresh(h)
+                    data = handoff_json(h)
+                merged = list(dict.fromkeys([*(conv.tags or []), *tags]))
+                conv.tags = merged
+                if note:
+                    conv.note = f"{conv.note}\n{note}" if conv.note else note
+                conv.closed_at = now
+                return data, conv.state != "closed"
+
+        data, was_open = await self.store.run(_close)
+        if was_open:
+            await self._tell(conversation_id, TEXT_CLOSED)
+            await self._set_state(conversation_id, "closed")
+        if data:
+            await self._emit(data)
+        return data
+
+    # -- queue rule: missed hand-offs become callback tickets
+    async def check_timeouts(self) -> list[dict]:
+        """Turns every waiting hand-off past its accept deadline into a callback ticket."""
+        now = self.clock()
+
+        def _due():
+            with self.store.session() as session:
+                return list(session.execute(
+                    select(Handoff.id).where(Handoff.status == "waiting", Handoff.accept_due_at <= now)
+                ).scalars())
+
+        missed = []
+        for handoff_id in await self.store.run(_due):
+            data = await self._miss(handoff_id, desk_closed=False)
+            if data is not None:
+                missed.append(data)
+        return missed
+
+    async def _miss(self, handoff_id: int, desk_closed: bool) -> dict | None:
+        now = self.clock()
+
+        def _claim_and_ticket():
+            with self.store.session() as session:
+                if not _claim(session, handoff_id, "waiting", status="missed", ended_at=now):
+                    return None  # accepted meanwhile, or another gateway got it
+                h = session.get(Handoff, handoff_id)
+                session.refresh(h)
+                ticket = _open_callback_ticket(session, h, now, self.sla, desk_closed)
+                h.callback_ticket_no = ticket["ticket_no"]
+                session.flush()
+                conv = session.get(Conversation, h.conversation_id)
+                has_contact = bool(ticket.get("contact_phone") or (conv and conv.account_no))
+                return handoff_json(h), ticket, has_contact
+
+        result = await self.store.run(_claim_and_ticket)
+        if result is None:
+            return None
+        data, ticket, has_contact = result
+        due = _first_due(ticket)
+        parts = [TEXT_CLOSED_DESK.format(hours=self.settings.staff_hours.describe()) if desk_closed else TEXT_BUSY]
+        if due:
+            parts.append(TEXT_CALLBACK.format(ticket_no=ticket["ticket_no"], deadline=_local_deadline(due)))
+        else:
+            parts.append(TEXT_CALLBACK_NO_DEADLINE.format(ticket_no=ticket["ticket_no"]))
+        if not has_contact:
+            parts.append(TEXT_CALLBACK_NO_PHONE)
+        parts.append(TEXT_BACK_TO_BOT)
+        await self._set_state(data["conversation_id"], "bot")
+        await self._tell(data["conversation_id"], "".join(parts))
+        await self._emit(data)
+        log.info("hand-off %s missed (%s): callback ticket %s", handoff_id,
+                 "desk closed" if desk_closed else "not accepted in time", ticket["ticket_no"])
+        return data
+
+    async def run_watcher(self, stop: asyncio.Event) -> None:
+        while not stop.is_set():
+            try:
+                await self.check_timeouts()
+            except Exception:
+                log.exception("hand-off timeout check failed")
+            try:
+                await asyncio.wait_for(stop.wait(), timeout=self.settings.check_seconds)
+            except asyncio.TimeoutError:
+                pass
+
+
+def _first_due(ticket: dict) -> datetime | None:
+    dues = [m.get("due_at") for m in ticket.get("milestones") or [] if m.get("due_at") and not m.get("met_at")]
+    if not dues:
+        return None
+    parsed = [datetime.fromisoformat(d) if isinstance(d, str) else d for d in dues]
+    return min(parsed)
+
+
+def _open_callback_ticket(session: Session, h: Handoff, now: datetime, sla, desk_closed: bool) -> dict:
+    """Opens (idempotently, keyed by the hand-off) the callback ticket through bot.tickets."""
+    from bot import tickets
+
+    conv = session.get(Conversation, h.conversation_id)
+    account_no = conv.account_no if conv else None
+    customer = None
+    if account_no:
+        customer = session.execute(select(Customer).where(Customer.account_no == account_no)).scalar_one_or_none()
+    why = "非服务时间" if desk_closed else "排队超时无人接入"
+    reason_text = {"customer_request": "客户要求转人工", "fallback": "机器人多次未能理解",
+                   "identity_failed": "身份核验多次失败", "staff_takeover": "人工接管"}.get(h.reason, h.reason)
+    summary = f"回电：{reason_text}，{why}"
+    if h.summary:
+        summary += f"。{h.summary}"
+    result = tickets.create_ticket(
+        session, sla,
+        type="callback",
+        summary=summary,
+        channel=h.channel,
+        priority="normal",
+        account_no=customer.account_no if customer else None,
+        conversation_id=h.conversation_id,
+        area_type=customer.area_type if customer else None,
+        contact_name=customer.name if customer else None,
+        contact_phone=customer.phone if customer else None,
+        details={"handoff_id": h.id, "reason": h.reason, "desk_closed": desk_closed},
+        request_key=f"handoff-callback-{h.id}",
+        actor="system",
+        now=now,
+    )
+    data = tickets.ticket_json(result.ticket, with_events=True, now=now)
+    return data
+
+
+# ---------------------------------------------------------------- REST API
+
+async def post_handoff(request: web.Request) -> web.Response:
+    try:
+        body = await request.json()
+    except Exception:
+        return _error("bad_json", "body must be a JSON object", 400)
+    if not isinstance(body, dict):
+        return _error("bad_json", "body must be a JSON object", 400)
+    conversation_id = body.get("conversation_id")
+    channel = body.get("channel")
+    reason = body.get("reason")
+    summary = body.get("summary")
+    for name, value, limit in (("conversation_id", conversation_id, 128), ("channel", channel, 16),
+                               ("reason", reason, 32)):
+        if not isinstance(value, str) or not value.strip() or len(value) > limit:
+            return _error("bad_field", f"{name} is required (string, at most {limit} characters)", 400)
+    if summary is not None and (not isinstance(summary, str) or len(summary) > 2000):
+        return _error("bad_field", "summary must be a string of at most 2000 characters", 400)
+    service: HandoffService = request.config_dict[HANDOFF_SERVICE]
+    try:
+        data, created = await service.request(conversation_id.strip(), channel.strip(), reason, summary)
+    except HandoffError as exc:
+        return _error(exc.code, exc.message, exc.status)
+    return web.json_response(data, status=201 if created else 200)
+
+
+def _error(code: str, message: str, status: int) -> web.Response:
+    return web.json_response({"error": code, "message": message}, status=status)
+
+
+def setup(app: web.Application) -> None:
+    service = HandoffService(app["store"], app.get("hub"), HandoffSettings.from_env(), sla=app.get("sla"))
+    app[HANDOFF_SERVICE] = service
+    app.router.add_post("/api/v1/handoffs", post_handoff)
+
+    if app.get("start_background"):
+        async def watcher(app: web.Application):
+            stop = asyncio.Event()
+            task = asyncio.create_task(service.run_watcher(stop))
+            yield
+            stop.set()
+            await task
+
+        app.cleanup_ctx.append(watcher)

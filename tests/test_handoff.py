@@ -1,0 +1,246 @@
+"""Hand-off service: queue rule, accept, staff replies, hand back — with a controllable clock.
+
+Uses the real ConversationHub with a fake channel adapter and a fake Rasa server, on a
+temporary SQLite store; nothing sleeps through the 3-minute accept time.
+"""
+from __future__ import annotations
+
+import asyncio
+from datetime import datetime, timedelta, timezone
+
+import pytest
+import pytest_asyncio
+from aiohttp import web
+from sqlalchemy import select
+
+from bot.config import Settings
+from bot.conversations import ConversationHub
+from bot.handoff import HandoffError, HandoffService, HandoffSettings, StaffHours
+from bot.sla import load_rules
+from bot.store import Store, migrate
+from bot.store.models import Conversation, Customer, Handoff, Message, Ticket
+from bot.store.types import SHANGHAI
+from bot.config import ROOT
+
+pytestmark = pytest.mark.asyncio
+
+
+class FakeChannel:
+    name = "web"
+
+    def __init__(self) -> None:
+        self.delivered: list[tuple[str, dict]] = []
+
+    async def deliver(self, conversation_id: str, message: dict) -> bool:
+        self.delivered.append((conversation_id, message))
+        return True
+
+    def texts(self, conversation_id: str) -> list[str]:
+        return [m.get("text") or "" for cid, m in self.delivered if cid == conversation_id]
+
+
+class Clock:
+    def __init__(self, start: datetime) -> None:
+        self.now = start
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += timedelta(seconds=seconds)
+
+
+@pytest_asyncio.fixture
+async def fake_rasa(aiohttp_server):
+    calls: list[dict] = []
+
+    async def webhook(request: web.Request) -> web.Response:
+        body = await request.json()
+        calls.append(body)
+        return web.json_response([{"recipient_id": body["sender"], "text": f"机器人回答：{body['message']}"}],
+                                 headers={"X-Rasa-Intent": "query_bill", "X-Rasa-Confidence": "0.93"})
+
+    app = web.Application()
+    app.router.add_post("/webhooks/gateway/webhook", webhook)
+    server = await aiohttp_server(app)
+    server.calls = calls
+    return server
+
+
+@pytest_asyncio.fixture
+async def world(tmp_path, fake_rasa):
+    url = f"sqlite:///{tmp_path / 'handoff.db'}"
+    migrate(url)
+    settings = Settings(database_url=url, rasa_url=str(fake_rasa.make_url("")).rstrip("/"), rasa_timeout=5)
+    store = Store(url)
+    hub = ConversationHub(store, settings)
+    channel = FakeChannel()
+    hub.register_channel(channel)
+    # 10:00 in Shanghai: the desk (08:00-20:00) is open.
+    clock = Clock(datetime(2026, 11, 26, 10, 0, tzinfo=SHANGHAI).astimezone(timezone.utc))
+    service = HandoffService(store, hub, HandoffSettings(accept_seconds=180,
+                                                         staff_hours=StaffHours.parse("08:00-20:00")),
+                             clock=clock, sla=load_rules(ROOT / "sla.yml"))
+    with store.session() as session:
+        session.add(Customer(account_no="3201000001", name="张伟", phone="13812340001",
+                             address="江苏省南京市玄武区中山路18号3栋501", area_type="urban",
+                             customer_type="residential"))
+        session.add(Conversation(id="conv-1", channel="web", state="bot", account_no="3201000001"))
+        session.add(Conversation(id="conv-2", channel="web", state="bot"))
+
+    class World:
+        pass
+
+    w = World()
+    w.store, w.hub, w.channel, w.clock, w.service, w.rasa = store, hub, channel, clock, service, fake_rasa
+    yield w
+    await hub.close()
+    store.close()
+
+
+def _handoff(store, conversation_id: str) -> Handoff:
+    with store.session() as session:
+        return session.execute(select(Handoff).where(Handoff.conversation_id == conversation_id)
+                               .order_by(Handoff.id.desc())).scalars().first()
+
+
+def _state(store, conversation_id: str) -> str:
+    with store.session() as session:
+        return session.get(Conversation, conversation_id).state
+
+
+async def test_request_queues_and_tells_the_customer(world):
+    data, created = await world.service.request("conv-1", "web", "customer_request", "客户想问电费")
+    assert created and data["status"] == "waiting"
+    assert _state(world.store, "conv-1") == "waiting"
+    assert any("转接人工客服" in t for t in world.channel.texts("conv-1"))
+    # Asking again while waiting gives the same hand-off, not a second one.
+    again, created_again = await world.service.request("conv-1", "web", "customer_request")
+    assert not created_again and again["id"] == data["id"]
+
+
+async def test_timeout_opens_callback_ticket_with_deadline(world):
+    await world.service.request("conv-1", "web", "customer_request")
+    world.clock.advance(179)
+    assert await world.service.check_timeouts() == []
+    assert _handoff(world.store, "conv-1").status == "waiting"
+
+    world.clock.advance(2)
+    missed = await world.service.check_timeouts()
+    assert [m["conversation_id"] for m in missed] == ["conv-1"]
+    h = _handoff(world.store, "conv-1")
+    assert h.status == "missed" and h.callback_ticket_no and h.callback_ticket_no.startswith("HD")
+    with world.store.session() as session:
+        ticket = session.execute(select(Ticket).where(Ticket.ticket_no == h.callback_ticket_no)).scalar_one()
+        assert ticket.type == "callback"
+        assert ticket.conversation_id == "conv-1" and ticket.account_no == "3201000001"
+        assert ticket.contact_phone == "13812340001"
+        due = min(m.due_at for m in ticket.milestones)
+    # sla.yml: call back within 2 hours of the ticket's creation (10:03:01 -> 12:03).
+    assert due.astimezone(SHANGHAI).strftime("%H:%M") == "12:03"
+    last = world.channel.texts("conv-1")[-1]
+    assert "繁忙" in last and h.callback_ticket_no in last and "12:03" in last
+    assert _state(world.store, "conv-1") == "bot"
+
+    # A second watcher (another gateway) finds nothing left to do: one ticket only.
+    assert await world.service.check_timeouts() == []
+    with world.store.session() as session:
+        assert len(session.execute(select(Ticket).where(Ticket.type == "callback")).scalars().all()) == 1
+
+
+async def test_two_gateways_racing_on_a_timeout_open_one_ticket(world):
+    await world.service.request("conv-1", "web", "customer_request")
+    other = HandoffService(world.store, world.hub, world.service.settings, clock=world.clock, sla=world.service.sla)
+    world.clock.advance(200)
+    results = await asyncio.gather(world.service.check_timeouts(), other.check_timeouts())
+    assert sum(len(r) for r in results) == 1
+    with world.store.session() as session:
+        assert len(session.execute(select(Ticket).where(Ticket.type == "callback")).scalars().all()) == 1
+
+
+async def test_desk_closed_opens_callback_ticket_at_once(world):
+    world.clock.now = datetime(2026, 11, 26, 21, 30, tzinfo=SHANGHAI).astimezone(timezone.utc)
+    data, created = await world.service.request("conv-2", "web", "fallback")
+    assert created and data["status"] == "missed" and data["callback_ticket_no"].startswith("HD")
+    last = world.channel.texts("conv-2")[-1]
+    assert "08:00-20:00" in last and data["callback_ticket_no"] in last
+    # No account known: the customer is asked for a way to call back.
+    assert "联系电话" in last
+    assert _state(world.store, "conv-2") == "bot"
+
+
+@pytest.mark.filterwarnings("ignore")
+def test_staff_hours_parse_and_cross_midnight():
+    day = StaffHours.parse("08:00-20:00")
+    night = StaffHours.parse("20:00-08:00")
+    always = StaffHours.parse("00:00-24:00")
+    at = lambda h, m=0: datetime(2026, 11, 26, h, m, tzinfo=SHANGHAI)  # noqa: E731
+    assert day.is_open(at(8)) and day.is_open(at(19, 59)) and not day.is_open(at(20)) and not day.is_open(at(7, 59))
+    assert night.is_open(at(23)) and night.is_open(at(3)) and not night.is_open(at(12))
+    assert always.is_open(at(0)) and always.is_open(at(23, 59))
+    with pytest.raises(ValueError):
+        StaffHours.parse("8 to 20")
+
+
+async def test_accept_reply_and_hand_back(world):
+    await world.service.request("conv-1", "web", "customer_request")
+    world.clock.advance(30)
+    data = await world.service.accept("conv-1", "li", "李娜")
+    assert data["status"] == "accepted" and data["agent"] == "li"
+    h = _handoff(world.store, "conv-1")
+    assert h.accepted_at <= h.accept_due_at  # first response met
+    assert (h.accepted_at - h.created_at).total_seconds() == 30
+    assert _state(world.store, "conv-1") == "human"
+    assert "李娜" in world.channel.texts("conv-1")[-1]
+
+    # Accepted hand-offs never time out.
+    world.clock.advance(600)
+    assert await world.service.check_timeouts() == []
+
+    # While a person serves, the customer's message goes to staff, not to Rasa.
+    await world.hub.handle_customer_message("web", "conv-1", "我的电费为什么这么高")
+    assert world.rasa.calls == []
+
+    await world.service.reply("conv-1", "li", "李娜", "您好，我来帮您查一下。")
+    conversation_id, message = world.channel.delivered[-1]
+    assert message["text"] == "您好，我来帮您查一下。" and message["metadata"]["agent"] == "李娜"
+    with world.store.session() as session:
+        staff_msg = session.execute(select(Message).where(Message.sender == "staff")).scalar_one()
+        assert staff_msg.agent == "李娜"
+
+    # Someone else cannot answer or hand back this conversation.
+    with pytest.raises(HandoffError):
+        await world.service.reply("conv-1", "wang", "王强", "插一句")
+    with pytest.raises(HandoffError):
+        await world.service.hand_back("conv-1", "wang")
+
+    await world.service.hand_back("conv-1", "li")
+    assert _handoff(world.store, "conv-1").status == "returned"
+    assert _state(world.store, "conv-1") == "bot"
+    assert "智能客服" in world.channel.texts("conv-1")[-1]
+
+    # The bot answers the next message again.
+    await world.hub.handle_customer_message("web", "conv-1", "上个月电费多少")
+    assert [c["message"] for c in world.rasa.calls] == ["上个月电费多少"]
+    assert world.channel.texts("conv-1")[-1] == "机器人回答：上个月电费多少"
+
+
+async def test_only_one_agent_wins_an_accept(world):
+    await world.service.request("conv-1", "web", "customer_request")
+    results = await asyncio.gather(world.service.accept("conv-1", "li", "李娜"),
+                                   world.service.accept("conv-1", "wang", "王强"), return_exceptions=True)
+    winners = [r for r in results if isinstance(r, dict)]
+    losers = [r for r in results if isinstance(r, HandoffError)]
+    assert len(winners) == 1 and len(losers) == 1
+    assert _handoff(world.store, "conv-1").agent == winners[0]["agent"]
+
+
+async def test_take_over_and_close_with_tags(world):
+    data = await world.service.take_over("conv-2", "li", "李娜")
+    assert data["reason"] == "staff_takeover" and data["status"] == "accepted"
+    assert _state(world.store, "conv-2") == "human"
+    await world.service.close("conv-2", "li", tags=["电费", "已解决"], note="客户满意")
+    assert _handoff(world.store, "conv-2").status == "closed"
+    with world.store.session() as session:
+        conv = session.get(Conversation, "conv-2")
+        assert conv.state == "closed" and conv.tags == ["电费", "已解决"] and conv.note == "客户满意"
