@@ -1,5 +1,442 @@
-"""Placeholder until its owner lands it (see docs/ARCHITECTURE.md)."""
+"""Every customer conversation, on every channel: store, route, deliver.
+
+``ConversationHub`` (``app["hub"]``) stores each message once (a client's retry with the
+same ``client_msg_id`` is stored once), routes a customer's message by the conversation's
+state — ``bot``: to Rasa through the ``gateway`` input channel (``bot.rasa_connector``);
+``waiting``/``human``: to staff only — and delivers replies on the conversation's own
+channel through a ``ChannelAdapter``. A reply that cannot be delivered now (the customer
+is offline) stays pending (``delivered_at`` NULL) and is delivered, in order and once,
+by ``deliver_pending`` when the customer comes back.
+
+Two locks per conversation: one serialises customer messages (two quick messages are
+answered in order), the other serialises deliveries (a reconnect and a new reply never
+deliver the same message twice). Hand-offs change the state without either lock, so an
+action that hands off during a Rasa call never deadlocks.
+"""
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from dataclasses import dataclass, field
+from typing import Any, AsyncIterator, Awaitable, Callable, Optional, Protocol
+
+import aiohttp
+from aiohttp import web
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+
+from bot.config import Settings
+from bot.store import Store
+from bot.store.models import CONVERSATION_STATES, MESSAGE_SENDERS, Conversation, Message
+from bot.store.types import iso_local, now_utc
+
+log = logging.getLogger(__name__)
+
+APOLOGY_TEXT = "抱歉，系统暂时繁忙，您的留言已记录。请稍后再发一次，或拨打95598供电服务热线，我们24小时为您服务。"
+PAYLOAD_KEYS = ("buttons", "quick_replies", "attachment", "custom")
+MAX_TEXT_LENGTH = 2000
+
+EventCallback = Callable[[dict], Awaitable[None]]
 
 
-def setup(app):
-    return None
+class ChannelAdapter(Protocol):
+    name: str
+
+    async def deliver(self, conversation_id: str, message: dict) -> bool:
+        """Sends one message now; False leaves it pending for a later ``deliver_pending``."""
+
+
+class RasaUnavailable(Exception):
+    """Rasa did not answer in time or answered with an error."""
+
+
+@dataclass
+class CustomerMessageResult:
+    message: dict  # the stored customer message (JSON form)
+    duplicate: bool  # True: the same client_msg_id was stored before; nothing was routed
+    state: str  # the conversation's state when the message was routed
+    replies: list[dict] = field(default_factory=list)  # stored bot replies (JSON form)
+
+
+def message_json(message: Message) -> dict:
+    """A stored message as the console, history and events show it."""
+    data: dict[str, Any] = {
+        "id": message.id,
+        "conversation_id": message.conversation_id,
+        "sender": message.sender,
+        "agent": message.agent,
+        "channel": message.channel,
+        "text": message.text,
+        "client_msg_id": message.client_msg_id,
+        "intent": message.intent,
+        "confidence": message.confidence,
+        "created_at": iso_local(message.created_at),
+        "delivered_at": iso_local(message.delivered_at),
+    }
+    for key in PAYLOAD_KEYS:
+        if message.payload and message.payload.get(key):
+            data[key] = message.payload[key]
+    return data
+
+
+def outgoing_message(data: dict) -> dict:
+    """What a channel adapter receives: the content plus ``metadata`` (id, time, sender, agent)."""
+    out: dict[str, Any] = {}
+    if data.get("text"):
+        out["text"] = data["text"]
+    for key in PAYLOAD_KEYS:
+        if data.get(key):
+            out[key] = data[key]
+    metadata: dict[str, Any] = {"message_id": data["id"], "sender": data["sender"], "created_at": data["created_at"]}
+    if data.get("agent"):
+        metadata["agent"] = data["agent"]
+    out["metadata"] = metadata
+    return out
+
+
+def from_rasa(raw: dict) -> Optional[dict]:
+    """Converts one message of Rasa's REST answer to the hub's message form."""
+    if not isinstance(raw, dict):
+        return None
+    message: dict[str, Any] = {}
+    if isinstance(raw.get("text"), str) and raw["text"].strip():
+        message["text"] = raw["text"]
+    for key in ("buttons", "quick_replies"):
+        buttons = raw.get(key)
+        if isinstance(buttons, list):
+            cleaned = [
+                {"title": str(b.get("title", "")), "payload": str(b.get("payload", b.get("title", "")))}
+                for b in buttons
+                if isinstance(b, dict) and b.get("title")
+            ]
+            if cleaned:
+                message["buttons"] = cleaned
+    if isinstance(raw.get("image"), str) and raw["image"]:
+        message["attachment"] = {"type": "image", "payload": {"src": raw["image"]}}
+    if isinstance(raw.get("attachment"), dict):
+        message["attachment"] = raw["attachment"]
+    if raw.get("custom") is not None:
+        message["custom"] = raw["custom"]
+    return message or None
+
+
+class _KeyedLocks:
+    """One asyncio lock per key, dropped when nobody holds or waits for it."""
+
+    def __init__(self) -> None:
+        self._locks: dict[str, tuple[asyncio.Lock, int]] = {}
+
+    @contextlib.asynccontextmanager
+    async def hold(self, key: str) -> AsyncIterator[None]:
+        lock, users = self._locks.get(key, (None, 0))
+        if lock is None:
+            lock = asyncio.Lock()
+        self._locks[key] = (lock, users + 1)
+        try:
+            async with lock:
+                yield
+        finally:
+            lock, users = self._locks[key]
+            if users <= 1:
+                del self._locks[key]
+            else:
+                self._locks[key] = (lock, users - 1)
+
+
+class ConversationHub:
+    def __init__(self, store: Store, settings: Settings) -> None:
+        self.store = store
+        self.settings = settings
+        self._channels: dict[str, ChannelAdapter] = {}
+        self._subscribers: list[EventCallback] = []
+        self._processing = _KeyedLocks()
+        self._delivering = _KeyedLocks()
+        self._http: Optional[aiohttp.ClientSession] = None
+
+    # ---- wiring -------------------------------------------------------------------------
+    def register_channel(self, adapter: ChannelAdapter) -> None:
+        self._channels[adapter.name] = adapter
+
+    def subscribe(self, callback: EventCallback) -> Callable[[], None]:
+        """Registers a live-console callback; returns a function that unsubscribes it."""
+        self._subscribers.append(callback)
+
+        def unsubscribe() -> None:
+            with contextlib.suppress(ValueError):
+                self._subscribers.remove(callback)
+
+        return unsubscribe
+
+    async def publish(self, event: dict) -> None:
+        for callback in list(self._subscribers):
+            try:
+                await callback(event)
+            except Exception:  # a broken console must not break the customer's conversation
+                log.exception("event subscriber failed on %s", event.get("type"))
+
+    async def close(self) -> None:
+        if self._http is not None:
+            await self._http.close()
+            self._http = None
+
+    # ---- customer messages --------------------------------------------------------------
+    async def handle_customer_message(
+        self,
+        channel: str,
+        conversation_id: str,
+        text: str,
+        client_msg_id: Optional[str] = None,
+        metadata: Optional[dict] = None,
+        on_stored: Optional[Callable[[CustomerMessageResult], None]] = None,
+    ) -> CustomerMessageResult:
+        """Stores a customer's message once and routes it; ``on_stored`` runs right after storing."""
+        text = (text or "")[:MAX_TEXT_LENGTH]
+        async with self._processing.hold(conversation_id):
+            stored, reopened = await self.store.run(
+                self._store_customer_message, channel, conversation_id, text, client_msg_id
+            )
+            result = CustomerMessageResult(message=stored[0], duplicate=stored[1], state=stored[2])
+            if on_stored is not None:
+                on_stored(result)
+            if result.duplicate:
+                return result
+            if reopened:
+                await self.publish({"type": "state", "conversation_id": conversation_id, "state": "bot", "agent": None})
+            await self.publish({"type": "message", "conversation_id": conversation_id, "message": result.message})
+            if result.state != "bot":
+                return result  # a person serves it: staff see it through the event, Rasa never does
+            try:
+                raw_replies, intent, confidence = await self._ask_rasa(channel, conversation_id, text, metadata)
+            except RasaUnavailable as exc:
+                log.warning("Rasa failed for %s: %s", conversation_id, exc)
+                raw_replies, intent, confidence = [{"text": APOLOGY_TEXT}], None, None
+                sender = "system"
+            else:
+                sender = "bot"
+            if intent:
+                await self.store.run(self._set_intent, result.message["id"], intent, confidence)
+                result.message.update(intent=intent, confidence=confidence)
+            for raw in raw_replies:
+                reply = from_rasa(raw)
+                if reply is not None:
+                    result.replies.append(await self._store_and_deliver(conversation_id, reply, sender, None))
+            return result
+
+    async def _ask_rasa(self, channel: str, conversation_id: str, text: str,
+                        metadata: Optional[dict]) -> tuple[list, Optional[str], Optional[float]]:
+        if self._http is None or self._http.closed:
+            self._http = aiohttp.ClientSession()
+        url = self.settings.rasa_url.rstrip("/") + "/webhooks/gateway/webhook"
+        body = {"sender": conversation_id, "message": text,
+                "metadata": {**(metadata or {}), "channel": channel}}
+        try:
+            async with self._http.post(url, json=body,
+                                       timeout=aiohttp.ClientTimeout(total=self.settings.rasa_timeout)) as resp:
+                if resp.status != 200:
+                    raise RasaUnavailable(f"HTTP {resp.status}")
+                answer = await resp.json(content_type=None)
+                intent = resp.headers.get("X-Rasa-Intent")
+                confidence_text = resp.headers.get("X-Rasa-Confidence")
+        except (aiohttp.ClientError, asyncio.TimeoutError, ValueError) as exc:
+            raise RasaUnavailable(repr(exc)) from exc
+        if not isinstance(answer, list):
+            raise RasaUnavailable("answer is not a list")
+        try:
+            confidence = float(confidence_text) if confidence_text else None
+        except ValueError:
+            confidence = None
+        return answer, intent, confidence
+
+    # ---- outgoing messages --------------------------------------------------------------
+    async def push(self, conversation_id: str, message: dict, sender: str = "bot",
+                   agent: Optional[str] = None) -> dict:
+        """Stores and delivers a message (notification, staff reply) on the conversation's channel.
+
+        Raises ``LookupError`` for an unknown conversation and ``ValueError`` for an empty message.
+        """
+        if sender not in MESSAGE_SENDERS or sender == "customer":
+            raise ValueError(f"bad sender {sender!r}")
+        content = {k: message[k] for k in ("text", *PAYLOAD_KEYS) if message.get(k)}
+        if not content:
+            raise ValueError("empty message")
+        return await self._store_and_deliver(conversation_id, content, sender, agent)
+
+    async def _store_and_deliver(self, conversation_id: str, content: dict, sender: str,
+                                 agent: Optional[str]) -> dict:
+        async with self._delivering.hold(conversation_id):
+            data, channel = await self.store.run(self._insert_message, conversation_id, content, sender, agent)
+            delivered_ids = await self._flush(conversation_id, channel)
+        if data["id"] in delivered_ids:
+            data["delivered_at"] = delivered_ids[data["id"]]
+        await self.publish({"type": "message", "conversation_id": conversation_id, "message": data})
+        return data
+
+    async def deliver_pending(self, conversation_id: str) -> int:
+        """Delivers the conversation's pending messages in order (e.g. the customer reconnected)."""
+        async with self._delivering.hold(conversation_id):
+            channel = await self.store.run(self._conversation_channel, conversation_id)
+            if channel is None:
+                return 0
+            return len(await self._flush(conversation_id, channel))
+
+    async def _flush(self, conversation_id: str, channel: str) -> dict[int, str]:
+        """Delivers pending messages oldest first, stopping at the first that cannot go now."""
+        adapter = self._channels.get(channel)
+        if adapter is None:
+            return {}
+        pending = await self.store.run(self._pending_messages, conversation_id)
+        delivered: dict[int, str] = {}
+        for data in pending:
+            try:
+                ok = await adapter.deliver(conversation_id, outgoing_message(data))
+            except Exception:
+                log.exception("channel %s failed to deliver message %s", channel, data["id"])
+                ok = False
+            if not ok:
+                break
+            delivered[data["id"]] = await self.store.run(self._mark_delivered, data["id"])
+        return delivered
+
+    # ---- state and queries --------------------------------------------------------------
+    async def set_state(self, conversation_id: str, state: str, agent: Optional[str] = None) -> dict:
+        if state not in CONVERSATION_STATES:
+            raise ValueError(f"bad state {state!r}")
+        info = await self.store.run(self._set_state, conversation_id, state, agent)
+        await self.publish({"type": "state", "conversation_id": conversation_id, "state": state, "agent": agent})
+        return info
+
+    async def conversation(self, conversation_id: str) -> Optional[dict]:
+        return await self.store.run(self._conversation_info, conversation_id)
+
+    async def history(self, conversation_id: str, after_id: int = 0, limit: int = 200) -> list[dict]:
+        """Stored messages of a conversation after ``after_id``, oldest first (at most ``limit``)."""
+        return await self.store.run(self._history, conversation_id, after_id, limit)
+
+    # ---- blocking store work (run through store.run) ------------------------------------
+    def _store_customer_message(self, channel: str, conversation_id: str, text: str,
+                                client_msg_id: Optional[str]) -> tuple[tuple[dict, bool, str], bool]:
+        for attempt in (1, 2):
+            try:
+                with self.store.session() as session:
+                    conversation = session.get(Conversation, conversation_id)
+                    if conversation is None:
+                        conversation = Conversation(id=conversation_id, channel=channel, state="bot")
+                        session.add(conversation)
+                        session.flush()
+                    if client_msg_id:
+                        existing = session.execute(
+                            select(Message).where(Message.conversation_id == conversation_id,
+                                                  Message.client_msg_id == client_msg_id)
+                        ).scalar_one_or_none()
+                        if existing is not None:
+                            return (message_json(existing), True, conversation.state), False
+                    reopened = conversation.state == "closed"
+                    if reopened:  # writing again after the end starts a new bot-served exchange
+                        conversation.state = "bot"
+                        conversation.closed_at = None
+                        conversation.assigned_agent = None
+                    now = now_utc()
+                    message = Message(conversation_id=conversation_id, sender="customer", channel=channel,
+                                      text=text, client_msg_id=client_msg_id, created_at=now, delivered_at=now)
+                    session.add(message)
+                    conversation.last_message_at = now
+                    session.flush()
+                    return (message_json(message), False, conversation.state), reopened
+            except IntegrityError:
+                if attempt == 2:
+                    raise  # a concurrent writer (another gateway) created it: the retry sees it
+        raise AssertionError("unreachable")
+
+    def _insert_message(self, conversation_id: str, content: dict, sender: str,
+                        agent: Optional[str]) -> tuple[dict, str]:
+        with self.store.session() as session:
+            conversation = session.get(Conversation, conversation_id)
+            if conversation is None:
+                raise LookupError(f"unknown conversation {conversation_id}")
+            now = now_utc()
+            payload = {k: content[k] for k in PAYLOAD_KEYS if content.get(k)} or None
+            message = Message(conversation_id=conversation_id, sender=sender, agent=agent,
+                              channel=conversation.channel, text=content.get("text"), payload=payload,
+                              created_at=now)
+            session.add(message)
+            conversation.last_message_at = now
+            session.flush()
+            return message_json(message), conversation.channel
+
+    def _pending_messages(self, conversation_id: str) -> list[dict]:
+        with self.store.session() as session:
+            rows = session.execute(
+                select(Message)
+                .where(Message.conversation_id == conversation_id, Message.delivered_at.is_(None),
+                       Message.sender != "customer")
+                .order_by(Message.id)
+            ).scalars()
+            return [message_json(m) for m in rows]
+
+    def _mark_delivered(self, message_id: int) -> str:
+        now = now_utc()
+        with self.store.session() as session:
+            session.execute(update(Message).where(Message.id == message_id, Message.delivered_at.is_(None))
+                            .values(delivered_at=now))
+        return iso_local(now)
+
+    def _set_intent(self, message_id: int, intent: str, confidence: Optional[float]) -> None:
+        with self.store.session() as session:
+            session.execute(update(Message).where(Message.id == message_id)
+                            .values(intent=intent[:64], confidence=confidence))
+
+    def _set_state(self, conversation_id: str, state: str, agent: Optional[str]) -> dict:
+        with self.store.session() as session:
+            conversation = session.get(Conversation, conversation_id)
+            if conversation is None:
+                raise LookupError(f"unknown conversation {conversation_id}")
+            conversation.state = state
+            if state == "human":
+                conversation.assigned_agent = agent
+            elif state == "bot":
+                conversation.assigned_agent = None
+            conversation.closed_at = now_utc() if state == "closed" else None
+            return _conversation_json(conversation)
+
+    def _conversation_channel(self, conversation_id: str) -> Optional[str]:
+        with self.store.session() as session:
+            conversation = session.get(Conversation, conversation_id)
+            return conversation.channel if conversation is not None else None
+
+    def _conversation_info(self, conversation_id: str) -> Optional[dict]:
+        with self.store.session() as session:
+            conversation = session.get(Conversation, conversation_id)
+            return _conversation_json(conversation) if conversation is not None else None
+
+    def _history(self, conversation_id: str, after_id: int, limit: int) -> list[dict]:
+        with self.store.session() as session:
+            rows = session.execute(
+                select(Message)
+                .where(Message.conversation_id == conversation_id, Message.id > after_id)
+                .order_by(Message.id.desc())
+                .limit(limit)
+            ).scalars().all()
+            return [message_json(m) for m in reversed(rows)]
+
+
+def _conversation_json(conversation: Conversation) -> dict:
+    return {
+        "id": conversation.id,
+        "channel": conversation.channel,
+        "state": conversation.state,
+        "assigned_agent": conversation.assigned_agent,
+        "account_no": conversation.account_no,
+        "created_at": iso_local(conversation.created_at),
+        "last_message_at": iso_local(conversation.last_message_at),
+    }
+
+
+def setup(app: web.Application) -> None:
+    hub = ConversationHub(app["store"], app["settings"])
+    app["hub"] = hub
+
+    async def close_hub(app: web.Application) -> None:
+        await hub.close()
+
+    app.on_cleanup.append(close_hub)

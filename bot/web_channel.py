@@ -1,5 +1,219 @@
-"""Placeholder until its owner lands it (see docs/ARCHITECTURE.md)."""
+"""The web widget's channel: Rasa's socket.io protocol served by the gateway, and the widget files.
+
+Protocol (the one of Rasa's ``socketio`` channel, so ``rasa-webchat`` works unchanged):
+- ``session_request`` ``{"session_id": ID}`` → ``session_confirm`` ID (a new id when none or a
+  malformed one is given); the socket joins the room ID, so every tab and every reconnect of
+  the session gets the replies, and pending replies are delivered right after the confirmation;
+- ``user_uttered`` ``{"message", "session_id", "customData" | "metadata", "message_id"?}``; the
+  acknowledgement (for clients that ask for one) is ``{"ok", "message_id", "duplicate", "state"}``
+  once the message is stored — ``message_id`` is the client's id that makes a resend harmless;
+- ``bot_uttered`` ``{"text", "quick_replies"?: [{"content_type", "title", "payload"}],
+  "attachment"?, "metadata": {"message_id", "sender", "created_at", "agent"?}}``.
+Our extension: ``history`` ``{"session_id", "after"?: message id}`` acknowledged with
+``{"session_id", "messages": [...]}`` (only for the socket's own confirmed session).
+"""
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import re
+import uuid
+from pathlib import Path
+from typing import Any, Optional
+
+import socketio
+from aiohttp import web
+
+log = logging.getLogger(__name__)
+
+STATIC_DIR = Path(__file__).resolve().parent / "static"
+SESSION_ID = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
+CLIENT_MSG_ID = re.compile(r"^[A-Za-z0-9_.:-]{1,128}$")
+MAX_MESSAGE_CHARS = 2000
+MAX_METADATA_CHARS = 2000
+CHANNEL = "web"
+TOO_LONG_TEXT = f"抱歉，一条消息最多{MAX_MESSAGE_CHARS}个字，请分几次发送。"
+HISTORY_FIELDS = ("id", "sender", "agent", "text", "buttons", "attachment", "client_msg_id", "created_at")
 
 
-def setup(app):
-    return None
+def to_socketio(message: dict) -> dict:
+    """The hub's outgoing message as Rasa's socketio channel emits it."""
+    out: dict[str, Any] = {}
+    if message.get("text"):
+        out["text"] = message["text"]
+    buttons = message.get("buttons") or message.get("quick_replies")
+    if buttons:
+        out["quick_replies"] = [
+            {"content_type": "text", "title": b["title"], "payload": b.get("payload", b["title"])} for b in buttons
+        ]
+    if message.get("attachment"):
+        out["attachment"] = message["attachment"]
+    if message.get("custom") is not None:
+        out["custom"] = message["custom"]
+    if message.get("metadata"):
+        out["metadata"] = message["metadata"]
+    return out
+
+
+class WebChannel:
+    """ChannelAdapter of the widget: a message goes to the socket.io room of the session."""
+
+    name = CHANNEL
+
+    def __init__(self, sio: socketio.AsyncServer, hub) -> None:
+        self.sio = sio
+        self.hub = hub
+
+    def has_listeners(self, session_id: str) -> bool:
+        # Local sockets only: with several gateways (Redis) a customer on another gateway
+        # gets the message live through Redis and again, deduplicated by id, on reconnect.
+        room = self.sio.manager.rooms.get("/", {}).get(session_id)
+        return bool(room)
+
+    async def deliver(self, conversation_id: str, message: dict) -> bool:
+        listening = self.has_listeners(conversation_id)
+        if listening or self.sio.manager.__class__ is not socketio.AsyncManager:
+            await self.sio.emit("bot_uttered", to_socketio(message), room=conversation_id)
+        return listening
+
+
+def _new_session_id() -> str:
+    return uuid.uuid4().hex
+
+
+def create_socketio_server(redis_url: str = "") -> socketio.AsyncServer:
+    kwargs: dict[str, Any] = {}
+    if redis_url:
+        kwargs["client_manager"] = socketio.AsyncRedisManager(redis_url)
+    return socketio.AsyncServer(
+        async_mode="aiohttp",
+        cors_allowed_origins="*",  # the widget is embedded in other sites by design
+        ping_interval=15,
+        ping_timeout=10,
+        max_http_buffer_size=64 * 1024,
+        **kwargs,
+    )
+
+
+def register_handlers(sio: socketio.AsyncServer, hub, channel: WebChannel) -> None:
+    async def confirmed_session(sid: str) -> Optional[str]:
+        session = await sio.get_session(sid)
+        return session.get("session_id")
+
+    @sio.on("connect")
+    async def connect(sid: str, environ: dict, auth: Any = None) -> bool:
+        return True
+
+    @sio.on("session_request")
+    async def session_request(sid: str, data: Any = None) -> None:
+        requested = data.get("session_id") if isinstance(data, dict) else None
+        session_id = requested if isinstance(requested, str) and SESSION_ID.match(requested) else None
+        if session_id is not None:
+            info = await hub.conversation(session_id)
+            if info is not None and info["channel"] != CHANNEL:
+                session_id = None  # never let a browser read or write another channel's conversation
+        session_id = session_id or _new_session_id()
+        await sio.save_session(sid, {"session_id": session_id})
+        await sio.enter_room(sid, session_id)
+        await sio.emit("session_confirm", session_id, room=sid)
+        await hub.deliver_pending(session_id)
+
+    @sio.on("user_uttered")
+    async def user_uttered(sid: str, data: Any = None) -> dict:
+        if not isinstance(data, dict):
+            return {"ok": False, "error": "bad_request"}
+        session_id = await confirmed_session(sid)
+        requested = data.get("session_id")
+        if isinstance(requested, str) and SESSION_ID.match(requested) and requested != session_id:
+            info = await hub.conversation(requested)
+            if info is not None and info["channel"] != CHANNEL:
+                return {"ok": False, "error": "bad_session"}
+            session_id = requested  # a client that skipped session_request, as Rasa allows
+            await sio.save_session(sid, {"session_id": session_id})
+            await sio.enter_room(sid, session_id)
+        if session_id is None:
+            return {"ok": False, "error": "no_session"}
+        text = data.get("message")
+        if not isinstance(text, str) or not text.strip():
+            return {"ok": False, "error": "empty_message"}
+        client_msg_id = data.get("message_id")
+        if not (isinstance(client_msg_id, str) and CLIENT_MSG_ID.match(client_msg_id)):
+            client_msg_id = None
+        if len(text) > MAX_MESSAGE_CHARS:
+            await sio.emit("bot_uttered", {"text": TOO_LONG_TEXT}, room=sid)
+            return {"ok": False, "error": "too_long", "message_id": client_msg_id}
+        metadata = data.get("customData", data.get("metadata"))
+        if isinstance(metadata, str):
+            try:
+                metadata = json.loads(metadata)
+            except ValueError:
+                metadata = None
+        if not isinstance(metadata, dict) or len(json.dumps(metadata, ensure_ascii=False)) > MAX_METADATA_CHARS:
+            metadata = None
+
+        stored: asyncio.Future = asyncio.get_running_loop().create_future()
+
+        def on_stored(result) -> None:
+            if not stored.done():
+                stored.set_result(result)
+
+        task = asyncio.ensure_future(
+            hub.handle_customer_message(CHANNEL, session_id, text, client_msg_id=client_msg_id,
+                                        metadata=metadata, on_stored=on_stored)
+        )
+        task.add_done_callback(_log_failure)
+        # Acknowledge as soon as the message is stored; the answer follows as bot_uttered.
+        await asyncio.wait([stored, task], return_when=asyncio.FIRST_COMPLETED)
+        if not stored.done():
+            return {"ok": False, "error": "not_stored", "message_id": client_msg_id}
+        result = stored.result()
+        return {"ok": True, "message_id": client_msg_id, "id": result.message["id"],
+                "duplicate": result.duplicate, "state": result.state}
+
+    @sio.on("history")
+    async def history(sid: str, data: Any = None) -> dict:
+        session_id = await confirmed_session(sid)
+        requested = data.get("session_id") if isinstance(data, dict) else None
+        if session_id is None or (requested and requested != session_id):
+            return {"ok": False, "error": "no_session", "messages": []}
+        after = data.get("after") if isinstance(data, dict) else 0
+        after = after if isinstance(after, int) and after >= 0 else 0
+        messages = await hub.history(session_id, after_id=after, limit=200)
+        return {"ok": True, "session_id": session_id,
+                "messages": [{k: m.get(k) for k in HISTORY_FIELDS if m.get(k) is not None} for m in messages]}
+
+
+def _log_failure(task: asyncio.Task) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        log.error("customer message failed", exc_info=task.exception())
+
+
+async def demo_page(request: web.Request) -> web.FileResponse:
+    return web.FileResponse(STATIC_DIR / "index.html", headers={"Cache-Control": "no-cache"})
+
+
+async def widget_js(request: web.Request) -> web.FileResponse:
+    return web.FileResponse(STATIC_DIR / "widget.js", headers={
+        "Cache-Control": "no-cache", "Content-Type": "application/javascript; charset=utf-8",
+        "Access-Control-Allow-Origin": "*"})
+
+
+def setup(app: web.Application) -> None:
+    settings = app["settings"]
+    hub = app["hub"]
+    sio = create_socketio_server(settings.redis_url)
+    channel = WebChannel(sio, hub)
+    hub.register_channel(channel)
+    register_handlers(sio, hub, channel)
+    sio.attach(app, socketio_path="socket.io")
+    app["sio"] = sio
+
+    async def stop_sockets(app: web.Application) -> None:
+        await sio.shutdown()  # disconnects clients and stops engine.io's background tasks
+
+    app.on_shutdown.append(stop_sockets)
+    app["web_channel"] = channel
+    app.router.add_get("/", demo_page)
+    app.router.add_get("/widget.js", widget_js)
+    app.router.add_static("/static/", STATIC_DIR, name="static")

@@ -1,0 +1,106 @@
+"""Rasa input channel ``gateway``: the REST channel plus metadata, used by the gateway.
+
+The gateway posts ``{"sender": conversation_id, "message": text, "metadata": {"channel": ...}}``
+to ``/webhooks/gateway/webhook`` and gets the list of bot messages back, exactly like
+Rasa's ``rest`` channel. Two additions:
+
+- the body's ``metadata`` reaches ``UserMessage`` (so actions see the customer's channel),
+  and the tracker's input channel is the customer's channel ("web", "wechat"...);
+- the answer carries the understood intent and its confidence in the headers
+  ``X-Rasa-Intent`` / ``X-Rasa-Confidence``, so the gateway can store them with the
+  customer's message for review, without changing the body's format.
+
+Registered in ``credentials.yml`` as ``bot.rasa_connector.GatewayInput:``. This module runs
+inside the Rasa server: it imports nothing of the gateway.
+"""
+from __future__ import annotations
+
+import logging
+from asyncio import CancelledError
+from typing import Any, Awaitable, Callable, Dict, Optional, Text
+
+from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
+from rasa.core.channels.rest import RestInput
+from sanic import Blueprint, response
+from sanic.request import Request
+from sanic.response import HTTPResponse
+
+log = logging.getLogger(__name__)
+
+
+class GatewayInput(RestInput):
+    """REST channel for the gateway: metadata in, bot messages (+ intent headers) out."""
+
+    @classmethod
+    def name(cls) -> Text:
+        return "gateway"
+
+    def get_metadata(self, request: Request) -> Optional[Dict[Text, Any]]:
+        metadata = (request.json or {}).get("metadata")
+        return metadata if isinstance(metadata, dict) else None
+
+    def _extract_input_channel(self, req: Request) -> Text:
+        metadata = self.get_metadata(req) or {}
+        channel = metadata.get("channel")
+        return channel if isinstance(channel, str) and channel else self.name()
+
+    def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
+        webhook = Blueprint("gateway_webhook", __name__)
+
+        @webhook.route("/", methods=["GET"])
+        async def health(_: Request) -> HTTPResponse:
+            return response.json({"status": "ok"})
+
+        @webhook.route("/webhook", methods=["POST"])
+        async def receive(request: Request) -> HTTPResponse:
+            body = request.json
+            if not isinstance(body, dict):
+                return response.json({"error": "bad_request", "message": "JSON object expected"}, status=400)
+            sender_id = body.get("sender")
+            text = body.get("message")
+            if not isinstance(sender_id, str) or not sender_id or not isinstance(text, str):
+                return response.json(
+                    {"error": "bad_request", "message": "'sender' and 'message' (strings) are required"},
+                    status=400,
+                )
+            collector = CollectingOutputChannel()
+            try:
+                await on_new_message(
+                    UserMessage(
+                        text,
+                        collector,
+                        sender_id,
+                        input_channel=self._extract_input_channel(request),
+                        metadata=self.get_metadata(request),
+                    )
+                )
+            except CancelledError:
+                log.error("gateway message from %s timed out", sender_id)
+                return response.json({"error": "timeout", "message": "message handling timed out"}, status=503)
+            except Exception:  # the gateway answers the customer with an apology
+                log.exception("gateway message from %s failed", sender_id)
+                return response.json({"error": "failure", "message": "message handling failed"}, status=500)
+            headers = await _intent_headers(request, sender_id)
+            return response.json(collector.messages, headers=headers)
+
+        return webhook
+
+
+async def _intent_headers(request: Request, sender_id: str) -> Dict[str, str]:
+    """The latest user message's intent, read from the agent's tracker store (best effort)."""
+    try:
+        agent = getattr(request.app.ctx, "agent", None)
+        if agent is None or agent.tracker_store is None:
+            return {}
+        tracker = await agent.tracker_store.retrieve(sender_id)
+        intent = (tracker.latest_message.intent or {}) if tracker and tracker.latest_message else {}
+        name = intent.get("name")
+        if not name:
+            return {}
+        headers = {"X-Rasa-Intent": str(name)}
+        if intent.get("confidence") is not None:
+            headers["X-Rasa-Confidence"] = f"{float(intent['confidence']):.4f}"
+        return headers
+    except Exception:  # never fail a customer's answer for review data
+        log.debug("could not read the intent of %s", sender_id, exc_info=True)
+        return {}

@@ -1,0 +1,46 @@
+"""``python -m bot serve``: the gateway (web widget, staff console, REST API, channel webhooks)."""
+from __future__ import annotations
+
+import argparse
+import logging
+
+from aiohttp import web
+
+from bot.config import load_settings
+
+log = logging.getLogger(__name__)
+
+
+def add_arguments(name: str, parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--host", help="address to listen on (default: GATEWAY_HOST or 127.0.0.1)")
+    parser.add_argument("--port", type=int, help="port to listen on (default: GATEWAY_PORT or 8080)")
+
+
+def run(args: argparse.Namespace) -> int:
+    from bot.app import create_app
+
+    settings = load_settings()
+    host = args.host or settings.host
+    port = args.port or settings.port
+    app = create_app(settings)
+    base = f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{port}"
+
+    async def announce(app: web.Application) -> None:
+        log.info("gateway listening: web widget demo %s/ · widget script %s/widget.js · "
+                 "staff console %s/console/ · REST API %s/api/v1/ · socket.io %s/socket.io/",
+                 base, base, base, base, base)
+
+    app.on_startup.append(announce)
+    web.run_app(app, host=host, port=port, print=None, access_log=None, handle_signals=True)
+    return 0
+
+
+def main() -> int:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    parser = argparse.ArgumentParser(prog="python -m bot.server", description=__doc__)
+    add_arguments("serve", parser)
+    return run(parser.parse_args())
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
