@@ -20,3 +20,7 @@ eval: setup
 
 bench: setup
 	.venv/bin/python -m scripts.bench
+
+# Production layout on one machine: PostgreSQL, Redis, nginx, 2 gateways, 2 Rasa servers.
+run-prod: system-test-deps setup
+	.venv/bin/python -m scripts.run_prod

@@ -1,0 +1,521 @@
+"""``make run-prod``: the production layout on one machine, in the foreground.
+
+    nginx :8080 (customers, staff) ──> gateway :8081, gateway :8082 ─┐
+    nginx :5005 (internal)  ──> Rasa :5006, Rasa :5007 <──────────────┘ (RASA_URL = nginx :5005)
+    Rasa ──> action server :5055 ──> nginx :8080 (REST API)
+    store: PostgreSQL; Rasa trackers: PostgreSQL; Rasa locks + socket.io fan-out: Redis
+
+PostgreSQL and Redis are started here (Debian packages, private data directories under
+``var/prod/``, loopback only) unless ``DATABASE_URL`` / ``REDIS_URL`` are given. Every
+process runs in its own process group, logs to ``var/prod/logs/``; Ctrl-C (or the loss of
+any process) stops them all, by group. Secrets come from the environment; missing ones
+are generated once and kept in ``var/prod/secrets.env`` (mode 600).
+
+``ProdStack`` is also used by ``tests/test_scale_out.py`` and ``scripts/bench.py``.
+"""
+from __future__ import annotations
+
+import argparse
+import glob
+import os
+import pwd
+import re
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from contextlib import closing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Optional
+from urllib.parse import unquote, urlsplit
+
+ROOT = Path(__file__).resolve().parent.parent
+PYTHON = str(ROOT / ".venv" / "bin" / "python")
+RASA = str(ROOT / ".venv" / "bin" / "rasa")
+NGINX_TEMPLATE = ROOT / "deploy" / "nginx.conf.template"
+ENDPOINTS = ROOT / "deploy" / "endpoints.prod.yml"
+CREDENTIALS = ROOT / "credentials.yml"
+
+
+def log(text: str) -> None:
+    print(f"\033[1;35m[run-prod]\033[0m {text}", flush=True)
+
+
+def free_port() -> int:
+    with closing(socket.socket(socket.AF_INET, socket.SOCK_STREAM)) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def port_is_free(port: int) -> bool:
+    with closing(socket.socket(socket.AF_INET, socket.SOCK_STREAM)) as sock:
+        try:
+            sock.bind(("127.0.0.1", port))
+            return True
+        except OSError:
+            return False
+
+
+def http_get(url: str, timeout: float = 2.0) -> int:
+    """Status code of a GET (0 when nothing answers)."""
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as resp:
+            return resp.status
+    except urllib.error.HTTPError as err:
+        return err.code
+    except (OSError, ValueError):
+        return 0
+
+
+@dataclass
+class Ports:
+    """Loopback ports of one stack. The defaults keep the contract's ports for what a
+    client sees (8080 gateway, 5005 Rasa, 5055 actions), served by nginx."""
+
+    public: int = 8080
+    rasa_lb: int = 5005
+    gateways: list[int] = field(default_factory=lambda: [8081, 8082])
+    rasa: list[int] = field(default_factory=lambda: [5006, 5007])
+    actions: int = 5055
+    postgres: int = 55432
+    redis: int = 56379
+
+    @classmethod
+    def from_env(cls) -> "Ports":
+        ports = cls()
+        env = os.environ.get
+        ports.public = int(env("PROD_PUBLIC_PORT", ports.public))
+        ports.rasa_lb = int(env("PROD_RASA_LB_PORT", ports.rasa_lb))
+        ports.gateways = [int(p) for p in env("PROD_GATEWAY_PORTS", "8081,8082").split(",")]
+        ports.rasa = [int(p) for p in env("PROD_RASA_PORTS", "5006,5007").split(",")]
+        ports.actions = int(env("PROD_ACTION_PORT", ports.actions))
+        ports.postgres = int(env("PROD_PG_PORT", ports.postgres))
+        ports.redis = int(env("PROD_REDIS_PORT", ports.redis))
+        return ports
+
+    @classmethod
+    def free(cls, gateways: int = 2, rasa: int = 2) -> "Ports":
+        """Free ports for tests and benchmarks (postgres/redis come from elsewhere)."""
+        return cls(public=free_port(), rasa_lb=free_port(), gateways=[free_port() for _ in range(gateways)],
+                   rasa=[free_port() for _ in range(rasa)], actions=free_port(), postgres=0, redis=0)
+
+
+@dataclass
+class Proc:
+    name: str
+    popen: subprocess.Popen
+    log_path: Path
+    port: Optional[int] = None
+
+    @property
+    def pid(self) -> int:
+        return self.popen.pid
+
+    def alive(self) -> bool:
+        return self.popen.poll() is None
+
+    def tail(self, lines: int = 25) -> str:
+        try:
+            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+        except OSError:
+            return ""
+
+
+def stop_group(proc: subprocess.Popen, sig: int = signal.SIGTERM, timeout: float = 15.0) -> None:
+    """Stops a process started with start_new_session=True, by its process group id."""
+    if proc.poll() is not None:
+        return
+    try:
+        os.killpg(proc.pid, sig)
+    except ProcessLookupError:
+        return
+    try:
+        proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        proc.wait(timeout=5)
+
+
+def _pg_bin(name: str) -> str:
+    found = sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{name}"))
+    path = found[-1] if found else shutil.which(name)
+    if not path:
+        raise SystemExit("PostgreSQL is not installed (apt-get install postgresql) and DATABASE_URL is not set")
+    return path
+
+
+def with_database(url: str, database: str) -> str:
+    """The same server URL with another database name."""
+    parts = urlsplit(url)
+    return parts._replace(path="/" + database).geturl()
+
+
+def ensure_database(url: str) -> None:
+    """Creates the PostgreSQL database of ``url`` if it does not exist."""
+    import psycopg2
+
+    parts = urlsplit(url)
+    name = parts.path.lstrip("/")
+    admin = parts._replace(scheme="postgresql", path="/postgres").geturl()
+    conn = psycopg2.connect(admin)
+    conn.autocommit = True
+    try:
+        with conn.cursor() as cur:
+            cur.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,))
+            if cur.fetchone() is None:
+                cur.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        conn.close()
+
+
+def tracker_env(tracker_url: str) -> dict[str, str]:
+    """TRACKER_DB_* for deploy/endpoints.prod.yml from a SQLAlchemy/libpq URL."""
+    parts = urlsplit(tracker_url)
+    return {
+        "TRACKER_DB_HOST": parts.hostname or "127.0.0.1",
+        "TRACKER_DB_PORT": str(parts.port or 5432),
+        "TRACKER_DB_NAME": parts.path.lstrip("/"),
+        "TRACKER_DB_USER": unquote(parts.username or ""),
+        "TRACKER_DB_PASSWORD": unquote(parts.password or ""),
+    }
+
+
+def redis_lock_env(redis_url: str) -> dict[str, str]:
+    """REDIS_* for Rasa's lock store; it uses the database after the fan-out's one."""
+    parts = urlsplit(redis_url)
+    fanout_db = int(parts.path.lstrip("/") or 0)
+    return {
+        "REDIS_HOST": parts.hostname or "127.0.0.1",
+        "REDIS_PORT": str(parts.port or 6379),
+        "REDIS_PASSWORD": unquote(parts.password or ""),
+        "REDIS_LOCK_DB": str((fanout_db + 1) % 16),
+        "REDIS_LOCK_PREFIX": "electricbot",
+    }
+
+
+def render_nginx(values: dict[str, str]) -> str:
+    """Fills ``${NAME}`` placeholders only (nginx's own ``$vars`` have no braces)."""
+    text = NGINX_TEMPLATE.read_text()
+    missing = sorted(set(re.findall(r"\$\{(\w+)\}", text)) - set(values))
+    if missing:
+        raise ValueError(f"nginx template needs values for {missing}")
+    return re.sub(r"\$\{(\w+)\}", lambda m: values[m.group(1)], text)
+
+
+def load_or_create_secrets(path: Path) -> dict[str, str]:
+    """SERVICE_TOKEN and SESSION_SECRET from the environment, else from (or new in) ``path``."""
+    stored: dict[str, str] = {}
+    if path.exists():
+        for line in path.read_text().splitlines():
+            if "=" in line and not line.startswith("#"):
+                key, value = line.split("=", 1)
+                stored[key.strip()] = value.strip()
+    result = {}
+    for key in ("SERVICE_TOKEN", "SESSION_SECRET"):
+        result[key] = os.environ.get(key) or stored.get(key) or secrets.token_hex(32)
+    if not path.exists() or any(stored.get(k) != v for k, v in result.items() if not os.environ.get(k)):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as out:
+            out.write("# generated by scripts/run_prod.py; set these in the environment in production\n")
+            for key, value in result.items():
+                out.write(f"{key}={value}\n")
+    return result
+
+
+class ProdStack:
+    """Starts and stops the production processes of one machine."""
+
+    def __init__(self, run_dir: Path, *, ports: Ports, database_url: str = "", tracker_url: str = "",
+                 redis_url: str = "", model: str = "models", secrets_env: Optional[dict[str, str]] = None,
+                 enable_rasa_api: bool = False, rasa_extra_args: tuple[str, ...] = (),
+                 extra_env: Optional[dict[str, str]] = None, gateway_command: Optional[list[str]] = None,
+                 import_demo: bool = True, quiet: bool = False) -> None:
+        self.run_dir = Path(run_dir)
+        self.logs = self.run_dir / "logs"
+        self.ports = ports
+        self.database_url = database_url
+        self.tracker_url = tracker_url
+        self.redis_url = redis_url
+        self.model = model
+        self.secrets = secrets_env or {"SERVICE_TOKEN": secrets.token_hex(16), "SESSION_SECRET": secrets.token_hex(16)}
+        self.enable_rasa_api = enable_rasa_api
+        self.rasa_extra_args = rasa_extra_args
+        self.extra_env = extra_env or {}
+        self.gateway_command = gateway_command
+        self.import_demo = import_demo
+        self.quiet = quiet
+        self.procs: list[Proc] = []
+
+    # --- helpers -------------------------------------------------------------------
+    def say(self, text: str) -> None:
+        if not self.quiet:
+            log(text)
+
+    def _base_env(self) -> dict[str, str]:
+        env = dict(os.environ)
+        env.update({"PYTHONUNBUFFERED": "1", "TZ": env.get("TZ", "Asia/Shanghai")})
+        env.update(self.secrets)
+        env.update(self.extra_env)
+        return env
+
+    def _spawn(self, name: str, cmd: list[str], env: dict[str, str], port: Optional[int] = None) -> Proc:
+        self.logs.mkdir(parents=True, exist_ok=True)
+        log_path = self.logs / f"{name}.log"
+        out = open(log_path, "ab")
+        popen = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
+                                 stdin=subprocess.DEVNULL, start_new_session=True)
+        out.close()
+        proc = Proc(name, popen, log_path, port)
+        self.procs.append(proc)
+        self.say(f"started {name} (pid {popen.pid}{f', port {port}' if port else ''}), log {log_path}")
+        return proc
+
+    def _wait(self, proc: Proc, ready, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if not proc.alive():
+                raise RuntimeError(f"{proc.name} exited with {proc.popen.returncode}:\n{proc.tail()}")
+            if ready():
+                return
+            time.sleep(0.25)
+        raise TimeoutError(f"{proc.name} not ready after {timeout:.0f}s:\n{proc.tail()}")
+
+    @staticmethod
+    def _listening(port: int) -> bool:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return True
+        except OSError:
+            return False
+
+    # --- PostgreSQL and Redis (only when no URL is given) --------------------------------
+    def start_postgres(self) -> None:
+        data_root = self.run_dir / "postgres"
+        data = data_root / "data"
+        as_user: list[str] = []
+        data_root.mkdir(parents=True, exist_ok=True)
+        if os.geteuid() == 0:  # PostgreSQL refuses to run as root
+            self.run_dir.chmod(0o755)  # the postgres user must reach its data directory
+            pw = pwd.getpwnam("postgres")
+            os.chown(data_root, pw.pw_uid, pw.pw_gid)
+            as_user = ["runuser", "-u", "postgres", "--"]
+        if not (data / "PG_VERSION").exists():
+            self.say(f"initialising PostgreSQL in {data}")
+            subprocess.run(as_user + [_pg_bin("initdb"), "-D", str(data), "-A", "trust", "-U", "postgres",
+                                      "-E", "UTF8", "--no-locale"], check=True, stdout=subprocess.DEVNULL)
+        port = self.ports.postgres
+        proc = self._spawn("postgres", as_user + [_pg_bin("postgres"), "-D", str(data), "-h", "127.0.0.1",
+                                                  "-p", str(port), "-k", str(data_root),
+                                                  "-c", "max_connections=300"], dict(os.environ), port)
+
+        def accepts_logins() -> bool:
+            try:
+                import psycopg2
+
+                psycopg2.connect(f"postgresql://postgres@127.0.0.1:{port}/postgres", connect_timeout=2).close()
+                return True
+            except Exception:
+                return False
+
+        self._wait(proc, accepts_logins, 60)
+        server = f"postgresql+psycopg2://postgres@127.0.0.1:{port}"
+        self.database_url = self.database_url or f"{server}/electricbot"
+        self.tracker_url = self.tracker_url or f"{server}/rasa"
+
+    def start_redis(self) -> None:
+        data = self.run_dir / "redis"
+        data.mkdir(parents=True, exist_ok=True)
+        binary = shutil.which("redis-server")
+        if not binary:
+            raise SystemExit("redis-server is not installed (apt-get install redis-server) and REDIS_URL is not set")
+        port = self.ports.redis
+        proc = self._spawn("redis", [binary, "--port", str(port), "--bind", "127.0.0.1", "--dir", str(data),
+                                     "--appendonly", "yes", "--save", ""], dict(os.environ), port)
+        self._wait(proc, lambda: self._listening(port), 30)
+        self.redis_url = f"redis://127.0.0.1:{port}/0"
+
+    # --- the application processes --------------------------------------------------------
+    def gateway_env(self, port: int) -> dict[str, str]:
+        env = self._base_env()
+        env.update({
+            "DATABASE_URL": self.database_url,
+            "REDIS_URL": self.redis_url,
+            "RASA_URL": f"http://127.0.0.1:{self.ports.rasa_lb}",
+            "GATEWAY_HOST": "127.0.0.1",
+            "GATEWAY_PORT": str(port),
+            "GATEWAY_PUBLIC_URL": env.get("GATEWAY_PUBLIC_URL") or f"http://127.0.0.1:{self.ports.public}",
+        })
+        return env
+
+    def rasa_env(self) -> dict[str, str]:
+        env = self._base_env()
+        env["ACTION_ENDPOINT_URL"] = f"http://127.0.0.1:{self.ports.actions}/webhook"
+        env.update(tracker_env(self.tracker_url))
+        env.update(redis_lock_env(self.redis_url))
+        return env
+
+    def start_rasa(self, index: int) -> Proc:
+        port = self.ports.rasa[index]
+        cmd = [RASA, "run", "-i", "127.0.0.1", "-p", str(port), "-m", self.model,
+               "--endpoints", str(ENDPOINTS), "--credentials", str(CREDENTIALS), *self.rasa_extra_args]
+        if self.enable_rasa_api:
+            cmd.append("--enable-api")
+        return self._spawn(f"rasa-{index + 1}", cmd, self.rasa_env(), port)
+
+    def wait_rasa(self, proc: Proc, timeout: float = 300) -> None:
+        self._wait(proc, lambda: http_get(f"http://127.0.0.1:{proc.port}/webhooks/gateway/") == 200, timeout)
+        self.say(f"{proc.name} ready")
+
+    def start_actions(self) -> Proc:
+        env = self._base_env()
+        env.update({"SANIC_HOST": "127.0.0.1", "GATEWAY_URL": f"http://127.0.0.1:{self.ports.public}"})
+        port = self.ports.actions
+        return self._spawn("actions", [PYTHON, "-m", "rasa_sdk", "--actions", "actions", "-p", str(port)], env, port)
+
+    def start_gateway(self, index: int) -> Proc:
+        port = self.ports.gateways[index]
+        cmd = list(self.gateway_command or [PYTHON, "-m", "bot", "serve"])
+        return self._spawn(f"gateway-{index + 1}", cmd, self.gateway_env(port), port)
+
+    def nginx_config(self) -> str:
+        nginx_dir = self.run_dir / "nginx"
+        return render_nginx({
+            "NGINX_RUN_DIR": str(nginx_dir),
+            "NGINX_WORKERS": os.environ.get("NGINX_WORKERS", "1"),
+            "PUBLIC_LISTEN": f"127.0.0.1:{self.ports.public}",
+            "RASA_LISTEN": f"127.0.0.1:{self.ports.rasa_lb}",
+            "GATEWAY_SERVERS": "\n        ".join(
+                f"server 127.0.0.1:{p} max_fails=1 fail_timeout=5s;" for p in self.ports.gateways),
+            "RASA_SERVERS": "\n        ".join(
+                f"server 127.0.0.1:{p} max_fails=1 fail_timeout=10s;" for p in self.ports.rasa),
+        })
+
+    def start_nginx(self) -> Proc:
+        binary = shutil.which("nginx") or "/usr/sbin/nginx"
+        nginx_dir = self.run_dir / "nginx"
+        nginx_dir.mkdir(parents=True, exist_ok=True)
+        # nginx workers drop root for "nobody": they must reach their temp directories.
+        for path in (self.run_dir, nginx_dir):
+            path.chmod(0o755)
+        conf = nginx_dir / "nginx.conf"
+        conf.write_text(self.nginx_config())
+        subprocess.run([binary, "-t", "-q", "-c", str(conf), "-p", str(nginx_dir), "-e", str(nginx_dir / "error.log")],
+                       check=True)
+        proc = self._spawn("nginx", [binary, "-c", str(conf), "-p", str(nginx_dir), "-e",
+                                     str(nginx_dir / "error.log"), "-g", "daemon off;"], dict(os.environ),
+                           self.ports.public)
+        self._wait(proc, lambda: self._listening(self.ports.public) and self._listening(self.ports.rasa_lb), 20)
+        return proc
+
+    def init_store(self) -> None:
+        env = self._base_env()
+        env["DATABASE_URL"] = self.database_url
+        cmd = [PYTHON, "-m", "bot", "init-store"] + (["--demo-if-empty"] if self.import_demo else [])
+        self.say("migrating the store" + (" and importing demo data if it is empty" if self.import_demo else ""))
+        subprocess.run(cmd, cwd=ROOT, env=env, check=True, stdout=subprocess.DEVNULL)
+
+    # --- whole stack -------------------------------------------------------------------
+    def start(self) -> "ProdStack":
+        try:
+            if not self.database_url or (not self.tracker_url and not self.database_url.startswith("postgresql")):
+                self.start_postgres()
+            if not self.tracker_url:
+                self.tracker_url = with_database(self.database_url, "rasa")
+            if not self.redis_url:
+                self.start_redis()
+            for url in (self.database_url, self.tracker_url):
+                if url.startswith("postgresql"):
+                    ensure_database(url)
+            self.init_store()
+            # Rasa servers take longest (model load): start them first, one at a time, so
+            # the first one creating the tracker tables does not race the second.
+            rasa = [self.start_rasa(0)]
+            actions = self.start_actions()
+            gateways = [self.start_gateway(i) for i in range(len(self.ports.gateways))]
+            self.start_nginx()
+            self.wait_rasa(rasa[0])
+            for index in range(1, len(self.ports.rasa)):
+                rasa.append(self.start_rasa(index))
+            self._wait(actions, lambda: http_get(f"http://127.0.0.1:{actions.port}/health") == 200, 60)
+            for gateway in gateways:
+                self._wait(gateway, lambda g=gateway: self._listening(g.port), 60)
+            for proc in rasa[1:]:
+                self.wait_rasa(proc)
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def by_name(self, name: str) -> Proc:
+        return next(p for p in self.procs if p.name == name)
+
+    def check_alive(self) -> Optional[Proc]:
+        return next((p for p in self.procs if not p.alive()), None)
+
+    def stop(self) -> None:
+        # Reverse start order: the entry (nginx, gateways) first, the stores last.
+        for proc in reversed(self.procs):
+            if proc.alive():
+                stop_group(proc.popen, signal.SIGINT if proc.name == "postgres" else signal.SIGTERM)
+        self.procs.clear()
+
+
+def main(argv: Optional[list[str]] = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m scripts.run_prod", description=__doc__.splitlines()[0])
+    parser.add_argument("--run-dir", default=str(ROOT / "var" / "prod"),
+                        help="data, logs and nginx files (default var/prod)")
+    args = parser.parse_args(argv)
+    run_dir = Path(args.run_dir)
+    ports = Ports.from_env()
+    busy = [p for p in [ports.public, ports.rasa_lb, *ports.gateways, *ports.rasa, ports.actions] if not port_is_free(p)]
+    if busy:
+        log(f"ports already in use: {busy} (stop the other stack, e.g. `make run`, or set PROD_*_PORT)")
+        return 1
+    stack = ProdStack(run_dir, ports=ports, database_url=os.environ.get("DATABASE_URL", ""),
+                      tracker_url=os.environ.get("TRACKER_DATABASE_URL", ""),
+                      redis_url=os.environ.get("REDIS_URL", ""),
+                      secrets_env=load_or_create_secrets(run_dir / "secrets.env"))
+
+    stopping = False
+
+    def on_signal(signum, _frame):
+        nonlocal stopping
+        if not stopping:
+            stopping = True
+            raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, on_signal)
+    try:
+        stack.start()
+        log(f"ready: web widget and console http://127.0.0.1:{ports.public}/ (nginx → gateways "
+            f"{ports.gateways}), Rasa {ports.rasa} behind nginx :{ports.rasa_lb}, actions :{ports.actions}. "
+            "Ctrl-C stops everything.")
+        while True:
+            dead = stack.check_alive()
+            if dead is not None:
+                log(f"{dead.name} exited with {dead.popen.returncode}; stopping everything. Last lines:\n{dead.tail()}")
+                return 1
+            time.sleep(1)
+    except KeyboardInterrupt:
+        log("stopping")
+        return 0
+    except (RuntimeError, TimeoutError, subprocess.CalledProcessError) as err:
+        log(f"start-up failed: {err}")
+        return 1
+    finally:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not interrupt the clean-up
+        stack.stop()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
