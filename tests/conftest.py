@@ -5,4 +5,5 @@ os.environ.setdefault("TZ", "Asia/Shanghai")
 
 pytest_plugins = [
     "tests.support.services",
+    "tests.support.stack",
 ]

@@ -1,0 +1,104 @@
+"""Trains a Rasa model unless ``models/`` already has one for the current data and config.
+
+The fingerprint is a SHA-256 over config.yml, domain.yml (or domain/), data/** and
+nlu_components/** (paths and contents) and the Rasa version; credentials and endpoints do
+not change a model. A model trained here is ``models/model-<hash12>.tar.gz`` with the full
+hash in ``model-<hash12>.fingerprint`` beside it. ``--force`` trains anyway.
+"""
+from __future__ import annotations
+
+import argparse
+import hashlib
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Iterable, Optional
+
+ROOT = Path(__file__).resolve().parent.parent
+MODELS = ROOT / "models"
+INPUTS = ("config.yml", "domain.yml", "domain", "data", "nlu_components")
+KEEP_MODELS = 2
+
+
+def _files(root: Path) -> Iterable[Path]:
+    for name in INPUTS:
+        path = root / name
+        if path.is_file():
+            yield path
+        elif path.is_dir():
+            for child in sorted(path.rglob("*")):
+                if child.is_file() and "__pycache__" not in child.parts and child.suffix != ".pyc":
+                    yield child
+
+
+def fingerprint(root: Path = ROOT) -> str:
+    digest = hashlib.sha256()
+    try:
+        from importlib.metadata import version
+
+        digest.update(f"rasa=={version('rasa')}\n".encode())
+    except Exception:
+        pass
+    for path in _files(root):
+        digest.update(path.relative_to(root).as_posix().encode() + b"\0")
+        digest.update(path.read_bytes() + b"\0")
+    return digest.hexdigest()
+
+
+def matching_model(models_dir: Path = MODELS, root: Path = ROOT) -> Optional[Path]:
+    wanted = fingerprint(root)
+    for stamp in models_dir.glob("*.fingerprint"):
+        model = stamp.with_suffix(".tar.gz")
+        if stamp.read_text().strip() == wanted and model.exists():
+            return model
+    return None
+
+
+def _prune(models_dir: Path, keep: Path) -> None:
+    """Keeps the newest trained models (ours only), so models/ does not grow forever."""
+    ours = sorted(models_dir.glob("model-*.tar.gz"), key=lambda p: p.stat().st_mtime, reverse=True)
+    for old in [m for m in ours if m != keep][KEEP_MODELS - 1:]:
+        old.unlink(missing_ok=True)
+        old.with_suffix("").with_suffix(".fingerprint").unlink(missing_ok=True)
+
+
+def main(argv: Optional[list[str]] = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--force", action="store_true", help="train even when a matching model exists")
+    args = parser.parse_args(argv)
+
+    missing = [name for name in ("config.yml", "data") if not (ROOT / name).exists()]
+    if not (ROOT / "domain.yml").exists() and not (ROOT / "domain").exists():
+        missing.append("domain.yml")
+    if missing:
+        print(f"[train] cannot train: missing {', '.join(missing)}", file=sys.stderr)
+        return 1
+    MODELS.mkdir(exist_ok=True)
+    wanted = fingerprint()
+    existing = matching_model()
+    if existing is not None and not args.force:
+        print(f"[train] model {existing.name} matches the current data and config: no training needed", flush=True)
+        return 0
+    name = f"model-{wanted[:12]}"
+    print(f"[train] training {name} (data or config changed, or no model yet); Rasa's progress follows", flush=True)
+    started = time.monotonic()
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
+           "RASA_TELEMETRY_ENABLED": "false"}
+    command = [sys.executable, "-m", "rasa", "train", "--config", "config.yml",
+               "--domain", "domain.yml" if (ROOT / "domain.yml").exists() else "domain",
+               "--data", "data", "--out", str(MODELS), "--fixed-model-name", name]
+    result = subprocess.run(command, cwd=ROOT, env=env)
+    model = MODELS / f"{name}.tar.gz"
+    if result.returncode != 0 or not model.exists():
+        print(f"[train] training failed (exit code {result.returncode})", file=sys.stderr)
+        return result.returncode or 1
+    (MODELS / f"{name}.fingerprint").write_text(wanted + "\n")
+    _prune(MODELS, keep=model)
+    print(f"[train] trained {model.relative_to(ROOT)} in {time.monotonic() - started:.0f} s", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,85 @@
+"""Session-scoped fixture ``stack``: the whole product as processes on free loopback ports.
+
+Gateway, Rasa server (the trained model in models/) and action server, on a temp SQLite
+store with the demo data imported, started by ``scripts.run_all.Stack`` exactly as
+``make run`` starts them, and stopped by process group. Each process's output goes to a
+log file in the temp directory; a failure shows its tail.
+
+Usage: ``def test_x(stack): stack.gateway_url, stack.rasa_url, stack.database_url, stack.service_token``.
+Without a model the tests skip off-CI and fail in CI (``make test`` trains one first).
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from tests.support.services import free_port, in_ci, unavailable
+
+ROOT = Path(__file__).resolve().parent.parent.parent
+SERVICE_TOKEN = "stack-test-service-token"
+
+
+@dataclass
+class StackInfo:
+    gateway_url: str
+    rasa_url: str
+    actions_url: str
+    database_url: str
+    service_token: str
+    log_dir: Path
+    model: Path
+
+    def logs(self, lines: int = 60) -> str:
+        """The tail of every process's log, for assertion messages."""
+        parts = []
+        for log in sorted(self.log_dir.glob("*.log")):
+            text = log.read_text(encoding="utf-8", errors="replace").splitlines()[-lines:]
+            parts.append(f"--- {log.name} ---\n" + "\n".join(text))
+        return "\n".join(parts)
+
+
+@pytest.fixture(scope="session")
+def stack():
+    from scripts.run_all import Ports, Stack, StackError, latest_model
+
+    model = latest_model(ROOT / "models")
+    if model is None:
+        unavailable("a trained Rasa model in models/ (run scripts/setup.sh)")
+    workdir = Path(tempfile.mkdtemp(prefix="stack-"))
+    database_url = f"sqlite:///{workdir / 'store.db'}"
+    env = {
+        "DATABASE_URL": database_url,
+        "SERVICE_TOKEN": SERVICE_TOKEN,
+        "SESSION_SECRET": "stack-test-session-secret",
+        "RASA_TIMEOUT": "60",
+        "TZ": "Asia/Shanghai",
+    }
+    init = subprocess.run([sys.executable, "-m", "bot", "init-store", "--demo-if-empty"], cwd=ROOT,
+                          env={**os.environ, **env, "PYTHONPATH": str(ROOT)},
+                          capture_output=True, text=True, timeout=300)
+    if init.returncode != 0:
+        pytest.fail(f"init-store failed:\n{init.stdout}\n{init.stderr}")
+    ports = Ports(gateway=free_port(), rasa=free_port(), actions=free_port())
+    processes = Stack(ports=ports, model=model, env=env, log_dir=workdir, say=lambda text: None)
+    info = StackInfo(gateway_url=processes.gateway_url, rasa_url=processes.rasa_url,
+                     actions_url=processes.actions_url, database_url=database_url,
+                     service_token=SERVICE_TOKEN, log_dir=workdir, model=model)
+    try:
+        processes.start()
+        processes.wait_ready(timeout=600)
+    except StackError as exc:
+        processes.stop()
+        pytest.fail(f"the stack did not start: {exc}\n{info.logs()}")
+    try:
+        yield info
+    finally:
+        processes.stop()
+        if not in_ci():
+            shutil.rmtree(workdir, ignore_errors=True)
