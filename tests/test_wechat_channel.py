@@ -14,6 +14,7 @@ import pytest_asyncio
 from sqlalchemy import func, select
 
 from bot.app import create_app
+from bot.channels.common import NumberedOptions
 from bot.config import Settings
 from bot.store.models import Conversation, Handoff, Message
 from tests.support.platforms import (
@@ -181,6 +182,16 @@ async def test_plaintext_exchange_with_numbered_options(plain):
     assert plain.count(Message, conversation_id=conversation_id, sender="bot") == 3
     assert plain.count(Conversation, id=conversation_id, channel="wechat") == 1
     assert plain.api.sent == []  # everything went back in the passive replies
+
+
+async def test_numbered_options_survive_a_restart_through_the_store(plain):
+    plain.rasa.respond = bill_buttons
+    await plain.say("查电费")
+    plain.app["wechat_channel"].options = NumberedOptions()  # as if another gateway got the answer
+    await plain.say("1")
+    assert plain.rasa.received[-1]["message"] == '/inform{"period":"本月"}'
+    await plain.say("1")  # the options answered one message only
+    assert plain.rasa.received[-1]["message"] == "1"
 
 
 async def test_safe_mode_exchange_is_encrypted_both_ways(safe):

@@ -96,15 +96,25 @@ class NumberedOptions:
             return []
         return entry[1]
 
-    def resolve(self, conversation_id: str, text: str) -> str:
-        """The payload of the chosen option, or the text itself."""
+    def take(self, conversation_id: str) -> list[dict]:
+        """The options on offer, forgotten: they answer one customer message only."""
         options = self.offered(conversation_id)
         self._offered.pop(conversation_id, None)
+        return options
+
+    def resolve(self, conversation_id: str, text: str, options: list[dict] | None = None) -> str:
+        """The payload of the chosen option, or the text itself."""
+        if options is None:
+            options = self.take(conversation_id)
         number = _as_number(text)
         if options and number is not None and 1 <= number <= len(options):
             option = options[number - 1]
             return option.get("payload") or option.get("title") or text
         return text
+
+    @staticmethod
+    def is_number(text: str) -> bool:
+        return _as_number(text) is not None
 
     def render(self, conversation_id: str, message: dict) -> str:
         """Text of a hub message with its buttons as numbered options (and remembers them)."""
@@ -364,7 +374,7 @@ class PlatformChannel:
         if not self.recent.first_time(f"{conversation_id}|{client_msg_id}"):
             log.info("%s: retry of %s ignored", self.name, client_msg_id)
             return []
-        text = self.options.resolve(conversation_id, text)
+        text = await self._resolve_option(conversation_id, text)
         window = self.passive.open(conversation_id)
         task = self._spawn(self._hand_to_hub(conversation_id, text, client_msg_id))
         try:
@@ -373,6 +383,28 @@ class PlatformChannel:
             log.info("%s: bot slower than %.1fs for %s, replying through the API",
                      self.name, self.passive_seconds, conversation_id)
         return self.passive.close(window)
+
+    async def _resolve_option(self, conversation_id: str, text: str) -> str:
+        options = self.options.take(conversation_id)
+        if not options and self.options.is_number(text):
+            # Another gateway (or this one before a restart) may have offered them: the
+            # store has the bot's messages since the customer's last one.
+            options = await self._options_from_store(conversation_id)
+        return self.options.resolve(conversation_id, text, options)
+
+    async def _options_from_store(self, conversation_id: str) -> list[dict]:
+        try:
+            history = await self.app["hub"].history(conversation_id, limit=20)
+        except Exception:  # the options are a convenience: without them the digit goes as text
+            log.exception("%s: could not read the history of %s", self.name, conversation_id)
+            return []
+        for message in reversed(history):
+            if message.get("sender") == "customer":
+                break
+            buttons = message.get("buttons") or message.get("quick_replies")
+            if buttons:
+                return list(buttons)
+        return []
 
     async def _hand_to_hub(self, conversation_id: str, text: str, client_msg_id: str) -> None:
         try:

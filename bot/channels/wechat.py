@@ -158,7 +158,10 @@ class WeChatChannel(PlatformChannel):
         if not texts:
             return web.Response(text="success")
         conversation_id = self.conversation_id(raw["FromUserName"])
-        reply = TextReply(message=message, content=self.passive_text(conversation_id, texts)).render()
+        content = self.passive_text(conversation_id, texts)
+        if not content:
+            return web.Response(text="success")
+        reply = TextReply(message=message, content=content).render()
         if encrypted:
             reply = self.crypto.encrypt_message(reply, query["nonce"], query["timestamp"])
         return web.Response(text=reply, content_type="application/xml")

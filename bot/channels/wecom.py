@@ -154,7 +154,10 @@ class WeComChannel(PlatformChannel):
         if not texts:
             return web.Response(text="")  # WeCom: an empty answer means "nothing to reply"
         conversation_id = self.conversation_id(raw["FromUserName"])
-        reply = TextReply(message=message, content=self.passive_text(conversation_id, texts)).render()
+        content = self.passive_text(conversation_id, texts)
+        if not content:
+            return web.Response(text="")
+        reply = TextReply(message=message, content=content).render()
         return web.Response(text=self.crypto.encrypt_message(reply, nonce, timestamp),
                             content_type="application/xml")
 
