@@ -14,3 +14,6 @@ __all__ = ["Limit", "PlannedMilestone", "Rule", "SlaRules", "WorkingCalendar", "
 
 def setup(app) -> None:
     app["sla"] = load_rules(app["settings"].sla_config)
+    from bot.sla import watcher
+
+    watcher.setup(app)
