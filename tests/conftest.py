@@ -6,4 +6,5 @@ os.environ.setdefault("TZ", "Asia/Shanghai")
 pytest_plugins = [
     "tests.support.services",
     "tests.support.stack",
+    "tests.support.gateway",
 ]

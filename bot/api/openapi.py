@@ -1,0 +1,246 @@
+"""The OpenAPI 3 description of the REST API, served at ``GET /api/openapi.json``."""
+from __future__ import annotations
+
+from typing import Any
+
+from bot.store.models import AREA_TYPES, CUSTOMER_TYPES, HANDOFF_STATUSES, PRIORITIES, TICKET_TYPES
+from bot.tickets import TICKET_STATUSES
+
+
+def _ref(name: str) -> dict[str, str]:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _json_body(schema: dict, required: bool = True) -> dict[str, Any]:
+    return {"required": required, "content": {"application/json": {"schema": schema}}}
+
+
+def _answer(description: str, schema: dict | None = None) -> dict[str, Any]:
+    answer: dict[str, Any] = {"description": description}
+    if schema is not None:
+        answer["content"] = {"application/json": {"schema": schema}}
+    return answer
+
+
+ERRORS = {
+    "400": {"$ref": "#/components/responses/BadRequest"},
+    "401": {"$ref": "#/components/responses/Unauthorized"},
+}
+NULLABLE_STRING = {"type": "string", "nullable": True}
+ISO_TIME = {"type": "string", "format": "date-time", "description": "ISO-8601, Asia/Shanghai (+08:00)"}
+
+
+def _path_param(name: str, pattern: str | None = None) -> dict[str, Any]:
+    schema: dict[str, Any] = {"type": "string"}
+    if pattern:
+        schema["pattern"] = pattern
+    return {"name": name, "in": "path", "required": True, "schema": schema}
+
+
+def _query(name: str, schema: dict, description: str = "") -> dict[str, Any]:
+    return {"name": name, "in": "query", "required": False, "schema": schema, "description": description}
+
+
+SCHEMAS: dict[str, Any] = {
+    "Error": {
+        "type": "object", "required": ["error", "message"],
+        "properties": {"error": {"type": "string", "example": "validation_error"},
+                       "message": {"type": "string"},
+                       "field": {"type": "string", "description": "the offending field (validation errors)"}},
+    },
+    "Customer": {
+        "type": "object",
+        "properties": {
+            "account_no": {"type": "string", "pattern": r"^\d{10}$"},
+            "name": {"type": "string"},
+            "phone_masked": {"type": "string", "example": "138****0518"},
+            "address": {"type": "string"},
+            "area_type": {"type": "string", "enum": list(AREA_TYPES)},
+            "customer_type": {"type": "string", "enum": list(CUSTOMER_TYPES)},
+        },
+    },
+    "Bill": {
+        "type": "object",
+        "properties": {
+            "period": {"type": "string", "pattern": r"^\d{4}-\d{2}$"},
+            "kwh": {"type": "number"}, "amount": {"type": "number", "description": "yuan"},
+            "due_date": {"type": "string", "format": "date"},
+            "status": {"type": "string", "enum": ["unpaid", "paid", "overdue"],
+                       "description": "unpaid past its due date is reported as overdue"},
+            "paid_at": {**ISO_TIME, "nullable": True},
+            "peak_kwh": {"type": "number", "nullable": True},
+            "valley_kwh": {"type": "number", "nullable": True},
+            "tiers": {"type": "array", "nullable": True, "items": {
+                "type": "object", "properties": {
+                    "tier": {"type": "integer"}, "kwh": {"type": "number"}, "price": {"type": "number"},
+                    "surcharge": {"type": "boolean",
+                                  "description": "true: price is the tier's surcharge on top of peak/valley prices"}}}},
+        },
+    },
+    "Outage": {
+        "type": "object",
+        "properties": {
+            "outage_no": {"type": "string"}, "kind": {"type": "string", "enum": ["planned", "unplanned"]},
+            "area": {"type": "string"}, "scope": {"type": "array", "items": {"type": "string"}},
+            "start": ISO_TIME, "end": ISO_TIME, "reason": {"type": "string"},
+            "active": {"type": "boolean", "description": "under way now"},
+        },
+    },
+    "Milestone": {
+        "type": "object",
+        "properties": {"name": {"type": "string"}, "rule": {"type": "string"}, "due_at": ISO_TIME,
+                       "met_at": {**ISO_TIME, "nullable": True}, "breached": {"type": "boolean"}},
+    },
+    "Ticket": {
+        "type": "object",
+        "required": ["ticket_no", "type", "status", "priority", "account_no", "conversation_id",
+                     "channel", "summary", "created_at", "milestones"],
+        "properties": {
+            "ticket_no": {"type": "string", "example": "BX20261126001"},
+            "type": {"type": "string", "enum": list(TICKET_TYPES)},
+            "status": {"type": "string", "enum": list(TICKET_STATUSES)},
+            "priority": {"type": "string", "enum": list(PRIORITIES)},
+            "account_no": NULLABLE_STRING, "conversation_id": NULLABLE_STRING,
+            "channel": {"type": "string"}, "summary": {"type": "string"},
+            "created_at": ISO_TIME, "updated_at": ISO_TIME,
+            "business_type": NULLABLE_STRING, "area_type": NULLABLE_STRING,
+            "details": {"type": "object"},
+            "milestones": {"type": "array", "items": _ref("Milestone"),
+                           "description": "every response-time rule that applies, first due first"},
+            "events": {"type": "array", "description": "only on GET /api/v1/tickets/{ticket_no}",
+                       "items": {"type": "object", "properties": {
+                           "at": ISO_TIME, "actor": {"type": "string"}, "kind": {"type": "string"},
+                           "data": {"type": "object"}}}},
+        },
+    },
+    "TicketCreate": {
+        "type": "object", "required": ["type", "summary", "channel", "request_key"],
+        "properties": {
+            "type": {"type": "string", "enum": list(TICKET_TYPES)},
+            "summary": {"type": "string", "maxLength": 2000},
+            "channel": {"type": "string", "example": "web"},
+            "priority": {"type": "string", "enum": list(PRIORITIES), "default": "normal"},
+            "account_no": {"type": "string", "pattern": r"^\d{10}$"},
+            "conversation_id": {"type": "string"},
+            "business_type": {"type": "string", "example": "new_connection"},
+            "area_type": {"type": "string", "enum": list(AREA_TYPES),
+                          "description": "default: the account's, else urban"},
+            "contact_name": {"type": "string"}, "contact_phone": {"type": "string"},
+            "details": {"type": "object"},
+            "request_key": {"type": "string", "maxLength": 128,
+                            "description": "client key: a retry with the same key returns the first ticket (200)"},
+            "actor": {"type": "string", "default": "bot"},
+        },
+    },
+    "Handoff": {
+        "type": "object",
+        "properties": {
+            "conversation_id": {"type": "string"}, "channel": {"type": "string"},
+            "reason": {"type": "string"}, "status": {"type": "string", "enum": list(HANDOFF_STATUSES)},
+            "created_at": ISO_TIME, "accepted_at": {**ISO_TIME, "nullable": True},
+            "agent": NULLABLE_STRING, "callback_ticket_no": NULLABLE_STRING,
+        },
+    },
+}
+
+
+def spec() -> dict[str, Any]:
+    paths: dict[str, Any] = {
+        "/api/v1/identity/verify": {"post": {
+            "summary": "Check a customer's identity: account number plus last four phone digits, or name",
+            "requestBody": _json_body({"type": "object", "required": ["account_no"], "properties": {
+                "account_no": {"type": "string", "pattern": r"^\d{10}$"},
+                "phone_last4": {"type": "string", "pattern": r"^\d{4}$"}, "name": {"type": "string"}}}),
+            "responses": {"200": _answer("the outcome", {"type": "object", "properties": {
+                "verified": {"type": "boolean"},
+                "reason": {"type": "string", "enum": ["not_found", "mismatch", "locked"],
+                           "description": "locked: too many failed checks for this account recently"},
+                "customer": _ref("Customer")}}), **ERRORS}}},
+        "/api/v1/accounts/{account_no}": {"get": {
+            "summary": "A customer account",
+            "parameters": [_path_param("account_no", r"^\d{10}$")],
+            "responses": {"200": _answer("the account", _ref("Customer")),
+                          "404": {"$ref": "#/components/responses/NotFound"}, **ERRORS}}},
+        "/api/v1/accounts/{account_no}/bills": {"get": {
+            "summary": "Bills of an account, newest first",
+            "parameters": [_path_param("account_no", r"^\d{10}$"),
+                           _query("period", {"type": "string", "pattern": r"^\d{4}-\d{2}$"}, "one billing month"),
+                           _query("limit", {"type": "integer", "minimum": 1, "maximum": 120, "default": 12})],
+            "responses": {"200": _answer("bills", {"type": "object", "properties": {
+                "bills": {"type": "array", "items": _ref("Bill")}}}),
+                "404": {"$ref": "#/components/responses/NotFound"}, **ERRORS}}},
+        "/api/v1/outages": {"get": {
+            "summary": "Current or upcoming (next 72 h) outages covering an address",
+            "parameters": [_query("address", {"type": "string"}, "free-text address"),
+                           _query("account_no", {"type": "string"}, "also use this account's registered address")],
+            "responses": {"200": _answer("outages", {"type": "object", "properties": {
+                "outages": {"type": "array", "items": _ref("Outage")}}}),
+                "404": {"$ref": "#/components/responses/NotFound"}, **ERRORS}}},
+        "/api/v1/tickets": {
+            "post": {
+                "summary": "Create a ticket (idempotent on request_key)",
+                "requestBody": _json_body(_ref("TicketCreate")),
+                "responses": {"201": _answer("created", _ref("Ticket")),
+                              "200": _answer("the ticket created earlier with this request_key", _ref("Ticket")),
+                              "409": {"$ref": "#/components/responses/Conflict"}, **ERRORS}},
+            "get": {
+                "summary": "Tickets, newest first",
+                "parameters": [_query("account_no", {"type": "string"}),
+                               _query("status", {"type": "string", "enum": ["open", "closed", "all",
+                                                                            *TICKET_STATUSES]}),
+                               _query("type", {"type": "string", "enum": list(TICKET_TYPES)}),
+                               _query("conversation_id", {"type": "string"}),
+                               _query("limit", {"type": "integer", "minimum": 1, "maximum": 1000})],
+                "responses": {"200": _answer("tickets", {"type": "object", "properties": {
+                    "tickets": {"type": "array", "items": _ref("Ticket")}}}), **ERRORS}}},
+        "/api/v1/tickets/{ticket_no}": {"get": {
+            "summary": "A ticket with its milestones and events",
+            "parameters": [_path_param("ticket_no")],
+            "responses": {"200": _answer("the ticket", _ref("Ticket")),
+                          "404": {"$ref": "#/components/responses/NotFound"}, **ERRORS}}},
+        "/api/v1/tickets/{ticket_no}/status": {"post": {
+            "summary": "Change a ticket's status; meets the milestones whose rule lists this status",
+            "parameters": [_path_param("ticket_no")],
+            "requestBody": _json_body({"type": "object", "required": ["status", "actor"], "properties": {
+                "status": {"type": "string", "enum": list(TICKET_STATUSES)},
+                "actor": {"type": "string"}, "note": {"type": "string"}}}),
+            "responses": {"200": _answer("the ticket", _ref("Ticket")),
+                          "404": {"$ref": "#/components/responses/NotFound"},
+                          "409": {"$ref": "#/components/responses/Conflict"}, **ERRORS}}},
+        "/api/v1/handoffs": {"post": {
+            "summary": "Hand a conversation over to staff",
+            "requestBody": _json_body({"type": "object", "required": ["conversation_id", "channel", "reason"],
+                                       "properties": {
+                                           "conversation_id": {"type": "string"}, "channel": {"type": "string"},
+                                           "reason": {"type": "string", "example": "customer_request"},
+                                           "summary": {"type": "string"}}}),
+            "responses": {"201": _answer("the hand-off", _ref("Handoff")), **ERRORS}}},
+        "/api/v1/surveys": {"post": {
+            "summary": "Record a satisfaction answer",
+            "requestBody": _json_body({"type": "object", "required": ["rating"], "properties": {
+                "conversation_id": {"type": "string"}, "ticket_no": {"type": "string"},
+                "rating": {"type": "string", "enum": ["satisfied", "neutral", "dissatisfied"]},
+                "comment": {"type": "string"}}}),
+            "responses": {"201": _answer("recorded"), **ERRORS}}},
+    }
+    for methods in paths.values():
+        for operation in methods.values():
+            operation.setdefault("security", [{"serviceToken": []}])
+    return {
+        "openapi": "3.0.3",
+        "info": {"title": "Power utility customer service gateway API", "version": "1.0.0",
+                 "description": "Used by the Rasa action server and the staff console. "
+                                "Every /api/v1 path needs `Authorization: Bearer <SERVICE_TOKEN>`."},
+        "servers": [{"url": "/"}],
+        "paths": paths,
+        "components": {
+            "securitySchemes": {"serviceToken": {"type": "http", "scheme": "bearer"}},
+            "schemas": SCHEMAS,
+            "responses": {
+                "BadRequest": _answer("invalid input (the message names the field)", _ref("Error")),
+                "Unauthorized": _answer("missing or wrong service token", _ref("Error")),
+                "NotFound": _answer("no such record", _ref("Error")),
+                "Conflict": _answer("the request conflicts with the record's state", _ref("Error")),
+            },
+        },
+    }

@@ -1,0 +1,381 @@
+"""Handlers of the REST API ``/api/v1``: thin, validating, store work in the store's threads."""
+from __future__ import annotations
+
+import time
+from collections import defaultdict, deque
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from aiohttp import web
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from bot import tickets as ticket_service
+from bot.api.errors import ApiError, not_found, validation_error
+from bot.api.outages import area_district, covers, outage_json, relevant
+from bot.api.validation import (
+    ACCOUNT_NO,
+    CHANNEL,
+    LAST4,
+    PERIOD,
+    PHONE,
+    SLUG,
+    json_dict,
+    json_object,
+    query_int,
+    query_string,
+    string,
+)
+from bot.store.models import (
+    AREA_TYPES,
+    PRIORITIES,
+    TICKET_TYPES,
+    Bill,
+    Conversation,
+    Customer,
+    Outage,
+    SurveyAnswer,
+    Ticket,
+    TicketEvent,
+)
+from bot.store.types import SHANGHAI, iso_local, now_utc
+
+routes = web.RouteTableDef()
+
+SURVEY_RATINGS = ("satisfied", "neutral", "dissatisfied")
+# Identity checks: after this many mismatches for one account within the window, further
+# checks answer "locked" until the window has passed (guessing 4 digits is otherwise cheap).
+MAX_IDENTITY_FAILURES = 5
+IDENTITY_WINDOW_SECONDS = 15 * 60
+
+
+def _json(data: Any, status: int = 200) -> web.Response:
+    import json
+
+    return web.json_response(data, status=status, dumps=lambda o: json.dumps(o, ensure_ascii=False))
+
+
+def _store(request: web.Request):
+    return request.app["store"]
+
+
+def _rules(request: web.Request):
+    rules = request.app.get("sla")
+    if rules is None:
+        raise ApiError(503, "sla_unavailable", "the response-time rules are not loaded")
+    return rules
+
+
+def _account_no(value: str | None, field: str = "account_no") -> str:
+    if not value or not ACCOUNT_NO.match(value):
+        raise validation_error(field, "must be 10 digits")
+    return value
+
+
+# ---------------------------------------------------------------- customers and identity
+
+
+def mask_phone(phone: str) -> str:
+    return f"{phone[:3]}****{phone[-4:]}" if len(phone) >= 7 else "****"
+
+
+def customer_json(customer: Customer) -> dict[str, Any]:
+    return {
+        "account_no": customer.account_no,
+        "name": customer.name,
+        "phone_masked": mask_phone(customer.phone),
+        "address": customer.address,
+        "area_type": customer.area_type,
+        "customer_type": customer.customer_type,
+    }
+
+
+def _find_customer(session: Session, account_no: str) -> Customer | None:
+    return session.execute(select(Customer).where(Customer.account_no == account_no)).scalar_one_or_none()
+
+
+def _normalise_name(name: str) -> str:
+    return "".join(name.split())
+
+
+class IdentityGuard:
+    """Counts recent failed identity checks per account (in this process)."""
+
+    def __init__(self) -> None:
+        self._failures: dict[str, deque] = defaultdict(deque)
+
+    def _recent(self, account_no: str) -> deque:
+        window = self._failures[account_no]
+        cutoff = time.monotonic() - IDENTITY_WINDOW_SECONDS
+        while window and window[0] < cutoff:
+            window.popleft()
+        return window
+
+    def locked(self, account_no: str) -> bool:
+        return len(self._recent(account_no)) >= MAX_IDENTITY_FAILURES
+
+    def failed(self, account_no: str) -> None:
+        self._recent(account_no).append(time.monotonic())
+
+    def succeeded(self, account_no: str) -> None:
+        self._failures.pop(account_no, None)
+
+
+@routes.post("/api/v1/identity/verify")
+async def verify_identity(request: web.Request) -> web.Response:
+    body = await json_object(request)
+    account_no = _account_no(string(body, "account_no", required=True, max_len=10))
+    last4 = string(body, "phone_last4", max_len=4, pattern=LAST4, hint="must be 4 digits")
+    name = string(body, "name", max_len=64)
+    if not last4 and not name:
+        raise validation_error("phone_last4", "give phone_last4 or name")
+    guard: IdentityGuard = request.app["api_identity_guard"]
+    if guard.locked(account_no):
+        return _json({"verified": False, "reason": "locked"})
+    customer = await _store(request).run(_read_customer, request.app["store"], account_no)
+    if customer is None:
+        guard.failed(account_no)
+        return _json({"verified": False, "reason": "not_found"})
+    ok = (last4 is None or customer.phone[-4:] == last4) and \
+         (name is None or _normalise_name(customer.name) == _normalise_name(name))
+    if not ok:
+        guard.failed(account_no)
+        return _json({"verified": False, "reason": "mismatch"})
+    guard.succeeded(account_no)
+    return _json({"verified": True, "customer": customer_json(customer)})
+
+
+def _read_customer(store, account_no: str) -> Customer | None:
+    with store.session() as session:
+        return _find_customer(session, account_no)
+
+
+@routes.get("/api/v1/accounts/{account_no}")
+async def get_account(request: web.Request) -> web.Response:
+    account_no = _account_no(request.match_info["account_no"])
+    customer = await _store(request).run(_read_customer, _store(request), account_no)
+    if customer is None:
+        raise not_found(f"account {account_no} does not exist")
+    return _json(customer_json(customer))
+
+
+# ---------------------------------------------------------------- bills
+
+
+def bill_json(bill: Bill, today: date) -> dict[str, Any]:
+    status = bill.status
+    if status == "unpaid" and bill.due_date < today:
+        status = "overdue"  # past its due date: say so even if the import still says unpaid
+    amount = bill.amount if isinstance(bill.amount, Decimal) else Decimal(str(bill.amount))
+    return {
+        "period": bill.period,
+        "kwh": bill.kwh,
+        "amount": float(amount.quantize(Decimal("0.01"))),
+        "due_date": bill.due_date.isoformat(),
+        "status": status,
+        "paid_at": iso_local(bill.paid_at),
+        "peak_kwh": bill.peak_kwh,
+        "valley_kwh": bill.valley_kwh,
+        "tiers": bill.tiers,
+    }
+
+
+def _read_bills(store, account_no: str, period: str | None, limit: int):
+    with store.session() as session:
+        if _find_customer(session, account_no) is None:
+            return None
+        query = select(Bill).where(Bill.account_no == account_no)
+        if period:
+            query = query.where(Bill.period == period)
+        query = query.order_by(Bill.period.desc()).limit(limit)
+        return list(session.execute(query).scalars())
+
+
+@routes.get("/api/v1/accounts/{account_no}/bills")
+async def get_bills(request: web.Request) -> web.Response:
+    account_no = _account_no(request.match_info["account_no"])
+    period = query_string(request, "period", max_len=7, pattern=PERIOD, hint="must be YYYY-MM")
+    limit = query_int(request, "limit", 12, 1, 120)
+    bills = await _store(request).run(_read_bills, _store(request), account_no, period, limit)
+    if bills is None:
+        raise not_found(f"account {account_no} does not exist")
+    today = datetime.now(SHANGHAI).date()
+    return _json({"bills": [bill_json(b, today) for b in bills]})
+
+
+# ---------------------------------------------------------------- outages
+
+
+def _read_outages(store, address: str | None, account_no: str | None):
+    now = now_utc()
+    with store.session() as session:
+        addresses = [address] if address else []
+        if account_no:
+            customer = _find_customer(session, account_no)
+            if customer is None:
+                return None
+            addresses.append(customer.address)
+        outages = [o for o in session.execute(
+            select(Outage).where(Outage.end_at > now).order_by(Outage.start_at)).scalars()
+            if relevant(o, now)]
+        districts = {area_district(area) for area in session.execute(select(Outage.area)).scalars()}
+        found = [o for o in outages if any(covers(o, a, districts) for a in addresses)]
+        return [outage_json(o, now) for o in found]
+
+
+@routes.get("/api/v1/outages")
+async def get_outages(request: web.Request) -> web.Response:
+    address = query_string(request, "address", max_len=255)
+    account_no = request.query.get("account_no") or None
+    if account_no is not None:
+        _account_no(account_no)
+    if not address and not account_no:
+        raise validation_error("address", "give address or account_no")
+    found = await _store(request).run(_read_outages, _store(request), address, account_no)
+    if found is None:
+        raise not_found(f"account {account_no} does not exist")
+    return _json({"outages": found})
+
+
+# ---------------------------------------------------------------- tickets
+
+
+def _ticket_error(exc: ticket_service.TicketError) -> ApiError:
+    return ApiError(exc.status, exc.code, exc.message, field=exc.field)
+
+
+def _create_ticket(store, rules, fields: dict[str, Any]):
+    with store.session() as session:
+        result = ticket_service.create_ticket(session, rules, **fields)
+        return ticket_service.ticket_json(result.ticket), result.created
+
+
+@routes.post("/api/v1/tickets")
+async def create_ticket(request: web.Request) -> web.Response:
+    body = await json_object(request)
+    fields = {
+        "type": string(body, "type", required=True, max_len=16, choices=TICKET_TYPES),
+        "summary": string(body, "summary", required=True, max_len=2000),
+        "channel": string(body, "channel", required=True, max_len=16, pattern=CHANNEL,
+                          hint="must be a lower-case channel name such as web, wechat, wecom, rest"),
+        "priority": string(body, "priority", max_len=8, choices=PRIORITIES) or "normal",
+        "account_no": string(body, "account_no", max_len=10, pattern=ACCOUNT_NO, hint="must be 10 digits"),
+        "conversation_id": string(body, "conversation_id", max_len=128),
+        "business_type": string(body, "business_type", max_len=32, pattern=SLUG,
+                                hint="must be a lower-case key such as new_connection"),
+        "area_type": string(body, "area_type", max_len=16, choices=AREA_TYPES),
+        "contact_name": string(body, "contact_name", max_len=64),
+        "contact_phone": string(body, "contact_phone", max_len=20, pattern=PHONE,
+                                hint="must be a phone number"),
+        "details": json_dict(body, "details"),
+        "request_key": string(body, "request_key", required=True, max_len=128),
+        "actor": string(body, "actor", max_len=64) or "bot",
+    }
+    rules = _rules(request)
+    try:
+        data, created = await _store(request).run(_create_ticket, _store(request), rules, fields)
+    except ticket_service.TicketError as exc:
+        raise _ticket_error(exc) from None
+    return _json(data, status=201 if created else 200)
+
+
+def _read_ticket(store, ticket_no: str):
+    with store.session() as session:
+        ticket = ticket_service.get_ticket(session, ticket_no)
+        return ticket_service.ticket_json(ticket, with_events=True) if ticket else None
+
+
+@routes.get("/api/v1/tickets/{ticket_no}")
+async def get_ticket(request: web.Request) -> web.Response:
+    ticket_no = request.match_info["ticket_no"].strip().upper()
+    data = await _store(request).run(_read_ticket, _store(request), ticket_no)
+    if data is None:
+        raise not_found(f"ticket {ticket_no} does not exist")
+    return _json(data)
+
+
+def _list_tickets(store, **filters):
+    with store.session() as session:
+        return [ticket_service.ticket_json(t) for t in ticket_service.list_tickets(session, **filters)]
+
+
+@routes.get("/api/v1/tickets")
+async def list_tickets(request: web.Request) -> web.Response:
+    account_no = query_string(request, "account_no", max_len=10, pattern=ACCOUNT_NO, hint="must be 10 digits")
+    status = query_string(request, "status", max_len=16,
+                          choices=("open", "closed", "all", *ticket_service.TICKET_STATUSES)) or "all"
+    ticket_type = query_string(request, "type", max_len=16, choices=TICKET_TYPES)
+    conversation_id = query_string(request, "conversation_id", max_len=128)
+    limit = query_int(request, "limit", 100, 1, 1000)
+    data = await _store(request).run(_list_tickets, _store(request), account_no=account_no, status=status,
+                                     ticket_type=ticket_type, conversation_id=conversation_id, limit=limit)
+    return _json({"tickets": data})
+
+
+def _change_status(store, rules, ticket_no: str, status: str, actor: str, note: str | None):
+    with store.session() as session:
+        ticket = ticket_service.change_status(session, rules, ticket_no, status, actor=actor, note=note)
+        session.flush()
+        ticket = ticket_service.get_ticket(session, ticket.ticket_no)
+        return ticket_service.ticket_json(ticket, with_events=True)
+
+
+@routes.post("/api/v1/tickets/{ticket_no}/status")
+async def change_ticket_status(request: web.Request) -> web.Response:
+    ticket_no = request.match_info["ticket_no"].strip().upper()
+    body = await json_object(request)
+    status = string(body, "status", required=True, max_len=16, choices=ticket_service.TICKET_STATUSES)
+    actor = string(body, "actor", required=True, max_len=64)
+    note = string(body, "note", max_len=2000)
+    rules = _rules(request)
+    try:
+        data = await _store(request).run(_change_status, _store(request), rules, ticket_no, status, actor, note)
+    except ticket_service.TicketError as exc:
+        raise _ticket_error(exc) from None
+    return _json(data)
+
+
+# ---------------------------------------------------------------- satisfaction surveys
+
+
+def _save_survey(store, conversation_id: str | None, ticket_no: str | None, rating: str,
+                 comment: str | None) -> dict[str, Any]:
+    with store.session() as session:
+        ticket = None
+        if ticket_no:
+            ticket = session.execute(select(Ticket).where(Ticket.ticket_no == ticket_no)).scalar_one_or_none()
+            if ticket is None:
+                raise ticket_service.TicketError("validation_error", f"ticket {ticket_no} does not exist",
+                                                 "ticket_no")
+        answer = SurveyAnswer(conversation_id=conversation_id, ticket_no=ticket_no, rating=rating,
+                              comment=comment)
+        session.add(answer)
+        if ticket is not None:
+            ticket.satisfaction = rating
+            session.add(TicketEvent(ticket_id=ticket.id, actor="customer", kind="survey",
+                                    data={"rating": rating, **({"comment": comment} if comment else {})}))
+        if conversation_id:
+            conversation = session.get(Conversation, conversation_id)
+            if conversation is not None:
+                conversation.satisfaction = rating
+        session.flush()
+        return {"id": answer.id, "conversation_id": conversation_id, "ticket_no": ticket_no,
+                "rating": rating, "comment": comment, "created_at": iso_local(answer.created_at)}
+
+
+@routes.post("/api/v1/surveys")
+async def create_survey(request: web.Request) -> web.Response:
+    body = await json_object(request)
+    conversation_id = string(body, "conversation_id", max_len=128)
+    ticket_no = string(body, "ticket_no", max_len=32)
+    rating = string(body, "rating", required=True, max_len=16, choices=SURVEY_RATINGS)
+    comment = string(body, "comment", max_len=2000)
+    if not conversation_id and not ticket_no:
+        raise validation_error("conversation_id", "give conversation_id or ticket_no")
+    try:
+        data = await _store(request).run(_save_survey, _store(request), conversation_id,
+                                         ticket_no.upper() if ticket_no else None, rating, comment)
+    except ticket_service.TicketError as exc:
+        raise _ticket_error(exc) from None
+    return _json(data, status=201)
