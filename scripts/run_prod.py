@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import glob
+import json
 import os
 import pwd
 import re
@@ -27,6 +28,7 @@ import socket
 import subprocess
 import sys
 import time
+import uuid
 import urllib.error
 import urllib.request
 from contextlib import closing
@@ -263,7 +265,13 @@ class ProdStack:
 
     def _base_env(self) -> dict[str, str]:
         env = dict(os.environ)
-        env.update({"PYTHONUNBUFFERED": "1", "TZ": env.get("TZ", "Asia/Shanghai")})
+        env.update({
+            # Rasa imports the gateway channel (bot.rasa_connector) and nlu_components from here.
+            "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH", "")])),
+            "PYTHONUNBUFFERED": "1",
+            "TZ": env.get("TZ", "Asia/Shanghai"),
+            "RASA_TELEMETRY_ENABLED": "false",
+        })
         env.update(self.secrets)
         env.update(self.extra_env)
         return env
@@ -366,7 +374,7 @@ class ProdStack:
 
     def start_rasa(self, index: int) -> Proc:
         port = self.ports.rasa[index]
-        cmd = [RASA, "run", "-i", "127.0.0.1", "-p", str(port), "-m", self.model,
+        cmd = [PYTHON, "-m", "rasa", "run", "-i", "127.0.0.1", "-p", str(port), "-m", self.model,
                "--endpoints", str(ENDPOINTS), "--credentials", str(CREDENTIALS), *self.rasa_extra_args]
         if self.enable_rasa_api:
             cmd.append("--enable-api")
@@ -374,7 +382,16 @@ class ProdStack:
 
     def wait_rasa(self, proc: Proc, timeout: float = 300) -> None:
         self._wait(proc, lambda: http_get(f"http://127.0.0.1:{proc.port}/webhooks/gateway/") == 200, timeout)
-        self.say(f"{proc.name} ready")
+        # The first message loads lazily initialised parts of the pipeline: pay that here.
+        body = json.dumps({"sender": f"warmup-{uuid.uuid4().hex}", "message": "你好",
+                           "metadata": {"channel": "warmup"}}).encode()
+        request = urllib.request.Request(f"http://127.0.0.1:{proc.port}/webhooks/gateway/webhook", data=body,
+                                         headers={"Content-Type": "application/json"})
+        started = time.monotonic()
+        with urllib.request.urlopen(request, timeout=120) as resp:
+            if resp.status != 200:
+                raise RuntimeError(f"{proc.name}: warm-up message answered HTTP {resp.status}")
+        self.say(f"{proc.name} ready (warm-up message {time.monotonic() - started:.1f} s)")
 
     def start_actions(self) -> Proc:
         env = self._base_env()

@@ -1,0 +1,626 @@
+"""``make bench``: measures NLU quality and speed, the whole stack under load, and training time.
+
+Writes ``docs/benchmarks.md``, ``docs/benchmarks.png`` and the raw figures in
+``docs/benchmarks.json``. Everything runs on this machine, on loopback:
+
+1. NLU: intent and entity F1 on the held-out split (``tests/nlu_test/``, via
+   ``scripts.evaluate_nlu`` when present, else ``rasa test nlu``) and the parse time per
+   message (``POST /model/parse`` on a warmed Rasa server);
+2. load: the production layout (``scripts.run_prod.ProdStack``: PostgreSQL, Redis, nginx,
+   2 gateways, 2 Rasa servers, the action server) with N simultaneous simulated customers
+   talking over socket.io; per-turn latency, turns/s, errors, lost/duplicated/misordered
+   replies (checked against the store), peak memory of every process;
+3. the training time of the full model (``rasa train --force``, cold cache, temp dir).
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import random
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Optional
+
+import aiohttp
+
+from scripts.run_prod import PYTHON, ROOT, Ports, ProdStack, free_port
+
+RASA = [PYTHON, "-m", "rasa"]
+
+DOCS = ROOT / "docs"
+NLU_TEST_DIR = ROOT / "tests" / "nlu_test"
+TURN_TIMEOUT = 20.0  # a turn without its replies after this long counts as lost
+
+# What simulated customers say: greeting, the bill flow (identity then the bill), an FAQ,
+# an outage question, thanks. Each customer follows one script (round robin).
+SCRIPTS: list[list[str]] = [
+    ["你好", "查电费", "3201000001", "0001", "谢谢"],
+    ["您好", "怎么交电费", "我家附近最近停电吗", "江苏省南京市玄武区中山路18号", "再见"],
+    ["在吗", "我要查一下上个月的电费", "户号3201000002", "手机尾号0002", "好的谢谢"],
+    ["你好", "电费可以在哪里交", "峰谷电价是怎么算的", "阶梯电价怎么收费", "谢谢"],
+]
+
+
+def log(text: str) -> None:
+    print(f"\033[1;36m[bench]\033[0m {text}", flush=True)
+
+
+def rasa_env() -> dict[str, str]:
+    """Rasa imports the project's NLU components and channel from the repository root."""
+    return dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH", "")])),
+                RASA_TELEMETRY_ENABLED="false")
+
+
+def percentile(values: list[float], q: float) -> float:
+    """Nearest-rank percentile (q in 0..100); NaN for no values."""
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    rank = max(1, min(len(ordered), int(-(-q * len(ordered) // 100))))
+    return ordered[rank - 1]
+
+
+def latest_model() -> Path:
+    models = sorted((ROOT / "models").glob("*.tar.gz"), key=lambda p: p.stat().st_mtime)
+    if not models:
+        raise SystemExit("no trained model in models/ (run `make setup` first)")
+    return models[-1]
+
+
+# ---------------------------------------------------------------------------------------
+# 1. NLU
+# ---------------------------------------------------------------------------------------
+def held_out_texts() -> list[str]:
+    from rasa.shared.nlu.training_data.loading import load_data
+
+    texts: list[str] = []
+    for path in sorted(NLU_TEST_DIR.glob("**/*.yml")):
+        data = load_data(str(path))
+        texts += [ex.get("text") for ex in data.intent_examples if ex.get("text")]
+    return texts
+
+
+def _f1_from_reports(out_dir: Path) -> dict[str, Any]:
+    intent = json.loads((out_dir / "intent_report.json").read_text())
+    result: dict[str, Any] = {
+        "intent_weighted_f1": intent["weighted avg"]["f1-score"],
+        "intent_macro_f1": intent["macro avg"]["f1-score"],
+        "intent_accuracy": intent.get("accuracy"),
+        "intent_examples": intent["weighted avg"]["support"],
+        "entity": {},
+    }
+    for report in sorted(out_dir.glob("*_report.json")):
+        if report.name in ("intent_report.json", "response_selection_report.json"):
+            continue
+        data = json.loads(report.read_text())
+        if "weighted avg" in data:
+            extractor = report.name[: -len("_report.json")]
+            result["entity"][extractor] = {"weighted_f1": data["weighted avg"]["f1-score"],
+                                           "micro_f1": data.get("micro avg", {}).get("f1-score"),
+                                           "support": data["weighted avg"]["support"]}
+    response = out_dir / "response_selection_report.json"
+    if response.exists():
+        data = json.loads(response.read_text())
+        result["response_selection_weighted_f1"] = data["weighted avg"]["f1-score"]
+    return result
+
+
+def nlu_scores(model: Path) -> dict[str, Any]:
+    """Intent/entity F1 on the held-out split (the NLU engineer's evaluation when present)."""
+    out_dir = Path(tempfile.mkdtemp(prefix="bench-nlu-"))
+    try:
+        cmd = [*RASA, "test", "nlu", "--nlu", str(NLU_TEST_DIR), "--model", str(model), "--out", str(out_dir),
+               "--no-plot", "--no-errors"]
+        using_script = (ROOT / "scripts" / "evaluate_nlu.py").exists()
+        if using_script:
+            cmd = [PYTHON, "-m", "scripts.evaluate_nlu", "--out", str(out_dir)]
+        log("NLU evaluation: " + " ".join(cmd[1:]))
+        started = time.monotonic()
+        run = subprocess.run(cmd, cwd=ROOT, env=rasa_env(), capture_output=True, text=True, timeout=1800)
+        if run.returncode != 0 or not (out_dir / "intent_report.json").exists():
+            if using_script:  # the evaluation script failed or wrote elsewhere: Rasa itself
+                log("scripts.evaluate_nlu gave no report; running rasa test nlu")
+                cmd = [*RASA, "test", "nlu", "--nlu", str(NLU_TEST_DIR), "--model", str(model), "--out",
+                       str(out_dir), "--no-plot", "--no-errors"]
+                run = subprocess.run(cmd, cwd=ROOT, env=rasa_env(), capture_output=True, text=True, timeout=1800)
+            if run.returncode != 0:
+                raise RuntimeError(f"NLU evaluation failed:\n{run.stdout[-2000:]}\n{run.stderr[-2000:]}")
+        scores = _f1_from_reports(out_dir)
+        scores["evaluation_seconds"] = round(time.monotonic() - started, 1)
+        scores["command"] = " ".join(["python", *cmd[1:]]).replace(str(ROOT) + "/", "")
+        return scores
+    finally:
+        shutil.rmtree(out_dir, ignore_errors=True)
+
+
+async def parse_times(rasa_port: int, texts: list[str], warmup: int = 20) -> dict[str, Any]:
+    """Wall time of ``POST /model/parse`` per message, one at a time, after a warm-up."""
+    url = f"http://127.0.0.1:{rasa_port}/model/parse"
+    timeout = aiohttp.ClientTimeout(total=30)
+    times: list[float] = []
+    async with aiohttp.ClientSession(timeout=timeout) as http:
+        for i in range(warmup):
+            async with http.post(url, json={"text": texts[i % len(texts)]}) as resp:
+                resp.raise_for_status()
+                await resp.read()
+        for text in texts:
+            started = time.perf_counter()
+            async with http.post(url, json={"text": text}) as resp:
+                resp.raise_for_status()
+                await resp.read()
+            times.append((time.perf_counter() - started) * 1000)
+    return {"messages": len(times), "p50_ms": percentile(times, 50), "p95_ms": percentile(times, 95),
+            "mean_ms": statistics.fmean(times) if times else float("nan")}
+
+
+# ---------------------------------------------------------------------------------------
+# 2. Load
+# ---------------------------------------------------------------------------------------
+@dataclass
+class TurnResult:
+    first_ms: Optional[float]
+    last_ms: Optional[float]
+    replies: int
+    ok: bool
+    error: str = ""
+
+
+@dataclass
+class CustomerResult:
+    session_id: str
+    script: int
+    turns: list[TurnResult] = field(default_factory=list)
+    received_ids: list[int] = field(default_factory=list)
+    error: str = ""
+
+
+async def simulate_customer(url: str, script_index: int, expected: Optional[list[int]], think: float,
+                            start_at: float, quiet: float = 0.6) -> CustomerResult:
+    """One customer over socket.io (websocket transport). With ``expected`` reply counts a
+    turn ends when they all arrived; without (calibration) after ``quiet`` s of silence."""
+    import socketio
+
+    session_id = "bench" + uuid.uuid4().hex[:20]
+    result = CustomerResult(session_id, script_index)
+    sio = socketio.AsyncClient(reconnection=False)
+    received: list[tuple[float, dict]] = []
+    arrived = asyncio.Event()
+    confirmed = asyncio.Event()
+
+    @sio.on("bot_uttered")
+    async def on_bot(data):
+        received.append((time.perf_counter(), data))
+        arrived.set()
+
+    @sio.on("session_confirm")
+    async def on_confirm(data):
+        confirmed.set()
+
+    try:
+        await sio.connect(url, transports=["websocket"], socketio_path="socket.io", wait_timeout=15)
+        await sio.emit("session_request", {"session_id": session_id})
+        await asyncio.wait_for(confirmed.wait(), 15)
+        await asyncio.sleep(max(0.0, start_at - time.monotonic()))
+        for turn, text in enumerate(SCRIPTS[script_index]):
+            if turn and think:
+                await asyncio.sleep(random.uniform(0.5 * think, 1.5 * think))
+            before = len(received)
+            sent = time.perf_counter()
+            arrived.clear()
+            await sio.emit("user_uttered", {"message": text, "session_id": session_id,
+                                            "message_id": f"{session_id}-{turn}"})
+            want = expected[turn] if expected else None
+            deadline = sent + TURN_TIMEOUT
+            while True:
+                got = len(received) - before
+                if want is not None and got >= want:
+                    break
+                now = time.perf_counter()
+                if now >= deadline:
+                    break
+                if want is None and got and now - received[-1][0] >= quiet:
+                    break
+                arrived.clear()
+                wait = min(deadline - now, quiet if want is None and got else deadline - now)
+                try:
+                    await asyncio.wait_for(arrived.wait(), max(0.01, wait))
+                except asyncio.TimeoutError:
+                    pass
+            replies = received[before:]
+            got = len(replies)
+            ok = got > 0 and (want is None or got == want)
+            first = (replies[0][0] - sent) * 1000 if replies else None
+            last_index = (want if want is not None else got) - 1
+            last = (replies[min(last_index, got - 1)][0] - sent) * 1000 if replies else None
+            error = "" if ok else (f"{got} of {want} replies after {TURN_TIMEOUT:.0f}s" if want else "no reply")
+            result.turns.append(TurnResult(first, last, got, ok, error))
+        await asyncio.sleep(0.3)  # late extra replies still count (as duplicates or misordered)
+    except Exception as exc:  # connection refused, timeouts: counted as errors of this customer
+        result.error = repr(exc)
+    finally:
+        result.received_ids = [int(d.get("metadata", {}).get("message_id") or 0) for _, d in received]
+        try:
+            await sio.disconnect()
+        except Exception:
+            pass
+    return result
+
+
+def stored_reply_ids(database_url: str, session_ids: list[str]) -> dict[str, list[int]]:
+    """Ids of the messages the store holds for the customers (not their own), in order."""
+    from sqlalchemy import create_engine, select
+
+    from bot.store.models import Message
+
+    engine = create_engine(database_url, future=True)
+    try:
+        with engine.connect() as conn:
+            rows = conn.execute(select(Message.conversation_id, Message.id)
+                                .where(Message.conversation_id.in_(session_ids), Message.sender != "customer")
+                                .order_by(Message.id)).all()
+    finally:
+        engine.dispose()
+    out: dict[str, list[int]] = {sid: [] for sid in session_ids}
+    for conversation_id, message_id in rows:
+        out[conversation_id].append(message_id)
+    return out
+
+
+class MemorySampler:
+    """Peak RSS (MiB) of each stack process (summed over a process group: nginx, postgres)."""
+
+    def __init__(self, procs: dict[str, int], interval: float = 0.25) -> None:
+        self.procs = procs
+        self.interval = interval
+        self.peak: dict[str, float] = {name: 0.0 for name in procs}
+        self._names = {pgid: name for name, pgid in procs.items()}
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _sample(self) -> None:
+        import psutil
+
+        by_group: dict[int, int] = {}
+        for proc in psutil.process_iter():
+            try:
+                pgid = os.getpgid(proc.pid)
+                if pgid in self._names:
+                    by_group[pgid] = by_group.get(pgid, 0) + proc.memory_info().rss
+            except (psutil.Error, OSError):
+                continue
+        for pgid, rss in by_group.items():
+            name = self._names[pgid]
+            self.peak[name] = max(self.peak[name], rss / 2**20)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self._sample()
+            self._stop.wait(self.interval)
+
+    def __enter__(self) -> "MemorySampler":
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join(5)
+
+
+async def run_level(urls: list[str], customers: int, expected: dict[int, list[int]], think: float,
+                    database_url: str) -> dict[str, Any]:
+    start_at = time.monotonic() + 2.0 + customers * 0.03  # everyone connected, then all start together
+    tasks = [simulate_customer(urls[i % len(urls)], i % len(SCRIPTS), expected.get(i % len(SCRIPTS)), think,
+                               start_at) for i in range(customers)]
+    began = time.monotonic()
+    results: list[CustomerResult] = await asyncio.gather(*tasks)
+    elapsed = time.monotonic() - max(began, start_at)
+    stored = stored_reply_ids(database_url, [r.session_id for r in results])
+    latencies = [t.last_ms for r in results for t in r.turns if t.ok and t.last_ms is not None]
+    firsts = [t.first_ms for r in results for t in r.turns if t.ok and t.first_ms is not None]
+    turns_ok = sum(1 for r in results for t in r.turns if t.ok)
+    turns_planned = sum(len(SCRIPTS[r.script]) for r in results)
+    lost = duplicated = misordered = 0
+    for r in results:
+        want = stored[r.session_id]
+        got = [i for i in r.received_ids if i]
+        lost += len(set(want) - set(got))
+        duplicated += len(got) - len(set(got))
+        seen: list[int] = []
+        for i in got:
+            if i not in seen:
+                seen.append(i)
+        if seen != [i for i in want if i in seen]:
+            misordered += 1
+    errors = [t.error for r in results for t in r.turns if not t.ok] + [r.error for r in results if r.error]
+    return {
+        "customers": customers,
+        "turns_planned": turns_planned,
+        "turns_ok": turns_ok,
+        "errors": len(errors),
+        "error_samples": sorted(set(errors))[:5],
+        "lost_replies": lost,
+        "duplicated_replies": duplicated,
+        "misordered_conversations": misordered,
+        "stored_replies": sum(len(v) for v in stored.values()),
+        "seconds": round(elapsed, 2),
+        "turns_per_s": round(turns_ok / elapsed, 2) if elapsed > 0 else 0.0,
+        "p50_ms": percentile(latencies, 50),
+        "p95_ms": percentile(latencies, 95),
+        "p99_ms": percentile(latencies, 99),
+        "first_reply_p50_ms": percentile(firsts, 50),
+        "first_reply_p95_ms": percentile(firsts, 95),
+    }
+
+
+async def calibrate(urls: list[str]) -> dict[int, list[int]]:
+    """Reply counts per turn of each script, from one quiet customer per script."""
+    expected: dict[int, list[int]] = {}
+    for index in range(len(SCRIPTS)):
+        result = await simulate_customer(urls[index % len(urls)], index, None, 0.0, time.monotonic())
+        if result.error or not all(t.ok for t in result.turns):
+            raise RuntimeError(f"calibration of script {index} failed: {result.error or result.turns}")
+        expected[index] = [t.replies for t in result.turns]
+    return expected
+
+
+# ---------------------------------------------------------------------------------------
+# 3. Training
+# ---------------------------------------------------------------------------------------
+def training_time() -> dict[str, Any]:
+    out = Path(tempfile.mkdtemp(prefix="bench-train-"))
+    env = dict(rasa_env(), RASA_CACHE_DIRECTORY=str(out / "cache"))  # a cold cache: the full training
+    try:
+        started = time.monotonic()
+        run = subprocess.run([*RASA, "train", "--force", "--out", str(out / "models"), "--fixed-model-name", "bench"],
+                             cwd=ROOT, env=env, capture_output=True, text=True, timeout=3600)
+        seconds = time.monotonic() - started
+        if run.returncode != 0:
+            raise RuntimeError(f"rasa train failed:\n{run.stdout[-2000:]}\n{run.stderr[-2000:]}")
+        size = (out / "models" / "bench.tar.gz").stat().st_size
+        return {"seconds": round(seconds, 1), "model_mib": round(size / 2**20, 1)}
+    finally:
+        shutil.rmtree(out, ignore_errors=True)
+
+
+# ---------------------------------------------------------------------------------------
+# Report
+# ---------------------------------------------------------------------------------------
+def fmt(value: Any, digits: int = 0) -> str:
+    if value is None or (isinstance(value, float) and value != value):
+        return "–"
+    return f"{value:.{digits}f}" if isinstance(value, float) else str(value)
+
+
+def write_plot(results: dict[str, Any], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    levels = results["load"]["levels"]
+    n = [lv["customers"] for lv in levels]
+    fig, axes = plt.subplots(1, 3, figsize=(15, 4.2))
+    for key, label in (("p50_ms", "p50"), ("p95_ms", "p95"), ("p99_ms", "p99")):
+        axes[0].plot(n, [lv[key] for lv in levels], marker="o", label=label)
+    axes[0].axhline(300, color="grey", linestyle="--", linewidth=1, label="target p95 300 ms")
+    axes[0].set(xscale="log", xlabel="simultaneous customers", ylabel="turn latency (ms)",
+                title="Turn latency (all replies of a turn)")
+    axes[0].legend()
+    axes[1].plot(n, [lv["turns_per_s"] for lv in levels], marker="o", label="with think time")
+    saturation = results["load"].get("saturation")
+    if saturation:
+        axes[1].scatter([saturation["customers"]], [saturation["turns_per_s"]], color="red", zorder=3,
+                        label=f"no think time ({saturation['customers']} customers)")
+    axes[1].axhline(30, color="grey", linestyle="--", linewidth=1, label="target 30 turns/s")
+    axes[1].set(xscale="log", xlabel="simultaneous customers", ylabel="turns per second", title="Throughput")
+    axes[1].legend()
+    memory = results["load"]["peak_rss_mib"]
+    names = list(memory)
+    axes[2].barh(names, [memory[k] for k in names], color="tab:green")
+    axes[2].set(xlabel="peak RSS (MiB)", title="Peak memory per process")
+    fig.suptitle(f"Electricity customer service on {results['machine']['cpus']} CPU cores, loopback")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def write_markdown(results: dict[str, Any], path: Path, findings: str) -> None:
+    m = results["machine"]
+    lines = [
+        "# Benchmarks",
+        "",
+        f"Measured by `make bench` (`scripts/bench.py`) on {m['date']}: {m['cpus']} CPU cores "
+        f"({m['cpu_model']}), {m['memory_gib']} GiB RAM, Python {m['python']}, everything on loopback. "
+        "Raw figures: `docs/benchmarks.json`; plot: `docs/benchmarks.png`.",
+        "",
+        "![benchmarks](benchmarks.png)",
+        "",
+    ]
+    nlu = results.get("nlu")
+    if nlu:
+        lines += ["## 1. NLU (held-out split `tests/nlu_test/`)", "",
+                  "| measure | value |", "| --- | --- |",
+                  f"| intent F1 (weighted) | {fmt(nlu['intent_weighted_f1'], 3)} |",
+                  f"| intent F1 (macro) | {fmt(nlu['intent_macro_f1'], 3)} |",
+                  f"| intent accuracy | {fmt(nlu.get('intent_accuracy'), 3)} |",
+                  f"| test messages | {fmt(nlu['intent_examples'])} |"]
+        for extractor, ent in nlu["entity"].items():
+            lines.append(f"| entity F1 (weighted), {extractor} | {fmt(ent['weighted_f1'], 3)} "
+                         f"({fmt(ent['support'])} tokens) |")
+        if "response_selection_weighted_f1" in nlu:
+            lines.append(f"| FAQ response selection F1 (weighted) | {fmt(nlu['response_selection_weighted_f1'], 3)} |")
+        parse = results.get("parse")
+        if parse:
+            lines.append(f"| parse time per message, p50 / p95 (`POST /model/parse`, warmed server, "
+                         f"{parse['messages']} messages) | {fmt(parse['p50_ms'], 1)} ms / {fmt(parse['p95_ms'], 1)} ms |")
+        lines += ["", f"Evaluation command: `{nlu['command']}`.", ""]
+    load = results.get("load")
+    if load:
+        setup = load["setup"]
+        lines += ["## 2. The whole stack under load", "",
+                  f"Layout: {setup}. Each simulated customer opens a socket.io connection (websocket), "
+                  f"asks for a session and says {load['turns_per_customer']} things in turn (greeting, the bill "
+                  "flow with identity check, FAQ, outage question, thanks: "
+                  f"{len(SCRIPTS)} scripts round robin), waiting for all replies of a turn "
+                  f"(counted in a calibration run) and then a think time of {load['think_s']} s ± 50 % before the next. "
+                  "Latency is from sending a message to the last reply of that turn arriving. Lost, duplicated "
+                  "and misordered replies are checked against the messages the store holds for each conversation.",
+                  "",
+                  "| customers | turns ok / planned | errors | lost | dup. | misordered | turns/s | p50 ms | p95 ms | p99 ms | first reply p95 ms |",
+                  "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+        rows = list(load["levels"]) + ([load["saturation"]] if load.get("saturation") else [])
+        for lv in rows:
+            label = str(lv["customers"]) + (" (no think time)" if lv is load.get("saturation") else "")
+            lines.append(f"| {label} | {lv['turns_ok']} / {lv['turns_planned']} | {lv['errors']} | "
+                         f"{lv['lost_replies']} | {lv['duplicated_replies']} | {lv['misordered_conversations']} | "
+                         f"{fmt(lv['turns_per_s'], 1)} | {fmt(lv['p50_ms'])} | {fmt(lv['p95_ms'])} | "
+                         f"{fmt(lv['p99_ms'])} | {fmt(lv['first_reply_p95_ms'])} |")
+        lines += ["", "Peak resident memory during the load runs (MiB; nginx and PostgreSQL summed over "
+                      "their worker processes, which counts shared pages more than once):", "",
+                  "| process | peak RSS MiB |", "| --- | ---: |"]
+        lines += [f"| {name} | {fmt(rss)} |" for name, rss in load["peak_rss_mib"].items()]
+        lines.append("")
+        targets = load.get("targets")
+        if targets:
+            lines += ["Targets: " + "; ".join(f"{k}: **{'met' if v else 'not met'}**" for k, v in targets.items()), ""]
+    train = results.get("training")
+    if train:
+        lines += ["## 3. Training", "",
+                  f"`rasa train --force` of the full model (NLU + dialogue) with a cold cache into a temp "
+                  f"directory: **{fmt(train['seconds'], 1)} s**, model {fmt(train['model_mib'], 1)} MiB.", ""]
+    if findings:
+        lines += ["## Where the time goes", "", findings.strip(), ""]
+    path.write_text("\n".join(lines))
+
+
+def machine_info() -> dict[str, Any]:
+    cpu_model = "unknown CPU"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu_model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    return {"cpus": os.cpu_count(), "cpu_model": cpu_model, "memory_gib": round(mem, 1),
+            "python": sys.version.split()[0], "date": time.strftime("%Y-%m-%d")}
+
+
+def main(argv: Optional[list[str]] = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m scripts.bench", description=__doc__.splitlines()[0])
+    parser.add_argument("--levels", default="1,10,50,100", help="simultaneous customers per load run")
+    parser.add_argument("--think", type=float, default=1.0, help="mean think time between turns (s)")
+    parser.add_argument("--saturation", type=int, default=20,
+                        help="customers of the run without think time (0: skip)")
+    parser.add_argument("--rasa-servers", type=int, default=2)
+    parser.add_argument("--gateways", type=int, default=2)
+    parser.add_argument("--skip-nlu", action="store_true")
+    parser.add_argument("--skip-train", action="store_true")
+    parser.add_argument("--skip-load", action="store_true")
+    parser.add_argument("--profile", action="store_true",
+                        help="run gateway-1 under pyinstrument; report in var/bench/profile-gateway.txt")
+    parser.add_argument("--out", default=str(DOCS), help="directory of benchmarks.md/.png/.json")
+    parser.add_argument("--findings", default=str(DOCS / "benchmark-findings.md"),
+                        help="profiling notes included in the report")
+    args = parser.parse_args(argv)
+
+    model = latest_model()
+    results: dict[str, Any] = {"machine": machine_info(), "model": model.name}
+    out_dir = Path(args.out)
+    out_dir.mkdir(parents=True, exist_ok=True)
+
+    if not args.skip_nlu and NLU_TEST_DIR.exists():
+        results["nlu"] = nlu_scores(model)
+        log(f"NLU: intent F1 {results['nlu']['intent_weighted_f1']:.3f}")
+
+    if not args.skip_load:
+        run_dir = ROOT / "var" / "bench"
+        shutil.rmtree(run_dir, ignore_errors=True)
+        run_dir.mkdir(parents=True)
+        ports = Ports.free(gateways=args.gateways, rasa=args.rasa_servers)
+        ports.postgres, ports.redis = free_port(), free_port()
+        gateway_command = None
+        if args.profile:
+            gateway_command = [PYTHON, "-m", "pyinstrument", "-r", "text", "-o",
+                               str(run_dir / "profile-gateway.txt"), "-m", "bot", "serve"]
+        stack = ProdStack(run_dir, ports=ports, enable_rasa_api=True, gateway_command=None)
+        log("starting the production layout (PostgreSQL, Redis, nginx, gateways, Rasa servers, actions)")
+        stack.start()
+        if gateway_command:
+            # Only the first gateway is profiled: restart it under pyinstrument.
+            from scripts.run_prod import stop_group
+
+            first = stack.by_name("gateway-1")
+            stop_group(first.popen)
+            stack.procs.remove(first)
+            stack.gateway_command = gateway_command
+            profiled = stack.start_gateway(0)
+            stack._wait(profiled, lambda: stack._listening(profiled.port), 60)
+        try:
+            texts = held_out_texts() if NLU_TEST_DIR.exists() else [t for s in SCRIPTS for t in s]
+            results["parse"] = asyncio.run(parse_times(ports.rasa[0], texts))
+            log(f"parse p50 {results['parse']['p50_ms']:.1f} ms, p95 {results['parse']['p95_ms']:.1f} ms")
+            urls = [f"http://127.0.0.1:{p}" for p in ports.gateways]
+            expected = asyncio.run(calibrate(urls))
+            log(f"calibrated reply counts per turn: {expected}")
+            pgids = {p.name: p.pid for p in stack.procs}
+            levels = []
+            with MemorySampler(pgids) as sampler:
+                for n in [int(x) for x in args.levels.split(",") if x.strip()]:
+                    level = asyncio.run(run_level(urls, n, expected, args.think, stack.database_url))
+                    log(f"{n} customers: {json.dumps(level, ensure_ascii=False)}")
+                    levels.append(level)
+                saturation = None
+                if args.saturation:
+                    saturation = asyncio.run(run_level(urls, args.saturation, expected, 0.0, stack.database_url))
+                    log(f"saturation ({args.saturation} customers, no think time): {json.dumps(saturation)}")
+            at50 = next((lv for lv in levels if lv["customers"] == 50), None)
+            best = max([lv["turns_per_s"] for lv in levels] + ([saturation["turns_per_s"]] if saturation else []))
+            results["load"] = {
+                "setup": (f"nginx + {args.gateways} gateways + {args.rasa_servers} Rasa servers + 1 action server, "
+                          "store and Rasa trackers in PostgreSQL, Rasa locks and socket.io fan-out in Redis; "
+                          "customers spread over the gateways"),
+                "turns_per_customer": len(SCRIPTS[0]),
+                "think_s": args.think,
+                "expected_replies": expected,
+                "levels": levels,
+                "saturation": saturation,
+                "peak_rss_mib": {k: round(v, 1) for k, v in sampler.peak.items()},
+                "targets": {
+                    "p95 < 300 ms at 50 customers": bool(at50 and at50["p95_ms"] < 300),
+                    "no reply lost at 50 customers": bool(at50 and at50["lost_replies"] == 0
+                                                          and at50["errors"] == 0),
+                    "> 30 turns/s at saturation": best > 30,
+                },
+            }
+        finally:
+            stack.stop()
+
+    if not args.skip_train:
+        log("timing rasa train --force (cold cache)")
+        results["training"] = training_time()
+        log(f"training: {results['training']['seconds']} s")
+
+    (out_dir / "benchmarks.json").write_text(json.dumps(results, ensure_ascii=False, indent=2, default=str))
+    findings_path = Path(args.findings)
+    findings = findings_path.read_text() if findings_path.exists() else ""
+    if "load" in results:
+        write_plot(results, out_dir / "benchmarks.png")
+    write_markdown(results, out_dir / "benchmarks.md", findings)
+    log(f"wrote {out_dir / 'benchmarks.md'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
