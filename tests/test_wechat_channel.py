@@ -10,6 +10,7 @@ from xml.etree import ElementTree
 
 import aiohttp
 import pytest
+import redis
 import pytest_asyncio
 from sqlalchemy import func, select
 
@@ -391,3 +392,36 @@ async def test_channel_is_off_without_its_settings(tmp_path, monkeypatch, caplog
     client = await aiohttp_client(app)
     resp = await client.post("/channels/wechat", data=b"<xml/>")
     assert resp.status in (404, 405)
+
+
+async def test_gateways_share_one_access_token_through_redis(
+        redis_server, aiohttp_server, aiohttp_client, tmp_path, monkeypatch):
+    rasa_server = await aiohttp_server(FakeRasa().app())
+    api = FakePlatformApi(APPID, SECRET)
+    api_server = await aiohttp_server(api.app())
+    for name, value in {"WECHAT_TOKEN": TOKEN, "WECHAT_APPID": APPID, "WECHAT_APPSECRET": SECRET,
+                        "WECHAT_AES_KEY": "", "WECHAT_API_BASE": str(api_server.make_url(""))}.items():
+        monkeypatch.setenv(name, value)
+    settings = Settings(database_url=f"sqlite:///{tmp_path / 'gateway.db'}", redis_url=redis_server.url,
+                        rasa_url=str(rasa_server.make_url("")).rstrip("/"))
+    gateways = [create_app(settings, start_background=False) for _ in range(2)]
+    for app in gateways:
+        await aiohttp_client(app)  # starts it (and stops it at the end)
+    # Other tests may share this Redis server: start without a token.
+    redis.Redis.from_url(redis_server.url).delete(f"channels:access_token:wechat:{APPID}")
+
+    first, second = gateways
+    conversation_id = f"wechat:{OPENID}"
+    await first["hub"].handle_customer_message("wechat", conversation_id, "你好", client_msg_id="a1")
+    await second["hub"].push(conversation_id, {"text": "通知一"}, sender="system")
+    assert len(api.sent) == 2 and len(api.token_requests) == 1
+    assert api.sent[0]["access_token"] == api.sent[1]["access_token"]
+
+    # The platform retires the token: the first gateway fetches a new one, the second
+    # adopts it from Redis instead of fetching again.
+    api.reject_next_with = 40001
+    await first["hub"].push(conversation_id, {"text": "通知二"}, sender="system")
+    await second["hub"].push(conversation_id, {"text": "通知三"}, sender="system")
+    assert [s["body"]["text"]["content"] for s in api.sent][-2:] == ["通知二", "通知三"]
+    assert len(api.token_requests) == 2
+    assert api.sent[-1]["access_token"] == api.sent[-2]["access_token"] != api.sent[0]["access_token"]

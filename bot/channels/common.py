@@ -232,42 +232,91 @@ class PlatformApiError(RuntimeError):
     pass
 
 
+class SharedTokens:
+    """Access tokens kept in Redis, so several gateways use one token.
+
+    On WeChat each fetch retires the previous token a few minutes later: gateways that
+    fetched their own would keep invalidating each other. Redis trouble is logged and the
+    gateway falls back to its own token.
+    """
+
+    def __init__(self, url: str):
+        import redis.asyncio as aioredis
+
+        self.redis = aioredis.from_url(url, socket_timeout=2, socket_connect_timeout=2)
+
+    async def get(self, key: str) -> tuple[str, float] | None:
+        try:
+            token, ttl_ms = await asyncio.gather(self.redis.get(key), self.redis.pttl(key))
+        except Exception as exc:  # noqa: BLE001 - any Redis failure: use a local token
+            log.warning("shared access token unavailable (%s): using this gateway's own", exc)
+            return None
+        if not token or ttl_ms is None or ttl_ms <= 0:
+            return None
+        return token.decode(), ttl_ms / 1000.0
+
+    async def set(self, key: str, token: str, ttl_seconds: float) -> None:
+        try:
+            await self.redis.set(key, token, px=max(1000, int(ttl_seconds * 1000)))
+        except Exception as exc:  # noqa: BLE001
+            log.warning("could not share the access token (%s)", exc)
+
+    async def close(self) -> None:
+        await self.redis.close()
+
+
 class AccessToken:
     """An access token fetched on first use, kept until shortly before it expires.
 
-    One fetch at a time (a lock), so a burst of messages does not fetch many tokens — on
-    WeChat each fetch invalidates the previous token after a few minutes.
+    One fetch at a time (a lock), so a burst of messages does not fetch many tokens; with
+    ``shared`` (Redis) one token serves every gateway.
     """
 
-    def __init__(self, fetch: Callable[[], Awaitable[tuple[str, float]]], margin_seconds: float = 300.0):
+    def __init__(self, fetch: Callable[[], Awaitable[tuple[str, float]]], margin_seconds: float = 300.0,
+                 shared: SharedTokens | None = None, shared_key: str = ""):
         self._fetch = fetch
         self._margin = margin_seconds
+        self._shared = shared
+        self._shared_key = shared_key
         self._token: str | None = None
         self._expires_at = 0.0
         self._lock = asyncio.Lock()
         self.fetch_count = 0
 
+    def _keep(self, token: str, lifetime: float) -> str:
+        self._token = token
+        self._expires_at = time.monotonic() + lifetime
+        return token
+
     async def get(self, *, refresh: bool = False, stale: str | None = None) -> str:
+        """The token; ``refresh=True`` with the ``stale`` token the platform refused."""
         async with self._lock:
+            valid = self._token is not None and time.monotonic() < self._expires_at
             # Another caller may have refreshed it while we waited for the lock.
-            if refresh and self._token is not None and self._token != stale:
+            if valid and (not refresh or self._token != stale):
                 return self._token
-            if refresh or self._token is None or time.monotonic() >= self._expires_at:
-                token, expires_in = await self._fetch()
-                self.fetch_count += 1
-                self._token = token
-                self._expires_at = time.monotonic() + max(60.0, expires_in - self._margin)
-            return self._token
+            if self._shared is not None:
+                shared = await self._shared.get(self._shared_key)
+                if shared is not None and shared[0] != stale:
+                    return self._keep(*shared)
+            token, expires_in = await self._fetch()
+            self.fetch_count += 1
+            lifetime = max(60.0, expires_in - self._margin)
+            if self._shared is not None:
+                await self._shared.set(self._shared_key, token, lifetime)
+            return self._keep(token, lifetime)
 
 
 class PlatformApi:
     """A JSON API of the platform (``errcode`` 0 means success), with a token cache."""
 
-    def __init__(self, base_url: str, timeout_seconds: float = 10.0):
+    def __init__(self, base_url: str, timeout_seconds: float = 10.0, shared: SharedTokens | None = None,
+                 shared_key: str = ""):
         self.base_url = base_url.rstrip("/")
         self.timeout = aiohttp.ClientTimeout(total=timeout_seconds)
         self._session: aiohttp.ClientSession | None = None
-        self.token = AccessToken(self.fetch_token)
+        self._shared = shared
+        self.token = AccessToken(self.fetch_token, shared=shared, shared_key=shared_key)
 
     async def session(self) -> aiohttp.ClientSession:
         if self._session is None or self._session.closed:
@@ -277,6 +326,8 @@ class PlatformApi:
     async def close(self) -> None:
         if self._session is not None:
             await self._session.close()
+        if self._shared is not None:
+            await self._shared.close()
 
     async def fetch_token(self) -> tuple[str, float]:  # pragma: no cover - per platform
         raise NotImplementedError

@@ -31,6 +31,7 @@ from bot.channels.common import (
     PlatformApi,
     PlatformApiError,
     PlatformChannel,
+    SharedTokens,
     env_float,
 )
 
@@ -72,8 +73,9 @@ class WeChatSettings:
 class WeChatApi(PlatformApi):
     """Access token (``/cgi-bin/token``) and customer-service messages (客服消息)."""
 
-    def __init__(self, settings: WeChatSettings):
-        super().__init__(settings.api_base)
+    def __init__(self, settings: WeChatSettings, redis_url: str = ""):
+        super().__init__(settings.api_base, shared=SharedTokens(redis_url) if redis_url else None,
+                         shared_key=f"channels:access_token:wechat:{settings.appid}")
         self.settings = settings
 
     async def fetch_token(self) -> tuple[str, float]:
@@ -98,7 +100,8 @@ class WeChatChannel(PlatformChannel):
     prefix = "wechat:"
 
     def __init__(self, app: web.Application, settings: WeChatSettings):
-        super().__init__(app, WeChatApi(settings), settings.passive_seconds)
+        redis_url = getattr(app.get("settings"), "redis_url", "")
+        super().__init__(app, WeChatApi(settings, redis_url), settings.passive_seconds)
         self.settings = settings
         self.crypto = WeChatCrypto(settings.token, settings.aes_key, settings.appid) if settings.aes_key else None
 

@@ -26,6 +26,7 @@ from bot.channels.common import (
     PlatformApi,
     PlatformApiError,
     PlatformChannel,
+    SharedTokens,
     env_float,
 )
 
@@ -72,8 +73,9 @@ class WeComSettings:
 class WeComApi(PlatformApi):
     """Access token (``/cgi-bin/gettoken``) and application messages (``/cgi-bin/message/send``)."""
 
-    def __init__(self, settings: WeComSettings):
-        super().__init__(settings.api_base)
+    def __init__(self, settings: WeComSettings, redis_url: str = ""):
+        super().__init__(settings.api_base, shared=SharedTokens(redis_url) if redis_url else None,
+                         shared_key=f"channels:access_token:wecom:{settings.corp_id}:{settings.agent_id}")
         self.settings = settings
 
     async def fetch_token(self) -> tuple[str, float]:
@@ -100,7 +102,8 @@ class WeComChannel(PlatformChannel):
     prefix = "wecom:"
 
     def __init__(self, app: web.Application, settings: WeComSettings):
-        super().__init__(app, WeComApi(settings), settings.passive_seconds)
+        redis_url = getattr(app.get("settings"), "redis_url", "")
+        super().__init__(app, WeComApi(settings, redis_url), settings.passive_seconds)
         self.settings = settings
         self.crypto = WeChatCrypto(settings.token, settings.aes_key, settings.corp_id)
 
