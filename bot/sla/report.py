@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
+import sys
 from collections import defaultdict
 from datetime import datetime, timedelta
 from typing import Any, Iterable
@@ -46,8 +47,8 @@ def _figures(outcomes: list[tuple[bool, float | None]]) -> dict[str, Any]:
         "count": len(outcomes),
         "met_on_time": on_time,
         "share_on_time": round(on_time / len(outcomes), 4) if outcomes else None,
-        "median_minutes": round(statistics.median(waits), 1) if waits else None,
-        "worst_minutes": round(max(waits), 1) if waits else None,
+        "median_minutes": round(statistics.median(waits), 2) if waits else None,
+        "worst_minutes": round(max(waits), 2) if waits else None,
         "overdue_open": sum(1 for _, minutes in outcomes if minutes is None),
     }
 
@@ -112,8 +113,8 @@ def handoff_figures(session: Session, since: datetime, until: datetime, now: dat
     return {
         "count": len(handoffs),
         "accepted": len(waits),
-        "median_minutes": round(statistics.median(waits), 1) if waits else None,
-        "worst_minutes": round(max(waits), 1) if waits else None,
+        "median_minutes": round(statistics.median(waits), 2) if waits else None,
+        "worst_minutes": round(max(waits), 2) if waits else None,
         "within_limit": within,
         "share_within_limit": round(within / decided, 4) if decided else None,
     }
@@ -175,7 +176,7 @@ def run(args: argparse.Namespace) -> int:
     until = args.until or now_utc()
     since = args.since or until - timedelta(days=DEFAULT_DAYS)
     if since >= until:
-        print(json.dumps({"error": "bad_period", "message": "--since must be before --until"}))
+        print("sla-report: --since must be before --until", file=sys.stderr)
         return 2
     settings = load_settings()
     migrate(settings.database_url)
