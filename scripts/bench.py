@@ -90,54 +90,66 @@ def held_out_texts() -> list[str]:
     return texts
 
 
-def _f1_from_reports(out_dir: Path) -> dict[str, Any]:
+def _scores_from_rasa_reports(out_dir: Path) -> dict[str, Any]:
+    """Intent and entity F1 from ``rasa test nlu``'s reports (the fallback)."""
     intent = json.loads((out_dir / "intent_report.json").read_text())
     result: dict[str, Any] = {
-        "intent_weighted_f1": intent["weighted avg"]["f1-score"],
         "intent_macro_f1": intent["macro avg"]["f1-score"],
         "intent_accuracy": intent.get("accuracy"),
-        "intent_examples": intent["weighted avg"]["support"],
-        "entity": {},
+        "examples": intent["macro avg"]["support"],
+        "per_entity": {},
     }
     for report in sorted(out_dir.glob("*_report.json")):
-        if report.name in ("intent_report.json", "response_selection_report.json"):
-            continue
         data = json.loads(report.read_text())
-        if "weighted avg" in data:
-            extractor = report.name[: -len("_report.json")]
-            result["entity"][extractor] = {"weighted_f1": data["weighted avg"]["f1-score"],
-                                           "micro_f1": data.get("micro avg", {}).get("f1-score"),
-                                           "support": data["weighted avg"]["support"]}
-    response = out_dir / "response_selection_report.json"
-    if response.exists():
-        data = json.loads(response.read_text())
-        result["response_selection_weighted_f1"] = data["weighted avg"]["f1-score"]
+        if report.name.startswith(("intent_", "response_selection")) or "micro avg" not in data:
+            continue
+        result["entity_f1"] = max(result.get("entity_f1", 0.0), data["micro avg"]["f1-score"])
+        result["entity_precision"] = data["micro avg"]["precision"]
+        result["entity_recall"] = data["micro avg"]["recall"]
     return result
 
 
 def nlu_scores(model: Path) -> dict[str, Any]:
-    """Intent/entity F1 on the held-out split (the NLU engineer's evaluation when present)."""
+    """Intent/entity F1 on the held-out split.
+
+    Reuses the NLU evaluation (``scripts.evaluate_nlu``: NLU-only model for the current
+    data, every test sentence parsed, entities scored as the dialogue receives them); falls
+    back to ``rasa test nlu`` with the full model when that module is missing or fails."""
+    started = time.monotonic()
+    try:
+        from scripts import evaluate_nlu
+
+        os.chdir(ROOT)
+        nlu_model = evaluate_nlu.ensure_model(False)
+        messages = [m for m in evaluate_nlu.load_test_data().training_examples if m.get("text")]
+        parses = asyncio.run(evaluate_nlu.parse_all(nlu_model, messages))
+        scored = evaluate_nlu.score(messages, parses)
+        faq_right, faq_total = scored["faq"]
+        return {
+            "source": "scripts.evaluate_nlu (make eval), model " + nlu_model.name,
+            "examples": scored["examples"],
+            "intent_macro_f1": scored["intent_macro_f1"],
+            "intent_accuracy": scored["intent_accuracy"],
+            "entity_precision": scored["entity"][0],
+            "entity_recall": scored["entity"][1],
+            "entity_f1": scored["entity"][2],
+            "per_entity": {name: {"f1": f, "support": support}
+                           for name, ((_, _, f), support) in scored["per_entity"].items()},
+            "faq_accuracy": faq_right / faq_total if faq_total else None,
+            "evaluation_seconds": round(time.monotonic() - started, 1),
+        }
+    except Exception as exc:  # the evaluation module changed or failed: Rasa's own test
+        log(f"scripts.evaluate_nlu unusable ({exc!r}); running rasa test nlu")
     out_dir = Path(tempfile.mkdtemp(prefix="bench-nlu-"))
     try:
         cmd = [*RASA, "test", "nlu", "--nlu", str(NLU_TEST_DIR), "--model", str(model), "--out", str(out_dir),
                "--no-plot", "--no-errors"]
-        using_script = (ROOT / "scripts" / "evaluate_nlu.py").exists()
-        if using_script:
-            cmd = [PYTHON, "-m", "scripts.evaluate_nlu", "--out", str(out_dir)]
-        log("NLU evaluation: " + " ".join(cmd[1:]))
-        started = time.monotonic()
         run = subprocess.run(cmd, cwd=ROOT, env=rasa_env(), capture_output=True, text=True, timeout=1800)
-        if run.returncode != 0 or not (out_dir / "intent_report.json").exists():
-            if using_script:  # the evaluation script failed or wrote elsewhere: Rasa itself
-                log("scripts.evaluate_nlu gave no report; running rasa test nlu")
-                cmd = [*RASA, "test", "nlu", "--nlu", str(NLU_TEST_DIR), "--model", str(model), "--out",
-                       str(out_dir), "--no-plot", "--no-errors"]
-                run = subprocess.run(cmd, cwd=ROOT, env=rasa_env(), capture_output=True, text=True, timeout=1800)
-            if run.returncode != 0:
-                raise RuntimeError(f"NLU evaluation failed:\n{run.stdout[-2000:]}\n{run.stderr[-2000:]}")
-        scores = _f1_from_reports(out_dir)
+        if run.returncode != 0:
+            raise RuntimeError(f"NLU evaluation failed:\n{run.stdout[-2000:]}\n{run.stderr[-2000:]}")
+        scores = _scores_from_rasa_reports(out_dir)
+        scores["source"] = f"rasa test nlu, model {model.name}"
         scores["evaluation_seconds"] = round(time.monotonic() - started, 1)
-        scores["command"] = " ".join(["python", *cmd[1:]]).replace(str(ROOT) + "/", "")
         return scores
     finally:
         shutil.rmtree(out_dir, ignore_errors=True)
@@ -450,20 +462,20 @@ def write_markdown(results: dict[str, Any], path: Path, findings: str) -> None:
     if nlu:
         lines += ["## 1. NLU (held-out split `tests/nlu_test/`)", "",
                   "| measure | value |", "| --- | --- |",
-                  f"| intent F1 (weighted) | {fmt(nlu['intent_weighted_f1'], 3)} |",
-                  f"| intent F1 (macro) | {fmt(nlu['intent_macro_f1'], 3)} |",
+                  f"| intent macro-F1 | **{fmt(nlu['intent_macro_f1'], 3)}** |",
                   f"| intent accuracy | {fmt(nlu.get('intent_accuracy'), 3)} |",
-                  f"| test messages | {fmt(nlu['intent_examples'])} |"]
-        for extractor, ent in nlu["entity"].items():
-            lines.append(f"| entity F1 (weighted), {extractor} | {fmt(ent['weighted_f1'], 3)} "
-                         f"({fmt(ent['support'])} tokens) |")
-        if "response_selection_weighted_f1" in nlu:
-            lines.append(f"| FAQ response selection F1 (weighted) | {fmt(nlu['response_selection_weighted_f1'], 3)} |")
+                  f"| entity F1 (micro, all types) | **{fmt(nlu.get('entity_f1'), 3)}** "
+                  f"(P {fmt(nlu.get('entity_precision'), 3)}, R {fmt(nlu.get('entity_recall'), 3)}) |"]
+        if nlu.get("faq_accuracy") is not None:
+            lines.append(f"| FAQ answer selection accuracy | {fmt(nlu['faq_accuracy'], 3)} |")
+        lines.append(f"| test sentences | {fmt(nlu['examples'])} |")
         parse = results.get("parse")
         if parse:
             lines.append(f"| parse time per message, p50 / p95 (`POST /model/parse`, warmed server, "
-                         f"{parse['messages']} messages) | {fmt(parse['p50_ms'], 1)} ms / {fmt(parse['p95_ms'], 1)} ms |")
-        lines += ["", f"Evaluation command: `{nlu['command']}`.", ""]
+                         f"{parse['messages']} messages, one at a time) | "
+                         f"{fmt(parse['p50_ms'], 1)} ms / {fmt(parse['p95_ms'], 1)} ms |")
+        lines += ["", f"Source: {nlu['source']}; per-intent and per-entity detail in "
+                      "`docs/nlu_evaluation.md` (`make eval`).", ""]
     load = results.get("load")
     if load:
         setup = load["setup"]
@@ -542,7 +554,7 @@ def main(argv: Optional[list[str]] = None) -> int:
 
     if not args.skip_nlu and NLU_TEST_DIR.exists():
         results["nlu"] = nlu_scores(model)
-        log(f"NLU: intent F1 {results['nlu']['intent_weighted_f1']:.3f}")
+        log(f"NLU: intent macro-F1 {results['nlu']['intent_macro_f1']:.3f}, entity F1 {results['nlu'].get('entity_f1', float('nan')):.3f}")
 
     if not args.skip_load:
         run_dir = ROOT / "var" / "bench"
