@@ -344,7 +344,15 @@ async def test_hand_off_over_wechat_reaches_the_console_and_staff_reply_is_deliv
     asked = len(rasa.received)
     content, _ = await platform.say("我家整栋楼都停电了")
     assert content is None
+    # A photo cannot be read by the bot, but the person who will serve can open it.
+    status, body, _ = await platform.post(platform.fields("image", PicUrl="http://example.invalid/meter.jpg",
+                                                          MediaId="m9", MsgId=555))
+    assert status == 200 and body == "success"
     assert len(rasa.received) == asked
+    with platform.app["store"].session() as session:
+        texts = session.execute(select(Message.text).where(Message.conversation_id == conversation_id,
+                                                           Message.sender == "customer")).scalars().all()
+    assert texts[-2:] == ["我家整栋楼都停电了", "[图片] http://example.invalid/meter.jpg"]
 
     service = platform.app["handoff"]
     await service.accept(conversation_id, "wangfang", "王芳")

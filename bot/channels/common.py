@@ -42,6 +42,8 @@ UNSUPPORTED_MESSAGE = (
     "抱歉，我暂时还看不懂图片、视频和文件，请用文字描述您的问题；"
     "如需人工帮助，请回复“转人工”。"
 )
+UNSUPPORTED_LABELS = {"image": "[图片]", "video": "[视频]", "shortvideo": "[小视频]", "location": "[位置]",
+                      "link": "[链接]", "file": "[文件]", "voice": "[语音]"}
 UNRECOGNISED_VOICE = "抱歉，没有听清您的语音，请再说一遍，或直接输入文字。"
 OPTIONS_PROMPT = "回复数字选择："
 
@@ -434,6 +436,26 @@ class PlatformChannel:
             log.info("%s: bot slower than %.1fs for %s, replying through the API",
                      self.name, self.passive_seconds, conversation_id)
         return self.passive.close(window)
+
+    async def take_unsupported(self, conversation_id: str, msg_type: str, raw: dict, msg_id: str,
+                               answer: str = UNSUPPORTED_MESSAGE) -> list[str]:
+        """Images, video, files, locations: the bot cannot read them, a person can.
+
+        While staff serve the conversation the message goes to them as a short text
+        (with the picture's URL or the place); otherwise the customer gets a polite answer.
+        """
+        try:
+            info = await self.app["hub"].conversation(conversation_id)
+        except Exception:
+            log.exception("%s: could not read conversation %s", self.name, conversation_id)
+            info = None
+        if info and info.get("state") in ("waiting", "human"):
+            label = UNSUPPORTED_LABELS.get(msg_type, "[其他消息]")
+            detail = raw.get("PicUrl") or raw.get("Label") or raw.get("Url") or raw.get("Title") or ""
+            return await self.take_customer_text(conversation_id, f"{label} {detail}".strip(), msg_id)
+        if not self.recent.first_time(f"{conversation_id}|{msg_id}"):
+            return []
+        return [answer]
 
     async def _resolve_option(self, conversation_id: str, text: str) -> str:
         options = self.options.take(conversation_id)

@@ -22,7 +22,6 @@ from bot.channels.common import (
     GREETING,
     GREETING_OPTIONS,
     UNRECOGNISED_VOICE,
-    UNSUPPORTED_MESSAGE,
     PlatformApi,
     PlatformApiError,
     PlatformChannel,
@@ -177,7 +176,7 @@ class WeComChannel(PlatformChannel):
             recognition = str(raw.get("Recognition") or "").strip()
             if recognition:
                 return await self.take_customer_text(conversation_id, recognition, msg_id)
-            return [UNRECOGNISED_VOICE] if self.recent.first_time(f"{conversation_id}|{msg_id}") else []
+            return await self.take_unsupported(conversation_id, msg_type, raw, msg_id, answer=UNRECOGNISED_VOICE)
         if msg_type == "event":
             event = str(raw.get("Event", "")).lower()
             if event == "subscribe":
@@ -187,9 +186,7 @@ class WeComChannel(PlatformChannel):
             if event == "click" and raw.get("EventKey"):
                 return await self.take_customer_text(conversation_id, str(raw["EventKey"]), event_id)
             return []  # enter_agent, view, location...: nothing to say
-        if not self.recent.first_time(f"{conversation_id}|{msg_id}"):
-            return []
-        return [UNSUPPORTED_MESSAGE]
+        return await self.take_unsupported(conversation_id, msg_type, raw, msg_id)
 
 
 def setup(app: web.Application, environ=os.environ) -> bool:
