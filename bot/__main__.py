@@ -27,7 +27,13 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bot", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
     for name, (module_name, help_text) in COMMANDS.items():
-        module = importlib.import_module(module_name)
+        try:
+            module = importlib.import_module(module_name)
+        except ModuleNotFoundError as exc:
+            # One concern's missing module must not take every other command down with it.
+            if exc.name != module_name:
+                raise
+            continue
         command_parser = sub.add_parser(name, help=help_text)
         module.add_arguments(name, command_parser)
         command_parser.set_defaults(_module=module)

@@ -442,6 +442,8 @@ def shift_demo(data: dict[str, Any], today: date) -> dict[str, Any]:
     The demo file is generated for a fixed reference date (``meta.reference_date``) so it is
     reproducible; at import time its planned outages move by whole days and its bills by whole
     months so that outages are still in the coming days and the newest bill is last month's.
+    Outage numbers stay as they are, so a later import of the same file updates those outages
+    instead of adding copies.
     """
     meta = data.get("meta") or {}
     reference = meta.get("reference_date")
@@ -458,9 +460,6 @@ def shift_demo(data: dict[str, Any], today: date) -> dict[str, Any]:
         moved = dict(outage)
         for name in ("start", "end"):
             moved[name] = (datetime.fromisoformat(outage[name]) + timedelta(days=days)).isoformat()
-        number = re.match(r"^TD(\d{8})(\d{4})$", outage.get("outage_no", ""))
-        if number:  # outage numbers carry their start date: keep them telling the truth
-            moved["outage_no"] = f"TD{datetime.fromisoformat(moved['start']):%Y%m%d}{number.group(2)}"
         outages.append(moved)
     bills = []
     for bill in data.get("bills", []):

@@ -1,6 +1,7 @@
 """An in-process gateway on a temporary SQLite store, for tests of the API and its users.
 
 Fixtures (names are stable, other test modules rely on them):
+- ``store_url`` / ``backend_store``: a fresh migrated store, parametrized over SQLite and PostgreSQL;
 - ``gateway_settings``: ``Settings`` on a temp SQLite file with the known ``SERVICE_TOKEN``;
 - ``gateway_app``: ``bot.app.create_app(settings, start_background=False)``;
 - ``gateway_client``: an aiohttp test client of ``gateway_app`` (pytest-aiohttp);
@@ -64,3 +65,26 @@ def demo_gateway_app(gateway_app):
 @pytest_asyncio.fixture
 async def demo_gateway_client(aiohttp_client, demo_gateway_app):
     return await aiohttp_client(demo_gateway_app)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store_url(request, tmp_path) -> str:
+    """A fresh, migrated store, once on SQLite and once on PostgreSQL."""
+    from bot.store import migrate
+
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'store.db'}"
+    else:
+        url = request.getfixturevalue("postgres_url")
+    migrate(url)
+    return url
+
+
+@pytest.fixture
+def backend_store(store_url):
+    """A ``Store`` on ``store_url`` (both backends), closed after the test."""
+    from bot.store import Store
+
+    opened = Store(store_url)
+    yield opened
+    opened.close()
