@@ -151,3 +151,59 @@ async def test_wording_of_times_and_other_types():
     assert compose(ticket, "accepted", now) == [{"text": "感谢您的表扬（工单号 BY20261126001），我们已转达给相关同事。"}]
     assert compose(ticket, "closed", now) == []
     assert survey_message()["buttons"][0] == {"title": "满意", "payload": '/rate_service{"rating":"satisfied"}'}
+
+
+class FakeWebAdapter:
+    """Stands in for the socket.io adapter on the real hub of the full gateway."""
+
+    name = "web"
+
+    def __init__(self) -> None:
+        self.delivered: list[tuple[str, dict]] = []
+
+    async def deliver(self, conversation_id: str, message: dict) -> bool:
+        self.delivered.append((conversation_id, message))
+        return True
+
+
+async def test_rest_status_changes_meet_milestones_notify_and_the_rating_is_stored(
+        gateway_app, gateway_client, service_headers):
+    from tests.support.sla import add_conversation
+
+    adapter = FakeWebAdapter()
+    gateway_app["hub"].register_channel(adapter)
+    add_conversation(gateway_app["store"], "web-notify-1")
+    created = await gateway_client.post("/api/v1/tickets", headers=service_headers, json={
+        "type": "repair", "summary": "家里停电了", "channel": "web", "area_type": "urban",
+        "conversation_id": "web-notify-1", "request_key": "web-notify-1:m1"})
+    assert created.status == 201
+    number = (await created.json())["ticket_no"]
+
+    async def move(status: str) -> dict:
+        response = await gateway_client.post(f"/api/v1/tickets/{number}/status", headers=service_headers,
+                                             json={"status": status, "actor": "zhang.gong"})
+        assert response.status == 200
+        return await response.json()
+
+    accepted = await move("accepted")
+    assert next(m for m in accepted["milestones"] if m["name"] == "受理")["met_at"] is not None
+    assert adapter.delivered[-1][1]["text"].startswith(f"您的故障报修工单（{number}）已受理。抢修人员将在")
+    await move("accepted")  # a retry: no second notice
+    assert len(adapter.delivered) == 1
+
+    arrived = await move("arrived")
+    assert next(m for m in arrived["milestones"] if m["name"] == "抢修人员到达现场")["met_at"] is not None
+    resolved = await move("resolved")
+    assert all(m["met_at"] is not None for m in resolved["milestones"])
+    texts = [message.get("text") for _, message in adapter.delivered]
+    assert len(texts) == 4 and texts[-1] == "为了把服务做得更好，想请您对本次服务做个评价："
+    payload = adapter.delivered[-1][1]["buttons"][2]["payload"]
+    assert payload == f'/rate_service{{"rating":"dissatisfied","ticket_no":"{number}"}}'
+
+    # What the assistant's action posts when the customer taps 不满意.
+    answer = await gateway_client.post("/api/v1/surveys", headers=service_headers, json={
+        "conversation_id": "web-notify-1", "ticket_no": number, "rating": "dissatisfied"})
+    assert answer.status == 201
+    with gateway_app["store"].session() as session:
+        ticket = session.execute(select(Ticket).where(Ticket.ticket_no == number)).scalar_one()
+        assert ticket.satisfaction == "dissatisfied"

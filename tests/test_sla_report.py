@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import select
 
 from bot.sla import report
-from bot.store.models import Handoff, Milestone, Ticket
+from bot.store.models import Handoff, Ticket
 from tests.support.sla import SH, add_conversation, add_ticket, migrated_store, sqlite_url
 
 SINCE = datetime(2026, 11, 1, tzinfo=SH)

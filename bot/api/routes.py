@@ -1,6 +1,7 @@
 """Handlers of the REST API ``/api/v1``: thin, validating, store work in the store's threads."""
 from __future__ import annotations
 
+import logging
 import time
 from collections import defaultdict, deque
 from datetime import date, datetime
@@ -333,7 +334,18 @@ async def change_ticket_status(request: web.Request) -> web.Response:
         data = await _store(request).run(_change_status, _store(request), rules, ticket_no, status, actor, note)
     except ticket_service.TicketError as exc:
         raise _ticket_error(exc) from None
+    await _notify_customer(request, data)
     return _json(data)
+
+
+async def _notify_customer(request: web.Request, ticket: dict) -> None:
+    """Tells the customer on their own channel (bot.sla.notify); best effort, once per status."""
+    from bot.sla.notify import notify_ticket_status
+
+    try:
+        await notify_ticket_status(request.config_dict, ticket["ticket_no"], ticket["status"])
+    except Exception:  # the status change itself is stored; a failed notice must not undo the answer
+        logging.getLogger(__name__).exception("ticket %s: customer notification failed", ticket["ticket_no"])
 
 
 # ---------------------------------------------------------------- satisfaction surveys
