@@ -1,0 +1,74 @@
+"""Chinese labels and display helpers of the console."""
+from __future__ import annotations
+
+import re
+from datetime import datetime
+
+from bot.store.types import SHANGHAI
+
+CHANNELS = {"web": "网页", "wechat": "微信公众号", "wecom": "企业微信", "rest": "接口"}
+CONVERSATION_STATES = {"bot": "机器人服务中", "waiting": "排队中", "human": "人工服务中", "closed": "已结束"}
+HANDOFF_REASONS = {"customer_request": "客户要求转人工", "fallback": "机器人未能理解",
+                   "identity_failed": "身份核验失败", "staff_takeover": "坐席主动接管"}
+HANDOFF_STATUSES = {"waiting": "排队中", "accepted": "已接入", "returned": "已转回机器人",
+                    "closed": "已结束", "missed": "未接通（已转回电）"}
+SENDERS = {"customer": "客户", "bot": "机器人", "staff": "客服", "system": "系统"}
+TICKET_TYPES = {"repair": "故障报修", "complaint": "投诉", "tip_off": "举报", "suggestion": "意见建议",
+                "praise": "表扬", "application": "业务办理", "callback": "回电"}
+TICKET_STATUSES = {"new": "新建", "accepted": "已受理", "dispatched": "已派工", "arrived": "已到达现场",
+                   "in_progress": "处理中", "resolved": "已解决", "closed": "已关闭", "cancelled": "已取消"}
+PRIORITIES = {"normal": "普通", "high": "紧急", "urgent": "特急"}
+SATISFACTION = {"satisfied": "满意", "neutral": "一般", "dissatisfied": "不满意"}
+ROLES = {"agent": "坐席", "supervisor": "班长"}
+INTENTS = {
+    "greet": "问候", "goodbye": "再见", "thank": "感谢", "affirm": "肯定", "deny": "否定", "inform": "提供信息",
+    "query_bill": "电费查询", "ask_bill_reason": "电费异常原因", "report_fault": "故障报修",
+    "query_outage": "停电查询", "apply_service": "业务办理", "query_progress": "进度查询", "complain": "投诉",
+    "tip_off": "举报", "suggest": "意见建议", "praise": "表扬", "request_human": "转人工", "faq": "常见问题",
+    "chitchat": "闲聊", "out_of_scope": "超出范围", "rate_service": "满意度评价", "cancel": "取消",
+    "nlu_fallback": "未能理解",
+}
+
+_PHONE_RE = re.compile(r"(?<!\d)(1[3-9]\d)(\d{4})(\d{4})(?!\d)")
+
+
+def mask_phone(phone: str | None) -> str:
+    """13812340001 -> 138****0001 (anything that is not an 11-digit mobile keeps 3+4 visible)."""
+    if not phone:
+        return ""
+    digits = str(phone)
+    if len(digits) >= 8:
+        return digits[:3] + "*" * (len(digits) - 7) + digits[-4:]
+    return "*" * len(digits)
+
+
+def mask_phones_in_text(text: str | None) -> str:
+    return _PHONE_RE.sub(lambda m: f"{m.group(1)}****{m.group(3)}", text or "")
+
+
+def intent_label(intent: str | None) -> str:
+    if not intent:
+        return ""
+    base = intent.split("/", 1)[0]
+    label = INTENTS.get(base, intent)
+    return f"{label}（{intent}）" if label != intent else intent
+
+
+def local_time(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
+    if value is None:
+        return ""
+    return value.astimezone(SHANGHAI).strftime(fmt)
+
+
+def duration(seconds: float) -> str:
+    seconds = int(abs(seconds))
+    days, rest = divmod(seconds, 86400)
+    hours, rest = divmod(rest, 3600)
+    minutes, secs = divmod(rest, 60)
+    if days:
+        return f"{days}天{hours}小时"
+    if hours:
+        return f"{hours}小时{minutes}分"
+    if minutes:
+        return f"{minutes}分{secs:02d}秒"
+    return f"{secs}秒"

@@ -1,0 +1,137 @@
+// Staff console: live updates (Server-Sent Events), timers, reply without reloading.
+(function () {
+  "use strict";
+  var body = document.body;
+  var page = body.getAttribute("data-page");
+  var conversationId = body.getAttribute("data-conversation-id");
+  var csrfMeta = document.querySelector('meta[name="csrf-token"]');
+  var csrf = csrfMeta ? csrfMeta.getAttribute("content") : "";
+
+  function fmt(seconds) {
+    seconds = Math.max(0, Math.floor(Math.abs(seconds)));
+    var d = Math.floor(seconds / 86400), h = Math.floor(seconds % 86400 / 3600),
+        m = Math.floor(seconds % 3600 / 60), s = seconds % 60;
+    if (d) return d + "天" + h + "小时";
+    if (h) return h + "小时" + m + "分";
+    if (m) return m + "分" + (s < 10 ? "0" : "") + s + "秒";
+    return s + "秒";
+  }
+
+  function tick() {
+    var now = Date.now();
+    document.querySelectorAll(".timer[data-since]").forEach(function (el) {
+      var since = Date.parse(el.getAttribute("data-since"));
+      var due = el.getAttribute("data-due") ? Date.parse(el.getAttribute("data-due")) : null;
+      el.textContent = fmt((now - since) / 1000);
+      el.classList.toggle("late", due !== null && now > due);
+      el.classList.toggle("soon", due !== null && now <= due && due - now < 60000);
+      el.title = due === null ? "" : (now > due ? "已超过接入时限" : "距接入时限还剩 " + fmt((due - now) / 1000));
+    });
+    document.querySelectorAll(".countdown[data-due]").forEach(function (el) {
+      var left = (Date.parse(el.getAttribute("data-due")) - now) / 1000;
+      el.textContent = left >= 0 ? "剩余 " + fmt(left) : "已超时 " + fmt(left);
+      var ms = el.closest(".milestone");
+      if (ms) {
+        ms.classList.toggle("ms-breached", left < 0);
+        ms.classList.toggle("soon", left >= 0 && left < 1800);
+      }
+    });
+    var count = document.querySelector("[data-waiting-count]");
+    var badge = document.getElementById("nav-waiting");
+    if (count && badge) {
+      var n = parseInt(count.getAttribute("data-waiting-count"), 10) || 0;
+      badge.textContent = n;
+      badge.hidden = n === 0;
+    }
+  }
+
+  function fetchHtml(url) {
+    return fetch(url, {credentials: "same-origin", headers: {"X-Requested-With": "fetch"}})
+      .then(function (r) { if (!r.ok) throw new Error("HTTP " + r.status); return r.text(); });
+  }
+
+  var refreshing = false;
+  function refreshQueue() {
+    var target = document.getElementById("queue-body");
+    if (!target || refreshing) return;
+    refreshing = true;
+    fetchHtml("/console/queue/fragment").then(function (html) {
+      target.innerHTML = html; tick();
+    }).catch(function () {}).then(function () { refreshing = false; });
+  }
+
+  function refreshTranscript() {
+    var target = document.getElementById("transcript");
+    if (!target || !conversationId) return;
+    var atBottom = target.scrollHeight - target.scrollTop - target.clientHeight < 80;
+    var open = Array.prototype.map.call(target.querySelectorAll("details[open]"), function (d) {
+      return d.closest(".msg") && d.closest(".msg").id;
+    });
+    fetchHtml("/console/conversations/" + encodeURIComponent(conversationId) + "/transcript").then(function (html) {
+      target.innerHTML = html;
+      open.forEach(function (id) { var el = id && document.querySelector("#" + id + " details"); if (el) el.open = true; });
+      if (atBottom) target.scrollTop = target.scrollHeight;
+    }).catch(function () {});
+  }
+
+  function onEvent(event) {
+    if (page === "queue") { refreshQueue(); return; }
+    if (page === "conversation" && event.conversation_id === conversationId) {
+      if (event.type === "message") { refreshTranscript(); return; }
+      // State changed (accepted elsewhere, handed back, timed out): reload unless the agent is typing.
+      var text = document.getElementById("reply-text");
+      if (!text || !text.value.trim()) { window.location.reload(); } else { refreshTranscript(); }
+    }
+  }
+
+  function connect() {
+    if (!window.EventSource) return;
+    var dot = document.getElementById("live-dot");
+    var source = new EventSource("/console/api/events");
+    source.onopen = function () { if (dot) dot.classList.add("on"); };
+    source.onerror = function () { if (dot) dot.classList.remove("on"); };
+    source.onmessage = function (msg) {
+      try { onEvent(JSON.parse(msg.data)); } catch (e) { /* ignore malformed */ }
+    };
+  }
+
+  function setupReply() {
+    var form = document.getElementById("reply-form");
+    if (!form) return;
+    var text = document.getElementById("reply-text");
+    var button = document.getElementById("btn-send");
+    text.addEventListener("keydown", function (e) {
+      if (e.key === "Enter" && !e.shiftKey && !e.isComposing) { e.preventDefault(); form.requestSubmit(); }
+    });
+    form.addEventListener("submit", function (e) {
+      e.preventDefault();
+      var value = text.value.trim();
+      if (!value) return;
+      button.disabled = true;
+      fetch(form.action, {
+        method: "POST", credentials: "same-origin",
+        headers: {"X-CSRF-Token": csrf, "X-Requested-With": "fetch", "Content-Type": "application/x-www-form-urlencoded"},
+        body: new URLSearchParams({text: value})
+      }).then(function (r) {
+        return r.json().then(function (data) {
+          if (!r.ok) throw new Error(data.message || "发送失败");
+          text.value = ""; refreshTranscript();
+        });
+      }).catch(function (err) { alert(err.message || "发送失败，请重试。"); })
+        .then(function () { button.disabled = false; text.focus(); });
+    });
+    text.focus();
+  }
+
+  document.addEventListener("DOMContentLoaded", function () {
+    var transcript = document.getElementById("transcript");
+    if (transcript) transcript.scrollTop = transcript.scrollHeight;
+    tick();
+    setInterval(tick, 1000);
+    setupReply();
+    connect();
+    // Fallback when events are lost (another gateway served the change): poll now and then.
+    if (page === "queue") setInterval(refreshQueue, 15000);
+    if (page === "conversation") setInterval(refreshTranscript, 15000);
+  });
+})();

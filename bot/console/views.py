@@ -1,0 +1,531 @@
+"""Console request handlers: thin, blocking work through ``store.run``."""
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time as monotonic_time
+from datetime import date, datetime, timedelta
+from typing import Any
+from urllib.parse import quote, urlencode
+
+import aiohttp_jinja2
+import jinja2
+from aiohttp import web
+
+from bot.console import auth, labels, queries
+from bot.console.auth import SESSION_COOKIE, LOGIN_CSRF_COOKIE, StaffIdentity
+from bot.handoff import HANDOFF_SERVICE, HandoffError, HandoffService
+from bot.store.models import TICKET_TYPES
+from bot.store.types import SHANGHAI, now_utc
+
+log = logging.getLogger(__name__)
+
+JINJA = web.AppKey("console_jinja", jinja2.Environment)
+LISTENERS = "console_listeners"  # set of asyncio.Queue, one per open live stream
+THROTTLE = "console_login_throttle"
+TICKET_STATUS_CHOICES = ("accepted", "dispatched", "arrived", "in_progress", "resolved", "closed", "cancelled")
+
+# Fixed messages shown after an action (the query string carries only the key).
+NOTICES = {
+    "accepted": "已接入会话。", "taken_over": "已接管会话，机器人暂停回复。", "handed_back": "已转回机器人。",
+    "closed": "会话已结束。", "reviewed": "已标记为已复核。", "unreviewed": "已取消复核标记。",
+    "flagged": "已标记该消息，并记录正确意图。", "unflagged": "已取消标记。", "status_changed": "工单状态已更新。",
+    "staff_saved": "坐席账号已保存。", "staff_updated": "坐席账号状态已更新。", "logged_out": "您已退出登录。",
+}
+
+
+def staff(request: web.Request) -> StaffIdentity:
+    return request["staff"]
+
+
+def store(request: web.Request):
+    return request.config_dict["store"]
+
+
+def service(request: web.Request) -> HandoffService:
+    return request.config_dict[HANDOFF_SERVICE]
+
+
+def wants_json(request: web.Request) -> bool:
+    return request.headers.get("X-Requested-With") == "fetch" or request.path.startswith("/console/api/")
+
+
+def done(request: web.Request, location: str, notice: str | None = None, error: str | None = None) -> web.Response:
+    """Answers an action: JSON for scripts, a redirect (post/redirect/get) for forms."""
+    if wants_json(request):
+        if error:
+            return web.json_response({"error": "refused", "message": error}, status=409)
+        return web.json_response({"ok": True, "notice": NOTICES.get(notice or "", "")})
+    params = {}
+    if notice:
+        params["notice"] = notice
+    if error:
+        params["error"] = error[:200]
+    sep = "&" if "?" in location else "?"
+    raise web.HTTPSeeOther(location + (sep + urlencode(params) if params else ""))
+
+
+def render(request: web.Request, template: str, context: dict[str, Any], status: int = 200) -> web.Response:
+    identity = request.get("staff")
+    context.setdefault("staff", identity)
+    context.setdefault("csrf_token", identity.csrf_token if identity else "")
+    context.setdefault("notice", NOTICES.get(request.query.get("notice", ""), ""))
+    context.setdefault("error", request.query.get("error", "")[:200])
+    context.setdefault("mask", not (identity and identity.is_supervisor))
+    return aiohttp_jinja2.render_template(template, request, context, status=status, app_key=JINJA)
+
+
+def conversation_url(conversation_id: str) -> str:
+    return "/console/conversations/" + quote(conversation_id, safe="")
+
+
+async def form(request: web.Request) -> dict[str, str]:
+    data = await request.post()
+    return {k: v for k, v in data.items() if isinstance(v, str)}
+
+
+# ---------------------------------------------------------------- log-in
+
+async def login_page(request: web.Request) -> web.Response:
+    token = auth.secrets.token_urlsafe(24)
+    response = render(request, "login.html", {"login_csrf": token, "next": _safe_next(request.query.get("next")),
+                                               "username": ""})
+    _set_login_cookie(response, token)
+    return response
+
+
+def _set_login_cookie(response: web.StreamResponse, token: str) -> None:
+    response.set_cookie(LOGIN_CSRF_COOKIE, token, httponly=True, samesite="Strict", path="/console/",
+                        max_age=3600)
+
+
+def _safe_next(value: str | None) -> str:
+    if value and value.startswith("/console/") and not value.startswith("//") and "\\" not in value:
+        return value
+    return "/console/queue"
+
+
+async def login_submit(request: web.Request) -> web.Response:
+    data = await form(request)
+    username = data.get("username", "").strip()[:64]
+    password = data.get("password", "")
+    next_url = _safe_next(data.get("next"))
+    if not auth.tokens_equal(data.get("csrf_token"), request.cookies.get(LOGIN_CSRF_COOKIE)):
+        raise web.HTTPForbidden(text="CSRF 校验失败，请刷新登录页面后重试。")
+    throttle: auth.LoginThrottle = request.config_dict[THROTTLE]
+    now = monotonic_time.monotonic()
+    error = None
+    result = None
+    if throttle.blocked(username, now):
+        error = "登录失败次数过多，请 10 分钟后再试。"
+    else:
+        result = await store(request).run(_login_tx, store(request), username, password)
+        if result is None:
+            throttle.failed(username, now)
+            error = "用户名或密码错误。"
+    if error:
+        token = auth.secrets.token_urlsafe(24)
+        response = render(request, "login.html", {"login_csrf": token, "next": next_url, "username": username,
+                                                   "error": error}, status=401)
+        _set_login_cookie(response, token)
+        return response
+    throttle.succeeded(username)
+    cookie, _identity = result
+    response = web.HTTPSeeOther(next_url)
+    response.set_cookie(SESSION_COOKIE, cookie, httponly=True, samesite="Lax", path="/console/",
+                        secure=request.secure, max_age=auth.SESSION_HOURS * 3600)
+    response.del_cookie(LOGIN_CSRF_COOKIE, path="/console/")
+    raise response
+
+
+def _login_tx(st, username: str, password: str):
+    with st.session() as session:
+        return auth.log_in(session, username, password)
+
+
+async def logout(request: web.Request) -> web.Response:
+    token = request.cookies.get(SESSION_COOKIE, "")
+
+    def _tx():
+        with store(request).session() as session:
+            auth.log_out(session, token)
+
+    await store(request).run(_tx)
+    response = web.HTTPSeeOther("/console/login?notice=logged_out")
+    response.del_cookie(SESSION_COOKIE, path="/console/")
+    raise response
+
+
+# ---------------------------------------------------------------- queue
+
+async def index(request: web.Request) -> web.Response:
+    raise web.HTTPFound("/console/queue")
+
+
+def _read(request: web.Request, fn, *args):
+    st = store(request)
+
+    def _tx():
+        with st.session() as session:
+            return fn(session, *args)
+
+    return st.run(_tx)
+
+
+async def queue_page(request: web.Request) -> web.Response:
+    me = staff(request)
+    data = await _read(request, queries.queue, me.username, me.is_supervisor)
+    settings = service(request).settings
+    return render(request, "queue.html", {"page": "queue", "q": data, "now": now_utc(),
+                                          "staff_hours": settings.staff_hours.describe(),
+                                          "desk_open": settings.staff_hours.is_open(service(request).clock()),
+                                          "accept_seconds": settings.accept_seconds})
+
+
+async def queue_fragment(request: web.Request) -> web.Response:
+    me = staff(request)
+    data = await _read(request, queries.queue, me.username, me.is_supervisor)
+    return render(request, "_queue_body.html", {"q": data, "now": now_utc()})
+
+
+async def api_queue(request: web.Request) -> web.Response:
+    me = staff(request)
+    data = await _read(request, queries.queue, me.username, me.is_supervisor)
+    mask = not me.is_supervisor
+    waiting = [{
+        "conversation_id": h["conversation_id"], "channel": h["channel"], "reason": h["reason"],
+        "created_at": h["created_at"].isoformat(), "accept_due_at": h["accept_due_at"].isoformat()
+        if h["accept_due_at"] else None, "account_no": h["account_no"],
+        "intents": [i["intent"] for i in h["intents"]],
+        "phone": (labels.mask_phone(h["customer"]["phone"]) if mask else h["customer"]["phone"])
+        if h["customer"] else None,
+        "tickets": [t["ticket_no"] for t in h["tickets"]],
+    } for h in data["waiting"]]
+    return web.json_response({"waiting": waiting, "serving": [h["conversation_id"] for h in data["serving"]]})
+
+
+# ---------------------------------------------------------------- conversation
+
+async def _conversation_or_404(request: web.Request) -> dict:
+    conversation_id = request.match_info["cid"]
+    data = await _read(request, queries.conversation, conversation_id)
+    if data is None:
+        raise web.HTTPNotFound(text="会话不存在。")
+    return data
+
+
+async def conversation_page(request: web.Request) -> web.Response:
+    data = await _conversation_or_404(request)
+    me = staff(request)
+    active = data["active_handoff"]
+    mine = bool(active and active["status"] == "accepted" and (active["agent"] == me.username or me.is_supervisor))
+    return render(request, "conversation.html", {
+        "page": "conversation", "c": data, "mine": mine, "now": now_utc(),
+        "intents": labels.INTENTS, "url": conversation_url(data["id"]),
+    })
+
+
+async def transcript_fragment(request: web.Request) -> web.Response:
+    data = await _conversation_or_404(request)
+    return render(request, "_transcript.html", {"c": data, "intents": labels.INTENTS,
+                                                "url": conversation_url(data["id"])})
+
+
+async def api_conversation(request: web.Request) -> web.Response:
+    data = await _conversation_or_404(request)
+    mask = not staff(request).is_supervisor
+    return web.json_response({
+        "id": data["id"], "channel": data["channel"], "state": data["state"],
+        "assigned_agent": data["assigned_agent"], "account_no": data["account_no"],
+        "messages": [{"id": m["id"], "sender": m["sender"], "agent": m["agent"],
+                      "text": labels.mask_phones_in_text(m["text"]) if mask else m["text"],
+                      "intent": m["intent"], "created_at": m["created_at"].isoformat()} for m in data["messages"]],
+    })
+
+
+async def _act(request: web.Request, action) -> web.Response:
+    conversation_id = request.match_info["cid"]
+    url = conversation_url(conversation_id)
+    try:
+        notice = await action(conversation_id, staff(request))
+    except HandoffError as exc:
+        if wants_json(request):
+            return web.json_response({"error": exc.code, "message": exc.message}, status=exc.status)
+        return done(request, url, error=exc.message)
+    return done(request, url, notice=notice)
+
+
+async def accept(request: web.Request) -> web.Response:
+    async def action(cid, me):
+        await service(request).accept(cid, me.username, me.display_name)
+        return "accepted"
+    return await _act(request, action)
+
+
+async def take_over(request: web.Request) -> web.Response:
+    async def action(cid, me):
+        await service(request).take_over(cid, me.username, me.display_name)
+        return "taken_over"
+    return await _act(request, action)
+
+
+async def reply(request: web.Request) -> web.Response:
+    data = await form(request)
+
+    async def action(cid, me):
+        await service(request).reply(cid, me.username, me.display_name, data.get("text", ""),
+                                     supervisor=me.is_supervisor)
+        return None
+    return await _act(request, action)
+
+
+async def hand_back(request: web.Request) -> web.Response:
+    async def action(cid, me):
+        await service(request).hand_back(cid, me.username, supervisor=me.is_supervisor)
+        return "handed_back"
+    return await _act(request, action)
+
+
+async def close(request: web.Request) -> web.Response:
+    data = await form(request)
+    tags = [t for t in data.get("tags", "").replace("，", ",").split(",")]
+
+    async def action(cid, me):
+        await service(request).close(cid, me.username, tags=tags, note=data.get("note"),
+                                     supervisor=me.is_supervisor)
+        return "closed"
+    return await _act(request, action)
+
+
+async def mark_reviewed(request: web.Request) -> web.Response:
+    data = await form(request)
+    reviewed = data.get("reviewed", "1") == "1"
+    conversation_id = request.match_info["cid"]
+
+    def _tx():
+        with store(request).session() as session:
+            return queries.set_reviewed(session, conversation_id, reviewed)
+
+    if not await store(request).run(_tx):
+        raise web.HTTPNotFound(text="会话不存在。")
+    return done(request, conversation_url(conversation_id), "reviewed" if reviewed else "unreviewed")
+
+
+async def flag_message(request: web.Request) -> web.Response:
+    data = await form(request)
+    try:
+        message_id = int(request.match_info["mid"])
+    except ValueError:
+        raise web.HTTPNotFound()
+    intent = data.get("intent", "").strip() or None
+    if intent is not None and (len(intent) > 64 or not all(c.isalnum() or c in "_/" for c in intent)):
+        raise web.HTTPBadRequest(text="意图名称不合法。")
+
+    def _tx():
+        with store(request).session() as session:
+            return queries.flag_message(session, message_id, intent)
+
+    conversation_id = await store(request).run(_tx)
+    if conversation_id is None:
+        raise web.HTTPNotFound(text="消息不存在或不是客户消息。")
+    return done(request, conversation_url(conversation_id) + f"#m{message_id}",
+                "flagged" if intent else "unflagged")
+
+
+# ---------------------------------------------------------------- review
+
+def _date(value: str | None) -> date | None:
+    try:
+        return date.fromisoformat(value) if value else None
+    except ValueError:
+        return None
+
+
+async def review_page(request: web.Request) -> web.Response:
+    q = request.query
+    filters = queries.ReviewFilters(
+        date_from=_date(q.get("from")), date_to=_date(q.get("to")), account_no=q.get("account", "").strip()[:10],
+        ticket_no=q.get("ticket", "").strip()[:32], channel=q.get("channel", "")[:16], tag=q.get("tag", "").strip()[:32],
+        satisfaction=q.get("satisfaction", "")[:16], reviewed=q.get("reviewed", "")[:3], flagged=q.get("flagged", "")[:3])
+    rows = await _read(request, queries.review_search, filters)
+    return render(request, "review.html", {"page": "review", "rows": rows, "f": filters, "query": q})
+
+
+async def export_nlu(request: web.Request) -> web.Response:
+    examples = await _read(request, queries.flagged_examples)
+    return web.Response(text=nlu_yaml(examples), content_type="application/x-yaml", charset="utf-8",
+                        headers={"Content-Disposition": 'attachment; filename="flagged_nlu.yml"'})
+
+
+def nlu_yaml(examples: dict[str, list[str]]) -> str:
+    """Rasa 3 NLU training data: one block per intent, one example a line."""
+    lines = ['version: "3.1"', "nlu:"]
+    for intent in sorted(examples):
+        lines.append(f"- intent: {intent}")
+        lines.append("  examples: |")
+        for text in examples[intent]:
+            lines.append(f"    - {text}")
+    if len(lines) == 2:
+        lines[-1] = "nlu: []"
+    return "\n".join(lines) + "\n"
+
+
+# ---------------------------------------------------------------- tickets
+
+async def tickets_page(request: web.Request) -> web.Response:
+    q = request.query
+    filters = queries.TicketFilters(type=q.get("type", "")[:16], status=q.get("status", "open")[:16],
+                                    overdue=q.get("overdue") == "1", account_no=q.get("account", "").strip()[:10],
+                                    q=q.get("q", "").strip()[:64])
+    rows = await _read(request, queries.ticket_list, filters)
+    return render(request, "tickets.html", {"page": "tickets", "rows": rows, "f": filters,
+                                            "types": TICKET_TYPES})
+
+
+async def ticket_page(request: web.Request) -> web.Response:
+    data = await _read(request, queries.ticket_detail, request.match_info["no"])
+    if data is None:
+        raise web.HTTPNotFound(text="工单不存在。")
+    return render(request, "ticket.html", {"page": "tickets", "t": data, "choices": TICKET_STATUS_CHOICES})
+
+
+async def ticket_status(request: web.Request) -> web.Response:
+    from bot import tickets as ticket_service
+
+    data = await form(request)
+    ticket_no = request.match_info["no"]
+    status = data.get("status", "")
+    note = data.get("note", "").strip()[:2000] or None
+    me = staff(request)
+    url = "/console/tickets/" + quote(ticket_no, safe="")
+    rules = request.config_dict.get("sla")
+
+    def _tx():
+        with store(request).session() as session:
+            ticket = ticket_service.change_status(session, rules, ticket_no, status, actor=me.username, note=note)
+            return ticket_service.ticket_json(ticket, with_events=True)
+
+    try:
+        ticket = await store(request).run(_tx)
+    except ticket_service.TicketNotFound:
+        raise web.HTTPNotFound(text="工单不存在。")
+    except ticket_service.TicketError as exc:
+        return done(request, url, error=str(exc) or "状态变更被拒绝。")
+    await _notify_ticket_change(request, ticket)
+    return done(request, url, "status_changed")
+
+
+async def _notify_ticket_change(request: web.Request, ticket: dict) -> None:
+    """Lets the SLA engineer's notifier tell the customer (when it is installed)."""
+    try:
+        from bot.sla.notify import notify_ticket_status
+    except ImportError:
+        return
+    try:
+        await notify_ticket_status(request.config_dict, ticket["ticket_no"], ticket["status"])
+    except Exception:  # best effort: the status change itself is stored
+        log.exception("ticket %s: customer notification failed", ticket["ticket_no"])
+
+
+# ---------------------------------------------------------------- supervisor pages
+
+async def sla_page(request: web.Request) -> web.Response:
+    from bot.sla import report as sla_report
+
+    until_day = _date(request.query.get("to")) or now_utc().astimezone(SHANGHAI).date()
+    since_day = _date(request.query.get("from")) or until_day - timedelta(days=sla_report.DEFAULT_DAYS - 1)
+    since = datetime.combine(since_day, datetime.min.time(), tzinfo=SHANGHAI)
+    until = datetime.combine(until_day + timedelta(days=1), datetime.min.time(), tzinfo=SHANGHAI)
+    report = await _read(request, sla_report.compute_report, since, until)
+    return render(request, "sla.html", {"page": "sla", "report": report, "since": since_day, "until": until_day,
+                                        "type_names": sla_report.TYPE_NAMES, "area_names": sla_report.AREA_NAMES})
+
+
+async def staff_page(request: web.Request) -> web.Response:
+    rows = await _read(request, queries.staff_list)
+    return render(request, "staff.html", {"page": "staff", "rows": rows})
+
+
+async def staff_save(request: web.Request) -> web.Response:
+    data = await form(request)
+    username = data.get("username", "").strip()
+    display_name = data.get("display_name", "").strip()
+    role = data.get("role", "agent")
+    password = data.get("password", "")
+
+    def _tx():
+        with store(request).session() as session:
+            auth.upsert_staff(session, username, display_name, role, password)
+
+    try:
+        await store(request).run(_tx)
+    except ValueError as exc:
+        messages = {"username": "用户名需为 2-64 位字母、数字、下划线、点或连字符。",
+                    "role": "角色不正确。", "display": "显示名需为 1-64 个字符。",
+                    "password shorter": f"密码至少 {auth.MIN_PASSWORD_LENGTH} 位。",
+                    "password longer": "密码过长。"}
+        text = next((v for k, v in messages.items() if str(exc).startswith(k)), "保存失败。")
+        return done(request, "/console/staff", error=text)
+    return done(request, "/console/staff", "staff_saved")
+
+
+async def staff_active(request: web.Request) -> web.Response:
+    data = await form(request)
+    try:
+        user_id = int(request.match_info["uid"])
+    except ValueError:
+        raise web.HTTPNotFound()
+    if user_id == staff(request).id:
+        return done(request, "/console/staff", error="不能停用自己的账号。")
+    active = data.get("active") == "1"
+
+    def _tx():
+        with store(request).session() as session:
+            return queries.set_staff_active(session, user_id, active)
+
+    if not await store(request).run(_tx):
+        raise web.HTTPNotFound()
+    return done(request, "/console/staff", "staff_updated")
+
+
+# ---------------------------------------------------------------- live updates (Server-Sent Events)
+
+async def events(request: web.Request) -> web.StreamResponse:
+    response = web.StreamResponse(headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache",
+                                           "X-Accel-Buffering": "no"})
+    await response.prepare(request)
+    queue: asyncio.Queue = asyncio.Queue(maxsize=200)
+    listeners: set = request.config_dict[LISTENERS]
+    listeners.add(queue)
+    try:
+        await response.write(b"retry: 3000\n\n")
+        while True:
+            try:
+                event = await asyncio.wait_for(queue.get(), timeout=15)
+            except asyncio.TimeoutError:
+                await response.write(b": ping\n\n")
+                continue
+            if event is None:  # the gateway is shutting down
+                break
+            await response.write(f"data: {json.dumps(event, ensure_ascii=False)}\n\n".encode("utf-8"))
+    except (ConnectionResetError, asyncio.CancelledError):
+        pass
+    finally:
+        listeners.discard(queue)
+    return response
+
+
+def make_fanout(listeners: set):
+    async def fanout(event: dict) -> None:
+        # Only what changed where: pages fetch the content themselves (with the viewer's masking).
+        slim = {"type": event.get("type"), "conversation_id": event.get("conversation_id")}
+        if event.get("type") == "state":
+            slim["state"] = event.get("state")
+        for queue in list(listeners):
+            try:
+                queue.put_nowait(slim)
+            except asyncio.QueueFull:
+                pass  # a stalled browser misses events; it also polls
+
+    return fanout
