@@ -200,10 +200,16 @@ async def test_rest_status_changes_meet_milestones_notify_and_the_rating_is_stor
     payload = adapter.delivered[-1][1]["buttons"][2]["payload"]
     assert payload == f'/rate_service{{"rating":"dissatisfied","ticket_no":"{number}"}}'
 
-    # What the assistant's action posts when the customer taps 不满意.
+    # What the assistant's action posts when the customer taps 不满意, even without the number:
+    # the answer goes to the ticket the follow-up asked about.
     answer = await gateway_client.post("/api/v1/surveys", headers=service_headers, json={
-        "conversation_id": "web-notify-1", "ticket_no": number, "rating": "dissatisfied"})
-    assert answer.status == 201
+        "conversation_id": "web-notify-1", "rating": "dissatisfied"})
+    assert answer.status == 201 and (await answer.json())["ticket_no"] == number
     with gateway_app["store"].session() as session:
         ticket = session.execute(select(Ticket).where(Ticket.ticket_no == number)).scalar_one()
         assert ticket.satisfaction == "dissatisfied"
+        assert [e.data["rating"] for e in ticket.events if e.kind == "survey"] == ["dissatisfied"]
+    # A later rating in the same chat (about the chat itself) is not pinned on the rated ticket.
+    again = await gateway_client.post("/api/v1/surveys", headers=service_headers, json={
+        "conversation_id": "web-notify-1", "rating": "satisfied"})
+    assert again.status == 201 and (await again.json())["ticket_no"] is None

@@ -355,6 +355,11 @@ def _save_survey(store, conversation_id: str | None, ticket_no: str | None, rati
                  comment: str | None) -> dict[str, Any]:
     with store.session() as session:
         ticket = None
+        if not ticket_no and conversation_id:
+            # A 回访 answer without a number belongs to the ticket the follow-up asked about.
+            from bot.sla.notify import pending_survey_ticket
+
+            ticket_no = pending_survey_ticket(session, conversation_id)
         if ticket_no:
             ticket = session.execute(select(Ticket).where(Ticket.ticket_no == ticket_no)).scalar_one_or_none()
             if ticket is None:

@@ -173,3 +173,18 @@ async def notify_ticket_status(app, ticket_no: str, status: str, now: datetime |
                         ticket_no, notice.conversation_id)
             return False
     return True
+
+
+def pending_survey_ticket(session: Session, conversation_id: str) -> str | None:
+    """The ticket whose 回访 the conversation's customer is answering: the latest one asked
+    and not rated yet (lets a rating that arrives without a ticket number find its ticket)."""
+    rows = session.execute(
+        select(Ticket.ticket_no, Ticket.satisfaction, TicketEvent.data)
+        .join(TicketEvent, TicketEvent.ticket_id == Ticket.id)
+        .where(Ticket.conversation_id == conversation_id, TicketEvent.kind == "customer_notified")
+        .order_by(TicketEvent.id.desc())
+    ).all()
+    for ticket_no, satisfaction, data in rows:
+        if (data or {}).get("survey"):
+            return ticket_no if satisfaction is None else None
+    return None
