@@ -15,7 +15,7 @@ import pytest_asyncio
 from sqlalchemy import func, select
 
 from bot.app import create_app
-from bot.channels.common import NumberedOptions
+from bot.channels.common import NumberedOptions, RecentIds
 from bot.config import Settings
 from bot.store.models import Conversation, Handoff, Message
 from tests.support.platforms import (
@@ -247,6 +247,23 @@ async def test_a_retried_message_is_processed_once(plain):
     assert second[1] in ("", "success")
     assert plain.count(Message, conversation_id=f"wechat:{OPENID}", sender="customer") == 1
     assert plain.count(Message, conversation_id=f"wechat:{OPENID}", sender="bot") == 1
+
+    # Retries racing each other are still taken once.
+    fields = plain.text("什么时候来电", msg_id=6912345678901234568)
+    answers = await asyncio.gather(*(plain.post(fields) for _ in range(3)))
+    assert [status for status, _, _ in answers] == [200, 200, 200]
+    bodies = [body for _, body, _ in answers]
+    assert bodies.count("success") == 2 and sum("收到：什么时候来电" in b for b in bodies) == 1
+    assert len(plain.rasa.received) == 2
+    assert plain.count(Message, conversation_id=f"wechat:{OPENID}", sender="customer") == 2
+
+    # A retry reaching a gateway that never saw the first (restart, another gateway) is
+    # caught by the store.
+    plain.app["wechat_channel"].recent = RecentIds()
+    status, body, _ = await plain.post(fields)
+    assert status == 200 and body == "success"
+    assert len(plain.rasa.received) == 2
+    assert plain.count(Message, conversation_id=f"wechat:{OPENID}", sender="customer") == 2
 
 
 async def test_slow_bot_is_answered_through_the_customer_service_api(
