@@ -1,0 +1,75 @@
+"""`make run`'s helpers: model fingerprint, endpoints for the chosen port, crash reporting, stop by group."""
+from __future__ import annotations
+
+import os
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+
+from scripts import train_if_needed
+from scripts.run_all import Managed, Ports, Stack, StackError, write_endpoints
+
+
+def make_project(root: Path) -> None:
+    (root / "data" / "nlu").mkdir(parents=True)
+    (root / "nlu_components").mkdir()
+    (root / "config.yml").write_text("language: zh\n", encoding="utf-8")
+    (root / "domain.yml").write_text("intents: [greet]\n", encoding="utf-8")
+    (root / "data" / "nlu" / "greet.yml").write_text("nlu: []\n", encoding="utf-8")
+    (root / "nlu_components" / "norm.py").write_text("X = 1\n", encoding="utf-8")
+    (root / "credentials.yml").write_text("rest:\n", encoding="utf-8")
+
+
+def test_fingerprint_follows_data_config_and_components_but_not_credentials(tmp_path):
+    make_project(tmp_path)
+    first = train_if_needed.fingerprint(tmp_path)
+    (tmp_path / "credentials.yml").write_text("rest:\nsocketio:\n", encoding="utf-8")
+    (tmp_path / "endpoints.yml").write_text("action_endpoint: {url: x}\n", encoding="utf-8")
+    assert train_if_needed.fingerprint(tmp_path) == first
+    for path, text in [("data/nlu/greet.yml", "nlu: [x]\n"), ("config.yml", "language: en\n"),
+                       ("nlu_components/norm.py", "X = 2\n"), ("data/rules.yml", "rules: []\n")]:
+        (tmp_path / path).write_text(text, encoding="utf-8")
+        changed = train_if_needed.fingerprint(tmp_path)
+        assert changed != first, path
+        first = changed
+
+
+def test_matching_model_needs_the_same_fingerprint_and_the_model_file(tmp_path):
+    make_project(tmp_path)
+    models = tmp_path / "models"
+    models.mkdir()
+    wanted = train_if_needed.fingerprint(tmp_path)
+    (models / "model-old.fingerprint").write_text("0" * 64 + "\n")
+    (models / "model-old.tar.gz").write_bytes(b"old")
+    assert train_if_needed.matching_model(models, tmp_path) is None
+    (models / "model-new.fingerprint").write_text(wanted + "\n")
+    assert train_if_needed.matching_model(models, tmp_path) is None  # stamp without a model
+    (models / "model-new.tar.gz").write_bytes(b"new")
+    assert train_if_needed.matching_model(models, tmp_path) == models / "model-new.tar.gz"
+
+
+def test_endpoints_point_at_the_chosen_action_port_and_keep_the_rest(tmp_path):
+    source = tmp_path / "endpoints.yml"
+    source.write_text("action_endpoint:\n  url: http://127.0.0.1:5055/webhook\n  timeout: 30\n"
+                      "lock_store:\n  type: in_memory\n", encoding="utf-8")
+    written = yaml.safe_load(write_endpoints(tmp_path / "out" / "e.yml", 6123, source).read_text(encoding="utf-8"))
+    assert written["action_endpoint"] == {"url": "http://127.0.0.1:6123/webhook", "timeout": 30}
+    assert written["lock_store"] == {"type": "in_memory"}
+
+
+def test_a_crashed_process_is_reported_with_its_output_and_the_rest_stop(tmp_path):
+    stack = Stack(ports=Ports(1, 2, 3), model=tmp_path / "m.tar.gz", env={}, log_dir=tmp_path, say=lambda t: None)
+    env = dict(os.environ)
+    stack._spawn(Managed("rasa", [sys.executable, "-c", "print('model file is broken'); raise SystemExit(3)"]), env)
+    stack._spawn(Managed("gateway", [sys.executable, "-c", "import time; time.sleep(60)"]), env)
+    deadline = time.monotonic() + 10
+    while stack.crashed() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    with pytest.raises(StackError, match=r"rasa exited with code 3(.|\n)*model file is broken"):
+        stack._raise_if_crashed()
+    sleeper = stack.processes[1].proc
+    stack.stop(timeout=5)
+    assert sleeper.poll() is not None  # stopped through its process group
