@@ -8,7 +8,6 @@ import argparse
 import json
 import logging
 import sys
-import warnings
 from pathlib import Path
 from typing import Any
 
@@ -36,8 +35,6 @@ def add_arguments(name: str, parser: argparse.ArgumentParser) -> None:
 
 def _open_store() -> Store:
     logging.getLogger("alembic").setLevel(logging.WARNING)
-    # Numeric columns on SQLite are floats underneath; amounts have two decimals, so harmless.
-    warnings.filterwarnings("ignore", message=r"Dialect sqlite\+pysqlite does \*not\* support Decimal")
     url = load_settings().database_url
     migrate(url)
     return Store(url, max_workers=1)

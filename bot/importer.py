@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+import warnings
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
@@ -19,6 +20,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.store.models import AREA_TYPES, BILL_STATUSES, CUSTOMER_TYPES, OUTAGE_KINDS, Bill, Customer, Outage
+
+# Numeric columns on SQLite are floats underneath; amounts have two decimals, so this is harmless.
+warnings.filterwarnings("ignore", message=r"Dialect sqlite\+pysqlite does \*not\* support Decimal")
 
 SECTIONS = ("customers", "bills", "outages")
 ACCOUNT_NO = re.compile(r"^\d{10}$")

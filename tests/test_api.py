@@ -1,0 +1,352 @@
+"""The REST API through an in-process gateway with the demo data: auth, reads, tickets, bad input."""
+from __future__ import annotations
+
+import asyncio
+import json
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import func, select
+
+from bot.store.models import Outage, Ticket
+from bot.store.types import now_utc
+from tests.support.gateway import SERVICE_TOKEN, auth_headers
+
+pytestmark = pytest.mark.asyncio
+
+REPAIR = {"type": "repair", "summary": "家里突然停电了，邻居家也没电", "channel": "web",
+          "account_no": "3201000002", "conversation_id": "conv-42", "request_key": "conv-42:msg-7"}
+
+
+def ticket_count(app) -> int:
+    with app["store"].session() as session:
+        return session.execute(select(func.count()).select_from(Ticket)).scalar_one()
+
+
+async def post(client, path, body, headers=None):
+    return await client.post(path, json=body, headers=headers if headers is not None else auth_headers())
+
+
+# ---------------------------------------------------------------- auth and description
+
+
+async def test_missing_or_wrong_token_is_refused_as_json(demo_gateway_client):
+    client = demo_gateway_client
+    missing = await client.get("/api/v1/accounts/3201000001")
+    assert missing.status == 401
+    assert (await missing.json())["error"] == "unauthorized"
+    assert missing.headers["WWW-Authenticate"].startswith("Bearer")
+    for token in ("wrong", SERVICE_TOKEN[:-1], SERVICE_TOKEN + "x"):
+        wrong = await client.get("/api/v1/accounts/3201000001", headers=auth_headers(token))
+        assert wrong.status == 401, token
+    basic = await client.get("/api/v1/accounts/3201000001", headers={"Authorization": f"Basic {SERVICE_TOKEN}"})
+    assert basic.status == 401
+    right = await client.get("/api/v1/accounts/3201000001", headers=auth_headers())
+    assert right.status == 200
+
+
+async def test_every_api_route_needs_the_token_including_other_modules(gateway_client, gateway_app):
+    api_routes = [(route.method, route.resource.canonical) for route in gateway_app.router.routes()
+                  if route.resource is not None and route.resource.canonical.startswith("/api/v1/")
+                  and route.method != "HEAD"]
+    assert ("POST", "/api/v1/handoffs") in api_routes  # registered by bot.handoff, not bot.api
+    for method, path in api_routes:
+        concrete = path.replace("{account_no}", "3201000001").replace("{ticket_no}", "BX20261126001")
+        response = await gateway_client.request(method, concrete, json={})
+        assert response.status == 401, (method, path)
+        assert (await response.json())["error"] == "unauthorized"
+
+
+async def test_openapi_describes_every_api_route_without_a_token(gateway_client, gateway_app):
+    response = await gateway_client.get("/api/openapi.json")
+    assert response.status == 200
+    spec = await response.json()
+    assert spec["openapi"].startswith("3.")
+    registered = {(route.method.lower(), route.resource.canonical) for route in gateway_app.router.routes()
+                  if route.resource is not None and route.resource.canonical.startswith("/api/v1/")
+                  and route.method != "HEAD"}
+    described = {(method, path) for path, methods in spec["paths"].items() for method in methods}
+    assert registered <= described
+    handoff_body = spec["paths"]["/api/v1/handoffs"]["post"]["requestBody"]["content"]["application/json"]["schema"]
+    assert set(handoff_body["properties"]) == {"conversation_id", "channel", "reason", "summary"}
+    assert spec["components"]["securitySchemes"]["serviceToken"]["scheme"] == "bearer"
+
+
+async def test_unknown_api_path_is_a_json_404(gateway_client, service_headers):
+    response = await gateway_client.get("/api/v1/nothing-here", headers=service_headers)
+    assert response.status == 404
+    assert (await response.json())["error"] == "not_found"
+
+
+# ---------------------------------------------------------------- identity and accounts
+
+
+async def test_identity_by_last_four_digits_or_name(demo_gateway_client):
+    client = demo_gateway_client
+    ok = await post(client, "/api/v1/identity/verify", {"account_no": "3201000001", "phone_last4": "0518"})
+    body = await ok.json()
+    assert ok.status == 200 and body["verified"] is True
+    assert body["customer"]["phone_masked"] == "138****0518"
+    assert "13851620518" not in json.dumps(body)
+    by_name = await post(client, "/api/v1/identity/verify", {"account_no": "3201000002", "name": "李 秀英"})
+    assert (await by_name.json())["verified"] is True
+    wrong = await post(client, "/api/v1/identity/verify", {"account_no": "3201000001", "phone_last4": "0519"})
+    assert await wrong.json() == {"verified": False, "reason": "mismatch"}
+    unknown = await post(client, "/api/v1/identity/verify", {"account_no": "3201999999", "phone_last4": "0518"})
+    assert await unknown.json() == {"verified": False, "reason": "not_found"}
+
+
+async def test_identity_locks_after_repeated_mismatches(demo_gateway_client):
+    client = demo_gateway_client
+    for guess in ("1111", "2222", "3333", "4444", "5555"):
+        answer = await post(client, "/api/v1/identity/verify", {"account_no": "3201000003", "phone_last4": guess})
+        assert (await answer.json())["reason"] == "mismatch"
+    locked = await post(client, "/api/v1/identity/verify", {"account_no": "3201000003", "phone_last4": "3377"})
+    assert await locked.json() == {"verified": False, "reason": "locked"}
+    other = await post(client, "/api/v1/identity/verify", {"account_no": "3201000001", "phone_last4": "0518"})
+    assert (await other.json())["verified"] is True
+
+
+@pytest.mark.parametrize("body, field", [
+    ({"phone_last4": "0518"}, "account_no"),
+    ({"account_no": "32010000", "phone_last4": "0518"}, "account_no"),
+    ({"account_no": "3201000001", "phone_last4": "51"}, "phone_last4"),
+    ({"account_no": "3201000001"}, "phone_last4"),
+    ({"account_no": 3201000001, "phone_last4": "0518"}, "account_no"),
+])
+async def test_identity_bad_input_names_the_field(demo_gateway_client, body, field):
+    answer = await post(demo_gateway_client, "/api/v1/identity/verify", body)
+    assert answer.status == 400
+    error = await answer.json()
+    assert error["error"] == "validation_error" and error["field"] == field and field in error["message"]
+
+
+async def test_account_lookup(demo_gateway_client, service_headers):
+    found = await demo_gateway_client.get("/api/v1/accounts/3201000002", headers=service_headers)
+    assert (await found.json())["area_type"] == "rural"
+    missing = await demo_gateway_client.get("/api/v1/accounts/3201999999", headers=service_headers)
+    assert missing.status == 404 and (await missing.json())["error"] == "not_found"
+
+
+# ---------------------------------------------------------------- bills
+
+
+async def test_bills_newest_first_and_computed_from_the_tariff(demo_gateway_client, service_headers):
+    response = await demo_gateway_client.get("/api/v1/accounts/3201000001/bills?limit=12", headers=service_headers)
+    bills = (await response.json())["bills"]
+    assert len(bills) == 12
+    periods = [b["period"] for b in bills]
+    assert periods == sorted(periods, reverse=True)
+    assert bills[0]["status"] == "unpaid" and bills[0]["paid_at"] is None
+    assert all(b["status"] == "paid" and b["paid_at"].endswith("+08:00") for b in bills[1:])
+    for bill in bills:
+        assert sum(t["kwh"] for t in bill["tiers"]) == bill["kwh"]
+        assert abs(sum(t["kwh"] * t["price"] for t in bill["tiers"]) - bill["amount"]) <= 0.01
+    summer = max(bills, key=lambda b: b["kwh"])
+    assert [t["price"] for t in summer["tiers"]][:2] == [0.5283, 0.5783]
+
+
+async def test_time_of_use_bills_add_tier_surcharges(demo_gateway_app, demo_gateway_client, service_headers):
+    seen = 0
+    for number in range(4, 37):
+        response = await demo_gateway_client.get(f"/api/v1/accounts/32010000{number:02d}/bills",
+                                                 headers=service_headers)
+        for bill in (await response.json())["bills"]:
+            if bill["peak_kwh"] is None:
+                continue
+            seen += 1
+            assert bill["peak_kwh"] + bill["valley_kwh"] == bill["kwh"]
+            expected = bill["peak_kwh"] * 0.5583 + bill["valley_kwh"] * 0.3583 + \
+                sum(t["kwh"] * t["price"] for t in bill["tiers"])
+            assert all(t["surcharge"] for t in bill["tiers"])
+            assert abs(expected - bill["amount"]) <= 0.01
+    assert seen >= 12  # at least one household on time-of-use prices
+
+
+async def test_bill_of_one_period_and_bad_queries(demo_gateway_client, service_headers):
+    client = demo_gateway_client
+    latest = (await (await client.get("/api/v1/accounts/3201000001/bills?limit=1",
+                                      headers=service_headers)).json())["bills"][0]
+    one = await client.get(f"/api/v1/accounts/3201000001/bills?period={latest['period']}", headers=service_headers)
+    assert (await one.json())["bills"] == [latest]
+    for query, field in (("period=2026-13", "period"), ("period=202610", "period"), ("limit=0", "limit"),
+                         ("limit=x", "limit")):
+        bad = await client.get(f"/api/v1/accounts/3201000001/bills?{query}", headers=service_headers)
+        assert bad.status == 400 and (await bad.json())["field"] == field
+    missing = await client.get("/api/v1/accounts/3201999999/bills", headers=service_headers)
+    assert missing.status == 404
+
+
+# ---------------------------------------------------------------- outages
+
+
+async def outages(client, query: str) -> list[dict]:
+    response = await client.get(f"/api/v1/outages?{query}", headers=auth_headers())
+    assert response.status == 200, await response.text()
+    return (await response.json())["outages"]
+
+
+async def test_outages_covering_an_address(demo_gateway_client):
+    client = demo_gateway_client
+    by_account = await outages(client, "account_no=3201000003")
+    assert [o["area"] for o in by_account] == ["南京市秦淮区"]
+    assert by_account[0]["scope"] == ["中华路", "长乐路"] and by_account[0]["active"] is False
+    assert by_account[0]["start"].endswith("+08:00")
+    assert await outages(client, "address=秦淮区中华路120号") == by_account
+    assert await outages(client, "address=中华路120号") == by_account  # no district given: the street decides
+    assert await outages(client, "address=玄武区中华路1号") == []  # same street name, other district
+    assert await outages(client, "account_no=3201000001") == []
+    # Planned five days ahead: beyond the 72-hour window, not announced yet.
+    assert await outages(client, "address=南京市六合区竹镇镇大泉村8号") == []
+
+
+async def test_an_outage_under_way_is_active(demo_gateway_app, demo_gateway_client):
+    now = now_utc()
+    with demo_gateway_app["store"].session() as session:
+        session.add(Outage(outage_no="TD-LIVE-1", kind="unplanned", area="南京市玄武区", scope=[],
+                           start_at=now - timedelta(hours=1), end_at=now + timedelta(hours=2),
+                           reason="线路故障抢修"))
+        session.add(Outage(outage_no="TD-OVER-1", kind="unplanned", area="南京市玄武区", scope=[],
+                           start_at=now - timedelta(hours=5), end_at=now - timedelta(hours=1),
+                           reason="已结束"))
+    found = await outages(demo_gateway_client, "account_no=3201000001")
+    assert [(o["outage_no"], o["active"]) for o in found] == [("TD-LIVE-1", True)]
+
+
+async def test_outages_need_an_address_or_account(demo_gateway_client, service_headers):
+    response = await demo_gateway_client.get("/api/v1/outages", headers=service_headers)
+    assert response.status == 400 and (await response.json())["field"] == "address"
+    response = await demo_gateway_client.get("/api/v1/outages?account_no=3201999999", headers=service_headers)
+    assert response.status == 404
+
+
+# ---------------------------------------------------------------- tickets
+
+
+async def test_create_is_idempotent_on_request_key(demo_gateway_app, demo_gateway_client):
+    first = await post(demo_gateway_client, "/api/v1/tickets", REPAIR)
+    assert first.status == 201
+    ticket = await first.json()
+    assert ticket["ticket_no"].startswith("BX") and ticket["area_type"] == "rural"
+    assert ticket["conversation_id"] == "conv-42" and ticket["channel"] == "web"
+    assert [m["rule"] for m in ticket["milestones"]] == ["repair.arrival", "first_response", "repair.restoration"]
+    retry = await post(demo_gateway_client, "/api/v1/tickets", REPAIR)
+    assert retry.status == 200
+    assert (await retry.json())["ticket_no"] == ticket["ticket_no"]
+    assert ticket_count(demo_gateway_app) == 1
+    reused = await post(demo_gateway_client, "/api/v1/tickets", {**REPAIR, "type": "complaint"})
+    assert reused.status == 409 and (await reused.json())["field"] == "request_key"
+
+
+async def test_racing_retries_make_one_ticket(demo_gateway_app, demo_gateway_client):
+    answers = await asyncio.gather(*[post(demo_gateway_client, "/api/v1/tickets", REPAIR) for _ in range(6)])
+    numbers = {(await a.json())["ticket_no"] for a in answers}
+    assert len(numbers) == 1
+    assert sorted(a.status for a in answers) == [200] * 5 + [201]
+    assert ticket_count(demo_gateway_app) == 1
+
+
+@pytest.mark.parametrize("change, field", [
+    ({"type": None}, "type"),
+    ({"type": "outage"}, "type"),
+    ({"summary": "   "}, "summary"),
+    ({"summary": "长" * 2001}, "summary"),
+    ({"channel": None}, "channel"),
+    ({"channel": "Web Chat"}, "channel"),
+    ({"priority": "asap"}, "priority"),
+    ({"account_no": "320100"}, "account_no"),
+    ({"account_no": "3201999999"}, "account_no"),  # well-formed but unknown
+    ({"area_type": "suburb"}, "area_type"),
+    ({"details": ["not", "an", "object"]}, "details"),
+    ({"request_key": None}, "request_key"),
+    ({"contact_phone": "call me"}, "contact_phone"),
+])
+async def test_bad_ticket_input_names_the_field_and_writes_nothing(demo_gateway_app, demo_gateway_client,
+                                                                   change, field):
+    body = {**REPAIR, **change}
+    response = await post(demo_gateway_client, "/api/v1/tickets", body)
+    assert response.status == 400, await response.text()
+    error = await response.json()
+    assert error["error"] == "validation_error" and error["field"] == field
+    assert ticket_count(demo_gateway_app) == 0
+
+
+async def test_malformed_bodies_are_json_errors(demo_gateway_app, demo_gateway_client, service_headers):
+    client = demo_gateway_client
+    broken = await client.post("/api/v1/tickets", data="{not json",
+                               headers={**service_headers, "Content-Type": "application/json"})
+    assert broken.status == 400 and (await broken.json())["error"] == "invalid_json"
+    listed = await client.post("/api/v1/tickets", json=[REPAIR], headers=service_headers)
+    assert listed.status == 400 and (await listed.json())["error"] == "invalid_json"
+    form = await client.post("/api/v1/tickets", data={"type": "repair"}, headers=service_headers)
+    assert form.status == 415
+    assert ticket_count(demo_gateway_app) == 0
+
+
+async def test_ticket_by_number_and_listing(demo_gateway_client, service_headers):
+    client = demo_gateway_client
+    repair = await (await post(client, "/api/v1/tickets", REPAIR)).json()
+    complaint = await (await post(client, "/api/v1/tickets", {
+        "type": "complaint", "summary": "多次报修无人处理", "channel": "wechat", "account_no": "3201000002",
+        "priority": "high", "request_key": "wx:1"})).json()
+    other = await (await post(client, "/api/v1/tickets", {
+        "type": "suggestion", "summary": "希望增加夜间缴费渠道", "channel": "web", "request_key": "w:2"})).json()
+
+    detail = await client.get(f"/api/v1/tickets/{repair['ticket_no'].lower()}", headers=service_headers)
+    body = await detail.json()
+    assert body["ticket_no"] == repair["ticket_no"]
+    assert [e["kind"] for e in body["events"]] == ["created"]
+    missing = await client.get("/api/v1/tickets/BX20000101999", headers=service_headers)
+    assert missing.status == 404 and "BX20000101999" in (await missing.json())["message"]
+
+    mine = await client.get("/api/v1/tickets?account_no=3201000002", headers=service_headers)
+    assert [t["ticket_no"] for t in (await mine.json())["tickets"]] == [complaint["ticket_no"], repair["ticket_no"]]
+    everything = await client.get("/api/v1/tickets", headers=service_headers)
+    assert [t["ticket_no"] for t in (await everything.json())["tickets"]] == \
+        [other["ticket_no"], complaint["ticket_no"], repair["ticket_no"]]
+    complaints = await client.get("/api/v1/tickets?type=complaint", headers=service_headers)
+    assert [t["type"] for t in (await complaints.json())["tickets"]] == ["complaint"]
+    bad = await client.get("/api/v1/tickets?status=whatever", headers=service_headers)
+    assert bad.status == 400 and (await bad.json())["field"] == "status"
+
+
+async def test_status_changes_meet_milestones_and_closed_is_final(demo_gateway_client, service_headers):
+    client = demo_gateway_client
+    ticket = await (await post(client, "/api/v1/tickets", REPAIR)).json()
+    path = f"/api/v1/tickets/{ticket['ticket_no']}/status"
+
+    accepted = await post(client, path, {"status": "accepted", "actor": "agent-wang", "note": "已派单"})
+    body = await accepted.json()
+    assert accepted.status == 200 and body["status"] == "accepted"
+    met = {m["rule"]: m["met_at"] is not None for m in body["milestones"]}
+    assert met == {"repair.arrival": False, "first_response": True, "repair.restoration": False}
+    assert body["events"][1] == {**body["events"][1], "kind": "status_changed", "actor": "agent-wang",
+                                 "data": {"from": "new", "to": "accepted", "note": "已派单"}}
+
+    resolved = await (await post(client, path, {"status": "resolved", "actor": "crew-3"})).json()
+    assert all(m["met_at"] is not None for m in resolved["milestones"])
+    closed = await post(client, path, {"status": "closed", "actor": "agent-wang"})
+    assert closed.status == 200
+    reopen = await post(client, path, {"status": "accepted", "actor": "agent-wang"})
+    assert reopen.status == 409 and (await reopen.json())["error"] == "ticket_final"
+
+    for body, field in (({"status": "done", "actor": "x"}, "status"), ({"status": "accepted"}, "actor")):
+        bad = await post(client, path, body)
+        assert bad.status == 400 and (await bad.json())["field"] == field
+    unknown = await post(client, "/api/v1/tickets/BX20000101999/status", {"status": "accepted", "actor": "x"})
+    assert unknown.status == 404
+
+
+async def test_survey_answers(demo_gateway_client, service_headers):
+    client = demo_gateway_client
+    ticket = await (await post(client, "/api/v1/tickets", REPAIR)).json()
+    answer = await post(client, "/api/v1/surveys", {"ticket_no": ticket["ticket_no"], "rating": "satisfied",
+                                                   "comment": "师傅来得很快"})
+    assert answer.status == 201 and (await answer.json())["rating"] == "satisfied"
+    detail = await (await client.get(f"/api/v1/tickets/{ticket['ticket_no']}", headers=service_headers)).json()
+    assert detail["events"][-1]["kind"] == "survey" and detail["events"][-1]["data"]["rating"] == "satisfied"
+    for body, field in (({"ticket_no": ticket["ticket_no"], "rating": "great"}, "rating"),
+                        ({"rating": "neutral"}, "conversation_id"),
+                        ({"ticket_no": "BX20000101999", "rating": "neutral"}, "ticket_no")):
+        bad = await post(client, "/api/v1/surveys", body)
+        assert bad.status == 400 and (await bad.json())["field"] == field
