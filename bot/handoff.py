@@ -163,6 +163,7 @@ def _local_deadline(due: datetime) -> str:
 
 
 TEXT_TRANSFER = "好的，正在为您转接人工客服，请稍候。我们会在{minutes}内接入；若暂时无人接听，将为您登记回电。"
+TEXT_ALREADY_WAITING = "您已在人工客服的排队中，请稍候，客服接入后会直接在这里回复您。"
 TEXT_ACCEPTED = "您好，人工客服{agent}为您服务，请问有什么可以帮您？"
 TEXT_TAKEOVER = "您好，人工客服{agent}已加入对话，接下来由我为您服务。"
 TEXT_RETURNED = "人工服务已结束，接下来由智能客服继续为您服务。如需再次转人工，请回复“转人工”。"
@@ -266,6 +267,8 @@ class HandoffService:
 
         data, created = await self.store.run(_create)
         if not created:
+            if data["status"] == "waiting":
+                await self._tell(conversation_id, TEXT_ALREADY_WAITING)
             return data, False
         if not desk_open:
             missed = await self._miss(data["id"], desk_closed=True)
@@ -538,6 +541,8 @@ async def post_handoff(request: web.Request) -> web.Response:
         data, created = await service.request(conversation_id.strip(), channel.strip(), reason, summary)
     except HandoffError as exc:
         return _error(exc.code, exc.message, exc.status)
+    # Tells action_handoff that the customer has been told (queued, or desk closed and called back).
+    data = {**data, "customer_notified": service.hub is not None}
     return web.json_response(data, status=201 if created else 200)
 
 

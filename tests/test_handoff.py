@@ -244,3 +244,36 @@ async def test_take_over_and_close_with_tags(world):
     with world.store.session() as session:
         conv = session.get(Conversation, "conv-2")
         assert conv.state == "closed" and conv.tags == ["电费", "已解决"] and conv.note == "客户满意"
+
+
+async def test_rest_api_queues_a_conversation_behind_the_service_token(gateway_client, gateway_app, service_headers,
+                                                                      monkeypatch):
+    from bot.handoff import HANDOFF_SERVICE
+
+    service = gateway_app[HANDOFF_SERVICE]
+    service.settings = HandoffSettings(accept_seconds=180, staff_hours=StaffHours.parse("00:00-24:00"))
+    with gateway_app["store"].session() as session:
+        session.add(Conversation(id="api-1", channel="web", state="bot"))
+    body = {"conversation_id": "api-1", "channel": "web", "reason": "customer_request", "summary": "想问电费"}
+
+    refused = await gateway_client.post("/api/v1/handoffs", json=body)
+    assert refused.status == 401
+    bad = await gateway_client.post("/api/v1/handoffs", json={**body, "reason": "bored"}, headers=service_headers)
+    assert bad.status == 400 and (await bad.json())["error"] == "bad_reason"
+
+    created = await gateway_client.post("/api/v1/handoffs", json=body, headers=service_headers)
+    assert created.status == 201
+    data = await created.json()
+    contract = ["conversation_id", "channel", "reason", "status", "created_at", "accepted_at", "agent",
+                "callback_ticket_no"]
+    assert all(key in data for key in contract)
+    assert (data["status"], data["reason"], data["accepted_at"]) == ("waiting", "customer_request", None)
+    assert data["created_at"].endswith("+08:00") and data["customer_notified"] is True
+
+    again = await gateway_client.post("/api/v1/handoffs", json=body, headers=service_headers)
+    assert again.status == 200 and (await again.json())["id"] == data["id"]
+    with gateway_app["store"].session() as session:
+        assert session.get(Conversation, "api-1").state == "waiting"
+        texts = [m.text for m in session.execute(select(Message).where(Message.conversation_id == "api-1")
+                                                 .order_by(Message.id)).scalars()]
+    assert "转接人工客服" in texts[0] and "排队中" in texts[1]
