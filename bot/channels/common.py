@@ -47,21 +47,27 @@ UNSUPPORTED_LABELS = {"image": "[图片]", "video": "[视频]", "shortvideo": "[
 UNRECOGNISED_VOICE = "抱歉，没有听清您的语音，请再说一遍，或直接输入文字。"
 OPTIONS_PROMPT = "回复数字选择："
 
+# The platform gives up on a request after 5 s (and retries): answer well before that.
+PASSIVE_SECONDS_RANGE = (0.1, 4.5)
 # Byte limit of one text message on both platforms is 2048; stay below it.
 MAX_TEXT_BYTES = 2000
 # errcodes meaning "the access token is invalid or expired": fetch a new one and retry once.
 TOKEN_ERRCODES = {40001, 40014, 42001}
 
 
-def env_float(environ, name: str, default: float) -> float:
+def env_float(environ, name: str, default: float, low: float | None = None, high: float | None = None) -> float:
     value = environ.get(name)
     if value in (None, ""):
         return default
     try:
-        return float(value)
+        number = float(value)
     except ValueError:
         log.warning("%s=%r is not a number; using %s", name, value, default)
         return default
+    if (low is not None and number < low) or (high is not None and number > high):
+        log.warning("%s=%s is outside %s..%s; using %s", name, value, low, high, default)
+        return default
+    return number
 
 
 # --- numbered options -----------------------------------------------------------------------

@@ -27,6 +27,7 @@ from bot.channels.common import (
     GREETING,
     GREETING_OPTIONS,
     UNRECOGNISED_VOICE,
+    PASSIVE_SECONDS_RANGE,
     PlatformApi,
     PlatformApiError,
     PlatformChannel,
@@ -65,7 +66,7 @@ class WeChatSettings:
             appsecret=environ["WECHAT_APPSECRET"],
             aes_key=aes_key,
             api_base=environ.get("WECHAT_API_BASE") or DEFAULT_API_BASE,
-            passive_seconds=env_float(environ, "WECHAT_PASSIVE_REPLY_SECONDS", 4.0),
+            passive_seconds=env_float(environ, "WECHAT_PASSIVE_REPLY_SECONDS", 4.0, *PASSIVE_SECONDS_RANGE),
         ), ""
 
 

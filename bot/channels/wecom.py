@@ -22,6 +22,7 @@ from bot.channels.common import (
     GREETING,
     GREETING_OPTIONS,
     UNRECOGNISED_VOICE,
+    PASSIVE_SECONDS_RANGE,
     PlatformApi,
     PlatformApiError,
     PlatformChannel,
@@ -65,7 +66,7 @@ class WeComSettings:
             agent_id=agent_id,
             secret=environ["WECOM_SECRET"],
             api_base=environ.get("WECOM_API_BASE") or DEFAULT_API_BASE,
-            passive_seconds=env_float(environ, "WECOM_PASSIVE_REPLY_SECONDS", 4.0),
+            passive_seconds=env_float(environ, "WECOM_PASSIVE_REPLY_SECONDS", 4.0, *PASSIVE_SECONDS_RANGE),
         ), ""
 
 
