@@ -97,6 +97,11 @@ async def _intent_headers(request: Request, sender_id: str) -> Dict[str, str]:
         name = intent.get("name")
         if not name:
             return {}
+        # A retrieval intent (faq) is more useful with its sub-intent: faq/ask_payment_methods.
+        selector = (tracker.latest_message.parse_data or {}).get("response_selector") or {}
+        full = ((selector.get(name) or {}).get("response") or {}).get("intent_response_key")
+        if isinstance(full, str) and full.startswith(f"{name}/"):
+            name = full
         headers = {"X-Rasa-Intent": str(name)}
         if intent.get("confidence") is not None:
             headers["X-Rasa-Confidence"] = f"{float(intent['confidence']):.4f}"
