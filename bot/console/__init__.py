@@ -21,7 +21,7 @@ from bot.handoff import HANDOFF_SERVICE
 
 HERE = Path(__file__).resolve().parent
 PUBLIC_ROUTES = {"console-login", "console-login-submit", "console-static"}
-SUPERVISOR_ROUTES = {"console-sla", "console-staff", "console-staff-save", "console-staff-active"}
+SUPERVISOR_ROUTES = {"console-sla", "console-export-nlu", "console-staff", "console-staff-save", "console-staff-active"}
 UNSAFE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 
 

@@ -60,6 +60,10 @@ def stack():
         "SESSION_SECRET": "stack-test-session-secret",
         "RASA_TIMEOUT": "60",
         "TZ": "Asia/Shanghai",
+        # Hand-off queue: staff on duty at any hour, a short accept time, a fast watcher.
+        "STAFF_HOURS": "00:00-24:00",
+        "HANDOFF_ACCEPT_SECONDS": "20",
+        "HANDOFF_CHECK_SECONDS": "1",
     }
     init = subprocess.run([sys.executable, "-m", "bot", "init-store", "--demo-if-empty"], cwd=ROOT,
                           env={**os.environ, **env, "PYTHONPATH": str(ROOT)},

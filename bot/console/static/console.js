@@ -85,7 +85,7 @@
   }
 
   function connect() {
-    if (!window.EventSource) return;
+    if (!window.EventSource || !document.querySelector(".topbar")) return;  // not logged in
     var dot = document.getElementById("live-dot");
     var source = new EventSource("/console/api/events");
     source.onopen = function () { if (dot) dot.classList.add("on"); };
