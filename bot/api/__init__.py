@@ -27,7 +27,7 @@ async def require_service_token(request: web.Request, handler):
         return await handler(request)
     header = request.headers.get("Authorization", "")
     scheme, _, token = header.partition(" ")
-    expected = request.app["settings"].service_token
+    expected = request.config_dict["settings"].service_token
     if scheme.lower() != "bearer" or not token.strip():
         raise ApiError(401, "unauthorized", "send Authorization: Bearer <service token>",
                        headers={"WWW-Authenticate": "Bearer"})
