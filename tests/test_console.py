@@ -19,7 +19,6 @@ from bot.store.types import now_utc
 from tests.support.console import add_staff, log_in
 
 ROOT = Path(__file__).resolve().parent.parent
-pytestmark = pytest.mark.asyncio
 
 
 @pytest.fixture(autouse=True)
@@ -62,6 +61,7 @@ def _ids(html: str) -> set[str]:
     return {cid for cid in ("rev-a", "rev-b", "rev-c") if f"/console/conversations/{cid}" in html}
 
 
+@pytest.mark.asyncio
 async def test_review_search_filters(boss, app):
     async def found(query: str) -> set[str]:
         response = await boss.get("/console/review?" + query)
@@ -83,6 +83,7 @@ async def test_review_search_filters(boss, app):
     assert await found("reviewed=yes") == {"rev-c"}
 
 
+@pytest.mark.asyncio
 async def test_flag_and_export_as_rasa_nlu_yaml(boss, app, aiohttp_client):
     with app["store"].session() as session:
         message_id = session.execute(select(Message.id).where(Message.conversation_id == "rev-a",
@@ -115,6 +116,7 @@ async def test_flag_and_export_as_rasa_nlu_yaml(boss, app, aiohttp_client):
     assert (await agent.get("/console/review/nlu.yml")).status == 403
 
 
+@pytest.mark.asyncio
 async def test_ticket_status_change_meets_milestone_and_records_note(boss, app):
     ticket_no = app["test_ticket_no"]
     page = await boss.get(f"/console/tickets/{ticket_no}")

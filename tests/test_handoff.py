@@ -22,7 +22,6 @@ from bot.store.models import Conversation, Customer, Handoff, Message, Ticket
 from bot.store.types import SHANGHAI
 from bot.config import ROOT
 
-pytestmark = pytest.mark.asyncio
 
 
 class FakeChannel:
@@ -109,6 +108,7 @@ def _state(store, conversation_id: str) -> str:
         return session.get(Conversation, conversation_id).state
 
 
+@pytest.mark.asyncio
 async def test_request_queues_and_tells_the_customer(world):
     data, created = await world.service.request("conv-1", "web", "customer_request", "客户想问电费")
     assert created and data["status"] == "waiting"
@@ -119,6 +119,7 @@ async def test_request_queues_and_tells_the_customer(world):
     assert not created_again and again["id"] == data["id"]
 
 
+@pytest.mark.asyncio
 async def test_timeout_opens_callback_ticket_with_deadline(world):
     await world.service.request("conv-1", "web", "customer_request")
     world.clock.advance(179)
@@ -148,6 +149,7 @@ async def test_timeout_opens_callback_ticket_with_deadline(world):
         assert len(session.execute(select(Ticket).where(Ticket.type == "callback")).scalars().all()) == 1
 
 
+@pytest.mark.asyncio
 async def test_two_gateways_racing_on_a_timeout_open_one_ticket(world):
     await world.service.request("conv-1", "web", "customer_request")
     other = HandoffService(world.store, world.hub, world.service.settings, clock=world.clock, sla=world.service.sla)
@@ -158,6 +160,7 @@ async def test_two_gateways_racing_on_a_timeout_open_one_ticket(world):
         assert len(session.execute(select(Ticket).where(Ticket.type == "callback")).scalars().all()) == 1
 
 
+@pytest.mark.asyncio
 async def test_desk_closed_opens_callback_ticket_at_once(world):
     world.clock.now = datetime(2026, 11, 26, 21, 30, tzinfo=SHANGHAI).astimezone(timezone.utc)
     data, created = await world.service.request("conv-2", "web", "fallback")
@@ -169,7 +172,6 @@ async def test_desk_closed_opens_callback_ticket_at_once(world):
     assert _state(world.store, "conv-2") == "bot"
 
 
-@pytest.mark.filterwarnings("ignore")
 def test_staff_hours_parse_and_cross_midnight():
     day = StaffHours.parse("08:00-20:00")
     night = StaffHours.parse("20:00-08:00")
@@ -182,6 +184,7 @@ def test_staff_hours_parse_and_cross_midnight():
         StaffHours.parse("8 to 20")
 
 
+@pytest.mark.asyncio
 async def test_accept_reply_and_hand_back(world):
     await world.service.request("conv-1", "web", "customer_request")
     world.clock.advance(30)
@@ -225,6 +228,7 @@ async def test_accept_reply_and_hand_back(world):
     assert world.channel.texts("conv-1")[-1] == "机器人回答：上个月电费多少"
 
 
+@pytest.mark.asyncio
 async def test_only_one_agent_wins_an_accept(world):
     await world.service.request("conv-1", "web", "customer_request")
     results = await asyncio.gather(world.service.accept("conv-1", "li", "李娜"),
@@ -235,6 +239,7 @@ async def test_only_one_agent_wins_an_accept(world):
     assert _handoff(world.store, "conv-1").agent == winners[0]["agent"]
 
 
+@pytest.mark.asyncio
 async def test_take_over_and_close_with_tags(world):
     data = await world.service.take_over("conv-2", "li", "李娜")
     assert data["reason"] == "staff_takeover" and data["status"] == "accepted"
@@ -246,6 +251,7 @@ async def test_take_over_and_close_with_tags(world):
         assert conv.state == "closed" and conv.tags == ["电费", "已解决"] and conv.note == "客户满意"
 
 
+@pytest.mark.asyncio
 async def test_rest_api_queues_a_conversation_behind_the_service_token(gateway_client, gateway_app, service_headers,
                                                                       monkeypatch):
     from bot.handoff import HANDOFF_SERVICE
