@@ -20,7 +20,7 @@ from bot.store.types import iso_local
 KNOWN_DISTRICTS = ("玄武区", "秦淮区", "建邺区", "鼓楼区", "浦口区", "栖霞区", "雨花台区", "江宁区",
                    "六合区", "溧水区", "高淳区")
 UPCOMING_WINDOW = timedelta(hours=72)
-_DISTRICT = re.compile(r"([\u4e00-\u9fff]{1,5}?(?:区|县|市))$")
+_DISTRICT = re.compile(r"^([\u4e00-\u9fff]{1,5}?(?:区|县|市))")
 _SPACE = re.compile(r"\s+")
 
 
@@ -34,8 +34,11 @@ def area_district(area: str) -> str | None:
     for district in KNOWN_DISTRICTS:
         if district in area:
             return district
-    tail = re.sub(r"^(.+?省)", "", area)
-    match = _DISTRICT.search(tail)
+    tail = re.sub(r"^.+?省", "", area)
+    city = re.match(r"^.+?市(.+)$", tail)
+    if city:
+        tail = city.group(1)
+    match = _DISTRICT.match(tail)
     return match.group(1) if match else (tail or None)
 
 

@@ -12,7 +12,9 @@ Helper: ``load_demo_data(app_or_store, today=None)`` loads the demo data into a 
 """
 from __future__ import annotations
 
+import shutil
 from datetime import date
+from pathlib import Path
 
 import pytest
 import pytest_asyncio
@@ -56,10 +58,34 @@ async def gateway_client(aiohttp_client, gateway_app):
     return await aiohttp_client(gateway_app)
 
 
+@pytest.fixture(scope="session")
+def _demo_store_template(tmp_path_factory) -> Path:
+    """A migrated SQLite store with the demo data, built once and copied for each test."""
+    from bot.store import Store, migrate
+
+    path = tmp_path_factory.mktemp("demo-template") / "demo.db"
+    url = f"sqlite:///{path}"
+    migrate(url)
+    store = Store(url, max_workers=1)
+    try:
+        load_demo_data(store)
+    finally:
+        store.close()  # the last connection closing folds the WAL into the file
+    return path
+
+
 @pytest.fixture
-def demo_gateway_app(gateway_app):
-    load_demo_data(gateway_app)
-    return gateway_app
+def demo_gateway_app(request, gateway_settings, _demo_store_template):
+    if "gateway_app" in request.fixturenames:
+        # The test also uses gateway_app: load the demo into that very app.
+        app = request.getfixturevalue("gateway_app")
+        load_demo_data(app)
+        return app
+    from bot.app import create_app
+
+    target = Path(gateway_settings.database_url.split("///", 1)[1])
+    shutil.copyfile(_demo_store_template, target)
+    return create_app(gateway_settings, start_background=False)
 
 
 @pytest_asyncio.fixture
