@@ -1,0 +1,143 @@
+"""The one way actions reach the gateway: its REST API, over aiohttp, with timeouts.
+
+Settings come from the environment at call time (``GATEWAY_URL``, ``SERVICE_TOKEN``,
+``GATEWAY_TIMEOUT``), so a test can point the actions at its own gateway with
+``monkeypatch.setenv`` or :func:`configure`.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+from typing import Any, Dict, Optional
+
+import aiohttp
+
+log = logging.getLogger(__name__)
+
+DEFAULT_GATEWAY_URL = "http://127.0.0.1:8080"
+# Same development default as bot.config; production sets SERVICE_TOKEN for both sides.
+DEFAULT_SERVICE_TOKEN = "dev-service-token-change-me"
+
+_overrides: Dict[str, Any] = {}
+
+
+def configure(base_url: Optional[str] = None, token: Optional[str] = None,
+              timeout: Optional[float] = None) -> None:
+    """Overrides the environment (tests); ``configure()`` with no arguments resets."""
+    _overrides.clear()
+    if base_url is not None:
+        _overrides["base_url"] = base_url
+    if token is not None:
+        _overrides["token"] = token
+    if timeout is not None:
+        _overrides["timeout"] = timeout
+
+
+def _setting(key: str, env: str, default: str) -> str:
+    if key in _overrides:
+        return str(_overrides[key])
+    value = os.environ.get(env)
+    return value if value else default
+
+
+class ApiError(Exception):
+    """The gateway could not be reached or did not answer as expected."""
+
+    def __init__(self, message: str, status: Optional[int] = None, body: Any = None):
+        super().__init__(message)
+        self.status = status
+        self.body = body
+
+
+class NotFound(ApiError):
+    pass
+
+
+async def request(method: str, path: str, *, json: Any = None,
+                  params: Optional[Dict[str, Any]] = None,
+                  expect: tuple = (200,)) -> Dict[str, Any]:
+    """Calls the gateway and returns its JSON body; raises ApiError on anything unexpected."""
+    base_url = _setting("base_url", "GATEWAY_URL", DEFAULT_GATEWAY_URL).rstrip("/")
+    token = _setting("token", "SERVICE_TOKEN", DEFAULT_SERVICE_TOKEN)
+    total = float(_setting("timeout", "GATEWAY_TIMEOUT", "6"))
+    timeout = aiohttp.ClientTimeout(total=total, connect=min(2.0, total))
+    headers = {"Authorization": f"Bearer {token}", "Accept": "application/json"}
+    clean_params = {k: v for k, v in (params or {}).items() if v is not None}
+    url = f"{base_url}{path}"
+    try:
+        async with aiohttp.ClientSession(timeout=timeout) as session:
+            async with session.request(method, url, json=json, params=clean_params,
+                                       headers=headers) as response:
+                try:
+                    body = await response.json(content_type=None)
+                except ValueError:
+                    body = None
+                if response.status == 404:
+                    raise NotFound(f"{method} {path}: not found", 404, body)
+                if response.status not in expect:
+                    raise ApiError(f"{method} {path}: HTTP {response.status}", response.status, body)
+                if not isinstance(body, dict):
+                    raise ApiError(f"{method} {path}: answer is not a JSON object", response.status, body)
+                return body
+    except ApiError:
+        raise
+    except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
+        # asyncio.TimeoutError is not the builtin TimeoutError before Python 3.11.
+        raise ApiError(f"{method} {path}: {exc.__class__.__name__}: {exc}") from exc
+
+
+# --- the calls the actions make -------------------------------------------------------
+
+async def verify_identity(account_no: str, phone_last4: str) -> Dict[str, Any]:
+    return await request("POST", "/api/v1/identity/verify",
+                         json={"account_no": account_no, "phone_last4": phone_last4})
+
+
+async def get_account(account_no: str) -> Dict[str, Any]:
+    return await request("GET", f"/api/v1/accounts/{account_no}")
+
+
+async def get_bills(account_no: str, period: Optional[str] = None, limit: Optional[int] = None) -> list:
+    body = await request("GET", f"/api/v1/accounts/{account_no}/bills",
+                         params={"period": period, "limit": limit})
+    bills = body.get("bills")
+    if not isinstance(bills, list):
+        raise ApiError("bills: no list in the answer", body=body)
+    return bills
+
+
+async def find_outages(address: Optional[str] = None, account_no: Optional[str] = None) -> list:
+    body = await request("GET", "/api/v1/outages", params={"address": address, "account_no": account_no})
+    outages = body.get("outages")
+    if not isinstance(outages, list):
+        raise ApiError("outages: no list in the answer", body=body)
+    return outages
+
+
+async def create_ticket(payload: Dict[str, Any]) -> Dict[str, Any]:
+    """Creates a ticket; returns it only when the gateway confirmed it (has a ticket number)."""
+    ticket = await request("POST", "/api/v1/tickets", json=payload, expect=(200, 201))
+    if not ticket.get("ticket_no"):
+        raise ApiError("ticket: no ticket_no in the answer", body=ticket)
+    return ticket
+
+
+async def get_ticket(ticket_no: str) -> Dict[str, Any]:
+    return await request("GET", f"/api/v1/tickets/{ticket_no}")
+
+
+async def list_tickets(account_no: str, status: str = "open") -> list:
+    body = await request("GET", "/api/v1/tickets", params={"account_no": account_no, "status": status})
+    tickets = body.get("tickets")
+    if not isinstance(tickets, list):
+        raise ApiError("tickets: no list in the answer", body=body)
+    return tickets
+
+
+async def create_handoff(payload: Dict[str, Any]) -> Dict[str, Any]:
+    return await request("POST", "/api/v1/handoffs", json=payload, expect=(200, 201))
+
+
+async def create_survey(payload: Dict[str, Any]) -> Dict[str, Any]:
+    return await request("POST", "/api/v1/surveys", json=payload, expect=(200, 201))

@@ -1,0 +1,175 @@
+"""Bills: identity check, the bill of the month asked, why it is high, arrears."""
+from __future__ import annotations
+
+from typing import Any, Dict, List, Optional, Text
+
+from rasa_sdk import Action, FormValidationAction, Tracker
+from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
+
+from actions import api_client
+from actions.common import (
+    API_FAILURE_TEXT,
+    BaseFormValidation,
+    IdentityValidation,
+    finish_service,
+    format_date,
+    identity_blocked_reply,
+    identity_missing,
+    join_lines,
+    normalize_period,
+    period_label,
+)
+
+STATUS_TEXT = {"paid": "已缴清", "unpaid": "待缴费", "overdue": "已逾期，尚未缴费"}
+TIER_NAMES = {1: "第一档", 2: "第二档", 3: "第三档"}
+PAYMENT_TEXT = (
+    "缴费渠道：“网上国网”App、支付宝或微信生活缴费、银行代扣，也可以到就近的供电营业厅。"
+    "如果因欠费停了电，缴清后一般会在24小时内恢复供电。"
+)
+
+
+def _num(value: Any) -> float:
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return 0.0
+
+
+def _kwh(value: Any) -> str:
+    number = _num(value)
+    return f"{number:.0f}" if number == int(number) else f"{number:.1f}"
+
+
+def _yuan(value: Any) -> str:
+    return f"{_num(value):.2f}"
+
+
+def bill_details(bill: Dict[str, Any], account_no: str) -> str:
+    lines = [f"{period_label(bill['period'])}电费账单（户号尾号{account_no[-4:]}）："]
+    usage = f"· 用电量：{_kwh(bill.get('kwh'))} 度"
+    if bill.get("peak_kwh") is not None and bill.get("valley_kwh") is not None:
+        usage += f"（峰段 {_kwh(bill['peak_kwh'])} 度，谷段 {_kwh(bill['valley_kwh'])} 度）"
+    lines.append(usage)
+    tiers = bill.get("tiers") or []
+    if tiers:
+        parts = [f"{TIER_NAMES.get(int(t.get('tier', 0)), '第%s档' % t.get('tier'))} {_kwh(t.get('kwh'))} 度"
+                 f" × {_num(t.get('price')):.4f} 元/度" for t in tiers]
+        lines.append("· 阶梯：" + "；".join(parts))
+    lines.append(f"· 电费金额：{_yuan(bill.get('amount'))} 元")
+    lines.append(f"· 缴费截止日：{format_date(bill.get('due_date'))}")
+    status = STATUS_TEXT.get(bill.get("status"), bill.get("status") or "")
+    if bill.get("status") == "paid" and bill.get("paid_at"):
+        status += f"（{format_date(bill['paid_at'])}缴费）"
+    lines.append(f"· 状态：{status}")
+    return join_lines(lines)
+
+
+def arrears_text(bills: List[Dict[str, Any]]) -> Optional[str]:
+    overdue = [b for b in bills if b.get("status") == "overdue"]
+    if overdue:
+        total = sum(_num(b.get("amount")) for b in overdue)
+        months = "、".join(period_label(b["period"]) for b in sorted(overdue, key=lambda b: b["period"]))
+        return f"您有 {len(overdue)} 个月的电费逾期未缴（{months}），合计 {total:.2f} 元，请尽快缴纳。\n{PAYMENT_TEXT}"
+    unpaid = [b for b in bills if b.get("status") == "unpaid"]
+    if unpaid:
+        total = sum(_num(b.get("amount")) for b in unpaid)
+        return f"目前待缴电费 {total:.2f} 元，请在截止日前缴纳，以免产生违约金。\n{PAYMENT_TEXT}"
+    return None
+
+
+def previous_period(period: str) -> str:
+    year, month = (int(part) for part in period.split("-"))
+    year, month = (year - 1, 12) if month == 1 else (year, month - 1)
+    return f"{year:04d}-{month:02d}"
+
+
+def reason_text(bill: Dict[str, Any], previous: Optional[Dict[str, Any]]) -> str:
+    label = period_label(bill["period"])
+    kwh, amount = _num(bill.get("kwh")), _num(bill.get("amount"))
+    lines = []
+    if previous:
+        prev_kwh, prev_amount = _num(previous.get("kwh")), _num(previous.get("amount"))
+        diff_kwh, diff_amount = kwh - prev_kwh, amount - prev_amount
+        if prev_kwh > 0:
+            trend = f"多用了 {_kwh(diff_kwh)} 度（{diff_kwh / prev_kwh:+.0%}）" if diff_kwh >= 0 \
+                else f"少用了 {_kwh(-diff_kwh)} 度（{diff_kwh / prev_kwh:+.0%}）"
+        else:
+            trend = f"多用了 {_kwh(diff_kwh)} 度"
+        money = f"电费多了 {diff_amount:.2f} 元" if diff_amount >= 0 else f"电费少了 {-diff_amount:.2f} 元"
+        lines.append(
+            f"{label}用电 {_kwh(kwh)} 度、电费 {amount:.2f} 元；"
+            f"{period_label(previous['period'])}用电 {_kwh(prev_kwh)} 度、电费 {prev_amount:.2f} 元。"
+            f"相比上月{trend}，{money}。")
+    else:
+        lines.append(f"{label}用电 {_kwh(kwh)} 度、电费 {amount:.2f} 元（没有查到上月账单，无法对比）。")
+    tiers = sorted(bill.get("tiers") or [], key=lambda t: int(t.get("tier", 0)))
+    upper = [t for t in tiers if int(t.get("tier", 0)) > 1 and _num(t.get("kwh")) > 0]
+    if tiers and upper:
+        base_price = _num(tiers[0].get("price"))
+        parts = [f"{_kwh(t.get('kwh'))} 度进入{TIER_NAMES.get(int(t['tier']), '更高档')}，"
+                 f"按 {_num(t.get('price')):.4f} 元/度计费（比第一档每度贵 {_num(t.get('price')) - base_price:.2f} 元）"
+                 for t in upper]
+        lines.append("居民用电实行阶梯电价，用得越多，超出部分的单价越高。本月有" + "；".join(parts) + "。")
+    elif tiers:
+        lines.append("本月用电都在第一档以内，单价没有上浮，电费变化主要来自用电量。")
+    if bill.get("peak_kwh") is not None and kwh > 0:
+        share = _num(bill["peak_kwh"]) / kwh
+        lines.append(f"峰段用电占 {share:.0%}。峰段电价较高，把洗衣、热水器、电动车充电等放到夜间谷段，能省一些电费。")
+    if previous and kwh > _num(previous.get("kwh")):
+        lines.append("天冷天热时空调、取暖器用得多，用电量通常会明显上升。如果您觉得读数有误，可以申请电表校验。")
+    return join_lines(lines)
+
+
+class ValidateBillForm(BaseFormValidation, IdentityValidation, FormValidationAction):
+    def name(self) -> Text:
+        return "validate_bill_form"
+
+    async def required_slots(self, domain_slots: List[Text], dispatcher: CollectingDispatcher,
+                             tracker: Tracker, domain: DomainDict) -> List[Text]:
+        return identity_missing(tracker)
+
+
+class ActionQueryBill(Action):
+    def name(self) -> Text:
+        return "action_query_bill"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: DomainDict) -> List[EventType]:
+        reset = [SlotSet("period", None), SlotSet("bill_query", None)]
+        if not tracker.get_slot("identity_verified"):
+            return identity_blocked_reply(dispatcher, tracker) + reset + \
+                finish_service(dispatcher, tracker, served=False)
+        account_no = tracker.get_slot("verified_account_no") or tracker.get_slot("account_no")
+        raw_period = tracker.get_slot("period")
+        period = normalize_period(raw_period)
+        try:
+            bills = await api_client.get_bills(account_no, limit=13)
+            if period and not any(b.get("period") == period for b in bills):
+                bills += await api_client.get_bills(account_no, period=period)
+        except api_client.ApiError:
+            dispatcher.utter_message(text=API_FAILURE_TEXT)
+            return reset + [SlotSet("handoff_reason", "api_failure")] + \
+                finish_service(dispatcher, tracker, served=False)
+        bills.sort(key=lambda b: b.get("period") or "", reverse=True)
+        if not bills:
+            dispatcher.utter_message(text="这个户号下暂时没有账单记录。")
+            return reset + finish_service(dispatcher, tracker, served=True)
+        if raw_period and not period:
+            dispatcher.utter_message(text=f"没太明白“{raw_period}”是哪个月，先为您查最近一期账单。")
+        bill = next((b for b in bills if b.get("period") == period), None) if period else bills[0]
+        if bill is None:
+            dispatcher.utter_message(
+                text=f"没有查到{period_label(period)}的账单，最近一期是{period_label(bills[0]['period'])}。")
+            bill = bills[0]
+        if tracker.get_slot("bill_query") == "reason":
+            previous = next((b for b in bills if b.get("period") == previous_period(bill["period"])), None)
+            dispatcher.utter_message(text=reason_text(bill, previous))
+        else:
+            dispatcher.utter_message(text=bill_details(bill, account_no))
+        arrears = arrears_text(bills)
+        if arrears:
+            dispatcher.utter_message(text=arrears)
+        return reset + finish_service(dispatcher, tracker, served=True)
+

@@ -1,0 +1,323 @@
+"""Faults and outages: the address, known outages first, hazards at once, then a repair ticket."""
+from __future__ import annotations
+
+import re
+from typing import Any, Dict, List, Optional, Text
+
+from rasa_sdk import Action, FormValidationAction, Tracker
+from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
+
+from actions import api_client
+from actions.common import (
+    API_FAILURE_TEXT,
+    BaseFormValidation,
+    channel_of,
+    digits_only,
+    finish_service,
+    find_mobile,
+    format_time,
+    free_text_answer,
+    identity_blocked_reply,
+    latest_intent,
+    latest_text,
+    mask_phone,
+    request_key,
+    reset_form_slots,
+)
+
+# Words that mean danger to life: safety advice at once, urgent priority.
+HAZARD_WORDS = (
+    "电线落地", "电线掉", "线掉地", "掉在地上", "落在地上", "断线", "线断了", "电线断",
+    "冒烟", "着火", "起火", "失火", "火花", "打火", "冒火", "烧起来", "烧焦", "爆炸", "炸了",
+    "触电", "被电", "电到人", "电击", "漏电", "带电", "电线杆倒", "电杆倒", "杆子倒",
+)
+
+SAFETY_ADVICE = (
+    "请先注意安全！请立即远离现场，与掉落的电线保持8米以上距离，不要触碰电线、电表和潮湿的电器；"
+    "家中漏电或冒烟请先拉下总闸。如有人触电，先断开电源或用干燥的木棍挑开电线，切勿直接拉拽；"
+    "发生火情请拨打119，有人受伤请拨打120。我们会按紧急情况为您处理。"
+)
+OUTAGE_KIND = {"planned": "计划停电", "unplanned": "故障停电"}
+
+
+def find_hazards(text: Optional[str]) -> List[str]:
+    text = text or ""
+    return [word for word in HAZARD_WORDS if word in text]
+
+
+def guess_area_type(address: str) -> str:
+    """Commitment class from the address when no account says it (the SLA picks 45/90/120 min)."""
+    if re.search(r"山区|牧区|海岛|林场", address):
+        return "remote"
+    if re.search(r"[村乡镇屯寨]", address) and not re.search(r"[市区]\S*[路街道]", address):
+        return "rural"
+    return "urban"
+
+
+def outage_text(outage: Dict[str, Any]) -> str:
+    kind = OUTAGE_KIND.get(outage.get("kind"), "停电")
+    scope = "、".join(outage.get("scope") or [])
+    where = f"{outage.get('area') or ''}{('（' + scope + '）') if scope else ''}"
+    start, end = format_time(outage.get("start")), format_time(outage.get("end"))
+    if outage.get("active"):
+        return (f"您所在的区域正在{kind}：{where}，原因是{outage.get('reason')}，"
+                f"预计 {end} 恢复供电。给您带来不便，敬请谅解。")
+    return (f"您所在的区域有{kind}安排：{where}，原因是{outage.get('reason')}，"
+            f"时间为 {start} 至 {end}。请提前做好准备。")
+
+
+def arrival_milestone(ticket: Dict[str, Any]) -> Optional[Dict[str, Any]]:
+    milestones = ticket.get("milestones") or []
+    for milestone in milestones:
+        if re.search(r"到达|到场|现场|arriv", str(milestone.get("name")), re.I):
+            return milestone
+    return milestones[0] if milestones else None
+
+
+def parse_contact(value: Any) -> Optional[str]:
+    """A mobile number, or a landline with area code; None if neither is there."""
+    mobile = find_mobile(value)
+    if mobile:
+        return mobile
+    match = re.search(r"(?<!\d)(0\d{2,3})-?(\d{7,8})(?!\d)", str(value or "").replace(" ", ""))
+    return f"{match.group(1)}-{match.group(2)}" if match else None
+
+
+class AddressValidation:
+    """Address from the text, the account number, or the verified account's registered address."""
+
+    async def extract_address(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                              domain: DomainDict) -> Dict[Text, Any]:
+        if tracker.get_slot("address") is None and "address" not in tracker.slots_to_validate():
+            if tracker.get_slot("identity_verified") and tracker.get_slot("customer_address") \
+                    and tracker.get_slot("requested_slot") is None:
+                dispatcher.utter_message(text="好的，按您账户的登记地址为您查询。")
+                return {"address": tracker.get_slot("customer_address"), "address_from_account": True}
+        if "address" in tracker.slots_to_validate():
+            return {}
+        text = free_text_answer(tracker, "address")
+        return {"address": text, "address_from_account": False} if text else {}
+
+    async def _address_from_account(self, account_no: str, dispatcher: CollectingDispatcher
+                                    ) -> Dict[Text, Any]:
+        try:
+            customer = await api_client.get_account(account_no)
+        except api_client.NotFound:
+            dispatcher.utter_message(text=f"没有查到户号 {account_no}，请直接告诉我详细地址。")
+            return {"address": None}
+        except api_client.ApiError:
+            dispatcher.utter_message(text=API_FAILURE_TEXT)
+            return {"address": None, "api_failed": True}
+        dispatcher.utter_message(text=f"好的，按户号尾号{account_no[-4:]}的登记地址为您处理。")
+        return {"address": customer.get("address"), "address_from_account": True,
+                "account_no": account_no, "area_type": customer.get("area_type")}
+
+    async def _check_address(self, value: Any, dispatcher: CollectingDispatcher,
+                             tracker: Tracker) -> Optional[Dict[Text, Any]]:
+        """The common part: returns slot values when the value is not a usable address."""
+        digits = digits_only(value)
+        if len(digits) == 10 and len(str(value).strip()) <= 14:
+            return await self._address_from_account(digits, dispatcher)
+        if not tracker.get_slot("address_from_account") and len(str(value or "").strip()) < 4:
+            dispatcher.utter_message(text="地址好像不太完整，请说到街道（村）和门牌号，比如“玄武区中山路18号”。")
+            return {"address": None}
+        return None
+
+
+class ValidateFaultForm(BaseFormValidation, AddressValidation, FormValidationAction):
+    def name(self) -> Text:
+        return "validate_fault_form"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: DomainDict) -> List[EventType]:
+        hazard_events: List[EventType] = []
+        if not tracker.get_slot("hazard") and find_hazards(latest_text(tracker)):
+            # Safety first, before any question.
+            dispatcher.utter_message(text=SAFETY_ADVICE)
+            hazard_events = [SlotSet("hazard", True)]
+            tracker.add_slots(hazard_events)
+        return hazard_events + await super().run(dispatcher, tracker, domain)
+
+    async def required_slots(self, domain_slots: List[Text], dispatcher: CollectingDispatcher,
+                             tracker: Tracker, domain: DomainDict) -> List[Text]:
+        if tracker.get_slot("api_failed"):
+            return []
+        if tracker.get_slot("outage_notice") and not tracker.get_slot("hazard"):
+            return ["address"]  # a known outage explains it: no ticket needed
+        slots = ["address", "fault_description"]
+        if not tracker.get_slot("identity_verified"):
+            slots.append("contact_phone")
+        return slots
+
+    async def extract_fault_description(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                                        domain: DomainDict) -> Dict[Text, Any]:
+        if tracker.get_slot("fault_description"):
+            return {}
+        text = free_text_answer(tracker, "fault_description")
+        if text:
+            return {"fault_description": text}
+        intent, _ = latest_intent(tracker)
+        opening = latest_text(tracker).strip()
+        # The report itself often says what happened ("楼道里电线冒烟了"): no need to ask again.
+        if tracker.get_slot("requested_slot") is None and intent == "report_fault" and \
+                (find_hazards(opening) or len(opening) >= 10) and not opening.startswith("/"):
+            return {"fault_description": opening}
+        return {}
+
+    async def extract_contact_phone(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                                    domain: DomainDict) -> Dict[Text, Any]:
+        if "contact_phone" in tracker.slots_to_validate():
+            return {}
+        text = free_text_answer(tracker, "contact_phone")
+        return {"contact_phone": text} if text else {}
+
+    async def validate_address(self, value: Any, dispatcher: CollectingDispatcher,
+                               tracker: Tracker, domain: DomainDict) -> Dict[Text, Any]:
+        problem = await self._check_address(value, dispatcher, tracker)
+        if problem is not None:
+            if problem.get("address"):
+                value = problem["address"]
+                tracker.slots.update(problem)
+            else:
+                return problem
+        result: Dict[Text, Any] = {k: v for k, v in (problem or {}).items()}
+        result["address"] = value
+        if tracker.get_slot("address_checked") == value or tracker.get_slot("outage_shown_for") == value:
+            return result  # already checked (a resumed form) or already told: go on to the report
+        result["address_checked"] = value
+        try:
+            from_account = tracker.get_slot("address_from_account") and tracker.get_slot("account_no")
+            outages = await api_client.find_outages(
+                address=None if from_account else value,
+                account_no=tracker.get_slot("account_no") if from_account else None)
+        except api_client.ApiError:
+            return result  # the outage check is a courtesy: the repair report goes on without it
+        covering = [o for o in outages if o.get("active")] or outages
+        if covering:
+            dispatcher.utter_message(text=outage_text(covering[0]))
+            result["outage_notice"] = covering[0].get("outage_no") or "outage"
+            result["outage_shown_for"] = value
+        return result
+
+    async def validate_fault_description(self, value: Any, dispatcher: CollectingDispatcher,
+                                         tracker: Tracker, domain: DomainDict) -> Dict[Text, Any]:
+        text = str(value or "").strip()
+        if len(text) < 2:
+            dispatcher.utter_message(text="请再具体说说是什么情况，比如“整栋楼都停电了”或“电表箱冒烟”。")
+            return {"fault_description": None}
+        return {"fault_description": text[:500]}
+
+    async def validate_contact_phone(self, value: Any, dispatcher: CollectingDispatcher,
+                                     tracker: Tracker, domain: DomainDict) -> Dict[Text, Any]:
+        contact = parse_contact(value)
+        if not contact:
+            dispatcher.utter_message(text="请留一个抢修人员能联系到您的电话，手机号是11位数字。")
+            return {"contact_phone": None}
+        return {"contact_phone": contact}
+
+
+FAULT_RESET = reset_form_slots("fault_form") + [SlotSet("address_checked", None), SlotSet("api_failed", False)]
+
+
+class ActionSubmitFault(Action):
+    def name(self) -> Text:
+        return "action_submit_fault"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: DomainDict) -> List[EventType]:
+        if tracker.get_slot("api_failed"):
+            events = identity_blocked_reply(dispatcher, tracker)
+            return events + FAULT_RESET + finish_service(dispatcher, tracker, served=False)
+        hazard = bool(tracker.get_slot("hazard"))
+        if tracker.get_slot("outage_notice") and not hazard:
+            dispatcher.utter_message(
+                text="如果您家的情况和上面的停电不一样（比如周边都有电，只有您家没电），请再告诉我，我马上为您登记报修。")
+            return FAULT_RESET + finish_service(dispatcher, tracker, served=True)
+
+        address = tracker.get_slot("address") or ""
+        description = tracker.get_slot("fault_description") or ""
+        account_no = tracker.get_slot("account_no") if (
+            tracker.get_slot("identity_verified") or tracker.get_slot("address_from_account")) else None
+        area_type = tracker.get_slot("area_type") if account_no else None
+        hazards = find_hazards(description) if hazard else []
+        payload = {
+            "type": "repair",
+            "summary": f"{'【紧急】' if hazard else ''}{address}：{description}"[:500],
+            "channel": channel_of(tracker),
+            "priority": "urgent" if hazard else "normal",
+            "account_no": account_no,
+            "conversation_id": tracker.sender_id,
+            "area_type": area_type or guess_area_type(address),
+            "contact_phone": tracker.get_slot("contact_phone"),
+            "details": {"address": address, "description": description,
+                        "hazard": hazard, "hazard_words": hazards},
+            "request_key": request_key(tracker, "repair"),
+        }
+        try:
+            ticket = await api_client.create_ticket({k: v for k, v in payload.items() if v is not None})
+        except api_client.ApiError:
+            dispatcher.utter_message(text=API_FAILURE_TEXT)
+            if hazard:
+                dispatcher.utter_message(text="情况紧急，请立即拨打95598抢修热线，并远离危险区域。")
+            dispatcher.utter_message(response="utter_offer_human")
+            return FAULT_RESET + [SlotSet("handoff_reason", "api_failure")]
+
+        ticket_no = ticket["ticket_no"]
+        lines = [f"已为您登记{'紧急' if hazard else ''}故障报修，工单号：{ticket_no}。"]
+        arrival = arrival_milestone(ticket)
+        if arrival and arrival.get("due_at"):
+            lines.append(f"抢修人员将在 {format_time(arrival['due_at'])} 前到达现场，请保持电话畅通。")
+        else:
+            lines.append("我们会尽快安排抢修人员上门，请保持电话畅通。")
+        contact = tracker.get_slot("contact_phone")
+        if contact:
+            lines.append(f"联系电话：{mask_phone(contact)}。")
+        dispatcher.utter_message(text="\n".join(lines))
+        return FAULT_RESET + [SlotSet("last_ticket_no", ticket_no)] + \
+            finish_service(dispatcher, tracker, served=True, ticket_no=ticket_no)
+
+
+class ValidateOutageForm(BaseFormValidation, AddressValidation, FormValidationAction):
+    def name(self) -> Text:
+        return "validate_outage_form"
+
+    async def required_slots(self, domain_slots: List[Text], dispatcher: CollectingDispatcher,
+                             tracker: Tracker, domain: DomainDict) -> List[Text]:
+        return [] if tracker.get_slot("api_failed") else ["address"]
+
+    async def validate_address(self, value: Any, dispatcher: CollectingDispatcher,
+                               tracker: Tracker, domain: DomainDict) -> Dict[Text, Any]:
+        problem = await self._check_address(value, dispatcher, tracker)
+        if problem is not None:
+            return problem
+        return {"address": value}
+
+
+class ActionQueryOutage(Action):
+    def name(self) -> Text:
+        return "action_query_outage"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: DomainDict) -> List[EventType]:
+        if tracker.get_slot("api_failed"):
+            return identity_blocked_reply(dispatcher, tracker) + [SlotSet("address", None)] + \
+                finish_service(dispatcher, tracker, served=False)
+        address = tracker.get_slot("address")
+        from_account = tracker.get_slot("address_from_account") and tracker.get_slot("account_no")
+        try:
+            outages = await api_client.find_outages(
+                address=None if from_account else address,
+                account_no=tracker.get_slot("account_no") if from_account else None)
+        except api_client.ApiError:
+            dispatcher.utter_message(text=API_FAILURE_TEXT)
+            return [SlotSet("handoff_reason", "api_failure")] + finish_service(dispatcher, tracker, served=False)
+        if outages:
+            for outage in outages[:3]:
+                dispatcher.utter_message(text=outage_text(outage))
+            # Keeps the address: a fault report right after need not ask it again.
+            return [SlotSet("outage_shown_for", address), SlotSet("address_checked", address)] + \
+                finish_service(dispatcher, tracker, served=True)
+        dispatcher.utter_message(response="utter_no_outage")
+        return [SlotSet("address_checked", None)] + finish_service(dispatcher, tracker, served=True)

@@ -1,0 +1,218 @@
+"""Complaints, tip-offs (may be anonymous), suggestions and praise: one form, four commitments."""
+from __future__ import annotations
+
+import re
+from typing import Any, Dict, List, Text
+
+from rasa_sdk import Action, FormValidationAction, Tracker
+from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
+
+from actions import api_client
+from actions.applications import yes_no
+from actions.common import (
+    API_FAILURE_TEXT,
+    BaseFormValidation,
+    channel_of,
+    finish_service,
+    format_time,
+    free_text_answer,
+    identity_blocked_reply,
+    latest_intent,
+    latest_text,
+    mask_phone,
+    next_deadline,
+    request_key,
+    reset_form_slots,
+)
+from actions.faults import parse_contact
+
+INTENT_TO_TYPE = {"complain": "complaint", "tip_off": "tip_off", "suggest": "suggestion", "praise": "praise"}
+TYPE_LABELS = {"complaint": "投诉", "tip_off": "举报", "suggestion": "建议", "praise": "表扬"}
+NO_CONTACT = "none"
+NO_CONTACT_WORDS = re.compile(r"匿名|不留|不用|不需要|不方便|不想留|算了吧|没有|无")
+COMMITMENTS = {
+    "complaint": "我们非常重视您的投诉，工作人员会在24小时内与您联系，并及时反馈处理结果。",
+    "tip_off": "我们会尽快安排核实处理，举报人信息严格保密。",
+    "suggestion": "感谢您的宝贵建议，我们会认真研究，用来改进服务。",
+    "praise": "感谢您的认可！我们会把您的表扬转达给相关工作人员。",
+}
+# Words that only announce the request ("我要投诉"): what is left after them is the content.
+_ANNOUNCE = re.compile(r"^(你好|您好)?[，,\s]*(我)?(要|想)?(投诉|举报|反映|提(个|一?点)?(意见|建议)|表扬|建议)(一下)?[：:，,\s]*")
+
+
+class ValidateFeedbackForm(BaseFormValidation, FormValidationAction):
+    def name(self) -> Text:
+        return "validate_feedback_form"
+
+    async def required_slots(self, domain_slots: List[Text], dispatcher: CollectingDispatcher,
+                             tracker: Tracker, domain: DomainDict) -> List[Text]:
+        if tracker.get_slot("api_failed"):
+            return []
+        return ["feedback_type", "feedback_content", "contact_phone", "confirm"]
+
+    async def extract_feedback_type(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                                    domain: DomainDict) -> Dict[Text, Any]:
+        if tracker.get_slot("feedback_type"):
+            return {}  # the type is set by the request that opened the form, not by its content
+        intent, _ = latest_intent(tracker)
+        return {"feedback_type": INTENT_TO_TYPE[intent]} if intent in INTENT_TO_TYPE else {}
+
+    async def extract_feedback_content(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                                       domain: DomainDict) -> Dict[Text, Any]:
+        if tracker.get_slot("feedback_content"):
+            return {}
+        text = free_text_answer(tracker, "feedback_content")
+        if text:
+            return {"feedback_content": text}
+        intent, _ = latest_intent(tracker)
+        opening = latest_text(tracker).strip()
+        rest = _ANNOUNCE.sub("", opening)
+        # "我要投诉，抄表员上门态度很差": the opening already says what happened.
+        if tracker.get_slot("requested_slot") is None and intent in INTENT_TO_TYPE and \
+                not opening.startswith("/") and len(rest) >= 8:
+            return {"feedback_content": opening}
+        return {}
+
+    async def extract_contact_phone(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                                    domain: DomainDict) -> Dict[Text, Any]:
+        if "contact_phone" in tracker.slots_to_validate() or tracker.get_slot("requested_slot") != "contact_phone":
+            return {}
+        intent, _ = latest_intent(tracker)
+        if intent == "deny":
+            return {"contact_phone": NO_CONTACT}
+        text = free_text_answer(tracker, "contact_phone")
+        return {"contact_phone": text} if text else {}
+
+    async def extract_confirm(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                              domain: DomainDict) -> Dict[Text, Any]:
+        if tracker.get_slot("requested_slot") != "confirm":
+            return {}
+        answer = yes_no(tracker)
+        return {} if answer is None else {"confirm": answer}
+
+    async def validate_feedback_content(self, value: Any, dispatcher: CollectingDispatcher,
+                                        tracker: Tracker, domain: DomainDict) -> Dict[Text, Any]:
+        text = str(value or "").strip()
+        if len(text) < 4:
+            dispatcher.utter_message(text="请再具体说一说，比如时间、地点和经过，这样我们能更快处理。")
+            return {"feedback_content": None}
+        return {"feedback_content": text[:1000]}
+
+    async def validate_contact_phone(self, value: Any, dispatcher: CollectingDispatcher,
+                                     tracker: Tracker, domain: DomainDict) -> Dict[Text, Any]:
+        kind = tracker.get_slot("feedback_type")
+        contact = parse_contact(value)
+        if contact:
+            return {"contact_phone": contact}
+        if (value == NO_CONTACT or NO_CONTACT_WORDS.search(str(value or ""))) and kind != "complaint":
+            return {"contact_phone": NO_CONTACT}
+        if kind == "complaint":
+            dispatcher.utter_message(text="投诉需要留一个联系电话，工作人员会在24小时内和您联系，请输入11位手机号。")
+        else:
+            dispatcher.utter_message(text="请输入11位手机号；不想留联系方式的话，回复“匿名”就可以。")
+        return {"contact_phone": None}
+
+    async def validate_confirm(self, value: Any, dispatcher: CollectingDispatcher,
+                               tracker: Tracker, domain: DomainDict) -> Dict[Text, Any]:
+        if value is True:
+            return {"confirm": True}
+        dispatcher.utter_message(text="好的，请重新说一下具体内容。")
+        return {"confirm": None, "feedback_content": None}
+
+
+class ActionAskFeedbackContent(Action):
+    def name(self) -> Text:
+        return "action_ask_feedback_content"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: DomainDict) -> List[EventType]:
+        prompts = {
+            "complaint": "很抱歉给您带来不好的体验。请说一下您要投诉的具体情况（时间、地点、经过）。",
+            "tip_off": "感谢您的监督。请说一下要举报的情况，比如窃电或违规用电的地点和经过。",
+            "suggestion": "欢迎您提建议，请说说您的想法。",
+            "praise": "谢谢您！请说说您要表扬的人或事，我们会转达。",
+        }
+        dispatcher.utter_message(text=prompts.get(tracker.get_slot("feedback_type"), "请说一下具体内容。"))
+        return []
+
+
+class ActionAskContactPhone(Action):
+    def name(self) -> Text:
+        return "action_ask_contact_phone"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: DomainDict) -> List[EventType]:
+        form = (tracker.active_loop or {}).get("name")
+        kind = tracker.get_slot("feedback_type")
+        if form == "feedback_form" and kind == "complaint":
+            dispatcher.utter_message(text="请留一个联系电话，工作人员会在24小时内与您联系。")
+        elif form == "feedback_form" and kind == "tip_off":
+            dispatcher.utter_message(text="可以匿名举报。需要留联系电话以便反馈结果吗？不需要请回复“匿名”。",
+                                     buttons=[{"title": "匿名", "payload": "/deny"}])
+        elif form == "feedback_form":
+            dispatcher.utter_message(text="需要留个联系电话以便回复您吗？不需要请回复“不用”。",
+                                     buttons=[{"title": "不用了", "payload": "/deny"}])
+        elif form == "application_form":
+            dispatcher.utter_message(text="请留一个申请人的手机号，方便工作人员联系您。")
+        else:
+            dispatcher.utter_message(text="请留一个能联系到您的电话，方便抢修人员联系。")
+        return []
+
+
+class ActionAskFeedbackConfirm(Action):
+    def name(self) -> Text:
+        return "action_ask_feedback_form_confirm"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: DomainDict) -> List[EventType]:
+        kind = tracker.get_slot("feedback_type") or "complaint"
+        contact = tracker.get_slot("contact_phone")
+        contact_text = "不留（匿名）" if contact in (None, NO_CONTACT) else mask_phone(contact)
+        dispatcher.utter_message(
+            text=(f"请确认您的{TYPE_LABELS.get(kind, '诉求')}：\n内容：{tracker.get_slot('feedback_content')}\n"
+                  f"联系电话：{contact_text}\n确认提交吗？"),
+            buttons=[{"title": "确认提交", "payload": "/affirm"}, {"title": "修改内容", "payload": "/deny"}])
+        return []
+
+
+FEEDBACK_RESET = reset_form_slots("feedback_form") + [SlotSet("api_failed", False)]
+
+
+class ActionSubmitFeedback(Action):
+    def name(self) -> Text:
+        return "action_submit_feedback"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: DomainDict) -> List[EventType]:
+        if tracker.get_slot("api_failed"):
+            return identity_blocked_reply(dispatcher, tracker) + FEEDBACK_RESET
+        kind = tracker.get_slot("feedback_type") or "complaint"
+        content = tracker.get_slot("feedback_content") or ""
+        contact = tracker.get_slot("contact_phone")
+        anonymous = contact in (None, NO_CONTACT)
+        payload = {
+            "type": kind,
+            "summary": f"{TYPE_LABELS.get(kind, '诉求')}：{content}"[:500],
+            "channel": channel_of(tracker),
+            "conversation_id": tracker.sender_id,
+            "account_no": tracker.get_slot("verified_account_no") if tracker.get_slot("identity_verified") else None,
+            "contact_phone": None if anonymous else contact,
+            "details": {"content": content, "anonymous": anonymous},
+            "request_key": request_key(tracker, kind),
+        }
+        try:
+            ticket = await api_client.create_ticket({k: v for k, v in payload.items() if v is not None})
+        except api_client.ApiError:
+            dispatcher.utter_message(text=API_FAILURE_TEXT)
+            dispatcher.utter_message(response="utter_offer_human")
+            return FEEDBACK_RESET + [SlotSet("handoff_reason", "api_failure")]
+        ticket_no = ticket["ticket_no"]
+        lines = [f"您的{TYPE_LABELS.get(kind, '诉求')}已登记，编号：{ticket_no}。", COMMITMENTS.get(kind, "")]
+        deadline = next_deadline(ticket)
+        if deadline and kind in ("complaint", "tip_off"):
+            lines.append(f"处理时限：{deadline.get('name')}，{format_time(deadline.get('due_at'))} 前。")
+        dispatcher.utter_message(text="\n".join(line for line in lines if line))
+        return FEEDBACK_RESET + [SlotSet("last_ticket_no", ticket_no)] + \
+            finish_service(dispatcher, tracker, served=True, ticket_no=ticket_no)

@@ -1,0 +1,113 @@
+"""Progress: one ticket by its number, or every open ticket of a verified account."""
+from __future__ import annotations
+
+import re
+from typing import Any, Dict, List, Text
+
+from rasa_sdk import Action, FormValidationAction, Tracker
+from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
+
+from actions import api_client
+from actions.common import (
+    API_FAILURE_TEXT,
+    TICKET_STATUS_LABELS,
+    TICKET_TYPE_LABELS,
+    BaseFormValidation,
+    IdentityValidation,
+    finish_service,
+    format_time,
+    identity_blocked_reply,
+    identity_missing,
+    latest_text,
+    next_deadline,
+)
+
+TICKET_NO = re.compile(r"(?<![A-Za-z])([A-Za-z]{2}\d{11})(?!\d)")
+
+
+def ticket_summary(ticket: Dict[str, Any]) -> str:
+    label = TICKET_TYPE_LABELS.get(ticket.get("type"), "工单")
+    lines = [f"工单 {ticket.get('ticket_no')}（{label}）",
+             f"当前状态：{TICKET_STATUS_LABELS.get(ticket.get('status'), ticket.get('status'))}"]
+    deadline = next_deadline(ticket)
+    if ticket.get("status") in ("resolved", "closed", "cancelled"):
+        pass
+    elif deadline:
+        late = "，已超时，我们正在加急处理" if deadline.get("breached") else ""
+        lines.append(f"下一个时限：{deadline.get('name')}，{format_time(deadline.get('due_at'))} 前{late}")
+    else:
+        lines.append("各环节时限均已完成，正在等待办结。")
+    return "\n".join(lines)
+
+
+class ValidateProgressForm(BaseFormValidation, IdentityValidation, FormValidationAction):
+    def name(self) -> Text:
+        return "validate_progress_form"
+
+    async def required_slots(self, domain_slots: List[Text], dispatcher: CollectingDispatcher,
+                             tracker: Tracker, domain: DomainDict) -> List[Text]:
+        if tracker.get_slot("api_failed") or tracker.get_slot("ticket_no"):
+            return []
+        if tracker.get_slot("account_no") or tracker.get_slot("requested_slot") in ("account_no", "phone_last4"):
+            return identity_missing(tracker)  # "all my tickets": the account must be verified
+        if tracker.get_slot("identity_verified"):
+            return []
+        return ["ticket_no"]
+
+    async def extract_ticket_no(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                                domain: DomainDict) -> Dict[Text, Any]:
+        if tracker.get_slot("requested_slot") != "ticket_no" or "ticket_no" in tracker.slots_to_validate():
+            return {}
+        match = TICKET_NO.search(latest_text(tracker).replace(" ", ""))
+        return {"ticket_no": match.group(1).upper()} if match else {}
+
+    async def validate_ticket_no(self, value: Any, dispatcher: CollectingDispatcher,
+                                 tracker: Tracker, domain: DomainDict) -> Dict[Text, Any]:
+        match = TICKET_NO.search(str(value or "").replace(" ", ""))
+        if not match:
+            dispatcher.utter_message(text="工单号是两位字母加11位数字，比如“BX20261126001”，请再核对一下。")
+            return {"ticket_no": None}
+        return {"ticket_no": match.group(1).upper()}
+
+
+class ActionQueryProgress(Action):
+    def name(self) -> Text:
+        return "action_query_progress"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: DomainDict) -> List[EventType]:
+        reset = [SlotSet("ticket_no", None)]
+        ticket_no = tracker.get_slot("ticket_no")
+        if tracker.get_slot("api_failed"):
+            return identity_blocked_reply(dispatcher, tracker) + reset
+        try:
+            if ticket_no:
+                try:
+                    ticket = await api_client.get_ticket(ticket_no)
+                except api_client.NotFound:
+                    dispatcher.utter_message(text=f"没有查到工单 {ticket_no}，请核对工单号后再试。")
+                    return reset + finish_service(dispatcher, tracker, served=False)
+                dispatcher.utter_message(text=ticket_summary(ticket))
+                return reset + finish_service(dispatcher, tracker, served=True, ticket_no=ticket_no)
+            if not tracker.get_slot("identity_verified"):
+                return identity_blocked_reply(dispatcher, tracker) + reset + \
+                    finish_service(dispatcher, tracker, served=False)
+            account_no = tracker.get_slot("verified_account_no") or tracker.get_slot("account_no")
+            tickets = await api_client.list_tickets(account_no, status="open")
+        except api_client.ApiError:
+            dispatcher.utter_message(text=API_FAILURE_TEXT)
+            return reset + [SlotSet("handoff_reason", "api_failure")] + \
+                finish_service(dispatcher, tracker, served=False)
+        if not tickets:
+            dispatcher.utter_message(text="您名下目前没有正在办理的工单。")
+        else:
+            shown = tickets[:5]
+            more = f"\n（共 {len(tickets)} 张，以上是最近的 5 张）" if len(tickets) > 5 else ""
+            dispatcher.utter_message(
+                text=f"您名下有 {len(tickets)} 张正在办理的工单：\n\n" +
+                     "\n\n".join(ticket_summary(t) for t in shown) + more)
+        return reset + finish_service(dispatcher, tracker, served=True)
+
+
