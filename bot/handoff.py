@@ -179,8 +179,8 @@ TEXT_BACK_TO_BOT = "在此期间，智能客服仍可继续为您服务。"
 def _minutes_text(seconds: float) -> str:
     if seconds >= 60:
         minutes = seconds / 60
-        return f"{minutes:g} 分钟"
-    return f"{seconds:g} 秒"
+        return f"{minutes:g}分钟"
+    return f"{seconds:g}秒"
 
 
 # ---------------------------------------------------------------- the service
