@@ -1,37 +1,71 @@
-"""Rasa component: removes overlapping entities found by several extractors.
+"""Rasa component: one entity per text span, from the extractor that is best at it.
 
 DIET, the regex extractor and the gazetteer can find the same span (an address, an account
-number). Forms then see one value per span: the rule-based extractors win over DIET because
-they are exact on what they know; DIET keeps what nobody else found (e.g. an address
-without a known place name, a period, a rating).
+number). The rule-based extractors win because they are exact on what they know (number
+formats, month expressions, the place and business-type gazetteer); DIET is trusted only
+for the types listed in `statistical_entities` (an address without a known place name, a
+rating) and only above `min_confidence`. A `rating` is an answer to the satisfaction
+question, so it is kept only when the intent is one of `intent_scoped` (elsewhere 很差 or
+好评 are part of a complaint or a praise, not a survey answer).
 """
 from __future__ import annotations
 
-from typing import Any, Dict, List, Text
+from typing import Any, Dict, List, Optional, Text
 
 from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.engine.storage.resource import Resource
 from rasa.engine.storage.storage import ModelStorage
-from rasa.shared.nlu.constants import ENTITIES
+from rasa.shared.nlu.constants import ENTITIES, INTENT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
 DEFAULT_PRIORITY = ["RegexEntityExtractor", "GazetteerEntityExtractor", "DIETClassifier"]
+DEFAULT_CONFIG: Dict[Text, Any] = {
+    "priority": DEFAULT_PRIORITY,
+    "statistical_extractor": "DIETClassifier",
+    "statistical_entities": ["address", "rating"],
+    "min_confidence": 0.8,
+    "min_length": {"address": 3},
+    "intent_scoped": {"rating": ["rate_service"]},
+}
 
 
-def merge_entities(entities: List[Dict[Text, Any]], priority: List[Text]) -> List[Dict[Text, Any]]:
+def merge_entities(
+    entities: List[Dict[Text, Any]],
+    priority: List[Text],
+    config: Optional[Dict[Text, Any]] = None,
+    intent: Optional[Text] = None,
+) -> List[Dict[Text, Any]]:
+    config = {**DEFAULT_CONFIG, **(config or {}), "priority": priority}
+
+    def trusted(entity: Dict[Text, Any]) -> bool:
+        name = entity.get("entity")
+        if entity.get("extractor") == config["statistical_extractor"]:
+            if name not in config["statistical_entities"]:
+                return False
+            if (entity.get("confidence_entity") or 0.0) < config["min_confidence"]:
+                return False
+            if len(str(entity.get("value", ""))) < config["min_length"].get(name, 1):
+                return False
+        scope = config["intent_scoped"].get(name)
+        return scope is None or intent is None or intent in scope
+
     def rank(entity: Dict[Text, Any]) -> int:
         extractor = entity.get("extractor")
         return priority.index(extractor) if extractor in priority else len(priority)
 
     kept: List[Dict[Text, Any]] = []
-    for entity in sorted(entities, key=lambda e: (rank(e), e.get("start", 0))):
+    for entity in sorted(filter(trusted, entities), key=lambda e: (rank(e), e.get("start", 0))):
         start, end = entity.get("start"), entity.get("end")
         overlaps = start is not None and any(
             k.get("start") is not None and start < k["end"] and k["start"] < end for k in kept
         )
-        if not overlaps:
+        # 光伏发电并网 holds two business words: one entity with one value is enough.
+        repeated = any(
+            k["entity"] == entity["entity"] and k.get("value") == entity.get("value") for k in kept
+        )
+        if not overlaps and not repeated:
             kept.append(entity)
     return sorted(kept, key=lambda e: e.get("start", 0))
 
@@ -44,10 +78,10 @@ class EntityMerger(GraphComponent):
 
     @staticmethod
     def get_default_config() -> Dict[Text, Any]:
-        return {"priority": DEFAULT_PRIORITY}
+        return dict(DEFAULT_CONFIG)
 
     def __init__(self, config: Dict[Text, Any]) -> None:
-        self.priority = list(config["priority"])
+        self.config = {**DEFAULT_CONFIG, **config}
 
     @classmethod
     def create(
@@ -65,6 +99,8 @@ class EntityMerger(GraphComponent):
     def process(self, messages: List[Message]) -> List[Message]:
         for message in messages:
             entities = message.get(ENTITIES) or []
-            if len(entities) > 1:
-                message.set(ENTITIES, merge_entities(entities, self.priority), add_to_output=True)
+            if entities:
+                intent = (message.get(INTENT) or {}).get("name")
+                merged = merge_entities(entities, self.config["priority"], self.config, intent)
+                message.set(ENTITIES, merged, add_to_output=True)
         return messages
