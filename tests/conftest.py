@@ -7,4 +7,5 @@ pytest_plugins = [
     "tests.support.services",
     "tests.support.stack",
     "tests.support.gateway",
+    "tests.support.dialogue",
 ]
