@@ -265,8 +265,9 @@ class ConversationHub:
     async def _store_and_deliver(self, conversation_id: str, content: dict, sender: str,
                                  agent: Optional[str]) -> dict:
         async with self._delivering.hold(conversation_id):
-            data, channel = await self.store.run(self._insert_message, conversation_id, content, sender, agent)
-            delivered_ids = await self._flush(conversation_id, channel)
+            data, channel, pending = await self.store.run(self._insert_message, conversation_id, content,
+                                                          sender, agent)
+            delivered_ids = await self._flush(conversation_id, channel, pending)
         if data["id"] in delivered_ids:
             data["delivered_at"] = delivered_ids[data["id"]]
         await self.publish({"type": "message", "conversation_id": conversation_id, "message": data})
@@ -280,12 +281,14 @@ class ConversationHub:
                 return 0
             return len(await self._flush(conversation_id, channel))
 
-    async def _flush(self, conversation_id: str, channel: str) -> dict[int, str]:
+    async def _flush(self, conversation_id: str, channel: str,
+                     pending: Optional[list[dict]] = None) -> dict[int, str]:
         """Delivers pending messages oldest first, stopping at the first that cannot go now."""
         adapter = self._channels.get(channel)
         if adapter is None:
             return {}
-        pending = await self.store.run(self._pending_messages, conversation_id)
+        if pending is None:
+            pending = await self.store.run(self._pending_messages, conversation_id)
         delivered: dict[int, str] = {}
         for data in pending:
             try:
@@ -349,7 +352,8 @@ class ConversationHub:
         raise AssertionError("unreachable")
 
     def _insert_message(self, conversation_id: str, content: dict, sender: str,
-                        agent: Optional[str]) -> tuple[dict, str]:
+                        agent: Optional[str]) -> tuple[dict, str, list[dict]]:
+        """Stores an outgoing message; returns it, the channel and every pending message (oldest first)."""
         with self.store.session() as session:
             conversation = session.get(Conversation, conversation_id)
             if conversation is None:
@@ -362,17 +366,21 @@ class ConversationHub:
             session.add(message)
             conversation.last_message_at = now
             session.flush()
-            return message_json(message), conversation.channel
+            return message_json(message), conversation.channel, self._pending_in(session, conversation_id)
 
     def _pending_messages(self, conversation_id: str) -> list[dict]:
         with self.store.session() as session:
-            rows = session.execute(
-                select(Message)
-                .where(Message.conversation_id == conversation_id, Message.delivered_at.is_(None),
-                       Message.sender != "customer")
-                .order_by(Message.id)
-            ).scalars()
-            return [message_json(m) for m in rows]
+            return self._pending_in(session, conversation_id)
+
+    @staticmethod
+    def _pending_in(session, conversation_id: str) -> list[dict]:
+        rows = session.execute(
+            select(Message)
+            .where(Message.conversation_id == conversation_id, Message.delivered_at.is_(None),
+                   Message.sender != "customer")
+            .order_by(Message.id)
+        ).scalars()
+        return [message_json(m) for m in rows]
 
     def _mark_delivered(self, message_id: int) -> str:
         now = now_utc()
