@@ -275,9 +275,11 @@ IDENTITY_SLOTS = ["account_no", "phone_last4"]
 
 
 def identity_missing(tracker: Tracker) -> List[str]:
-    """The identity slots a form still needs ([] once verified, locked or the API failed)."""
-    if tracker.get_slot("identity_verified") or tracker.get_slot("identity_locked") \
-            or tracker.get_slot("api_failed"):
+    """The identity slots of a form; [] once the check is locked or the API failed.
+
+    Filled slots stay in the list (the SDK validates only slots in it); once verified both
+    are filled and the form asks nothing."""
+    if tracker.get_slot("identity_locked") or tracker.get_slot("api_failed"):
         return []
     return list(IDENTITY_SLOTS)
 
@@ -332,6 +334,8 @@ class IdentityValidation:
         account_no = tracker.get_slot("account_no")
         if not account_no:
             return {"phone_last4": None}
+        if tracker.get_slot("identity_verified") and tracker.get_slot("verified_account_no") == account_no:
+            return {"phone_last4": match.group(1)}  # re-validated on a form's activation: already done
         try:
             result = await api_client.verify_identity(account_no, match.group(1))
         except api_client.ApiError:

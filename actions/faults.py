@@ -51,7 +51,7 @@ def guess_area_type(address: str) -> str:
     """Commitment class from the address when no account says it (the SLA picks 45/90/120 min)."""
     if re.search(r"山区|牧区|海岛|林场", address):
         return "remote"
-    if re.search(r"[村乡镇屯寨]", address) and not re.search(r"[市区]\S*[路街道]", address):
+    if re.search(r"[村屯寨]|[乡镇](?![路街])", address):
         return "rural"
     return "urban"
 

@@ -48,12 +48,13 @@ class ValidateProgressForm(BaseFormValidation, IdentityValidation, FormValidatio
 
     async def required_slots(self, domain_slots: List[Text], dispatcher: CollectingDispatcher,
                              tracker: Tracker, domain: DomainDict) -> List[Text]:
-        if tracker.get_slot("api_failed") or tracker.get_slot("ticket_no"):
+        if tracker.get_slot("api_failed"):
             return []
-        if tracker.get_slot("account_no") or tracker.get_slot("requested_slot") in ("account_no", "phone_last4"):
+        if tracker.get_slot("ticket_no"):
+            return ["ticket_no"]
+        if tracker.get_slot("identity_verified") or tracker.get_slot("account_no") \
+                or tracker.get_slot("requested_slot") in ("account_no", "phone_last4"):
             return identity_missing(tracker)  # "all my tickets": the account must be verified
-        if tracker.get_slot("identity_verified"):
-            return []
         return ["ticket_no"]
 
     async def extract_ticket_no(self, dispatcher: CollectingDispatcher, tracker: Tracker,

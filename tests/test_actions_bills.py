@@ -62,9 +62,22 @@ async def test_right_last_four_digits_verify_the_account(actions_gateway):
     slots = slot_values(events)
     assert slots["identity_verified"] is True
     assert slots["verified_account_no"] == "3201000001"
-    assert slots["requested_slot"] is None  # nothing left to ask: the form submits
+    assert slots.get("requested_slot") is None  # nothing left to ask: the form submits
     assert any("验证通过" in t and row.name[0] in t for t in texts(messages))
     assert row.name not in "".join(texts(messages))  # the full name is never echoed
+
+
+@pytest.mark.asyncio
+async def test_a_verified_customer_is_not_asked_or_checked_again(dead_gateway):
+    # The gateway is unreachable: any call would fail, so none may be made.
+    slots = {"account_no": "3201000001", "verified_account_no": "3201000001", "identity_verified": True,
+             "phone_last4": "0518"}
+    tracker = make_tracker("查下上个月电费", intent="query_bill", form="bill_form",
+                           candidates={"account_no": "3201000001", "phone_last4": "0518"}, slots=slots)
+    events, messages = await run_action(ValidateBillForm(), tracker)
+    assert messages == []
+    assert not slot_values(events).get("api_failed")
+    assert slot_values(events)["phone_last4"] == "0518"
 
 
 @pytest.mark.asyncio

@@ -1,0 +1,178 @@
+"""Fault and outage actions against a real gateway: hazards, known outages, repair tickets."""
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import func, select
+
+from actions import api_client
+from actions.common import format_time
+from actions.faults import (
+    SAFETY_ADVICE,
+    ActionQueryOutage,
+    ActionSubmitFault,
+    ValidateFaultForm,
+    ValidateOutageForm,
+    find_hazards,
+    guess_area_type,
+)
+from bot.store.models import Customer, Outage, Ticket
+from tests.support.dialogue import make_tracker, run_action, slot_values, texts
+
+
+def tickets(app) -> list[Ticket]:
+    with app["store"].session() as session:
+        rows = session.execute(select(Ticket).order_by(Ticket.id)).scalars().all()
+        for row in rows:
+            _ = row.milestones  # load before the session closes
+        return rows
+
+
+def ticket_count(app) -> int:
+    with app["store"].session() as session:
+        return session.execute(select(func.count()).select_from(Ticket)).scalar_one()
+
+
+async def covered_address(app) -> str:
+    """An address inside a demo outage that the API reports (current or within 72 h)."""
+    with app["store"].session() as session:
+        outages = session.execute(select(Outage)).scalars().all()
+        candidates = [f"{o.area}{o.scope[0]}8号" for o in outages if o.scope]
+    for address in candidates:
+        if await api_client.find_outages(address=address):
+            return address
+    raise AssertionError("the demo data has no outage in the next 72 hours")
+
+
+def test_hazard_words_and_area_guess():
+    assert find_hazards("楼下电线落地了，还在冒火花")
+    assert find_hazards("插座漏电，手被电了一下")
+    assert not find_hazards("家里停电了，邻居家有电")
+    assert guess_area_type("南京市玄武区中山路18号") == "urban"
+    assert guess_area_type("江宁区横溪街道石塘村45号") == "rural"
+    assert guess_area_type("溧水区山区林场3号") == "remote"
+
+
+@pytest.mark.asyncio
+async def test_hazard_gets_safety_advice_first_and_an_urgent_ticket(actions_gateway):
+    app = actions_gateway.app
+    opening = "楼下电线落地了，还在冒火花，好吓人"
+    tracker = make_tracker(opening, intent="report_fault", form="fault_form", sender_id="conv-hazard")
+    events, messages = await run_action(ValidateFaultForm(), tracker)
+    values = slot_values(events)
+    assert texts(messages)[0] == SAFETY_ADVICE  # before any question
+    assert values["hazard"] is True
+    assert values["fault_description"] == opening  # the report already says what happened
+    assert values.get("requested_slot", "address") == "address"
+
+    slots = {**values, "address": "南京市玄武区中山路18号3栋楼下", "contact_phone": "13900001111"}
+    tracker = make_tracker("13900001111", intent="inform", slots=slots, sender_id="conv-hazard",
+                           channel="wechat")
+    events, messages = await run_action(ActionSubmitFault(), tracker)
+    stored = tickets(app)[-1]
+    assert stored.type == "repair" and stored.priority == "urgent"
+    assert stored.conversation_id == "conv-hazard" and stored.channel == "wechat"
+    assert stored.contact_phone == "13900001111"
+    assert stored.details["hazard"] is True
+    reply = texts(messages)[0]
+    assert stored.ticket_no in reply and "紧急" in reply
+    arrival = next(m for m in stored.milestones if "到达" in m.name)
+    from bot.store.types import iso_local
+    assert format_time(iso_local(arrival.due_at)) in reply
+    assert slot_values(events)["last_ticket_no"] == stored.ticket_no
+    assert messages[-1].get("response") == "utter_ask_rating"
+
+
+@pytest.mark.asyncio
+async def test_rural_account_address_gets_the_rural_commitment(actions_gateway):
+    app = actions_gateway.app
+    with app["store"].session() as session:
+        rural = session.execute(select(Customer).where(Customer.area_type == "rural")).scalars().first()
+    # The customer gives the account number instead of an address.
+    tracker = make_tracker(rural.account_no, intent="inform", form="fault_form",
+                           candidates={"address": rural.account_no}, slots={"requested_slot": "address"})
+    events, messages = await run_action(ValidateFaultForm(), tracker)
+    values = slot_values(events)
+    assert values["address"] == rural.address and values["address_from_account"] is True
+    assert rural.address not in "".join(texts(messages))  # never read out to an unverified person
+    slots = {**values, "fault_description": "家里没电了，邻居家有电", "contact_phone": "13900002222"}
+    events, messages = await run_action(ActionSubmitFault(), make_tracker("13900002222", slots=slots))
+    stored = tickets(app)[-1]
+    assert stored.account_no == rural.account_no and stored.area_type == "rural"
+    assert stored.priority == "normal"
+    arrival = next(m for m in stored.milestones if "到达" in m.name)
+    minutes = (arrival.due_at - stored.created_at).total_seconds() / 60
+    assert 85 <= minutes <= 95  # the rule for the countryside: 90 minutes
+
+
+@pytest.mark.asyncio
+async def test_known_outage_is_told_and_no_ticket_is_made(actions_gateway):
+    app = actions_gateway.app
+    address = await covered_address(app)
+    before = ticket_count(app)
+    tracker = make_tracker(address, intent="inform", form="fault_form",
+                           candidates={"address": address}, slots={"requested_slot": "address"})
+    events, messages = await run_action(ValidateFaultForm(), tracker)
+    values = slot_values(events)
+    assert values["outage_notice"]
+    assert values["requested_slot"] is None  # the outage explains it: the form ends
+    notice = texts(messages)[0]
+    assert "原因" in notice and ("恢复供电" in notice or "至" in notice)
+
+    events, messages = await run_action(ActionSubmitFault(), make_tracker(address, slots=values))
+    assert ticket_count(app) == before
+    assert "工单号" not in "".join(texts(messages))
+
+    # Reporting again for the same address after the notice goes on to a repair ticket.
+    slots = {"outage_shown_for": address, "requested_slot": "address"}
+    tracker = make_tracker(address, intent="inform", form="fault_form", candidates={"address": address},
+                           slots=slots)
+    events, messages = await run_action(ValidateFaultForm(), tracker)
+    assert not slot_values(events).get("outage_notice")
+    assert slot_values(events).get("requested_slot", "fault_description") == "fault_description"
+
+
+@pytest.mark.asyncio
+async def test_outage_query_lists_outages_or_offers_a_repair(actions_gateway):
+    address = await covered_address(actions_gateway.app)
+    events, messages = await run_action(ActionQueryOutage(), make_tracker("查停电", slots={"address": address}))
+    assert "原因" in texts(messages)[0]
+    assert slot_values(events)["outage_shown_for"] == address
+
+    events, messages = await run_action(
+        ActionQueryOutage(), make_tracker("查停电", slots={"address": "南京市鼓楼区不存在路1号"}))
+    assert messages[0].get("response") == "utter_no_outage"
+
+
+@pytest.mark.asyncio
+async def test_short_address_is_asked_again(actions_gateway):
+    tracker = make_tracker("家里", intent="inform", form="outage_form", candidates={"address": "家里"},
+                           slots={"requested_slot": "address"})
+    events, messages = await run_action(ValidateOutageForm(), tracker)
+    assert slot_values(events)["address"] is None
+    assert "地址" in texts(messages)[0]
+
+
+@pytest.mark.asyncio
+async def test_a_retried_submit_makes_one_ticket(actions_gateway):
+    app = actions_gateway.app
+    slots = {"address": "南京市玄武区中山路20号", "fault_description": "整栋楼都停电了",
+             "contact_phone": "13900003333"}
+    before = ticket_count(app)
+    first = make_tracker("13900003333", slots=slots, sender_id="conv-retry", message_id="m-1")
+    again = make_tracker("13900003333", slots=slots, sender_id="conv-retry", message_id="m-1")
+    _, first_messages = await run_action(ActionSubmitFault(), first)
+    _, again_messages = await run_action(ActionSubmitFault(), again)
+    assert ticket_count(app) == before + 1
+    assert texts(first_messages)[0] == texts(again_messages)[0]  # the same ticket number both times
+
+
+@pytest.mark.asyncio
+async def test_gateway_down_never_claims_a_ticket(dead_gateway):
+    slots = {"address": "南京市玄武区中山路20号", "fault_description": "电表箱冒烟", "hazard": True,
+             "contact_phone": "13900003333"}
+    events, messages = await run_action(ActionSubmitFault(), make_tracker("13900003333", slots=slots))
+    said = "".join(texts(messages))
+    assert "工单号" not in said and "已为您登记" not in said
+    assert "95598" in said
+    assert slot_values(events)["handoff_reason"] == "api_failure"
+    assert "last_ticket_no" not in slot_values(events)

@@ -1,0 +1,126 @@
+"""Hand-off, fallback, cancel/pause and the satisfaction question against a real gateway."""
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+
+from actions.common import ActionCancelForm, ActionPauseForm
+from actions.handoff import ActionDefaultAskAffirmation, ActionDefaultFallback, ActionHandoff
+from actions.survey import ActionSubmitSurvey, rating_from_text
+from bot.store.models import Handoff, SurveyAnswer
+from tests.support.dialogue import make_tracker, run_action, slot_values, texts
+
+
+def handoffs(app) -> list[Handoff]:
+    with app["store"].session() as session:
+        return session.execute(select(Handoff).order_by(Handoff.id)).scalars().all()
+
+
+@pytest.mark.asyncio
+async def test_request_human_records_the_handoff_with_channel_and_summary(actions_gateway):
+    app = actions_gateway.app
+    tracker = make_tracker("转人工", intent="request_human", sender_id="wechat:oAbc123", channel="wechat",
+                           active_loop="fault_form",
+                           slots={"account_no": "3201000001", "requested_slot": "address"})
+    events, messages = await run_action(ActionHandoff(), tracker)
+    [row] = handoffs(app)
+    assert row.conversation_id == "wechat:oAbc123" and row.reason == "customer_request"
+    assert "3201000001" in (row.summary or "") and "转人工" in (row.summary or "")
+    # The gateway told the customer about the queue itself (customer_notified): no second message.
+    assert messages == []
+    assert {"event": "active_loop", "name": None} in [{k: e.get(k) for k in ("event", "name")} for e in events]
+
+
+@pytest.mark.asyncio
+async def test_handoff_after_the_fallback_offer_says_why(actions_gateway):
+    # The bot offered a person after two failures (handoff_reason set in its last turn).
+    offer = [{"event": "user", "text": "啊吧啊吧", "parse_data": {}},
+             {"event": "bot", "text": "抱歉，我还是没能理解您的问题。"},
+             {"event": "slot", "name": "handoff_reason", "value": "fallback"}]
+    tracker = make_tracker("/request_human", intent="request_human", prior_events=offer,
+                           slots={"handoff_reason": "fallback"}, sender_id="conv-fallback")
+    await run_action(ActionHandoff(), tracker)
+    assert handoffs(actions_gateway.app)[-1].reason == "fallback"
+
+    # An old offer does not colour a later, ordinary request.
+    later = offer + [{"event": "user", "text": "查电费", "parse_data": {}}, {"event": "bot", "text": "请告诉我户号"}]
+    tracker = make_tracker("转人工", intent="request_human", prior_events=later,
+                           slots={"handoff_reason": "fallback"}, sender_id="conv-later")
+    await run_action(ActionHandoff(), tracker)
+    assert handoffs(actions_gateway.app)[-1].reason == "customer_request"
+
+
+@pytest.mark.asyncio
+async def test_identity_lock_handoff_reason(actions_gateway):
+    tracker = make_tracker("转人工", intent="request_human", slots={"identity_locked": True},
+                           sender_id="conv-locked")
+    await run_action(ActionHandoff(), tracker)
+    assert handoffs(actions_gateway.app)[-1].reason == "identity_failed"
+
+
+@pytest.mark.asyncio
+async def test_handoff_when_the_gateway_is_down(dead_gateway):
+    _, messages = await run_action(ActionHandoff(), make_tracker("转人工", intent="request_human"))
+    assert messages[0]["response"] == "utter_handoff_failed"
+
+
+@pytest.mark.asyncio
+async def test_fallback_offers_a_person_and_remembers_why():
+    events, messages = await run_action(ActionDefaultFallback(), make_tracker("嗯嗯啊啊", intent="nlu_fallback"))
+    assert messages[0]["response"] == "utter_default"
+    assert events[0]["event"] == "rewind"
+    assert slot_values(events)["handoff_reason"] == "fallback"
+
+
+@pytest.mark.asyncio
+async def test_affirmation_question_is_chinese_with_buttons():
+    tracker = make_tracker("电费那个", intent="nlu_fallback")
+    tracker.latest_message["intent_ranking"] = [{"name": "nlu_fallback", "confidence": 0.5},
+                                                {"name": "query_bill", "confidence": 0.45}]
+    _, messages = await run_action(ActionDefaultAskAffirmation(), tracker)
+    assert "查询电费" in messages[0]["text"]
+    assert [b["payload"] for b in messages[0]["buttons"]] == ["/query_bill", "/out_of_scope"]
+
+
+@pytest.mark.asyncio
+async def test_cancel_clears_the_form_and_says_nothing_was_filed():
+    tracker = make_tracker("算了", intent="cancel", active_loop="application_form",
+                           slots={"business_type": "ev_charger", "applicant_name": "王建国"})
+    events, messages = await run_action(ActionCancelForm(), tracker)
+    values = slot_values(events)
+    assert values["business_type"] is None and values["applicant_name"] is None
+    assert "业务办理" in texts(messages)[0] and "没有提交" in texts(messages)[0]
+    assert any(e["event"] == "active_loop" and e["name"] is None for e in events)
+
+
+@pytest.mark.asyncio
+async def test_pause_remembers_the_form():
+    tracker = make_tracker("先帮我查下电费", intent="query_bill", active_loop="fault_form",
+                           slots={"address": "中山路18号", "requested_slot": "fault_description"})
+    events, _ = await run_action(ActionPauseForm(), tracker)
+    values = slot_values(events)
+    assert values["paused_form"] == "fault_form" and values["requested_slot"] is None
+    assert "address" not in values  # what was said so far is kept for the return
+
+
+@pytest.mark.parametrize("said, rating", [("满意", "satisfied"), ("非常满意", "satisfied"), ("一般般吧", "neutral"),
+                                          ("不满意", "dissatisfied"), ("太差了", "dissatisfied"), ("嗯", None)])
+def test_rating_words(said, rating):
+    assert rating_from_text(said) == rating
+
+
+@pytest.mark.asyncio
+async def test_rating_is_stored_with_the_ticket(actions_gateway, service_headers):
+    client = actions_gateway
+    created = await client.post("/api/v1/tickets", headers=service_headers, json={
+        "type": "repair", "summary": "停电", "channel": "web", "conversation_id": "conv-rate",
+        "request_key": "survey-test"})
+    ticket_no = (await created.json())["ticket_no"]
+    tracker = make_tracker('/rate_service{"rating":"dissatisfied"}', intent="rate_service",
+                           slots={"rating": "dissatisfied", "survey_ticket_no": ticket_no}, sender_id="conv-rate")
+    events, messages = await run_action(ActionSubmitSurvey(), tracker)
+    with client.app["store"].session() as session:
+        [answer] = session.execute(select(SurveyAnswer)).scalars().all()
+        assert answer.rating == "dissatisfied"
+    assert messages[0]["response"] == "utter_thank_rating_dissatisfied"
+    assert slot_values(events)["rating"] is None
