@@ -33,7 +33,7 @@ def create_app(settings: Settings | None = None, *, run_migrations: bool = True,
     app[STORE] = Store(settings.database_url)
     app["start_background"] = start_background
 
-    from bot import api, conversations, web_channel, handoff, console, sla, channels
+    from bot import api, conversations, web_channel, handoff, console, sla, channels, event_relay
 
     sla.setup(app)
     conversations.setup(app)
@@ -42,6 +42,7 @@ def create_app(settings: Settings | None = None, *, run_migrations: bool = True,
     web_channel.setup(app)
     console.setup(app)
     channels.setup(app)
+    event_relay.setup(app)  # several gateways: consoles get every gateway's live events
 
     async def close_store(app: web.Application) -> None:
         app[STORE].close()

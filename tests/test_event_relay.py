@@ -1,0 +1,55 @@
+"""Two gateways sharing Redis: a console connected to one sees the other's live events."""
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from bot.config import Settings
+from bot.console.views import LISTENERS
+
+
+async def next_event(queue: asyncio.Queue, timeout: float = 5.0) -> dict:
+    return await asyncio.wait_for(queue.get(), timeout)
+
+
+@pytest.mark.asyncio
+async def test_console_on_one_gateway_gets_the_other_gateways_events(aiohttp_client, redis_server, tmp_path):
+    from bot.app import create_app
+
+    settings = Settings(database_url=f"sqlite:///{tmp_path / 'store.db'}", redis_url=redis_server.url,
+                        service_token="relay-test-token")
+    gateway_a = create_app(settings, start_background=False)
+    gateway_b = create_app(settings, start_background=False)
+    await aiohttp_client(gateway_a)
+    await aiohttp_client(gateway_b)
+    console_a, console_b = asyncio.Queue(), asyncio.Queue()
+    gateway_a[LISTENERS].add(console_a)
+    gateway_b[LISTENERS].add(console_b)
+    await asyncio.sleep(0.3)  # both relays subscribed
+
+    await gateway_a["hub"].publish({"type": "message", "conversation_id": "relay-conv-1",
+                                    "message": {"id": 1, "text": "不该外传的正文"}})
+    assert await next_event(console_b) == {"type": "message", "conversation_id": "relay-conv-1"}
+    # The publishing gateway's own console gets it once (locally), not again from Redis.
+    assert await next_event(console_a) == {"type": "message", "conversation_id": "relay-conv-1"}
+
+    await gateway_b["hub"].publish({"type": "state", "conversation_id": "relay-conv-1", "state": "waiting",
+                                    "agent": None})
+    assert await next_event(console_a) == {"type": "state", "conversation_id": "relay-conv-1",
+                                           "state": "waiting"}
+    assert await next_event(console_b) == {"type": "state", "conversation_id": "relay-conv-1",
+                                           "state": "waiting"}
+    await asyncio.sleep(0.5)
+    assert console_a.empty() and console_b.empty()
+
+
+@pytest.mark.asyncio
+async def test_without_redis_the_relay_is_off(aiohttp_client, tmp_path):
+    from bot.app import create_app
+    from bot.event_relay import REDIS_CLIENT
+
+    app = create_app(Settings(database_url=f"sqlite:///{tmp_path / 'store.db'}", redis_url=""),
+                     start_background=False)
+    await aiohttp_client(app)
+    assert REDIS_CLIENT not in app
