@@ -3,8 +3,8 @@
 DIET, the regex extractor and the gazetteer can find the same span (an address, an account
 number). The rule-based extractors win because they are exact on what they know (number
 formats, month expressions, the place and business-type gazetteer); DIET is trusted only
-for the types listed in `statistical_entities` (an address without a known place name, a
-rating) and only above `min_confidence`. A `rating` is an answer to the satisfaction
+for the types listed in `statistical_entities` (an address without a known place name) and
+only above `min_confidence`. A `rating` is an answer to the satisfaction
 question, so it is kept only when the intent is one of `intent_scoped` (elsewhere 很差 or
 好评 are part of a complaint or a praise, not a survey answer).
 """
@@ -24,7 +24,7 @@ DEFAULT_PRIORITY = ["RegexEntityExtractor", "GazetteerEntityExtractor", "DIETCla
 DEFAULT_CONFIG: Dict[Text, Any] = {
     "priority": DEFAULT_PRIORITY,
     "statistical_extractor": "DIETClassifier",
-    "statistical_entities": ["address", "rating"],
+    "statistical_entities": ["address"],
     "min_confidence": 0.8,
     "min_length": {"address": 3},
     "intent_scoped": {"rating": ["rate_service"]},

@@ -106,7 +106,13 @@ def target_entities(message) -> List[Tuple[str, str]]:
 
 
 async def parse_all(model: Path, messages) -> List[dict]:
+    import logging
+
     from rasa.core.agent import Agent
+    from rasa.utils.log_utils import configure_structlog
+
+    configure_structlog(logging.WARNING)  # no per-message debug lines
+    logging.getLogger("rasa").setLevel(logging.WARNING)
 
     agent = Agent.load(str(model))
     return [await agent.parse_message(m.get("text")) for m in messages]

@@ -216,7 +216,7 @@ def test_merger_distrusts_diet_outside_its_types_and_below_confidence():
 
 
 def test_merger_keeps_ratings_only_as_survey_answers_and_drops_repeats():
-    rating = _entity("rating", "dissatisfied", 6, 8, "DIETClassifier")
+    rating = _entity("rating", "dissatisfied", 6, 8, "RegexEntityExtractor")
     assert merge_entities([rating], DEFAULT_PRIORITY, intent="complain") == []
     assert merge_entities([rating], DEFAULT_PRIORITY, intent="rate_service") == [rating]
     twice = [
@@ -297,10 +297,19 @@ def test_business_type_synonyms_match_the_gazetteer_table():
 
 
 def _regex(name: str) -> re.Pattern:
-    for item in _nlu_items(ROOT / "data" / "nlu" / "regexes.yml"):
-        if item.get("regex") == name:
-            return re.compile(_examples(item["examples"])[0])
+    for path in sorted((ROOT / "data" / "nlu").glob("*.yml")):
+        for item in _nlu_items(path):
+            if item.get("regex") == name:
+                return re.compile(_examples(item["examples"])[0])
     raise AssertionError(name)
+
+
+def test_rating_regex_prefers_the_longest_word():
+    rating = _regex("rating")
+    assert rating.findall("很不满意，太慢了") == ["很不满意"]
+    assert rating.findall("我觉得不满意") == ["不满意"]
+    assert rating.findall("非常满意，谢谢") == ["非常满意"]
+    assert rating.findall("一般般吧") == ["一般般"]
 
 
 def test_number_regexes_do_not_match_inside_each_other():
