@@ -2,7 +2,9 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import logging
+import signal
 
 from aiohttp import web
 
@@ -31,8 +33,30 @@ def run(args: argparse.Namespace) -> int:
                  base, base, base, base, base)
 
     app.on_startup.append(announce)
-    web.run_app(app, host=host, port=port, print=None, access_log=None, handle_signals=True)
+    asyncio.run(serve(app, host, port))
     return 0
+
+
+async def serve(app: web.Application, host: str, port: int) -> None:
+    """Runs until SIGINT/SIGTERM, then shuts down and cleans up at once.
+
+    Not ``web.run_app``: in aiohttp 3.9 it waits up to 60 s, before the cleanup handlers
+    run, for every task still alive — including the background watchers that those very
+    cleanup handlers stop — so a Ctrl-C took a minute.
+    """
+    runner = web.AppRunner(app, access_log=None, handle_signals=False)
+    await runner.setup()
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    try:
+        site = web.TCPSite(runner, host, port)
+        await site.start()
+        await stop.wait()
+        log.info("gateway stopping")
+    finally:
+        await runner.cleanup()
 
 
 def main() -> int:
