@@ -7,7 +7,8 @@ provinces and cities (江苏, 南京), and the business-type words of `business_
 An address is the span from the first place name to the end of the address-like text that
 follows it: more place names, street-level names ending in 路/街/村/小区..., and numbers
 with 号/栋/单元/室 (南京市玄武区中山路18号3栋501). Without a place name, a street with a
-house number (中山路18号) still counts.
+house number (中山路18号), an estate with a building number (幸福小区5栋) or a village group
+(东风村三组) still counts.
 """
 from __future__ import annotations
 
@@ -41,8 +42,11 @@ _SUFFIX = (
 )
 _NUMBER = r"(?:[0-9A-Za-z]+(?:-[0-9]+)*(?:号楼|号院|号|栋|幢|座|单元|室|楼|层|组|弄|户)?|[东西南北]侧)"
 _TAIL_RE = re.compile(rf"(?:{_NAME_CHAR}{{0,10}}?(?:{_SUFFIX})|{_NUMBER})*")
+# Without a known place name: a street, estate or building with a number (中山路18号,
+# 幸福小区5栋2单元), or a village group (东风村三组).
 _STREET_RE = re.compile(
-    rf"{_NAME_CHAR}{{2,6}}?(?:大道|大街|路|街|巷|弄)(?:{_NUMBER})+"
+    rf"{_NAME_CHAR}{{2,6}}?(?:大道|大街|路|街|巷|弄|小区|花园|新村|家园|公寓|大厦)(?:{_NUMBER})+"
+    rf"|{_NAME_CHAR}{{1,5}}?村(?:[一二三四五六七八九十0-9]{{1,2}}组)"
 )
 
 

@@ -136,6 +136,9 @@ def test_place_names_come_from_cpca_data(gazetteer):
         ("帮我查下电费", []),
         ("中山路那边停电了", [("address", "中山路")]),  # 中山 is a city name
         ("小区那边停电了", []),
+        ("俺家在东风村三组，停电了", [("address", "东风村三组")]),
+        ("地址是幸福小区5栋2单元", [("address", "幸福小区5栋2单元")]),
+        ("村里停电了", []),
     ],
 )
 def test_gazetteer_finds_addresses(gazetteer, text, expected):
