@@ -454,20 +454,17 @@ class ProdStack:
                 if url.startswith("postgresql"):
                     ensure_database(url)
             self.init_store()
-            # Rasa servers take longest (model load): start them first, one at a time, so
-            # the first one creating the tracker tables does not race the second.
-            rasa = [self.start_rasa(0)]
+            # Rasa servers take longest (model load): start them first. Two servers creating
+            # the tracker table at once is fine: Rasa retries until the table exists.
+            rasa = [self.start_rasa(i) for i in range(len(self.ports.rasa))]
             actions = self.start_actions()
             gateways = [self.start_gateway(i) for i in range(len(self.ports.gateways))]
             self.start_nginx()
-            self.wait_rasa(rasa[0])
-            for index in range(1, len(self.ports.rasa)):
-                rasa.append(self.start_rasa(index))
-            self._wait(actions, lambda: http_get(f"http://127.0.0.1:{actions.port}/health") == 200, 60)
+            self._wait(actions, lambda: http_get(f"http://127.0.0.1:{actions.port}/health") == 200, 120)
             for gateway in gateways:
-                self._wait(gateway, lambda g=gateway: self._listening(g.port), 60)
-            for proc in rasa[1:]:
-                self.wait_rasa(proc)
+                self._wait(gateway, lambda g=gateway: self._listening(g.port), 120)
+            for proc in rasa:
+                self.wait_rasa(proc, timeout=600)
         except BaseException:
             self.stop()
             raise

@@ -27,6 +27,7 @@ from sqlalchemy import create_engine, func, select
 
 from bot.store.models import Message, Ticket
 from scripts.run_prod import Ports, ProdStack
+from tests.support import webchat  # noqa: F401  (aiohttp 3.9 shim for the engineio websocket client)
 from tests.support.services import in_ci, unavailable
 
 ROOT = Path(__file__).resolve().parent.parent
