@@ -164,3 +164,47 @@ def test_create_staff_cli_stores_a_bcrypt_hash(tmp_path):
             assert "s3cret-pass" not in users[0].password_hash
     finally:
         store.close()
+
+
+async def _next_data_event(response, timeout: float = 5.0) -> dict:
+    import asyncio
+    import json
+
+    async def read() -> dict:
+        while True:
+            line = (await response.content.readline()).decode("utf-8").strip()
+            if line.startswith("data: "):
+                return json.loads(line[len("data: "):])
+
+    return await asyncio.wait_for(read(), timeout)
+
+
+@pytest.mark.asyncio
+async def test_sla_notice_reaches_supervisors_live_but_not_agents(app, aiohttp_client):
+    import asyncio
+
+    boss_client = await aiohttp_client(app)
+    await log_in(boss_client, "boss")
+    agent_client = await aiohttp_client(app)
+    await log_in(agent_client, "li")
+    boss_stream = await boss_client.get("/console/api/events")
+    agent_stream = await agent_client.get("/console/api/events")
+    assert boss_stream.status == 200 and agent_stream.status == 200
+    await asyncio.sleep(0.1)  # both streams registered
+
+    notice = {"type": "sla", "kind": "breached", "audience": "supervisor", "ticket_no": app["test_ticket_no"],
+              "ticket_type": "repair", "area_type": "rural", "rule": "repair.arrival",
+              "milestone": "抢修人员到达现场", "due_at": "2026-11-26T10:30:00+08:00", "priority": "urgent",
+              "priority_before": "normal"}
+    await app["hub"].publish(notice)
+    await app["hub"].publish({"type": "message", "conversation_id": "rev-a"})
+
+    first_for_boss = await _next_data_event(boss_stream)
+    assert first_for_boss["type"] == "sla"
+    assert first_for_boss["ticket_no"] == app["test_ticket_no"]
+    assert first_for_boss["milestone"] == "抢修人员到达现场" and first_for_boss["kind"] == "breached"
+    # The agent's stream skips the supervisor notice: its first event is the message.
+    first_for_agent = await _next_data_event(agent_stream)
+    assert first_for_agent == {"type": "message", "conversation_id": "rev-a"}
+    boss_stream.close()
+    agent_stream.close()

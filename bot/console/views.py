@@ -23,6 +23,8 @@ log = logging.getLogger(__name__)
 
 JINJA = web.AppKey("console_jinja", jinja2.Environment)
 LISTENERS = "console_listeners"  # set of asyncio.Queue, one per open live stream
+# What a supervisor's console receives of an SLA at-risk/breach notice (bot.sla.watcher).
+SLA_NOTICE_KEYS = ("type", "kind", "ticket_no", "ticket_type", "area_type", "milestone", "due_at", "priority")
 THROTTLE = "console_login_throttle"
 TICKET_STATUS_CHOICES = ("accepted", "dispatched", "arrived", "in_progress", "resolved", "closed", "cancelled")
 
@@ -496,6 +498,8 @@ async def events(request: web.Request) -> web.StreamResponse:
                                            "X-Accel-Buffering": "no"})
     await response.prepare(request)
     queue: asyncio.Queue = asyncio.Queue(maxsize=200)
+    # The queue carries the viewer's role so supervisor-only notices (SLA) reach supervisors only.
+    queue.supervisor = staff(request).is_supervisor  # type: ignore[attr-defined]
     listeners: set = request.config_dict[LISTENERS]
     listeners.add(queue)
     try:
@@ -522,7 +526,12 @@ def make_fanout(listeners: set):
         slim = {"type": event.get("type"), "conversation_id": event.get("conversation_id")}
         if event.get("type") == "state":
             slim["state"] = event.get("state")
+        supervisors_only = event.get("type") == "sla"
+        if supervisors_only:
+            slim = {key: event.get(key) for key in SLA_NOTICE_KEYS}
         for queue in list(listeners):
+            if supervisors_only and not getattr(queue, "supervisor", False):
+                continue
             try:
                 queue.put_nowait(slim)
             except asyncio.QueueFull:

@@ -74,7 +74,34 @@
     }).catch(function () {});
   }
 
+  var TYPE_NAMES = {repair: "故障报修", complaint: "投诉", tip_off: "举报", suggestion: "意见建议",
+                    praise: "表扬", application: "业务办理", callback: "回电"};
+
+  // Supervisors get a notice when a milestone is at risk or breached (built with textContent only).
+  function showSlaNotice(event) {
+    var box = document.getElementById("sla-notices");
+    if (!box) {
+      box = document.createElement("div");
+      box.id = "sla-notices"; box.className = "sla-notices";
+      box.setAttribute("role", "status"); box.setAttribute("aria-live", "polite");
+      document.body.appendChild(box);
+    }
+    var item = document.createElement("a");
+    item.className = "sla-notice " + (event.kind === "breached" ? "sla-breached" : "sla-at-risk");
+    item.href = "/console/tickets/" + encodeURIComponent(event.ticket_no || "");
+    var title = document.createElement("strong");
+    title.textContent = event.kind === "breached" ? "已超时" : "即将超时";
+    var text = document.createElement("span");
+    var due = event.due_at ? new Date(event.due_at) : null;
+    text.textContent = " " + (TYPE_NAMES[event.ticket_type] || "工单") + " " + (event.ticket_no || "") +
+      "「" + (event.milestone || "") + "」" + (due ? "，时限 " + due.toLocaleString("zh-CN", {hour12: false}) : "");
+    item.appendChild(title); item.appendChild(text);
+    box.insertBefore(item, box.firstChild);
+    setTimeout(function () { if (item.parentNode) item.parentNode.removeChild(item); }, 60000);
+  }
+
   function onEvent(event) {
+    if (event.type === "sla") { showSlaNotice(event); return; }
     if (page === "queue") { refreshQueue(); return; }
     if (page === "conversation" && event.conversation_id === conversationId) {
       if (event.type === "message") { refreshTranscript(); return; }
