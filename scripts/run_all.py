@@ -281,9 +281,13 @@ def main() -> int:
     stack = Stack(ports=Ports.from_env(), model=model, env={}, say=_say)
 
     def on_signal(signum, _frame) -> None:
+        # Once only: a second Ctrl-C must not interrupt the orderly stop below.
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
         raise KeyboardInterrupt
 
     signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)  # also when started with SIGINT ignored (background job)
     try:
         _say(f"starting the action server, the Rasa server ({model.name}) and the gateway")
         stack.start()
