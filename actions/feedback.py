@@ -109,7 +109,7 @@ class ValidateFeedbackForm(BaseFormValidation, FormValidationAction):
         if (value == NO_CONTACT or NO_CONTACT_WORDS.search(str(value or ""))) and kind != "complaint":
             return {"contact_phone": NO_CONTACT}
         if kind == "complaint":
-            dispatcher.utter_message(text="投诉需要留一个联系电话，工作人员会在24小时内和您联系，请输入11位手机号。")
+            dispatcher.utter_message(text="投诉需要留联系方式，我们才能把处理结果告诉您。")
         else:
             dispatcher.utter_message(text="请输入11位手机号；不想留联系方式的话，回复“匿名”就可以。")
         return {"contact_phone": None}
@@ -212,7 +212,7 @@ class ActionSubmitFeedback(Action):
         lines = [f"您的{TYPE_LABELS.get(kind, '诉求')}已登记，编号：{ticket_no}。", COMMITMENTS.get(kind, "")]
         deadline = next_deadline(ticket)
         if deadline and kind in ("complaint", "tip_off"):
-            lines.append(f"处理时限：{deadline.get('name')}，{format_time(deadline.get('due_at'))} 前。")
+            lines.append(f"{deadline.get('name')}时限：{format_time(deadline.get('due_at'))} 前。")
         dispatcher.utter_message(text="\n".join(line for line in lines if line))
         return FEEDBACK_RESET + [SlotSet("last_ticket_no", ticket_no)] + \
             finish_service(dispatcher, tracker, served=True, ticket_no=ticket_no)
