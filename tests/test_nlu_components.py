@@ -322,3 +322,27 @@ def test_number_regexes_do_not_match_inside_each_other():
     assert phone.findall(text) == ["13812340001"]
     assert ticket.findall(text) == ["BX20261126001"]
     assert not account.findall("电话13812340001") and not phone.findall("户号3201000001")
+
+
+@pytest.mark.parametrize("folder", ["data/nlu", "tests/nlu_test"])
+def test_annotations_agree_with_the_gazetteer(gazetteer, folder):
+    """Addresses and business words are annotated wherever the gazetteer finds them, with the
+    same span and canonical value, so DIET learns from consistent labels and the held-out
+    scores measure what the pipeline really returns."""
+    from rasa.shared.nlu.training_data.loading import load_data
+
+    from nlu_components.normaliser import normalise_message
+
+    disagreements = []
+    for message in load_data(str(ROOT / folder)).training_examples:
+        if not message.get("text"):
+            continue
+        normalise_message(message)
+        annotated = {
+            (e["entity"], e["value"]) for e in message.get("entities") or []
+            if e["entity"] in ("address", "business_type")
+        }
+        found = set(_found(gazetteer, message.get("text")))
+        if annotated != found:
+            disagreements.append((message.get("text"), sorted(annotated), sorted(found)))
+    assert disagreements == []
