@@ -121,8 +121,8 @@ class ValidateApplicationForm(BaseFormValidation, FormValidationAction):
     async def extract_applicant_name(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                                      domain: DomainDict) -> Dict[Text, Any]:
         text = free_text_answer(tracker, "applicant_name")
-        if not text:
-            return {}
+        if not text or business_from_text(text):
+            return {}  # "不对，我要办增容" changes the business, it is not a name
         name = re.sub(r"^(我(的名字)?(叫|是)|姓名(是|：|:)?|名字(是|：|:)?|申请人(是|：|:)?|叫)", "", text).strip(" ，,。.")
         return {"applicant_name": name}
 

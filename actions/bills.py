@@ -66,17 +66,23 @@ def bill_details(bill: Dict[str, Any], account_no: str) -> str:
     return join_lines(lines)
 
 
-def arrears_text(bills: List[Dict[str, Any]]) -> Optional[str]:
+def arrears_text(bills: List[Dict[str, Any]], shown_period: Optional[str] = None) -> Optional[str]:
+    """What is still to pay, worded against the bill just shown (its status is already there)."""
     overdue = [b for b in bills if b.get("status") == "overdue"]
     if overdue:
         total = sum(_num(b.get("amount")) for b in overdue)
         months = "、".join(period_label(b["period"]) for b in sorted(overdue, key=lambda b: b["period"]))
         return f"您有 {len(overdue)} 个月的电费逾期未缴（{months}），合计 {total:.2f} 元，请尽快缴纳。\n{PAYMENT_TEXT}"
     unpaid = [b for b in bills if b.get("status") == "unpaid"]
-    if unpaid:
-        total = sum(_num(b.get("amount")) for b in unpaid)
-        return f"目前待缴电费 {total:.2f} 元，请在截止日前缴纳，以免产生违约金。\n{PAYMENT_TEXT}"
-    return None
+    if not unpaid:
+        return None
+    others = [b for b in unpaid if b.get("period") != shown_period]
+    if not others:
+        return f"本期电费请在截止日前缴纳，以免产生违约金。\n{PAYMENT_TEXT}"
+    total = sum(_num(b.get("amount")) for b in others)
+    months = "、".join(period_label(b["period"]) for b in sorted(others, key=lambda b: b["period"]))
+    also = "另外，" if len(others) < len(unpaid) or shown_period else ""
+    return f"{also}{months}电费 {total:.2f} 元还没有缴纳，请在截止日前缴纳，以免产生违约金。\n{PAYMENT_TEXT}"
 
 
 def previous_period(period: str) -> str:
@@ -166,9 +172,10 @@ class ActionQueryBill(Action):
         if tracker.get_slot("bill_query") == "reason":
             previous = next((b for b in bills if b.get("period") == previous_period(bill["period"])), None)
             dispatcher.utter_message(text=reason_text(bill, previous))
+            arrears = None  # the customer asked why, not how to pay; the bill already said it
         else:
             dispatcher.utter_message(text=bill_details(bill, account_no))
-        arrears = arrears_text(bills)
+            arrears = arrears_text(bills, shown_period=bill.get("period"))
         if arrears:
             dispatcher.utter_message(text=arrears)
         return reset + finish_service(dispatcher, tracker, served=True)

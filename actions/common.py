@@ -264,9 +264,27 @@ def finish_service(dispatcher: CollectingDispatcher, tracker: Tracker, served: b
         dispatcher.utter_message(text=f"我们接着办理刚才的{FORM_LABELS.get(paused, '业务')}。")
         return []
     if served:
-        dispatcher.utter_message(response="utter_ask_rating")
+        if not rating_question_pending(tracker):
+            dispatcher.utter_message(response="utter_ask_rating")
         return [SlotSet("survey_ticket_no", ticket_no)]
     return []
+
+
+RATING_QUESTION = "请问您对这次服务满意吗？"
+
+
+def rating_question_pending(tracker: Tracker) -> bool:
+    """True when the satisfaction question was asked and not answered yet: asking it again
+    right after a follow-up ("为什么这么贵") would nag; the next answer rates the latest service."""
+    for event in reversed(tracker.events):
+        if event.get("event") == "user" and \
+                (event.get("parse_data") or {}).get("intent", {}).get("name") == "rate_service":
+            return False
+        if event.get("event") == "bot" and (
+                event.get("text") == RATING_QUESTION
+                or (event.get("metadata") or {}).get("utter_action") == "utter_ask_rating"):
+            return True
+    return False
 
 
 # --- identity -----------------------------------------------------------------------

@@ -63,9 +63,11 @@ def outage_text(outage: Dict[str, Any]) -> str:
     start, end = format_time(outage.get("start")), format_time(outage.get("end"))
     if outage.get("active"):
         return (f"您所在的区域正在{kind}：{where}，原因是{outage.get('reason')}，"
-                f"预计 {end} 恢复供电。给您带来不便，敬请谅解。")
+                f"预计{end}恢复供电。给您带来不便，敬请谅解。")
+    if start.split(" ")[0] == end.split(" ")[0] and " " in end:
+        end = end.split(" ", 1)[1]  # same day: "明天 08:00 至 17:00"
     return (f"您所在的区域有{kind}安排：{where}，原因是{outage.get('reason')}，"
-            f"时间为 {start} 至 {end}。请提前做好准备。")
+            f"时间为{start}至{end}。请提前做好准备。")
 
 
 def arrival_milestone(ticket: Dict[str, Any]) -> Optional[Dict[str, Any]]:
@@ -120,7 +122,10 @@ class AddressValidation:
         digits = digits_only(value)
         if len(digits) == 10 and len(str(value).strip()) <= 14:
             return await self._address_from_account(digits, dispatcher)
-        if not tracker.get_slot("address_from_account") and len(str(value or "").strip()) < 4:
+        text = str(value or "").strip()
+        # A village, town or estate name alone ("石塘村") is a usable place for a repair crew.
+        place_alone = re.fullmatch(r"[\u4e00-\u9fa5]{2,}(村|镇|乡|屯|寨|组|社区|小区|花园|新村|苑|庄)", text)
+        if not tracker.get_slot("address_from_account") and len(text) < 4 and not place_alone:
             dispatcher.utter_message(text="地址好像不太完整，请说到街道（村）和门牌号，比如“玄武区中山路18号”。")
             return {"address": None}
         return None
@@ -225,6 +230,19 @@ class ActionSubmitFault(Action):
     def name(self) -> Text:
         return "action_submit_fault"
 
+    @staticmethod
+    async def _open_report_for(ticket_no: Optional[str], address: str) -> Optional[str]:
+        """The repair ticket this conversation already opened for the same address, if still open."""
+        if not ticket_no or not str(ticket_no).upper().startswith("BX") or not address:
+            return None
+        try:
+            ticket = await api_client.get_ticket(ticket_no)
+        except api_client.ApiError:
+            return None  # cannot tell: a second report is better than none
+        same_place = (ticket.get("details") or {}).get("address") == address
+        still_open = ticket.get("status") not in ("resolved", "closed", "cancelled")
+        return ticket.get("ticket_no") if same_place and still_open else None
+
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: DomainDict) -> List[EventType]:
         if tracker.get_slot("api_failed"):
@@ -238,6 +256,13 @@ class ActionSubmitFault(Action):
 
         address = tracker.get_slot("address") or ""
         description = tracker.get_slot("fault_description") or ""
+        earlier = None if hazard else await self._open_report_for(tracker.get_slot("last_ticket_no"), address)
+        if earlier:
+            # A second report for the same address minutes later would send a second crew.
+            dispatcher.utter_message(
+                text=f"这个地址刚才已经为您报修过了，工单号：{earlier}，抢修人员正在处理，不用重复报修。"
+                     f"如果是别的地址或情况有变化，可以转人工客服补充说明。")
+            return FAULT_RESET + finish_service(dispatcher, tracker, served=True, ticket_no=earlier)
         account_no = tracker.get_slot("account_no") if (
             tracker.get_slot("identity_verified") or tracker.get_slot("address_from_account")) else None
         area_type = tracker.get_slot("area_type") if account_no else None
@@ -268,7 +293,7 @@ class ActionSubmitFault(Action):
         lines = [f"已为您登记{'紧急' if hazard else ''}故障报修，工单号：{ticket_no}。"]
         arrival = arrival_milestone(ticket)
         if arrival and arrival.get("due_at"):
-            lines.append(f"抢修人员将在 {format_time(arrival['due_at'])} 前到达现场，请保持电话畅通。")
+            lines.append(f"抢修人员将在{format_time(arrival['due_at'])}前到达现场，请保持电话畅通。")
         else:
             lines.append("我们会尽快安排抢修人员上门，请保持电话畅通。")
         contact = tracker.get_slot("contact_phone")

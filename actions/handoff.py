@@ -95,6 +95,9 @@ class ActionHandoff(Action):
         return events
 
 
+SMALL_TALK_GUESSES = {"goodbye", "affirm", "deny", "thank", "greet", "chitchat", "rate_service", "cancel"}
+
+
 class ActionDefaultAskAffirmation(Action):
     """First stage of the two-stage fallback, in Chinese and in the customer's words."""
 
@@ -105,8 +108,11 @@ class ActionDefaultAskAffirmation(Action):
                   domain: DomainDict) -> List[EventType]:
         ranking = (tracker.latest_message or {}).get("intent_ranking") or []
         candidates = [r.get("name") for r in ranking if r.get("name") not in (None, "nlu_fallback", "out_of_scope")]
+        top = next((r for r in ranking if r.get("name") == (candidates[0] if candidates else None)), {})
         intent = candidates[0] if candidates else None
-        if intent not in INTENT_LABELS:
+        # Guessing "结束对话"/"确认" for gibberish sounds odd: only offer a real request, and
+        # only when the model leaned towards it at all.
+        if intent not in INTENT_LABELS or intent in SMALL_TALK_GUESSES or (top.get("confidence") or 0) < 0.3:
             dispatcher.utter_message(response="utter_ask_rephrase")
             return []
         dispatcher.utter_message(
