@@ -134,3 +134,16 @@ async def test_gibberish_is_asked_to_rephrase_not_whether_to_end(guess):
     _, messages = await run_action(ActionDefaultAskAffirmation(), tracker)
     assert messages[0].get("response") == "utter_ask_rephrase"
     assert not messages[0].get("buttons")
+
+
+@pytest.mark.asyncio
+async def test_more_of_the_complaint_while_a_phone_is_asked_is_kept(actions_gateway):
+    from actions.feedback import ValidateFeedbackForm
+    slots = {"feedback_type": "complaint", "feedback_content": "我要投诉，抄表员态度太差了",
+             "requested_slot": "contact_phone"}
+    tracker = make_tracker("上周来抄表的时候骂人", intent="complain", form="feedback_form", slots=slots)
+    events, messages = await run_action(ValidateFeedbackForm(), tracker)
+    values = slot_values(events)
+    assert values["feedback_content"] == "我要投诉，抄表员态度太差了；上周来抄表的时候骂人"
+    assert values.get("contact_phone") is None
+    assert "补充" in texts(messages)[0]
