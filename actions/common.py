@@ -302,6 +302,17 @@ def identity_missing(tracker: Tracker) -> List[str]:
     return list(IDENTITY_SLOTS)
 
 
+def account_no_before_this_message(tracker: Tracker) -> Optional[str]:
+    """The account number the conversation held before the customer's latest message."""
+    seen_latest_user = False
+    for event in reversed(tracker.events):
+        if event.get("event") == "user":
+            seen_latest_user = True
+        elif seen_latest_user and event.get("event") == "slot" and event.get("name") == "account_no":
+            return event.get("value")
+    return None
+
+
 class IdentityValidation:
     """validate_account_no / validate_phone_last4 for any form that needs a verified account.
 
@@ -340,6 +351,8 @@ class IdentityValidation:
             dispatcher.utter_message(text=API_FAILURE_TEXT)
             return {"account_no": None, "api_failed": True}
         # A new account number (a correction) restarts the check for that account.
+        if account_no_before_this_message(tracker) not in (None, account_no):
+            dispatcher.utter_message(text=f"好的，户号已改为尾号{account_no[-4:]}。")
         return {"account_no": account_no, "phone_last4": None, "identity_verified": False,
                 "verified_account_no": None, "identity_attempts": 0.0}
 

@@ -147,3 +147,18 @@ async def test_more_of_the_complaint_while_a_phone_is_asked_is_kept(actions_gate
     assert values["feedback_content"] == "我要投诉，抄表员态度太差了；上周来抄表的时候骂人"
     assert values.get("contact_phone") is None
     assert "补充" in texts(messages)[0]
+
+
+@pytest.mark.asyncio
+async def test_a_corrected_account_number_is_acknowledged(actions_gateway):
+    from actions.bills import ValidateBillForm
+    earlier = [{"event": "slot", "name": "account_no", "value": "3201000002"}]
+    tracker = make_tracker("不对，户号是3201000001", intent="inform", form="bill_form", prior_events=earlier,
+                           candidates={"account_no": "3201000001"}, slots={"requested_slot": "phone_last4"})
+    _, messages = await run_action(ValidateBillForm(), tracker)
+    assert "好的，户号已改为尾号0001。" in texts(messages)
+    # the first answer is not a correction
+    tracker = make_tracker("3201000001", intent="inform", form="bill_form",
+                           candidates={"account_no": "3201000001"}, slots={"requested_slot": "account_no"})
+    _, messages = await run_action(ValidateBillForm(), tracker)
+    assert not any("已改为" in t for t in texts(messages))
