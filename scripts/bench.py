@@ -497,7 +497,7 @@ def write_markdown(results: dict[str, Any], path: Path, findings: str) -> None:
         lines += ["## 2. The whole stack under load", "",
                   f"Layout: {setup}. Each simulated customer opens a socket.io connection (websocket), "
                   f"asks for a session and says {load['turns_per_customer']} things in turn (greeting, the bill "
-                  "flow with identity check, FAQ, outage question, thanks: "
+                  "flow with identity check, FAQ, outage question, a complaint that becomes a ticket, thanks: "
                   f"{len(SCRIPTS)} scripts round robin), waiting for all replies of a turn "
                   f"(counted in a calibration run) and then a think time of {load['think_s']} s ± 50 % before the next. "
                   "Latency is from sending a message to the last reply of that turn arriving. Lost, duplicated "
