@@ -34,7 +34,9 @@ REQ_STAMP=.venv/.requirements.sha256
 REQ_SHA="$(cat requirements.txt constraints.txt | sha256sum | cut -d' ' -f1)"
 if [[ ! -f "$REQ_STAMP" || "$(cat "$REQ_STAMP")" != "$REQ_SHA" ]]; then
   log "installing pinned requirements (first time: about 3 minutes)"
-  .venv/bin/pip install --disable-pip-version-check -q -r requirements.txt -c constraints.txt
+  # Some machines list local package indexes that do not exist; pip's warning about each is noise.
+  .venv/bin/pip install --disable-pip-version-check -q -r requirements.txt -c constraints.txt 2>&1 \
+    | { grep -v 'is ignored: it is neither a file nor a directory' || true; }
   .venv/bin/pip check
   echo "$REQ_SHA" > "$REQ_STAMP"
 else
