@@ -508,7 +508,9 @@ def main(argv: Optional[list[str]] = None) -> int:
             stopping = True
             raise KeyboardInterrupt
 
+    # Explicit handlers: a shell that starts us in the background leaves SIGINT ignored.
     signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
     try:
         stack.start()
         log(f"ready: web widget and console http://127.0.0.1:{ports.public}/ (nginx → gateways "
