@@ -84,7 +84,9 @@ class ValidateFeedbackForm(BaseFormValidation, FormValidationAction):
             return {"contact_phone": NO_CONTACT}
         text = free_text_answer(tracker, "contact_phone")
         content = tracker.get_slot("feedback_content")
-        if text and content and intent in INTENT_TO_TYPE and not parse_contact(text) \
+        more_story = intent in INTENT_TO_TYPE or (
+            intent not in ("affirm", "deny") and len(text or "") >= 6 and not re.search(r"\d", text or ""))
+        if text and content and more_story and not parse_contact(text) \
                 and not NO_CONTACT_WORDS.search(text) and text not in content:
             # More of the story ("上周来抄表的时候骂人") while a phone was asked: keep it.
             dispatcher.utter_message(text="好的，已把这些补充到内容里。")

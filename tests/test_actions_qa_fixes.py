@@ -162,3 +162,19 @@ async def test_a_corrected_account_number_is_acknowledged(actions_gateway):
                            candidates={"account_no": "3201000001"}, slots={"requested_slot": "account_no"})
     _, messages = await run_action(ValidateBillForm(), tracker)
     assert not any("已改为" in t for t in texts(messages))
+
+
+@pytest.mark.asyncio
+async def test_where_the_theft_is_is_kept_with_an_anonymous_tip_off(actions_gateway):
+    from actions.feedback import ValidateFeedbackForm
+    slots = {"feedback_type": "tip_off", "feedback_content": "有人私接电线偷电要举报",
+             "requested_slot": "contact_phone"}
+    tracker = make_tracker("就在石塘村村口那家小卖部", intent="inform", form="feedback_form", slots=slots)
+    events, messages = await run_action(ValidateFeedbackForm(), tracker)
+    values = slot_values(events)
+    assert values["feedback_content"] == "有人私接电线偷电要举报；就在石塘村村口那家小卖部"
+    assert not any("11位手机号" in t for t in texts(messages))
+    # "匿名" is still the answer to the phone question
+    tracker = make_tracker("匿名", intent="inform", form="feedback_form", slots=slots)
+    events, _ = await run_action(ValidateFeedbackForm(), tracker)
+    assert slot_values(events)["contact_phone"] == "none"
