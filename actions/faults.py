@@ -39,6 +39,7 @@ SAFETY_ADVICE = (
     "家中漏电或冒烟请先拉下总闸。如有人触电，先断开电源或用干燥的木棍挑开电线，切勿直接拉拽；"
     "发生火情请拨打119，有人受伤请拨打120。我们会按紧急情况为您处理。"
 )
+OPENING_STREET = re.compile(r"(?:我家在|我在|在)?([\u4e00-\u9fa5]{2,6}(?:路|街|大道|巷)(?:\d+号)?)(?![灯边口])")
 OUTAGE_KIND = {"planned": "计划停电", "unplanned": "故障停电"}
 
 
@@ -100,6 +101,10 @@ class AddressValidation:
         if "address" in tracker.slots_to_validate():
             return {}
         text = free_text_answer(tracker, "address")
+        if not text and tracker.get_slot("requested_slot") is None and tracker.get_slot("address") is None:
+            # "中华路明天停电吗": a bare street at the start of the request is the address.
+            match = OPENING_STREET.match(latest_text(tracker).strip())
+            text = match.group(1) if match else None
         return {"address": text, "address_from_account": False} if text else {}
 
     async def _address_from_account(self, account_no: str, dispatcher: CollectingDispatcher
@@ -124,7 +129,7 @@ class AddressValidation:
             return await self._address_from_account(digits, dispatcher)
         text = str(value or "").strip()
         # A village, town or estate name alone ("石塘村") is a usable place for a repair crew.
-        place_alone = re.fullmatch(r"[\u4e00-\u9fa5]{2,}(村|镇|乡|屯|寨|组|社区|小区|花园|新村|苑|庄)", text)
+        place_alone = re.fullmatch(r"[\u4e00-\u9fa5]{2,}(村|镇|乡|屯|寨|组|社区|小区|花园|新村|苑|庄|路|街|大道|巷)", text)
         if not tracker.get_slot("address_from_account") and len(text) < 4 and not place_alone:
             dispatcher.utter_message(text="地址好像不太完整，请说到街道（村）和门牌号，比如“玄武区中山路18号”。")
             return {"address": None}

@@ -178,3 +178,15 @@ async def test_where_the_theft_is_is_kept_with_an_anonymous_tip_off(actions_gate
     tracker = make_tracker("匿名", intent="inform", form="feedback_form", slots=slots)
     events, _ = await run_action(ValidateFeedbackForm(), tracker)
     assert slot_values(events)["contact_phone"] == "none"
+
+
+@pytest.mark.asyncio
+async def test_a_street_at_the_start_of_an_outage_question_is_the_address(actions_gateway):
+    from actions.faults import ValidateOutageForm
+    tracker = make_tracker("中华路明天停电吗", intent="query_outage", form="outage_form")
+    events, _ = await run_action(ValidateOutageForm(), tracker)
+    assert slot_values(events)["address"] == "中华路"
+    # no street, nothing guessed
+    tracker = make_tracker("明天会停电吗", intent="query_outage", form="outage_form")
+    events, _ = await run_action(ValidateOutageForm(), tracker)
+    assert slot_values(events).get("address") is None
