@@ -157,9 +157,11 @@ def _claim(session: Session, handoff_id: int, expected: str | Iterable[str], **v
 
 # ---------------------------------------------------------------- customer texts
 
-def _local_deadline(due: datetime) -> str:
-    local = due.astimezone(SHANGHAI)
-    return f"{local.month}月{local.day}日 {local:%H:%M}"
+def _local_deadline(due: datetime, now: datetime) -> str:
+    """今天15:30 / 明天09:00 / 12月8日17:30, as the customer reads it."""
+    from bot.sla.notify import describe_time
+
+    return describe_time(due, now)
 
 
 TEXT_TRANSFER = "好的，正在为您转接人工客服，请稍候。我们会在{minutes}内接入；若暂时无人接听，将为您登记回电。"
@@ -170,7 +172,7 @@ TEXT_RETURNED = "人工服务已结束，接下来由智能客服继续为您服
 TEXT_CLOSED = "本次服务已结束，感谢您的耐心。如还有问题，随时给我们留言。"
 TEXT_BUSY = "非常抱歉，人工客服暂时繁忙，未能及时接入。"
 TEXT_CLOSED_DESK = "人工客服的服务时间为每天 {hours}，现在暂时无法接入。"
-TEXT_CALLBACK = "已为您登记回电工单 {ticket_no}，工作人员将于 {deadline} 前与您联系。"
+TEXT_CALLBACK = "已为您登记回电工单 {ticket_no}，工作人员将于{deadline}前与您联系。"
 TEXT_CALLBACK_NO_DEADLINE = "已为您登记回电工单 {ticket_no}，工作人员将尽快与您联系。"
 TEXT_CALLBACK_NO_PHONE = "为便于回电，请留下您的户号或联系电话。"
 TEXT_BACK_TO_BOT = "在此期间，智能客服仍可继续为您服务。"
@@ -449,7 +451,7 @@ class HandoffService:
         due = _first_due(ticket)
         parts = [TEXT_CLOSED_DESK.format(hours=self.settings.staff_hours.describe()) if desk_closed else TEXT_BUSY]
         if due:
-            parts.append(TEXT_CALLBACK.format(ticket_no=ticket["ticket_no"], deadline=_local_deadline(due)))
+            parts.append(TEXT_CALLBACK.format(ticket_no=ticket["ticket_no"], deadline=_local_deadline(due, now)))
         else:
             parts.append(TEXT_CALLBACK_NO_DEADLINE.format(ticket_no=ticket["ticket_no"]))
         if not has_contact:
