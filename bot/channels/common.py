@@ -443,6 +443,32 @@ class PlatformChannel:
                      self.name, self.passive_seconds, conversation_id)
         return self.passive.close(window)
 
+    async def handle(self, raw: dict) -> list[str]:
+        """What to answer passively to one platform message (same XML fields on both platforms)."""
+        user_id = raw["FromUserName"]
+        conversation_id = self.conversation_id(user_id)
+        msg_type = str(raw.get("MsgType", "")).lower()
+        event_id = f"{user_id}:{raw.get('CreateTime', '')}"
+        msg_id = str(raw.get("MsgId") or event_id)
+        if msg_type == "text":
+            return await self.take_customer_text(conversation_id, str(raw.get("Content") or ""), msg_id)
+        if msg_type == "voice":
+            recognition = str(raw.get("Recognition") or "").strip()
+            if recognition:
+                return await self.take_customer_text(conversation_id, recognition, msg_id)
+            return await self.take_unsupported(conversation_id, msg_type, raw, msg_id, answer=UNRECOGNISED_VOICE)
+        if msg_type == "event":
+            event = str(raw.get("Event", "")).lower()
+            if event == "subscribe":
+                if not self.recent.first_time(f"{conversation_id}|{event_id}"):
+                    return []
+                return [self.answer_now(conversation_id, {"text": GREETING, "buttons": GREETING_OPTIONS})]
+            if event == "click" and raw.get("EventKey"):
+                # A menu button: its key is a Rasa payload ("/query_bill") or plain text.
+                return await self.take_customer_text(conversation_id, str(raw["EventKey"]), event_id)
+            return []  # unsubscribe, enter_agent, VIEW, LOCATION...: nothing to say
+        return await self.take_unsupported(conversation_id, msg_type, raw, msg_id)
+
     async def take_unsupported(self, conversation_id: str, msg_type: str, raw: dict, msg_id: str,
                                answer: str = UNSUPPORTED_MESSAGE) -> list[str]:
         """Images, video, files, locations: the bot cannot read them, a person can.

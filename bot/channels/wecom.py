@@ -19,9 +19,6 @@ from wechatpy.enterprise.replies import TextReply
 from wechatpy.exceptions import InvalidSignatureException
 
 from bot.channels.common import (
-    GREETING,
-    GREETING_OPTIONS,
-    UNRECOGNISED_VOICE,
     PASSIVE_SECONDS_RANGE,
     PlatformApi,
     PlatformApiError,
@@ -163,31 +160,6 @@ class WeComChannel(PlatformChannel):
         reply = TextReply(message=message, content=content).render()
         return web.Response(text=self.crypto.encrypt_message(reply, nonce, timestamp),
                             content_type="application/xml")
-
-    async def handle(self, raw: dict) -> list[str]:
-        """What to answer passively to one platform message."""
-        user_id = raw["FromUserName"]
-        conversation_id = self.conversation_id(user_id)
-        msg_type = str(raw.get("MsgType", "")).lower()
-        event_id = f"{user_id}:{raw.get('CreateTime', '')}"
-        msg_id = str(raw.get("MsgId") or event_id)
-        if msg_type == "text":
-            return await self.take_customer_text(conversation_id, str(raw.get("Content") or ""), msg_id)
-        if msg_type == "voice":
-            recognition = str(raw.get("Recognition") or "").strip()
-            if recognition:
-                return await self.take_customer_text(conversation_id, recognition, msg_id)
-            return await self.take_unsupported(conversation_id, msg_type, raw, msg_id, answer=UNRECOGNISED_VOICE)
-        if msg_type == "event":
-            event = str(raw.get("Event", "")).lower()
-            if event == "subscribe":
-                if not self.recent.first_time(f"{conversation_id}|{event_id}"):
-                    return []
-                return [self.answer_now(conversation_id, {"text": GREETING, "buttons": GREETING_OPTIONS})]
-            if event == "click" and raw.get("EventKey"):
-                return await self.take_customer_text(conversation_id, str(raw["EventKey"]), event_id)
-            return []  # enter_agent, view, location...: nothing to say
-        return await self.take_unsupported(conversation_id, msg_type, raw, msg_id)
 
 
 def setup(app: web.Application, environ=os.environ) -> bool:
