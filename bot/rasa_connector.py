@@ -25,7 +25,10 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
+from bot import rasa_speedups
+
 log = logging.getLogger(__name__)
+rasa_speedups.install()  # this module is loaded by every Rasa server (credentials.yml)
 
 
 class GatewayInput(RestInput):
