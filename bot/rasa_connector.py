@@ -15,6 +15,7 @@ inside the Rasa server: it imports nothing of the gateway.
 """
 from __future__ import annotations
 
+import json
 import logging
 from asyncio import CancelledError
 from typing import Any, Awaitable, Callable, Dict, Optional, Text
@@ -95,13 +96,16 @@ async def _intent_headers(request: Request, sender_id: str) -> Dict[str, str]:
         agent = getattr(request.app.ctx, "agent", None)
         if agent is None or agent.tracker_store is None:
             return {}
-        tracker = await agent.tracker_store.retrieve(sender_id)
-        intent = (tracker.latest_message.intent or {}) if tracker and tracker.latest_message else {}
+        parse_data = _latest_parse_data_sql(agent.tracker_store, sender_id)
+        if parse_data is None:  # another tracker store: read the whole tracker
+            tracker = await agent.tracker_store.retrieve(sender_id)
+            parse_data = (tracker.latest_message.parse_data or {}) if tracker and tracker.latest_message else {}
+        intent = parse_data.get("intent") or {}
         name = intent.get("name")
         if not name:
             return {}
         # A retrieval intent (faq) is more useful with its sub-intent: faq/ask_payment_methods.
-        selector = (tracker.latest_message.parse_data or {}).get("response_selector") or {}
+        selector = parse_data.get("response_selector") or {}
         full = ((selector.get(name) or {}).get("response") or {}).get("intent_response_key")
         if isinstance(full, str) and full.startswith(f"{name}/"):
             name = full
@@ -112,3 +116,24 @@ async def _intent_headers(request: Request, sender_id: str) -> Dict[str, str]:
     except Exception:  # never fail a customer's answer for review data
         log.debug("could not read the intent of %s", sender_id, exc_info=True)
         return {}
+
+
+def _latest_parse_data_sql(store: Any, sender_id: str) -> Optional[Dict[str, Any]]:
+    """The latest user event's parse data read as one row of the SQL tracker store.
+
+    Reading the tracker instead loads and replays the conversation's whole event history
+    (measured: a few ms of the Rasa server's CPU per turn, after Rasa already did it twice).
+    None when the store is not Rasa's SQL store (the caller falls back to the tracker)."""
+    from rasa.core.tracker_store import SQLTrackerStore
+
+    inner = getattr(store, "_tracker_store", store)  # FailSafeTrackerStore wraps the real one
+    if not isinstance(inner, SQLTrackerStore):
+        return None
+    event = inner.SQLEvent
+    with inner.session_scope() as session:
+        row = (session.query(event.data)
+               .filter(event.sender_id == sender_id, event.type_name == "user")
+               .order_by(event.id.desc()).limit(1).first())
+    if row is None:
+        return {}
+    return (json.loads(row[0]) or {}).get("parse_data") or {}

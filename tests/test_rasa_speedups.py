@@ -46,3 +46,26 @@ def test_invalid_result_rejected_with_rasas_message(bad):
     with pytest.raises(ValidationError) as err:
         _action()._validate_action_result(bad)
     assert "Failed to validate Action server response" in err.value.message
+
+
+@pytest.mark.asyncio
+async def test_latest_intent_read_as_one_row_of_the_sql_tracker_store(tmp_path):
+    from rasa.core.tracker_store import FailSafeTrackerStore, SQLTrackerStore
+    from rasa.shared.core.domain import Domain
+    from rasa.shared.core.events import ActionExecuted, UserUttered
+    from rasa.shared.core.trackers import DialogueStateTracker
+
+    from bot.rasa_connector import _latest_parse_data_sql
+
+    domain = Domain.from_dict({"intents": ["greet", "faq"]})
+    store = FailSafeTrackerStore(SQLTrackerStore(domain, dialect="sqlite", db=str(tmp_path / "t.db")))
+    assert _latest_parse_data_sql(store, "nobody") == {}
+    tracker = DialogueStateTracker("c1", domain.slots)
+    for text, intent, conf in (("你好", "greet", 0.91), ("怎么交电费", "faq", 0.87)):
+        parse = {"text": text, "intent": {"name": intent, "confidence": conf}, "entities": []}
+        tracker.update(UserUttered(text, parse["intent"], [], parse))
+        tracker.update(ActionExecuted("action_listen"))
+    await store.save(tracker)
+    latest = _latest_parse_data_sql(store, "c1")
+    assert latest["intent"] == {"name": "faq", "confidence": 0.87}
+    assert _latest_parse_data_sql(object(), "c1") is None  # not SQL: the caller reads the tracker
