@@ -303,6 +303,8 @@ class MemorySampler:
         self.procs = procs
         self.interval = interval
         self.peak: dict[str, float] = {name: 0.0 for name in procs}
+        self.cpu_s: dict[str, float] = {name: 0.0 for name in procs}  # latest user+system CPU seconds
+        self.cpu_at_start: Optional[dict[str, float]] = None
         self._names = {pgid: name for name, pgid in procs.items()}
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
@@ -310,6 +312,8 @@ class MemorySampler:
     def _sample(self) -> None:
         """One pass over /proc: RSS of every process, summed per process group."""
         by_group: dict[int, int] = {}
+        cpu_by_group: dict[int, float] = {}
+        tick = os.sysconf("SC_CLK_TCK")
         page = os.sysconf("SC_PAGE_SIZE")
         for entry in os.scandir("/proc"):
             if not entry.name.isdigit():
@@ -320,6 +324,7 @@ class MemorySampler:
                 pgid = int(fields[2])  # after "pid (comm)": state, ppid, pgrp
                 if pgid not in self._names:
                     continue
+                cpu_by_group[pgid] = cpu_by_group.get(pgid, 0.0) + (int(fields[11]) + int(fields[12])) / tick
                 with open(f"/proc/{entry.name}/statm", "rb") as statm:
                     rss_pages = int(statm.read().split()[1])
             except (OSError, ValueError, IndexError):
@@ -328,6 +333,15 @@ class MemorySampler:
         for pgid, rss in by_group.items():
             name = self._names[pgid]
             self.peak[name] = max(self.peak[name], rss / 2**20)
+        for pgid, cpu in cpu_by_group.items():
+            self.cpu_s[self._names[pgid]] = cpu  # processes that ended drop out: a lower bound
+        if self.cpu_at_start is None:
+            self.cpu_at_start = dict(self.cpu_s)
+
+    def cpu_used(self) -> dict[str, float]:
+        """CPU seconds each process used since the sampler started."""
+        start = self.cpu_at_start or {}
+        return {name: round(max(0.0, cpu - start.get(name, 0.0)), 1) for name, cpu in self.cpu_s.items()}
 
     def _run(self) -> None:
         while not self._stop.is_set():
@@ -344,10 +358,12 @@ class MemorySampler:
 
 
 async def run_level(urls: list[str], customers: int, expected: dict[int, list[int]], think: float,
-                    database_url: str) -> dict[str, Any]:
-    start_at = time.monotonic() + 2.0 + customers * 0.03  # everyone connected, then all start together
+                    database_url: str, ramp: float = 0.0) -> dict[str, Any]:
+    # Everyone connects, then all start together (ramp 0: a burst of simultaneous first
+    # turns, the worst case) or their first turns are spread evenly over ``ramp`` seconds.
+    start_at = time.monotonic() + 2.0 + customers * 0.03
     tasks = [simulate_customer(urls[i % len(urls)], i % len(SCRIPTS), expected.get(i % len(SCRIPTS)), think,
-                               start_at) for i in range(customers)]
+                               start_at + ramp * i / max(1, customers)) for i in range(customers)]
     began = time.monotonic()
     results: list[CustomerResult] = await asyncio.gather(*tasks)
     elapsed = time.monotonic() - max(began, start_at)
@@ -489,6 +505,9 @@ def write_markdown(results: dict[str, Any], path: Path, findings: str) -> None:
             lines.append(f"| parse time per message, p50 / p95 (`POST /model/parse`, warmed server, "
                          f"{parse['messages']} messages, one at a time) | "
                          f"{fmt(parse['p50_ms'], 1)} ms / {fmt(parse['p95_ms'], 1)} ms |")
+        if nlu.get("carried_over_from"):
+            lines.append(f"| (F1 and accuracy above: not re-measured in this run, figures of "
+                         f"{nlu['carried_over_from']}) | |")
         lines += ["", f"Source: {nlu['source']}; per-intent and per-entity detail in "
                       "`docs/nlu_evaluation.md` (`make eval`).", ""]
     load = results.get("load")
@@ -503,20 +522,29 @@ def write_markdown(results: dict[str, Any], path: Path, findings: str) -> None:
                   "Latency is from sending a message to the last reply of that turn arriving. Lost, duplicated "
                   "and misordered replies are checked against the messages the store holds for each conversation.",
                   "",
-                  "| customers | turns ok / planned | errors | lost | dup. | misordered | turns/s | p50 ms | p95 ms | p99 ms | first reply p95 ms |",
-                  "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+                  "| customers | turns ok / planned | errors | lost | dup. | misordered | turns/s | p50 ms | p95 ms | p99 ms | first reply p95 ms | load generator CPU s |",
+                  "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
         rows = list(load["levels"]) + ([load["saturation"]] if load.get("saturation") else [])
         for lv in rows:
             label = str(lv["customers"]) + (" (no think time)" if lv is load.get("saturation") else "")
             lines.append(f"| {label} | {lv['turns_ok']} / {lv['turns_planned']} | {lv['errors']} | "
                          f"{lv['lost_replies']} | {lv['duplicated_replies']} | {lv['misordered_conversations']} | "
                          f"{fmt(lv['turns_per_s'], 1)} | {fmt(lv['p50_ms'])} | {fmt(lv['p95_ms'])} | "
-                         f"{fmt(lv['p99_ms'])} | {fmt(lv['first_reply_p95_ms'])} |")
+                         f"{fmt(lv['p99_ms'])} | {fmt(lv['first_reply_p95_ms'])} | "
+                         f"{fmt(lv.get('load_generator_cpu_s'), 1)} |")
         lines += ["", "Peak resident memory during the load runs (MiB; nginx and PostgreSQL summed over "
                       "their worker processes, which counts shared pages more than once):", "",
                   "| process | peak RSS MiB |", "| --- | ---: |"]
         lines += [f"| {name} | {fmt(rss)} |" for name, rss in load["peak_rss_mib"].items()]
         lines.append("")
+        cpu = load.get("cpu_s_during_load")
+        if cpu and load.get("turns_total"):
+            cpu = dict(cpu, **{"load generator (bench)": load.get("load_generator_cpu_s", 0.0)})
+            lines += [f"CPU used during all load runs ({load['turns_total']} turns; process groups, from /proc):", "",
+                      "| process | CPU s | CPU ms per turn |", "| --- | ---: | ---: |"]
+            lines += [f"| {name} | {fmt(sec, 1)} | {fmt(sec * 1000 / load['turns_total'], 1)} |"
+                      for name, sec in cpu.items()]
+            lines.append("")
         targets = load.get("targets")
         if targets:
             lines += ["Targets: " + "; ".join(f"{k}: **{'met' if v else 'not met'}**" for k, v in targets.items()), ""]
@@ -524,7 +552,9 @@ def write_markdown(results: dict[str, Any], path: Path, findings: str) -> None:
     if train:
         lines += ["## 3. Training", "",
                   f"`rasa train --force` of the full model (NLU + dialogue) with a cold cache into a temp "
-                  f"directory: **{fmt(train['seconds'], 1)} s**, model {fmt(train['model_mib'], 1)} MiB.", ""]
+                  f"directory: **{fmt(train['seconds'], 1)} s**, model {fmt(train['model_mib'], 1)} MiB"
+                  + (f" (measured {train['carried_over_from']}, not re-measured in this run)."
+                     if train.get("carried_over_from") else "."), ""]
     if findings:
         lines += ["## Where the time goes", "", findings.strip(), ""]
     path.write_text("\n".join(lines))
@@ -548,6 +578,8 @@ def main(argv: Optional[list[str]] = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m scripts.bench", description=__doc__.splitlines()[0])
     parser.add_argument("--levels", default="1,10,50,100", help="simultaneous customers per load run")
     parser.add_argument("--think", type=float, default=2.0, help="mean think time between turns (s)")
+    parser.add_argument("--ramp", type=float, default=0.0,
+                        help="spread the customers' first turns over this many seconds (0: all at once)")
     parser.add_argument("--saturation", type=int, default=20,
                         help="customers of the run without think time (0: skip)")
     parser.add_argument("--model", default="", help="model file or directory (default: newest in models/)")
@@ -561,6 +593,9 @@ def main(argv: Optional[list[str]] = None) -> int:
     parser.add_argument("--out", default=str(DOCS), help="directory of benchmarks.md/.png/.json")
     parser.add_argument("--report-only", action="store_true",
                         help="rewrite benchmarks.md/.png from benchmarks.json (e.g. after editing the findings)")
+    parser.add_argument("--keep-previous", action="store_true",
+                        help="with --skip-nlu/--skip-train: carry those sections over from the existing "
+                             "benchmarks.json (marked as carried over in the report)")
     parser.add_argument("--findings", default=str(DOCS / "benchmark-findings.md"),
                         help="profiling notes included in the report")
     args = parser.parse_args(argv)
@@ -617,12 +652,18 @@ def main(argv: Optional[list[str]] = None) -> int:
             levels = []
             with MemorySampler(pgids) as sampler:
                 for n in [int(x) for x in args.levels.split(",") if x.strip()]:
-                    level = asyncio.run(run_level(urls, n, expected, args.think, stack.database_url))
+                    cpu_before = time.process_time()
+                    level = asyncio.run(run_level(urls, n, expected, args.think, stack.database_url, args.ramp))
+                    level["ramp_s"] = args.ramp
+                    # The load generator shares the cores with the stack: report what it used.
+                    level["load_generator_cpu_s"] = round(time.process_time() - cpu_before, 2)
                     log(f"{n} customers: {json.dumps(level, ensure_ascii=False)}")
                     levels.append(level)
                 saturation = None
                 if args.saturation:
+                    cpu_before = time.process_time()
                     saturation = asyncio.run(run_level(urls, args.saturation, expected, 0.0, stack.database_url))
+                    saturation["load_generator_cpu_s"] = round(time.process_time() - cpu_before, 2)
                     log(f"saturation ({args.saturation} customers, no think time): {json.dumps(saturation)}")
             at50 = next((lv for lv in levels if lv["customers"] == 50), None)
             best = max([lv["turns_per_s"] for lv in levels] + ([saturation["turns_per_s"]] if saturation else []))
@@ -636,6 +677,10 @@ def main(argv: Optional[list[str]] = None) -> int:
                 "levels": levels,
                 "saturation": saturation,
                 "peak_rss_mib": {k: round(v, 1) for k, v in sampler.peak.items()},
+                "cpu_s_during_load": sampler.cpu_used(),
+                "load_generator_cpu_s": round(sum(lv.get("load_generator_cpu_s", 0.0) for lv in levels)
+                                              + (saturation or {}).get("load_generator_cpu_s", 0.0), 1),
+                "turns_total": sum(lv["turns_ok"] for lv in levels) + (saturation or {}).get("turns_ok", 0),
                 "targets": {
                     "p95 < 300 ms at 50 customers": bool(at50 and at50["p95_ms"] < 300),
                     "no reply lost at 50 customers": bool(at50 and at50["lost_replies"] == 0
@@ -645,6 +690,13 @@ def main(argv: Optional[list[str]] = None) -> int:
             }
         finally:
             stack.stop()
+
+    previous_path = out_dir / "benchmarks.json"
+    if args.keep_previous and previous_path.exists():
+        previous = json.loads(previous_path.read_text())
+        for key, skipped in (("nlu", args.skip_nlu), ("parse", args.skip_load), ("training", args.skip_train)):
+            if skipped and key in previous and key not in results:
+                results[key] = dict(previous[key], carried_over_from=previous["machine"].get("date", "?"))
 
     if not args.skip_train:
         log("timing rasa train --force (cold cache)")
