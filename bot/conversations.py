@@ -217,10 +217,10 @@ class ConversationHub:
             if intent:
                 await self.store.run(self._set_intent, result.message["id"], intent, confidence)
                 result.message.update(intent=intent, confidence=confidence)
-            for raw in raw_replies:
-                reply = from_rasa(raw)
-                if reply is not None:
-                    result.replies.append(await self._store_and_deliver(conversation_id, reply, sender, None))
+            replies = [reply for reply in map(from_rasa, raw_replies) if reply is not None]
+            if replies:
+                # The whole turn's replies in one transaction and one delivery pass.
+                result.replies.extend(await self._store_and_deliver_many(conversation_id, replies, sender, None))
             return result
 
     async def _ask_rasa(self, channel: str, conversation_id: str, text: str,
@@ -264,14 +264,19 @@ class ConversationHub:
 
     async def _store_and_deliver(self, conversation_id: str, content: dict, sender: str,
                                  agent: Optional[str]) -> dict:
+        return (await self._store_and_deliver_many(conversation_id, [content], sender, agent))[0]
+
+    async def _store_and_deliver_many(self, conversation_id: str, contents: list[dict], sender: str,
+                                      agent: Optional[str]) -> list[dict]:
         async with self._delivering.hold(conversation_id):
-            data, channel, pending = await self.store.run(self._insert_message, conversation_id, content,
-                                                          sender, agent)
+            stored, channel, pending = await self.store.run(self._insert_messages, conversation_id, contents,
+                                                            sender, agent)
             delivered_ids = await self._flush(conversation_id, channel, pending)
-        if data["id"] in delivered_ids:
-            data["delivered_at"] = delivered_ids[data["id"]]
-        await self.publish({"type": "message", "conversation_id": conversation_id, "message": data})
-        return data
+        for data in stored:
+            if data["id"] in delivered_ids:
+                data["delivered_at"] = delivered_ids[data["id"]]
+            await self.publish({"type": "message", "conversation_id": conversation_id, "message": data})
+        return stored
 
     async def deliver_pending(self, conversation_id: str) -> int:
         """Delivers the conversation's pending messages in order (e.g. the customer reconnected)."""
@@ -289,7 +294,7 @@ class ConversationHub:
             return {}
         if pending is None:
             pending = await self.store.run(self._pending_messages, conversation_id)
-        delivered: dict[int, str] = {}
+        delivered_ids: list[int] = []
         for data in pending:
             try:
                 ok = await adapter.deliver(conversation_id, outgoing_message(data))
@@ -298,8 +303,13 @@ class ConversationHub:
                 ok = False
             if not ok:
                 break
-            delivered[data["id"]] = await self.store.run(self._mark_delivered, data["id"])
-        return delivered
+            delivered_ids.append(data["id"])
+        if not delivered_ids:
+            return {}
+        # One transaction for the whole batch: a crash before it only means a re-delivery,
+        # which clients drop by message id.
+        delivered_at = await self.store.run(self._mark_delivered, delivered_ids)
+        return {message_id: delivered_at for message_id in delivered_ids}
 
     # ---- state and queries --------------------------------------------------------------
     async def set_state(self, conversation_id: str, state: str, agent: Optional[str] = None) -> dict:
@@ -351,22 +361,27 @@ class ConversationHub:
                     raise  # a concurrent writer (another gateway) created it: the retry sees it
         raise AssertionError("unreachable")
 
-    def _insert_message(self, conversation_id: str, content: dict, sender: str,
-                        agent: Optional[str]) -> tuple[dict, str, list[dict]]:
-        """Stores an outgoing message; returns it, the channel and every pending message (oldest first)."""
+    def _insert_messages(self, conversation_id: str, contents: list[dict], sender: str,
+                         agent: Optional[str]) -> tuple[list[dict], str, list[dict]]:
+        """Stores outgoing messages in order; returns them, the channel and every pending message
+        (oldest first)."""
         with self.store.session() as session:
             conversation = session.get(Conversation, conversation_id)
             if conversation is None:
                 raise LookupError(f"unknown conversation {conversation_id}")
             now = now_utc()
-            payload = {k: content[k] for k in PAYLOAD_KEYS if content.get(k)} or None
-            message = Message(conversation_id=conversation_id, sender=sender, agent=agent,
-                              channel=conversation.channel, text=content.get("text"), payload=payload,
-                              created_at=now)
-            session.add(message)
+            messages = []
+            for content in contents:
+                payload = {k: content[k] for k in PAYLOAD_KEYS if content.get(k)} or None
+                message = Message(conversation_id=conversation_id, sender=sender, agent=agent,
+                                  channel=conversation.channel, text=content.get("text"), payload=payload,
+                                  created_at=now)
+                session.add(message)
+                session.flush()  # ids in insertion order
+                messages.append(message)
             conversation.last_message_at = now
-            session.flush()
-            return message_json(message), conversation.channel, self._pending_in(session, conversation_id)
+            return ([message_json(m) for m in messages], conversation.channel,
+                    self._pending_in(session, conversation_id))
 
     def _pending_messages(self, conversation_id: str) -> list[dict]:
         with self.store.session() as session:
@@ -382,10 +397,10 @@ class ConversationHub:
         ).scalars()
         return [message_json(m) for m in rows]
 
-    def _mark_delivered(self, message_id: int) -> str:
+    def _mark_delivered(self, message_ids: list[int]) -> str:
         now = now_utc()
         with self.store.session() as session:
-            session.execute(update(Message).where(Message.id == message_id, Message.delivered_at.is_(None))
+            session.execute(update(Message).where(Message.id.in_(message_ids), Message.delivered_at.is_(None))
                             .values(delivered_at=now))
         return iso_local(now)
 
