@@ -143,6 +143,8 @@ class Stack:
         env.update({
             "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH", "")])),
             "PYTHONUNBUFFERED": "1",
+            # Libraries under Rasa print pages of DeprecationWarnings at start; keep the progress readable.
+            "PYTHONWARNINGS": env.get("PYTHONWARNINGS") or "ignore::DeprecationWarning",
             "GATEWAY_HOST": "127.0.0.1",
             "GATEWAY_PORT": str(self.ports.gateway),
             "RASA_PORT": str(self.ports.rasa),
