@@ -555,3 +555,16 @@ class PlatformChannel:
 def joined(texts: list[str]) -> str:
     """Several bot messages in one passive reply (the platform takes one reply per request)."""
     return "\n\n".join(t for t in texts if t)
+
+
+def mount_channel(app: web.Application, channel: "PlatformChannel", path: str, app_key: str) -> None:
+    """Registers a platform channel with the hub, routes its webhook and closes it on clean-up."""
+    app["hub"].register_channel(channel)
+    app[app_key] = channel
+    app.router.add_get(path, channel.verify)
+    app.router.add_post(path, channel.receive)
+
+    async def close(_app: web.Application) -> None:
+        await channel.close()
+
+    app.on_cleanup.append(close)

@@ -30,6 +30,7 @@ from bot.channels.common import (
     PlatformChannel,
     SharedTokens,
     env_float,
+    mount_channel,
 )
 
 log = logging.getLogger(__name__)
@@ -176,15 +177,7 @@ def setup(app: web.Application, environ=os.environ) -> bool:
         log.error("WeChat Official Account channel is off: no conversation hub on the app")
         return False
     channel = WeChatChannel(app, settings)
-    app["hub"].register_channel(channel)
-    app["wechat_channel"] = channel
-    app.router.add_get(PATH, channel.verify)
-    app.router.add_post(PATH, channel.receive)
-
-    async def close(_app: web.Application) -> None:
-        await channel.close()
-
-    app.on_cleanup.append(close)
+    mount_channel(app, channel, PATH, "wechat_channel")
     mode = "safe/compatible (AES)" if settings.aes_key else "plaintext"
     log.info("WeChat Official Account channel is on at %s, %s mode, API %s", PATH, mode, settings.api_base)
     return True

@@ -25,6 +25,7 @@ from bot.channels.common import (
     PlatformChannel,
     SharedTokens,
     env_float,
+    mount_channel,
 )
 
 log = logging.getLogger(__name__)
@@ -171,14 +172,6 @@ def setup(app: web.Application, environ=os.environ) -> bool:
         log.error("WeCom channel is off: no conversation hub on the app")
         return False
     channel = WeComChannel(app, settings)
-    app["hub"].register_channel(channel)
-    app["wecom_channel"] = channel
-    app.router.add_get(PATH, channel.verify)
-    app.router.add_post(PATH, channel.receive)
-
-    async def close(_app: web.Application) -> None:
-        await channel.close()
-
-    app.on_cleanup.append(close)
+    mount_channel(app, channel, PATH, "wecom_channel")
     log.info("WeCom channel is on at %s, agent %s, API %s", PATH, settings.agent_id, settings.api_base)
     return True
