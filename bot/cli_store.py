@@ -16,7 +16,6 @@ from sqlalchemy import func, select
 from bot.config import load_settings
 from bot.store import Store, migrate
 from bot.store.models import Customer, Handoff
-from bot.store.types import iso_local
 
 
 def add_arguments(name: str, parser: argparse.ArgumentParser) -> None:
@@ -112,25 +111,13 @@ def tickets_command(args: argparse.Namespace) -> int:
     return 0
 
 
-def handoff_json(handoff: Handoff) -> dict[str, Any]:
-    """The contract's hand-off fields."""
-    return {
-        "conversation_id": handoff.conversation_id,
-        "channel": handoff.channel,
-        "reason": handoff.reason,
-        "status": handoff.status,
-        "created_at": iso_local(handoff.created_at),
-        "accepted_at": iso_local(handoff.accepted_at),
-        "agent": handoff.agent,
-        "callback_ticket_no": handoff.callback_ticket_no,
-    }
-
-
 def handoffs_command(args: argparse.Namespace) -> int:
+    from bot.handoff import handoff_contract_json
+
     store = _open_store()
     try:
         with store.session() as session:
-            data = [handoff_json(h) for h in session.execute(
+            data = [handoff_contract_json(h) for h in session.execute(
                 select(Handoff).order_by(Handoff.created_at.desc(), Handoff.id.desc())).scalars()]
     finally:
         store.close()

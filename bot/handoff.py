@@ -107,8 +107,8 @@ class HandoffSettings:
 
 # ---------------------------------------------------------------- JSON form
 
-def handoff_json(h: Handoff) -> dict[str, Any]:
-    """The contract's hand-off JSON (``bot handoffs --json``) plus a few extra keys."""
+def handoff_contract_json(h: Handoff) -> dict[str, Any]:
+    """The contract's hand-off fields (``bot handoffs --json``)."""
     return {
         "conversation_id": h.conversation_id,
         "channel": h.channel,
@@ -118,11 +118,13 @@ def handoff_json(h: Handoff) -> dict[str, Any]:
         "accepted_at": iso_local(h.accepted_at),
         "agent": h.agent,
         "callback_ticket_no": h.callback_ticket_no,
-        "id": h.id,
-        "summary": h.summary,
-        "accept_due_at": iso_local(h.accept_due_at),
-        "ended_at": iso_local(h.ended_at),
     }
+
+
+def handoff_json(h: Handoff) -> dict[str, Any]:
+    """The contract's fields plus what the API and console also need."""
+    return {**handoff_contract_json(h), "id": h.id, "summary": h.summary,
+            "accept_due_at": iso_local(h.accept_due_at), "ended_at": iso_local(h.ended_at)}
 
 
 def list_handoffs(session: Session, status: str | None = None, limit: int | None = None) -> list[Handoff]:
