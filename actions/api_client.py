@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import re
 from typing import Any, Dict, Optional
 
 import aiohttp
@@ -20,6 +21,8 @@ DEFAULT_GATEWAY_URL = "http://127.0.0.1:8080"
 DEFAULT_SERVICE_TOKEN = "dev-service-token-change-me"
 
 _overrides: Dict[str, Any] = {}
+# What the gateway accepts as a conversation id (bot.api.validation.CONVERSATION_ID).
+_CONVERSATION_ID = re.compile(r"^[^\s\x00-\x1f\x7f]{1,128}$")
 
 
 def configure(base_url: Optional[str] = None, token: Optional[str] = None,
@@ -89,9 +92,16 @@ async def request(method: str, path: str, *, json: Any = None,
 
 # --- the calls the actions make -------------------------------------------------------
 
-async def verify_identity(account_no: str, phone_last4: str) -> Dict[str, Any]:
-    return await request("POST", "/api/v1/identity/verify",
-                         json={"account_no": account_no, "phone_last4": phone_last4})
+async def verify_identity(account_no: str, phone_last4: str,
+                          conversation_id: Optional[str] = None) -> Dict[str, Any]:
+    """With ``conversation_id`` (the tracker's sender id) a successful check also attaches the
+    account to the gateway's conversation (staff console, hand-off callbacks)."""
+    body: Dict[str, Any] = {"account_no": account_no, "phone_last4": phone_last4}
+    # A sender id the gateway could not hold (only from other Rasa channels: rasa shell, a REST
+    # client) is left out rather than failing the customer's identity check.
+    if conversation_id and _CONVERSATION_ID.match(conversation_id):
+        body["conversation_id"] = conversation_id
+    return await request("POST", "/api/v1/identity/verify", json=body)
 
 
 async def get_account(account_no: str) -> Dict[str, Any]:

@@ -368,7 +368,8 @@ class IdentityValidation:
         if tracker.get_slot("identity_verified") and tracker.get_slot("verified_account_no") == account_no:
             return {"phone_last4": match.group(1)}  # re-validated on a form's activation: already done
         try:
-            result = await api_client.verify_identity(account_no, match.group(1))
+            result = await api_client.verify_identity(account_no, match.group(1),
+                                                      conversation_id=tracker.sender_id)
         except api_client.ApiError:
             dispatcher.utter_message(text=API_FAILURE_TEXT)
             return {"phone_last4": None, "api_failed": True}

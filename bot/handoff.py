@@ -177,7 +177,15 @@ TEXT_CLOSED_DESK = "人工客服的服务时间为每天 {hours}，现在暂时�
 TEXT_CALLBACK = "已为您登记回电工单 {ticket_no}，工作人员将于{deadline}前与您联系。"
 TEXT_CALLBACK_NO_DEADLINE = "已为您登记回电工单 {ticket_no}，工作人员将尽快与您联系。"
 TEXT_CALLBACK_NO_PHONE = "为便于回电，请留下您的户号或联系电话。"
+# The customer proved their identity in this conversation: call the registered phone, say which.
+TEXT_CALLBACK_REGISTERED_PHONE = "回电将拨打您登记的手机号 {phone}。"
 TEXT_BACK_TO_BOT = "在此期间，智能客服仍可继续为您服务。"
+
+
+def _mask_phone(phone: str) -> str:
+    """138****0001: enough for the customer to recognise their number, not to read it off a screen."""
+    digits = "".join(ch for ch in phone if ch.isdigit())
+    return f"{digits[:3]}****{digits[-4:]}" if len(digits) >= 7 else "****"
 
 
 def _minutes_text(seconds: float) -> str:
@@ -442,21 +450,22 @@ class HandoffService:
                 ticket = _open_callback_ticket(session, h, now, self.sla, desk_closed)
                 h.callback_ticket_no = ticket["ticket_no"]
                 session.flush()
-                conv = session.get(Conversation, h.conversation_id)
-                has_contact = bool(ticket.get("contact_phone") or (conv and conv.account_no))
-                return handoff_json(h), ticket, has_contact
+                # The ticket's contact phone is the verified account's registered phone (if any).
+                return handoff_json(h), ticket, ticket.get("contact_phone")
 
         result = await self.store.run(_claim_and_ticket)
         if result is None:
             return None
-        data, ticket, has_contact = result
+        data, ticket, contact_phone = result
         due = _first_due(ticket)
         parts = [TEXT_CLOSED_DESK.format(hours=self.settings.staff_hours.describe()) if desk_closed else TEXT_BUSY]
         if due:
             parts.append(TEXT_CALLBACK.format(ticket_no=ticket["ticket_no"], deadline=_local_deadline(due, now)))
         else:
             parts.append(TEXT_CALLBACK_NO_DEADLINE.format(ticket_no=ticket["ticket_no"]))
-        if not has_contact:
+        if contact_phone:
+            parts.append(TEXT_CALLBACK_REGISTERED_PHONE.format(phone=_mask_phone(contact_phone)))
+        else:
             parts.append(TEXT_CALLBACK_NO_PHONE)
         parts.append(TEXT_BACK_TO_BOT)
         await self._set_state(data["conversation_id"], "bot")

@@ -150,9 +150,19 @@ def spec() -> dict[str, Any]:
             "summary": "Check a customer's identity: account number plus last four phone digits, or name",
             "requestBody": _json_body({"type": "object", "required": ["account_no"], "properties": {
                 "account_no": {"type": "string", "pattern": r"^\d{10}$"},
-                "phone_last4": {"type": "string", "pattern": r"^\d{4}$"}, "name": {"type": "string"}}}),
+                "phone_last4": {"type": "string", "pattern": r"^\d{4}$"}, "name": {"type": "string"},
+                "conversation_id": {
+                    "type": "string", "maxLength": 128, "pattern": r"^[^\s\x00-\x1f\x7f]{1,128}$",
+                    "description": "optional: the conversation (Rasa sender id) the customer is verified in; "
+                                   "on success the account is recorded on that existing conversation "
+                                   "(a later successful check for another account replaces it; a failed "
+                                   "check changes nothing; no conversation is created)"}}}),
             "responses": {"200": _answer("the outcome", {"type": "object", "properties": {
                 "verified": {"type": "boolean"},
+                "conversation_linked": {
+                    "type": "boolean",
+                    "description": "present when verified with a conversation_id: whether that conversation "
+                                   "exists and now carries the account"},
                 "reason": {"type": "string", "enum": ["not_found", "mismatch", "locked"],
                            "description": "locked: too many failed checks for this account recently"},
                 "customer": _ref("Customer")}}), **ERRORS}}},

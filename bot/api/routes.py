@@ -18,6 +18,7 @@ from bot.api.outages import area_district, covers, outage_json, relevant
 from bot.api.validation import (
     ACCOUNT_NO,
     CHANNEL,
+    CONVERSATION_ID,
     LAST4,
     PERIOD,
     PHONE,
@@ -129,6 +130,9 @@ async def verify_identity(request: web.Request) -> web.Response:
     account_no = _account_no(string(body, "account_no", required=True, max_len=10))
     last4 = string(body, "phone_last4", max_len=4, pattern=LAST4, hint="must be 4 digits")
     name = string(body, "name", max_len=64)
+    # Optional: the conversation (= Rasa sender id) the customer proved their identity in.
+    conversation_id = string(body, "conversation_id", max_len=128, pattern=CONVERSATION_ID,
+                             hint="must be a conversation id (printable, no spaces)")
     if not last4 and not name:
         raise validation_error("phone_last4", "give phone_last4 or name")
     guard: IdentityGuard = request.app["api_identity_guard"]
@@ -144,7 +148,42 @@ async def verify_identity(request: web.Request) -> web.Response:
         guard.failed(account_no)
         return _json({"verified": False, "reason": "mismatch"})
     guard.succeeded(account_no)
-    return _json({"verified": True, "customer": customer_json(customer)})
+    answer: dict[str, Any] = {"verified": True, "customer": customer_json(customer)}
+    if conversation_id:
+        linked, changed = await _store(request).run(_link_conversation, _store(request), conversation_id,
+                                                    account_no)
+        answer["conversation_linked"] = linked
+        if changed:
+            await _publish_identity(request, conversation_id, account_no)
+    return _json(answer)
+
+
+def _link_conversation(store, conversation_id: str, account_no: str) -> tuple[bool, bool]:
+    """Records the verified account on an existing conversation: (linked, changed).
+
+    Conversations are created only by the hub when a customer writes, never here."""
+    with store.session() as session:
+        conversation = session.get(Conversation, conversation_id)
+        if conversation is None:
+            return False, False
+        if conversation.account_no == account_no:
+            return True, False
+        # The latest successful check wins: a customer who manages several accounts (a landlord,
+        # a family member) is now talking about this one, and hand-off callbacks and the console
+        # should follow it. Tickets opened earlier keep their own account and conversation links.
+        conversation.account_no = account_no
+        return True, True
+
+
+async def _publish_identity(request: web.Request, conversation_id: str, account_no: str) -> None:
+    """Lets open consoles re-fetch the conversation (its customer card and tickets)."""
+    hub = request.config_dict.get("hub")
+    if hub is None or not hasattr(hub, "publish"):
+        return
+    try:
+        await hub.publish({"type": "identity", "conversation_id": conversation_id, "account_no": account_no})
+    except Exception:  # the account is stored; a console notice must not undo the answer
+        logging.getLogger(__name__).exception("conversation %s: identity notice failed", conversation_id)
 
 
 def _read_customer(store, account_no: str) -> Customer | None:

@@ -15,6 +15,8 @@ CHANNEL = re.compile(r"^[a-z][a-z0-9_]{0,15}$")
 SLUG = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
 PHONE = re.compile(r"^\+?[0-9][0-9\- ]{4,18}[0-9]$")
 LAST4 = re.compile(r"^\d{4}$")
+# A gateway conversation id (web session id, wechat:<OpenID>, wecom:<UserID>): printable, no spaces.
+CONVERSATION_ID = re.compile(r"^[^\s\x00-\x1f\x7f]{1,128}$")
 MAX_DETAILS_BYTES = 16 * 1024
 
 
