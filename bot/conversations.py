@@ -19,6 +19,7 @@ import asyncio
 import contextlib
 import logging
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any, AsyncIterator, Awaitable, Callable, Optional, Protocol
 
 import aiohttp
@@ -36,6 +37,11 @@ log = logging.getLogger(__name__)
 APOLOGY_TEXT = "抱歉，系统暂时繁忙，您的留言已记录。请稍后再发一次，或拨打95598供电服务热线，我们24小时为您服务。"
 PAYLOAD_KEYS = ("buttons", "quick_replies", "attachment", "custom")
 MAX_TEXT_LENGTH = 2000
+# Rasa starts a new session, forgetting the verified identity, after this much silence
+# (domain.yml session_config: 60 minutes, slots not carried over). The conversation's verified
+# account (set by POST /api/v1/identity/verify) is forgotten with it, so that whoever writes
+# next in the same browser or chat is not taken for the earlier customer (console, callbacks).
+IDENTITY_FORGET_AFTER = timedelta(minutes=60)
 
 EventCallback = Callable[[dict], Awaitable[None]]
 
@@ -350,6 +356,9 @@ class ConversationHub:
                         conversation.closed_at = None
                         conversation.assigned_agent = None
                     now = now_utc()
+                    if conversation.account_no and conversation.last_message_at is not None \
+                            and now - conversation.last_message_at > IDENTITY_FORGET_AFTER:
+                        conversation.account_no = None
                     message = Message(conversation_id=conversation_id, sender="customer", channel=channel,
                                       text=text, client_msg_id=client_msg_id, created_at=now, delivered_at=now)
                     session.add(message)

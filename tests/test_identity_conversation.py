@@ -168,6 +168,25 @@ async def test_openapi_documents_the_optional_conversation_id(gateway):
     assert "conversation_linked" in answer["properties"]
 
 
+def age_conversation(app, conversation_id: str, minutes: int) -> None:
+    with app["store"].session() as session:
+        conversation = session.get(Conversation, conversation_id)
+        conversation.last_message_at = conversation.last_message_at - timedelta(minutes=minutes)
+
+
+async def test_the_account_is_forgotten_when_rasa_forgets_the_identity(gateway):
+    # Rasa's session (and its identity slots) ends after 60 silent minutes: so does the link,
+    # or whoever writes next in that browser would be taken for the earlier customer.
+    await customer_writes(gateway, WEB_ID, "你好")
+    await verify(gateway, {"account_no": ACCOUNT, "phone_last4": LAST4, "conversation_id": WEB_ID})
+    age_conversation(gateway.app, WEB_ID, 30)
+    await customer_writes(gateway, WEB_ID, "还在吗")
+    assert account_of(gateway.app, WEB_ID) == ACCOUNT
+    age_conversation(gateway.app, WEB_ID, 61)
+    await customer_writes(gateway, WEB_ID, "你好，我想查电费")
+    assert account_of(gateway.app, WEB_ID) is None
+
+
 # ---------------------------------------------------------------- the action, through the hub
 
 
