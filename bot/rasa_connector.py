@@ -30,6 +30,7 @@ from bot import rasa_speedups
 
 log = logging.getLogger(__name__)
 rasa_speedups.install()  # this module is loaded by every Rasa server (credentials.yml)
+rasa_speedups.install_ted_gate()
 
 
 class GatewayInput(RestInput):
