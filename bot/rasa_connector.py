@@ -27,10 +27,12 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from bot import rasa_speedups
+from bot.tracker_store import unwrap
 
 log = logging.getLogger(__name__)
 rasa_speedups.install()  # this module is loaded by every Rasa server (credentials.yml)
 rasa_speedups.install_ted_gate()
+rasa_speedups.install_response_selector_gate()
 
 
 class GatewayInput(RestInput):
@@ -97,7 +99,11 @@ async def _intent_headers(request: Request, sender_id: str) -> Dict[str, str]:
         agent = getattr(request.app.ctx, "agent", None)
         if agent is None or agent.tracker_store is None:
             return {}
-        parse_data = _latest_parse_data_sql(agent.tracker_store, sender_id)
+        inner = unwrap(agent.tracker_store)
+        # GatewaySQLTrackerStore kept it when it saved this turn: no database read at all.
+        parse_data = inner.pop_latest_parse_data(sender_id) if hasattr(inner, "pop_latest_parse_data") else None
+        if parse_data is None:
+            parse_data = _latest_parse_data_sql(inner, sender_id)
         if parse_data is None:  # another tracker store: read the whole tracker
             tracker = await agent.tracker_store.retrieve(sender_id)
             parse_data = (tracker.latest_message.parse_data or {}) if tracker and tracker.latest_message else {}
@@ -127,7 +133,7 @@ def _latest_parse_data_sql(store: Any, sender_id: str) -> Optional[Dict[str, Any
     None when the store is not Rasa's SQL store (the caller falls back to the tracker)."""
     from rasa.core.tracker_store import SQLTrackerStore
 
-    inner = getattr(store, "_tracker_store", store)  # FailSafeTrackerStore wraps the real one
+    inner = unwrap(store)  # FailSafeTrackerStore and AwaitableTrackerStore wrap the real one
     if not isinstance(inner, SQLTrackerStore):
         return None
     event = inner.SQLEvent

@@ -18,6 +18,11 @@ RulePolicy's node run first and gives TED's node an abstaining prediction in exa
 cases. TED still runs whenever its prediction could matter: RulePolicy below 1.0, a
 rejected action on the tracker (the ensemble then zeroes that action in every
 prediction), or a TED trained end to end (its text predictions outrank intent ones).
+
+The ResponseSelector (the FAQ answers, a second TensorFlow model) ran on every message,
+although its answer is only used when the message is a FAQ question (``utter_faq``). It now
+runs for messages whose top two intents include its retrieval intent (the second one too, so
+that a two-stage fallback that turns the message into a FAQ question still has the answer).
 """
 from __future__ import annotations
 
@@ -194,4 +199,44 @@ def install_ted_gate() -> bool:
 
     DaskGraphRunner._build_dask_graph = _build_dask_graph
     _gate_installed = True
+    return True
+
+
+_selector_gate_installed = False
+
+
+def _may_be_retrieval_intent(message: Any, retrieval_intent: Text) -> bool:
+    intent = message.get("intent") or {}
+    if not intent.get("name"):
+        return True  # nothing classified it: keep Rasa's behaviour
+    ranking = message.get("intent_ranking") or [intent]
+    return any((entry or {}).get("name") == retrieval_intent for entry in ranking[:2])
+
+
+def install_response_selector_gate() -> bool:
+    """Patches ``ResponseSelector.process`` to skip messages that cannot be its retrieval
+    intent (see the module docstring); idempotent."""
+    global _selector_gate_installed
+    if _selector_gate_installed:
+        return True
+    try:
+        from rasa.nlu.selectors.response_selector import ResponseSelector
+    except ImportError:
+        log.warning("rasa_speedups: Rasa internals changed, ResponseSelector not gated")
+        return False
+    original = ResponseSelector.process
+
+    def process(self: Any, messages: list) -> list:
+        retrieval_intent = getattr(self, "retrieval_intent", None)
+        if not gate_enabled or not retrieval_intent:
+            return original(self, messages)
+        wanted = [m for m in messages if _may_be_retrieval_intent(m, retrieval_intent)]
+        if len(wanted) == len(messages):
+            return original(self, messages)
+        if wanted:
+            original(self, wanted)  # sets the selector's answer on each message in place
+        return messages
+
+    ResponseSelector.process = process
+    _selector_gate_installed = True
     return True

@@ -1,9 +1,15 @@
-"""The TEDPolicy gate (bot/rasa_speedups.py) never changes a prediction of the trained model.
+"""The gates of bot/rasa_speedups.py change no outcome of the trained model.
+
+TEDPolicy gate: never changes a prediction.
 
 Every training story and every e2e test story is replayed step by step; at each
 action the next action is predicted with the gate and without it, and the winning prediction
 must be the same: action, policy, confidences and events. The gate must have skipped TED
 there (else it saves nothing); on a dialogue that no rule covers it must let TED run.
+
+ResponseSelector gate: every held-out NLU sentence is parsed with and without it; intents and
+entities are the same, the FAQ answer is the same wherever FAQ is among the top two intents,
+and the selector is skipped for the others.
 """
 from __future__ import annotations
 
@@ -26,6 +32,7 @@ def agent():
     if model is None:
         pytest.fail("no trained model for the current data and config (make test trains one first)")
     assert rasa_speedups.install_ted_gate()
+    assert rasa_speedups.install_response_selector_gate()
     return asyncio.run(load_agent(model_path=str(model)))
 
 
@@ -96,3 +103,39 @@ def test_gate_is_installed_by_the_gateway_channel():
     from rasa.engine.runner.dask import DaskGraphRunner
 
     assert DaskGraphRunner._build_dask_graph.__module__ == "bot.rasa_speedups"
+
+
+def _held_out_texts() -> list:
+    from rasa.shared.nlu.training_data.loading import load_data
+
+    texts = []
+    for path in sorted((ROOT / "tests" / "nlu_test").glob("**/*.yml")):
+        texts += [example.get("text") for example in load_data(str(path)).intent_examples]
+    return texts
+
+
+def _parse(agent, text: str, gated: bool) -> dict:
+    rasa_speedups.gate_enabled = gated
+    try:
+        return asyncio.run(agent.parse_message(text))
+    finally:
+        rasa_speedups.gate_enabled = True
+
+
+def test_response_selector_only_skipped_where_its_answer_is_unused(agent):
+    texts = _held_out_texts()
+    assert len(texts) > 200
+    skipped = answered = 0
+    for text in texts:
+        plain, gated = _parse(agent, text, gated=False), _parse(agent, text, gated=True)
+        assert gated["intent"] == plain["intent"], text
+        assert gated["entities"] == plain["entities"], text
+        # What the selector saw: the classifier's ranking, before FallbackClassifier adds nlu_fallback.
+        top_two = [entry["name"] for entry in plain["intent_ranking"] if entry["name"] != "nlu_fallback"][:2]
+        if "faq" in top_two:
+            assert gated["response_selector"] == plain["response_selector"], text
+            answered += 1
+        else:
+            assert "faq" not in gated.get("response_selector", {}), text
+            skipped += 1
+    assert answered > 30 and skipped > 150
