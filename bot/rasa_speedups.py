@@ -44,6 +44,38 @@ def _cached_validator(schema: Dict[Text, Any]) -> Any:
     return cls(schema)
 
 
+class _EventDispatchValidator:
+    """Says whether a response is valid, quickly, for Rasa's action response schema.
+
+    Each event of the schema is ``{..., "oneOf": [23 branches]}`` and each branch pins
+    ``event`` to a different constant, so an event is valid exactly when it is valid
+    against the common part and the one branch of its own type; jsonschema instead tries
+    all 23 branches per event (about 1.5 ms per response). Only "valid" answers come from
+    here: anything else is re-checked by the full validator, which gives Rasa's error."""
+
+    def __init__(self, schema: Dict[Text, Any]) -> None:
+        events = schema["properties"]["events"]
+        items = events["items"]
+        branches = items["oneOf"]
+        consts = [branch["properties"]["event"]["const"] for branch in branches]
+        if len(set(consts)) != len(consts):
+            raise ValueError("event branches are not distinguished by their constant")
+        top = dict(schema, properties=dict(schema["properties"], events=dict(events, items={})))
+        common = {k: v for k, v in items.items() if k != "oneOf"}
+        self.top = _cached_validator(top)
+        self.common = _cached_validator(common)
+        self.branches = {const: _cached_validator(branch) for const, branch in zip(consts, branches)}
+
+    def is_valid(self, result: Any) -> bool:
+        if not self.top.is_valid(result):
+            return False
+        for event in (result.get("events") or []) if isinstance(result, dict) else []:
+            branch = self.branches.get(event.get("event")) if isinstance(event, dict) else None
+            if branch is None or not self.common.is_valid(event) or not branch.is_valid(event):
+                return False
+        return True
+
+
 def install() -> bool:
     """Patches ``RemoteAction._validate_action_result``; idempotent. False when Rasa's
     internals are not what this was measured against (then nothing is changed)."""
@@ -63,6 +95,7 @@ def install() -> bool:
         return False
 
     validators: Dict[int, Any] = {}
+    fast_validators: Dict[int, _EventDispatchValidator] = {}
 
     def _validate_action_result(self: Any, result: Dict[Text, Any]) -> bool:
         schema = self.action_response_format_spec()
@@ -71,6 +104,13 @@ def install() -> bool:
         validator = validators.get(key)
         if validator is None:
             validator = validators[key] = _cached_validator(schema)
+            try:
+                fast_validators[key] = _EventDispatchValidator(schema)
+            except (KeyError, TypeError, ValueError):  # another shape: full validation only
+                log.warning("rasa_speedups: action response schema changed, validating in full")
+        fast = fast_validators.get(key)
+        if fast is not None and fast.is_valid(result):
+            return True
         error = best_match(validator.iter_errors(result))
         if error is None:
             return True
@@ -84,8 +124,31 @@ def install() -> bool:
         raise error
 
     RemoteAction._validate_action_result = _validate_action_result
+    _install_event_type_lookup()
     _installed = True
     return True
+
+
+def _install_event_type_lookup() -> None:
+    """``Event.resolve_by_type`` walks every Event subclass for every event it reads (each
+    tracker read and each action response): about 5 ms per turn. One dict lookup instead,
+    rebuilt when a name is unknown (a subclass defined later), same answers and errors."""
+    from rasa.shared.core.events import Event
+    from rasa.shared.utils.common import all_subclasses
+
+    original = Event.resolve_by_type
+    by_name: Dict[Text, Any] = {}
+
+    def resolve_by_type(type_name: Text, default: Any = None) -> Any:
+        cls = by_name.get(type_name)
+        if cls is None:
+            by_name.clear()
+            for subclass in reversed(all_subclasses(Event)):  # first match wins, as in Rasa
+                by_name[subclass.type_name] = subclass
+            cls = by_name.get(type_name)
+        return cls if cls is not None else original(type_name, default)
+
+    Event.resolve_by_type = staticmethod(resolve_by_type)
 
 
 class _RuleGatedNode:

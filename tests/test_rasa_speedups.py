@@ -31,9 +31,12 @@ def test_valid_result_accepted_and_schema_checked_once(monkeypatch):
     rasa_speedups.install()
     result = {"events": [{"event": "slot", "name": "account_no", "value": "3201000001"}],
               "responses": [{"text": "好的"}]}
+    assert action._validate_action_result(result) is True
+    first = len(calls)
+    assert first >= 1  # the schemas are checked when the first response comes
     for _ in range(5):
         assert action._validate_action_result(result) is True
-    assert len(calls) == 1
+    assert len(calls) == first  # and never again
 
 
 @pytest.mark.parametrize("bad", [
@@ -69,3 +72,63 @@ async def test_latest_intent_read_as_one_row_of_the_sql_tracker_store(tmp_path):
     latest = _latest_parse_data_sql(store, "c1")
     assert latest["intent"] == {"name": "faq", "confidence": 0.87}
     assert _latest_parse_data_sql(object(), "c1") is None  # not SQL: the caller reads the tracker
+
+
+def _sample_events() -> list:
+    """One event of every kind Rasa can serialise, as an action server would send them."""
+    from rasa.shared.core import events as ev
+
+    samples = [
+        ev.UserUttered("你好", {"name": "greet", "confidence": 0.9}, [], {"text": "你好"}),
+        ev.BotUttered("您好", {"buttons": []}), ev.SlotSet("account_no", "3201000001"),
+        ev.Restarted(), ev.AllSlotsReset(), ev.ReminderScheduled("greet", __import__("datetime").datetime(2026, 1, 1)),
+        ev.ReminderCancelled(), ev.ActionReverted(), ev.UserUtteranceReverted(), ev.StoryExported(),
+        ev.FollowupAction("action_listen"), ev.ConversationPaused(), ev.ConversationResumed(),
+        ev.ActionExecuted("action_listen"), ev.AgentUttered("hi"), ev.ActiveLoop("bill_form"),
+        ev.LoopInterrupted(True), ev.ActionExecutionRejected("bill_form"), ev.SessionStarted(),
+        ev.EntitiesAdded([{"entity": "account_no", "value": "1", "start": 0, "end": 1}]),
+    ]
+    return [event.as_dict() for event in samples]
+
+
+def test_event_dispatch_agrees_with_the_full_schema_on_every_event_type():
+    from jsonschema import Draft202012Validator
+
+    action = _action()
+    schema = action.action_response_format_spec()
+    fast = rasa_speedups._EventDispatchValidator(schema)
+    full = Draft202012Validator(schema)
+    events = _sample_events()
+    broken = [dict(e, timestamp="yesterday") for e in events] + [dict(e, event="unknown") for e in events] + [
+        {"event": "slot", "name": 5}, {"event": "user", "parse_data": "x"}, {"event": "action", "name": 3},
+        {"event": "bot", "text": ["a"]}, {"event": None}, "slot", {}]
+    for event in events + broken:
+        result = {"events": [event], "responses": [{"text": "好的"}]}
+        assert fast.is_valid(result) == full.is_valid(result), event
+    assert sum(fast.is_valid({"events": [e]}) for e in events) == len(events)
+    assert not fast.is_valid({"events": events, "responses": "x"})
+
+
+def test_rejected_response_gets_rasas_message_after_the_fast_check():
+    assert rasa_speedups.install()
+    with pytest.raises(ValidationError) as err:
+        _action()._validate_action_result({"events": [{"event": "slot", "name": 5}]})
+    assert "Failed to validate Action server response" in err.value.message
+    assert "5 is not of type 'string'" in str(err.value) or "is not valid under any of the given schemas" in str(err.value)
+
+
+def test_event_type_lookup_gives_rasas_answers():
+    from rasa.shared.core.events import Event
+    from rasa.shared.utils.common import all_subclasses
+
+    assert rasa_speedups.install()
+    assert Event.resolve_by_type.__module__ == "bot.rasa_speedups"
+    for cls in all_subclasses(Event):
+        expected = next(c for c in all_subclasses(Event) if c.type_name == cls.type_name)
+        assert Event.resolve_by_type(cls.type_name) is expected
+    assert Event.resolve_by_type("topic") is None
+    assert Event.resolve_by_type("no_such_event", default=Event) is Event
+    with pytest.raises(ValueError):
+        Event.resolve_by_type("no_such_event")
+    restored = Event.from_parameters({"event": "slot", "name": "account_no", "value": "3201000001"})
+    assert restored.key == "account_no" and restored.value == "3201000001"
