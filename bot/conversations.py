@@ -24,7 +24,7 @@ from typing import Any, AsyncIterator, Awaitable, Callable, Optional, Protocol
 
 import aiohttp
 from aiohttp import web
-from sqlalchemy import select, update
+from sqlalchemy import insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from bot.config import Settings
@@ -44,6 +44,11 @@ MAX_TEXT_LENGTH = 2000
 IDENTITY_FORGET_AFTER = timedelta(minutes=60)
 
 EventCallback = Callable[[dict], Awaitable[None]]
+
+# The hot path (every customer turn) uses Core statements on these tables: the ORM's unit of
+# work, identity map and object loading cost more gateway CPU than the SQL itself.
+CONVERSATIONS = Conversation.__table__
+MESSAGES = Message.__table__
 
 
 class ChannelAdapter(Protocol):
@@ -65,8 +70,9 @@ class CustomerMessageResult:
     replies: list[dict] = field(default_factory=list)  # stored bot replies (JSON form)
 
 
-def message_json(message: Message) -> dict:
-    """A stored message as the console, history and events show it."""
+def message_json(message: Any) -> dict:
+    """A stored message (ORM object or Core row of ``messages``) as the console, history and
+    events show it."""
     data: dict[str, Any] = {
         "id": message.id,
         "conversation_id": message.conversation_id,
@@ -220,13 +226,16 @@ class ConversationHub:
                 sender = "system"
             else:
                 sender = "bot"
-            if intent:
-                await self.store.run(self._set_intent, result.message["id"], intent, confidence)
-                result.message.update(intent=intent, confidence=confidence)
             replies = [reply for reply in map(from_rasa, raw_replies) if reply is not None]
+            # The intent and the whole turn's replies in one transaction, then one delivery pass.
+            if intent:
+                result.message.update(intent=intent[:64], confidence=confidence)
             if replies:
-                # The whole turn's replies in one transaction and one delivery pass.
-                result.replies.extend(await self._store_and_deliver_many(conversation_id, replies, sender, None))
+                result.replies.extend(await self._store_and_deliver_many(
+                    conversation_id, replies, sender, None,
+                    intent=(result.message["id"], intent, confidence) if intent else None))
+            elif intent:
+                await self.store.run(self._set_intent, result.message["id"], intent, confidence)
             return result
 
     async def _ask_rasa(self, channel: str, conversation_id: str, text: str,
@@ -273,10 +282,10 @@ class ConversationHub:
         return (await self._store_and_deliver_many(conversation_id, [content], sender, agent))[0]
 
     async def _store_and_deliver_many(self, conversation_id: str, contents: list[dict], sender: str,
-                                      agent: Optional[str]) -> list[dict]:
+                                      agent: Optional[str], intent: Optional[tuple] = None) -> list[dict]:
         async with self._delivering.hold(conversation_id):
             stored, channel, pending = await self.store.run(self._insert_messages, conversation_id, contents,
-                                                            sender, agent)
+                                                            sender, agent, intent)
             delivered_ids = await self._flush(conversation_id, channel, pending)
         for data in stored:
             if data["id"] in delivered_ids:
@@ -287,10 +296,10 @@ class ConversationHub:
     async def deliver_pending(self, conversation_id: str) -> int:
         """Delivers the conversation's pending messages in order (e.g. the customer reconnected)."""
         async with self._delivering.hold(conversation_id):
-            channel = await self.store.run(self._conversation_channel, conversation_id)
+            channel, pending = await self.store.run(self._channel_and_pending, conversation_id)
             if channel is None:
                 return 0
-            return len(await self._flush(conversation_id, channel))
+            return len(await self._flush(conversation_id, channel, pending))
 
     async def _flush(self, conversation_id: str, channel: str,
                      pending: Optional[list[dict]] = None) -> dict[int, str]:
@@ -337,86 +346,102 @@ class ConversationHub:
                                 client_msg_id: Optional[str]) -> tuple[tuple[dict, bool, str], bool]:
         for attempt in (1, 2):
             try:
-                with self.store.session() as session:
-                    conversation = session.get(Conversation, conversation_id)
-                    if conversation is None:
-                        conversation = Conversation(id=conversation_id, channel=channel, state="bot")
-                        session.add(conversation)
-                        session.flush()
-                    if client_msg_id:
-                        existing = session.execute(
-                            select(Message).where(Message.conversation_id == conversation_id,
-                                                  Message.client_msg_id == client_msg_id)
-                        ).scalar_one_or_none()
-                        if existing is not None:
-                            return (message_json(existing), True, conversation.state), False
-                    reopened = conversation.state == "closed"
-                    if reopened:  # writing again after the end starts a new bot-served exchange
-                        conversation.state = "bot"
-                        conversation.closed_at = None
-                        conversation.assigned_agent = None
-                    now = now_utc()
-                    if conversation.account_no and conversation.last_message_at is not None \
-                            and now - conversation.last_message_at > IDENTITY_FORGET_AFTER:
-                        conversation.account_no = None
-                    message = Message(conversation_id=conversation_id, sender="customer", channel=channel,
-                                      text=text, client_msg_id=client_msg_id, created_at=now, delivered_at=now)
-                    session.add(message)
-                    conversation.last_message_at = now
-                    session.flush()
-                    return (message_json(message), False, conversation.state), reopened
+                with self.store.transaction() as conn:
+                    return self._store_customer_message_in(conn, channel, conversation_id, text, client_msg_id)
             except IntegrityError:
                 if attempt == 2:
                     raise  # a concurrent writer (another gateway) created it: the retry sees it
         raise AssertionError("unreachable")
 
+    @staticmethod
+    def _store_customer_message_in(conn, channel: str, conversation_id: str, text: str,
+                                   client_msg_id: Optional[str]) -> tuple[tuple[dict, bool, str], bool]:
+        now = now_utc()
+        conversation = conn.execute(
+            select(CONVERSATIONS.c.state, CONVERSATIONS.c.account_no, CONVERSATIONS.c.last_message_at)
+            .where(CONVERSATIONS.c.id == conversation_id)
+        ).first()
+        if conversation is None:
+            conn.execute(insert(CONVERSATIONS).values(id=conversation_id, channel=channel, state="bot",
+                                                      created_at=now, last_message_at=now))
+            state, reopened = "bot", False
+        else:
+            if client_msg_id:
+                existing = conn.execute(
+                    select(MESSAGES).where(MESSAGES.c.conversation_id == conversation_id,
+                                           MESSAGES.c.client_msg_id == client_msg_id)
+                ).first()
+                if existing is not None:
+                    return (message_json(existing), True, conversation.state), False
+            changes: dict[str, Any] = {"last_message_at": now}
+            reopened = conversation.state == "closed"
+            if reopened:  # writing again after the end starts a new bot-served exchange
+                changes.update(state="bot", closed_at=None, assigned_agent=None)
+            if conversation.account_no and conversation.last_message_at is not None \
+                    and now - conversation.last_message_at > IDENTITY_FORGET_AFTER:
+                changes["account_no"] = None
+            conn.execute(update(CONVERSATIONS).where(CONVERSATIONS.c.id == conversation_id).values(**changes))
+            state = "bot" if reopened else conversation.state
+        values = dict(conversation_id=conversation_id, sender="customer", agent=None, channel=channel, text=text,
+                      payload=None, client_msg_id=client_msg_id, intent=None, confidence=None,
+                      created_at=now, delivered_at=now)
+        message_id = conn.execute(insert(MESSAGES).values(**values)).inserted_primary_key[0]
+        return (_message_dict(message_id, values), False, state), reopened
+
     def _insert_messages(self, conversation_id: str, contents: list[dict], sender: str,
-                         agent: Optional[str]) -> tuple[list[dict], str, list[dict]]:
-        """Stores outgoing messages in order; returns them, the channel and every pending message
-        (oldest first)."""
-        with self.store.session() as session:
-            conversation = session.get(Conversation, conversation_id)
-            if conversation is None:
-                raise LookupError(f"unknown conversation {conversation_id}")
+                         agent: Optional[str], intent: Optional[tuple] = None
+                         ) -> tuple[list[dict], str, list[dict]]:
+        """Stores outgoing messages in order (and, for a customer turn, the intent of the customer's
+        message: ``(message_id, intent, confidence)``); returns them, the channel and every pending
+        message (oldest first)."""
+        with self.store.transaction() as conn:
             now = now_utc()
-            messages = []
-            for content in contents:
-                payload = {k: content[k] for k in PAYLOAD_KEYS if content.get(k)} or None
-                message = Message(conversation_id=conversation_id, sender=sender, agent=agent,
-                                  channel=conversation.channel, text=content.get("text"), payload=payload,
-                                  created_at=now)
-                session.add(message)
-                session.flush()  # ids in insertion order
-                messages.append(message)
-            conversation.last_message_at = now
-            return ([message_json(m) for m in messages], conversation.channel,
-                    self._pending_in(session, conversation_id))
+            touch = update(CONVERSATIONS).where(CONVERSATIONS.c.id == conversation_id).values(last_message_at=now)
+            if conn.dialect.full_returning:  # PostgreSQL: check, touch and read the channel at once
+                channel = conn.execute(touch.returning(CONVERSATIONS.c.channel)).scalar()
+            else:
+                channel = conn.execute(select(CONVERSATIONS.c.channel)
+                                       .where(CONVERSATIONS.c.id == conversation_id)).scalar()
+                if channel is not None:
+                    conn.execute(touch)
+            if channel is None:
+                raise LookupError(f"unknown conversation {conversation_id}")
+            if intent is not None:
+                _set_intent_in(conn, *intent)
+            stored = []
+            for content in contents:  # one statement each: ids in insertion order
+                values = dict(conversation_id=conversation_id, sender=sender, agent=agent, channel=channel,
+                              text=content.get("text"),
+                              payload={k: content[k] for k in PAYLOAD_KEYS if content.get(k)} or None,
+                              client_msg_id=None, intent=None, confidence=None, created_at=now, delivered_at=None)
+                message_id = conn.execute(insert(MESSAGES).values(**values)).inserted_primary_key[0]
+                stored.append(_message_dict(message_id, values))
+            return stored, channel, self._pending_in(conn, conversation_id)
 
     def _pending_messages(self, conversation_id: str) -> list[dict]:
-        with self.store.session() as session:
-            return self._pending_in(session, conversation_id)
+        with self.store.transaction() as conn:
+            return self._pending_in(conn, conversation_id)
 
     @staticmethod
-    def _pending_in(session, conversation_id: str) -> list[dict]:
-        rows = session.execute(
-            select(Message)
-            .where(Message.conversation_id == conversation_id, Message.delivered_at.is_(None),
-                   Message.sender != "customer")
-            .order_by(Message.id)
-        ).scalars()
-        return [message_json(m) for m in rows]
+    def _pending_in(conn, conversation_id: str) -> list[dict]:
+        rows = conn.execute(
+            select(MESSAGES)
+            .where(MESSAGES.c.conversation_id == conversation_id, MESSAGES.c.delivered_at.is_(None),
+                   MESSAGES.c.sender != "customer")
+            .order_by(MESSAGES.c.id)
+        )
+        return [message_json(row) for row in rows]
 
     def _mark_delivered(self, message_ids: list[int]) -> str:
         now = now_utc()
-        with self.store.session() as session:
-            session.execute(update(Message).where(Message.id.in_(message_ids), Message.delivered_at.is_(None))
-                            .values(delivered_at=now))
+        with self.store.transaction() as conn:
+            conn.execute(update(MESSAGES).where(MESSAGES.c.id.in_(message_ids), MESSAGES.c.delivered_at.is_(None))
+                         .values(delivered_at=now))
         return iso_local(now)
 
     def _set_intent(self, message_id: int, intent: str, confidence: Optional[float]) -> None:
-        with self.store.session() as session:
-            session.execute(update(Message).where(Message.id == message_id)
-                            .values(intent=intent[:64], confidence=confidence))
+        with self.store.transaction() as conn:
+            _set_intent_in(conn, message_id, intent, confidence)
 
     def _set_state(self, conversation_id: str, state: str, agent: Optional[str]) -> dict:
         with self.store.session() as session:
@@ -431,15 +456,16 @@ class ConversationHub:
             conversation.closed_at = now_utc() if state == "closed" else None
             return _conversation_json(conversation)
 
-    def _conversation_channel(self, conversation_id: str) -> Optional[str]:
-        with self.store.session() as session:
-            conversation = session.get(Conversation, conversation_id)
-            return conversation.channel if conversation is not None else None
+    def _channel_and_pending(self, conversation_id: str) -> tuple[Optional[str], list[dict]]:
+        with self.store.transaction() as conn:
+            channel = conn.execute(select(CONVERSATIONS.c.channel)
+                                   .where(CONVERSATIONS.c.id == conversation_id)).scalar()
+            return channel, (self._pending_in(conn, conversation_id) if channel is not None else [])
 
     def _conversation_info(self, conversation_id: str) -> Optional[dict]:
-        with self.store.session() as session:
-            conversation = session.get(Conversation, conversation_id)
-            return _conversation_json(conversation) if conversation is not None else None
+        with self.store.transaction() as conn:
+            row = conn.execute(select(CONVERSATIONS).where(CONVERSATIONS.c.id == conversation_id)).first()
+            return _conversation_json(row) if row is not None else None
 
     def _history(self, conversation_id: str, after_id: int, limit: int) -> list[dict]:
         with self.store.session() as session:
@@ -452,7 +478,36 @@ class ConversationHub:
             return [message_json(m) for m in reversed(rows)]
 
 
-def _conversation_json(conversation: Conversation) -> dict:
+def _set_intent_in(conn, message_id: int, intent: str, confidence: Optional[float]) -> None:
+    conn.execute(update(MESSAGES).where(MESSAGES.c.id == message_id)
+                 .values(intent=intent[:64], confidence=confidence))
+
+
+def _message_dict(message_id: int, values: dict) -> dict:
+    """``message_json`` of a message just inserted with these column values."""
+    return message_json(_InsertedMessage(id=message_id, flagged=False, flag_intent=None, **values))
+
+
+@dataclass
+class _InsertedMessage:
+    id: int
+    conversation_id: str
+    sender: str
+    agent: Optional[str]
+    channel: str
+    text: Optional[str]
+    payload: Optional[dict]
+    client_msg_id: Optional[str]
+    intent: Optional[str]
+    confidence: Optional[float]
+    flagged: bool
+    flag_intent: Optional[str]
+    delivered_at: Any
+    created_at: Any
+
+
+def _conversation_json(conversation: Any) -> dict:
+    """A conversation (ORM object or Core row of ``conversations``) as the hub answers it."""
     return {
         "id": conversation.id,
         "channel": conversation.channel,

@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
+import time
 import warnings
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -16,11 +17,16 @@ from typing import Callable, Iterator, TypeVar
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import create_engine, event
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import Session, sessionmaker
 
 T = TypeVar("T")
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+# A pooled connection that sat unused this long is checked with a ping before use (a database
+# restart or an idle-timeout cut it). One used moments ago is not: SQLAlchemy's pool_pre_ping
+# pinged on every checkout, a round trip per transaction (4 per customer turn).
+PING_IF_IDLE_SECONDS = 2.0
 
 
 def make_engine(url: str) -> Engine:
@@ -41,7 +47,38 @@ def make_engine(url: str) -> Engine:
             cur.close()
 
         return engine
-    return create_engine(url, future=True, pool_pre_ping=True, pool_size=10, max_overflow=20)
+    engine = create_engine(url, future=True, pool_size=10, max_overflow=20)
+    _ping_idle_connections(engine)
+    return engine
+
+
+def _ping_idle_connections(engine: Engine) -> None:
+    """pool_pre_ping, only for connections idle for ``PING_IF_IDLE_SECONDS`` or more.
+
+    A failed ping raises ``DisconnectionError``: the pool drops that connection and checks
+    out a fresh one (up to three times), exactly as pool_pre_ping does. A connection the
+    database cut while it was in use still fails that transaction; the pool then invalidates
+    every older connection, so the next checkouts get fresh ones."""
+
+    @event.listens_for(engine, "checkin")
+    def _checked_in(dbapi_conn, record) -> None:
+        record.info["idle_since"] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _checked_out(dbapi_conn, record, proxy) -> None:
+        idle_since = record.info.pop("idle_since", None)
+        if idle_since is None or time.monotonic() - idle_since < PING_IF_IDLE_SECONDS:
+            return  # new, or in use moments ago
+        if getattr(dbapi_conn, "closed", 0):  # psycopg2 knows some dead connections for free
+            raise DisconnectionError("connection closed")
+        try:
+            cursor = dbapi_conn.cursor()
+            try:
+                cursor.execute("SELECT 1")
+            finally:
+                cursor.close()
+        except Exception as exc:
+            raise DisconnectionError(f"ping failed: {exc!r}") from exc
 
 
 def alembic_config(url: str) -> Config:
@@ -69,6 +106,13 @@ class Store:
         with self.sessions() as session:
             with session.begin():
                 yield session
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[Connection]:
+        """A Core connection in a transaction (commit on success, rollback on error), for hot
+        paths that need no ORM objects."""
+        with self.engine.begin() as connection:
+            yield connection
 
     async def run(self, fn: Callable[..., T], *args, **kwargs) -> T:
         """Runs a blocking store function in the store's thread pool."""
