@@ -24,7 +24,7 @@ from typing import Any, AsyncIterator, Awaitable, Callable, Optional, Protocol
 
 import aiohttp
 from aiohttp import web
-from sqlalchemy import insert, select, update
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from bot.config import Settings
@@ -47,8 +47,30 @@ EventCallback = Callable[[dict], Awaitable[None]]
 
 # The hot path (every customer turn) uses Core statements on these tables: the ORM's unit of
 # work, identity map and object loading cost more gateway CPU than the SQL itself.
+# Built once: constructing a statement costs more Python than compiling it (which is cached).
 CONVERSATIONS = Conversation.__table__
 MESSAGES = Message.__table__
+_BY_CONVERSATION = CONVERSATIONS.c.id == bindparam("cid")
+_CONVERSATION_FOR_MESSAGE = select(CONVERSATIONS.c.state, CONVERSATIONS.c.account_no,
+                                   CONVERSATIONS.c.last_message_at).where(_BY_CONVERSATION)
+_CONVERSATION_CHANNEL = select(CONVERSATIONS.c.channel).where(_BY_CONVERSATION)
+_CONVERSATION_ROW = select(CONVERSATIONS).where(_BY_CONVERSATION)
+_INSERT_CONVERSATION = insert(CONVERSATIONS)
+_UPDATE_CONVERSATION = update(CONVERSATIONS).where(_BY_CONVERSATION)  # SET: the parameters' columns
+_TOUCH_CONVERSATION = update(CONVERSATIONS).where(_BY_CONVERSATION).values(last_message_at=bindparam("now"))
+_TOUCH_CONVERSATION_RETURNING_CHANNEL = _TOUCH_CONVERSATION.returning(CONVERSATIONS.c.channel)
+_MESSAGE_BY_CLIENT_ID = select(MESSAGES).where(MESSAGES.c.conversation_id == bindparam("cid"),
+                                               MESSAGES.c.client_msg_id == bindparam("client_id"))
+_INSERT_MESSAGE = insert(MESSAGES)
+_PENDING_MESSAGES = (select(MESSAGES)
+                     .where(MESSAGES.c.conversation_id == bindparam("cid"), MESSAGES.c.delivered_at.is_(None),
+                            MESSAGES.c.sender != "customer")
+                     .order_by(MESSAGES.c.id))
+_MARK_DELIVERED = (update(MESSAGES)
+                   .where(MESSAGES.c.id.in_(bindparam("ids", expanding=True)), MESSAGES.c.delivered_at.is_(None))
+                   .values(delivered_at=bindparam("now")))
+_SET_INTENT = (update(MESSAGES).where(MESSAGES.c.id == bindparam("mid"))
+               .values(intent=bindparam("new_intent"), confidence=bindparam("new_confidence")))
 
 
 class ChannelAdapter(Protocol):
@@ -357,20 +379,15 @@ class ConversationHub:
     def _store_customer_message_in(conn, channel: str, conversation_id: str, text: str,
                                    client_msg_id: Optional[str]) -> tuple[tuple[dict, bool, str], bool]:
         now = now_utc()
-        conversation = conn.execute(
-            select(CONVERSATIONS.c.state, CONVERSATIONS.c.account_no, CONVERSATIONS.c.last_message_at)
-            .where(CONVERSATIONS.c.id == conversation_id)
-        ).first()
+        conversation = conn.execute(_CONVERSATION_FOR_MESSAGE, {"cid": conversation_id}).first()
         if conversation is None:
-            conn.execute(insert(CONVERSATIONS).values(id=conversation_id, channel=channel, state="bot",
-                                                      created_at=now, last_message_at=now))
+            conn.execute(_INSERT_CONVERSATION, dict(id=conversation_id, channel=channel, state="bot", tags=[],
+                                                    reviewed=False, created_at=now, last_message_at=now))
             state, reopened = "bot", False
         else:
             if client_msg_id:
-                existing = conn.execute(
-                    select(MESSAGES).where(MESSAGES.c.conversation_id == conversation_id,
-                                           MESSAGES.c.client_msg_id == client_msg_id)
-                ).first()
+                existing = conn.execute(_MESSAGE_BY_CLIENT_ID,
+                                        {"cid": conversation_id, "client_id": client_msg_id}).first()
                 if existing is not None:
                     return (message_json(existing), True, conversation.state), False
             changes: dict[str, Any] = {"last_message_at": now}
@@ -380,12 +397,12 @@ class ConversationHub:
             if conversation.account_no and conversation.last_message_at is not None \
                     and now - conversation.last_message_at > IDENTITY_FORGET_AFTER:
                 changes["account_no"] = None
-            conn.execute(update(CONVERSATIONS).where(CONVERSATIONS.c.id == conversation_id).values(**changes))
+            conn.execute(_UPDATE_CONVERSATION, {"cid": conversation_id, **changes})
             state = "bot" if reopened else conversation.state
         values = dict(conversation_id=conversation_id, sender="customer", agent=None, channel=channel, text=text,
-                      payload=None, client_msg_id=client_msg_id, intent=None, confidence=None,
+                      payload=None, client_msg_id=client_msg_id, intent=None, confidence=None, flagged=False,
                       created_at=now, delivered_at=now)
-        message_id = conn.execute(insert(MESSAGES).values(**values)).inserted_primary_key[0]
+        message_id = conn.execute(_INSERT_MESSAGE, values).inserted_primary_key[0]
         return (_message_dict(message_id, values), False, state), reopened
 
     def _insert_messages(self, conversation_id: str, contents: list[dict], sender: str,
@@ -396,14 +413,13 @@ class ConversationHub:
         message (oldest first)."""
         with self.store.transaction() as conn:
             now = now_utc()
-            touch = update(CONVERSATIONS).where(CONVERSATIONS.c.id == conversation_id).values(last_message_at=now)
+            key = {"cid": conversation_id, "now": now}
             if conn.dialect.full_returning:  # PostgreSQL: check, touch and read the channel at once
-                channel = conn.execute(touch.returning(CONVERSATIONS.c.channel)).scalar()
+                channel = conn.execute(_TOUCH_CONVERSATION_RETURNING_CHANNEL, key).scalar()
             else:
-                channel = conn.execute(select(CONVERSATIONS.c.channel)
-                                       .where(CONVERSATIONS.c.id == conversation_id)).scalar()
+                channel = conn.execute(_CONVERSATION_CHANNEL, key).scalar()
                 if channel is not None:
-                    conn.execute(touch)
+                    conn.execute(_TOUCH_CONVERSATION, key)
             if channel is None:
                 raise LookupError(f"unknown conversation {conversation_id}")
             if intent is not None:
@@ -413,8 +429,9 @@ class ConversationHub:
                 values = dict(conversation_id=conversation_id, sender=sender, agent=agent, channel=channel,
                               text=content.get("text"),
                               payload={k: content[k] for k in PAYLOAD_KEYS if content.get(k)} or None,
-                              client_msg_id=None, intent=None, confidence=None, created_at=now, delivered_at=None)
-                message_id = conn.execute(insert(MESSAGES).values(**values)).inserted_primary_key[0]
+                              client_msg_id=None, intent=None, confidence=None, flagged=False, created_at=now,
+                              delivered_at=None)
+                message_id = conn.execute(_INSERT_MESSAGE, values).inserted_primary_key[0]
                 stored.append(_message_dict(message_id, values))
             return stored, channel, self._pending_in(conn, conversation_id)
 
@@ -424,19 +441,13 @@ class ConversationHub:
 
     @staticmethod
     def _pending_in(conn, conversation_id: str) -> list[dict]:
-        rows = conn.execute(
-            select(MESSAGES)
-            .where(MESSAGES.c.conversation_id == conversation_id, MESSAGES.c.delivered_at.is_(None),
-                   MESSAGES.c.sender != "customer")
-            .order_by(MESSAGES.c.id)
-        )
+        rows = conn.execute(_PENDING_MESSAGES, {"cid": conversation_id})
         return [message_json(row) for row in rows]
 
     def _mark_delivered(self, message_ids: list[int]) -> str:
         now = now_utc()
         with self.store.transaction() as conn:
-            conn.execute(update(MESSAGES).where(MESSAGES.c.id.in_(message_ids), MESSAGES.c.delivered_at.is_(None))
-                         .values(delivered_at=now))
+            conn.execute(_MARK_DELIVERED, {"ids": list(message_ids), "now": now})
         return iso_local(now)
 
     def _set_intent(self, message_id: int, intent: str, confidence: Optional[float]) -> None:
@@ -458,13 +469,12 @@ class ConversationHub:
 
     def _channel_and_pending(self, conversation_id: str) -> tuple[Optional[str], list[dict]]:
         with self.store.transaction() as conn:
-            channel = conn.execute(select(CONVERSATIONS.c.channel)
-                                   .where(CONVERSATIONS.c.id == conversation_id)).scalar()
+            channel = conn.execute(_CONVERSATION_CHANNEL, {"cid": conversation_id}).scalar()
             return channel, (self._pending_in(conn, conversation_id) if channel is not None else [])
 
     def _conversation_info(self, conversation_id: str) -> Optional[dict]:
         with self.store.transaction() as conn:
-            row = conn.execute(select(CONVERSATIONS).where(CONVERSATIONS.c.id == conversation_id)).first()
+            row = conn.execute(_CONVERSATION_ROW, {"cid": conversation_id}).first()
             return _conversation_json(row) if row is not None else None
 
     def _history(self, conversation_id: str, after_id: int, limit: int) -> list[dict]:
@@ -479,13 +489,12 @@ class ConversationHub:
 
 
 def _set_intent_in(conn, message_id: int, intent: str, confidence: Optional[float]) -> None:
-    conn.execute(update(MESSAGES).where(MESSAGES.c.id == message_id)
-                 .values(intent=intent[:64], confidence=confidence))
+    conn.execute(_SET_INTENT, {"mid": message_id, "new_intent": intent[:64], "new_confidence": confidence})
 
 
 def _message_dict(message_id: int, values: dict) -> dict:
     """``message_json`` of a message just inserted with these column values."""
-    return message_json(_InsertedMessage(id=message_id, flagged=False, flag_intent=None, **values))
+    return message_json(_InsertedMessage(id=message_id, flag_intent=None, **values))
 
 
 @dataclass
