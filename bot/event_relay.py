@@ -6,6 +6,9 @@ balancer, a supervisor's browser is connected to one gateway while the conversat
 served by another: this relays every gateway's events to the live streams of the others.
 Relayed events go only to the console streams, never through ``hub.publish``, so no other
 subscriber acts on an event twice. Off without ``REDIS_URL`` (one gateway).
+
+Publishing does not wait for Redis: events go to an outbox that one task sends in order, a
+burst (a turn's customer message and replies) in one pipelined round trip.
 """
 from __future__ import annotations
 
@@ -23,6 +26,8 @@ CHANNEL = "electricbot:console-events"
 # What a console stream carries (pages fetch the content themselves, with the viewer's masking).
 RELAYED_KEYS = ("type", "conversation_id", "state")
 REDIS_CLIENT = "event_relay_redis"
+OUTBOX_SIZE = 10000  # events waiting for Redis; beyond it (Redis gone) consoles catch up by polling
+MAX_BATCH = 200
 
 
 def _slim(event: dict) -> dict:
@@ -43,15 +48,36 @@ def setup(app: web.Application) -> None:
     if not settings.redis_url or hub is None or not hasattr(hub, "subscribe"):
         return
     origin = uuid.uuid4().hex
+    running: dict = {"outbox": None}  # set while the relay runs
 
     async def forward(event: dict) -> None:
-        client = app.get(REDIS_CLIENT)
-        if client is None:
+        outbox = running["outbox"]
+        if outbox is None:
             return
         try:
-            await client.publish(CHANNEL, json.dumps({"origin": origin, "event": _slim(event)}, ensure_ascii=False))
+            outbox.put_nowait(json.dumps({"origin": origin, "event": _slim(event)}, ensure_ascii=False))
+        except asyncio.QueueFull:  # consoles on other gateways catch up by polling
+            log.warning("console event relay: outbox full, an event is not relayed")
+
+    async def send(client, batch: list[str]) -> None:
+        try:
+            async with client.pipeline(transaction=False) as pipe:
+                for data in batch:
+                    pipe.publish(CHANNEL, data)
+                await pipe.execute()
         except Exception as exc:  # consoles on other gateways catch up by polling
-            log.warning("could not relay a console event through Redis: %r", exc)
+            log.warning("could not relay %d console event(s) through Redis: %r", len(batch), exc)
+
+    def take_batch(outbox: asyncio.Queue, first: str) -> list[str]:
+        batch = [first]
+        while len(batch) < MAX_BATCH and not outbox.empty():
+            batch.append(outbox.get_nowait())
+        return batch
+
+    async def sender(client, outbox: asyncio.Queue) -> None:
+        while True:
+            batch = take_batch(outbox, await outbox.get())
+            await send(client, batch)
 
     hub.subscribe(forward)
 
@@ -60,6 +86,8 @@ def setup(app: web.Application) -> None:
 
         client = aioredis.from_url(settings.redis_url, socket_connect_timeout=2)
         app[REDIS_CLIENT] = client
+        outbox: asyncio.Queue = asyncio.Queue(OUTBOX_SIZE)
+        running["outbox"] = outbox
         pubsub = client.pubsub()
 
         async def listen() -> None:
@@ -84,10 +112,16 @@ def setup(app: web.Application) -> None:
                     _deliver_locally(app, data["event"])
 
         task = asyncio.create_task(listen())
+        sending = asyncio.create_task(sender(client, outbox))
         yield
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError, Exception):
-            await task
+        running["outbox"] = None
+        for background in (sending, task):
+            background.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await background
+        if not outbox.empty():  # what the hub published last (e.g. on shutdown) still goes out
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(send(client, take_batch(outbox, outbox.get_nowait())), 2)
         with contextlib.suppress(Exception):
             await pubsub.close()
         with contextlib.suppress(Exception):
