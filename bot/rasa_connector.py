@@ -33,6 +33,7 @@ log = logging.getLogger(__name__)
 rasa_speedups.install()  # this module is loaded by every Rasa server (credentials.yml)
 rasa_speedups.install_ted_gate()
 rasa_speedups.install_response_selector_gate()
+rasa_speedups.install_rule_match_cache()
 
 
 class GatewayInput(RestInput):

@@ -303,3 +303,55 @@ def install_response_selector_gate() -> bool:
     ResponseSelector.process = process
     _selector_gate_installed = True
     return True
+
+
+_rule_cache_installed = False
+RULE_MATCH_CACHE = 4096  # remembered (rules, states) matches per RulePolicy
+
+
+def _freeze(states: Any) -> tuple:
+    """A hashable copy of Rasa's dialogue states (lists of dicts of dicts of str/tuples)."""
+    return tuple(
+        tuple(sorted((part, tuple(sorted(features.items()))) for part, features in state.items()))
+        for state in states
+    )
+
+
+def install_rule_match_cache() -> bool:
+    """Remembers ``RulePolicy._get_possible_keys`` per policy (see the module docstring)."""
+    global _rule_cache_installed
+    if _rule_cache_installed:
+        return True
+    try:
+        from collections import OrderedDict
+
+        from rasa.core.policies.rule_policy import RulePolicy
+    except ImportError:
+        log.warning("rasa_speedups: Rasa internals changed, rule matches not remembered")
+        return False
+    original = getattr(RulePolicy, "_get_possible_keys", None)
+    if original is None:
+        log.warning("rasa_speedups: Rasa internals changed, rule matches not remembered")
+        return False
+
+    def _get_possible_keys(self: Any, lookup: Dict[Text, Text], states: Any) -> set:
+        if not gate_enabled:
+            return original(self, lookup, states)
+        try:
+            key = (id(lookup), len(lookup), _freeze(states))
+            hash(key)
+        except TypeError:  # a state Rasa builds differently: no shortcut
+            return original(self, lookup, states)
+        cache = self.__dict__.setdefault("_speedups_rule_matches", OrderedDict())
+        found = cache.get(key)
+        if found is None:
+            found = cache[key] = frozenset(original(self, lookup, states))
+            while len(cache) > RULE_MATCH_CACHE:
+                cache.popitem(last=False)
+        else:
+            cache.move_to_end(key)
+        return set(found)
+
+    RulePolicy._get_possible_keys = _get_possible_keys
+    _rule_cache_installed = True
+    return True

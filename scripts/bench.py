@@ -310,26 +310,45 @@ class MemorySampler:
         self._thread = threading.Thread(target=self._run, daemon=True)
 
     def _sample(self) -> None:
-        """One pass over /proc: RSS of every process, summed per process group."""
-        by_group: dict[int, int] = {}
-        cpu_by_group: dict[int, float] = {}
+        """One pass over /proc: RSS and CPU of every process, summed per stack process with
+        all its descendants (by process group, or by parent chain for servers that leave
+        their group, such as PostgreSQL started through runuser)."""
         tick = os.sysconf("SC_CLK_TCK")
         page = os.sysconf("SC_PAGE_SIZE")
+        seen: dict[int, tuple[int, int, float, int]] = {}  # pid -> (ppid, pgid, cpu s, rss bytes)
         for entry in os.scandir("/proc"):
             if not entry.name.isdigit():
                 continue
             try:
                 with open(f"/proc/{entry.name}/stat", "rb") as stat:
                     fields = stat.read().rsplit(b")", 1)[1].split()
-                pgid = int(fields[2])  # after "pid (comm)": state, ppid, pgrp
-                if pgid not in self._names:
-                    continue
-                cpu_by_group[pgid] = cpu_by_group.get(pgid, 0.0) + (int(fields[11]) + int(fields[12])) / tick
                 with open(f"/proc/{entry.name}/statm", "rb") as statm:
                     rss_pages = int(statm.read().split()[1])
+                seen[int(entry.name)] = (int(fields[1]), int(fields[2]),
+                                         (int(fields[11]) + int(fields[12])) / tick, rss_pages * page)
             except (OSError, ValueError, IndexError):
                 continue  # the process ended meanwhile
-            by_group[pgid] = by_group.get(pgid, 0) + rss_pages * page
+
+        def owner(pid: int) -> Optional[int]:
+            for _ in range(32):
+                if pid in self._names:
+                    return pid
+                info = seen.get(pid)
+                if info is None:
+                    return None
+                if info[1] in self._names:
+                    return info[1]
+                pid = info[0]
+            return None
+
+        by_group: dict[int, int] = {}
+        cpu_by_group: dict[int, float] = {}
+        for pid, (_ppid, _pgid, cpu, rss) in seen.items():
+            group = owner(pid)
+            if group is None:
+                continue
+            cpu_by_group[group] = cpu_by_group.get(group, 0.0) + cpu
+            by_group[group] = by_group.get(group, 0) + rss
         for pgid, rss in by_group.items():
             name = self._names[pgid]
             self.peak[name] = max(self.peak[name], rss / 2**20)
@@ -341,7 +360,7 @@ class MemorySampler:
     def cpu_used(self) -> dict[str, float]:
         """CPU seconds each process used since the sampler started."""
         start = self.cpu_at_start or {}
-        return {name: round(max(0.0, cpu - start.get(name, 0.0)), 1) for name, cpu in self.cpu_s.items()}
+        return {name: round(max(0.0, cpu - start.get(name, 0.0)), 2) for name, cpu in self.cpu_s.items()}
 
     def _run(self) -> None:
         while not self._stop.is_set():

@@ -1,6 +1,8 @@
-"""The gates of bot/rasa_speedups.py change no outcome of the trained model.
+"""The gates and caches of bot/rasa_speedups.py change no outcome of the trained model.
 
-TEDPolicy gate: never changes a prediction.
+TEDPolicy gate and remembered rule matches: never change a prediction ("without" below
+means Rasa's own code for both; every story is replayed twice, so the second pass meets
+remembered matches).
 
 Every training story and every e2e test story is replayed step by step; at each
 action the next action is predicted with the gate and without it, and the winning prediction
@@ -33,6 +35,7 @@ def agent():
         pytest.fail("no trained model for the current data and config (make test trains one first)")
     assert rasa_speedups.install_ted_gate()
     assert rasa_speedups.install_response_selector_gate()
+    assert rasa_speedups.install_rule_match_cache()
     return asyncio.run(load_agent(model_path=str(model)))
 
 
@@ -67,7 +70,7 @@ def test_gate_changes_no_prediction(agent, resource):
     processor = agent.processor
     before = rasa_speedups.gate_counts()
     compared = 0
-    for story in _story_trackers(agent, ROOT / resource):
+    for story in _story_trackers(agent, ROOT / resource) * 2:
         events = list(story.events)
         partial = DialogueStateTracker.from_events(story.sender_id, events[:1], agent.domain.slots)
         for event in events[1:]:
@@ -80,6 +83,11 @@ def test_gate_changes_no_prediction(agent, resource):
     after = rasa_speedups.gate_counts()
     assert compared > 40
     assert after["skipped"] > before["skipped"], "the gate never skipped TED"
+    from rasa.core.policies.rule_policy import RulePolicy
+
+    rule_policies = [node._component for node in agent.processor.graph_runner._instantiated_nodes.values()
+                     if isinstance(node._component, RulePolicy)]
+    assert rule_policies and all(len(p.__dict__.get("_speedups_rule_matches", {})) > 10 for p in rule_policies)
 
 
 def test_ted_runs_where_no_rule_decides(agent):
