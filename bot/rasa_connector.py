@@ -22,6 +22,7 @@ from typing import Any, Awaitable, Callable, Dict, Optional, Text
 
 from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
 from rasa.core.channels.rest import RestInput
+from rasa.shared.core.events import UserUttered
 from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
@@ -107,7 +108,11 @@ async def _intent_headers(request: Request, sender_id: str) -> Dict[str, str]:
             parse_data = _latest_parse_data_sql(inner, sender_id)
         if parse_data is None:  # another tracker store: read the whole tracker
             tracker = await agent.tracker_store.retrieve(sender_id)
-            parse_data = (tracker.latest_message.parse_data or {}) if tracker and tracker.latest_message else {}
+            # The newest user event, not ``tracker.latest_message``: an in-memory tracker
+            # rebuilt from its dialogue kept reporting the session's first message there.
+            latest = next((e for e in reversed(tracker.events) if isinstance(e, UserUttered)), None) \
+                if tracker else None
+            parse_data = (latest.parse_data or {}) if latest else {}
         intent = parse_data.get("intent") or {}
         name = intent.get("name")
         if not name:

@@ -132,3 +132,39 @@ def test_event_type_lookup_gives_rasas_answers():
         Event.resolve_by_type("no_such_event")
     restored = Event.from_parameters({"event": "slot", "name": "account_no", "value": "3201000001"})
     assert restored.key == "account_no" and restored.value == "3201000001"
+
+
+@pytest.mark.asyncio
+async def test_intent_headers_name_the_newest_message_with_an_in_memory_store():
+    """`make run` keeps trackers in memory; Rasa rebuilds them by replaying the *applied*
+    events, which leaves ``latest_message`` at the message that started a form. The headers
+    must name the message just handled."""
+    from types import SimpleNamespace
+
+    from rasa.core.tracker_store import InMemoryTrackerStore
+    from rasa.shared.core.domain import Domain
+    from rasa.shared.core.events import (ActionExecuted, ActiveLoop, BotUttered,
+                                         DefinePrevUserUtteredFeaturization, SessionStarted, SlotSet,
+                                         UserUttered)
+    from rasa.shared.core.trackers import DialogueStateTracker
+
+    from bot.rasa_connector import _intent_headers
+
+    domain = Domain.load("domain.yml")
+
+    def user(text, intent, confidence):
+        data = {"name": intent, "confidence": confidence}
+        return UserUttered(text, data, [], {"text": text, "intent": data, "entities": []})
+
+    events = [ActionExecuted("action_session_start"), SessionStarted(), ActionExecuted("action_listen"),
+              user("我想查电费", "query_bill", 0.99), DefinePrevUserUtteredFeaturization(False),
+              ActionExecuted("bill_form"), ActiveLoop("bill_form"), SlotSet("requested_slot", "account_no"),
+              BotUttered("请告诉我您的10位户号"), ActionExecuted("action_listen"),
+              user("三二零一零零零零零一", "inform", 0.98), SlotSet("account_no", "3201000001"),
+              DefinePrevUserUtteredFeaturization(False), ActionExecuted("bill_form"),
+              SlotSet("requested_slot", "phone_last4"), ActionExecuted("action_listen")]
+    store = InMemoryTrackerStore(domain)
+    await store.save(DialogueStateTracker.from_events("c-mem", events, domain.slots))
+    request = SimpleNamespace(app=SimpleNamespace(ctx=SimpleNamespace(agent=SimpleNamespace(tracker_store=store))))
+    headers = await _intent_headers(request, "c-mem")
+    assert headers == {"X-Rasa-Intent": "inform", "X-Rasa-Confidence": "0.9800"}
