@@ -543,9 +543,14 @@ def write_markdown(results: dict[str, Any], path: Path, findings: str) -> None:
                   "",
                   "| customers | turns ok / planned | errors | lost | dup. | misordered | turns/s | p50 ms | p95 ms | p99 ms | first reply p95 ms | load generator CPU s |",
                   "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
-        rows = list(load["levels"]) + ([load["saturation"]] if load.get("saturation") else [])
+        rows = list(load["levels"]) + list(load.get("staggered") or []) + (
+            [load["saturation"]] if load.get("saturation") else [])
         for lv in rows:
             label = str(lv["customers"]) + (" (no think time)" if lv is load.get("saturation") else "")
+            if lv.get("ramp_s") and lv is not load.get("saturation"):
+                label += f" (first messages spread over {fmt(lv['ramp_s'], 1)} s)"
+            elif lv is not load.get("saturation"):
+                label += " (all at once)" if lv["customers"] > 1 else ""
             lines.append(f"| {label} | {lv['turns_ok']} / {lv['turns_planned']} | {lv['errors']} | "
                          f"{lv['lost_replies']} | {lv['duplicated_replies']} | {lv['misordered_conversations']} | "
                          f"{fmt(lv['turns_per_s'], 1)} | {fmt(lv['p50_ms'])} | {fmt(lv['p95_ms'])} | "
@@ -599,6 +604,9 @@ def main(argv: Optional[list[str]] = None) -> int:
     parser.add_argument("--think", type=float, default=2.0, help="mean think time between turns (s)")
     parser.add_argument("--ramp", type=float, default=0.0,
                         help="spread the customers' first turns over this many seconds (0: all at once)")
+    parser.add_argument("--staggered", default="50",
+                        help="customer counts run again with their first messages spread over one "
+                             "think time (arrivals as in real use), reported beside the all-at-once runs")
     parser.add_argument("--saturation", type=int, default=20,
                         help="customers of the run without think time (0: skip)")
     parser.add_argument("--model", default="", help="model file or directory (default: newest in models/)")
@@ -678,13 +686,22 @@ def main(argv: Optional[list[str]] = None) -> int:
                     level["load_generator_cpu_s"] = round(time.process_time() - cpu_before, 2)
                     log(f"{n} customers: {json.dumps(level, ensure_ascii=False)}")
                     levels.append(level)
+                staggered = []
+                for n in [int(x) for x in args.staggered.split(",") if x.strip()]:
+                    cpu_before = time.process_time()
+                    level = asyncio.run(run_level(urls, n, expected, args.think, stack.database_url, args.think))
+                    level["ramp_s"] = args.think
+                    level["load_generator_cpu_s"] = round(time.process_time() - cpu_before, 2)
+                    log(f"{n} customers, arrivals over {args.think} s: {json.dumps(level, ensure_ascii=False)}")
+                    staggered.append(level)
                 saturation = None
                 if args.saturation:
                     cpu_before = time.process_time()
                     saturation = asyncio.run(run_level(urls, args.saturation, expected, 0.0, stack.database_url))
                     saturation["load_generator_cpu_s"] = round(time.process_time() - cpu_before, 2)
                     log(f"saturation ({args.saturation} customers, no think time): {json.dumps(saturation)}")
-            at50 = next((lv for lv in levels if lv["customers"] == 50), None)
+            at50 = next((lv for lv in levels if lv["customers"] == 50 and not lv.get("ramp_s")), None)
+            at50_staggered = next((lv for lv in staggered if lv["customers"] == 50), None)
             best = max([lv["turns_per_s"] for lv in levels] + ([saturation["turns_per_s"]] if saturation else []))
             results["load"] = {
                 "setup": (f"nginx + {args.gateways} gateways + {args.rasa_servers} Rasa servers + 1 action server, "
@@ -694,14 +711,17 @@ def main(argv: Optional[list[str]] = None) -> int:
                 "think_s": args.think,
                 "expected_replies": expected,
                 "levels": levels,
+                "staggered": staggered,
                 "saturation": saturation,
                 "peak_rss_mib": {k: round(v, 1) for k, v in sampler.peak.items()},
                 "cpu_s_during_load": sampler.cpu_used(),
-                "load_generator_cpu_s": round(sum(lv.get("load_generator_cpu_s", 0.0) for lv in levels)
+                "load_generator_cpu_s": round(sum(lv.get("load_generator_cpu_s", 0.0) for lv in levels + staggered)
                                               + (saturation or {}).get("load_generator_cpu_s", 0.0), 1),
-                "turns_total": sum(lv["turns_ok"] for lv in levels) + (saturation or {}).get("turns_ok", 0),
+                "turns_total": sum(lv["turns_ok"] for lv in levels + staggered) + (saturation or {}).get("turns_ok", 0),
                 "targets": {
-                    "p95 < 300 ms at 50 customers": bool(at50 and at50["p95_ms"] < 300),
+                    "p95 < 300 ms at 50 customers (all starting in the same instant)": bool(at50 and at50["p95_ms"] < 300),
+                    "p95 < 300 ms at 50 customers (arrivals spread over one think time)":
+                        bool(at50_staggered and at50_staggered["p95_ms"] < 300),
                     "no reply lost at 50 customers": bool(at50 and at50["lost_replies"] == 0
                                                           and at50["errors"] == 0),
                     "> 30 turns/s at saturation": best > 30,
