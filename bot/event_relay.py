@@ -28,6 +28,9 @@ RELAYED_KEYS = ("type", "conversation_id", "state")
 REDIS_CLIENT = "event_relay_redis"
 OUTBOX_SIZE = 10000  # events waiting for Redis; beyond it (Redis gone) consoles catch up by polling
 MAX_BATCH = 200
+# Subscribed only while a console stream is open on this gateway (receiving and parsing every
+# other gateway's events costs CPU on each turn); a stream that opens is subscribed within this.
+IDLE_CHECK_SECONDS = 0.1
 
 
 def _slim(event: dict) -> dict:
@@ -91,7 +94,15 @@ def setup(app: web.Application) -> None:
         pubsub = client.pubsub()
 
         async def listen() -> None:
+            from bot.console.views import LISTENERS
+
             while True:
+                if not app.get(LISTENERS):  # nobody here to relay to
+                    if pubsub.subscribed or pubsub.connection is not None:
+                        with contextlib.suppress(Exception):
+                            await pubsub.reset()  # unsubscribes, returns the connection
+                    await asyncio.sleep(IDLE_CHECK_SECONDS)
+                    continue
                 try:
                     if not pubsub.subscribed:
                         await pubsub.subscribe(CHANNEL)

@@ -53,3 +53,36 @@ async def test_without_redis_the_relay_is_off(aiohttp_client, tmp_path):
                      start_background=False)
     await aiohttp_client(app)
     assert REDIS_CLIENT not in app
+
+
+@pytest.mark.asyncio
+async def test_a_gateway_subscribes_only_while_a_console_stream_is_open(aiohttp_client, redis_server, tmp_path):
+    import redis.asyncio as aioredis
+
+    from bot.app import create_app
+    from bot.event_relay import CHANNEL
+
+    settings = Settings(database_url=f"sqlite:///{tmp_path / 'store.db'}", redis_url=redis_server.url,
+                        service_token="relay-test-token")
+    gateway_a = create_app(settings, start_background=False)
+    gateway_b = create_app(settings, start_background=False)
+    await aiohttp_client(gateway_a)
+    await aiohttp_client(gateway_b)
+    redis = aioredis.from_url(redis_server.url)
+    try:
+        async def subscribers() -> int:
+            return dict(await redis.pubsub_numsub(CHANNEL)).get(CHANNEL.encode(), 0)
+
+        await asyncio.sleep(0.3)
+        assert await subscribers() == 0  # no console open anywhere: nobody parses the events
+        console_b = asyncio.Queue()
+        gateway_b[LISTENERS].add(console_b)
+        await asyncio.sleep(0.3)
+        assert await subscribers() == 1
+        await gateway_a["hub"].publish({"type": "message", "conversation_id": "relay-conv-2"})
+        assert await next_event(console_b) == {"type": "message", "conversation_id": "relay-conv-2"}
+        gateway_b[LISTENERS].discard(console_b)
+        await asyncio.sleep(1.5)  # the listener notices within its 1 s read timeout
+        assert await subscribers() == 0
+    finally:
+        await redis.close()
