@@ -90,6 +90,7 @@ class GatewayInput(RestInput):
                 log.exception("gateway message from %s failed", sender_id)
                 return response.json({"error": "failure", "message": "message handling failed"}, status=500)
             headers = await _intent_headers(request, sender_id)
+            rasa_speedups.freeze_heap_after_warm_up()
             return response.json(collector.messages, headers=headers)
 
         return webhook

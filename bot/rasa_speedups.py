@@ -32,6 +32,7 @@ from typing import Any, Dict, Text
 log = logging.getLogger(__name__)
 
 _installed = False
+_heap_frozen = False
 _gate_installed = False
 gate_enabled = True  # tests compare predictions with and without the gate
 
@@ -354,4 +355,19 @@ def install_rule_match_cache() -> bool:
 
     RulePolicy._get_possible_keys = _get_possible_keys
     _rule_cache_installed = True
+    return True
+
+
+def freeze_heap_after_warm_up() -> bool:
+    """``gc.freeze()`` once, after the first handled message (see the module docstring).
+    True when this call froze the heap."""
+    global _heap_frozen
+    if _heap_frozen:
+        return False
+    import gc
+
+    _heap_frozen = True
+    gc.collect()
+    gc.freeze()
+    log.info("rasa_speedups: %d long-lived objects moved out of the garbage collector's way", gc.get_freeze_count())
     return True

@@ -607,7 +607,7 @@ def main(argv: Optional[list[str]] = None) -> int:
     parser.add_argument("--staggered", default="50",
                         help="customer counts run again with their first messages spread over one "
                              "think time (arrivals as in real use), reported beside the all-at-once runs")
-    parser.add_argument("--saturation", type=int, default=20,
+    parser.add_argument("--saturation", type=int, default=40,
                         help="customers of the run without think time (0: skip)")
     parser.add_argument("--model", default="", help="model file or directory (default: newest in models/)")
     parser.add_argument("--rasa-servers", type=int, default=2)
