@@ -168,3 +168,15 @@ async def test_intent_headers_name_the_newest_message_with_an_in_memory_store():
     request = SimpleNamespace(app=SimpleNamespace(ctx=SimpleNamespace(agent=SimpleNamespace(tracker_store=store))))
     headers = await _intent_headers(request, "c-mem")
     assert headers == {"X-Rasa-Intent": "inform", "X-Rasa-Confidence": "0.9800"}
+
+
+def test_heap_frozen_once_after_the_first_message(monkeypatch):
+    import gc
+
+    monkeypatch.setattr(rasa_speedups, "_heap_frozen", False)
+    kept = [object() for _ in range(1000)]  # long-lived objects of "start-up"
+    before = gc.get_freeze_count()
+    assert rasa_speedups.freeze_heap_after_warm_up() is True
+    assert gc.get_freeze_count() >= before + len(kept)
+    assert rasa_speedups.freeze_heap_after_warm_up() is False  # only the first message freezes
+    gc.unfreeze()
