@@ -20,14 +20,16 @@ import contextlib
 import logging
 from dataclasses import dataclass, field
 from datetime import timedelta
+from pathlib import Path
 from typing import Any, AsyncIterator, Awaitable, Callable, Optional, Protocol
 
 import aiohttp
+import yaml
 from aiohttp import web
 from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from bot.config import Settings
+from bot.config import ROOT, Settings
 from bot.store import Store
 from bot.store.models import CONVERSATION_STATES, MESSAGE_SENDERS, Conversation, Message
 from bot.store.types import iso_local, now_utc
@@ -37,11 +39,22 @@ log = logging.getLogger(__name__)
 APOLOGY_TEXT = "抱歉，系统暂时繁忙，您的留言已记录。请稍后再发一次，或拨打95598供电服务热线，我们24小时为您服务。"
 PAYLOAD_KEYS = ("buttons", "quick_replies", "attachment", "custom")
 MAX_TEXT_LENGTH = 2000
-# Rasa starts a new session, forgetting the verified identity, after this much silence
-# (domain.yml session_config: 60 minutes, slots not carried over). The conversation's verified
-# account (set by POST /api/v1/identity/verify) is forgotten with it, so that whoever writes
-# next in the same browser or chat is not taken for the earlier customer (console, callbacks).
-IDENTITY_FORGET_AFTER = timedelta(minutes=60)
+
+
+def _rasa_session_expiry(domain_file: Path = ROOT / "domain.yml") -> timedelta:
+    """Rasa's ``session_expiration_time`` (minutes, domain.yml); Rasa's default 60 without it."""
+    try:
+        config = (yaml.safe_load(domain_file.read_text(encoding="utf-8")) or {}).get("session_config") or {}
+        return timedelta(minutes=float(config.get("session_expiration_time", 60)))
+    except (OSError, ValueError, TypeError, yaml.YAMLError):
+        return timedelta(minutes=60)
+
+
+# Rasa starts a new session, forgetting the verified identity (slots are not carried over),
+# after this much silence. The conversation's verified account (set by
+# POST /api/v1/identity/verify) is forgotten with it, so that whoever writes next in the same
+# browser or chat is not taken for the earlier customer (console, callbacks).
+IDENTITY_FORGET_AFTER = _rasa_session_expiry()
 
 EventCallback = Callable[[dict], Awaitable[None]]
 
@@ -323,14 +336,11 @@ class ConversationHub:
                 return 0
             return len(await self._flush(conversation_id, channel, pending))
 
-    async def _flush(self, conversation_id: str, channel: str,
-                     pending: Optional[list[dict]] = None) -> dict[int, str]:
+    async def _flush(self, conversation_id: str, channel: str, pending: list[dict]) -> dict[int, str]:
         """Delivers pending messages oldest first, stopping at the first that cannot go now."""
         adapter = self._channels.get(channel)
         if adapter is None:
             return {}
-        if pending is None:
-            pending = await self.store.run(self._pending_messages, conversation_id)
         delivered_ids: list[int] = []
         for data in pending:
             try:
@@ -434,10 +444,6 @@ class ConversationHub:
                 message_id = conn.execute(_INSERT_MESSAGE, values).inserted_primary_key[0]
                 stored.append(_message_dict(message_id, values))
             return stored, channel, self._pending_in(conn, conversation_id)
-
-    def _pending_messages(self, conversation_id: str) -> list[dict]:
-        with self.store.transaction() as conn:
-            return self._pending_in(conn, conversation_id)
 
     @staticmethod
     def _pending_in(conn, conversation_id: str) -> list[dict]:

@@ -94,8 +94,9 @@ class GatewaySQLTrackerStore(SQLTrackerStore):
                 connection.execute(self._insert, [self._row(tracker.sender_id, event) for event in new_events])
         if new_events and not any(isinstance(event, SessionStarted) for event in new_events):
             setattr(tracker, _STORED_COUNT, stored + len(new_events))
-        elif new_events:  # a new session began: its count is what Rasa's query would say
-            _forget_count(tracker)
+        elif new_events and hasattr(tracker, _STORED_COUNT):
+            # A new session began: its count is what Rasa's query would say (next save counts).
+            delattr(tracker, _STORED_COUNT)
         self._remember_latest_parse(tracker, new_events)
 
     @staticmethod
@@ -124,11 +125,6 @@ class GatewaySQLTrackerStore(SQLTrackerStore):
     def pop_latest_parse_data(self, sender_id: Text) -> Optional[Dict[str, Any]]:
         """Parse data of the latest user message this process saved for ``sender_id``, once."""
         return self._latest_parse.pop(sender_id, None)
-
-
-def _forget_count(tracker: DialogueStateTracker) -> None:
-    if hasattr(tracker, _STORED_COUNT):
-        delattr(tracker, _STORED_COUNT)
 
 
 def unwrap(store: Any) -> Any:

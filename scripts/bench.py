@@ -676,29 +676,30 @@ def main(argv: Optional[list[str]] = None) -> int:
             expected = asyncio.run(calibrate(urls))
             log(f"calibrated reply counts per turn: {expected}")
             pgids = {p.name: p.pid for p in stack.procs}
-            levels = []
+
+            def measured(customers: int, think: float, ramp: float) -> dict[str, Any]:
+                cpu_before = time.process_time()
+                level = asyncio.run(run_level(urls, customers, expected, think, stack.database_url, ramp))
+                level["ramp_s"] = ramp
+                # The load generator shares the cores with the stack: report what it used.
+                level["load_generator_cpu_s"] = round(time.process_time() - cpu_before, 2)
+                return level
+
+            def counts(text: str) -> list[int]:
+                return [int(x) for x in text.split(",") if x.strip()]
+
             with MemorySampler(pgids) as sampler:
-                for n in [int(x) for x in args.levels.split(",") if x.strip()]:
-                    cpu_before = time.process_time()
-                    level = asyncio.run(run_level(urls, n, expected, args.think, stack.database_url, args.ramp))
-                    level["ramp_s"] = args.ramp
-                    # The load generator shares the cores with the stack: report what it used.
-                    level["load_generator_cpu_s"] = round(time.process_time() - cpu_before, 2)
-                    log(f"{n} customers: {json.dumps(level, ensure_ascii=False)}")
-                    levels.append(level)
+                levels = []
+                for n in counts(args.levels):
+                    levels.append(measured(n, args.think, args.ramp))
+                    log(f"{n} customers: {json.dumps(levels[-1], ensure_ascii=False)}")
                 staggered = []
-                for n in [int(x) for x in args.staggered.split(",") if x.strip()]:
-                    cpu_before = time.process_time()
-                    level = asyncio.run(run_level(urls, n, expected, args.think, stack.database_url, args.think))
-                    level["ramp_s"] = args.think
-                    level["load_generator_cpu_s"] = round(time.process_time() - cpu_before, 2)
-                    log(f"{n} customers, arrivals over {args.think} s: {json.dumps(level, ensure_ascii=False)}")
-                    staggered.append(level)
+                for n in counts(args.staggered):
+                    staggered.append(measured(n, args.think, args.think))
+                    log(f"{n} customers, arrivals over {args.think} s: {json.dumps(staggered[-1], ensure_ascii=False)}")
                 saturation = None
                 if args.saturation:
-                    cpu_before = time.process_time()
-                    saturation = asyncio.run(run_level(urls, args.saturation, expected, 0.0, stack.database_url))
-                    saturation["load_generator_cpu_s"] = round(time.process_time() - cpu_before, 2)
+                    saturation = measured(args.saturation, 0.0, 0.0)
                     log(f"saturation ({args.saturation} customers, no think time): {json.dumps(saturation)}")
             at50 = next((lv for lv in levels if lv["customers"] == 50 and not lv.get("ramp_s")), None)
             at50_staggered = next((lv for lv in staggered if lv["customers"] == 50), None)

@@ -4,6 +4,7 @@ from __future__ import annotations
 import asyncio
 
 import pytest
+import pytest_asyncio
 
 from bot.config import Settings
 from bot.console.views import LISTENERS
@@ -13,16 +14,22 @@ async def next_event(queue: asyncio.Queue, timeout: float = 5.0) -> dict:
     return await asyncio.wait_for(queue.get(), timeout)
 
 
-@pytest.mark.asyncio
-async def test_console_on_one_gateway_gets_the_other_gateways_events(aiohttp_client, redis_server, tmp_path):
+@pytest_asyncio.fixture
+async def two_gateways(aiohttp_client, redis_server, tmp_path):
+    """Two gateways on one store and one Redis, both serving."""
     from bot.app import create_app
 
     settings = Settings(database_url=f"sqlite:///{tmp_path / 'store.db'}", redis_url=redis_server.url,
                         service_token="relay-test-token")
-    gateway_a = create_app(settings, start_background=False)
-    gateway_b = create_app(settings, start_background=False)
-    await aiohttp_client(gateway_a)
-    await aiohttp_client(gateway_b)
+    gateways = create_app(settings, start_background=False), create_app(settings, start_background=False)
+    for gateway in gateways:
+        await aiohttp_client(gateway)
+    return gateways
+
+
+@pytest.mark.asyncio
+async def test_console_on_one_gateway_gets_the_other_gateways_events(two_gateways):
+    gateway_a, gateway_b = two_gateways
     console_a, console_b = asyncio.Queue(), asyncio.Queue()
     gateway_a[LISTENERS].add(console_a)
     gateway_b[LISTENERS].add(console_b)
@@ -56,18 +63,12 @@ async def test_without_redis_the_relay_is_off(aiohttp_client, tmp_path):
 
 
 @pytest.mark.asyncio
-async def test_a_gateway_subscribes_only_while_a_console_stream_is_open(aiohttp_client, redis_server, tmp_path):
+async def test_a_gateway_subscribes_only_while_a_console_stream_is_open(two_gateways, redis_server):
     import redis.asyncio as aioredis
 
-    from bot.app import create_app
     from bot.event_relay import CHANNEL
 
-    settings = Settings(database_url=f"sqlite:///{tmp_path / 'store.db'}", redis_url=redis_server.url,
-                        service_token="relay-test-token")
-    gateway_a = create_app(settings, start_background=False)
-    gateway_b = create_app(settings, start_background=False)
-    await aiohttp_client(gateway_a)
-    await aiohttp_client(gateway_b)
+    gateway_a, gateway_b = two_gateways
     redis = aioredis.from_url(redis_server.url)
     try:
         async def subscribers() -> int:

@@ -311,3 +311,15 @@ async def test_callback_for_an_unverified_customer_still_asks_how_to_reach_them(
     await service.request(WEB_ID, "web", "customer_request")
     notice = (await app["hub"].history(WEB_ID))[-1]["text"]
     assert "请留下您的户号或联系电话" in notice and "登记的手机号" not in notice
+
+
+def test_identity_is_forgotten_after_rasas_own_session_expiry(tmp_path):
+    from datetime import timedelta
+
+    from bot.conversations import IDENTITY_FORGET_AFTER, _rasa_session_expiry
+
+    assert IDENTITY_FORGET_AFTER == timedelta(minutes=60)  # domain.yml session_config
+    domain = tmp_path / "domain.yml"
+    domain.write_text("session_config:\n  session_expiration_time: 15\n", encoding="utf-8")
+    assert _rasa_session_expiry(domain) == timedelta(minutes=15)
+    assert _rasa_session_expiry(tmp_path / "missing.yml") == timedelta(minutes=60)
