@@ -9,7 +9,7 @@ from typing import Any, Dict, Iterable, List, Optional, Text
 from zoneinfo import ZoneInfo
 
 from rasa_sdk import Action, Tracker
-from rasa_sdk.events import ActiveLoop, EventType, SlotSet
+from rasa_sdk.events import ActiveLoop, EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
@@ -432,17 +432,25 @@ class ActionCancelForm(Action):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: DomainDict) -> List[EventType]:
+        from actions.applications import BUSINESS_TYPES  # applications imports this module
+
         form = tracker.active_loop.get("name") if tracker.active_loop else None
         paused = tracker.get_slot("paused_form")
+        # "算了不报修了，我想申请充电桩": the same message names what to do instead.
+        instead = next((value for value in tracker.get_latest_entity_values("business_type")
+                        if value in BUSINESS_TYPES), None)
+        ask = f"现在为您办理{BUSINESS_TYPES[instead]['label']}。" if instead else "还有其他可以帮您的吗？"
         if form or paused:
             label = FORM_LABELS.get(form or paused, "办理")
-            dispatcher.utter_message(text=f"好的，已为您取消本次{label}，没有提交任何信息。还有其他可以帮您的吗？")
+            dispatcher.utter_message(text=f"好的，已为您取消本次{label}，没有提交任何信息。{ask}")
         else:
-            dispatcher.utter_message(text="好的。还有其他可以帮您的吗？")
+            dispatcher.utter_message(text=f"好的。{ask}")
         events: List[EventType] = [ActiveLoop(None), SlotSet("requested_slot", None),
                                    SlotSet("paused_form", None), SlotSet("api_failed", False)]
         for name in {form, paused} - {None}:
             events += reset_form_slots(name)
+        if instead:
+            events += [SlotSet("business_type", instead), FollowupAction("application_form")]
         return events
 
 

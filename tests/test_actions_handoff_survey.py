@@ -94,6 +94,18 @@ async def test_cancel_clears_the_form_and_says_nothing_was_filed():
 
 
 @pytest.mark.asyncio
+async def test_cancel_that_names_an_application_starts_it():
+    tracker = make_tracker("算了不报修了，我想申请充电桩", intent="cancel", active_loop="fault_form",
+                           entities=[{"entity": "business_type", "value": "ev_charger", "start": 11, "end": 14}],
+                           slots={"address": "中山路18号", "requested_slot": "fault_description"})
+    events, messages = await run_action(ActionCancelForm(), tracker)
+    assert texts(messages) == ["好的，已为您取消本次故障报修，没有提交任何信息。现在为您办理充电桩报装。"]
+    assert slot_values(events)["address"] is None
+    assert slot_values(events)["business_type"] == "ev_charger"
+    assert events[-1] == {"event": "followup", "name": "application_form", "timestamp": None}
+
+
+@pytest.mark.asyncio
 async def test_pause_remembers_the_form():
     tracker = make_tracker("先帮我查下电费", intent="query_bill", active_loop="fault_form",
                            slots={"address": "中山路18号", "requested_slot": "fault_description"})
