@@ -56,6 +56,8 @@ _SINGLE_RE = re.compile(
 # Short spelled room/building numbers next to address words: 三栋五零一, 五零一室.
 _ROOM_AFTER_RE = re.compile(r"(?<=[栋幢元楼号])([零〇幺一二三四五六七八九]{2,3})(?![零〇幺一二三四五六七八九十百千万])")
 _ROOM_BEFORE_RE = re.compile(r"(?<![零〇幺一二三四五六七八九十百千万])([零〇幺一二三四五六七八九]{2,3})(?=室)")
+# House numbers read digit by digit after a road or lane: 天元中路一二三号, 幸福里二号.
+_HOUSE_NUMBER_RE = re.compile(r"(?<=[路街巷弄里])([零〇幺一二三四五六七八九]{1,3})(?=号)")
 
 
 def _fullwidth_to_ascii(ch: str) -> str:
@@ -199,7 +201,7 @@ def normalise(text: str) -> Tuple[str, OffsetMap]:
 
     # 3. Numbers with 十/百/千/万 before a unit, single digits before 月/栋/单元.
     replacements = []
-    for regex in (_POSITIONAL_RE, _SINGLE_RE, _ROOM_AFTER_RE, _ROOM_BEFORE_RE):
+    for regex in (_POSITIONAL_RE, _SINGLE_RE, _ROOM_AFTER_RE, _ROOM_BEFORE_RE, _HOUSE_NUMBER_RE):
         for match in regex.finditer(text):
             new = _positional_to_digits(match.group(1))
             if new != match.group(1):
