@@ -35,6 +35,9 @@ rasa_speedups.install()  # this module is loaded by every Rasa server (credentia
 rasa_speedups.install_ted_gate()
 rasa_speedups.install_response_selector_gate()
 rasa_speedups.install_rule_match_cache()
+rasa_speedups.install_sparse_feature_stacking()
+rasa_speedups.install_prior_states_cache()
+rasa_speedups.install_direct_tf_call()
 
 
 class GatewayInput(RestInput):

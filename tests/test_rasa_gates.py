@@ -9,7 +9,10 @@ action the next action is predicted with the gate and without it, and the winnin
 must be the same: action, policy, confidences and events. The gate must have skipped TED
 there (else it saves nothing); on a dialogue that no rule covers it must let TED run.
 
-ResponseSelector gate: every held-out NLU sentence is parsed with and without it; intents and
+Remembered prior states: for every prefix of every story (extended event by event, as the
+prediction loop does), the states RulePolicy and MemoizationPolicy read are Rasa's own.
+
+ResponseSelector gate, COO feature stacking and direct TensorFlow calls: every held-out NLU sentence is parsed with and without it; intents and
 entities are the same, the FAQ answer is the same wherever FAQ is among the top two intents,
 and the selector is skipped for the others.
 """
@@ -36,6 +39,9 @@ def agent():
     assert rasa_speedups.install_ted_gate()
     assert rasa_speedups.install_response_selector_gate()
     assert rasa_speedups.install_rule_match_cache()
+    assert rasa_speedups.install_sparse_feature_stacking()
+    assert rasa_speedups.install_prior_states_cache()
+    assert rasa_speedups.install_direct_tf_call()
     return asyncio.run(load_agent(model_path=str(model)))
 
 
@@ -90,6 +96,52 @@ def test_gate_changes_no_prediction(agent, resource):
     assert rule_policies and all(len(p.__dict__.get("_speedups_rule_matches", {})) > 10 for p in rule_policies)
 
 
+def test_prior_states_are_rasa_s(agent):
+    from rasa.core.policies.rule_policy import RulePolicy
+    from rasa.shared.core.events import ActionExecuted
+    from rasa.shared.core.trackers import DialogueStateTracker
+
+    domain = agent.domain
+    rule_policy = next(node._component for node in agent.processor.graph_runner._instantiated_nodes.values()
+                       if isinstance(node._component, RulePolicy))
+    rule_only_data = rule_policy._get_rule_only_data()  # what MemoizationPolicy is given
+
+    def states(tracker, remembered: bool, hide_rule_turns: bool):
+        rasa_speedups.gate_enabled = remembered
+        try:
+            return domain.states_for_tracker_history(tracker, ignore_rule_only_turns=hide_rule_turns,
+                                                     rule_only_data=rule_only_data if hide_rule_turns else None)
+        finally:
+            rasa_speedups.gate_enabled = True
+
+    compared = hidden = 0
+    for resource in ("data/stories", "tests/e2e"):
+        for story in _story_trackers(agent, ROOT / resource):
+            events = list(story.events)
+            partial = DialogueStateTracker.from_events(story.sender_id, events[:1], domain.slots)
+            for event in events[1:]:
+                if isinstance(event, ActionExecuted):
+                    # Mark turns as a live server does: hidden when RulePolicy predicted a rule-only turn.
+                    prediction = _prediction(agent.processor, partial, gated=True)
+                    if domain.action_names_or_texts[prediction.max_confidence_index] == event.action_name:
+                        event = ActionExecuted(event.action_name, prediction.policy_name, prediction.max_confidence,
+                                               hide_rule_turn=prediction.hide_rule_turn)
+                partial.update(event)
+                for hide in (False, True):
+                    plain = states(partial, remembered=False, hide_rule_turns=hide)
+                    assert states(partial, remembered=True, hide_rule_turns=hide) == plain, story.sender_id
+                    # The copies handed out are the caller's to edit: the next call is unaffected.
+                    for state in states(partial, remembered=True, hide_rule_turns=hide):
+                        for sub_state in state.values():
+                            sub_state["edited"] = "by a caller"
+                    assert states(partial, remembered=True, hide_rule_turns=hide) == plain, story.sender_id
+                    compared += 1
+                hidden += len(states(partial, False, False)) != len(states(partial, False, True))
+            assert partial.__dict__["_speedups_prior_states"].events == partial.applied_events()
+    assert compared > 500
+    assert hidden > 0, "no story had a rule-only turn to hide: the hiding path was not compared"
+
+
 def test_ted_runs_where_no_rule_decides(agent):
     """An action sequence no rule or story has: RulePolicy only offers its fallback (0.3)."""
     from rasa.shared.core.events import ActionExecuted, SessionStarted, UserUttered
@@ -101,9 +153,11 @@ def test_ted_runs_where_no_rule_decides(agent):
     tracker = DialogueStateTracker.from_events("no-rule", events, agent.domain.slots)
     before = rasa_speedups.gate_counts()
     plain = _prediction(agent.processor, tracker, gated=False)
+    direct_before = rasa_speedups.direct_tf_calls
     gated = _prediction(agent.processor, tracker, gated=True)
     _assert_same(plain, gated, "a dialogue no rule covers")
     assert rasa_speedups.gate_counts()["ran"] == before["ran"] + 1
+    assert rasa_speedups.direct_tf_calls == direct_before + 1  # TED's graph, called directly
 
 
 def test_gate_is_installed_by_the_gateway_channel():
@@ -133,6 +187,7 @@ def _parse(agent, text: str, gated: bool) -> dict:
 def test_response_selector_only_skipped_where_its_answer_is_unused(agent):
     texts = _held_out_texts()
     assert len(texts) > 200
+    direct_before = rasa_speedups.direct_tf_calls
     skipped = answered = 0
     for text in texts:
         plain, gated = _parse(agent, text, gated=False), _parse(agent, text, gated=True)
@@ -147,3 +202,5 @@ def test_response_selector_only_skipped_where_its_answer_is_unused(agent):
             assert "faq" not in gated.get("response_selector", {}), text
             skipped += 1
     assert answered > 30 and skipped > 150
+    # DIET ran directly for every gated parse (exactly the same intent confidences above).
+    assert rasa_speedups.direct_tf_calls - direct_before >= len(texts) + answered

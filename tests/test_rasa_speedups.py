@@ -180,3 +180,45 @@ def test_heap_frozen_once_after_the_first_message(monkeypatch):
     assert gc.get_freeze_count() >= before + len(kept)
     assert rasa_speedups.freeze_heap_after_warm_up() is False  # only the first message freezes
     gc.unfreeze()
+
+
+@pytest.mark.parametrize("left_dtype,right_dtype", [("float32", "float32"), ("float32", "float64"), ("int64", "float32")])
+def test_coo_features_stacked_as_scipy_does(left_dtype, right_dtype):
+    import numpy as np
+    import scipy.sparse as sp
+    from rasa.shared.nlu.training_data.features import Features
+
+    assert rasa_speedups.install_sparse_feature_stacking()
+    rng = np.random.default_rng(7)
+    left = sp.random(6, 40, density=0.2, format="coo", random_state=1, dtype=np.float64)
+    right = sp.random(6, 25, density=0.2, format="coo", random_state=2, dtype=np.float64)
+    left = sp.coo_matrix((rng.integers(1, 9, left.nnz).astype(left_dtype), (left.row, left.col)), shape=left.shape)
+    right = sp.coo_matrix((rng.random(right.nnz).astype(right_dtype), (right.row, right.col)), shape=right.shape)
+    expected = sp.hstack([left, right])
+
+    features = Features(left, "sequence", "text", "CountVectorsFeaturizer")
+    fingerprint = features.fingerprint()
+    features.combine_with_features(Features(right, "sequence", "text", "CountVectorsFeaturizer"))
+
+    combined = features.features
+    assert type(combined) is sp.coo_matrix and combined.shape == (6, 65) and combined.dtype == expected.dtype
+    assert (combined.toarray() == expected.toarray()).all()
+    assert features.fingerprint() != fingerprint  # the cached fingerprint was dropped
+
+
+def test_other_sparse_formats_and_mismatches_go_to_rasa():
+    import numpy as np
+    import scipy.sparse as sp
+    from rasa.shared.nlu.training_data.features import Features
+
+    assert rasa_speedups.install_sparse_feature_stacking()
+    left = sp.random(3, 10, density=0.5, format="csc", random_state=3)
+    right = sp.random(3, 4, density=0.5, format="csc", random_state=4)
+    features = Features(left, "sentence", "text", "x")
+    features.combine_with_features(Features(right, "sentence", "text", "x"))
+    assert features.features.format == sp.hstack([left, right]).format
+    assert np.array_equal(features.features.toarray(), sp.hstack([left, right]).toarray())
+
+    mismatched = Features(sp.coo_matrix(np.ones((2, 3))), "sequence", "text", "x")
+    with pytest.raises(ValueError, match="sequence dimensions do not match"):
+        mismatched.combine_with_features(Features(sp.coo_matrix(np.ones((3, 3))), "sequence", "text", "x"))
