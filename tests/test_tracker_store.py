@@ -165,3 +165,32 @@ def test_production_endpoints_use_it():
 
     endpoints = yaml.safe_load((Path(__file__).resolve().parent.parent / "deploy" / "endpoints.prod.yml").read_text())
     assert endpoints["tracker_store"]["type"] == "bot.tracker_store.GatewaySQLTrackerStore"
+
+
+def test_postgresql_round_trips_leave_the_event_loop_free(stores):
+    """PostgreSQL statements run on the store's threads (SQLite inline); many conversations
+    saved and read at once each get exactly their own events."""
+    import threading
+
+    fast, _ = stores
+    threads: set = set()
+    sa.event.listen(fast.engine, "before_cursor_execute",
+                    lambda *args: threads.add(threading.current_thread().name))
+
+    async def conversation(index: int) -> list:
+        sender = f"parallel-{index}"
+        await fast.save(DialogueStateTracker.from_events(sender, _session(6000.0 + index), DOMAIN.slots))
+        tracker = await fast.retrieve(sender)
+        for event in _turn(6001.0 + index, f"第{index}位客户", "inform"):
+            tracker.update(event)
+        await fast.save(tracker)
+        return [e.text for e in (await fast.retrieve(sender)).events if isinstance(e, UserUttered)]
+
+    async def all_at_once() -> list:
+        return await asyncio.gather(*(conversation(i) for i in range(12)))
+
+    assert asyncio.run(all_at_once()) == [[f"第{i}位客户"] for i in range(12)]
+    if fast.engine.dialect.name == "postgresql":
+        assert threads and all(name.startswith("tracker-store") for name in threads), threads
+    else:
+        assert threads == {threading.main_thread().name}
