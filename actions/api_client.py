@@ -10,6 +10,7 @@ import asyncio
 import logging
 import os
 import re
+import weakref
 from typing import Any, Dict, Optional
 
 import aiohttp
@@ -23,6 +24,31 @@ DEFAULT_SERVICE_TOKEN = "dev-service-token-change-me"
 _overrides: Dict[str, Any] = {}
 # What the gateway accepts as a conversation id (bot.api.validation.CONVERSATION_ID).
 _CONVERSATION_ID = re.compile(r"^[^\s\x00-\x1f\x7f]{1,128}$")
+
+
+# One keep-alive session per event loop (the action server runs one loop): a session per
+# call opened a new TCP connection through nginx to a gateway for every API call. Idle
+# connections are dropped by the client after 15 s, before nginx or a gateway would.
+_sessions: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, aiohttp.ClientSession]" = \
+    weakref.WeakKeyDictionary()
+KEEPALIVE_SECONDS = 15
+CONNECTIONS_PER_LOOP = 64
+
+
+def _session() -> aiohttp.ClientSession:
+    loop = asyncio.get_running_loop()
+    session = _sessions.get(loop)
+    if session is None or session.closed:
+        connector = aiohttp.TCPConnector(limit=CONNECTIONS_PER_LOOP, keepalive_timeout=KEEPALIVE_SECONDS)
+        session = _sessions[loop] = aiohttp.ClientSession(connector=connector)
+    return session
+
+
+async def close() -> None:
+    """Closes this event loop's session (tests, shutdown)."""
+    session = _sessions.pop(asyncio.get_running_loop(), None)
+    if session is not None:
+        await session.close()
 
 
 def configure(base_url: Optional[str] = None, token: Optional[str] = None,
@@ -69,20 +95,19 @@ async def request(method: str, path: str, *, json: Any = None,
     clean_params = {k: v for k, v in (params or {}).items() if v is not None}
     url = f"{base_url}{path}"
     try:
-        async with aiohttp.ClientSession(timeout=timeout) as session:
-            async with session.request(method, url, json=json, params=clean_params,
-                                       headers=headers) as response:
-                try:
-                    body = await response.json(content_type=None)
-                except ValueError:
-                    body = None
-                if response.status == 404:
-                    raise NotFound(f"{method} {path}: not found", 404, body)
-                if response.status not in expect:
-                    raise ApiError(f"{method} {path}: HTTP {response.status}", response.status, body)
-                if not isinstance(body, dict):
-                    raise ApiError(f"{method} {path}: answer is not a JSON object", response.status, body)
-                return body
+        async with _session().request(method, url, json=json, params=clean_params,
+                                      headers=headers, timeout=timeout) as response:
+            try:
+                body = await response.json(content_type=None)
+            except ValueError:
+                body = None
+            if response.status == 404:
+                raise NotFound(f"{method} {path}: not found", 404, body)
+            if response.status not in expect:
+                raise ApiError(f"{method} {path}: HTTP {response.status}", response.status, body)
+            if not isinstance(body, dict):
+                raise ApiError(f"{method} {path}: answer is not a JSON object", response.status, body)
+            return body
     except ApiError:
         raise
     except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
