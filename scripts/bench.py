@@ -296,6 +296,29 @@ def stored_reply_ids(database_url: str, session_ids: list[str]) -> dict[str, lis
     return out
 
 
+def machine_cpu_times() -> list[int]:
+    """The machine's CPU time counters (``/proc/stat`` line ``cpu``: user, nice, system,
+    idle, iowait, irq, softirq, steal); empty where there is no /proc."""
+    try:
+        with open("/proc/stat") as stat:
+            return [int(x) for x in stat.readline().split()[1:9]]
+    except (OSError, ValueError):
+        return []
+
+
+def machine_load(before: list[int], after: list[int]) -> dict[str, float]:
+    """Share of the machine's cores busy, and share taken by the hypervisor (steal: time a
+    virtual machine's cores wanted to run but the host ran something else), in %."""
+    if len(before) < 8 or len(after) < 8:
+        return {}
+    delta = [b - a for a, b in zip(before, after)]
+    total = sum(delta)
+    if total <= 0:
+        return {}
+    idle = delta[3] + delta[4]
+    return {"busy_percent": round(100 * (total - idle) / total, 1), "steal_percent": round(100 * delta[7] / total, 1)}
+
+
 class MemorySampler:
     """Peak RSS (MiB) of each stack process (summed over a process group: nginx, postgres)."""
 
@@ -541,8 +564,8 @@ def write_markdown(results: dict[str, Any], path: Path, findings: str) -> None:
                   "Latency is from sending a message to the last reply of that turn arriving. Lost, duplicated "
                   "and misordered replies are checked against the messages the store holds for each conversation.",
                   "",
-                  "| customers | turns ok / planned | errors | lost | dup. | misordered | turns/s | p50 ms | p95 ms | p99 ms | first reply p95 ms | load generator CPU s |",
-                  "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+                  "| customers | turns ok / planned | errors | lost | dup. | misordered | turns/s | p50 ms | p95 ms | p99 ms | first reply p95 ms | load generator CPU s | cores busy / stolen % |",
+                  "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
         rows = list(load["levels"]) + list(load.get("staggered") or []) + (
             [load["saturation"]] if load.get("saturation") else [])
         for lv in rows:
@@ -555,7 +578,8 @@ def write_markdown(results: dict[str, Any], path: Path, findings: str) -> None:
                          f"{lv['lost_replies']} | {lv['duplicated_replies']} | {lv['misordered_conversations']} | "
                          f"{fmt(lv['turns_per_s'], 1)} | {fmt(lv['p50_ms'])} | {fmt(lv['p95_ms'])} | "
                          f"{fmt(lv['p99_ms'])} | {fmt(lv['first_reply_p95_ms'])} | "
-                         f"{fmt(lv.get('load_generator_cpu_s'), 1)} |")
+                         f"{fmt(lv.get('load_generator_cpu_s'), 1)} | "
+                         f"{fmt(lv.get('busy_percent'))} / {fmt(lv.get('steal_percent'), 1)} |")
         lines += ["", "Peak resident memory during the load runs (MiB; nginx and PostgreSQL summed over "
                       "their worker processes, which counts shared pages more than once):", "",
                   "| process | peak RSS MiB |", "| --- | ---: |"]
@@ -678,9 +702,12 @@ def main(argv: Optional[list[str]] = None) -> int:
             pgids = {p.name: p.pid for p in stack.procs}
 
             def measured(customers: int, think: float, ramp: float) -> dict[str, Any]:
-                cpu_before = time.process_time()
+                cpu_before, machine_before = time.process_time(), machine_cpu_times()
                 level = asyncio.run(run_level(urls, customers, expected, think, stack.database_url, ramp))
                 level["ramp_s"] = ramp
+                # Run-to-run spread on a shared virtual machine: how busy the cores were and
+                # how much of their time the host took (steal).
+                level.update(machine_load(machine_before, machine_cpu_times()))
                 # The load generator shares the cores with the stack: report what it used.
                 level["load_generator_cpu_s"] = round(time.process_time() - cpu_before, 2)
                 return level
