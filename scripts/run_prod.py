@@ -368,6 +368,10 @@ class ProdStack:
     def rasa_env(self) -> dict[str, str]:
         env = self._base_env()
         env["ACTION_ENDPOINT_URL"] = f"http://127.0.0.1:{self.ports.actions}/webhook"
+        # One TensorFlow thread per Rasa server (one server per core): TF's default pools
+        # spin against the other servers; measured 5 ms less CPU per turn on 2 cores.
+        env.setdefault("TF_INTRA_OP_PARALLELISM_THREADS", "1")
+        env.setdefault("TF_INTER_OP_PARALLELISM_THREADS", "1")
         env.update(tracker_env(self.tracker_url))
         env.update(redis_lock_env(self.redis_url))
         return env

@@ -74,3 +74,19 @@ def test_a_crashed_process_is_reported_with_its_output_and_the_rest_stop(tmp_pat
     stack.stop(timeout=5)
     assert sleeper.poll() is not None  # stopped through its process group
 
+
+def test_rasa_servers_get_one_tensorflow_thread_unless_the_operator_says_otherwise(tmp_path, monkeypatch):
+    from scripts.run_prod import Ports, ProdStack
+
+    def rasa_env():
+        stack = ProdStack(tmp_path, ports=Ports.free(), tracker_url="postgresql://bot:pw@127.0.0.1:5432/rasa",
+                          redis_url="redis://127.0.0.1:6379/0")
+        return stack.rasa_env()
+
+    monkeypatch.delenv("TF_INTRA_OP_PARALLELISM_THREADS", raising=False)
+    monkeypatch.delenv("TF_INTER_OP_PARALLELISM_THREADS", raising=False)
+    env = rasa_env()
+    assert (env["TF_INTRA_OP_PARALLELISM_THREADS"], env["TF_INTER_OP_PARALLELISM_THREADS"]) == ("1", "1")
+    assert env["REDIS_LOCK_DB"] == "1" and env["TRACKER_DB_NAME"] == "rasa"
+    monkeypatch.setenv("TF_INTRA_OP_PARALLELISM_THREADS", "4")
+    assert rasa_env()["TF_INTRA_OP_PARALLELISM_THREADS"] == "4"
