@@ -368,8 +368,8 @@ class ProdStack:
     def rasa_env(self) -> dict[str, str]:
         env = self._base_env()
         env["ACTION_ENDPOINT_URL"] = f"http://127.0.0.1:{self.ports.actions}/webhook"
-        # One TensorFlow thread per Rasa server (one server per core): TF's default pools
-        # spin against the other servers; measured 5 ms less CPU per turn on 2 cores.
+        # One TensorFlow thread per Rasa server (one server per core), not a pool per core in
+        # every server; under load it measured 0-4 ms less CPU per turn (noisy; docs/benchmark-findings.md).
         env.setdefault("TF_INTRA_OP_PARALLELISM_THREADS", "1")
         env.setdefault("TF_INTER_OP_PARALLELISM_THREADS", "1")
         env.update(tracker_env(self.tracker_url))
