@@ -21,6 +21,7 @@ import logging
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any, AsyncIterator, Awaitable, Callable, Optional, Protocol
 
 import aiohttp
@@ -500,25 +501,7 @@ def _set_intent_in(conn, message_id: int, intent: str, confidence: Optional[floa
 
 def _message_dict(message_id: int, values: dict) -> dict:
     """``message_json`` of a message just inserted with these column values."""
-    return message_json(_InsertedMessage(id=message_id, flag_intent=None, **values))
-
-
-@dataclass
-class _InsertedMessage:
-    id: int
-    conversation_id: str
-    sender: str
-    agent: Optional[str]
-    channel: str
-    text: Optional[str]
-    payload: Optional[dict]
-    client_msg_id: Optional[str]
-    intent: Optional[str]
-    confidence: Optional[float]
-    flagged: bool
-    flag_intent: Optional[str]
-    delivered_at: Any
-    created_at: Any
+    return message_json(SimpleNamespace(id=message_id, flag_intent=None, **values))
 
 
 def _conversation_json(conversation: Any) -> dict:

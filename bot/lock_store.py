@@ -210,8 +210,8 @@ class AtomicRedisLockStore(LockStore):
         return [base + ":seq", base + ":queue"]
 
     # ---- the async path Rasa uses -----------------------------------------------------
-    def _client(self) -> Tuple[Any, Any]:
-        """The asyncio client and scripts of the running loop (created on first use)."""
+    def _loop_scripts(self) -> Tuple[Any, Any, Any]:
+        """The issue, poll and release scripts on the running loop's client (created on first use)."""
         loop = asyncio.get_running_loop()
         if self._async_client is None or self._async_loop is not loop:
             import redis.asyncio
@@ -223,7 +223,7 @@ class AtomicRedisLockStore(LockStore):
             self._scripts = (self._async_client.register_script(_ISSUE),
                              self._async_client.register_script(_POLL),
                              self._async_client.register_script(_RELEASE))
-        return self._async_client, self._scripts
+        return self._scripts
 
     async def settle(self) -> None:
         """Waits for tickets still being issued or given back after a cancellation."""
@@ -238,17 +238,17 @@ class AtomicRedisLockStore(LockStore):
         self._async_client = self._async_loop = self._scripts = None
 
     async def _issue(self, keys: List[Text], lock_lifetime: float) -> Tuple[Text, bool]:
-        _, (issue, _, _) = self._client()
+        issue, _, _ = self._loop_scripts()
         lifetime_ms = max(1, int(lock_lifetime * 1000))
         member, first = await issue(keys=keys, args=[lifetime_ms, lifetime_ms + KEY_TTL_MARGIN_MS])
         return (member.decode() if isinstance(member, bytes) else member), bool(first)
 
     async def _poll(self, keys: List[Text], member: Text) -> int:
-        _, (_, poll, _) = self._client()
+        _, poll, _ = self._loop_scripts()
         return int(await poll(keys=keys, args=[member]))
 
     async def _release(self, keys: List[Text], member: Text) -> None:
-        _, (_, _, release) = self._client()
+        _, _, release = self._loop_scripts()
         await release(keys=keys, args=[member])
 
     def _in_background(self, coroutine: Any) -> asyncio.Task:

@@ -31,13 +31,7 @@ from bot import rasa_speedups
 from bot.tracker_store import unwrap
 
 log = logging.getLogger(__name__)
-rasa_speedups.install()  # this module is loaded by every Rasa server (credentials.yml)
-rasa_speedups.install_ted_gate()
-rasa_speedups.install_response_selector_gate()
-rasa_speedups.install_rule_match_cache()
-rasa_speedups.install_sparse_feature_stacking()
-rasa_speedups.install_prior_states_cache()
-rasa_speedups.install_direct_tf_call()
+rasa_speedups.install_all()  # this module is loaded by every Rasa server (credentials.yml)
 
 
 class GatewayInput(RestInput):

@@ -27,14 +27,33 @@ that a two-stage fallback that turns the message into a FAQ question still has t
 from __future__ import annotations
 
 import logging
-from typing import Any, Dict, Text
+from typing import Any, Callable, Dict, Text
 
 log = logging.getLogger(__name__)
 
-_installed = False
 _heap_frozen = False
-_gate_installed = False
 gate_enabled = True  # tests compare predictions with and without the gate
+_replaced: set = set()  # (class, attribute) pairs this module has replaced
+
+
+def _internals_changed(unchanged: Text) -> bool:
+    log.warning("rasa_speedups: Rasa internals changed, %s", unchanged)
+    return False
+
+
+def _replace(owner: Any, attribute: Text, make: Callable[[Any], Any], unchanged: Text,
+             needs: tuple = ()) -> bool:
+    """Sets ``owner.attribute`` to ``make(original)``, once (idempotent). When the attribute
+    or any of ``needs`` is missing (a Rasa this was not measured against) nothing changes,
+    a warning says what keeps Rasa's own behaviour (``unchanged``) and the answer is False."""
+    if (owner, attribute) in _replaced:
+        return True
+    original = getattr(owner, attribute, None)
+    if original is None or not all(hasattr(owner, name) for name in needs):
+        return _internals_changed(unchanged)
+    setattr(owner, attribute, make(original))
+    _replaced.add((owner, attribute))
+    return True
 
 
 def _cached_validator(schema: Dict[Text, Any]) -> Any:
@@ -80,20 +99,16 @@ class _EventDispatchValidator:
 def install() -> bool:
     """Patches ``RemoteAction._validate_action_result``; idempotent. False when Rasa's
     internals are not what this was measured against (then nothing is changed)."""
-    global _installed
-    if _installed:
-        return True
+    unchanged = "action result validation not patched"
     try:
         from jsonschema import ValidationError
         from jsonschema.exceptions import best_match
         from rasa.core.actions.action import RemoteAction
         from rasa.shared.constants import DOCS_BASE_URL
+        from rasa.shared.core.events import Event
+        from rasa.shared.utils.common import all_subclasses
     except ImportError:  # a different Rasa/jsonschema: keep Rasa's own code
-        log.warning("rasa_speedups: Rasa internals changed, action result validation not patched")
-        return False
-    if not hasattr(RemoteAction, "_validate_action_result") or not hasattr(RemoteAction, "action_response_format_spec"):
-        log.warning("rasa_speedups: Rasa internals changed, action result validation not patched")
-        return False
+        return _internals_changed(unchanged)
 
     validators: Dict[int, Any] = {}
     fast_validators: Dict[int, _EventDispatchValidator] = {}
@@ -124,32 +139,26 @@ def install() -> bool:
             )
         raise error
 
-    RemoteAction._validate_action_result = _validate_action_result
-    _install_event_type_lookup()
-    _installed = True
-    return True
+    # ``Event.resolve_by_type`` walks every Event subclass for every event it reads (each
+    # tracker read and each action response): about 5 ms per turn. One dict lookup instead,
+    # rebuilt when a name is unknown (a subclass defined later), same answers and errors.
+    def event_lookup(original: Any) -> Any:
+        by_name: Dict[Text, Any] = {}
 
-
-def _install_event_type_lookup() -> None:
-    """``Event.resolve_by_type`` walks every Event subclass for every event it reads (each
-    tracker read and each action response): about 5 ms per turn. One dict lookup instead,
-    rebuilt when a name is unknown (a subclass defined later), same answers and errors."""
-    from rasa.shared.core.events import Event
-    from rasa.shared.utils.common import all_subclasses
-
-    original = Event.resolve_by_type
-    by_name: Dict[Text, Any] = {}
-
-    def resolve_by_type(type_name: Text, default: Any = None) -> Any:
-        cls = by_name.get(type_name)
-        if cls is None:
-            by_name.clear()
-            for subclass in reversed(all_subclasses(Event)):  # first match wins, as in Rasa
-                by_name[subclass.type_name] = subclass
+        def resolve_by_type(type_name: Text, default: Any = None) -> Any:
             cls = by_name.get(type_name)
-        return cls if cls is not None else original(type_name, default)
+            if cls is None:
+                by_name.clear()
+                for subclass in reversed(all_subclasses(Event)):  # first match wins, as in Rasa
+                    by_name[subclass.type_name] = subclass
+                cls = by_name.get(type_name)
+            return cls if cls is not None else original(type_name, default)
 
-    Event.resolve_by_type = staticmethod(resolve_by_type)
+        return staticmethod(resolve_by_type)
+
+    return (_replace(RemoteAction, "_validate_action_result", lambda _rasa_s: _validate_action_result,
+                     unchanged, needs=("action_response_format_spec",))
+            and _replace(Event, "resolve_by_type", event_lookup, "event classes looked up as before"))
 
 
 class _RuleGatedNode:
@@ -239,9 +248,7 @@ def install_ted_gate() -> bool:
     """Patches ``DaskGraphRunner._build_dask_graph`` so that TEDPolicy is skipped when
     RulePolicy already decides the prediction; idempotent. False when Rasa's internals are
     not what this was written against (then nothing is changed)."""
-    global _gate_installed
-    if _gate_installed:
-        return True
+    unchanged = "TEDPolicy not gated"
     try:
         from rasa.core.policies.policy import PolicyPrediction  # noqa: F401
         from rasa.core.policies.rule_policy import RulePolicy  # noqa: F401
@@ -249,24 +256,19 @@ def install_ted_gate() -> bool:
         from rasa.engine.graph import GraphNode
         from rasa.engine.runner.dask import DaskGraphRunner
     except ImportError:
-        log.warning("rasa_speedups: Rasa internals changed, TEDPolicy not gated")
-        return False
+        return _internals_changed(unchanged)
     needed = ("_inputs", "_node_name", "_component_class", "_fn_name")
-    original = getattr(DaskGraphRunner, "_build_dask_graph", None)
-    if original is None or not all(name in GraphNode.__init__.__code__.co_names for name in needed):
-        log.warning("rasa_speedups: Rasa internals changed, TEDPolicy not gated")
-        return False
+    if not all(name in GraphNode.__init__.__code__.co_names for name in needed):
+        return _internals_changed(unchanged)
 
-    def _build_dask_graph(self: Any, schema: Any) -> Dict[Text, Any]:
-        graph = original(self, schema)
-        return _gate_ted_behind_rules(graph) if gate_enabled else graph
+    def gated(original: Any) -> Any:
+        def _build_dask_graph(self: Any, schema: Any) -> Dict[Text, Any]:
+            graph = original(self, schema)
+            return _gate_ted_behind_rules(graph) if gate_enabled else graph
+        return _build_dask_graph
 
-    DaskGraphRunner._build_dask_graph = _build_dask_graph
-    _gate_installed = True
-    return True
+    return _replace(DaskGraphRunner, "_build_dask_graph", gated, unchanged)
 
-
-_selector_gate_installed = False
 
 
 def _may_be_retrieval_intent(message: Any, retrieval_intent: Text) -> bool:
@@ -280,33 +282,28 @@ def _may_be_retrieval_intent(message: Any, retrieval_intent: Text) -> bool:
 def install_response_selector_gate() -> bool:
     """Patches ``ResponseSelector.process`` to skip messages that cannot be its retrieval
     intent (see the module docstring); idempotent."""
-    global _selector_gate_installed
-    if _selector_gate_installed:
-        return True
+    unchanged = "ResponseSelector not gated"
     try:
         from rasa.nlu.selectors.response_selector import ResponseSelector
     except ImportError:
-        log.warning("rasa_speedups: Rasa internals changed, ResponseSelector not gated")
-        return False
-    original = ResponseSelector.process
+        return _internals_changed(unchanged)
 
-    def process(self: Any, messages: list) -> list:
-        retrieval_intent = getattr(self, "retrieval_intent", None)
-        if not gate_enabled or not retrieval_intent:
-            return original(self, messages)
-        wanted = [m for m in messages if _may_be_retrieval_intent(m, retrieval_intent)]
-        if len(wanted) == len(messages):
-            return original(self, messages)
-        if wanted:
-            original(self, wanted)  # sets the selector's answer on each message in place
-        return messages
+    def gated(original: Any) -> Any:
+        def process(self: Any, messages: list) -> list:
+            retrieval_intent = getattr(self, "retrieval_intent", None)
+            if not gate_enabled or not retrieval_intent:
+                return original(self, messages)
+            wanted = [m for m in messages if _may_be_retrieval_intent(m, retrieval_intent)]
+            if len(wanted) == len(messages):
+                return original(self, messages)
+            if wanted:
+                original(self, wanted)  # sets the selector's answer on each message in place
+            return messages
+        return process
 
-    ResponseSelector.process = process
-    _selector_gate_installed = True
-    return True
+    return _replace(ResponseSelector, "process", gated, unchanged)
 
 
-_rule_cache_installed = False
 RULE_MATCH_CACHE = 4096  # remembered (rules, states) matches per RulePolicy
 
 
@@ -320,42 +317,36 @@ def _freeze(states: Any) -> tuple:
 
 def install_rule_match_cache() -> bool:
     """Remembers ``RulePolicy._get_possible_keys`` per policy (see the module docstring)."""
-    global _rule_cache_installed
-    if _rule_cache_installed:
-        return True
+    unchanged = "rule matches not remembered"
     try:
         from collections import OrderedDict
 
         from rasa.core.policies.rule_policy import RulePolicy
     except ImportError:
-        log.warning("rasa_speedups: Rasa internals changed, rule matches not remembered")
-        return False
-    original = getattr(RulePolicy, "_get_possible_keys", None)
-    if original is None:
-        log.warning("rasa_speedups: Rasa internals changed, rule matches not remembered")
-        return False
+        return _internals_changed(unchanged)
 
-    def _get_possible_keys(self: Any, lookup: Dict[Text, Text], states: Any) -> set:
-        if not gate_enabled:
-            return original(self, lookup, states)
-        try:
-            key = (id(lookup), len(lookup), _freeze(states))
-            hash(key)
-        except TypeError:  # a state Rasa builds differently: no shortcut
-            return original(self, lookup, states)
-        cache = self.__dict__.setdefault("_speedups_rule_matches", OrderedDict())
-        found = cache.get(key)
-        if found is None:
-            found = cache[key] = frozenset(original(self, lookup, states))
-            while len(cache) > RULE_MATCH_CACHE:
-                cache.popitem(last=False)
-        else:
-            cache.move_to_end(key)
-        return set(found)
+    def remembered(original: Any) -> Any:
+        def _get_possible_keys(self: Any, lookup: Dict[Text, Text], states: Any) -> set:
+            if not gate_enabled:
+                return original(self, lookup, states)
+            try:
+                key = (id(lookup), len(lookup), _freeze(states))
+                hash(key)
+            except TypeError:  # a state Rasa builds differently: no shortcut
+                return original(self, lookup, states)
+            cache = self.__dict__.setdefault("_speedups_rule_matches", OrderedDict())
+            found = cache.get(key)
+            if found is None:
+                found = cache[key] = frozenset(original(self, lookup, states))
+                while len(cache) > RULE_MATCH_CACHE:
+                    cache.popitem(last=False)
+            else:
+                cache.move_to_end(key)
+            return set(found)
 
-    RulePolicy._get_possible_keys = _get_possible_keys
-    _rule_cache_installed = True
-    return True
+        return _get_possible_keys
+
+    return _replace(RulePolicy, "_get_possible_keys", remembered, unchanged)
 
 
 def freeze_heap_after_warm_up() -> bool:
@@ -372,8 +363,6 @@ def freeze_heap_after_warm_up() -> bool:
     log.info("rasa_speedups: %d long-lived objects moved out of the garbage collector's way", gc.get_freeze_count())
     return True
 
-
-_sparse_stack_installed = False
 
 
 def _stack_coo(left: Any, right: Any) -> Any:
@@ -394,35 +383,27 @@ def install_sparse_feature_stacking() -> bool:
     by ``Features._combine_sparse_features`` with ``scipy.sparse.hstack``, 8 calls a message
     here; profiled at 4 % of a Rasa server's request time. Two COO matrices (what Rasa's
     featurizers produce) are joined directly; anything else still goes through ``hstack``."""
-    global _sparse_stack_installed
-    if _sparse_stack_installed:
-        return True
+    unchanged = "sparse features stacked as before"
     try:
         from scipy.sparse import coo_matrix
 
         from rasa.shared.nlu.training_data.features import Features
     except ImportError:
-        log.warning("rasa_speedups: Rasa internals changed, sparse features stacked as before")
-        return False
-    original = getattr(Features, "_combine_sparse_features", None)
-    if original is None:
-        log.warning("rasa_speedups: Rasa internals changed, sparse features stacked as before")
-        return False
+        return _internals_changed(unchanged)
 
-    def _combine_sparse_features(self: Any, additional_features: Any) -> None:
-        mine, theirs = self.features, additional_features.features
-        if (not gate_enabled or type(mine) is not coo_matrix or type(theirs) is not coo_matrix
-                or mine.shape[0] != theirs.shape[0]):
-            return original(self, additional_features)  # including Rasa's error for a mismatch
-        self.features = _stack_coo(mine, theirs)
-        self._cached_fingerprint = None
+    def stacked(original: Any) -> Any:
+        def _combine_sparse_features(self: Any, additional_features: Any) -> None:
+            mine, theirs = self.features, additional_features.features
+            if (not gate_enabled or type(mine) is not coo_matrix or type(theirs) is not coo_matrix
+                    or mine.shape[0] != theirs.shape[0]):
+                return original(self, additional_features)  # including Rasa's error for a mismatch
+            self.features = _stack_coo(mine, theirs)
+            self._cached_fingerprint = None
+        return _combine_sparse_features
 
-    Features._combine_sparse_features = _combine_sparse_features
-    _sparse_stack_installed = True
-    return True
+    return _replace(Features, "_combine_sparse_features", stacked, unchanged)
 
 
-_prior_states_installed = False
 _PRIOR_STATES_ATTRIBUTE = "_speedups_prior_states"
 
 
@@ -476,58 +457,51 @@ def install_prior_states_cache() -> bool:
     tracker and continues the replay when the prediction loop appends events, then applies
     Rasa's own per-call steps (hiding rule-only turns for MemoizationPolicy) to copies.
     Trackers of other classes (training) and ``omit_unset_slots`` go to Rasa's code."""
-    global _prior_states_installed
-    if _prior_states_installed:
-        return True
+    unchanged = "prior states not remembered"
     try:
         from rasa.shared.core.constants import PREVIOUS_ACTION
         from rasa.shared.core.domain import Domain
         from rasa.shared.core.trackers import DialogueStateTracker
     except ImportError:
-        log.warning("rasa_speedups: Rasa internals changed, prior states not remembered")
-        return False
-    original = getattr(Domain, "states_for_tracker_history", None)
+        return _internals_changed(unchanged)
+    if not hasattr(DialogueStateTracker, "applied_events"):
+        return _internals_changed(unchanged)
+
+    def remembered(original: Any) -> Any:
+        def states_for_tracker_history(self: Any, tracker: Any, omit_unset_slots: bool = False,
+                                       ignore_rule_only_turns: bool = False,
+                                       rule_only_data: Any = None) -> list:
+            if not gate_enabled or omit_unset_slots or type(tracker) is not DialogueStateTracker:
+                return original(self, tracker, omit_unset_slots=omit_unset_slots,
+                                ignore_rule_only_turns=ignore_rule_only_turns, rule_only_data=rule_only_data)
+            # The loop below is Rasa 3.6's, reading the remembered snapshots instead of trackers.
+            states: list = []
+            last_ml_action_sub_state = None
+            turn_was_hidden = False
+            for state, hide_rule_turn, followup_action, loop_is_latest, prev_action in _prior_snapshots(self, tracker):
+                if ignore_rule_only_turns:
+                    if not turn_was_hidden:
+                        last_ml_action_sub_state = prev_action
+                    if not followup_action and not loop_is_latest:
+                        turn_was_hidden = hide_rule_turn
+                    if turn_was_hidden:
+                        continue
+                state = _copy_state(state)
+                if ignore_rule_only_turns:
+                    self._remove_rule_only_features(state, rule_only_data)
+                    if states:
+                        self._substitute_rule_only_user_input(state, states[-1])
+                    if last_ml_action_sub_state:
+                        state[PREVIOUS_ACTION] = dict(last_ml_action_sub_state)
+                states.append(self._clean_state(state))
+            return states
+        return states_for_tracker_history
+
     needed = ("get_active_state", "_get_prev_action_sub_state", "_remove_rule_only_features",
               "_substitute_rule_only_user_input", "_clean_state")
-    if original is None or not all(hasattr(Domain, name) for name in needed) \
-            or not hasattr(DialogueStateTracker, "applied_events"):
-        log.warning("rasa_speedups: Rasa internals changed, prior states not remembered")
-        return False
-
-    def states_for_tracker_history(self: Any, tracker: Any, omit_unset_slots: bool = False,
-                                   ignore_rule_only_turns: bool = False,
-                                   rule_only_data: Any = None) -> list:
-        if not gate_enabled or omit_unset_slots or type(tracker) is not DialogueStateTracker:
-            return original(self, tracker, omit_unset_slots=omit_unset_slots,
-                            ignore_rule_only_turns=ignore_rule_only_turns, rule_only_data=rule_only_data)
-        # The loop below is Rasa 3.6's, reading the remembered snapshots instead of trackers.
-        states: list = []
-        last_ml_action_sub_state = None
-        turn_was_hidden = False
-        for state, hide_rule_turn, followup_action, loop_is_latest, prev_action in _prior_snapshots(self, tracker):
-            if ignore_rule_only_turns:
-                if not turn_was_hidden:
-                    last_ml_action_sub_state = prev_action
-                if not followup_action and not loop_is_latest:
-                    turn_was_hidden = hide_rule_turn
-                if turn_was_hidden:
-                    continue
-            state = _copy_state(state)
-            if ignore_rule_only_turns:
-                self._remove_rule_only_features(state, rule_only_data)
-                if states:
-                    self._substitute_rule_only_user_input(state, states[-1])
-                if last_ml_action_sub_state:
-                    state[PREVIOUS_ACTION] = dict(last_ml_action_sub_state)
-            states.append(self._clean_state(state))
-        return states
-
-    Domain.states_for_tracker_history = states_for_tracker_history
-    _prior_states_installed = True
-    return True
+    return _replace(Domain, "states_for_tracker_history", remembered, unchanged, needs=needed)
 
 
-_direct_tf_call_installed = False
 _DIRECT_CALL_ATTRIBUTE = "_speedups_predict_call"
 direct_tf_calls = 0  # tests check that predictions took the direct path
 
@@ -555,45 +529,47 @@ def install_direct_tf_call() -> bool:
     after the first (tracing) call, inputs are converted to the signature's dtypes and the
     graph is called directly, as TensorFlow itself does after matching
     (``concrete._call_flat``). Inputs that do not fit the signature go to Rasa's call."""
-    global _direct_tf_call_installed
-    if _direct_tf_call_installed:
-        return True
+    unchanged = "TensorFlow called as before"
     try:
         import tensorflow as tf
         from rasa.utils.tensorflow import models
         from rasa.shared.constants import DIAGNOSTIC_DATA
         from rasa.utils.tensorflow.models import RasaModel
     except ImportError:
-        log.warning("rasa_speedups: Rasa internals changed, TensorFlow called as before")
-        return False
-    original = getattr(RasaModel, "_rasa_predict", None)
+        return _internals_changed(unchanged)
     tf_utils = getattr(models, "tf_utils", None)
-    if original is None or tf_utils is None or not hasattr(tf_utils, "sync_to_numpy_or_python_type"):
-        log.warning("rasa_speedups: Rasa internals changed, TensorFlow called as before")
-        return False
+    if tf_utils is None or not hasattr(tf_utils, "sync_to_numpy_or_python_type"):
+        return _internals_changed(unchanged)
 
-    def _rasa_predict(self: Any, batch_in: Any) -> Any:
-        global direct_tf_calls
-        if not gate_enabled or self._run_eagerly or self._tf_predict_step is None \
-                or not self.prepared_for_prediction:
-            return original(self, batch_in)  # the first call traces the graph
-        direct = _direct_predict_call(self)
-        if not direct or len(batch_in) != len(direct[1]):
-            return original(self, batch_in)
-        concrete, specs = direct
-        inputs = []
-        for value, spec in zip(batch_in, specs):
-            if not spec.shape.is_compatible_with(value.shape):
-                return original(self, batch_in)  # Rasa's call raises TensorFlow's own error
-            inputs.append(tf.convert_to_tensor(value, spec.dtype))
-        self._training = False
-        outputs = tf_utils.sync_to_numpy_or_python_type(
-            concrete._call_flat(inputs, captured_inputs=concrete.captured_inputs))
-        if DIAGNOSTIC_DATA in outputs:
-            outputs[DIAGNOSTIC_DATA] = self._empty_lists_to_none_in_dict(outputs[DIAGNOSTIC_DATA])
-        direct_tf_calls += 1
-        return outputs
+    def direct(original: Any) -> Any:
+        def _rasa_predict(self: Any, batch_in: Any) -> Any:
+            global direct_tf_calls
+            if not gate_enabled or self._run_eagerly or self._tf_predict_step is None \
+                    or not self.prepared_for_prediction:
+                return original(self, batch_in)  # the first call traces the graph
+            graph_call = _direct_predict_call(self)
+            if not graph_call or len(batch_in) != len(graph_call[1]):
+                return original(self, batch_in)
+            concrete, specs = graph_call
+            inputs = []
+            for value, spec in zip(batch_in, specs):
+                if not spec.shape.is_compatible_with(value.shape):
+                    return original(self, batch_in)  # Rasa's call raises TensorFlow's own error
+                inputs.append(tf.convert_to_tensor(value, spec.dtype))
+            self._training = False
+            outputs = tf_utils.sync_to_numpy_or_python_type(
+                concrete._call_flat(inputs, captured_inputs=concrete.captured_inputs))
+            if DIAGNOSTIC_DATA in outputs:
+                outputs[DIAGNOSTIC_DATA] = self._empty_lists_to_none_in_dict(outputs[DIAGNOSTIC_DATA])
+            direct_tf_calls += 1
+            return outputs
+        return _rasa_predict
 
-    RasaModel._rasa_predict = _rasa_predict
-    _direct_tf_call_installed = True
-    return True
+    return _replace(RasaModel, "_rasa_predict", direct, unchanged)
+
+
+def install_all() -> Dict[Text, bool]:
+    """Every outcome-preserving replacement above, idempotent; which ones took effect."""
+    installers = (install, install_ted_gate, install_response_selector_gate, install_rule_match_cache,
+                  install_sparse_feature_stacking, install_prior_states_cache, install_direct_tf_call)
+    return {installer.__name__: installer() for installer in installers}

@@ -36,12 +36,8 @@ def agent():
     model = matching_model()
     if model is None:
         pytest.fail("no trained model for the current data and config (make test trains one first)")
-    assert rasa_speedups.install_ted_gate()
-    assert rasa_speedups.install_response_selector_gate()
-    assert rasa_speedups.install_rule_match_cache()
-    assert rasa_speedups.install_sparse_feature_stacking()
-    assert rasa_speedups.install_prior_states_cache()
-    assert rasa_speedups.install_direct_tf_call()
+    installed = rasa_speedups.install_all()
+    assert all(installed.values()), installed
     return asyncio.run(load_agent(model_path=str(model)))
 
 

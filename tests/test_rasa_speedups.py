@@ -18,6 +18,11 @@ def test_installed_by_the_gateway_channel():
     from rasa.core.actions.action import RemoteAction
 
     assert RemoteAction._validate_action_result.__module__ == "bot.rasa_speedups"
+    from rasa.shared.core.domain import Domain
+    from rasa.utils.tensorflow.models import RasaModel
+
+    for replaced in (Domain.states_for_tracker_history, RasaModel._rasa_predict):
+        assert replaced.__module__ == "bot.rasa_speedups"
 
 
 def test_valid_result_accepted_and_schema_checked_once(monkeypatch):
@@ -27,7 +32,9 @@ def test_valid_result_accepted_and_schema_checked_once(monkeypatch):
     calls = []
     original = cls.check_schema.__func__
     monkeypatch.setattr(cls, "check_schema", classmethod(lambda c, s, *a, **k: (calls.append(1), original(c, s, *a, **k))))
-    rasa_speedups._installed = False  # fresh cache
+    from rasa.core.actions.action import RemoteAction
+
+    rasa_speedups._replaced.discard((RemoteAction, "_validate_action_result"))  # fresh cache
     rasa_speedups.install()
     result = {"events": [{"event": "slot", "name": "account_no", "value": "3201000001"}],
               "responses": [{"text": "好的"}]}
@@ -222,3 +229,18 @@ def test_other_sparse_formats_and_mismatches_go_to_rasa():
     mismatched = Features(sp.coo_matrix(np.ones((2, 3))), "sequence", "text", "x")
     with pytest.raises(ValueError, match="sequence dimensions do not match"):
         mismatched.combine_with_features(Features(sp.coo_matrix(np.ones((3, 3))), "sequence", "text", "x"))
+
+
+def test_replacements_happen_once_and_never_on_unknown_internals(caplog):
+    class Component:
+        def work(self):
+            return "rasa"
+
+    wrap = lambda original: lambda self: "fast " + original(self)  # noqa: E731
+    assert rasa_speedups._replace(Component, "work", wrap, "work as before")
+    assert rasa_speedups._replace(Component, "work", wrap, "work as before")  # not wrapped twice
+    assert Component().work() == "fast rasa"
+
+    assert not rasa_speedups._replace(Component, "gone", wrap, "gone as before")
+    assert not rasa_speedups._replace(Component, "__init__", wrap, "init as before", needs=("missing",))
+    assert not hasattr(Component, "gone") and "init as before" in caplog.text
