@@ -59,10 +59,16 @@ class ValidateProgressForm(BaseFormValidation, IdentityValidation, FormValidatio
 
     async def extract_ticket_no(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                                 domain: DomainDict) -> Dict[Text, Any]:
-        if tracker.get_slot("requested_slot") != "ticket_no" or "ticket_no" in tracker.slots_to_validate():
+        if "ticket_no" in tracker.slots_to_validate():
             return {}
         match = TICKET_NO.search(latest_text(tracker).replace(" ", ""))
-        return {"ticket_no": match.group(1).upper()} if match else {}
+        if tracker.get_slot("requested_slot") == "ticket_no":
+            return {"ticket_no": match.group(1).upper()} if match else {}
+        # "申请要几天能办好" right after a request: the ticket this conversation just opened.
+        last = tracker.get_slot("last_ticket_no")
+        if tracker.get_slot("requested_slot") is None and not match and last and not tracker.get_slot("ticket_no"):
+            return {"ticket_no": last}
+        return {}
 
     async def validate_ticket_no(self, value: Any, dispatcher: CollectingDispatcher,
                                  tracker: Tracker, domain: DomainDict) -> Dict[Text, Any]:

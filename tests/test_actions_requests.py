@@ -206,3 +206,17 @@ async def test_all_open_tickets_of_a_verified_account(actions_gateway):
     reply = texts(messages)[0]
     for number in numbers:
         assert number in reply
+
+
+@pytest.mark.asyncio
+async def test_progress_question_right_after_a_request_means_that_ticket(actions_gateway):
+    tracker = make_tracker("申请要几天能办好", intent="query_progress", form="progress_form",
+                           slots={"last_ticket_no": "YK20261127003"})
+    events, _ = await run_action(ValidateProgressForm(), tracker)
+    assert slot_values(events)["ticket_no"] == "YK20261127003"
+
+    # A ticket number in the question wins over the one just opened.
+    tracker = make_tracker("BX20261126001怎么样了", intent="query_progress", form="progress_form",
+                           slots={"last_ticket_no": "YK20261127003", "ticket_no": "BX20261126001"})
+    events, _ = await run_action(ValidateProgressForm(), tracker)
+    assert slot_values(events).get("ticket_no", "BX20261126001") == "BX20261126001"
