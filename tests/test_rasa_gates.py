@@ -12,7 +12,7 @@ there (else it saves nothing); on a dialogue that no rule covers it must let TED
 Remembered prior states: for every prefix of every story (extended event by event, as the
 prediction loop does), the states RulePolicy and MemoizationPolicy read are Rasa's own.
 
-ResponseSelector gate, COO feature stacking and direct TensorFlow calls: every held-out NLU sentence is parsed with and without it; intents and
+ResponseSelector gate, COO feature stacking, direct TensorFlow calls and direct graph runs: every held-out NLU sentence is parsed with and without it; intents and
 entities are the same, the FAQ answer is the same wherever FAQ is among the top two intents,
 and the selector is skipped for the others.
 """
@@ -71,6 +71,7 @@ def test_gate_changes_no_prediction(agent, resource):
 
     processor = agent.processor
     before = rasa_speedups.gate_counts()
+    graph_runs_before = rasa_speedups.direct_graph_runs
     compared = 0
     for story in _story_trackers(agent, ROOT / resource) * 2:
         events = list(story.events)
@@ -84,6 +85,8 @@ def test_gate_changes_no_prediction(agent, resource):
             partial.update(event)
     after = rasa_speedups.gate_counts()
     assert compared > 40
+    # Every gated prediction ran its graph directly (the plain ones through dask).
+    assert rasa_speedups.direct_graph_runs - graph_runs_before == compared
     assert after["skipped"] > before["skipped"], "the gate never skipped TED"
     from rasa.core.policies.rule_policy import RulePolicy
 
@@ -161,6 +164,7 @@ def test_gate_is_installed_by_the_gateway_channel():
     from rasa.engine.runner.dask import DaskGraphRunner
 
     assert DaskGraphRunner._build_dask_graph.__module__ == "bot.rasa_speedups"
+    assert DaskGraphRunner.run.__module__ == "bot.rasa_speedups"
 
 
 def _held_out_texts() -> list:
@@ -184,6 +188,7 @@ def test_response_selector_only_skipped_where_its_answer_is_unused(agent):
     texts = _held_out_texts()
     assert len(texts) > 200
     direct_before = rasa_speedups.direct_tf_calls
+    graph_runs_before = rasa_speedups.direct_graph_runs
     skipped = answered = 0
     for text in texts:
         plain, gated = _parse(agent, text, gated=False), _parse(agent, text, gated=True)
@@ -200,3 +205,62 @@ def test_response_selector_only_skipped_where_its_answer_is_unused(agent):
     assert answered > 30 and skipped > 150
     # DIET ran directly for every gated parse (exactly the same intent confidences above).
     assert rasa_speedups.direct_tf_calls - direct_before >= len(texts) + answered
+    assert rasa_speedups.direct_graph_runs - graph_runs_before == len(texts)  # the gated parses
+
+
+def test_graph_runs_directly_with_dask_s_results(agent):
+    """The direct graph runner ran the parses and predictions compared above, and gives the
+    same outputs as dask for a whole NLU run (every node's output, not only the targets)."""
+    from rasa.core.channels.channel import UserMessage
+
+    runner = agent.processor.graph_runner
+    final = agent.processor.model_metadata.nlu_target
+    every_node = list(runner._graph_schema.minimal_graph_schema([final]).nodes)
+
+    def run(direct: bool) -> dict:
+        rasa_speedups.gate_enabled = direct
+        try:
+            before = rasa_speedups.direct_graph_runs
+            message = UserMessage("我家停电了，户号3201000001")
+            outputs = runner.run(inputs={"__message__": [message]}, targets=every_node)
+            assert rasa_speedups.direct_graph_runs == before + (1 if direct else 0)
+            return outputs
+        finally:
+            rasa_speedups.gate_enabled = True
+
+    plain, direct = run(False), run(True)
+    assert list(direct) == list(plain) == every_node and len(every_node) > 5
+    plain_message, direct_message = plain[final][0], direct[final][0]
+    assert plain_message.get("intent")["name"] == "report_fault"
+    for key in ("intent", "entities", "intent_ranking"):
+        assert direct_message.get(key) == plain_message.get(key), key
+
+
+def test_graph_runner_checks_inputs_and_order_like_dask(agent):
+    from rasa.engine.exceptions import GraphRunError
+
+    runner = agent.processor.graph_runner
+    target = agent.processor.model_metadata.nlu_target
+    for direct in (False, True):
+        rasa_speedups.gate_enabled = direct
+        try:
+            # An input value that names a node is refused, as Rasa refuses it.
+            with pytest.raises(GraphRunError, match="clashes with a node name"):
+                runner.run(inputs={"__message__": target}, targets=[target])
+        finally:
+            rasa_speedups.gate_enabled = True
+
+    calls = []
+
+    def node(name):
+        def call(*args):
+            calls.append(name)
+            return name, args
+        return call
+
+    graph = {"c": (node("c"), "a", "b", 7), "a": (node("a"), "in"), "b": (node("b"), "a"), "in": ("in", None)}
+    plan = rasa_speedups._GraphPlan(graph, ("in",))
+    assert [key for key, _, _ in plan.steps] == ["a", "b", "c"]  # dependencies first, input skipped
+    assert plan.steps[2][2] == ((True, "a"), (True, "b"), (False, 7))  # literals stay literals
+    with pytest.raises(RuntimeError, match="Cycle"):
+        rasa_speedups._GraphPlan({"a": (node("a"), "b"), "b": (node("b"), "a")}, ())
