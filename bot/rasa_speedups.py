@@ -671,9 +671,35 @@ def install_direct_graph_runner() -> bool:
     return _replace(DaskGraphRunner, "run", direct, unchanged, needs=needed)
 
 
+def install_empty_domain_check() -> bool:
+    """``Domain.is_empty`` (called for every message, to decide whether to warn about unknown
+    intents) builds a whole new empty Domain from a dict each time to compare with; the
+    empty domain's data is built once here and compared the same way."""
+    unchanged = "empty domain rebuilt per message"
+    try:
+        import copy
+
+        from rasa.shared.core.domain import Domain
+    except ImportError:
+        return _internals_changed(unchanged)
+
+    def once(original: Any) -> Any:
+        empty: list = []
+
+        def is_empty(self: Any) -> bool:
+            if not gate_enabled:
+                return original(self)
+            if not empty:
+                empty.append(copy.deepcopy(Domain.empty().as_dict()))
+            return self.as_dict() == empty[0]
+        return is_empty
+
+    return _replace(Domain, "is_empty", once, unchanged, needs=("empty", "as_dict"))
+
+
 def install_all() -> Dict[Text, bool]:
     """Every outcome-preserving replacement above, idempotent; which ones took effect."""
     installers = (install, install_ted_gate, install_response_selector_gate, install_rule_match_cache,
                   install_sparse_feature_stacking, install_prior_states_cache, install_direct_tf_call,
-                  install_direct_graph_runner)
+                  install_direct_graph_runner, install_empty_domain_check)
     return {installer.__name__: installer() for installer in installers}

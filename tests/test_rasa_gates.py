@@ -264,3 +264,19 @@ def test_graph_runner_checks_inputs_and_order_like_dask(agent):
     assert plan.steps[2][2] == ((True, "a"), (True, "b"), (False, 7))  # literals stay literals
     with pytest.raises(RuntimeError, match="Cycle"):
         rasa_speedups._GraphPlan({"a": (node("a"), "b"), "b": (node("b"), "a")}, ())
+
+
+def test_empty_domain_check_answers_as_rasa(agent):
+    from rasa.shared.core.domain import Domain
+
+    domains = [Domain.empty(), Domain.from_dict({}), agent.domain, Domain.from_dict({"intents": ["greet"]}),
+               Domain.from_dict({"responses": {"utter_hi": [{"text": "你好"}]}})]
+    answers = {}
+    for remembered in (False, True, True):
+        rasa_speedups.gate_enabled = remembered
+        try:
+            answers.setdefault(remembered, [d.is_empty() for d in domains])
+            assert [d.is_empty() for d in domains] == answers[remembered]
+        finally:
+            rasa_speedups.gate_enabled = True
+    assert answers[True] == answers[False] == [True, True, False, False, False]
