@@ -1,0 +1,46 @@
+"""A detail said on its own, with no request in progress ("南京市玄武区中山路18号")."""
+from __future__ import annotations
+
+from typing import List, Text
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import EventType
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
+
+from actions.common import entity_values
+
+# What a customer usually wants when the first thing they give is an address or an account.
+ADDRESS_CHOICES = [("停电查询", "/query_outage"), ("故障报修", "/report_fault"),
+                   ("业务办理", "/apply_service"), ("转人工", "/request_human")]
+ACCOUNT_CHOICES = [("查电费", "/query_bill"), ("故障报修", "/report_fault"),
+                   ("业务办理", "/apply_service"), ("转人工", "/request_human")]
+
+
+def _buttons(choices: list) -> list:
+    return [{"title": title, "payload": payload} for title, payload in choices]
+
+
+class ActionAnswerBareDetail(Action):
+    """Acknowledges the address or account number (its slot is kept, so the request the
+    customer picks next does not ask for it again) and offers what it is usually for;
+    anything else gets the menu."""
+
+    def name(self) -> Text:
+        return "action_answer_bare_detail"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: DomainDict) -> List[EventType]:
+        addresses = entity_values(tracker, "address")
+        accounts = entity_values(tracker, "account_no")
+        if addresses:
+            dispatcher.utter_message(
+                text=f"收到，地址是“{addresses[0]}”。请问您是想查询这里的停电信息、报修故障，还是办理用电业务？",
+                buttons=_buttons(ADDRESS_CHOICES))
+        elif accounts:
+            dispatcher.utter_message(
+                text=f"收到户号尾号{accounts[0][-4:]}。请问您是想查电费、报修故障，还是办理用电业务？",
+                buttons=_buttons(ACCOUNT_CHOICES))
+        else:
+            dispatcher.utter_message(response="utter_menu")
+        return []
