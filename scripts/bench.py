@@ -441,6 +441,7 @@ async def run_level(urls: list[str], customers: int, expected: dict[int, list[in
         if seen != [i for i in want if i in seen]:
             misordered += 1
     errors = [t.error for r in results for t in r.turns if not t.ok] + [r.error for r in results if r.error]
+    p95 = percentile(latencies, 95)
     return {
         "customers": customers,
         "conversations_per_customer": conversations,
@@ -459,7 +460,26 @@ async def run_level(urls: list[str], customers: int, expected: dict[int, list[in
         "p99_ms": percentile(latencies, 99),
         "first_reply_p50_ms": percentile(firsts, 50),
         "first_reply_p95_ms": percentile(firsts, 95),
+        "by_turn": turn_breakdown(results, p95),
     }
+
+
+def turn_breakdown(results: list[CustomerResult], p95: float) -> list[dict[str, Any]]:
+    """Latency of each (script, turn) and its share of the turns slower than the run's p95:
+    which kinds of turn make up the tail."""
+    by_key: dict[tuple[int, int], list[float]] = {}
+    for r in results:
+        for index, t in enumerate(r.turns):
+            if t.ok and t.last_ms is not None:
+                by_key.setdefault((r.script, index), []).append(t.last_ms)
+    slow_total = sum(1 for values in by_key.values() for v in values if v > p95)
+    rows = []
+    for (script, index), values in sorted(by_key.items()):
+        slow = sum(1 for v in values if v > p95)
+        rows.append({"script": script, "turn": index, "text": SCRIPTS[script][index], "turns": len(values),
+                     "p50_ms": percentile(values, 50), "p95_ms": percentile(values, 95),
+                     "share_of_tail": round(slow / slow_total, 3) if slow_total else 0.0})
+    return rows
 
 
 async def calibrate(urls: list[str]) -> dict[int, list[int]]:
@@ -622,6 +642,18 @@ def write_markdown(results: dict[str, Any], path: Path, findings: str) -> None:
             lines += [f"| {name} | {fmt(sec, 1)} | {fmt(sec * 1000 / load['turns_total'], 1)} |"
                       for name, sec in cpu.items()]
             lines.append("")
+        tail_run = next((lv for lv in (load.get("steady") or []) if lv.get("by_turn")), None)
+        if tail_run:
+            rows = sorted(tail_run["by_turn"], key=lambda row: (-row["share_of_tail"], -row["p95_ms"]))[:8]
+            lines += [f"Which turns make up the slowest 5 % (turns above the run's p95 of "
+                      f"{fmt(tail_run['p95_ms'])} ms), steady state with {tail_run['customers']} customers; "
+                      "the eight largest shares:", "",
+                      "| script, turn | customer says | turns | p50 ms | p95 ms | share of the slowest 5 % |",
+                      "| --- | --- | ---: | ---: | ---: | ---: |"]
+            lines += [f"| {row['script'] + 1}, {row['turn'] + 1} | {row['text']} | {row['turns']} | "
+                      f"{fmt(row['p50_ms'])} | {fmt(row['p95_ms'])} | {fmt(100 * row['share_of_tail'])} % |"
+                      for row in rows]
+            lines.append("")
         targets = load.get("targets")
         if targets:
             lines += ["Targets: " + "; ".join(f"{k}: **{'met' if v else 'not met'}**" for k, v in targets.items()), ""]
@@ -776,7 +808,7 @@ def main(argv: Optional[list[str]] = None) -> int:
             at50_staggered = next((lv for lv in staggered if lv["customers"] == 50), None)
             at50_steady = next((lv for lv in steady if lv["customers"] == 50), None)
             runs50 = [lv for lv in levels + staggered + steady if lv["customers"] == 50]
-            best = max([lv["turns_per_s"] for lv in levels] + ([saturation["turns_per_s"]] if saturation else []))
+            best = max([lv["turns_per_s"] for lv in levels] + ([saturation["turns_per_s"]] if saturation else []), default=0.0)
             results["load"] = {
                 "setup": (f"nginx + {args.gateways} gateways + {args.rasa_servers} Rasa servers + 1 action server, "
                           "store and Rasa trackers in PostgreSQL, Rasa locks and socket.io fan-out in Redis; "

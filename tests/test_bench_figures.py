@@ -57,3 +57,26 @@ def test_steady_state_customers_hold_conversations_in_a_row(monkeypatch):
     assert level["conversations_per_customer"] == 3
     assert level["turns_planned"] == level["turns_ok"] == 6 * len(bench.SCRIPTS[0])
     assert level["lost_replies"] == level["duplicated_replies"] == level["misordered_conversations"] == 0
+
+
+def test_tail_breakdown_names_the_turns_above_the_p95():
+    """Each (script, turn) gets its own percentiles and its share of the turns slower than the
+    run's p95; failed turns count nowhere."""
+    from scripts import bench
+
+    fast, slow = bench.CustomerResult("a", 0), bench.CustomerResult("b", 1)
+    fast.turns = [bench.TurnResult(1.0, 50.0, 1, True) for _ in bench.SCRIPTS[0]]
+    slow.turns = [bench.TurnResult(1.0, 60.0, 1, True) for _ in bench.SCRIPTS[1]]
+    slow.turns[3] = bench.TurnResult(1.0, 900.0, 1, True)
+    slow.turns[4] = bench.TurnResult(None, None, 0, False, "no reply")
+    again = bench.CustomerResult("c", 1)
+    again.turns = [bench.TurnResult(1.0, 60.0, 1, True) for _ in bench.SCRIPTS[1]]
+    again.turns[3] = bench.TurnResult(1.0, 700.0, 1, True)
+    rows = bench.turn_breakdown([fast, slow, again], p95=100.0)
+    by_key = {(row["script"], row["turn"]): row for row in rows}
+    assert len(rows) == 10 and (1, 4) in by_key and by_key[(1, 4)]["turns"] == 1
+    heavy = by_key[(1, 3)]
+    assert heavy["text"] == bench.SCRIPTS[1][3] and heavy["turns"] == 2
+    assert (heavy["p50_ms"], heavy["p95_ms"], heavy["share_of_tail"]) == (700.0, 900.0, 1.0)
+    assert sum(row["share_of_tail"] for row in rows) == 1.0
+    assert by_key[(0, 0)]["share_of_tail"] == 0.0 and by_key[(0, 0)]["p95_ms"] == 50.0
