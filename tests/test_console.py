@@ -208,3 +208,31 @@ async def test_sla_notice_reaches_supervisors_live_but_not_agents(app, aiohttp_c
     assert first_for_agent == {"type": "message", "conversation_id": "rev-a"}
     boss_stream.close()
     agent_stream.close()
+
+
+@pytest.mark.asyncio
+async def test_conversation_json_has_customer_tickets_and_deadlines_masked_for_agents(boss, app, aiohttp_client):
+    with app["store"].session() as session:
+        session.add(Message(conversation_id="rev-b", sender="customer", channel="wechat",
+                            text="家里停电了，电话13905172316", created_at=now_utc()))
+    agent = await aiohttp_client(app)
+    await log_in(agent, "li")
+    seen = {}
+    for who, client in (("agent", agent), ("supervisor", boss)):
+        response = await client.get("/console/api/conversations/rev-b")
+        assert response.status == 200
+        seen[who] = await response.json()
+    full, masked = seen["supervisor"], seen["agent"]
+    assert full["customer"]["name"] == "李秀英" and full["customer"]["phone"] == "13905172316"
+    assert masked["customer"]["phone"] == "139****2316" and masked["customer"]["area_type"] == "rural"
+    assert masked["messages"][-1]["text"] == "家里停电了，电话139****2316"
+    assert full["messages"][-1]["text"].endswith("13905172316")
+    ticket = full["tickets"][0]
+    assert ticket["ticket_no"] == app["test_ticket_no"] and ticket["type"] == "repair"
+    arrival = next(m for m in ticket["milestones"] if m["rule"] == "repair.arrival")
+    # Rural repair: the crew is due within 90 minutes of the report.
+    assert arrival["name"] == "抢修人员到达现场" and arrival["state"] == "open" and arrival["met_at"] is None
+    assert 85 * 60 < arrival["seconds_left"] <= 90 * 60
+    assert masked["tickets"] == full["tickets"]
+    missing = await agent.get("/console/api/conversations/no-such")
+    assert missing.status == 404

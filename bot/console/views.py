@@ -235,14 +235,42 @@ async def transcript_fragment(request: web.Request) -> web.Response:
 
 
 async def api_conversation(request: web.Request) -> web.Response:
+    """What the conversation page shows, as JSON: the customer (phone masked for agents), the
+    tickets with their response-time milestones, the hand-offs and the transcript."""
     data = await _conversation_or_404(request)
     mask = not staff(request).is_supervisor
+
+    def when(value) -> str | None:
+        return value.isoformat() if value is not None else None
+
+    def text(value: str | None) -> str | None:
+        return labels.mask_phones_in_text(value) if mask and value else value
+
+    customer = data["customer"]
+    if customer is not None:
+        customer = dict(customer, phone=labels.mask_phone(customer["phone"]) if mask else customer["phone"])
     return web.json_response({
         "id": data["id"], "channel": data["channel"], "state": data["state"],
-        "assigned_agent": data["assigned_agent"], "account_no": data["account_no"],
-        "messages": [{"id": m["id"], "sender": m["sender"], "agent": m["agent"],
-                      "text": labels.mask_phones_in_text(m["text"]) if mask else m["text"],
-                      "intent": m["intent"], "created_at": m["created_at"].isoformat()} for m in data["messages"]],
+        "assigned_agent": data["assigned_agent"], "account_no": data["account_no"], "customer": customer,
+        "tags": data["tags"], "note": text(data["note"]), "reviewed": data["reviewed"],
+        "satisfaction": data["satisfaction"], "created_at": when(data["created_at"]),
+        "last_message_at": when(data["last_message_at"]), "closed_at": when(data["closed_at"]),
+        "active_handoff_id": data["active_handoff"]["id"] if data["active_handoff"] else None,
+        "handoffs": [{"id": h["id"], "reason": h["reason"], "status": h["status"], "agent": h["agent"],
+                      "summary": text(h["summary"]), "callback_ticket_no": h["callback_ticket_no"],
+                      "created_at": when(h["created_at"]), "accept_due_at": when(h["accept_due_at"]),
+                      "accepted_at": when(h["accepted_at"]), "ended_at": when(h["ended_at"])}
+                     for h in data["handoffs"]],
+        "tickets": [{"ticket_no": t["ticket_no"], "type": t["type"], "status": t["status"],
+                     "summary": text(t["summary"]), "created_at": when(t["created_at"]),
+                     "milestones": [{"name": m["name"], "rule": m["rule"], "due_at": when(m["due_at"]),
+                                     "met_at": when(m["met_at"]), "state": m["state"],
+                                     "seconds_left": round(m["seconds_left"])} for m in t["milestones"]]}
+                    for t in data["tickets"]],
+        "messages": [{"id": m["id"], "sender": m["sender"], "agent": m["agent"], "text": text(m["text"]),
+                      "buttons": [b.get("title") for b in (m["payload"] or {}).get("buttons") or []],
+                      "intent": m["intent"], "confidence": m["confidence"],
+                      "created_at": m["created_at"].isoformat()} for m in data["messages"]],
     })
 
 
