@@ -657,6 +657,14 @@ def write_markdown(results: dict[str, Any], path: Path, findings: str) -> None:
         targets = load.get("targets")
         if targets:
             lines += ["Targets: " + "; ".join(f"{k}: **{'met' if v else 'not met'}**" for k, v in targets.items()), ""]
+            runs50 = [(name, lv) for name, group in (("all at once", load["levels"]),
+                                                     ("arrivals spread", load.get("staggered") or []),
+                                                     ("steady state", load.get("steady") or []))
+                      for lv in group if lv["customers"] == 50 and lv.get("steal_percent") is not None]
+            if runs50:
+                # The tail follows the host's steal on a shared VM (docs/benchmark-findings.md).
+                lines += ["Cores' time taken by the host (steal) during the 50-customer runs: " + "; ".join(
+                    f"{name} {fmt(lv['steal_percent'], 1)} % (p95 {fmt(lv['p95_ms'])} ms)" for name, lv in runs50) + ".", ""]
     train = results.get("training")
     if train:
         lines += ["## 3. Training", "",
