@@ -170,6 +170,20 @@ async def list_tickets(account_no: str, status: str = "open") -> list:
     return tickets
 
 
+async def conversation_tickets(conversation_id: str, ticket_type: str, status: str = "open") -> list:
+    body = await request("GET", "/api/v1/tickets", params={"conversation_id": conversation_id,
+                                                           "type": ticket_type, "status": status})
+    tickets = body.get("tickets")
+    if not isinstance(tickets, list):
+        raise ApiError("tickets: no list in the answer", body=body)
+    return tickets
+
+
+async def set_ticket_contact(ticket_no: str, contact_phone: str, actor: str = "bot") -> Dict[str, Any]:
+    return await request("POST", f"/api/v1/tickets/{ticket_no}/contact",
+                         json={"contact_phone": contact_phone, "actor": actor})
+
+
 async def create_handoff(payload: Dict[str, Any]) -> Dict[str, Any]:
     return await request("POST", "/api/v1/handoffs", json=payload, expect=(200, 201))
 

@@ -1,4 +1,5 @@
-"""A detail said on its own, with no request in progress ("南京市玄武区中山路18号")."""
+"""A detail said on its own, with no request in progress ("南京市玄武区中山路18号"), and a phone
+number left for a callback that was opened before the customer gave one."""
 from __future__ import annotations
 
 from typing import List, Text
@@ -8,7 +9,8 @@ from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.common import entity_values
+from actions import api_client
+from actions.common import API_FAILURE_TEXT, entity_values, find_mobile, mask_phone
 
 # What a customer usually wants when the first thing they give is an address or an account.
 ADDRESS_CHOICES = [("停电查询", "/query_outage"), ("故障报修", "/report_fault"),
@@ -33,6 +35,9 @@ class ActionAnswerBareDetail(Action):
                   domain: DomainDict) -> List[EventType]:
         addresses = entity_values(tracker, "address")
         accounts = entity_values(tracker, "account_no")
+        phone = next(filter(None, map(find_mobile, entity_values(tracker, "phone"))), None)
+        if phone and await self._complete_callback(dispatcher, tracker, phone):
+            return []
         if addresses:
             dispatcher.utter_message(
                 text=f"收到，地址是“{addresses[0]}”。请问您是想查询这里的停电信息、报修故障，还是办理用电业务？",
@@ -44,3 +49,25 @@ class ActionAnswerBareDetail(Action):
         else:
             dispatcher.utter_message(response="utter_menu")
         return []
+
+    @staticmethod
+    async def _complete_callback(dispatcher: CollectingDispatcher, tracker: Tracker, phone: str) -> bool:
+        """A callback ticket of this conversation without a phone (the desk was closed or busy
+        and the customer had not given one) gets this number; True when one did."""
+        try:
+            waiting = None
+            for listed in await api_client.conversation_tickets(tracker.sender_id, "callback"):
+                ticket = await api_client.get_ticket(listed["ticket_no"])  # the list leaves contacts out
+                if not ticket.get("contact_phone"):
+                    waiting = ticket
+                    break
+            if waiting is None:
+                return False
+            await api_client.set_ticket_contact(waiting["ticket_no"], phone)
+        except api_client.ApiError:
+            dispatcher.utter_message(text=API_FAILURE_TEXT)
+            return True
+        dispatcher.utter_message(
+            text=f"好的，已在回电工单 {waiting['ticket_no']} 中登记您的手机号 {mask_phone(phone)}，"
+                 "工作人员会按这个号码与您联系。还有其他需要帮您的吗？")
+        return True

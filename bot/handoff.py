@@ -21,7 +21,7 @@ from aiohttp import web
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from bot.store.models import Conversation, Customer, Handoff
+from bot.store.models import Conversation, Customer, Handoff, Ticket
 from bot.store.types import SHANGHAI, iso_local, now_utc
 
 log = logging.getLogger(__name__)
@@ -176,9 +176,12 @@ TEXT_BUSY = "非常抱歉，人工客服暂时繁忙，未能及时接入。"
 TEXT_CLOSED_DESK = "人工客服的服务时间为每天 {hours}，现在暂时无法接入。"
 TEXT_CALLBACK = "已为您登记回电工单 {ticket_no}，工作人员将于{deadline}前与您联系。"
 TEXT_CALLBACK_NO_DEADLINE = "已为您登记回电工单 {ticket_no}，工作人员将尽快与您联系。"
-TEXT_CALLBACK_NO_PHONE = "为便于回电，请留下您的户号或联系电话。"
+# The bot puts a mobile number the customer sends next on the callback ticket (actions/menu.py).
+TEXT_CALLBACK_NO_PHONE = "为便于回电，请直接回复您的手机号。"
 # The customer proved their identity in this conversation: call the registered phone, say which.
 TEXT_CALLBACK_REGISTERED_PHONE = "回电将拨打您登记的手机号 {phone}。"
+# Not verified, but left a contact phone on a request in this conversation (a repair, a complaint).
+TEXT_CALLBACK_GIVEN_PHONE = "回电将拨打您刚才留下的联系电话 {phone}。"
 TEXT_BACK_TO_BOT = "在此期间，智能客服仍可继续为您服务。"
 
 
@@ -447,16 +450,16 @@ class HandoffService:
                     return None  # accepted meanwhile, or another gateway got it
                 h = session.get(Handoff, handoff_id)
                 session.refresh(h)
-                ticket = _open_callback_ticket(session, h, now, self.sla, desk_closed)
+                ticket, registered = _open_callback_ticket(session, h, now, self.sla, desk_closed)
                 h.callback_ticket_no = ticket["ticket_no"]
                 session.flush()
-                # The ticket's contact phone is the verified account's registered phone (if any).
-                return handoff_json(h), ticket, ticket.get("contact_phone")
+                return handoff_json(h), ticket, registered
 
         result = await self.store.run(_claim_and_ticket)
         if result is None:
             return None
-        data, ticket, contact_phone = result
+        data, ticket, registered = result
+        contact_phone = ticket.get("contact_phone")
         due = _first_due(ticket)
         parts = [TEXT_CLOSED_DESK.format(hours=self.settings.staff_hours.describe()) if desk_closed else TEXT_BUSY]
         if due:
@@ -464,7 +467,8 @@ class HandoffService:
         else:
             parts.append(TEXT_CALLBACK_NO_DEADLINE.format(ticket_no=ticket["ticket_no"]))
         if contact_phone:
-            parts.append(TEXT_CALLBACK_REGISTERED_PHONE.format(phone=_mask_phone(contact_phone)))
+            text = TEXT_CALLBACK_REGISTERED_PHONE if registered else TEXT_CALLBACK_GIVEN_PHONE
+            parts.append(text.format(phone=_mask_phone(contact_phone)))
         else:
             parts.append(TEXT_CALLBACK_NO_PHONE)
         parts.append(TEXT_BACK_TO_BOT)
@@ -495,8 +499,12 @@ def _first_due(ticket: dict) -> datetime | None:
     return min(parsed)
 
 
-def _open_callback_ticket(session: Session, h: Handoff, now: datetime, sla, desk_closed: bool) -> dict:
-    """Opens (idempotently, keyed by the hand-off) the callback ticket through bot.tickets."""
+def _open_callback_ticket(session: Session, h: Handoff, now: datetime, sla, desk_closed: bool) -> tuple[dict, bool]:
+    """Opens (idempotently, keyed by the hand-off) the callback ticket through bot.tickets;
+    returns it and whether its phone is the verified account's registered one.
+
+    The phone to call: the verified account's registered phone; else the contact phone the
+    customer left on an earlier request of this conversation (a repair, a complaint)."""
     from bot import tickets
 
     conv = session.get(Conversation, h.conversation_id)
@@ -504,6 +512,15 @@ def _open_callback_ticket(session: Session, h: Handoff, now: datetime, sla, desk
     customer = None
     if account_no:
         customer = session.execute(select(Customer).where(Customer.account_no == account_no)).scalar_one_or_none()
+    contact_name = customer.name if customer else None
+    contact_phone = customer.phone if customer else None
+    if not contact_phone:
+        earlier = session.execute(
+            select(Ticket.contact_name, Ticket.contact_phone)
+            .where(Ticket.conversation_id == h.conversation_id, Ticket.contact_phone.is_not(None))
+            .order_by(Ticket.created_at.desc(), Ticket.id.desc()).limit(1)).first()
+        if earlier is not None:
+            contact_name, contact_phone = earlier.contact_name, earlier.contact_phone
     why = "非服务时间" if desk_closed else "排队超时无人接入"
     reason_text = {"customer_request": "客户要求转人工", "fallback": "机器人多次未能理解",
                    "identity_failed": "身份核验多次失败", "staff_takeover": "人工接管"}.get(h.reason, h.reason)
@@ -519,15 +536,15 @@ def _open_callback_ticket(session: Session, h: Handoff, now: datetime, sla, desk
         account_no=customer.account_no if customer else None,
         conversation_id=h.conversation_id,
         area_type=customer.area_type if customer else None,
-        contact_name=customer.name if customer else None,
-        contact_phone=customer.phone if customer else None,
+        contact_name=contact_name,
+        contact_phone=contact_phone,
         details={"handoff_id": h.id, "reason": h.reason, "desk_closed": desk_closed},
         request_key=f"handoff-callback-{h.id}",
         actor="system",
         now=now,
     )
     data = tickets.ticket_json(result.ticket, with_events=True, now=now)
-    return data
+    return data, bool(customer and customer.phone)
 
 
 # ---------------------------------------------------------------- REST API

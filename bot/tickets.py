@@ -312,6 +312,34 @@ def change_status(
     return ticket
 
 
+def set_contact(session: Session, ticket_no: str, *, contact_phone: str, actor: str,
+                contact_name: str | None = None, now: datetime | None = None) -> Ticket:
+    """Records the phone (and name) to reach the customer on, e.g. a callback ticket opened
+    before the customer left a number. Giving the same contact again changes nothing; closed
+    and cancelled tickets do not change any more (``TicketConflict``)."""
+    if not actor or not actor.strip():
+        raise TicketError("validation_error", "actor must not be empty", "actor")
+    ticket = session.execute(
+        select(Ticket).where(Ticket.ticket_no == ticket_no).with_for_update()
+    ).scalar_one_or_none()
+    if ticket is None:
+        raise TicketNotFound("not_found", f"ticket {ticket_no} does not exist")
+    if ticket.contact_phone == contact_phone and (contact_name is None or ticket.contact_name == contact_name):
+        return ticket
+    if ticket.status in FINAL_STATUSES:
+        raise TicketConflict("ticket_final", f"ticket {ticket_no} is {ticket.status} and cannot change")
+    at = now or now_utc()
+    data: dict[str, Any] = {"from": ticket.contact_phone, "to": contact_phone}
+    ticket.contact_phone = contact_phone
+    if contact_name is not None:
+        ticket.contact_name = contact_name
+        data["name"] = contact_name
+    ticket.updated_at = at
+    ticket.events.append(TicketEvent(at=at, actor=actor, kind="contact_changed", data=data))
+    session.flush()
+    return ticket
+
+
 def add_note(session: Session, ticket_no: str, *, actor: str, note: str) -> Ticket:
     ticket = get_ticket(session, ticket_no)
     if ticket is None:

@@ -33,3 +33,62 @@ async def test_any_other_bare_detail_gets_the_menu():
     tracker = make_tracker("王建国", intent="inform", entities=[{"entity": "person_name", "value": "王建国"}])
     _, messages = await run_action(ActionAnswerBareDetail(), tracker)
     assert [m.get("response") for m in messages] == ["utter_menu"]
+
+
+def _callback_ticket(app, conversation_id: str, contact_phone=None) -> str:
+    from bot import tickets
+
+    with app["store"].session() as session:
+        result = tickets.create_ticket(session, app["sla"], type="callback", summary="回电：客户要求转人工，非服务时间",
+                                       channel="web", conversation_id=conversation_id, contact_phone=contact_phone,
+                                       request_key=f"test-callback-{conversation_id}")
+        return result.ticket.ticket_no
+
+
+@pytest.mark.asyncio
+async def test_a_phone_left_after_a_callback_without_one_is_put_on_the_ticket(actions_gateway):
+    from sqlalchemy import select
+
+    from bot.store.models import Ticket
+
+    app = actions_gateway.app
+    ticket_no = _callback_ticket(app, "conv-callback")
+    tracker = make_tracker("13912345678", intent="inform", sender_id="conv-callback",
+                           entities=[{"entity": "phone", "value": "13912345678"}])
+    events, messages = await run_action(ActionAnswerBareDetail(), tracker)
+    said = texts(messages)
+    assert events == [] and len(said) == 1
+    assert ticket_no in said[0] and "139****5678" in said[0] and "13912345678" not in said[0]
+    with app["store"].session() as session:
+        ticket = session.execute(select(Ticket).where(Ticket.ticket_no == ticket_no)).scalar_one()
+        assert ticket.contact_phone == "13912345678"
+        assert [(e.kind, e.actor, e.data["to"]) for e in ticket.events if e.kind == "contact_changed"] == [
+            ("contact_changed", "bot", "13912345678")]
+
+    # The number is on the ticket now: another bare number is not taken for it.
+    tracker = make_tracker("13800001111", intent="inform", sender_id="conv-callback",
+                           entities=[{"entity": "phone", "value": "13800001111"}])
+    _, messages = await run_action(ActionAnswerBareDetail(), tracker)
+    assert [m.get("response") for m in messages] == ["utter_menu"]
+    with app["store"].session() as session:
+        assert session.execute(select(Ticket.contact_phone).where(Ticket.ticket_no == ticket_no)).scalar() \
+            == "13912345678"
+
+
+@pytest.mark.asyncio
+async def test_a_bare_phone_without_a_waiting_callback_gets_the_menu(actions_gateway):
+    _callback_ticket(actions_gateway.app, "conv-other")  # another conversation's callback stays untouched
+    tracker = make_tracker("13912345678", intent="inform", sender_id="conv-no-callback",
+                           entities=[{"entity": "phone", "value": "13912345678"}])
+    _, messages = await run_action(ActionAnswerBareDetail(), tracker)
+    assert [m.get("response") for m in messages] == ["utter_menu"]
+
+
+@pytest.mark.asyncio
+async def test_a_phone_for_a_callback_with_the_gateway_down_gets_an_apology(dead_gateway):
+    from actions.common import API_FAILURE_TEXT
+
+    tracker = make_tracker("13912345678", intent="inform", sender_id="conv-callback",
+                           entities=[{"entity": "phone", "value": "13912345678"}])
+    _, messages = await run_action(ActionAnswerBareDetail(), tracker)
+    assert texts(messages) == [API_FAILURE_TEXT]

@@ -337,6 +337,38 @@ async def test_status_changes_meet_milestones_and_closed_is_final(demo_gateway_c
     assert unknown.status == 404
 
 
+async def test_contact_given_later_is_recorded_once_and_closed_tickets_keep_theirs(demo_gateway_client):
+    client = demo_gateway_client
+    ticket = await (await post(client, "/api/v1/tickets", {
+        "type": "callback", "summary": "回电：客户要求转人工，非服务时间", "channel": "web",
+        "conversation_id": "web-callback", "request_key": "cb:1"})).json()
+    path = f"/api/v1/tickets/{ticket['ticket_no']}/contact"
+
+    given = await post(client, path, {"contact_phone": "13912345678", "actor": "bot"})
+    body = await given.json()
+    assert given.status == 200 and body["contact_phone"] == "13912345678"
+    assert body["events"][-1] == {**body["events"][-1], "kind": "contact_changed", "actor": "bot",
+                                  "data": {"from": None, "to": "13912345678"}}
+    again = await (await post(client, path, {"contact_phone": "13912345678", "actor": "bot"})).json()
+    assert [e["kind"] for e in again["events"]].count("contact_changed") == 1  # a retry changes nothing
+
+    for body, field in (({"contact_phone": "12345", "actor": "bot"}, "contact_phone"),
+                        ({"contact_phone": "13912345678"}, "actor"), ({"actor": "bot"}, "contact_phone")):
+        bad = await post(client, path, body)
+        assert bad.status == 400 and (await bad.json())["field"] == field
+    unknown = await post(client, "/api/v1/tickets/HD20000101999/contact", {"contact_phone": "13912345678",
+                                                                        "actor": "bot"})
+    assert unknown.status == 404
+    refused = await post(client, path, {"contact_phone": "13912345678", "actor": "bot"}, headers={})
+    assert refused.status == 401
+
+    await post(client, f"/api/v1/tickets/{ticket['ticket_no']}/status", {"status": "cancelled", "actor": "agent"})
+    late = await post(client, path, {"contact_phone": "13800001111", "actor": "bot"})
+    assert late.status == 409 and (await late.json())["error"] == "ticket_final"
+    kept = await client.get(f"/api/v1/tickets/{ticket['ticket_no']}", headers=auth_headers())
+    assert (await kept.json())["contact_phone"] == "13912345678"
+
+
 async def test_survey_answers(demo_gateway_client, service_headers):
     client = demo_gateway_client
     ticket = await (await post(client, "/api/v1/tickets", REPAIR)).json()

@@ -167,8 +167,8 @@ async def test_desk_closed_opens_callback_ticket_at_once(world):
     assert created and data["status"] == "missed" and data["callback_ticket_no"].startswith("HD")
     last = world.channel.texts("conv-2")[-1]
     assert "08:00-20:00" in last and data["callback_ticket_no"] in last
-    # No account known: the customer is asked for a way to call back.
-    assert "联系电话" in last
+    # No account known and no phone left: the customer is asked for a number to call back.
+    assert "请直接回复您的手机号" in last
     assert _state(world.store, "conv-2") == "bot"
 
 

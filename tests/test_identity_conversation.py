@@ -310,7 +310,30 @@ async def test_callback_for_an_unverified_customer_still_asks_how_to_reach_them(
                              clock=lambda: closed, sla=app["sla"])
     await service.request(WEB_ID, "web", "customer_request")
     notice = (await app["hub"].history(WEB_ID))[-1]["text"]
-    assert "请留下您的户号或联系电话" in notice and "登记的手机号" not in notice
+    assert "请直接回复您的手机号" in notice and "登记的手机号" not in notice and "留下的联系电话" not in notice
+
+
+async def test_callback_for_an_unverified_customer_calls_the_phone_left_on_an_earlier_request(gateway):
+    from bot import tickets
+
+    app = gateway.app
+    await customer_writes(gateway, WEB_ID, "转人工")
+    with app["store"].session() as session:  # the repair reported earlier in this conversation
+        tickets.create_ticket(session, app["sla"], type="repair", summary="家中停电", channel="web",
+                              conversation_id=WEB_ID, contact_name="刘先生", contact_phone="13912345678",
+                              request_key="earlier-repair")
+    closed = datetime(2026, 11, 26, 21, 0, tzinfo=SHANGHAI).astimezone(timezone.utc)
+    service = HandoffService(app["store"], app["hub"],
+                             HandoffSettings(accept_seconds=180, staff_hours=StaffHours.parse("08:00-20:00")),
+                             clock=lambda: closed, sla=app["sla"])
+    await service.request(WEB_ID, "web", "customer_request")
+    notice = (await app["hub"].history(WEB_ID))[-1]["text"]
+    assert "回电将拨打您刚才留下的联系电话 139****5678" in notice
+    assert "13912345678" not in notice and "请直接回复" not in notice and "登记的手机号" not in notice
+    with app["store"].session() as session:
+        callback = session.execute(select(Ticket).where(Ticket.type == "callback",
+                                                        Ticket.conversation_id == WEB_ID)).scalar_one()
+        assert (callback.contact_name, callback.contact_phone, callback.account_no) == ("刘先生", "13912345678", None)
 
 
 def test_identity_is_forgotten_after_rasas_own_session_expiry(tmp_path):

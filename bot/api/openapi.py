@@ -217,6 +217,15 @@ def spec() -> dict[str, Any]:
             "responses": {"200": _answer("the ticket", _ref("Ticket")),
                           "404": {"$ref": "#/components/responses/NotFound"},
                           "409": {"$ref": "#/components/responses/Conflict"}, **ERRORS}}},
+        "/api/v1/tickets/{ticket_no}/contact": {"post": {
+            "summary": "Record the phone (and name) to reach the customer on, given after the ticket was opened",
+            "parameters": [_path_param("ticket_no")],
+            "requestBody": _json_body({"type": "object", "required": ["contact_phone", "actor"], "properties": {
+                "contact_phone": {"type": "string", "example": "13812340001"},
+                "contact_name": {"type": "string"}, "actor": {"type": "string"}}}),
+            "responses": {"200": _answer("the ticket", _ref("Ticket")),
+                          "404": {"$ref": "#/components/responses/NotFound"},
+                          "409": {"$ref": "#/components/responses/Conflict"}, **ERRORS}}},
         "/api/v1/handoffs": {"post": {
             "summary": "Hand a conversation over to staff",
             "requestBody": _json_body({"type": "object", "required": ["conversation_id", "channel", "reason"],

@@ -377,6 +377,32 @@ async def change_ticket_status(request: web.Request) -> web.Response:
     return _json(data)
 
 
+def _set_contact(store, ticket_no: str, contact_phone: str, contact_name: str | None, actor: str):
+    with store.session() as session:
+        ticket = ticket_service.set_contact(session, ticket_no, contact_phone=contact_phone,
+                                            contact_name=contact_name, actor=actor)
+        session.flush()
+        ticket = ticket_service.get_ticket(session, ticket.ticket_no)
+        return ticket_service.ticket_json(ticket, with_events=True)
+
+
+@routes.post("/api/v1/tickets/{ticket_no}/contact")
+async def change_ticket_contact(request: web.Request) -> web.Response:
+    """The phone (and name) to reach the customer on, given after the ticket was opened."""
+    ticket_no = request.match_info["ticket_no"].strip().upper()
+    body = await json_object(request)
+    contact_phone = string(body, "contact_phone", required=True, max_len=20, pattern=PHONE,
+                           hint="must be a phone number")
+    contact_name = string(body, "contact_name", max_len=64)
+    actor = string(body, "actor", required=True, max_len=64)
+    try:
+        data = await _store(request).run(_set_contact, _store(request), ticket_no, contact_phone,
+                                         contact_name, actor)
+    except ticket_service.TicketError as exc:
+        raise _ticket_error(exc) from None
+    return _json(data)
+
+
 async def _notify_customer(request: web.Request, ticket: dict) -> None:
     """Tells the customer on their own channel (bot.sla.notify); best effort, once per status."""
     from bot.sla.notify import notify_ticket_status

@@ -83,13 +83,15 @@ async def actions_gateway(demo_gateway_client):
     api_client.configure(base_url=str(demo_gateway_client.make_url("")).rstrip("/"), token=SERVICE_TOKEN,
                          timeout=5)
     yield demo_gateway_client
+    await api_client.close()  # the client's pooled session belongs to this test's event loop
     api_client.configure()
 
 
-@pytest.fixture
-def dead_gateway():
+@pytest_asyncio.fixture
+async def dead_gateway():
     from actions import api_client
 
     api_client.configure(base_url=f"http://127.0.0.1:{free_port()}", token=SERVICE_TOKEN, timeout=2)
     yield
+    await api_client.close()
     api_client.configure()
