@@ -236,3 +236,23 @@ async def test_conversation_json_has_customer_tickets_and_deadlines_masked_for_a
     assert masked["tickets"] == full["tickets"]
     missing = await agent.get("/console/api/conversations/no-such")
     assert missing.status == 404
+
+
+@pytest.mark.asyncio
+async def test_ticket_page_names_details_and_events_in_chinese_with_phones_masked_for_agents(boss, app,
+                                                                                            aiohttp_client):
+    with app["store"].session() as session:
+        created = tickets.create_ticket(session, app["sla"], type="callback", summary="回电：客户要求转人工，非服务时间",
+                                        channel="web", conversation_id="rev-a", request_key="console-callback-1",
+                                        details={"handoff_id": 7, "reason": "customer_request", "desk_closed": True})
+        ticket_no = created.ticket.ticket_no
+        tickets.set_contact(session, ticket_no, contact_phone="13912345678", actor="bot")
+    agent = await aiohttp_client(app)
+    await log_in(agent, "li")
+    page = await (await agent.get(f"/console/tickets/{ticket_no}")).text()
+    for shown in ("转人工原因", "客户要求转人工", "非服务时间", "<dd>是</dd>", "登记联系电话 139****5678", "机器人"):
+        assert shown in page, shown
+    for raw in ("contact_changed", "desk_closed", "customer_request", "13912345678", "handoff_id"):
+        assert raw not in page, raw
+    supervisor_page = await (await boss.get(f"/console/tickets/{ticket_no}")).text()
+    assert "登记联系电话 13912345678" in supervisor_page

@@ -54,6 +54,30 @@ def intent_label(intent: str | None) -> str:
     return f"{label}（{intent}）" if label != intent else intent
 
 
+# What the bot and the gateway put in a ticket's ``details``, as staff read it.
+DETAIL_LABELS = {"address": "地址", "description": "故障描述", "hazard": "安全隐患", "hazard_words": "隐患描述",
+                 "documents": "所需材料", "content": "内容", "anonymous": "匿名", "reason": "转人工原因",
+                 "desk_closed": "非服务时间", "business_type": "业务类型"}
+ACTORS = {"bot": "机器人", "system": "系统", "customer": "客户", "sla-watcher": "时限监控"}
+
+
+def detail_label(key: str) -> str:
+    return DETAIL_LABELS.get(key, key)
+
+
+def detail_value(key: str, value) -> str:
+    """A details value in words: yes/no, lists joined, hand-off reasons named."""
+    if isinstance(value, bool):
+        return "是" if value else "否"
+    if value is None or value == "" or value == []:
+        return "—"
+    if isinstance(value, (list, tuple)):
+        return "、".join(str(v) for v in value)
+    if key == "reason":
+        return HANDOFF_REASONS.get(str(value), str(value))
+    return str(value)
+
+
 def local_time(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
     if value is None:
         return ""
