@@ -257,6 +257,18 @@ def _met_by_rule(session: Session, rules: SlaPlanner, ticket: Ticket) -> dict[st
     return met_by
 
 
+def _locked_ticket(session: Session, ticket_no: str, actor: str) -> Ticket:
+    """The ticket to change, locked until the transaction ends (two changes never interleave)."""
+    if not actor or not actor.strip():
+        raise TicketError("validation_error", "actor must not be empty", "actor")
+    ticket = session.execute(
+        select(Ticket).where(Ticket.ticket_no == ticket_no).with_for_update()
+    ).scalar_one_or_none()
+    if ticket is None:
+        raise TicketNotFound("not_found", f"ticket {ticket_no} does not exist")
+    return ticket
+
+
 def change_status(
     session: Session,
     rules: SlaPlanner,
@@ -274,13 +286,7 @@ def change_status(
     """
     if status not in TICKET_STATUSES:
         raise TicketError("validation_error", f"status must be one of {', '.join(TICKET_STATUSES)}", "status")
-    if not actor or not actor.strip():
-        raise TicketError("validation_error", "actor must not be empty", "actor")
-    ticket = session.execute(
-        select(Ticket).where(Ticket.ticket_no == ticket_no).with_for_update()
-    ).scalar_one_or_none()
-    if ticket is None:
-        raise TicketNotFound("not_found", f"ticket {ticket_no} does not exist")
+    ticket = _locked_ticket(session, ticket_no, actor)
     if ticket.status == status:
         return ticket
     if ticket.status in FINAL_STATUSES:
@@ -317,13 +323,7 @@ def set_contact(session: Session, ticket_no: str, *, contact_phone: str, actor: 
     """Records the phone (and name) to reach the customer on, e.g. a callback ticket opened
     before the customer left a number. Giving the same contact again changes nothing; closed
     and cancelled tickets do not change any more (``TicketConflict``)."""
-    if not actor or not actor.strip():
-        raise TicketError("validation_error", "actor must not be empty", "actor")
-    ticket = session.execute(
-        select(Ticket).where(Ticket.ticket_no == ticket_no).with_for_update()
-    ).scalar_one_or_none()
-    if ticket is None:
-        raise TicketNotFound("not_found", f"ticket {ticket_no} does not exist")
+    ticket = _locked_ticket(session, ticket_no, actor)
     if ticket.contact_phone == contact_phone and (contact_name is None or ticket.contact_name == contact_name):
         return ticket
     if ticket.status in FINAL_STATUSES:

@@ -301,15 +301,20 @@ async def test_callback_for_a_verified_customer_does_not_ask_for_the_account(gat
         assert ticket.ticket_no in notice
 
 
-async def test_callback_for_an_unverified_customer_still_asks_how_to_reach_them(gateway):
-    app = gateway.app
-    await customer_writes(gateway, WEB_ID, "转人工")
+async def callback_notice_after_hours(app) -> str:
+    """The customer asks for a person at 21:00 (desk open 08:00-20:00): the callback notice."""
     closed = datetime(2026, 11, 26, 21, 0, tzinfo=SHANGHAI).astimezone(timezone.utc)
     service = HandoffService(app["store"], app["hub"],
                              HandoffSettings(accept_seconds=180, staff_hours=StaffHours.parse("08:00-20:00")),
                              clock=lambda: closed, sla=app["sla"])
     await service.request(WEB_ID, "web", "customer_request")
-    notice = (await app["hub"].history(WEB_ID))[-1]["text"]
+    return (await app["hub"].history(WEB_ID))[-1]["text"]
+
+
+async def test_callback_for_an_unverified_customer_still_asks_how_to_reach_them(gateway):
+    app = gateway.app
+    await customer_writes(gateway, WEB_ID, "转人工")
+    notice = await callback_notice_after_hours(app)
     assert "请直接回复您的手机号" in notice and "登记的手机号" not in notice and "留下的联系电话" not in notice
 
 
@@ -322,12 +327,7 @@ async def test_callback_for_an_unverified_customer_calls_the_phone_left_on_an_ea
         tickets.create_ticket(session, app["sla"], type="repair", summary="家中停电", channel="web",
                               conversation_id=WEB_ID, contact_name="刘先生", contact_phone="13912345678",
                               request_key="earlier-repair")
-    closed = datetime(2026, 11, 26, 21, 0, tzinfo=SHANGHAI).astimezone(timezone.utc)
-    service = HandoffService(app["store"], app["hub"],
-                             HandoffSettings(accept_seconds=180, staff_hours=StaffHours.parse("08:00-20:00")),
-                             clock=lambda: closed, sla=app["sla"])
-    await service.request(WEB_ID, "web", "customer_request")
-    notice = (await app["hub"].history(WEB_ID))[-1]["text"]
+    notice = await callback_notice_after_hours(app)
     assert "回电将拨打您刚才留下的联系电话 139****5678" in notice
     assert "13912345678" not in notice and "请直接回复" not in notice and "登记的手机号" not in notice
     with app["store"].session() as session:

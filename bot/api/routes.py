@@ -353,9 +353,10 @@ async def list_tickets(request: web.Request) -> web.Response:
     return _json({"tickets": data})
 
 
-def _change_status(store, rules, ticket_no: str, status: str, actor: str, note: str | None):
+def _change_ticket(store, change, *args, **kwargs) -> dict:
+    """``change(session, *args, **kwargs)`` in one transaction; the changed ticket, whole."""
     with store.session() as session:
-        ticket = ticket_service.change_status(session, rules, ticket_no, status, actor=actor, note=note)
+        ticket = change(session, *args, **kwargs)
         session.flush()
         ticket = ticket_service.get_ticket(session, ticket.ticket_no)
         return ticket_service.ticket_json(ticket, with_events=True)
@@ -370,20 +371,12 @@ async def change_ticket_status(request: web.Request) -> web.Response:
     note = string(body, "note", max_len=2000)
     rules = _rules(request)
     try:
-        data = await _store(request).run(_change_status, _store(request), rules, ticket_no, status, actor, note)
+        data = await _store(request).run(_change_ticket, _store(request), ticket_service.change_status, rules,
+                                         ticket_no, status, actor=actor, note=note)
     except ticket_service.TicketError as exc:
         raise _ticket_error(exc) from None
     await _notify_customer(request, data)
     return _json(data)
-
-
-def _set_contact(store, ticket_no: str, contact_phone: str, contact_name: str | None, actor: str):
-    with store.session() as session:
-        ticket = ticket_service.set_contact(session, ticket_no, contact_phone=contact_phone,
-                                            contact_name=contact_name, actor=actor)
-        session.flush()
-        ticket = ticket_service.get_ticket(session, ticket.ticket_no)
-        return ticket_service.ticket_json(ticket, with_events=True)
 
 
 @routes.post("/api/v1/tickets/{ticket_no}/contact")
@@ -396,8 +389,8 @@ async def change_ticket_contact(request: web.Request) -> web.Response:
     contact_name = string(body, "contact_name", max_len=64)
     actor = string(body, "actor", required=True, max_len=64)
     try:
-        data = await _store(request).run(_set_contact, _store(request), ticket_no, contact_phone,
-                                         contact_name, actor)
+        data = await _store(request).run(_change_ticket, _store(request), ticket_service.set_contact, ticket_no,
+                                         contact_phone=contact_phone, contact_name=contact_name, actor=actor)
     except ticket_service.TicketError as exc:
         raise _ticket_error(exc) from None
     return _json(data)
