@@ -1,6 +1,7 @@
 """Hand-off to a person, and the fallback that leads there after two failures."""
 from __future__ import annotations
 
+import re
 from typing import Any, Dict, List, Optional, Text
 
 from rasa_sdk import Action, Tracker
@@ -9,7 +10,16 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions import api_client
-from actions.common import FORM_LABELS, channel_of, mask_phone
+from actions.common import (
+    API_FAILURE_TEXT,
+    FORM_LABELS,
+    TICKET_STATUS_LABELS,
+    TICKET_TYPE_LABELS,
+    channel_of,
+    format_time,
+    latest_text,
+    mask_phone,
+)
 
 REASONS = ("customer_request", "fallback", "identity_failed")
 INTENT_LABELS = {
@@ -96,6 +106,22 @@ class ActionHandoff(Action):
 
 
 SMALL_TALK_GUESSES = {"goodbye", "affirm", "deny", "thank", "greet", "chitchat", "rate_service", "cancel"}
+# "要几天能办好", "多久能修好", "大概什么时候": how long something takes.
+DURATION_QUESTION = re.compile(r"几天|多少天|几个工作日|多久|多长时间|什么时候|啥时候|哪天|几号|几点")
+FINAL_STATUSES = ("resolved", "closed", "cancelled")
+
+
+def time_limits_text(ticket: Dict[str, Any]) -> str:
+    """The steps of a ticket still to come, each with its committed deadline."""
+    label = TICKET_TYPE_LABELS.get(ticket.get("type"), "工单")
+    head = f"您的{label}工单 {ticket.get('ticket_no')} 目前{TICKET_STATUS_LABELS.get(ticket.get('status'), '在办理中')}"
+    if ticket.get("status") in FINAL_STATUSES:
+        return head + "。"
+    open_steps = [m for m in ticket.get("milestones") or [] if not m.get("met_at")]
+    if not open_steps:
+        return head + "，各环节都已在时限内完成，正在等待办结。"
+    steps = "；".join(f"{m.get('name')} {format_time(m.get('due_at'))} 前" for m in open_steps)
+    return f"{head}。按承诺的时限：{steps}。如有变化，工作人员会与您联系。"
 
 
 class ActionDefaultAskAffirmation(Action):
@@ -106,8 +132,12 @@ class ActionDefaultAskAffirmation(Action):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: DomainDict) -> List[EventType]:
+        if DURATION_QUESTION.search(latest_text(tracker)):
+            return await self._answer_duration(dispatcher, tracker)
         ranking = (tracker.latest_message or {}).get("intent_ranking") or []
-        candidates = [r.get("name") for r in ranking if r.get("name") not in (None, "nlu_fallback", "out_of_scope")]
+        # Not "faq": without an answer the selector is sure of, "是的" could not be answered either.
+        candidates = [r.get("name") for r in ranking
+                      if r.get("name") not in (None, "nlu_fallback", "out_of_scope", "faq")]
         top = next((r for r in ranking if r.get("name") == (candidates[0] if candidates else None)), {})
         intent = candidates[0] if candidates else None
         # Guessing "结束对话"/"确认" for gibberish sounds odd: only offer a real request, and
@@ -115,10 +145,29 @@ class ActionDefaultAskAffirmation(Action):
         if intent not in INTENT_LABELS or intent in SMALL_TALK_GUESSES or (top.get("confidence") or 0) < 0.3:
             dispatcher.utter_message(response="utter_ask_rephrase")
             return []
+        self._offer(dispatcher, intent)
+        return []
+
+    @staticmethod
+    def _offer(dispatcher: CollectingDispatcher, intent: Text) -> None:
         dispatcher.utter_message(
             text=f"不好意思，我没太明白。您是想{INTENT_LABELS[intent]}吗？",
             buttons=[{"title": "是的", "payload": f"/{intent}"},
                      {"title": "不是", "payload": "/out_of_scope"}])
+
+    async def _answer_duration(self, dispatcher: CollectingDispatcher, tracker: Tracker) -> List[EventType]:
+        """"要几天能办好" right after a request: that ticket's remaining steps and deadlines;
+        with no ticket in this conversation, offer the progress query (it asks for the number)."""
+        ticket_no = tracker.get_slot("last_ticket_no")
+        if not ticket_no:
+            self._offer(dispatcher, "query_progress")
+            return []
+        try:
+            ticket = await api_client.get_ticket(ticket_no)
+        except api_client.ApiError:
+            dispatcher.utter_message(text=API_FAILURE_TEXT)
+            return []
+        dispatcher.utter_message(text=time_limits_text(ticket))
         return []
 
 

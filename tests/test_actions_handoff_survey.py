@@ -136,3 +136,55 @@ async def test_rating_is_stored_with_the_ticket(actions_gateway, service_headers
         assert answer.rating == "dissatisfied"
     assert messages[0]["response"] == "utter_thank_rating_dissatisfied"
     assert slot_values(events)["rating"] is None
+
+
+@pytest.mark.asyncio
+async def test_affirmation_never_offers_a_faq_it_cannot_answer():
+    tracker = make_tracker("居民生活用电", intent="nlu_fallback")
+    tracker.latest_message["intent_ranking"] = [{"name": "nlu_fallback", "confidence": 0.25},
+                                                {"name": "faq", "confidence": 0.99},
+                                                {"name": "apply_service", "confidence": 0.35}]
+    _, messages = await run_action(ActionDefaultAskAffirmation(), tracker)
+    assert "办理用电业务" in messages[0]["text"]
+    assert [b["payload"] for b in messages[0]["buttons"]] == ["/apply_service", "/out_of_scope"]
+    tracker.latest_message["intent_ranking"] = tracker.latest_message["intent_ranking"][:2]
+    _, messages = await run_action(ActionDefaultAskAffirmation(), tracker)
+    assert [m.get("response") for m in messages] == ["utter_ask_rephrase"]
+
+
+@pytest.mark.asyncio
+async def test_how_long_after_a_request_gets_that_tickets_remaining_deadlines(actions_gateway):
+    from bot import tickets
+
+    app = actions_gateway.app
+    with app["store"].session() as session:
+        created = tickets.create_ticket(session, app["sla"], type="application", summary="新装用电",
+                                        channel="web", business_type="new_connection",
+                                        conversation_id="conv-apply", request_key="test-apply-1")
+        ticket_no = created.ticket.ticket_no
+        steps = [m.name for m in sorted(created.ticket.milestones, key=lambda m: m.due_at)]
+    tracker = make_tracker("要几天能办好", intent="nlu_fallback", sender_id="conv-apply",
+                           slots={"last_ticket_no": ticket_no})
+    events, messages = await run_action(ActionDefaultAskAffirmation(), tracker)
+    [said] = texts(messages)
+    assert events == [] and ticket_no in said and "按承诺的时限" in said
+    assert len(steps) >= 3 and all(step in said for step in steps)
+    assert said.index(steps[0]) < said.index(steps[-1])  # in the order they fall due
+    assert "buttons" not in messages[0] or not messages[0]["buttons"]
+
+
+@pytest.mark.asyncio
+async def test_how_long_without_a_ticket_offers_the_progress_query():
+    _, messages = await run_action(ActionDefaultAskAffirmation(),
+                                   make_tracker("大概要多长时间", intent="nlu_fallback"))
+    assert "查询办理进度" in messages[0]["text"]
+    assert messages[0]["buttons"][0]["payload"] == "/query_progress"
+
+
+@pytest.mark.asyncio
+async def test_how_long_with_the_gateway_down_apologises(dead_gateway):
+    from actions.common import API_FAILURE_TEXT
+
+    tracker = make_tracker("要几天能办好", intent="nlu_fallback", slots={"last_ticket_no": "YK20261127001"})
+    _, messages = await run_action(ActionDefaultAskAffirmation(), tracker)
+    assert texts(messages) == [API_FAILURE_TEXT]

@@ -348,3 +348,39 @@ def test_annotations_agree_with_the_gazetteer(gazetteer, folder):
         if annotated != found:
             disagreements.append((message.get("text"), sorted(annotated), sorted(found)))
     assert disagreements == []
+
+
+def _faq_message(selector_confidence, intent="faq"):
+    from rasa.shared.nlu.training_data.message import Message
+
+    message = Message(data={"text": "要几天能办好", "intent": {"name": intent, "confidence": 0.99},
+                            "intent_ranking": [{"name": intent, "confidence": 0.99},
+                                               {"name": "query_outage", "confidence": 0.01}]})
+    if selector_confidence is not None:
+        message.set("response_selector", {"faq": {"response": {"confidence": selector_confidence,
+                                                               "intent_response_key": "faq/safety_storm"}}})
+    return message
+
+
+def test_faq_guard_turns_an_unsure_faq_answer_into_nlu_fallback():
+    from nlu_components.faq_guard import FaqAnswerGuard
+
+    guard = FaqAnswerGuard({"threshold": 0.25})
+    unsure, sure, no_answer, other = (_faq_message(0.11), _faq_message(0.62), _faq_message(None),
+                                      _faq_message(0.05, intent="query_bill"))
+    guard.process([unsure, sure, no_answer, other])
+    assert unsure.get("intent") == {"name": "nlu_fallback", "confidence": 0.25}
+    assert [r["name"] for r in unsure.get("intent_ranking")] == ["nlu_fallback", "faq", "query_outage"]
+    for kept, name in ((sure, "faq"), (no_answer, "faq"), (other, "query_bill")):
+        assert kept.get("intent")["name"] == name and kept.get("intent_ranking")[0]["name"] == name
+    # As Rasa undoes FallbackClassifier's mark (e.g. `rasa test`), the original prediction is back.
+    from rasa.nlu.classifiers.fallback_classifier import undo_fallback_prediction
+
+    assert undo_fallback_prediction(unsure.as_dict())["intent"]["name"] == "faq"
+
+
+def test_faq_guard_runs_last_in_the_pipeline():
+    config = yaml.safe_load((Path(__file__).resolve().parent.parent / "config.yml").read_text(encoding="utf-8"))
+    names = [step["name"] for step in config["pipeline"]]
+    guard = names.index("nlu_components.faq_guard.FaqAnswerGuard")
+    assert guard == len(names) - 1 and names.index("ResponseSelector") < guard
