@@ -98,6 +98,10 @@ def yes_no(tracker: Tracker) -> Optional[bool]:
     return None
 
 
+# Words of a request or a question, never of a person's name ("居民生活用电", "要什么材料吗").
+NOT_A_NAME = re.compile(r"用电|电费|电价|停电|供电|电表|报修|申请|业务|居民|生活|怎么|什么|多少|[吗呢？?]")
+
+
 class ValidateApplicationForm(BaseFormValidation, FormValidationAction):
     def name(self) -> Text:
         return "validate_application_form"
@@ -164,8 +168,9 @@ class ValidateApplicationForm(BaseFormValidation, FormValidationAction):
     async def validate_applicant_name(self, value: Any, dispatcher: CollectingDispatcher,
                                       tracker: Tracker, domain: DomainDict) -> Dict[Text, Any]:
         name = str(value or "").strip()
-        if not re.fullmatch(r"[\u4e00-\u9fa5·A-Za-z ]{2,20}", name):
-            dispatcher.utter_message(text="请告诉我申请人的姓名（与身份证一致），比如“张伟”。")
+        if not re.fullmatch(r"[\u4e00-\u9fa5·A-Za-z ]{2,20}", name) or NOT_A_NAME.search(name):
+            # The form asks for the name again right after this: say only what was wrong.
+            dispatcher.utter_message(text=f"“{name[:20]}”好像不是姓名，请用身份证上的姓名，比如“张伟”。")
             return {"applicant_name": None}
         return {"applicant_name": name}
 
@@ -173,7 +178,7 @@ class ValidateApplicationForm(BaseFormValidation, FormValidationAction):
                                      tracker: Tracker, domain: DomainDict) -> Dict[Text, Any]:
         mobile = find_mobile(value)
         if not mobile:
-            dispatcher.utter_message(text="请留一个11位的手机号，方便工作人员和您联系。")
+            dispatcher.utter_message(text="没有识别到手机号，手机号是11位数字。")
             return {"contact_phone": None}
         return {"contact_phone": mobile}
 

@@ -223,7 +223,7 @@ class ValidateFaultForm(BaseFormValidation, AddressValidation, FormValidationAct
                                      tracker: Tracker, domain: DomainDict) -> Dict[Text, Any]:
         contact = parse_contact(value)
         if not contact:
-            dispatcher.utter_message(text="请留一个抢修人员能联系到您的电话，手机号是11位数字。")
+            dispatcher.utter_message(text="没有识别到电话号码，手机号是11位数字。")
             return {"contact_phone": None}
         return {"contact_phone": contact}
 
