@@ -27,11 +27,13 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from bot import rasa_speedups
+from bot import rasa_dialogue, rasa_speedups
 from bot.tracker_store import unwrap
 
 log = logging.getLogger(__name__)
-rasa_speedups.install_all()  # this module is loaded by every Rasa server (credentials.yml)
+# This module is loaded by every Rasa server (credentials.yml).
+rasa_speedups.install_all()
+rasa_dialogue.install_all()
 
 
 class GatewayInput(RestInput):

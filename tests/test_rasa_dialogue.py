@@ -1,0 +1,79 @@
+"""Dialogue fixes inside the Rasa server (bot/rasa_dialogue.py), against Rasa's own fallback loop."""
+from __future__ import annotations
+
+import pytest
+from rasa.core.actions import two_stage_fallback
+from rasa.shared.core.events import ActionExecuted, BotUttered, SlotSet, UserUttered, UserUtteranceReverted
+from rasa.shared.core.trackers import DialogueStateTracker
+
+from bot import rasa_dialogue
+
+OFFER = BotUttered("不好意思，我没太明白。您是想查询办理进度吗？",
+                   {"buttons": [{"title": "是的", "payload": "/query_progress"},
+                                {"title": "不是", "payload": "/out_of_scope"}]})
+
+
+def _tracker(*events) -> DialogueStateTracker:
+    base = [ActionExecuted("action_listen"),
+            UserUttered("审批要多久", {"name": "nlu_fallback", "confidence": 0.25}),
+            ActionExecuted("action_two_stage_fallback"), OFFER, ActionExecuted("action_listen")]
+    return DialogueStateTracker.from_events("c1", base + list(events))
+
+
+def _user(text, intent) -> UserUttered:
+    return UserUttered(text, {"name": intent, "confidence": 0.97}, [],
+                       {"intent_ranking": [{"name": intent, "confidence": 0.97}]}, message_id="m2")
+
+
+@pytest.fixture(autouse=True)
+def installed():
+    assert rasa_dialogue.install_all() == {"install_typed_yes_takes_the_offer": True}
+
+
+def test_the_gateway_channel_installs_it():
+    import bot.rasa_connector  # noqa: F401  (what every Rasa server loads)
+
+    assert two_stage_fallback._message_clarification.__module__ == "bot.rasa_dialogue"
+
+
+@pytest.mark.parametrize("said", ["是的", "对", "好的"])
+def test_a_typed_yes_carries_the_offered_intent(said):
+    tracker = _tracker(_user(said, "affirm"))
+    events = two_stage_fallback._message_clarification(tracker)
+    assert isinstance(events[0], ActionExecuted) and events[0].action_name == "action_listen"
+    clarified = events[-1]
+    assert clarified.intent == {"name": "query_progress", "confidence": 1.0}
+    assert clarified.parse_data["intent_ranking"] == [{"name": "query_progress", "confidence": 1.0}]
+    assert clarified.text == said and clarified.message_id == "m2"
+
+
+@pytest.mark.parametrize("said, intent", [("/query_progress", "query_progress"), ("不是", "deny"),
+                                          ("我要查电费", "query_bill")])
+def test_anything_else_is_clarified_as_rasa_does(said, intent):
+    tracker = _tracker(_user(said, intent))
+    clarified = two_stage_fallback._message_clarification(tracker)[-1]
+    assert clarified.intent["name"] == intent and clarified.intent["confidence"] == 1.0
+
+
+def test_a_yes_without_an_offer_stays_a_yes():
+    plain = DialogueStateTracker.from_events("c2", [
+        ActionExecuted("action_listen"), UserUttered("你好", {"name": "greet", "confidence": 0.99}),
+        BotUttered("您好！请问有什么可以帮您？", {"buttons": []}), ActionExecuted("action_listen"),
+        _user("是的", "affirm")])
+    assert rasa_dialogue.offered_intent(plain) is None
+    assert two_stage_fallback._message_clarification(plain)[-1].intent["name"] == "affirm"
+    # An offer two messages back does not count: the customer said something else since.
+    later = _tracker(_user("嗯", "nlu_fallback"), SlotSet("x", 1), ActionExecuted("action_listen"),
+                     _user("是的", "affirm"))
+    assert rasa_dialogue.offered_intent(later) is None
+
+
+def test_the_loop_ends_into_the_offered_request():
+    """Rasa's own deactivation: the fallback turn is reverted and the typed yes becomes the request."""
+    import asyncio
+
+    action = two_stage_fallback.TwoStageFallbackAction()
+    tracker = _tracker(_user("是的", "affirm"))
+    events = asyncio.run(action.deactivate(None, None, tracker, None, []))
+    assert isinstance(events[0], UserUtteranceReverted)
+    assert events[-1].intent["name"] == "query_progress"
