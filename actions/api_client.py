@@ -170,8 +170,9 @@ async def list_tickets(account_no: str, status: str = "open") -> list:
     return tickets
 
 
-async def conversation_tickets(conversation_id: str, ticket_type: str, status: str = "open") -> list:
-    body = await request("GET", "/api/v1/tickets", params={"conversation_id": conversation_id,
+async def tickets_without_contact(conversation_id: str, ticket_type: str, status: str = "open") -> list:
+    """The conversation's tickets of this type that have no phone to reach the customer on."""
+    body = await request("GET", "/api/v1/tickets", params={"conversation_id": conversation_id, "contact": "missing",
                                                            "type": ticket_type, "status": status})
     tickets = body.get("tickets")
     if not isinstance(tickets, list):

@@ -45,6 +45,8 @@ TICKET_TYPE_LABELS = {
     "application": "业务办理",
     "callback": "回访",
 }
+# A ticket in these statuses needs nothing more from anyone.
+DONE_STATUSES = ("resolved", "closed", "cancelled")
 TICKET_STATUS_LABELS = {
     "new": "已登记，待受理",
     "accepted": "已受理",

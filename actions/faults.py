@@ -12,6 +12,7 @@ from rasa_sdk.types import DomainDict
 from actions import api_client
 from actions.common import (
     API_FAILURE_TEXT,
+    DONE_STATUSES,
     BaseFormValidation,
     channel_of,
     digits_only,
@@ -245,7 +246,7 @@ class ActionSubmitFault(Action):
         except api_client.ApiError:
             return None  # cannot tell: a second report is better than none
         same_place = (ticket.get("details") or {}).get("address") == address
-        still_open = ticket.get("status") not in ("resolved", "closed", "cancelled")
+        still_open = ticket.get("status") not in DONE_STATUSES
         return ticket.get("ticket_no") if same_place and still_open else None
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,

@@ -12,6 +12,7 @@ from rasa_sdk.types import DomainDict
 from actions import api_client
 from actions.common import (
     API_FAILURE_TEXT,
+    DONE_STATUSES,
     FORM_LABELS,
     TICKET_STATUS_LABELS,
     TICKET_TYPE_LABELS,
@@ -108,14 +109,13 @@ class ActionHandoff(Action):
 SMALL_TALK_GUESSES = {"goodbye", "affirm", "deny", "thank", "greet", "chitchat", "rate_service", "cancel"}
 # "要几天能办好", "多久能修好", "大概什么时候": how long something takes.
 DURATION_QUESTION = re.compile(r"几天|多少天|几个工作日|多久|多长时间|什么时候|啥时候|哪天|几号|几点")
-FINAL_STATUSES = ("resolved", "closed", "cancelled")
 
 
 def time_limits_text(ticket: Dict[str, Any]) -> str:
     """The steps of a ticket still to come, each with its committed deadline."""
     label = TICKET_TYPE_LABELS.get(ticket.get("type"), "工单")
     head = f"您的{label}工单 {ticket.get('ticket_no')} 目前{TICKET_STATUS_LABELS.get(ticket.get('status'), '在办理中')}"
-    if ticket.get("status") in FINAL_STATUSES:
+    if ticket.get("status") in DONE_STATUSES:
         return head + "。"
     open_steps = [m for m in ticket.get("milestones") or [] if not m.get("met_at")]
     if not open_steps:

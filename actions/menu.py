@@ -55,19 +55,15 @@ class ActionAnswerBareDetail(Action):
         """A callback ticket of this conversation without a phone (the desk was closed or busy
         and the customer had not given one) gets this number; True when one did."""
         try:
-            waiting = None
-            for listed in await api_client.conversation_tickets(tracker.sender_id, "callback"):
-                ticket = await api_client.get_ticket(listed["ticket_no"])  # the list leaves contacts out
-                if not ticket.get("contact_phone"):
-                    waiting = ticket
-                    break
-            if waiting is None:
+            waiting = await api_client.tickets_without_contact(tracker.sender_id, "callback")
+            if not waiting:
                 return False
-            await api_client.set_ticket_contact(waiting["ticket_no"], phone)
+            ticket_no = waiting[0]["ticket_no"]  # newest first
+            await api_client.set_ticket_contact(ticket_no, phone)
         except api_client.ApiError:
             dispatcher.utter_message(text=API_FAILURE_TEXT)
             return True
         dispatcher.utter_message(
-            text=f"好的，已在回电工单 {waiting['ticket_no']} 中登记您的手机号 {mask_phone(phone)}，"
+            text=f"好的，已在回电工单 {ticket_no} 中登记您的手机号 {mask_phone(phone)}，"
                  "工作人员会按这个号码与您联系。还有其他需要帮您的吗？")
         return True

@@ -12,6 +12,7 @@ from rasa_sdk.types import DomainDict
 from actions import api_client
 from actions.common import (
     API_FAILURE_TEXT,
+    DONE_STATUSES,
     TICKET_STATUS_LABELS,
     TICKET_TYPE_LABELS,
     BaseFormValidation,
@@ -32,7 +33,7 @@ def ticket_summary(ticket: Dict[str, Any]) -> str:
     lines = [f"工单 {ticket.get('ticket_no')}（{label}）",
              f"当前状态：{TICKET_STATUS_LABELS.get(ticket.get('status'), ticket.get('status'))}"]
     deadline = next_deadline(ticket)
-    if ticket.get("status") in ("resolved", "closed", "cancelled"):
+    if ticket.get("status") in DONE_STATUSES:
         pass
     elif deadline:
         late = "，已超时，我们正在加急处理" if deadline.get("breached") else ""

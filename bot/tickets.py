@@ -366,9 +366,11 @@ def list_tickets(
     status: str = "all",
     ticket_type: str | None = None,
     conversation_id: str | None = None,
+    missing_contact: bool = False,
     limit: int | None = None,
 ) -> list[Ticket]:
-    """Tickets newest first. ``status``: ``open``, ``closed``, ``all`` or one exact status."""
+    """Tickets newest first. ``status``: ``open``, ``closed``, ``all`` or one exact status;
+    ``missing_contact``: only those with no phone to reach the customer on."""
     query = select(Ticket).options(selectinload(Ticket.milestones))
     if account_no:
         query = query.where(Ticket.account_no == account_no)
@@ -376,6 +378,8 @@ def list_tickets(
         query = query.where(Ticket.conversation_id == conversation_id)
     if ticket_type:
         query = query.where(Ticket.type == ticket_type)
+    if missing_contact:
+        query = query.where(Ticket.contact_phone.is_(None))
     if status == "open":
         query = query.where(Ticket.status.in_(OPEN_STATUSES))
     elif status == "closed":

@@ -344,11 +344,17 @@ async def test_contact_given_later_is_recorded_once_and_closed_tickets_keep_thei
         "conversation_id": "web-callback", "request_key": "cb:1"})).json()
     path = f"/api/v1/tickets/{ticket['ticket_no']}/contact"
 
+    waiting = "/api/v1/tickets?conversation_id=web-callback&type=callback&status=open&contact=missing"
+    listed = await (await client.get(waiting, headers=auth_headers())).json()
+    assert [t["ticket_no"] for t in listed["tickets"]] == [ticket["ticket_no"]]
     given = await post(client, path, {"contact_phone": "13912345678", "actor": "bot"})
     body = await given.json()
     assert given.status == 200 and body["contact_phone"] == "13912345678"
     assert body["events"][-1] == {**body["events"][-1], "kind": "contact_changed", "actor": "bot",
                                   "data": {"from": None, "to": "13912345678"}}
+    assert (await (await client.get(waiting, headers=auth_headers())).json())["tickets"] == []
+    bad_filter = await client.get(waiting.replace("missing", "any"), headers=auth_headers())
+    assert bad_filter.status == 400 and (await bad_filter.json())["field"] == "contact"
     again = await (await post(client, path, {"contact_phone": "13912345678", "actor": "bot"})).json()
     assert [e["kind"] for e in again["events"]].count("contact_changed") == 1  # a retry changes nothing
 

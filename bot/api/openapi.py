@@ -200,6 +200,8 @@ def spec() -> dict[str, Any]:
                                                                             *TICKET_STATUSES]}),
                                _query("type", {"type": "string", "enum": list(TICKET_TYPES)}),
                                _query("conversation_id", {"type": "string"}),
+                               _query("contact", {"type": "string", "enum": ["missing"]},
+                                      "missing: only tickets with no contact phone"),
                                _query("limit", {"type": "integer", "minimum": 1, "maximum": 1000})],
                 "responses": {"200": _answer("tickets", {"type": "object", "properties": {
                     "tickets": {"type": "array", "items": _ref("Ticket")}}}), **ERRORS}}},

@@ -347,9 +347,11 @@ async def list_tickets(request: web.Request) -> web.Response:
                           choices=("open", "closed", "all", *ticket_service.TICKET_STATUSES)) or "all"
     ticket_type = query_string(request, "type", max_len=16, choices=TICKET_TYPES)
     conversation_id = query_string(request, "conversation_id", max_len=128)
+    contact = query_string(request, "contact", max_len=8, choices=("missing",))
     limit = query_int(request, "limit", 100, 1, 1000)
     data = await _store(request).run(_list_tickets, _store(request), account_no=account_no, status=status,
-                                     ticket_type=ticket_type, conversation_id=conversation_id, limit=limit)
+                                     ticket_type=ticket_type, conversation_id=conversation_id,
+                                     missing_contact=contact == "missing", limit=limit)
     return _json({"tickets": data})
 
 
