@@ -33,7 +33,9 @@ def create_app(settings: Settings | None = None, *, run_migrations: bool = True,
     app[STORE] = Store(settings.database_url)
     app["start_background"] = start_background
 
-    from bot import api, conversations, web_channel, handoff, console, sla, channels, event_relay
+    from bot import api, conversations, web_channel, handoff, console, sla, channels, event_relay, proxies
+
+    proxies.setup(app, settings.trusted_proxies)  # first: every later middleware sees the real client
 
     sla.setup(app)
     conversations.setup(app)

@@ -38,6 +38,9 @@ class Settings:
     redis_url: str = field(default_factory=lambda: _env("REDIS_URL", ""))
     # Seconds the gateway waits for Rasa before answering the customer with an apology.
     rasa_timeout: float = field(default_factory=lambda: float(_env("RASA_TIMEOUT", "15")))
+    # Proxies (addresses/CIDRs, comma-separated) whose X-Forwarded-Proto/-For are believed
+    # (bot/proxies.py); empty: the headers are ignored.
+    trusted_proxies: str = field(default_factory=lambda: _env("TRUSTED_PROXIES", ""))
 
     def warn_insecure_defaults(self) -> None:
         if self.service_token == _DEV_SERVICE_TOKEN:

@@ -362,6 +362,8 @@ class ProdStack:
             "GATEWAY_HOST": "127.0.0.1",
             "GATEWAY_PORT": str(port),
             "GATEWAY_PUBLIC_URL": env.get("GATEWAY_PUBLIC_URL") or f"http://127.0.0.1:{self.ports.public}",
+            # nginx on loopback is the gateways' proxy: its X-Forwarded-Proto/-For are believed.
+            "TRUSTED_PROXIES": env.get("TRUSTED_PROXIES") or "127.0.0.1",
         })
         return env
 

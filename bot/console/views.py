@@ -93,13 +93,14 @@ async def login_page(request: web.Request) -> web.Response:
     token = auth.secrets.token_urlsafe(24)
     response = render(request, "login.html", {"login_csrf": token, "next": _safe_next(request.query.get("next")),
                                                "username": ""})
-    _set_login_cookie(response, token)
+    _set_login_cookie(request, response, token)
     return response
 
 
-def _set_login_cookie(response: web.StreamResponse, token: str) -> None:
+def _set_login_cookie(request: web.Request, response: web.StreamResponse, token: str) -> None:
+    # request.secure is true behind a trusted HTTPS proxy too (bot/proxies.py).
     response.set_cookie(LOGIN_CSRF_COOKIE, token, httponly=True, samesite="Strict", path="/console/",
-                        max_age=3600)
+                        secure=request.secure, max_age=3600)
 
 
 def _safe_next(value: str | None) -> str:
@@ -130,7 +131,7 @@ async def login_submit(request: web.Request) -> web.Response:
         token = auth.secrets.token_urlsafe(24)
         response = render(request, "login.html", {"login_csrf": token, "next": next_url, "username": username,
                                                    "error": error}, status=401)
-        _set_login_cookie(response, token)
+        _set_login_cookie(request, response, token)
         return response
     throttle.succeeded(username)
     cookie, _identity = result
