@@ -150,6 +150,13 @@ async def find_outages(address: Optional[str] = None, account_no: Optional[str] 
     return outages
 
 
+async def classify_area(address: str) -> Optional[str]:
+    """The area type (urban/rural/remote) the gateway's areas.yml gives an address, or None."""
+    body = await request("GET", "/api/v1/areas", params={"address": address})
+    area_type = body.get("area_type")
+    return area_type if area_type in ("urban", "rural", "remote") else None
+
+
 async def create_ticket(payload: Dict[str, Any]) -> Dict[str, Any]:
     """Creates a ticket; returns it only when the gateway confirmed it (has a ticket number)."""
     ticket = await request("POST", "/api/v1/tickets", json=payload, expect=(200, 201))

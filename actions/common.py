@@ -413,7 +413,7 @@ def identity_blocked_reply(dispatcher: CollectingDispatcher, tracker: Tracker) -
 FORM_SLOTS = {
     "bill_form": ["period", "bill_query"],
     "fault_form": ["address", "fault_description", "contact_phone", "hazard", "outage_notice",
-                   "address_from_account"],
+                   "address_from_account", "repair_area_type"],
     "outage_form": ["address", "address_from_account"],
     "application_form": ["business_type", "applicant_name", "contact_phone", "address", "confirm"],
     "feedback_form": ["feedback_type", "feedback_content", "contact_phone", "confirm"],

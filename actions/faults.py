@@ -21,6 +21,7 @@ from actions.common import (
     format_time,
     free_text_answer,
     identity_blocked_reply,
+    is_digression,
     latest_intent,
     latest_text,
     mask_phone,
@@ -49,13 +50,24 @@ def find_hazards(text: Optional[str]) -> List[str]:
     return [word for word in HAZARD_WORDS if word in text]
 
 
-def guess_area_type(address: str) -> str:
-    """Commitment class from the address when no account says it (the SLA picks 45/90/120 min)."""
-    if re.search(r"山区|牧区|海岛|林场", address):
-        return "remote"
-    if re.search(r"[村屯寨]|[乡镇](?![路街])", address):
-        return "rural"
-    return "urban"
+# The customer's own words for the area types, when asked (city, countryside, remote hills).
+AREA_ANSWERS = (
+    ("remote", re.compile(r"偏远|山区|山里|山上|山沟|深山|海岛|林场")),
+    ("rural", re.compile(r"乡村|农村|乡下|村里|村子|镇上|乡镇|郊区|城郊|城乡")),
+    ("urban", re.compile(r"城区|城里|市区|城市|市里|县城|主城|市中心")),
+)
+
+
+def parse_area_answer(text: Optional[str]) -> Optional[str]:
+    """urban/rural/remote from an answer such as "乡下" or "我们这是山区"; None if it names none."""
+    text = re.sub(r"\s+", "", str(text or ""))
+    if text.startswith("/"):
+        match = re.search(r'"repair_area_type"\s*:\s*"(urban|rural|remote)"', text)
+        return match.group(1) if match else None
+    for area_type, words in AREA_ANSWERS:
+        if words.search(text):
+            return area_type
+    return None
 
 
 def outage_text(outage: Dict[str, Any]) -> str:
@@ -157,7 +169,9 @@ class ValidateFaultForm(BaseFormValidation, AddressValidation, FormValidationAct
             return []
         if tracker.get_slot("outage_notice") and not tracker.get_slot("hazard"):
             return ["address"]  # a known outage explains it: no ticket needed
-        slots = ["address", "fault_description"]
+        # repair_area_type is decided with the address (account, areas.yml); asked only when
+        # neither decides.
+        slots = ["address", "repair_area_type", "fault_description"]
         if not tracker.get_slot("identity_verified"):
             slots.append("contact_phone")
         return slots
@@ -177,6 +191,37 @@ class ValidateFaultForm(BaseFormValidation, AddressValidation, FormValidationAct
             return {"fault_description": opening}
         return {}
 
+    async def extract_repair_area_type(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                                       domain: DomainDict) -> Dict[Text, Any]:
+        if tracker.get_slot("requested_slot") != "repair_area_type":
+            return {}
+        text = latest_text(tracker).strip()
+        area_type = parse_area_answer(text)
+        if area_type:
+            return {"repair_area_type": area_type}
+        if text and not text.startswith("/") and not is_digression(tracker, "repair_area_type"):
+            dispatcher.utter_message(text="不好意思没听明白，请选一下：城区、乡村，还是偏远山区？")
+        return {}
+
+    async def _area_type_for(self, address: str, tracker: Tracker, from_account: Optional[Dict[Text, Any]]
+                             ) -> Optional[str]:
+        """The repair's area type: the account's when the address is the account's, else the
+        configured places (areas.yml, asked of the gateway), else a verified account's; None: ask."""
+        if from_account and from_account.get("address_from_account"):
+            return from_account.get("area_type")
+        if tracker.get_slot("address_from_account") and address == tracker.get_slot("address") \
+                and tracker.get_slot("area_type"):
+            return tracker.get_slot("area_type")
+        registered = tracker.get_slot("customer_address") or ""
+        verified_area = tracker.get_slot("area_type") if tracker.get_slot("identity_verified") else None
+        if verified_area and registered and (address in registered or registered in address):
+            return verified_area
+        try:
+            mapped = await api_client.classify_area(address)
+        except api_client.ApiError:
+            mapped = None
+        return mapped or verified_area
+
     async def extract_contact_phone(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                                     domain: DomainDict) -> Dict[Text, Any]:
         if "contact_phone" in tracker.slots_to_validate():
@@ -195,6 +240,9 @@ class ValidateFaultForm(BaseFormValidation, AddressValidation, FormValidationAct
                 return problem
         result: Dict[Text, Any] = {k: v for k, v in (problem or {}).items()}
         result["address"] = value
+        if tracker.get_slot("address_checked") != value or not tracker.get_slot("repair_area_type"):
+            result["repair_area_type"] = await self._area_type_for(value, tracker, problem)
+            tracker.slots["repair_area_type"] = result["repair_area_type"]
         if tracker.get_slot("address_checked") == value or tracker.get_slot("outage_shown_for") == value:
             return result  # already checked (a resumed form) or already told: go on to the report
         result["address_checked"] = value
@@ -271,7 +319,10 @@ class ActionSubmitFault(Action):
             return FAULT_RESET + finish_service(dispatcher, tracker, served=True, ticket_no=earlier)
         account_no = tracker.get_slot("account_no") if (
             tracker.get_slot("identity_verified") or tracker.get_slot("address_from_account")) else None
-        area_type = tracker.get_slot("area_type") if account_no else None
+        # Decided with the address (account, areas.yml or the customer's answer); without it
+        # the gateway looks the address up in areas.yml itself.
+        area_type = tracker.get_slot("repair_area_type") or (
+            tracker.get_slot("area_type") if tracker.get_slot("address_from_account") else None)
         hazards = find_hazards(description) if hazard else []
         payload = {
             "type": "repair",
@@ -280,7 +331,7 @@ class ActionSubmitFault(Action):
             "priority": "urgent" if hazard else "normal",
             "account_no": account_no,
             "conversation_id": tracker.sender_id,
-            "area_type": area_type or guess_area_type(address),
+            "area_type": area_type,
             "contact_phone": tracker.get_slot("contact_phone"),
             "details": {"address": address, "description": description,
                         "hazard": hazard, "hazard_words": hazards},

@@ -34,6 +34,8 @@ class Settings:
     service_token: str = field(default_factory=lambda: _env("SERVICE_TOKEN", _DEV_SERVICE_TOKEN))
     session_secret: str = field(default_factory=lambda: _env("SESSION_SECRET", _DEV_SESSION_SECRET))
     sla_config: Path = field(default_factory=lambda: Path(_env("SLA_CONFIG", str(ROOT / "sla.yml"))))
+    # Area types of places (城区/乡村/偏远) for repair deadlines, beside sla.yml.
+    areas_config: Path = field(default_factory=lambda: Path(_env("AREAS_CONFIG", str(ROOT / "areas.yml"))))
     # Redis URL for socket.io fan-out between several gateways (empty: one gateway).
     redis_url: str = field(default_factory=lambda: _env("REDIS_URL", ""))
     # Seconds the gateway waits for Rasa before answering the customer with an apology.

@@ -13,7 +13,7 @@ from actions.faults import (
     ValidateFaultForm,
     ValidateOutageForm,
     find_hazards,
-    guess_area_type,
+    parse_area_answer,
 )
 from bot.store.models import Customer, Outage, Ticket
 from tests.support.dialogue import make_tracker, run_action, slot_values, texts
@@ -43,13 +43,77 @@ async def covered_address(app) -> str:
     raise AssertionError("the demo data has no outage in the next 72 hours")
 
 
-def test_hazard_words_and_area_guess():
+def test_hazard_words_and_area_answers():
     assert find_hazards("楼下电线落地了，还在冒火花")
     assert find_hazards("插座漏电，手被电了一下")
     assert not find_hazards("家里停电了，邻居家有电")
-    assert guess_area_type("南京市玄武区中山路18号") == "urban"
-    assert guess_area_type("江宁区横溪街道石塘村45号") == "rural"
-    assert guess_area_type("溧水区山区林场3号") == "remote"
+    assert parse_area_answer("城区") == "urban"
+    assert parse_area_answer("我们这是乡下") == "rural"
+    assert parse_area_answer("山里头，挺偏的，偏远山区") == "remote"
+    assert parse_area_answer('/inform{"repair_area_type": "remote"}') == "remote"
+    assert parse_area_answer("不知道") is None
+
+
+def arrival_minutes(ticket: Ticket) -> float:
+    arrival = next(m for m in ticket.milestones if "到达" in m.name)
+    return (arrival.due_at - ticket.created_at).total_seconds() / 60
+
+
+async def report_at(address: str, slots=None, sender_id="conv-area"):
+    """The address turn of a fault form; returns the slot values it set."""
+    tracker = make_tracker(address, intent="inform", form="fault_form", candidates={"address": address},
+                           slots={"requested_slot": "address", **(slots or {})}, sender_id=sender_id)
+    events, messages = await run_action(ValidateFaultForm(), tracker)
+    return slot_values(events), messages
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("address, area_type, minutes", [
+    ("溧水区晶桥镇枫香岭村25号", "remote", 120),    # the old guess: 村 -> rural, 90 minutes
+    ("六合区竹镇镇大泉村113号", "remote", 120),
+    ("江宁区湖熟街道和平社区81号", "rural", 90),    # the old guess: 社区 -> urban, 45 minutes
+    ("江宁区秣陵街道将军大道177号", "urban", 45),
+])
+async def test_the_configured_places_decide_the_repair_deadline(actions_gateway, address, area_type, minutes):
+    app = actions_gateway.app
+    values, _ = await report_at(address)
+    assert values["repair_area_type"] == area_type
+    slots = {**values, "address": address, "fault_description": "家里没电了", "contact_phone": "13900004444"}
+    await run_action(ActionSubmitFault(), make_tracker("13900004444", slots=slots, sender_id=f"conv-{address}"))
+    stored = tickets(app)[-1]
+    assert stored.area_type == area_type
+    assert minutes - 5 <= arrival_minutes(stored) <= minutes + 5
+
+
+@pytest.mark.asyncio
+async def test_an_undecided_place_is_asked_and_the_answer_kept(actions_gateway):
+    app = actions_gateway.app
+    values, _ = await report_at("竹镇镇新庄村5号")
+    assert values["repair_area_type"] is None
+    assert values.get("requested_slot", "repair_area_type") == "repair_area_type"  # Rasa asks it
+    slots = {**values, "address": "竹镇镇新庄村5号", "requested_slot": "repair_area_type"}
+    tracker = make_tracker("偏远山区", intent="inform", form="fault_form", slots=slots)
+    events, _ = await run_action(ValidateFaultForm(), tracker)
+    answered = slot_values(events)
+    assert answered["repair_area_type"] == "remote"
+    slots = {**slots, **answered, "fault_description": "停电了", "contact_phone": "13900005555"}
+    await run_action(ActionSubmitFault(), make_tracker("13900005555", slots=slots, sender_id="conv-asked"))
+    stored = tickets(app)[-1]
+    assert stored.area_type == "remote" and 115 <= arrival_minutes(stored) <= 125
+
+
+@pytest.mark.asyncio
+async def test_a_verified_account_decides_its_own_address(actions_gateway):
+    app = actions_gateway.app
+    with app["store"].session() as session:
+        remote = session.execute(select(Customer).where(Customer.area_type == "remote")).scalars().first()
+    account = {"identity_verified": True, "account_no": remote.account_no, "area_type": "remote",
+               "customer_address": remote.address}
+    values, _ = await report_at(remote.address, slots=account)
+    assert values["repair_area_type"] == "remote"
+    # Elsewhere, the place decides (a relative's house in town), not the account.
+    values, _ = await report_at("鼓楼区湖南路231号", slots=account)
+    assert values["repair_area_type"] == "urban"
 
 
 @pytest.mark.asyncio
@@ -97,6 +161,7 @@ async def test_rural_account_address_gets_the_rural_commitment(actions_gateway):
     slots = {**values, "fault_description": "家里没电了，邻居家有电", "contact_phone": "13900002222"}
     events, messages = await run_action(ActionSubmitFault(), make_tracker("13900002222", slots=slots))
     stored = tickets(app)[-1]
+    assert values["repair_area_type"] == "rural"
     assert stored.account_no == rural.account_no and stored.area_type == "rural"
     assert stored.priority == "normal"
     arrival = next(m for m in stored.milestones if "到达" in m.name)

@@ -186,6 +186,13 @@ def spec() -> dict[str, Any]:
             "responses": {"200": _answer("outages", {"type": "object", "properties": {
                 "outages": {"type": "array", "items": _ref("Outage")}}}),
                 "404": {"$ref": "#/components/responses/NotFound"}, **ERRORS}}},
+        "/api/v1/areas": {"get": {
+            "summary": "The area type (urban/rural/remote) that areas.yml gives an address, null if it does not decide",
+            "parameters": [_query("address", {"type": "string"}, "free-text address")],
+            "responses": {"200": _answer("the area type", {"type": "object", "properties": {
+                "address": {"type": "string"},
+                "area_type": {"type": "string", "enum": list(AREA_TYPES), "nullable": True},
+                "place": {"type": "string", "nullable": True}}}), **ERRORS}}},
         "/api/v1/tickets": {
             "post": {
                 "summary": "Create a ticket (idempotent on request_key)",

@@ -278,6 +278,21 @@ async def get_outages(request: web.Request) -> web.Response:
     return _json({"outages": found})
 
 
+# ---------------------------------------------------------------- area types
+
+
+@routes.get("/api/v1/areas")
+async def classify_area(request: web.Request) -> web.Response:
+    """The area type (urban/rural/remote) areas.yml gives an address; null when it does not decide."""
+    address = query_string(request, "address", max_len=255)
+    if not address:
+        raise validation_error("address", "give an address")
+    areas = request.app.get("areas")
+    found = areas.classify(address) if areas is not None else None
+    return _json({"address": address, "area_type": found.area_type if found else None,
+                  "place": found.place if found else None})
+
+
 # ---------------------------------------------------------------- tickets
 
 
@@ -313,6 +328,11 @@ async def create_ticket(request: web.Request) -> web.Response:
         "actor": string(body, "actor", max_len=64) or "bot",
     }
     rules = _rules(request)
+    address = (fields["details"] or {}).get("address")
+    if fields["area_type"] is None and fields["account_no"] is None and isinstance(address, str):
+        # No account to say it: the configured places decide when they can (else the default).
+        areas = request.app.get("areas")
+        fields["area_type"] = areas.classify(address).area_type if areas is not None else None
     try:
         data, created = await _store(request).run(_create_ticket, _store(request), rules, fields)
     except ticket_service.TicketError as exc:
