@@ -450,3 +450,118 @@ async def test_gateways_share_one_access_token_through_redis(
     assert [s["body"]["text"]["content"] for s in api.sent][-2:] == ["通知二", "通知三"]
     assert len(api.token_requests) == 2
     assert api.sent[-1]["access_token"] == api.sent[-2]["access_token"] != api.sent[0]["access_token"]
+
+
+# --- issue 16 item 3: safe mode takes only encrypted bodies; stale and replayed requests refused
+
+def _body_of(platform: WeChatPlatform, fields: dict, ciphertext: str | None = None) -> bytes:
+    if ciphertext is None:
+        return message_xml(fields).encode()
+    return f"<xml><ToUserName><![CDATA[{ACCOUNT}]]></ToUserName><Encrypt><![CDATA[{ciphertext}]]></Encrypt></xml>".encode()
+
+
+async def test_safe_mode_refuses_a_plaintext_body_under_a_valid_signature(safe):
+    # The attack: a callback URL's timestamp/nonce/signature (they do not cover the body) with
+    # a new plaintext body as another OpenID asking for a person.
+    query = safe.crypto.signed_query()
+    query["openid"] = "oVictim_1234"
+    body = _body_of(safe, safe.text("转人工", openid="oVictim_1234"))
+    resp = await safe.client.post("/channels/wechat", params=query, data=body)
+    assert resp.status == 403
+    # Compatible mode's envelope (plaintext fields beside Encrypt) without encrypt_type: refused too.
+    fields = safe.text("转人工", openid="oVictim_1234")
+    ciphertext = safe.crypto.encrypt(message_xml(fields))
+    both = message_xml(fields).replace("</xml>", f"<Encrypt><![CDATA[{ciphertext}]]></Encrypt></xml>")
+    resp = await safe.client.post("/channels/wechat", params=safe.crypto.signed_query(ciphertext), data=both.encode())
+    assert resp.status == 403
+    assert safe.rasa.received == []
+    assert safe.count(Message) == 0 and safe.count(Conversation) == 0 and safe.count(Handoff) == 0
+    # The same message properly encrypted goes through.
+    content, _ = await safe.say("你好")
+    assert content == "收到：你好"
+
+
+@pytest.mark.parametrize("mode", ["plaintext", "safe"])
+async def test_stale_timestamps_are_refused(aiohttp_server, aiohttp_client, tmp_path, monkeypatch, mode):
+    platform = await start_gateway(aiohttp_server, aiohttp_client, tmp_path, monkeypatch,
+                                   aes_key=new_aes_key() if mode == "safe" else "")
+    for age in (6 * 60, -6 * 60, 86400):  # older than 5 minutes, from the future, a day old
+        fields = platform.text("我家停电了")
+        ciphertext = platform.crypto.encrypt(message_xml(fields)) if platform.safe else None
+        query = platform.crypto.signed_query(ciphertext, timestamp=str(int(time.time()) - age))
+        if platform.safe:
+            query["encrypt_type"] = "aes"
+        resp = await platform.client.post("/channels/wechat", params=query,
+                                          data=_body_of(platform, fields, ciphertext))
+        assert resp.status == 403, age
+    # URL verification too.
+    query = platform.crypto.signed_query(timestamp=str(int(time.time()) - 3600))
+    resp = await platform.client.get("/channels/wechat", params=dict(query, echostr="42"))
+    assert resp.status == 403
+    assert platform.rasa.received == [] and platform.count(Message) == 0
+    # Within the window (a little clock skew) it is taken.
+    fields = platform.text("我家停电了")
+    ciphertext = platform.crypto.encrypt(message_xml(fields)) if platform.safe else None
+    query = platform.crypto.signed_query(ciphertext, timestamp=str(int(time.time()) - 200))
+    if platform.safe:
+        query["encrypt_type"] = "aes"
+    resp = await platform.client.post("/channels/wechat", params=query, data=_body_of(platform, fields, ciphertext))
+    assert resp.status == 200
+    assert len(platform.rasa.received) == 1
+
+
+async def test_the_timestamp_window_is_configurable(aiohttp_server, aiohttp_client, tmp_path, monkeypatch):
+    monkeypatch.setenv("CHANNEL_TIMESTAMP_WINDOW_SECONDS", "60")
+    platform = await start_gateway(aiohttp_server, aiohttp_client, tmp_path, monkeypatch)
+    fields = platform.text("查电费")
+    query = platform.crypto.signed_query(timestamp=str(int(time.time()) - 120))
+    resp = await platform.client.post("/channels/wechat", params=query, data=_body_of(platform, fields))
+    assert resp.status == 403
+
+
+@pytest.mark.parametrize("mode", ["plaintext", "safe"])
+async def test_a_replayed_nonce_with_another_body_is_refused(aiohttp_server, aiohttp_client, tmp_path,
+                                                            monkeypatch, mode):
+    platform = await start_gateway(aiohttp_server, aiohttp_client, tmp_path, monkeypatch,
+                                   aes_key=new_aes_key() if mode == "safe" else "")
+    status, _, query = await platform.post(platform.text("你好"))
+    assert status == 200
+    # Another customer's message under the captured query (same timestamp, nonce, signature).
+    fields = platform.text("转人工", openid="oVictim_1234")
+    if platform.safe:
+        # Without the token the attacker cannot sign a new ciphertext; even a valid one
+        # (an insider's) under the used nonce is refused.
+        ciphertext = platform.crypto.encrypt(message_xml(fields))
+        query = dict(query, msg_signature=sha1_signature(TOKEN, query["timestamp"], query["nonce"], ciphertext))
+        body = _body_of(platform, fields, ciphertext)
+    else:
+        body = _body_of(platform, fields)
+    resp = await platform.client.post("/channels/wechat", params=query, data=body)
+    assert resp.status == 403
+    assert [m["sender"] for m in platform.rasa.received] == [f"wechat:{OPENID}"]
+    assert platform.count(Conversation, id="wechat:oVictim_1234") == 0
+    assert platform.count(Handoff) == 0
+
+
+async def test_the_platforms_own_retry_of_the_same_request_is_answered_once(plain):
+    fields = plain.text("电费怎么这么贵")
+    query = plain.crypto.signed_query()
+    body = _body_of(plain, fields)
+    first = await plain.client.post("/channels/wechat", params=query, data=body)
+    again = await plain.client.post("/channels/wechat", params=query, data=body)
+    assert first.status == again.status == 200
+    assert await again.text() == "success"
+    assert len(plain.rasa.received) == 1
+
+
+async def test_gateways_sharing_a_store_share_the_nonces(aiohttp_server, aiohttp_client, tmp_path, monkeypatch):
+    first = await start_gateway(aiohttp_server, aiohttp_client, tmp_path, monkeypatch)
+    # A second gateway on the same store (as behind the load balancer).
+    second_app = create_app(first.app["settings"], start_background=False)
+    second = await aiohttp_client(second_app)
+    status, _, query = await first.post(first.text("你好"))
+    assert status == 200
+    resp = await second.post("/channels/wechat", params=query,
+                             data=_body_of(first, first.text("转人工", openid="oVictim_1234")))
+    assert resp.status == 403
+    assert len(first.rasa.received) == 1

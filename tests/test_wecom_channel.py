@@ -221,3 +221,32 @@ async def test_channel_is_off_without_its_settings(tmp_path, monkeypatch, caplog
         create_app(Settings(database_url=f"sqlite:///{tmp_path / 'off.db'}"), start_background=False)
     lines = [r.getMessage() for r in caplog.records if r.name == "bot.channels.wecom"]
     assert lines == ["WeCom channel is off: WECOM_AES_KEY, WECOM_CORP_ID, WECOM_AGENT_ID, WECOM_SECRET not set"]
+
+
+# --- issue 16 item 3: stale and replayed callbacks refused
+
+async def test_stale_or_replayed_callbacks_are_refused(wecom):
+    fields = wecom.text("我家停电了")
+    ciphertext = wecom.crypto.encrypt(message_xml(fields))
+    stale = wecom.crypto.signed_query(ciphertext, timestamp=str(int(time.time()) - 600))
+    stale.pop("signature")
+    resp = await wecom.client.post("/channels/wecom", params=stale,
+                                   data=encrypted_envelope(CORP_ID, ciphertext, AGENT_ID).encode())
+    assert resp.status == 403
+    echo = wecom.crypto.encrypt("8132465720493351234")
+    query = wecom.crypto.signed_query(echo, timestamp=str(int(time.time()) - 600))
+    resp = await wecom.client.get("/channels/wecom", params=dict(query, echostr=echo))
+    assert resp.status == 403
+    assert wecom.rasa.received == []
+
+    status, _, query = await wecom.post(wecom.text("你好"))
+    assert status == 200
+    # A new (validly signed) ciphertext under the used timestamp and nonce: a replay.
+    other = wecom.fields("text", user="LiSi", Content="转人工", MsgId=99)
+    ciphertext = wecom.crypto.encrypt(message_xml(other))
+    replay = dict(query, msg_signature=sha1_signature(TOKEN, query["timestamp"], query["nonce"], ciphertext))
+    resp = await wecom.client.post("/channels/wecom", params=replay,
+                                   data=encrypted_envelope(CORP_ID, ciphertext, AGENT_ID).encode())
+    assert resp.status == 403
+    assert [m["sender"] for m in wecom.rasa.received] == [f"wecom:{USER_ID}"]
+    assert wecom.count(Conversation, id="wecom:LiSi") == 0

@@ -4,11 +4,13 @@ Modes, as set in the account's admin page (开发 → 基本配置 → 消息加
 - plaintext (明文模式): only ``signature`` (token, timestamp, nonce) protects a request;
 - compatible (兼容模式) and safe (安全模式): ``encrypt_type=aes`` and ``msg_signature`` come
   with the request, the body carries ``Encrypt``; the gateway decrypts it with
-  ``WECHAT_AES_KEY`` and answers encrypted. A plaintext request is still accepted when
-  its signature is right, so switching modes in the admin page needs no restart.
+  ``WECHAT_AES_KEY`` and answers encrypted. With ``WECHAT_AES_KEY`` set only such requests
+  are taken: the plain ``signature`` does not cover the body, so a plaintext body under a
+  captured signature would be anybody's message (set the key after switching the admin page).
 
 The signature is checked on every request, GET and POST; a forged or missing one gets 403
-before anything is read or stored. Crypto, signatures and XML are wechatpy's.
+before anything is read or stored; so does a timestamp outside the window or a nonce another
+request already used (bot/channels/replay.py). Crypto, signatures and XML are wechatpy's.
 """
 from __future__ import annotations
 
@@ -32,6 +34,7 @@ from bot.channels.common import (
     env_float,
     mount_channel,
 )
+from bot.channels.replay import ReplayGuard, window_from_env
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +50,7 @@ class WeChatSettings:
     aes_key: str  # empty: plaintext mode only
     api_base: str
     passive_seconds: float
+    timestamp_window: float = 300.0
 
     @classmethod
     def from_env(cls, environ=os.environ) -> tuple["WeChatSettings | None", str]:
@@ -65,6 +69,7 @@ class WeChatSettings:
             aes_key=aes_key,
             api_base=environ.get("WECHAT_API_BASE") or DEFAULT_API_BASE,
             passive_seconds=env_float(environ, "WECHAT_PASSIVE_REPLY_SECONDS", 4.0, *PASSIVE_SECONDS_RANGE),
+            timestamp_window=window_from_env(environ),
         ), ""
 
 
@@ -102,6 +107,7 @@ class WeChatChannel(PlatformChannel):
         super().__init__(app, WeChatApi(settings, redis_url), settings.passive_seconds)
         self.settings = settings
         self.crypto = WeChatCrypto(settings.token, settings.aes_key, settings.appid) if settings.aes_key else None
+        self.replay = ReplayGuard(app, self.name, settings.timestamp_window)
 
     async def send_text(self, user_id: str, text: str) -> None:
         await self.api.send_text(user_id, text)
@@ -122,6 +128,7 @@ class WeChatChannel(PlatformChannel):
         if not self._signed(request):
             log.warning("wechat: verification with a bad signature from %s", request.remote)
             raise web.HTTPForbidden(text="invalid signature")
+        self.replay.check_timestamp(request.query.get("timestamp"))
         return web.Response(text=request.query.get("echostr", ""))
 
     async def receive(self, request: web.Request) -> web.Response:
@@ -129,8 +136,13 @@ class WeChatChannel(PlatformChannel):
             log.warning("wechat: message with a bad or missing signature from %s", request.remote)
             raise web.HTTPForbidden(text="invalid signature")
         query = request.query
+        self.replay.check_timestamp(query.get("timestamp"))
         body = await request.read()
         encrypted = query.get("encrypt_type", "raw").lower() == "aes"
+        if self.crypto is not None and not encrypted:
+            log.warning("wechat: plaintext message refused in safe mode (WECHAT_AES_KEY is set) from %s",
+                        request.remote)
+            raise web.HTTPForbidden(text="encrypted message expected")
         if encrypted:
             if self.crypto is None:
                 log.error("wechat: an encrypted message came but WECHAT_AES_KEY is not set")
@@ -147,6 +159,8 @@ class WeChatChannel(PlatformChannel):
                 raise web.HTTPBadRequest(text="malformed message")
         else:
             xml = body
+        # Signed (and decrypted): now a stale or replayed request is refused before it is read.
+        await self.replay.check(query["timestamp"], query["nonce"], body)
         try:
             message = parse_message(xml)
             raw = message._data if message is not None else None

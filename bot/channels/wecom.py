@@ -3,7 +3,8 @@
 WeCom always encrypts: the URL verification's ``echostr`` and every message body are AES
 ciphertexts signed with ``msg_signature`` (token, timestamp, nonce, ciphertext); the
 plaintext ends with the receiver id, which must be our corp id. wechatpy checks both.
-A forged or missing signature gets 403 before anything is read or stored.
+A forged or missing signature gets 403 before anything is read or stored; so does a
+timestamp outside the window or a nonce another request already used (bot/channels/replay.py).
 """
 from __future__ import annotations
 
@@ -27,6 +28,7 @@ from bot.channels.common import (
     env_float,
     mount_channel,
 )
+from bot.channels.replay import ReplayGuard, window_from_env
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +46,7 @@ class WeComSettings:
     secret: str
     api_base: str
     passive_seconds: float
+    timestamp_window: float = 300.0
 
     @classmethod
     def from_env(cls, environ=os.environ) -> tuple["WeComSettings | None", str]:
@@ -65,6 +68,7 @@ class WeComSettings:
             secret=environ["WECOM_SECRET"],
             api_base=environ.get("WECOM_API_BASE") or DEFAULT_API_BASE,
             passive_seconds=env_float(environ, "WECOM_PASSIVE_REPLY_SECONDS", 4.0, *PASSIVE_SECONDS_RANGE),
+            timestamp_window=window_from_env(environ),
         ), ""
 
 
@@ -104,16 +108,17 @@ class WeComChannel(PlatformChannel):
         super().__init__(app, WeComApi(settings, redis_url), settings.passive_seconds)
         self.settings = settings
         self.crypto = WeChatCrypto(settings.token, settings.aes_key, settings.corp_id)
+        self.replay = ReplayGuard(app, self.name, settings.timestamp_window)
 
     async def send_text(self, user_id: str, text: str) -> None:
         await self.api.send_text(user_id, text)
 
-    @staticmethod
-    def _signature_params(request: web.Request) -> tuple[str, str, str]:
+    def _signature_params(self, request: web.Request) -> tuple[str, str, str]:
         query = request.query
         signature, timestamp, nonce = query.get("msg_signature"), query.get("timestamp"), query.get("nonce")
         if not (signature and timestamp and nonce):
             raise web.HTTPForbidden(text="missing signature")
+        self.replay.check_timestamp(timestamp)
         return signature, timestamp, nonce
 
     async def verify(self, request: web.Request) -> web.Response:
@@ -139,6 +144,8 @@ class WeComChannel(PlatformChannel):
             raise web.HTTPForbidden(text="invalid signature")
         except Exception:  # malformed XML, base64 or padding
             raise web.HTTPBadRequest(text="malformed message")
+        # Signed and decrypted: now a replayed request is refused before it is read.
+        await self.replay.check(timestamp, nonce, body)
         try:
             message = parse_message(xml)
             raw = message._data if message is not None else None

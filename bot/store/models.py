@@ -258,3 +258,20 @@ class SurveyAnswer(Base):
     rating = Column(String(16), nullable=False)  # satisfied | neutral | dissatisfied
     comment = Column(Text, nullable=True)
     created_at = Column(UTCDateTime, nullable=False, default=now_utc)
+
+
+class ChannelNonce(Base):
+    """Nonces of messaging-platform callbacks seen in the last minutes (replay refusal).
+
+    In the store, so every gateway sees the others' (bot/channels/replay.py); rows older than
+    twice the timestamp window are deleted as new ones come.
+    """
+
+    __tablename__ = "channel_nonces"
+
+    channel = Column(String(16), primary_key=True)
+    nonce = Column(String(64), primary_key=True)
+    # sha256 of the request's timestamp and body: the very same request again is the
+    # platform's retry (left to the message-id dedupe), anything else with this nonce a replay.
+    request_sha256 = Column(String(64), nullable=False)
+    seen_at = Column(UTCDateTime, nullable=False, default=now_utc, index=True)

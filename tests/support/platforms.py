@@ -62,9 +62,12 @@ class PlatformCrypto:
         length = struct.unpack(">I", plain[16:20])[0]
         return plain[20:20 + length].decode(), plain[20 + length:].decode()
 
-    def signed_query(self, ciphertext: str | None = None) -> dict:
-        """timestamp, nonce, signature (plain) and, with a ciphertext, msg_signature."""
-        timestamp, nonce = str(int(time.time())), secrets.token_hex(5)
+    def signed_query(self, ciphertext: str | None = None, *, timestamp: str | None = None,
+                     nonce: str | None = None) -> dict:
+        """timestamp, nonce, signature (plain) and, with a ciphertext, msg_signature
+        (now and a fresh nonce unless given: a stale or reused one for the replay tests)."""
+        timestamp = timestamp or str(int(time.time()))
+        nonce = nonce or secrets.token_hex(5)
         query = {"timestamp": timestamp, "nonce": nonce,
                  "signature": sha1_signature(self.token, timestamp, nonce)}
         if ciphertext is not None:
