@@ -34,6 +34,7 @@ from bot.config import ROOT, Settings
 from bot.store import Store
 from bot.store.models import CONVERSATION_STATES, MESSAGE_SENDERS, Conversation, Message
 from bot.store.types import iso_local, now_utc
+from bot.text_safety import clean_text
 
 log = logging.getLogger(__name__)
 
@@ -239,7 +240,9 @@ class ConversationHub:
         on_stored: Optional[Callable[[CustomerMessageResult], None]] = None,
     ) -> CustomerMessageResult:
         """Stores a customer's message once and routes it; ``on_stored`` runs right after storing."""
-        text = (text or "")[:MAX_TEXT_LENGTH]
+        # Text the store cannot keep (NUL, lone surrogates) is cleaned, not refused: the customer
+        # still gets an answer (bot.text_safety).
+        text = clean_text((text or "")[:MAX_TEXT_LENGTH])
         async with self._processing.hold(conversation_id):
             stored, reopened = await self.store.run(
                 self._store_customer_message, channel, conversation_id, text, client_msg_id
@@ -309,6 +312,10 @@ class ConversationHub:
         if sender not in MESSAGE_SENDERS or sender == "customer":
             raise ValueError(f"bad sender {sender!r}")
         content = {k: message[k] for k in ("text", *PAYLOAD_KEYS) if message.get(k)}
+        if isinstance(content.get("text"), str):
+            content["text"] = clean_text(content["text"])
+            if not content["text"]:
+                del content["text"]
         if not content:
             raise ValueError("empty message")
         return await self._store_and_deliver(conversation_id, content, sender, agent)

@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 
 from bot.store.models import Conversation, Customer, Handoff, Ticket
 from bot.store.types import SHANGHAI, iso_local, now_utc
+from bot.text_safety import unstorable_field
 
 log = logging.getLogger(__name__)
 
@@ -556,6 +557,10 @@ async def post_handoff(request: web.Request) -> web.Response:
         return _error("bad_json", "body must be a JSON object", 400)
     if not isinstance(body, dict):
         return _error("bad_json", "body must be a JSON object", 400)
+    unstorable = unstorable_field(body)
+    if unstorable is not None:
+        return _error("bad_field", f"{unstorable} contains a character that cannot be stored "
+                                   "(NUL or a lone surrogate)", 400)
     conversation_id = body.get("conversation_id")
     channel = body.get("channel")
     reason = body.get("reason")

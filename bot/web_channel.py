@@ -7,6 +7,8 @@ Protocol (the one of Rasa's ``socketio`` channel, so ``rasa-webchat`` works unch
 - ``user_uttered`` ``{"message", "session_id", "customData" | "metadata", "message_id"?}``; the
   acknowledgement (for clients that ask for one) is ``{"ok", "message_id", "duplicate", "state"}``
   once the message is stored — ``message_id`` is the client's id that makes a resend harmless;
+  a refusal is ``{"ok": false, "error", "retry": false}`` (never send it again: too long, empty,
+  nothing readable) — ``not_stored`` (a store failure) may be retried;
 - ``bot_uttered`` ``{"text", "quick_replies"?: [{"content_type", "title", "payload"}],
   "attachment"?, "metadata": {"message_id", "sender", "created_at", "agent"?}}``.
 Our extension: ``history`` ``{"session_id", "after"?: message id}`` acknowledged with
@@ -25,6 +27,8 @@ from typing import Any, Optional
 import socketio
 from aiohttp import web
 
+from bot.text_safety import clean_text
+
 log = logging.getLogger(__name__)
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
@@ -34,6 +38,7 @@ MAX_MESSAGE_CHARS = 2000
 MAX_METADATA_CHARS = 2000
 CHANNEL = "web"
 TOO_LONG_TEXT = f"抱歉，一条消息最多{MAX_MESSAGE_CHARS}个字，请分几次发送。"
+UNREADABLE_TEXT = "抱歉，这条消息只含无法识别的字符，没有收到文字内容，请重新输入您的问题。"
 HISTORY_FIELDS = ("id", "sender", "agent", "text", "buttons", "attachment", "client_msg_id", "created_at")
 
 
@@ -136,13 +141,20 @@ def register_handlers(sio: socketio.AsyncServer, hub, channel: WebChannel) -> No
             return {"ok": False, "error": "no_session"}
         text = data.get("message")
         if not isinstance(text, str) or not text.strip():
-            return {"ok": False, "error": "empty_message"}
+            return {"ok": False, "error": "empty_message", "retry": False}
+        # NUL, lone surrogates and control characters cannot be stored: cleaned here; a message
+        # of nothing else is refused with an answer (and "retry": False, so the widget stops).
+        text = clean_text(text)
+        if not text.strip():
+            await sio.emit("bot_uttered", {"text": UNREADABLE_TEXT}, room=sid)
+            return {"ok": False, "error": "bad_text", "retry": False,
+                    "message_id": data.get("message_id") if isinstance(data.get("message_id"), str) else None}
         client_msg_id = data.get("message_id")
         if not (isinstance(client_msg_id, str) and CLIENT_MSG_ID.match(client_msg_id)):
             client_msg_id = None
         if len(text) > MAX_MESSAGE_CHARS:
             await sio.emit("bot_uttered", {"text": TOO_LONG_TEXT}, room=sid)
-            return {"ok": False, "error": "too_long", "message_id": client_msg_id}
+            return {"ok": False, "error": "too_long", "retry": False, "message_id": client_msg_id}
         metadata = data.get("customData", data.get("metadata"))
         if isinstance(metadata, str):
             try:

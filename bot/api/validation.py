@@ -8,6 +8,7 @@ from typing import Any, Iterable
 from aiohttp import web
 
 from bot.api.errors import ApiError, validation_error
+from bot.text_safety import unstorable_field
 
 ACCOUNT_NO = re.compile(r"^\d{10}$")
 PERIOD = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
@@ -30,8 +31,13 @@ async def json_object(request: web.Request) -> dict[str, Any]:
         body = json.loads(raw) if raw.strip() else None
     except (ValueError, UnicodeDecodeError) as exc:
         raise ApiError(400, "invalid_json", f"the body is not valid JSON: {exc}") from None
+    except RecursionError:  # the parser's own guard against a stack-exhausting body
+        raise ApiError(400, "invalid_json", "the body is nested too deeply") from None
     if not isinstance(body, dict):
         raise ApiError(400, "invalid_json", "the body must be a JSON object")
+    bad = unstorable_field(body)
+    if bad is not None:
+        raise validation_error(bad, "contains a character that cannot be stored (NUL or a lone surrogate)")
     return body
 
 

@@ -48,6 +48,7 @@
   ];
   var STORE_KEY = "powerchat:" + server;
   var ACK_TIMEOUT_MS = 10000;
+  var MAX_STORE_FAILURES = 5; // "not_stored" answers before a message is given up (marked not sent)
   var TYPING_TIMEOUT_MS = 30000;
 
   // ---- persistent state (session id and unsent messages survive a reload) ----
@@ -111,6 +112,7 @@
     ".pcw-system .pcw-bubble{background:#eef2f5;color:#3d4b59}",
     ".pcw-meta{font-size:11px;color:#7b8794;margin:3px 4px 0}",
     ".pcw-pending .pcw-bubble{opacity:.65}",
+    ".pcw-failed .pcw-bubble{opacity:.65;outline:2px solid #c0392b}",
     ".pcw-img{display:block;max-width:100%;border-radius:8px;margin-top:4px}",
     ".pcw-choices{display:flex;flex-wrap:wrap;gap:6px;margin-top:6px}",
     ".pcw-choice{padding:6px 12px;border:1px solid var(--pcw-primary);border-radius:16px;background:#fff;color:var(--pcw-primary);font:inherit;font-size:14px;cursor:pointer}",
@@ -306,6 +308,18 @@
     }
   }
 
+  function markFailed(clientId) {
+    var wrap = customerBubbles[clientId];
+    if (!wrap) return;
+    wrap.classList.remove("pcw-pending");
+    wrap.classList.add("pcw-failed");
+    var meta = wrap.querySelector(".pcw-meta");
+    if (meta) {
+      meta.removeAttribute("data-pending");
+      meta.textContent = (meta.getAttribute("data-time") || "") + " · 未发送";
+    }
+  }
+
   function renderPending(entry) {
     var wrap = customerMessage(entry.display || entry.text, entry.at);
     wrap.classList.add("pcw-pending");
@@ -360,11 +374,19 @@
     }, function (err, ack) {
       delete inFlight[entry.id];
       if (err || !ack) return; // no answer: it stays in the outbox and goes again on reconnect
-      if (ack.ok || ack.error === "too_long" || ack.error === "empty_message") {
+      // A refusal ("retry": false, or an older server's too_long/empty_message) is final; a store
+      // failure ("not_stored") goes again on reconnect, but not forever.
+      var refused = !ack.ok && (ack.retry === false || ack.error === "too_long" || ack.error === "empty_message");
+      if (!ack.ok && !refused && ack.error === "not_stored") {
+        entry.failures = (entry.failures || 0) + 1;
+        refused = entry.failures >= MAX_STORE_FAILURES;
+        persist();
+      }
+      if (ack.ok || refused) {
         state.outbox = state.outbox.filter(function (x) { return x.id !== entry.id; });
         persist();
         if (ack.id) { seenServerIds[ack.id] = true; lastServerId = Math.max(lastServerId, ack.id); }
-        markSent(entry.id);
+        if (ack.ok) markSent(entry.id); else markFailed(entry.id);
         if (ack.ok && !ack.duplicate && ack.state === "bot" && !(lastReplyId > ack.id)) showTyping(true);
       }
     });
@@ -478,7 +500,8 @@
     send: function (text) { send(text); },
     sessionId: function () { return state.sessionId; },
     socket: function () { return socket; },
-    pendingCount: function () { return state.outbox.length; }
+    pendingCount: function () { return state.outbox.length; },
+    failedCount: function () { return log.querySelectorAll(".pcw-failed").length; }
   };
 
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start);
