@@ -19,6 +19,7 @@ COMMANDS = {
     "handoffs": ("bot.cli_store", "print human hand-offs (newest first)"),
     "create-staff": ("bot.console.cli", "create or update a staff user of the console"),
     "sla-report": ("bot.sla.report", "response-time compliance per ticket type and area type"),
+    "privacy": ("bot.privacy.cli", "a customer's personal data: export, erase; the retention job; the audit log"),
 }
 
 

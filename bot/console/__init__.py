@@ -18,10 +18,12 @@ from bot.console import auth, labels, views
 from bot.console.auth import SESSION_COOKIE
 from bot.console.views import JINJA
 from bot.handoff import HANDOFF_SERVICE
+from bot.privacy import views as privacy_views
 
 HERE = Path(__file__).resolve().parent
 PUBLIC_ROUTES = {"console-login", "console-login-submit", "console-static"}
-SUPERVISOR_ROUTES = {"console-sla", "console-export-nlu", "console-staff", "console-staff-save", "console-staff-active"}
+SUPERVISOR_ROUTES = {"console-sla", "console-export-nlu", "console-staff", "console-staff-save", "console-staff-active",
+                     "console-privacy", "console-privacy-export", "console-privacy-erase", "console-audit"}
 UNSAFE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 
 
@@ -133,6 +135,10 @@ def setup(app: web.Application) -> None:
     r.add_get("/console/staff", views.staff_page, name="console-staff")
     r.add_post("/console/staff", views.staff_save, name="console-staff-save")
     r.add_post("/console/staff/{uid}/active", views.staff_active, name="console-staff-active")
+    r.add_get("/console/privacy", privacy_views.privacy_page, name="console-privacy")
+    r.add_get("/console/privacy/export", privacy_views.privacy_export, name="console-privacy-export")
+    r.add_post("/console/privacy/erase", privacy_views.privacy_erase, name="console-privacy-erase")
+    r.add_get("/console/audit", privacy_views.audit_page, name="console-audit")
     r.add_get("/console/api/queue", views.api_queue, name="console-api-queue")
     r.add_get("/console/api/conversations/{cid}", views.api_conversation, name="console-api-conversation")
     r.add_get("/console/api/events", views.events, name="console-api-events")

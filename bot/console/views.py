@@ -210,16 +210,36 @@ async def api_queue(request: web.Request) -> web.Response:
 
 # ---------------------------------------------------------------- conversation
 
-async def _conversation_or_404(request: web.Request) -> dict:
+async def _conversation_or_404(request: web.Request, audited: bool = False) -> dict:
     conversation_id = request.match_info["cid"]
     data = await _read(request, queries.conversation, conversation_id)
     if data is None:
         raise web.HTTPNotFound(text="会话不存在。")
+    if audited:
+        await _audit_view(request, "view_conversation", "conversation", conversation_id,
+                          {"account_no": data["account_no"]} if data["account_no"] else None)
     return data
 
 
+async def _audit_view(request: web.Request, action: str, kind: str, subject_id: str,
+                      detail: dict | None = None) -> None:
+    """Records that this staff member opened a page with a customer's personal data (PIPL)."""
+    from bot.privacy import audit
+
+    me = staff(request)
+    st = store(request)
+
+    def _tx():
+        with st.session() as session:
+            audit.record(session, actor=me.username, actor_role=me.role, action=action, subject_kind=kind,
+                         subject_id=subject_id, unmasked=me.is_supervisor, client=request.remote,
+                         detail=detail)
+
+    await st.run(_tx)
+
+
 async def conversation_page(request: web.Request) -> web.Response:
-    data = await _conversation_or_404(request)
+    data = await _conversation_or_404(request, audited=True)
     me = staff(request)
     active = data["active_handoff"]
     mine = bool(active and active["status"] == "accepted" and (active["agent"] == me.username or me.is_supervisor))
@@ -238,7 +258,7 @@ async def transcript_fragment(request: web.Request) -> web.Response:
 async def api_conversation(request: web.Request) -> web.Response:
     """What the conversation page shows, as JSON: the customer (phone masked for agents), the
     tickets with their response-time milestones, the hand-offs and the transcript."""
-    data = await _conversation_or_404(request)
+    data = await _conversation_or_404(request, audited=True)
     mask = not staff(request).is_supervisor
 
     def when(value) -> str | None:
@@ -418,6 +438,8 @@ async def ticket_page(request: web.Request) -> web.Response:
     data = await _read(request, queries.ticket_detail, request.match_info["no"])
     if data is None:
         raise web.HTTPNotFound(text="工单不存在。")
+    await _audit_view(request, "view_ticket", "ticket", data["ticket_no"],
+                      {"account_no": data["account_no"]} if data["account_no"] else None)
     return render(request, "ticket.html", {"page": "tickets", "t": data, "choices": TICKET_STATUS_CHOICES})
 
 

@@ -275,3 +275,37 @@ class ChannelNonce(Base):
     # platform's retry (left to the message-id dedupe), anything else with this nonce a replay.
     request_sha256 = Column(String(64), nullable=False)
     seen_at = Column(UTCDateTime, nullable=False, default=now_utc, index=True)
+class AuditEntry(Base):
+    """Who of the staff viewed, exported or deleted which customer's personal data (PIPL).
+
+    Append-only: nothing in the console or the API changes or deletes a row; only the
+    retention job removes entries older than their configured period.
+    """
+
+    __tablename__ = "audit_log"
+
+    id = Column(Integer, primary_key=True)
+    at = Column(UTCDateTime, nullable=False, default=now_utc, index=True)
+    actor = Column(String(64), nullable=False, index=True)  # staff username, "cli:<name>" or "system"
+    actor_role = Column(String(16), nullable=False)  # agent | supervisor | cli | system
+    action = Column(String(32), nullable=False, index=True)  # see bot.privacy.audit.ACTIONS
+    subject_kind = Column(String(16), nullable=False)  # account | conversation | ticket | retention
+    subject_id = Column(String(128), nullable=False, index=True)
+    unmasked = Column(Boolean, nullable=False, default=False)  # full phone/ID numbers were shown
+    client = Column(String(64), nullable=True)  # client address of the console request
+    detail = Column(JSON, nullable=False, default=dict)
+
+
+class RetentionRun(Base):
+    """One run of the retention job; a scheduled run claims its day (one gateway runs it)."""
+
+    __tablename__ = "retention_runs"
+    __table_args__ = (UniqueConstraint("scheduled_day", name="uq_retention_runs_day"),)
+
+    id = Column(Integer, primary_key=True)
+    scheduled_day = Column(String(10), nullable=True)  # YYYY-MM-DD (Shanghai) for scheduled runs
+    trigger = Column(String(16), nullable=False)  # schedule | cli | console
+    actor = Column(String(64), nullable=False)
+    started_at = Column(UTCDateTime, nullable=False, default=now_utc)
+    finished_at = Column(UTCDateTime, nullable=True)
+    counts = Column(JSON, nullable=False, default=dict)
