@@ -69,6 +69,55 @@ BUSINESS_TYPES: Dict[str, Dict[str, Any]] = {
         "words": ["销户", "注销", "停止用电", "拆表", "不用电了"],
     },
 }
+# Who applies decides the documents and the schedule (sla.yml): a household, a business on
+# low voltage (shop, office), or a high-voltage customer (its own transformer: 专变, kVA).
+BUSINESS_DOCUMENTS = [
+    "营业执照（或事业单位法人证书、组织机构代码证）",
+    "法定代表人身份证；由他人办理的，另附授权委托书和经办人身份证",
+    "用电地址的产权证明或租赁合同",
+    "用电设备清单（设备名称、台数、功率，增容写明新增设备）",
+]
+HIGH_VOLTAGE_DOCUMENTS = BUSINESS_DOCUMENTS + [
+    "项目批复、核准或备案文件（政府投资或重点项目需要）",
+    "增容的，提供原户号（供用电合同）；新装的，提供用电负荷和用电性质说明",
+]
+# Business types whose documents and schedule depend on who applies.
+KIND_SENSITIVE = {"new_connection", "capacity_change"}
+KIND_LABELS = {"business": "（非居民）", "high_voltage": "（高压）"}
+HIGH_VOLTAGE_WORDS = re.compile(r"高压|专变|专用变压器|变压器|10\s*(?:千伏|kv)(?!安)|箱变|双电源", re.I)
+CAPACITY_KVA = re.compile(r"(\d{2,5})\s*(?:千伏安|kva|KVA|kVA|千瓦|kw|KW|kW)")
+BUSINESS_WORDS = re.compile(r"工厂|厂里|厂房|我们厂|车间|公司|企业|单位|店里|店铺|商铺|门面|门店|饭店|餐馆|超市|"
+                            r"商户|商业|工业|经营|营业|办公楼|写字楼|个体")
+# Above this capacity a customer is supplied at 10 kV (Jiangsu: low voltage up to 160 kW).
+LOW_VOLTAGE_LIMIT_KVA = 160
+
+
+def applicant_kind(tracker: Tracker) -> str:
+    """residential, business (low voltage) or high_voltage, from the verified account and
+    what the customer wrote in this conversation."""
+    texts = " ".join(str(e.get("text") or "") for e in tracker.events if e.get("event") == "user"
+                     and not str(e.get("text") or "").startswith("/"))
+    texts = texts or latest_text(tracker)
+    sizes = [int(n) for n in CAPACITY_KVA.findall(texts)]
+    if HIGH_VOLTAGE_WORDS.search(texts) or any(size > LOW_VOLTAGE_LIMIT_KVA for size in sizes):
+        return "high_voltage"
+    if tracker.get_slot("customer_type") in ("commercial", "industrial") or BUSINESS_WORDS.search(texts):
+        return "business"
+    return "residential"
+
+
+def business_profile(key: Optional[str], kind: str) -> Dict[str, Any]:
+    """Label, documents and the ticket's business type (sla.yml) for this business and applicant."""
+    info = BUSINESS_TYPES.get(key or "", {"label": "业务办理", "documents": []})
+    if key not in KIND_SENSITIVE:
+        return {"label": info["label"], "documents": info["documents"], "business_type": key}
+    if kind == "residential":
+        return {"label": info["label"], "documents": info["documents"], "business_type": f"{key}_residential"}
+    return {"label": info["label"] + KIND_LABELS[kind],
+            "documents": HIGH_VOLTAGE_DOCUMENTS if kind == "high_voltage" else BUSINESS_DOCUMENTS,
+            "business_type": f"{key}_{kind}"}
+
+
 BUSINESS_BUTTONS = [{"title": info["label"], "payload": f'/inform{{"business_type":"{key}"}}'}
                     for key, info in BUSINESS_TYPES.items()]
 
@@ -158,7 +207,7 @@ class ValidateApplicationForm(BaseFormValidation, FormValidationAction):
             dispatcher.utter_message(text="暂时没有识别出您要办理的业务，请从下面选择：", buttons=BUSINESS_BUTTONS)
             return {"business_type": None}
         if key != tracker.get_slot("documents_shown_for"):
-            info = BUSINESS_TYPES[key]
+            info = business_profile(key, applicant_kind(tracker))
             docs = "\n".join(f"{i}. {doc}" for i, doc in enumerate(info["documents"], start=1))
             dispatcher.utter_message(
                 text=f"办理{info['label']}需要准备以下资料：\n{docs}\n"
@@ -203,7 +252,7 @@ class ActionAskApplicationConfirm(Action):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: DomainDict) -> List[EventType]:
-        info = BUSINESS_TYPES.get(tracker.get_slot("business_type") or "", {"label": "业务"})
+        info = business_profile(tracker.get_slot("business_type"), applicant_kind(tracker))
         dispatcher.utter_message(
             text=(f"请核对申请信息：\n业务：{info['label']}\n申请人：{tracker.get_slot('applicant_name')}\n"
                   f"联系电话：{mask_phone(tracker.get_slot('contact_phone'))}\n"
@@ -224,18 +273,20 @@ class ActionSubmitApplication(Action):
         if tracker.get_slot("api_failed"):
             return identity_blocked_reply(dispatcher, tracker) + APPLICATION_RESET
         key = tracker.get_slot("business_type")
-        info = BUSINESS_TYPES.get(key or "", {"label": "业务办理", "documents": []})
+        kind = applicant_kind(tracker)
+        info = business_profile(key, kind)
         payload = {
             "type": "application",
             "summary": f"{info['label']}申请：{tracker.get_slot('applicant_name')}，{tracker.get_slot('address')}",
             "channel": channel_of(tracker),
-            "business_type": key,
+            "business_type": info["business_type"],
             "account_no": tracker.get_slot("verified_account_no") if tracker.get_slot("identity_verified") else None,
             "area_type": tracker.get_slot("area_type") if tracker.get_slot("identity_verified") else None,
             "conversation_id": tracker.sender_id,
             "contact_name": tracker.get_slot("applicant_name"),
             "contact_phone": tracker.get_slot("contact_phone"),
-            "details": {"address": tracker.get_slot("address"), "documents": info["documents"]},
+            "details": {"address": tracker.get_slot("address"), "documents": info["documents"],
+                        "business": key, "applicant_kind": kind},
             "request_key": request_key(tracker, "application"),
         }
         try:
@@ -250,6 +301,9 @@ class ActionSubmitApplication(Action):
         if steps:
             lines.append("接下来的办理环节和时限：")
             lines += steps
+        if kind == "high_voltage":
+            lines.append("高压办电中，设计文件审核、中间检查和竣工检验在您提交设计、完成受电工程后进行，"
+                         "客户经理会一对一跟进。")
         lines.append("工作人员会按时限与您联系，办理进度也可以随时发工单号问我。")
         dispatcher.utter_message(text="\n".join(lines))
         return APPLICATION_RESET + [SlotSet("last_ticket_no", ticket_no), SlotSet("documents_shown_for", None)] + \

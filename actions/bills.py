@@ -9,6 +9,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions import api_client
+from actions.tariffs import time_of_use
 from actions.common import (
     API_FAILURE_TEXT,
     BaseFormValidation,
@@ -46,17 +47,44 @@ def _yuan(value: Any) -> str:
     return f"{_num(value):.2f}"
 
 
+def tier_name(tier: Dict[str, Any]) -> str:
+    return TIER_NAMES.get(int(tier.get("tier", 0)), f"第{tier.get('tier')}档")
+
+
+def time_of_use_line(bill: Dict[str, Any]) -> str:
+    """Peak and valley kWh with the prices they are billed at (tariffs.yml)."""
+    tou = time_of_use()
+    parts = []
+    for key, name in (("peak", "峰段"), ("valley", "谷段")):
+        kwh = _kwh(bill.get(f"{key}_kwh"))
+        info = tou.get(key) or {}
+        if info.get("price") is not None:
+            parts.append(f"{name}（{info.get('hours')}）{kwh} 度 × {_num(info['price']):.4f} 元/度")
+        else:
+            parts.append(f"{name} {kwh} 度")
+    return "· 峰谷分时：" + "；".join(parts)
+
+
 def bill_details(bill: Dict[str, Any], account_no: str) -> str:
     lines = [f"{period_label(bill['period'])}电费账单（户号尾号{account_no[-4:]}）："]
-    usage = f"· 用电量：{_kwh(bill.get('kwh'))} 度"
-    if bill.get("peak_kwh") is not None and bill.get("valley_kwh") is not None:
-        usage += f"（峰段 {_kwh(bill['peak_kwh'])} 度，谷段 {_kwh(bill['valley_kwh'])} 度）"
-    lines.append(usage)
+    lines.append(f"· 用电量：{_kwh(bill.get('kwh'))} 度")
     tiers = bill.get("tiers") or []
-    if tiers:
-        parts = [f"{TIER_NAMES.get(int(t.get('tier', 0)), '第%s档' % t.get('tier'))} {_kwh(t.get('kwh'))} 度"
-                 f" × {_num(t.get('price')):.4f} 元/度" for t in tiers]
+    if bill.get("peak_kwh") is not None and bill.get("valley_kwh") is not None:
+        lines.append(time_of_use_line(bill))
+    surcharges = [t for t in tiers if t.get("surcharge")]
+    prices = [t for t in tiers if not t.get("surcharge")]
+    if prices:
+        parts = [f"{tier_name(t)} {_kwh(t.get('kwh'))} 度 × {_num(t.get('price')):.4f} 元/度" for t in prices]
         lines.append("· 阶梯：" + "；".join(parts))
+    if surcharges:
+        # Time-of-use households pay the tier surcharge on top of the peak/valley price: the
+        # rows are surcharges, never prices.
+        extra = [t for t in surcharges if _num(t.get("kwh")) > 0 and _num(t.get("price")) > 0]
+        if extra:
+            parts = [f"{tier_name(t)} {_kwh(t.get('kwh'))} 度每度加价 {_num(t.get('price')):.2f} 元" for t in extra]
+            lines.append("· 阶梯加价：" + "；".join(parts))
+        else:
+            lines.append("· 阶梯加价：用电量在第一档以内，没有加价")
     lines.append(f"· 电费金额：{_yuan(bill.get('amount'))} 元")
     lines.append(f"· 缴费截止日：{format_date(bill.get('due_date'))}")
     status = STATUS_TEXT.get(bill.get("status"), bill.get("status") or "")
@@ -112,7 +140,11 @@ def reason_text(bill: Dict[str, Any], previous: Optional[Dict[str, Any]]) -> str
         lines.append(f"{label}用电 {_kwh(kwh)} 度、电费 {amount:.2f} 元（没有查到上月账单，无法对比）。")
     tiers = sorted(bill.get("tiers") or [], key=lambda t: int(t.get("tier", 0)))
     upper = [t for t in tiers if int(t.get("tier", 0)) > 1 and _num(t.get("kwh")) > 0]
-    if tiers and upper:
+    if tiers and upper and any(t.get("surcharge") for t in tiers):
+        parts = [f"{_kwh(t.get('kwh'))} 度进入{TIER_NAMES.get(int(t['tier']), '更高档')}，每度加价 "
+                 f"{_num(t.get('price')):.2f} 元" for t in upper]
+        lines.append("您执行峰谷分时电价，同时按阶梯加价：用得越多，超出部分每度加价越多。本月有" + "；".join(parts) + "。")
+    elif tiers and upper:
         base_price = _num(tiers[0].get("price"))
         parts = [f"{_kwh(t.get('kwh'))} 度进入{TIER_NAMES.get(int(t['tier']), '更高档')}，"
                  f"按 {_num(t.get('price')):.4f} 元/度计费（比第一档每度贵 {_num(t.get('price')) - base_price:.2f} 元）"

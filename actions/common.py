@@ -385,6 +385,7 @@ class IdentityValidation:
                 "customer_name": customer.get("name"),
                 "customer_address": customer.get("address"),
                 "area_type": customer.get("area_type"),
+                "customer_type": customer.get("customer_type"),
             }
         if result.get("reason") == "not_found":
             dispatcher.utter_message(text=f"没有查到户号 {account_no}，请核对后重新输入户号。")

@@ -440,12 +440,26 @@ def _shift_date(value: date, months: int) -> date:
     return value.replace(year=year, month=month, day=min(value.day, calendar.monthrange(year, month)[1]))
 
 
+def _paid_before(bill: dict[str, Any], paid: datetime, today: date) -> dict[str, Any]:
+    """A shifted payment never lies in the future: one that would falls back to yesterday, or,
+    when the bill was issued only today (after its month ended), the bill is still unpaid."""
+    latest = today - timedelta(days=1)
+    if paid.date() <= latest:
+        return {"paid_at": paid.isoformat()}
+    year, month = int(bill["period"][:4]), int(bill["period"][5:7])
+    issued = date(year + month // 12, month % 12 + 1, 1)  # the day after the billing month
+    if issued <= latest:
+        return {"paid_at": paid.replace(year=latest.year, month=latest.month, day=latest.day).isoformat()}
+    return {"paid_at": None, "status": "unpaid"}
+
+
 def shift_demo(data: dict[str, Any], today: date) -> dict[str, Any]:
     """Moves the demo data from its reference date to ``today``.
 
     The demo file is generated for a fixed reference date (``meta.reference_date``) so it is
     reproducible; at import time its planned outages move by whole days and its bills by whole
-    months so that outages are still in the coming days and the newest bill is last month's.
+    months so that outages are still in the coming days and the newest bill is last month's;
+    a payment moved past the import day is put on the day before (or the bill left unpaid).
     Outage numbers stay as they are, so a later import of the same file updates those outages
     instead of adding copies.
     """
@@ -472,8 +486,9 @@ def shift_demo(data: dict[str, Any], today: date) -> dict[str, Any]:
         moved["due_date"] = _shift_date(date.fromisoformat(bill["due_date"]), months).isoformat()
         if bill.get("paid_at"):
             paid = datetime.fromisoformat(bill["paid_at"])
-            moved["paid_at"] = paid.replace(**{f: getattr(_shift_date(paid.date(), months), f)
-                                              for f in ("year", "month", "day")}).isoformat()
+            paid = paid.replace(**{f: getattr(_shift_date(paid.date(), months), f)
+                                   for f in ("year", "month", "day")})
+            moved.update(_paid_before(moved, paid, today))
         bills.append(moved)
     shifted["outages"] = outages
     shifted["bills"] = bills
