@@ -25,7 +25,7 @@ def create_app(settings: Settings | None = None, *, run_migrations: bool = True,
                start_background: bool = True) -> web.Application:
     """Builds the gateway. ``start_background=False`` leaves out timers (tests drive them)."""
     settings = settings or load_settings()
-    settings.warn_insecure_defaults()
+    settings.check_secrets()  # outside development: no public default secrets
     if run_migrations:
         migrate(settings.database_url)
     app = web.Application(client_max_size=2 * 1024 * 1024)

@@ -13,6 +13,34 @@ log = logging.getLogger(__name__)
 
 _DEV_SERVICE_TOKEN = "dev-service-token-change-me"
 _DEV_SESSION_SECRET = "dev-session-secret-change-me"
+# APP_ENV: "development" (the default: `make run`, the tests) lets the public development
+# secrets above stand in, with a warning; anything else ("production": deploy/, run-prod)
+# refuses to start without real ones.
+DEVELOPMENT = "development"
+MIN_SECRET_LENGTH = 16
+
+
+class InsecureSettings(RuntimeError):
+    """Outside development a secret is missing, a public default or too short."""
+
+
+def app_env(environ=os.environ) -> str:
+    return (environ.get("APP_ENV") or DEVELOPMENT).strip().lower()
+
+
+def check_secrets(secrets: dict[str, tuple[str, str]], environment: str) -> list[str]:
+    """``{NAME: (value, development default)}``: the names that are not real secrets.
+
+    Outside development raises ``InsecureSettings`` naming them; in development returns them
+    (the caller warns)."""
+    weak = [name for name, (value, default) in secrets.items()
+            if not value or value == default or (environment != DEVELOPMENT and len(value) < MIN_SECRET_LENGTH)]
+    if weak and environment != DEVELOPMENT:
+        raise InsecureSettings(
+            f"APP_ENV={environment}: {', '.join(weak)} must be set to a random secret of at least "
+            f"{MIN_SECRET_LENGTH} characters (e.g. `openssl rand -hex 32`); the development defaults are public. "
+            f"Set APP_ENV=development only on a developer's machine.")
+    return weak
 
 
 def _env(name: str, default: str) -> str:
@@ -44,11 +72,16 @@ class Settings:
     # (bot/proxies.py); empty: the headers are ignored.
     trusted_proxies: str = field(default_factory=lambda: _env("TRUSTED_PROXIES", ""))
 
-    def warn_insecure_defaults(self) -> None:
-        if self.service_token == _DEV_SERVICE_TOKEN:
-            log.warning("SERVICE_TOKEN is not set: using the development token (set it in production)")
-        if self.session_secret == _DEV_SESSION_SECRET:
-            log.warning("SESSION_SECRET is not set: using the development secret (set it in production)")
+    app_env: str = field(default_factory=app_env)
+
+    def secrets(self) -> dict[str, tuple[str, str]]:
+        return {"SERVICE_TOKEN": (self.service_token, _DEV_SERVICE_TOKEN),
+                "SESSION_SECRET": (self.session_secret, _DEV_SESSION_SECRET)}
+
+    def check_secrets(self) -> None:
+        """Warns about development secrets in development; refuses them anywhere else."""
+        for name in check_secrets(self.secrets(), self.app_env):
+            log.warning("%s is not set: using the public development value (APP_ENV=development only)", name)
 
 
 def load_settings() -> Settings:

@@ -21,11 +21,16 @@ def add_arguments(name: str, parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from bot.app import create_app
+    from bot.config import InsecureSettings
 
     settings = load_settings()
     host = args.host or settings.host
     port = args.port or settings.port
-    app = create_app(settings)
+    try:
+        app = create_app(settings)
+    except InsecureSettings as exc:
+        log.error("gateway not started: %s", exc)
+        return 2
     base = f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{port}"
 
     async def announce(app: web.Application) -> None:

@@ -271,6 +271,8 @@ class ProdStack:
             "PYTHONUNBUFFERED": "1",
             "TZ": env.get("TZ", "Asia/Shanghai"),
             "RASA_TELEMETRY_ENABLED": "false",
+            # The production layout: every process refuses the public development secrets.
+            "APP_ENV": env.get("APP_ENV") or "production",
         })
         env.update(self.secrets)
         env.update(self.extra_env)

@@ -565,3 +565,25 @@ async def test_gateways_sharing_a_store_share_the_nonces(aiohttp_server, aiohttp
                              data=_body_of(first, first.text("转人工", openid="oVictim_1234")))
     assert resp.status == 403
     assert len(first.rasa.received) == 1
+
+
+# --- issue 16 item 10: long messages are refused with an answer, the welcome asks once
+
+async def test_a_message_over_the_limit_is_refused_with_an_answer_not_cut(plain):
+    from bot.web_channel import MAX_MESSAGE_CHARS, TOO_LONG_TEXT
+
+    content, _ = await plain.say("电" * (MAX_MESSAGE_CHARS + 1))
+    assert content == TOO_LONG_TEXT and "2000" in content
+    assert plain.rasa.received == []
+    assert plain.count(Message) == 0
+    content, _ = await plain.say("电" * MAX_MESSAGE_CHARS)  # at the limit: taken whole
+    assert len(plain.rasa.received[-1]["message"]) == MAX_MESSAGE_CHARS
+    with plain.app["store"].session() as session:
+        assert len(session.execute(select(Message.text).where(Message.sender == "customer")).scalar_one()) == 2000
+
+
+async def test_the_welcome_asks_for_a_number_once(plain):
+    status, body, _ = await plain.post(plain.fields("event", Event="subscribe", EventKey=""))
+    greeting = ElementTree.fromstring(body).findtext("Content")
+    assert greeting.count("回复数字选择") == 1
+    assert greeting.index("回复数字选择") < greeting.index("1. 查电费")

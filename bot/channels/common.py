@@ -24,12 +24,16 @@ from typing import Any, Awaitable, Callable
 import aiohttp
 from aiohttp import web
 
+# One limit and one answer for every channel: the web widget refuses the same way.
+from bot.web_channel import MAX_MESSAGE_CHARS, TOO_LONG_TEXT
+
 log = logging.getLogger(__name__)
 
 # Customer-facing texts (simplified Chinese).
+# The numbered options and their "回复数字选择：" line are added by ``NumberedOptions.render``.
 GREETING = (
     "您好，欢迎关注供电服务！我是24小时智能客服，可以帮您查电费、报故障、查停电、办业务。"
-    "请直接描述您的问题，或回复数字选择："
+    "请直接描述您的问题，或选择下面的服务。"
 )
 GREETING_OPTIONS = [
     {"title": "查电费", "payload": "/query_bill"},
@@ -433,6 +437,10 @@ class PlatformChannel:
         if not self.recent.first_time(f"{conversation_id}|{client_msg_id}"):
             log.info("%s: retry of %s ignored", self.name, client_msg_id)
             return []
+        if len(text) > MAX_MESSAGE_CHARS:
+            # Not cut silently (the end of a complaint may be what matters): the customer is told.
+            log.info("%s: message %s of %s refused: %d characters", self.name, client_msg_id, conversation_id, len(text))
+            return [TOO_LONG_TEXT]
         text = await self._resolve_option(conversation_id, text)
         window = self.passive.open(conversation_id)
         task = self._spawn(self._hand_to_hub(conversation_id, text, client_msg_id))
