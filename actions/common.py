@@ -14,6 +14,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions import api_client
+from bot.masking import mask_phone  # noqa: F401  (the one masking rule; flows import it from here)
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 HOTLINE = "95598"
@@ -226,12 +227,6 @@ def mask_name(name: Optional[str]) -> str:
     if not name:
         return ""
     return name[0] + "*" * max(1, len(name) - 1)
-
-
-def mask_phone(phone: Optional[str]) -> str:
-    if not phone or len(phone) < 7:
-        return phone or ""
-    return phone[:3] + "****" + phone[-4:]
 
 
 def digits_only(text: Optional[str]) -> str:

@@ -21,6 +21,7 @@ from aiohttp import web
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from bot.masking import mask_phone
 from bot.store.models import Conversation, Customer, Handoff, Ticket
 from bot.store.types import SHANGHAI, iso_local, now_utc
 from bot.text_safety import unstorable_field
@@ -184,12 +185,6 @@ TEXT_CALLBACK_REGISTERED_PHONE = "回电将拨打您登记的手机号 {phone}�
 # Not verified, but left a contact phone on a request in this conversation (a repair, a complaint).
 TEXT_CALLBACK_GIVEN_PHONE = "回电将拨打您刚才留下的联系电话 {phone}。"
 TEXT_BACK_TO_BOT = "在此期间，智能客服仍可继续为您服务。"
-
-
-def _mask_phone(phone: str) -> str:
-    """138****0001: enough for the customer to recognise their number, not to read it off a screen."""
-    digits = "".join(ch for ch in phone if ch.isdigit())
-    return f"{digits[:3]}****{digits[-4:]}" if len(digits) >= 7 else "****"
 
 
 def _minutes_text(seconds: float) -> str:
@@ -469,7 +464,7 @@ class HandoffService:
             parts.append(TEXT_CALLBACK_NO_DEADLINE.format(ticket_no=ticket["ticket_no"]))
         if contact_phone:
             text = TEXT_CALLBACK_REGISTERED_PHONE if registered else TEXT_CALLBACK_GIVEN_PHONE
-            parts.append(text.format(phone=_mask_phone(contact_phone)))
+            parts.append(text.format(phone=mask_phone(contact_phone)))
         else:
             parts.append(TEXT_CALLBACK_NO_PHONE)
         parts.append(TEXT_BACK_TO_BOT)

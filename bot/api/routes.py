@@ -13,6 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot import tickets as ticket_service
+from bot.masking import mask_phone
 from bot.api.errors import ApiError, not_found, validation_error
 from bot.api.outages import area_district, covers, outage_json, relevant
 from bot.api.validation import (
@@ -76,10 +77,6 @@ def _account_no(value: str | None, field: str = "account_no") -> str:
 
 
 # ---------------------------------------------------------------- customers and identity
-
-
-def mask_phone(phone: str) -> str:
-    return f"{phone[:3]}****{phone[-4:]}" if len(phone) >= 7 else "****"
 
 
 def customer_json(customer: Customer) -> dict[str, Any]:

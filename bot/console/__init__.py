@@ -14,6 +14,7 @@ import aiohttp_jinja2
 import jinja2
 from aiohttp import web
 
+from bot import masking
 from bot.console import auth, labels, views
 from bot.console.auth import SESSION_COOKIE
 from bot.console.views import JINJA
@@ -86,8 +87,8 @@ def _filters() -> dict:
     return {
         "local_time": labels.local_time,
         "duration": labels.duration,
-        "mask_phone": labels.mask_phone,
-        "mask_text": labels.mask_phones_in_text,
+        "mask_phone": masking.mask_phone,
+        "mask_text": masking.mask_text,
         "intent_label": labels.intent_label,
         "tojson_attr": lambda v: json.dumps(v, ensure_ascii=False),
         "curl": views.conversation_url,

@@ -1,7 +1,6 @@
 """Chinese labels and display helpers of the console."""
 from __future__ import annotations
 
-import re
 from datetime import datetime
 
 from bot.store.types import SHANGHAI
@@ -28,23 +27,6 @@ INTENTS = {
     "chitchat": "闲聊", "out_of_scope": "超出范围", "rate_service": "满意度评价", "cancel": "取消",
     "nlu_fallback": "未能理解",
 }
-
-_PHONE_RE = re.compile(r"(?<!\d)(1[3-9]\d)(\d{4})(\d{4})(?!\d)")
-
-
-def mask_phone(phone: str | None) -> str:
-    """13812340001 -> 138****0001 (anything that is not an 11-digit mobile keeps 3+4 visible)."""
-    if not phone:
-        return ""
-    digits = str(phone)
-    if len(digits) >= 8:
-        return digits[:3] + "*" * (len(digits) - 7) + digits[-4:]
-    return "*" * len(digits)
-
-
-def mask_phones_in_text(text: str | None) -> str:
-    return _PHONE_RE.sub(lambda m: f"{m.group(1)}****{m.group(3)}", text or "")
-
 
 def intent_label(intent: str | None) -> str:
     if not intent:

@@ -13,6 +13,7 @@ import aiohttp_jinja2
 import jinja2
 from aiohttp import web
 
+from bot import masking
 from bot.console import auth, labels, queries
 from bot.console.auth import SESSION_COOKIE, LOGIN_CSRF_COOKIE, StaffIdentity
 from bot.handoff import HANDOFF_SERVICE, HandoffError, HandoffService
@@ -75,7 +76,20 @@ def render(request: web.Request, template: str, context: dict[str, Any], status:
     context.setdefault("notice", NOTICES.get(request.query.get("notice", ""), ""))
     context.setdefault("error", request.query.get("error", "")[:200])
     context.setdefault("mask", not (identity and identity.is_supervisor))
+    if identity is not None and not identity.is_supervisor:
+        # Agents see personal numbers masked, in every field and every free text of every page.
+        context = {key: value if key in RENDER_UNMASKED else masking.redact(value, key)
+                   for key, value in context.items()}
     return aiohttp_jinja2.render_template(template, request, context, status=status, app_key=JINJA)
+
+
+# Page context entries that are the viewer's own or the page's machinery, not customer data.
+RENDER_UNMASKED = frozenset({"staff", "csrf_token", "url", "page", "mask", "now"})
+
+
+def for_viewer(request: web.Request, data: Any) -> Any:
+    """A console JSON answer as the viewer may see it: masked for agents, whole for supervisors."""
+    return data if staff(request).is_supervisor else masking.redact(data)
 
 
 def conversation_url(conversation_id: str) -> str:
@@ -195,17 +209,16 @@ async def queue_fragment(request: web.Request) -> web.Response:
 async def api_queue(request: web.Request) -> web.Response:
     me = staff(request)
     data = await _read(request, queries.queue, me.username, me.is_supervisor)
-    mask = not me.is_supervisor
     waiting = [{
         "conversation_id": h["conversation_id"], "channel": h["channel"], "reason": h["reason"],
         "created_at": h["created_at"].isoformat(), "accept_due_at": h["accept_due_at"].isoformat()
         if h["accept_due_at"] else None, "account_no": h["account_no"],
         "intents": [i["intent"] for i in h["intents"]],
-        "phone": (labels.mask_phone(h["customer"]["phone"]) if mask else h["customer"]["phone"])
-        if h["customer"] else None,
+        "phone": h["customer"]["phone"] if h["customer"] else None,
         "tickets": [t["ticket_no"] for t in h["tickets"]],
     } for h in data["waiting"]]
-    return web.json_response({"waiting": waiting, "serving": [h["conversation_id"] for h in data["serving"]]})
+    return web.json_response(for_viewer(request, {"waiting": waiting,
+                                                  "serving": [h["conversation_id"] for h in data["serving"]]}))
 
 
 # ---------------------------------------------------------------- conversation
@@ -259,40 +272,34 @@ async def api_conversation(request: web.Request) -> web.Response:
     """What the conversation page shows, as JSON: the customer (phone masked for agents), the
     tickets with their response-time milestones, the hand-offs and the transcript."""
     data = await _conversation_or_404(request, audited=True)
-    mask = not staff(request).is_supervisor
 
     def when(value) -> str | None:
         return value.isoformat() if value is not None else None
 
-    def text(value: str | None) -> str | None:
-        return labels.mask_phones_in_text(value) if mask and value else value
-
     customer = data["customer"]
-    if customer is not None:
-        customer = dict(customer, phone=labels.mask_phone(customer["phone"]) if mask else customer["phone"])
-    return web.json_response({
+    return web.json_response(for_viewer(request, {
         "id": data["id"], "channel": data["channel"], "state": data["state"],
         "assigned_agent": data["assigned_agent"], "account_no": data["account_no"], "customer": customer,
-        "tags": data["tags"], "note": text(data["note"]), "reviewed": data["reviewed"],
+        "tags": data["tags"], "note": data["note"], "reviewed": data["reviewed"],
         "satisfaction": data["satisfaction"], "created_at": when(data["created_at"]),
         "last_message_at": when(data["last_message_at"]), "closed_at": when(data["closed_at"]),
         "active_handoff_id": data["active_handoff"]["id"] if data["active_handoff"] else None,
         "handoffs": [{"id": h["id"], "reason": h["reason"], "status": h["status"], "agent": h["agent"],
-                      "summary": text(h["summary"]), "callback_ticket_no": h["callback_ticket_no"],
+                      "summary": h["summary"], "callback_ticket_no": h["callback_ticket_no"],
                       "created_at": when(h["created_at"]), "accept_due_at": when(h["accept_due_at"]),
                       "accepted_at": when(h["accepted_at"]), "ended_at": when(h["ended_at"])}
                      for h in data["handoffs"]],
         "tickets": [{"ticket_no": t["ticket_no"], "type": t["type"], "status": t["status"],
-                     "summary": text(t["summary"]), "created_at": when(t["created_at"]),
+                     "summary": t["summary"], "created_at": when(t["created_at"]),
                      "milestones": [{"name": m["name"], "rule": m["rule"], "due_at": when(m["due_at"]),
                                      "met_at": when(m["met_at"]), "state": m["state"],
                                      "seconds_left": round(m["seconds_left"])} for m in t["milestones"]]}
                     for t in data["tickets"]],
-        "messages": [{"id": m["id"], "sender": m["sender"], "agent": m["agent"], "text": text(m["text"]),
+        "messages": [{"id": m["id"], "sender": m["sender"], "agent": m["agent"], "text": m["text"],
                       "buttons": [b.get("title") for b in (m["payload"] or {}).get("buttons") or []],
                       "intent": m["intent"], "confidence": m["confidence"],
                       "created_at": m["created_at"].isoformat()} for m in data["messages"]],
-    })
+    }))
 
 
 async def _act(request: web.Request, action) -> web.Response:
