@@ -6,6 +6,8 @@ store with the demo data imported, started by ``scripts.run_all.Stack`` exactly 
 log file in the temp directory; a failure shows its tail.
 
 Usage: ``def test_x(stack): stack.gateway_url, stack.rasa_url, stack.database_url, stack.service_token``.
+Outside pytest (scripts/evaluate_conversations.py): ``with running_stack(model) as info: ...``.
+STACK_PORT_BASE=N puts the gateway, Rasa and actions on N, N+1, N+2 instead of free ports.
 Without a model the tests skip off-CI and fail in CI (``make test`` trains one first).
 """
 from __future__ import annotations
@@ -15,8 +17,10 @@ import shutil
 import subprocess
 import sys
 import tempfile
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Iterator, Optional
 
 import pytest
 
@@ -45,13 +49,27 @@ class StackInfo:
         return "\n".join(parts)
 
 
-@pytest.fixture(scope="session")
-def stack():
-    from scripts.run_all import Ports, Stack, StackError, latest_model
+class StackStartError(RuntimeError):
+    """The store could not be set up or a process did not start; the message has the logs."""
 
-    model = latest_model(ROOT / "models")
-    if model is None:
-        unavailable("a trained Rasa model in models/ (run scripts/setup.sh)")
+
+def stack_ports():
+    """Free loopback ports, or STACK_PORT_BASE, +1, +2 when set (a session given a port range)."""
+    from scripts.run_all import Ports
+
+    base = os.environ.get("STACK_PORT_BASE")
+    if base:
+        return Ports(gateway=int(base), rasa=int(base) + 1, actions=int(base) + 2)
+    return Ports(gateway=free_port(), rasa=free_port(), actions=free_port())
+
+
+@contextmanager
+def running_stack(model: Path, extra_env: Optional[dict] = None, keep_dir: bool = False,
+                  ports=None) -> Iterator[StackInfo]:
+    """Gateway, Rasa server and action server on a fresh temp SQLite store with the demo data;
+    every process group stopped on exit. Raises StackStartError when something does not start."""
+    from scripts.run_all import Stack, StackError
+
     workdir = Path(tempfile.mkdtemp(prefix="stack-"))
     database_url = f"sqlite:///{workdir / 'store.db'}"
     env = {
@@ -64,26 +82,39 @@ def stack():
         "STAFF_HOURS": "00:00-24:00",
         "HANDOFF_ACCEPT_SECONDS": "20",
         "HANDOFF_CHECK_SECONDS": "1",
+        **(extra_env or {}),
     }
     init = subprocess.run([sys.executable, "-m", "bot", "init-store", "--demo-if-empty"], cwd=ROOT,
                           env={**os.environ, **env, "PYTHONPATH": str(ROOT)},
                           capture_output=True, text=True, timeout=300)
     if init.returncode != 0:
-        pytest.fail(f"init-store failed:\n{init.stdout}\n{init.stderr}")
-    ports = Ports(gateway=free_port(), rasa=free_port(), actions=free_port())
-    processes = Stack(ports=ports, model=model, env=env, log_dir=workdir, say=lambda text: None)
+        raise StackStartError(f"init-store failed:\n{init.stdout}\n{init.stderr}")
+    processes = Stack(ports=ports or stack_ports(), model=model, env=env, log_dir=workdir, say=lambda text: None)
     info = StackInfo(gateway_url=processes.gateway_url, rasa_url=processes.rasa_url,
                      actions_url=processes.actions_url, database_url=database_url,
                      service_token=SERVICE_TOKEN, log_dir=workdir, model=model)
     try:
-        processes.start()
-        processes.wait_ready(timeout=600)
-    except StackError as exc:
-        processes.stop()
-        pytest.fail(f"the stack did not start: {exc}\n{info.logs()}")
-    try:
+        try:
+            processes.start()
+            processes.wait_ready(timeout=600)
+        except StackError as exc:
+            raise StackStartError(f"the stack did not start: {exc}\n{info.logs()}") from exc
         yield info
     finally:
         processes.stop()
-        if not in_ci():
+        if not (keep_dir or in_ci()):
             shutil.rmtree(workdir, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def stack():
+    from scripts.run_all import latest_model
+
+    model = latest_model(ROOT / "models")
+    if model is None:
+        unavailable("a trained Rasa model in models/ (run scripts/setup.sh)")
+    try:
+        with running_stack(model) as info:
+            yield info
+    except StackStartError as exc:
+        pytest.fail(str(exc))
