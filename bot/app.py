@@ -33,10 +33,11 @@ def create_app(settings: Settings | None = None, *, run_migrations: bool = True,
     app[STORE] = Store(settings.database_url)
     app["start_background"] = start_background
 
-    from bot import api, conversations, web_channel, handoff, console, sla, channels, event_relay, privacy, proxies
+    from bot import api, conversations, web_channel, handoff, console, sla, channels, event_relay, privacy, proxies, throttle
 
     proxies.setup(app, settings.trusted_proxies)  # first: every later middleware sees the real client
 
+    throttle.setup(app)  # lock-outs and rate limits (store or Redis), used by the API and the console
     sla.setup(app)
     conversations.setup(app)
     api.setup(app)

@@ -11,7 +11,7 @@ from aiohttp import web
 
 from bot.api.errors import ApiError, json_errors
 from bot.api.openapi import spec
-from bot.api.routes import IdentityGuard, routes
+from bot.api.routes import routes
 
 PROTECTED_PREFIX = "/api/v1/"
 
@@ -45,7 +45,6 @@ def setup(app: web.Application) -> None:
     # json_errors wraps the guard, so a refused token is answered as JSON too.
     app.middlewares.append(json_errors)
     app.middlewares.append(require_service_token)
-    app["api_identity_guard"] = IdentityGuard()
     app["api_openapi"] = spec()
     app.router.add_routes(routes)
     app.router.add_get("/api/openapi.json", openapi_json)

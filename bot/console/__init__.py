@@ -108,7 +108,6 @@ def setup(app: web.Application) -> None:
     env = aiohttp_jinja2.get_env(app, app_key=JINJA)
     env.globals.update(L=labels)
     app.middlewares.append(security_middleware)
-    app[views.THROTTLE] = auth.LoginThrottle()
 
     r = app.router
     r.add_get("/console/login", views.login_page, name="console-login")

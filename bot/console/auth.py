@@ -14,11 +14,14 @@ import secrets
 from dataclasses import dataclass
 from datetime import timedelta
 
+import functools
+
 import bcrypt
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from bot.store.models import STAFF_ROLES, StaffSession, StaffUser
+from bot.throttle import Limit
 from bot.store.types import now_utc
 
 SESSION_COOKIE = "console_session"
@@ -27,12 +30,21 @@ SESSION_HOURS = 12
 MAX_PASSWORD_BYTES = 72  # bcrypt ignores (bcrypt 5 refuses) anything longer
 MIN_PASSWORD_LENGTH = 8
 USERNAME_RE = re.compile(r"^[A-Za-z0-9_.-]{2,64}$")
-# A valid hash to compare against when the user does not exist, so timing does not tell.
-_DUMMY_HASH = bcrypt.hashpw(b"not-a-password", bcrypt.gensalt(rounds=4))
+# Failed log-ins: per username, and per client address (many usernames tried from one place).
+# Kept in the store or Redis (bot/throttle.py): a restart or another gateway forgets nothing.
+LOGIN_PER_USER = Limit("login-user", 5, 600.0)
+LOGIN_PER_CLIENT = Limit("login-client", 30, 600.0)  # a call centre may share one address
 
 
 def _rounds() -> int:
     return int(os.environ.get("BCRYPT_ROUNDS") or 12)
+
+
+@functools.lru_cache(maxsize=8)
+def _dummy_hash(rounds: int) -> bytes:
+    """A valid hash of the configured cost, checked when the user does not exist: an unknown
+    username then costs the same bcrypt work as a wrong password, so timing does not tell."""
+    return bcrypt.hashpw(b"not-a-password", bcrypt.gensalt(rounds=rounds))
 
 
 def hash_password(password: str) -> str:
@@ -47,7 +59,7 @@ def hash_password(password: str) -> str:
 def check_password(password: str, password_hash: str | None) -> bool:
     raw = password.encode("utf-8")
     if len(raw) > MAX_PASSWORD_BYTES or not password_hash:
-        bcrypt.checkpw(b"x", _DUMMY_HASH)
+        bcrypt.checkpw(b"x", _dummy_hash(_rounds()))
         return False
     try:
         return bcrypt.checkpw(raw, password_hash.encode("ascii"))
@@ -129,25 +141,3 @@ def identity_for(session: Session, token: str) -> StaffIdentity | None:
 
 def log_out(session: Session, token: str) -> None:
     session.execute(delete(StaffSession).where(StaffSession.token_hash == token_hash(token)))
-
-
-class LoginThrottle:
-    """At most ``limit`` failed log-ins per username per ``window`` seconds (per gateway)."""
-
-    def __init__(self, limit: int = 5, window: float = 600.0):
-        self.limit, self.window = limit, window
-        self._failures: dict[str, list[float]] = {}
-
-    def _recent(self, key: str, now: float) -> list[float]:
-        recent = [t for t in self._failures.get(key, []) if now - t < self.window]
-        self._failures[key] = recent
-        return recent
-
-    def blocked(self, key: str, now: float) -> bool:
-        return len(self._recent(key, now)) >= self.limit
-
-    def failed(self, key: str, now: float) -> None:
-        self._recent(key, now).append(now)
-
-    def succeeded(self, key: str) -> None:
-        self._failures.pop(key, None)

@@ -4,7 +4,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import time as monotonic_time
 from datetime import date, datetime, timedelta
 from typing import Any
 from urllib.parse import quote, urlencode
@@ -13,7 +12,7 @@ import aiohttp_jinja2
 import jinja2
 from aiohttp import web
 
-from bot import masking
+from bot import masking, throttle
 from bot.console import auth, labels, queries
 from bot.console.auth import SESSION_COOKIE, LOGIN_CSRF_COOKIE, StaffIdentity
 from bot.handoff import HANDOFF_SERVICE, HandoffError, HandoffService
@@ -26,7 +25,6 @@ JINJA = web.AppKey("console_jinja", jinja2.Environment)
 LISTENERS = "console_listeners"  # set of asyncio.Queue, one per open live stream
 # What a supervisor's console receives of an SLA at-risk/breach notice (bot.sla.watcher).
 SLA_NOTICE_KEYS = ("type", "kind", "ticket_no", "ticket_type", "area_type", "milestone", "due_at", "priority")
-THROTTLE = "console_login_throttle"
 TICKET_STATUS_CHOICES = ("accepted", "dispatched", "arrived", "in_progress", "resolved", "closed", "cancelled")
 
 # Fixed messages shown after an action (the query string carries only the key).
@@ -130,16 +128,18 @@ async def login_submit(request: web.Request) -> web.Response:
     next_url = _safe_next(data.get("next"))
     if not auth.tokens_equal(data.get("csrf_token"), request.cookies.get(LOGIN_CSRF_COOKIE)):
         raise web.HTTPForbidden(text="CSRF 校验失败，请刷新登录页面后重试。")
-    throttle: auth.LoginThrottle = request.config_dict[THROTTLE]
-    now = monotonic_time.monotonic()
+    limiter = throttle.of(request.config_dict)
+    user_key, client_key = username.lower(), request.remote or "unknown"
+    checks = ((auth.LOGIN_PER_USER, user_key), (auth.LOGIN_PER_CLIENT, client_key))
     error = None
     result = None
-    if throttle.blocked(username, now):
-        error = "登录失败次数过多，请 10 分钟后再试。"
+    if await throttle.any_over(limiter, checks):
+        error = f"登录失败次数过多，请 {auth.LOGIN_PER_USER.minutes} 分钟后再试。"
     else:
         result = await store(request).run(_login_tx, store(request), username, password)
         if result is None:
-            throttle.failed(username, now)
+            for limit, key in checks:
+                await limiter.record(limit, key)
             error = "用户名或密码错误。"
     if error:
         token = auth.secrets.token_urlsafe(24)
@@ -147,7 +147,9 @@ async def login_submit(request: web.Request) -> web.Response:
                                                    "error": error}, status=401)
         _set_login_cookie(request, response, token)
         return response
-    throttle.succeeded(username)
+    # The username's failures are forgotten; the address's are not (one good account must not
+    # reset the count of an address that tries many).
+    await limiter.reset(auth.LOGIN_PER_USER, user_key)
     cookie, _identity = result
     response = web.HTTPSeeOther(next_url)
     response.set_cookie(SESSION_COOKIE, cookie, httponly=True, samesite="Lax", path="/console/",

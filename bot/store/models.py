@@ -309,3 +309,19 @@ class RetentionRun(Base):
     started_at = Column(UTCDateTime, nullable=False, default=now_utc)
     finished_at = Column(UTCDateTime, nullable=True)
     counts = Column(JSON, nullable=False, default=dict)
+
+
+class ThrottleHit(Base):
+    """One event counted by a rate limit or lock-out (bot/throttle.py): a failed staff log-in per
+    username and per client address, a failed identity check per account and conversation, an
+    account number looked up by a conversation. In the store, so a restart forgets nothing and
+    every gateway counts together; rows are deleted once older than their window."""
+
+    __tablename__ = "throttle_hits"
+    __table_args__ = (Index("ix_throttle_hits_scope_key_at", "scope", "key", "at"),)
+
+    id = Column(Integer, primary_key=True)
+    scope = Column(String(32), nullable=False)  # e.g. login-user, login-client, identity
+    key = Column(String(160), nullable=False)  # username, client address, account|conversation
+    member = Column(String(64), nullable=False)  # what is counted once (an event id, an account)
+    at = Column(UTCDateTime, nullable=False, default=now_utc, index=True)
