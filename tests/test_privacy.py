@@ -110,6 +110,18 @@ def test_retention_removes_only_what_is_past_its_period(backend_store):
         assert "retention_run" in actions
 
 
+def test_identity_check_records_go_after_their_period(backend_store):
+    from bot.store.models import ThrottleHit
+
+    with backend_store.session() as session:
+        session.add(ThrottleHit(scope="identity", key="3201000001|c1", member="a", at=now_utc() - timedelta(days=40)))
+        session.add(ThrottleHit(scope="identity", key="3201000001|c2", member="b", at=now_utc() - timedelta(days=1)))
+    counts = retention.run(backend_store, POLICY, trigger="cli", actor="cli")
+    assert counts["identity_checks"] == 1
+    with backend_store.session() as session:
+        assert [h.key for h in session.execute(select(ThrottleHit)).scalars()] == ["3201000001|c2"]
+
+
 def test_a_scheduled_day_runs_once_with_several_gateways(backend_store):
     first = retention.run(backend_store, POLICY, trigger="schedule", actor="system", scheduled_day="2026-12-01")
     second = retention.run(backend_store, POLICY, trigger="schedule", actor="system", scheduled_day="2026-12-01")

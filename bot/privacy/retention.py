@@ -23,7 +23,7 @@ from bot.store.types import SHANGHAI, now_utc
 log = logging.getLogger(__name__)
 
 # Tables of identity-check records (attempts, lock-outs), when the store has them.
-IDENTITY_CHECK_TABLES = ("identity_attempts", "identity_checks", "auth_attempts")
+IDENTITY_CHECK_TABLES = ("throttle_hits",)  # bot/throttle.py: failed log-ins and identity checks
 
 
 def apply(session: Session, policy: RetentionPolicy, now: datetime, *, dry_run: bool = False) -> dict[str, int]:
