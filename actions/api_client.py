@@ -24,6 +24,7 @@ DEFAULT_SERVICE_TOKEN = "dev-service-token-change-me"
 _overrides: Dict[str, Any] = {}
 # What the gateway accepts as a conversation id (bot.api.validation.CONVERSATION_ID).
 _CONVERSATION_ID = re.compile(r"^[^\s\x00-\x1f\x7f]{1,128}$")
+_CLIENT = re.compile(r"^[A-Za-z0-9:._-]{1,64}$")  # bot.api.routes.CLIENT
 
 
 # One keep-alive session per event loop (the action server runs one loop): a session per
@@ -83,6 +84,10 @@ class NotFound(ApiError):
     pass
 
 
+class RateLimited(ApiError):
+    """429: this conversation or client asked about too many different account numbers lately."""
+
+
 async def request(method: str, path: str, *, json: Any = None,
                   params: Optional[Dict[str, Any]] = None,
                   expect: tuple = (200,)) -> Dict[str, Any]:
@@ -103,6 +108,8 @@ async def request(method: str, path: str, *, json: Any = None,
                 body = None
             if response.status == 404:
                 raise NotFound(f"{method} {path}: not found", 404, body)
+            if response.status == 429:
+                raise RateLimited(f"{method} {path}: rate limited", 429, body)
             if response.status not in expect:
                 raise ApiError(f"{method} {path}: HTTP {response.status}", response.status, body)
             if not isinstance(body, dict):
@@ -117,20 +124,30 @@ async def request(method: str, path: str, *, json: Any = None,
 
 # --- the calls the actions make -------------------------------------------------------
 
-async def verify_identity(account_no: str, phone_last4: str,
-                          conversation_id: Optional[str] = None) -> Dict[str, Any]:
+def _asker(conversation_id: Optional[str], client: Optional[str]) -> Dict[str, str]:
+    """Who a lookup by account number is for (the gateway limits how many different numbers one
+    conversation and one client may ask about). A sender id the gateway could not hold (only
+    from other Rasa channels: rasa shell, a REST client) is left out rather than failing."""
+    asker: Dict[str, str] = {}
+    if conversation_id and _CONVERSATION_ID.match(conversation_id):
+        asker["conversation_id"] = conversation_id
+    if client and _CLIENT.match(client):
+        asker["client"] = client
+    return asker
+
+
+async def verify_identity(account_no: str, phone_last4: str, conversation_id: Optional[str] = None,
+                          client: Optional[str] = None) -> Dict[str, Any]:
     """With ``conversation_id`` (the tracker's sender id) a successful check also attaches the
     account to the gateway's conversation (staff console, hand-off callbacks)."""
-    body: Dict[str, Any] = {"account_no": account_no, "phone_last4": phone_last4}
-    # A sender id the gateway could not hold (only from other Rasa channels: rasa shell, a REST
-    # client) is left out rather than failing the customer's identity check.
-    if conversation_id and _CONVERSATION_ID.match(conversation_id):
-        body["conversation_id"] = conversation_id
+    body: Dict[str, Any] = {"account_no": account_no, "phone_last4": phone_last4,
+                            **_asker(conversation_id, client)}
     return await request("POST", "/api/v1/identity/verify", json=body)
 
 
-async def get_account(account_no: str) -> Dict[str, Any]:
-    return await request("GET", f"/api/v1/accounts/{account_no}")
+async def get_account(account_no: str, conversation_id: Optional[str] = None,
+                      client: Optional[str] = None) -> Dict[str, Any]:
+    return await request("GET", f"/api/v1/accounts/{account_no}", params=_asker(conversation_id, client))
 
 
 async def get_bills(account_no: str, period: Optional[str] = None, limit: Optional[int] = None) -> list:
@@ -142,8 +159,12 @@ async def get_bills(account_no: str, period: Optional[str] = None, limit: Option
     return bills
 
 
-async def find_outages(address: Optional[str] = None, account_no: Optional[str] = None) -> list:
-    body = await request("GET", "/api/v1/outages", params={"address": address, "account_no": account_no})
+async def find_outages(address: Optional[str] = None, account_no: Optional[str] = None,
+                       conversation_id: Optional[str] = None, client: Optional[str] = None) -> list:
+    params: Dict[str, Any] = {"address": address, "account_no": account_no}
+    if account_no:
+        params.update(_asker(conversation_id, client))
+    body = await request("GET", "/api/v1/outages", params=params)
     outages = body.get("outages")
     if not isinstance(outages, list):
         raise ApiError("outages: no list in the answer", body=body)

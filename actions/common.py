@@ -181,6 +181,19 @@ def channel_of(tracker: Tracker) -> str:
     return str(channel) if channel else "web"
 
 
+def asker(tracker: Tracker) -> Dict[str, Optional[str]]:
+    """Who asks, for the gateway's limit on account-number lookups: the conversation and the
+    client behind it (the web channel's ``client`` metadata, set by the gateway)."""
+    metadata = (tracker.latest_message or {}).get("metadata") or latest_user_event(tracker).get("metadata") or {}
+    client = metadata.get("client") if isinstance(metadata, dict) else None
+    return {"conversation_id": tracker.sender_id, "client": str(client) if client else None}
+
+
+# Too many different account numbers asked about from one conversation or client.
+RATE_LIMITED_TEXT = ("您短时间内查询的户号较多，为保护用户信息安全，请稍后再试。"
+                     "如需帮助，可以转人工客服，或拨打95598供电服务热线。")
+
+
 def request_key(tracker: Tracker, purpose: str) -> str:
     """Same conversation + same user message + same purpose = same key, so a retried action
     (Rasa retries, a double click) finds the first ticket instead of creating a second."""
@@ -310,6 +323,12 @@ def account_no_before_this_message(tracker: Tracker) -> Optional[str]:
     return None
 
 
+def typed_digits(tracker: Tracker, digits: str) -> bool:
+    """Whether the customer's latest message holds these four digits on their own."""
+    text = latest_text(tracker).translate(_FULLWIDTH).replace(" ", "")
+    return digits in re.findall(r"(?<!\d)\d{4}(?!\d)", text)
+
+
 class IdentityValidation:
     """validate_account_no / validate_phone_last4 for any form that needs a verified account.
 
@@ -340,7 +359,10 @@ class IdentityValidation:
         if tracker.get_slot("identity_verified") and tracker.get_slot("verified_account_no") == account_no:
             return {"account_no": account_no}
         try:
-            await api_client.get_account(account_no)
+            await api_client.get_account(account_no, **asker(tracker))
+        except api_client.RateLimited:
+            dispatcher.utter_message(text=RATE_LIMITED_TEXT)
+            return {"account_no": None}
         except api_client.NotFound:
             dispatcher.utter_message(text=f"没有查到户号 {account_no}，请核对后重新输入。")
             return {"account_no": None}
@@ -364,9 +386,16 @@ class IdentityValidation:
             return {"phone_last4": None}
         if tracker.get_slot("identity_verified") and tracker.get_slot("verified_account_no") == account_no:
             return {"phone_last4": match.group(1)}  # re-validated on a form's activation: already done
+        if tracker.get_slot("phone_last4") is None and not typed_digits(tracker, match.group(1)):
+            # The account changed in this very validation (validate_account_no cleared the digits):
+            # these are the digits of the account verified before. Checking them against the new
+            # account would count a failure the customer never made; ask for the new account's.
+            return {"phone_last4": None}
         try:
-            result = await api_client.verify_identity(account_no, match.group(1),
-                                                      conversation_id=tracker.sender_id)
+            result = await api_client.verify_identity(account_no, match.group(1), **asker(tracker))
+        except api_client.RateLimited:
+            dispatcher.utter_message(text=RATE_LIMITED_TEXT)
+            return {"phone_last4": None}
         except api_client.ApiError:
             dispatcher.utter_message(text=API_FAILURE_TEXT)
             return {"phone_last4": None, "api_failed": True}

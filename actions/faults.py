@@ -13,7 +13,9 @@ from actions import api_client
 from actions.common import (
     API_FAILURE_TEXT,
     DONE_STATUSES,
+    RATE_LIMITED_TEXT,
     BaseFormValidation,
+    asker,
     channel_of,
     digits_only,
     finish_service,
@@ -70,17 +72,28 @@ def parse_area_answer(text: Optional[str]) -> Optional[str]:
     return None
 
 
-def outage_text(outage: Dict[str, Any]) -> str:
+def place_may_be_told(tracker: Tracker) -> bool:
+    """An outage found through an account number names its district and streets only to the
+    verified holder: to anybody else they would tell where the account's holder lives."""
+    account_no = tracker.get_slot("account_no")
+    if not (tracker.get_slot("address_from_account") and account_no):
+        return True  # the customer's own words: telling them back reveals nothing
+    return bool(tracker.get_slot("identity_verified")) and tracker.get_slot("verified_account_no") == account_no
+
+
+def outage_text(outage: Dict[str, Any], tell_place: bool = True) -> str:
     kind = OUTAGE_KIND.get(outage.get("kind"), "停电")
     scope = "、".join(outage.get("scope") or [])
     where = f"{outage.get('area') or ''}{('（' + scope + '）') if scope else ''}"
+    # Without the place: the account's own area, unnamed.
+    subject, where = ("您所在的区域", f"：{where}") if tell_place else ("该户号登记地址所在的区域", "")
     start, end = format_time(outage.get("start")), format_time(outage.get("end"))
     if outage.get("active"):
-        return (f"您所在的区域正在{kind}：{where}，原因是{outage.get('reason')}，"
+        return (f"{subject}正在{kind}{where}，原因是{outage.get('reason')}，"
                 f"预计{end}恢复供电。给您带来不便，敬请谅解。")
     if start.split(" ")[0] == end.split(" ")[0] and " " in end:
         end = end.split(" ", 1)[1]  # same day: "明天 08:00 至 17:00"
-    return (f"您所在的区域有{kind}安排：{where}，原因是{outage.get('reason')}，"
+    return (f"{subject}有{kind}安排{where}，原因是{outage.get('reason')}，"
             f"时间为{start}至{end}。请提前做好准备。")
 
 
@@ -120,10 +133,13 @@ class AddressValidation:
             text = match.group(1) if match else None
         return {"address": text, "address_from_account": False} if text else {}
 
-    async def _address_from_account(self, account_no: str, dispatcher: CollectingDispatcher
-                                    ) -> Dict[Text, Any]:
+    async def _address_from_account(self, account_no: str, dispatcher: CollectingDispatcher,
+                                    tracker: Tracker) -> Dict[Text, Any]:
         try:
-            customer = await api_client.get_account(account_no)
+            customer = await api_client.get_account(account_no, **asker(tracker))
+        except api_client.RateLimited:
+            dispatcher.utter_message(text=RATE_LIMITED_TEXT)
+            return {"address": None}
         except api_client.NotFound:
             dispatcher.utter_message(text=f"没有查到户号 {account_no}，请直接告诉我详细地址。")
             return {"address": None}
@@ -139,7 +155,7 @@ class AddressValidation:
         """The common part: returns slot values when the value is not a usable address."""
         digits = digits_only(value)
         if len(digits) == 10 and len(str(value).strip()) <= 14:
-            return await self._address_from_account(digits, dispatcher)
+            return await self._address_from_account(digits, dispatcher, tracker)
         text = str(value or "").strip()
         # A village, town or estate name alone ("石塘村") is a usable place for a repair crew.
         place_alone = re.fullmatch(r"[\u4e00-\u9fa5]{2,}(村|镇|乡|屯|寨|组|社区|小区|花园|新村|苑|庄|路|街|大道|巷)", text)
@@ -250,12 +266,12 @@ class ValidateFaultForm(BaseFormValidation, AddressValidation, FormValidationAct
             from_account = tracker.get_slot("address_from_account") and tracker.get_slot("account_no")
             outages = await api_client.find_outages(
                 address=None if from_account else value,
-                account_no=tracker.get_slot("account_no") if from_account else None)
+                account_no=tracker.get_slot("account_no") if from_account else None, **asker(tracker))
         except api_client.ApiError:
             return result  # the outage check is a courtesy: the repair report goes on without it
         covering = [o for o in outages if o.get("active")] or outages
         if covering:
-            dispatcher.utter_message(text=outage_text(covering[0]))
+            dispatcher.utter_message(text=outage_text(covering[0], place_may_be_told(tracker)))
             result["outage_notice"] = covering[0].get("outage_no") or "outage"
             result["outage_shown_for"] = value
         return result
@@ -391,13 +407,16 @@ class ActionQueryOutage(Action):
         try:
             outages = await api_client.find_outages(
                 address=None if from_account else address,
-                account_no=tracker.get_slot("account_no") if from_account else None)
+                account_no=tracker.get_slot("account_no") if from_account else None, **asker(tracker))
+        except api_client.RateLimited:
+            dispatcher.utter_message(text=RATE_LIMITED_TEXT)
+            return [SlotSet("address", None)] + finish_service(dispatcher, tracker, served=False)
         except api_client.ApiError:
             dispatcher.utter_message(text=API_FAILURE_TEXT)
             return [SlotSet("handoff_reason", "api_failure")] + finish_service(dispatcher, tracker, served=False)
         if outages:
             for outage in outages[:3]:
-                dispatcher.utter_message(text=outage_text(outage))
+                dispatcher.utter_message(text=outage_text(outage, place_may_be_told(tracker)))
             # Keeps the address: a fault report right after need not ask it again.
             return [SlotSet("outage_shown_for", address), SlotSet("address_checked", address)] + \
                 finish_service(dispatcher, tracker, served=True)

@@ -79,6 +79,13 @@ class SqlThrottle:
                 self._pruned_at = time.monotonic()
                 session.execute(delete(ThrottleHit).where(ThrottleHit.at < now - timedelta(seconds=KEEP_SECONDS)))
 
+    def _seen(self, limit: Limit, key: str, member: str) -> bool:
+        since = now_utc() - timedelta(seconds=limit.window)
+        with self.store.session() as session:
+            return session.execute(select(ThrottleHit.id).where(
+                ThrottleHit.scope == limit.scope, ThrottleHit.key == _key(key),
+                ThrottleHit.member == _member(member), ThrottleHit.at > since).limit(1)).first() is not None
+
     def _reset(self, limit: Limit, key: str) -> None:
         with self.store.session() as session:
             session.execute(delete(ThrottleHit).where(ThrottleHit.scope == limit.scope,
@@ -89,6 +96,10 @@ class SqlThrottle:
 
     async def record(self, limit: Limit, key: str, member: str | None = None) -> None:
         await self.store.run(self._record, limit, key, _member(member))
+
+    async def seen(self, limit: Limit, key: str, member: str) -> bool:
+        """Whether ``member`` is already counted for ``key`` within the window."""
+        return await self.store.run(self._seen, limit, key, member)
 
     async def reset(self, limit: Limit, key: str) -> None:
         await self.store.run(self._reset, limit, key)
@@ -120,6 +131,10 @@ class RedisThrottle:
             pipe.zremrangebyscore(name, "-inf", now - limit.window)
             pipe.expire(name, int(limit.window) + 60)
             await pipe.execute()
+
+    async def seen(self, limit: Limit, key: str, member: str) -> bool:
+        score = await self.redis.zscore(self._name(limit, key), _member(member))
+        return score is not None and score > time.time() - limit.window
 
     async def reset(self, limit: Limit, key: str) -> None:
         await self.redis.delete(self._name(limit, key))

@@ -17,6 +17,7 @@ Our extension: ``history`` ``{"session_id", "after"?: message id}`` acknowledged
 from __future__ import annotations
 
 import asyncio
+import hmac
 import json
 import logging
 import re
@@ -66,9 +67,24 @@ class WebChannel:
 
     name = CHANNEL
 
-    def __init__(self, sio: socketio.AsyncServer, hub) -> None:
+    def __init__(self, sio: socketio.AsyncServer, hub, client_secret: str = "") -> None:
         self.sio = sio
         self.hub = hub
+        self.client_secret = client_secret.encode("utf-8")
+
+    def client_key(self, sid: str) -> Optional[str]:
+        """``web:<hmac of the client's address>``: who is behind a session, for per-client rate
+        limits (a new session is free to open; the address is not), without putting the address
+        itself into Rasa's tracker. The address is the real client's behind trusted proxies."""
+        try:
+            environ = self.sio.get_environ(sid) or {}
+        except KeyError:
+            return None
+        request = environ.get("aiohttp.request")
+        address = getattr(request, "remote", None) or environ.get("REMOTE_ADDR")
+        if not address:
+            return None
+        return "web:" + hmac.new(self.client_secret, str(address).encode("utf-8"), "sha256").hexdigest()[:24]
 
     def has_listeners(self, session_id: str) -> bool:
         # Local sockets only: with several gateways (Redis) a customer on another gateway
@@ -163,6 +179,8 @@ def register_handlers(sio: socketio.AsyncServer, hub, channel: WebChannel) -> No
                 metadata = None
         if not isinstance(metadata, dict) or len(json.dumps(metadata, ensure_ascii=False)) > MAX_METADATA_CHARS:
             metadata = None
+        # Set by the gateway, never by the browser (a client value is overwritten).
+        metadata = {**(metadata or {}), "client": channel.client_key(sid)}
 
         stored: asyncio.Future = asyncio.get_running_loop().create_future()
 
@@ -215,7 +233,7 @@ def setup(app: web.Application) -> None:
     settings = app["settings"]
     hub = app["hub"]
     sio = create_socketio_server(settings.redis_url)
-    channel = WebChannel(sio, hub)
+    channel = WebChannel(sio, hub, settings.session_secret)
     hub.register_channel(channel)
     register_handlers(sio, hub, channel)
     sio.attach(app, socketio_path="socket.io")

@@ -88,7 +88,9 @@ async def test_identity_by_last_four_digits_or_name(demo_gateway_client):
     assert ok.status == 200 and body["verified"] is True
     assert body["customer"]["phone_masked"] == "138****0518"
     assert "13851620518" not in json.dumps(body)
-    by_name = await post(client, "/api/v1/identity/verify", {"account_no": "3201000002", "name": "李 秀英"})
+    # A name is no secret: it is only checked together with the phone digits (issue 16 item 9).
+    by_name = await post(client, "/api/v1/identity/verify", {"account_no": "3201000002", "name": "李 秀英",
+                                                             "phone_last4": "2316"})
     assert (await by_name.json())["verified"] is True
     wrong = await post(client, "/api/v1/identity/verify", {"account_no": "3201000001", "phone_last4": "0519"})
     assert await wrong.json() == {"verified": False, "reason": "mismatch"}

@@ -14,7 +14,6 @@ import uuid
 
 import bcrypt
 import pytest
-import pytest_asyncio
 
 from bot import throttle
 from bot.api.routes import IDENTITY_PER_ACCOUNT, IDENTITY_PER_CONVERSATION
@@ -155,8 +154,9 @@ async def _exercise(limiter) -> None:
     for member in ("a", "a", "b", "a"):
         await limiter.record(limit, "m", member)
     assert await limiter.count(limit, "m") == 2
+    assert await limiter.seen(limit, "m", "a") and not await limiter.seen(limit, "m", "z")
     await asyncio.sleep(0.7)  # the window passes
-    assert await limiter.count(limit, "m") == 0
+    assert await limiter.count(limit, "m") == 0 and not await limiter.seen(limit, "m", "a")
 
 
 async def test_the_store_backend_on_sqlite_and_postgresql(backend_store):

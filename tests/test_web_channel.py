@@ -94,11 +94,15 @@ async def test_session_request_confirms_given_or_new_id(gateway, client):
 
 async def test_message_goes_to_rasa_with_metadata_and_reply_is_stored(gateway, rasa, client):
     session_id = await client.open(gateway.url)
-    ack = await client.say(session_id, "你好", message_id="m-1", customData={"language": "zh"})
+    ack = await client.say(session_id, "你好", message_id="m-1", customData={"language": "zh", "client": "web:forged"})
     assert ack["ok"] is True and ack["duplicate"] is False and ack["state"] == "bot"
     reply = await client.next()
     assert reply["text"] == "收到：你好"
     assert reply["metadata"]["sender"] == "bot" and isinstance(reply["metadata"]["message_id"], int)
+    # The gateway names the client (a keyed hash of its address, for per-client rate limits);
+    # what the browser claims is replaced.
+    client_key = rasa.received[0]["metadata"].pop("client")
+    assert client_key.startswith("web:") and client_key != "web:forged" and "127.0.0.1" not in client_key
     assert rasa.received == [{"sender": session_id, "message": "你好",
                               "metadata": {"language": "zh", "channel": "web"}}]
     await eventually(lambda: stored_messages(gateway, session_id)[-1].delivered_at is not None)

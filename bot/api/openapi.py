@@ -41,6 +41,19 @@ def _query(name: str, schema: dict, description: str = "") -> dict[str, Any]:
     return {"name": name, "in": "query", "required": False, "schema": schema, "description": description}
 
 
+# Who a lookup by account number is for: counted, a conversation or client asking about too
+# many different account numbers gets 429 rate_limited.
+ASKER_PARAMS = [
+    _query("conversation_id", {"type": "string", "maxLength": 128},
+           "the conversation (Rasa sender id) asking; at most 5 different account numbers in 10 minutes"),
+    _query("client", {"type": "string", "pattern": r"^[A-Za-z0-9:._-]{1,64}$"},
+           "the client behind it (the web channel's client key); at most 12 different account numbers an hour"),
+]
+RATE_LIMITED = {"429": {"description": "rate_limited: too many different account numbers looked up "
+                                       "(Retry-After gives the seconds)",
+                        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}}
+
+
 SCHEMAS: dict[str, Any] = {
     "Error": {
         "type": "object", "required": ["error", "message"],
@@ -147,10 +160,13 @@ SCHEMAS: dict[str, Any] = {
 def spec() -> dict[str, Any]:
     paths: dict[str, Any] = {
         "/api/v1/identity/verify": {"post": {
-            "summary": "Check a customer's identity: account number plus last four phone digits, or name",
-            "requestBody": _json_body({"type": "object", "required": ["account_no"], "properties": {
+            "summary": "Check a customer's identity: account number plus last four phone digits (and name, if given)",
+            "requestBody": _json_body({"type": "object", "required": ["account_no", "phone_last4"], "properties": {
                 "account_no": {"type": "string", "pattern": r"^\d{10}$"},
-                "phone_last4": {"type": "string", "pattern": r"^\d{4}$"}, "name": {"type": "string"},
+                "phone_last4": {"type": "string", "pattern": r"^\d{4}$"},
+                "name": {"type": "string", "description": "optional, checked in addition to the digits, never instead"},
+                "client": {"type": "string", "pattern": r"^[A-Za-z0-9:._-]{1,64}$",
+                           "description": "optional: the client behind the conversation (lookup rate limit)"},
                 "conversation_id": {
                     "type": "string", "maxLength": 128, "pattern": r"^[^\s\x00-\x1f\x7f]{1,128}$",
                     "description": "optional: the conversation (Rasa sender id) the customer is verified in; "
@@ -164,13 +180,14 @@ def spec() -> dict[str, Any]:
                     "description": "present when verified with a conversation_id: whether that conversation "
                                    "exists and now carries the account"},
                 "reason": {"type": "string", "enum": ["not_found", "mismatch", "locked"],
-                           "description": "locked: too many failed checks for this account recently"},
-                "customer": _ref("Customer")}}), **ERRORS}}},
+                           "description": "locked: too many failed checks for this account from this "
+                                          "conversation (5 in 15 min) or from anywhere (20 in an hour)"},
+                "customer": _ref("Customer")}}), **ERRORS, **RATE_LIMITED}}},
         "/api/v1/accounts/{account_no}": {"get": {
             "summary": "A customer account",
-            "parameters": [_path_param("account_no", r"^\d{10}$")],
+            "parameters": [_path_param("account_no", r"^\d{10}$"), *ASKER_PARAMS],
             "responses": {"200": _answer("the account", _ref("Customer")),
-                          "404": {"$ref": "#/components/responses/NotFound"}, **ERRORS}}},
+                          "404": {"$ref": "#/components/responses/NotFound"}, **ERRORS, **RATE_LIMITED}}},
         "/api/v1/accounts/{account_no}/bills": {"get": {
             "summary": "Bills of an account, newest first",
             "parameters": [_path_param("account_no", r"^\d{10}$"),
@@ -182,10 +199,11 @@ def spec() -> dict[str, Any]:
         "/api/v1/outages": {"get": {
             "summary": "Current or upcoming (next 72 h) outages covering an address",
             "parameters": [_query("address", {"type": "string"}, "free-text address"),
-                           _query("account_no", {"type": "string"}, "also use this account's registered address")],
+                           _query("account_no", {"type": "string"}, "also use this account's registered address"),
+                           *ASKER_PARAMS],
             "responses": {"200": _answer("outages", {"type": "object", "properties": {
                 "outages": {"type": "array", "items": _ref("Outage")}}}),
-                "404": {"$ref": "#/components/responses/NotFound"}, **ERRORS}}},
+                "404": {"$ref": "#/components/responses/NotFound"}, **ERRORS, **RATE_LIMITED}}},
         "/api/v1/areas": {"get": {
             "summary": "The area type (urban/rural/remote) that areas.yml gives an address, null if it does not decide",
             "parameters": [_query("address", {"type": "string"}, "free-text address")],

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
@@ -54,6 +55,12 @@ SURVEY_RATINGS = ("satisfied", "neutral", "dissatisfied")
 # keeping 4 digits unguessable). Kept in the store or Redis (bot/throttle.py).
 IDENTITY_PER_CONVERSATION = Limit("identity", 5, 15 * 60.0)
 IDENTITY_PER_ACCOUNT = Limit("identity-account", 20, 60 * 60.0)
+# Whether an account number exists is itself worth guessing for (and the chat tells it): the
+# different account numbers one conversation, and one client (the widget's address; a WeChat
+# user is their conversation), may look up. The same number again does not count again.
+LOOKUPS_PER_CONVERSATION = Limit("lookup-conversation", 5, 10 * 60.0)
+LOOKUPS_PER_CLIENT = Limit("lookup-client", 12, 60 * 60.0)
+CLIENT = re.compile(r"^[A-Za-z0-9:._-]{1,64}$")
 
 
 def _json(data: Any, status: int = 200) -> web.Response:
@@ -101,24 +108,49 @@ def _normalise_name(name: str) -> str:
     return "".join(name.split())
 
 
+def _asker(fields: dict) -> tuple[str | None, str | None]:
+    """The conversation and client a lookup is made for (both optional)."""
+    conversation_id = string(fields, "conversation_id", max_len=128, pattern=CONVERSATION_ID,
+                             hint="must be a conversation id (printable, no spaces)")
+    client = string(fields, "client", max_len=64, pattern=CLIENT, hint="must be a client key")
+    return conversation_id, client
+
+
+async def _count_lookup(request: web.Request, account_no: str, conversation_id: str | None,
+                        client: str | None) -> None:
+    """429 ``rate_limited`` when the conversation or the client has looked up too many
+    different account numbers lately (one it already asked about is always answered)."""
+    limiter = throttle.of(request.app)
+    checks = [(limit, key) for limit, key in ((LOOKUPS_PER_CONVERSATION, conversation_id),
+                                              (LOOKUPS_PER_CLIENT, client)) if key]
+    for limit, key in checks:
+        if await limiter.over(limit, key) and not await limiter.seen(limit, key, account_no):
+            raise ApiError(429, "rate_limited",
+                           f"too many different account numbers looked up; try again within {limit.minutes} minutes",
+                           headers={"Retry-After": str(int(limit.window))})
+    for limit, key in checks:
+        await limiter.record(limit, key, account_no)
+
+
 @routes.post("/api/v1/identity/verify")
 async def verify_identity(request: web.Request) -> web.Response:
     body = await json_object(request)
     account_no = _account_no(string(body, "account_no", required=True, max_len=10))
-    last4 = string(body, "phone_last4", max_len=4, pattern=LAST4, hint="must be 4 digits")
+    # The phone digits are required: a name is no secret (it is on the door and the bill), so
+    # it may only be checked in addition.
+    last4 = string(body, "phone_last4", required=True, max_len=4, pattern=LAST4, hint="must be 4 digits")
     name = string(body, "name", max_len=64)
-    # Optional: the conversation (= Rasa sender id) the customer proved their identity in.
-    conversation_id = string(body, "conversation_id", max_len=128, pattern=CONVERSATION_ID,
-                             hint="must be a conversation id (printable, no spaces)")
-    if not last4 and not name:
-        raise validation_error("phone_last4", "give phone_last4 or name")
+    # Optional: the conversation (= Rasa sender id) the customer proved their identity in, and
+    # the client behind it (the action server passes both on).
+    conversation_id, client = _asker(body)
     limiter = throttle.of(request.app)
     checks = ((IDENTITY_PER_CONVERSATION, f"{account_no}|{conversation_id or '-'}"),
               (IDENTITY_PER_ACCOUNT, account_no))
     if await throttle.any_over(limiter, checks):
         return _json({"verified": False, "reason": "locked"})
+    await _count_lookup(request, account_no, conversation_id, client)
     customer = await _store(request).run(_read_customer, request.app["store"], account_no)
-    ok = customer is not None and (last4 is None or customer.phone[-4:] == last4) and \
+    ok = customer is not None and customer.phone[-4:] == last4 and \
         (name is None or _normalise_name(customer.name) == _normalise_name(name))
     if not ok:
         for limit, key in checks:
@@ -171,6 +203,7 @@ def _read_customer(store, account_no: str) -> Customer | None:
 @routes.get("/api/v1/accounts/{account_no}")
 async def get_account(request: web.Request) -> web.Response:
     account_no = _account_no(request.match_info["account_no"])
+    await _count_lookup(request, account_no, *_asker(dict(request.query)))
     customer = await _store(request).run(_read_customer, _store(request), account_no)
     if customer is None:
         raise not_found(f"account {account_no} does not exist")
@@ -249,6 +282,8 @@ async def get_outages(request: web.Request) -> web.Response:
         _account_no(account_no)
     if not address and not account_no:
         raise validation_error("address", "give address or account_no")
+    if account_no:
+        await _count_lookup(request, account_no, *_asker(dict(request.query)))
     found = await _store(request).run(_read_outages, _store(request), address, account_no)
     if found is None:
         raise not_found(f"account {account_no} does not exist")
