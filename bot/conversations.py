@@ -38,7 +38,15 @@ from bot.text_safety import clean_text
 
 log = logging.getLogger(__name__)
 
-APOLOGY_TEXT = "抱歉，系统暂时繁忙，您的留言已记录。请稍后再发一次，或拨打95598供电服务热线，我们24小时为您服务。"
+APOLOGY_TEXT = ("抱歉，系统暂时繁忙，您的留言已记录。请稍后再发一次，或回复“转人工”由人工客服为您服务，"
+                "也可拨打95598供电服务热线，我们24小时为您服务。")
+# Rasa understood but a custom action failed (action server down, an error, too slow).
+ACTION_FAILED_TEXT = ("抱歉，系统暂时无法为您办理，您的留言已记录。请稍后再试，或回复“转人工”由人工客服为您服务，"
+                      "也可拨打95598供电服务热线，我们24小时为您服务。")
+# Both apologies offer a person; the gateway hands off itself when the bot cannot.
+HUMAN_BUTTON = {"title": "转人工", "payload": "/request_human"}
+ASKS_FOR_PERSON = frozenset({"/request_human", "转人工", "人工", "人工客服", "转人工客服", "找人工", "人工服务"})
+ACTION_FAILED_HEADER = "X-Rasa-Action-Failed"  # bot.rasa_action_failures.FAILED_HEADER (Rasa side)
 PAYLOAD_KEYS = ("buttons", "quick_replies", "attachment", "custom")
 MAX_TEXT_LENGTH = 2000
 
@@ -84,6 +92,10 @@ _PENDING_MESSAGES = (select(MESSAGES)
 _MARK_DELIVERED = (update(MESSAGES)
                    .where(MESSAGES.c.id.in_(bindparam("ids", expanding=True)), MESSAGES.c.delivered_at.is_(None))
                    .values(delivered_at=bindparam("now")))
+_ANSWER_AFTER = (select(MESSAGES.c.id)
+                 .where(MESSAGES.c.conversation_id == bindparam("cid"), MESSAGES.c.id > bindparam("mid"),
+                        MESSAGES.c.sender != "customer")
+                 .limit(1))
 _SET_INTENT = (update(MESSAGES).where(MESSAGES.c.id == bindparam("mid"))
                .values(intent=bindparam("new_intent"), confidence=bindparam("new_confidence")))
 
@@ -202,6 +214,7 @@ class ConversationHub:
         self._processing = _KeyedLocks()
         self._delivering = _KeyedLocks()
         self._http: Optional[aiohttp.ClientSession] = None
+        self.handoff: Any = None  # bot.handoff.HandoffService, set by its setup (hand-off without the bot)
 
     # ---- wiring -------------------------------------------------------------------------
     def register_channel(self, adapter: ChannelAdapter) -> None:
@@ -257,28 +270,57 @@ class ConversationHub:
             await self.publish({"type": "message", "conversation_id": conversation_id, "message": result.message})
             if result.state != "bot":
                 return result  # a person serves it: staff see it through the event, Rasa never does
+            apology: Optional[str] = None
             try:
-                raw_replies, intent, confidence = await self._ask_rasa(channel, conversation_id, text, metadata)
+                raw_replies, intent, confidence, failed_actions = await self._ask_rasa(
+                    channel, conversation_id, text, metadata)
             except RasaUnavailable as exc:
                 log.warning("Rasa failed for %s: %s", conversation_id, exc)
-                raw_replies, intent, confidence = [{"text": APOLOGY_TEXT}], None, None
-                sender = "system"
+                raw_replies, intent, confidence, apology = [], None, None, APOLOGY_TEXT
             else:
-                sender = "bot"
+                if failed_actions:
+                    log.warning("custom actions failed for %s: %s", conversation_id, failed_actions)
+                    apology = ACTION_FAILED_TEXT
             replies = [reply for reply in map(from_rasa, raw_replies) if reply is not None]
             # The intent and the whole turn's replies in one transaction, then one delivery pass.
             if intent:
                 result.message.update(intent=intent[:64], confidence=confidence)
+            intent_update = (result.message["id"], intent, confidence) if intent else None
             if replies:
                 result.replies.extend(await self._store_and_deliver_many(
-                    conversation_id, replies, sender, None,
-                    intent=(result.message["id"], intent, confidence) if intent else None))
-            elif intent:
-                await self.store.run(self._set_intent, result.message["id"], intent, confidence)
+                    conversation_id, replies, "bot", None, intent=intent_update))
+                intent_update = None
+            if apology is None and not replies \
+                    and not await self.store.run(self._answered_since, conversation_id, result.message["id"]):
+                # Rasa answered nothing and nobody else did (no hand-off notice, no staff): every
+                # customer message gets an answer.
+                log.warning("Rasa answered nothing to %s: apologising", conversation_id)
+                apology = APOLOGY_TEXT
+            if apology is not None and not await self._hand_off_without_bot(channel, conversation_id, text):
+                result.replies.extend(await self._store_and_deliver_many(
+                    conversation_id, [{"text": apology, "buttons": [HUMAN_BUTTON]}], "system", None,
+                    intent=intent_update))
+                intent_update = None
+            if intent_update is not None:
+                await self.store.run(self._set_intent, *intent_update)
             return result
 
-    async def _ask_rasa(self, channel: str, conversation_id: str, text: str,
-                        metadata: Optional[dict]) -> tuple[list, Optional[str], Optional[float]]:
+    async def _hand_off_without_bot(self, channel: str, conversation_id: str, text: str) -> bool:
+        """The bot cannot act and the customer asks for a person: the gateway queues the hand-off
+        itself (the hand-off service tells the customer). False when it cannot."""
+        if self.handoff is None or text.strip().lower() not in ASKS_FOR_PERSON:
+            return False
+        try:
+            await self.handoff.request(conversation_id, channel, "customer_request",
+                                       summary="智能客服暂时无法处理，客户要求转人工")
+        except Exception:
+            log.exception("hand-off without the bot failed for %s", conversation_id)
+            return False
+        return True
+
+    async def _ask_rasa(self, channel: str, conversation_id: str, text: str, metadata: Optional[dict]
+                        ) -> tuple[list, Optional[str], Optional[float], Optional[str]]:
+        """Rasa's replies, the understood intent and confidence, and the custom actions that failed."""
         if self._http is None or self._http.closed:
             self._http = aiohttp.ClientSession()
         url = self.settings.rasa_url.rstrip("/") + "/webhooks/gateway/webhook"
@@ -292,6 +334,7 @@ class ConversationHub:
                 answer = await resp.json(content_type=None)
                 intent = resp.headers.get("X-Rasa-Intent")
                 confidence_text = resp.headers.get("X-Rasa-Confidence")
+                failed_actions = resp.headers.get(ACTION_FAILED_HEADER)
         except (aiohttp.ClientError, asyncio.TimeoutError, ValueError) as exc:
             raise RasaUnavailable(repr(exc)) from exc
         if not isinstance(answer, list):
@@ -300,7 +343,7 @@ class ConversationHub:
             confidence = float(confidence_text) if confidence_text else None
         except ValueError:
             confidence = None
-        return answer, intent, confidence
+        return answer, intent, confidence, failed_actions
 
     # ---- outgoing messages --------------------------------------------------------------
     async def push(self, conversation_id: str, message: dict, sender: str = "bot",
@@ -463,6 +506,14 @@ class ConversationHub:
         with self.store.transaction() as conn:
             conn.execute(_MARK_DELIVERED, {"ids": list(message_ids), "now": now})
         return iso_local(now)
+
+    def _answered_since(self, conversation_id: str, message_id: int) -> bool:
+        """True when something other than the customer wrote after ``message_id`` (a hand-off
+        notice, staff) or the conversation left the bot."""
+        with self.store.transaction() as conn:
+            if conn.execute(_ANSWER_AFTER, {"cid": conversation_id, "mid": message_id}).first() is not None:
+                return True
+            return conn.execute(_CONVERSATION_FOR_MESSAGE, {"cid": conversation_id}).first().state != "bot"
 
     def _set_intent(self, message_id: int, intent: str, confidence: Optional[float]) -> None:
         with self.store.transaction() as conn:

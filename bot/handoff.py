@@ -583,6 +583,8 @@ def _error(code: str, message: str, status: int) -> web.Response:
 def setup(app: web.Application) -> None:
     service = HandoffService(app["store"], app.get("hub"), HandoffSettings.from_env(), sla=app.get("sla"))
     app[HANDOFF_SERVICE] = service
+    if app.get("hub") is not None:
+        app["hub"].handoff = service  # the hub hands off itself when the bot cannot act
     app.router.add_post("/api/v1/handoffs", post_handoff)
 
     if app.get("start_background"):

@@ -8,7 +8,10 @@ Rasa's ``rest`` channel. Two additions:
   and the tracker's input channel is the customer's channel ("web", "wechat"...);
 - the answer carries the understood intent and its confidence in the headers
   ``X-Rasa-Intent`` / ``X-Rasa-Confidence``, so the gateway can store them with the
-  customer's message for review, without changing the body's format.
+  customer's message for review, without changing the body's format;
+- custom actions that failed during the turn (action server down, an error, a call longer
+  than ``ACTION_TIMEOUT``) are named in ``X-Rasa-Action-Failed`` (``bot.rasa_action_failures``):
+  Rasa itself carries on silently, the gateway apologises and offers a person.
 
 Registered in ``credentials.yml`` as ``bot.rasa_connector.GatewayInput:``. This module runs
 inside the Rasa server: it imports nothing of the gateway.
@@ -27,13 +30,14 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from bot import rasa_dialogue, rasa_speedups
+from bot import rasa_action_failures, rasa_dialogue, rasa_speedups
 from bot.tracker_store import unwrap
 
 log = logging.getLogger(__name__)
 # This module is loaded by every Rasa server (credentials.yml).
 rasa_speedups.install_all()
 rasa_dialogue.install_all()
+rasa_action_failures.install()
 
 
 class GatewayInput(RestInput):
@@ -73,15 +77,16 @@ class GatewayInput(RestInput):
                 )
             collector = CollectingOutputChannel()
             try:
-                await on_new_message(
-                    UserMessage(
-                        text,
-                        collector,
-                        sender_id,
-                        input_channel=self._extract_input_channel(request),
-                        metadata=self.get_metadata(request),
+                with rasa_action_failures.recording() as failed_actions:
+                    await on_new_message(
+                        UserMessage(
+                            text,
+                            collector,
+                            sender_id,
+                            input_channel=self._extract_input_channel(request),
+                            metadata=self.get_metadata(request),
+                        )
                     )
-                )
             except CancelledError:
                 log.error("gateway message from %s timed out", sender_id)
                 return response.json({"error": "timeout", "message": "message handling timed out"}, status=503)
@@ -89,6 +94,8 @@ class GatewayInput(RestInput):
                 log.exception("gateway message from %s failed", sender_id)
                 return response.json({"error": "failure", "message": "message handling failed"}, status=500)
             headers = await _intent_headers(request, sender_id)
+            if failed_actions:  # Rasa carried on without them: the gateway apologises
+                headers[rasa_action_failures.FAILED_HEADER] = ",".join(failed_actions)[:200]
             rasa_speedups.freeze_heap_after_warm_up()
             return response.json(collector.messages, headers=headers)
 

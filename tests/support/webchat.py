@@ -4,7 +4,8 @@ The fake Rasa speaks the ``gateway`` channel's format: POST /webhooks/gateway/we
 ``{"sender", "message", "metadata"}`` answers a list of bot messages. What it answers is
 chosen by the message text, so tests read as conversations:
 - ``慢N 文本``: waits N seconds first; ``挂起``: waits longer than the gateway's timeout;
-- ``坏了``: HTTP 500; ``按钮``: a text with two buttons; ``图片``: an image;
+- ``坏了``: HTTP 500; ``沉默``: an empty answer; ``动作失败``: one reply and the header of a
+  failed custom action; ``按钮``: a text with two buttons; ``图片``: an image;
 - anything else: ``收到：<text>`` (echo), with the intent header ``inform``.
 """
 from __future__ import annotations
@@ -50,6 +51,11 @@ class FakeRasa:
             await asyncio.sleep(self.hang_seconds)
         if text == "坏了":
             return web.json_response({"error": "failure"}, status=500)
+        if text == "沉默":  # Rasa answered nothing (e.g. an action failed before item 1's header)
+            return web.json_response([])
+        if text == "动作失败":  # what the gateway channel answers when a custom action failed
+            return web.json_response([{"recipient_id": body["sender"], "text": "好的，正在查询"}],
+                                     headers={"X-Rasa-Action-Failed": "action_query_bill"})
         recipient = body["sender"]
         if text == "按钮":
             answer = [{"recipient_id": recipient, "text": "请选择：",
