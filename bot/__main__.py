@@ -19,6 +19,7 @@ COMMANDS = {
     "handoffs": ("bot.cli_store", "print human hand-offs (newest first)"),
     "create-staff": ("bot.console.cli", "create or update a staff user of the console"),
     "sla-report": ("bot.sla.report", "response-time compliance per ticket type and area type"),
+    "report": ("bot.dashboard.report", "the service report of the dashboard (json, csv or xlsx; default the last 7 days)"),
     "privacy": ("bot.privacy.cli", "a customer's personal data: export, erase; the retention job; the audit log"),
 }
 

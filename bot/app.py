@@ -33,7 +33,8 @@ def create_app(settings: Settings | None = None, *, run_migrations: bool = True,
     app[STORE] = Store(settings.database_url)
     app["start_background"] = start_background
 
-    from bot import api, conversations, web_channel, handoff, console, sla, channels, event_relay, privacy, proxies, throttle
+    from bot import api, conversations, web_channel, handoff, console, sla, channels, event_relay, privacy, proxies
+    from bot import dashboard, throttle
 
     proxies.setup(app, settings.trusted_proxies)  # first: every later middleware sees the real client
 
@@ -44,6 +45,7 @@ def create_app(settings: Settings | None = None, *, run_migrations: bool = True,
     handoff.setup(app)
     web_channel.setup(app)
     console.setup(app)
+    dashboard.setup(app)  # supervisors' dashboard on the console
     privacy.setup(app)
     channels.setup(app)
     event_relay.setup(app)  # several gateways: consoles get every gateway's live events

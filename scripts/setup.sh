@@ -43,6 +43,10 @@ else
   log "requirements already installed"
 fi
 
+# The dashboard's charting library (ECharts, pinned): the committed copy is checked, fetched
+# from the npm registry (integrity-checked) only when missing or different.
+.venv/bin/python -m scripts.vendor_echarts --check
+
 mkdir -p var models
 log "migrating the store and importing demo data if it is empty"
 .venv/bin/python -m bot init-store --demo-if-empty

@@ -24,7 +24,8 @@ from bot.privacy import views as privacy_views
 HERE = Path(__file__).resolve().parent
 PUBLIC_ROUTES = {"console-login", "console-login-submit", "console-static"}
 SUPERVISOR_ROUTES = {"console-sla", "console-export-nlu", "console-staff", "console-staff-save", "console-staff-active",
-                     "console-privacy", "console-privacy-export", "console-privacy-erase", "console-audit"}
+                     "console-privacy", "console-privacy-export", "console-privacy-erase", "console-audit",
+                     "console-dashboard", "console-dashboard-data", "console-dashboard-download"}
 UNSAFE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 
 

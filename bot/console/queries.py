@@ -178,6 +178,13 @@ class ReviewFilters:
     satisfaction: str = ""
     reviewed: str = ""  # "", "yes", "no"
     flagged: str = ""  # "", "yes"
+    # Filters the dashboard's links use (the figure behind a number):
+    started: bool = False  # the dates bound the conversation's start, not its activity
+    area: str = ""  # area type of the conversation's account
+    intent: str = ""  # a customer message understood as this intent
+    text: str = ""  # a customer message with this text
+    handoff: str = ""  # "", "yes", "no", "missed"
+    agent: str = ""  # a hand-off accepted by this staff username
 
 
 def _day_start(d: date) -> datetime:
@@ -187,7 +194,8 @@ def _day_start(d: date) -> datetime:
 def review_search(session: Session, f: ReviewFilters, limit: int = 200) -> list[dict]:
     query = select(Conversation)
     if f.date_from:
-        query = query.where(Conversation.last_message_at >= _day_start(f.date_from))
+        start_column = Conversation.created_at if f.started else Conversation.last_message_at
+        query = query.where(start_column >= _day_start(f.date_from))
     if f.date_to:
         query = query.where(Conversation.created_at < _day_start(f.date_to + timedelta(days=1)))
     if f.account_no:
@@ -213,6 +221,24 @@ def review_search(session: Session, f: ReviewFilters, limit: int = 200) -> list[
     if f.flagged == "yes":
         query = query.where(exists().where(and_(Message.conversation_id == Conversation.id,
                                                 Message.flagged.is_(True))))
+    if f.area:
+        query = query.where(Conversation.account_no.in_(select(Customer.account_no)
+                                                        .where(Customer.area_type == f.area)))
+    customer_says = (Message.conversation_id == Conversation.id, Message.sender == "customer")
+    if f.intent:
+        query = query.where(exists().where(and_(*customer_says, Message.intent == f.intent)))
+    if f.text:
+        query = query.where(exists().where(and_(*customer_says, Message.text == f.text)))
+    if f.handoff == "yes":
+        query = query.where(exists().where(Handoff.conversation_id == Conversation.id))
+    elif f.handoff == "no":
+        query = query.where(~exists().where(Handoff.conversation_id == Conversation.id))
+    elif f.handoff == "missed":
+        query = query.where(exists().where(and_(Handoff.conversation_id == Conversation.id,
+                                                Handoff.status == "missed")))
+    if f.agent:
+        query = query.where(exists().where(and_(Handoff.conversation_id == Conversation.id,
+                                                Handoff.agent == f.agent, Handoff.accepted_at.is_not(None))))
     query = query.order_by(Conversation.last_message_at.desc()).limit(limit)
     rows = []
     for conv in session.execute(query).scalars():
@@ -276,13 +302,39 @@ class TicketFilters:
     overdue: bool = False
     account_no: str = ""
     q: str = ""
+    # Filters the dashboard's links use (the tickets behind a figure):
+    date_from: date | None = None  # created from this day (Asia/Shanghai)
+    date_to: date | None = None
+    closed: bool = False  # the dates bound the closing time instead
+    channel: str = ""
+    area: str = ""
+    q2: str = ""  # a second word the summary contains
+    rule: str = ""  # a milestone of this rule ...
+    sla: str = ""  # ... met | breached | at_risk | open (as the dashboard counts them)
+
+
+def _sla_state(state: str, now: datetime):
+    met = and_(Milestone.met_at.is_not(None), Milestone.met_at <= Milestone.due_at, Milestone.breached.is_(False))
+    breached = or_(and_(Milestone.met_at.is_not(None), or_(Milestone.met_at > Milestone.due_at,
+                                                             Milestone.breached.is_(True))),
+                   and_(Milestone.met_at.is_(None), or_(Milestone.due_at <= now, Milestone.breached.is_(True))))
+    at_risk = and_(Milestone.met_at.is_(None), Milestone.due_at > now, Milestone.breached.is_(False),
+                   Milestone.at_risk_at.is_not(None))
+    if state == "met":
+        return met
+    if state == "breached":
+        return breached
+    if state == "at_risk":
+        return at_risk
+    return and_(~met, ~breached, ~at_risk)
 
 
 def ticket_list(session: Session, f: TicketFilters, limit: int = 300) -> list[dict]:
     now = now_utc()
     query = select(Ticket)
     if f.type:
-        query = query.where(Ticket.type == f.type)
+        types = [t for t in f.type.split(",") if t]
+        query = query.where(Ticket.type.in_(types) if len(types) > 1 else Ticket.type == types[0])
     if f.status == "open":
         query = query.where(Ticket.status.not_in(FINAL_TICKET_STATUSES))
     elif f.status == "closed":
@@ -293,6 +345,25 @@ def ticket_list(session: Session, f: TicketFilters, limit: int = 300) -> list[di
         query = query.where(Ticket.account_no == f.account_no)
     if f.q:
         query = query.where(or_(Ticket.ticket_no == f.q, Ticket.summary.contains(f.q)))
+    if f.q2:
+        query = query.where(Ticket.summary.contains(f.q2))
+    date_column = Ticket.closed_at if f.closed else Ticket.created_at
+    if f.date_from:
+        query = query.where(date_column >= _day_start(f.date_from))
+    if f.date_to:
+        query = query.where(date_column < _day_start(f.date_to + timedelta(days=1)))
+    if f.channel:
+        query = query.where(Ticket.channel == f.channel)
+    if f.area:
+        query = query.where(Ticket.area_type == f.area)
+    if f.rule or f.sla:
+        conds = [Milestone.ticket_id == Ticket.id]
+        if f.rule:
+            conds.append(Milestone.rule == f.rule)
+        if f.sla in ("met", "breached", "at_risk", "open"):
+            conds.append(_sla_state(f.sla, now))
+            query = query.where(Ticket.status != "cancelled")  # as the dashboard counts
+        query = query.where(exists().where(and_(*conds)))
     if f.overdue:
         query = query.where(exists().where(and_(
             Milestone.ticket_id == Ticket.id,

@@ -407,7 +407,9 @@ async def review_page(request: web.Request) -> web.Response:
     filters = queries.ReviewFilters(
         date_from=_date(q.get("from")), date_to=_date(q.get("to")), account_no=q.get("account", "").strip()[:10],
         ticket_no=q.get("ticket", "").strip()[:32], channel=q.get("channel", "")[:16], tag=q.get("tag", "").strip()[:32],
-        satisfaction=q.get("satisfaction", "")[:16], reviewed=q.get("reviewed", "")[:3], flagged=q.get("flagged", "")[:3])
+        satisfaction=q.get("satisfaction", "")[:16], reviewed=q.get("reviewed", "")[:3], flagged=q.get("flagged", "")[:3],
+        started=q.get("started") == "1", area=q.get("area", "")[:16], intent=q.get("intent", "").strip()[:64],
+        text=q.get("text", "").strip()[:500], handoff=q.get("handoff", "")[:8], agent=q.get("agent", "").strip()[:64])
     rows = await _read(request, queries.review_search, filters)
     return render(request, "review.html", {"page": "review", "rows": rows, "f": filters, "query": q})
 
@@ -435,9 +437,13 @@ def nlu_yaml(examples: dict[str, list[str]]) -> str:
 
 async def tickets_page(request: web.Request) -> web.Response:
     q = request.query
-    filters = queries.TicketFilters(type=q.get("type", "")[:16], status=q.get("status", "open")[:16],
+    filters = queries.TicketFilters(type=q.get("type", "")[:64], status=q.get("status", "open")[:16],
                                     overdue=q.get("overdue") == "1", account_no=q.get("account", "").strip()[:10],
-                                    q=q.get("q", "").strip()[:64])
+                                    q=q.get("q", "").strip()[:64], q2=q.get("q2", "").strip()[:64],
+                                    date_from=_date(q.get("from")), date_to=_date(q.get("to")),
+                                    closed=q.get("closed") == "1", channel=q.get("channel", "")[:16],
+                                    area=q.get("area", "")[:16], rule=q.get("rule", "").strip()[:64],
+                                    sla=q.get("sla", "")[:16])
     rows = await _read(request, queries.ticket_list, filters)
     return render(request, "tickets.html", {"page": "tickets", "rows": rows, "f": filters,
                                             "types": TICKET_TYPES})

@@ -4,3 +4,28 @@
 command line show the same numbers), ``topics`` finds what complaints are about,
 ``views`` serves the page and its data, ``report`` writes JSON, CSV and Excel.
 """
+from __future__ import annotations
+
+from pathlib import Path
+
+import aiohttp_jinja2
+import jinja2
+from aiohttp import web
+
+HERE = Path(__file__).resolve().parent
+# Route names; bot.console.SUPERVISOR_ROUTES lists them (supervisors only).
+ROUTES = ("console-dashboard", "console-dashboard-data", "console-dashboard-download")
+
+
+def setup(app: web.Application) -> None:
+    """Registers the dashboard on the console (call after ``bot.console.setup``)."""
+    from bot.console.views import JINJA
+    from bot.dashboard import views
+
+    env = aiohttp_jinja2.get_env(app, app_key=JINJA)
+    env.loader = jinja2.ChoiceLoader([env.loader, jinja2.FileSystemLoader(str(HERE / "templates"))])
+    r = app.router
+    r.add_get("/console/dashboard", views.dashboard_page, name="console-dashboard")
+    r.add_get("/console/dashboard/data.json", views.dashboard_data, name="console-dashboard-data")
+    r.add_get(r"/console/dashboard/report.{fmt:csv|xlsx}", views.dashboard_download,
+              name="console-dashboard-download")

@@ -214,7 +214,7 @@ def volume(session: Session, scope: Scope) -> dict[str, Any]:
     per_intent = [{"intent": i, "messages": n, "link": review_link(scope, intent=i)} for i, n in top_intents[:TOP]]
 
     misunderstood = [
-        {"text": text, "messages": n, "link": review_link(scope, text=text[:64])}
+        {"text": text, "messages": n, "link": review_link(scope, text=text[:500])}
         for text, n in session.execute(
             select(Message.text, func.count()).join(Conversation, Conversation.id == Message.conversation_id)
             .where(*customer_messages, Message.text.is_not(None),
@@ -299,9 +299,10 @@ def tickets(session: Session, scope: Scope) -> dict[str, Any]:
     types = sorted(set(by_type) | set(closed), key=lambda t: (-by_type.get(t, 0), t))
     return {
         "opened": sum(by_type.values()), "closed": sum(closed.values()),
-        "link": tickets_link(scope),
+        "link": tickets_link(scope), "closed_link": tickets_link(scope, closed="1"),
         "by_type": [{"type": t, "opened": by_type.get(t, 0), "closed": closed.get(t, 0),
-                     "link": tickets_link(scope, type=t)} for t in types],
+                     "link": tickets_link(scope, type=t), "closed_link": tickets_link(scope, type=t, closed="1")}
+                    for t in types],
         "by_status": [{"status": s, "tickets": n, "link": tickets_link(scope, status=s)}
                       for s, n in sorted(by_status.items(), key=lambda kv: (-kv[1], kv[0]))],
     }

@@ -21,6 +21,8 @@ ACTIONS = {
     "export_subject": "导出个人信息",
     "erase_subject": "删除个人信息",
     "retention_run": "到期清理",
+    # The dashboard's CSV/Excel report quotes customers' words (misunderstood messages, comments).
+    "export_report": "导出服务报表",
 }
 
 

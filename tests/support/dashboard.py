@@ -2,7 +2,8 @@
 
 Period: Monday 23 to Sunday 29 November 2026 (Asia/Shanghai); the previous period is 16-22
 November; "now" is Monday 30 November 12:00. Every figure the tests check is worked out by
-hand in the comments below.
+hand in the comments below. Deadlines still running are in 2099, so the figures are the
+same whatever the real time of a test run (the page and the reports use the real clock).
 """
 from __future__ import annotations
 
@@ -112,16 +113,16 @@ def load(session) -> None:
     ticket("T1", "complaint", "web", "urban", "closed", t(23, 10), "抄表员态度很差，还乱收费", closed=t(24, 10),
            milestones=[("first_response", t(23, 12), t(23, 10, 30), None),
                        ("complaint.contact", t(24, 10), t(23, 20), None),
-                       ("complaint.opinion", datetime(2026, 12, 2, 17, 30, tzinfo=SH), t(24, 10), None)])
+                       ("complaint.opinion", datetime(2099, 12, 2, 17, 30, tzinfo=SH), t(24, 10), None)])
     # T2 complaint: 受理 late (breached), contact on time, opinion still running (open).
     ticket("T2", "complaint", "wechat", "rural", "in_progress", t(25, 9), "抄表员上门态度恶劣",
            milestones=[("first_response", t(25, 11), t(25, 11, 30), None),
                        ("complaint.contact", t(26, 9), t(26, 8), None),
-                       ("complaint.opinion", datetime(2026, 12, 4, 17, 30, tzinfo=SH), None, None)])
+                       ("complaint.opinion", datetime(2099, 12, 4, 17, 30, tzinfo=SH), None, None)])
     # T3 suggestion: 受理 on time, the reply at risk.
     ticket("T3", "suggestion", "web", "urban", "accepted", t(26, 10), "建议营业厅增加充电桩",
            milestones=[("first_response", t(26, 12), t(26, 10, 10), None),
-                       ("suggestion.reply", datetime(2026, 12, 5, 17, 30, tzinfo=SH), None, t(30, 9))])
+                       ("suggestion.reply", datetime(2099, 12, 5, 17, 30, tzinfo=SH), None, t(30, 9))])
     # T4 repair: 受理 on time; arrival and restoration past due at NOW (breached).
     ticket("T4", "repair", "web", "urban", "dispatched", t(27, 8), "家里停电",
            milestones=[("first_response", t(27, 10), t(27, 8, 20), None),
