@@ -149,3 +149,21 @@ def test_duplicate_ids_are_refused(tmp_path):
         "  - {id: x-001, category: info, turns: [在吗], expect: {}}\n", encoding="utf-8")
     with pytest.raises(ValueError, match="x-001"):
         load_half("dev", tmp_path)
+
+
+def test_an_unexpected_callback_ticket_fails_but_is_no_wrong_action():
+    callback = repair(type="callback", ticket_no="HD20261202001", address=None)
+    verdict = score(conversation({"tickets": []}, "info"), observed([callback]))
+    assert not verdict.completed and not verdict.wrong_action
+
+
+def test_the_desk_is_closed_during_a_run_at_any_hour():
+    import datetime as dt
+
+    from bot.handoff import StaffHours
+    from scripts.evaluate_conversations import closed_desk_hours
+
+    for hour in range(24):
+        now = dt.datetime(2026, 12, 2, hour, 59, tzinfo=dt.timezone.utc)
+        hours = StaffHours.parse(closed_desk_hours(now))
+        assert not hours.is_open(now) and not hours.is_open(now + dt.timedelta(hours=3))
