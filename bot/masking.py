@@ -9,6 +9,7 @@ action server can use it too).
   landline with an area code (``025-84561234``, ``(025)84561234``, ``02584561234``) and
   ID/bank-card-like number (12 to 19 digits; an 18-character resident ID may end in X) inside
   free text, masked the same way: first three and last four digits stay;
+- ``mask_name("张伟")`` -> ``张*``: a person's name, family name kept (``欧阳娜娜`` -> ``欧阳**``);
 - ``redact(value)``: a whole read model (dicts, lists) with every text masked and every
   phone field masked, except identifiers the console needs to link (ids, ticket and account
   numbers) -- what an agent's page or JSON gets.
@@ -29,6 +30,22 @@ KEEP_KEYS = frozenset({"id", "conversation_id", "ticket_no", "callback_ticket_no
                        "flag_intent", "handoff_id", "active_handoff_id"})
 # Keys whose whole value is a phone number.
 PHONE_KEYS = frozenset({"phone", "contact_phone"})
+# Keys whose whole value is a customer's name; also "name" inside a "customer" dict.
+NAME_KEYS = frozenset({"customer_name"})
+# Two-character family names kept whole by mask_name.
+COMPOUND_SURNAMES = ("欧阳", "司马", "上官", "诸葛", "东方", "皇甫", "尉迟", "公孙", "慕容", "令狐", "夏侯", "长孙",
+                     "宇文", "司徒", "端木", "独孤", "南宫", "西门", "轩辕", "呼延")
+
+
+def mask_name(name: Any) -> str:
+    """A person's name as agents see it: the family name stays, each other character is ``*``."""
+    if not name:
+        return ""
+    name = str(name).strip()
+    if name.startswith("（"):  # placeholders such as （已删除）
+        return name
+    keep = 2 if name[:2] in COMPOUND_SURNAMES and len(name) > 2 else 1
+    return name[:keep] + "*" * max(1, len(name) - keep)
 
 
 def mask_phone(phone: Any) -> str:
@@ -68,9 +85,14 @@ def redact(value: Any, key: str | None = None) -> Any:
     if key in KEEP_KEYS:
         return value
     if isinstance(value, str):
+        if key in NAME_KEYS:
+            return mask_name(value)
         return mask_phone(value) if key in PHONE_KEYS else mask_text(value)
     if isinstance(value, dict):
-        return {k: redact(v, k if isinstance(k, str) else None) for k, v in value.items()}
+        masked = {k: redact(v, k if isinstance(k, str) else None) for k, v in value.items()}
+        if key == "customer" and isinstance(value.get("name"), str):
+            masked["name"] = mask_name(value["name"])
+        return masked
     if isinstance(value, list):
         return [redact(v, key) for v in value]
     if isinstance(value, tuple):

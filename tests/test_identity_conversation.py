@@ -27,6 +27,7 @@ pytestmark = pytest.mark.asyncio
 
 # Demo customers (demo/demo_data.json).
 ACCOUNT, LAST4, PHONE, MASKED, NAME = "3201000001", "0518", "13851620518", "138****0518", "张伟"
+MASKED_NAME = "张*"
 OTHER_ACCOUNT, OTHER_LAST4 = "3201000002", "2316"
 WEB_ID = "k3Vd9xQ2-web-session"
 WECHAT_ID = "wechat:oQ9f_3kd8sLx0PqZ"
@@ -251,11 +252,12 @@ async def test_console_shows_the_verified_customer_and_their_tickets(gateway, ai
     await log_in(agent, "li")
     page = await (await agent.get(f"/console/conversations/{WEB_ID}")).text()
     assert "尚未核验身份" not in page
-    assert ACCOUNT in page and NAME in page and MASKED in page
-    assert PHONE not in page  # agents see the phone masked
+    assert ACCOUNT in page and MASKED_NAME in page and MASKED in page
+    assert PHONE not in page and NAME not in page  # agents see the phone and the name masked
     assert tickets["own"] in page and tickets["other"] not in page
     queue = await (await agent.get("/console/queue")).text()
-    assert WEB_ID in queue and ACCOUNT in queue and NAME in queue and MASKED in queue and PHONE not in queue
+    assert WEB_ID in queue and ACCOUNT in queue and MASKED_NAME in queue and MASKED in queue and PHONE not in queue
+    assert NAME not in queue
     queue_json = await (await agent.get("/console/api/queue")).json()
     waiting = next(w for w in queue_json["waiting"] if w["conversation_id"] == WEB_ID)
     assert waiting["account_no"] == ACCOUNT and waiting["phone"] == MASKED

@@ -15,6 +15,7 @@ import jinja2
 from aiohttp import web
 
 from bot import masking
+from bot.agent_tools import views as agent_tools_views
 from bot.console import auth, labels, views
 from bot.console.auth import SESSION_COOKIE
 from bot.console.views import JINJA
@@ -132,6 +133,7 @@ def setup(app: web.Application) -> None:
     r.add_get("/console/tickets", views.tickets_page, name="console-tickets")
     r.add_get("/console/tickets/{no}", views.ticket_page, name="console-ticket")
     r.add_post("/console/tickets/{no}/status", views.ticket_status, name="console-ticket-status")
+    r.add_post("/console/tickets/{no}/assignee", views.ticket_assignee, name="console-ticket-assignee")
     r.add_get("/console/sla", views.sla_page, name="console-sla")
     r.add_get("/console/staff", views.staff_page, name="console-staff")
     r.add_post("/console/staff", views.staff_save, name="console-staff-save")
@@ -140,6 +142,7 @@ def setup(app: web.Application) -> None:
     r.add_get("/console/privacy/export", privacy_views.privacy_export, name="console-privacy-export")
     r.add_post("/console/privacy/erase", privacy_views.privacy_erase, name="console-privacy-erase")
     r.add_get("/console/audit", privacy_views.audit_page, name="console-audit")
+    agent_tools_views.setup(app, SUPERVISOR_ROUTES)
     r.add_get("/console/api/queue", views.api_queue, name="console-api-queue")
     r.add_get("/console/api/conversations/{cid}", views.api_conversation, name="console-api-conversation")
     r.add_get("/console/api/events", views.events, name="console-api-events")

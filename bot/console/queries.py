@@ -391,6 +391,7 @@ def ticket_detail(session: Session, ticket_no: str) -> dict | None:
             "account_no": t.account_no, "conversation_id": t.conversation_id, "channel": t.channel,
             "summary": t.summary, "details": t.details or {}, "business_type": t.business_type,
             "area_type": t.area_type, "contact_name": t.contact_name, "contact_phone": t.contact_phone,
+            "assignee": t.assignee,
             "created_at": t.created_at, "updated_at": t.updated_at, "closed_at": t.closed_at,
             "customer": _customer(session, t.account_no),
             "milestones": milestone_rows(t.milestones),

@@ -13,6 +13,7 @@ import jinja2
 from aiohttp import web
 
 from bot import masking, throttle
+from bot.agent_tools import ticket_steps
 from bot.console import auth, labels, queries
 from bot.console.auth import SESSION_COOKIE, LOGIN_CSRF_COOKIE, StaffIdentity
 from bot.handoff import HANDOFF_SERVICE, HandoffError, HandoffService
@@ -31,7 +32,7 @@ TICKET_STATUS_CHOICES = ("accepted", "dispatched", "arrived", "in_progress", "re
 NOTICES = {
     "accepted": "已接入会话。", "taken_over": "已接管会话，机器人暂停回复。", "handed_back": "已转回机器人。",
     "closed": "会话已结束。", "reviewed": "已标记为已复核。", "unreviewed": "已取消复核标记。",
-    "flagged": "已标记该消息，并记录正确意图。", "unflagged": "已取消标记。", "status_changed": "工单状态已更新。",
+    "flagged": "已标记该消息，并记录正确意图。", "unflagged": "已取消标记。", "status_changed": "工单状态已更新。", "assigned": "已更新处理人。",
     "staff_saved": "坐席账号已保存。", "staff_updated": "坐席账号状态已更新。", "logged_out": "您已退出登录。",
 }
 
@@ -455,7 +456,10 @@ async def ticket_page(request: web.Request) -> web.Response:
         raise web.HTTPNotFound(text="工单不存在。")
     await _audit_view(request, "view_ticket", "ticket", data["ticket_no"],
                       {"account_no": data["account_no"]} if data["account_no"] else None)
-    return render(request, "ticket.html", {"page": "tickets", "t": data, "choices": TICKET_STATUS_CHOICES})
+    staff_choices = await _read(request, ticket_steps.staff_choices)
+    return render(request, "ticket.html", {"page": "tickets", "t": data,
+                                           "choices": ticket_steps.next_statuses(data["type"], data["status"]),
+                                           "staff_choices": staff_choices})
 
 
 async def ticket_status(request: web.Request) -> web.Response:
@@ -471,6 +475,13 @@ async def ticket_status(request: web.Request) -> web.Response:
 
     def _tx():
         with store(request).session() as session:
+            current = ticket_service.get_ticket(session, ticket_no)
+            if current is None:
+                raise ticket_service.TicketNotFound("not_found", "no such ticket")
+            if status != current.status and status not in ticket_steps.next_statuses(current.type, current.status):
+                # The console moves a ticket forward only (the drop-down offers nothing else).
+                raise ticket_service.TicketError("validation_error", "该状态不是当前工单的下一步，请刷新页面后重试。",
+                                                 "status")
             ticket = ticket_service.change_status(session, rules, ticket_no, status, actor=me.username, note=note)
             return ticket_service.ticket_json(ticket, with_events=True)
 
@@ -482,6 +493,27 @@ async def ticket_status(request: web.Request) -> web.Response:
         return done(request, url, error=str(exc) or "状态变更被拒绝。")
     await _notify_ticket_change(request, ticket)
     return done(request, url, "status_changed")
+
+
+async def ticket_assignee(request: web.Request) -> web.Response:
+    """Sets who works on a ticket: a staff member or a field crew (free text, 抢修一班)."""
+    data = await form(request)
+    ticket_no = request.match_info["no"]
+    url = "/console/tickets/" + quote(ticket_no, safe="")
+    me = staff(request)
+
+    def _tx():
+        with store(request).session() as session:
+            return ticket_steps.set_assignee(session, ticket_no, data.get("assignee", ""), actor=me.username) \
+                is not None
+
+    try:
+        found = await store(request).run(_tx)
+    except ValueError:
+        return done(request, url, error="工单已关闭或已取消，不能再指派。")
+    if not found:
+        raise web.HTTPNotFound(text="工单不存在。")
+    return done(request, url, "assigned")
 
 
 async def _notify_ticket_change(request: web.Request, ticket: dict) -> None:

@@ -18,6 +18,7 @@ from bot.store.types import now_utc
 ACTIONS = {
     "view_conversation": "查看会话",
     "view_ticket": "查看工单",
+    "view_customer": "查看客户档案",
     "export_subject": "导出个人信息",
     "erase_subject": "删除个人信息",
     "retention_run": "到期清理",

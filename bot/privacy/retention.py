@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from bot.privacy import audit
 from bot.privacy.policy import RetentionPolicy
 from bot.privacy.subject import anonymise_ticket, delete_tracker_events, ERASED
-from bot.store.models import AuditEntry, Conversation, Handoff, Message, RetentionRun, SurveyAnswer, Ticket
+from bot.store.models import AuditEntry, Conversation, ConversationNote, SearchTerm, Handoff, Message, RetentionRun, SurveyAnswer, Ticket
 from bot.store.types import SHANGHAI, now_utc
 
 log = logging.getLogger(__name__)
@@ -32,6 +32,12 @@ def apply(session: Session, policy: RetentionPolicy, now: datetime, *, dry_run: 
         return now - timedelta(days=policy.period(kind))
 
     counts: dict[str, int] = {}
+    old_messages = select(Message.id).where(Message.created_at < cutoff("messages"))
+    session.execute(delete(SearchTerm).where(SearchTerm.kind == "m", SearchTerm.ref.in_(old_messages))
+                    .execution_options(synchronize_session=False))
+    # Staff notes about a conversation are kept as long as its messages.
+    counts["conversation_notes"] = session.execute(
+        delete(ConversationNote).where(ConversationNote.created_at < cutoff("messages"))).rowcount or 0
     counts["messages"] = session.execute(
         delete(Message).where(Message.created_at < cutoff("messages"))).rowcount or 0
     counts["tracker_events"] = delete_tracker_events(before_timestamp=cutoff("messages").timestamp(),
@@ -50,6 +56,10 @@ def apply(session: Session, policy: RetentionPolicy, now: datetime, *, dry_run: 
         Ticket.closed_at.is_not(None), Ticket.closed_at < cutoff("tickets"), Ticket.summary != ERASED)).scalars())
     for ticket in old_tickets:
         anonymise_ticket(ticket, now)
+    if old_tickets:
+        session.execute(delete(SearchTerm).where(SearchTerm.kind == "t",
+                                                 SearchTerm.ref.in_([t.id for t in old_tickets]))
+                        .execution_options(synchronize_session=False))
     counts["tickets"] = len(old_tickets)
     counts["identity_checks"] = _delete_identity_checks(session, cutoff("identity_checks"))
     counts["audit_log"] = session.execute(

@@ -21,6 +21,8 @@ from sqlalchemy import or_, select, update, delete
 from sqlalchemy.orm import Session
 
 from bot.store.models import (
+    ConversationNote,
+    SearchTerm,
     Bill, Conversation, Customer, Handoff, Message, SurveyAnswer, Ticket, TicketEvent,
 )
 from bot.store.types import iso_local, now_utc
@@ -192,8 +194,18 @@ def erase(session: Session, subject: Subject, *, include_account: bool = False) 
     for ticket in tickets:
         anonymise_ticket(ticket, now)
     counts["tickets"] = len(tickets)
+    if tickets:  # the search index must not keep the words of an erased summary
+        session.execute(delete(SearchTerm).where(SearchTerm.kind == "t",
+                                                 SearchTerm.ref.in_([t.id for t in tickets]))
+                        .execution_options(synchronize_session=False))
     if cids:
+        message_ids = select(Message.id).where(Message.conversation_id.in_(cids))
+        session.execute(delete(SearchTerm).where(SearchTerm.kind == "m", SearchTerm.ref.in_(message_ids))
+                        .execution_options(synchronize_session=False))
         counts["messages"] = session.execute(delete(Message).where(Message.conversation_id.in_(cids))).rowcount or 0
+        # Staff notes about the customer go with the conversation's contents.
+        counts["notes"] = session.execute(delete(ConversationNote).where(
+            ConversationNote.conversation_id.in_(cids))).rowcount or 0
         counts["handoffs"] = session.execute(update(Handoff).where(Handoff.conversation_id.in_(cids))
                                              .values(summary=None)).rowcount or 0
         counts["surveys"] = session.execute(update(SurveyAnswer).where(SurveyAnswer.conversation_id.in_(cids))

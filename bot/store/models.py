@@ -36,6 +36,8 @@ CONVERSATION_STATES = ("bot", "waiting", "human", "closed")
 MESSAGE_SENDERS = ("customer", "bot", "staff", "system")
 HANDOFF_STATUSES = ("waiting", "accepted", "returned", "closed", "missed")
 STAFF_ROLES = ("agent", "supervisor")
+AVAILABILITY = ("online", "busy", "away")
+NOTE_KINDS = ("note", "transfer", "labels")
 
 
 class Customer(Base):
@@ -117,6 +119,8 @@ class Ticket(Base):
     # Client request key: a retried create returns the first ticket instead of a second one.
     request_key = Column(String(128), nullable=True, unique=True)
     satisfaction = Column(String(16), nullable=True)
+    # Who works on it: a staff username or a field crew's name (抢修一班), set in the console.
+    assignee = Column(String(64), nullable=True, index=True)
     created_at = Column(UTCDateTime, nullable=False, default=now_utc, index=True)
     updated_at = Column(UTCDateTime, nullable=False, default=now_utc, onupdate=now_utc)
     closed_at = Column(UTCDateTime, nullable=True)
@@ -235,6 +239,10 @@ class StaffUser(Base):
     role = Column(String(16), nullable=False, default="agent")
     active = Column(Boolean, nullable=False, default=True)
     created_at = Column(UTCDateTime, nullable=False, default=now_utc)
+    # online / busy / away, chosen by the agent (log-in sets online, log-out away); the queue
+    # offers hand-offs to agents who are online and were seen lately (bot.agent_tools.availability).
+    availability = Column(String(8), nullable=False, default="away", server_default="away")
+    last_seen_at = Column(UTCDateTime, nullable=True)
 
 
 class StaffSession(Base):
@@ -325,3 +333,58 @@ class ThrottleHit(Base):
     key = Column(String(160), nullable=False)  # username, client address, account|conversation
     member = Column(String(64), nullable=False)  # what is counted once (an event id, an account)
     at = Column(UTCDateTime, nullable=False, default=now_utc, index=True)
+
+
+class CannedReply(Base):
+    """A quick reply (快捷回复) kept by supervisors; agents insert it by typing "/" + shortcut."""
+
+    __tablename__ = "canned_replies"
+
+    id = Column(Integer, primary_key=True)
+    shortcut = Column(String(32), nullable=False, unique=True)
+    title = Column(String(64), nullable=False)
+    body = Column(Text, nullable=False)  # may hold {{姓名}}, {{手机}}, {{户号}}, {{坐席}}
+    updated_by = Column(String(64), nullable=False)
+    updated_at = Column(UTCDateTime, nullable=False, default=now_utc)
+
+
+class Label(Base):
+    """A conversation label from the list supervisors keep (conversations store names in ``tags``)."""
+
+    __tablename__ = "labels"
+
+    id = Column(Integer, primary_key=True)
+    name = Column(String(32), nullable=False, unique=True)
+    description = Column(String(255), nullable=True)
+    active = Column(Boolean, nullable=False, default=True)
+    created_at = Column(UTCDateTime, nullable=False, default=now_utc)
+
+
+class ConversationNote(Base):
+    """Staff-only entries of a conversation: private notes, transfers, label changes.
+
+    Never a ``Message``: nothing here is delivered on any channel or handed to Rasa.
+    """
+
+    __tablename__ = "conversation_notes"
+
+    id = Column(Integer, primary_key=True)
+    conversation_id = Column(String(128), ForeignKey("conversations.id"), nullable=False, index=True)
+    kind = Column(String(16), nullable=False, default="note")  # note | transfer | labels
+    author = Column(String(64), nullable=False)  # staff username
+    text = Column(Text, nullable=False)
+    data = Column(JSON, nullable=False, default=dict)
+    created_at = Column(UTCDateTime, nullable=False, default=now_utc)
+
+
+class SearchTerm(Base):
+    """Inverted index of the console search: one row per (term, document); see ``bot.agent_tools.search``."""
+
+    __tablename__ = "search_terms"
+    __table_args__ = (Index("ix_search_terms_term_kind_ref", "term", "kind", "ref"),
+                      Index("ix_search_terms_kind_ref", "kind", "ref"))
+
+    id = Column(Integer, primary_key=True)
+    term = Column(String(32), nullable=False)
+    kind = Column(String(1), nullable=False)  # m message, t ticket, c customer
+    ref = Column(Integer, nullable=False)  # messages.id / tickets.id / customers.id
