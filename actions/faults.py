@@ -117,6 +117,18 @@ def parse_contact(value: Any) -> Optional[str]:
 class AddressValidation:
     """Address from the text, the account number, or the verified account's registered address."""
 
+    async def get_validation_events(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                                    domain: DomainDict) -> List[EventType]:
+        events = await super().get_validation_events(dispatcher, tracker, domain)  # type: ignore[misc]
+        # rasa_sdk leaves slots the form does not require out of its answer, also
+        # address_from_account, which extract/validate_address set with the address (whenever it
+        # was extracted this turn). Without it the outage query took a holder's registered address
+        # for the customer's own words (and named its streets): put the flag back.
+        names = {event.get("name") for event in events}
+        if "address" in names and "address_from_account" not in names:
+            events.append(SlotSet("address_from_account", bool(tracker.get_slot("address_from_account"))))
+        return events
+
     async def extract_address(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                               domain: DomainDict) -> Dict[Text, Any]:
         if tracker.get_slot("address") is None and "address" not in tracker.slots_to_validate():

@@ -14,7 +14,7 @@ import pytest
 
 from actions.bills import ValidateBillForm
 from actions.common import RATE_LIMITED_TEXT
-from actions.faults import ActionQueryOutage, ValidateFaultForm
+from actions.faults import ActionQueryOutage, ValidateFaultForm, ValidateOutageForm
 from bot import throttle
 from bot.api.routes import IDENTITY_PER_ACCOUNT, LOOKUPS_PER_CLIENT, LOOKUPS_PER_CONVERSATION
 from bot.store.models import Customer
@@ -182,3 +182,21 @@ async def test_new_account_and_its_digits_in_one_message_verify_at_once(actions_
     events, _ = await run_action(ValidateBillForm(), tracker)
     assert slot_values(events)["identity_verified"] is True
     assert slot_values(events)["verified_account_no"] == "3201000002"
+
+
+async def test_an_account_number_typed_into_the_outage_form_is_answered_without_the_place(actions_gateway):
+    """The way Rasa runs it: the form's validation action, then the query with the slots it set."""
+    tracker = make_tracker(OUTAGE_ACCOUNT, intent="inform", form="outage_form",
+                           entities=[{"entity": "account_no", "value": OUTAGE_ACCOUNT}],
+                           candidates={"account_no": OUTAGE_ACCOUNT}, slots={"requested_slot": "address"})
+    events, _ = await run_action(ValidateOutageForm(), tracker)
+    values = slot_values(events)
+    assert values["address_from_account"] is True
+    _, messages = await run_action(ActionQueryOutage(), make_tracker(OUTAGE_ACCOUNT, slots=values))
+    reply = " ".join(texts(messages))
+    assert "停电安排" in reply and "秦淮区" not in reply and "中华路" not in reply
+
+    # A place typed afterwards is the customer's own words again: told back as usual.
+    tracker = make_tracker("中华路", intent="inform", form="outage_form", slots={**values, "requested_slot": "address"})
+    events, _ = await run_action(ValidateOutageForm(), tracker)
+    assert slot_values(events)["address_from_account"] is False
