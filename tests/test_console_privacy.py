@@ -143,7 +143,8 @@ async def test_no_console_page_an_agent_can_open_shows_the_numbers(agent, app):
             continue
         if path in ("/console/login", "/console/api/events"):  # the log-in form; a live stream of ids
             continue
-        path = path.replace("{cid}", CID).replace("{no}", app["ticket_no"]).replace("{mid}", "1")
+        path = (path.replace("{cid}", CID).replace("{no}", app["ticket_no"]).replace("{mid}", "1")
+                .replace("{account_no}", "3201000001").replace("{fmt:csv|xlsx}", "csv"))
         if "{" in path:
             continue
         response = await agent.get(path, params={"account": "3201000001", "kind": "account",
