@@ -165,3 +165,98 @@ async def test_ticket_assignee_is_stored_with_an_event(agent, app):
     assert "处理人：抢修一班" in html and 'value="zhao"' in html
     customer_page = await (await agent.get("/console/customers/3201000002")).text()
     assert "抢修一班" in customer_page
+
+
+# ---------------------------------------------------------------- notes and labels
+
+def _notes(app, cid: str) -> list[tuple[str, str, str]]:
+    from bot.store.models import ConversationNote
+
+    with app["store"].session() as session:
+        return [(n.kind, n.author, n.text) for n in session.execute(
+            select(ConversationNote).where(ConversationNote.conversation_id == cid)
+            .order_by(ConversationNote.id)).scalars()]
+
+
+@pytest.mark.asyncio
+async def test_private_note_is_shown_to_staff_in_the_transcript_and_never_a_message(agent, boss, app):
+    assert (await agent.post("/console/conversations/cv-1/notes", data={"text": "x"})).status == 403  # CSRF
+    posted = await agent.post("/console/conversations/cv-1/notes",
+                              data={"csrf_token": agent.csrf, "text": "客户情绪激动，<b>先安抚</b>，电话13812345678"},
+                              allow_redirects=False)
+    assert posted.status == 303 and "note_added" in posted.headers["Location"]
+    assert _notes(app, "cv-1") == [("note", "li", "客户情绪激动，<b>先安抚</b>，电话13812345678")]
+    with app["store"].session() as session:
+        texts = list(session.execute(select(Message.text).where(Message.conversation_id == "cv-1")).scalars())
+    assert all("先安抚" not in (t or "") for t in texts)
+    transcript = await (await agent.get("/console/conversations/cv-1/transcript")).text()
+    assert "仅坐席可见" in transcript and "&lt;b&gt;先安抚&lt;/b&gt;" in transcript  # escaped
+    assert "138****5678" in transcript and "13812345678" not in transcript  # masked for agents
+    assert "13812345678" in await (await boss.get("/console/conversations/cv-1/transcript")).text()
+    # The note comes after the customer's message in the transcript.
+    assert transcript.index("家里停电了") < transcript.index("先安抚")
+    empty = await agent.post("/console/conversations/cv-1/notes", data={"csrf_token": agent.csrf, "text": " "},
+                             allow_redirects=False)
+    assert empty.status == 303 and "error=" in empty.headers["Location"]
+    assert (await agent.post("/console/conversations/nope/notes",
+                             data={"csrf_token": agent.csrf, "text": "x"})).status == 404
+
+
+@pytest.mark.asyncio
+async def test_labels_kept_by_supervisors_chosen_by_staff_at_any_time(agent, boss, app):
+    # Agents cannot keep the list.
+    assert (await agent.get("/console/labels")).status == 403
+    assert (await agent.post("/console/labels", data={"csrf_token": agent.csrf, "name": "x"})).status == 403
+    for name in ("电费争议", "停电报修", "已安抚"):
+        saved = await boss.post("/console/labels", data={"csrf_token": boss.csrf, "name": name},
+                                allow_redirects=False)
+        assert saved.status == 303 and "label_saved" in saved.headers["Location"]
+    bad = await boss.post("/console/labels", data={"csrf_token": boss.csrf, "name": "a, b"}, allow_redirects=False)
+    assert "error=" in bad.headers["Location"]
+    page = await (await boss.get("/console/labels")).text()
+    assert all(n in page for n in ("电费争议", "停电报修", "已安抚"))
+
+    # An agent labels a conversation the bot still serves (not theirs, not closing): list labels only.
+    html = await (await agent.get("/console/conversations/cv-1")).text()
+    assert 'name="labels" value="停电报修"' in html
+    set_ = await agent.post("/console/conversations/cv-1/labels",
+                            data=[("csrf_token", agent.csrf), ("labels", "停电报修"), ("labels", "已安抚"),
+                                  ("labels", "随便写的")], allow_redirects=False)
+    assert set_.status == 303
+    with app["store"].session() as session:
+        assert session.get(Conversation, "cv-1").tags == ["停电报修", "已安抚"]
+    assert _notes(app, "cv-1")[-1] == ("labels", "li", "添加标签：停电报修、已安抚")
+    # Unticking removes; the history says so.
+    await agent.post("/console/conversations/cv-1/labels", data=[("csrf_token", agent.csrf), ("labels", "已安抚")])
+    with app["store"].session() as session:
+        assert session.get(Conversation, "cv-1").tags == ["已安抚"]
+    assert _notes(app, "cv-1")[-1][2] == "移除标签：停电报修"
+    # A deactivated label is no longer offered, and can no longer be put on.
+    with app["store"].session() as session:
+        from bot.store.models import Label
+
+        label_id = session.execute(select(Label.id).where(Label.name == "电费争议")).scalar_one()
+    await boss.post(f"/console/labels/{label_id}/active", data={"csrf_token": boss.csrf, "active": "0"})
+    html = await (await agent.get("/console/conversations/cv-2")).text()
+    assert 'value="电费争议"' not in html and 'value="停电报修"' in html
+    await agent.post("/console/conversations/cv-2/labels", data=[("csrf_token", agent.csrf), ("labels", "电费争议")])
+    with app["store"].session() as session:
+        assert session.get(Conversation, "cv-2").tags == []
+    # The review filter finds labelled conversations.
+    assert "/console/conversations/cv-1" in await (await boss.get("/console/review?tag=已安抚")).text()
+
+
+@pytest.mark.asyncio
+async def test_close_form_takes_list_labels_only(boss, app):
+    await boss.post("/console/labels", data={"csrf_token": boss.csrf, "name": "已解决"})
+    taken = await boss.post("/console/conversations/cv-1/takeover", data={"csrf_token": boss.csrf},
+                            allow_redirects=False)
+    assert taken.status == 303
+    html = await (await boss.get("/console/conversations/cv-1")).text()
+    assert 'name="tags" value="已解决"' in html and 'placeholder="如：电费, 已解决"' not in html
+    closed = await boss.post("/console/conversations/cv-1/close",
+                             data=[("csrf_token", boss.csrf), ("tags", "已解决"), ("tags", "自由文本")],
+                             allow_redirects=False)
+    assert closed.status == 303
+    with app["store"].session() as session:
+        assert session.get(Conversation, "cv-1").tags == ["已解决"]

@@ -5,9 +5,9 @@ import re
 
 from aiohttp import web
 
-from bot.agent_tools import customers
+from bot.agent_tools import customers, notes
 from bot.console import queries
-from bot.console.views import _audit_view, _read, render, staff
+from bot.console.views import _audit_view, _read, conversation_url, done, form, render, staff, wants_json
 
 ACCOUNT_RE = re.compile(r"^\d{1,10}$")
 
@@ -27,3 +27,82 @@ async def customer_page(request: web.Request) -> web.Response:
 def setup(app: web.Application, supervisor_routes: set[str]) -> None:
     r = app.router
     r.add_get("/console/customers/{account_no}", customer_page, name="console-customer")
+    r.add_post("/console/conversations/{cid}/notes", add_note, name="console-note-add")
+    r.add_post("/console/conversations/{cid}/labels", set_labels, name="console-labels-set")
+    r.add_get("/console/labels", labels_page, name="console-labels")
+    r.add_post("/console/labels", labels_save, name="console-labels-save")
+    r.add_post("/console/labels/{lid}/active", label_active, name="console-label-active")
+    supervisor_routes.update({"console-labels", "console-labels-save", "console-label-active"})
+
+
+# ---------------------------------------------------------------- notes and labels
+
+async def _write(request: web.Request, fn, *args, **kwargs):
+    st = request.config_dict["store"]
+
+    def _tx():
+        with st.session() as session:
+            return fn(session, *args, **kwargs)
+
+    return await st.run(_tx)
+
+
+async def _publish(request: web.Request, event: dict) -> None:
+    """Tells open consoles (of every gateway, through the hub and the event relay); never a channel."""
+    hub = request.config_dict.get("hub")
+    if hub is not None and hasattr(hub, "publish"):
+        await hub.publish(event)
+
+
+async def add_note(request: web.Request) -> web.Response:
+    data = await form(request)
+    cid = request.match_info["cid"]
+    url = conversation_url(cid)
+    try:
+        await _write(request, notes.add_note, cid, staff(request).username, data.get("text", ""))
+    except LookupError:
+        raise web.HTTPNotFound(text="会话不存在。")
+    except notes.NoteError as exc:
+        if wants_json(request):
+            return web.json_response({"error": "invalid", "message": str(exc)}, status=400)
+        return done(request, url, error=str(exc))
+    await _publish(request, {"type": "note", "conversation_id": cid})
+    return done(request, url + "#transcript", "note_added")
+
+
+async def set_labels(request: web.Request) -> web.Response:
+    posted = await request.post()
+    cid = request.match_info["cid"]
+    chosen = [v for v in posted.getall("labels", []) if isinstance(v, str)]
+    try:
+        changed = await _write(request, notes.set_conversation_labels, cid, chosen, staff(request).username)
+    except LookupError:
+        raise web.HTTPNotFound(text="会话不存在。")
+    if changed:
+        await _publish(request, {"type": "note", "conversation_id": cid})
+    return done(request, conversation_url(cid), "labels_saved")
+
+
+async def labels_page(request: web.Request) -> web.Response:
+    rows = await _read(request, notes.label_list)
+    return render(request, "labels.html", {"page": "labels", "rows": rows})
+
+
+async def labels_save(request: web.Request) -> web.Response:
+    data = await form(request)
+    try:
+        await _write(request, notes.save_label, data.get("name", ""), data.get("description", ""))
+    except notes.NoteError as exc:
+        return done(request, "/console/labels", error=str(exc))
+    return done(request, "/console/labels", "label_saved")
+
+
+async def label_active(request: web.Request) -> web.Response:
+    data = await form(request)
+    try:
+        label_id = int(request.match_info["lid"])
+    except ValueError:
+        raise web.HTTPNotFound()
+    if not await _write(request, notes.set_label_active, label_id, data.get("active") == "1"):
+        raise web.HTTPNotFound()
+    return done(request, "/console/labels", "label_updated")

@@ -139,13 +139,20 @@ def conversation(session: Session, conversation_id: str) -> dict | None:
     ratings = list(session.execute(select(SurveyAnswer.rating).where(
         SurveyAnswer.conversation_id == conversation_id).order_by(SurveyAnswer.id)).scalars())
     active = next((h for h in reversed(handoffs) if h["status"] in ("waiting", "accepted")), None)
+    from bot.agent_tools.notes import notes_of
+
+    notes = notes_of(session, conversation_id)
+    # Messages and staff-only entries (notes, transfers, label changes) in the order they happened.
+    timeline = sorted([{**m, "entry": "message"} for m in messages] + [{**n, "entry": "note"} for n in notes],
+                      key=lambda e: (e["created_at"], 0 if e["entry"] == "message" else 1))
     return {
         "id": conv.id, "channel": conv.channel, "state": conv.state, "assigned_agent": conv.assigned_agent,
         "account_no": conv.account_no, "customer": _customer(session, conv.account_no),
         "tags": conv.tags or [], "note": conv.note, "reviewed": conv.reviewed,
         "satisfaction": conv.satisfaction or (ratings[-1] if ratings else None),
         "created_at": conv.created_at, "last_message_at": conv.last_message_at, "closed_at": conv.closed_at,
-        "messages": messages, "handoffs": handoffs, "active_handoff": active, "tickets": tickets,
+        "messages": messages, "notes": notes, "timeline": timeline,
+        "handoffs": handoffs, "active_handoff": active, "tickets": tickets,
         "names": agent_names(session),
     }
 

@@ -33,7 +33,8 @@ NOTICES = {
     "accepted": "已接入会话。", "taken_over": "已接管会话，机器人暂停回复。", "handed_back": "已转回机器人。",
     "closed": "会话已结束。", "reviewed": "已标记为已复核。", "unreviewed": "已取消复核标记。",
     "flagged": "已标记该消息，并记录正确意图。", "unflagged": "已取消标记。", "status_changed": "工单状态已更新。", "assigned": "已更新处理人。",
-    "staff_saved": "坐席账号已保存。", "staff_updated": "坐席账号状态已更新。", "logged_out": "您已退出登录。",
+    "staff_saved": "坐席账号已保存。", "note_added": "已添加内部备注（客户不可见）。",
+    "labels_saved": "标签已保存。", "label_saved": "标签已保存到列表。", "label_updated": "标签状态已更新。", "staff_updated": "坐席账号状态已更新。", "logged_out": "您已退出登录。",
 }
 
 
@@ -259,9 +260,14 @@ async def conversation_page(request: web.Request) -> web.Response:
     me = staff(request)
     active = data["active_handoff"]
     mine = bool(active and active["status"] == "accepted" and (active["agent"] == me.username or me.is_supervisor))
+    from bot.agent_tools import notes as agent_notes
+
+    every_label = await _read(request, agent_notes.label_list)
+    label_choices = [l for l in every_label if l["active"] or l["name"] in data["tags"]]
     return render(request, "conversation.html", {
         "page": "conversation", "c": data, "mine": mine, "now": now_utc(),
         "intents": labels.INTENTS, "url": conversation_url(data["id"]),
+        "label_choices": label_choices, "label_names": [l["name"] for l in every_label],
     })
 
 
@@ -349,8 +355,13 @@ async def hand_back(request: web.Request) -> web.Response:
 
 
 async def close(request: web.Request) -> web.Response:
-    data = await form(request)
-    tags = [t for t in data.get("tags", "").replace("，", ",").split(",")]
+    from bot.agent_tools import notes as agent_notes
+
+    posted = await request.post()
+    data = {k: v for k, v in posted.items() if isinstance(v, str)}
+    chosen = [t for t in posted.getall("tags", []) if isinstance(t, str)]
+    # Labels come from the supervisors' list only (no more free text at closing).
+    tags = await _read(request, agent_notes.allowed_labels, chosen) if chosen else []
 
     async def action(cid, me):
         await service(request).close(cid, me.username, tags=tags, note=data.get("note"),

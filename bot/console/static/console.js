@@ -104,7 +104,8 @@
     if (event.type === "sla") { showSlaNotice(event); return; }
     if (page === "queue") { refreshQueue(); return; }
     if (page === "conversation" && event.conversation_id === conversationId) {
-      if (event.type === "message") { refreshTranscript(); return; }
+      // New messages and staff-only entries (notes, label changes) refresh the transcript only.
+      if (event.type === "message" || event.type === "note") { refreshTranscript(); return; }
       // State changed (accepted elsewhere, handed back, timed out): reload unless the agent is typing.
       var text = document.getElementById("reply-text");
       if (!text || !text.value.trim()) { window.location.reload(); } else { refreshTranscript(); }
