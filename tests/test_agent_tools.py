@@ -260,3 +260,78 @@ async def test_close_form_takes_list_labels_only(boss, app):
     assert closed.status == 303
     with app["store"].session() as session:
         assert session.get(Conversation, "cv-1").tags == ["已解决"]
+
+
+# ---------------------------------------------------------------- canned replies
+
+@pytest.mark.asyncio
+async def test_canned_replies_kept_by_supervisors_filled_on_send(agent, boss, app):
+    name = _customer_name(app, "3201000002")
+    # Agents cannot see or change the list page.
+    assert (await agent.get("/console/canned")).status == 403
+    assert (await agent.post("/console/canned", data={"csrf_token": agent.csrf, "shortcut": "x", "title": "x",
+                                                      "body": "x"})).status == 403
+    assert (await boss.post("/console/canned", data={"shortcut": "hi", "title": "t", "body": "b"})).status == 403
+    saved = await boss.post("/console/canned", data={
+        "csrf_token": boss.csrf, "shortcut": "问候", "title": "开场问候",
+        "body": "{{姓名}}您好，我是{{坐席}}。您登记的手机是{{手机}}，户号{{户号}}。<b>请讲</b>"}, allow_redirects=False)
+    assert saved.status == 303 and "canned_saved" in saved.headers["Location"]
+    bad = await boss.post("/console/canned", data={"csrf_token": boss.csrf, "shortcut": "x", "title": "t",
+                                                   "body": "{{身份证}}"}, allow_redirects=False)
+    assert "error=" in bad.headers["Location"]
+    await boss.post("/console/canned", data={"csrf_token": boss.csrf, "shortcut": "bye", "title": "结束语",
+                                             "body": "感谢来电，{{姓名}}。"})
+    page = await (await boss.get("/console/canned")).text()
+    assert "/问候" in page and "&lt;b&gt;请讲&lt;/b&gt;" in page
+
+    # The "/" popup's list: bodies with variables, previews with what the viewer may see.
+    listed = (await (await agent.get("/console/api/canned?conversation_id=cv-1")).json())["replies"]
+    assert [r["shortcut"] for r in listed] == ["bye", "问候"]
+    greet = listed[1]
+    assert greet["body"].startswith("{{姓名}}您好")
+    masked_name = name[0] + "*" * (len(name) - 1)
+    assert greet["preview"].startswith(masked_name + "您好，我是李娜") and "3201000002" in greet["preview"]
+    assert re.search(r"1\d{2}\*{4}\d{4}", greet["preview"])
+    boss_list = (await (await boss.get("/console/api/canned?conversation_id=cv-1")).json())["replies"]
+    assert boss_list[1]["preview"].startswith(name + "您好，我是王主管")
+    # A conversation without a verified customer.
+    anon = (await (await agent.get("/console/api/canned?conversation_id=cv-anon")).json())["replies"]
+    assert anon[0]["preview"] == "感谢来电，客户。"
+
+    # Sent: filled on the server (the customer reads their name, the phone stays masked).
+    await agent.post("/console/conversations/cv-1/takeover", data={"csrf_token": agent.csrf})
+    sent = await agent.post("/console/conversations/cv-1/reply",
+                            data={"csrf_token": agent.csrf, "text": greet["body"]},
+                            headers={"X-Requested-With": "fetch"})
+    assert sent.status == 200, await sent.text()
+    with app["store"].session() as session:
+        text = session.execute(select(Message.text).where(Message.conversation_id == "cv-1",
+                                                          Message.sender == "staff")).scalar_one()
+    assert text.startswith(name + "您好，我是李娜。") and "{{" not in text
+    assert re.search(r"1\d{2}\*{4}\d{4}", text) and "<b>请讲</b>" in text
+    # The agent's transcript shows the name masked, the supervisor's in full.
+    transcript = await (await agent.get("/console/conversations/cv-1/transcript")).text()
+    assert masked_name + "您好" in transcript and name not in transcript
+    assert name + "您好" in await (await boss.get("/console/conversations/cv-1/transcript")).text()
+
+    # Edit and delete.
+    with app["store"].session() as session:
+        from bot.store.models import CannedReply
+
+        rid = session.execute(select(CannedReply.id).where(CannedReply.shortcut == "bye")).scalar_one()
+    await boss.post("/console/canned", data={"csrf_token": boss.csrf, "id": str(rid), "shortcut": "bye2",
+                                             "title": "结束语", "body": "再见"})
+    clash = await boss.post("/console/canned", data={"csrf_token": boss.csrf, "id": str(rid), "shortcut": "问候",
+                                                     "title": "x", "body": "y"}, allow_redirects=False)
+    assert "error=" in clash.headers["Location"]
+    assert (await agent.post(f"/console/canned/{rid}/delete", data={"csrf_token": agent.csrf})).status == 403
+    deleted = await boss.post(f"/console/canned/{rid}/delete", data={"csrf_token": boss.csrf}, allow_redirects=False)
+    assert deleted.status == 303
+    listed = (await (await agent.get("/console/api/canned?conversation_id=cv-1")).json())["replies"]
+    assert [r["shortcut"] for r in listed] == ["问候"]
+
+
+def test_fill_is_one_pass():
+    from bot.agent_tools.canned import fill
+
+    assert fill("{{姓名}}/{{ 手机 }}", {"姓名": "{{手机}}", "手机": "138****0001"}) == "{{手机}}/138****0001"

@@ -5,9 +5,9 @@ import re
 
 from aiohttp import web
 
-from bot.agent_tools import customers, notes
+from bot.agent_tools import canned, customers, notes
 from bot.console import queries
-from bot.console.views import _audit_view, _read, conversation_url, done, form, render, staff, wants_json
+from bot.console.views import _audit_view, _read, conversation_url, done, form, for_viewer, render, staff, wants_json
 
 ACCOUNT_RE = re.compile(r"^\d{1,10}$")
 
@@ -32,7 +32,12 @@ def setup(app: web.Application, supervisor_routes: set[str]) -> None:
     r.add_get("/console/labels", labels_page, name="console-labels")
     r.add_post("/console/labels", labels_save, name="console-labels-save")
     r.add_post("/console/labels/{lid}/active", label_active, name="console-label-active")
-    supervisor_routes.update({"console-labels", "console-labels-save", "console-label-active"})
+    r.add_get("/console/canned", canned_page, name="console-canned")
+    r.add_post("/console/canned", canned_save, name="console-canned-save")
+    r.add_post("/console/canned/{rid}/delete", canned_delete, name="console-canned-delete")
+    r.add_get("/console/api/canned", api_canned, name="console-api-canned")
+    supervisor_routes.update({"console-labels", "console-labels-save", "console-label-active",
+                              "console-canned", "console-canned-save", "console-canned-delete"})
 
 
 # ---------------------------------------------------------------- notes and labels
@@ -106,3 +111,46 @@ async def label_active(request: web.Request) -> web.Response:
     if not await _write(request, notes.set_label_active, label_id, data.get("active") == "1"):
         raise web.HTTPNotFound()
     return done(request, "/console/labels", "label_updated")
+
+
+# ---------------------------------------------------------------- canned replies
+
+async def canned_page(request: web.Request) -> web.Response:
+    rows = await _read(request, canned.replies)
+    edit = None
+    if request.query.get("edit", "").isdigit():
+        edit = next((r for r in rows if r["id"] == int(request.query["edit"])), None)
+    return render(request, "canned.html", {"page": "canned", "rows": rows, "edit": edit,
+                                           "variables": canned.VARIABLES})
+
+
+async def canned_save(request: web.Request) -> web.Response:
+    data = await form(request)
+    reply_id = int(data["id"]) if data.get("id", "").isdigit() else None
+    try:
+        await _write(request, canned.save, data.get("shortcut", ""), data.get("title", ""), data.get("body", ""),
+                     actor=staff(request).username, reply_id=reply_id)
+    except LookupError:
+        raise web.HTTPNotFound()
+    except canned.CannedError as exc:
+        return done(request, "/console/canned", error=str(exc))
+    return done(request, "/console/canned", "canned_saved")
+
+
+async def canned_delete(request: web.Request) -> web.Response:
+    try:
+        reply_id = int(request.match_info["rid"])
+    except ValueError:
+        raise web.HTTPNotFound()
+    if not await _write(request, canned.remove, reply_id):
+        raise web.HTTPNotFound()
+    return done(request, "/console/canned", "canned_deleted")
+
+
+async def api_canned(request: web.Request) -> web.Response:
+    """The "/" popup's list for one conversation (previews masked for agents)."""
+    me = staff(request)
+    cid = request.query.get("conversation_id", "")[:128]
+    rows = await _read(request, lambda session: canned.for_conversation(session, cid, me.display_name,
+                                                                         for_agent_view=not me.is_supervisor))
+    return web.json_response({"replies": for_viewer(request, rows)})

@@ -34,7 +34,7 @@ NOTICES = {
     "closed": "会话已结束。", "reviewed": "已标记为已复核。", "unreviewed": "已取消复核标记。",
     "flagged": "已标记该消息，并记录正确意图。", "unflagged": "已取消标记。", "status_changed": "工单状态已更新。", "assigned": "已更新处理人。",
     "staff_saved": "坐席账号已保存。", "note_added": "已添加内部备注（客户不可见）。",
-    "labels_saved": "标签已保存。", "label_saved": "标签已保存到列表。", "label_updated": "标签状态已更新。", "staff_updated": "坐席账号状态已更新。", "logged_out": "您已退出登录。",
+    "labels_saved": "标签已保存。", "canned_saved": "快捷回复已保存。", "canned_deleted": "快捷回复已删除。", "label_saved": "标签已保存到列表。", "label_updated": "标签状态已更新。", "staff_updated": "坐席账号状态已更新。", "logged_out": "您已退出登录。",
 }
 
 
@@ -255,8 +255,20 @@ async def _audit_view(request: web.Request, action: str, kind: str, subject_id: 
     await st.run(_tx)
 
 
+def _mask_customer_name(request: web.Request, data: dict) -> dict:
+    """Agents see the customer's name masked also where staff wrote it (a quick reply's {{姓名}})."""
+    customer = data.get("customer")
+    if staff(request).is_supervisor or not customer or len(customer.get("name") or "") < 2:
+        return data
+    name, masked = customer["name"], masking.mask_name(customer["name"])
+    for entry in data.get("timeline", []) + data.get("messages", []):
+        if entry.get("text") and name in entry["text"]:
+            entry["text"] = entry["text"].replace(name, masked)
+    return data
+
+
 async def conversation_page(request: web.Request) -> web.Response:
-    data = await _conversation_or_404(request, audited=True)
+    data = _mask_customer_name(request, await _conversation_or_404(request, audited=True))
     me = staff(request)
     active = data["active_handoff"]
     mine = bool(active and active["status"] == "accepted" and (active["agent"] == me.username or me.is_supervisor))
@@ -272,7 +284,7 @@ async def conversation_page(request: web.Request) -> web.Response:
 
 
 async def transcript_fragment(request: web.Request) -> web.Response:
-    data = await _conversation_or_404(request)
+    data = _mask_customer_name(request, await _conversation_or_404(request))
     return render(request, "_transcript.html", {"c": data, "intents": labels.INTENTS,
                                                 "url": conversation_url(data["id"])})
 
@@ -280,7 +292,7 @@ async def transcript_fragment(request: web.Request) -> web.Response:
 async def api_conversation(request: web.Request) -> web.Response:
     """What the conversation page shows, as JSON: the customer (phone masked for agents), the
     tickets with their response-time milestones, the hand-offs and the transcript."""
-    data = await _conversation_or_404(request, audited=True)
+    data = _mask_customer_name(request, await _conversation_or_404(request, audited=True))
 
     def when(value) -> str | None:
         return value.isoformat() if value is not None else None
@@ -338,10 +350,17 @@ async def take_over(request: web.Request) -> web.Response:
 
 
 async def reply(request: web.Request) -> web.Response:
+    from bot.agent_tools import canned
+
     data = await form(request)
 
     async def action(cid, me):
-        await service(request).reply(cid, me.username, me.display_name, data.get("text", ""),
+        text = data.get("text", "")
+        if "{{" in text:  # a quick reply's variables, filled here (the reply box keeps them as typed)
+            values = await _read(request, lambda session: canned.values_for(session, cid, me.display_name,
+                                                                            for_agent_view=False))
+            text = canned.fill(text, values)
+        await service(request).reply(cid, me.username, me.display_name, text,
                                      supervisor=me.is_supervisor)
         return None
     return await _act(request, action)

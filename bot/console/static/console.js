@@ -151,11 +151,94 @@
     text.focus();
   }
 
+  // Quick replies: "/" at the start of a line in the reply box opens a list (keyboard: ↑ ↓ Enter/Tab, Esc).
+  // Inserted bodies keep their {{变量}}; the server fills them when the reply is sent.
+  function setupCanned() {
+    var text = document.getElementById("reply-text");
+    if (!text || !conversationId) return;
+    var replies = null, loading = false, items = [], active = 0, slash = -1;
+    var popup = document.createElement("ul");
+    popup.id = "canned-popup"; popup.className = "canned-popup"; popup.hidden = true;
+    popup.setAttribute("role", "listbox");
+    text.parentNode.insertBefore(popup, text);
+
+    function load() {
+      if (replies || loading) return;
+      loading = true;
+      fetch("/console/api/canned?conversation_id=" + encodeURIComponent(conversationId),
+            {credentials: "same-origin", headers: {"X-Requested-With": "fetch"}})
+        .then(function (r) { return r.ok ? r.json() : {replies: []}; })
+        .then(function (data) { replies = data.replies || []; loading = false; update(); })
+        .catch(function () { loading = false; });
+    }
+    function close() { popup.hidden = true; items = []; slash = -1; text.setAttribute("aria-expanded", "false"); }
+    function query() {
+      var pos = text.selectionStart, before = text.value.slice(0, pos);
+      var lineStart = before.lastIndexOf("\n") + 1;
+      var token = before.slice(lineStart);
+      if (token.charAt(0) !== "/" || /\s/.test(token)) return null;
+      slash = lineStart;
+      return token.slice(1).toLowerCase();
+    }
+    function render() {
+      popup.textContent = "";
+      items.forEach(function (r, i) {
+        var li = document.createElement("li");
+        li.className = "canned-item" + (i === active ? " active" : "");
+        li.setAttribute("role", "option");
+        li.setAttribute("aria-selected", i === active ? "true" : "false");
+        li.setAttribute("data-shortcut", r.shortcut);
+        var head = document.createElement("strong"); head.textContent = "/" + r.shortcut + " " + r.title;
+        var body = document.createElement("span"); body.textContent = r.preview;
+        li.appendChild(head); li.appendChild(body);
+        li.addEventListener("mousedown", function (e) { e.preventDefault(); choose(i); });
+        popup.appendChild(li);
+      });
+      popup.hidden = items.length === 0;
+      text.setAttribute("aria-expanded", popup.hidden ? "false" : "true");
+    }
+    function update() {
+      var q = query();
+      if (q === null) { close(); return; }
+      if (!replies) { load(); return; }
+      items = replies.filter(function (r) {
+        return !q || r.shortcut.toLowerCase().indexOf(q) >= 0 || r.title.toLowerCase().indexOf(q) >= 0;
+      }).slice(0, 8);
+      active = Math.min(active, Math.max(0, items.length - 1));
+      render();
+    }
+    function choose(i) {
+      var r = items[i];
+      if (!r || slash < 0) return;
+      var pos = text.selectionStart;
+      text.value = text.value.slice(0, slash) + r.body + text.value.slice(pos);
+      var caret = slash + r.body.length;
+      text.setSelectionRange(caret, caret);
+      close();
+      text.focus();
+    }
+    text.addEventListener("input", function () { active = 0; update(); });
+    text.addEventListener("blur", function () { setTimeout(close, 150); });
+    text.addEventListener("keydown", function (e) {
+      if (popup.hidden || !items.length) return;
+      if (e.key === "ArrowDown" || e.key === "ArrowUp") {
+        e.preventDefault();
+        active = (active + (e.key === "ArrowDown" ? 1 : items.length - 1)) % items.length;
+        render();
+      } else if ((e.key === "Enter" || e.key === "Tab") && !e.isComposing) {
+        e.preventDefault(); e.stopImmediatePropagation(); choose(active);
+      } else if (e.key === "Escape") {
+        e.preventDefault(); close();
+      }
+    });
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
     var transcript = document.getElementById("transcript");
     if (transcript) transcript.scrollTop = transcript.scrollHeight;
     tick();
     setInterval(tick, 1000);
+    setupCanned();  // before setupReply: Enter picks a quick reply while the list is open
     setupReply();
     connect();
     // Fallback when events are lost (another gateway served the change): poll now and then.
