@@ -112,32 +112,57 @@ class SqlThrottle:
 
 
 class RedisThrottle:
-    def __init__(self, redis_url: str) -> None:
+    """Sorted sets in Redis; while Redis cannot be reached, the store counts instead (``fallback``),
+    so a Redis outage neither opens the door to guessing nor locks everybody out."""
+
+    def __init__(self, redis_url: str, fallback: SqlThrottle | None = None) -> None:
         import redis.asyncio as redis
 
-        self.redis = redis.from_url(redis_url)
+        self.redis = redis.from_url(redis_url, socket_connect_timeout=2, socket_timeout=2)
+        self.fallback = fallback
 
     @staticmethod
     def _name(limit: Limit, key: str) -> str:
         return f"throttle:{limit.scope}:{_key(key)}"
 
+    async def _or_fallback(self, operation: str, redis_call, *args):
+        from redis.exceptions import RedisError
+
+        try:
+            return await redis_call()
+        except (RedisError, OSError) as exc:
+            if self.fallback is None:
+                raise
+            log.warning("throttle: Redis unavailable (%s); counting in the store", exc.__class__.__name__)
+            return await getattr(self.fallback, operation)(*args)
+
     async def count(self, limit: Limit, key: str) -> int:
-        return int(await self.redis.zcount(self._name(limit, key), time.time() - limit.window, "+inf"))
+        async def call() -> int:
+            return int(await self.redis.zcount(self._name(limit, key), time.time() - limit.window, "+inf"))
+        return await self._or_fallback("count", call, limit, key)
 
     async def record(self, limit: Limit, key: str, member: str | None = None) -> None:
-        name, now = self._name(limit, key), time.time()
-        async with self.redis.pipeline(transaction=True) as pipe:
-            pipe.zadd(name, {_member(member): now})
-            pipe.zremrangebyscore(name, "-inf", now - limit.window)
-            pipe.expire(name, int(limit.window) + 60)
-            await pipe.execute()
+        member = _member(member)
+
+        async def call() -> None:
+            name, now = self._name(limit, key), time.time()
+            async with self.redis.pipeline(transaction=True) as pipe:
+                pipe.zadd(name, {member: now})
+                pipe.zremrangebyscore(name, "-inf", now - limit.window)
+                pipe.expire(name, int(limit.window) + 60)
+                await pipe.execute()
+        await self._or_fallback("record", call, limit, key, member)
 
     async def seen(self, limit: Limit, key: str, member: str) -> bool:
-        score = await self.redis.zscore(self._name(limit, key), _member(member))
-        return score is not None and score > time.time() - limit.window
+        async def call() -> bool:
+            score = await self.redis.zscore(self._name(limit, key), _member(member))
+            return score is not None and score > time.time() - limit.window
+        return await self._or_fallback("seen", call, limit, key, member)
 
     async def reset(self, limit: Limit, key: str) -> None:
-        await self.redis.delete(self._name(limit, key))
+        async def call() -> None:
+            await self.redis.delete(self._name(limit, key))
+        await self._or_fallback("reset", call, limit, key)
 
     async def over(self, limit: Limit, key: str) -> bool:
         return await self.count(limit, key) >= limit.limit
@@ -148,7 +173,7 @@ class RedisThrottle:
 
 def create(settings, store):
     if getattr(settings, "redis_url", ""):
-        return RedisThrottle(settings.redis_url)
+        return RedisThrottle(settings.redis_url, fallback=SqlThrottle(store) if store is not None else None)
     return SqlThrottle(store)
 
 

@@ -178,3 +178,16 @@ async def test_redis_is_used_when_configured(redis_server, tmp_path):
     assert isinstance(throttle.create(settings, store=None), throttle.RedisThrottle)
     assert isinstance(throttle.create(Settings(database_url="sqlite://", redis_url=""), store=None),
                       throttle.SqlThrottle)
+
+
+async def test_without_redis_the_store_counts(backend_store):
+    from tests.support.services import free_port
+
+    limiter = throttle.RedisThrottle(f"redis://127.0.0.1:{free_port()}/0", fallback=throttle.SqlThrottle(backend_store))
+    try:
+        await _exercise(limiter)  # nothing listens there: every call falls back to the store
+        limit = throttle.Limit("test-fallback", 1, 60.0)
+        await limiter.record(limit, "k")
+        assert await throttle.SqlThrottle(backend_store).count(limit, "k") == 1
+    finally:
+        await limiter.close()
