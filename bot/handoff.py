@@ -3,7 +3,10 @@
 A hand-off goes ``waiting`` → ``accepted`` → ``returned`` (back to the bot) or ``closed``;
 or ``waiting`` → ``missed`` when nobody accepts in time or the desk is closed, in which
 case the customer is told so and a callback ticket (type ``callback``) is opened with its
-deadline. Nobody waits in silence.
+deadline. Nobody waits in silence. Within ``STAFF_HOURS`` the desk counts as closed too when
+no agent is online (``bot.agent_tools.availability``; a store without staff accounts keeps the
+hours-only rule). An accepted hand-off may be transferred to another online agent
+(``transfer``, claimed on its current agent, recorded in the conversation's staff history).
 
 Every transition is claimed in the database with ``UPDATE ... WHERE status = <expected>``
 so that two gateways (or two agents) never both act on the same hand-off.
@@ -159,6 +162,17 @@ def _claim(session: Session, handoff_id: int, expected: str | Iterable[str], **v
     return result.rowcount == 1
 
 
+def _claim_agent(session: Session, handoff_id: int, from_agent: str | None, to_agent: str) -> bool:
+    """Moves an accepted hand-off from ``from_agent`` to ``to_agent``; True if this caller won."""
+    result = session.execute(
+        update(Handoff)
+        .where(Handoff.id == handoff_id, Handoff.status == "accepted", Handoff.agent == from_agent)
+        .values(agent=to_agent)
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount == 1
+
+
 # ---------------------------------------------------------------- customer texts
 
 def _local_deadline(due: datetime, now: datetime) -> str:
@@ -176,6 +190,8 @@ TEXT_RETURNED = "人工服务已结束，接下来由智能客服继续为您服
 TEXT_CLOSED = "本次服务已结束，感谢您的耐心。如还有问题，随时给我们留言。"
 TEXT_BUSY = "非常抱歉，人工客服暂时繁忙，未能及时接入。"
 TEXT_CLOSED_DESK = "人工客服的服务时间为每天 {hours}，现在暂时无法接入。"
+TEXT_NOBODY_ONLINE = "非常抱歉，人工客服暂时都不在线，现在无法接入。"
+TEXT_TRANSFERRED = "您的会话已转给客服{agent}，请稍候，马上为您继续服务。"
 TEXT_CALLBACK = "已为您登记回电工单 {ticket_no}，工作人员将于{deadline}前与您联系。"
 TEXT_CALLBACK_NO_DEADLINE = "已为您登记回电工单 {ticket_no}，工作人员将尽快与您联系。"
 # The bot puts a mobile number the customer sends next on the callback ticket (actions/menu.py).
@@ -257,6 +273,14 @@ class HandoffService:
             raise HandoffError("bad_reason", f"reason must be one of {', '.join(REASONS)}", 400)
         now = self.clock()
         desk_open = self.settings.staff_hours.is_open(now)
+        nobody_online = False
+        if desk_open:
+            # Within the hours the desk is open only with somebody online to take it
+            # (bot.agent_tools.availability); otherwise it counts as closed.
+            from bot.agent_tools.availability import desk_staffed
+
+            nobody_online = not await self.store.run(self._in_session, desk_staffed, now)
+            desk_open = not nobody_online
 
         def _create():
             with self.store.session() as session:
@@ -282,7 +306,7 @@ class HandoffService:
                 await self._tell(conversation_id, TEXT_ALREADY_WAITING)
             return data, False
         if not desk_open:
-            missed = await self._miss(data["id"], desk_closed=True)
+            missed = await self._miss(data["id"], desk_closed=True, nobody_online=nobody_online)
             return (missed or data), True
         await self._set_state(conversation_id, "waiting")
         await self._tell(conversation_id, TEXT_TRANSFER.format(minutes=_minutes_text(self.settings.accept_seconds)))
@@ -361,6 +385,41 @@ class HandoffService:
         await self.hub.push(conversation_id, {"text": text, "metadata": {"agent": display_name}},
                             sender="staff", agent=display_name)
 
+    # -- transfer to another agent
+    async def transfer(self, conversation_id: str, username: str, display_name: str, to_username: str,
+                       to_display_name: str, reason: str | None = None, supervisor: bool = False) -> dict:
+        """Moves an accepted hand-off to another agent (claimed: only from its current agent);
+        records it in the conversation's staff history and tells the customer who serves them."""
+        now = self.clock()
+        reason = (reason or "").strip()[:200] or None
+
+        def _move():
+            from bot.agent_tools.notes import add_note
+
+            with self.store.session() as session:
+                h = active_handoff(session, conversation_id)
+                if h is None or h.status != "accepted":
+                    raise HandoffError("not_accepted", "该会话没有进行中的人工服务，无法转接。")
+                if h.agent != username and not supervisor:
+                    raise HandoffError("not_yours", "该会话由其他同事服务。", 403)
+                if h.agent == to_username:
+                    raise HandoffError("same_agent", "该会话已由这位同事服务。")
+                previous = h.agent
+                if not _claim_agent(session, h.id, previous, to_username):
+                    raise HandoffError("not_active", "该会话状态已变化，请刷新。")
+                text = f"{display_name} 将会话转接给 {to_display_name}" + (f"：{reason}" if reason else "")
+                add_note(session, conversation_id, username, text, kind="transfer",
+                         data={"from": previous, "to": to_username, "by": username, "reason": reason,
+                               "handoff_id": h.id})
+                session.refresh(h)
+                return handoff_json(h)
+
+        data = await self.store.run(_move)
+        await self._set_state(conversation_id, "human", agent=to_username)
+        await self._tell(conversation_id, TEXT_TRANSFERRED.format(agent=to_display_name))
+        await self._emit(data)
+        return data
+
     # -- hand back to the bot
     async def hand_back(self, conversation_id: str, username: str, supervisor: bool = False) -> dict:
         now = self.clock()
@@ -437,7 +496,11 @@ class HandoffService:
                 missed.append(data)
         return missed
 
-    async def _miss(self, handoff_id: int, desk_closed: bool) -> dict | None:
+    def _in_session(self, fn, *args):
+        with self.store.session() as session:
+            return fn(session, *args)
+
+    async def _miss(self, handoff_id: int, desk_closed: bool, nobody_online: bool = False) -> dict | None:
         now = self.clock()
 
         def _claim_and_ticket():
@@ -446,7 +509,8 @@ class HandoffService:
                     return None  # accepted meanwhile, or another gateway got it
                 h = session.get(Handoff, handoff_id)
                 session.refresh(h)
-                ticket, registered = _open_callback_ticket(session, h, now, self.sla, desk_closed)
+                ticket, registered = _open_callback_ticket(session, h, now, self.sla, desk_closed,
+                                                           nobody_online=nobody_online)
                 h.callback_ticket_no = ticket["ticket_no"]
                 session.flush()
                 return handoff_json(h), ticket, registered
@@ -457,7 +521,10 @@ class HandoffService:
         data, ticket, registered = result
         contact_phone = ticket.get("contact_phone")
         due = _first_due(ticket)
-        parts = [TEXT_CLOSED_DESK.format(hours=self.settings.staff_hours.describe()) if desk_closed else TEXT_BUSY]
+        if nobody_online:
+            parts = [TEXT_NOBODY_ONLINE]
+        else:
+            parts = [TEXT_CLOSED_DESK.format(hours=self.settings.staff_hours.describe()) if desk_closed else TEXT_BUSY]
         if due:
             parts.append(TEXT_CALLBACK.format(ticket_no=ticket["ticket_no"], deadline=_local_deadline(due, now)))
         else:
@@ -495,7 +562,8 @@ def _first_due(ticket: dict) -> datetime | None:
     return min(parsed)
 
 
-def _open_callback_ticket(session: Session, h: Handoff, now: datetime, sla, desk_closed: bool) -> tuple[dict, bool]:
+def _open_callback_ticket(session: Session, h: Handoff, now: datetime, sla, desk_closed: bool,
+                          nobody_online: bool = False) -> tuple[dict, bool]:
     """Opens (idempotently, keyed by the hand-off) the callback ticket through bot.tickets;
     returns it and whether its phone is the verified account's registered one.
 
@@ -517,7 +585,7 @@ def _open_callback_ticket(session: Session, h: Handoff, now: datetime, sla, desk
             .order_by(Ticket.created_at.desc(), Ticket.id.desc()).limit(1)).first()
         if earlier is not None:
             contact_name, contact_phone = earlier.contact_name, earlier.contact_phone
-    why = "非服务时间" if desk_closed else "排队超时无人接入"
+    why = "无坐席在线" if nobody_online else ("非服务时间" if desk_closed else "排队超时无人接入")
     reason_text = {"customer_request": "客户要求转人工", "fallback": "机器人多次未能理解",
                    "identity_failed": "身份核验多次失败", "staff_takeover": "人工接管"}.get(h.reason, h.reason)
     summary = f"回电：{reason_text}，{why}"
@@ -534,7 +602,8 @@ def _open_callback_ticket(session: Session, h: Handoff, now: datetime, sla, desk
         area_type=customer.area_type if customer else None,
         contact_name=contact_name,
         contact_phone=contact_phone,
-        details={"handoff_id": h.id, "reason": h.reason, "desk_closed": desk_closed},
+        details={"handoff_id": h.id, "reason": h.reason, "desk_closed": desk_closed,
+                 **({"nobody_online": True} if nobody_online else {})},
         request_key=f"handoff-callback-{h.id}",
         actor="system",
         now=now,

@@ -335,3 +335,140 @@ def test_fill_is_one_pass():
     from bot.agent_tools.canned import fill
 
     assert fill("{{姓名}}/{{ 手机 }}", {"姓名": "{{手机}}", "手机": "138****0001"}) == "{{手机}}/138****0001"
+
+
+# ---------------------------------------------------------------- availability and transfer
+
+def _availability(app, username: str) -> str:
+    from bot.store.models import StaffUser
+
+    with app["store"].session() as session:
+        return session.execute(select(StaffUser.availability).where(StaffUser.username == username)).scalar_one()
+
+
+@pytest.mark.asyncio
+async def test_availability_set_by_login_logout_and_choice_and_respected_by_accept(agent, boss, app, aiohttp_client):
+    assert _availability(app, "li") == "online"  # logging in
+    assert _availability(app, "zhao") == "away"  # never logged in
+    from bot.handoff import HANDOFF_SERVICE
+
+    data, _ = await app[HANDOFF_SERVICE].request("cv-anon", "web", "customer_request")
+    assert data["status"] == "waiting"  # somebody is online: the customer waits
+
+    assert (await agent.post("/console/availability", data={"availability": "busy"})).status == 403  # CSRF
+    busy = await agent.post("/console/availability", data={"csrf_token": agent.csrf, "availability": "busy"},
+                            headers={"X-Requested-With": "fetch"})
+    assert busy.status == 200 and _availability(app, "li") == "busy"
+    assert (await agent.post("/console/availability", data={"csrf_token": agent.csrf,
+                                                            "availability": "asleep"})).status == 400
+    queue = await (await agent.get("/console/queue/fragment")).text()
+    assert "设为在线后可接入" in queue and "cv-anon/accept" not in queue
+    refused = await agent.post("/console/conversations/cv-anon/accept", data={"csrf_token": agent.csrf},
+                               headers={"X-Requested-With": "fetch"})
+    assert refused.status == 409 and (await refused.json())["error"] == "not_online"
+    await agent.post("/console/availability", data={"csrf_token": agent.csrf, "availability": "online"})
+    accepted = await agent.post("/console/conversations/cv-anon/accept", data={"csrf_token": agent.csrf},
+                                headers={"X-Requested-With": "fetch"})
+    assert accepted.status == 200
+
+    # Supervisors see everyone's state; agents do not.
+    boss_queue = await (await boss.get("/console/queue")).text()
+    assert 'data-username="li" data-availability="online"' in boss_queue
+    assert 'data-username="zhao" data-availability="away"' in boss_queue
+    assert 'id="staff-states"' not in await (await agent.get("/console/queue")).text()
+
+    other = await aiohttp_client(app)
+    other.csrf = await log_in(other, "zhao")
+    assert _availability(app, "zhao") == "online"
+    await other.post("/console/logout", data={"csrf_token": other.csrf})
+    assert _availability(app, "zhao") == "away"
+
+
+@pytest.mark.asyncio
+async def test_nobody_online_counts_as_desk_closed(app):
+    """Within STAFF_HOURS, with staff accounts but nobody online (or online but gone for minutes),
+    a hand-off ends at once in a callback ticket; someone present and online makes it wait."""
+    from bot.handoff import HANDOFF_SERVICE, HandoffSettings, StaffHours
+    from bot.store.models import Handoff, StaffUser
+
+    service = app[HANDOFF_SERVICE]
+    service.settings = HandoffSettings(accept_seconds=180, staff_hours=StaffHours.parse("00:00-24:00"))
+    sent = []
+
+    async def tell(cid, text, sender="system", agent=None):
+        sent.append(text)
+    service._tell = tell
+    data, created = await service.request("cv-1", "wechat", "customer_request")
+    assert created and data["status"] == "missed" and data["callback_ticket_no"]
+    assert "都不在线" in sent[-1] and "服务时间" not in sent[-1]
+    with app["store"].session() as session:
+        ticket = session.execute(select(Ticket).where(Ticket.ticket_no == data["callback_ticket_no"])).scalar_one()
+        assert ticket.details["nobody_online"] is True and ticket.details["desk_closed"] is True
+        assert "无坐席在线" in ticket.summary
+        # Online but last seen four minutes ago: gone.
+        li = session.execute(select(StaffUser).where(StaffUser.username == "li")).scalar_one()
+        li.availability, li.last_seen_at = "online", now_utc() - timedelta(minutes=4)
+    data, _ = await service.request("cv-2", "web", "customer_request")
+    assert data["status"] == "missed"
+    with app["store"].session() as session:
+        li = session.execute(select(StaffUser).where(StaffUser.username == "li")).scalar_one()
+        li.last_seen_at = now_utc()
+    data, _ = await service.request("cv-anon", "web", "customer_request")
+    assert data["status"] == "waiting"
+    # STAFF_HOURS still rules: outside the hours nobody waits even with agents online.
+    service.settings = HandoffSettings(accept_seconds=180, staff_hours=StaffHours.parse("00:00-00:01"))
+    with app["store"].session() as session:
+        session.add(Conversation(id="cv-late", channel="web", state="bot"))
+    from bot.store.types import SHANGHAI
+    from datetime import datetime
+
+    service.clock = lambda: datetime(2026, 11, 26, 12, 0, tzinfo=SHANGHAI)
+    data, _ = await service.request("cv-late", "web", "customer_request")
+    assert data["status"] == "missed" and "服务时间" in sent[-1]
+
+
+@pytest.mark.asyncio
+async def test_transfer_to_an_online_agent(agent, boss, app, aiohttp_client):
+    assert (await agent.post("/console/conversations/cv-1/takeover", data={"csrf_token": agent.csrf},
+                             allow_redirects=False)).status == 303
+    # The target must be online.
+    page = await (await agent.get("/console/conversations/cv-1")).text()
+    assert 'id="transfer-to"' not in page or 'value="zhao"' not in page
+    refused = await agent.post("/console/conversations/cv-1/transfer", data={"csrf_token": agent.csrf, "to": "zhao"},
+                               headers={"X-Requested-With": "fetch"})
+    assert refused.status == 409 and (await refused.json())["error"] == "target_not_online"
+    zhao = await aiohttp_client(app)
+    zhao.csrf = await log_in(zhao, "zhao")
+    page = await (await agent.get("/console/conversations/cv-1")).text()
+    assert '<option value="zhao">赵强</option>' in page
+    assert (await agent.post("/console/conversations/cv-1/transfer", data={"to": "zhao"})).status == 403  # CSRF
+    moved = await agent.post("/console/conversations/cv-1/transfer",
+                             data={"csrf_token": agent.csrf, "to": "zhao", "reason": "电价政策问题"},
+                             allow_redirects=False)
+    assert moved.status == 303 and "transferred" in moved.headers["Location"]
+    from bot.store.models import Handoff
+
+    with app["store"].session() as session:
+        h = session.execute(select(Handoff).where(Handoff.conversation_id == "cv-1")).scalar_one()
+        assert (h.status, h.agent) == ("accepted", "zhao")
+        conv = session.get(Conversation, "cv-1")
+        assert (conv.state, conv.assigned_agent) == ("human", "zhao")
+        told = session.execute(select(Message.text).where(Message.conversation_id == "cv-1", Message.sender == "system")
+                               .order_by(Message.id.desc())).scalars().first()
+    assert told == "您的会话已转给客服赵强，请稍候，马上为您继续服务。"
+    assert _notes(app, "cv-1")[-1] == ("transfer", "li", "李娜 将会话转接给 赵强：电价政策问题")
+    # The target has it in their queue; the former agent can no longer reply or transfer it.
+    queue = await (await zhao.get("/console/queue")).text()
+    assert 'class="serving-row" data-conversation-id="cv-1"' in queue
+    assert 'data-conversation-id="cv-1"' not in await (await agent.get("/console/queue/fragment")).text()
+    again = await agent.post("/console/conversations/cv-1/reply", data={"csrf_token": agent.csrf, "text": "在吗"},
+                             headers={"X-Requested-With": "fetch"})
+    assert again.status == 403
+    back = await agent.post("/console/conversations/cv-1/transfer", data={"csrf_token": agent.csrf, "to": "li"},
+                            headers={"X-Requested-With": "fetch"})
+    assert back.status in (403, 409)
+    ok = await zhao.post("/console/conversations/cv-1/reply", data={"csrf_token": zhao.csrf, "text": "您好，我是赵强"},
+                         headers={"X-Requested-With": "fetch"})
+    assert ok.status == 200
+    # The history shows the transfer to staff.
+    assert "转接记录" in await (await boss.get("/console/conversations/cv-1/transcript")).text()

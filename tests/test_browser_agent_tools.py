@@ -198,3 +198,44 @@ def test_canned_reply_by_slash_note_and_labels(boss, agent, gateway):
     page.wait_for_selector("#labels-form input[value='停电报修']:checked")
     page.locator("#transcript .msg-note", has_text="添加标签：停电报修").wait_for(timeout=10_000)
     page.screenshot(path=str(SHOTS / "console-notes-labels.png"), full_page=True)
+
+
+def test_availability_and_transfer_live(browser, boss, agent, gateway):
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    zhao = Console(browser, gateway, "zhao")
+    try:
+        boss.go("/console/queue")
+        boss.page.wait_for_selector("[data-username='zhao'][data-availability='online']")
+        # zhao goes busy from the top bar: the supervisor's queue shows it without a reload.
+        zhao.page.select_option("#availability", "busy")
+        boss.page.wait_for_selector("[data-username='zhao'][data-availability='busy']", timeout=10_000)
+        zhao.page.reload()
+        assert zhao.page.input_value("#availability") == "busy"
+        # A busy agent is not offered transfers.
+        page = agent.page
+        agent.go("/console/conversations/web-b2")
+        page.click("#btn-takeover")
+        page.wait_for_selector("#transfer-card")
+        assert page.locator("#transfer-to option[value='zhao']").count() == 0
+        zhao.page.select_option("#availability", "online")
+        boss.page.wait_for_selector("[data-username='zhao'][data-availability='online']", timeout=10_000)
+        page.reload()
+        zhao.go("/console/queue")
+        assert zhao.page.locator(".serving-row[data-conversation-id='web-b2']").count() == 0
+
+        page.select_option("#transfer-to", "zhao")
+        page.fill("#transfer-form input[name=reason]", "客户咨询电价政策")
+        page.click("#btn-transfer")
+        # The target sees it in their queue live; the former agent loses the reply box.
+        zhao.page.wait_for_selector(".serving-row[data-conversation-id='web-b2']", timeout=10_000)
+        page.wait_for_selector("#reply-text", state="detached", timeout=10_000)
+        zhao.page.screenshot(path=str(SHOTS / "console-transfer-queue.png"), full_page=True)
+        zhao.page.click(".serving-row[data-conversation-id='web-b2'] a.button")
+        zhao.page.wait_for_selector("#reply-text")
+        record = zhao.page.locator("#transcript .msg-note", has_text="转接给 赵强")
+        record.wait_for(timeout=10_000)
+        assert "客户咨询电价政策" in record.inner_text() and "仅坐席可见" in record.inner_text()
+        assert "已转给客服赵强" in zhao.page.inner_text("#transcript")
+        boss.page.screenshot(path=str(SHOTS / "console-availability.png"), full_page=True)
+    finally:
+        zhao.close()

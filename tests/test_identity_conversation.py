@@ -244,12 +244,13 @@ async def test_console_shows_the_verified_customer_and_their_tickets(gateway, ai
         tickets[key] = (await created.json())["ticket_no"]
     verified = await verify(gateway, {"account_no": ACCOUNT, "phone_last4": LAST4, "conversation_id": WEB_ID})
     assert (await verified.json())["conversation_linked"] is True
+    # An agent is online (logged in), so the hand-off waits for a person (bot.agent_tools.availability).
+    agent = await aiohttp_client(app)
+    await log_in(agent, "li")
     handoff = await gateway.post("/api/v1/handoffs", headers=auth_headers(), json={
         "conversation_id": WEB_ID, "channel": "web", "reason": "customer_request"})
     assert handoff.status == 201 and (await handoff.json())["status"] == "waiting"
 
-    agent = await aiohttp_client(app)
-    await log_in(agent, "li")
     page = await (await agent.get(f"/console/conversations/{WEB_ID}")).text()
     assert "尚未核验身份" not in page
     assert ACCOUNT in page and MASKED_NAME in page and MASKED in page

@@ -5,7 +5,7 @@ import re
 
 from aiohttp import web
 
-from bot.agent_tools import canned, customers, notes
+from bot.agent_tools import availability, canned, customers, notes
 from bot.console import queries
 from bot.console.views import _audit_view, _read, conversation_url, done, form, for_viewer, render, staff, wants_json
 
@@ -32,6 +32,8 @@ def setup(app: web.Application, supervisor_routes: set[str]) -> None:
     r.add_get("/console/labels", labels_page, name="console-labels")
     r.add_post("/console/labels", labels_save, name="console-labels-save")
     r.add_post("/console/labels/{lid}/active", label_active, name="console-label-active")
+    r.add_post("/console/availability", set_availability, name="console-availability")
+    r.add_post("/console/conversations/{cid}/transfer", transfer, name="console-transfer")
     r.add_get("/console/canned", canned_page, name="console-canned")
     r.add_post("/console/canned", canned_save, name="console-canned-save")
     r.add_post("/console/canned/{rid}/delete", canned_delete, name="console-canned-delete")
@@ -154,3 +156,34 @@ async def api_canned(request: web.Request) -> web.Response:
     rows = await _read(request, lambda session: canned.for_conversation(session, cid, me.display_name,
                                                                          for_agent_view=not me.is_supervisor))
     return web.json_response({"replies": for_viewer(request, rows)})
+
+
+# ---------------------------------------------------------------- availability and transfer
+
+async def set_availability(request: web.Request) -> web.Response:
+    data = await form(request)
+    value = data.get("availability", "")
+    if value not in availability.LABELS:
+        raise web.HTTPBadRequest(text="状态不正确。")
+    me = staff(request)
+    await _write(request, availability.set_availability, me.id, value)
+    await _publish(request, {"type": "availability", "conversation_id": None})
+    return done(request, "/console/queue", "availability_" + value)
+
+
+async def transfer(request: web.Request) -> web.Response:
+    from bot.console.views import _act, service
+    from bot.handoff import HandoffError
+
+    data = await form(request)
+    target = data.get("to", "").strip()[:64]
+    reason = data.get("reason", "")
+
+    async def action(cid, me):
+        online = {s["username"]: s for s in await _read(request, availability.online_staff)}
+        if target not in online:
+            raise HandoffError("target_not_online", "只能转接给当前“在线”的同事。")
+        await service(request).transfer(cid, me.username, me.display_name, target,
+                                        online[target]["display_name"], reason, supervisor=me.is_supervisor)
+        return "transferred"
+    return await _act(request, action)

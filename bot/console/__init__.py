@@ -15,6 +15,7 @@ import jinja2
 from aiohttp import web
 
 from bot import masking
+from bot.agent_tools import availability
 from bot.agent_tools import views as agent_tools_views
 from bot.console import auth, labels, views
 from bot.console.auth import SESSION_COOKIE
@@ -58,7 +59,10 @@ async def security_middleware(request: web.Request, handler):
 
             def _lookup():
                 with st.session() as session:
-                    return auth.identity_for(session, token)
+                    found = auth.identity_for(session, token)
+                    if found is not None:
+                        availability.touch(session, found.id)  # present (at most one write a minute)
+                    return found
 
             identity = await st.run(_lookup)
         if identity is None:

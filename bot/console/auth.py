@@ -82,6 +82,7 @@ class StaffIdentity:
     display_name: str
     role: str
     csrf_token: str
+    availability: str = "online"
 
     @property
     def is_supervisor(self) -> bool:
@@ -136,7 +137,8 @@ def identity_for(session: Session, token: str) -> StaffIdentity | None:
     staff_session, user = row
     if staff_session.expires_at <= now_utc() or not user.active:
         return None
-    return StaffIdentity(user.id, user.username, user.display_name, user.role, staff_session.csrf_token)
+    return StaffIdentity(user.id, user.username, user.display_name, user.role, staff_session.csrf_token,
+                         user.availability)
 
 
 def log_out(session: Session, token: str) -> None:

@@ -41,7 +41,8 @@ def intent_label(intent: str | None) -> str:
 # What the bot and the gateway put in a ticket's ``details``, as staff read it.
 DETAIL_LABELS = {"address": "地址", "description": "故障描述", "hazard": "安全隐患", "hazard_words": "隐患描述",
                  "documents": "所需材料", "content": "内容", "anonymous": "匿名", "reason": "转人工原因",
-                 "desk_closed": "非服务时间", "business_type": "业务类型"}
+                 "desk_closed": "非服务时间", "business_type": "业务类型",
+                 "nobody_online": "无坐席在线"}
 ACTORS = {"bot": "机器人", "system": "系统", "customer": "客户", "sla-watcher": "时限监控"}
 
 

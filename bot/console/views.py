@@ -34,7 +34,8 @@ NOTICES = {
     "closed": "会话已结束。", "reviewed": "已标记为已复核。", "unreviewed": "已取消复核标记。",
     "flagged": "已标记该消息，并记录正确意图。", "unflagged": "已取消标记。", "status_changed": "工单状态已更新。", "assigned": "已更新处理人。",
     "staff_saved": "坐席账号已保存。", "note_added": "已添加内部备注（客户不可见）。",
-    "labels_saved": "标签已保存。", "canned_saved": "快捷回复已保存。", "canned_deleted": "快捷回复已删除。", "label_saved": "标签已保存到列表。", "label_updated": "标签状态已更新。", "staff_updated": "坐席账号状态已更新。", "logged_out": "您已退出登录。",
+    "labels_saved": "标签已保存。", "transferred": "会话已转接。", "availability_online": "状态已设为：在线。",
+    "availability_busy": "状态已设为：忙碌（不接入新会话）。", "availability_away": "状态已设为：离开（不接入新会话）。", "canned_saved": "快捷回复已保存。", "canned_deleted": "快捷回复已删除。", "label_saved": "标签已保存到列表。", "label_updated": "标签状态已更新。", "staff_updated": "坐席账号状态已更新。", "logged_out": "您已退出登录。",
 }
 
 
@@ -161,21 +162,38 @@ async def login_submit(request: web.Request) -> web.Response:
 
 
 def _login_tx(st, username: str, password: str):
+    from bot.agent_tools import availability
+
     with st.session() as session:
-        return auth.log_in(session, username, password)
+        result = auth.log_in(session, username, password)
+        if result is not None:  # logging in means being at the desk: online
+            availability.set_availability(session, result[1].id, "online")
+        return result
 
 
 async def logout(request: web.Request) -> web.Response:
     token = request.cookies.get(SESSION_COOKIE, "")
 
+    from bot.agent_tools import availability
+
+    me = staff(request)
+
     def _tx():
         with store(request).session() as session:
             auth.log_out(session, token)
+            availability.set_availability(session, me.id, "away")
 
     await store(request).run(_tx)
+    await _publish_availability(request)
     response = web.HTTPSeeOther("/console/login?notice=logged_out")
     response.del_cookie(SESSION_COOKIE, path="/console/")
     raise response
+
+
+async def _publish_availability(request: web.Request) -> None:
+    hub = request.config_dict.get("hub")
+    if hub is not None and hasattr(hub, "publish"):
+        await hub.publish({"type": "availability", "conversation_id": None})
 
 
 # ---------------------------------------------------------------- queue
@@ -196,7 +214,7 @@ def _read(request: web.Request, fn, *args):
 
 async def queue_page(request: web.Request) -> web.Response:
     me = staff(request)
-    data = await _read(request, queries.queue, me.username, me.is_supervisor)
+    data = await _queue_data(request)
     settings = service(request).settings
     return render(request, "queue.html", {"page": "queue", "q": data, "now": now_utc(),
                                           "staff_hours": settings.staff_hours.describe(),
@@ -204,9 +222,20 @@ async def queue_page(request: web.Request) -> web.Response:
                                           "accept_seconds": settings.accept_seconds})
 
 
-async def queue_fragment(request: web.Request) -> web.Response:
+async def _queue_data(request: web.Request) -> dict:
+    """The queue, plus (supervisors) every staff member's availability and whether anyone is online."""
+    from bot.agent_tools import availability
+
     me = staff(request)
     data = await _read(request, queries.queue, me.username, me.is_supervisor)
+    data["staffed"] = await _read(request, availability.desk_staffed)
+    if me.is_supervisor:
+        data["staff_states"] = await _read(request, availability.staff_states)
+    return data
+
+
+async def queue_fragment(request: web.Request) -> web.Response:
+    data = await _queue_data(request)
     return render(request, "_queue_body.html", {"q": data, "now": now_utc()})
 
 
@@ -274,12 +303,17 @@ async def conversation_page(request: web.Request) -> web.Response:
     mine = bool(active and active["status"] == "accepted" and (active["agent"] == me.username or me.is_supervisor))
     from bot.agent_tools import notes as agent_notes
 
+    from bot.agent_tools import availability
+
     every_label = await _read(request, agent_notes.label_list)
     label_choices = [l for l in every_label if l["active"] or l["name"] in data["tags"]]
+    transfer_targets = [s for s in await _read(request, availability.online_staff)
+                        if active and s["username"] != active["agent"]] if mine else []
     return render(request, "conversation.html", {
         "page": "conversation", "c": data, "mine": mine, "now": now_utc(),
         "intents": labels.INTENTS, "url": conversation_url(data["id"]),
         "label_choices": label_choices, "label_names": [l["name"] for l in every_label],
+        "transfer_targets": transfer_targets,
     })
 
 
@@ -336,7 +370,12 @@ async def _act(request: web.Request, action) -> web.Response:
 
 
 async def accept(request: web.Request) -> web.Response:
+    from bot.agent_tools import availability
+
     async def action(cid, me):
+        if not me.is_supervisor and not await _read(request, availability.is_online, me.username):
+            # The queue offers hand-offs to online agents only.
+            raise HandoffError("not_online", "您当前不是“在线”状态，请先设为在线再接入会话。")
         await service(request).accept(cid, me.username, me.display_name)
         return "accepted"
     return await _act(request, action)
@@ -637,6 +676,7 @@ async def events(request: web.Request) -> web.StreamResponse:
                 event = await asyncio.wait_for(queue.get(), timeout=15)
             except asyncio.TimeoutError:
                 await response.write(b": ping\n\n")
+                await _touch(request)  # an open console keeps its staff member present
                 continue
             if event is None:  # the gateway is shutting down
                 break
@@ -646,6 +686,16 @@ async def events(request: web.Request) -> web.StreamResponse:
     finally:
         listeners.discard(queue)
     return response
+
+
+async def _touch(request: web.Request) -> None:
+    from bot.agent_tools import availability
+
+    me = staff(request)
+    try:
+        await _read(request, availability.touch, me.id)
+    except Exception:  # presence is best effort
+        log.debug("presence update failed", exc_info=True)
 
 
 def make_fanout(listeners: set):

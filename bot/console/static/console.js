@@ -233,11 +233,29 @@
     });
   }
 
+  // My availability (在线 / 忙碌 / 离开): saved as soon as it is chosen.
+  function setupAvailability() {
+    var select = document.getElementById("availability");
+    if (!select) return;
+    select.addEventListener("change", function () {
+      fetch("/console/availability", {
+        method: "POST", credentials: "same-origin",
+        headers: {"X-CSRF-Token": csrf, "X-Requested-With": "fetch", "Content-Type": "application/x-www-form-urlencoded"},
+        body: new URLSearchParams({availability: select.value})
+      }).then(function (r) {
+        if (!r.ok) throw new Error("HTTP " + r.status);
+        select.className = "avail-select avail-" + select.value;
+        if (page === "queue") refreshQueue();
+      }).catch(function () { alert("状态保存失败，请重试。"); });
+    });
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
     var transcript = document.getElementById("transcript");
     if (transcript) transcript.scrollTop = transcript.scrollHeight;
     tick();
     setInterval(tick, 1000);
+    setupAvailability();
     setupCanned();  // before setupReply: Enter picks a quick reply while the list is open
     setupReply();
     connect();
