@@ -1,6 +1,6 @@
 # The two commands of the contract: `make run` and `make test`.
 SHELL := /bin/bash
-.PHONY: setup run test test-fast eval bench run-prod system-test-deps
+.PHONY: setup run test test-fast eval bench bench-dashboard run-prod system-test-deps
 
 setup:
 	./scripts/setup.sh
@@ -23,6 +23,11 @@ eval: setup
 
 bench: setup
 	.venv/bin/python -m scripts.bench
+	.venv/bin/python -m scripts.bench_dashboard
+
+# The dashboard's part alone: a year of data (1M messages) in a throw-away PostgreSQL.
+bench-dashboard: setup
+	.venv/bin/python -m scripts.bench_dashboard
 
 # Production layout on one machine: PostgreSQL, Redis, nginx, 2 gateways, 2 Rasa servers.
 run-prod: system-test-deps setup

@@ -674,7 +674,11 @@ def write_markdown(results: dict[str, Any], path: Path, findings: str) -> None:
                      if train.get("carried_over_from") else "."), ""]
     if findings:
         lines += ["## Where the time goes", "", findings.strip(), ""]
-    path.write_text("\n".join(lines))
+    text = "\n".join(lines)
+    # The dashboard's section (scripts/bench_dashboard.py) is kept when this part is rewritten.
+    from scripts.bench_dashboard import keep_section
+
+    path.write_text(keep_section(path, text))
 
 
 def machine_info() -> dict[str, Any]:

@@ -129,3 +129,17 @@ def test_links_name_the_figure_behind_them(figures_for):
         "/console/review?from=2026-11-23&to=2026-11-29&started=1&handoff=no")
     first = f["sla"]["rules"][0]["links"]["breached"]
     assert first == "/console/tickets?status=all&from=2026-11-23&to=2026-11-29&rule=first_response&sla=breached"
+
+
+def test_survey_questions_are_those_the_assistant_asks():
+    """The response rate (and its partial index) knows the survey by the questions' text."""
+    from pathlib import Path
+
+    import yaml
+
+    from bot.sla.notify import SURVEY_TEXT
+    from bot.store.models import SURVEY_QUESTIONS
+
+    domain = yaml.safe_load((Path(__file__).resolve().parent.parent / "domain.yml").read_text(encoding="utf-8"))
+    asked = [r["text"] for r in domain["responses"]["utter_ask_rating"]]
+    assert set(asked) | {SURVEY_TEXT} == set(SURVEY_QUESTIONS)

@@ -9,7 +9,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from sqlalchemy import Integer, String, and_, cast, delete, exists, func, or_, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from bot.store.models import (
     Conversation,
@@ -247,23 +247,36 @@ def review_search(session: Session, f: ReviewFilters, limit: int = 200) -> list[
         query = query.where(exists().where(and_(Handoff.conversation_id == Conversation.id,
                                                 Handoff.agent == f.agent, Handoff.accepted_at.is_not(None))))
     query = query.order_by(Conversation.last_message_at.desc()).limit(limit)
+    conversations = list(session.execute(query).scalars())
+    ids = [conv.id for conv in conversations]
+    # A few queries for the whole page, not four per row (the dashboard links here on a year of data).
+    counts = {cid: (n, flagged) for cid, n, flagged in session.execute(
+        select(Message.conversation_id, func.count(Message.id), func.sum(cast(Message.flagged, Integer)))
+        .where(Message.conversation_id.in_(ids)).group_by(Message.conversation_id)).all()} if ids else {}
+    last_text_ids = select(func.max(Message.id)).where(Message.conversation_id.in_(ids),
+                                                        Message.sender == "customer").group_by(Message.conversation_id)
+    last_texts = dict(session.execute(select(Message.conversation_id, Message.text)
+                                      .where(Message.id.in_(last_text_ids))).all()) if ids else {}
+    last_rating_ids = select(func.max(SurveyAnswer.id)).where(SurveyAnswer.conversation_id.in_(ids)) \
+        .group_by(SurveyAnswer.conversation_id)
+    last_ratings = dict(session.execute(select(SurveyAnswer.conversation_id, SurveyAnswer.rating)
+                                        .where(SurveyAnswer.id.in_(last_rating_ids))).all()) if ids else {}
+    last_handoff_ids = select(func.max(Handoff.id)).where(Handoff.conversation_id.in_(ids)) \
+        .group_by(Handoff.conversation_id)
+    last_handoffs = {h.conversation_id: h for h in session.execute(
+        select(Handoff).where(Handoff.id.in_(last_handoff_ids))).scalars()} if ids else {}
     rows = []
-    for conv in session.execute(query).scalars():
-        counts = session.execute(
-            select(func.count(Message.id), func.sum(cast(Message.flagged, Integer)))
-            .where(Message.conversation_id == conv.id)).one()
-        rating = conv.satisfaction or session.execute(
-            select(SurveyAnswer.rating).where(SurveyAnswer.conversation_id == conv.id)
-            .order_by(SurveyAnswer.id.desc()).limit(1)).scalar_one_or_none()
-        handoff = session.execute(select(Handoff).where(Handoff.conversation_id == conv.id)
-                                  .order_by(Handoff.id.desc()).limit(1)).scalar_one_or_none()
+    for conv in conversations:
+        n, flagged = counts.get(conv.id, (0, 0))
+        rating = conv.satisfaction or last_ratings.get(conv.id)
+        handoff = last_handoffs.get(conv.id)
         rows.append({"id": conv.id, "channel": conv.channel, "state": conv.state, "account_no": conv.account_no,
                      "tags": conv.tags or [], "reviewed": conv.reviewed, "satisfaction": rating,
                      "created_at": conv.created_at, "last_message_at": conv.last_message_at,
-                     "messages": counts[0] or 0, "flagged": int(counts[1] or 0),
+                     "messages": n or 0, "flagged": int(flagged or 0),
                      "handoff": handoff.status if handoff else None,
                      "agent": handoff.agent if handoff else None,
-                     "last_text": _last_customer_text(session, conv.id)})
+                     "last_text": last_texts.get(conv.id)})
     return rows
 
 
@@ -375,7 +388,9 @@ def ticket_list(session: Session, f: TicketFilters, limit: int = 300) -> list[di
         query = query.where(exists().where(and_(
             Milestone.ticket_id == Ticket.id,
             or_(Milestone.breached.is_(True), and_(Milestone.met_at.is_(None), Milestone.due_at < now)))))
-    query = query.order_by(Ticket.created_at.desc(), Ticket.id.desc()).limit(limit)
+    # Milestones of the whole page in one query (not one per ticket).
+    query = query.order_by(Ticket.created_at.desc(), Ticket.id.desc()).limit(limit) \
+        .options(selectinload(Ticket.milestones))
     rows = []
     for t in session.execute(query).scalars():
         ms = milestone_rows(t.milestones)

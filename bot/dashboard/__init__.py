@@ -29,3 +29,14 @@ def setup(app: web.Application) -> None:
     r.add_get("/console/dashboard/data.json", views.dashboard_data, name="console-dashboard-data")
     r.add_get(r"/console/dashboard/report.{fmt:csv|xlsx}", views.dashboard_download,
               name="console-dashboard-download")
+
+    async def warm_topics(app: web.Application) -> None:
+        # jieba's dictionaries take seconds to load: not on a supervisor's first request.
+        import asyncio
+
+        from bot.dashboard.topics import _pos_tokenizer
+
+        asyncio.get_running_loop().run_in_executor(None, _pos_tokenizer)
+
+    if app.get("start_background", True):
+        app.on_startup.append(warm_topics)

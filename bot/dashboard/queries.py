@@ -40,7 +40,8 @@ from urllib.parse import urlencode
 from sqlalchemy import Integer, and_, case, cast, exists, func, literal, or_, select
 from sqlalchemy.orm import Session
 
-from bot.store.models import Conversation, Customer, Handoff, Message, Milestone, SurveyAnswer, Ticket
+from bot.store.models import (SURVEY_QUESTIONS, Conversation, Customer, Handoff, Message, Milestone, SurveyAnswer,
+                              Ticket)
 from bot.store.types import SHANGHAI, iso_local, now_utc
 
 SATISFACTION_TARGET = 0.95
@@ -48,8 +49,6 @@ FALLBACK_INTENT = "nlu_fallback"
 TOPIC_TICKET_TYPES = ("complaint", "suggestion")
 # Rules shown first: the 2-hour response (受理) and the 24-hour complaint contact.
 LEADING_RULES = ("first_response", "complaint.contact")
-# The survey questions the assistant sends (domain.yml utter_ask_rating, bot.sla.notify 回访).
-SURVEY_QUESTIONS = ("请问您对这次服务满意吗？", "为了把服务做得更好，想请您对本次服务做个评价：")
 TOP = 10
 WEEKDAYS = ("周一", "周二", "周三", "周四", "周五", "周六", "周日")
 
@@ -167,13 +166,48 @@ def tickets_link(scope: Scope, **extra: str) -> str:
 
 # ---------------------------------------------------------------- figures
 
-def volume(session: Session, scope: Scope) -> dict[str, Any]:
+def volume(session: Session, scope: Scope, light: bool = False) -> dict[str, Any]:
+    """Conversations, customer messages, containment and intents (``light``: the totals only)."""
     conds = conversation_conditions(scope)
     total, customers, contained = session.execute(
         select(func.count(), func.count(func.distinct(Conversation.account_no)),
                func.coalesce(func.sum(case((~exists().where(Handoff.conversation_id == Conversation.id), 1),
                                            else_=0)), 0))
         .select_from(Conversation).where(*conds)).one()
+    customer_messages = [Message.sender == "customer", Message.created_at >= scope.since,
+                         Message.created_at < scope.until]
+    if scope.channel:
+        customer_messages.append(Message.channel == scope.channel)
+    if scope.area:
+        customer_messages.append(Message.conversation_id.in_(
+            select(Conversation.id).where(Conversation.account_no.in_(_area_accounts(scope.area)))))
+    msg_day = _local_day(session, Message.created_at)
+    msg_hour = _local_hour(session, Message.created_at)
+    # One pass over the period's customer messages: per day, hour and intent.
+    grouped = session.execute(
+        select(*((msg_day, msg_hour) if not light else (literal(""), literal(0))), Message.intent, func.count())
+        .where(*customer_messages)
+        .group_by(*((msg_day, msg_hour) if not light else ()), Message.intent)).all()
+    intent_counts: Counter = Counter()
+    messages_by_day: Counter = Counter()
+    heatmap = [[0] * 24 for _ in range(7)]  # [weekday Monday=0][hour]
+    for day_text, hour, intent, n in grouped:
+        intent_counts[intent] += n
+        if not light:
+            messages_by_day[day_text] += n
+            heatmap[date.fromisoformat(day_text).weekday()][int(hour)] += n
+    messages_total = sum(intent_counts.values())
+    with_intent = sum(n for intent, n in intent_counts.items() if intent)
+    fallback = intent_counts.get(FALLBACK_INTENT, 0)
+    figures = {
+        "conversations": {"total": total, "customer_messages": messages_total, "customers": customers},
+        "containment": {"conversations": total, "contained": contained, "rate": _share(contained, total),
+                        "messages_with_intent": with_intent, "fallback_messages": fallback,
+                        "fallback_rate": _share(fallback, with_intent)},
+    }
+    if light:
+        return figures
+
     per_channel = [{"channel": ch, "conversations": n, "link": review_link(replace(scope, channel=ch))}
                    for ch, n in session.execute(
                        select(Conversation.channel, func.count()).where(*conds)
@@ -181,19 +215,6 @@ def volume(session: Session, scope: Scope) -> dict[str, Any]:
     conv_day = _local_day(session, Conversation.created_at)
     conversations_by_day = dict(session.execute(
         select(conv_day, func.count()).where(*conds).group_by(conv_day)).all())
-
-    customer_messages = (Message.sender == "customer", Message.created_at >= scope.since,
-                         Message.created_at < scope.until, *conds)
-    msg_day = _local_day(session, Message.created_at)
-    msg_hour = _local_hour(session, Message.created_at)
-    by_day_hour = session.execute(
-        select(msg_day, msg_hour, func.count()).join(Conversation, Conversation.id == Message.conversation_id)
-        .where(*customer_messages).group_by(msg_day, msg_hour)).all()
-    messages_by_day: Counter = Counter()
-    heatmap = [[0] * 24 for _ in range(7)]  # [weekday Monday=0][hour]
-    for day_text, hour, n in by_day_hour:
-        messages_by_day[day_text] += n
-        heatmap[date.fromisoformat(day_text).weekday()][int(hour)] += n
     per_day = []
     day = scope.first_day
     while day <= scope.last_day:
@@ -202,41 +223,23 @@ def volume(session: Session, scope: Scope) -> dict[str, Any]:
                         "messages": messages_by_day.get(key, 0),
                         "link": review_link(day_scope(day, day, scope.channel, scope.area))})
         day += timedelta(days=1)
-
-    intents = session.execute(
-        select(Message.intent, func.count()).join(Conversation, Conversation.id == Message.conversation_id)
-        .where(*customer_messages).group_by(Message.intent)).all()
-    intent_counts = {intent: n for intent, n in intents}
-    messages_total = sum(intent_counts.values())
-    with_intent = sum(n for intent, n in intent_counts.items() if intent)
-    fallback = intent_counts.get(FALLBACK_INTENT, 0)
     top_intents = sorted(((i, n) for i, n in intent_counts.items() if i), key=lambda kv: (-kv[1], kv[0]))
     per_intent = [{"intent": i, "messages": n, "link": review_link(scope, intent=i)} for i, n in top_intents[:TOP]]
-
     misunderstood = [
         {"text": text, "messages": n, "link": review_link(scope, text=text[:500])}
         for text, n in session.execute(
-            select(Message.text, func.count()).join(Conversation, Conversation.id == Message.conversation_id)
+            select(Message.text, func.count())
             .where(*customer_messages, Message.text.is_not(None),
                    or_(Message.intent == FALLBACK_INTENT, Message.flagged.is_(True)))
             .group_by(Message.text).order_by(func.count().desc(), Message.text).limit(TOP)).all()]
-
-    return {
-        "conversations": {
-            "total": total, "customer_messages": messages_total, "customers": customers,
-            "link": review_link(scope),
-            "per_day": per_day, "heatmap": heatmap, "weekdays": list(WEEKDAYS),
-            "per_channel": per_channel, "per_intent": per_intent,
-        },
-        "containment": {
-            "conversations": total, "contained": contained, "rate": _share(contained, total),
-            "contained_link": review_link(scope, handoff="no"),
-            "messages_with_intent": with_intent, "fallback_messages": fallback,
-            "fallback_rate": _share(fallback, with_intent),
-            "fallback_link": review_link(scope, intent=FALLBACK_INTENT),
-            "misunderstood": misunderstood, "top_intents": per_intent,
-        },
-    }
+    figures["conversations"].update({
+        "link": review_link(scope), "per_day": per_day, "heatmap": heatmap, "weekdays": list(WEEKDAYS),
+        "per_channel": per_channel, "per_intent": per_intent})
+    figures["containment"].update({
+        "contained_link": review_link(scope, handoff="no"),
+        "fallback_link": review_link(scope, intent=FALLBACK_INTENT),
+        "misunderstood": misunderstood, "top_intents": per_intent})
+    return figures
 
 
 def people(session: Session, scope: Scope) -> tuple[dict[str, Any], dict[str, set[str]]]:
@@ -373,13 +376,13 @@ def satisfaction(session: Session, scope: Scope, agent_conversations: dict[str, 
         by_agent.append({"agent": agent, **figures([a for a in answers if a["conversation_id"] in conversations])})
 
     conds = conversation_conditions(scope)
-    answered = exists().where(SurveyAnswer.conversation_id == Conversation.id)
-    asked = exists().where(Message.conversation_id == Conversation.id, Message.sender == "bot",
-                           Message.text.in_(SURVEY_QUESTIONS))
+    # IN (not EXISTS per row): hashed once; the asked side reads the partial index of survey questions.
+    answered = Conversation.id.in_(select(SurveyAnswer.conversation_id).where(SurveyAnswer.conversation_id.is_not(None)))
+    asked = Conversation.id.in_(select(Message.conversation_id).where(Message.sender == "bot",
+                                                                      Message.text.in_(SURVEY_QUESTIONS)))
     surveyed, responded = session.execute(
-        select(func.coalesce(func.sum(case((or_(asked, answered), 1), else_=0)), 0),
-               func.coalesce(func.sum(case((answered, 1), else_=0)), 0))
-        .select_from(Conversation).where(*conds)).one()
+        select(func.count(), func.coalesce(func.sum(case((answered, 1), else_=0)), 0))
+        .select_from(Conversation).where(*conds, or_(asked, answered))).one()
 
     dissatisfied = [{"conversation_id": a["conversation_id"], "ticket_no": a["ticket_no"], "channel": a["channel"],
                      "comment": a["comment"], "at": iso_local(a["at"])}
@@ -434,7 +437,7 @@ HEADLINES = (
 
 
 def _core(session: Session, scope: Scope, now: datetime, with_topics: bool) -> dict[str, Any]:
-    figures = volume(session, scope)
+    figures = volume(session, scope, light=not with_topics)
     figures["handoffs"], agent_conversations = people(session, scope)
     figures["tickets"] = tickets(session, scope)
     figures["sla"] = sla(session, scope, now)

@@ -18,6 +18,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import declarative_base, relationship
 
@@ -38,6 +39,9 @@ HANDOFF_STATUSES = ("waiting", "accepted", "returned", "closed", "missed")
 STAFF_ROLES = ("agent", "supervisor")
 AVAILABILITY = ("online", "busy", "away")
 NOTE_KINDS = ("note", "transfer", "labels")
+# What the assistant asks for a rating (domain.yml utter_ask_rating, bot.sla.notify.SURVEY_TEXT).
+SURVEY_QUESTIONS = ("请问您对这次服务满意吗？", "为了把服务做得更好，想请您对本次服务做个评价：")
+SURVEY_WHERE = "sender = 'bot' AND text IN ({})".format(", ".join(f"'{q}'" for q in SURVEY_QUESTIONS))
 
 
 class Customer(Base):
@@ -123,7 +127,7 @@ class Ticket(Base):
     assignee = Column(String(64), nullable=True, index=True)
     created_at = Column(UTCDateTime, nullable=False, default=now_utc, index=True)
     updated_at = Column(UTCDateTime, nullable=False, default=now_utc, onupdate=now_utc)
-    closed_at = Column(UTCDateTime, nullable=True)
+    closed_at = Column(UTCDateTime, nullable=True, index=True)
 
     events = relationship("TicketEvent", back_populates="ticket", order_by="TicketEvent.id",
                           cascade="all, delete-orphan")
@@ -190,6 +194,14 @@ class Message(Base):
     __tablename__ = "messages"
     __table_args__ = (
         UniqueConstraint("conversation_id", "client_msg_id", name="uq_messages_client_id"),
+        # The dashboard: a period's messages; whether a conversation was asked the survey
+        # question (partial: the bot's survey questions only; migration 0006).
+        Index("ix_messages_created_at", "created_at", "sender", "intent"),  # index-only scans
+        Index("ix_messages_survey_question", "conversation_id",
+              postgresql_where=text(SURVEY_WHERE), sqlite_where=text(SURVEY_WHERE)),
+        # ... and an agent's first answer after accepting (staff messages only).
+        Index("ix_messages_staff", "conversation_id", "created_at",
+              postgresql_where=text("sender = 'staff'"), sqlite_where=text("sender = 'staff'")),
     )
 
     id = Column(Integer, primary_key=True)
@@ -265,7 +277,7 @@ class SurveyAnswer(Base):
     ticket_no = Column(String(32), nullable=True, index=True)
     rating = Column(String(16), nullable=False)  # satisfied | neutral | dissatisfied
     comment = Column(Text, nullable=True)
-    created_at = Column(UTCDateTime, nullable=False, default=now_utc)
+    created_at = Column(UTCDateTime, nullable=False, default=now_utc, index=True)
 
 
 class ChannelNonce(Base):
