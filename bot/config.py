@@ -71,6 +71,12 @@ class Settings:
     # Proxies (addresses/CIDRs, comma-separated) whose X-Forwarded-Proto/-For are believed
     # (bot/proxies.py); empty: the headers are ignored.
     trusted_proxies: str = field(default_factory=lambda: _env("TRUSTED_PROXIES", ""))
+    # Different account numbers one chat conversation (10 minutes) and one web client address (an
+    # hour) may ask about before "too many" (bot/api/routes.py); mobile carriers put many
+    # customers behind one address, so the per-address cap is the higher one.
+    account_lookups_per_conversation: int = field(
+        default_factory=lambda: int(_env("ACCOUNT_LOOKUPS_PER_CONVERSATION", "5")))
+    account_lookups_per_client: int = field(default_factory=lambda: int(_env("ACCOUNT_LOOKUPS_PER_CLIENT", "20")))
 
     app_env: str = field(default_factory=app_env)
 

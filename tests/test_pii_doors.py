@@ -200,3 +200,19 @@ async def test_an_account_number_typed_into_the_outage_form_is_answered_without_
     tracker = make_tracker("中华路", intent="inform", form="outage_form", slots={**values, "requested_slot": "address"})
     events, _ = await run_action(ValidateOutageForm(), tracker)
     assert slot_values(events)["address_from_account"] is False
+
+
+async def test_the_caps_are_settings(aiohttp_client, gateway_settings, monkeypatch):
+    from bot.app import create_app
+    from bot.config import Settings
+
+    monkeypatch.setenv("ACCOUNT_LOOKUPS_PER_CLIENT", "2")
+    settings = Settings(database_url=gateway_settings.database_url, service_token=gateway_settings.service_token)
+    assert settings.account_lookups_per_client == 2
+    client = await aiohttp_client(create_app(settings, start_background=False))
+    statuses = []
+    for index in range(3):
+        response = await client.get(f"/api/v1/accounts/320100009{index}", headers=auth_headers(),
+                                    params={"conversation_id": f"web-c{index}", "client": "web:few"})
+        statuses.append(response.status)
+    assert statuses == [404, 404, 429]

@@ -47,7 +47,7 @@ ASKER_PARAMS = [
     _query("conversation_id", {"type": "string", "maxLength": 128},
            "the conversation (Rasa sender id) asking; at most 5 different account numbers in 10 minutes"),
     _query("client", {"type": "string", "pattern": r"^[A-Za-z0-9:._-]{1,64}$"},
-           "the client behind it (the web channel's client key); at most 12 different account numbers an hour"),
+           "the client behind it (the web channel's client key); at most 20 different account numbers an hour"),
 ]
 RATE_LIMITED = {"429": {"description": "rate_limited: too many different account numbers looked up "
                                        "(Retry-After gives the seconds)",

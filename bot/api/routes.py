@@ -58,8 +58,9 @@ IDENTITY_PER_ACCOUNT = Limit("identity-account", 20, 60 * 60.0)
 # Whether an account number exists is itself worth guessing for (and the chat tells it): the
 # different account numbers one conversation, and one client (the widget's address; a WeChat
 # user is their conversation), may look up. The same number again does not count again.
+# Numbers: ACCOUNT_LOOKUPS_PER_CONVERSATION (5) and ACCOUNT_LOOKUPS_PER_CLIENT (20) in Settings.
 LOOKUPS_PER_CONVERSATION = Limit("lookup-conversation", 5, 10 * 60.0)
-LOOKUPS_PER_CLIENT = Limit("lookup-client", 12, 60 * 60.0)
+LOOKUPS_PER_CLIENT = Limit("lookup-client", 20, 60 * 60.0)
 CLIENT = re.compile(r"^[A-Za-z0-9:._-]{1,64}$")
 
 
@@ -121,8 +122,11 @@ async def _count_lookup(request: web.Request, account_no: str, conversation_id: 
     """429 ``rate_limited`` when the conversation or the client has looked up too many
     different account numbers lately (one it already asked about is always answered)."""
     limiter = throttle.of(request.app)
-    checks = [(limit, key) for limit, key in ((LOOKUPS_PER_CONVERSATION, conversation_id),
-                                              (LOOKUPS_PER_CLIENT, client)) if key]
+    settings = request.app["settings"]
+    per_conversation = Limit(LOOKUPS_PER_CONVERSATION.scope, settings.account_lookups_per_conversation,
+                             LOOKUPS_PER_CONVERSATION.window)
+    per_client = Limit(LOOKUPS_PER_CLIENT.scope, settings.account_lookups_per_client, LOOKUPS_PER_CLIENT.window)
+    checks = [(limit, key) for limit, key in ((per_conversation, conversation_id), (per_client, client)) if key]
     for limit, key in checks:
         if await limiter.over(limit, key) and not await limiter.seen(limit, key, account_no):
             raise ApiError(429, "rate_limited",

@@ -82,6 +82,9 @@ def running_stack(model: Path, extra_env: Optional[dict] = None, keep_dir: bool 
         "STAFF_HOURS": "00:00-24:00",
         "HANDOFF_ACCEPT_SECONDS": "20",
         "HANDOFF_CHECK_SECONDS": "1",
+        # Every test conversation comes from loopback: one web client as far as the per-address
+        # cap on account-number lookups goes (tests/test_pii_doors.py tests that cap).
+        "ACCOUNT_LOOKUPS_PER_CLIENT": "100000",
         **(extra_env or {}),
     }
     init = subprocess.run([sys.executable, "-m", "bot", "init-store", "--demo-if-empty"], cwd=ROOT,
