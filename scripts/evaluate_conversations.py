@@ -638,6 +638,11 @@ def write_reports(out: Path, document: Dict[str, Any], dev_failed: List[str], te
                 lines += ["Misunderstood utterances:", ""]
                 lines += [f"- {_md(e['text'])}: {e['expected']} → {e['predicted']}" for e in intent["errors"]]
                 lines.append("")
+            changes = item.get("changes") or {}
+            if changes.get("since"):
+                lines += [f"### Changes since the previous run ({changes['since']})", "",
+                          "- Now failing: " + (", ".join(changes["now_failing"]) or "none"),
+                          "- Now completed: " + (", ".join(changes["now_completed"]) or "none"), ""]
             lines += ["### Failed conversations", ""]
             lines += dev_failed or ["None."]
             lines.append("")
@@ -657,11 +662,73 @@ def write_reports(out: Path, document: Dict[str, Any], dev_failed: List[str], te
 
 
 # ---- main ------------------------------------------------------------------------------------
+def dev_changes(previous: Dict[str, Any], current: List[Dict[str, Any]]) -> Dict[str, Any]:
+    """Dev conversations whose verdict changed since the previous run's JSON."""
+    before = {c["id"]: c["completed"] for c in previous["halves"]["dev"]["conversations"]}
+    return {"since": f"{previous.get('date')}, model {previous.get('model', {}).get('file')}, "
+                     f"commit {previous.get('commit') or '?'}",
+            "now_failing": [c["id"] for c in current if before.get(c["id"]) is True and not c["completed"]],
+            "now_completed": [c["id"] for c in current if before.get(c["id"]) is False and c["completed"]]}
+
+
 def _previous(out: Path) -> Dict[str, Any]:
     try:
         return json.loads((out / JSON_NAME).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return {}
+
+
+def assemble(outcome: Dict[str, Tuple[list, list]], previous: Dict[str, Any], model_info: Dict[str, Any],
+             seconds: float, set_baseline: bool) -> Tuple[Dict[str, Any], Dict[str, List[str]]]:
+    """The JSON document of a run (halves not run carried over from ``previous``, its baseline
+    kept unless ``set_baseline``) and the failed-transcript blocks of each half played."""
+    document: Dict[str, Any] = {
+        "date": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "model": model_info,
+        "commit": git_commit(),
+        "run_seconds": round(seconds, 1),
+        "targets": {"completed_pct": TARGET_COMPLETED, "wrong_action_pct": TARGET_WRONG, "intent_accuracy": TARGET_INTENT},
+        "halves": {},
+    }
+    failed_blocks: Dict[str, List[str]] = {}
+    for half, (played, pairs) in outcome.items():
+        figures = half_figures([(c, v) for c, _, v in played])
+        figures["intent"] = intent_figures(pairs)
+        if half == "test":  # figures only: the test half's texts stay out of the main documents
+            figures["intent"] = {k: v for k, v in figures["intent"].items() if k != "errors"}
+        else:
+            figures["conversations"] = [{"id": c.id, "category": c.category, "completed": v.completed,
+                                         "wrong_action": v.wrong_action, "failures": v.failures}
+                                        for c, _, v in played]
+        document["halves"][half] = figures
+        blocks: List[str] = []
+        for conversation, observed, verdict in played:
+            if not verdict.completed:
+                blocks += transcript_block(conversation, observed, verdict)
+        if half == "test":
+            intent = intent_figures(pairs)
+            if intent["errors"]:
+                blocks += ["## Misunderstood single utterances", ""]
+                blocks += [f"- {_md(e['text'])}: {e['expected']} → {e['predicted']}" for e in intent["errors"]]
+        failed_blocks[half] = blocks
+    if "dev" in outcome and previous.get("halves", {}).get("dev", {}).get("conversations"):
+        document["halves"]["dev"]["changes"] = dev_changes(previous, document["halves"]["dev"]["conversations"])
+    for half in HALVES:
+        if half not in document["halves"] and half in previous.get("halves", {}):
+            carried = dict(previous["halves"][half])
+            carried["carried_over"] = carried.get("carried_over") or f"{previous.get('date')}, model {previous.get('model', {}).get('file')}"
+            document["halves"][half] = carried
+    baseline = dict(previous.get("baseline") or {})
+    baseline["halves"] = dict(baseline.get("halves") or {})
+    if set_baseline:
+        for half in outcome:
+            keep = {k: v for k, v in document["halves"][half].items() if k != "conversations"}
+            keep["intent"] = {k: v for k, v in keep["intent"].items() if k not in ("errors", "confusion")}
+            keep.update(date=document["date"], model=document["model"]["file"], commit=document["commit"])
+            baseline["halves"][half] = keep
+    if baseline["halves"]:
+        document["baseline"] = baseline
+    return document, failed_blocks
 
 
 def main(argv: Optional[Iterable[str]] = None) -> int:
@@ -747,50 +814,8 @@ def main(argv: Optional[Iterable[str]] = None) -> int:
         return 0 if all(v.completed for played, _ in outcome.values() for _, _, v in played) else 1
 
     previous = _previous(args.out)
-    document: Dict[str, Any] = {
-        "date": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
-        "model": {"file": model.name, "fingerprint": model_fingerprint(model), "matches_data": matches},
-        "commit": git_commit(),
-        "run_seconds": round(seconds, 1),
-        "targets": {"completed_pct": TARGET_COMPLETED, "wrong_action_pct": TARGET_WRONG, "intent_accuracy": TARGET_INTENT},
-        "halves": {},
-    }
-    failed_blocks: Dict[str, List[str]] = {}
-    for half, (played, pairs) in outcome.items():
-        figures = half_figures([(c, v) for c, _, v in played])
-        figures["intent"] = intent_figures(pairs)
-        if half == "test":  # figures only: the test half's texts stay out of the main documents
-            figures["intent"] = {k: v for k, v in figures["intent"].items() if k != "errors"}
-        else:
-            figures["conversations"] = [{"id": c.id, "category": c.category, "completed": v.completed,
-                                         "wrong_action": v.wrong_action, "failures": v.failures}
-                                        for c, _, v in played]
-        document["halves"][half] = figures
-        blocks: List[str] = []
-        for conversation, observed, verdict in played:
-            if not verdict.completed:
-                blocks += transcript_block(conversation, observed, verdict)
-        if half == "test":
-            intent = intent_figures(pairs)
-            if intent["errors"]:
-                blocks += ["## Misunderstood single utterances", ""]
-                blocks += [f"- {_md(e['text'])}: {e['expected']} → {e['predicted']}" for e in intent["errors"]]
-        failed_blocks[half] = blocks
-    for half in HALVES:
-        if half not in document["halves"] and half in previous.get("halves", {}):
-            carried = dict(previous["halves"][half])
-            carried["carried_over"] = carried.get("carried_over") or f"{previous.get('date')}, model {previous.get('model', {}).get('file')}"
-            document["halves"][half] = carried
-    baseline = dict(previous.get("baseline") or {})
-    baseline["halves"] = dict(baseline.get("halves") or {})
-    if args.set_baseline:
-        for half in outcome:
-            keep = {k: v for k, v in document["halves"][half].items() if k != "conversations"}
-            keep["intent"] = {k: v for k, v in keep["intent"].items() if k not in ("errors", "confusion")}
-            keep.update(date=document["date"], model=document["model"]["file"], commit=document["commit"])
-            baseline["halves"][half] = keep
-    if baseline["halves"]:
-        document["baseline"] = baseline
+    model_info = {"file": model.name, "fingerprint": model_fingerprint(model), "matches_data": matches}
+    document, failed_blocks = assemble(outcome, previous, model_info, seconds, args.set_baseline)
     write_reports(args.out, document, failed_blocks.get("dev", []), failed_blocks.get("test") if "test" in outcome else None)
 
     print(f"[conv] wrote {args.out / REPORT_NAME} and {args.out / JSON_NAME} ({seconds:.0f} s)")
@@ -802,6 +827,9 @@ def main(argv: Optional[Iterable[str]] = None) -> int:
         line = (f"[conv] {half}: {item['n']} conversations, completed {_pct(item['completed_pct'])}, "
                 f"wrong actions {_pct(item['wrong_action_pct'])}, intent accuracy {_acc(item['intent'])}")
         print(line)
+        changes = item.get("changes") or {}
+        if changes.get("now_failing"):
+            print(f"[conv] {half}: now failing (completed in the previous run): {', '.join(changes['now_failing'])}")
         if half == "test":
             misses = target_misses(item)
             if misses:

@@ -167,3 +167,50 @@ def test_the_desk_is_closed_during_a_run_at_any_hour():
         now = dt.datetime(2026, 12, 2, hour, 59, tzinfo=dt.timezone.utc)
         hours = StaffHours.parse(closed_desk_hours(now))
         assert not hours.is_open(now) and not hours.is_open(now + dt.timedelta(hours=3))
+
+
+def test_dev_verdicts_that_changed_since_the_previous_run():
+    from scripts.evaluate_conversations import dev_changes
+
+    previous = {"date": "2026-12-02 04:31 UTC", "model": {"file": "model-a.tar.gz"}, "commit": "43ba4fa",
+                "halves": {"dev": {"conversations": [{"id": "a-bill-001", "completed": True},
+                                                     {"id": "b-repair-001", "completed": False}]}}}
+    changes = dev_changes(previous, [{"id": "a-bill-001", "completed": False}, {"id": "b-repair-001", "completed": True},
+                                     {"id": "new-001", "completed": True}])
+    assert changes["now_failing"] == ["a-bill-001"] and changes["now_completed"] == ["b-repair-001"]
+    assert "43ba4fa" in changes["since"]
+
+
+def test_a_run_document_keeps_the_baseline_carries_halves_over_and_keeps_test_texts_apart(tmp_path):
+    from scripts.evaluate_conversations import (JSON_NAME, REPORT_NAME, TEST_TRANSCRIPTS_NAME, assemble,
+                                                write_reports)
+
+    ok, bad = conversation({"tickets": []}, "bill"), conversation(EXPECT_REPAIR)
+    dev = [(ok, observed(), score(ok, observed())), (bad, observed(), score(bad, observed()))]
+    pairs = [("电费多少", "query_bill", "query_bill"), ("没电了", "report_fault", "nlu_fallback")]
+    previous = {"date": "earlier", "model": {"file": "old.tar.gz"}, "commit": "abc",
+                "baseline": {"note": "before fixes", "halves": {"dev": {"n": 2, "completed_pct": 0.0}}},
+                "halves": {"dev": {"conversations": [{"id": "bill-001", "completed": False},
+                                                     {"id": "repair-001", "completed": True}]},
+                           "test": {"n": 2, "completed": 1, "completed_pct": 50.0, "wrong_action_pct": 0.0,
+                                    "intent": {"accuracy": 0.9, "n": 10, "correct": 9}}}}
+    document, blocks = assemble({"dev": (dev, pairs)}, previous, {"file": "new.tar.gz", "fingerprint": "f"}, 12.0, False)
+    assert document["baseline"] == previous["baseline"]
+    assert document["halves"]["test"]["carried_over"].startswith("earlier")
+    assert document["halves"]["dev"]["changes"]["now_failing"] == ["repair-001"]
+    assert document["halves"]["dev"]["changes"]["now_completed"] == ["bill-001"]
+    assert document["halves"]["dev"]["intent"]["accuracy"] == 0.5
+    write_reports(tmp_path, document, blocks["dev"], None)
+    report = (tmp_path / REPORT_NAME).read_text(encoding="utf-8")
+    assert "repair-001" in report and "missing ticket: repair" in report and "没电了" in report
+    assert (tmp_path / JSON_NAME).exists() and not (tmp_path / TEST_TRANSCRIPTS_NAME).exists()
+
+    secret = Conversation(id="t-001", category="info", turns=["不该被读到的话"], expect={"tickets": []}, half="test")
+    test = [(secret, observed([repair()]), score(secret, observed([repair()])))]
+    document, blocks = assemble({"test": (test, [("保密的句子", "faq", "complain")])}, {}, {"file": "m", "fingerprint": "f"},
+                                1.0, True)
+    assert document["baseline"]["halves"]["test"]["wrong_action_pct"] == 100.0
+    write_reports(tmp_path, document, blocks.get("dev", []), blocks["test"])
+    report = (tmp_path / REPORT_NAME).read_text(encoding="utf-8") + (tmp_path / JSON_NAME).read_text(encoding="utf-8")
+    assert "保密的句子" not in report and "t-001" not in report and "MISSED TARGET" in report
+    assert "保密的句子" in (tmp_path / TEST_TRANSCRIPTS_NAME).read_text(encoding="utf-8")
