@@ -239,3 +239,23 @@ def test_availability_and_transfer_live(browser, boss, agent, gateway):
         boss.page.screenshot(path=str(SHOTS / "console-availability.png"), full_page=True)
     finally:
         zhao.close()
+
+
+def test_search_and_customer_page(agent, gateway):
+    page = agent.page
+    agent.go("/console/queue")
+    page.fill("#top-search", "停电 来电")
+    page.keyboard.press("Enter")
+    page.wait_for_url("**/console/search?q=**")
+    hits = page.locator("#search-messages .result")
+    assert hits.count() >= 2 and "我家停电了" in hits.first.inner_text()
+    masked = gateway["name"][0] + "*" * (len(gateway["name"]) - 1)
+    assert masked in page.inner_text("#search-conversations") and gateway["name"] not in page.content()
+    page.fill("#top-search", ACCOUNT)
+    page.keyboard.press("Enter")
+    page.wait_for_selector(f"#search-customers a[href='/console/customers/{ACCOUNT}']")
+    page.click(f"#search-customers a[href='/console/customers/{ACCOUNT}']")
+    page.wait_for_url(f"**/console/customers/{ACCOUNT}")
+    assert page.locator("#customer-conversations a[href='/console/conversations/web-b1']").count() == 1
+    assert page.locator("#customer-conversations a[href='/console/conversations/web-b2']").count() == 1
+    page.screenshot(path=str(SHOTS / "console-customer-page.png"), full_page=True)

@@ -5,7 +5,7 @@ import re
 
 from aiohttp import web
 
-from bot.agent_tools import availability, canned, customers, notes
+from bot.agent_tools import availability, canned, customers, notes, search
 from bot.console import queries
 from bot.console.views import _audit_view, _read, conversation_url, done, form, for_viewer, render, staff, wants_json
 
@@ -32,6 +32,7 @@ def setup(app: web.Application, supervisor_routes: set[str]) -> None:
     r.add_get("/console/labels", labels_page, name="console-labels")
     r.add_post("/console/labels", labels_save, name="console-labels-save")
     r.add_post("/console/labels/{lid}/active", label_active, name="console-label-active")
+    r.add_get("/console/search", search_page, name="console-search")
     r.add_post("/console/availability", set_availability, name="console-availability")
     r.add_post("/console/conversations/{cid}/transfer", transfer, name="console-transfer")
     r.add_get("/console/canned", canned_page, name="console-canned")
@@ -187,3 +188,11 @@ async def transfer(request: web.Request) -> web.Response:
                                         online[target]["display_name"], reason, supervisor=me.is_supervisor)
         return "transferred"
     return await _act(request, action)
+
+
+# ---------------------------------------------------------------- search
+
+async def search_page(request: web.Request) -> web.Response:
+    q = request.query.get("q", "").strip()[:search.MAX_QUERY]
+    result = await _write(request, search.search, q) if q else None
+    return render(request, "search.html", {"page": "search", "q": q, "r": result})

@@ -213,6 +213,9 @@ def erase(session: Session, subject: Subject, *, include_account: bool = False) 
         session.execute(update(Conversation).where(Conversation.id.in_(cids))
                         .values(account_no=None, note=None, tags=[]))
     if subject.account_no and include_account:
+        session.execute(delete(SearchTerm).where(SearchTerm.kind == "c", SearchTerm.ref.in_(
+            select(Customer.id).where(Customer.account_no == subject.account_no)))
+            .execution_options(synchronize_session=False))
         counts["customer"] = session.execute(update(Customer).where(Customer.account_no == subject.account_no)
                                              .values(name="（已删除）", phone="00000000000",
                                                      address="（已删除）")).rowcount or 0
