@@ -13,6 +13,9 @@ log = logging.getLogger(__name__)
 
 _DEV_SERVICE_TOKEN = "dev-service-token-change-me"
 _DEV_SESSION_SECRET = "dev-session-secret-change-me"
+# Gateway → Rasa (the `gateway` channel and Rasa's HTTP API) and Rasa → action server.
+DEV_RASA_TOKEN = "dev-rasa-token-change-me"
+DEV_ACTION_TOKEN = "dev-action-token-change-me"
 # APP_ENV: "development" (the default: `make run`, the tests) lets the public development
 # secrets above stand in, with a warning; anything else ("production": deploy/, run-prod)
 # refuses to start without real ones.
@@ -61,6 +64,8 @@ class Settings:
     # Bearer token that protects the REST API (used by the action server).
     service_token: str = field(default_factory=lambda: _env("SERVICE_TOKEN", _DEV_SERVICE_TOKEN))
     session_secret: str = field(default_factory=lambda: _env("SESSION_SECRET", _DEV_SESSION_SECRET))
+    # Shared secret the gateway shows Rasa (Authorization: Bearer on the `gateway` channel).
+    rasa_token: str = field(default_factory=lambda: _env("RASA_TOKEN", DEV_RASA_TOKEN))
     sla_config: Path = field(default_factory=lambda: Path(_env("SLA_CONFIG", str(ROOT / "sla.yml"))))
     # Area types of places (城区/乡村/偏远) for repair deadlines, beside sla.yml.
     areas_config: Path = field(default_factory=lambda: Path(_env("AREAS_CONFIG", str(ROOT / "areas.yml"))))
@@ -82,7 +87,8 @@ class Settings:
 
     def secrets(self) -> dict[str, tuple[str, str]]:
         return {"SERVICE_TOKEN": (self.service_token, _DEV_SERVICE_TOKEN),
-                "SESSION_SECRET": (self.session_secret, _DEV_SESSION_SECRET)}
+                "SESSION_SECRET": (self.session_secret, _DEV_SESSION_SECRET),
+                "RASA_TOKEN": (self.rasa_token, DEV_RASA_TOKEN)}
 
     def check_secrets(self) -> None:
         """Warns about development secrets in development; refuses them anywhere else."""
@@ -92,3 +98,9 @@ class Settings:
 
 def load_settings() -> Settings:
     return Settings()
+
+
+def rasa_server_secrets(environ=os.environ) -> dict[str, tuple[str, str]]:
+    """The Rasa server's secrets (checked by its `gateway` channel at start-up)."""
+    return {"RASA_TOKEN": (environ.get("RASA_TOKEN", ""), DEV_RASA_TOKEN),
+            "ACTION_TOKEN": (environ.get("ACTION_TOKEN", ""), DEV_ACTION_TOKEN)}

@@ -327,7 +327,7 @@ class ConversationHub:
         body = {"sender": conversation_id, "message": text,
                 "metadata": {**(metadata or {}), "channel": channel}}
         try:
-            async with self._http.post(url, json=body,
+            async with self._http.post(url, json=body, headers={"Authorization": f"Bearer {self.settings.rasa_token}"},
                                        timeout=aiohttp.ClientTimeout(total=self.settings.rasa_timeout)) as resp:
                 if resp.status != 200:
                     raise RasaUnavailable(f"HTTP {resp.status}")

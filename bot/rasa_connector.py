@@ -13,13 +13,19 @@ Rasa's ``rest`` channel. Two additions:
   than ``ACTION_TIMEOUT``) are named in ``X-Rasa-Action-Failed`` (``bot.rasa_action_failures``):
   Rasa itself carries on silently, the gateway apologises and offers a person.
 
+Only the gateway may use it: a message needs ``Authorization: Bearer $RASA_TOKEN`` (401
+otherwise); the GET health check stays open. Outside development (``APP_ENV``) the Rasa
+server refuses to start without real ``RASA_TOKEN`` and ``ACTION_TOKEN`` (bot/config.py).
+
 Registered in ``credentials.yml`` as ``bot.rasa_connector.GatewayInput:``. This module runs
-inside the Rasa server: it imports nothing of the gateway.
+inside the Rasa server: it imports nothing of the gateway (bot/config.py is plain settings).
 """
 from __future__ import annotations
 
+import hmac
 import json
 import logging
+import os
 from asyncio import CancelledError
 from typing import Any, Awaitable, Callable, Dict, Optional, Text
 
@@ -31,6 +37,7 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from bot import rasa_action_failures, rasa_dialogue, rasa_speedups
+from bot.config import DEV_RASA_TOKEN, app_env, check_secrets, rasa_server_secrets
 from bot.tracker_store import unwrap
 
 log = logging.getLogger(__name__)
@@ -46,6 +53,17 @@ class GatewayInput(RestInput):
     @classmethod
     def name(cls) -> Text:
         return "gateway"
+
+    def __init__(self, token: Optional[Text] = None) -> None:
+        # Outside development a missing or public secret stops the Rasa server here.
+        for name in check_secrets(rasa_server_secrets(), app_env()):
+            log.warning("%s is not set: using the public development value (APP_ENV=development only)", name)
+        self.token = token or os.environ.get("RASA_TOKEN") or DEV_RASA_TOKEN
+
+    def authorised(self, request: Request) -> bool:
+        header = request.headers.get("Authorization", "")
+        scheme, _, sent = header.partition(" ")
+        return scheme.lower() == "bearer" and hmac.compare_digest(sent.strip().encode(), self.token.encode())
 
     def get_metadata(self, request: Request) -> Optional[Dict[Text, Any]]:
         metadata = (request.json or {}).get("metadata")
@@ -65,6 +83,9 @@ class GatewayInput(RestInput):
 
         @webhook.route("/webhook", methods=["POST"])
         async def receive(request: Request) -> HTTPResponse:
+            if not self.authorised(request):
+                log.warning("gateway channel: message without the gateway's token from %s refused", request.ip)
+                return response.json({"error": "unauthorized", "message": "gateway token required"}, status=401)
             body = request.json
             if not isinstance(body, dict):
                 return response.json({"error": "bad_request", "message": "JSON object expected"}, status=400)

@@ -163,9 +163,9 @@ def nlu_scores(model: Path) -> dict[str, Any]:
         shutil.rmtree(out_dir, ignore_errors=True)
 
 
-async def parse_times(rasa_port: int, texts: list[str], warmup: int = 20) -> dict[str, Any]:
+async def parse_times(rasa_port: int, texts: list[str], warmup: int = 20, token: str = "") -> dict[str, Any]:
     """Wall time of ``POST /model/parse`` per message, one at a time, after a warm-up."""
-    url = f"http://127.0.0.1:{rasa_port}/model/parse"
+    url = f"http://127.0.0.1:{rasa_port}/model/parse?token={token}"  # Rasa's API token (--auth-token)
     timeout = aiohttp.ClientTimeout(total=30)
     times: list[float] = []
     async with aiohttp.ClientSession(timeout=timeout) as http:
@@ -774,7 +774,7 @@ def main(argv: Optional[list[str]] = None) -> int:
             stack._wait(profiled, lambda: stack._listening(profiled.port), 60)
         try:
             texts = held_out_texts() if NLU_TEST_DIR.exists() else [t for s in SCRIPTS for t in s]
-            results["parse"] = asyncio.run(parse_times(ports.rasa[0], texts))
+            results["parse"] = asyncio.run(parse_times(ports.rasa[0], texts, token=stack.secrets["RASA_TOKEN"]))
             log(f"parse p50 {results['parse']['p50_ms']:.1f} ms, p95 {results['parse']['p95_ms']:.1f} ms")
             urls = [f"http://127.0.0.1:{p}" for p in ports.gateways]
             expected = asyncio.run(calibrate(urls))

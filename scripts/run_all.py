@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 import signal
 import socket
 import subprocess
@@ -88,9 +89,9 @@ def http_get(url: str, timeout: float = 2.0) -> tuple[int, bytes]:
         return exc.code, b""
 
 
-def http_post_json(url: str, body: dict, timeout: float) -> tuple[int, object]:
+def http_post_json(url: str, body: dict, timeout: float, headers: Optional[dict] = None) -> tuple[int, object]:
     request = urllib.request.Request(url, data=json.dumps(body).encode(), method="POST",
-                                     headers={"Content-Type": "application/json"})
+                                     headers={"Content-Type": "application/json", **(headers or {})})
     try:
         with urllib.request.urlopen(request, timeout=timeout) as resp:
             return resp.status, json.loads(resp.read() or b"null")
@@ -126,6 +127,17 @@ class Stack:
     processes: list[Managed] = field(default_factory=list)
     _stopping: bool = False
 
+    def __post_init__(self) -> None:
+        # Only the gateway may reach Rasa and only Rasa the actions: each run without tokens in
+        # the environment gets its own random ones (no manual step for `make run`).
+        for name in ("RASA_TOKEN", "ACTION_TOKEN"):
+            if not self.env.get(name):
+                self.env[name] = os.environ.get(name) or secrets.token_hex(16)
+
+    @property
+    def rasa_token(self) -> str:
+        return self.env["RASA_TOKEN"]
+
     @property
     def gateway_url(self) -> str:
         return f"http://127.0.0.1:{self.ports.gateway}"
@@ -159,9 +171,12 @@ class Stack:
     def commands(self, endpoints: Path) -> list[Managed]:
         py = self.python
         return [
-            Managed("actions", [py, "-m", "rasa", "run", "actions", "--actions", "actions",
+            # rasa_sdk's server behind a check of Rasa's token (ACTION_TOKEN).
+            Managed("actions", [py, "-m", "actions.server", "--actions", "actions",
                                 "-p", str(self.ports.actions)]),
-            Managed("rasa", [py, "-m", "rasa", "run", "--enable-api", "-i", "127.0.0.1",
+            # The HTTP API (tracker, status...) only with the token: --auth-token.
+            Managed("rasa", [py, "-m", "rasa", "run", "--enable-api", "--auth-token", self.rasa_token,
+                             "-i", "127.0.0.1",
                              "-p", str(self.ports.rasa), "--credentials", str(ROOT / "credentials.yml"),
                              "--endpoints", str(endpoints), "-m", str(self.model)]),
             Managed("gateway", [py, "-m", "bot.server"]),
@@ -212,7 +227,7 @@ class Stack:
         deadline = time.monotonic() + timeout
         checks = [("actions", self.actions_url + "/health"),
                   ("gateway", self.gateway_url + "/widget.js"),
-                  ("rasa", self.rasa_url + "/status")]
+                  ("rasa", self.rasa_url + "/status?token=" + self.rasa_token)]
         for name, url in checks:
             self.say(f"waiting for {name} ({url})")
             while True:
@@ -231,7 +246,7 @@ class Stack:
         status, answer = http_post_json(
             self.rasa_url + "/webhooks/gateway/webhook",
             {"sender": f"warmup-{uuid.uuid4().hex}", "message": WARM_UP_TEXT, "metadata": {"channel": "warmup"}},
-            timeout=max(30.0, deadline - time.monotonic()))
+            timeout=max(30.0, deadline - time.monotonic()), headers={"Authorization": f"Bearer {self.rasa_token}"})
         if status != 200 or not isinstance(answer, list):
             raise StackError(f"the warm-up message failed: HTTP {status}")
         self.say(f"warm-up answered in {time.monotonic() - started:.1f} s")

@@ -213,8 +213,12 @@ def render_nginx(values: dict[str, str]) -> str:
     return re.sub(r"\$\{(\w+)\}", lambda m: values[m.group(1)], text)
 
 
+# REST API (actions → gateway), staff sessions, gateway → Rasa, Rasa → actions.
+SECRET_NAMES = ("SERVICE_TOKEN", "SESSION_SECRET", "RASA_TOKEN", "ACTION_TOKEN")
+
+
 def load_or_create_secrets(path: Path) -> dict[str, str]:
-    """SERVICE_TOKEN and SESSION_SECRET from the environment, else from (or new in) ``path``."""
+    """The secrets (``SECRET_NAMES``) from the environment, else from (or new in) ``path``."""
     stored: dict[str, str] = {}
     if path.exists():
         for line in path.read_text().splitlines():
@@ -222,7 +226,7 @@ def load_or_create_secrets(path: Path) -> dict[str, str]:
                 key, value = line.split("=", 1)
                 stored[key.strip()] = value.strip()
     result = {}
-    for key in ("SERVICE_TOKEN", "SESSION_SECRET"):
+    for key in SECRET_NAMES:
         result[key] = os.environ.get(key) or stored.get(key) or secrets.token_hex(32)
     if not path.exists() or any(stored.get(k) != v for k, v in result.items() if not os.environ.get(k)):
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -249,7 +253,8 @@ class ProdStack:
         self.tracker_url = tracker_url
         self.redis_url = redis_url
         self.model = model
-        self.secrets = secrets_env or {"SERVICE_TOKEN": secrets.token_hex(16), "SESSION_SECRET": secrets.token_hex(16)}
+        self.secrets = {name: secrets.token_hex(16) for name in SECRET_NAMES}
+        self.secrets.update(secrets_env or {})
         self.enable_rasa_api = enable_rasa_api
         self.rasa_extra_args = rasa_extra_args
         self.extra_env = extra_env or {}
@@ -385,7 +390,7 @@ class ProdStack:
         cmd = [PYTHON, "-m", "rasa", "run", "-i", "127.0.0.1", "-p", str(port), "-m", self.model,
                "--endpoints", str(ENDPOINTS), "--credentials", str(CREDENTIALS), *self.rasa_extra_args]
         if self.enable_rasa_api:
-            cmd.append("--enable-api")
+            cmd += ["--enable-api", "--auth-token", self.secrets["RASA_TOKEN"]]  # the API only with the token
         return self._spawn(f"rasa-{index + 1}", cmd, self.rasa_env(), port)
 
     def wait_rasa(self, proc: Proc, timeout: float = 300) -> None:
@@ -394,7 +399,8 @@ class ProdStack:
         body = json.dumps({"sender": f"warmup-{uuid.uuid4().hex}", "message": "你好",
                            "metadata": {"channel": "warmup"}}).encode()
         request = urllib.request.Request(f"http://127.0.0.1:{proc.port}/webhooks/gateway/webhook", data=body,
-                                         headers={"Content-Type": "application/json"})
+                                         headers={"Content-Type": "application/json",
+                                                  "Authorization": f"Bearer {self.secrets['RASA_TOKEN']}"})
         started = time.monotonic()
         with urllib.request.urlopen(request, timeout=120) as resp:
             if resp.status != 200:
@@ -405,7 +411,9 @@ class ProdStack:
         env = self._base_env()
         env.update({"SANIC_HOST": "127.0.0.1", "GATEWAY_URL": f"http://127.0.0.1:{self.ports.public}"})
         port = self.ports.actions
-        return self._spawn("actions", [PYTHON, "-m", "rasa_sdk", "--actions", "actions", "-p", str(port)], env, port)
+        # rasa_sdk's server behind a check of Rasa's token (ACTION_TOKEN).
+        return self._spawn("actions", [PYTHON, "-m", "actions.server", "--actions", "actions", "-p", str(port)],
+                           env, port)
 
     def start_gateway(self, index: int) -> Proc:
         port = self.ports.gateways[index]

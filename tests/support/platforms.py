@@ -109,6 +109,7 @@ class FakeRasa:
 
     def __init__(self, respond: Responder | None = None, delay: float = 0.0):
         self.received: list[dict] = []
+        self.authorization: list[str] = []  # the Authorization header of each request
         self.respond = respond or (lambda body: [{"text": f"收到：{body['message']}"}])
         self.delay = delay
 
@@ -120,6 +121,7 @@ class FakeRasa:
     async def _webhook(self, request: web.Request) -> web.Response:
         body = await request.json()
         self.received.append(body)
+        self.authorization.append(request.headers.get("Authorization", ""))
         if self.delay:
             await asyncio.sleep(self.delay)
         answer = self.respond(body)

@@ -5,7 +5,8 @@ store with the demo data imported, started by ``scripts.run_all.Stack`` exactly 
 ``make run`` starts them, and stopped by process group. Each process's output goes to a
 log file in the temp directory; a failure shows its tail.
 
-Usage: ``def test_x(stack): stack.gateway_url, stack.rasa_url, stack.database_url, stack.service_token``.
+Usage: ``def test_x(stack): stack.gateway_url, stack.rasa_url, stack.database_url, stack.service_token``
+(``stack.rasa_token``: Rasa's API and gateway channel; ``stack.action_token``: the action server).
 Outside pytest (scripts/evaluate_conversations.py): ``with running_stack(model) as info: ...``.
 STACK_PORT_BASE=N puts the gateway, Rasa and actions on N, N+1, N+2 instead of free ports.
 Without a model the tests skip off-CI and fail in CI (``make test`` trains one first).
@@ -39,6 +40,8 @@ class StackInfo:
     service_token: str
     log_dir: Path
     model: Path
+    rasa_token: str = ""
+    action_token: str = ""
 
     def logs(self, lines: int = 60) -> str:
         """The tail of every process's log, for assertion messages."""
@@ -95,7 +98,9 @@ def running_stack(model: Path, extra_env: Optional[dict] = None, keep_dir: bool 
     processes = Stack(ports=ports or stack_ports(), model=model, env=env, log_dir=workdir, say=lambda text: None)
     info = StackInfo(gateway_url=processes.gateway_url, rasa_url=processes.rasa_url,
                      actions_url=processes.actions_url, database_url=database_url,
-                     service_token=SERVICE_TOKEN, log_dir=workdir, model=model)
+                     service_token=SERVICE_TOKEN, log_dir=workdir, model=model,
+                     # Stack makes a random pair for the run, as `make run` does.
+                     rasa_token=processes.env["RASA_TOKEN"], action_token=processes.env["ACTION_TOKEN"])
     try:
         try:
             processes.start()
