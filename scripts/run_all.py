@@ -316,6 +316,8 @@ def main() -> int:
         _say(f"  staff console     {base}/console/")
         _say(f"  REST API          {base}/api/v1/  (OpenAPI: {base}/api/openapi.json)")
         _say(f"  Rasa server       {stack.rasa_url}   action server {stack.actions_url}")
+        _say("  (internal: Rasa's API wants ?token=$RASA_TOKEN, the action server Rasa's ACTION_TOKEN; "
+             "set them in the environment to choose them, else each run makes its own)")
         _say("press Ctrl-C to stop everything")
         while True:
             stack._raise_if_crashed()
