@@ -129,3 +129,31 @@ async def test_search_page_masks_for_agents(aiohttp_client, gateway_app):
     await log_in(boss, "boss")
     html = await (await boss.get("/console/search?q=3201009001")).text()
     assert "周晓梅" in html and "13700001111" in html
+
+
+@pytest.mark.asyncio
+async def test_background_indexer_catches_up(backend_store):
+    import asyncio
+
+    with backend_store.session() as session:
+        _load(session)
+    with backend_store.session() as session:
+        assert search.pending(session)
+    stop = asyncio.Event()
+    task = asyncio.create_task(search.run_indexer(backend_store, stop, interval=0.1))
+    for _ in range(100):
+        await asyncio.sleep(0.1)
+        if not await backend_store.run(lambda: _pending(backend_store)):
+            break
+    stop.set()
+    await task
+    with backend_store.session() as session:
+        assert not search.pending(session)
+        terms = session.execute(select(func.count()).select_from(SearchTerm)
+                                .where(SearchTerm.term == "电表", SearchTerm.kind == "m")).scalar_one()
+        assert terms == 2  # the customer's and the staff's message, not the bot's
+
+
+def _pending(store) -> bool:
+    with store.session() as session:
+        return search.pending(session)

@@ -21,7 +21,8 @@ the same on both stores:
   电表 + 又坏了), the query is run again on its single characters, all required;
 - 户号 (10 digits), ticket numbers and phone numbers are looked up directly by their columns;
 - the index catches up incrementally (rows with ids above the last indexed id, ``BATCH`` per
-  kind per search) -- no trigger and no work on the hot path of storing a message; the
+  kind): a background task of the gateway every 30 s (``run_indexer``) and each search before
+  it runs -- no trigger and no work on the hot path of storing a message; the
   retention job and the erasure of a customer delete the terms of what they delete;
 - results are bounded (``LIMIT`` per kind, newest first) and shown masked for agents.
 
@@ -137,6 +138,7 @@ def _index_rows(session: Session, kind: str, rows) -> int:
 
 def catch_up(session: Session, batch: int = BATCH) -> None:
     """Indexes the rows added since the last call (at most ``batch`` per kind)."""
+    _lock_watermarks(session)
     after = _watermark(session, "m")
     _index_rows(session, "m", session.execute(
         select(Message.id, Message.text).where(Message.id > after, Message.sender.in_(INDEXED_SENDERS),
@@ -222,3 +224,47 @@ def search(session: Session, text: str, limit: int = LIMIT) -> dict:
                                 "last_message_at": c.last_message_at}
                                for cid in conv_ids if (c := conversations.get(cid)) is not None]
     return result
+
+
+def pending(session: Session) -> bool:
+    """Rows not indexed yet (any kind)."""
+    checks = ((Message.id, "m", Message.sender.in_(INDEXED_SENDERS)), (Ticket.id, "t", None), (Customer.id, "c", None))
+    for column, kind, extra in checks:
+        query = select(column).where(column > _watermark(session, kind)).limit(1)
+        if extra is not None:
+            query = query.where(extra)
+        if session.execute(query).first() is not None:
+            return True
+    return False
+
+
+async def run_indexer(store, stop, interval: float = 30.0) -> None:
+    """Keeps the index caught up in the background (searches then index only the last rows).
+
+    Several gateways may run it: an index batch and its watermark move in one transaction;
+    two gateways indexing the same batch at once would index it twice (duplicate rows make
+    no wrong result, ``COUNT(DISTINCT term)``), so the work is claimed with the watermark row
+    locked on PostgreSQL (``FOR UPDATE``)."""
+    import asyncio
+
+    def _step() -> bool:
+        with store.session() as session:
+            _lock_watermarks(session)
+            catch_up(session)
+            return pending(session)
+
+    while not stop.is_set():
+        try:
+            more = await store.run(_step)
+        except Exception:
+            logging.getLogger(__name__).exception("search index catch-up failed")
+            more = False
+        try:
+            await asyncio.wait_for(stop.wait(), timeout=0.5 if more else interval)
+        except asyncio.TimeoutError:
+            pass
+
+
+def _lock_watermarks(session: Session) -> None:
+    if session.bind is not None and session.bind.dialect.name == "postgresql":
+        session.execute(select(SearchTerm.id).where(SearchTerm.term == WATERMARK_TERM).with_for_update())

@@ -25,6 +25,17 @@ async def customer_page(request: web.Request) -> web.Response:
 
 
 def setup(app: web.Application, supervisor_routes: set[str]) -> None:
+    if app.get("start_background"):
+        async def indexer(app: web.Application):
+            import asyncio
+
+            stop = asyncio.Event()
+            task = asyncio.create_task(search.run_indexer(app["store"], stop))
+            yield
+            stop.set()
+            await task
+
+        app.cleanup_ctx.append(indexer)
     r = app.router
     r.add_get("/console/customers/{account_no}", customer_page, name="console-customer")
     r.add_post("/console/conversations/{cid}/notes", add_note, name="console-note-add")
