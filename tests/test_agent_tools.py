@@ -472,3 +472,17 @@ async def test_transfer_to_an_online_agent(agent, boss, app, aiohttp_client):
     assert ok.status == 200
     # The history shows the transfer to staff.
     assert "转接记录" in await (await boss.get("/console/conversations/cv-1/transcript")).text()
+
+
+@pytest.mark.asyncio
+async def test_notes_are_exported_and_erased_with_the_customer(agent, app):
+    from bot.privacy import subject as subjects
+
+    await agent.post("/console/conversations/cv-1/notes", data={"csrf_token": agent.csrf, "text": "客户要求上午来"})
+    with app["store"].session() as session:
+        data = subjects.collect(session, subjects.Subject(account_no="3201000002"))
+    conv = next(c for c in data["conversations"] if c["id"] == "cv-1")
+    assert [n["text"] for n in conv["staff_notes"]] == ["客户要求上午来"]
+    with app["store"].session() as session:
+        counts = subjects.erase(session, subjects.Subject(account_no="3201000002"))
+    assert counts["notes"] == 1 and _notes(app, "cv-1") == []

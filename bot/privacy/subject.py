@@ -100,11 +100,16 @@ def collect(session: Session, subject: Subject) -> dict[str, Any]:
         surveys = [{"at": iso_local(s.created_at), "rating": s.rating, "comment": s.comment, "ticket_no": s.ticket_no}
                    for s in session.execute(select(SurveyAnswer).where(SurveyAnswer.conversation_id == cid)
                                             .order_by(SurveyAnswer.id)).scalars()]
+        # Staff notes about the conversation are personal data too (PIPL access right).
+        staff_notes = [{"at": iso_local(n.created_at), "kind": n.kind, "author": n.author, "text": n.text}
+                       for n in session.execute(select(ConversationNote).where(ConversationNote.conversation_id == cid)
+                                                .order_by(ConversationNote.id)).scalars()]
         conversations.append({"id": conv.id, "channel": conv.channel, "account_no": conv.account_no,
                               "created_at": iso_local(conv.created_at),
                               "last_message_at": iso_local(conv.last_message_at), "note": conv.note,
                               "tags": conv.tags or [], "satisfaction": conv.satisfaction,
-                              "messages": messages, "handoffs": handoffs, "surveys": surveys})
+                              "messages": messages, "handoffs": handoffs, "surveys": surveys,
+                              "staff_notes": staff_notes})
     tickets = [{"ticket_no": t.ticket_no, "type": t.type, "status": t.status, "account_no": t.account_no,
                 "conversation_id": t.conversation_id, "summary": t.summary, "details": t.details or {},
                 "contact_name": t.contact_name, "contact_phone": t.contact_phone,
