@@ -193,6 +193,10 @@ async def test_private_note_is_shown_to_staff_in_the_transcript_and_never_a_mess
     assert "仅坐席可见" in transcript and "&lt;b&gt;先安抚&lt;/b&gt;" in transcript  # escaped
     assert "138****5678" in transcript and "13812345678" not in transcript  # masked for agents
     assert "13812345678" in await (await boss.get("/console/conversations/cv-1/transcript")).text()
+    as_json = await (await agent.get("/console/api/conversations/cv-1")).json()
+    assert [(n["kind"], n["author"]) for n in as_json["notes"]] == [("note", "li")]
+    assert "138****5678" in as_json["notes"][0]["text"]
+    assert all("先安抚" not in (m["text"] or "") for m in as_json["messages"])
     # The note comes after the customer's message in the transcript.
     assert transcript.index("家里停电了") < transcript.index("先安抚")
     empty = await agent.post("/console/conversations/cv-1/notes", data={"csrf_token": agent.csrf, "text": " "},

@@ -350,6 +350,9 @@ async def api_conversation(request: web.Request) -> web.Response:
                                      "met_at": when(m["met_at"]), "state": m["state"],
                                      "seconds_left": round(m["seconds_left"])} for m in t["milestones"]]}
                     for t in data["tickets"]],
+        # Staff-only entries (private notes, transfers, label changes): console JSON only.
+        "notes": [{"id": n["id"], "kind": n["kind"], "author": n["author"], "text": n["text"],
+                   "created_at": n["created_at"].isoformat()} for n in data["notes"]],
         "messages": [{"id": m["id"], "sender": m["sender"], "agent": m["agent"], "text": m["text"],
                       "buttons": [b.get("title") for b in (m["payload"] or {}).get("buttons") or []],
                       "intent": m["intent"], "confidence": m["confidence"],
