@@ -43,8 +43,7 @@ def test_every_figure_of_the_period(figures_for):
     # The bot.
     assert (bot["contained"], bot["rate"]) == (EXPECTED["contained"], EXPECTED["containment_rate"])
     assert (bot["fallback_messages"], bot["messages_with_intent"], bot["fallback_rate"]) == (3, 10, 0.3)
-    assert [(m["text"], m["messages"]) for m in bot["misunderstood"]] == [
-        ("asdf乱码", 2), ("你好", 1), ("几点下班呀", 1)]
+    assert [(m["text"], m["messages"]) for m in bot["misunderstood"]] == [("asdf乱码", 2), ("几点下班呀", 1)]
     assert [(i["intent"], i["messages"]) for i in bot["top_intents"]][:2] == [("nlu_fallback", 3), ("bill_query", 2)]
     # People.
     assert (people["total"], people["accepted"], people["missed"], people["callback_tickets"]) == (5, 4, 1, 1)

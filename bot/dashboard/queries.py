@@ -10,7 +10,7 @@ channel and area filters as in ``Scope``):
   customers: distinct accounts among them. Days, hours and weekdays are Asia/Shanghai time.
 - containment: those conversations without any hand-off to a person (rate = contained /
   conversations); fallback rate: customer messages understood as ``nlu_fallback`` / customer
-  messages with an intent; misunderstood: fallback or staff-flagged messages, by text.
+  messages with an intent; misunderstood: the fallback messages, by text.
 - handoffs: the hand-offs of those conversations; waiting time = accepted - requested
   (staff take-overs left out: nobody waited), p50/p90 by linear interpolation between
   ranks (as PostgreSQL's percentile_cont); missed and callback tickets; per agent: the
@@ -229,8 +229,9 @@ def volume(session: Session, scope: Scope, light: bool = False) -> dict[str, Any
         {"text": text, "messages": n, "link": review_link(scope, text=text[:500])}
         for text, n in session.execute(
             select(Message.text, func.count())
-            .where(*customer_messages, Message.text.is_not(None),
-                   or_(Message.intent == FALLBACK_INTENT, Message.flagged.is_(True)))
+            # Fallbacks only: the index (time, sender, intent) finds them without reading the period's
+            # other messages. Staff-flagged messages have their own filter on the review page.
+            .where(*customer_messages, Message.intent == FALLBACK_INTENT, Message.text.is_not(None))
             .group_by(Message.text).order_by(func.count().desc(), Message.text).limit(TOP)).all()]
     figures["conversations"].update({
         "link": review_link(scope), "per_day": per_day, "heatmap": heatmap, "weekdays": list(WEEKDAYS),
@@ -377,9 +378,12 @@ def satisfaction(session: Session, scope: Scope, agent_conversations: dict[str, 
 
     conds = conversation_conditions(scope)
     # IN (not EXISTS per row): hashed once; the asked side reads the partial index of survey questions.
-    answered = Conversation.id.in_(select(SurveyAnswer.conversation_id).where(SurveyAnswer.conversation_id.is_not(None)))
-    asked = Conversation.id.in_(select(Message.conversation_id).where(Message.sender == "bot",
-                                                                      Message.text.in_(SURVEY_QUESTIONS)))
+    # An answer comes after its conversation began: answers read from the period's start. The
+    # questions are read whole from their partial index (index-only: no table rows to visit).
+    answered = Conversation.id.in_(select(SurveyAnswer.conversation_id).where(
+        SurveyAnswer.conversation_id.is_not(None), SurveyAnswer.created_at >= scope.since))
+    asked = Conversation.id.in_(select(Message.conversation_id).where(
+        Message.sender == "bot", Message.text.in_(SURVEY_QUESTIONS)))
     surveyed, responded = session.execute(
         select(func.count(), func.coalesce(func.sum(case((answered, 1), else_=0)), 0))
         .select_from(Conversation).where(*conds, or_(asked, answered))).one()

@@ -11,6 +11,7 @@ removes a word jieba would otherwise keep whole (态度恶劣 -> 态度 + 恶劣
 """
 from __future__ import annotations
 
+import functools
 import logging
 import threading
 from collections import Counter
@@ -53,13 +54,20 @@ def _pos_tokenizer():
 
 def keywords(text: str) -> list[str]:
     """The distinct keywords of one text, in order of appearance."""
+    return list(_keywords(text or ""))
+
+
+@functools.lru_cache(maxsize=65536)
+def _keywords(text: str) -> tuple[str, ...]:
+    # A ticket's text does not change: each is cut once per process (the previous period's
+    # texts were this period's a week ago), not on every page view.
     seen: list[str] = []
     for token in _pos_tokenizer().cut(text or "", HMM=False):
         word = token.word.strip()
         if (len(word) >= 2 and token.flag[:1] in KEEP_FLAGS and word not in STOPWORDS
                 and not word.isdigit() and word not in seen):
             seen.append(word)
-    return seen
+    return tuple(seen)
 
 
 def count_topics(texts: Iterable[str]) -> tuple[Counter, Counter, int, dict]:

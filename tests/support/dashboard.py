@@ -74,7 +74,7 @@ def load(session) -> None:
     msg("c5", "customer", t(26, 10, 0), "停电了", "report_outage")
     handoff("c5", "web", "customer_request", "closed", t(26, 10, 0), t(26, 10, 5), "wang")
     msg("c5", "staff", t(26, 10, 6), "正在查询")
-    # c6 web B, Sun 29 23:30: the bot alone; the greeting was flagged as misunderstood.
+    # c6 web B, Sun 29 23:30: the bot alone; the greeting was flagged by staff (not a fallback: not listed).
     conv("c6", "web", t(29, 23, 30), B, state="bot")
     msg("c6", "customer", t(29, 23, 30), "你好", "greet", flagged=True)
     # c7 web A, Fri 27 11:00: wang takes over (no waiting counted), reply 11:01:30 (60 s after 11:00:30).
