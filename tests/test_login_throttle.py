@@ -191,3 +191,21 @@ async def test_without_redis_the_store_counts(backend_store):
         assert await throttle.SqlThrottle(backend_store).count(limit, "k") == 1
     finally:
         await limiter.close()
+
+
+async def test_a_guesser_hopping_conversations_from_one_client_is_stopped(demo_gateway_client):
+    from bot.api.routes import IDENTITY_PER_CLIENT
+
+    client = demo_gateway_client
+
+    async def guess(last4: str, conversation_id: str, who: str) -> dict:
+        response = await client.post("/api/v1/identity/verify", headers=auth_headers(), json={
+            "account_no": "3201000003", "phone_last4": last4, "conversation_id": conversation_id, "client": who})
+        return await response.json()
+
+    for index in range(IDENTITY_PER_CLIENT.limit):
+        answer = await guess(f"{index:04d}", f"web-hop-{index // 2}", "web:guesser")
+        assert answer["reason"] == "mismatch"
+    assert (await guess("3377", "web-hop-fresh", "web:guesser"))["reason"] == "locked"
+    # The customer, from their own address, is not locked out (the account's cap is higher).
+    assert (await guess("3377", "web-own", "web:customer"))["verified"] is True

@@ -54,6 +54,8 @@ SURVEY_RATINGS = ("satisfied", "neutral", "dissatisfied")
 # spread over many conversations (it can lock the customer out for an hour: the price of
 # keeping 4 digits unguessable). Kept in the store or Redis (bot/throttle.py).
 IDENTITY_PER_CONVERSATION = Limit("identity", 5, 15 * 60.0)
+# A web guesser opening a new session for every few guesses is still one client (address).
+IDENTITY_PER_CLIENT = Limit("identity-client", 10, 60 * 60.0)
 IDENTITY_PER_ACCOUNT = Limit("identity-account", 20, 60 * 60.0)
 # Whether an account number exists is itself worth guessing for (and the chat tells it): the
 # different account numbers one conversation, and one client (the widget's address; a WeChat
@@ -148,8 +150,10 @@ async def verify_identity(request: web.Request) -> web.Response:
     # the client behind it (the action server passes both on).
     conversation_id, client = _asker(body)
     limiter = throttle.of(request.app)
-    checks = ((IDENTITY_PER_CONVERSATION, f"{account_no}|{conversation_id or '-'}"),
-              (IDENTITY_PER_ACCOUNT, account_no))
+    checks = [(IDENTITY_PER_CONVERSATION, f"{account_no}|{conversation_id or '-'}"),
+              (IDENTITY_PER_ACCOUNT, account_no)]
+    if client:
+        checks.append((IDENTITY_PER_CLIENT, f"{account_no}|{client}"))
     if await throttle.any_over(limiter, checks):
         return _json({"verified": False, "reason": "locked"})
     await _count_lookup(request, account_no, conversation_id, client)
@@ -160,7 +164,9 @@ async def verify_identity(request: web.Request) -> web.Response:
         for limit, key in checks:
             await limiter.record(limit, key)
         return _json({"verified": False, "reason": "not_found" if customer is None else "mismatch"})
-    await limiter.reset(*checks[0])
+    for limit, key in checks:  # the customer's own typos are forgotten; the account's cap is not
+        if limit is not IDENTITY_PER_ACCOUNT:
+            await limiter.reset(limit, key)
     answer: dict[str, Any] = {"verified": True, "customer": customer_json(customer)}
     if conversation_id:
         linked, changed = await _store(request).run(_link_conversation, _store(request), conversation_id,
