@@ -181,7 +181,8 @@ def spec() -> dict[str, Any]:
                                    "exists and now carries the account"},
                 "reason": {"type": "string", "enum": ["not_found", "mismatch", "locked"],
                            "description": "locked: too many failed checks for this account from this "
-                                          "conversation (5 in 15 min) or from anywhere (20 in an hour)"},
+                                          "conversation (5 in 15 min), this client (10 in an hour) "
+                                          "or from anywhere (20 in an hour)"},
                 "customer": _ref("Customer")}}), **ERRORS, **RATE_LIMITED}}},
         "/api/v1/accounts/{account_no}": {"get": {
             "summary": "A customer account",
