@@ -86,6 +86,20 @@ def test_results_are_bounded_newest_first(backend_store):
         search.catch_up(session, batch=10)  # nothing left to do
 
 
+def test_search_indexes_the_last_rows_in_small_batches(backend_store, monkeypatch):
+    monkeypatch.setattr(search, "SEARCH_BATCH", 3)
+    with backend_store.session() as session:
+        session.add(Conversation(id="few", channel="web", state="bot"))
+        session.flush()
+        session.add_all([Message(conversation_id="few", sender="customer", channel="web", text=f"峰谷电价{i}",
+                                 created_at=now_utc()) for i in range(7)])
+    found = []
+    for _ in range(3):
+        with backend_store.session() as session:
+            found.append(len(search.search(session, "峰谷电价")["messages"]))
+    assert found == [3, 6, 7]
+
+
 def test_erasure_forgets_the_terms(backend_store):
     from bot.privacy import subject as subjects
 

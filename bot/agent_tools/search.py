@@ -21,8 +21,9 @@ the same on both stores:
   电表 + 又坏了), the query is run again on its single characters, all required;
 - 户号 (10 digits), ticket numbers and phone numbers are looked up directly by their columns;
 - the index catches up incrementally (rows with ids above the last indexed id, ``BATCH`` per
-  kind): a background task of the gateway every 30 s (``run_indexer``) and each search before
-  it runs -- no trigger and no work on the hot path of storing a message; the
+  kind): a background task of the gateway every 30 s (``run_indexer``), and each search first
+  indexes the last few rows (``SEARCH_BATCH``; skipped while another indexer holds the lock)
+  -- no trigger and no work on the hot path of storing a message; the
   retention job and the erasure of a customer delete the terms of what they delete;
 - results are bounded (``LIMIT`` per kind, newest first) and shown masked for agents.
 
@@ -46,6 +47,7 @@ ROOT = Path(__file__).resolve().parents[2]
 POWER_TERMS = ROOT / "nlu_components" / "jieba_dict" / "power_terms.txt"
 LIMIT = 50
 BATCH = 5000
+SEARCH_BATCH = 500
 MAX_QUERY = 64
 WATERMARK_TERM = "\x01"  # one row per kind holds the last indexed id (kind upper-cased)
 STOP = set("的了吗呢啊呀吧哦嗯么是在和就也都我你他她它这那个有请问一下")
@@ -136,9 +138,13 @@ def _index_rows(session: Session, kind: str, rows) -> int:
     return last or 0
 
 
-def catch_up(session: Session, batch: int = BATCH) -> None:
-    """Indexes the rows added since the last call (at most ``batch`` per kind)."""
-    _lock_watermarks(session)
+def catch_up(session: Session, batch: int = BATCH, *, skip_if_busy: bool = False) -> None:
+    """Indexes the rows added since the last call (at most ``batch`` per kind).
+
+    ``skip_if_busy``: when another transaction is indexing (PostgreSQL), do nothing instead of
+    waiting for it (a search then runs on the index as it is)."""
+    if not _lock_watermarks(session, skip_locked=skip_if_busy):
+        return
     after = _watermark(session, "m")
     _index_rows(session, "m", session.execute(
         select(Message.id, Message.text).where(Message.id > after, Message.sender.in_(INDEXED_SENDERS),
@@ -173,7 +179,7 @@ def search(session: Session, text: str, limit: int = LIMIT) -> dict:
     result = {"q": text, "terms": [], "customers": [], "tickets": [], "messages": [], "conversations": []}
     if not text:
         return result
-    catch_up(session)
+    catch_up(session, batch=SEARCH_BATCH, skip_if_busy=True)  # the last few rows; the background task does the rest
     compact = re.sub(r"[\s-]", "", text)
     customers: list[Customer] = []
     tickets: list[Ticket] = []
@@ -249,7 +255,6 @@ async def run_indexer(store, stop, interval: float = 30.0) -> None:
 
     def _step() -> bool:
         with store.session() as session:
-            _lock_watermarks(session)
             catch_up(session)
             return pending(session)
 
@@ -265,6 +270,12 @@ async def run_indexer(store, stop, interval: float = 30.0) -> None:
             pass
 
 
-def _lock_watermarks(session: Session) -> None:
-    if session.bind is not None and session.bind.dialect.name == "postgresql":
-        session.execute(select(SearchTerm.id).where(SearchTerm.term == WATERMARK_TERM).with_for_update())
+def _lock_watermarks(session: Session, skip_locked: bool = False) -> bool:
+    """Locks the watermark rows on PostgreSQL (one indexer at a time); False when another holds them."""
+    if session.bind is None or session.bind.dialect.name != "postgresql":
+        return True
+    query = select(SearchTerm.id).where(SearchTerm.term == WATERMARK_TERM)
+    locked = session.execute(query.with_for_update(skip_locked=skip_locked)).all()
+    if not skip_locked:
+        return True
+    return len(locked) == session.execute(select(func.count()).select_from(query.subquery())).scalar_one()
