@@ -478,7 +478,8 @@ async def run_conversations(info, conversations: Sequence[Conversation], concurr
     return [r for r in results if r is not None]
 
 
-async def parse_intents(rasa_url: str, texts: Sequence[str], concurrency: int) -> List[str]:
+async def parse_intents(rasa_url: str, texts: Sequence[str], concurrency: int, token: str = "") -> List[str]:
+    """Each text's intent by Rasa's /model/parse (its API wants the run's RASA_TOKEN as ?token=)."""
     import aiohttp
 
     semaphore = asyncio.Semaphore(max(1, concurrency))
@@ -486,7 +487,9 @@ async def parse_intents(rasa_url: str, texts: Sequence[str], concurrency: int) -
     async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=120)) as session:
         async def one(index: int, text: str) -> None:
             async with semaphore:
-                async with session.post(f"{rasa_url}/model/parse", json={"text": text}) as resp:
+                async with session.post(f"{rasa_url}/model/parse", params={"token": token},
+                                        json={"text": text}) as resp:
+                    resp.raise_for_status()  # a refused call must not read as intent "None"
                     body = await resp.json()
                 out[index] = ((body or {}).get("intent") or {}).get("name") or "None"
 
@@ -796,7 +799,8 @@ def main(argv: Optional[Iterable[str]] = None) -> int:
                 if not args.only:
                     items = [(u.text, u.intent) for u in utterances]
                     items += [(c.turns[0], c.first_intent) for c in conversations if c.first_intent and c.turns]
-                    predicted = asyncio.run(parse_intents(info.rasa_url, [t for t, _ in items], args.concurrency))
+                    predicted = asyncio.run(parse_intents(info.rasa_url, [t for t, _ in items], args.concurrency,
+                                                           token=info.rasa_token))
                     pairs = [(t, e, p) for (t, e), p in zip(items, predicted)]
                 outcome[half] = (played, pairs)
     except StackStartError as exc:

@@ -128,3 +128,14 @@ async def test_a_customer_is_answered_through_both_authenticated_hops(stack):
     texts = "\n".join(m.get("text") or "" for m in received)
     assert "元" in texts, texts + stack.logs()  # the bill, read by an action through the REST API
     assert "系统暂时繁忙" not in texts, texts
+
+
+def test_the_conversation_evaluation_parses_with_the_runs_token(stack):
+    """scripts/evaluate_conversations.py reads intents through Rasa's API: with the token only."""
+    import aiohttp
+
+    from scripts.evaluate_conversations import parse_intents
+
+    assert asyncio.run(parse_intents(stack.rasa_url, ["你好"], 1, token=stack.rasa_token)) == ["greet"]
+    with pytest.raises(aiohttp.ClientResponseError):
+        asyncio.run(parse_intents(stack.rasa_url, ["你好"], 1))
