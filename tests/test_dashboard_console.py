@@ -249,3 +249,20 @@ def test_report_command_prints_the_same_figures(tmp_path, store_url):
     refused = subprocess.run([sys.executable, "-m", "bot", "report", "--since", "2026-11-30", "--until", "2026-11-23"],
                              cwd=ROOT, env=env, capture_output=True, text=True)
     assert refused.returncode == 2 and "--since" in refused.stderr
+
+
+@pytest.mark.asyncio
+async def test_an_empty_store_shows_dashes_not_errors(aiohttp_client, gateway_app):
+    """`make run` on a fresh store: the dashboard opens with zeros and dashes."""
+    add_staff(gateway_app, "boss", "王主管", "supervisor")
+    client = await aiohttp_client(gateway_app)
+    await log_in(client, "boss")
+    response = await client.get("/console/dashboard")
+    assert response.status == 200
+    html = await response.text()
+    assert '<div class="stat-value">0</div>' in html and "没有未被理解的消息" in html
+    figures = await (await client.get("/console/dashboard/data.json")).json()
+    assert figures["containment"]["rate"] is None and figures["satisfaction"]["share"] is None
+    assert len(figures["conversations"]["per_day"]) == 7
+    for fmt in ("csv", "xlsx"):
+        assert (await client.get(f"/console/dashboard/report.{fmt}")).status == 200
