@@ -36,6 +36,7 @@ import hashlib
 import json
 import os
 import re
+import signal
 import sys
 import time
 import uuid
@@ -773,6 +774,12 @@ def main(argv: Optional[Iterable[str]] = None) -> int:
         print(f"[conv] WARNING: {model.name} was not trained on the current config/domain/data "
               "(run `.venv/bin/python -m scripts.train_if_needed`); the figures may not be the bot's")
 
+    def on_signal(signum, _frame) -> None:  # SIGTERM as Ctrl-C: the stack's process groups get stopped
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, on_signal)
     started = time.monotonic()
     print(f"[conv] starting the stack with {model.name}", flush=True)
     outcome: Dict[str, Tuple[list, list]] = {}
