@@ -16,7 +16,8 @@ the same on both stores:
   text, lower-cased (NFKC), particles (了, 吗, 的...) dropped; the project's power-utility
   dictionary is loaded; digit runs of 7 or more (phone, ID numbers) are not indexed;
 - a query is cut in precise mode (``cut``) and a document matches when it has *every* query
-  word (``GROUP BY ref HAVING COUNT(DISTINCT term) = n``), so 电表 坏了 finds 我家电表坏了;
+  word (the longest word's postings walked newest first, the others checked by index look-ups,
+  see ``_matching``), so 电表 坏了 finds 我家电表坏了;
   when no document has every word (jieba cut the document's text differently, 电表又坏了 ->
   电表 + 又坏了), the query is run again on its single characters, all required;
 - 户号 (10 digits), ticket numbers and phone numbers are looked up directly by their columns;
@@ -54,7 +55,7 @@ STOP = set("的了吗呢啊呀吧哦嗯么是在和就也都我你他她它这�
 INDEXED_SENDERS = ("customer", "staff")
 ACCOUNT_RE = re.compile(r"^\d{10}$")
 PHONE_RE = re.compile(r"^1[3-9]\d{9}$")
-TICKET_RE = re.compile(r"^[A-Za-z]{2}\d{11}$")
+TICKET_RE = re.compile(r"^[A-Za-z]{2}\d{6,14}$")
 
 _lock = threading.Lock()
 _tokenizer = None
@@ -165,10 +166,20 @@ def forget(session: Session, kind: str, refs) -> None:
 
 
 def _matching(session: Session, kind: str, terms: list[str], limit: int) -> list[int]:
-    query = (select(SearchTerm.ref).where(SearchTerm.kind == kind, SearchTerm.term.in_(terms))
-             .group_by(SearchTerm.ref).having(func.count(func.distinct(SearchTerm.term)) == len(terms))
-             .order_by(SearchTerm.ref.desc()).limit(limit))
-    return list(session.execute(query).scalars())
+    """Newest documents having every term: walks the postings of the (likely) rarest term --
+    the longest; single characters are the commonest -- newest first through the
+    ``(term, kind, ref)`` index and checks the others with index look-ups, so it stops after
+    ``limit`` matches instead of aggregating every posting of every term."""
+    if not terms:
+        return []
+    driver = max(terms, key=len)
+    t0 = SearchTerm.__table__.alias("t0")
+    query = select(t0.c.ref).where(t0.c.term == driver, t0.c.kind == kind)
+    for i, term in enumerate(t for t in terms if t != driver):
+        other = SearchTerm.__table__.alias(f"t{i + 1}")
+        query = query.where(select(other.c.id).where(other.c.term == term, other.c.kind == kind,
+                                                     other.c.ref == t0.c.ref).exists())
+    return list(session.execute(query.distinct().order_by(t0.c.ref.desc()).limit(limit)).scalars())
 
 
 # ---------------------------------------------------------------- searching
@@ -247,10 +258,8 @@ def pending(session: Session) -> bool:
 async def run_indexer(store, stop, interval: float = 30.0) -> None:
     """Keeps the index caught up in the background (searches then index only the last rows).
 
-    Several gateways may run it: an index batch and its watermark move in one transaction;
-    two gateways indexing the same batch at once would index it twice (duplicate rows make
-    no wrong result, ``COUNT(DISTINCT term)``), so the work is claimed with the watermark row
-    locked on PostgreSQL (``FOR UPDATE``)."""
+    Several gateways may run it: an index batch and its watermark move in one transaction,
+    claimed with the watermark rows locked on PostgreSQL (``FOR UPDATE``)."""
     import asyncio
 
     def _step() -> bool:
