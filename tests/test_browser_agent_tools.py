@@ -4,7 +4,7 @@ A gateway process on a temporary SQLite store with the demo data; a supervisor k
 quick replies and labels through their pages; an agent takes a conversation over, finds a
 quick reply by typing "/" (keyboard only), sends it, adds a private note and labels the
 conversation; transfer and availability follow. No JavaScript error or CSP violation.
-Screenshots go to docs/screenshots/.
+Screenshots go to a temporary folder, or to docs/screenshots/ with UPDATE_SCREENSHOTS=1.
 """
 from __future__ import annotations
 
@@ -22,6 +22,10 @@ from tests.support.services import free_port, stop_process_group, unavailable, w
 ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = "/usr/bin/chromium"
 SHOTS = ROOT / "docs" / "screenshots"
+if os.environ.get("UPDATE_SCREENSHOTS") != "1":
+    import tempfile
+
+    SHOTS = Path(tempfile.mkdtemp(prefix="agent-tools-shots-"))
 ACCOUNT = "3201000002"
 
 
