@@ -762,6 +762,10 @@ def main(argv: Optional[Iterable[str]] = None) -> int:
             utterances = []
         if conversations or utterances:
             loaded[half] = (conversations, utterances)
+    if args.only:
+        unknown = set(args.only) - {c.id for conversations, _ in loaded.values() for c in conversations}
+        if unknown:
+            print(f"[conv] no such conversation: {', '.join(sorted(unknown))}")
     if not loaded:
         print("[conv] nothing to evaluate")
         return 1 if args.only else 0
