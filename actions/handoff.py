@@ -10,6 +10,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions import api_client
+from actions.faq import answer_topic, follow_up_topic, last_faq_topic
 from actions.common import (
     API_FAILURE_TEXT,
     DONE_STATUSES,
@@ -108,6 +109,21 @@ class ActionHandoff(Action):
 
 SMALL_TALK_GUESSES = {"goodbye", "affirm", "deny", "thank", "greet", "chitchat", "rate_service", "cancel"}
 # "要几天能办好", "多久能修好", "大概什么时候": how long something takes.
+# A question rather than a request ("…吗", "怎么…", "…几点"): unanswered, it gets an honest reply.
+QUESTION = re.compile(r"[吗呢嘛么？?][。！!～~\s]*$|[吗呢嘛][，,]|怎么|咋|如何|多少|几[点天号个次]|哪[里儿个家]|什么|啥|"
+                      r"为什么|为啥|能不能|可不可以|是不是|有没有|会不会|要不要|行不行|赔不赔|管不管|算不算")
+# Below this confidence of the best guess, a question is not offered as that request.
+SURE_ENOUGH_FOR_A_QUESTION = 0.6
+# A how-long question is about a request only when it says so (or one was just made).
+REQUEST_WORDS = re.compile(r"申请|工单|单子|办理|进度|报修|投诉|业务")
+# A bare "要多久" (no clock time such as 几点) is most often about a request made earlier.
+HOW_LONG = re.compile(r"多久|几天|多少天|多长时间|几个工作日")
+
+
+def is_question(text: str) -> bool:
+    return bool(QUESTION.search(text or ""))
+
+
 DURATION_QUESTION = re.compile(r"几天|多少天|几个工作日|多久|多长时间|什么时候|啥时候|哪天|几号|几点")
 
 
@@ -132,7 +148,13 @@ class ActionDefaultAskAffirmation(Action):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: DomainDict) -> List[EventType]:
-        if DURATION_QUESTION.search(latest_text(tracker)):
+        text = latest_text(tracker)
+        # "那要钱吗" right after a FAQ answer: the follow-up of that answer.
+        follow_up = follow_up_topic(last_faq_topic(tracker), text)
+        if follow_up and answer_topic(follow_up, dispatcher, tracker, domain):
+            return [SlotSet("faq_topic", follow_up)]
+        if DURATION_QUESTION.search(text) and (tracker.get_slot("last_ticket_no") or REQUEST_WORDS.search(text)
+                                               or HOW_LONG.search(text) and len(text) <= 10):
             return await self._answer_duration(dispatcher, tracker)
         ranking = (tracker.latest_message or {}).get("intent_ranking") or []
         # Not "faq": without an answer the selector is sure of, "是的" could not be answered either.
@@ -142,6 +164,10 @@ class ActionDefaultAskAffirmation(Action):
         intent = candidates[0] if candidates else None
         # Guessing "结束对话"/"确认" for gibberish sounds odd: only offer a real request, and
         # only when the model leaned towards it at all.
+        if is_question(text) and (top.get("confidence") or 0) < SURE_ENOUGH_FOR_A_QUESTION:
+            # A question we have no answer for: say so and offer a person, never a guessed flow.
+            dispatcher.utter_message(response="utter_cannot_answer")
+            return [SlotSet("handoff_reason", "fallback")]
         if intent not in INTENT_LABELS or intent in SMALL_TALK_GUESSES or (top.get("confidence") or 0) < 0.3:
             dispatcher.utter_message(response="utter_ask_rephrase")
             return []

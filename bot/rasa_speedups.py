@@ -20,7 +20,7 @@ rejected action on the tracker (the ensemble then zeroes that action in every
 prediction), or a TED trained end to end (its text predictions outrank intent ones).
 
 The ResponseSelector (the FAQ answers, a second TensorFlow model) ran on every message,
-although its answer is only used when the message is a FAQ question (``utter_faq``). It now
+although its answer is only used when the message is a FAQ question (``action_answer_faq``). It now
 runs for messages whose top two intents include its retrieval intent (the second one too, so
 that a two-stage fallback that turns the message into a FAQ question still has the answer).
 """

@@ -24,6 +24,9 @@ from tests.support.services import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 DOMAIN: Dict[str, Any] = yaml.safe_load((ROOT / "domain.yml").read_text(encoding="utf-8"))
+# Rasa merges the responses kept with the NLU data (the FAQ answers) into the model's domain.
+for _path in sorted((ROOT / "data" / "nlu").glob("*.yml")):
+    DOMAIN["responses"].update(yaml.safe_load(_path.read_text(encoding="utf-8")).get("responses") or {})
 
 _counter = 0
 

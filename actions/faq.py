@@ -1,0 +1,153 @@
+"""FAQ answers: the answer the ResponseSelector picked, a follow-up question answered in the
+context of the previous one ("要钱吗" after the meter-testing answer), and never the same text
+twice in a row. The texts are the responses ``utter_faq/<topic>`` (data/nlu/faq.yml) with
+their variations and conditions (e.g. on ``customer_type``); this action only chooses."""
+from __future__ import annotations
+
+import random
+import re
+from typing import Any, Dict, List, Optional, Text
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
+
+from actions.common import latest_text
+
+# What a short follow-up asks about.
+ASPECTS = (
+    ("refund", re.compile(r"退|返还|拿回")),
+    ("fee", re.compile(r"钱|收费|费用|免费|花费|贵|收不收|要不要钱")),
+    ("duration", re.compile(r"多久|几天|多长时间|要等|多快|什么时候(能|可以)?(好|办完|到)")),
+    ("documents", re.compile(r"材料|资料|证件|手续|带什么|带啥|准备什么|准备啥")),
+    ("business", re.compile(r"商业|店|商铺|门面|公司|企业|工厂|厂里|做生意")),
+    ("weekend", re.compile(r"周六|周日|周末|星期六|星期天|礼拜|节假日")),
+)
+# (topic answered last, aspect asked) -> the topic that answers the follow-up.
+FOLLOW_UPS: Dict[str, Dict[str, str]] = {
+    "meter_calibration": {"fee": "meter_test_fee", "refund": "meter_test_refund"},
+    "meter_test_fee": {"refund": "meter_test_refund"},
+    "meter_test_refund": {"fee": "meter_test_fee"},
+    "docs_new_connection": {"fee": "fee_new_connection", "duration": "duration_new_connection",
+                            "business": "docs_business"},
+    "fee_new_connection": {"duration": "duration_new_connection", "documents": "docs_new_connection"},
+    "duration_new_connection": {"fee": "fee_new_connection", "documents": "docs_new_connection"},
+    "docs_meter_move": {"fee": "fee_meter_move", "duration": "duration_other_change"},
+    "fee_meter_move": {"duration": "duration_other_change", "documents": "docs_meter_move"},
+    "docs_name_transfer": {"duration": "duration_other_change"},
+    "docs_account_closing": {"duration": "duration_other_change", "refund": "deposit"},
+    "docs_capacity_change": {"duration": "duration_capacity_change", "business": "docs_business"},
+    "duration_capacity_change": {"documents": "docs_capacity_change"},
+    "docs_business": {"duration": "duration_capacity_change"},
+    "docs_ev_charger": {"fee": "ev_charging_price"},
+    "tiered_tariff": {"business": "price_commercial"},
+    "peak_valley_prices": {"business": "price_commercial"},
+    "price_commercial": {"business": "tariff_business_change"},
+    "prepaid": {"refund": "refund_double_charge"},
+    "business_hall": {"weekend": "business_hall_weekend"},
+    "service_hours": {"weekend": "business_hall_weekend"},
+    "pv_settlement": {"duration": "pv_payment_late"},
+    "appliance_damage": {"duration": "appliance_damage"},
+}
+FOLLOW_UP_MAX_CHARS = 14
+
+
+def aspect_of(text: str) -> Optional[str]:
+    for aspect, words in ASPECTS:
+        if words.search(text):
+            return aspect
+    return None
+
+
+def follow_up_topic(previous: Optional[str], text: str) -> Optional[str]:
+    """The topic a short follow-up ("那要钱吗") asks about after the answer on ``previous``."""
+    text = re.sub(r"\s+", "", text or "")
+    if not previous or not text or len(text) > FOLLOW_UP_MAX_CHARS or text.startswith("/"):
+        return None
+    aspect = aspect_of(text)
+    return FOLLOW_UPS.get(previous, {}).get(aspect) if aspect else None
+
+
+def selected_topic(tracker: Tracker) -> Optional[str]:
+    """The topic of the ResponseSelector's answer (``faq/meter_calibration`` -> meter_calibration)."""
+    selector = ((tracker.latest_message or {}).get("response_selector") or {}).get("faq") or {}
+    response = selector.get("response") or {}
+    key = response.get("intent_response_key") or ""
+    if not key:
+        responses = response.get("utter_action") or ""
+        key = responses.replace("utter_", "", 1)
+    return key.split("/", 1)[1] if "/" in key else None
+
+
+def last_faq_topic(tracker: Tracker, within_turns: int = 3) -> Optional[str]:
+    """The topic answered in one of the last few turns (the slot is set by this action)."""
+    topic = tracker.get_slot("faq_topic")
+    if not topic:
+        return None
+    users = 0
+    for event in reversed(tracker.events):
+        if event.get("event") == "user":
+            users += 1
+        if event.get("event") == "slot" and event.get("name") == "faq_topic":
+            return topic if users <= within_turns else None
+    return topic
+
+
+def bot_texts(tracker: Tracker) -> List[str]:
+    return [e.get("text") or "" for e in tracker.events if e.get("event") == "bot"]
+
+
+def _matches(variation: Dict[str, Any], tracker: Tracker) -> bool:
+    for condition in variation.get("condition") or []:
+        if condition.get("type") == "slot" and tracker.get_slot(condition.get("name")) != condition.get("value"):
+            return False
+    return True
+
+
+def choose_variation(name: str, tracker: Tracker, domain: DomainDict) -> Optional[Dict[str, Any]]:
+    """A variation of response ``name`` whose conditions hold (conditional ones first, as Rasa
+    does), never one the bot already said in this conversation while another is left."""
+    variations = (domain.get("responses") or {}).get(name) or []
+    fitting = [v for v in variations if v.get("condition") and _matches(v, tracker)]
+    fitting = fitting or [v for v in variations if not v.get("condition")]
+    if not fitting:
+        return None
+    said = set(bot_texts(tracker))
+    fresh = [v for v in fitting if v.get("text") not in said]
+    return random.choice(fresh) if fresh else None
+
+
+def utter_variation(dispatcher: CollectingDispatcher, variation: Dict[str, Any]) -> None:
+    dispatcher.utter_message(text=variation.get("text"), buttons=variation.get("buttons") or [])
+
+
+def answer_topic(topic: str, dispatcher: CollectingDispatcher, tracker: Tracker,
+                 domain: DomainDict) -> bool:
+    """Says the answer on ``topic``; a topic answered already gets the 'anything unclear?' reply."""
+    name = f"utter_faq/{topic}"
+    if name not in (domain.get("responses") or {}):
+        return False
+    variation = choose_variation(name, tracker, domain)
+    if variation is None:
+        repeat = choose_variation("utter_faq_repeat", tracker, domain)
+        if repeat is None:
+            dispatcher.utter_message(response="utter_faq_repeat")
+        else:
+            utter_variation(dispatcher, repeat)
+        return True
+    utter_variation(dispatcher, variation)
+    return True
+
+
+class ActionAnswerFaq(Action):
+    def name(self) -> Text:
+        return "action_answer_faq"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: DomainDict) -> List[EventType]:
+        topic = follow_up_topic(last_faq_topic(tracker), latest_text(tracker)) or selected_topic(tracker)
+        if topic and answer_topic(topic, dispatcher, tracker, domain):
+            return [SlotSet("faq_topic", topic)]
+        dispatcher.utter_message(response="utter_cannot_answer")
+        return [SlotSet("faq_topic", None)]

@@ -1,0 +1,153 @@
+"""FAQ answers: the question asked, follow-ups in context, no text twice, honest "I don't know"."""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+import yaml
+
+from actions.faq import ActionAnswerFaq, follow_up_topic
+from actions.handoff import ActionDefaultAskAffirmation
+from actions.tariffs import tariffs
+from tests.support.dialogue import DOMAIN, make_tracker, run_action, slot_values, texts
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def faq_tracker(text: str, topic: str, slots=None, prior_events=(), confidence=0.9):
+    tracker = make_tracker(text, intent="faq", slots=slots, prior_events=prior_events)
+    tracker.latest_message["response_selector"] = {"faq": {"response": {
+        "intent_response_key": f"faq/{topic}", "utter_action": f"utter_faq/{topic}", "confidence": confidence}}}
+    return tracker
+
+
+def variations(name: str) -> list[str]:
+    return [v["text"] for v in DOMAIN["responses"][name]]
+
+
+def answered(topic: str, text: str) -> list:
+    """Events of an earlier turn in which the bot answered ``topic`` with ``text``."""
+    return [{"event": "user", "text": "前面的问题", "parse_data": {"intent": {"name": "faq"}}},
+            {"event": "action", "name": "action_answer_faq"},
+            {"event": "bot", "text": text},
+            {"event": "slot", "name": "faq_topic", "value": topic}]
+
+
+@pytest.mark.asyncio
+async def test_the_selected_answer_is_given_and_its_topic_kept():
+    events, messages = await run_action(ActionAnswerFaq(), faq_tracker("电费多扣了怎么退", "refund_double_charge"))
+    assert texts(messages)[0] in variations("utter_faq/refund_double_charge")
+    assert slot_values(events)["faq_topic"] == "refund_double_charge"
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("previous, follow_up, topic", [
+    ("meter_calibration", "那要钱吗", "meter_test_fee"),
+    ("meter_calibration", "不准的话能退钱吗", "meter_test_refund"),
+    ("docs_meter_move", "收费不", "fee_meter_move"),
+    ("docs_new_connection", "要多久", "duration_new_connection"),
+    ("business_hall", "周六开门吗", "business_hall_weekend"),
+    ("tiered_tariff", "那商业的呢", "price_commercial"),
+])
+async def test_a_follow_up_is_answered_in_the_context_of_the_previous_answer(previous, follow_up, topic):
+    first = variations(f"utter_faq/{previous}")[0]
+    slots = {"faq_topic": previous}
+    # Whatever the selector makes of the short follow-up on its own (here: repair fees).
+    tracker = faq_tracker(follow_up, "repair_fee", slots=slots, prior_events=answered(previous, first))
+    events, messages = await run_action(ActionAnswerFaq(), tracker)
+    assert texts(messages)[0] in variations(f"utter_faq/{topic}")
+    assert slot_values(events)["faq_topic"] == topic
+    # The same follow-up that NLU could not place at all (two-stage fallback) too.
+    tracker = make_tracker(follow_up, intent="nlu_fallback", slots=slots, prior_events=answered(previous, first))
+    events, messages = await run_action(ActionDefaultAskAffirmation(), tracker)
+    assert texts(messages)[0] in variations(f"utter_faq/{topic}")
+
+
+def test_a_long_message_or_a_stale_topic_is_no_follow_up():
+    assert follow_up_topic("meter_calibration", "那要钱吗") == "meter_test_fee"
+    assert follow_up_topic("meter_calibration", "我想问问新装电表的时候那个费用要多少钱啊") is None
+    assert follow_up_topic(None, "要钱吗") is None
+    assert follow_up_topic("hotline", "要钱吗") is None
+
+
+@pytest.mark.asyncio
+async def test_nothing_is_repeated_word_for_word():
+    seen: list = []
+    prior: list = []
+    for _ in range(3):
+        tracker = faq_tracker("谷电几点开始", "peak_valley_hours", prior_events=prior)
+        _, messages = await run_action(ActionAnswerFaq(), tracker)
+        text = texts(messages)[0]
+        assert text not in seen
+        seen.append(text)
+        prior += answered("peak_valley_hours", text)
+    assert seen[-1] in variations("utter_faq_repeat")  # the third time: what is unclear? a person?
+    assert "转人工" in seen[-1]
+
+
+@pytest.mark.asyncio
+async def test_answers_depend_on_the_known_customer_type():
+    shop = faq_tracker("要改成商业电价吗", "tariff_business_change", slots={"customer_type": "commercial"})
+    _, messages = await run_action(ActionAnswerFaq(), shop)
+    assert "已经是商业用电" in texts(messages)[0]
+    home = faq_tracker("要改成商业电价吗", "tariff_business_change", slots={"customer_type": "residential"})
+    _, messages = await run_action(ActionAnswerFaq(), home)
+    assert "现在执行居民电价" in texts(messages)[0]
+    unknown = faq_tracker("要改成商业电价吗", "tariff_business_change")
+    _, messages = await run_action(ActionAnswerFaq(), unknown)
+    assert "已经是商业用电" not in texts(messages)[0] and "工商业电价" in texts(messages)[0]
+    tiers = faq_tracker("电价多少钱一度", "tiered_tariff", slots={"customer_type": "commercial"})
+    _, messages = await run_action(ActionAnswerFaq(), tiers)
+    assert "不执行居民阶梯电价" in texts(messages)[0]
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("text, guess", [
+    ("谷电是几点到几点啊", "query_progress"),
+    ("你们公司的老总叫什么名字", "query_progress"),
+    ("鼓楼区那个新开的商场用的是哪家的电啊", "report_fault"),
+])
+async def test_an_unknown_question_gets_an_honest_answer_not_a_guessed_flow(text, guess):
+    tracker = make_tracker(text, intent="nlu_fallback", confidence=0.5)
+    tracker.latest_message["intent_ranking"] = [{"name": "nlu_fallback", "confidence": 0.5},
+                                                {"name": guess, "confidence": 0.45}]
+    events, messages = await run_action(ActionDefaultAskAffirmation(), tracker)
+    assert [m.get("response") for m in messages] == ["utter_cannot_answer"]
+    assert slot_values(events)["handoff_reason"] == "fallback"  # "转人工" next: the reason is known
+    for variation in DOMAIN["responses"]["utter_cannot_answer"]:
+        assert "95598" in variation["text"] and "您是想" not in variation["text"]
+        assert variation["buttons"][0]["payload"] == "/request_human"
+
+
+@pytest.mark.asyncio
+async def test_a_statement_the_model_leans_on_is_still_offered_as_that_request():
+    tracker = make_tracker("电表那边有点问题", intent="nlu_fallback", confidence=0.5)
+    tracker.latest_message["intent_ranking"] = [{"name": "nlu_fallback", "confidence": 0.5},
+                                                {"name": "report_fault", "confidence": 0.45}]
+    _, messages = await run_action(ActionDefaultAskAffirmation(), tracker)
+    assert "故障报修" in texts(messages)[0]
+
+
+def test_quoted_prices_and_time_limits_are_the_configured_ones():
+    faq = yaml.safe_load((ROOT / "data" / "nlu" / "faq.yml").read_text(encoding="utf-8"))["responses"]
+    data = tariffs()
+    configured = {f"{t['price']:.4f}" for t in data["residential"]["tiers"]}
+    configured |= {f"{data['residential']['time_of_use'][k]['price']:.4f}" for k in ("peak", "valley")}
+    configured |= {f"{data[k]['price']:.4f}" for k in ("commercial", "industrial")}
+    for name, items in faq.items():
+        for item in items:
+            for price in re.findall(r"0\.\d{4}", item["text"]):
+                assert price in configured, (name, price)
+    sla = yaml.safe_load((ROOT / "sla.yml").read_text(encoding="utf-8"))
+    profiles = sla["ticket_types"]["application"]["business_types"]
+    last = {name: int(p["milestones"][-1]["limit"].split()[0]) for name, p in profiles.items() if isinstance(p, dict)}
+    new_connection = " ".join(i["text"] for i in faq["utter_faq/duration_new_connection"])
+    assert f"{last['residential_new_connection']}个工作日" in new_connection
+    assert f"{last['high_voltage_single']}个工作日" in new_connection
+    arrival = sla["ticket_types"]["repair"]["milestones"][0]["limit"]
+    for item in faq["utter_faq/repair_arrival_time"]:
+        for area in ("urban", "rural", "remote"):
+            assert arrival[area].split()[0] + "分钟" in item["text"]
+    other = faq["utter_faq/duration_other_change"][0]["text"]
+    assert f"{last['other_change']}个工作日" in other
