@@ -106,16 +106,19 @@ def applicant_kind(tracker: Tracker) -> str:
     return "residential"
 
 
-def business_profile(key: Optional[str], kind: str) -> Dict[str, Any]:
-    """Label, documents and the ticket's business type (sla.yml) for this business and applicant."""
+def business_profile(key: Optional[str], kind: str, customer_type: Optional[str] = None) -> Dict[str, Any]:
+    """Label, documents and the ticket's applicant type (its sla.yml schedule) for this business
+    and applicant."""
     info = BUSINESS_TYPES.get(key or "", {"label": "业务办理", "documents": []})
     if key not in KIND_SENSITIVE:
-        return {"label": info["label"], "documents": info["documents"], "business_type": key}
+        return {"label": info["label"], "documents": info["documents"], "applicant_type": None}
     if kind == "residential":
-        return {"label": info["label"], "documents": info["documents"], "business_type": f"{key}_residential"}
+        return {"label": info["label"], "documents": info["documents"], "applicant_type": "residential"}
+    applicant = "high_voltage" if kind == "high_voltage" else (
+        customer_type if customer_type in ("commercial", "industrial") else "commercial")
     return {"label": info["label"] + KIND_LABELS[kind],
             "documents": HIGH_VOLTAGE_DOCUMENTS if kind == "high_voltage" else BUSINESS_DOCUMENTS,
-            "business_type": f"{key}_{kind}"}
+            "applicant_type": applicant}
 
 
 BUSINESS_BUTTONS = [{"title": info["label"], "payload": f'/inform{{"business_type":"{key}"}}'}
@@ -274,12 +277,13 @@ class ActionSubmitApplication(Action):
             return identity_blocked_reply(dispatcher, tracker) + APPLICATION_RESET
         key = tracker.get_slot("business_type")
         kind = applicant_kind(tracker)
-        info = business_profile(key, kind)
+        info = business_profile(key, kind, tracker.get_slot("customer_type"))
         payload = {
             "type": "application",
             "summary": f"{info['label']}申请：{tracker.get_slot('applicant_name')}，{tracker.get_slot('address')}",
             "channel": channel_of(tracker),
-            "business_type": info["business_type"],
+            "business_type": key,
+            "applicant_type": info["applicant_type"],
             "account_no": tracker.get_slot("verified_account_no") if tracker.get_slot("identity_verified") else None,
             "area_type": tracker.get_slot("area_type") if tracker.get_slot("identity_verified") else None,
             "conversation_id": tracker.sender_id,

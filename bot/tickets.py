@@ -167,10 +167,13 @@ def create_ticket(
     request_key: str | None = None,
     actor: str = "system",
     now: datetime | None = None,
+    applicant_type: str | None = None,
 ) -> CreateResult:
     """Creates a ticket with its number, milestones and a ``created`` event.
 
     Idempotent on ``request_key``. Raises ``TicketError`` for values the service refuses.
+    ``applicant_type`` (residential, commercial, industrial or high_voltage: who applies, as the
+    conversation showed) picks an application's schedule instead of the account's customer type.
     """
     if type not in TICKET_TYPES:
         raise TicketError("validation_error", f"type must be one of {', '.join(TICKET_TYPES)}", "type")
@@ -211,7 +214,7 @@ def create_ticket(
                 created_at=created_at, updated_at=created_at,
             )
             planned_milestones = rules.plan(type, priority, area_type, business_type, created_at,
-                                            customer_type=customer_type)
+                                            customer_type=applicant_type or customer_type)
             for planned in planned_milestones:
                 ticket.milestones.append(Milestone(
                     name=planned.name, rule=planned.rule, started_at=planned.started_at,

@@ -137,7 +137,11 @@ SCHEMAS: dict[str, Any] = {
             "conversation_id": {"type": "string"},
             "business_type": {"type": "string", "example": "new_connection"},
             "area_type": {"type": "string", "enum": list(AREA_TYPES),
-                          "description": "default: the account's, else urban"},
+                          "description": "default: the account's, else the address's in areas.yml, else urban"},
+            "applicant_type": {"type": "string",
+                               "enum": ["residential", "commercial", "industrial", "high_voltage"],
+                               "description": "applications: who applies; picks the schedule "
+                                              "(default: the account's customer type)"},
             "contact_name": {"type": "string"}, "contact_phone": {"type": "string"},
             "details": {"type": "object"},
             "request_key": {"type": "string", "maxLength": 128,

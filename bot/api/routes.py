@@ -33,6 +33,7 @@ from bot.api.validation import (
 )
 from bot.store.models import (
     AREA_TYPES,
+    CUSTOMER_TYPES,
     PRIORITIES,
     TICKET_TYPES,
     Bill,
@@ -47,6 +48,8 @@ from bot.store.types import SHANGHAI, iso_local, now_utc
 
 routes = web.RouteTableDef()
 
+# Who applies (an application's schedule in sla.yml): a customer type, or a high-voltage customer.
+APPLICANT_TYPES = (*CUSTOMER_TYPES, "high_voltage")
 SURVEY_RATINGS = ("satisfied", "neutral", "dissatisfied")
 # Identity checks (户号 + last four digits of the phone; 10,000 guesses at most). Failures are
 # counted per account AND conversation: a stranger's wrong guesses lock the stranger's
@@ -342,6 +345,7 @@ async def create_ticket(request: web.Request) -> web.Response:
         "business_type": string(body, "business_type", max_len=32, pattern=SLUG,
                                 hint="must be a lower-case key such as new_connection"),
         "area_type": string(body, "area_type", max_len=16, choices=AREA_TYPES),
+        "applicant_type": string(body, "applicant_type", max_len=16, choices=APPLICANT_TYPES),
         "contact_name": string(body, "contact_name", max_len=64),
         "contact_phone": string(body, "contact_phone", max_len=20, pattern=PHONE,
                                 hint="must be a phone number"),
