@@ -8,17 +8,20 @@ An address is the span from the first place name to the end of the address-like 
 follows it: more place names, street-level names ending in 路/街/村/小区..., and numbers
 with 号/栋/单元/室 (南京市玄武区中山路18号3栋501). Without a place name, a street with a
 house number (中山路18号), an estate with a building number (幸福小区5栋) or a village group
-(东风村三组) still counts.
+(东风村三组) or a village or 社区 with a number (石塘村45号) still counts. The utility's own
+places below the district (areas.yml) are place names too.
 """
 from __future__ import annotations
 
 import csv
 import io
+import os
 import re
+from pathlib import Path
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
-from typing import Dict, Iterable, List, Optional, Set
+from typing import Any, Dict, Iterable, List, Optional, Set
 
 from nlu_components.business_types import BUSINESS_TYPE_SYNONYMS
 
@@ -47,6 +50,7 @@ _TAIL_RE = re.compile(rf"(?:{_NAME_CHAR}{{0,10}}?(?:{_SUFFIX})|{_NUMBER})*")
 _STREET_RE = re.compile(
     rf"{_NAME_CHAR}{{2,6}}?(?:大道|大街|路|街|巷|弄|小区|花园|新村|家园|公寓|大厦)(?:{_NUMBER})+"
     rf"|{_NAME_CHAR}{{1,5}}?村(?:[一二三四五六七八九十0-9]{{1,2}}组)"
+    rf"|{_NAME_CHAR}{{2,5}}?(?:村|社区)(?:{_NUMBER})+"
 )
 
 
@@ -74,6 +78,43 @@ def _place_names() -> Set[str]:
     return names
 
 
+_AREAS_FILE = Path(__file__).resolve().parent.parent / "areas.yml"
+_LOCAL_SHORT_SUFFIXES = ("街道", "镇", "区")
+
+
+def _local_place_names(path: Optional[Path] = None) -> Set[str]:
+    """The utility's own places below the district (areas.yml: 湖熟街道, 和平社区, 枫香岭村,
+    将军大道…) and their short forms (湖熟, 晶桥): an address naming them is kept whole even
+    where a name holds a character that otherwise ends an address (和平社区)."""
+    path = Path(os.environ.get("AREAS_CONFIG") or path or _AREAS_FILE)
+    if not path.exists():
+        return set()
+    import yaml
+
+    names: Set[str] = set()
+
+    def walk(places: Any) -> None:
+        if not isinstance(places, dict):
+            return
+        for name, node in places.items():
+            name = str(name).strip()
+            names.add(name)
+            names.update(_short(name, _LOCAL_SHORT_SUFFIXES))
+            if isinstance(node, dict):
+                walk(node.get("places"))
+
+    walk((yaml.safe_load(path.read_text(encoding="utf-8")) or {}).get("places"))
+    return names
+
+
+def _district_stems(names: Iterable[str]) -> Set[str]:
+    """Short forms that are also a district's name without 区/县/市 (江宁, 溧水): a place only
+    right before another place (溧水晶桥), never alone (江宁供电所)."""
+    names = set(names)
+    return {n for n in names if any(f"{n}{suffix}" in names for suffix in ("区", "县", "市"))
+            and not n.endswith(("区", "县", "市", "省"))}
+
+
 def _short(name: str, suffixes: Iterable[str]) -> List[str]:
     for suffix in suffixes:
         if name.endswith(suffix) and len(name) - len(suffix) >= 2:
@@ -89,7 +130,10 @@ class Gazetteer:
 
         self.nlp = spacy.blank("zh")  # character segmenter: no download needed
         ruler = self.nlp.add_pipe("entity_ruler")
-        patterns = [{"label": PLACE_LABEL, "pattern": name} for name in sorted(_place_names())]
+        local = _local_place_names()
+        places = _place_names() | local
+        self.district_stems = _district_stems(places) & local
+        patterns = [{"label": PLACE_LABEL, "pattern": name} for name in sorted(places)]
         for key, words in (business_types or BUSINESS_TYPE_SYNONYMS).items():
             patterns += [{"label": BUSINESS_LABEL, "pattern": w, "id": key} for w in words]
         ruler.add_patterns(patterns)
@@ -109,8 +153,9 @@ class Gazetteer:
             found.append(address)
         return sorted(found, key=lambda m: m.start)
 
-    @staticmethod
-    def _address(text: str, places) -> Optional[GazetteerMatch]:
+    def _address(self, text: str, places) -> Optional[GazetteerMatch]:
+        starts = {p.start_char for p in places}
+        places = [p for p in places if p.text not in self.district_stems or p.end_char in starts]
         if places:
             start = places[0].start_char
             end = places[0].end_char

@@ -141,6 +141,13 @@ def test_place_names_come_from_cpca_data(gazetteer):
         ("俺家在东风村三组，停电了", [("address", "东风村三组")]),
         ("地址是幸福小区5栋2单元", [("address", "幸福小区5栋2单元")]),
         ("村里停电了", []),
+        # Addresses kept whole: the utility's own places (areas.yml) and villages with a number.
+        ("江宁区湖熟街道和平社区21号停电了", [("address", "江宁区湖熟街道和平社区21号")]),
+        ("不对不对，地址说错了，是和平社区81号", [("address", "和平社区81号")]),
+        ("我家在溧水晶桥枫香岭村25号，没电了", [("address", "溧水晶桥枫香岭村25号")]),
+        ("六合竹镇大泉村113号停电", [("address", "六合竹镇大泉村113号")]),
+        ("石塘村45号", [("address", "石塘村45号")]),
+        ("谷里街道张溪社区103号", [("address", "谷里街道张溪社区103号")]),
     ],
 )
 def test_gazetteer_finds_addresses(gazetteer, text, expected):

@@ -17,7 +17,7 @@ import yaml
 
 AREA_TYPES = ("urban", "rural", "remote")
 # Suffixes customers leave out: 江宁区 -> 江宁, 湖熟街道 -> 湖熟 (never 村/社区: 大泉 is also a road).
-_SHORT_SUFFIXES = ("街道", "区", "县")
+_SHORT_SUFFIXES = ("街道", "区", "县", "镇")
 _SPACE = re.compile(r"\s+")
 
 
