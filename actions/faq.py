@@ -13,6 +13,7 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
+from actions.applications import applicant_kind
 from actions.common import latest_text
 
 # What a short follow-up asks about.
@@ -51,6 +52,13 @@ FOLLOW_UPS: Dict[str, Dict[str, str]] = {
     "appliance_damage": {"duration": "appliance_damage"},
 }
 FOLLOW_UP_MAX_CHARS = 14
+# Answers for households that have a business counterpart: a shop, office or factory (the
+# verified account's customer type, or its own words: 厂里, 店, 千伏安…) gets that one.
+FOR_BUSINESS = {
+    "docs_new_connection": "docs_business",
+    "docs_capacity_change": "docs_business",
+    "tiered_tariff": "price_commercial",  # a known account's type: the answer's own condition
+}
 
 
 def aspect_of(text: str) -> Optional[str]:
@@ -147,6 +155,9 @@ class ActionAnswerFaq(Action):
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: DomainDict) -> List[EventType]:
         topic = follow_up_topic(last_faq_topic(tracker), latest_text(tracker)) or selected_topic(tracker)
+        if topic in FOR_BUSINESS and applicant_kind(tracker) != "residential" and not (
+                topic == "tiered_tariff" and tracker.get_slot("customer_type")):
+            topic = FOR_BUSINESS[topic]
         if topic and answer_topic(topic, dispatcher, tracker, domain):
             return [SlotSet("faq_topic", topic)]
         dispatcher.utter_message(response="utter_cannot_answer")

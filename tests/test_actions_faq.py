@@ -151,3 +151,14 @@ def test_quoted_prices_and_time_limits_are_the_configured_ones():
             assert arrival[area].split()[0] + "分钟" in item["text"]
     other = faq["utter_faq/duration_other_change"][0]["text"]
     assert f"{last['other_change']}个工作日" in other
+
+
+@pytest.mark.asyncio
+async def test_a_business_asking_for_documents_gets_the_business_documents():
+    factory = faq_tracker("厂里变压器要从315扩到630千伏安，办增容要啥手续", "docs_capacity_change")
+    events, messages = await run_action(ActionAnswerFaq(), factory)
+    assert texts(messages)[0] in variations("utter_faq/docs_business")
+    assert "营业执照" in texts(messages)[0] and "户主身份证" not in texts(messages)[0]
+    home = faq_tracker("家里增容要啥手续", "docs_capacity_change")
+    _, messages = await run_action(ActionAnswerFaq(), home)
+    assert texts(messages)[0] in variations("utter_faq/docs_capacity_change")
