@@ -60,6 +60,10 @@ AREA_ANSWERS = (
 )
 
 
+# The customer did not say (asked once): the gateway then applies sla.yml's default_area_type.
+UNKNOWN_AREA = "unknown"
+
+
 def parse_area_answer(text: Optional[str]) -> Optional[str]:
     """urban/rural/remote from an answer such as "乡下" or "我们这是山区"; None if it names none."""
     text = re.sub(r"\s+", "", str(text or ""))
@@ -112,6 +116,27 @@ def parse_contact(value: Any) -> Optional[str]:
         return mobile
     match = re.search(r"(?<!\d)(0\d{2,3})-?(\d{7,8})(?!\d)", str(value or "").replace(" ", ""))
     return f"{match.group(1)}-{match.group(2)}" if match else None
+
+
+def recent_user_texts(tracker: Tracker, turns: int = 4) -> List[str]:
+    texts = [str(e.get("text") or "") for e in tracker.events if e.get("event") == "user"]
+    return [t for t in texts[-turns:] if t and not t.startswith("/")]
+
+
+# A house number, building or room: what makes an address one a crew can find.
+HOUSE_NUMBER = re.compile(r"\d+\s*(?:号|栋|幢|单元|室|组)")
+ADDRESS_LEAD = re.compile(r"^(?:地址(?:是|在)?[:：]?|我家(?:在|住)?|我(?:住)?在|就在|在)")
+
+
+def whole_address(value: Any, text: str) -> Any:
+    """The customer's whole message when the extracted address is only its first part
+    ("浦口区永宁街道青山村 就在村口小卖部旁边 青山村15号门口" -> not just 浦口区永宁街道青山村)."""
+    value_text, text = str(value or "").strip(), (text or "").strip()
+    if not value_text or value_text not in text or text == value_text or len(text) > 60:
+        return value
+    if HOUSE_NUMBER.search(value_text) or not HOUSE_NUMBER.search(text[text.index(value_text):]):
+        return value
+    return ADDRESS_LEAD.sub("", text[text.index(value_text):]).strip(" ，,。") or value
 
 
 class AddressValidation:
@@ -227,9 +252,18 @@ class ValidateFaultForm(BaseFormValidation, AddressValidation, FormValidationAct
         area_type = parse_area_answer(text)
         if area_type:
             return {"repair_area_type": area_type}
-        if text and not text.startswith("/") and not is_digression(tracker, "repair_area_type"):
-            dispatcher.utter_message(text="不好意思没听明白，请选一下：城区、乡村，还是偏远山区？")
-        return {}
+        if not text or text.startswith("/") or is_digression(tracker, "repair_area_type"):
+            return {}
+        # An address in reply ("晶桥镇枫香岭村25号") may be one the configured places know.
+        try:
+            mapped = await api_client.classify_area(text)
+        except api_client.ApiError:
+            mapped = None
+        if mapped:
+            return {"repair_area_type": mapped}
+        # Asked once: whatever else the answer was, the report goes on with the strictest
+        # (city) deadline the gateway uses when no area type is given.
+        return {"repair_area_type": UNKNOWN_AREA}
 
     async def _area_type_for(self, address: str, tracker: Tracker, from_account: Optional[Dict[Text, Any]]
                              ) -> Optional[str]:
@@ -246,6 +280,9 @@ class ValidateFaultForm(BaseFormValidation, AddressValidation, FormValidationAct
             return verified_area
         try:
             mapped = await api_client.classify_area(address)
+            if not mapped:
+                # "秦淮区" in one message, "白下路100号" in the next: the place named together.
+                mapped = await api_client.classify_area(" ".join(recent_user_texts(tracker)))
         except api_client.ApiError:
             mapped = None
         return mapped or verified_area
@@ -259,6 +296,7 @@ class ValidateFaultForm(BaseFormValidation, AddressValidation, FormValidationAct
 
     async def validate_address(self, value: Any, dispatcher: CollectingDispatcher,
                                tracker: Tracker, domain: DomainDict) -> Dict[Text, Any]:
+        value = whole_address(value, latest_text(tracker))
         problem = await self._check_address(value, dispatcher, tracker)
         if problem is not None:
             if problem.get("address"):
@@ -349,7 +387,8 @@ class ActionSubmitFault(Action):
             tracker.get_slot("identity_verified") or tracker.get_slot("address_from_account")) else None
         # Decided with the address (account, areas.yml or the customer's answer); without it
         # the gateway looks the address up in areas.yml itself.
-        area_type = tracker.get_slot("repair_area_type") or (
+        area_type = (tracker.get_slot("repair_area_type") if tracker.get_slot("repair_area_type") != UNKNOWN_AREA
+                     else None) or (
             tracker.get_slot("area_type") if tracker.get_slot("address_from_account") else None)
         hazards = find_hazards(description) if hazard else []
         payload = {

@@ -113,7 +113,7 @@ SMALL_TALK_GUESSES = {"goodbye", "affirm", "deny", "thank", "greet", "chitchat",
 QUESTION = re.compile(r"[吗呢嘛么？?][。！!～~\s]*$|[吗呢嘛][，,]|怎么|咋|如何|多少|几[点天号个次]|哪[里儿个家]|什么|啥|"
                       r"为什么|为啥|能不能|可不可以|是不是|有没有|会不会|要不要|行不行|赔不赔|管不管|算不算")
 # Below this confidence of the best guess, a question is not offered as that request.
-SURE_ENOUGH_FOR_A_QUESTION = 0.6
+SURE_ENOUGH_FOR_A_QUESTION = 0.4
 # A how-long question is about a request only when it says so (or one was just made).
 REQUEST_WORDS = re.compile(r"申请|工单|单子|办理|进度|报修|投诉|业务")
 # A bare "要多久" (no clock time such as 几点) is most often about a request made earlier.

@@ -111,7 +111,7 @@ async def test_answers_depend_on_the_known_customer_type():
 async def test_an_unknown_question_gets_an_honest_answer_not_a_guessed_flow(text, guess):
     tracker = make_tracker(text, intent="nlu_fallback", confidence=0.5)
     tracker.latest_message["intent_ranking"] = [{"name": "nlu_fallback", "confidence": 0.5},
-                                                {"name": guess, "confidence": 0.45}]
+                                                {"name": guess, "confidence": 0.35}]
     events, messages = await run_action(ActionDefaultAskAffirmation(), tracker)
     assert [m.get("response") for m in messages] == ["utter_cannot_answer"]
     assert slot_values(events)["handoff_reason"] == "fallback"  # "转人工" next: the reason is known

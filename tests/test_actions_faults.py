@@ -241,3 +241,41 @@ async def test_gateway_down_never_claims_a_ticket(dead_gateway):
     assert "95598" in said
     assert slot_values(events)["handoff_reason"] == "api_failure"
     assert "last_ticket_no" not in slot_values(events)
+
+
+def test_an_address_is_kept_whole():
+    from actions.faults import whole_address
+    said = "浦口区永宁街道青山村 就在村口小卖部旁边 青山村15号门口"
+    assert whole_address("浦口区永宁街道青山村", said) == said
+    assert whole_address("江宁区横溪街道石塘村", "江宁区横溪街道石塘村 村委会旁边 石塘村12号对面") \
+        == "江宁区横溪街道石塘村 村委会旁边 石塘村12号对面"
+    assert whole_address("南京市玄武区中山路18号", "地址是南京市玄武区中山路18号") == "南京市玄武区中山路18号"
+    assert whole_address("鼓楼区", "鼓楼区那边停电了") == "鼓楼区"  # nothing more to keep
+
+
+@pytest.mark.asyncio
+async def test_the_area_question_takes_an_address_or_gives_way_after_one_ask(actions_gateway):
+    slots = {"address": "户号3201000025 尾号7513", "requested_slot": "repair_area_type"}
+    tracker = make_tracker("晶桥镇枫香岭村25号", intent="inform", form="fault_form", slots=slots)
+    events, _ = await run_action(ValidateFaultForm(), tracker)
+    assert slot_values(events)["repair_area_type"] == "remote"
+    tracker = make_tracker("电话是13951682730", intent="inform", form="fault_form",
+                           slots={"address": "白下路100号金色家园5栋702", "requested_slot": "repair_area_type"})
+    events, _ = await run_action(ValidateFaultForm(), tracker)
+    assert slot_values(events)["repair_area_type"] == "unknown"  # not asked again: the default applies
+    app = actions_gateway.app
+    slots = {"address": "白下路100号金色家园5栋702", "repair_area_type": "unknown",
+             "fault_description": "跳闸推不上去", "contact_phone": "13951682730"}
+    await run_action(ActionSubmitFault(), make_tracker("13951682730", slots=slots, sender_id="conv-unknown"))
+    stored = tickets(app)[-1]
+    assert stored.area_type == "urban" and 40 <= arrival_minutes(stored) <= 50
+
+
+@pytest.mark.asyncio
+async def test_a_district_named_in_an_earlier_message_decides(actions_gateway):
+    earlier = [{"event": "user", "text": "秦淮区", "parse_data": {"intent": {"name": "inform"}}}]
+    tracker = make_tracker("白下路100号金色家园5栋702", intent="inform", form="fault_form",
+                           candidates={"address": "白下路100号金色家园5栋702"},
+                           slots={"requested_slot": "address"}, prior_events=earlier)
+    events, _ = await run_action(ValidateFaultForm(), tracker)
+    assert slot_values(events)["repair_area_type"] == "urban"
