@@ -52,6 +52,8 @@ FOLLOW_UPS: Dict[str, Dict[str, str]] = {
     "appliance_damage": {"duration": "appliance_damage"},
 }
 FOLLOW_UP_MAX_CHARS = 14
+# A how-long question that names its business is a general question, else about the request.
+BUSINESS_NAMED = re.compile(r"新装|装表|装电表|报装|过户|更名|移表|挪表|销户|增容|扩容|减容|充电桩|光伏|电价|开户|接电")
 # Answers for households that have a business counterpart: a shop, office or factory (the
 # verified account's customer type, or its own words: 厂里, 店, 千伏安…) gets that one.
 FOR_BUSINESS = {
@@ -158,6 +160,19 @@ class ActionAnswerFaq(Action):
         if topic in FOR_BUSINESS and applicant_kind(tracker) != "residential" and not (
                 topic == "tiered_tariff" and tracker.get_slot("customer_type")):
             topic = FOR_BUSINESS[topic]
+        if topic and topic.startswith("duration_") and tracker.get_slot("last_ticket_no") \
+                and not BUSINESS_NAMED.search(latest_text(tracker)):
+            # "要几天能办好" right after a request: that request's own deadlines.
+            from actions import api_client
+            from actions.handoff import time_limits_text
+
+            try:
+                ticket = await api_client.get_ticket(tracker.get_slot("last_ticket_no"))
+            except api_client.ApiError:
+                ticket = None
+            if ticket:
+                dispatcher.utter_message(text=time_limits_text(ticket))
+                return [SlotSet("faq_topic", None)]
         if topic and answer_topic(topic, dispatcher, tracker, domain):
             return [SlotSet("faq_topic", topic)]
         dispatcher.utter_message(response="utter_cannot_answer")

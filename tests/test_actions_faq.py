@@ -162,3 +162,18 @@ async def test_a_business_asking_for_documents_gets_the_business_documents():
     home = faq_tracker("家里增容要啥手续", "docs_capacity_change")
     _, messages = await run_action(ActionAnswerFaq(), home)
     assert texts(messages)[0] in variations("utter_faq/docs_capacity_change")
+
+
+@pytest.mark.asyncio
+async def test_how_long_right_after_a_request_is_about_that_request(actions_gateway):
+    from tests.support.gateway import auth_headers
+    created = await actions_gateway.post("/api/v1/tickets", json={
+        "type": "application", "summary": "移表申请", "channel": "web", "business_type": "meter_move",
+        "request_key": "faq:duration"}, headers=auth_headers())
+    ticket = await created.json()
+    tracker = faq_tracker("要几天能办好", "duration_other_change", slots={"last_ticket_no": ticket["ticket_no"]})
+    _, messages = await run_action(ActionAnswerFaq(), tracker)
+    assert ticket["ticket_no"] in texts(messages)[0] or "业务办结" in texts(messages)[0]
+    general = faq_tracker("过户要几天", "duration_other_change", slots={"last_ticket_no": ticket["ticket_no"]})
+    _, messages = await run_action(ActionAnswerFaq(), general)
+    assert texts(messages)[0] in variations("utter_faq/duration_other_change")
