@@ -24,6 +24,7 @@ eval: setup
 bench: setup
 	.venv/bin/python -m scripts.bench
 	.venv/bin/python -m scripts.bench_dashboard
+	.venv/bin/python -m scripts.bench_search
 
 # The dashboard's part alone: a year of data (1M messages) in a throw-away PostgreSQL.
 bench-dashboard: setup
