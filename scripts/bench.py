@@ -276,6 +276,76 @@ async def simulate_customer(url: str, script_index: int, expected: Optional[list
     return result
 
 
+# One customer asking question after question in one conversation (issue 16 item 2): FAQ
+# questions, one answer each, no form, so every turn does the same work for Rasa whatever
+# the conversation's length.
+LONG_TEXTS = ["怎么交电费", "峰谷电价是怎么算的", "阶梯电价怎么收费", "营业厅几点开门", "电费可以在哪里交",
+              "怎么开电子发票"]
+LONG_MARKS = (10, 100, 500)
+LONG_WINDOW = 5  # the figure at turn N: the median of turns N-4..N
+
+
+async def long_conversation(url: str, turns: int) -> dict[str, Any]:
+    """Turn times (send to the last reply) of one conversation of ``turns`` turns over socket.io."""
+    import socketio
+
+    session_id = "benchlong" + uuid.uuid4().hex[:16]
+    sio = socketio.AsyncClient(reconnection=False)
+    received: list[float] = []
+    arrived = asyncio.Event()
+    confirmed = asyncio.Event()
+
+    @sio.on("bot_uttered")
+    async def on_bot(data):
+        received.append(time.perf_counter())
+        arrived.set()
+
+    @sio.on("session_confirm")
+    async def on_confirm(data):
+        confirmed.set()
+
+    times: list[Optional[float]] = []
+    await sio.connect(url, transports=["websocket"], socketio_path="socket.io", wait_timeout=15)
+    try:
+        await sio.emit("session_request", {"session_id": session_id})
+        await asyncio.wait_for(confirmed.wait(), 15)
+        expected: dict[str, int] = {}
+        for turn in range(1, turns + 1):
+            text = LONG_TEXTS[turn % len(LONG_TEXTS)]
+            before = len(received)
+            sent = time.perf_counter()
+            await sio.emit("user_uttered", {"message": text, "session_id": session_id,
+                                            "message_id": f"{session_id}-{turn}"})
+            want = expected.get(text)
+            deadline = sent + TURN_TIMEOUT
+            while time.perf_counter() < deadline:
+                got = len(received) - before
+                if want is not None and got >= want:
+                    break
+                if want is None and got and time.perf_counter() - received[-1] >= 1.0:
+                    expected[text] = got  # first time this text: learn its reply count
+                    break
+                arrived.clear()
+                try:
+                    await asyncio.wait_for(arrived.wait(), 0.05 if want is None and got else 1.0)
+                except asyncio.TimeoutError:
+                    pass
+            got = len(received) - before
+            times.append((received[before + (want or got) - 1] - sent) * 1000 if got else None)
+    finally:
+        await sio.disconnect()
+    figures: dict[str, Any] = {"turns": turns, "lost_turns": sum(t is None for t in times)}
+    for mark in LONG_MARKS:
+        window = [t for t in times[max(0, mark - LONG_WINDOW):mark] if t is not None]
+        if mark <= turns and window:
+            figures[f"turn_{mark}_ms"] = round(statistics.median(window), 1)
+    first, last = figures.get(f"turn_{LONG_MARKS[0]}_ms"), figures.get(f"turn_{min(turns, LONG_MARKS[-1])}_ms")
+    if first and last:
+        figures["ratio_last_to_10th"] = round(last / first, 2)
+    figures["turn_ms"] = [None if t is None else round(t, 1) for t in times]
+    return figures
+
+
 def stored_reply_ids(database_url: str, session_ids: list[str]) -> dict[str, list[int]]:
     """Ids of the messages the store holds for the customers (not their own), in order."""
     from sqlalchemy import create_engine, select
@@ -665,6 +735,25 @@ def write_markdown(results: dict[str, Any], path: Path, findings: str) -> None:
                 # The tail follows the host's steal on a shared VM (docs/benchmark-findings.md).
                 lines += ["Cores' time taken by the host (steal) during the 50-customer runs: " + "; ".join(
                     f"{name} {fmt(lv['steal_percent'], 1)} % (p95 {fmt(lv['p95_ms'])} ms)" for name, lv in runs50) + ".", ""]
+    long = results.get("long_conversation")
+    if long:
+        marks = [m for m in LONG_MARKS if f"turn_{m}_ms" in long]
+        lines += ["## 2b. One long conversation", "",
+                  f"One customer asks {long['turns']} FAQ questions in one conversation, one after the other "
+                  "(the production layout above, the rate limit off for this customer). Turn time, send to "
+                  f"answer, median of the {LONG_WINDOW} turns up to the one named:", "",
+                  "| turn | " + " | ".join(str(m) for m in marks) + " |",
+                  "| --- | " + " | ".join("---" for _ in marks) + " |",
+                  "| ms | " + " | ".join(fmt(long[f"turn_{m}_ms"], 1) for m in marks) + " |", ""]
+        if long.get("ratio_last_to_10th") is not None:
+            lines += [f"Last to 10th: **{fmt(long['ratio_last_to_10th'], 2)}×** (target ≤ 1.5×); "
+                      f"turns lost: {long['lost_turns']}. Rasa's session is compacted once it holds more than "
+                      f"{long.get('compact_after_events')} events (`TRACKER_COMPACT_AFTER`, `bot/tracker_store.py`).", ""]
+        if long.get("before"):
+            b = long["before"]
+            lines += ["Before the compaction (same harness, `TRACKER_COMPACT_AFTER=0`): " + ", ".join(
+                f"turn {m}: {fmt(b.get(f'turn_{m}_ms'), 1)} ms" for m in LONG_MARKS if b.get(f"turn_{m}_ms"))
+                + (f" ({fmt(b.get('ratio_last_to_10th'), 2)}×)." if b.get("ratio_last_to_10th") else "."), ""]
     train = results.get("training")
     if train:
         lines += ["## 3. Training", "",
@@ -713,6 +802,8 @@ def main(argv: Optional[list[str]] = None) -> int:
                         help="conversations in a row per customer in the steady-state runs")
     parser.add_argument("--saturation", type=int, default=40,
                         help="customers of the run without think time (0: skip)")
+    parser.add_argument("--long-turns", type=int, default=500,
+                        help="turns of the one long conversation measured at turns 10, 100 and 500 (0: skip)")
     parser.add_argument("--model", default="", help="model file or directory (default: newest in models/)")
     parser.add_argument("--rasa-servers", type=int, default=2)
     parser.add_argument("--gateways", type=int, default=2)
@@ -759,7 +850,10 @@ def main(argv: Optional[list[str]] = None) -> int:
         if args.profile:
             gateway_command = [PYTHON, "-m", "pyinstrument", "-r", "text", "-o",
                                str(run_dir / "profile-gateway.txt"), "-m", "bot", "serve"]
-        stack = ProdStack(run_dir, ports=ports, model=str(model), enable_rasa_api=True, gateway_command=None)
+        # A simulated customer types at machine speed: the per-conversation rate limit (a person's
+        # pace, bot.conversations.TurnGate) would refuse the long conversation's turns.
+        stack = ProdStack(run_dir, ports=ports, model=str(model), enable_rasa_api=True, gateway_command=None,
+                          extra_env={"CHAT_RATE_PER_MINUTE": "0"})
         log("starting the production layout (PostgreSQL, Redis, nginx, gateways, Rasa servers, actions)")
         stack.start()
         if gateway_command:
@@ -816,6 +910,12 @@ def main(argv: Optional[list[str]] = None) -> int:
                 if args.saturation:
                     saturation = measured(args.saturation, 0.0, 0.0)
                     log(f"saturation ({args.saturation} customers, no think time): {json.dumps(saturation)}")
+            if args.long_turns:
+                log(f"one conversation of {args.long_turns} turns")
+                long = asyncio.run(long_conversation(urls[0], args.long_turns))
+                long["compact_after_events"] = int(os.environ.get("TRACKER_COMPACT_AFTER") or 120)
+                results["long_conversation"] = long
+                log("long conversation: " + json.dumps({k: v for k, v in long.items() if k != "turn_ms"}))
             at50 = next((lv for lv in levels if lv["customers"] == 50 and not lv.get("ramp_s")), None)
             at50_staggered = next((lv for lv in staggered if lv["customers"] == 50), None)
             at50_steady = next((lv for lv in steady if lv["customers"] == 50), None)
