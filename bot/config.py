@@ -82,6 +82,12 @@ class Settings:
     account_lookups_per_conversation: int = field(
         default_factory=lambda: int(_env("ACCOUNT_LOOKUPS_PER_CONVERSATION", "5")))
     account_lookups_per_client: int = field(default_factory=lambda: int(_env("ACCOUNT_LOOKUPS_PER_CLIENT", "20")))
+    # One conversation cannot take the bot for everyone (bot.conversations.TurnGate): customer
+    # messages per minute (sustained) and at once (burst), and turns waiting behind the one being
+    # answered. Over the limits a message is stored and answered politely, never sent to Rasa.
+    chat_rate_per_minute: float = field(default_factory=lambda: float(_env("CHAT_RATE_PER_MINUTE", "30")))
+    chat_burst: int = field(default_factory=lambda: int(_env("CHAT_BURST", "10")))
+    chat_queue: int = field(default_factory=lambda: int(_env("CHAT_QUEUE", "5")))
 
     app_env: str = field(default_factory=app_env)
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
@@ -47,6 +48,11 @@ ACTION_FAILED_TEXT = ("抱歉，系统暂时无法为您办理，您的留言已
 HUMAN_BUTTON = {"title": "转人工", "payload": "/request_human"}
 ASKS_FOR_PERSON = frozenset({"/request_human", "转人工", "人工", "人工客服", "转人工客服", "找人工", "人工服务"})
 ACTION_FAILED_HEADER = "X-Rasa-Action-Failed"  # bot.rasa_action_failures.FAILED_HEADER (Rasa side)
+# Flow control (TurnGate): what a customer hears when a message is not sent to the bot.
+RATE_LIMITED_TEXT = ("您发送消息的速度太快了，请稍等片刻再发。这条消息已记录，但智能客服暂未处理；"
+                     "如有紧急情况，请拨打95598供电服务热线。")
+QUEUE_FULL_TEXT = "您的消息较多，我正在逐条处理，请等我回复后再继续发送。这条消息已记录，但暂未处理，如仍需要请稍后重发。"
+LEFT_TEXT = "您离开期间有{count}条消息未能处理，如仍需要帮助，请重新发送。"
 PAYLOAD_KEYS = ("buttons", "quick_replies", "attachment", "custom")
 MAX_TEXT_LENGTH = 2000
 
@@ -117,6 +123,7 @@ class CustomerMessageResult:
     duplicate: bool  # True: the same client_msg_id was stored before; nothing was routed
     state: str  # the conversation's state when the message was routed
     replies: list[dict] = field(default_factory=list)  # stored bot replies (JSON form)
+    refused: Optional[str] = None  # not sent to the bot: "rate_limited" or "queue_full" (TurnGate)
 
 
 def message_json(message: Any) -> dict:
@@ -188,6 +195,10 @@ class _KeyedLocks:
     def __init__(self) -> None:
         self._locks: dict[str, tuple[asyncio.Lock, int]] = {}
 
+    def users(self, key: str) -> int:
+        """How many hold or wait for the key's lock."""
+        return self._locks.get(key, (None, 0))[1]
+
     @contextlib.asynccontextmanager
     async def hold(self, key: str) -> AsyncIterator[None]:
         lock, users = self._locks.get(key, (None, 0))
@@ -205,6 +216,47 @@ class _KeyedLocks:
                 self._locks[key] = (lock, users - 1)
 
 
+class TurnGate:
+    """Admission of customer turns, per conversation and per gateway process: a token bucket
+    (``rate_per_minute`` sustained, ``burst`` at once) and a bound on the turns waiting behind
+    the one being answered (``queue``). Zero or less turns a limit off."""
+
+    MAX_BUCKETS = 20_000  # conversations remembered; full buckets are forgotten first
+
+    def __init__(self, rate_per_minute: float, burst: int, queue: int, clock: Callable[[], float] = time.monotonic):
+        self.rate = rate_per_minute / 60.0
+        self.burst = burst
+        self.queue = queue
+        self.clock = clock
+        self._buckets: dict[str, tuple[float, float]] = {}  # conversation -> (tokens, at)
+
+    def admit(self, conversation_id: str, in_line: int) -> Optional[str]:
+        """None (go ahead, one token taken) or why not: ``queue_full`` / ``rate_limited``.
+        ``in_line``: turns of this conversation being answered or waiting now."""
+        if self.queue > 0 and in_line > self.queue:
+            return "queue_full"
+        if self.rate <= 0 or self.burst <= 0:
+            return None
+        now = self.clock()
+        tokens, at = self._buckets.get(conversation_id, (float(self.burst), now))
+        tokens = min(float(self.burst), tokens + (now - at) * self.rate)
+        if tokens < 1.0:
+            self._buckets[conversation_id] = (tokens, now)
+            return "rate_limited"
+        self._buckets[conversation_id] = (tokens - 1.0, now)
+        if len(self._buckets) > self.MAX_BUCKETS:
+            self._forget_full(now)
+        return None
+
+    def _forget_full(self, now: float) -> None:
+        full_after = self.burst / self.rate
+        for key, (_, at) in list(self._buckets.items()):
+            if now - at >= full_after:
+                del self._buckets[key]
+        while len(self._buckets) > self.MAX_BUCKETS:  # still too many: the oldest go
+            del self._buckets[next(iter(self._buckets))]
+
+
 class ConversationHub:
     def __init__(self, store: Store, settings: Settings) -> None:
         self.store = store
@@ -215,6 +267,9 @@ class ConversationHub:
         self._delivering = _KeyedLocks()
         self._http: Optional[aiohttp.ClientSession] = None
         self.handoff: Any = None  # bot.handoff.HandoffService, set by its setup (hand-off without the bot)
+        self.gate = TurnGate(getattr(settings, "chat_rate_per_minute", 30.0), getattr(settings, "chat_burst", 10),
+                             getattr(settings, "chat_queue", 5))
+        self._left_unanswered: dict[str, int] = {}  # conversation -> queued turns skipped (customer gone)
 
     # ---- wiring -------------------------------------------------------------------------
     def register_channel(self, adapter: ChannelAdapter) -> None:
@@ -256,6 +311,9 @@ class ConversationHub:
         # Text the store cannot keep (NUL, lone surrogates) is cleaned, not refused: the customer
         # still gets an answer (bot.text_safety).
         text = clean_text((text or "")[:MAX_TEXT_LENGTH])
+        refusal = self.gate.admit(conversation_id, self._processing.users(conversation_id))
+        if refusal is not None:
+            return await self._refuse_turn(channel, conversation_id, text, client_msg_id, on_stored, refusal)
         async with self._processing.hold(conversation_id):
             stored, reopened = await self.store.run(
                 self._store_customer_message, channel, conversation_id, text, client_msg_id
@@ -270,6 +328,11 @@ class ConversationHub:
             await self.publish({"type": "message", "conversation_id": conversation_id, "message": result.message})
             if result.state != "bot":
                 return result  # a person serves it: staff see it through the event, Rasa never does
+            if not self._customer_present(channel, conversation_id):
+                # Queued behind earlier turns and the customer has left: not run (the bot's work
+                # would be for nobody); one note for all of them waits for their return.
+                await self._skip_turn(conversation_id)
+                return result
             apology: Optional[str] = None
             try:
                 raw_replies, intent, confidence, failed_actions = await self._ask_rasa(
@@ -304,6 +367,41 @@ class ConversationHub:
             if intent_update is not None:
                 await self.store.run(self._set_intent, *intent_update)
             return result
+
+    async def _refuse_turn(self, channel: str, conversation_id: str, text: str, client_msg_id: Optional[str],
+                           on_stored: Optional[Callable[[CustomerMessageResult], None]],
+                           refusal: str) -> CustomerMessageResult:
+        """Over a limit: the message is stored (kept for staff and review) and answered politely
+        at once, without waiting behind the conversation's turns and without Rasa."""
+        stored, reopened = await self.store.run(
+            self._store_customer_message, channel, conversation_id, text, client_msg_id)
+        result = CustomerMessageResult(message=stored[0], duplicate=stored[1], state=stored[2])
+        result.refused = refusal
+        if on_stored is not None:
+            on_stored(result)
+        if result.duplicate:
+            return result
+        log.info("turn of %s not sent to the bot: %s", conversation_id, refusal)
+        if reopened:
+            await self.publish({"type": "state", "conversation_id": conversation_id, "state": "bot", "agent": None})
+        await self.publish({"type": "message", "conversation_id": conversation_id, "message": result.message})
+        answer = RATE_LIMITED_TEXT if refusal == "rate_limited" else QUEUE_FULL_TEXT
+        result.replies.extend(await self._store_and_deliver_many(conversation_id, [{"text": answer}], "system", None))
+        return result
+
+    def _customer_present(self, channel: str, conversation_id: str) -> bool:
+        """False only when the channel knows the customer has gone (the widget's sockets closed)."""
+        present = getattr(self._channels.get(channel), "is_present", None)
+        return True if present is None else bool(present(conversation_id))
+
+    async def _skip_turn(self, conversation_id: str) -> None:
+        count = self._left_unanswered.get(conversation_id, 0) + 1
+        if self._processing.users(conversation_id) > 1:
+            self._left_unanswered[conversation_id] = count  # the last skipped turn writes the note
+            return
+        self._left_unanswered.pop(conversation_id, None)
+        log.info("customer of %s left: %d queued turns not run", conversation_id, count)
+        await self._store_and_deliver_many(conversation_id, [{"text": LEFT_TEXT.format(count=count)}], "system", None)
 
     async def _hand_off_without_bot(self, channel: str, conversation_id: str, text: str) -> bool:
         """The bot cannot act and the customer asks for a person: the gateway queues the hand-off

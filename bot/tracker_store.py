@@ -64,8 +64,8 @@ DATABASE_THREADS = 4  # at most this many turns wait for PostgreSQL at once (poo
 # state over: the slots and the active form as they were KEEP_TURNS user turns ago, then those
 # last turns' events again, so the policies (max_history 5) see the same recent dialogue and a
 # revert (fallback) replays from a complete state. The old events stay in the table.
-COMPACT_AFTER = int(os.environ.get("TRACKER_COMPACT_AFTER") or 120)  # events in a session (0: never)
-KEEP_TURNS = int(os.environ.get("TRACKER_KEEP_TURNS") or 8)  # user turns copied into the new session
+COMPACT_AFTER = int(os.environ.get("TRACKER_COMPACT_AFTER") or 80)  # events in a session (0: never)
+KEEP_TURNS = int(os.environ.get("TRACKER_KEEP_TURNS") or 6)  # user turns copied into the new session
 
 
 def compacted_session(tracker: DialogueStateTracker, slots: Any, now: Optional[float] = None,

@@ -92,6 +92,11 @@ class WebChannel:
         room = self.sio.manager.rooms.get("/", {}).get(session_id)
         return bool(room)
 
+    def is_present(self, conversation_id: str) -> bool:
+        """Whether a socket of this gateway is in the session's room (the hub does not run the
+        queued turns of a customer who has left)."""
+        return self.has_listeners(conversation_id)
+
     async def deliver(self, conversation_id: str, message: dict) -> bool:
         listening = self.has_listeners(conversation_id)
         if listening or self.sio.manager.__class__ is not socketio.AsyncManager:
@@ -198,8 +203,11 @@ def register_handlers(sio: socketio.AsyncServer, hub, channel: WebChannel) -> No
         if not stored.done():
             return {"ok": False, "error": "not_stored", "message_id": client_msg_id}
         result = stored.result()
-        return {"ok": True, "message_id": client_msg_id, "id": result.message["id"],
-                "duplicate": result.duplicate, "state": result.state}
+        ack = {"ok": True, "message_id": client_msg_id, "id": result.message["id"],
+               "duplicate": result.duplicate, "state": result.state}
+        if result.refused:
+            ack["refused"] = result.refused  # stored and answered, not sent to the bot (flow control)
+        return ack
 
     @sio.on("history")
     async def history(sid: str, data: Any = None) -> dict:

@@ -913,7 +913,7 @@ def main(argv: Optional[list[str]] = None) -> int:
             if args.long_turns:
                 log(f"one conversation of {args.long_turns} turns")
                 long = asyncio.run(long_conversation(urls[0], args.long_turns))
-                long["compact_after_events"] = int(os.environ.get("TRACKER_COMPACT_AFTER") or 120)
+                long["compact_after_events"] = int(os.environ.get("TRACKER_COMPACT_AFTER") or 80)
                 results["long_conversation"] = long
                 log("long conversation: " + json.dumps({k: v for k, v in long.items() if k != "turn_ms"}))
             at50 = next((lv for lv in levels if lv["customers"] == 50 and not lv.get("ramp_s")), None)
@@ -963,7 +963,7 @@ def main(argv: Optional[list[str]] = None) -> int:
         log(f"training: {results['training']['seconds']} s")
 
     (out_dir / "benchmarks.json").write_text(json.dumps(results, ensure_ascii=False, indent=2, default=str))
-    if "load" in results:
+    if "load" in results and results["load"]["levels"]:
         write_plot(results, out_dir / "benchmarks.png")
     write_markdown(results, out_dir / "benchmarks.md", findings)
     log(f"wrote {out_dir / 'benchmarks.md'}")
