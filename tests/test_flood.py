@@ -127,14 +127,16 @@ async def test_the_queued_turns_of_a_customer_who_left_are_not_run(stack):
     # acknowledged) when its turn comes, after the customer has gone.
     for n, q in enumerate(["你好", "怎么交电费", "峰谷电价是怎么算的", "阶梯电价怎么收费", "营业厅几点开门", "谢谢"]):
         await chat.sio.emit("user_uttered", {"message": q, "session_id": session_id, "message_id": f"left-{n}"})
-    await asyncio.sleep(0.3)  # the gateway has them all
-    await chat.sio.disconnect()  # gone while the first turn is being answered
+    await asyncio.sleep(0.1)  # the gateway has them all
+    await chat.sio.disconnect()  # gone while the first turns are being answered
     rows = await _settled(stack.database_url, session_id)
     customer = [r for r in rows if r[0] == "customer"]
-    assert len(customer) == 6
-    assert sum(r[2] is not None for r in customer) <= 2  # at most the turn(s) begun before leaving
-    skipped = sum(r[2] is None for r in customer)
-    assert skipped >= 4
+    assert len(customer) == 6  # every message kept
+    # The turns begun before the customer left ran (how many depends on the machine's speed);
+    # every later one was not sent to Rasa (no intent) — a run of the last ones.
+    ran = [r[2] is not None for r in customer]
+    skipped = ran.count(False)
+    assert skipped >= 1 and ran == [True] * (6 - skipped) + [False] * skipped, ran
     assert [r[1] for r in rows if r[0] == "system"] == [LEFT_TEXT.format(count=skipped)]
     # Back again: the note is delivered.
     back = Chat()
