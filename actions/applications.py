@@ -135,18 +135,27 @@ def business_from_text(text: Optional[str]) -> Optional[str]:
     return None
 
 
+# "好 就这么办", "对 就这个事", "没了 谢谢", "快点处理": a yes to "确认提交吗？" in customers' words.
+LENIENT_YES = re.compile(r"^\s*(确认|确定|提交|对|是|没错|没问题|好|行|嗯|可以|就这|就是这|没了|没有了|没别的|"
+                         r"谢谢|多谢|快点|赶紧|尽快|那就|办吧|帮我办|申请吧|提交吧)")
+# ... but never when the same words correct or stop something ("对，但电话错了", "好像不对").
+NOT_A_YES = re.compile(r"不对|不是|错|改|重新|重填|等等|等一下|取消|算了|不要|别|不用|不办|\d")
+
+
 def yes_no(tracker: Tracker) -> Optional[bool]:
     """affirm/deny (buttons or words) as the answer to a confirmation question."""
     intent, _ = latest_intent(tracker)
-    if intent == "affirm":
+    text = latest_text(tracker)
+    if intent == "affirm" and not NOT_A_YES.search(text):
         return True
     if intent == "deny":
         return False
-    text = latest_text(tracker)
     if re.fullmatch(r"\s*(确认|确定|提交|对|是|是的|没错|没问题|好|好的|可以|行)[。！!.\s]*", text):
         return True
     if re.fullmatch(r"\s*(不对|不是|错了|有误|修改|重填|重新填写?)[。！!.\s]*", text):
         return False
+    if not text.startswith("/") and LENIENT_YES.search(text) and not NOT_A_YES.search(text):
+        return True
     return None
 
 

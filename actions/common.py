@@ -509,3 +509,21 @@ class BaseFormValidation:
         if tracker.get_slot("paused_form") == self.form_name():  # type: ignore[attr-defined]
             events.append(SlotSet("paused_form", None))
         return events
+
+
+# What a form may learn about the customer's identity while asking something else (户号 and the
+# phone's last four digits given for a contact); rasa_sdk keeps only required slots.
+IDENTITY_RESULT_SLOTS = ("account_no", "phone_last4", "identity_verified", "verified_account_no",
+                         "customer_name", "customer_address", "area_type", "customer_type")
+
+
+class KeepsIdentitySlots:
+    async def get_validation_events(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                                    domain: DomainDict) -> List[EventType]:
+        events = await super().get_validation_events(dispatcher, tracker, domain)  # type: ignore[misc]
+        names = {event.get("name") for event in events}
+        for name, value in tracker.slots_to_validate().items():
+            if name in IDENTITY_RESULT_SLOTS and name not in names:
+                events.append(SlotSet(name, value))
+        return events
+

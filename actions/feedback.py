@@ -13,7 +13,13 @@ from actions import api_client
 from actions.applications import yes_no
 from actions.common import (
     API_FAILURE_TEXT,
+    ASIDE_INTENTS,
+    STOP_INTENTS,
     BaseFormValidation,
+    KeepsIdentitySlots,
+    asker,
+    is_digression,
+    mask_name,
     channel_of,
     finish_service,
     format_time,
@@ -26,12 +32,21 @@ from actions.common import (
     request_key,
     reset_form_slots,
 )
+from actions.common import _FULLWIDTH as FULLWIDTH
 from actions.faults import parse_contact
 
 INTENT_TO_TYPE = {"complain": "complaint", "tip_off": "tip_off", "suggest": "suggestion", "praise": "praise"}
 TYPE_LABELS = {"complaint": "投诉", "tip_off": "举报", "suggestion": "建议", "praise": "表扬"}
 NO_CONTACT = "none"
-NO_CONTACT_WORDS = re.compile(r"匿名|不留|不用|不需要|不方便|不想留|算了吧|没有|无")
+# The phone registered on the verified account: the gateway fills it in from the account.
+REGISTERED = "registered"
+NO_CONTACT_WORDS = re.compile(r"匿名|不留|不用|不需要|不方便|不想留|算了吧|没有|无|不回复|别问|别联系|别打")
+# "没了 谢谢", "就这些": the customer has said all there is, and gave no number.
+DONE_WORDS = re.compile(r"^\s*(没了|没有了|就这些|就这么多|就这样|没别的|谢谢|多谢|好的?|嗯|行)[\s，,。!！谢]*$")
+YES_WORDS = re.compile(r"^\s*(好|行|嗯|对|可以|是)")
+TIP_OFF_WORDS = re.compile(r"举报|偷电|窃电")
+REGISTERED_WORDS = re.compile(r"登记的|预留的|留的那个|这个号|这个手机|这个电话|本机|原来的号")
+ADDRESS_LIKE = re.compile(r"\d+\s*(号|栋|幢|室|楼)|[区县镇乡村路街道巷苑]\S*\d")
 COMMITMENTS = {
     "complaint": "我们非常重视您的投诉，工作人员会在24小时内与您联系，并及时反馈处理结果。",
     "tip_off": "我们会尽快安排核实处理，举报人信息严格保密。",
@@ -42,7 +57,7 @@ COMMITMENTS = {
 _ANNOUNCE = re.compile(r"^(你好|您好)?[，,\s]*(我)?(要|想)?(投诉|举报|反映|提(个|一?点)?(意见|建议)|表扬|建议)(一下)?[：:，,\s]*")
 
 
-class ValidateFeedbackForm(BaseFormValidation, FormValidationAction):
+class ValidateFeedbackForm(KeepsIdentitySlots, BaseFormValidation, FormValidationAction):
     def name(self) -> Text:
         return "validate_feedback_form"
 
@@ -50,6 +65,9 @@ class ValidateFeedbackForm(BaseFormValidation, FormValidationAction):
                              tracker: Tracker, domain: DomainDict) -> List[Text]:
         if tracker.get_slot("api_failed"):
             return []
+        if tracker.get_slot("feedback_type") in ("praise", "suggestion"):
+            # Nothing to decide for a thank-you or an idea: record it as said, no confirmation.
+            return ["feedback_type", "feedback_content", "contact_phone"]
         return ["feedback_type", "feedback_content", "contact_phone", "confirm"]
 
     async def extract_feedback_type(self, dispatcher: CollectingDispatcher, tracker: Tracker,
@@ -57,6 +75,9 @@ class ValidateFeedbackForm(BaseFormValidation, FormValidationAction):
         if tracker.get_slot("feedback_type"):
             return {}  # the type is set by the request that opened the form, not by its content
         intent, _ = latest_intent(tracker)
+        if intent == "complain" and TIP_OFF_WORDS.search(latest_text(tracker)):
+            # "举报你们一个装表的师傅…": the customer calls it a tip-off (confidential, may be anonymous).
+            return {"feedback_type": "tip_off"}
         return {"feedback_type": INTENT_TO_TYPE[intent]} if intent in INTENT_TO_TYPE else {}
 
     async def extract_feedback_content(self, dispatcher: CollectingDispatcher, tracker: Tracker,
@@ -79,19 +100,66 @@ class ValidateFeedbackForm(BaseFormValidation, FormValidationAction):
                                     domain: DomainDict) -> Dict[Text, Any]:
         if "contact_phone" in tracker.slots_to_validate() or tracker.get_slot("requested_slot") != "contact_phone":
             return {}
-        intent, _ = latest_intent(tracker)
-        if intent == "deny":
+        intent, confidence = latest_intent(tracker)
+        text = latest_text(tracker).strip()
+        if intent == "deny" or text == "/deny":
             return {"contact_phone": NO_CONTACT}
-        text = free_text_answer(tracker, "contact_phone")
+        if not text or text.startswith("/") or intent in STOP_INTENTS:
+            return {}
+        if parse_contact(text):
+            return {"contact_phone": text}
+        # "户号3201000024 尾号7728", "电话就打我登记的这个号": the account's registered phone.
+        account = await self._account_contact(dispatcher, tracker, text)
+        if account:
+            return account
+        if NO_CONTACT_WORDS.search(text) or DONE_WORDS.search(text):
+            return {"contact_phone": NO_CONTACT}
         content = tracker.get_slot("feedback_content")
-        more_story = intent in INTENT_TO_TYPE or (
-            intent not in ("affirm", "deny") and len(text or "") >= 6 and not re.search(r"\d", text or ""))
-        if text and content and more_story and not parse_contact(text) \
-                and not NO_CONTACT_WORDS.search(text) and text not in content:
-            # More of the story ("上周来抄表的时候骂人") while a phone was asked: keep it.
+        if is_digression(tracker, "contact_phone") and not (intent in ASIDE_INTENTS and len(text) >= 8):
+            return {}
+        if content and text not in content and len(text) >= 4:
+            # More of the story ("上周来抄表的时候骂人", where it happened) while a phone was
+            # asked: keep it; praise, suggestions and tip-offs are not held up for a phone.
+            events: Dict[Text, Any] = {"feedback_content": f"{content}；{text}"[:1000]}
             dispatcher.utter_message(text="好的，已把这些补充到内容里。")
-            return {"feedback_content": f"{content}；{text}"[:1000]}
-        return {"contact_phone": text} if text else {}
+            if tracker.get_slot("feedback_type") in ("praise", "suggestion"):
+                events["contact_phone"] = NO_CONTACT
+            return events
+        if tracker.get_slot("feedback_type") in ("praise", "suggestion") and YES_WORDS.search(text):
+            return {"contact_phone": NO_CONTACT}
+        return {}
+
+    async def _account_contact(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                               text: str) -> Dict[Text, Any]:
+        """The registered phone of the account the customer names (户号 + the phone's last four
+        digits), or of the account verified earlier in the conversation."""
+        digits = re.sub(r"\s", "", text.translate(FULLWIDTH))
+        typed_account = re.search(r"(?<!\d)(\d{10})(?!\d)", digits)
+        last4 = re.search(r"(?:尾号|后四位|后4位|末四位)\D{0,3}(\d{4})(?!\d)", digits) or \
+            re.fullmatch(r"\D{0,6}(\d{4})\D{0,4}", digits)
+        account_no = typed_account.group(1) if typed_account else tracker.get_slot("account_no")
+        verified = tracker.get_slot("identity_verified") and tracker.get_slot("verified_account_no")
+        if verified and (REGISTERED_WORDS.search(text) or (typed_account and account_no == verified)):
+            return {"contact_phone": REGISTERED}
+        if not account_no or not (typed_account or last4):
+            return {}
+        if not last4:
+            dispatcher.utter_message(text=f"收到户号尾号{account_no[-4:]}。想用登记的手机联系您的话，请说一下登记手机号的后四位；"
+                                          f"也可以直接留一个手机号。")
+            return {"account_no": account_no}
+        try:
+            result = await api_client.verify_identity(account_no, last4.group(1), **asker(tracker))
+        except api_client.ApiError:
+            return {"account_no": account_no}
+        if not result.get("verified"):
+            dispatcher.utter_message(text="户号和手机号后四位对不上，请直接留一个能联系到您的手机号。")
+            return {"account_no": account_no}
+        customer = result.get("customer") or {}
+        dispatcher.utter_message(text=f"身份验证通过，{mask_name(customer.get('name'))}您好，我们会打您登记的手机联系您。")
+        return {"account_no": account_no, "phone_last4": last4.group(1), "identity_verified": True,
+                "verified_account_no": account_no, "customer_name": customer.get("name"),
+                "customer_address": customer.get("address"), "area_type": customer.get("area_type"),
+                "customer_type": customer.get("customer_type"), "contact_phone": REGISTERED}
 
     async def extract_confirm(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                               domain: DomainDict) -> Dict[Text, Any]:
@@ -111,13 +179,18 @@ class ValidateFeedbackForm(BaseFormValidation, FormValidationAction):
     async def validate_contact_phone(self, value: Any, dispatcher: CollectingDispatcher,
                                      tracker: Tracker, domain: DomainDict) -> Dict[Text, Any]:
         kind = tracker.get_slot("feedback_type")
+        if value == REGISTERED and tracker.get_slot("identity_verified"):
+            return {"contact_phone": REGISTERED}
         contact = parse_contact(value)
         if contact:
             return {"contact_phone": contact}
-        if (value == NO_CONTACT or NO_CONTACT_WORDS.search(str(value or ""))) and kind != "complaint":
+        if value == NO_CONTACT or NO_CONTACT_WORDS.search(str(value or "")):
+            if kind == "complaint":
+                dispatcher.utter_message(text="好的，不留电话也可以登记，只是处理结果没法主动告诉您，"
+                                              "您可以随时发编号问我进度。")
             return {"contact_phone": NO_CONTACT}
         if kind == "complaint":
-            dispatcher.utter_message(text="投诉需要留联系方式，我们才能把处理结果告诉您。")
+            dispatcher.utter_message(text="留个联系电话，我们才能把处理结果告诉您；不想留的话回复“不留”。")
         else:
             dispatcher.utter_message(text="请输入11位手机号；不想留联系方式的话，回复“匿名”就可以。")
         return {"contact_phone": None}
@@ -146,6 +219,11 @@ class ActionAskFeedbackContent(Action):
         return []
 
 
+def _said_sorry(tracker: Tracker) -> bool:
+    return any(e.get("event") == "bot" and re.search(r"抱歉|对不起", str(e.get("text") or ""))
+               for e in tracker.events)
+
+
 class ActionAskContactPhone(Action):
     def name(self) -> Text:
         return "action_ask_contact_phone"
@@ -155,7 +233,9 @@ class ActionAskContactPhone(Action):
         form = (tracker.active_loop or {}).get("name")
         kind = tracker.get_slot("feedback_type")
         if form == "feedback_form" and kind == "complaint":
-            dispatcher.utter_message(text="请留一个联系电话，工作人员会在24小时内与您联系。")
+            apology = "" if _said_sorry(tracker) else "非常抱歉给您带来不便，您反映的情况我已经记下了。"
+            dispatcher.utter_message(text=f"{apology}请留一个联系电话，工作人员会在24小时内与您联系"
+                                          "（也可以告诉我户号和登记手机号后四位，我们打登记的电话）。")
         elif form == "feedback_form" and kind == "tip_off":
             dispatcher.utter_message(text="可以匿名举报。需要留联系电话以便反馈结果吗？不需要请回复“匿名”。",
                                      buttons=[{"title": "匿名", "payload": "/deny"}])
@@ -177,7 +257,8 @@ class ActionAskFeedbackConfirm(Action):
                   domain: DomainDict) -> List[EventType]:
         kind = tracker.get_slot("feedback_type") or "complaint"
         contact = tracker.get_slot("contact_phone")
-        contact_text = "不留（匿名）" if contact in (None, NO_CONTACT) else mask_phone(contact)
+        contact_text = "不留（匿名）" if contact in (None, NO_CONTACT) else \
+            "账户登记的手机" if contact == REGISTERED else mask_phone(contact)
         dispatcher.utter_message(
             text=(f"请确认您的{TYPE_LABELS.get(kind, '诉求')}：\n内容：{tracker.get_slot('feedback_content')}\n"
                   f"联系电话：{contact_text}\n确认提交吗？"),
@@ -200,14 +281,17 @@ class ActionSubmitFeedback(Action):
         content = tracker.get_slot("feedback_content") or ""
         contact = tracker.get_slot("contact_phone")
         anonymous = contact in (None, NO_CONTACT)
+        registered = contact == REGISTERED and bool(tracker.get_slot("identity_verified"))
+        place = next((part for part in content.split("；")[1:] if ADDRESS_LIKE.search(part)), None)
         payload = {
             "type": kind,
             "summary": f"{TYPE_LABELS.get(kind, '诉求')}：{content}"[:500],
             "channel": channel_of(tracker),
             "conversation_id": tracker.sender_id,
             "account_no": tracker.get_slot("verified_account_no") if tracker.get_slot("identity_verified") else None,
-            "contact_phone": None if anonymous else contact,
-            "details": {"content": content, "anonymous": anonymous},
+            "contact_phone": None if anonymous or contact == REGISTERED else contact,
+            "details": {"content": content, "anonymous": anonymous and not registered,
+                        "use_registered_phone": registered, "address": place},
             "request_key": request_key(tracker, kind),
         }
         try:

@@ -196,6 +196,9 @@ def create_ticket(
         if customer is None:
             raise TicketError("validation_error", f"account {account_no} does not exist", "account_no")
         area_type = area_type or customer.area_type
+        if contact_phone is None and (details or {}).get("use_registered_phone"):
+            # "打我登记的那个号": the assistant verified the account and never saw the full number.
+            contact_phone = customer.phone
     customer_type = None
     if account_no is not None:
         customer_type = customer.customer_type

@@ -1,0 +1,98 @@
+"""Complaints, tip-offs, suggestions and praise as customers actually give them (issue 15):
+the account's registered phone, more of the story while a phone is asked, a yes in their words."""
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+
+from actions.applications import yes_no
+from actions.feedback import ActionSubmitFeedback, ValidateFeedbackForm
+from bot.store.models import Ticket
+from tests.support.dialogue import make_tracker, run_action, slot_values, texts
+
+
+def last_ticket(app) -> Ticket:
+    with app["store"].session() as session:
+        return session.execute(select(Ticket).order_by(Ticket.id.desc())).scalars().first()
+
+
+def at_contact(text, intent="inform", **slots):
+    base = {"feedback_type": "complaint", "feedback_content": "这个月停了四五回了 冰箱里东西都臭了",
+            "requested_slot": "contact_phone"}
+    return make_tracker(text, intent=intent, form="feedback_form", slots={**base, **slots})
+
+
+@pytest.mark.asyncio
+async def test_complaint_contact_is_the_verified_accounts_registered_phone(actions_gateway):
+    events, _ = await run_action(ValidateFeedbackForm(), at_contact("户号3201000024"))
+    values = slot_values(events)
+    assert values["account_no"] == "3201000024" and values.get("contact_phone") is None
+
+    events, messages = await run_action(ValidateFeedbackForm(), at_contact("尾号7728", account_no="3201000024"))
+    values = slot_values(events)
+    assert values["identity_verified"] is True and values["contact_phone"] == "registered"
+    assert "验证通过" in texts(messages)[0]
+
+    slots = {"feedback_type": "complaint", "feedback_content": "这个月停了四五回了", "contact_phone": "registered",
+             "confirm": True, "identity_verified": True, "verified_account_no": "3201000024",
+             "account_no": "3201000024"}
+    await run_action(ActionSubmitFeedback(), make_tracker("好", slots=slots))
+    stored = last_ticket(actions_gateway.app)
+    assert stored.type == "complaint" and stored.account_no == "3201000024"
+    assert stored.contact_phone == "15040267728"
+
+
+@pytest.mark.asyncio
+async def test_complaint_without_a_phone_is_still_recorded(actions_gateway):
+    events, messages = await run_action(ValidateFeedbackForm(), at_contact("电话就不留了 你们记下来就行"))
+    assert slot_values(events)["contact_phone"] == "none"
+
+
+@pytest.mark.asyncio
+async def test_a_place_given_while_the_phone_is_asked_joins_the_story(actions_gateway):
+    tracker = at_contact("栖霞区迈皋桥街道万寿村13号", feedback_type="tip_off",
+                         feedback_content="我要举报 隔壁作坊偷电")
+    events, _ = await run_action(ValidateFeedbackForm(), tracker)
+    values = slot_values(events)
+    assert values["feedback_content"].endswith("万寿村13号") and "contact_phone" not in values
+
+    slots = {"feedback_type": "tip_off", "feedback_content": values["feedback_content"],
+             "contact_phone": "none", "confirm": True}
+    await run_action(ActionSubmitFeedback(), make_tracker("对 就这么多", slots=slots))
+    stored = last_ticket(actions_gateway.app)
+    assert stored.type == "tip_off" and "万寿村13号" in stored.details["address"]
+
+
+@pytest.mark.asyncio
+async def test_praise_takes_more_words_and_asks_nothing_more(actions_gateway):
+    tracker = at_contact("玄武区珠江路那个营业厅 昨天下午", feedback_type="praise",
+                         feedback_content="营业厅的小李办事真快")
+    events, _ = await run_action(ValidateFeedbackForm(), tracker)
+    values = slot_values(events)
+    assert "珠江路" in values["feedback_content"] and values["contact_phone"] == "none"
+    required = await ValidateFeedbackForm().required_slots([], None, make_tracker(
+        "", slots={"feedback_type": "praise"}), {})
+    assert "confirm" not in required
+
+
+@pytest.mark.asyncio
+async def test_done_words_while_the_phone_is_asked_mean_no_phone(actions_gateway):
+    events, _ = await run_action(ValidateFeedbackForm(), at_contact("没了 谢谢", intent="thank",
+                                                                     feedback_type="praise"))
+    assert slot_values(events)["contact_phone"] == "none"
+
+
+@pytest.mark.asyncio
+async def test_a_tip_off_the_model_took_for_a_complaint_stays_a_tip_off(actions_gateway):
+    tracker = make_tracker("举报你们一个装表的师傅 说不给他两百块就拖着不给装", intent="complain",
+                           form="feedback_form")
+    events, _ = await run_action(ValidateFeedbackForm(), tracker)
+    assert slot_values(events)["feedback_type"] == "tip_off"
+
+
+@pytest.mark.parametrize("text, answer", [
+    ("对 就这个事", True), ("好 就这么办", True), ("快点处理", True), ("没了 谢谢", True),
+    ("好的 提交吧", True), ("不对 电话说错了", None), ("那就办吧 太平南路305号", None), ("不对", False),
+])
+def test_yes_in_customers_words(text, answer):
+    assert yes_no(make_tracker(text, intent="chitchat")) is answer
