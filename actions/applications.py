@@ -13,7 +13,11 @@ from actions import api_client
 from actions.common import (
     API_FAILURE_TEXT,
     BaseFormValidation,
+    KeepsIdentitySlots,
+    asker,
     channel_of,
+    is_digression,
+    mask_name,
     find_mobile,
     finish_service,
     free_text_answer,
@@ -46,7 +50,7 @@ BUSINESS_TYPES: Dict[str, Dict[str, Any]] = {
     "meter_move": {
         "label": "移表",
         "documents": ["户主身份证", "房屋产权证明", "新表位位置说明（可附照片）"],
-        "words": ["移表", "迁表", "挪表", "电表移", "移动电表"],
+        "words": ["移表", "迁表", "挪表", "电表移", "移动电表", "电表挪", "表挪", "挪电表", "挪个位置", "表的位置"],
     },
     "ev_charger": {
         "label": "充电桩报装",
@@ -126,13 +130,36 @@ BUSINESS_BUTTONS = [{"title": info["label"], "payload": f'/inform{{"business_typ
 
 
 def business_from_text(text: Optional[str]) -> Optional[str]:
+    """The business named; of several, the last one ("不是过户 是想把电表移到外头" is a meter move)."""
     text = str(text or "")
     if text in BUSINESS_TYPES:
         return text
+    found = []
     for key, info in BUSINESS_TYPES.items():
-        if text == info["label"] or any(word in text for word in info["words"]):
+        if text == info["label"]:
             return key
-    return None
+        positions = [text.rfind(word) for word in info["words"] if word in text]
+        if positions:
+            found.append((max(positions), key))
+    return max(found)[1] if found else None
+
+
+# --- several answers in one message: "我叫孙福根 电话131…", "户号3201000014 尾号9073" ---
+NAME_IN_TEXT = re.compile(r"(?:我叫|名字叫|名字是|姓名[是:：]?|申请人[是叫:：]?|户主[是叫]|买家叫|买方叫|联系人写我|联系人是|"
+                          r"我是老板|我是户主)\s*([\u4e00-\u9fa5·]{2,4}?)(?=$|[\s，,。.、；;]|电话|手机|号码|住|家住|地址|身份证)")
+ADDRESS_IN_TEXT = re.compile(r"\d+\s*(号|栋|幢|室|楼|单元)|[区县镇乡村路街巷苑园]\S*\d")
+FILLER = re.compile(r"^\s*(那就办吧|就办吧|办吧|那就|好的?|嗯|行|对|是|地址是?|住在?|家住|在)[\s，,：:]*")
+REGISTERED = "registered"
+
+
+def address_in_text(text: str) -> Optional[str]:
+    """An address in a message that may also hold a name or a phone number."""
+    text = re.sub(r"(?<!\d)1[3-9]\d{9}(?!\d)|(?<!\d)\d{10}(?!\d)", " ", text)
+    text = NAME_IN_TEXT.sub(" ", text)
+    text = re.sub(r"(电话|手机|户号|尾号)[是:：]?", " ", text)
+    parts = [FILLER.sub("", part).strip() for part in re.split(r"[，,。；;]", text)]
+    parts = [part for part in parts if ADDRESS_IN_TEXT.search(part) and len(part) >= 5]
+    return parts[0] if parts else None
 
 
 # "好 就这么办", "对 就这个事", "没了 谢谢", "快点处理": a yes to "确认提交吗？" in customers' words.
@@ -160,10 +187,50 @@ def yes_no(tracker: Tracker) -> Optional[bool]:
 
 
 # Words of a request or a question, never of a person's name ("居民生活用电", "要什么材料吗").
-NOT_A_NAME = re.compile(r"用电|电费|电价|停电|供电|电表|报修|申请|业务|居民|生活|怎么|什么|多少|[吗呢？?]")
+NOT_A_NAME = re.compile(r"用电|电费|电价|停电|供电|电表|报修|申请|业务|居民|生活|怎么|什么|多少|[吗呢吧啊嗯？?]|"
+                        r"就这|这么|那就|好的|可以|身份证|材料|资料|电话|手机|地址|户号|尾号")
 
 
-class ValidateApplicationForm(BaseFormValidation, FormValidationAction):
+async def account_contact(dispatcher: CollectingDispatcher, tracker: Tracker, text: str) -> Dict[Text, Any]:
+    """"户号3201000024 尾号7728" (or "打我登记的号" once verified): the account is checked and its
+    registered phone becomes the contact (the gateway fills it in); slots for the form to keep."""
+    compact = re.sub(r"\s", "", digits_to_ascii(text))
+    typed_account = re.search(r"(?<!\d)(\d{10})(?!\d)", compact)
+    last4 = re.search(r"(?:尾号|后四位|后4位|末四位)\D{0,3}(\d{4})(?!\d)", compact) or \
+        re.fullmatch(r"\D{0,6}(\d{4})\D{0,4}", compact)
+    account_no = typed_account.group(1) if typed_account else tracker.get_slot("account_no")
+    verified = tracker.get_slot("identity_verified") and tracker.get_slot("verified_account_no")
+    if verified and (REGISTERED_WORDS.search(text) or (typed_account and account_no == verified)):
+        return {"contact_phone": REGISTERED}
+    if not account_no or not (typed_account or last4):
+        return {}
+    if not last4:
+        dispatcher.utter_message(text=f"收到户号尾号{account_no[-4:]}。请再说一下登记手机号的后四位，"
+                                      f"我们就用登记的手机联系您；也可以直接留一个手机号。")
+        return {"account_no": account_no}
+    try:
+        result = await api_client.verify_identity(account_no, last4.group(1), **asker(tracker))
+    except api_client.ApiError:
+        return {"account_no": account_no}
+    if not result.get("verified"):
+        dispatcher.utter_message(text="户号和手机号后四位对不上，请直接留一个能联系到您的手机号。")
+        return {"account_no": account_no}
+    customer = result.get("customer") or {}
+    dispatcher.utter_message(text=f"身份验证通过，{mask_name(customer.get('name'))}您好，我们会打您登记的手机联系您。")
+    return {"account_no": account_no, "phone_last4": last4.group(1), "identity_verified": True,
+            "verified_account_no": account_no, "customer_name": customer.get("name"),
+            "customer_address": customer.get("address"), "area_type": customer.get("area_type"),
+            "customer_type": customer.get("customer_type"), "contact_phone": REGISTERED}
+
+
+REGISTERED_WORDS = re.compile(r"登记的|预留的|留的那个|这个号|这个手机|这个电话|本机|原来的号")
+
+
+def digits_to_ascii(text: str) -> str:
+    return text.translate(str.maketrans("０１２３４５６７８９", "0123456789"))
+
+
+class ValidateApplicationForm(KeepsIdentitySlots, BaseFormValidation, FormValidationAction):
     def name(self) -> Text:
         return "validate_application_form"
 
@@ -177,33 +244,71 @@ class ValidateApplicationForm(BaseFormValidation, FormValidationAction):
                                     domain: DomainDict) -> Dict[Text, Any]:
         if "business_type" in tracker.slots_to_validate():
             return {}
+        text = latest_text(tracker)
         if tracker.get_slot("requested_slot") == "business_type" or tracker.get_slot("business_type") is None:
-            found = business_from_text(latest_text(tracker))
+            found = business_from_text(text)
             if found:
+                return {"business_type": found}
+        elif re.search(r"不对|不是|说错|改成|其实是|换成", text) and not text.startswith("/"):
+            # "哦不对 不是过户 我是想把电表移到院子外头去": the business named last.
+            found = business_from_text(text)
+            if found and found != tracker.get_slot("business_type"):
                 return {"business_type": found}
         return {}
 
     async def extract_applicant_name(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                                      domain: DomainDict) -> Dict[Text, Any]:
-        text = free_text_answer(tracker, "applicant_name")
-        if not text or business_from_text(text):
+        if "applicant_name" in tracker.slots_to_validate():
+            return {}
+        text = latest_text(tracker).strip()
+        if not text or text.startswith("/"):
+            return {}
+        named = NAME_IN_TEXT.search(text)
+        if named and not NOT_A_NAME.search(named.group(1)):
+            return {"applicant_name": named.group(1)}
+        answer = free_text_answer(tracker, "applicant_name")
+        if not answer or business_from_text(answer):
             return {}  # "不对，我要办增容" changes the business, it is not a name
-        name = re.sub(r"^(我(的名字)?(叫|是)|姓名(是|：|:)?|名字(是|：|:)?|申请人(是|：|:)?|叫)", "", text).strip(" ，,。.")
+        if find_mobile(answer) or re.search(r"\d{4}", answer) or address_in_text(answer):
+            return {}  # a phone, an account or an address: taken by their own slots
+        name = re.sub(r"^(我(的名字)?(叫|是)|姓名(是|：|:)?|名字(是|：|:)?|申请人(是|：|:)?|叫)", "", answer).strip(" ，,。.")
         return {"applicant_name": name}
 
     async def extract_contact_phone(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                                     domain: DomainDict) -> Dict[Text, Any]:
         if "contact_phone" in tracker.slots_to_validate():
             return {}
-        text = free_text_answer(tracker, "contact_phone")
-        return {"contact_phone": text} if text else {}
+        text = latest_text(tracker).strip()
+        if not text or text.startswith("/"):
+            return {}
+        mobile = find_mobile(text)
+        if mobile:
+            return {"contact_phone": mobile}
+        account = await account_contact(dispatcher, tracker, text)
+        if account.get("contact_phone") == REGISTERED:
+            # The verified account also answers who applies and where, unless said already.
+            if not tracker.get_slot("applicant_name") and account.get("customer_name"):
+                account["applicant_name"] = account["customer_name"]
+            if not tracker.get_slot("address") and account.get("customer_address"):
+                account["address"] = account["customer_address"]
+        if account:
+            return account
+        answer = free_text_answer(tracker, "contact_phone")
+        return {"contact_phone": answer} if answer else {}
 
     async def extract_address(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                               domain: DomainDict) -> Dict[Text, Any]:
         if "address" in tracker.slots_to_validate():
             return {}
-        text = free_text_answer(tracker, "address")
-        return {"address": text} if text else {}
+        text = latest_text(tracker).strip()
+        if text and not text.startswith("/") and not is_digression(tracker, "address"):
+            found = address_in_text(text)
+            if found:
+                return {"address": found}
+        answer = free_text_answer(tracker, "address")
+        if answer and (find_mobile(answer) or re.fullmatch(r"\D*\d{4,10}\D*", answer)):
+            return {}
+        return {"address": answer} if answer else {}
 
     async def extract_confirm(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                               domain: DomainDict) -> Dict[Text, Any]:
@@ -237,6 +342,8 @@ class ValidateApplicationForm(BaseFormValidation, FormValidationAction):
 
     async def validate_contact_phone(self, value: Any, dispatcher: CollectingDispatcher,
                                      tracker: Tracker, domain: DomainDict) -> Dict[Text, Any]:
+        if value == REGISTERED and tracker.get_slot("identity_verified"):
+            return {"contact_phone": REGISTERED}
         mobile = find_mobile(value)
         if not mobile:
             dispatcher.utter_message(text="没有识别到手机号，手机号是11位数字。")
@@ -267,10 +374,14 @@ class ActionAskApplicationConfirm(Action):
         info = business_profile(tracker.get_slot("business_type"), applicant_kind(tracker))
         dispatcher.utter_message(
             text=(f"请核对申请信息：\n业务：{info['label']}\n申请人：{tracker.get_slot('applicant_name')}\n"
-                  f"联系电话：{mask_phone(tracker.get_slot('contact_phone'))}\n"
+                  f"联系电话：{contact_label(tracker.get_slot('contact_phone'))}\n"
                   f"用电地址：{tracker.get_slot('address')}\n确认提交吗？"),
             buttons=[{"title": "确认提交", "payload": "/affirm"}, {"title": "重新填写", "payload": "/deny"}])
         return []
+
+
+def contact_label(contact: Optional[str]) -> str:
+    return "账户登记的手机" if contact == REGISTERED else mask_phone(contact)
 
 
 APPLICATION_RESET = reset_form_slots("application_form") + [SlotSet("api_failed", False)]
@@ -297,9 +408,10 @@ class ActionSubmitApplication(Action):
             "area_type": tracker.get_slot("area_type") if tracker.get_slot("identity_verified") else None,
             "conversation_id": tracker.sender_id,
             "contact_name": tracker.get_slot("applicant_name"),
-            "contact_phone": tracker.get_slot("contact_phone"),
+            "contact_phone": None if tracker.get_slot("contact_phone") == REGISTERED else tracker.get_slot("contact_phone"),
             "details": {"address": tracker.get_slot("address"), "documents": info["documents"],
-                        "business": key, "applicant_kind": kind},
+                        "business": key, "applicant_kind": kind,
+                        "use_registered_phone": tracker.get_slot("contact_phone") == REGISTERED},
             "request_key": request_key(tracker, "application"),
         }
         try:
@@ -312,7 +424,7 @@ class ActionSubmitApplication(Action):
         lines = [f"您的{info['label']}申请已提交，工单号：{ticket_no}。"]
         steps = milestone_lines(ticket)
         if steps:
-            lines.append("接下来的办理环节和时限：")
+            lines.append("接下来的办理环节和时限（按工作日计算，节假日顺延）：")
             lines += steps
         if kind == "high_voltage":
             lines.append("高压办电中，设计文件审核、中间检查和竣工检验在您提交设计、完成受电工程后进行，"

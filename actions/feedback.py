@@ -10,16 +10,14 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions import api_client
-from actions.applications import yes_no
+from actions.applications import REGISTERED, REGISTERED_WORDS, account_contact, yes_no
 from actions.common import (
     API_FAILURE_TEXT,
     ASIDE_INTENTS,
     STOP_INTENTS,
     BaseFormValidation,
     KeepsIdentitySlots,
-    asker,
     is_digression,
-    mask_name,
     channel_of,
     finish_service,
     format_time,
@@ -32,20 +30,16 @@ from actions.common import (
     request_key,
     reset_form_slots,
 )
-from actions.common import _FULLWIDTH as FULLWIDTH
 from actions.faults import parse_contact
 
 INTENT_TO_TYPE = {"complain": "complaint", "tip_off": "tip_off", "suggest": "suggestion", "praise": "praise"}
 TYPE_LABELS = {"complaint": "投诉", "tip_off": "举报", "suggestion": "建议", "praise": "表扬"}
 NO_CONTACT = "none"
-# The phone registered on the verified account: the gateway fills it in from the account.
-REGISTERED = "registered"
 NO_CONTACT_WORDS = re.compile(r"匿名|不留|不用|不需要|不方便|不想留|算了吧|没有|无|不回复|别问|别联系|别打")
 # "没了 谢谢", "就这些": the customer has said all there is, and gave no number.
 DONE_WORDS = re.compile(r"^\s*(没了|没有了|就这些|就这么多|就这样|没别的|谢谢|多谢|好的?|嗯|行)[\s，,。!！谢]*$")
 YES_WORDS = re.compile(r"^\s*(好|行|嗯|对|可以|是)")
 TIP_OFF_WORDS = re.compile(r"举报|偷电|窃电")
-REGISTERED_WORDS = re.compile(r"登记的|预留的|留的那个|这个号|这个手机|这个电话|本机|原来的号")
 ADDRESS_LIKE = re.compile(r"\d+\s*(号|栋|幢|室|楼)|[区县镇乡村路街道巷苑]\S*\d")
 COMMITMENTS = {
     "complaint": "我们非常重视您的投诉，工作人员会在24小时内与您联系，并及时反馈处理结果。",
@@ -109,7 +103,7 @@ class ValidateFeedbackForm(KeepsIdentitySlots, BaseFormValidation, FormValidatio
         if parse_contact(text):
             return {"contact_phone": text}
         # "户号3201000024 尾号7728", "电话就打我登记的这个号": the account's registered phone.
-        account = await self._account_contact(dispatcher, tracker, text)
+        account = await account_contact(dispatcher, tracker, text)
         if account:
             return account
         if NO_CONTACT_WORDS.search(text) or DONE_WORDS.search(text):
@@ -128,38 +122,6 @@ class ValidateFeedbackForm(KeepsIdentitySlots, BaseFormValidation, FormValidatio
         if tracker.get_slot("feedback_type") in ("praise", "suggestion") and YES_WORDS.search(text):
             return {"contact_phone": NO_CONTACT}
         return {}
-
-    async def _account_contact(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                               text: str) -> Dict[Text, Any]:
-        """The registered phone of the account the customer names (户号 + the phone's last four
-        digits), or of the account verified earlier in the conversation."""
-        digits = re.sub(r"\s", "", text.translate(FULLWIDTH))
-        typed_account = re.search(r"(?<!\d)(\d{10})(?!\d)", digits)
-        last4 = re.search(r"(?:尾号|后四位|后4位|末四位)\D{0,3}(\d{4})(?!\d)", digits) or \
-            re.fullmatch(r"\D{0,6}(\d{4})\D{0,4}", digits)
-        account_no = typed_account.group(1) if typed_account else tracker.get_slot("account_no")
-        verified = tracker.get_slot("identity_verified") and tracker.get_slot("verified_account_no")
-        if verified and (REGISTERED_WORDS.search(text) or (typed_account and account_no == verified)):
-            return {"contact_phone": REGISTERED}
-        if not account_no or not (typed_account or last4):
-            return {}
-        if not last4:
-            dispatcher.utter_message(text=f"收到户号尾号{account_no[-4:]}。想用登记的手机联系您的话，请说一下登记手机号的后四位；"
-                                          f"也可以直接留一个手机号。")
-            return {"account_no": account_no}
-        try:
-            result = await api_client.verify_identity(account_no, last4.group(1), **asker(tracker))
-        except api_client.ApiError:
-            return {"account_no": account_no}
-        if not result.get("verified"):
-            dispatcher.utter_message(text="户号和手机号后四位对不上，请直接留一个能联系到您的手机号。")
-            return {"account_no": account_no}
-        customer = result.get("customer") or {}
-        dispatcher.utter_message(text=f"身份验证通过，{mask_name(customer.get('name'))}您好，我们会打您登记的手机联系您。")
-        return {"account_no": account_no, "phone_last4": last4.group(1), "identity_verified": True,
-                "verified_account_no": account_no, "customer_name": customer.get("name"),
-                "customer_address": customer.get("address"), "area_type": customer.get("area_type"),
-                "customer_type": customer.get("customer_type"), "contact_phone": REGISTERED}
 
     async def extract_confirm(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                               domain: DomainDict) -> Dict[Text, Any]:

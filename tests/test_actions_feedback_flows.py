@@ -96,3 +96,64 @@ async def test_a_tip_off_the_model_took_for_a_complaint_stays_a_tip_off(actions_
 ])
 def test_yes_in_customers_words(text, answer):
     assert yes_no(make_tracker(text, intent="chitchat")) is answer
+
+
+# ------------------------------------------------------------------ applications
+
+from actions.applications import ValidateApplicationForm, ActionSubmitApplication  # noqa: E402
+
+
+def at_application(text, intent="inform", **slots):
+    base = {"business_type": "new_connection", "requested_slot": "applicant_name"}
+    return make_tracker(text, intent=intent, form="application_form", slots={**base, **slots})
+
+
+@pytest.mark.asyncio
+async def test_name_and_phone_in_one_message_fill_both(actions_gateway):
+    events, messages = await run_action(ValidateApplicationForm(), at_application("我叫孙福根 电话13182765530"))
+    values = slot_values(events)
+    assert values["applicant_name"] == "孙福根" and values["contact_phone"] == "13182765530"
+
+
+@pytest.mark.asyncio
+async def test_an_address_where_the_name_is_asked_is_the_address(actions_gateway):
+    events, messages = await run_action(ValidateApplicationForm(), at_application("江宁区谷里街道张溪社区56号"))
+    values = slot_values(events)
+    assert values["address"] == "江宁区谷里街道张溪社区56号" and values.get("applicant_name") is None
+    assert not any("不是姓名" in t for t in texts(messages))
+
+
+@pytest.mark.asyncio
+async def test_account_and_last_four_in_an_application_fill_applicant_and_registered_phone(actions_gateway):
+    tracker = at_application("户号3201000014 尾号9073", business_type="name_transfer")
+    events, _ = await run_action(ValidateApplicationForm(), tracker)
+    values = slot_values(events)
+    assert values["identity_verified"] is True and values["contact_phone"] == "registered"
+    assert values["applicant_name"] == "吴雨欣" and "锦绣苑3栋402室" in values["address"]
+
+    # The buyer named afterwards is the applicant.
+    events, _ = await run_action(ValidateApplicationForm(), at_application(
+        "买家叫刘强 电话13770528816", business_type="name_transfer", requested_slot="confirm", **values))
+    later = slot_values(events)
+    assert later["applicant_name"] == "刘强" and later["contact_phone"] == "13770528816"
+
+    slots = {**values, "business_type": "meter_move", "confirm": True}
+    _, messages = await run_action(ActionSubmitApplication(), make_tracker("好的 提交吧", slots=slots))
+    stored = last_ticket(actions_gateway.app)
+    assert stored.type == "application" and stored.account_no == "3201000014"
+    assert stored.contact_phone == "15978329073"
+    assert "工作日" in texts(messages)[0]
+
+
+@pytest.mark.asyncio
+async def test_a_change_of_business_named_in_a_correction(actions_gateway):
+    tracker = at_application("哦不对 不是过户 我是想把电表移到院子外头去 房子要翻修", business_type="name_transfer")
+    events, _ = await run_action(ValidateApplicationForm(), tracker)
+    assert slot_values(events)["business_type"] == "meter_move"
+
+
+@pytest.mark.parametrize("text", ["好 就这么办", "行", "那就办吧"])
+@pytest.mark.asyncio
+async def test_a_yes_is_no_name(actions_gateway, text):
+    events, _ = await run_action(ValidateApplicationForm(), at_application(text))
+    assert slot_values(events).get("applicant_name") is None
