@@ -10,7 +10,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions import api_client
-from actions.applications import REGISTERED, REGISTERED_WORDS, account_contact, yes_no
+from actions.applications import NOT_A_YES, REGISTERED, REGISTERED_WORDS, account_contact, yes_no
 from actions.common import (
     API_FAILURE_TEXT,
     ASIDE_INTENTS,
@@ -128,7 +128,21 @@ class ValidateFeedbackForm(KeepsIdentitySlots, BaseFormValidation, FormValidatio
         if tracker.get_slot("requested_slot") != "confirm":
             return {}
         answer = yes_no(tracker)
-        return {} if answer is None else {"confirm": answer}
+        if answer is not None:
+            return {"confirm": answer}
+        text = latest_text(tracker).strip()
+        intent, _ = latest_intent(tracker)
+        if not text or text.startswith("/") or intent in STOP_INTENTS or re.search(r"\d", text) \
+                or NOT_A_YES.search(text) or is_digression(tracker, "feedback_content"):
+            return {}  # a number is a correction (the phone's own mapping), a "不对" is not a yes
+        if REGISTERED_WORDS.search(text):
+            return {"confirm": True}  # "电话就打我登记的这个号": as shown
+        content = tracker.get_slot("feedback_content") or ""
+        if len(text) >= 4 and text not in content:
+            # "昨天下午停的 一点招呼都没打": more of the same story, not an objection; recorded with it.
+            dispatcher.utter_message(text="好的，已把这些补充到内容里，现在为您提交。")
+            return {"confirm": True, "feedback_content": f"{content}；{text}"[:1000]}
+        return {}
 
     async def validate_feedback_content(self, value: Any, dispatcher: CollectingDispatcher,
                                         tracker: Tracker, domain: DomainDict) -> Dict[Text, Any]:

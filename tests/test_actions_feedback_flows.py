@@ -157,3 +157,15 @@ async def test_a_change_of_business_named_in_a_correction(actions_gateway):
 async def test_a_yes_is_no_name(actions_gateway, text):
     events, _ = await run_action(ValidateApplicationForm(), at_application(text))
     assert slot_values(events).get("applicant_name") is None
+
+
+@pytest.mark.asyncio
+async def test_more_story_at_the_confirmation_is_added_and_submitted(actions_gateway):
+    tracker = at_contact("昨天下午停的 一点招呼都没打", requested_slot="confirm", contact_phone="13900001111")
+    events, _ = await run_action(ValidateFeedbackForm(), tracker)
+    values = slot_values(events)
+    assert values["confirm"] is True and values["feedback_content"].endswith("一点招呼都没打")
+
+    tracker = at_contact("不对 电话说错了 13805174462", requested_slot="confirm", contact_phone="13805174426")
+    events, _ = await run_action(ValidateFeedbackForm(), tracker)
+    assert slot_values(events).get("confirm") is not True
