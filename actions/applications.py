@@ -303,6 +303,9 @@ class ValidateApplicationForm(KeepsIdentitySlots, BaseFormValidation, FormValida
         text = latest_text(tracker).strip()
         if text and not text.startswith("/") and not is_digression(tracker, "address"):
             found = address_in_text(text)
+            current = tracker.get_slot("address") or ""
+            if found and re.sub(r"\s", "", found) in re.sub(r"\s", "", current):
+                return {}  # "青山村8号" repeats the part of the full address already held
             if found:
                 return {"address": found}
         answer = free_text_answer(tracker, "address")
@@ -320,6 +323,10 @@ class ValidateApplicationForm(KeepsIdentitySlots, BaseFormValidation, FormValida
     async def validate_business_type(self, value: Any, dispatcher: CollectingDispatcher,
                                      tracker: Tracker, domain: DomainDict) -> Dict[Text, Any]:
         key = business_from_text(value)
+        text = latest_text(tracker)
+        if re.search(r"不对|不是|说错|改成|其实是|换成", text) and not text.startswith("/"):
+            # "不对 不是过户 我是想把电表移到外头": the entity is the business denied, the last one named counts.
+            key = business_from_text(text) or key
         if key is None:
             dispatcher.utter_message(text="暂时没有识别出您要办理的业务，请从下面选择：", buttons=BUSINESS_BUTTONS)
             return {"business_type": None}

@@ -169,3 +169,19 @@ async def test_more_story_at_the_confirmation_is_added_and_submitted(actions_gat
     tracker = at_contact("不对 电话说错了 13805174462", requested_slot="confirm", contact_phone="13805174426")
     events, _ = await run_action(ValidateFeedbackForm(), tracker)
     assert slot_values(events).get("confirm") is not True
+
+
+@pytest.mark.asyncio
+async def test_a_correction_beats_the_business_entity_it_denies(actions_gateway):
+    tracker = at_application("哦不对 不是过户 我是想把电表移到院子外头去", business_type="name_transfer",
+                             candidates={"business_type": "name_transfer"})
+    events, _ = await run_action(ValidateApplicationForm(), tracker)
+    assert slot_values(events)["business_type"] == "meter_move"
+
+
+@pytest.mark.asyncio
+async def test_part_of_the_held_address_keeps_the_whole_address(actions_gateway):
+    tracker = at_application("青山村8号", requested_slot="confirm", address="江苏省南京市浦口区永宁街道青山村8号",
+                             applicant_name="何明辉", contact_phone="13900001111")
+    events, _ = await run_action(ValidateApplicationForm(), tracker)
+    assert slot_values(events).get("address") in (None, "江苏省南京市浦口区永宁街道青山村8号")
