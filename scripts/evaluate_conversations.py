@@ -65,8 +65,6 @@ DUE_TOLERANCE_MINUTES = 5
 
 TICKET_FIELDS = ("priority", "area_type", "address_contains", "account_no", "business_type",
                  "contact_phone", "first_due_minutes")
-# The assistant adds who applies to some business types (new_connection_residential, …).
-APPLICANT_KINDS = ("residential", "business", "high_voltage")
 # Intents of the model that refine a contract intent count as it.
 INTENT_ALIASES = {"ask_bill_reason": "query_bill"}
 
@@ -178,8 +176,6 @@ def field_problem(name: str, wanted: Any, ticket: Dict[str, Any]) -> Optional[st
     stored = ticket.get(name)
     if _text(stored) == _text(wanted):
         return None
-    if name == "business_type" and _text(stored) in {f"{_text(wanted)}_{kind}" for kind in APPLICANT_KINDS}:
-        return None  # new_connection_residential is a new_connection, refined by who applies (sla.yml)
     return f"{name} {_text(stored) or 'empty'!s}, expected {_text(wanted)}"
 
 

@@ -214,12 +214,3 @@ def test_a_run_document_keeps_the_baseline_carries_halves_over_and_keeps_test_te
     report = (tmp_path / REPORT_NAME).read_text(encoding="utf-8") + (tmp_path / JSON_NAME).read_text(encoding="utf-8")
     assert "保密的句子" not in report and "t-001" not in report and "MISSED TARGET" in report
     assert "保密的句子" in (tmp_path / TEST_TRANSCRIPTS_NAME).read_text(encoding="utf-8")
-
-
-def test_a_business_type_refined_by_who_applies_is_that_business_type():
-    expect = {"tickets": [{"type": "application", "business_type": "new_connection"}]}
-    ticket = repair(type="application", business_type="new_connection_residential")
-    assert score(conversation(expect, "application"), observed([ticket])).completed
-    ticket = repair(type="application", business_type="capacity_change_business")
-    verdict = score(conversation(expect, "application"), observed([ticket]))
-    assert not verdict.completed and verdict.wrong_action
