@@ -318,7 +318,16 @@ class ValidateApplicationForm(KeepsIdentitySlots, BaseFormValidation, FormValida
         if tracker.get_slot("requested_slot") != "confirm":
             return {}
         answer = yes_no(tracker)
-        return {} if answer is None else {"confirm": answer}
+        if answer is not None:
+            return {"confirm": answer}
+        text = latest_text(tracker).strip()
+        intent, _ = latest_intent(tracker)
+        if text and not text.startswith("/") and len(text) >= 4 and intent not in ("cancel", "request_human") \
+                and not is_digression(tracker, "confirm") and not re.search(r"不对|错|改|重新|取消|算了|不办", text):
+            # "车位是我自己买的 物业也同意了": a detail, not an answer; acknowledged, the question stands.
+            dispatcher.utter_message(text="好的，这些情况工作人员核验资料时会一并了解。")
+            return {"confirm": None}
+        return {}
 
     async def validate_business_type(self, value: Any, dispatcher: CollectingDispatcher,
                                      tracker: Tracker, domain: DomainDict) -> Dict[Text, Any]:
@@ -368,6 +377,8 @@ class ValidateApplicationForm(KeepsIdentitySlots, BaseFormValidation, FormValida
                                tracker: Tracker, domain: DomainDict) -> Dict[Text, Any]:
         if value is True:
             return {"confirm": True}
+        if value is None:
+            return {"confirm": None}  # a detail was said instead: ask again
         dispatcher.utter_message(text="好的，我们重新填写一下申请人信息。")
         return {"confirm": None, "applicant_name": None, "contact_phone": None, "address": None}
 

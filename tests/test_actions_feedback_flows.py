@@ -185,3 +185,14 @@ async def test_part_of_the_held_address_keeps_the_whole_address(actions_gateway)
                              applicant_name="何明辉", contact_phone="13900001111")
     events, _ = await run_action(ValidateApplicationForm(), tracker)
     assert slot_values(events).get("address") in (None, "江苏省南京市浦口区永宁街道青山村8号")
+
+
+@pytest.mark.asyncio
+async def test_a_detail_at_the_application_confirmation_is_acknowledged_not_rejected(actions_gateway):
+    slots = {"requested_slot": "confirm", "applicant_name": "张伟", "contact_phone": "13900001111",
+             "address": "玄武区中山路18号3栋501", "business_type": "ev_charger"}
+    events, messages = await run_action(ValidateApplicationForm(), at_application("车位是我自己买的 物业也同意了", **slots))
+    values = slot_values(events)
+    assert "confirm" in values and values["confirm"] is None
+    assert values.get("applicant_name") == "张伟" or "applicant_name" not in values
+    assert any("一并了解" in t for t in texts(messages))
