@@ -106,8 +106,12 @@ class ValidateFeedbackForm(KeepsIdentitySlots, BaseFormValidation, FormValidatio
         account = await account_contact(dispatcher, tracker, text)
         if account:
             return account
-        if NO_CONTACT_WORDS.search(text) or DONE_WORDS.search(text):
+        if NO_CONTACT_WORDS.search(text) or (DONE_WORDS.search(text) and (
+                tracker.get_slot("feedback_type") != "complaint" or not YES_WORDS.search(text))):
+            # A bare "好" to "请留一个联系电话" is no refusal for a complaint: the phone is asked again.
             return {"contact_phone": NO_CONTACT}
+        if YES_WORDS.search(text) and len(text) <= 3:
+            return {"contact_phone": None}  # "好": the number is asked for again, saying why
         content = tracker.get_slot("feedback_content")
         if is_digression(tracker, "contact_phone") and not (intent in ASIDE_INTENTS and len(text) >= 8):
             return {}

@@ -196,3 +196,12 @@ async def test_a_detail_at_the_application_confirmation_is_acknowledged_not_reje
     assert "confirm" in values and values["confirm"] is None
     assert values.get("applicant_name") == "张伟" or "applicant_name" not in values
     assert any("一并了解" in t for t in texts(messages))
+
+
+@pytest.mark.asyncio
+async def test_a_bare_yes_to_the_complaint_phone_question_is_no_refusal(actions_gateway):
+    events, messages = await run_action(ValidateFeedbackForm(), at_contact("好", intent="affirm"))
+    assert slot_values(events).get("contact_phone", "absent") is None
+    assert "联系电话" in texts(messages)[0]
+    events, _ = await run_action(ValidateFeedbackForm(), at_contact("好的", intent="affirm", feedback_type="praise"))
+    assert slot_values(events)["contact_phone"] == "none"
