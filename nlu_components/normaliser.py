@@ -1,4 +1,5 @@
-"""Rasa component: rewrites Chinese numerals / spoken digits in the message text.
+"""Rasa component: rewrites dialect words / typos (colloquial.py) and Chinese numerals /
+spoken digits in the message text.
 
 Runs before the tokenizer, so tokens, regexes and DIET all see 3201000001 where the customer
 typed 三二零一零零零零零一. Training examples are rewritten the same way and their entity
@@ -16,9 +17,16 @@ from rasa.shared.nlu.constants import ENTITIES, TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
-from nlu_components.numerals import normalise
+from nlu_components import colloquial, numerals
 
 ORIGINAL_TEXT = "original_text"
+
+
+def normalise(text: str):
+    """Dialect words and typos first (咋/户好 → 怎么/户号), then numerals."""
+    first, map1 = colloquial.normalise(text)
+    second, map2 = numerals.normalise(first)
+    return second, map1.then(map2)
 
 
 def normalise_message(message: Message) -> None:
