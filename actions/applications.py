@@ -24,6 +24,7 @@ from actions.common import (
     identity_blocked_reply,
     latest_intent,
     latest_text,
+    looks_like_address,
     mask_phone,
     milestone_lines,
     request_key,
@@ -169,6 +170,13 @@ LENIENT_YES = re.compile(r"^\s*(确认|确定|提交|对|是|没错|没问题|�
 NOT_A_YES = re.compile(r"不对|不是|错|改|重新|重填|等等|等一下|取消|算了|不要|别|不用|不办|\d")
 
 
+def changed_business(text: str) -> Optional[str]:
+    """The business a change of mind names ("不是过户 是移表"), None without a change of mind."""
+    if not re.search(r"不对|不是|搞错|说错|改成|换成|改办|改为", text or ""):
+        return None
+    return business_from_text(re.sub(r"不是[^，,。！!\s]{0,8}", "", text))
+
+
 def yes_no(tracker: Tracker) -> Optional[bool]:
     """affirm/deny (buttons or words) as the answer to a confirmation question."""
     intent, _ = latest_intent(tracker)
@@ -184,6 +192,10 @@ def yes_no(tracker: Tracker) -> Optional[bool]:
     if not text.startswith("/") and LENIENT_YES.search(text) and not NOT_A_YES.search(text):
         return True
     return None
+
+
+GO_AHEAD = re.compile(r"^\s*(对|是|嗯|好|行|可以|没错|没问题|确认|确定|提交|就这|就是这|就这样|那就|办吧|就办|"
+                      r"申请吧|登记吧|提交吧)|赶紧|尽快|快点处理|给个说法|给我个说法|帮我(申请|提交|登记|办)|就这(个|些|样)")
 
 
 # Words of a request or a question, never of a person's name ("居民生活用电", "要什么材料吗").
@@ -238,6 +250,9 @@ class ValidateApplicationForm(KeepsIdentitySlots, BaseFormValidation, FormValida
                              tracker: Tracker, domain: DomainDict) -> List[Text]:
         if tracker.get_slot("api_failed"):
             return []
+        if tracker.get_slot("identity_verified") and not tracker.get_slot("contact_phone"):
+            # A verified customer is reached on the account's registered phone.
+            return ["business_type", "applicant_name", "address", "confirm"]
         return ["business_type", "applicant_name", "contact_phone", "address", "confirm"]
 
     async def extract_business_type(self, dispatcher: CollectingDispatcher, tracker: Tracker,
@@ -350,7 +365,9 @@ class ValidateApplicationForm(KeepsIdentitySlots, BaseFormValidation, FormValida
     async def validate_applicant_name(self, value: Any, dispatcher: CollectingDispatcher,
                                       tracker: Tracker, domain: DomainDict) -> Dict[Text, Any]:
         name = str(value or "").strip()
-        if not re.fullmatch(r"[\u4e00-\u9fa5·A-Za-z ]{2,20}", name) or NOT_A_NAME.search(name):
+        chinese = re.fullmatch(r"[\u4e00-\u9fa5·]{2,6}", name)
+        latin = re.fullmatch(r"[A-Za-z][A-Za-z .'-]{1,39}", name)
+        if not (chinese or latin) or NOT_A_NAME.search(name):
             # The form asks for the name again right after this: say only what was wrong.
             dispatcher.utter_message(text=f"“{name[:20]}”好像不是姓名，请用身份证上的姓名，比如“张伟”。")
             return {"applicant_name": None}
@@ -368,10 +385,12 @@ class ValidateApplicationForm(KeepsIdentitySlots, BaseFormValidation, FormValida
 
     async def validate_address(self, value: Any, dispatcher: CollectingDispatcher,
                                tracker: Tracker, domain: DomainDict) -> Dict[Text, Any]:
-        if len(str(value or "").strip()) < 5:
-            dispatcher.utter_message(text="地址好像不太完整，请说到小区（村）、楼栋和门牌号。")
+        text = str(value or "").strip()
+        # An address names a place and a number (a village may go without one).
+        if len(text) < 4 or not looks_like_address(text, tracker, need_number=True):
+            dispatcher.utter_message(response="utter_address_incomplete")
             return {"address": None}
-        return {"address": str(value).strip()}
+        return {"address": text}
 
     async def validate_confirm(self, value: Any, dispatcher: CollectingDispatcher,
                                tracker: Tracker, domain: DomainDict) -> Dict[Text, Any]:

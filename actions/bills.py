@@ -1,10 +1,11 @@
 """Bills: identity check, the bill of the month asked, why it is high, arrears."""
 from __future__ import annotations
 
+import re
 from typing import Any, Dict, List, Optional, Text
 
 from rasa_sdk import Action, FormValidationAction, Tracker
-from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.events import EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
@@ -14,14 +15,22 @@ from actions.common import (
     API_FAILURE_TEXT,
     BaseFormValidation,
     IdentityValidation,
+    channel_of,
     finish_service,
     format_date,
+    format_time,
     identity_blocked_reply,
     identity_missing,
     join_lines,
+    latest_text,
+    next_deadline,
     normalize_period,
+    opening_text,
     period_label,
+    request_key,
+    second_request,
 )
+from actions.faults import is_reconnection
 
 STATUS_TEXT = {"paid": "已缴清", "unpaid": "待缴费", "overdue": "已逾期，尚未缴费"}
 TIER_NAMES = {1: "第一档", 2: "第二档", 3: "第三档"}
@@ -169,6 +178,75 @@ class ValidateBillForm(BaseFormValidation, IdentityValidation, FormValidationAct
         return identity_missing(tracker)
 
 
+# Personal words of a payment already made ("我刚交了", "已经缴了"): the customer waits for power.
+PAID_WORDS = re.compile(r"(刚|已经|已|都|才|昨天|今天|上午|下午|早上|晚上|刚刚)?(交|缴|充|付|补交|补缴)(了|完|过|上)"
+                        r"|交完|缴完|缴清|交清|付了|充值了|支付宝|微信|网上国网")
+# "超过24小时", "一天了", "两天了": longer than the reconnection promise.
+OVERDUE_WAIT = re.compile(r"(超过|过了|已经|都)\s*(24|二十四)\s*(个)?小时|[一两三四五六七八九十1-9]\s*天了|好几天|隔天|第二天还")
+
+
+def wants_reconnection(text: Optional[str]) -> bool:
+    """Arrears paid, power not back: the customer's own case, not the general rule."""
+    return is_reconnection(text) and bool(PAID_WORDS.search(text or ""))
+
+
+class ActionCheckReconnection(Action):
+    """After a FAQ answer: "欠费停电，我刚交了钱，多久能来电" is the customer's own case — the
+    account's bills are checked (identity as for a bill) and a reconnection request opened."""
+
+    def name(self) -> Text:
+        return "action_check_reconnection"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: DomainDict) -> List[EventType]:
+        if not wants_reconnection(latest_text(tracker)):
+            return []
+        dispatcher.utter_message(response="utter_reconnection_check")
+        if tracker.get_slot("identity_verified"):
+            return [SlotSet("bill_query", "reconnect"), FollowupAction("action_query_bill")]
+        return [SlotSet("bill_query", "reconnect"), FollowupAction("bill_form")]
+
+
+async def reconnection_reply(dispatcher: CollectingDispatcher, tracker: Tracker, account_no: str,
+                             bills: List[Dict[str, Any]]) -> List[EventType]:
+    """Paid up: power returns within 24 h; still off after 24 h (the customer says so), a
+    reconnection request is opened (an application of business type `reconnection`, never a
+    repair); still owing: what is owed and that power returns 24 h after paying."""
+    owing = [b for b in bills if b.get("status") in ("unpaid", "overdue")]
+    if owing:
+        total = sum(_num(b.get("amount")) for b in owing)
+        months = "、".join(period_label(b["period"]) for b in sorted(owing, key=lambda b: b["period"]))
+        dispatcher.utter_message(response="utter_reconnection_still_owing", months=months, total=f"{total:.2f}")
+        return []
+    paid = next((b for b in bills if b.get("paid_at")), None)
+    paid_on = f"（最近一次缴费：{format_date(paid['paid_at'])}）" if paid else ""
+    said = " ".join(e.get("text") or "" for e in tracker.events if e.get("event") == "user")
+    if not OVERDUE_WAIT.search(said):
+        # Within the 24 hours nothing is to be opened: power comes back by itself.
+        dispatcher.utter_message(response="utter_reconnection_paid_wait", paid_on=paid_on)
+        return []
+    payload = {
+        "type": "application",
+        "business_type": "reconnection",
+        "summary": f"欠费复电：户号尾号{account_no[-4:]}已结清电费，申请恢复供电",
+        "channel": channel_of(tracker),
+        "account_no": account_no,
+        "conversation_id": tracker.sender_id,
+        "details": {"reason": "arrears_paid", "customer_said": latest_text(tracker)[:200]},
+        "request_key": request_key(tracker, "reconnection"),
+    }
+    try:
+        ticket = await api_client.create_ticket(payload)
+    except api_client.ApiError:
+        dispatcher.utter_message(response="utter_reconnection_paid_no_ticket", paid_on=paid_on)
+        return [SlotSet("handoff_reason", "api_failure")]
+    deadline = next_deadline(ticket)
+    due = format_time(deadline.get("due_at")) if deadline else "24小时内"
+    dispatcher.utter_message(response="utter_reconnection_paid", paid_on=paid_on,
+                             ticket_no=ticket["ticket_no"], due=due)
+    return [SlotSet("last_ticket_no", ticket["ticket_no"])]
+
+
 class ActionQueryBill(Action):
     def name(self) -> Text:
         return "action_query_bill"
@@ -201,6 +279,9 @@ class ActionQueryBill(Action):
             dispatcher.utter_message(
                 text=f"没有查到{period_label(period)}的账单，最近一期是{period_label(bills[0]['period'])}。")
             bill = bills[0]
+        if tracker.get_slot("bill_query") == "reconnect":
+            events = await reconnection_reply(dispatcher, tracker, account_no, bills)
+            return reset + events + finish_service(dispatcher, tracker, served=True)
         if tracker.get_slot("bill_query") == "reason":
             previous = next((b for b in bills if b.get("period") == previous_period(bill["period"])), None)
             dispatcher.utter_message(text=reason_text(bill, previous))
@@ -210,5 +291,10 @@ class ActionQueryBill(Action):
             arrears = arrears_text(bills, shown_period=bill.get("period"))
         if arrears:
             dispatcher.utter_message(text=arrears)
+        # "查电费，顺便问问明天停不停电": the outage question of the same message comes next.
+        following = second_request(opening_text(tracker, "bill_form"), "bill_form")
+        if following:
+            return reset + finish_service(dispatcher, tracker, served=True, more_to_come=True) + \
+                [FollowupAction(following)]
         return reset + finish_service(dispatcher, tracker, served=True)
 

@@ -204,6 +204,31 @@ def request_key(tracker: Tracker, purpose: str) -> str:
     return f"rasa:{purpose}:{hashlib.sha256(raw.encode('utf-8')).hexdigest()[:40]}"
 
 
+def opening_text(tracker: Tracker, form: str) -> str:
+    """The customer's message that started `form` most recently ("" when unknown)."""
+    started = False
+    for event in reversed(tracker.events):
+        if event.get("event") == "active_loop" and event.get("name") == form:
+            started = True
+        elif started and event.get("event") == "user":
+            return event.get("text") or ""
+    return ""
+
+
+# A second request in the same message ("查电费，顺便问问明天停不停电"), by its words.
+SECOND_REQUEST_WORDS = {
+    "bill_form": re.compile(r"电费|账单|欠费|交了多少|用了多少度"),
+    "outage_form": re.compile(r"停不停电|停电吗|要停电|会停电|停电计划|计划停电|有没有停电|停电安排|啥时候停电|什么时候停电"),
+}
+
+
+def second_request(text: str, current: str) -> Optional[str]:
+    for form, words in SECOND_REQUEST_WORDS.items():
+        if form != current and words.search(text or ""):
+            return form
+    return None
+
+
 def entity_values(tracker: Tracker, entity: str) -> List[str]:
     return [str(e.get("value")) for e in (tracker.latest_message or {}).get("entities") or []
             if e.get("entity") == entity and e.get("value") is not None]
@@ -222,18 +247,225 @@ def is_digression(tracker: Tracker, slot: Optional[str] = None) -> bool:
         return True
     if intent in DIGRESSION_INTENTS and confidence >= 0.8 and len(latest_text(tracker)) <= 14:
         return True
+    # "等等，我先查个电费看看是不是欠费停的": a longer new request is no value either.
+    if intent in DIGRESSION_INTENTS and confidence >= 0.6 and slot is not None and slot not in NARRATIVE_SLOTS \
+            and (not looks_like_value(tracker, slot) or WAIT_PREFIX.match(latest_text(tracker).strip())):
+        return True
     return slot not in NARRATIVE_SLOTS and intent in ASIDE_INTENTS and confidence >= 0.8
 
 
 def free_text_answer(tracker: Tracker, slot: str) -> Optional[str]:
     """The latest message as the answer to `slot`, if the form asked for it and the message
-    is not a command or a new request; buttons (`/intent{...}`) are never free text."""
+    is not a command, a new request, a plea, a stop or a correction of another field;
+    buttons (`/intent{...}`) are never free text."""
     if tracker.get_slot("requested_slot") != slot:
         return None
     text = latest_text(tracker).strip()
     if not text or text.startswith("/") or is_digression(tracker, slot):
         return None
+    if non_value_kind(tracker, slot) is not None:
+        return None
     return text
+
+
+# --- what a message inside a form is, when it is not the value asked for ------------
+
+# "不用了", "不用修了", "算了不报了", "不查了": the customer stops the request.
+STOP_WORDS = re.compile(
+    r"^(哦|噢|那|那就|嗯|好吧|行吧|唉)?[，, ]*(算了|不用了?|不要了?|不需要了?|不必了?|没事了?|不弄了|不搞了|取消)"
+    r"(吧|啊|呀)?[，,。!！ ]*$"
+    r"|(不用|不要|不需要|不必|别)(再)?(帮我)?(修|报修|报|查|办|弄|搞|登记|申请|处理|投诉|派人)了"
+    r"|^(算了|算啦)"
+    r"|(不修|不报|不查|不办|不投诉|不申请)了")
+# "等等", "等一下", "稍等": hold on, nothing to store.
+WAIT_PREFIX = re.compile(r"(等等|等一下|等下|等会儿?|稍等|先等等|慢着|我先(去)?看看|我去看看|我先去)")
+WAIT_WORDS = re.compile(r"^(等等|等一下|等一等|等会儿?|稍等(一下)?|你等下|先等等)[，,。!！ ]*$")
+# "能不能快点 家里有老人": a plea for speed or a reason to hurry, not an answer.
+URGE_WORDS = re.compile(r"快点|快一点|尽快|赶紧|赶快|抓紧|着急|急死|等不了|要多久|多久能|老人|小孩|孩子|婴儿|病人|孕妇|冰箱里")
+# "推上去又跳", "一开空调就跳闸": what happened, not where.
+FAULT_STORY_WORDS = re.compile(
+    r"跳闸|跳了|又跳|推上去|推不上|合不上|拉闸|空开|总闸|漏保|没电|停电|断电|不来电|黑了|灯不亮|灯闪|"
+    r"电压低|电压不稳|冒烟|火花|烧了|短路|坏了|响|一半有电|时有时无")
+QUESTION_MARKS = re.compile(r"[吗呢？?]|怎么|为什么|为啥|咋|什么|多少|多久|几点|能不能|可不可以|是不是|有没有")
+# "不对，是…", "地址说错了", "电话写错了": a correction, of the field it names.
+CORRECTION_WORDS = re.compile(r"不对|说错|错了|写错|打错|输错|搞错|弄错|更正|改一下|改成|改为|换成|应该是|重新说|纠正")
+FIELD_WORDS = [
+    ("address", re.compile(r"地址|住址|门牌|位置|地点|在哪")),
+    ("account_no", re.compile(r"户号|用户号|用户编号")),
+    ("phone_last4", re.compile(r"后四位|尾号")),
+    ("contact_phone", re.compile(r"电话|手机|号码|联系方式")),
+    ("applicant_name", re.compile(r"名字|姓名|申请人|我叫")),
+]
+# A place a crew or an outage notice can name, and a house number.
+PLACE_WORDS = re.compile(
+    r"省|市|区|县|旗|镇|乡|街道|村|组|社区|小区|花园|家园|新村|公寓|大厦|广场|苑|园|城|湾|里|坊|院|"
+    r"路|街|道|巷|弄|胡同|屯|寨|庄|楼|栋|幢|单元")
+HOUSE_NUMBER = re.compile(r"(\d+|[一二三四五六七八九十百零两]+)\s*(号|栋|幢|座|单元|室|楼|层|组|排|户|弄|-\d)")
+# Words with a place ending that name no place ("家里", "楼道里", "小区里").
+NOT_PLACES = re.compile(r"[家这那哪屋楼院村城镇区]里|楼道|小区里|我们(那|这)(边|儿|里)?|附近|周边|全村|整个|楼上|楼下")
+VILLAGE_LEVEL = re.compile(r"村|组|屯|寨|庄|镇|乡")
+
+
+TAIL_MARK = re.compile(r"(?:尾号|后四位|后4位|手机后|后几位|尾数)[是为：:\s]*(\d{4})(?!\d)")
+
+
+def identity_offered(tracker: Tracker) -> Optional[tuple]:
+    """(户号, last four) when the latest message offers the identity check on its own ("户号…
+    尾号0330") and it is not done yet for that account."""
+    text = latest_text(tracker).translate(_FULLWIDTH)
+    tail = TAIL_MARK.search(text)
+    if not tail:
+        return None
+    accounts = re.findall(r"(?<!\d)(\d{10})(?!\d)", re.sub(r"(?<=\d)\s(?=\d)", "", text))
+    account_no = accounts[-1] if accounts else digits_only(tracker.get_slot("account_no"))
+    if len(account_no or "") != 10:
+        return None
+    if tracker.get_slot("identity_verified") and tracker.get_slot("verified_account_no") == account_no:
+        return None
+    if tracker.get_slot("identity_locked"):
+        return None
+    return account_no, tail.group(1)
+
+
+def field_named(text: str) -> Optional[str]:
+    for slot, words in FIELD_WORDS:
+        if words.search(text):
+            return slot
+    return None
+
+
+def correction_target(tracker: Tracker) -> Optional[str]:
+    """The field a correction ("地址说错了，是和平社区81号") names, by word or by the kind of
+    value it carries; None when the message is not a correction."""
+    text = latest_text(tracker)
+    if not CORRECTION_WORDS.search(text):
+        return None
+    named = field_named(text)
+    if named:
+        return named
+    digits = digits_only(text)
+    if find_mobile(text):
+        return "contact_phone"
+    if len(digits) == 10:
+        return "account_no"
+    if entity_values(tracker, "address") or (PLACE_WORDS.search(text) and HOUSE_NUMBER.search(text)):
+        return "address"
+    return None
+
+
+def corrected_value(tracker: Tracker, slot: str) -> Optional[str]:
+    """The new value in a correction: the entity NLU found, else what follows 是/为/成/：."""
+    text = latest_text(tracker).strip()
+    if slot == "address":
+        current = tracker.get_slot("address") or ""
+        found = [value for value in entity_values(tracker, "address")
+                 if looks_like_address(value, need_number=True)
+                 and not (current and HOUSE_NUMBER.sub("", value).strip() in current)]  # "社区81号": a number
+        if found:
+            return found[-1]
+        parts = [re.sub(r"^.*?(应该是|改成|改为|换成|我家是|我家在|是|在)", "", part)
+                 for part in re.split(r"[，,。！!；;\s]+", text) if part]
+        parts = [part for part in parts if part and not CORRECTION_WORDS.search(part)]
+        whole = next((part for part in parts if looks_like_address(part, need_number=True)), None)
+        if whole:
+            return whole
+        # "门牌说错了 我家是81号": the house number of the address given before changes.
+        number = next((m.group(0) for part in parts for m in [HOUSE_NUMBER.search(part)] if m), None)
+        if number and HOUSE_NUMBER.search(current):
+            spans = list(HOUSE_NUMBER.finditer(current))
+            last = spans[-1]
+            return current[:last.start()] + number + current[last.end():]
+        return None
+    if slot == "contact_phone":
+        return find_mobile(text) or None
+    if slot == "account_no":
+        digits = digits_only(text)
+        return digits if len(digits) == 10 else None
+    if slot == "phone_last4":
+        match = re.search(r"(?<!\d)(\d{4})(?!\d)", text.translate(_FULLWIDTH))
+        return match.group(1) if match else None
+    match = re.search(r"(?:应该是|改成|改为|换成|是|为|叫|：|:)\s*([^，,。！!]+?)[。！!]*$", text)
+    return match.group(1).strip() if match else None
+
+
+def looks_like_address(text: str, tracker: Optional[Tracker] = None, need_number: bool = True) -> bool:
+    """An address names a place and (for a crew or an application) a number: a village or
+    a group may go without one. A question, a plea or bare digits are not addresses."""
+    text = str(text or "").strip()
+    if not text or len(text) > 80:
+        return False
+    from_nlu = tracker is not None and any(v in text or text in v for v in entity_values(tracker, "address"))
+    if QUESTION_MARKS.search(text) and not from_nlu:
+        return False
+    if not re.search(r"[\u4e00-\u9fa5]", text):
+        return False  # "3377": digits name no place
+    named = NOT_PLACES.sub("", text)
+    if not (from_nlu or re.search(rf"[\u4e00-\u9fa5A-Za-z0-9]({PLACE_WORDS.pattern})", named)):
+        return False
+    if not need_number:
+        return True
+    return bool(HOUSE_NUMBER.search(text) or re.search(r"\d", text) or VILLAGE_LEVEL.search(text))
+
+
+def looks_like_value(tracker: Tracker, slot: str) -> bool:
+    """Whether the latest message could hold a value of the kind `slot` takes."""
+    text = latest_text(tracker)
+    if slot == "address":
+        return looks_like_address(text, tracker, need_number=False) or \
+            (len(digits_only(text)) == 10 and len(text.strip()) <= 14)
+    if slot in ("contact_phone", "phone_last4", "account_no"):
+        return len(digits_only(text)) >= 4
+    if slot == "ticket_no":
+        return bool(re.search(r"[A-Za-z]{2}\s*\d{6,}", text))
+    return False
+
+
+def non_value_kind(tracker: Tracker, slot: str) -> Optional[str]:
+    """What the latest message is when it is clearly not a value for `slot`:
+    'stop', 'wait', 'correction' (of another field), 'account' (a 户号 typed at a phone
+    question), 'plea', 'story' (what happened, at an address question), 'question';
+    None when it may be the value."""
+    text = latest_text(tracker).strip()
+    if not text or text.startswith("/"):
+        return None
+    if slot == "confirm":
+        target = correction_target(tracker)
+        return "correction" if target else None
+    if slot == "contact_phone" and tracker.get_slot("feedback_type") and \
+            re.fullmatch(r"(电话)?(就)?(不用|不需要|不留|匿名|不方便|算了吧?)(留)?(了|吧|啊)?[。！!，, ]*", text):
+        return None  # no contact for a tip-off or suggestion: that is the answer
+    if STOP_WORDS.search(text) and not re.search(r"\d", text):
+        return "stop"
+    if WAIT_WORDS.search(text) or (WAIT_PREFIX.match(text) and not re.search(r"\d", text)
+                                   and not QUESTION_MARKS.search(text.replace("是不是", ""))
+                                   and not looks_like_address(text, tracker)):
+        return "wait"
+    target = correction_target(tracker)
+    if target and target != slot:
+        return "correction"
+    digits = digits_only(text)
+    if slot in ("contact_phone", "phone_last4") and len(digits) == 10 and not find_mobile(text):
+        return "account"
+    if slot in ("contact_phone", "phone_last4", "account_no", "ticket_no") and re.search(r"\d{4}", text):
+        return None
+    if slot == "address":
+        if looks_like_address(text, tracker, need_number=False):
+            return None
+        if FAULT_STORY_WORDS.search(text):
+            return "story"
+    if URGE_WORDS.search(text) and not re.search(r"\d{3}", text):
+        return "plea"
+    if slot in ("address", "contact_phone", "account_no", "phone_last4") and QUESTION_MARKS.search(text):
+        return "question"
+    intent, confidence = latest_intent(tracker)
+    if slot in ("address", "contact_phone", "account_no", "phone_last4") and confidence >= 0.6 and \
+            intent in REQUEST_INTENTS and not looks_like_value(tracker, slot) and \
+            (tracker.active_loop or {}).get("name") != "feedback_form":  # there it is more of the story
+        return "question"  # "那还是报修吧" at the address question: the request goes on, the value is asked
+    return None
+
+
+REQUEST_INTENTS = {"report_fault", "apply_service", "complain", "tip_off", "suggest", "praise", "query_outage"}
 
 
 def mask_name(name: Optional[str]) -> str:
@@ -247,8 +479,14 @@ def digits_only(text: Optional[str]) -> str:
 
 
 def find_mobile(text: Optional[str]) -> Optional[str]:
-    match = re.search(r"(?<!\d)(1[3-9]\d{9})(?!\d)", re.sub(r"[\s-]", "", str(text or "").translate(_FULLWIDTH)))
-    return match.group(1) if match else None
+    """An 11-digit mobile; the last one named wins ("不对 最后两位是62 13805174462")."""
+    raw = str(text or "").translate(_FULLWIDTH)
+    found = re.findall(r"(?<!\d)(1[3-9]\d{9})(?!\d)", raw)
+    if found:
+        return found[-1]
+    grouped = re.sub(r"(?<=\d)[\s-](?=\d)", "", raw)  # "138 1234 0001", "150-1234-5678"
+    found = re.findall(r"(?<!\d)(1[3-9]\d{9})(?!\d)", grouped)
+    return found[-1] if found else None
 
 
 def next_deadline(ticket: Dict[str, Any]) -> Optional[Dict[str, Any]]:
@@ -266,26 +504,51 @@ def milestone_lines(ticket: Dict[str, Any]) -> List[str]:
 
 
 def finish_service(dispatcher: CollectingDispatcher, tracker: Tracker, served: bool,
-                   ticket_no: Optional[str] = None) -> List[EventType]:
-    """After a request: back to a paused form if there is one (a rule resumes it), else
-    ask the one satisfaction question when something was actually served."""
+                   ticket_no: Optional[str] = None, more_to_come: bool = False,
+                   business_done: bool = True) -> List[EventType]:
+    """After a request: back to a paused form if there is one (a rule resumes it); else, when
+    something was served and the customer's business is done, the one satisfaction question
+    of the conversation. A repair merely registered is not done (the crew is still to come):
+    the question then waits for the customer's thanks or goodbye (`action_wrap_up`)."""
     paused = tracker.get_slot("paused_form")
     if paused:
         dispatcher.utter_message(text=f"我们接着办理刚才的{FORM_LABELS.get(paused, '业务')}。")
         return []
+    if more_to_come:
+        return []  # the other request of the same message follows at once
     if served:
-        if not rating_question_pending(tracker):
+        if business_done and not rating_asked(tracker):
             dispatcher.utter_message(response="utter_ask_rating")
         return [SlotSet("survey_ticket_no", ticket_no)]
     return []
 
 
 RATING_QUESTION = "请问您对这次服务满意吗？"
+SERVING_ACTIONS = {"action_query_bill", "action_submit_fault", "action_query_outage", "action_submit_application",
+                   "action_submit_feedback", "action_query_progress"}
+
+
+def _session_events(tracker: Tracker) -> List[Dict[str, Any]]:
+    events = list(tracker.events)
+    for index in range(len(events) - 1, -1, -1):
+        if events[index].get("event") == "session_started":
+            return events[index + 1:]
+    return events
+
+
+def rating_asked(tracker: Tracker) -> bool:
+    """True once the satisfaction question was asked in this conversation (session): it is
+    asked once, not after every request."""
+    for event in _session_events(tracker):
+        if event.get("event") == "bot" and (
+                event.get("text") == RATING_QUESTION
+                or (event.get("metadata") or {}).get("utter_action") == "utter_ask_rating"):
+            return True
+    return False
 
 
 def rating_question_pending(tracker: Tracker) -> bool:
-    """True when the satisfaction question was asked and not answered yet: asking it again
-    right after a follow-up ("为什么这么贵") would nag; the next answer rates the latest service."""
+    """True when the satisfaction question was asked and not answered yet."""
     for event in reversed(tracker.events):
         if event.get("event") == "user" and \
                 (event.get("parse_data") or {}).get("intent", {}).get("name") == "rate_service":
@@ -295,6 +558,33 @@ def rating_question_pending(tracker: Tracker) -> bool:
                 or (event.get("metadata") or {}).get("utter_action") == "utter_ask_rating"):
             return True
     return False
+
+
+def something_served(tracker: Tracker) -> bool:
+    return any(event.get("event") == "action" and event.get("name") in SERVING_ACTIONS
+               for event in _session_events(tracker))
+
+
+class ActionWrapUp(Action):
+    """Thanks or goodbye: the answer, and the satisfaction question if the conversation served
+    something and has not asked it yet (e.g. after a repair was registered)."""
+
+    def name(self) -> Text:
+        return "action_wrap_up"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: DomainDict) -> List[EventType]:
+        intent, _ = latest_intent(tracker)
+        ask = something_served(tracker) and not rating_asked(tracker)
+        if intent == "goodbye":
+            if ask:
+                dispatcher.utter_message(response="utter_ask_rating")
+            dispatcher.utter_message(response="utter_goodbye")
+            return []
+        dispatcher.utter_message(response="utter_thank")
+        if ask:
+            dispatcher.utter_message(response="utter_ask_rating")
+        return []
 
 
 # --- identity -----------------------------------------------------------------------
@@ -326,7 +616,8 @@ def account_no_before_this_message(tracker: Tracker) -> Optional[str]:
 def typed_digits(tracker: Tracker, digits: str) -> bool:
     """Whether the customer's latest message holds these four digits on their own."""
     text = latest_text(tracker).translate(_FULLWIDTH).replace(" ", "")
-    return digits in re.findall(r"(?<!\d)\d{4}(?!\d)", text)
+    mobile = find_mobile(text)  # the whole registered number typed: its last four count
+    return digits in re.findall(r"(?<!\d)\d{4}(?!\d)", text) or bool(mobile and mobile.endswith(digits))
 
 
 class IdentityValidation:
@@ -377,7 +668,9 @@ class IdentityValidation:
 
     async def validate_phone_last4(self, value: Any, dispatcher: CollectingDispatcher,
                                    tracker: Tracker, domain: DomainDict) -> Dict[Text, Any]:
-        match = re.search(r"(?<!\d)(\d{4})(?!\d)", str(value or "").translate(_FULLWIDTH).replace(" ", ""))
+        raw = str(value or "").translate(_FULLWIDTH).replace(" ", "")
+        mobile = find_mobile(raw)  # the whole registered number: its last four are the answer
+        match = re.search(r"(?<!\d)(\d{4})(?!\d)", mobile[-4:] if mobile else raw)
         if not match:
             dispatcher.utter_message(text="请输入登记手机号的后四位数字，比如“0001”。")
             return {"phone_last4": None}
@@ -457,11 +750,23 @@ class ActionCancelForm(Action):
     def name(self) -> Text:
         return "action_cancel_form"
 
+    @staticmethod
+    def _stopping_a_form(tracker: Tracker) -> bool:
+        """A form is active, or its own validation just ended it for a stop ("不用修了")."""
+        if tracker.active_loop and tracker.active_loop.get("name"):
+            return True
+        for event in reversed(tracker.events):
+            if event.get("event") == "user":
+                return False
+            if event.get("event") == "followup" and event.get("name") == "action_cancel_form":
+                return True
+        return False
+
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: DomainDict) -> List[EventType]:
         from actions.applications import BUSINESS_TYPES  # applications imports this module
 
-        form = tracker.active_loop.get("name") if tracker.active_loop else None
+        form = last_form(tracker) if self._stopping_a_form(tracker) else None
         paused = tracker.get_slot("paused_form")
         # "算了不报修了，我想申请充电桩": the same message names what to do instead.
         instead = next((value for value in tracker.get_latest_entity_values("business_type")
@@ -500,16 +805,212 @@ def join_lines(lines: Iterable[str]) -> str:
     return "\n".join(line for line in lines if line)
 
 
+# An angry customer ("你们什么破服务！！这个月第三次停电了"): an apology and empathy come first.
+ANGER_WORDS = re.compile(
+    r"破服务|什么破|垃圾|什么玩意|搞什么|搞啥|气死|烦死|受够|太差|差劲|太烂|无语|坑人|骗人|忽悠|不负责|没人管|"
+    r"第[二三四五六七八九十2-9几]次|第[二三四五几]回|又停电|又停了|又断电|(老是|总是|天天|经常|隔三差五)(晚上)?(停|跳|断)|"
+    r"三天两头|动不动就|有人管|管不管|打了(好)?几次|好几次了|说好.{0,8}结果|"
+    r"[!！]{2,}|[?？]{2,}|还让不让人|有没有人管|到底|怎么搞的|怎么回事啊|能不能靠谱")
+
+
+def is_angry(text: Optional[str]) -> bool:
+    return bool(ANGER_WORDS.search(text or ""))
+
+
+def apologise_if_angry(dispatcher: CollectingDispatcher, tracker: Tracker) -> bool:
+    """Utters the apology (once per conversation) when the latest message is angry."""
+    if not is_angry(latest_text(tracker)):
+        return False
+    for event in _session_events(tracker):
+        if event.get("event") == "bot" and (event.get("metadata") or {}).get("utter_action") == "utter_apology_angry":
+            return False
+    dispatcher.utter_message(response="utter_apology_angry")
+    return True
+
+
+COMPANION_SLOTS = ("address_from_account", "account_no", "area_type", "fault_description")
+
+FIELD_LABELS = {"address": "地址", "contact_phone": "联系电话", "account_no": "户号",
+                "phone_last4": "手机号后四位", "applicant_name": "申请人姓名"}
+
+
+def last_form(tracker: Tracker) -> Optional[str]:
+    """The form active now, or the one that was active last (a form stopped by its own
+    validation is already inactive when the cancel action runs)."""
+    if tracker.active_loop and tracker.active_loop.get("name"):
+        return tracker.active_loop.get("name")
+    for event in reversed(tracker.events):
+        if event.get("event") == "active_loop" and event.get("name") in FORM_LABELS:
+            return event.get("name")
+    return None
+
+
 class BaseFormValidation:
-    """Mixed into every FormValidationAction: a resumed form clears `paused_form`."""
+    """Mixed into every FormValidationAction.
+
+    It listens before it stores: a message that is not a value for the slot asked for
+    ("不用修了", "等等", "能不能快点", "推上去又跳", "不对，地址是…", a 户号 at the phone
+    question) is handled as what it is, and a resumed form clears `paused_form`."""
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: DomainDict) -> List[EventType]:
-        events = await super().run(dispatcher, tracker, domain)  # type: ignore[misc]
+        if tracker.get_slot("requested_slot") is None:
+            apologise_if_angry(dispatcher, tracker)
+        events = await self.listen(dispatcher, tracker, domain)
+        if events is None:
+            before = {name: tracker.slots.get(name) for name in COMPANION_SLOTS}
+            events = await super().run(dispatcher, tracker, domain)  # type: ignore[misc]
+            # The SDK returns only the form's own slots; an address taken from an account
+            # brings the account along (the validation of another slot may have dropped it).
+            named = {e.get("name") for e in events if e.get("event") == "slot"}
+            events += [SlotSet(name, tracker.slots.get(name)) for name in COMPANION_SLOTS
+                       if name not in named and tracker.slots.get(name) != before[name]]
         if tracker.get_slot("paused_form") == self.form_name():  # type: ignore[attr-defined]
             events.append(SlotSet("paused_form", None))
         return events
 
+    async def form_slots(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                         domain: DomainDict) -> List[Text]:
+        return await self.required_slots(  # type: ignore[attr-defined]
+            self.domain_slots(domain), dispatcher, tracker, domain)  # type: ignore[attr-defined]
+
+    async def listen(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                     domain: DomainDict) -> Optional[List[EventType]]:
+        """Events for a message that is not the value asked for; None to go on as usual."""
+        slot = tracker.get_slot("requested_slot")
+        if (tracker.active_loop or {}).get("name") != self.form_name():  # type: ignore[attr-defined]
+            return None
+        offered = identity_offered(tracker)
+        if offered and slot:
+            return await self.verify_offered(offered, dispatcher, tracker, domain)
+        if not slot:
+            return None
+        kind = non_value_kind(tracker, slot)
+        if kind is None:
+            other = await self.value_for_another_slot(slot, dispatcher, tracker, domain)
+            if other is not None:
+                return other
+        if kind is None:
+            return None
+        text = latest_text(tracker).strip()
+        if kind == "stop":
+            # The loop ends here (no question is asked again); the cancel action says so.
+            return [SlotSet(slot, None), SlotSet("requested_slot", None), FollowupAction("action_cancel_form")]
+        slots = await self.form_slots(dispatcher, tracker, domain)
+        result: Dict[Text, Any] = {}
+        if kind == "correction":
+            target = correction_target(tracker)
+            if target == "phone_last4" and "phone_last4" not in slots and "contact_phone" in slots:
+                target = "contact_phone"
+            value = corrected_value(tracker, target) if target else None
+            if target not in slots:
+                return None
+            if value is None:
+                dispatcher.utter_message(response="utter_ask_corrected", field=FIELD_LABELS.get(target, "信息"))
+                result = {target: None, "requested_slot": target}
+            else:
+                validate = getattr(self, f"validate_{target}", None)
+                checked = await validate(value, dispatcher, tracker, domain) if validate else {target: value}
+                result = dict(checked)
+                if result.get(target):
+                    shown = result[target]
+                    if target in ("contact_phone",):
+                        shown = mask_phone(shown)
+                    elif target in ("account_no",):
+                        shown = f"尾号{str(shown)[-4:]}"
+                    elif target == "address" and result.get("address_from_account"):
+                        shown = "登记地址"
+                    dispatcher.utter_message(response="utter_corrected", field=FIELD_LABELS.get(target, "信息"),
+                                             value=shown)
+                if slot == "confirm":
+                    result["confirm"] = None
+        elif kind == "account":
+            digits = digits_only(text)
+            if "account_no" in slots:
+                validate = getattr(self, "validate_account_no")
+                result = dict(await validate(digits, dispatcher, tracker, domain))
+            else:
+                result = await self.account_at_phone_question(digits, dispatcher, tracker)
+        elif kind == "wait":
+            dispatcher.utter_message(response="utter_wait_ok")
+            result = {slot: None}
+        elif kind == "plea":
+            dispatcher.utter_message(response="utter_empathy_hurry")
+            result = {slot: None}
+        elif kind == "story":
+            if "fault_description" in slots and not tracker.get_slot("fault_description"):
+                dispatcher.utter_message(response="utter_story_noted")
+                result = {"fault_description": text[:500], slot: None}
+            else:
+                dispatcher.utter_message(response="utter_still_need", field=FIELD_LABELS.get(slot, "信息"))
+                result = {slot: None}
+        elif kind == "question":
+            intent, confidence = latest_intent(tracker)
+            if intent in ASIDE_INTENTS and confidence >= 0.5:
+                return None  # the question is answered by its rule, then the form goes on
+            dispatcher.utter_message(response="utter_still_need", field=FIELD_LABELS.get(slot, "信息"))
+            result = {slot: None}
+        events: List[EventType] = [SlotSet(k, v) for k, v in result.items()]
+        if not any(e["name"] != "requested_slot" for e in events):
+            events.append(SlotSet(slot, None))  # something was understood: the form asks again
+        tracker.add_slots(events)
+        if not any(e["name"] == "requested_slot" for e in events):
+            missing = next((name for name in await self.form_slots(dispatcher, tracker, domain)
+                            if tracker.slots.get(name) is None), None)
+            events.append(SlotSet("requested_slot", missing))
+        return events
+
+    async def value_for_another_slot(self, slot: str, dispatcher: CollectingDispatcher, tracker: Tracker,
+                                     domain: DomainDict) -> Optional[List[EventType]]:
+        """"电话15192823606" at another question: the phone is kept and the question asked again."""
+        text = latest_text(tracker).strip()
+        if slot in ("contact_phone", "phone_last4", "account_no", "feedback_content", "fault_description"):
+            return None
+        slots = await self.form_slots(dispatcher, tracker, domain)
+        mobile = find_mobile(text)
+        rest = re.sub(r"[\d\s\-，,。:：]|电话|手机|号码|联系|我的|是|就|打", "", text)
+        if mobile and "contact_phone" in slots and not tracker.get_slot("contact_phone") \
+                and len(digits_only(text)) == 11 and len(rest) <= 2:
+            validate = getattr(self, "validate_contact_phone", None)
+            result = dict(await validate(mobile, dispatcher, tracker, domain)) if validate else {"contact_phone": mobile}
+            if result.get("contact_phone"):
+                events: List[EventType] = [SlotSet(k, v) for k, v in result.items()]
+                return events + [SlotSet("requested_slot", slot)]
+        return None
+
+    async def verify_offered(self, offered: tuple, dispatcher: CollectingDispatcher, tracker: Tracker,
+                             domain: DomainDict) -> List[EventType]:
+        """"户号3201000021 尾号0330" said in any form: the identity check is done at once, and the
+        form goes on with what it still needs (a verified customer leaves no phone number)."""
+        account_no, last4 = offered
+        tracker.slots["account_no"] = account_no
+        events: Dict[Text, Any] = {"account_no": account_no}
+        events.update(await IdentityValidation.validate_phone_last4(self, last4, dispatcher, tracker, domain))
+        if events.get("identity_verified"):
+            events["phone_last4"] = last4
+            if tracker.get_slot("requested_slot") == "contact_phone":
+                events["contact_phone"] = None
+        result = [SlotSet(k, v) for k, v in events.items()]
+        tracker.add_slots(result)
+        missing = next((name for name in await self.form_slots(dispatcher, tracker, domain)
+                        if tracker.slots.get(name) is None), None)
+        return result + [SlotSet("requested_slot", missing)]
+
+    async def account_at_phone_question(self, account_no: str, dispatcher: CollectingDispatcher,
+                                        tracker: Tracker) -> Dict[Text, Any]:
+        """A 户号 typed where a phone number was asked: kept as the 户号, the phone asked again."""
+        try:
+            customer = await api_client.get_account(account_no)
+        except api_client.NotFound:
+            dispatcher.utter_message(response="utter_account_not_found_phone", account_no=account_no)
+            return {"contact_phone": None}
+        except api_client.ApiError:
+            customer = {}
+        dispatcher.utter_message(response="utter_account_noted_phone", tail=account_no[-4:])
+        result: Dict[Text, Any] = {"contact_phone": None, "account_no": account_no}
+        if customer.get("area_type") and not tracker.get_slot("identity_verified"):
+            result["area_type"] = customer.get("area_type")
+        return result
 
 # What a form may learn about the customer's identity while asking something else (户号 and the
 # phone's last four digits given for a contact); rasa_sdk keeps only required slots.

@@ -174,6 +174,10 @@ class ActionAnswerFaq(Action):
                 dispatcher.utter_message(text=time_limits_text(ticket))
                 return [SlotSet("faq_topic", None)]
         if topic and answer_topic(topic, dispatcher, tracker, domain):
-            return [SlotSet("faq_topic", topic)]
+            # "我刚交了钱，多久能来电": after the rule, the customer's own bills are checked.
+            from actions.bills import ActionCheckReconnection
+
+            followed = [] if tracker.active_loop else await ActionCheckReconnection().run(dispatcher, tracker, domain)
+            return [SlotSet("faq_topic", topic)] + followed
         dispatcher.utter_message(response="utter_cannot_answer")
         return [SlotSet("faq_topic", None)]

@@ -5,12 +5,15 @@ import re
 from typing import Any, Dict, List, Optional, Text
 
 from rasa_sdk import Action, FormValidationAction, Tracker
-from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.events import EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions import api_client
 from actions.common import (
+    FAULT_STORY_WORDS,
+    HOUSE_NUMBER,
+    QUESTION_MARKS,
     API_FAILURE_TEXT,
     DONE_STATUSES,
     RATE_LIMITED_TEXT,
@@ -18,6 +21,7 @@ from actions.common import (
     asker,
     channel_of,
     digits_only,
+    entity_values,
     finish_service,
     find_mobile,
     format_time,
@@ -26,8 +30,11 @@ from actions.common import (
     is_digression,
     latest_intent,
     latest_text,
+    looks_like_address,
     mask_phone,
+    opening_text,
     request_key,
+    second_request,
     reset_form_slots,
 )
 
@@ -36,20 +43,51 @@ HAZARD_WORDS = (
     "电线落地", "电线掉", "线掉地", "掉在地上", "落在地上", "断线", "线断了", "电线断",
     "冒烟", "着火", "起火", "失火", "火花", "打火", "冒火", "烧起来", "烧焦", "爆炸", "炸了",
     "触电", "被电", "电到人", "电击", "漏电", "带电", "电线杆倒", "电杆倒", "杆子倒",
-)
+    "电线杆歪", "电杆歪", "线杆歪", "杆子歪", "电线垂", "线垂", "垂下来", "耷拉", "碰到头", "变压器响",
+) + ("救命", "电晕", "电倒", "电着了", "电到了", "触了电", "火灾")
 
 SAFETY_ADVICE = (
     "请先注意安全！请立即远离现场，与掉落的电线保持8米以上距离，不要触碰电线、电表和潮湿的电器；"
     "家中漏电或冒烟请先拉下总闸。如有人触电，先断开电源或用干燥的木棍挑开电线，切勿直接拉拽；"
     "发生火情请拨打119，有人受伤请拨打120。我们会按紧急情况为您处理。"
 )
+# Which danger a message names decides what the first line says to do now.
+SHOCK_WORDS = re.compile(r"触电|被电|电到人|电到了|电着了|电击|电晕|电倒|触了电|被电打")
+FIRE_WORDS = re.compile(r"着火|起火|失火|烧起来|火灾|冒烟|烧焦|爆炸|炸了|冒火(?![花星])")
+WIRE_DOWN_WORDS = re.compile(r"电线.{0,3}(掉|落|断|垂|耷拉)|(掉|落)(在)?地上|断线|线断|电线杆|电杆|杆子(倒|歪)")
+
+
+def safety_response(text: Optional[str]) -> Optional[str]:
+    """The response whose first line says what to do now for the danger the text names."""
+    text = text or ""
+    if SHOCK_WORDS.search(text):
+        return "utter_safety_shock"
+    if WIRE_DOWN_WORDS.search(text):
+        return "utter_safety_wire"  # sparks from a fallen wire: keep away first
+    if FIRE_WORDS.search(text):
+        return "utter_safety_fire"
+    if find_hazards(text):
+        return "utter_safety_wire"
+    return None
+
+
+# "欠费停电，我刚交了钱，多久能来电": arrears paid, power not back — a reconnection, not a fault.
+ARREARS_WORDS = re.compile(r"欠费|欠钱|欠了|没交电费|没缴电费|忘了交|忘交|忘缴|交电费|缴电费|交费|缴费|交钱|交了钱|"
+                           r"补交|补缴|充值|充了|充钱|续费|余额不足|没钱了|欠缴")
+POWER_BACK_WORDS = re.compile(r"停电|停了电|断电|没电|来电|复电|送电|恢复供电|恢复用电|通电|拉闸|掐电|停了")
+
+
+def is_reconnection(text: Optional[str]) -> bool:
+    text = text or ""
+    return bool(ARREARS_WORDS.search(text) and POWER_BACK_WORDS.search(text))
 OPENING_STREET = re.compile(r"(?:我家在|我在|在)?([\u4e00-\u9fa5]{2,6}(?:路|街|大道|巷)(?:\d+号)?)(?![灯边口])")
 OUTAGE_KIND = {"planned": "计划停电", "unplanned": "故障停电"}
 
 
 def find_hazards(text: Optional[str]) -> List[str]:
     text = text or ""
-    return [word for word in HAZARD_WORDS if word in text]
+    found = [word for word in HAZARD_WORDS if word in text]
+    return [] if found == ["救命"] else found  # "救命" alone is a way of speaking
 
 
 # The customer's own words for the area types, when asked (city, countryside, remote hills).
@@ -99,6 +137,30 @@ def outage_text(outage: Dict[str, Any], tell_place: bool = True) -> str:
         end = end.split(" ", 1)[1]  # same day: "明天 08:00 至 17:00"
     return (f"{subject}有{kind}安排{where}，原因是{outage.get('reason')}，"
             f"时间为{start}至{end}。请提前做好准备。")
+
+
+def _place_key(address: Optional[str]) -> str:
+    text = re.sub(r"\s|[，,。]", "", str(address or ""))
+    text = re.sub(r"^(江苏省?)?(南京市?)?([\u4e00-\u9fa5]{1,4}?区)?([\u4e00-\u9fa5]{2,4}?街道)?", "", text)
+    return re.sub(r"室$", "", text)
+
+
+def same_place_as(first: Optional[str], second: Optional[str]) -> bool:
+    """"江苏省南京市鼓楼区马台街60号紫金花园22栋1403室" and "马台街60号紫金花园22栋1403" are one place."""
+    a, b = _place_key(first), _place_key(second)
+    return bool(a and b) and (a == b or (len(min(a, b, key=len)) >= 6 and (a in b or b in a)))
+
+
+def whole_answer_address(value: Any, tracker: Tracker) -> Any:
+    """"谷里街道张溪社区103号" extracted as "103号": a number without a place is no address;
+    the customer's whole answer to the address question is kept instead."""
+    text = latest_text(tracker).strip()
+    if tracker.get_slot("requested_slot") != "address" or not isinstance(value, str) or not value \
+            or value not in text or not HOUSE_NUMBER.search(text) or len(text) > 60 or find_mobile(text):
+        return value
+    if HOUSE_NUMBER.search(value) and looks_like_address(value, need_number=True):
+        return value  # a whole address already ("103号" alone is not)
+    return re.sub(r"^(我家|我们家|俺家|地址|住在|在|是)+[是在：:，, ]*", "", text)
 
 
 def arrival_milestone(ticket: Dict[str, Any]) -> Optional[Dict[str, Any]]:
@@ -156,11 +218,15 @@ class AddressValidation:
 
     async def extract_address(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                               domain: DomainDict) -> Dict[Text, Any]:
-        if tracker.get_slot("address") is None and "address" not in tracker.slots_to_validate():
-            if tracker.get_slot("identity_verified") and tracker.get_slot("customer_address") \
-                    and tracker.get_slot("requested_slot") is None:
-                dispatcher.utter_message(text="好的，按您账户的登记地址为您查询。")
+        if tracker.get_slot("address") is None and "address" not in tracker.slots_to_validate() \
+                and tracker.get_slot("requested_slot") is None and not self._names_a_place(tracker):
+            if tracker.get_slot("identity_verified") and tracker.get_slot("customer_address"):
+                dispatcher.utter_message(response="utter_using_registered_address")
                 return {"address": tracker.get_slot("customer_address"), "address_from_account": True}
+            account_no = tracker.get_slot("account_no")
+            if account_no and len(digits_only(account_no)) == 10:
+                # A 户号 said earlier (or in this very message) is used, not asked again.
+                return await self._address_from_account(digits_only(account_no), dispatcher, tracker)
         if "address" in tracker.slots_to_validate():
             return {}
         text = free_text_answer(tracker, "address")
@@ -169,6 +235,22 @@ class AddressValidation:
             match = OPENING_STREET.match(latest_text(tracker).strip())
             text = match.group(1) if match else None
         return {"address": text, "address_from_account": False} if text else {}
+
+    @staticmethod
+    def _account_slots(tracker: Tracker) -> Dict[Text, Any]:
+        """Slots an address taken from an account brings along: only the form's own slots are
+        kept from the extraction, so the validation returns these again."""
+        if not tracker.get_slot("address_from_account"):
+            return {}
+        return {"address_from_account": True, "account_no": tracker.get_slot("account_no"),
+                "area_type": tracker.get_slot("area_type")}
+
+    @staticmethod
+    def _names_a_place(tracker: Tracker) -> bool:
+        """The opening message names a place of its own ("鼓楼区湖南路…"): that place is asked about."""
+        text = latest_text(tracker)
+        return bool(entity_values(tracker, "address") or OPENING_STREET.search(text)
+                    or looks_like_address(text, tracker, need_number=True) and not QUESTION_MARKS.search(text))
 
     async def _address_from_account(self, account_no: str, dispatcher: CollectingDispatcher,
                                     tracker: Tracker) -> Dict[Text, Any]:
@@ -183,7 +265,7 @@ class AddressValidation:
         except api_client.ApiError:
             dispatcher.utter_message(text=API_FAILURE_TEXT)
             return {"address": None, "api_failed": True}
-        dispatcher.utter_message(text=f"好的，按户号尾号{account_no[-4:]}的登记地址为您处理。")
+        dispatcher.utter_message(response="utter_using_account_address", tail=account_no[-4:])
         return {"address": customer.get("address"), "address_from_account": True,
                 "account_no": account_no, "area_type": customer.get("area_type")}
 
@@ -194,10 +276,16 @@ class AddressValidation:
         if len(digits) == 10 and len(str(value).strip()) <= 14:
             return await self._address_from_account(digits, dispatcher, tracker)
         text = str(value or "").strip()
+        if tracker.get_slot("address_from_account") and text == tracker.get_slot("address"):
+            return None
         # A village, town or estate name alone ("石塘村") is a usable place for a repair crew.
         place_alone = re.fullmatch(r"[\u4e00-\u9fa5]{2,}(村|镇|乡|屯|寨|组|社区|小区|花园|新村|苑|庄|路|街|大道|巷)", text)
-        if not tracker.get_slot("address_from_account") and len(text) < 4 and not place_alone:
-            dispatcher.utter_message(text="地址好像不太完整，请说到街道（村）和门牌号，比如“玄武区中山路18号”。")
+        need_number = self.form_name() != "outage_form"  # type: ignore[attr-defined]
+        if not (place_alone or looks_like_address(text, tracker, need_number=need_number)):
+            if len(digits_only(text)) >= 3 and not re.search(r"[\u4e00-\u9fa5]", text):
+                dispatcher.utter_message(response="utter_address_not_digits")
+            else:
+                dispatcher.utter_message(response="utter_address_incomplete")
             return {"address": None}
         return None
 
@@ -209,9 +297,10 @@ class ValidateFaultForm(BaseFormValidation, AddressValidation, FormValidationAct
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: DomainDict) -> List[EventType]:
         hazard_events: List[EventType] = []
-        if not tracker.get_slot("hazard") and find_hazards(latest_text(tracker)):
-            # Safety first, before any question.
-            dispatcher.utter_message(text=SAFETY_ADVICE)
+        safety = safety_response(latest_text(tracker))
+        if not tracker.get_slot("hazard") and safety:
+            # Safety first, before any question: its first line says what to do now.
+            dispatcher.utter_message(response=safety)
             hazard_events = [SlotSet("hazard", True)]
             tracker.add_slots(hazard_events)
         return hazard_events + await super().run(dispatcher, tracker, domain)
@@ -240,7 +329,8 @@ class ValidateFaultForm(BaseFormValidation, AddressValidation, FormValidationAct
         opening = latest_text(tracker).strip()
         # The report itself often says what happened ("楼道里电线冒烟了"): no need to ask again.
         if tracker.get_slot("requested_slot") is None and intent == "report_fault" and \
-                (find_hazards(opening) or len(opening) >= 10) and not opening.startswith("/"):
+                (find_hazards(opening) or len(opening) >= 10 or FAULT_STORY_WORDS.search(opening)) \
+                and not opening.startswith("/"):
             return {"fault_description": opening}
         return {}
 
@@ -297,6 +387,7 @@ class ValidateFaultForm(BaseFormValidation, AddressValidation, FormValidationAct
     async def validate_address(self, value: Any, dispatcher: CollectingDispatcher,
                                tracker: Tracker, domain: DomainDict) -> Dict[Text, Any]:
         value = whole_address(value, latest_text(tracker))
+        value = whole_answer_address(value, tracker)
         problem = await self._check_address(value, dispatcher, tracker)
         if problem is not None:
             if problem.get("address"):
@@ -304,7 +395,7 @@ class ValidateFaultForm(BaseFormValidation, AddressValidation, FormValidationAct
                 tracker.slots.update(problem)
             else:
                 return problem
-        result: Dict[Text, Any] = {k: v for k, v in (problem or {}).items()}
+        result: Dict[Text, Any] = {**self._account_slots(tracker), **(problem or {})}
         result["address"] = value
         if tracker.get_slot("address_checked") != value or not tracker.get_slot("repair_area_type"):
             result["repair_area_type"] = await self._area_type_for(value, tracker, problem)
@@ -319,11 +410,15 @@ class ValidateFaultForm(BaseFormValidation, AddressValidation, FormValidationAct
                 account_no=tracker.get_slot("account_no") if from_account else None, **asker(tracker))
         except api_client.ApiError:
             return result  # the outage check is a courtesy: the repair report goes on without it
-        covering = [o for o in outages if o.get("active")] or outages
+        covering = [o for o in outages if o.get("active")]
         if covering:
+            # Only an outage going on now explains a house without power: no repair needed.
             dispatcher.utter_message(text=outage_text(covering[0], place_may_be_told(tracker)))
             result["outage_notice"] = covering[0].get("outage_no") or "outage"
             result["outage_shown_for"] = value
+        elif outages:
+            # A planned one later (tomorrow) is worth knowing, but the fault now is reported.
+            dispatcher.utter_message(text=outage_text(outages[0], place_may_be_told(tracker)))
         return result
 
     async def validate_fault_description(self, value: Any, dispatcher: CollectingDispatcher,
@@ -359,7 +454,7 @@ class ActionSubmitFault(Action):
             ticket = await api_client.get_ticket(ticket_no)
         except api_client.ApiError:
             return None  # cannot tell: a second report is better than none
-        same_place = (ticket.get("details") or {}).get("address") == address
+        same_place = same_place_as((ticket.get("details") or {}).get("address"), address)
         still_open = ticket.get("status") not in DONE_STATUSES
         return ticket.get("ticket_no") if same_place and still_open else None
 
@@ -382,7 +477,8 @@ class ActionSubmitFault(Action):
             dispatcher.utter_message(
                 text=f"这个地址刚才已经为您报修过了，工单号：{earlier}，抢修人员正在处理，不用重复报修。"
                      f"如果是别的地址或情况有变化，可以转人工客服补充说明。")
-            return FAULT_RESET + finish_service(dispatcher, tracker, served=True, ticket_no=earlier)
+            return FAULT_RESET + finish_service(dispatcher, tracker, served=True, ticket_no=earlier,
+                                                business_done=False)
         account_no = tracker.get_slot("account_no") if (
             tracker.get_slot("identity_verified") or tracker.get_slot("address_from_account")) else None
         # Decided with the address (account, areas.yml or the customer's answer); without it
@@ -424,8 +520,9 @@ class ActionSubmitFault(Action):
         if contact:
             lines.append(f"联系电话：{mask_phone(contact)}。")
         dispatcher.utter_message(text="\n".join(lines))
+        # Registered is not repaired: the satisfaction question waits for the end of the conversation.
         return FAULT_RESET + [SlotSet("last_ticket_no", ticket_no)] + \
-            finish_service(dispatcher, tracker, served=True, ticket_no=ticket_no)
+            finish_service(dispatcher, tracker, served=True, ticket_no=ticket_no, business_done=False)
 
 
 class ValidateOutageForm(BaseFormValidation, AddressValidation, FormValidationAction):
@@ -441,7 +538,7 @@ class ValidateOutageForm(BaseFormValidation, AddressValidation, FormValidationAc
         problem = await self._check_address(value, dispatcher, tracker)
         if problem is not None:
             return problem
-        return {"address": value}
+        return {**self._account_slots(tracker), "address": value}
 
 
 class ActionQueryOutage(Action):
@@ -465,11 +562,18 @@ class ActionQueryOutage(Action):
         except api_client.ApiError:
             dispatcher.utter_message(text=API_FAILURE_TEXT)
             return [SlotSet("handoff_reason", "api_failure")] + finish_service(dispatcher, tracker, served=False)
+        # "查电费，顺便问问明天停不停电": the other request of the opening message comes next.
+        following = second_request(opening_text(tracker, "outage_form"), "outage_form")
+        nxt = [FollowupAction(following)] if following and not tracker.get_slot("paused_form") else []
         if outages:
             for outage in outages[:3]:
                 dispatcher.utter_message(text=outage_text(outage, place_may_be_told(tracker)))
             # Keeps the address: a fault report right after need not ask it again.
             return [SlotSet("outage_shown_for", address), SlotSet("address_checked", address)] + \
-                finish_service(dispatcher, tracker, served=True)
-        dispatcher.utter_message(response="utter_no_outage")
-        return [SlotSet("address_checked", None)] + finish_service(dispatcher, tracker, served=True)
+                finish_service(dispatcher, tracker, served=True, more_to_come=bool(nxt)) + nxt
+        if from_account and not place_may_be_told(tracker):
+            dispatcher.utter_message(response="utter_no_outage_registered")
+        else:
+            dispatcher.utter_message(response="utter_no_outage")
+        return [SlotSet("address_checked", None)] + \
+            finish_service(dispatcher, tracker, served=True, more_to_come=bool(nxt)) + nxt

@@ -12,6 +12,8 @@ from rasa_sdk.types import DomainDict
 from actions import api_client
 from actions.applications import NOT_A_YES, REGISTERED, REGISTERED_WORDS, account_contact, yes_no
 from actions.common import (
+    QUESTION_MARKS,
+    looks_like_address,
     API_FAILURE_TEXT,
     ASIDE_INTENTS,
     STOP_INTENTS,
@@ -59,16 +61,22 @@ class ValidateFeedbackForm(KeepsIdentitySlots, BaseFormValidation, FormValidatio
                              tracker: Tracker, domain: DomainDict) -> List[Text]:
         if tracker.get_slot("api_failed"):
             return []
-        if tracker.get_slot("feedback_type") in ("praise", "suggestion"):
-            # Nothing to decide for a thank-you or an idea: record it as said, no confirmation.
-            return ["feedback_type", "feedback_content", "contact_phone"]
-        return ["feedback_type", "feedback_content", "contact_phone", "confirm"]
+        # Praise and suggestions are taken as said: no confirmation round.
+        confirm = [] if tracker.get_slot("feedback_type") in ("praise", "suggestion") else ["confirm"]
+        if tracker.get_slot("identity_verified") and not tracker.get_slot("contact_phone"):
+            return ["feedback_type", "feedback_content"] + confirm  # the registered phone is called
+        return ["feedback_type", "feedback_content", "contact_phone"] + confirm
 
     async def extract_feedback_type(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                                     domain: DomainDict) -> Dict[Text, Any]:
         if tracker.get_slot("feedback_type"):
             return {}  # the type is set by the request that opened the form, not by its content
         intent, _ = latest_intent(tracker)
+        if intent == "complain" and not any(
+                (e.get("metadata") or {}).get("utter_action") == "utter_apology_angry"
+                for e in tracker.events if e.get("event") == "bot") \
+                and not any(m.get("response") == "utter_apology_angry" for m in dispatcher.messages):
+            dispatcher.utter_message(response="utter_apology_complaint")  # an apology before any question
         if intent == "complain" and TIP_OFF_WORDS.search(latest_text(tracker)):
             # "举报你们一个装表的师傅…": the customer calls it a tip-off (confidential, may be anonymous).
             return {"feedback_type": "tip_off"}
@@ -169,6 +177,11 @@ class ValidateFeedbackForm(KeepsIdentitySlots, BaseFormValidation, FormValidatio
                 dispatcher.utter_message(text="好的，不留电话也可以登记，只是处理结果没法主动告诉您，"
                                               "您可以随时发编号问我进度。")
             return {"contact_phone": NO_CONTACT}
+        said = f"{value or ''} {latest_text(tracker)}"
+        if kind == "complaint" and re.search(r"不留|不想留|不用留|不方便留|不给|就不留|记下来就行|不需要回", said):
+            # Asked once already and refused: the complaint is still taken, without a callback.
+            dispatcher.utter_message(response="utter_complaint_without_contact")
+            return {"contact_phone": NO_CONTACT}
         if kind == "complaint":
             dispatcher.utter_message(text="留个联系电话，我们才能把处理结果告诉您；不想留的话回复“不留”。")
         else:
@@ -190,7 +203,7 @@ class ActionAskFeedbackContent(Action):
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: DomainDict) -> List[EventType]:
         prompts = {
-            "complaint": "很抱歉给您带来不好的体验。请说一下您要投诉的具体情况（时间、地点、经过）。",
+            "complaint": "请说一下您要投诉的具体情况（时间、地点、经过）。",  # the apology came first
             "tip_off": "感谢您的监督。请说一下要举报的情况，比如窃电或违规用电的地点和经过。",
             "suggestion": "欢迎您提建议，请说说您的想法。",
             "praise": "谢谢您！请说说您要表扬的人或事，我们会转达。",
@@ -239,6 +252,8 @@ class ActionAskFeedbackConfirm(Action):
         contact = tracker.get_slot("contact_phone")
         contact_text = "不留（匿名）" if contact in (None, NO_CONTACT) else \
             "账户登记的手机" if contact == REGISTERED else mask_phone(contact)
+        if contact is None and tracker.get_slot("identity_verified") and kind != "tip_off":
+            contact_text = "账户登记的手机号"
         dispatcher.utter_message(
             text=(f"请确认您的{TYPE_LABELS.get(kind, '诉求')}：\n内容：{tracker.get_slot('feedback_content')}\n"
                   f"联系电话：{contact_text}\n确认提交吗？"),
@@ -260,7 +275,7 @@ class ActionSubmitFeedback(Action):
         kind = tracker.get_slot("feedback_type") or "complaint"
         content = tracker.get_slot("feedback_content") or ""
         contact = tracker.get_slot("contact_phone")
-        anonymous = contact in (None, NO_CONTACT)
+        anonymous = contact == NO_CONTACT or (contact is None and not tracker.get_slot("identity_verified"))
         registered = contact == REGISTERED and bool(tracker.get_slot("identity_verified"))
         place = next((part for part in content.split("；")[1:] if ADDRESS_LIKE.search(part)), None)
         payload = {

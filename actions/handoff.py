@@ -5,7 +5,7 @@ import re
 from typing import Any, Dict, List, Optional, Text
 
 from rasa_sdk import Action, Tracker
-from rasa_sdk.events import ActiveLoop, EventType, SlotSet, UserUtteranceReverted
+from rasa_sdk.events import ActiveLoop, EventType, FollowupAction, SlotSet, UserUtteranceReverted
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
@@ -17,6 +17,7 @@ from actions.common import (
     FORM_LABELS,
     TICKET_STATUS_LABELS,
     TICKET_TYPE_LABELS,
+    apologise_if_angry,
     channel_of,
     format_time,
     latest_text,
@@ -148,7 +149,16 @@ class ActionDefaultAskAffirmation(Action):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: DomainDict) -> List[EventType]:
+        from actions.faults import find_hazards, safety_response
+
         text = latest_text(tracker)
+        safety = safety_response(text)
+        if safety and find_hazards(text) and not tracker.get_slot("hazard"):
+            # "快快 我老公换灯泡的时候被电打了": what to do now first, then the urgent repair at once.
+            dispatcher.utter_message(response=safety)
+            return [SlotSet("hazard", True), SlotSet("fault_description", text[:500]),
+                    ActiveLoop(None), FollowupAction("fault_form")]
+        apologise_if_angry(dispatcher, tracker)
         # "那要钱吗" right after a FAQ answer: the follow-up of that answer.
         follow_up = follow_up_topic(last_faq_topic(tracker), text)
         if follow_up and answer_topic(follow_up, dispatcher, tracker, domain):

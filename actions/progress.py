@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import re
-from typing import Any, Dict, List, Text
+from typing import Any, Dict, List, Optional, Text
 
 from rasa_sdk import Action, FormValidationAction, Tracker
 from rasa_sdk.events import EventType, SlotSet
@@ -43,6 +43,12 @@ def ticket_summary(ticket: Dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+# "不记得单号了", "工单号找不到了", "没有单号": the lookup by 户号 the question offers.
+FORGOT_NUMBER = re.compile(r"(不记得|记不得|记不清|忘了|忘记|找不到|找不着|不知道|没记|丢了|没有|没存|删了)"
+                           r".{0,4}(单号|工单号|编号|号码|号)|(单号|工单号|编号).{0,4}(忘了|忘记|丢了|找不到|不记得|没了)"
+                           r"|用户号查|户号查|按户号")
+
+
 class ValidateProgressForm(BaseFormValidation, IdentityValidation, FormValidationAction):
     def name(self) -> Text:
         return "validate_progress_form"
@@ -54,9 +60,25 @@ class ValidateProgressForm(BaseFormValidation, IdentityValidation, FormValidatio
         if tracker.get_slot("ticket_no"):
             return ["ticket_no"]
         if tracker.get_slot("identity_verified") or tracker.get_slot("account_no") \
+                or tracker.get_slot("progress_by_account") \
                 or tracker.get_slot("requested_slot") in ("account_no", "phone_last4"):
             return identity_missing(tracker)  # "all my tickets": the account must be verified
         return ["ticket_no"]
+
+    async def listen(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                     domain: DomainDict) -> Optional[List[EventType]]:
+        if tracker.get_slot("requested_slot") in (None, "ticket_no") and not tracker.get_slot("ticket_no") \
+                and FORGOT_NUMBER.search(latest_text(tracker)) \
+                and not TICKET_NO.search(latest_text(tracker).replace(" ", "")):
+            # Not a cancel: the question offered the lookup by 户号, after the identity check.
+            events: List[EventType] = [SlotSet("progress_by_account", True), SlotSet("ticket_no", None)]
+            tracker.add_slots(events)
+            if tracker.get_slot("identity_verified"):
+                return events + [SlotSet("requested_slot", None)]
+            dispatcher.utter_message(response="utter_progress_by_account")
+            missing = "phone_last4" if tracker.get_slot("account_no") else "account_no"
+            return events + [SlotSet("requested_slot", missing)]
+        return await super().listen(dispatcher, tracker, domain)
 
     async def extract_ticket_no(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                                 domain: DomainDict) -> Dict[Text, Any]:
@@ -86,7 +108,7 @@ class ActionQueryProgress(Action):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: DomainDict) -> List[EventType]:
-        reset = [SlotSet("ticket_no", None)]
+        reset = [SlotSet("ticket_no", None), SlotSet("progress_by_account", None)]
         ticket_no = tracker.get_slot("ticket_no")
         if tracker.get_slot("api_failed"):
             return identity_blocked_reply(dispatcher, tracker) + reset

@@ -149,6 +149,10 @@ def _check_replay(existing: Ticket, ticket_type: str, account_no: str | None) ->
             "type or account", field="request_key")
 
 
+# Ticket types whose customer is called back: without a number, the account's registered phone.
+CONTACT_FROM_ACCOUNT = ("repair", "complaint", "application")
+
+
 def create_ticket(
     session: Session,
     rules: SlaPlanner,
@@ -196,9 +200,10 @@ def create_ticket(
         if customer is None:
             raise TicketError("validation_error", f"account {account_no} does not exist", "account_no")
         area_type = area_type or customer.area_type
-        if contact_phone is None and (details or {}).get("use_registered_phone"):
-            # "打我登记的那个号": the assistant verified the account and never saw the full number.
-            contact_phone = customer.phone
+        if not contact_phone and ((details or {}).get("use_registered_phone") or type in CONTACT_FROM_ACCOUNT):
+            # "打我登记的那个号", or the customer named (or proved) the account and left no other
+            # number: the crew or the complaint desk calls the registered phone.
+            contact_phone = customer.phone or None
     customer_type = None
     if account_no is not None:
         customer_type = customer.customer_type

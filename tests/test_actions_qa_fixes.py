@@ -69,9 +69,15 @@ async def test_the_rating_question_is_not_asked_twice_in_a_row(actions_gateway):
                            slots={**verified_slots(app, "3201000001"), "bill_query": "reason"})
     _, messages = await run_action(ActionQueryBill(), tracker)
     assert "utter_ask_rating" not in [m.get("response") for m in messages]
-    # once rated, the next service may ask again
+    # once per conversation (issue 15): not again after it was answered either
     rated = asked + [{"event": "user", "text": "满意", "parse_data": {"intent": {"name": "rate_service"}}}]
     tracker = make_tracker("为什么这么贵", intent="ask_bill_reason", prior_events=rated,
+                           slots={**verified_slots(app, "3201000001"), "bill_query": "reason"})
+    _, messages = await run_action(ActionQueryBill(), tracker)
+    assert "utter_ask_rating" not in [m.get("response") for m in messages]
+    # a new session is a new conversation
+    tracker = make_tracker("为什么这么贵", intent="ask_bill_reason",
+                           prior_events=rated + [{"event": "session_started"}],
                            slots={**verified_slots(app, "3201000001"), "bill_query": "reason"})
     _, messages = await run_action(ActionQueryBill(), tracker)
     assert messages[-1].get("response") == "utter_ask_rating"
