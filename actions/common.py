@@ -964,7 +964,8 @@ class BaseFormValidation:
                                      domain: DomainDict) -> Optional[List[EventType]]:
         """"电话15192823606" at another question: the phone is kept and the question asked again."""
         text = latest_text(tracker).strip()
-        if slot in ("contact_phone", "phone_last4", "account_no", "feedback_content", "fault_description"):
+        if slot in ("contact_phone", "phone_last4", "account_no", "feedback_content", "fault_description",
+                    "repair_area_type"):  # the area question gives way by itself (actions/faults.py)
             return None
         slots = await self.form_slots(dispatcher, tracker, domain)
         mobile = find_mobile(text)

@@ -509,11 +509,11 @@ async def test_praise_needs_no_confirmation_and_more_story_at_a_confirmation_goe
 @pytest.mark.asyncio
 async def test_values_for_other_questions_are_kept_where_they_belong(actions_gateway):
     # a phone given while another question is open
-    tracker = at_slot("repair_area_type", "fault_form", "电话15192823606",
-                      slots={"address": "湖熟街道和平社区81号", "fault_description": "屋里没电了"})
-    events, _ = await run_action(ValidateFaultForm(), tracker)
+    tracker = at_slot("applicant_name", "application_form", "电话15192823606",
+                      slots={"business_type": "new_connection", "documents_shown_for": "new_connection"})
+    events, _ = await run_action(ValidateApplicationForm(), tracker)
     values = slot_values(events)
-    assert values["contact_phone"] == "15192823606" and values["requested_slot"] == "repair_area_type"
+    assert values["contact_phone"] == "15192823606" and values["requested_slot"] == "applicant_name"
     # a house number corrected although NLU saw only "社区81号"
     tracker = at_slot("repair_area_type", "fault_form", "哎呀不对不对 门牌说错了 我家是81号 21号是前面那家",
                       entities=[{"entity": "address", "value": "社区81号"}],
