@@ -337,6 +337,11 @@ class ValidateApplicationForm(KeepsIdentitySlots, BaseFormValidation, FormValida
             return {"confirm": answer}
         text = latest_text(tracker).strip()
         intent, _ = latest_intent(tracker)
+        place = address_in_text(text)
+        held = re.sub(r"\s", "", tracker.get_slot("address") or "")
+        rest = text.replace(place or "", " ")
+        if place and re.sub(r"\s", "", place) in held and LENIENT_YES.search(rest) and not NOT_A_YES.search(rest):
+            return {"confirm": True}  # "那就办吧 太平南路305号…": a yes repeating the address shown
         if text and not text.startswith("/") and len(text) >= 4 and intent not in ("cancel", "request_human") \
                 and not is_digression(tracker, "confirm") and not re.search(r"不对|错|改|重新|取消|算了|不办", text):
             # "车位是我自己买的 物业也同意了": a detail, not an answer; acknowledged, the question stands.

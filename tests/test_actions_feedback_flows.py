@@ -205,3 +205,11 @@ async def test_a_bare_yes_to_the_complaint_phone_question_is_no_refusal(actions_
     assert "联系电话" in texts(messages)[0]
     events, _ = await run_action(ValidateFeedbackForm(), at_contact("好的", intent="affirm", feedback_type="praise"))
     assert slot_values(events)["contact_phone"] == "none"
+
+
+@pytest.mark.asyncio
+async def test_a_yes_repeating_the_address_shown_confirms(actions_gateway):
+    slots = {"requested_slot": "confirm", "applicant_name": "冯秀英", "contact_phone": "13900001111",
+             "address": "江苏省南京市秦淮区太平南路305号阳光花园18栋701室", "business_type": "meter_move"}
+    events, _ = await run_action(ValidateApplicationForm(), at_application("那就办吧 太平南路305号阳光花园18栋701", **slots))
+    assert slot_values(events)["confirm"] is True
