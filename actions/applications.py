@@ -250,8 +250,9 @@ class ValidateApplicationForm(KeepsIdentitySlots, BaseFormValidation, FormValida
                              tracker: Tracker, domain: DomainDict) -> List[Text]:
         if tracker.get_slot("api_failed"):
             return []
-        if tracker.get_slot("identity_verified") and not tracker.get_slot("contact_phone"):
-            # A verified customer is reached on the account's registered phone.
+        if tracker.get_slot("identity_verified") and not tracker.get_slot("contact_phone") \
+                and not find_mobile(latest_text(tracker)):
+            # A verified customer is reached on the account's registered phone (unless another is typed).
             return ["business_type", "applicant_name", "address", "confirm"]
         return ["business_type", "applicant_name", "contact_phone", "address", "confirm"]
 
@@ -453,7 +454,9 @@ class ActionSubmitApplication(Action):
             "contact_phone": None if tracker.get_slot("contact_phone") == REGISTERED else tracker.get_slot("contact_phone"),
             "details": {"address": tracker.get_slot("address"), "documents": info["documents"],
                         "business": key, "applicant_kind": kind,
-                        "use_registered_phone": tracker.get_slot("contact_phone") == REGISTERED},
+                        # a verified customer who gave no other number is called on the registered one
+                        "use_registered_phone": tracker.get_slot("contact_phone") in (REGISTERED, None)
+                        and bool(tracker.get_slot("identity_verified"))},
             "request_key": request_key(tracker, "application"),
         }
         try:

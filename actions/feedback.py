@@ -276,7 +276,8 @@ class ActionSubmitFeedback(Action):
         content = tracker.get_slot("feedback_content") or ""
         contact = tracker.get_slot("contact_phone")
         anonymous = contact == NO_CONTACT or (contact is None and not tracker.get_slot("identity_verified"))
-        registered = contact == REGISTERED and bool(tracker.get_slot("identity_verified"))
+        # A verified customer who gave no other number is called on the registered phone.
+        registered = contact in (REGISTERED, None) and bool(tracker.get_slot("identity_verified"))
         place = next((part for part in content.split("；")[1:] if ADDRESS_LIKE.search(part)), None)
         payload = {
             "type": kind,
