@@ -311,7 +311,8 @@ class ConversationHub:
         # Text the store cannot keep (NUL, lone surrogates) is cleaned, not refused: the customer
         # still gets an answer (bot.text_safety).
         text = clean_text((text or "")[:MAX_TEXT_LENGTH])
-        refusal = self.gate.admit(conversation_id, self._processing.users(conversation_id))
+        waiting_before = self._processing.users(conversation_id)
+        refusal = self.gate.admit(conversation_id, waiting_before)
         if refusal is not None:
             return await self._refuse_turn(channel, conversation_id, text, client_msg_id, on_stored, refusal)
         async with self._processing.hold(conversation_id):
@@ -328,9 +329,11 @@ class ConversationHub:
             await self.publish({"type": "message", "conversation_id": conversation_id, "message": result.message})
             if result.state != "bot":
                 return result  # a person serves it: staff see it through the event, Rasa never does
-            if not self._customer_present(channel, conversation_id):
+            if waiting_before and not self._customer_present(channel, conversation_id):
                 # Queued behind earlier turns and the customer has left: not run (the bot's work
-                # would be for nobody); one note for all of them waits for their return.
+                # would be for nobody); one note for all of them waits for their return. A turn
+                # that queued behind nothing is run: a socket that drops right after sending (a
+                # phone changing networks) must not lose the customer's request.
                 await self._skip_turn(conversation_id)
                 return result
             apology: Optional[str] = None
