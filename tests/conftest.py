@@ -8,4 +8,5 @@ pytest_plugins = [
     "tests.support.stack",
     "tests.support.gateway",
     "tests.support.dialogue",
+    "tests.support.console",
 ]

@@ -6,7 +6,6 @@ import re
 from datetime import timedelta
 
 import pytest
-import pytest_asyncio
 from sqlalchemy import select
 
 from bot import tickets
@@ -48,18 +47,8 @@ def app(demo_gateway_app):
     return demo_gateway_app
 
 
-@pytest_asyncio.fixture
-async def boss(aiohttp_client, app):
-    client = await aiohttp_client(app)
-    client.csrf = await log_in(client, "boss")
-    return client
 
 
-@pytest_asyncio.fixture
-async def agent(aiohttp_client, app):
-    client = await aiohttp_client(app)
-    client.csrf = await log_in(client, "li")
-    return client
 
 
 def _customer_name(app, account_no: str) -> str:

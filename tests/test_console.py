@@ -9,7 +9,6 @@ from pathlib import Path
 
 import bcrypt
 import pytest
-import pytest_asyncio
 import yaml
 from sqlalchemy import select
 
@@ -50,11 +49,6 @@ def app(demo_gateway_app):
     return demo_gateway_app
 
 
-@pytest_asyncio.fixture
-async def boss(aiohttp_client, app):
-    client = await aiohttp_client(app)
-    client.csrf = await log_in(client, "boss")
-    return client
 
 
 def _ids(html: str) -> set[str]:

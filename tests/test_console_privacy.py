@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 
 import pytest
-import pytest_asyncio
 
 from bot import masking, tickets
 from bot.store.models import Conversation, Handoff, Message
@@ -50,18 +49,8 @@ def app(demo_gateway_app):
     return app
 
 
-@pytest_asyncio.fixture
-async def agent(aiohttp_client, app):
-    client = await aiohttp_client(app)
-    await log_in(client, "li")
-    return client
 
 
-@pytest_asyncio.fixture
-async def boss(aiohttp_client, app):
-    client = await aiohttp_client(app)
-    await log_in(client, "boss")
-    return client
 
 
 def _pages(app) -> list[str]:

@@ -10,7 +10,6 @@ import sys
 from pathlib import Path
 
 import pytest
-import pytest_asyncio
 from openpyxl import load_workbook
 
 from bot.dashboard import queries, report
@@ -37,18 +36,8 @@ def app(gateway_app):
     return gateway_app
 
 
-@pytest_asyncio.fixture
-async def boss(aiohttp_client, app):
-    client = await aiohttp_client(app)
-    client.csrf = await log_in(client, "boss")
-    return client
 
 
-@pytest_asyncio.fixture
-async def agent(aiohttp_client, app):
-    client = await aiohttp_client(app)
-    client.csrf = await log_in(client, "li")
-    return client
 
 
 def norm(value) -> str:

@@ -9,7 +9,6 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-import pytest_asyncio
 import sqlalchemy as sa
 from sqlalchemy import func, select
 
@@ -225,18 +224,8 @@ def app(demo_gateway_app):
     return demo_gateway_app
 
 
-@pytest_asyncio.fixture
-async def boss(aiohttp_client, app):
-    client = await aiohttp_client(app)
-    client.csrf = await log_in(client, "boss")
-    return client
 
 
-@pytest_asyncio.fixture
-async def agent(aiohttp_client, app):
-    client = await aiohttp_client(app)
-    client.csrf = await log_in(client, "li")
-    return client
 
 
 def _entries(app, **where):

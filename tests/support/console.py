@@ -30,3 +30,22 @@ async def log_in(client, username: str, password: str = PASSWORD) -> str:
     queue = await client.get("/console/queue")
     assert queue.status == 200
     return csrf_from(await queue.text())
+
+
+# Logged-in console clients of the test module's ``app`` fixture (which adds the staff users
+# "li", an agent, and "boss", a supervisor); ``client.csrf`` is the session's CSRF token.
+import pytest_asyncio  # noqa: E402
+
+
+@pytest_asyncio.fixture
+async def boss(aiohttp_client, app):
+    client = await aiohttp_client(app)
+    client.csrf = await log_in(client, "boss")
+    return client
+
+
+@pytest_asyncio.fixture
+async def agent(aiohttp_client, app):
+    client = await aiohttp_client(app)
+    client.csrf = await log_in(client, "li")
+    return client
