@@ -9,4 +9,5 @@ pytest_plugins = [
     "tests.support.gateway",
     "tests.support.dialogue",
     "tests.support.console",
+    "tests.support.browser",
 ]
