@@ -241,24 +241,10 @@ def main(argv: list[str] | None = None) -> int:
         results["notes"] = args.notes or results.get("notes", "")
         replace_section(out / "benchmarks.md", markdown(results))
         return 0
-    server = None
-    url = args.database_url
-    if not url:
-        sys.path.insert(0, str(ROOT))
-        from tests.support.services import PostgresServer
+    sys.path.insert(0, str(ROOT))
+    from scripts.make_scale_data import year_of_data
 
-        server = PostgresServer().start()
-        url = server.create_database("dashbench")
-    try:
-        from bot.store import migrate
-        from scripts.make_scale_data import generate
-
-        migrate(url)
-        counts = store_counts(url)
-        if counts["messages"] == 0:
-            print("generating the year of data (a few minutes) ...", flush=True)
-            generate(url)
-            counts = store_counts(url)
+    with year_of_data(args.database_url, "dashbench") as (url, counts):
         load_before = ", ".join(f"{x:.1f}" for x in os.getloadavg())
         compute = query_figures(url, args.repeat)
         pages = asyncio.run(page_figures(url, args.repeat))
@@ -273,9 +259,6 @@ def main(argv: list[str] | None = None) -> int:
         (out / "benchmarks-dashboard.json").write_text(json.dumps(results, ensure_ascii=False, indent=2))
         replace_section(out / "benchmarks.md", markdown(results))
         print(f"wrote {out / 'benchmarks.md'} (dashboard section) and benchmarks-dashboard.json")
-    finally:
-        if server is not None:
-            server.stop()
     return 0
 
 

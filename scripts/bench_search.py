@@ -136,25 +136,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--out", default=str(DOCS))
     args = parser.parse_args(argv)
-    server = None
-    url = args.database_url
-    if not url:
-        sys.path.insert(0, str(ROOT))
-        from tests.support.services import PostgresServer
+    sys.path.insert(0, str(ROOT))
+    from scripts.bench_dashboard import postgres_version
+    from scripts.make_scale_data import year_of_data
 
-        server = PostgresServer().start()
-        url = server.create_database("searchbench")
-    try:
-        from bot.store import migrate
-        from scripts.bench_dashboard import postgres_version, store_counts
-        from scripts.make_scale_data import generate
-
-        migrate(url)
-        counts = store_counts(url)
-        if counts["messages"] == 0:
-            print("generating the year of data (a few minutes) ...", flush=True)
-            generate(url)
-            counts = store_counts(url)
+    with year_of_data(args.database_url, "searchbench") as (url, counts):
         load_before = ", ".join(f"{x:.1f}" for x in os.getloadavg())
         print("building the search index ...", flush=True)
         index = build_index(url)
@@ -168,9 +154,6 @@ def main(argv: list[str] | None = None) -> int:
         (out / "benchmarks-search.json").write_text(json.dumps(results, ensure_ascii=False, indent=2))
         replace_section(out / "benchmarks.md", markdown(results))
         print(markdown(results))
-    finally:
-        if server is not None:
-            server.stop()
     return 0
 
 

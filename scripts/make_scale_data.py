@@ -13,6 +13,7 @@ the last month). Deterministic for a seed. Not part of ``make test``; ``make ben
 from __future__ import annotations
 
 import argparse
+import contextlib
 import io
 import json
 import random
@@ -281,6 +282,35 @@ def generate(database_url: str, *, conversations: int = 100_000, messages: int =
               "survey_answers": answer_out.total}
     say(f"done in {time.monotonic() - t0:.0f} s: {counts}")
     return counts
+
+
+
+@contextlib.contextmanager
+def year_of_data(database_url: str, database_name: str):
+    """The benchmarks' store: ``database_url`` or a throw-away PostgreSQL on loopback, migrated
+    and filled with the year of data once; yields ``(url, row counts)`` and stops what it started."""
+    from scripts.bench_dashboard import store_counts
+
+    server = None
+    url = database_url
+    if not url:
+        from tests.support.services import PostgresServer
+
+        server = PostgresServer().start()
+        url = server.create_database(database_name)
+    try:
+        from bot.store import migrate
+
+        migrate(url)
+        counts = store_counts(url)
+        if counts["messages"] == 0:
+            print("generating the year of data (a few minutes) ...", flush=True)
+            generate(url)
+            counts = store_counts(url)
+        yield url, counts
+    finally:
+        if server is not None:
+            server.stop()
 
 
 def main(argv: list[str] | None = None) -> int:
