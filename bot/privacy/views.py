@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import re
+from urllib.parse import urlencode
 
 from aiohttp import web
 
@@ -108,17 +109,11 @@ async def privacy_erase(request: web.Request) -> web.Response:
     counts = await st.run(_tx)
     if console_views.wants_json(request):
         return web.json_response({"ok": True, "counts": counts})
-    raise web.HTTPSeeOther("/console/privacy?" + _query(subject) + "&" + _urlencode({"erased": json.dumps(counts)}))
-
-
-def _urlencode(values: dict) -> str:
-    from urllib.parse import urlencode
-
-    return urlencode(values)
+    raise web.HTTPSeeOther("/console/privacy?" + _query(subject) + "&" + urlencode({"erased": json.dumps(counts)}))
 
 
 def _query(subject: subjects.Subject) -> str:
-    return _urlencode({"kind": subject.kind, "id": subject.id})
+    return urlencode({"kind": subject.kind, "id": subject.id})
 
 
 async def audit_page(request: web.Request) -> web.Response:
