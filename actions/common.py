@@ -885,6 +885,10 @@ class BaseFormValidation:
             return await self.verify_offered(offered, dispatcher, tracker, domain)
         if not slot:
             return None
+        if ((tracker.latest_message or {}).get("intent") or {}).get("name") == "request_human":
+            # "算了 我要转人工": the customer wants a person, not just out of the form; the
+            # hand-off action ends the form itself.
+            return [SlotSet(slot, None), SlotSet("requested_slot", None), FollowupAction("action_handoff")]
         kind = non_value_kind(tracker, slot)
         if kind is None:
             other = await self.value_for_another_slot(slot, dispatcher, tracker, domain)

@@ -114,6 +114,17 @@ async def test_a_description_at_the_address_question_is_kept_as_the_description(
 
 
 @pytest.mark.asyncio
+async def test_asking_for_a_person_inside_a_form_hands_off_instead_of_cancelling(actions_gateway):
+    from actions.bills import ValidateBillForm
+
+    tracker = at_slot("account_no", "bill_form", "算了 我要转人工", intent="request_human")
+    events, _ = await run_action(ValidateBillForm(), tracker)
+    assert {"event": "followup", "timestamp": None, "name": "action_handoff"} in events
+    assert {"event": "followup", "timestamp": None, "name": "action_cancel_form"} not in events
+    assert slot_values(events)["requested_slot"] is None
+
+
+@pytest.mark.asyncio
 async def test_stopping_a_form_cancels_it_and_opens_nothing(actions_gateway):
     app = actions_gateway.app
     before = ticket_count(app)
