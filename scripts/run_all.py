@@ -229,7 +229,7 @@ class Stack:
                   ("gateway", self.gateway_url + "/widget.js"),
                   ("rasa", self.rasa_url + "/status?token=" + self.rasa_token)]
         for name, url in checks:
-            self.say(f"waiting for {name} ({url})")
+            self.say(f"waiting for {name} ({url.split('?', 1)[0]})")  # never print the token
             while True:
                 self._raise_if_crashed()
                 if time.monotonic() > deadline:
