@@ -17,10 +17,9 @@ from pathlib import Path
 import pytest
 
 from tests.support.console import PASSWORD
-from tests.support.services import free_port, stop_process_group, unavailable, wait_for_port
+from tests.support.services import free_port, stop_process_group, wait_for_port
 
 ROOT = Path(__file__).resolve().parent.parent
-CHROMIUM = "/usr/bin/chromium"
 SHOTS = ROOT / "docs" / "screenshots"
 if os.environ.get("UPDATE_SCREENSHOTS") != "1":
     import tempfile
@@ -72,8 +71,6 @@ def gateway(tmp_path_factory):
     finally:
         stop_process_group(proc)
         log.close()
-
-
 
 
 class Console:

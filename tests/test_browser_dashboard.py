@@ -16,10 +16,9 @@ import pytest
 
 from tests.support import dashboard as data
 from tests.support.console import PASSWORD
-from tests.support.services import free_port, stop_process_group, unavailable, wait_for_port
+from tests.support.services import free_port, stop_process_group, wait_for_port
 
 ROOT = Path(__file__).resolve().parent.parent
-CHROMIUM = "/usr/bin/chromium"
 CHARTS = ("per_day", "heatmap", "per_channel", "top_intents", "tickets_by_type", "sla", "satisfaction", "topics")
 
 
@@ -51,8 +50,6 @@ def gateway(tmp_path_factory):
     finally:
         stop_process_group(proc)
         log.close()
-
-
 
 
 def test_dashboard_draws_every_chart(browser, gateway, tmp_path):

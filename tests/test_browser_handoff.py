@@ -19,10 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.services import unavailable
-
 ROOT = Path(__file__).resolve().parent.parent
-CHROMIUM = "/usr/bin/chromium"
 AGENT, AGENT_NAME, AGENT_PASSWORD = "li.na", "李娜", "agent-pass-2026"
 CALLBACK_NO = re.compile(r"\b(HD\d{11})\b")
 REPLIES = ".pcw-log .pcw-msg.pcw-bot:not(.pcw-greeting), .pcw-log .pcw-msg.pcw-system, .pcw-log .pcw-msg.pcw-staff"
@@ -40,8 +37,6 @@ def agent_account(stack):
                    stdin=AGENT_PASSWORD + "\n")
     assert done.returncode == 0, done.stderr
     return AGENT
-
-
 
 
 @pytest.fixture

@@ -8,17 +8,12 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
 import time
 import urllib.error
 import urllib.request
-from pathlib import Path
 
 import pytest
 
-from tests.support.services import unavailable
-
-CHROMIUM = "/usr/bin/chromium"
 TICKET_NO = re.compile(r"\b([A-Z]{2}\d{11})\b")
 BOT_MESSAGES = ".pcw-log .pcw-msg.pcw-bot:not(.pcw-greeting), .pcw-log .pcw-msg.pcw-system, .pcw-log .pcw-msg.pcw-staff"
 # Demo customer (demo/demo_data.json): 李秀英, 3201000002, 江宁区横溪街道石塘村45号.
@@ -31,8 +26,6 @@ FAULT_ANSWERS = [  # (words in the bot's last message, what the customer answers
     (("电话", "手机"), "13905172316"),
     (("姓名", "称呼", "怎么称呼"), "李秀英"),
 ]
-
-
 
 
 @pytest.fixture
