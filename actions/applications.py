@@ -36,7 +36,7 @@ BUSINESS_TYPES: Dict[str, Dict[str, Any]] = {
     "new_connection": {
         "label": "新装用电",
         "documents": ["户主身份证", "房屋产权证明（房产证或购房合同）"],
-        "words": ["新装", "装电表", "开户", "新户", "接电", "通电", "新房"],
+        "words": ["新装", "装电表", "装个电表", "开户", "新户", "接电", "通电", "新房", "装电", "申请用电", "用电申请"],
     },
     "capacity_change": {
         "label": "增容/减容",
@@ -242,9 +242,70 @@ def digits_to_ascii(text: str) -> str:
     return text.translate(str.maketrans("０１２３４５６７８９", "0123456789"))
 
 
+# "要带些什么东西", "要准备啥材料", "需要哪些手续": the documents of the business asked about.
+DOCUMENTS_QUESTION = re.compile(r"(带|准备|要|需要|提供|交)[^，,。]{0,4}(什么|啥|哪些|些)[^，,。]{0,3}(材料|资料|东西|证件|手续|文件)|"
+                                r"(材料|资料|证件|手续)[^，,。]{0,4}(有哪些|是什么|要啥|要什么|呢|吗|？|\?)|"
+                                r"(要|需要)(啥|什么|哪些)(材料|资料|手续|证件)|办[^，,。]{0,6}(要|需要)?(啥|什么)手续")
+
+
+def documents_text(key: Optional[str], kind: str) -> str:
+    info = business_profile(key, kind)
+    docs = "\n".join(f"{i}. {doc}" for i, doc in enumerate(info["documents"], start=1))
+    return f"办理{info['label']}需要准备以下资料：\n{docs}\n线上提交申请后，工作人员会联系您核验资料。"
+
+
+def account_defaults(slots: Dict[Text, Any]) -> Dict[Text, Any]:
+    """What a verified account answers by itself: the holder applies, and for a business on an
+    existing connection (everything but a new connection) the supply address is the account's."""
+    if not slots.get("identity_verified"):
+        return {}
+    found: Dict[Text, Any] = {}
+    if not slots.get("applicant_name") and slots.get("customer_name"):
+        found["applicant_name"] = slots["customer_name"]
+    if not slots.get("address") and slots.get("customer_address") and slots.get("business_type") \
+            and slots.get("business_type") != "new_connection":
+        found["address"] = slots["customer_address"]
+    return found
+
+
 class ValidateApplicationForm(KeepsIdentitySlots, BaseFormValidation, FormValidationAction):
     def name(self) -> Text:
         return "validate_application_form"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: DomainDict) -> List[EventType]:
+        asked = tracker.get_slot("requested_slot")
+        text = latest_text(tracker)
+        if asked and asked != "business_type" and not text.startswith("/") and DOCUMENTS_QUESTION.search(text) \
+                and not find_mobile(text) and not address_in_text(text):
+            # A question about the documents is answered, and the same question asked again.
+            key = tracker.get_slot("business_type")
+            dispatcher.utter_message(text=documents_text(key, applicant_kind(tracker)))
+            return [SlotSet(asked, None), SlotSet("requested_slot", asked)]
+        if asked == "business_type" and DOCUMENTS_QUESTION.search(text) and not business_from_text(text):
+            dispatcher.utter_message(text="需要的资料要看办理哪项业务，请先选一下：", buttons=BUSINESS_BUTTONS)
+            return [SlotSet("business_type", None), SlotSet("requested_slot", "business_type")]
+        known = account_defaults(tracker.slots)
+        if known:
+            # Known before this message: the message is not read as the answer to a question
+            # the account already answered ("现在是4千瓦的 想加到8千瓦" is not a name).
+            tracker.slots.update(known)
+            if tracker.slots.get("requested_slot") in known:
+                tracker.slots["requested_slot"] = None
+        events = await super().run(dispatcher, tracker, domain)
+        said = {e["name"]: e["value"] for e in events if e.get("event") == "slot"}
+        slots = {**tracker.slots, **said}
+        defaults = {name: value for name, value in {**known, **account_defaults(slots)}.items()
+                    if said.get(name) is None}
+        if not defaults or any(e.get("event") == "followup" for e in events):
+            return events
+        events = [e for e in events if not (e.get("event") == "slot" and e.get("name") == "requested_slot")]
+        events += [SlotSet(name, value) for name, value in defaults.items()]
+        tracker.add_slots([SlotSet(k, v) for k, v in slots.items() if tracker.slots.get(k) != v])
+        tracker.add_slots([SlotSet(name, value) for name, value in defaults.items()])
+        required = await self.required_slots(self.domain_slots(domain), dispatcher, tracker, domain)
+        events.append(SlotSet("requested_slot", next((name for name in required if tracker.slots.get(name) is None), None)))
+        return events
 
     async def required_slots(self, domain_slots: List[Text], dispatcher: CollectingDispatcher,
                              tracker: Tracker, domain: DomainDict) -> List[Text]:
@@ -361,11 +422,7 @@ class ValidateApplicationForm(KeepsIdentitySlots, BaseFormValidation, FormValida
             dispatcher.utter_message(text="暂时没有识别出您要办理的业务，请从下面选择：", buttons=BUSINESS_BUTTONS)
             return {"business_type": None}
         if key != tracker.get_slot("documents_shown_for"):
-            info = business_profile(key, applicant_kind(tracker))
-            docs = "\n".join(f"{i}. {doc}" for i, doc in enumerate(info["documents"], start=1))
-            dispatcher.utter_message(
-                text=f"办理{info['label']}需要准备以下资料：\n{docs}\n"
-                     f"线上提交申请后，工作人员会联系您核验资料。")
+            dispatcher.utter_message(text=documents_text(key, applicant_kind(tracker)))
         return {"business_type": key, "documents_shown_for": key}
 
     async def validate_applicant_name(self, value: Any, dispatcher: CollectingDispatcher,
@@ -394,6 +451,9 @@ class ValidateApplicationForm(KeepsIdentitySlots, BaseFormValidation, FormValida
         text = str(value or "").strip()
         # An address names a place and a number (a village may go without one).
         if len(text) < 4 or not looks_like_address(text, tracker, need_number=True):
+            if tracker.get_slot("requested_slot") in (None, "business_type"):
+                # "在雨花台区开了个饭馆": a district in the opening words, not an answer yet.
+                return {"address": None}
             dispatcher.utter_message(response="utter_address_incomplete")
             return {"address": None}
         return {"address": text}
@@ -416,15 +476,29 @@ class ActionAskApplicationConfirm(Action):
                   domain: DomainDict) -> List[EventType]:
         info = business_profile(tracker.get_slot("business_type"), applicant_kind(tracker))
         dispatcher.utter_message(
-            text=(f"请核对申请信息：\n业务：{info['label']}\n申请人：{tracker.get_slot('applicant_name')}\n"
+            text=(f"请核对申请信息：\n业务：{info['label']}\n申请人：{applicant_label(tracker)}\n"
                   f"联系电话：{contact_label(tracker.get_slot('contact_phone'))}\n"
-                  f"用电地址：{tracker.get_slot('address')}\n确认提交吗？"),
+                  f"用电地址：{address_label(tracker)}\n确认提交吗？"),
             buttons=[{"title": "确认提交", "payload": "/affirm"}, {"title": "重新填写", "payload": "/deny"}])
         return []
 
 
+def applicant_label(tracker: Tracker) -> str:
+    name = tracker.get_slot("applicant_name")
+    if tracker.get_slot("identity_verified") and name and name == tracker.get_slot("customer_name"):
+        return f"{mask_name(name)}（户主）"
+    return str(name)
+
+
+def address_label(tracker: Tracker) -> str:
+    address = tracker.get_slot("address")
+    if tracker.get_slot("identity_verified") and address and address == tracker.get_slot("customer_address"):
+        return f"{address}（账户登记地址）"
+    return str(address)
+
+
 def contact_label(contact: Optional[str]) -> str:
-    return "账户登记的手机" if contact == REGISTERED else mask_phone(contact)
+    return "账户登记的手机" if contact in (REGISTERED, None) else mask_phone(contact)
 
 
 APPLICATION_RESET = reset_form_slots("application_form") + [SlotSet("api_failed", False)]
