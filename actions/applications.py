@@ -326,6 +326,12 @@ class ValidateApplicationForm(KeepsIdentitySlots, BaseFormValidation, FormValida
             found = business_from_text(text)
             if found:
                 return {"business_type": found}
+            if tracker.get_slot("offered_business") and tracker.get_slot("requested_slot") is None:
+                # "行 帮我登记一下" right after an answer that offered this application.
+                from actions.menu import offered_business
+
+                if offered_business(tracker):
+                    return {"business_type": offered_business(tracker)}
         elif re.search(r"不对|不是|说错|改成|其实是|换成", text) and not text.startswith("/"):
             # "哦不对 不是过户 我是想把电表移到院子外头去": the business named last.
             found = business_from_text(text)

@@ -13,7 +13,7 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.applications import applicant_kind
+from actions.applications import BUSINESS_TYPES, applicant_kind, business_from_text
 from actions.common import latest_text
 
 # What a short follow-up asks about.
@@ -52,6 +52,18 @@ FOLLOW_UPS: Dict[str, Dict[str, str]] = {
     "appliance_damage": {"duration": "appliance_damage"},
 }
 FOLLOW_UP_MAX_CHARS = 14
+# Topics about one business: after the answer, the application itself is offered.
+TOPIC_BUSINESS = {
+    "docs_new_connection": "new_connection", "fee_new_connection": "new_connection",
+    "duration_new_connection": "new_connection", "docs_business": "new_connection",
+    "docs_meter_move": "meter_move", "fee_meter_move": "meter_move",
+    "docs_name_transfer": "name_transfer", "docs_account_closing": "account_closing",
+    "docs_capacity_change": "capacity_change", "duration_capacity_change": "capacity_change",
+    "docs_ev_charger": "ev_charger", "docs_pv_connection": "pv_connection",
+    "tariff_business_change": "tariff_change",
+}
+# Words of someone who means to do it ("想装光伏 要去哪里申请", "要把电销户"), not just asking how it works.
+INTENDS = re.compile(r"想|要|打算|准备|申请|办理?|能不能|可以|怎么弄|咋弄|去哪")
 # A how-long question that names its business is a general question, else about the request.
 BUSINESS_NAMED = re.compile(r"新装|装表|装电表|报装|过户|更名|移表|挪表|销户|增容|扩容|减容|充电桩|光伏|电价|开户|接电")
 # Answers for households that have a business counterpart: a shop, office or factory (the
@@ -178,6 +190,23 @@ class ActionAnswerFaq(Action):
             from actions.bills import ActionCheckReconnection
 
             followed = [] if tracker.active_loop else await ActionCheckReconnection().run(dispatcher, tracker, domain)
-            return [SlotSet("faq_topic", topic)] + followed
+            offered = None if tracker.active_loop or followed else offer_application(topic, dispatcher, tracker)
+            return [SlotSet("faq_topic", topic), SlotSet("offered_business", offered)] + followed
         dispatcher.utter_message(response="utter_cannot_answer")
         return [SlotSet("faq_topic", None)]
+
+
+def offer_application(topic: str, dispatcher: CollectingDispatcher, tracker: Tracker) -> Optional[str]:
+    """After an answer about a business the customer means to do, the application is offered
+    (a yes or "帮我登记一下" then starts it); the business offered, or None."""
+    text = latest_text(tracker)
+    named = business_from_text(text) if INTENDS.search(text) else None
+    key = named or TOPIC_BUSINESS.get(topic)
+    if not key:
+        return None
+    label = BUSINESS_TYPES[key]["label"]
+    dispatcher.utter_message(
+        text=f"需要的话，我现在就可以帮您在线提交{label}申请。",
+        buttons=[{"title": f"在线申请{label}", "payload": f'/apply_service{{"business_type":"{key}"}}'},
+                 {"title": "先不用", "payload": "/deny"}])
+    return key

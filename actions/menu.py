@@ -2,15 +2,18 @@
 number left for a callback that was opened before the customer gave one."""
 from __future__ import annotations
 
-from typing import List, Text
+from typing import List, Optional, Text
 
 from rasa_sdk import Action, Tracker
-from rasa_sdk.events import EventType
+from rasa_sdk.events import EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions import api_client
 from actions.common import API_FAILURE_TEXT, entity_values, find_mobile, mask_phone
+
+# User turns after an offer within which a yes still answers it.
+OFFER_TURNS = 2
 
 # What a customer usually wants when the first thing they give is an address or an account.
 ADDRESS_CHOICES = [("停电查询", "/query_outage"), ("故障报修", "/report_fault"),
@@ -67,3 +70,39 @@ class ActionAnswerBareDetail(Action):
             text=f"好的，已在回电工单 {ticket_no} 中登记您的手机号 {mask_phone(phone)}，"
                  "工作人员会按这个号码与您联系。还有其他需要帮您的吗？")
         return True
+
+
+def offered_business(tracker: Tracker) -> Optional[str]:
+    """The application an FAQ answer offered in the last turns, if the offer still stands."""
+    key = tracker.get_slot("offered_business")
+    if not key:
+        return None
+    users = 0
+    for event in reversed(tracker.events):
+        if event.get("event") == "user":
+            users += 1
+        elif event.get("event") == "slot" and event.get("name") == "offered_business":
+            return key if users <= OFFER_TURNS else None
+    return None
+
+
+class ActionAffirmOutsideForm(Action):
+    """A yes with no question of a form pending: "嗯 办吧" right after an answer that offered an
+    application starts it; otherwise the customer is asked what else they need."""
+
+    def name(self) -> Text:
+        return "action_affirm_outside_form"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: DomainDict) -> List[EventType]:
+        key = offered_business(tracker)
+        if key:
+            from actions.faq import TOPIC_BUSINESS
+
+            # The documents were the answer itself: the form does not list them again.
+            shown = key if TOPIC_BUSINESS.get(tracker.get_slot("faq_topic") or "") == key \
+                and str(tracker.get_slot("faq_topic")).startswith("docs_") else None
+            return [SlotSet("offered_business", None), SlotSet("business_type", key),
+                    SlotSet("documents_shown_for", shown), FollowupAction("application_form")]
+        dispatcher.utter_message(response="utter_anything_else")
+        return []

@@ -177,3 +177,68 @@ async def test_how_long_right_after_a_request_is_about_that_request(actions_gate
     general = faq_tracker("过户要几天", "duration_other_change", slots={"last_ticket_no": ticket["ticket_no"]})
     _, messages = await run_action(ActionAnswerFaq(), general)
     assert texts(messages)[0] in variations("utter_faq/duration_other_change")
+
+
+# --- an answer about a business the customer means to do offers the application ----------
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("text, topic, business", [
+    ("我家屋顶想装光伏 自发自用余电上网 要去哪里申请", "pv_settlement", "pv_connection"),
+    ("茶社不开了 要把电销户 押金能退吧", "deposit", "account_closing"),
+    ("过户要带什么材料", "docs_name_transfer", "name_transfer"),
+])
+async def test_an_answer_about_a_business_offers_to_apply(text, topic, business):
+    events, messages = await run_action(ActionAnswerFaq(), faq_tracker(text, topic))
+    assert slot_values(events)["offered_business"] == business
+    offer = messages[-1]
+    assert "在线提交" in offer["text"] and business in offer["buttons"][0]["payload"]
+
+
+@pytest.mark.asyncio
+async def test_a_question_about_no_business_offers_nothing():
+    events, messages = await run_action(ActionAnswerFaq(), faq_tracker("峰谷电是几点到几点", "peak_valley_hours"))
+    assert slot_values(events)["offered_business"] is None
+    assert not any("在线提交" in t for t in texts(messages))
+
+
+def offered(business: str, turns_ago: int) -> list:
+    events = [{"event": "user", "text": "想装光伏 去哪申请", "parse_data": {"intent": {"name": "faq"}}},
+              {"event": "slot", "name": "offered_business", "value": business}]
+    for turn in range(turns_ago - 1):
+        events.append({"event": "user", "text": f"别的话{turn}", "parse_data": {"intent": {"name": "inform"}}})
+    return events
+
+
+@pytest.mark.asyncio
+async def test_a_yes_right_after_the_offer_starts_that_application():
+    from actions.menu import ActionAffirmOutsideForm
+
+    tracker = make_tracker("嗯 办吧", intent="affirm", slots={"offered_business": "pv_connection"},
+                           prior_events=offered("pv_connection", 1))
+    events, messages = await run_action(ActionAffirmOutsideForm(), tracker)
+    assert slot_values(events)["business_type"] == "pv_connection"
+    assert {"event": "followup", "name": "application_form"} in [
+        {k: e.get(k) for k in ("event", "name")} for e in events]
+    assert messages == []
+
+
+@pytest.mark.asyncio
+async def test_a_yes_long_after_the_offer_is_only_a_yes():
+    from actions.menu import ActionAffirmOutsideForm
+
+    tracker = make_tracker("好的", intent="affirm", slots={"offered_business": "pv_connection"},
+                           prior_events=offered("pv_connection", 4))
+    events, messages = await run_action(ActionAffirmOutsideForm(), tracker)
+    assert not any(e.get("event") == "followup" for e in events)
+    assert messages[0].get("response") == "utter_anything_else"
+
+
+@pytest.mark.asyncio
+async def test_register_me_after_the_offer_names_the_business(actions_gateway):
+    from actions.applications import ValidateApplicationForm
+
+    tracker = make_tracker("行 帮我登记一下", intent="apply_service", form="application_form",
+                           slots={"offered_business": "pv_connection"}, prior_events=offered("pv_connection", 1))
+    events, messages = await run_action(ValidateApplicationForm(), tracker)
+    assert slot_values(events)["business_type"] == "pv_connection"
+    assert "光伏并网" in texts(messages)[0]
