@@ -239,12 +239,31 @@ NARRATIVE_SLOTS = {"fault_description", "feedback_content"}
 ASIDE_INTENTS = {"faq", "chitchat", "out_of_scope", "greet", "thank"}
 
 
+# A new request inside a form names its subject: NLU is often sure of short statements that
+# have nothing to do with it ("身份证我有的" read as a progress query, "等哈 我先看看是不是跳闸了"
+# as a bill query), and those must not pause the form.
+REQUEST_SUBJECT_WORDS = {
+    "query_bill": re.compile(r"电费|账单|费用|欠费|缴费|交费|交钱|多少钱|扣费|扣款|余额|电量|几度|度数|多少度|用了多少"),
+    "ask_bill_reason": re.compile(r"电费|费|贵|高|涨|钱|度"),
+    "query_outage": re.compile(r"停电|来电|有电|没电|断电|停了|恢复|通电"),
+    "query_progress": re.compile(r"进度|工单|单号|单子|到哪|怎么样了|处理|派|师傅|多久|还没|结果|受理|查一下|查查|查下"),
+}
+
+
+def names_its_subject(tracker: Tracker, intent: Optional[str]) -> bool:
+    words = REQUEST_SUBJECT_WORDS.get(intent or "")
+    text = latest_text(tracker)
+    return words is None or text.startswith("/") or bool(words.search(text))
+
+
 def is_digression(tracker: Tracker, slot: Optional[str] = None) -> bool:
     """A message that is not an answer: a command, a short new request NLU is sure of
     ("先帮我查下电费"), or, for short-answer slots, a question or small talk."""
     intent, confidence = latest_intent(tracker)
     if intent in STOP_INTENTS:
         return True
+    if intent in DIGRESSION_INTENTS and not names_its_subject(tracker, intent):
+        return False
     if intent in DIGRESSION_INTENTS and confidence >= 0.8 and len(latest_text(tracker)) <= 14:
         return True
     # "等等，我先查个电费看看是不是欠费停的": a longer new request is no value either.

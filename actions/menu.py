@@ -2,6 +2,7 @@
 number left for a callback that was opened before the customer gave one."""
 from __future__ import annotations
 
+import re
 from typing import List, Optional, Text
 
 from rasa_sdk import Action, Tracker
@@ -10,7 +11,23 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions import api_client
-from actions.common import API_FAILURE_TEXT, entity_values, find_mobile, mask_phone
+from actions.common import API_FAILURE_TEXT, entity_values, find_mobile, latest_text, mask_phone
+
+# A detail given together with the words of a request: the request it is for.
+REQUEST_WORDS = (
+    ("fault_form", re.compile(r"报修|修一下|来修|派人|抢修|维修|修理|帮我修")),
+    ("outage_form", re.compile(r"停电(吗|安排|计划|通知)|停不停电|要停电|会停电|什么时候来电|啥时候来电|几点来电")),
+    ("application_form", re.compile(r"申请|办理|报装|装个?电表|过户|销户|增容|移表|充电桩|光伏")),
+    ("bill_form", re.compile(r"电费|账单|欠费")),
+)
+
+
+def named_request(text: str) -> Optional[str]:
+    for form, words in REQUEST_WORDS:
+        if words.search(text or ""):
+            return form
+    return None
+
 
 # User turns after an offer within which a yes still answers it.
 OFFER_TURNS = 2
@@ -41,6 +58,11 @@ class ActionAnswerBareDetail(Action):
         phone = next(filter(None, map(find_mobile, entity_values(tracker, "phone"))), None)
         if phone and await self._complete_callback(dispatcher, tracker, phone):
             return []
+        request = named_request(latest_text(tracker)) if addresses or accounts else None
+        if request:
+            # "玄武区珠江路130号…11栋2603 家里没电了 帮我报修": NLU saw the address, the words say
+            # what it is for; the form takes the address (and phone) from this message.
+            return [FollowupAction(request)]
         if addresses:
             dispatcher.utter_message(
                 text=f"收到，地址是“{addresses[0]}”。请问您是想查询这里的停电信息、报修故障，还是办理用电业务？",

@@ -32,14 +32,14 @@ def ticket_count(app) -> int:
 
 
 async def covered_address(app) -> str:
-    """An address inside a demo outage that the API reports (current or within 72 h)."""
+    """An address inside a demo outage that the API reports (current or within 7 days)."""
     with app["store"].session() as session:
         outages = session.execute(select(Outage)).scalars().all()
         candidates = [f"{o.area}{o.scope[0]}8号" for o in outages if o.scope]
     for address in candidates:
         if await api_client.find_outages(address=address):
             return address
-    raise AssertionError("the demo data has no outage in the next 72 hours")
+    raise AssertionError("the demo data has no outage in the next 7 days")
 
 
 def test_hazard_words_and_area_answers():

@@ -202,7 +202,7 @@ def spec() -> dict[str, Any]:
                 "bills": {"type": "array", "items": _ref("Bill")}}}),
                 "404": {"$ref": "#/components/responses/NotFound"}, **ERRORS}}},
         "/api/v1/outages": {"get": {
-            "summary": "Current or upcoming (next 72 h) outages covering an address",
+            "summary": "Current or upcoming (next 7 days) outages covering an address",
             "parameters": [_query("address", {"type": "string"}, "free-text address"),
                            _query("account_no", {"type": "string"}, "also use this account's registered address"),
                            *ASKER_PARAMS],

@@ -19,7 +19,9 @@ from bot.store.types import iso_local
 # by an outage's area is added on the fly.
 KNOWN_DISTRICTS = ("玄武区", "秦淮区", "建邺区", "鼓楼区", "浦口区", "栖霞区", "雨花台区", "江宁区",
                    "六合区", "溧水区", "高淳区")
-UPCOMING_WINDOW = timedelta(hours=72)
+# Planned outages are announced 7 days ahead (供电营业规则): a customer asking "这周停不停电"
+# must find one that starts in five days.
+UPCOMING_WINDOW = timedelta(days=7)
 _DISTRICT = re.compile(r"^([\u4e00-\u9fff]{1,5}?(?:区|县|市))")
 _SPACE = re.compile(r"\s+")
 
@@ -62,7 +64,7 @@ def covers(outage: Outage, address: str, known_districts: Iterable[str] = ()) ->
 
 
 def relevant(outage: Outage, now: datetime) -> bool:
-    """Current, or starting within the next 72 hours."""
+    """Current, or starting within the next 7 days."""
     return outage.end_at > now and outage.start_at <= now + UPCOMING_WINDOW
 
 
