@@ -864,6 +864,27 @@ def last_form(tracker: Tracker) -> Optional[str]:
     return None
 
 
+FORM_OF_INTENT = {"query_bill": "bill_form", "ask_bill_reason": "bill_form", "query_outage": "outage_form",
+                  "query_progress": "progress_form"}
+# A question that asks for something to be done ("先帮我查查"), not only to be told.
+ASKS_TO_DO = re.compile(r"帮我|给我|查一下|查查|查下|先查|看一下|看看")
+# The FAQ selector's answer is given inside a form when it is this sure, whatever the intent
+# ("等等，先问下你们这个电费能用微信交吗" is read as a bill query, its answer is still the FAQ's).
+INLINE_ANSWER_CONFIDENCE = 0.6
+
+
+def answer_inline(dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> bool:
+    """Answers a question asked inside a form with the FAQ answer the selector is sure of."""
+    from actions.faq import answer_topic, selected_topic  # faq imports the forms' modules
+
+    selector = ((tracker.latest_message or {}).get("response_selector") or {}).get("faq") or {}
+    confidence = float((selector.get("response") or {}).get("confidence") or 0.0)
+    topic = selected_topic(tracker)
+    if not topic or confidence < INLINE_ANSWER_CONFIDENCE:
+        return False
+    return answer_topic(topic, dispatcher, tracker, domain)
+
+
 class BaseFormValidation:
     """Mixed into every FormValidationAction.
 
@@ -914,6 +935,13 @@ class BaseFormValidation:
             if other is not None:
                 return other
         if kind is None:
+            return None
+        intent, _ = latest_intent(tracker)
+        if kind in ("wait", "question", "plea") and intent in DIGRESSION_INTENTS \
+                and FORM_OF_INTENT.get(intent) != self.form_name() \
+                and (kind != "question" or ASKS_TO_DO.search(latest_text(tracker))) \
+                and is_digression(tracker, slot):  # type: ignore[attr-defined]
+            # "等下 是不是我没交电费啊 先帮我查查": a new request; the form pauses for it (its rule).
             return None
         text = latest_text(tracker).strip()
         if kind == "stop":
@@ -971,7 +999,8 @@ class BaseFormValidation:
             intent, confidence = latest_intent(tracker)
             if intent in ASIDE_INTENTS and confidence >= 0.5:
                 return None  # the question is answered by its rule, then the form goes on
-            dispatcher.utter_message(response="utter_still_need", field=FIELD_LABELS.get(slot, "信息"))
+            if not answer_inline(dispatcher, tracker, domain):
+                dispatcher.utter_message(response="utter_still_need", field=FIELD_LABELS.get(slot, "信息"))
             result = {slot: None}
         events: List[EventType] = [SlotSet(k, v) for k, v in result.items()]
         if not any(e["name"] != "requested_slot" for e in events):

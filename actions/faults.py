@@ -5,7 +5,7 @@ import re
 from typing import Any, Dict, List, Optional, Text
 
 from rasa_sdk import Action, FormValidationAction, Tracker
-from rasa_sdk.events import EventType, FollowupAction, SlotSet
+from rasa_sdk.events import ActiveLoop, EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
@@ -290,12 +290,29 @@ class AddressValidation:
         return None
 
 
+# Asking about planned outages ("这几天有没有停电计划", "明天停不停电") is no fault report, unless
+# something is wrong now ("没电了", "跳闸").
+OUTAGE_PLAN_QUESTION = re.compile(r"停电计划|计划停电|停电安排|停电通知|有没有停电|有停电吗|停不停电|会不会停电|要不要停电|"
+                                  r"(明天|后天|这几天|这周|下周|过几天|周[一二三四五六日末])[^，,。]{0,6}(停电|停不停)")
+FAULT_NOW = re.compile(r"没电了|没有电了|不来电|跳闸|冒烟|火花|烧|断电了|停电了|黑了|灯不亮|漏电|坏了")
+
+
+def is_outage_plan_question(tracker: Tracker) -> bool:
+    if tracker.get_slot("requested_slot") is not None or tracker.get_slot("fault_description"):
+        return False  # only the message that opened the report
+    text = latest_text(tracker)
+    return bool(OUTAGE_PLAN_QUESTION.search(text)) and not FAULT_NOW.search(text)
+
+
 class ValidateFaultForm(BaseFormValidation, AddressValidation, FormValidationAction):
     def name(self) -> Text:
         return "validate_fault_form"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: DomainDict) -> List[EventType]:
+        if is_outage_plan_question(tracker):
+            # "软件大道275号这几天有没有停电计划": a question about planned outages, not a fault.
+            return [SlotSet("requested_slot", None), ActiveLoop(None), FollowupAction("outage_form")]
         hazard_events: List[EventType] = []
         safety = safety_response(latest_text(tracker))
         if not tracker.get_slot("hazard") and safety:

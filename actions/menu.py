@@ -128,3 +128,24 @@ class ActionAffirmOutsideForm(Action):
                     SlotSet("documents_shown_for", shown), FollowupAction("application_form")]
         dispatcher.utter_message(response="utter_anything_else")
         return []
+
+
+# Other utilities: the customer is told who can help instead of a bare "not my business".
+OTHER_UTILITIES = (
+    ("utter_out_of_scope_gas", re.compile(r"燃气|煤气|天然气|液化气|气费|燃气费|燃气表")),
+    ("utter_out_of_scope_water", re.compile(r"水表|水费|停水|自来水|水管|水压|没水|供水|漏水")),
+    ("utter_out_of_scope_telecom", re.compile(r"话费|宽带|流量|手机信号|网络|移动公司|联通|电信公司|光猫")),
+    ("utter_out_of_scope_heating", re.compile(r"暖气|供暖|供热|地暖不热")),
+)
+
+
+class ActionOutOfScope(Action):
+    def name(self) -> Text:
+        return "action_out_of_scope"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: DomainDict) -> List[EventType]:
+        text = latest_text(tracker)
+        response = next((name for name, words in OTHER_UTILITIES if words.search(text)), "utter_out_of_scope")
+        dispatcher.utter_message(response=response)
+        return []

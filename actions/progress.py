@@ -26,6 +26,8 @@ from actions.common import (
 )
 
 TICKET_NO = re.compile(r"(?<![A-Za-z])([A-Za-z]{2}\d{11})(?!\d)")
+# Letters and digits that look like a ticket number of another shape (a typo, another system's).
+LOOSE_TICKET_NO = re.compile(r"(?<![A-Za-z])([A-Za-z]{1,4}\d{6,16})(?!\d)")
 
 
 def ticket_summary(ticket: Dict[str, Any]) -> str:
@@ -84,7 +86,13 @@ class ValidateProgressForm(BaseFormValidation, IdentityValidation, FormValidatio
                                 domain: DomainDict) -> Dict[Text, Any]:
         if "ticket_no" in tracker.slots_to_validate():
             return {}
-        match = TICKET_NO.search(latest_text(tracker).replace(" ", ""))
+        text = latest_text(tracker).replace(" ", "")
+        match = TICKET_NO.search(text)
+        if not match and not text.startswith("/"):
+            # "GD2026112000123": a number of another shape is looked at, and said not to exist.
+            loose = LOOSE_TICKET_NO.search(text)
+            if loose and tracker.get_slot("requested_slot") in (None, "ticket_no"):
+                return {"ticket_no": loose.group(1).upper()}
         if tracker.get_slot("requested_slot") == "ticket_no":
             return {"ticket_no": match.group(1).upper()} if match else {}
         # "申请要几天能办好" right after a request: the ticket this conversation just opened.
@@ -97,7 +105,12 @@ class ValidateProgressForm(BaseFormValidation, IdentityValidation, FormValidatio
                                  tracker: Tracker, domain: DomainDict) -> Dict[Text, Any]:
         match = TICKET_NO.search(str(value or "").replace(" ", ""))
         if not match:
-            dispatcher.utter_message(text="工单号是两位字母加11位数字，比如“BX20261126001”，请再核对一下。")
+            loose = LOOSE_TICKET_NO.search(str(value or "").replace(" ", ""))
+            if loose:
+                dispatcher.utter_message(text=f"没有查到工单 {loose.group(1).upper()}。我们的工单号是两位字母加11位数字，"
+                                              f"比如“BX20261126001”，请再核对一下；想查名下所有工单，也可以告诉我户号。")
+            else:
+                dispatcher.utter_message(text="工单号是两位字母加11位数字，比如“BX20261126001”，请再核对一下。")
             return {"ticket_no": None}
         return {"ticket_no": match.group(1).upper()}
 

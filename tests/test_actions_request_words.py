@@ -69,3 +69,78 @@ async def test_a_bare_detail_still_gets_the_choices():
     events, messages = await run_action(ActionAnswerBareDetail(), tracker)
     assert not any(e.get("event") == "followup" for e in events)
     assert "停电查询" in [b["title"] for b in messages[0]["buttons"]]
+
+
+# --- a new request or a question said with "wait" inside a form ---------------------------
+
+@pytest.mark.asyncio
+async def test_wait_then_a_bill_question_pauses_the_repair_for_it(actions_gateway):
+    from actions.faults import ValidateFaultForm
+
+    tracker = make_tracker("等下 是不是我没交电费啊 先帮我查查 户号3201000018", intent="query_bill", confidence=0.9,
+                           form="fault_form", slots={"requested_slot": "address", "fault_description": "家里没电了"})
+    events, messages = await run_action(ValidateFaultForm(), tracker)
+    # Nothing extracted and nothing said: the form is rejected and the pause rule runs the bill query.
+    assert not any(t for t in texts(messages))
+    assert slot_values(events).get("address") is None
+
+
+@pytest.mark.asyncio
+async def test_a_question_inside_a_form_gets_the_faq_answer_the_selector_is_sure_of(actions_gateway):
+    from actions.bills import ValidateBillForm
+
+    tracker = make_tracker("等等，先问下你们这个电费能用微信交吗", intent="query_bill", confidence=0.7,
+                           form="bill_form", slots={"requested_slot": "phone_last4", "account_no": "3201000009"})
+    tracker.latest_message["response_selector"] = {"faq": {"response": {
+        "intent_response_key": "faq/pay_by_wechat_alipay", "utter_action": "utter_faq/pay_by_wechat_alipay",
+        "confidence": 0.93}}}
+    events, messages = await run_action(ValidateBillForm(), tracker)
+    said = texts(messages)
+    assert any("微信" in t for t in said)
+    assert slot_values(events)["requested_slot"] == "phone_last4"
+
+
+# --- a question about planned outages opens no repair ---------------------------------------
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("text, outage", [
+    ("雨花台区软件大道275号这几天有没有停电计划 我要在家办公", True),
+    ("中华路明天停不停电", True),
+    ("家里停电了 明天能修好吗", False),
+    ("跳闸了 是不是计划停电", False),
+])
+async def test_a_planned_outage_question_is_no_fault_report(actions_gateway, text, outage):
+    from actions.faults import ValidateFaultForm
+
+    tracker = make_tracker(text, intent="report_fault", confidence=0.8, form="fault_form")
+    events, _ = await run_action(ValidateFaultForm(), tracker)
+    followups = [e.get("name") for e in events if e.get("event") == "followup"]
+    assert (followups == ["outage_form"]) is outage
+
+
+# --- a ticket number of another shape --------------------------------------------------------
+
+@pytest.mark.asyncio
+async def test_a_ticket_number_of_another_shape_is_said_not_to_exist(actions_gateway):
+    from actions.progress import ValidateProgressForm
+
+    tracker = make_tracker("帮我查下工单GD2026112000123到哪一步了", intent="query_progress", form="progress_form")
+    events, messages = await run_action(ValidateProgressForm(), tracker)
+    assert any("没有查到工单 GD2026112000123" in t for t in texts(messages))
+    assert slot_values(events).get("ticket_no") is None
+
+
+# --- other utilities --------------------------------------------------------------------------
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("text, response", [
+    ("我家水表好像坏了 走得飞快 水费在哪交啊", "utter_out_of_scope_water"),
+    ("燃气费怎么交", "utter_out_of_scope_gas"),
+    ("帮我订个外卖", "utter_out_of_scope"),
+])
+async def test_out_of_scope_says_who_can_help(text, response):
+    from actions.menu import ActionOutOfScope
+    from tests.support.dialogue import DOMAIN
+
+    _, messages = await run_action(ActionOutOfScope(), make_tracker(text, intent="out_of_scope"))
+    assert messages[0]["response"] == response and response in DOMAIN["responses"]
