@@ -346,6 +346,18 @@ def identity_offered(tracker: Tracker) -> Optional[tuple]:
     return account_no, tail.group(1)
 
 
+def last4_at_phone_question(tracker: Tracker, slot: Optional[str]) -> Optional[tuple]:
+    """"5041" at the phone question after a 户号 was given: the registered phone's last four
+    digits, offered for the identity check (a verified customer is called on that phone)."""
+    if slot != "contact_phone" or tracker.get_slot("identity_verified") or tracker.get_slot("identity_locked"):
+        return None
+    account_no = digits_only(tracker.get_slot("account_no"))
+    text = latest_text(tracker).translate(_FULLWIDTH).strip()
+    if len(account_no) != 10 or not re.fullmatch(r"[^\d]{0,8}\d{4}[^\d]{0,4}", text):
+        return None
+    return account_no, digits_only(text)
+
+
 def field_named(text: str) -> Optional[str]:
     for slot, words in FIELD_WORDS:
         if words.search(text):
@@ -920,7 +932,7 @@ class BaseFormValidation:
         slot = tracker.get_slot("requested_slot")
         if (tracker.active_loop or {}).get("name") != self.form_name():  # type: ignore[attr-defined]
             return None
-        offered = identity_offered(tracker)
+        offered = identity_offered(tracker) or last4_at_phone_question(tracker, slot)
         if offered and slot:
             return await self.verify_offered(offered, dispatcher, tracker, domain)
         if not slot:

@@ -144,3 +144,34 @@ async def test_out_of_scope_says_who_can_help(text, response):
 
     _, messages = await run_action(ActionOutOfScope(), make_tracker(text, intent="out_of_scope"))
     assert messages[0]["response"] == response and response in DOMAIN["responses"]
+
+
+# --- the last four digits at the phone question, after a 户号 ------------------------------
+
+@pytest.mark.asyncio
+async def test_last_four_digits_at_the_phone_question_prove_the_identity(actions_gateway):
+    from actions.faults import ValidateFaultForm
+
+    # Demo customer 3201000009 (冯秀英), registered phone ending 8842.
+    slots = {"requested_slot": "contact_phone", "account_no": "3201000009", "address_from_account": True,
+             "address": "江苏省南京市秦淮区太平南路305号阳光花园18栋701室", "repair_area_type": "urban",
+             "fault_description": "家里没电了", "address_checked": "江苏省南京市秦淮区太平南路305号阳光花园18栋701室"}
+    events, messages = await run_action(ValidateFaultForm(), make_tracker("8842", intent="inform", form="fault_form",
+                                                                          slots=slots))
+    values = slot_values(events)
+    assert values["identity_verified"] is True
+    assert values["requested_slot"] is None  # a verified customer is called on the registered phone
+    assert not any("没有识别到" in t for t in texts(messages))
+
+
+@pytest.mark.asyncio
+async def test_wrong_last_four_digits_at_the_phone_question_ask_for_a_phone(actions_gateway):
+    from actions.faults import ValidateFaultForm
+
+    slots = {"requested_slot": "contact_phone", "account_no": "3201000009", "address": "太平南路305号",
+             "repair_area_type": "urban", "fault_description": "家里没电了", "address_checked": "太平南路305号"}
+    events, messages = await run_action(ValidateFaultForm(), make_tracker("1234", intent="inform", form="fault_form",
+                                                                          slots=slots))
+    values = slot_values(events)
+    assert not values.get("identity_verified")
+    assert values["requested_slot"] == "contact_phone"
