@@ -213,6 +213,12 @@ async def set_ticket_contact(ticket_no: str, contact_phone: str, actor: str = "b
                          json={"contact_phone": contact_phone, "actor": actor})
 
 
+async def change_ticket_status(ticket_no: str, status: str, actor: str = "bot",
+                               note: Optional[str] = None) -> Dict[str, Any]:
+    body = {"status": status, "actor": actor, **({"note": note} if note else {})}
+    return await request("POST", f"/api/v1/tickets/{ticket_no}/status", json=body)
+
+
 async def create_handoff(payload: Dict[str, Any]) -> Dict[str, Any]:
     return await request("POST", "/api/v1/handoffs", json=payload, expect=(200, 201))
 

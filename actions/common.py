@@ -44,7 +44,7 @@ TICKET_TYPE_LABELS = {
     "suggestion": "意见建议",
     "praise": "表扬",
     "application": "业务办理",
-    "callback": "回访",
+    "callback": "回电",
 }
 # A ticket in these statuses needs nothing more from anyone.
 DONE_STATUSES = ("resolved", "closed", "cancelled")
@@ -803,9 +803,13 @@ class ActionCancelForm(Action):
         instead = next((value for value in tracker.get_latest_entity_values("business_type")
                         if value in BUSINESS_TYPES), None)
         ask = f"现在为您办理{BUSINESS_TYPES[instead]['label']}。" if instead else "还有其他可以帮您的吗？"
+        withdrawn = None if form or paused else await withdraw_just_opened(dispatcher, tracker)
         if form or paused:
             label = FORM_LABELS.get(form or paused, "办理")
             dispatcher.utter_message(text=f"好的，已为您取消本次{label}，没有提交任何信息。{ask}")
+        elif withdrawn:
+            dispatcher.utter_message(text=f"好的，刚才登记的{withdrawn[1]}工单 {withdrawn[0]} 已为您撤销。"
+                                          + ("" if instead else ask))
         else:
             dispatcher.utter_message(text=f"好的。{ask}")
         events: List[EventType] = [ActiveLoop(None), SlotSet("requested_slot", None),
@@ -814,7 +818,50 @@ class ActionCancelForm(Action):
             events += reset_form_slots(name)
         if instead:
             events += [SlotSet("business_type", instead), FollowupAction("application_form")]
+        elif not form and not paused:
+            from actions.menu import named_request  # menu imports this module
+
+            # "算了不用了 我就问问中华路明天停不停电": what to do instead is served at once.
+            request = named_request(latest_text(tracker))
+            if request:
+                events.append(FollowupAction(request))
         return events
+
+
+# Ticket numbers the bot announced ("已为您登记回电工单 HD20261202004", "工单号：BX…").
+ANNOUNCED_TICKET = re.compile(r"(?:工单|工单号)[：:\s]*([A-Z]{2}\d{11})")
+
+
+def ticket_announced_last_turn(tracker: Tracker) -> Optional[str]:
+    """The ticket the bot opened in answer to the customer's previous message, if any."""
+    users = 0
+    for event in reversed(tracker.events):
+        if event.get("event") == "user":
+            users += 1
+            if users > 1:
+                return None
+        elif event.get("event") == "bot" and users == 1:
+            found = ANNOUNCED_TICKET.findall(event.get("text") or "")
+            if found:
+                return found[-1]
+    return None
+
+
+async def withdraw_just_opened(dispatcher: CollectingDispatcher,
+                               tracker: Tracker) -> Optional[tuple]:
+    """"算了算了不修了" right after a ticket was opened: that ticket is cancelled while nobody has
+    taken it up yet (status 'new'); (ticket_no, type label) when it was."""
+    ticket_no = ticket_announced_last_turn(tracker)
+    if not ticket_no or tracker.get_slot("hazard"):
+        return None  # a hazard is looked at even when the customer no longer asks
+    try:
+        ticket = await api_client.get_ticket(ticket_no)
+        if ticket.get("status") != "new":
+            return None
+        await api_client.change_ticket_status(ticket_no, "cancelled", note=f"客户随即撤回：{latest_text(tracker)[:200]}")
+    except api_client.ApiError:
+        return None
+    return ticket_no, TICKET_TYPE_LABELS.get(ticket.get("type"), "")
 
 
 class ActionPauseForm(Action):

@@ -175,3 +175,59 @@ async def test_wrong_last_four_digits_at_the_phone_question_ask_for_a_phone(acti
     values = slot_values(events)
     assert not values.get("identity_verified")
     assert values["requested_slot"] == "contact_phone"
+
+
+# --- "算了不修了" right after the ticket was opened -------------------------------------------
+
+async def open_repair(app) -> str:
+    import uuid
+
+    from actions import api_client
+
+    ticket = await api_client.create_ticket({"request_key": f"test:{uuid.uuid4().hex}",
+        "type": "repair", "summary": "家里灯一闪一闪的", "channel": "web", "conversation_id": "withdraw-test",
+        "contact_phone": "13912345678", "area_type": "urban", "details": {"address": "玄武区中山路18号"}})
+    return ticket["ticket_no"]
+
+
+def just_announced(ticket_no: str) -> list:
+    return [{"event": "user", "text": "家里灯一闪一闪的 我要报修", "parse_data": {"intent": {"name": "report_fault"}}},
+            {"event": "bot", "text": f"已为您登记故障报修，工单号：{ticket_no}。\n抢修人员将在今天 16:24前到达现场。"}]
+
+
+@pytest.mark.asyncio
+async def test_a_stop_right_after_the_ticket_was_opened_withdraws_it(actions_gateway):
+    from actions import api_client
+    from actions.common import ActionCancelForm
+
+    ticket_no = await open_repair(actions_gateway.app)
+    tracker = make_tracker("算了算了不修了", intent="cancel", prior_events=just_announced(ticket_no))
+    events, messages = await run_action(ActionCancelForm(), tracker)
+    assert (await api_client.get_ticket(ticket_no))["status"] == "cancelled"
+    assert f"故障报修工单 {ticket_no} 已为您撤销" in texts(messages)[0]
+
+
+@pytest.mark.asyncio
+async def test_a_stop_later_or_about_a_taken_ticket_withdraws_nothing(actions_gateway):
+    from actions import api_client
+    from actions.common import ActionCancelForm
+
+    ticket_no = await open_repair(actions_gateway.app)
+    later = just_announced(ticket_no) + [{"event": "user", "text": "好的谢谢", "parse_data": {"intent": {"name": "thank"}}},
+                                         {"event": "bot", "text": "不客气"}]
+    await run_action(ActionCancelForm(), make_tracker("算了", intent="cancel", prior_events=later))
+    assert (await api_client.get_ticket(ticket_no))["status"] == "new"
+    await api_client.change_ticket_status(ticket_no, "dispatched", actor="staff:dispatcher")
+    _, messages = await run_action(ActionCancelForm(), make_tracker("算了不修了", intent="cancel",
+                                                                    prior_events=just_announced(ticket_no)))
+    assert (await api_client.get_ticket(ticket_no))["status"] == "dispatched"
+    assert "撤销" not in texts(messages)[0]
+
+
+@pytest.mark.asyncio
+async def test_a_stop_with_another_request_serves_that_request(actions_gateway):
+    from actions.common import ActionCancelForm
+
+    events, _ = await run_action(ActionCancelForm(), make_tracker("算了算了不用了 我就问问秦淮区中华路明天停不停电",
+                                                                  intent="cancel"))
+    assert [e.get("name") for e in events if e.get("event") == "followup"] == ["outage_form"]
