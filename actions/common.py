@@ -953,9 +953,18 @@ class BaseFormValidation:
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: DomainDict) -> List[EventType]:
+        proved: List[EventType] = []
         if tracker.get_slot("requested_slot") is None:
             apologise_if_angry(dispatcher, tracker)
+            offered = identity_offered(tracker)
+            if offered:
+                # "…上个月的电费…户号3201000016手机尾号0945": the identity in the opening message
+                # is checked at once; the rest of the message is read as usual.
+                proved = [e for e in await self.verify_offered(offered, dispatcher, tracker, domain)
+                          if e.get("name") != "requested_slot"]
         events = await self.listen(dispatcher, tracker, domain)
+        if events is not None:
+            events = proved + events
         if events is None:
             before = {name: tracker.slots.get(name) for name in COMPANION_SLOTS}
             events = await super().run(dispatcher, tracker, domain)  # type: ignore[misc]
@@ -964,6 +973,7 @@ class BaseFormValidation:
             named = {e.get("name") for e in events if e.get("event") == "slot"}
             events += [SlotSet(name, tracker.slots.get(name)) for name in COMPANION_SLOTS
                        if name not in named and tracker.slots.get(name) != before[name]]
+            events = [e for e in proved if e.get("name") not in named] + events
         if tracker.get_slot("paused_form") == self.form_name():  # type: ignore[attr-defined]
             events.append(SlotSet("paused_form", None))
         return events

@@ -231,3 +231,20 @@ async def test_a_stop_with_another_request_serves_that_request(actions_gateway):
     events, _ = await run_action(ActionCancelForm(), make_tracker("算了算了不用了 我就问问秦淮区中华路明天停不停电",
                                                                   intent="cancel"))
     assert [e.get("name") for e in events if e.get("event") == "followup"] == ["outage_form"]
+
+
+# --- the identity given whole in the opening message --------------------------------------
+
+@pytest.mark.asyncio
+async def test_the_identity_in_the_opening_message_is_checked_at_once(actions_gateway):
+    from actions.bills import ValidateBillForm
+
+    # Demo customer 3201000009, registered phone ending 8842.
+    text = "你好我想问一下就是我们家上个月的电费是多少钱啊户号3201000009手机尾号8842"
+    tracker = make_tracker(text, intent="query_bill", form="bill_form",
+                           entities=[{"entity": "account_no", "value": "3201000009", "start": 26, "end": 36}])
+    events, messages = await run_action(ValidateBillForm(), tracker)
+    values = slot_values(events)
+    assert values["identity_verified"] is True and values["phone_last4"] == "8842"
+    assert not any("后四位" in t for t in texts(messages))
+    assert sum("身份验证通过" in t for t in texts(messages)) == 1
