@@ -248,3 +248,14 @@ async def test_the_identity_in_the_opening_message_is_checked_at_once(actions_ga
     assert values["identity_verified"] is True and values["phone_last4"] == "8842"
     assert not any("后四位" in t for t in texts(messages))
     assert sum("身份验证通过" in t for t in texts(messages)) == 1
+
+
+@pytest.mark.parametrize("text, angry", [
+    ("上个月的电费到底交了没有我自己也记不清了", False),
+    ("一个月停了三回电了，你们到底还管不管！！", True),
+    ("到底什么时候来电", True),
+])
+def test_doubt_is_not_anger(text, angry):
+    from actions.common import is_angry
+
+    assert is_angry(text) is angry
