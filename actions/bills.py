@@ -279,6 +279,16 @@ class ActionQueryBill(Action):
             dispatcher.utter_message(
                 text=f"没有查到{period_label(period)}的账单，最近一期是{period_label(bills[0]['period'])}。")
             bill = bills[0]
+        if tracker.get_slot("bill_query") == "suspect_arrears":
+            owing = [b for b in bills if b.get("status") in ("unpaid", "overdue")]
+            if not owing:
+                # Nothing owed: the power cut is a fault, and the repair report goes on.
+                dispatcher.utter_message(response="utter_no_arrears_repair")
+                return reset + [FollowupAction("fault_form")]
+            total = sum(_num(b.get("amount")) for b in owing)
+            months = "、".join(period_label(b["period"]) for b in sorted(owing, key=lambda b: b["period"]))
+            dispatcher.utter_message(response="utter_arrears_cut", months=months, total=f"{total:.2f}")
+            return reset + [SlotSet("fault_description", None)] + finish_service(dispatcher, tracker, served=True)
         if tracker.get_slot("bill_query") == "reconnect":
             events = await reconnection_reply(dispatcher, tracker, account_no, bills)
             return reset + events + finish_service(dispatcher, tracker, served=True)

@@ -297,6 +297,19 @@ OUTAGE_PLAN_QUESTION = re.compile(r"停电计划|计划停电|停电安排|停�
 FAULT_NOW = re.compile(r"没电了|没有电了|不来电|跳闸|冒烟|火花|烧|断电了|停电了|黑了|灯不亮|漏电|坏了")
 
 
+SUSPECTED_ARREARS = re.compile(r"(是不是|是否|会不会|难道|怕是|可能|估计|以为)[^，,。？?]{0,8}(欠费|欠钱|没交电费|没缴电费|没交钱|电费没交|没缴费)|"
+                               r"欠费(停|断|拉闸)|(没交|没缴)(电费)?(被|给)?(停|断)")
+
+
+def suspects_arrears(tracker: Tracker) -> bool:
+    """The opening message of a report asks whether unpaid bills cut the power."""
+    if tracker.get_slot("requested_slot") is not None or tracker.get_slot("fault_description") \
+            or tracker.get_slot("hazard"):
+        return False
+    text = latest_text(tracker)
+    return bool(SUSPECTED_ARREARS.search(text)) and not safety_response(text)
+
+
 def is_outage_plan_question(tracker: Tracker) -> bool:
     if tracker.get_slot("requested_slot") is not None or tracker.get_slot("fault_description"):
         return False  # only the message that opened the report
@@ -310,6 +323,17 @@ class ValidateFaultForm(BaseFormValidation, AddressValidation, FormValidationAct
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: DomainDict) -> List[EventType]:
+        if suspects_arrears(tracker):
+            # "家里没电了 邻居家都有电 是不是欠费给我停了": the bills are checked first; a repair
+            # follows only when nothing is owed.
+            dispatcher.utter_message(response="utter_arrears_check")
+            events: List[EventType] = [SlotSet("requested_slot", None), ActiveLoop(None),
+                                       SlotSet("bill_query", "suspect_arrears"),
+                                       # kept for the repair that follows when nothing is owed
+                                       SlotSet("fault_description", latest_text(tracker)[:500])]
+            if tracker.get_slot("identity_verified"):
+                return events + [FollowupAction("action_query_bill")]
+            return events + [FollowupAction("bill_form")]
         if is_outage_plan_question(tracker):
             # "软件大道275号这几天有没有停电计划": a question about planned outages, not a fault.
             return [SlotSet("requested_slot", None), ActiveLoop(None), FollowupAction("outage_form")]

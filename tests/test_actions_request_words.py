@@ -259,3 +259,46 @@ def test_doubt_is_not_anger(text, angry):
     from actions.common import is_angry
 
     assert is_angry(text) is angry
+
+
+# --- "是不是欠费给我停了": the bills first ------------------------------------------------------
+
+def owing_and_clean_accounts():
+    import json
+    from pathlib import Path
+
+    data = json.loads((Path(__file__).resolve().parents[1] / "demo" / "demo_data.json").read_text(encoding="utf-8"))
+    owing = {b["account_no"] for b in data["bills"] if b.get("status") in ("unpaid", "overdue")}
+    customers = {c["account_no"]: c for c in data["customers"]}
+    clean = sorted(set(customers) - owing)
+    return customers[sorted(owing)[0]], customers[clean[0]]
+
+
+@pytest.mark.asyncio
+async def test_a_suspected_arrears_cut_checks_the_bills_before_a_repair(actions_gateway):
+    from actions.faults import ValidateFaultForm
+
+    tracker = make_tracker("家里没电了 邻居家都有电 是不是欠费给我停了", intent="report_fault", form="fault_form")
+    events, messages = await run_action(ValidateFaultForm(), tracker)
+    values = slot_values(events)
+    assert values["bill_query"] == "suspect_arrears" and values["requested_slot"] is None
+    assert [e.get("name") for e in events if e.get("event") == "followup"] == ["bill_form"]
+    assert messages[0]["response"] == "utter_arrears_check"
+
+
+@pytest.mark.asyncio
+async def test_owing_bills_explain_the_cut_and_no_repair_is_opened(actions_gateway):
+    from actions.bills import ActionQueryBill
+
+    owing, clean = owing_and_clean_accounts()
+    slots = {"identity_verified": True, "verified_account_no": owing["account_no"], "bill_query": "suspect_arrears",
+             "fault_description": "是不是欠费给我停了"}
+    events, messages = await run_action(ActionQueryBill(), make_tracker("8842", intent="inform", slots=slots))
+    assert messages[0]["response"] == "utter_arrears_cut" and float(messages[0]["total"]) > 0
+    assert not any(e.get("event") == "followup" and e.get("name") == "fault_form" for e in events)
+    assert slot_values(events)["fault_description"] is None
+
+    slots.update(verified_account_no=clean["account_no"])
+    events, messages = await run_action(ActionQueryBill(), make_tracker("8842", intent="inform", slots=slots))
+    assert messages[0]["response"] == "utter_no_arrears_repair"
+    assert [e.get("name") for e in events if e.get("event") == "followup"] == ["fault_form"]

@@ -14,6 +14,7 @@ from nlu_components.colloquial import load_pairs, normalise, normalise_text
     ("咋办嘛", "怎么办嘛"),
     ("啥时候来电", "什么时候来电"),
     ("屋头莫得电了", "家里没有电了"),
+    ("喂 屋里莫得电了", "喂 家里没有电了"),
     ("我家里头没得电了", "我家里没有电了"),
     ("用了好多度电", "用了多少度电"),
 ])
