@@ -201,6 +201,25 @@ def whole_address(value: Any, text: str) -> Any:
     return ADDRESS_LEAD.sub("", text[text.index(value_text):]).strip(" ，,。") or value
 
 
+def place_asked_about_earlier(tracker: Tracker, turns: int = 4) -> Optional[str]:
+    """The place named in a recent message that asked about outages (a second request of that
+    message, served after the first one), from the NLU's address entities of that message."""
+    from actions.common import SECOND_REQUEST_WORDS
+
+    seen = 0
+    for event in reversed(tracker.events):
+        if event.get("event") != "user":
+            continue
+        seen += 1
+        if seen > turns:
+            return None
+        if SECOND_REQUEST_WORDS["outage_form"].search(event.get("text") or ""):
+            entities = ((event.get("parse_data") or {}).get("entities")) or []
+            places = [str(e.get("value")) for e in entities if e.get("entity") == "address" and e.get("value")]
+            return places[0] if places else None
+    return None
+
+
 class AddressValidation:
     """Address from the text, the account number, or the verified account's registered address."""
 
@@ -220,6 +239,10 @@ class AddressValidation:
                               domain: DomainDict) -> Dict[Text, Any]:
         if tracker.get_slot("address") is None and "address" not in tracker.slots_to_validate() \
                 and tracker.get_slot("requested_slot") is None and not self._names_a_place(tracker):
+            earlier = place_asked_about_earlier(tracker) if self.form_name() == "outage_form" else None  # type: ignore[attr-defined]
+            if earlier:
+                # "查下上个月电费 另外听说马台街要停电": the place of the outage question, not the account's.
+                return {"address": earlier, "address_from_account": False}
             if tracker.get_slot("identity_verified") and tracker.get_slot("customer_address"):
                 dispatcher.utter_message(response="utter_using_registered_address")
                 return {"address": tracker.get_slot("customer_address"), "address_from_account": True}

@@ -302,3 +302,19 @@ async def test_owing_bills_explain_the_cut_and_no_repair_is_opened(actions_gatew
     events, messages = await run_action(ActionQueryBill(), make_tracker("8842", intent="inform", slots=slots))
     assert messages[0]["response"] == "utter_no_arrears_repair"
     assert [e.get("name") for e in events if e.get("event") == "followup"] == ["fault_form"]
+
+
+@pytest.mark.asyncio
+async def test_the_outage_question_of_an_earlier_message_keeps_its_place(actions_gateway):
+    from actions.faults import ValidateOutageForm
+
+    asked = "户号3201000010 查下上个月电费 另外听说马台街要停电 是哪天几点"
+    prior = [{"event": "user", "text": asked, "parse_data": {
+        "intent": {"name": "query_bill"}, "entities": [{"entity": "address", "value": "马台街"}]}},
+        {"event": "bot", "text": "为保护您的信息安全，请输入该户登记手机号的后四位。"}]
+    slots = {"identity_verified": True, "verified_account_no": "3201000010", "account_no": "3201000010",
+             "customer_address": "江苏省南京市秦淮区中华路66号2栋302"}
+    tracker = make_tracker("手机尾号1112", intent="inform", form="outage_form", slots=slots, prior_events=prior)
+    events, messages = await run_action(ValidateOutageForm(), tracker)
+    assert slot_values(events)["address"] == "马台街"
+    assert not any("登记地址" in t for t in texts(messages))
