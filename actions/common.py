@@ -662,8 +662,20 @@ class IdentityValidation:
         # Backs up the NLU entity when the customer answers the question with bare digits.
         if tracker.get_slot("requested_slot") != "account_no" or "account_no" in tracker.slots_to_validate():
             return {}
-        digits = digits_only(latest_text(tracker))
-        return {"account_no": digits} if len(digits) == 10 else {}
+        text = latest_text(tracker)
+        digits = digits_only(text)
+        if len(digits) == 10:
+            return {"account_no": digits}
+        if text.startswith("/") or is_digression(tracker, "account_no"):
+            return {}
+        if find_mobile(text):
+            # A phone number or an address where the 户号 was asked: say what is needed and why.
+            dispatcher.utter_message(response="utter_account_not_phone")
+            return {"account_no": None}
+        if looks_like_address(text, tracker, need_number=True):
+            dispatcher.utter_message(response="utter_account_not_address")
+            return {"account_no": None}
+        return {}
 
     async def extract_phone_last4(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                                   domain: DomainDict) -> Dict[Text, Any]:
@@ -674,6 +686,8 @@ class IdentityValidation:
 
     async def validate_account_no(self, value: Any, dispatcher: CollectingDispatcher,
                                   tracker: Tracker, domain: DomainDict) -> Dict[Text, Any]:
+        if value is None:
+            return {"account_no": None}  # not an answer; what was needed has been said
         account_no = digits_only(value)
         if len(account_no) != 10:
             dispatcher.utter_message(text="户号是10位数字，可以在电费单或“网上国网”App里查到，请再核对一下。")

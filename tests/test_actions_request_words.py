@@ -318,3 +318,18 @@ async def test_the_outage_question_of_an_earlier_message_keeps_its_place(actions
     events, messages = await run_action(ValidateOutageForm(), tracker)
     assert slot_values(events)["address"] == "马台街"
     assert not any("登记地址" in t for t in texts(messages))
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("text, response", [
+    ("13912345678", "utter_account_not_phone"),
+    ("玄武区中山路18号3栋501", "utter_account_not_address"),
+])
+async def test_a_phone_or_an_address_at_the_account_question_is_told_what_is_needed(actions_gateway, text, response):
+    from actions.bills import ValidateBillForm
+
+    tracker = make_tracker(text, intent="inform", form="bill_form", slots={"requested_slot": "account_no"})
+    events, messages = await run_action(ValidateBillForm(), tracker)
+    assert [m.get("response") for m in messages] == [response]
+    values = slot_values(events)
+    assert "account_no" in values and values["account_no"] is None  # an answer: the form asks again
