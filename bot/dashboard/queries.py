@@ -440,12 +440,16 @@ HEADLINES = (
 )
 
 
-def _core(session: Session, scope: Scope, now: datetime, with_topics: bool) -> dict[str, Any]:
-    figures = volume(session, scope, light=not with_topics)
-    figures["handoffs"], agent_conversations = people(session, scope)
-    figures["tickets"] = tickets(session, scope)
-    figures["sla"] = sla(session, scope, now)
-    figures["satisfaction"] = satisfaction(session, scope, agent_conversations)
+def _core(session: Session, scope: Scope, now: datetime, with_topics: bool, live: bool) -> dict[str, Any]:
+    from bot.dashboard import daily
+
+    figures = None if live else daily.figures(session, scope, now, light=not with_topics)
+    if figures is None:  # from the rows (``live``, or no day of the period stored yet)
+        figures = volume(session, scope, light=not with_topics)
+        figures["handoffs"], agent_conversations = people(session, scope)
+        figures["tickets"] = tickets(session, scope)
+        figures["sla"] = sla(session, scope, now)
+        figures["satisfaction"] = satisfaction(session, scope, agent_conversations)
     if with_topics:
         figures["complaint_topics"] = complaint_topics(session, scope)
     else:
@@ -453,10 +457,12 @@ def _core(session: Session, scope: Scope, now: datetime, with_topics: bool) -> d
     return figures
 
 
-def compute(session: Session, scope: Scope, now: datetime | None = None) -> dict[str, Any]:
+def compute(session: Session, scope: Scope, now: datetime | None = None, live: bool = False) -> dict[str, Any]:
+    """Every figure of ``scope``: from the stored per-day figures where they are current and
+    the rows elsewhere (``bot.dashboard.daily``), or from the rows alone (``live``): the same dict."""
     now = now or now_utc()
-    current = _core(session, scope, now, with_topics=True)
-    previous = _core(session, scope.previous(), now, with_topics=False)
+    current = _core(session, scope, now, with_topics=True, live=live)
+    previous = _core(session, scope.previous(), now, with_topics=False, live=live)
     trends = {}
     for key, (section, name), label in HEADLINES:
         value, before = current[section][name], previous[section][name]
