@@ -701,3 +701,25 @@ def _satisfaction(buckets, scope, agent_names: list[str]) -> dict[str, Any]:
             for _id, cid, ticket_no, ch, comment, at in dissatisfied[:20]],
         "dissatisfied_link": review_link(scope, started=False, satisfaction="dissatisfied"),
     }
+
+
+# ---------------------------------------------------------------- command line
+
+def add_arguments(name: str, parser) -> None:
+    parser.add_argument("--limit", type=int, default=None, help="at most this many days (newest first)")
+
+
+def run(args) -> int:
+    from bot.config import load_settings
+    from bot.store import Store, migrate
+
+    settings = load_settings()
+    migrate(settings.database_url)
+    store = Store(settings.database_url)
+    try:
+        started = clock.monotonic()
+        days = refresh(store, limit=args.limit)
+    finally:
+        store.close()
+    print(f"dashboard: stored the figures of {days} days in {clock.monotonic() - started:.1f} s")
+    return 0
