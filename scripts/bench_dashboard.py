@@ -140,9 +140,12 @@ async def page_figures(url: str, repeat: int) -> list[dict[str, Any]]:
         today = now_utc().astimezone(SHANGHAI).date()
         week = f"from={(today - timedelta(days=6)).isoformat()}&to={today.isoformat()}"
         month = f"from={(today - timedelta(days=29)).isoformat()}&to={today.isoformat()}"
+        year = f"from={(today - timedelta(days=364)).isoformat()}&to={today.isoformat()}"
         pages = [("dashboard, 7 days (default)", "/console/dashboard"),
                  ("dashboard, 30 days", f"/console/dashboard?{month}"),
                  ("dashboard, 30 days, wechat", f"/console/dashboard?{month}&channel=wechat"),
+                 ("dashboard, 365 days", f"/console/dashboard?{year}"),
+                 ("CSV report, 365 days", f"/console/dashboard/report.csv?{year}"),
                  ("CSV report, 7 days", f"/console/dashboard/report.csv?{week}"),
                  ("Excel report, 7 days", f"/console/dashboard/report.xlsx?{week}"),
                  ("review: contained conversations, 7 days", f"/console/review?{week}&started=1&handoff=no"),
