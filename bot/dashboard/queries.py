@@ -27,6 +27,9 @@ channel and area filters as in ``Scope``):
 - complaint_topics: keywords and keyword pairs of the complaints' and suggestions' texts
   (bot.dashboard.topics), counted in tickets, against the previous period.
 - trends: each headline figure against the previous period of the same length.
+
+``compute`` reads the stored per-day figures where they are current (``bot.dashboard.daily``,
+the same figures, merged) and the rows elsewhere; ``compute(..., live=True)`` reads the rows only.
 """
 from __future__ import annotations
 
