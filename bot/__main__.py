@@ -20,6 +20,8 @@ COMMANDS = {
     "create-staff": ("bot.console.cli", "create or update a staff user of the console"),
     "sla-report": ("bot.sla.report", "response-time compliance per ticket type and area type"),
     "report": ("bot.dashboard.report", "the service report of the dashboard (json, csv or xlsx; default the last 7 days)"),
+    "dashboard-refresh": ("bot.dashboard.daily", "store the dashboard's figures of the past days that are missing "
+                          "or changed (the gateways do it every few minutes)"),
     "privacy": ("bot.privacy.cli", "a customer's personal data: export, erase; the retention job; the audit log"),
 }
 

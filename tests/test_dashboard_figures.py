@@ -9,14 +9,20 @@ from tests.support import dashboard as data
 from tests.support.dashboard import EXPECTED, FIRST_DAY, LAST_DAY, NOW
 
 
-@pytest.fixture
-def figures_for(backend_store):
+@pytest.fixture(params=["rows", "stored days"])
+def figures_for(request, backend_store):
+    """The figures read from the rows alone, or from the per-day figures (bot.dashboard.daily)."""
+    from bot.dashboard import daily
+
     with backend_store.session() as session:
         data.load(session)
+    live = request.param == "rows"
+    if not live:
+        assert daily.refresh(backend_store) >= 14  # the two weeks of the data set, at least
 
     def compute(channel: str = "", area: str = "") -> dict:
         with backend_store.session() as session:
-            return queries.compute(session, day_scope(FIRST_DAY, LAST_DAY, channel, area), now=NOW)
+            return queries.compute(session, day_scope(FIRST_DAY, LAST_DAY, channel, area), now=NOW, live=live)
 
     return compute
 

@@ -40,3 +40,38 @@ def setup(app: web.Application) -> None:
 
     if app.get("start_background", True):
         app.on_startup.append(warm_topics)
+        app.cleanup_ctx.append(refresher)
+
+
+async def refresher(app: web.Application):
+    """Stores the figures of past days now and every ``DASHBOARD_REFRESH_SECONDS`` (default 300).
+
+    Every gateway runs it; each day is taken by one of them (bot.dashboard.daily.aggregate_day)."""
+    import asyncio
+    import logging
+    import os
+
+    from bot.dashboard import daily
+
+    every = float(os.environ.get("DASHBOARD_REFRESH_SECONDS", "300"))
+    stop = asyncio.Event()
+    store = app["store"]
+
+    async def loop() -> None:
+        delay = 5.0  # let start-up finish first
+        while True:
+            try:
+                await asyncio.wait_for(stop.wait(), timeout=delay)
+                return
+            except asyncio.TimeoutError:
+                pass
+            try:
+                await store.run(daily.refresh, store)
+            except Exception:  # the page reads the rows meanwhile; try again next time
+                logging.getLogger(__name__).exception("dashboard: refresh failed")
+            delay = every
+
+    task = asyncio.create_task(loop())
+    yield
+    stop.set()
+    await task

@@ -27,6 +27,9 @@ channel and area filters as in ``Scope``):
 - complaint_topics: keywords and keyword pairs of the complaints' and suggestions' texts
   (bot.dashboard.topics), counted in tickets, against the previous period.
 - trends: each headline figure against the previous period of the same length.
+
+``compute`` reads the stored per-day figures where they are current (``bot.dashboard.daily``,
+the same figures, merged) and the rows elsewhere; ``compute(..., live=True)`` reads the rows only.
 """
 from __future__ import annotations
 
@@ -407,6 +410,13 @@ def topic_texts(session: Session, scope: Scope, limit: int = 20000) -> list[str]
         .order_by(Ticket.created_at.desc()).limit(limit)).scalars())
 
 
+def topic_count(session: Session, scope: Scope, limit: int = 20000) -> int:
+    """``len(topic_texts(session, scope, limit))``, counted by the database."""
+    return session.execute(select(func.count()).select_from(
+        select(Ticket.id).where(*ticket_conditions(scope), Ticket.type.in_(TOPIC_TICKET_TYPES)).limit(limit)
+        .subquery())).scalar()
+
+
 def complaint_topics(session: Session, scope: Scope) -> dict[str, Any]:
     from bot.dashboard.topics import hot_topics
 
@@ -440,23 +450,29 @@ HEADLINES = (
 )
 
 
-def _core(session: Session, scope: Scope, now: datetime, with_topics: bool) -> dict[str, Any]:
-    figures = volume(session, scope, light=not with_topics)
-    figures["handoffs"], agent_conversations = people(session, scope)
-    figures["tickets"] = tickets(session, scope)
-    figures["sla"] = sla(session, scope, now)
-    figures["satisfaction"] = satisfaction(session, scope, agent_conversations)
+def _core(session: Session, scope: Scope, now: datetime, with_topics: bool, live: bool) -> dict[str, Any]:
+    from bot.dashboard import daily
+
+    figures = None if live else daily.figures(session, scope, now, light=not with_topics)
+    if figures is None:  # from the rows (``live``, or no day of the period stored yet)
+        figures = volume(session, scope, light=not with_topics)
+        figures["handoffs"], agent_conversations = people(session, scope)
+        figures["tickets"] = tickets(session, scope)
+        figures["sla"] = sla(session, scope, now)
+        figures["satisfaction"] = satisfaction(session, scope, agent_conversations)
     if with_topics:
         figures["complaint_topics"] = complaint_topics(session, scope)
     else:
-        figures["complaint_topics"] = {"texts": len(topic_texts(session, scope))}
+        figures["complaint_topics"] = {"texts": topic_count(session, scope)}
     return figures
 
 
-def compute(session: Session, scope: Scope, now: datetime | None = None) -> dict[str, Any]:
+def compute(session: Session, scope: Scope, now: datetime | None = None, live: bool = False) -> dict[str, Any]:
+    """Every figure of ``scope``: from the stored per-day figures where they are current and
+    the rows elsewhere (``bot.dashboard.daily``), or from the rows alone (``live``): the same dict."""
     now = now or now_utc()
-    current = _core(session, scope, now, with_topics=True)
-    previous = _core(session, scope.previous(), now, with_topics=False)
+    current = _core(session, scope, now, with_topics=True, live=live)
+    previous = _core(session, scope.previous(), now, with_topics=False, live=live)
     trends = {}
     for key, (section, name), label in HEADLINES:
         value, before = current[section][name], previous[section][name]

@@ -400,3 +400,29 @@ class SearchTerm(Base):
     term = Column(String(32), nullable=False)
     kind = Column(String(1), nullable=False)  # m message, t ticket, c customer
     ref = Column(Integer, nullable=False)  # messages.id / tickets.id / customers.id
+
+
+class DashboardDay(Base):
+    """A Shanghai day of the dashboard's per-day figures (bot/dashboard/daily.py, migration 0007).
+
+    ``version`` is bumped by database triggers whenever a row changing a figure of this (past)
+    day is written; the figures in ``dashboard_day_figures`` are those of ``aggregated_version``
+    and are read only while it equals ``version``."""
+
+    __tablename__ = "dashboard_days"
+
+    day = Column(String(10), primary_key=True)  # YYYY-MM-DD, Asia/Shanghai
+    version = Column(Integer, nullable=False, default=0, server_default="0")
+    aggregated_version = Column(Integer, nullable=True)
+    aggregated_at = Column(UTCDateTime, nullable=True)
+
+
+class DashboardDayFigures(Base):
+    """The mergeable figures of one day x channel x area (see bot.dashboard.daily)."""
+
+    __tablename__ = "dashboard_day_figures"
+
+    day = Column(String(10), primary_key=True)
+    channel = Column(String(16), primary_key=True)  # "" when none is known (answers without one)
+    area = Column(String(16), primary_key=True)  # urban | rural | remote | "" (no account)
+    figures = Column(JSON, nullable=False)
