@@ -24,6 +24,7 @@ from actions.common import (
     join_lines,
     latest_text,
     next_deadline,
+    reset_form_slots,
     normalize_period,
     opening_text,
     period_label,
@@ -247,6 +248,17 @@ async def reconnection_reply(dispatcher: CollectingDispatcher, tracker: Tracker,
     return [SlotSet("last_ticket_no", ticket["ticket_no"])]
 
 
+NO_POWER = re.compile(r"没电|停电|断电|不来电|没有电|黑了|掐了")
+
+
+def cut_off_by_arrears(tracker: Tracker, bills: List[Dict[str, Any]]) -> bool:
+    """A repair of a house without power was paused for this bill query, and a bill is overdue."""
+    if tracker.get_slot("paused_form") != "fault_form" or not any(b.get("status") == "overdue" for b in bills):
+        return False
+    said = " ".join(str(e.get("text") or "") for e in tracker.events[-40:] if e.get("event") == "user")
+    return bool(NO_POWER.search(said)) and not tracker.get_slot("hazard")
+
+
 class ActionQueryBill(Action):
     def name(self) -> Text:
         return "action_query_bill"
@@ -301,6 +313,12 @@ class ActionQueryBill(Action):
             arrears = arrears_text(bills, shown_period=bill.get("period"))
         if arrears:
             dispatcher.utter_message(text=arrears)
+        if arrears and cut_off_by_arrears(tracker, bills):
+            # "家里没电了 报修" … "先帮我查查是不是没交电费": it is the arrears; no repair is filed.
+            dispatcher.utter_message(response="utter_power_cut_is_arrears")
+            tracker.slots["paused_form"] = None  # the repair is not resumed
+            return reset + [SlotSet("paused_form", None)] + reset_form_slots("fault_form") + \
+                finish_service(dispatcher, tracker, served=True) + [FollowupAction("action_listen")]
         # "查电费，顺便问问明天停不停电": the outage question of the same message comes next.
         following = second_request(opening_text(tracker, "bill_form"), "bill_form")
         if following:

@@ -861,14 +861,32 @@ def ticket_announced_last_turn(tracker: Tracker) -> Optional[str]:
     return None
 
 
+def handed_off_last_turn(tracker: Tracker) -> bool:
+    users = 0
+    for event in reversed(tracker.events):
+        if event.get("event") == "user":
+            users += 1
+            if users > 1:
+                return False
+        elif event.get("event") == "action" and event.get("name") == "action_handoff" and users == 1:
+            return True
+    return False
+
+
 async def withdraw_just_opened(dispatcher: CollectingDispatcher,
                                tracker: Tracker) -> Optional[tuple]:
     """"算了算了不修了" right after a ticket was opened: that ticket is cancelled while nobody has
     taken it up yet (status 'new'); (ticket_no, type label) when it was."""
     ticket_no = ticket_announced_last_turn(tracker)
-    if not ticket_no or tracker.get_slot("hazard"):
+    if tracker.get_slot("hazard"):
         return None  # a hazard is looked at even when the customer no longer asks
     try:
+        if not ticket_no and handed_off_last_turn(tracker):
+            # The desk was closed: the gateway opened a callback and said so itself.
+            waiting = await api_client.tickets_without_contact(tracker.sender_id, "callback")
+            ticket_no = waiting[0]["ticket_no"] if waiting else None  # newest first
+        if not ticket_no:
+            return None
         ticket = await api_client.get_ticket(ticket_no)
         if ticket.get("status") != "new":
             return None

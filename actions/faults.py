@@ -33,6 +33,7 @@ from actions.common import (
     looks_like_address,
     mask_phone,
     opening_text,
+    parse_iso,
     request_key,
     second_request,
     reset_form_slots,
@@ -57,9 +58,13 @@ FIRE_WORDS = re.compile(r"着火|起火|失火|烧起来|火灾|冒烟|烧焦|�
 WIRE_DOWN_WORDS = re.compile(r"电线.{0,3}(掉|落|断|垂|耷拉)|(掉|落)(在)?地上|断线|线断|电线杆|电杆|杆子(倒|歪)")
 
 
+# "燃气灶打不着火", "点不着火": no fire at all.
+NO_IGNITION = re.compile(r"(打|点|烧)(不|没)着火?|着不了火|打不上火|点不上火")
+
+
 def safety_response(text: Optional[str]) -> Optional[str]:
     """The response whose first line says what to do now for the danger the text names."""
-    text = text or ""
+    text = NO_IGNITION.sub("", text or "")
     if SHOCK_WORDS.search(text):
         return "utter_safety_shock"
     if WIRE_DOWN_WORDS.search(text):
@@ -85,7 +90,7 @@ OUTAGE_KIND = {"planned": "计划停电", "unplanned": "故障停电"}
 
 
 def find_hazards(text: Optional[str]) -> List[str]:
-    text = text or ""
+    text = NO_IGNITION.sub("", text or "")
     found = [word for word in HAZARD_WORDS if word in text]
     return [] if found == ["救命"] else found  # "救命" alone is a way of speaking
 
@@ -333,6 +338,18 @@ def suspects_arrears(tracker: Tracker) -> bool:
     return bool(SUSPECTED_ARREARS.search(text)) and not safety_response(text)
 
 
+def other_utility(tracker: Tracker) -> Optional[str]:
+    """The out-of-scope response for a gas/water/telecom matter opened as a repair (no 电 in it)."""
+    from actions.menu import OTHER_UTILITIES  # menu imports the forms' helpers
+
+    if tracker.get_slot("requested_slot") is not None or tracker.get_slot("fault_description"):
+        return None
+    text = latest_text(tracker)
+    if "电" in text.replace("电话", ""):
+        return None
+    return next((name for name, words in OTHER_UTILITIES if words.search(text)), None)
+
+
 def is_outage_plan_question(tracker: Tracker) -> bool:
     if tracker.get_slot("requested_slot") is not None or tracker.get_slot("fault_description"):
         return False  # only the message that opened the report
@@ -346,6 +363,11 @@ class ValidateFaultForm(BaseFormValidation, AddressValidation, FormValidationAct
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: DomainDict) -> List[EventType]:
+        other = other_utility(tracker)
+        if other:
+            # "燃气灶打不着火了 你们能派个人来看看吗": another utility's matter; say who can help.
+            dispatcher.utter_message(response=other)
+            return [SlotSet("requested_slot", None), ActiveLoop(None), FollowupAction("action_listen")]
         if suspects_arrears(tracker):
             # "家里没电了 邻居家都有电 是不是欠费给我停了": the bills are checked first; a repair
             # follows only when nothing is owed.
@@ -392,9 +414,10 @@ class ValidateFaultForm(BaseFormValidation, AddressValidation, FormValidationAct
         intent, _ = latest_intent(tracker)
         opening = latest_text(tracker).strip()
         # The report itself often says what happened ("楼道里电线冒烟了"): no need to ask again.
-        if tracker.get_slot("requested_slot") is None and intent == "report_fault" and \
-                (find_hazards(opening) or len(opening) >= 10 or FAULT_STORY_WORDS.search(opening)) \
-                and not opening.startswith("/"):
+        # Also when NLU read the opening as a bare detail ("…11栋2603 家里没电了 帮我报修").
+        if tracker.get_slot("requested_slot") is None and not opening.startswith("/") and (
+                intent == "report_fault" and (find_hazards(opening) or len(opening) >= 10)
+                or FAULT_STORY_WORDS.search(opening)):
             return {"fault_description": opening}
         return {}
 
@@ -577,7 +600,10 @@ class ActionSubmitFault(Action):
         lines = [f"已为您登记{'紧急' if hazard else ''}故障报修，工单号：{ticket_no}。"]
         arrival = arrival_milestone(ticket)
         if arrival and arrival.get("due_at"):
-            lines.append(f"抢修人员将在{format_time(arrival['due_at'])}前到达现场，请保持电话畅通。")
+            minutes = minutes_between(ticket.get("created_at"), arrival["due_at"])
+            within = f"{minutes}分钟内（{format_time(arrival['due_at'])}前）" if minutes else \
+                f"{format_time(arrival['due_at'])}前"
+            lines.append(f"抢修人员将在{within}到达现场，请保持电话畅通。")
         else:
             lines.append("我们会尽快安排抢修人员上门，请保持电话畅通。")
         contact = tracker.get_slot("contact_phone")
@@ -587,6 +613,15 @@ class ActionSubmitFault(Action):
         # Registered is not repaired: the satisfaction question waits for the end of the conversation.
         return FAULT_RESET + [SlotSet("last_ticket_no", ticket_no)] + \
             finish_service(dispatcher, tracker, served=True, ticket_no=ticket_no, business_done=False)
+
+
+def minutes_between(start: Optional[str], end: Optional[str]) -> Optional[int]:
+    """Whole minutes of a committed time ("45分钟内"), None when not known or over a day."""
+    begun, due = parse_iso(start), parse_iso(end)
+    if not begun or not due or due <= begun:
+        return None
+    minutes = round((due - begun).total_seconds() / 60)
+    return minutes if minutes <= 24 * 60 else None
 
 
 class ValidateOutageForm(BaseFormValidation, AddressValidation, FormValidationAction):

@@ -141,6 +141,10 @@ def time_limits_text(ticket: Dict[str, Any]) -> str:
     return f"{head}。按承诺的时限：{steps}。如有变化，工作人员会与您联系。"
 
 
+# A request said as one ("查下", "帮我", "要办"), not a topic named in passing ("电费那个").
+ASKS_FOR_IT = re.compile(r"查|帮我|帮忙|我要|要办|想办|申请|报修|来修|问问|看看|打听")
+
+
 class ActionDefaultAskAffirmation(Action):
     """First stage of the two-stage fallback, in Chinese and in the customer's words."""
 
@@ -167,6 +171,14 @@ class ActionDefaultAskAffirmation(Action):
                                                or HOW_LONG.search(text) and len(text) <= 10):
             return await self._answer_duration(dispatcher, tracker)
         ranking = (tracker.latest_message or {}).get("intent_ranking") or []
+        from actions.menu import FORM_INTENTS, named_request
+
+        request = named_request(text)
+        leaning = [r.get("name") for r in ranking[:3]]
+        if request and FORM_INTENTS[request] in leaning and ASKS_FOR_IT.search(text):
+            # "户号3201000010 查下上个月电费 另外听说马台街要停电": the words say it, the model leaned
+            # that way; asking "您是想查询电费吗？" would only make the customer say it again.
+            return [ActiveLoop(None), FollowupAction(request)]
         # Not "faq": without an answer the selector is sure of, "是的" could not be answered either.
         candidates = [r.get("name") for r in ranking
                       if r.get("name") not in (None, "nlu_fallback", "out_of_scope", "faq")]

@@ -23,10 +23,13 @@ REQUEST_WORDS = (
 
 
 def named_request(text: str) -> Optional[str]:
-    for form, words in REQUEST_WORDS:
-        if words.search(text or ""):
-            return form
-    return None
+    """The form of the request whose words come first in the text, if any."""
+    found = [(match.start(), form) for form, words in REQUEST_WORDS for match in [words.search(text or "")] if match]
+    return min(found)[1] if found else None
+
+
+FORM_INTENTS = {"fault_form": "report_fault", "outage_form": "query_outage", "application_form": "apply_service",
+                "bill_form": "query_bill"}
 
 
 # User turns after an offer within which a yes still answers it.
@@ -58,6 +61,10 @@ class ActionAnswerBareDetail(Action):
         phone = next(filter(None, map(find_mobile, entity_values(tracker, "phone"))), None)
         if phone and await self._complete_callback(dispatcher, tracker, phone):
             return []
+        if accounts and offered_business(tracker):
+            # "户号3201000023" right after an application was offered: the customer is applying.
+            return [SlotSet("offered_business", None), SlotSet("business_type", offered_business(tracker)),
+                    FollowupAction("application_form")]
         request = named_request(latest_text(tracker)) if addresses or accounts else None
         if request:
             # "玄武区珠江路130号…11栋2603 家里没电了 帮我报修": NLU saw the address, the words say

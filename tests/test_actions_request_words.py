@@ -333,3 +333,86 @@ async def test_a_phone_or_an_address_at_the_account_question_is_told_what_is_nee
     assert [m.get("response") for m in messages] == [response]
     values = slot_values(events)
     assert "account_no" in values and values["account_no"] is None  # an answer: the form asks again
+
+
+@pytest.mark.asyncio
+async def test_a_fallback_on_a_message_that_says_its_request_starts_it():
+    from actions.handoff import ActionDefaultAskAffirmation
+
+    tracker = make_tracker("户号3201000010 查下上个月电费 另外听说马台街要停电 是哪天几点", intent="nlu_fallback")
+    tracker.latest_message["intent_ranking"] = [{"name": "nlu_fallback", "confidence": 0.5},
+                                                {"name": "query_outage", "confidence": 0.41},
+                                                {"name": "query_bill", "confidence": 0.38}]
+    events, messages = await run_action(ActionDefaultAskAffirmation(), tracker)
+    assert messages == []
+    assert [e.get("name") for e in events if e.get("event") == "followup"] == ["bill_form"]  # said first
+
+
+@pytest.mark.asyncio
+async def test_gas_opened_as_a_repair_says_who_can_help(actions_gateway):
+    from actions.faults import ValidateFaultForm, safety_response
+
+    assert safety_response("燃气灶打不着火了") is None
+    tracker = make_tracker("燃气灶打不着火了 你们能派个人来看看吗", intent="report_fault", form="fault_form")
+    events, messages = await run_action(ValidateFaultForm(), tracker)
+    assert [m.get("response") for m in messages] == ["utter_out_of_scope_gas"]
+    assert [e.get("name") for e in events if e.get("event") == "followup"] == ["action_listen"]
+
+
+@pytest.mark.asyncio
+async def test_the_repair_says_how_many_minutes(actions_gateway):
+    from actions.faults import ActionSubmitFault
+
+    slots = {"address": "玄武区中山路18号3栋501", "repair_area_type": "urban", "fault_description": "家里没电了",
+             "contact_phone": "13912345678", "address_checked": "玄武区中山路18号3栋501"}
+    _, messages = await run_action(ActionSubmitFault(), make_tracker("13912345678", intent="inform", slots=slots))
+    assert "45分钟内" in texts(messages)[0]
+
+
+@pytest.mark.asyncio
+async def test_an_account_number_after_an_offer_starts_the_application():
+    events, messages = await run_action(ActionAnswerBareDetail(), make_tracker(
+        "3201000023", intent="inform", slots={"offered_business": "pv_connection"},
+        entities=[{"entity": "account_no", "value": "3201000023"}],
+        prior_events=[{"event": "user", "text": "想装光伏 去哪申请"},
+                      {"event": "slot", "name": "offered_business", "value": "pv_connection"}]))
+    assert slot_values(events)["business_type"] == "pv_connection"
+    assert [e.get("name") for e in events if e.get("event") == "followup"] == ["application_form"]
+
+
+@pytest.mark.asyncio
+async def test_a_stop_right_after_an_off_hours_hand_off_withdraws_the_callback(actions_gateway):
+    import uuid
+
+    from actions import api_client
+    from actions.common import ActionCancelForm
+
+    ticket = await api_client.create_ticket({
+        "request_key": f"test:{uuid.uuid4().hex}", "type": "callback", "summary": "回电：客户要求转人工",
+        "channel": "web", "conversation_id": "withdraw-callback"})
+    prior = [{"event": "user", "text": "人工客服", "parse_data": {"intent": {"name": "request_human"}}},
+             {"event": "action", "name": "action_handoff"}]
+    tracker = make_tracker("算了算了不用了", intent="cancel", sender_id="withdraw-callback", prior_events=prior)
+    _, messages = await run_action(ActionCancelForm(), tracker)
+    assert (await api_client.get_ticket(ticket["ticket_no"]))["status"] == "cancelled"
+    assert f"回电工单 {ticket['ticket_no']} 已为您撤销" in texts(messages)[0]
+
+
+@pytest.mark.asyncio
+async def test_a_paused_repair_of_a_house_without_power_is_not_filed_when_a_bill_is_overdue(actions_gateway):
+    import json
+    from pathlib import Path
+
+    from actions.bills import ActionQueryBill
+
+    data = json.loads((Path(__file__).resolve().parents[1] / "demo" / "demo_data.json").read_text(encoding="utf-8"))
+    overdue = sorted({b["account_no"] for b in data["bills"] if b.get("status") == "overdue"})[0]
+    prior = [{"event": "user", "text": "家里没电了 报修", "parse_data": {"intent": {"name": "report_fault"}}}]
+    slots = {"identity_verified": True, "verified_account_no": overdue, "account_no": overdue,
+             "paused_form": "fault_form"}
+    events, messages = await run_action(ActionQueryBill(), make_tracker("6985", intent="inform", slots=slots,
+                                                                        prior_events=prior))
+    assert "utter_power_cut_is_arrears" in [m.get("response") for m in messages]
+    assert not any("接着办理" in t for t in texts(messages))
+    assert slot_values(events)["paused_form"] is None
+    assert [e.get("name") for e in events if e.get("event") == "followup"] == ["action_listen"]
