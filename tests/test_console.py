@@ -227,7 +227,14 @@ async def test_conversation_json_has_customer_tickets_and_deadlines_masked_for_a
     # Rural repair: the crew is due within 90 minutes of the report.
     assert arrival["name"] == "抢修人员到达现场" and arrival["state"] == "open" and arrival["met_at"] is None
     assert 85 * 60 < arrival["seconds_left"] <= 90 * 60
-    assert masked["tickets"] == full["tickets"]
+    # The two requests are a moment apart: the seconds left may differ by the clock's tick.
+    def without_clock(tickets):
+        return [{**t, "milestones": [{k: v for k, v in m.items() if k != "seconds_left"} for m in t["milestones"]]}
+                for t in tickets]
+
+    assert without_clock(masked["tickets"]) == without_clock(full["tickets"])
+    for seen_by_agent, seen_by_boss in zip(masked["tickets"][0]["milestones"], full["tickets"][0]["milestones"]):
+        assert abs(seen_by_agent["seconds_left"] - seen_by_boss["seconds_left"]) <= 2
     missing = await agent.get("/console/api/conversations/no-such")
     assert missing.status == 404
 
