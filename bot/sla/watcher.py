@@ -19,7 +19,7 @@ import asyncio
 import logging
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Callable
+from typing import Callable, Literal
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
@@ -38,13 +38,14 @@ RAISE_TO = {"at_risk": "high", "breached": "urgent"}
 _RANK = {"normal": 0, "high": 1, "urgent": 2}
 
 Clock = Callable[[], datetime]
+Kind = Literal["at_risk", "breached"]
 
 
 @dataclass(frozen=True)
 class Transition:
     """One transition this watcher claimed (and nobody else will)."""
 
-    kind: str  # at_risk | breached
+    kind: Kind
     milestone_id: int
     ticket_no: str
     ticket_type: str
@@ -58,7 +59,7 @@ class Transition:
 
     def notice(self) -> SlaEvent:
         """The live notice for supervisors' consoles."""
-        return SlaEvent(type="sla", kind=self.kind, audience="supervisor",  # type: ignore[typeddict-item]
+        return SlaEvent(type="sla", kind=self.kind, audience="supervisor",
                         ticket_no=self.ticket_no, ticket_type=self.ticket_type,
                         area_type=self.area_type, rule=self.rule, milestone=self.name,
                         due_at=iso_local(self.due_at), at=iso_local(self.at),
@@ -120,7 +121,7 @@ class SlaWatcher:
                 claimed.append(transition)
         return claimed
 
-    def _claim(self, session: Session, milestone_id: int, kind: str, now: datetime) -> Transition | None:
+    def _claim(self, session: Session, milestone_id: int, kind: Kind, now: datetime) -> Transition | None:
         open_milestone = (Milestone.id == milestone_id) & Milestone.met_at.is_(None)
         if kind == "breached":
             statement = (update(Milestone)
