@@ -32,7 +32,7 @@ from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from bot.config import ROOT, Settings
-from bot.events import EventBus, bus_of
+from bot.events import EventBus, MessageEvent, StateEvent, bus_of
 from bot.store import Store
 from bot.store.models import CONVERSATION_STATES, MESSAGE_SENDERS, Conversation, Message
 from bot.store.types import iso_local, now_utc
@@ -318,8 +318,10 @@ class ConversationHub:
             if result.duplicate:
                 return result
             if reopened:
-                await self.bus.publish({"type": "state", "conversation_id": conversation_id, "state": "bot", "agent": None})
-            await self.bus.publish({"type": "message", "conversation_id": conversation_id, "message": result.message})
+                await self.bus.publish(StateEvent(type="state", conversation_id=conversation_id, state="bot",
+                                                  agent=None))
+            await self.bus.publish(MessageEvent(type="message", conversation_id=conversation_id,
+                                                message=result.message))
             if result.state != "bot":
                 return result  # a person serves it: staff see it through the event, Rasa never does
             if waiting_before and not self._customer_present(channel, conversation_id):
@@ -379,8 +381,8 @@ class ConversationHub:
             return result
         log.info("turn of %s not sent to the bot: %s", conversation_id, refusal)
         if reopened:
-            await self.bus.publish({"type": "state", "conversation_id": conversation_id, "state": "bot", "agent": None})
-        await self.bus.publish({"type": "message", "conversation_id": conversation_id, "message": result.message})
+            await self.bus.publish(StateEvent(type="state", conversation_id=conversation_id, state="bot", agent=None))
+        await self.bus.publish(MessageEvent(type="message", conversation_id=conversation_id, message=result.message))
         answer = RATE_LIMITED_TEXT if refusal == "rate_limited" else QUEUE_FULL_TEXT
         result.replies.extend(await self._store_and_deliver_many(conversation_id, [{"text": answer}], "system", None))
         return result
@@ -470,7 +472,7 @@ class ConversationHub:
         for data in stored:
             if data["id"] in delivered_ids:
                 data["delivered_at"] = delivered_ids[data["id"]]
-            await self.bus.publish({"type": "message", "conversation_id": conversation_id, "message": data})
+            await self.bus.publish(MessageEvent(type="message", conversation_id=conversation_id, message=data))
         return stored
 
     async def deliver_pending(self, conversation_id: str) -> int:
@@ -508,7 +510,7 @@ class ConversationHub:
         if state not in CONVERSATION_STATES:
             raise ValueError(f"bad state {state!r}")
         info = await self.store.run(self._set_state, conversation_id, state, agent)
-        await self.bus.publish({"type": "state", "conversation_id": conversation_id, "state": state, "agent": agent})
+        await self.bus.publish(StateEvent(type="state", conversation_id=conversation_id, state=state, agent=agent))
         return info
 
     async def conversation(self, conversation_id: str) -> Optional[dict]:
