@@ -225,7 +225,7 @@ class HandoffService:
         self.sla = sla
         # Live events go where the hub's go (the app's bus, bot.events); without a hub, to a bus
         # of the service's own (unit use: a test subscribes to ``service.events``).
-        self.events: Publisher = events or (hub.bus if hub is not None else EventBus())
+        self.events: Publisher = events if events is not None else (hub.bus if hub is not None else EventBus())
 
     # -- live events for consoles
     async def _emit(self, handoff: dict) -> None:
