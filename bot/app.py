@@ -9,7 +9,9 @@ import logging
 
 from aiohttp import web
 
+from bot import events
 from bot.config import Settings, load_settings
+from bot.events import EVENT_BUS  # noqa: F401  (the typed key of the app's event bus, bot.events)
 from bot.store import Store, migrate
 
 log = logging.getLogger(__name__)
@@ -18,6 +20,7 @@ log = logging.getLogger(__name__)
 SETTINGS = "settings"
 STORE = "store"
 HUB = "hub"  # bot.conversations.ConversationHub
+# EVENT_BUS, a typed web.AppKey: bot.events.EventBus, every live event and its subscribers.
 SLA = "sla"  # bot.sla.SlaRules
 
 
@@ -36,7 +39,8 @@ def create_app(settings: Settings | None = None, *, run_migrations: bool = True,
     from bot import api, conversations, web_channel, handoff, console, sla, channels, event_relay, privacy, proxies
     from bot import dashboard, throttle
 
-    proxies.setup(app, settings.trusted_proxies)  # first: every later middleware sees the real client
+    events.setup(app)  # the event bus: every later concern publishes or subscribes on it
+    proxies.setup(app, settings.trusted_proxies)  # first middleware: every later one sees the real client
 
     throttle.setup(app)  # lock-outs and rate limits (store or Redis), used by the API and the console
     sla.setup(app)
@@ -48,7 +52,7 @@ def create_app(settings: Settings | None = None, *, run_migrations: bool = True,
     dashboard.setup(app)  # supervisors' dashboard on the console
     privacy.setup(app)
     channels.setup(app)
-    event_relay.setup(app)  # several gateways: consoles get every gateway's live events
+    event_relay.setup(app)  # several gateways: consoles get every gateway's live events (bus <-> Redis)
 
     async def close_store(app: web.Application) -> None:
         app[STORE].close()

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 from types import SimpleNamespace
-from typing import Any, AsyncIterator, Awaitable, Callable, Optional, Protocol
+from typing import Any, AsyncIterator, Callable, Optional, Protocol
 
 import aiohttp
 import yaml
@@ -32,6 +32,7 @@ from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from bot.config import ROOT, Settings
+from bot.events import EventBus, MessageEvent, StateEvent, bus_of
 from bot.store import Store
 from bot.store.models import CONVERSATION_STATES, MESSAGE_SENDERS, Conversation, Message
 from bot.store.types import iso_local, now_utc
@@ -72,8 +73,6 @@ def _rasa_session_expiry(domain_file: Path = ROOT / "domain.yml") -> timedelta:
 # browser or chat is not taken for the earlier customer (console, callbacks).
 IDENTITY_FORGET_AFTER = _rasa_session_expiry()
 
-EventCallback = Callable[[dict], Awaitable[None]]
-
 # The hot path (every customer turn) uses Core statements on these tables: the ORM's unit of
 # work, identity map and object loading cost more gateway CPU than the SQL itself.
 # Built once: constructing a statement costs more Python than compiling it (which is cached).
@@ -111,6 +110,17 @@ class ChannelAdapter(Protocol):
 
     async def deliver(self, conversation_id: str, message: dict) -> bool:
         """Sends one message now; False leaves it pending for a later ``deliver_pending``."""
+
+
+class Hub(Protocol):
+    """What the hand-off service and the notifiers need of the hub (``ConversationHub``)."""
+
+    bus: EventBus
+
+    async def push(self, conversation_id: str, message: dict, sender: str = "bot",
+                   agent: Optional[str] = None) -> dict: ...
+
+    async def set_state(self, conversation_id: str, state: str, agent: Optional[str] = None) -> dict: ...
 
 
 class RasaUnavailable(Exception):
@@ -258,11 +268,11 @@ class TurnGate:
 
 
 class ConversationHub:
-    def __init__(self, store: Store, settings: Settings) -> None:
+    def __init__(self, store: Store, settings: Settings, bus: Optional[EventBus] = None) -> None:
         self.store = store
         self.settings = settings
+        self.bus = bus if bus is not None else EventBus()  # the app's (bot.events): where live events go
         self._channels: dict[str, ChannelAdapter] = {}
-        self._subscribers: list[EventCallback] = []
         self._processing = _KeyedLocks()
         self._delivering = _KeyedLocks()
         self._http: Optional[aiohttp.ClientSession] = None
@@ -274,23 +284,6 @@ class ConversationHub:
     # ---- wiring -------------------------------------------------------------------------
     def register_channel(self, adapter: ChannelAdapter) -> None:
         self._channels[adapter.name] = adapter
-
-    def subscribe(self, callback: EventCallback) -> Callable[[], None]:
-        """Registers a live-console callback; returns a function that unsubscribes it."""
-        self._subscribers.append(callback)
-
-        def unsubscribe() -> None:
-            with contextlib.suppress(ValueError):
-                self._subscribers.remove(callback)
-
-        return unsubscribe
-
-    async def publish(self, event: dict) -> None:
-        for callback in list(self._subscribers):
-            try:
-                await callback(event)
-            except Exception:  # a broken console must not break the customer's conversation
-                log.exception("event subscriber failed on %s", event.get("type"))
 
     async def close(self) -> None:
         if self._http is not None:
@@ -325,8 +318,10 @@ class ConversationHub:
             if result.duplicate:
                 return result
             if reopened:
-                await self.publish({"type": "state", "conversation_id": conversation_id, "state": "bot", "agent": None})
-            await self.publish({"type": "message", "conversation_id": conversation_id, "message": result.message})
+                await self.bus.publish(StateEvent(type="state", conversation_id=conversation_id, state="bot",
+                                                  agent=None))
+            await self.bus.publish(MessageEvent(type="message", conversation_id=conversation_id,
+                                                message=result.message))
             if result.state != "bot":
                 return result  # a person serves it: staff see it through the event, Rasa never does
             if waiting_before and not self._customer_present(channel, conversation_id):
@@ -386,8 +381,8 @@ class ConversationHub:
             return result
         log.info("turn of %s not sent to the bot: %s", conversation_id, refusal)
         if reopened:
-            await self.publish({"type": "state", "conversation_id": conversation_id, "state": "bot", "agent": None})
-        await self.publish({"type": "message", "conversation_id": conversation_id, "message": result.message})
+            await self.bus.publish(StateEvent(type="state", conversation_id=conversation_id, state="bot", agent=None))
+        await self.bus.publish(MessageEvent(type="message", conversation_id=conversation_id, message=result.message))
         answer = RATE_LIMITED_TEXT if refusal == "rate_limited" else QUEUE_FULL_TEXT
         result.replies.extend(await self._store_and_deliver_many(conversation_id, [{"text": answer}], "system", None))
         return result
@@ -477,7 +472,7 @@ class ConversationHub:
         for data in stored:
             if data["id"] in delivered_ids:
                 data["delivered_at"] = delivered_ids[data["id"]]
-            await self.publish({"type": "message", "conversation_id": conversation_id, "message": data})
+            await self.bus.publish(MessageEvent(type="message", conversation_id=conversation_id, message=data))
         return stored
 
     async def deliver_pending(self, conversation_id: str) -> int:
@@ -515,7 +510,7 @@ class ConversationHub:
         if state not in CONVERSATION_STATES:
             raise ValueError(f"bad state {state!r}")
         info = await self.store.run(self._set_state, conversation_id, state, agent)
-        await self.publish({"type": "state", "conversation_id": conversation_id, "state": state, "agent": agent})
+        await self.bus.publish(StateEvent(type="state", conversation_id=conversation_id, state=state, agent=agent))
         return info
 
     async def conversation(self, conversation_id: str) -> Optional[dict]:
@@ -677,7 +672,7 @@ def _conversation_json(conversation: Any) -> dict:
 
 
 def setup(app: web.Application) -> None:
-    hub = ConversationHub(app["store"], app["settings"])
+    hub = ConversationHub(app["store"], app["settings"], bus_of(app))
     app["hub"] = hub
 
     async def close_hub(app: web.Application) -> None:

@@ -1,11 +1,17 @@
-"""Staff consoles' live events across several gateways, through Redis pub/sub.
+"""Live events across several gateways, through Redis pub/sub.
 
-The hub publishes events (new message, state change, hand-off) to subscribers in its own
-process, the console's live streams among them. With several gateways behind a load
-balancer, a supervisor's browser is connected to one gateway while the conversation may be
-served by another: this relays every gateway's events to the live streams of the others.
-Relayed events go only to the console streams, never through ``hub.publish``, so no other
-subscriber acts on an event twice. Off without ``REDIS_URL`` (one gateway).
+Every event published on a gateway's event bus (``bot.events``) reaches the console streams of
+that gateway. With several gateways behind a load balancer, a supervisor's browser is connected
+to one gateway while the conversation (or the SLA watcher that claimed a warning) may be on
+another: this relay subscribes to the bus and sends each event's *console view* with its
+*audience* to the other gateways, which give it to their own console streams only
+(``EventBus.deliver_relayed``), never to their subscribers, so nothing acts on an event twice.
+A supervisors' SLA warning thus arrives whole (ticket, type, milestone, deadline) and at
+supervisors only, as on the gateway that raised it. Off without ``REDIS_URL`` (one gateway).
+
+What crosses (one JSON message per event on ``CHANNEL``)::
+
+    {"origin": <this gateway's id>, "audience": "staff" | "supervisor", "event": <console view>}
 
 Publishing does not wait for Redis: events go to an outbox that one task sends in order, a
 burst (a turn's customer message and replies) in one pipelined round trip.
@@ -17,15 +23,16 @@ import contextlib
 import json
 import logging
 import uuid
+from typing import Any
 
 from aiohttp import web
+
+from bot.events import Event, EventBus, audience_of, bus_of, console_view
 
 log = logging.getLogger(__name__)
 
 CHANNEL = "electricbot:console-events"
-# What a console stream carries (pages fetch the content themselves, with the viewer's masking).
-RELAYED_KEYS = ("type", "conversation_id", "state")
-REDIS_CLIENT = "event_relay_redis"
+REDIS_CLIENT = web.AppKey("event_relay_redis", Any)  # redis.asyncio.Redis while the relay runs
 OUTBOX_SIZE = 10000  # events waiting for Redis; beyond it (Redis gone) consoles catch up by polling
 MAX_BATCH = 200
 # Subscribed only while a console stream is open on this gateway (receiving and parsing every
@@ -33,32 +40,37 @@ MAX_BATCH = 200
 IDLE_CHECK_SECONDS = 0.1
 
 
-def _slim(event: dict) -> dict:
-    return {key: event[key] for key in RELAYED_KEYS if event.get(key) is not None}
+def wire(origin: str, event: Event) -> str:
+    """The relayed form of an event: its console view and who may see it."""
+    return json.dumps({"origin": origin, "audience": audience_of(event), "event": console_view(event)},
+                      ensure_ascii=False)
 
 
-def _deliver_locally(app: web.Application, event: dict) -> None:
-    from bot.console.views import LISTENERS
-
-    for queue in list(app.get(LISTENERS) or ()):
-        with contextlib.suppress(asyncio.QueueFull):  # a stalled browser misses events; it also polls
-            queue.put_nowait(event)
+def receive(bus: EventBus, origin: str, raw: Any) -> bool:
+    """Gives another gateway's event to this gateway's console streams; False if it is ours or not one."""
+    try:
+        data = json.loads(raw)
+    except (TypeError, ValueError):
+        return False
+    if not isinstance(data, dict) or data.get("origin") == origin:
+        return False
+    return bus.deliver_relayed(data.get("event"), data.get("audience"))
 
 
 def setup(app: web.Application) -> None:
     settings = app["settings"]
-    hub = app.get("hub")
-    if not settings.redis_url or hub is None or not hasattr(hub, "subscribe"):
+    if not settings.redis_url:
         return
+    bus = bus_of(app)
     origin = uuid.uuid4().hex
     running: dict = {"outbox": None}  # set while the relay runs
 
-    async def forward(event: dict) -> None:
+    async def forward(event: Event) -> None:
         outbox = running["outbox"]
         if outbox is None:
             return
         try:
-            outbox.put_nowait(json.dumps({"origin": origin, "event": _slim(event)}, ensure_ascii=False))
+            outbox.put_nowait(wire(origin, event))
         except asyncio.QueueFull:  # consoles on other gateways catch up by polling
             log.warning("console event relay: outbox full, an event is not relayed")
 
@@ -82,7 +94,7 @@ def setup(app: web.Application) -> None:
             batch = take_batch(outbox, await outbox.get())
             await send(client, batch)
 
-    hub.subscribe(forward)
+    bus.subscribe(forward)
 
     async def relay(app: web.Application):
         import redis.asyncio as aioredis
@@ -94,10 +106,8 @@ def setup(app: web.Application) -> None:
         pubsub = client.pubsub()
 
         async def listen() -> None:
-            from bot.console.views import LISTENERS
-
             while True:
-                if not app.get(LISTENERS):  # nobody here to relay to
+                if not bus.has_streams:  # nobody here to relay to
                     if pubsub.subscribed or pubsub.connection is not None:
                         with contextlib.suppress(Exception):
                             await pubsub.reset()  # unsubscribes, returns the connection
@@ -113,14 +123,8 @@ def setup(app: web.Application) -> None:
                     log.warning("console event relay: Redis unavailable (%r); retrying", exc)
                     await asyncio.sleep(1.0)
                     continue
-                if not message:
-                    continue
-                try:
-                    data = json.loads(message["data"])
-                except (TypeError, ValueError):
-                    continue
-                if data.get("origin") != origin and isinstance(data.get("event"), dict):
-                    _deliver_locally(app, data["event"])
+                if message:
+                    receive(bus, origin, message["data"])
 
         task = asyncio.create_task(listen())
         sending = asyncio.create_task(sender(client, outbox))
@@ -130,7 +134,7 @@ def setup(app: web.Application) -> None:
             background.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await background
-        if not outbox.empty():  # what the hub published last (e.g. on shutdown) still goes out
+        if not outbox.empty():  # what was published last (e.g. on shutdown) still goes out
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(send(client, take_batch(outbox, outbox.get_nowait())), 2)
         with contextlib.suppress(Exception):

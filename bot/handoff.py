@@ -18,16 +18,20 @@ import logging
 import os
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
-from typing import Any, Awaitable, Callable, Iterable
+from typing import TYPE_CHECKING, Any, Callable, Iterable
 
 from aiohttp import web
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from bot.events import EventBus, HandoffEvent, Publisher, bus_of
 from bot.masking import mask_phone
 from bot.store.models import Conversation, Customer, Handoff, Ticket
 from bot.store.types import SHANGHAI, iso_local, now_utc
 from bot.text_safety import unstorable_field
+
+if TYPE_CHECKING:
+    from bot.conversations import Hub
 
 log = logging.getLogger(__name__)
 
@@ -36,7 +40,6 @@ REASONS = ("customer_request", "fallback", "identity_failed", "staff_takeover")
 ACTIVE_STATUSES = ("waiting", "accepted")
 
 Clock = Callable[[], datetime]
-Listener = Callable[[dict], Awaitable[None]]
 
 
 class HandoffError(Exception):
@@ -213,33 +216,24 @@ def _minutes_text(seconds: float) -> str:
 # ---------------------------------------------------------------- the service
 
 class HandoffService:
-    def __init__(self, store, hub=None, settings: HandoffSettings | None = None,
-                 clock: Clock = now_utc, sla=None, notify=None):
+    def __init__(self, store, hub: Hub | None = None, settings: HandoffSettings | None = None,
+                 clock: Clock = now_utc, sla=None, events: Publisher | None = None):
         self.store = store
         self.hub = hub
         self.settings = settings or HandoffSettings.from_env()
         self.clock = clock
         self.sla = sla
-        self._listeners: list[Listener] = []
+        # Live events go where the hub's go (the app's bus, bot.events); without a hub, to a bus
+        # of the service's own (unit use: a test subscribes to ``service.events``).
+        self.events: Publisher = events if events is not None else (hub.bus if hub is not None else EventBus())
 
     # -- live events for consoles
-    def subscribe(self, listener: Listener) -> None:
-        self._listeners.append(listener)
-
-    def unsubscribe(self, listener: Listener) -> None:
-        if listener in self._listeners:
-            self._listeners.remove(listener)
-
     async def _emit(self, handoff: dict) -> None:
-        event = {"type": "handoff", "conversation_id": handoff["conversation_id"], "handoff": handoff}
-        if self.hub is not None and hasattr(self.hub, "publish"):
-            await self.hub.publish(event)  # consoles subscribe to the hub: one stream of events
-            return
-        for listener in list(self._listeners):
-            try:
-                await listener(event)
-            except Exception:  # a broken console must not break a hand-off
-                log.exception("hand-off listener failed")
+        event = HandoffEvent(type="handoff", conversation_id=handoff["conversation_id"], handoff=handoff)
+        try:
+            await self.events.publish(event)
+        except Exception:  # a broken console must not break a hand-off
+            log.exception("hand-off event failed for %s", handoff["conversation_id"])
 
     async def _set_state(self, conversation_id: str, state: str, agent: str | None = None) -> None:
         if self.hub is not None:
@@ -650,7 +644,8 @@ def _error(code: str, message: str, status: int) -> web.Response:
 
 
 def setup(app: web.Application) -> None:
-    service = HandoffService(app["store"], app.get("hub"), HandoffSettings.from_env(), sla=app.get("sla"))
+    service = HandoffService(app["store"], app.get("hub"), HandoffSettings.from_env(), sla=app.get("sla"),
+                             events=bus_of(app))
     app[HANDOFF_SERVICE] = service
     if app.get("hub") is not None:
         app["hub"].handoff = service  # the hub hands off itself when the bot cannot act

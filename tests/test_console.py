@@ -13,6 +13,7 @@ import yaml
 from sqlalchemy import select
 
 from bot import tickets
+from bot.events import EVENT_BUS
 from bot.store.models import Conversation, Message, StaffUser, SurveyAnswer, Ticket
 from bot.store.types import now_utc
 from tests.support.console import add_staff, log_in
@@ -190,8 +191,9 @@ async def test_sla_notice_reaches_supervisors_live_but_not_agents(app, aiohttp_c
               "ticket_type": "repair", "area_type": "rural", "rule": "repair.arrival",
               "milestone": "抢修人员到达现场", "due_at": "2026-11-26T10:30:00+08:00", "priority": "urgent",
               "priority_before": "normal"}
-    await app["hub"].publish(notice)
-    await app["hub"].publish({"type": "message", "conversation_id": "rev-a"})
+    bus = app[EVENT_BUS]
+    await bus.publish(notice)
+    await bus.publish({"type": "message", "conversation_id": "rev-a"})
 
     first_for_boss = await _next_data_event(boss_stream)
     assert first_for_boss["type"] == "sla"

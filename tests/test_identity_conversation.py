@@ -66,7 +66,7 @@ async def gateway(actions_gateway, aiohttp_server):
     async def collect(event: dict) -> None:
         client.events.append(event)
 
-    hub.subscribe(collect)
+    hub.bus.subscribe(collect)  # the gateway's event bus (bot.events)
     return client
 
 

@@ -50,7 +50,7 @@ def kinds(transitions) -> list[tuple[str, str]]:
 async def test_at_risk_and_breach_are_found_once_and_escalated_once(store):
     number = add_ticket(store, "repair", T0)
     clock, hub = FakeClock(T0 + timedelta(minutes=35)), RecordingHub()
-    watcher = SlaWatcher(store, at_risk_fraction=0.8, hub=hub, now=clock)
+    watcher = SlaWatcher(store, at_risk_fraction=0.8, events=hub, now=clock)
 
     assert await watcher.scan_once() == []  # 35 of 45 minutes: not yet 80 %
 
@@ -73,12 +73,12 @@ async def test_at_risk_and_breach_are_found_once_and_escalated_once(store):
     assert arrival.breached is True and arrival.breached_at == clock() and arrival.at_risk_at == T0 + timedelta(minutes=36)
 
     # A restart: a new watcher finds nothing new; the 2-hour first response becomes at risk at 96 min.
-    restarted = SlaWatcher(store, at_risk_fraction=0.8, hub=hub, now=clock)
+    restarted = SlaWatcher(store, at_risk_fraction=0.8, events=hub, now=clock)
     clock.set(T0 + timedelta(minutes=95))
     assert await restarted.scan_once() == []
     clock.set(T0 + timedelta(minutes=96))
     assert kinds(await restarted.scan_once()) == [("at_risk", "first_response")]
-    assert await SlaWatcher(store, hub=hub, now=clock).scan_once() == []
+    assert await SlaWatcher(store, events=hub, now=clock).scan_once() == []
 
     priority, events, _ = ticket_state(store, number)
     assert priority == "urgent"  # already urgent: not raised again
@@ -163,7 +163,7 @@ async def test_two_gateways_on_postgresql_claim_each_transition_once(postgres_ur
         numbers = _many_tickets(first_store, 24)
         clock = FakeClock(T0)
         hubs = RecordingHub(), RecordingHub()
-        gateways = [SlaWatcher(first_store, hub=hubs[0], now=clock), SlaWatcher(second_store, hub=hubs[1], now=clock)]
+        gateways = [SlaWatcher(first_store, events=hubs[0], now=clock), SlaWatcher(second_store, events=hubs[1], now=clock)]
 
         claimed = []
         for minutes in (40, 50, 100, 130, 60 * 24 + 10):  # at risk, breaches, 24-hour contact
@@ -214,7 +214,9 @@ async def test_background_task_runs_with_the_app_and_stops_on_cleanup(tmp_path):
     app = web.Application()
     app["settings"], app["store"], app["start_background"] = Settings(), store, True
     hub = RecordingHub()
-    app["hub"] = hub
+    from bot.events import EVENT_BUS, EventBus
+    app[EVENT_BUS] = EventBus()
+    app[EVENT_BUS].subscribe(hub.publish)
     from bot.sla import setup as sla_setup
     sla_setup(app)
     number = add_ticket(store, "repair", now_utc() - timedelta(minutes=100))

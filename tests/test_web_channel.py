@@ -201,7 +201,7 @@ async def test_conversation_served_by_staff_never_reaches_rasa(gateway, rasa, cl
     async def on_event(event):
         events.append(event)
 
-    unsubscribe = gateway.hub.subscribe(on_event)
+    unsubscribe = gateway.hub.bus.subscribe(on_event)
     session_id = await client.open(gateway.url)
     await client.say(session_id, "转人工")
     await client.next()

@@ -8,6 +8,7 @@ from aiohttp import web
 from bot.agent_tools import availability, canned, customers, notes, search
 from bot.console import queries
 from bot.console.views import _audit_view, _read, conversation_url, done, form, for_viewer, render, staff, wants_json
+from bot.events import EVENT_BUS, AvailabilityEvent, Event, NoteEvent
 
 ACCOUNT_RE = re.compile(r"^\d{1,10}$")
 
@@ -66,11 +67,9 @@ async def _write(request: web.Request, fn, *args, **kwargs):
     return await st.run(_tx)
 
 
-async def _publish(request: web.Request, event: dict) -> None:
-    """Tells open consoles (of every gateway, through the hub and the event relay); never a channel."""
-    hub = request.config_dict.get("hub")
-    if hub is not None and hasattr(hub, "publish"):
-        await hub.publish(event)
+async def _publish(request: web.Request, event: Event) -> None:
+    """Tells open consoles (of every gateway, through the event bus and its relay); never a channel."""
+    await request.config_dict[EVENT_BUS].publish(event)
 
 
 async def add_note(request: web.Request) -> web.Response:
@@ -85,7 +84,7 @@ async def add_note(request: web.Request) -> web.Response:
         if wants_json(request):
             return web.json_response({"error": "invalid", "message": str(exc)}, status=400)
         return done(request, url, error=str(exc))
-    await _publish(request, {"type": "note", "conversation_id": cid})
+    await _publish(request, NoteEvent(type="note", conversation_id=cid))
     return done(request, url + "#transcript", "note_added")
 
 
@@ -98,7 +97,7 @@ async def set_labels(request: web.Request) -> web.Response:
     except LookupError:
         raise web.HTTPNotFound(text="会话不存在。")
     if changed:
-        await _publish(request, {"type": "note", "conversation_id": cid})
+        await _publish(request, NoteEvent(type="note", conversation_id=cid))
     return done(request, conversation_url(cid), "labels_saved")
 
 
@@ -179,7 +178,7 @@ async def set_availability(request: web.Request) -> web.Response:
         raise web.HTTPBadRequest(text="状态不正确。")
     me = staff(request)
     await _write(request, availability.set_availability, me.id, value)
-    await _publish(request, {"type": "availability", "conversation_id": None})
+    await _publish(request, AvailabilityEvent(type="availability", conversation_id=None))
     return done(request, "/console/queue", "availability_" + value)
 
 

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from bot import throttle
 from bot.throttle import Limit
 from bot import tickets as ticket_service
+from bot.events import EVENT_BUS, IdentityEvent
 from bot.masking import mask_phone
 from bot.api.errors import ApiError, not_found, validation_error
 from bot.api.outages import area_district, covers, outage_json, relevant
@@ -199,11 +200,9 @@ def _link_conversation(store, conversation_id: str, account_no: str) -> tuple[bo
 
 async def _publish_identity(request: web.Request, conversation_id: str, account_no: str) -> None:
     """Lets open consoles re-fetch the conversation (its customer card and tickets)."""
-    hub = request.config_dict.get("hub")
-    if hub is None or not hasattr(hub, "publish"):
-        return
+    bus = request.config_dict[EVENT_BUS]
     try:
-        await hub.publish({"type": "identity", "conversation_id": conversation_id, "account_no": account_no})
+        await bus.publish(IdentityEvent(type="identity", conversation_id=conversation_id, account_no=account_no))
     except Exception:  # the account is stored; a console notice must not undo the answer
         logging.getLogger(__name__).exception("conversation %s: identity notice failed", conversation_id)
 

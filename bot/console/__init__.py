@@ -20,7 +20,6 @@ from bot.agent_tools import views as agent_tools_views
 from bot.console import auth, labels, views
 from bot.console.auth import SESSION_COOKIE
 from bot.console.views import JINJA
-from bot.handoff import HANDOFF_SERVICE
 from bot.privacy import views as privacy_views
 
 HERE = Path(__file__).resolve().parent
@@ -151,18 +150,4 @@ def setup(app: web.Application) -> None:
     r.add_get("/console/api/conversations/{cid}", views.api_conversation, name="console-api-conversation")
     r.add_get("/console/api/events", views.events, name="console-api-events")
     r.add_static("/console/static/", str(HERE / "static"), name="console-static")
-
-    listeners: set = set()
-    app[views.LISTENERS] = listeners
-    fanout = views.make_fanout(listeners)
-    hub = app.get("hub")
-    if hub is not None and hasattr(hub, "subscribe"):
-        hub.subscribe(fanout)
-    elif app.get(HANDOFF_SERVICE) is not None:
-        app[HANDOFF_SERVICE].subscribe(fanout)
-
-    async def end_streams(_app: web.Application) -> None:
-        for queue in list(listeners):
-            queue.put_nowait(None)
-
-    app.on_shutdown.append(end_streams)
+    # Live streams (/console/api/events) are the event bus's (bot.events): it ends them on shutdown.

@@ -16,6 +16,7 @@ from bot import masking, throttle
 from bot.agent_tools import ticket_steps
 from bot.console import auth, labels, queries
 from bot.console.auth import SESSION_COOKIE, LOGIN_CSRF_COOKIE, StaffIdentity
+from bot.events import EVENT_BUS, AvailabilityEvent
 from bot.handoff import HANDOFF_SERVICE, HandoffError, HandoffService
 from bot.store.models import TICKET_TYPES
 from bot.store.types import SHANGHAI, now_utc
@@ -23,9 +24,6 @@ from bot.store.types import SHANGHAI, now_utc
 log = logging.getLogger(__name__)
 
 JINJA = web.AppKey("console_jinja", jinja2.Environment)
-LISTENERS = "console_listeners"  # set of asyncio.Queue, one per open live stream
-# What a supervisor's console receives of an SLA at-risk/breach notice (bot.sla.watcher).
-SLA_NOTICE_KEYS = ("type", "kind", "ticket_no", "ticket_type", "area_type", "milestone", "due_at", "priority")
 TICKET_STATUS_CHOICES = ("accepted", "dispatched", "arrived", "in_progress", "resolved", "closed", "cancelled")
 
 # Fixed messages shown after an action (the query string carries only the key).
@@ -191,9 +189,7 @@ async def logout(request: web.Request) -> web.Response:
 
 
 async def _publish_availability(request: web.Request) -> None:
-    hub = request.config_dict.get("hub")
-    if hub is not None and hasattr(hub, "publish"):
-        await hub.publish({"type": "availability", "conversation_id": None})
+    await request.config_dict[EVENT_BUS].publish(AvailabilityEvent(type="availability", conversation_id=None))
 
 
 # ---------------------------------------------------------------- queue
@@ -667,11 +663,9 @@ async def events(request: web.Request) -> web.StreamResponse:
     response = web.StreamResponse(headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache",
                                            "X-Accel-Buffering": "no"})
     await response.prepare(request)
-    queue: asyncio.Queue = asyncio.Queue(maxsize=200)
-    # The queue carries the viewer's role so supervisor-only notices (SLA) reach supervisors only.
-    queue.supervisor = staff(request).is_supervisor  # type: ignore[attr-defined]
-    listeners: set = request.config_dict[LISTENERS]
-    listeners.add(queue)
+    bus = request.config_dict[EVENT_BUS]
+    # The stream knows the viewer's role: supervisor-only notices (SLA) reach supervisors only.
+    queue = bus.open_stream(supervisor=staff(request).is_supervisor)
     try:
         await response.write(b"retry: 3000\n\n")
         while True:
@@ -687,7 +681,7 @@ async def events(request: web.Request) -> web.StreamResponse:
     except (ConnectionResetError, asyncio.CancelledError):
         pass
     finally:
-        listeners.discard(queue)
+        bus.close_stream(queue)
     return response
 
 
@@ -699,23 +693,3 @@ async def _touch(request: web.Request) -> None:
         await _read(request, availability.touch, me.id)
     except Exception:  # presence is best effort
         log.debug("presence update failed", exc_info=True)
-
-
-def make_fanout(listeners: set):
-    async def fanout(event: dict) -> None:
-        # Only what changed where: pages fetch the content themselves (with the viewer's masking).
-        slim = {"type": event.get("type"), "conversation_id": event.get("conversation_id")}
-        if event.get("type") == "state":
-            slim["state"] = event.get("state")
-        supervisors_only = event.get("type") == "sla"
-        if supervisors_only:
-            slim = {key: event.get(key) for key in SLA_NOTICE_KEYS}
-        for queue in list(listeners):
-            if supervisors_only and not getattr(queue, "supervisor", False):
-                continue
-            try:
-                queue.put_nowait(slim)
-            except asyncio.QueueFull:
-                pass  # a stalled browser misses events; it also polls
-
-    return fanout

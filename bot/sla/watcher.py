@@ -9,8 +9,9 @@ used, *breached* once its deadline passes. Each transition is claimed in the dat
 and acted on only by the watcher whose UPDATE changed the row, in the same transaction as
 its ticket event and priority change. So a restart, or a second gateway on the same
 PostgreSQL, never records or escalates the same transition twice, and a crash between
-claim and event leaves neither. Supervisors get a live notice through the hub
-(``{"type": "sla", ...}``) after the commit.
+claim and event leaves neither. Supervisors get a live notice on the event bus
+(``bot.events.SlaEvent``, ``{"type": "sla", ...}``) after the commit; the bus shows it to the
+supervisors' consoles of every gateway, never to agents.
 """
 from __future__ import annotations
 
@@ -18,11 +19,12 @@ import asyncio
 import logging
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Callable
+from typing import Callable, Literal
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from bot.events import Publisher, SlaEvent, bus_of
 from bot.store.models import Milestone, Ticket, TicketEvent
 from bot.store.types import iso_local, now_utc
 
@@ -36,13 +38,14 @@ RAISE_TO = {"at_risk": "high", "breached": "urgent"}
 _RANK = {"normal": 0, "high": 1, "urgent": 2}
 
 Clock = Callable[[], datetime]
+Kind = Literal["at_risk", "breached"]
 
 
 @dataclass(frozen=True)
 class Transition:
     """One transition this watcher claimed (and nobody else will)."""
 
-    kind: str  # at_risk | breached
+    kind: Kind
     milestone_id: int
     ticket_no: str
     ticket_type: str
@@ -54,13 +57,13 @@ class Transition:
     priority_before: str
     priority_after: str
 
-    def notice(self) -> dict:
+    def notice(self) -> SlaEvent:
         """The live notice for supervisors' consoles."""
-        return {"type": "sla", "kind": self.kind, "audience": "supervisor",
-                "ticket_no": self.ticket_no, "ticket_type": self.ticket_type,
-                "area_type": self.area_type, "rule": self.rule, "milestone": self.name,
-                "due_at": iso_local(self.due_at), "at": iso_local(self.at),
-                "priority": self.priority_after, "priority_before": self.priority_before}
+        return SlaEvent(type="sla", kind=self.kind, audience="supervisor",
+                        ticket_no=self.ticket_no, ticket_type=self.ticket_type,
+                        area_type=self.area_type, rule=self.rule, milestone=self.name,
+                        due_at=iso_local(self.due_at), at=iso_local(self.at),
+                        priority=self.priority_after, priority_before=self.priority_before)
 
 
 def at_risk_time(milestone: Milestone, fraction: float) -> datetime:
@@ -69,18 +72,18 @@ def at_risk_time(milestone: Milestone, fraction: float) -> datetime:
 
 class SlaWatcher:
     def __init__(self, store, *, at_risk_fraction: float = 0.8, interval_seconds: float = 30.0,
-                 hub=None, now: Clock = now_utc):
+                 events: Publisher | None = None, now: Clock = now_utc):
         self.store = store
         self.at_risk_fraction = at_risk_fraction
         self.interval_seconds = interval_seconds
-        self.hub = hub
+        self.events = events  # the app's event bus (bot.events); None: no live notices
         self.now = now
 
     @classmethod
     def for_app(cls, app, now: Clock = now_utc) -> "SlaWatcher":
         rules = app["sla"]
         return cls(app["store"], at_risk_fraction=rules.at_risk_fraction,
-                   interval_seconds=rules.scan_interval_seconds, hub=app.get("hub"), now=now)
+                   interval_seconds=rules.scan_interval_seconds, events=bus_of(app), now=now)
 
     # ---- one scan ------------------------------------------------------------------------
     async def scan_once(self) -> list[Transition]:
@@ -118,7 +121,7 @@ class SlaWatcher:
                 claimed.append(transition)
         return claimed
 
-    def _claim(self, session: Session, milestone_id: int, kind: str, now: datetime) -> Transition | None:
+    def _claim(self, session: Session, milestone_id: int, kind: Kind, now: datetime) -> Transition | None:
         open_milestone = (Milestone.id == milestone_id) & Milestone.met_at.is_(None)
         if kind == "breached":
             statement = (update(Milestone)
@@ -153,12 +156,11 @@ class SlaWatcher:
                           priority_before=before, priority_after=after)
 
     async def _announce(self, transitions: list[Transition]) -> None:
-        publish = getattr(self.hub, "publish", None)
-        if publish is None:
+        if self.events is None:
             return
         for transition in transitions:
             try:
-                await publish(transition.notice())
+                await self.events.publish(transition.notice())
             except Exception:  # a broken console must not stop enforcement
                 log.exception("could not publish the SLA notice for %s", transition.ticket_no)
 
@@ -187,8 +189,6 @@ def setup(app) -> None:
     app[WATCHER] = service
 
     async def watcher(app):
-        # The hub is set up after bot.sla: look it up once the app runs.
-        service.hub = app.get("hub")
         stop = asyncio.Event()
         task = asyncio.create_task(service.run(stop))
         yield
