@@ -255,7 +255,7 @@ def cut_off_by_arrears(tracker: Tracker, bills: List[Dict[str, Any]]) -> bool:
     """A repair of a house without power was paused for this bill query, and a bill is overdue."""
     if tracker.get_slot("paused_form") != "fault_form" or not any(b.get("status") == "overdue" for b in bills):
         return False
-    said = " ".join(str(e.get("text") or "") for e in tracker.events[-40:] if e.get("event") == "user")
+    said = " ".join(str(e.get("text") or "") for e in tracker.events if e.get("event") == "user")
     return bool(NO_POWER.search(said)) and not tracker.get_slot("hazard")
 
 

@@ -192,7 +192,10 @@ class ActionAnswerFaq(Action):
             followed = [] if tracker.active_loop else await ActionCheckReconnection().run(dispatcher, tracker, domain)
             offered = None if tracker.active_loop or followed else offer_application(topic, dispatcher, tracker)
             return [SlotSet("faq_topic", topic), SlotSet("offered_business", offered)] + followed
-        dispatcher.utter_message(response="utter_cannot_answer")
+        from actions.menu import other_utility_response  # menu imports the forms' helpers
+
+        other = other_utility_response(latest_text(tracker))
+        dispatcher.utter_message(response=other or "utter_cannot_answer")
         return [SlotSet("faq_topic", None)]
 
 

@@ -340,14 +340,11 @@ def suspects_arrears(tracker: Tracker) -> bool:
 
 def other_utility(tracker: Tracker) -> Optional[str]:
     """The out-of-scope response for a gas/water/telecom matter opened as a repair (no 电 in it)."""
-    from actions.menu import OTHER_UTILITIES  # menu imports the forms' helpers
+    from actions.menu import other_utility_response  # menu imports the forms' helpers
 
     if tracker.get_slot("requested_slot") is not None or tracker.get_slot("fault_description"):
         return None
-    text = latest_text(tracker)
-    if "电" in text.replace("电话", ""):
-        return None
-    return next((name for name, words in OTHER_UTILITIES if words.search(text)), None)
+    return other_utility_response(latest_text(tracker))
 
 
 def is_outage_plan_question(tracker: Tracker) -> bool:

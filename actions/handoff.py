@@ -171,7 +171,7 @@ class ActionDefaultAskAffirmation(Action):
                                                or HOW_LONG.search(text) and len(text) <= 10):
             return await self._answer_duration(dispatcher, tracker)
         ranking = (tracker.latest_message or {}).get("intent_ranking") or []
-        from actions.menu import FORM_INTENTS, named_request
+        from actions.menu import FORM_INTENTS, named_request, other_utility_response
 
         request = named_request(text)
         leaning = [r.get("name") for r in ranking[:3]]
@@ -179,6 +179,10 @@ class ActionDefaultAskAffirmation(Action):
             # "户号3201000010 查下上个月电费 另外听说马台街要停电": the words say it, the model leaned
             # that way; asking "您是想查询电费吗？" would only make the customer say it again.
             return [ActiveLoop(None), FollowupAction(request)]
+        other = other_utility_response(text)
+        if other:
+            dispatcher.utter_message(response=other)  # "燃气灶打不着火了": who can help
+            return []
         # Not "faq": without an answer the selector is sure of, "是的" could not be answered either.
         candidates = [r.get("name") for r in ranking
                       if r.get("name") not in (None, "nlu_fallback", "out_of_scope", "faq")]

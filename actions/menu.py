@@ -146,6 +146,13 @@ OTHER_UTILITIES = (
 )
 
 
+def other_utility_response(text: str) -> Optional[str]:
+    """The response naming who can help with a gas/water/telecom/heating matter (no 电 in it)."""
+    if "电" in (text or "").replace("电话", "").replace("电信", ""):
+        return None
+    return next((name for name, words in OTHER_UTILITIES if words.search(text or "")), None)
+
+
 class ActionOutOfScope(Action):
     def name(self) -> Text:
         return "action_out_of_scope"

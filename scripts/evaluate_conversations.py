@@ -224,7 +224,8 @@ def score(conversation: Conversation, observed: Observed) -> Verdict:
 
     if "tickets" in expect:
         wanted = list(expect.get("tickets") or [])
-        actual = list(observed.tickets)
+        # A ticket the customer withdrew at once (cancelled) neither serves nor wrongs them.
+        actual = [t for t in observed.tickets if t.get("status") != "cancelled"]
         pairs = _match_tickets(wanted, actual)
         matched_expected = {i for i, _ in pairs}
         matched_actual = {j for _, j in pairs}
@@ -443,7 +444,7 @@ def read_store(database_url: str, session_id: str) -> Tuple[List[Dict[str, Any]]
                     "ticket_no": ticket["ticket_no"], "type": ticket["type"], "priority": ticket["priority"],
                     "area_type": ticket["area_type"], "address": address, "account_no": ticket["account_no"],
                     "business_type": ticket["business_type"], "contact_phone": ticket["contact_phone"],
-                    "summary": ticket["summary"],
+                    "summary": ticket["summary"], "status": ticket["status"],
                     "first_due_minutes": (first - ticket["created_at"]).total_seconds() / 60 if first else None,
                 })
             handoffs = [dict(reason=h.reason, status=h.status) for h in conn.execute(

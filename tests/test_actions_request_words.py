@@ -407,7 +407,9 @@ async def test_a_paused_repair_of_a_house_without_power_is_not_filed_when_a_bill
 
     data = json.loads((Path(__file__).resolve().parents[1] / "demo" / "demo_data.json").read_text(encoding="utf-8"))
     overdue = sorted({b["account_no"] for b in data["bills"] if b.get("status") == "overdue"})[0]
-    prior = [{"event": "user", "text": "家里没电了 报修", "parse_data": {"intent": {"name": "report_fault"}}}]
+    # The repair was asked many events ago (slots, actions, the bill form's questions).
+    prior = [{"event": "user", "text": "家里没电了 报修", "parse_data": {"intent": {"name": "report_fault"}}}] + \
+        [{"event": "slot", "name": "requested_slot", "value": "address"}] * 60
     slots = {"identity_verified": True, "verified_account_no": overdue, "account_no": overdue,
              "paused_form": "fault_form"}
     events, messages = await run_action(ActionQueryBill(), make_tracker("6985", intent="inform", slots=slots,
@@ -416,3 +418,17 @@ async def test_a_paused_repair_of_a_house_without_power_is_not_filed_when_a_bill
     assert not any("接着办理" in t for t in texts(messages))
     assert slot_values(events)["paused_form"] is None
     assert [e.get("name") for e in events if e.get("event") == "followup"] == ["action_listen"]
+
+
+@pytest.mark.asyncio
+async def test_another_utility_misread_as_a_question_or_nothing_says_who_can_help():
+    from actions.faq import ActionAnswerFaq
+    from actions.handoff import ActionDefaultAskAffirmation
+
+    tracker = make_tracker("燃气灶打不着火了 你们能派个人来看看吗", intent="nlu_fallback")
+    tracker.latest_message["intent_ranking"] = [{"name": "nlu_fallback", "confidence": 0.5},
+                                                {"name": "report_fault", "confidence": 0.3}]
+    _, messages = await run_action(ActionDefaultAskAffirmation(), tracker)
+    assert [m.get("response") for m in messages] == ["utter_out_of_scope_gas"]
+    _, messages = await run_action(ActionAnswerFaq(), make_tracker("水费在哪交啊", intent="faq"))
+    assert [m.get("response") for m in messages] == ["utter_out_of_scope_water"]

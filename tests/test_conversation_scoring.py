@@ -214,3 +214,13 @@ def test_a_run_document_keeps_the_baseline_carries_halves_over_and_keeps_test_te
     report = (tmp_path / REPORT_NAME).read_text(encoding="utf-8") + (tmp_path / JSON_NAME).read_text(encoding="utf-8")
     assert "保密的句子" not in report and "t-001" not in report and "MISSED TARGET" in report
     assert "保密的句子" in (tmp_path / TEST_TRANSCRIPTS_NAME).read_text(encoding="utf-8")
+
+
+def test_a_ticket_withdrawn_at_once_neither_serves_nor_wrongs():
+    no_ticket = {"tickets": []}
+    verdict = score(conversation(no_ticket), observed([repair(status="cancelled")]))
+    assert verdict.completed and not verdict.wrong_action
+    verdict = score(conversation(no_ticket), observed([repair(status="new")]))
+    assert not verdict.completed and verdict.wrong_action
+    verdict = score(conversation(EXPECT_REPAIR), observed([repair(status="cancelled")]))
+    assert not verdict.completed and "missing ticket: repair" in verdict.failures
