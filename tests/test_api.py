@@ -198,8 +198,9 @@ async def test_outages_covering_an_address(demo_gateway_client):
     assert await outages(client, "address=中华路120号") == by_account  # no district given: the street decides
     assert await outages(client, "address=玄武区中华路1号") == []  # same street name, other district
     assert await outages(client, "account_no=3201000001") == []
-    # Planned five days ahead: beyond the 72-hour window, not announced yet.
-    assert await outages(client, "address=南京市六合区竹镇镇大泉村8号") == []
+    # Planned five days ahead: within the 7 days in which planned outages are announced.
+    ahead = await outages(client, "address=南京市六合区竹镇镇大泉村8号")
+    assert [o["area"] for o in ahead] == ["南京市六合区"] and ahead[0]["active"] is False
 
 
 async def test_an_outage_under_way_is_active(demo_gateway_app, demo_gateway_client):
@@ -211,6 +212,9 @@ async def test_an_outage_under_way_is_active(demo_gateway_app, demo_gateway_clie
         session.add(Outage(outage_no="TD-OVER-1", kind="unplanned", area="南京市玄武区", scope=[],
                            start_at=now - timedelta(hours=5), end_at=now - timedelta(hours=1),
                            reason="已结束"))
+        session.add(Outage(outage_no="TD-LATER-1", kind="planned", area="南京市玄武区", scope=[],
+                           start_at=now + timedelta(days=8), end_at=now + timedelta(days=8, hours=6),
+                           reason="八天后的检修，还没到公告的时候"))
     found = await outages(demo_gateway_client, "account_no=3201000001")
     assert [(o["outage_no"], o["active"]) for o in found] == [("TD-LIVE-1", True)]
 
