@@ -22,9 +22,10 @@ from bot.store.models import (
     SurveyAnswer,
     Ticket,
 )
+from bot import vocabulary
 from bot.store.types import SHANGHAI, now_utc
 
-FINAL_TICKET_STATUSES = ("closed", "cancelled")
+FINAL_TICKET_STATUSES = vocabulary.FINAL_STATUSES
 LIVE_BOT_MINUTES = 30
 
 
