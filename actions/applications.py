@@ -10,7 +10,6 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions import api_client
-from bot import vocabulary
 from actions.common import (
     API_FAILURE_TEXT,
     BaseFormValidation,
@@ -31,6 +30,7 @@ from actions.common import (
     request_key,
     reset_form_slots,
 )
+from bot import vocabulary
 
 # Canonical keys are the NLU agreement's; names from bot.vocabulary; documents and words customers use.
 BUSINESS_TYPES: Dict[str, Dict[str, Any]] = {

@@ -11,7 +11,6 @@ from rasa_sdk.types import DomainDict
 
 from actions import api_client
 from actions.applications import NOT_A_YES, REGISTERED, REGISTERED_WORDS, account_contact, yes_no
-from bot import vocabulary
 from actions.common import (
     QUESTION_MARKS,
     looks_like_address,
@@ -34,6 +33,7 @@ from actions.common import (
     reset_form_slots,
 )
 from actions.faults import parse_contact
+from bot import vocabulary
 
 INTENT_TO_TYPE = {"complain": "complaint", "tip_off": "tip_off", "suggest": "suggestion", "praise": "praise"}
 TYPE_LABELS = {kind: vocabulary.TICKET_TYPES[kind] for kind in INTENT_TO_TYPE.values()}

@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import Integer, String, and_, cast, delete, exists, func, or_, select, update
 from sqlalchemy.orm import Session, selectinload
 
+from bot import vocabulary
 from bot.store.models import (
     Conversation,
     Customer,
@@ -22,7 +23,6 @@ from bot.store.models import (
     SurveyAnswer,
     Ticket,
 )
-from bot import vocabulary
 from bot.store.types import SHANGHAI, now_utc
 
 FINAL_TICKET_STATUSES = vocabulary.FINAL_STATUSES
