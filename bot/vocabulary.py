@@ -14,6 +14,8 @@ process of the one image uses it:
   CSP ``script-src 'self'`` allows it), also served at ``/console/api/vocabulary``;
 - the action server (``actions/``), which runs from the same repository and image.
 
+Area types (``area_type``) are named here as well.
+
 What the bot tells a customer about a status is a sentence rather than a name
 (``TICKET_STATUS_PHRASES``); it lives here too so that a status has its words in one place.
 """
@@ -72,6 +74,14 @@ BUSINESS_TYPES: Dict[str, str] = {
 }
 
 
+# Area types (CONTRACT.md import format: urban|rural|remote): which repair deadline a place gets.
+AREA_TYPES: Dict[str, str] = {
+    "urban": "城区",
+    "rural": "乡村",
+    "remote": "偏远山区",
+}
+
+
 def ticket_type_name(key: Any, default: str = "工单") -> str:
     return TICKET_TYPES.get(key, default) if isinstance(key, str) else default
 
@@ -87,4 +97,5 @@ def as_json() -> Dict[str, Dict[str, str]]:
         "ticket_statuses": dict(TICKET_STATUSES),
         "ticket_status_phrases": dict(TICKET_STATUS_PHRASES),
         "business_types": dict(BUSINESS_TYPES),
+        "area_types": dict(AREA_TYPES),
     }

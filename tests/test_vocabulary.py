@@ -33,6 +33,7 @@ def test_keys_are_the_contracts_and_the_stores():
     assert list(vocabulary.TICKET_TYPES) == ["repair", "complaint", "tip_off", "suggestion", "praise",
                                              "application", "callback"]
     assert models.TICKET_TYPES == tuple(vocabulary.TICKET_TYPES)
+    assert models.AREA_TYPES == ("urban", "rural", "remote") == tuple(vocabulary.AREA_TYPES)
     assert set(tickets.TICKET_PREFIXES) == set(vocabulary.TICKET_TYPES)
     assert tickets.TICKET_STATUSES == tuple(vocabulary.TICKET_STATUSES)
     assert set(vocabulary.TICKET_STATUS_PHRASES) == set(vocabulary.TICKET_STATUSES)
@@ -48,6 +49,7 @@ def test_gateway_console_and_actions_use_the_same_names():
     assert labels.TICKET_TYPES is vocabulary.TICKET_TYPES
     assert labels.TICKET_STATUSES is vocabulary.TICKET_STATUSES
     assert labels.BUSINESS_TYPES is vocabulary.BUSINESS_TYPES
+    assert labels.AREAS is vocabulary.AREA_TYPES
     assert queries.FINAL_TICKET_STATUSES == vocabulary.FINAL_STATUSES
     assert common.TICKET_TYPE_LABELS is vocabulary.TICKET_TYPES
     assert common.TICKET_STATUS_LABELS is vocabulary.TICKET_STATUS_PHRASES
@@ -92,7 +94,8 @@ def test_sla_notices_and_report_name_types_from_the_vocabulary():
                 "share_within_limit": None}
     table = report.format_table({"since": "a", "until": "b", "groups": [group], "totals": group,
                                  "handoffs": handoffs})
-    assert vocabulary.TICKET_TYPES["callback"] in table
+    assert vocabulary.TICKET_TYPES["callback"] in table and vocabulary.AREA_TYPES["urban"] in table
+    assert report.AREA_NAMES == {**vocabulary.AREA_TYPES, None: "未知"}
 
 
 def test_console_scripts_have_no_names_of_their_own():

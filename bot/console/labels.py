@@ -20,7 +20,7 @@ BUSINESS_TYPES = vocabulary.BUSINESS_TYPES
 PRIORITIES = {"normal": "普通", "high": "紧急", "urgent": "特急"}
 SATISFACTION = {"satisfied": "满意", "neutral": "一般", "dissatisfied": "不满意"}
 ROLES = {"agent": "坐席", "supervisor": "班长"}
-AREAS = {"urban": "城区", "rural": "乡村", "remote": "偏远山区"}
+AREAS = vocabulary.AREA_TYPES
 SLA_STATES = {"met": "按时达成", "breached": "超时", "at_risk": "临近超时", "open": "进行中"}
 INTENTS = {
     "greet": "问候", "goodbye": "再见", "thank": "感谢", "affirm": "肯定", "deny": "否定", "inform": "提供信息",

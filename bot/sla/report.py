@@ -31,7 +31,7 @@ from bot.store.models import Handoff, Milestone, Ticket
 from bot.store.types import SHANGHAI, iso_local, now_utc
 
 DEFAULT_DAYS = 30
-AREA_NAMES = {"urban": "城市", "rural": "农村", "remote": "偏远", None: "未知"}
+AREA_NAMES = {**vocabulary.AREA_TYPES, None: "未知"}
 
 
 def _minutes(delta: timedelta) -> float:

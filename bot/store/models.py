@@ -27,7 +27,7 @@ from bot.store.types import UTCDateTime, now_utc
 
 Base = declarative_base()
 
-AREA_TYPES = ("urban", "rural", "remote")
+AREA_TYPES = tuple(vocabulary.AREA_TYPES)
 CUSTOMER_TYPES = ("residential", "commercial", "industrial")
 BILL_STATUSES = ("unpaid", "paid", "overdue")
 OUTAGE_KINDS = ("planned", "unplanned")
