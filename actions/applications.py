@@ -30,47 +30,48 @@ from actions.common import (
     request_key,
     reset_form_slots,
 )
+from bot import vocabulary
 
-# Canonical keys are the NLU agreement's; labels, documents and words customers use.
+# Canonical keys are the NLU agreement's; names from bot.vocabulary; documents and words customers use.
 BUSINESS_TYPES: Dict[str, Dict[str, Any]] = {
     "new_connection": {
-        "label": "新装用电",
+        "label": vocabulary.BUSINESS_TYPES["new_connection"],
         "documents": ["户主身份证", "房屋产权证明（房产证或购房合同）"],
         "words": ["新装", "装电表", "装个电表", "开户", "新户", "接电", "通电", "新房", "装电", "申请用电", "用电申请"],
     },
     "capacity_change": {
-        "label": "增容/减容",
+        "label": vocabulary.BUSINESS_TYPES["capacity_change"],
         "documents": ["户主身份证", "房屋产权证明", "用电设备清单（增容的原因和新增设备）"],
         "words": ["增容", "减容", "扩容", "容量", "加大功率", "功率不够"],
     },
     "name_transfer": {
-        "label": "过户",
+        "label": vocabulary.BUSINESS_TYPES["name_transfer"],
         "documents": ["新户主身份证", "原户主身份证（或继承、法院文书）", "过户后的房屋产权证明（不动产权证书或购房合同）",
                       "结清原户电费"],
         "words": ["过户", "更名", "改名", "换户主", "户名"],
     },
     "meter_move": {
-        "label": "移表",
+        "label": vocabulary.BUSINESS_TYPES["meter_move"],
         "documents": ["户主身份证", "房屋产权证明", "新表位位置说明（可附照片）"],
         "words": ["移表", "迁表", "挪表", "电表移", "移动电表", "电表挪", "表挪", "挪电表", "挪个位置", "表的位置"],
     },
     "ev_charger": {
-        "label": "充电桩报装",
+        "label": vocabulary.BUSINESS_TYPES["ev_charger"],
         "documents": ["户主身份证", "车位产权或长期使用证明", "物业同意安装证明", "购车合同或行驶证"],
         "words": ["充电桩", "充电", "电动车", "新能源车", "电动汽车"],
     },
     "pv_connection": {
-        "label": "光伏并网",
+        "label": vocabulary.BUSINESS_TYPES["pv_connection"],
         "documents": ["户主身份证", "房屋产权证明", "光伏组件和逆变器的型号参数", "屋顶安装方案或照片"],
         "words": ["光伏", "太阳能", "并网", "发电"],
     },
     "tariff_change": {
-        "label": "电价变更",
+        "label": vocabulary.BUSINESS_TYPES["tariff_change"],
         "documents": ["户主身份证", "变更原因说明（如申请峰谷电价、合表用户电价）"],
         "words": ["电价变更", "峰谷", "改电价", "分时电价", "电价类型", "合表"],
     },
     "account_closing": {
-        "label": "销户",
+        "label": vocabulary.BUSINESS_TYPES["account_closing"],
         "documents": ["户主身份证", "房屋产权证明", "结清全部电费"],
         "words": ["销户", "注销", "停止用电", "拆表", "不用电了"],
     },

@@ -14,7 +14,8 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions import api_client
-from bot.masking import mask_phone  # noqa: F401  (the one masking rule; flows import it from here)
+from bot import vocabulary
+from bot.masking import mask_name, mask_phone  # noqa: F401  (the one masking rule; flows import it from here)
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 HOTLINE = "95598"
@@ -37,27 +38,12 @@ FORM_LABELS = {
     "feedback_form": "诉求登记",
     "progress_form": "进度查询",
 }
-TICKET_TYPE_LABELS = {
-    "repair": "故障报修",
-    "complaint": "投诉",
-    "tip_off": "举报",
-    "suggestion": "意见建议",
-    "praise": "表扬",
-    "application": "业务办理",
-    "callback": "回电",
-}
+# The product's words, defined once in bot.vocabulary (the gateway and the console use the same).
+TICKET_TYPE_LABELS = vocabulary.TICKET_TYPES
 # A ticket in these statuses needs nothing more from anyone.
-DONE_STATUSES = ("resolved", "closed", "cancelled")
-TICKET_STATUS_LABELS = {
-    "new": "已登记，待受理",
-    "accepted": "已受理",
-    "dispatched": "已派工，抢修人员正在赶往现场",
-    "arrived": "抢修人员已到达现场",
-    "in_progress": "正在处理",
-    "resolved": "已处理完成",
-    "closed": "已办结",
-    "cancelled": "已撤销",
-}
+DONE_STATUSES = vocabulary.DONE_STATUSES
+# What a customer is told a ticket's status is.
+TICKET_STATUS_LABELS = vocabulary.TICKET_STATUS_PHRASES
 
 
 # --- time ---------------------------------------------------------------------------
@@ -497,12 +483,6 @@ def non_value_kind(tracker: Tracker, slot: str) -> Optional[str]:
 
 
 REQUEST_INTENTS = {"report_fault", "apply_service", "complain", "tip_off", "suggest", "praise", "query_outage"}
-
-
-def mask_name(name: Optional[str]) -> str:
-    if not name:
-        return ""
-    return name[0] + "*" * max(1, len(name) - 1)
 
 
 def digits_only(text: Optional[str]) -> str:

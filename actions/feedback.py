@@ -33,9 +33,10 @@ from actions.common import (
     reset_form_slots,
 )
 from actions.faults import parse_contact
+from bot import vocabulary
 
 INTENT_TO_TYPE = {"complain": "complaint", "tip_off": "tip_off", "suggest": "suggestion", "praise": "praise"}
-TYPE_LABELS = {"complaint": "投诉", "tip_off": "举报", "suggestion": "建议", "praise": "表扬"}
+TYPE_LABELS = {kind: vocabulary.TICKET_TYPES[kind] for kind in INTENT_TO_TYPE.values()}
 NO_CONTACT = "none"
 NO_CONTACT_WORDS = re.compile(r"匿名|不留|不用|不需要|不方便|不想留|算了吧|没有|无|不回复|别问|别联系|别打")
 # "没了 谢谢", "就这些": the customer has said all there is, and gave no number.

@@ -24,11 +24,12 @@ from aiohttp import web
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from bot.api.errors import validation_error
+from bot.api.validation import json_object, string
 from bot.events import EventBus, HandoffEvent, Publisher, bus_of
 from bot.masking import mask_phone
 from bot.store.models import Conversation, Customer, Handoff, Ticket
 from bot.store.types import SHANGHAI, iso_local, now_utc
-from bot.text_safety import unstorable_field
 
 if TYPE_CHECKING:
     from bot.conversations import Hub
@@ -609,29 +610,20 @@ def _open_callback_ticket(session: Session, h: Handoff, now: datetime, sla, desk
 # ---------------------------------------------------------------- REST API
 
 async def post_handoff(request: web.Request) -> web.Response:
-    try:
-        body = await request.json()
-    except Exception:
-        return _error("bad_json", "body must be a JSON object", 400)
-    if not isinstance(body, dict):
-        return _error("bad_json", "body must be a JSON object", 400)
-    unstorable = unstorable_field(body)
-    if unstorable is not None:
-        return _error("bad_field", f"{unstorable} contains a character that cannot be stored "
-                                   "(NUL or a lone surrogate)", 400)
-    conversation_id = body.get("conversation_id")
-    channel = body.get("channel")
-    reason = body.get("reason")
+    # The same validation and error codes as the rest of /api/v1 (bot.api.validation): 415 for a
+    # non-JSON body, 400 invalid_json, 400 validation_error naming the field.
+    body = await json_object(request)
+    conversation_id = string(body, "conversation_id", required=True, max_len=128)
+    channel = string(body, "channel", required=True, max_len=16)
+    reason = string(body, "reason", required=True, max_len=32, choices=REASONS)
     summary = body.get("summary")
-    for name, value, limit in (("conversation_id", conversation_id, 128), ("channel", channel, 16),
-                               ("reason", reason, 32)):
-        if not isinstance(value, str) or not value.strip() or len(value) > limit:
-            return _error("bad_field", f"{name} is required (string, at most {limit} characters)", 400)
-    if summary is not None and (not isinstance(summary, str) or len(summary) > 2000):
-        return _error("bad_field", "summary must be a string of at most 2000 characters", 400)
+    if summary is not None and not isinstance(summary, str):
+        raise validation_error("summary", "must be a string")
+    if summary is not None and len(summary) > 2000:
+        raise validation_error("summary", "must be at most 2000 characters")
     service: HandoffService = request.config_dict[HANDOFF_SERVICE]
     try:
-        data, created = await service.request(conversation_id.strip(), channel.strip(), reason, summary)
+        data, created = await service.request(conversation_id, channel, reason, summary)
     except HandoffError as exc:
         return _error(exc.code, exc.message, exc.status)
     # Tells action_handoff that the customer has been told (queued, or desk closed and called back).

@@ -21,6 +21,7 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
+from bot import vocabulary
 from bot.store.models import (
     AREA_TYPES,
     PRIORITIES,
@@ -42,8 +43,8 @@ TICKET_PREFIXES = {
     "application": "YK",  # 业扩 (业务办理)
     "callback": "HD",  # 回电
 }
-TICKET_STATUSES = ("new", "accepted", "dispatched", "arrived", "in_progress", "resolved", "closed", "cancelled")
-FINAL_STATUSES = ("closed", "cancelled")
+TICKET_STATUSES = tuple(vocabulary.TICKET_STATUSES)  # in their order, named in bot.vocabulary
+FINAL_STATUSES = vocabulary.FINAL_STATUSES
 OPEN_STATUSES = tuple(s for s in TICKET_STATUSES if s not in FINAL_STATUSES)
 # Without an account or an explicit area, a ticket is planned with the strictest (urban) limits.
 DEFAULT_AREA_TYPE = "urban"

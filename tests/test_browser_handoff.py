@@ -19,6 +19,8 @@ from pathlib import Path
 
 import pytest
 
+from bot import vocabulary
+
 ROOT = Path(__file__).resolve().parent.parent
 AGENT, AGENT_NAME, AGENT_PASSWORD = "li.na", "李娜", "agent-pass-2026"
 CALLBACK_NO = re.compile(r"\b(HD\d{11})\b")
@@ -168,6 +170,11 @@ def test_nobody_accepts_and_a_callback_ticket_appears(customer, agent, stack):
     agent.goto(stack.gateway_url + "/console/tickets?type=callback")
     row = agent.locator("tr", has_text=ticket_no)
     assert "剩余" in row.inner_text()
+    # One vocabulary (bot/vocabulary.py): the customer's notice, the page and the console's script
+    # all call the ticket type by the same name.
+    callback_name = vocabulary.TICKET_TYPES["callback"]
+    assert f"{callback_name}工单" in notice and callback_name in row.inner_text()
+    assert agent.evaluate("window.consoleVocabulary") == vocabulary.as_json()
 
     # The conversation is the bot's again.
     known = len(replies(customer))

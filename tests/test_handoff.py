@@ -252,6 +252,27 @@ async def test_take_over_and_close_with_tags(world):
 
 
 @pytest.mark.asyncio
+async def test_rest_api_answers_the_error_codes_of_the_rest_of_api_v1(gateway_client, service_headers):
+    """docs/ARCHITECTURE.md (REST API): a non-JSON body is 415, unparsable JSON 400 invalid_json,
+    a bad field 400 validation_error naming it, as for every other /api/v1 path."""
+    body = {"conversation_id": "api-err-1", "channel": "web", "reason": "customer_request"}
+    json_headers = {**service_headers, "Content-Type": "application/json"}
+    resp = await gateway_client.post("/api/v1/handoffs", data="{not json", headers=json_headers)
+    assert resp.status == 400 and (await resp.json())["error"] == "invalid_json"
+    resp = await gateway_client.post("/api/v1/handoffs", data="[1, 2]", headers=json_headers)
+    assert resp.status == 400 and (await resp.json())["error"] == "invalid_json"
+    resp = await gateway_client.post("/api/v1/handoffs", data="conversation_id=x",
+                                     headers={**service_headers, "Content-Type": "application/x-www-form-urlencoded"})
+    assert resp.status == 415 and (await resp.json())["error"] == "unsupported_media_type"
+    for field, value in (("conversation_id", None), ("channel", " "), ("reason", "bored"), ("reason", 7),
+                         ("summary", 42), ("summary", "长" * 2001), ("conversation_id", "x" * 129)):
+        resp = await gateway_client.post("/api/v1/handoffs", json={**body, field: value}, headers=service_headers)
+        data = await resp.json()
+        assert resp.status == 400 and data["error"] == "validation_error" and data["field"] == field, (field, data)
+        assert data["message"].startswith(f"{field}: ")
+
+
+@pytest.mark.asyncio
 async def test_rest_api_queues_a_conversation_behind_the_service_token(gateway_client, gateway_app, service_headers,
                                                                       monkeypatch):
     from bot.handoff import HANDOFF_SERVICE
@@ -265,7 +286,9 @@ async def test_rest_api_queues_a_conversation_behind_the_service_token(gateway_c
     refused = await gateway_client.post("/api/v1/handoffs", json=body)
     assert refused.status == 401
     bad = await gateway_client.post("/api/v1/handoffs", json={**body, "reason": "bored"}, headers=service_headers)
-    assert bad.status == 400 and (await bad.json())["error"] == "bad_reason"
+    # The error codes of the rest of /api/v1 (docs/ARCHITECTURE.md, REST API): validation_error naming the field.
+    assert bad.status == 400 and (await bad.json())["error"] == "validation_error"
+    assert (await bad.json())["field"] == "reason"
 
     created = await gateway_client.post("/api/v1/handoffs", json=body, headers=service_headers)
     assert created.status == 201

@@ -120,11 +120,12 @@ async def test_api_refuses_unstorable_text_and_deep_json_with_json_400(api, api_
     assert (await resp.json())["error"] == "invalid_json"
     resp = await api.post("/api/v1/identity/verify", data='{"account_no": ' + "{" * 100_000, headers=headers)
     assert resp.status == 400 and (await resp.json())["error"] == "invalid_json"
-    # The hand-off API (its own parser) as well.
+    # The hand-off API as well, with the same error as the rest of /api/v1.
     handoff = {"conversation_id": "rest-nul-1", "channel": "rest", "reason": "customer_request",
                "summary": "转人工\u0000"}
     resp = await api.post("/api/v1/handoffs", data=_raw(handoff), headers=headers)
-    assert resp.status == 400 and (await resp.json())["error"] == "bad_field"
+    assert resp.status == 400 and (await resp.json())["error"] == "validation_error"
+    assert (await resp.json())["field"] == "summary"
     with api_app["store"].session() as session:
         assert session.execute(select(Ticket)).first() is None  # nothing half-written
     # Clean text still works on this backend.

@@ -14,7 +14,7 @@ import aiohttp_jinja2
 import jinja2
 from aiohttp import web
 
-from bot import masking
+from bot import masking, vocabulary
 from bot.agent_tools import availability
 from bot.agent_tools import views as agent_tools_views
 from bot.console import auth, labels, views
@@ -111,7 +111,8 @@ def setup(app: web.Application) -> None:
         filters=_filters(),
     )
     env = aiohttp_jinja2.get_env(app, app_key=JINJA)
-    env.globals.update(L=labels)
+    # VOCABULARY: the product's words for the pages' scripts (base.html's JSON data block).
+    env.globals.update(L=labels, VOCABULARY=vocabulary.as_json())
     app.middlewares.append(security_middleware)
 
     r = app.router
@@ -147,6 +148,7 @@ def setup(app: web.Application) -> None:
     r.add_get("/console/audit", privacy_views.audit_page, name="console-audit")
     agent_tools_views.setup(app, SUPERVISOR_ROUTES)
     r.add_get("/console/api/queue", views.api_queue, name="console-api-queue")
+    r.add_get("/console/api/vocabulary", views.api_vocabulary, name="console-api-vocabulary")
     r.add_get("/console/api/conversations/{cid}", views.api_conversation, name="console-api-conversation")
     r.add_get("/console/api/events", views.events, name="console-api-events")
     r.add_static("/console/static/", str(HERE / "static"), name="console-static")

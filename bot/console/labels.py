@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from bot import vocabulary
 from bot.store.types import SHANGHAI
 
 CHANNELS = {"web": "网页", "wechat": "微信公众号", "wecom": "企业微信", "rest": "接口"}
@@ -12,14 +13,14 @@ HANDOFF_REASONS = {"customer_request": "客户要求转人工", "fallback": "机
 HANDOFF_STATUSES = {"waiting": "排队中", "accepted": "已接入", "returned": "已转回机器人",
                     "closed": "已结束", "missed": "未接通（已转回电）"}
 SENDERS = {"customer": "客户", "bot": "机器人", "staff": "客服", "system": "系统"}
-TICKET_TYPES = {"repair": "故障报修", "complaint": "投诉", "tip_off": "举报", "suggestion": "意见建议",
-                "praise": "表扬", "application": "业务办理", "callback": "回电"}
-TICKET_STATUSES = {"new": "新建", "accepted": "已受理", "dispatched": "已派工", "arrived": "已到达现场",
-                   "in_progress": "处理中", "resolved": "已解决", "closed": "已关闭", "cancelled": "已取消"}
+# The product's words (bot.vocabulary), as the templates read them (L.TICKET_TYPES...).
+TICKET_TYPES = vocabulary.TICKET_TYPES
+TICKET_STATUSES = vocabulary.TICKET_STATUSES
+BUSINESS_TYPES = vocabulary.BUSINESS_TYPES
 PRIORITIES = {"normal": "普通", "high": "紧急", "urgent": "特急"}
 SATISFACTION = {"satisfied": "满意", "neutral": "一般", "dissatisfied": "不满意"}
 ROLES = {"agent": "坐席", "supervisor": "班长"}
-AREAS = {"urban": "城区", "rural": "乡村", "remote": "偏远山区"}
+AREAS = vocabulary.AREA_TYPES
 SLA_STATES = {"met": "按时达成", "breached": "超时", "at_risk": "临近超时", "open": "进行中"}
 INTENTS = {
     "greet": "问候", "goodbye": "再见", "thank": "感谢", "affirm": "肯定", "deny": "否定", "inform": "提供信息",
@@ -60,6 +61,8 @@ def detail_value(key: str, value) -> str:
         return "、".join(str(v) for v in value)
     if key == "reason":
         return HANDOFF_REASONS.get(str(value), str(value))
+    if key == "business_type":
+        return BUSINESS_TYPES.get(str(value), str(value))
     return str(value)
 
 

@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import Integer, String, and_, cast, delete, exists, func, or_, select, update
 from sqlalchemy.orm import Session, selectinload
 
+from bot import vocabulary
 from bot.store.models import (
     Conversation,
     Customer,
@@ -24,7 +25,7 @@ from bot.store.models import (
 )
 from bot.store.types import SHANGHAI, now_utc
 
-FINAL_TICKET_STATUSES = ("closed", "cancelled")
+FINAL_TICKET_STATUSES = vocabulary.FINAL_STATUSES
 LIVE_BOT_MINUTES = 30
 
 

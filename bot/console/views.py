@@ -12,7 +12,7 @@ import aiohttp_jinja2
 import jinja2
 from aiohttp import web
 
-from bot import masking, throttle
+from bot import masking, throttle, vocabulary
 from bot.agent_tools import ticket_steps
 from bot.console import auth, labels, queries
 from bot.console.auth import SESSION_COOKIE, LOGIN_CSRF_COOKIE, StaffIdentity
@@ -248,6 +248,12 @@ async def api_queue(request: web.Request) -> web.Response:
     } for h in data["waiting"]]
     return web.json_response(for_viewer(request, {"waiting": waiting,
                                                   "serving": [h["conversation_id"] for h in data["serving"]]}))
+
+
+async def api_vocabulary(request: web.Request) -> web.Response:
+    """The product's words (bot.vocabulary) for scripts and other front ends; every page also
+    carries them in ``<script type="application/json" id="vocabulary">``."""
+    return web.json_response(vocabulary.as_json(), dumps=lambda o: json.dumps(o, ensure_ascii=False))
 
 
 # ---------------------------------------------------------------- conversation
@@ -607,7 +613,7 @@ async def sla_page(request: web.Request) -> web.Response:
     until = datetime.combine(until_day + timedelta(days=1), datetime.min.time(), tzinfo=SHANGHAI)
     report = await _read(request, sla_report.compute_report, since, until)
     return render(request, "sla.html", {"page": "sla", "report": report, "since": since_day, "until": until_day,
-                                        "type_names": sla_report.TYPE_NAMES, "area_names": sla_report.AREA_NAMES})
+                                        "type_names": labels.TICKET_TYPES, "area_names": sla_report.AREA_NAMES})
 
 
 async def staff_page(request: web.Request) -> web.Response:

@@ -20,14 +20,13 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
+from bot import vocabulary
 from bot.store.models import Ticket, TicketEvent
 from bot.store.types import SHANGHAI, now_utc
 
 log = logging.getLogger(__name__)
 
 NOTIFIED_STATUSES = ("accepted", "dispatched", "arrived", "resolved")
-TYPE_NAMES = {"repair": "故障报修", "complaint": "投诉", "tip_off": "举报", "suggestion": "意见建议",
-              "praise": "表扬", "application": "业务办理", "callback": "回电"}
 # How each milestone reads as a promise to the customer ({when} is the deadline).
 PROMISES = {
     "抢修人员到达现场": "抢修人员将在{when}前到达现场",
@@ -80,7 +79,7 @@ def _promise(ticket: Ticket, now: datetime, names: tuple[str, ...] | None = None
 def compose(ticket: Ticket, status: str, now: datetime) -> list[dict]:
     """The messages that tell the customer about ``status`` (empty: nothing to say)."""
     number = ticket.ticket_no
-    kind = TYPE_NAMES.get(ticket.type, "服务")
+    kind = vocabulary.ticket_type_name(ticket.type, "服务")
     if status == "accepted":
         if ticket.type == "praise":
             return [{"text": f"感谢您的表扬（工单号 {number}），我们已转达给相关同事。"}]

@@ -26,13 +26,12 @@ from typing import Any, Iterable
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from bot import vocabulary
 from bot.store.models import Handoff, Milestone, Ticket
 from bot.store.types import SHANGHAI, iso_local, now_utc
 
 DEFAULT_DAYS = 30
-TYPE_NAMES = {"repair": "故障报修", "complaint": "投诉", "tip_off": "举报", "suggestion": "意见建议",
-              "praise": "表扬", "application": "业务办理", "callback": "回电"}
-AREA_NAMES = {"urban": "城市", "rural": "农村", "remote": "偏远", None: "未知"}
+AREA_NAMES = {**vocabulary.AREA_TYPES, None: "未知"}
 
 
 def _minutes(delta: timedelta) -> float:
@@ -153,7 +152,7 @@ def format_table(report: dict[str, Any]) -> str:
              f"{'中位(分钟)':>12}{'最长(分钟)':>12}{'超时未办':>8}"]
     rows: Iterable[dict] = report["groups"]
     for group in rows:
-        lines.append(f"{TYPE_NAMES.get(group['ticket_type'], group['ticket_type']):<8}"
+        lines.append(f"{vocabulary.TICKET_TYPES.get(group['ticket_type'], group['ticket_type']):<8}"
                      f"{AREA_NAMES.get(group['area_type'], group['area_type']):<6}{group['tickets']:>6}"
                      f"{group['count']:>8}{group['met_on_time']:>6}{_percent(group['share_on_time']):>8}"
                      f"{_number(group['median_minutes']):>12}{_number(group['worst_minutes']):>12}"

@@ -22,15 +22,16 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import declarative_base, relationship
 
+from bot import vocabulary
 from bot.store.types import UTCDateTime, now_utc
 
 Base = declarative_base()
 
-AREA_TYPES = ("urban", "rural", "remote")
+AREA_TYPES = tuple(vocabulary.AREA_TYPES)
 CUSTOMER_TYPES = ("residential", "commercial", "industrial")
 BILL_STATUSES = ("unpaid", "paid", "overdue")
 OUTAGE_KINDS = ("planned", "unplanned")
-TICKET_TYPES = ("repair", "complaint", "tip_off", "suggestion", "praise", "application", "callback")
+TICKET_TYPES = tuple(vocabulary.TICKET_TYPES)  # the contract's ticket types, named in bot.vocabulary
 PRIORITIES = ("normal", "high", "urgent")
 # Conversation states: the bot serves it, it waits for a person, a person serves it, ended.
 CONVERSATION_STATES = ("bot", "waiting", "human", "closed")

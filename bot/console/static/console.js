@@ -74,8 +74,13 @@
     }).catch(function () {});
   }
 
-  var TYPE_NAMES = {repair: "故障报修", complaint: "投诉", tip_off: "举报", suggestion: "意见建议",
-                    praise: "表扬", application: "业务办理", callback: "回电"};
+  // The product's words (bot/vocabulary.py), carried by every page as a JSON data block.
+  var VOCABULARY = (function () {
+    var holder = document.getElementById("vocabulary");
+    try { return holder ? JSON.parse(holder.textContent) : {}; } catch (e) { return {}; }
+  })();
+  var TYPE_NAMES = VOCABULARY.ticket_types || {};
+  window.consoleVocabulary = VOCABULARY; // the browser tests compare it with bot.vocabulary
 
   // Supervisors get a notice when a milestone is at risk or breached (built with textContent only).
   function showSlaNotice(event) {

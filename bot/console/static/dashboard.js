@@ -7,8 +7,9 @@
   if (!holder || typeof window.echarts === "undefined") return;
   var d = JSON.parse(holder.getAttribute("data-figures"));
   var CHANNELS = {web: "网页", wechat: "微信公众号", wecom: "企业微信", rest: "接口"};
-  var TYPES = {repair: "故障报修", complaint: "投诉", tip_off: "举报", suggestion: "意见建议", praise: "表扬",
-               application: "业务办理", callback: "回电"};
+  // Ticket types' names: the product's vocabulary (bot/vocabulary.py), base.html's JSON data block.
+  var vocabulary = document.getElementById("vocabulary");
+  var TYPES = (vocabulary && JSON.parse(vocabulary.textContent).ticket_types) || {};
   var GREEN = "#0b6e4f", BLUE = "#2b6cb0", RED = "#c53030", AMBER = "#d69e2e", GREY = "#a0aec0";
   var charts = [];
   window.dashboardCharts = charts; // the browser tests look at what was drawn
