@@ -1,4 +1,4 @@
-"""Dialogue fixes inside the Rasa server (bot/rasa_dialogue.py), against Rasa's own fallback loop."""
+"""Dialogue fixes inside the Rasa server (rasa_server/dialogue.py), against Rasa's own fallback loop."""
 from __future__ import annotations
 
 import pytest
@@ -6,7 +6,7 @@ from rasa.core.actions import two_stage_fallback
 from rasa.shared.core.events import ActionExecuted, BotUttered, SlotSet, UserUttered, UserUtteranceReverted
 from rasa.shared.core.trackers import DialogueStateTracker
 
-from bot import rasa_dialogue
+from rasa_server import dialogue as rasa_dialogue
 
 OFFER = BotUttered("不好意思，我没太明白。您是想查询办理进度吗？",
                    {"buttons": [{"title": "是的", "payload": "/query_progress"},
@@ -30,10 +30,11 @@ def installed():
     assert rasa_dialogue.install_all() == {"install_typed_yes_takes_the_offer": True}
 
 
-def test_the_gateway_channel_installs_it():
-    import bot.rasa_connector  # noqa: F401  (what every Rasa server loads)
+def test_the_rasa_servers_start_installs_it():
+    import rasa_server
 
-    assert two_stage_fallback._message_clarification.__module__ == "bot.rasa_dialogue"
+    assert rasa_server.install()["dialogue.typed_yes_takes_the_offer"]  # `python -m rasa_server run`
+    assert two_stage_fallback._message_clarification.__module__ == "rasa_server.dialogue"
 
 
 @pytest.mark.parametrize("said", ["是的", "对", "好的"])
