@@ -2,7 +2,7 @@
 
 ``ConversationHub`` (``app["hub"]``) stores each message once (a client's retry with the
 same ``client_msg_id`` is stored once), routes a customer's message by the conversation's
-state — ``bot``: to Rasa through the ``gateway`` input channel (``bot.rasa_connector``);
+state — ``bot``: to Rasa through the ``gateway`` input channel (``rasa_server.channel``, Rasa side);
 ``waiting``/``human``: to staff only — and delivers replies on the conversation's own
 channel through a ``ChannelAdapter``. A reply that cannot be delivered now (the customer
 is offline) stays pending (``delivered_at`` NULL) and is delivered, in order and once,
@@ -48,7 +48,7 @@ ACTION_FAILED_TEXT = ("抱歉，系统暂时无法为您办理，您的留言已
 # Both apologies offer a person; the gateway hands off itself when the bot cannot.
 HUMAN_BUTTON = {"title": "转人工", "payload": "/request_human"}
 ASKS_FOR_PERSON = frozenset({"/request_human", "转人工", "人工", "人工客服", "转人工客服", "找人工", "人工服务"})
-ACTION_FAILED_HEADER = "X-Rasa-Action-Failed"  # bot.rasa_action_failures.FAILED_HEADER (Rasa side)
+ACTION_FAILED_HEADER = "X-Rasa-Action-Failed"  # rasa_server.action_failures.FAILED_HEADER (Rasa side)
 # Flow control (TurnGate): what a customer hears when a message is not sent to the bot.
 RATE_LIMITED_TEXT = ("您发送消息的速度太快了，请稍等片刻再发。这条消息已记录，但智能客服暂未处理；"
                      "如有紧急情况，请拨打95598供电服务热线。")

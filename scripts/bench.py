@@ -748,7 +748,7 @@ def write_markdown(results: dict[str, Any], path: Path, findings: str) -> None:
         if long.get("ratio_last_to_10th") is not None:
             lines += [f"Last to 10th: **{fmt(long['ratio_last_to_10th'], 2)}×** (target ≤ 1.5×); "
                       f"turns lost: {long['lost_turns']}. Rasa's session is compacted once it holds more than "
-                      f"{long.get('compact_after_events')} events (`TRACKER_COMPACT_AFTER`, `bot/tracker_store.py`).", ""]
+                      f"{long.get('compact_after_events')} events (`TRACKER_COMPACT_AFTER`, `rasa_server/tracker_store.py`).", ""]
         if long.get("before"):
             b = long["before"]
             lines += ["Before the compaction (same harness, `TRACKER_COMPACT_AFTER=0`): " + ", ".join(

@@ -175,7 +175,8 @@ class Stack:
             Managed("actions", [py, "-m", "actions.server", "--actions", "actions",
                                 "-p", str(self.ports.actions)]),
             # The HTTP API (tracker, status...) only with the token: --auth-token.
-            Managed("rasa", [py, "-m", "rasa", "run", "--enable-api", "--auth-token", self.rasa_token,
+            # python -m rasa_server run: installs the Rasa-side changes, then `rasa run`.
+            Managed("rasa", [py, "-m", "rasa_server", "run", "--enable-api", "--auth-token", self.rasa_token,
                              "-i", "127.0.0.1",
                              "-p", str(self.ports.rasa), "--credentials", str(ROOT / "credentials.yml"),
                              "--endpoints", str(endpoints), "-m", str(self.model)]),

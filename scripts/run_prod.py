@@ -271,7 +271,7 @@ class ProdStack:
     def _base_env(self) -> dict[str, str]:
         env = dict(os.environ)
         env.update({
-            # Rasa imports the gateway channel (bot.rasa_connector) and nlu_components from here.
+            # Rasa imports the gateway channel (rasa_server.channel) and nlu_components from here.
             "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH", "")])),
             "PYTHONUNBUFFERED": "1",
             "TZ": env.get("TZ", "Asia/Shanghai"),
@@ -387,7 +387,7 @@ class ProdStack:
 
     def start_rasa(self, index: int) -> Proc:
         port = self.ports.rasa[index]
-        cmd = [PYTHON, "-m", "rasa", "run", "-i", "127.0.0.1", "-p", str(port), "-m", self.model,
+        cmd = [PYTHON, "-m", "rasa_server", "run", "-i", "127.0.0.1", "-p", str(port), "-m", self.model,
                "--endpoints", str(ENDPOINTS), "--credentials", str(CREDENTIALS), *self.rasa_extra_args]
         if self.enable_rasa_api:
             cmd += ["--enable-api", "--auth-token", self.secrets["RASA_TOKEN"]]  # the API only with the token

@@ -198,23 +198,23 @@ async def test_an_empty_answer_or_a_failed_action_still_answers_the_customer(min
 
 @pytest.mark.asyncio
 async def test_inside_rasa_a_failed_action_is_recorded_and_the_turn_does_not_wait_again():
-    """``bot.rasa_action_failures`` around Rasa's own RemoteAction: an unreachable action server
+    """``rasa_server.action_failures`` around Rasa's own RemoteAction: an unreachable action server
     is recorded for the turn's header, and a second custom action of the same turn fails at once."""
     from rasa.core.actions.action import RemoteAction
     from rasa.shared.exceptions import RasaException
     from rasa.utils.endpoints import EndpointConfig
 
-    from bot import rasa_action_failures
+    from rasa_server import action_failures
 
-    rasa_action_failures.install()
+    action_failures.install()
     dead = EndpointConfig(url=f"http://127.0.0.1:{free_port()}/webhook")
     tracker = type("T", (), {})()
-    with rasa_action_failures.recording() as failed:
+    with action_failures.recording() as failed:
         for name in ("action_query_bill", "validate_bill_form"):
             action = RemoteAction(name, dead)
             action._action_call_format = lambda *_: {}  # the body does not matter to a closed port
             with pytest.raises(RasaException):
                 await action.run(None, None, tracker, None)
     assert failed == ["action_query_bill", "validate_bill_form"]
-    with rasa_action_failures.recording() as failed:
+    with action_failures.recording() as failed:
         assert failed == []  # each turn starts clean

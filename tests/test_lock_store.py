@@ -1,4 +1,4 @@
-"""AtomicRedisLockStore (bot/lock_store.py) against a real Redis server.
+"""AtomicRedisLockStore (rasa_server/lock_store.py) against a real Redis server.
 
 Every test uses its own key prefix, so tests sharing the session's Redis never see each
 other's locks; "two servers" are two store instances with their own connection pools.
@@ -23,7 +23,7 @@ import redis.connection
 from rasa.core.lock import TicketLock
 from rasa.core.lock_store import LockError, LockStore
 
-from bot.lock_store import AtomicRedisLockStore
+from rasa_server.lock_store import AtomicRedisLockStore
 
 ROOT = Path(__file__).resolve().parent.parent
 LOCK_DB = 2  # not the fan-out's database 0
@@ -220,7 +220,7 @@ async def test_a_crashed_holders_ticket_stops_blocking_after_its_lifetime(make_s
     crashing = subprocess.Popen(
         [sys.executable, "-c", (
             "import asyncio, sys\n"
-            "from bot.lock_store import AtomicRedisLockStore\n"
+            "from rasa_server.lock_store import AtomicRedisLockStore\n"
             "async def main():\n"
             f"    store = AtomicRedisLockStore(host='127.0.0.1', port={redis_server.port}, db={LOCK_DB},"
             f" key_prefix='{prefix}')\n"
@@ -297,7 +297,7 @@ async def test_built_by_rasa_from_the_production_endpoints(redis_server, sync_re
     monkeypatch.setenv("REDIS_LOCK_PREFIX", "electricbot")
 
     config = read_endpoint_config(str(endpoints), "lock_store")
-    assert config.type == "bot.lock_store.AtomicRedisLockStore"
+    assert config.type == "rasa_server.lock_store.AtomicRedisLockStore"
     store = LockStore.create(config)
     assert isinstance(store, AtomicRedisLockStore)
     assert store.key_prefix == "electricbot:lock:"

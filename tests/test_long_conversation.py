@@ -1,7 +1,7 @@
 """Issue 16, item 2: a long conversation stays fast — its Rasa session is compacted.
 
 Rasa reloads, copies, replays and featurises every event of the current session on every turn,
-so turns slowed from ~0.1 s to ~2 s over 500 turns. The tracker stores (bot/tracker_store.py)
+so turns slowed from ~0.1 s to ~2 s over 500 turns. The tracker stores (rasa_server/tracker_store.py)
 start a new session carrying the state over once a session is long; these tests check that the
 dialogue cannot tell: same slots, same active form, same recent states for the policies, same
 state after a fallback's revert, on SQLite, PostgreSQL and in memory. The speed is measured by
@@ -19,7 +19,7 @@ from rasa.shared.core.events import (ActionExecuted, ActiveLoop, BotUttered, Ses
                                      UserUttered, UserUtteranceReverted)
 from rasa.shared.core.trackers import DialogueStateTracker
 
-from bot.tracker_store import GatewayInMemoryTrackerStore, GatewaySQLTrackerStore, compacted_session
+from rasa_server.tracker_store import GatewayInMemoryTrackerStore, GatewaySQLTrackerStore, compacted_session
 
 ROOT = Path(__file__).resolve().parent.parent
 DOMAIN = Domain.load(str(ROOT / "domain.yml"))

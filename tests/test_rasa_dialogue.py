@@ -1,4 +1,4 @@
-"""Dialogue fixes inside the Rasa server (bot/rasa_dialogue.py), against Rasa's own fallback loop."""
+"""Dialogue fixes inside the Rasa server (rasa_server/dialogue.py), against Rasa's own fallback loop."""
 from __future__ import annotations
 
 import pytest
@@ -6,7 +6,7 @@ from rasa.core.actions import two_stage_fallback
 from rasa.shared.core.events import ActionExecuted, BotUttered, SlotSet, UserUttered, UserUtteranceReverted
 from rasa.shared.core.trackers import DialogueStateTracker
 
-from bot import rasa_dialogue
+from rasa_server import dialogue
 
 OFFER = BotUttered("不好意思，我没太明白。您是想查询办理进度吗？",
                    {"buttons": [{"title": "是的", "payload": "/query_progress"},
@@ -27,13 +27,14 @@ def _user(text, intent) -> UserUttered:
 
 @pytest.fixture(autouse=True)
 def installed():
-    assert rasa_dialogue.install_all() == {"install_typed_yes_takes_the_offer": True}
+    assert dialogue.install_all() == {"install_typed_yes_takes_the_offer": True}
 
 
-def test_the_gateway_channel_installs_it():
-    import bot.rasa_connector  # noqa: F401  (what every Rasa server loads)
+def test_the_rasa_servers_start_installs_it():
+    import rasa_server
 
-    assert two_stage_fallback._message_clarification.__module__ == "bot.rasa_dialogue"
+    assert rasa_server.install()["dialogue.typed_yes_takes_the_offer"]  # `python -m rasa_server run`
+    assert two_stage_fallback._message_clarification.__module__ == "rasa_server.dialogue"
 
 
 @pytest.mark.parametrize("said", ["是的", "对", "好的"])
@@ -60,12 +61,12 @@ def test_a_yes_without_an_offer_stays_a_yes():
         ActionExecuted("action_listen"), UserUttered("你好", {"name": "greet", "confidence": 0.99}),
         BotUttered("您好！请问有什么可以帮您？", {"buttons": []}), ActionExecuted("action_listen"),
         _user("是的", "affirm")])
-    assert rasa_dialogue.offered_intent(plain) is None
+    assert dialogue.offered_intent(plain) is None
     assert two_stage_fallback._message_clarification(plain)[-1].intent["name"] == "affirm"
     # An offer two messages back does not count: the customer said something else since.
     later = _tracker(_user("嗯", "nlu_fallback"), SlotSet("x", 1), ActionExecuted("action_listen"),
                      _user("是的", "affirm"))
-    assert rasa_dialogue.offered_intent(later) is None
+    assert dialogue.offered_intent(later) is None
 
 
 def test_the_loop_ends_into_the_offered_request():

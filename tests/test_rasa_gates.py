@@ -1,4 +1,4 @@
-"""The gates and caches of bot/rasa_speedups.py change no outcome of the trained model.
+"""The gates and caches of rasa_server/patches/ change no outcome of the trained model.
 
 TEDPolicy gate and remembered rule matches: never change a prediction ("without" below
 means Rasa's own code for both; every story is replayed twice, so the second pass meets
@@ -23,7 +23,9 @@ from pathlib import Path
 
 import pytest
 
-from bot import rasa_speedups
+import rasa_server
+from rasa_server.patches import direct_graph_runner, direct_tf_call, shortcuts_on, ted_gate
+from rasa_server.patches.direct_graph_runner import _GraphPlan
 from scripts.train_if_needed import matching_model
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -36,7 +38,7 @@ def agent():
     model = matching_model()
     if model is None:
         pytest.fail("no trained model for the current data and config (make test trains one first)")
-    installed = rasa_speedups.install_all()
+    installed = rasa_server.install()  # as the Rasa server's start does
     assert all(installed.values()), installed
     return asyncio.run(load_agent(model_path=str(model)))
 
@@ -49,11 +51,8 @@ def _story_trackers(agent, resource: Path):
 
 
 def _prediction(processor, tracker, gated: bool):
-    rasa_speedups.gate_enabled = gated
-    try:
+    with shortcuts_on(gated):
         return processor._predict_next_with_tracker(tracker)
-    finally:
-        rasa_speedups.gate_enabled = True
 
 
 def _assert_same(plain, gated, where: str) -> None:
@@ -70,8 +69,8 @@ def test_gate_changes_no_prediction(agent, resource):
     from rasa.shared.core.trackers import DialogueStateTracker
 
     processor = agent.processor
-    before = rasa_speedups.gate_counts()
-    graph_runs_before = rasa_speedups.direct_graph_runs
+    before = ted_gate.gate_counts()
+    graph_runs_before = direct_graph_runner.runs
     compared = 0
     for story in _story_trackers(agent, ROOT / resource) * 2:
         events = list(story.events)
@@ -83,10 +82,10 @@ def test_gate_changes_no_prediction(agent, resource):
                 _assert_same(plain, gated, f"{resource}: {story.sender_id} before {event.action_name}")
                 compared += 1
             partial.update(event)
-    after = rasa_speedups.gate_counts()
+    after = ted_gate.gate_counts()
     assert compared > 40
     # Every gated prediction ran its graph directly (the plain ones through dask).
-    assert rasa_speedups.direct_graph_runs - graph_runs_before == compared
+    assert direct_graph_runner.runs - graph_runs_before == compared
     assert after["skipped"] > before["skipped"], "the gate never skipped TED"
     from rasa.core.policies.rule_policy import RulePolicy
 
@@ -106,12 +105,9 @@ def test_prior_states_are_rasa_s(agent):
     rule_only_data = rule_policy._get_rule_only_data()  # what MemoizationPolicy is given
 
     def states(tracker, remembered: bool, hide_rule_turns: bool):
-        rasa_speedups.gate_enabled = remembered
-        try:
+        with shortcuts_on(remembered):
             return domain.states_for_tracker_history(tracker, ignore_rule_only_turns=hide_rule_turns,
                                                      rule_only_data=rule_only_data if hide_rule_turns else None)
-        finally:
-            rasa_speedups.gate_enabled = True
 
     compared = hidden = 0
     for resource in ("data/stories", "tests/e2e"):
@@ -150,21 +146,21 @@ def test_ted_runs_where_no_rule_decides(agent):
               UserUttered("你好", {"name": "greet", "confidence": 1.0}),
               ActionExecuted("action_query_outage"), ActionExecuted("action_submit_survey")]
     tracker = DialogueStateTracker.from_events("no-rule", events, agent.domain.slots)
-    before = rasa_speedups.gate_counts()
+    before = ted_gate.gate_counts()
     plain = _prediction(agent.processor, tracker, gated=False)
-    direct_before = rasa_speedups.direct_tf_calls
+    direct_before = direct_tf_call.calls
     gated = _prediction(agent.processor, tracker, gated=True)
     _assert_same(plain, gated, "a dialogue no rule covers")
-    assert rasa_speedups.gate_counts()["ran"] == before["ran"] + 1
-    assert rasa_speedups.direct_tf_calls == direct_before + 1  # TED's graph, called directly
+    assert ted_gate.gate_counts()["ran"] == before["ran"] + 1
+    assert direct_tf_call.calls == direct_before + 1  # TED's graph, called directly
 
 
-def test_gate_is_installed_by_the_gateway_channel():
-    import bot.rasa_connector  # noqa: F401  (loaded by every Rasa server from credentials.yml)
+def test_gate_is_installed_by_the_rasa_servers_start():
+    assert all(rasa_server.install().values())  # what `python -m rasa_server run` does first
     from rasa.engine.runner.dask import DaskGraphRunner
 
-    assert DaskGraphRunner._build_dask_graph.__module__ == "bot.rasa_speedups"
-    assert DaskGraphRunner.run.__module__ == "bot.rasa_speedups"
+    assert DaskGraphRunner._build_dask_graph.__module__ == "rasa_server.patches.ted_gate"
+    assert DaskGraphRunner.run.__module__ == "rasa_server.patches.direct_graph_runner"
 
 
 def _held_out_texts() -> list:
@@ -177,18 +173,15 @@ def _held_out_texts() -> list:
 
 
 def _parse(agent, text: str, gated: bool) -> dict:
-    rasa_speedups.gate_enabled = gated
-    try:
+    with shortcuts_on(gated):
         return asyncio.run(agent.parse_message(text))
-    finally:
-        rasa_speedups.gate_enabled = True
 
 
 def test_response_selector_only_skipped_where_its_answer_is_unused(agent):
     texts = _held_out_texts()
     assert len(texts) > 200
-    direct_before = rasa_speedups.direct_tf_calls
-    graph_runs_before = rasa_speedups.direct_graph_runs
+    direct_before = direct_tf_call.calls
+    graph_runs_before = direct_graph_runner.runs
     skipped = answered = 0
     for text in texts:
         plain, gated = _parse(agent, text, gated=False), _parse(agent, text, gated=True)
@@ -204,8 +197,8 @@ def test_response_selector_only_skipped_where_its_answer_is_unused(agent):
             skipped += 1
     assert answered > 30 and skipped > 150
     # DIET ran directly for every gated parse (exactly the same intent confidences above).
-    assert rasa_speedups.direct_tf_calls - direct_before >= len(texts) + answered
-    assert rasa_speedups.direct_graph_runs - graph_runs_before == len(texts)  # the gated parses
+    assert direct_tf_call.calls - direct_before >= len(texts) + answered
+    assert direct_graph_runner.runs - graph_runs_before == len(texts)  # the gated parses
 
 
 def test_graph_runs_directly_with_dask_s_results(agent):
@@ -218,15 +211,12 @@ def test_graph_runs_directly_with_dask_s_results(agent):
     every_node = list(runner._graph_schema.minimal_graph_schema([final]).nodes)
 
     def run(direct: bool) -> dict:
-        rasa_speedups.gate_enabled = direct
-        try:
-            before = rasa_speedups.direct_graph_runs
+        with shortcuts_on(direct):
+            before = direct_graph_runner.runs
             message = UserMessage("我家停电了，户号3201000001")
             outputs = runner.run(inputs={"__message__": [message]}, targets=every_node)
-            assert rasa_speedups.direct_graph_runs == before + (1 if direct else 0)
+            assert direct_graph_runner.runs == before + (1 if direct else 0)
             return outputs
-        finally:
-            rasa_speedups.gate_enabled = True
 
     plain, direct = run(False), run(True)
     assert list(direct) == list(plain) == every_node and len(every_node) > 5
@@ -242,13 +232,10 @@ def test_graph_runner_checks_inputs_and_order_like_dask(agent):
     runner = agent.processor.graph_runner
     target = agent.processor.model_metadata.nlu_target
     for direct in (False, True):
-        rasa_speedups.gate_enabled = direct
-        try:
+        with shortcuts_on(direct):
             # An input value that names a node is refused, as Rasa refuses it.
             with pytest.raises(GraphRunError, match="clashes with a node name"):
                 runner.run(inputs={"__message__": target}, targets=[target])
-        finally:
-            rasa_speedups.gate_enabled = True
 
     calls = []
 
@@ -259,11 +246,11 @@ def test_graph_runner_checks_inputs_and_order_like_dask(agent):
         return call
 
     graph = {"c": (node("c"), "a", "b", 7), "a": (node("a"), "in"), "b": (node("b"), "a"), "in": ("in", None)}
-    plan = rasa_speedups._GraphPlan(graph, ("in",))
+    plan = _GraphPlan(graph, ("in",))
     assert [key for key, _, _ in plan.steps] == ["a", "b", "c"]  # dependencies first, input skipped
     assert plan.steps[2][2] == ((True, "a"), (True, "b"), (False, 7))  # literals stay literals
     with pytest.raises(RuntimeError, match="Cycle"):
-        rasa_speedups._GraphPlan({"a": (node("a"), "b"), "b": (node("b"), "a")}, ())
+        _GraphPlan({"a": (node("a"), "b"), "b": (node("b"), "a")}, ())
 
 
 def test_empty_domain_check_answers_as_rasa(agent):
@@ -273,10 +260,7 @@ def test_empty_domain_check_answers_as_rasa(agent):
                Domain.from_dict({"responses": {"utter_hi": [{"text": "你好"}]}})]
     answers = {}
     for remembered in (False, True, True):
-        rasa_speedups.gate_enabled = remembered
-        try:
+        with shortcuts_on(remembered):
             answers.setdefault(remembered, [d.is_empty() for d in domains])
             assert [d.is_empty() for d in domains] == answers[remembered]
-        finally:
-            rasa_speedups.gate_enabled = True
     assert answers[True] == answers[False] == [True, True, False, False, False]

@@ -75,7 +75,10 @@ async def test_the_gateway_shows_rasa_its_token(aiohttp_server, aiohttp_client, 
 
 
 def test_rasas_gateway_channel_refuses_to_start_in_production_without_tokens(monkeypatch):
-    from bot.rasa_connector import GatewayInput
+    import rasa_server
+    from rasa_server.channel import GatewayInput
+
+    rasa_server.install(patches=[])  # what the channel relies on (`python -m rasa_server run`)
 
     monkeypatch.setenv("APP_ENV", "production")
     monkeypatch.delenv("RASA_TOKEN", raising=False)

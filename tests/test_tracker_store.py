@@ -1,4 +1,4 @@
-"""GatewaySQLTrackerStore (bot/tracker_store.py) is interchangeable with Rasa's SQLTrackerStore.
+"""GatewaySQLTrackerStore (rasa_server/tracker_store.py) is interchangeable with Rasa's SQLTrackerStore.
 
 Both stores work on one real database (PostgreSQL as in production, and SQLite): what one
 writes the other reads back event for event, the conversation-session rule is the same, a
@@ -17,7 +17,7 @@ from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import ActionExecuted, SessionStarted, SlotSet, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 
-from bot.tracker_store import GatewaySQLTrackerStore
+from rasa_server.tracker_store import GatewaySQLTrackerStore
 
 DOMAIN = Domain.from_yaml("""
 version: "3.1"
@@ -164,7 +164,7 @@ def test_production_endpoints_use_it():
     from pathlib import Path
 
     endpoints = yaml.safe_load((Path(__file__).resolve().parent.parent / "deploy" / "endpoints.prod.yml").read_text())
-    assert endpoints["tracker_store"]["type"] == "bot.tracker_store.GatewaySQLTrackerStore"
+    assert endpoints["tracker_store"]["type"] == "rasa_server.tracker_store.GatewaySQLTrackerStore"
 
 
 def test_postgresql_round_trips_leave_the_event_loop_free(stores):

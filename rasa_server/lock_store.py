@@ -1,7 +1,7 @@
 """A Redis lock store for Rasa 3.6 with two async round trips per uncontended turn.
 
 ``AtomicRedisLockStore`` is a drop-in for ``type: redis`` in ``endpoints.yml``: select it
-with ``type: bot.lock_store.AtomicRedisLockStore`` and the same keys (``url``, ``port``,
+with ``type: rasa_server.lock_store.AtomicRedisLockStore`` and the same keys (``url``, ``port``,
 ``db``, ``username``, ``password``, ``use_ssl``, ``key_prefix``, ``socket_timeout``).
 
 Rasa's ``RedisLockStore`` keeps one JSON ``TicketLock`` per conversation and works on it

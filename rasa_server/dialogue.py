@@ -1,5 +1,5 @@
 """Dialogue behaviour customers need that Rasa 3.6 lacks; installed in every Rasa server by
-the ``gateway`` channel (``bot/rasa_connector.py``). Unlike ``bot.rasa_speedups`` these change
+its start (``python -m rasa_server run``). Unlike ``rasa_server.patches`` these change
 what the bot does, each for a reason found by chatting with it (docs/qa_transcripts.md).
 
 - **A typed yes takes the offer.** After "不好意思，我没太明白。您是想查询办理进度吗？[是的][不是]"
@@ -52,11 +52,11 @@ def install_typed_yes_takes_the_offer() -> bool:
         from rasa.core.actions import two_stage_fallback
         from rasa.shared.core.events import UserUttered
     except ImportError:
-        log.warning("rasa_dialogue: Rasa internals changed, a typed yes stays a plain affirm")
+        log.warning("rasa_server.dialogue: Rasa internals changed, a typed yes stays a plain affirm")
         return False
     original = getattr(two_stage_fallback, "_message_clarification", None)
     if original is None:
-        log.warning("rasa_dialogue: Rasa internals changed, a typed yes stays a plain affirm")
+        log.warning("rasa_server.dialogue: Rasa internals changed, a typed yes stays a plain affirm")
         return False
 
     def _message_clarification(tracker: Any) -> List[Any]:
@@ -74,6 +74,11 @@ def install_typed_yes_takes_the_offer() -> bool:
     two_stage_fallback._message_clarification = _message_clarification
     _installed = True
     return True
+
+
+def installed() -> bool:
+    """Whether the changes of this module are installed in this process."""
+    return _installed
 
 
 def install_all() -> dict:

@@ -3,7 +3,7 @@
 ``GatewaySQLTrackerStore`` is a drop-in for ``type: SQL`` in ``endpoints.yml``: the same
 ``events`` table, the same rows, the same conversation-session rule, so servers using it and
 servers using Rasa's own store can share one database (and switching back needs no migration).
-Select it with ``type: bot.tracker_store.GatewaySQLTrackerStore`` and the same keys.
+Select it with ``type: rasa_server.tracker_store.GatewaySQLTrackerStore`` and the same keys.
 
 What it changes, measured with pyinstrument on a Rasa server under load (the SQL store was
 about a quarter of the server's CPU per turn):

@@ -10,15 +10,17 @@ Rasa's ``rest`` channel. Two additions:
   ``X-Rasa-Intent`` / ``X-Rasa-Confidence``, so the gateway can store them with the
   customer's message for review, without changing the body's format;
 - custom actions that failed during the turn (action server down, an error, a call longer
-  than ``ACTION_TIMEOUT``) are named in ``X-Rasa-Action-Failed`` (``bot.rasa_action_failures``):
+  than ``ACTION_TIMEOUT``) are named in ``X-Rasa-Action-Failed`` (``rasa_server.action_failures``):
   Rasa itself carries on silently, the gateway apologises and offers a person.
 
 Only the gateway may use it: a message needs ``Authorization: Bearer $RASA_TOKEN`` (401
 otherwise); the GET health check stays open. Outside development (``APP_ENV``) the Rasa
 server refuses to start without real ``RASA_TOKEN`` and ``ACTION_TOKEN`` (bot/config.py).
 
-Registered in ``credentials.yml`` as ``bot.rasa_connector.GatewayInput:``. This module runs
-inside the Rasa server: it imports nothing of the gateway (bot/config.py is plain settings).
+Registered in ``credentials.yml`` as ``rasa_server.channel.GatewayInput:``. This module runs
+inside the Rasa server: of the gateway it imports only ``bot/config.py`` (plain settings).
+Importing it changes nothing in Rasa: the server's start (``python -m rasa_server run``)
+installs what the channel relies on, and the channel refuses to start without it.
 """
 from __future__ import annotations
 
@@ -36,15 +38,17 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from bot import rasa_action_failures, rasa_dialogue, rasa_speedups
 from bot.config import DEV_RASA_TOKEN, app_env, check_secrets, rasa_server_secrets
-from bot.tracker_store import unwrap
+from rasa_server import action_failures, dialogue
+from rasa_server.patches import heap_freeze
+from rasa_server.tracker_store import unwrap
 
 log = logging.getLogger(__name__)
-# This module is loaded by every Rasa server (credentials.yml).
-rasa_speedups.install_all()
-rasa_dialogue.install_all()
-rasa_action_failures.install()
+START = "python -m rasa_server run"
+
+
+class NotStartedByRasaServer(RuntimeError):
+    """The Rasa server was started without ``python -m rasa_server run``."""
 
 
 class GatewayInput(RestInput):
@@ -59,6 +63,13 @@ class GatewayInput(RestInput):
         for name in check_secrets(rasa_server_secrets(), app_env()):
             log.warning("%s is not set: using the public development value (APP_ENV=development only)", name)
         self.token = token or os.environ.get("RASA_TOKEN") or DEV_RASA_TOKEN
+        # The channel's answers rely on these (the failure header, the typed yes): a server
+        # started as plain ``rasa run`` would answer differently, so it does not start.
+        missing = [name for name, ok in (("rasa_server.action_failures", action_failures.installed()),
+                                         ("rasa_server.dialogue", dialogue.installed())) if not ok]
+        if missing:
+            raise NotStartedByRasaServer(
+                f"{', '.join(missing)} not installed: start the Rasa server with `{START} <rasa run arguments>`")
 
     def authorised(self, request: Request) -> bool:
         header = request.headers.get("Authorization", "")
@@ -98,7 +109,7 @@ class GatewayInput(RestInput):
                 )
             collector = CollectingOutputChannel()
             try:
-                with rasa_action_failures.recording() as failed_actions:
+                with action_failures.recording() as failed_actions:
                     await on_new_message(
                         UserMessage(
                             text,
@@ -116,8 +127,8 @@ class GatewayInput(RestInput):
                 return response.json({"error": "failure", "message": "message handling failed"}, status=500)
             headers = await _intent_headers(request, sender_id)
             if failed_actions:  # Rasa carried on without them: the gateway apologises
-                headers[rasa_action_failures.FAILED_HEADER] = ",".join(failed_actions)[:200]
-            rasa_speedups.freeze_heap_after_warm_up()
+                headers[action_failures.FAILED_HEADER] = ",".join(failed_actions)[:200]
+            heap_freeze.after_message()  # once, when the server's start installed it
             return response.json(collector.messages, headers=headers)
 
         return webhook

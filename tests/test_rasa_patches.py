@@ -1,9 +1,20 @@
-"""The action-result validation patch keeps Rasa's checks and drops the per-call schema check."""
+"""The speed-up patches (rasa_server/patches/) keep Rasa's answers, are installed by the Rasa
+server's start and refuse any other Rasa version than the pinned one; the gateway channel's
+intent headers (rasa_server/channel.py)."""
+import logging
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 from jsonschema import ValidationError
 from jsonschema.validators import validator_for
 
-from bot import rasa_speedups
+import rasa_server
+from rasa_server import patches
+from rasa_server.patches import _common, action_result_validation, event_lookup, heap_freeze, sparse_feature_stacking
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def _action():
@@ -13,20 +24,93 @@ def _action():
     return RemoteAction("action_demo", EndpointConfig("http://127.0.0.1:9/webhook"))
 
 
-def test_installed_by_the_gateway_channel():
-    import bot.rasa_connector  # noqa: F401  (loaded by Rasa from credentials.yml)
+def test_installed_by_the_rasa_servers_start():
+    assert all(rasa_server.install().values())  # what `python -m rasa_server run` does first
     from rasa.core.actions.action import RemoteAction
 
-    assert RemoteAction._validate_action_result.__module__ == "bot.rasa_speedups"
+    assert RemoteAction._validate_action_result.__module__ == "rasa_server.patches.action_result_validation"
     from rasa.shared.core.domain import Domain
     from rasa.utils.tensorflow.models import RasaModel
 
-    for replaced in (Domain.states_for_tracker_history, RasaModel._rasa_predict):
-        assert replaced.__module__ == "bot.rasa_speedups"
+    assert Domain.states_for_tracker_history.__module__ == "rasa_server.patches.prior_states_cache"
+    assert RasaModel._rasa_predict.__module__ == "rasa_server.patches.direct_tf_call"
+
+
+def test_importing_the_channel_installs_nothing():
+    """A fresh interpreter: importing the input channel (as Rasa does from credentials.yml)
+    leaves Rasa's own code in place; only the server's start installs the patches."""
+    probe = (
+        "import rasa_server.channel\n"
+        "from rasa.core.actions.action import RemoteAction\n"
+        "from rasa.engine.runner.dask import DaskGraphRunner\n"
+        "from rasa.core.actions import two_stage_fallback\n"
+        "print(RemoteAction._validate_action_result.__module__, DaskGraphRunner.run.__module__,\n"
+        "      two_stage_fallback._message_clarification.__module__, RemoteAction.run.__module__)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, check=True).stdout
+    assert out.split() == ["rasa.core.actions.action", "rasa.engine.runner.dask",
+                           "rasa.core.actions.two_stage_fallback", "rasa.core.actions.action"]
+
+
+def test_the_channel_refuses_a_server_not_started_by_rasa_server():
+    probe = (
+        "from rasa_server.channel import GatewayInput, NotStartedByRasaServer\n"
+        "try:\n    GatewayInput()\nexcept NotStartedByRasaServer as e:\n    print('refused', e)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, check=True).stdout
+    assert out.startswith("refused") and "python -m rasa_server run" in out
+
+
+def test_entry_point_installs_then_hands_over_to_rasas_command_line():
+    """`python -m rasa_server run --help`: everything installed, then Rasa's own `run` parser."""
+    run = subprocess.run([sys.executable, "-m", "rasa_server", "run", "--help"], cwd=ROOT,
+                         capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr
+    assert "changes installed" in run.stderr and "not installed" not in run.stderr
+    assert "--credentials" in run.stdout and "--endpoints" in run.stdout
+    wrong = subprocess.run([sys.executable, "-m", "rasa_server", "train"], cwd=ROOT, capture_output=True, text=True)
+    assert wrong.returncode == 2 and "only 'run'" in wrong.stderr
+
+
+def test_the_pin_is_read_from_the_constraints():
+    import rasa
+
+    assert _common.pinned_rasa_version() == rasa.__version__ == "3.6.21"
+    _common.check_rasa_version()  # the pinned Rasa: no error
+    assert set(patches.ALL) == {path.stem for path in (ROOT / "rasa_server" / "patches").glob("*.py")
+                                if not path.stem.startswith("_")}
+
+
+@pytest.mark.parametrize("name", patches.ALL)
+def test_every_patch_refuses_another_rasa_version(name, monkeypatch, caplog):
+    """Each patch's own install() refuses (an ERROR log line, nothing replaced) on any Rasa
+    but the pinned one; each module says in its docstring what it replaces and why."""
+    import importlib
+
+    import rasa
+
+    module = importlib.import_module(f"rasa_server.patches.{name}")
+    assert "Why" in (module.__doc__ or "")
+    assert all(path.count(".") >= 2 for path in module.REPLACES)
+    monkeypatch.setattr(rasa, "__version__", "3.6.22")
+    monkeypatch.setattr(_common, "_replaced", set())  # as in a process that installed nothing yet
+    monkeypatch.setattr(heap_freeze, "_armed", False)
+    with caplog.at_level(logging.ERROR, logger="rasa_server.patches"):
+        assert module.install() is False
+    assert f"patch rasa_server.patches.{name} refused" in caplog.text and "3.6.22" in caplog.text
+    assert _common._replaced == set() and heap_freeze._armed is False
+    assert patches.install([name]) == {name: False}
+    with pytest.raises(_common.VersionMismatch, match="pinned 3.6.21"):
+        _common.check_rasa_version()
+
+
+def test_unknown_patch_names_are_refused():
+    with pytest.raises(ValueError, match="unknown patches: no_such_patch"):
+        patches.install(["no_such_patch"])
 
 
 def test_valid_result_accepted_and_schema_checked_once(monkeypatch):
-    assert rasa_speedups.install()
+    assert action_result_validation.install()
     action = _action()
     cls = validator_for(action.action_response_format_spec())
     calls = []
@@ -34,8 +118,8 @@ def test_valid_result_accepted_and_schema_checked_once(monkeypatch):
     monkeypatch.setattr(cls, "check_schema", classmethod(lambda c, s, *a, **k: (calls.append(1), original(c, s, *a, **k))))
     from rasa.core.actions.action import RemoteAction
 
-    rasa_speedups._replaced.discard((RemoteAction, "_validate_action_result"))  # fresh cache
-    rasa_speedups.install()
+    _common._replaced.discard((RemoteAction, "_validate_action_result"))  # fresh cache
+    action_result_validation.install()
     result = {"events": [{"event": "slot", "name": "account_no", "value": "3201000001"}],
               "responses": [{"text": "好的"}]}
     assert action._validate_action_result(result) is True
@@ -52,7 +136,7 @@ def test_valid_result_accepted_and_schema_checked_once(monkeypatch):
     {"events": [{"name": "x"}]},             # an event without its type
 ])
 def test_invalid_result_rejected_with_rasas_message(bad):
-    assert rasa_speedups.install()
+    assert action_result_validation.install()
     with pytest.raises(ValidationError) as err:
         _action()._validate_action_result(bad)
     assert "Failed to validate Action server response" in err.value.message
@@ -65,7 +149,7 @@ async def test_latest_intent_read_as_one_row_of_the_sql_tracker_store(tmp_path):
     from rasa.shared.core.events import ActionExecuted, UserUttered
     from rasa.shared.core.trackers import DialogueStateTracker
 
-    from bot.rasa_connector import _latest_parse_data_sql
+    from rasa_server.channel import _latest_parse_data_sql
 
     domain = Domain.from_dict({"intents": ["greet", "faq"]})
     store = FailSafeTrackerStore(SQLTrackerStore(domain, dialect="sqlite", db=str(tmp_path / "t.db")))
@@ -103,7 +187,7 @@ def test_event_dispatch_agrees_with_the_full_schema_on_every_event_type():
 
     action = _action()
     schema = action.action_response_format_spec()
-    fast = rasa_speedups._EventDispatchValidator(schema)
+    fast = action_result_validation._EventDispatchValidator(schema)
     full = Draft202012Validator(schema)
     events = _sample_events()
     broken = [dict(e, timestamp="yesterday") for e in events] + [dict(e, event="unknown") for e in events] + [
@@ -117,7 +201,7 @@ def test_event_dispatch_agrees_with_the_full_schema_on_every_event_type():
 
 
 def test_rejected_response_gets_rasas_message_after_the_fast_check():
-    assert rasa_speedups.install()
+    assert action_result_validation.install()
     with pytest.raises(ValidationError) as err:
         _action()._validate_action_result({"events": [{"event": "slot", "name": 5}]})
     assert "Failed to validate Action server response" in err.value.message
@@ -128,8 +212,8 @@ def test_event_type_lookup_gives_rasas_answers():
     from rasa.shared.core.events import Event
     from rasa.shared.utils.common import all_subclasses
 
-    assert rasa_speedups.install()
-    assert Event.resolve_by_type.__module__ == "bot.rasa_speedups"
+    assert event_lookup.install()
+    assert Event.resolve_by_type.__module__ == "rasa_server.patches.event_lookup"
     for cls in all_subclasses(Event):
         expected = next(c for c in all_subclasses(Event) if c.type_name == cls.type_name)
         assert Event.resolve_by_type(cls.type_name) is expected
@@ -155,7 +239,7 @@ async def test_intent_headers_name_the_newest_message_with_an_in_memory_store():
                                          UserUttered)
     from rasa.shared.core.trackers import DialogueStateTracker
 
-    from bot.rasa_connector import _intent_headers
+    from rasa_server.channel import _intent_headers
 
     domain = Domain.load("domain.yml")
 
@@ -180,12 +264,15 @@ async def test_intent_headers_name_the_newest_message_with_an_in_memory_store():
 def test_heap_frozen_once_after_the_first_message(monkeypatch):
     import gc
 
-    monkeypatch.setattr(rasa_speedups, "_heap_frozen", False)
+    monkeypatch.setattr(heap_freeze, "_heap_frozen", False)
+    monkeypatch.setattr(heap_freeze, "_armed", False)
+    assert heap_freeze.after_message() is False  # not installed: nothing happens
+    assert heap_freeze.install()
     kept = [object() for _ in range(1000)]  # long-lived objects of "start-up"
     before = gc.get_freeze_count()
-    assert rasa_speedups.freeze_heap_after_warm_up() is True
+    assert heap_freeze.after_message() is True
     assert gc.get_freeze_count() >= before + len(kept)
-    assert rasa_speedups.freeze_heap_after_warm_up() is False  # only the first message freezes
+    assert heap_freeze.after_message() is False  # only the first message freezes
     gc.unfreeze()
 
 
@@ -195,7 +282,7 @@ def test_coo_features_stacked_as_scipy_does(left_dtype, right_dtype):
     import scipy.sparse as sp
     from rasa.shared.nlu.training_data.features import Features
 
-    assert rasa_speedups.install_sparse_feature_stacking()
+    assert sparse_feature_stacking.install()
     rng = np.random.default_rng(7)
     left = sp.random(6, 40, density=0.2, format="coo", random_state=1, dtype=np.float64)
     right = sp.random(6, 25, density=0.2, format="coo", random_state=2, dtype=np.float64)
@@ -218,7 +305,7 @@ def test_other_sparse_formats_and_mismatches_go_to_rasa():
     import scipy.sparse as sp
     from rasa.shared.nlu.training_data.features import Features
 
-    assert rasa_speedups.install_sparse_feature_stacking()
+    assert sparse_feature_stacking.install()
     left = sp.random(3, 10, density=0.5, format="csc", random_state=3)
     right = sp.random(3, 4, density=0.5, format="csc", random_state=4)
     features = Features(left, "sentence", "text", "x")
@@ -237,10 +324,10 @@ def test_replacements_happen_once_and_never_on_unknown_internals(caplog):
             return "rasa"
 
     wrap = lambda original: lambda self: "fast " + original(self)  # noqa: E731
-    assert rasa_speedups._replace(Component, "work", wrap, "work as before")
-    assert rasa_speedups._replace(Component, "work", wrap, "work as before")  # not wrapped twice
+    assert _common.replace(Component, "work", wrap, "work as before")
+    assert _common.replace(Component, "work", wrap, "work as before")  # not wrapped twice
     assert Component().work() == "fast rasa"
 
-    assert not rasa_speedups._replace(Component, "gone", wrap, "gone as before")
-    assert not rasa_speedups._replace(Component, "__init__", wrap, "init as before", needs=("missing",))
+    assert not _common.replace(Component, "gone", wrap, "gone as before")
+    assert not _common.replace(Component, "__init__", wrap, "init as before", needs=("missing",))
     assert not hasattr(Component, "gone") and "init as before" in caplog.text

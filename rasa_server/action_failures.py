@@ -5,7 +5,7 @@ in ``MessageProcessor._run_action``, drops the action's events and carries on: t
 with whatever was said before, often nothing, and the REST answer is ``[]``. The customer
 heard nothing at all and the gateway could not tell a failure from a deliberate silence.
 
-``install()`` wraps ``RemoteAction.run`` (every custom action and form validation goes
+``install()`` (called by the Rasa server's start, ``python -m rasa_server run``) wraps ``RemoteAction.run`` (every custom action and form validation goes
 through it): a failure (anything but Rasa's own ``ActionExecutionRejection``, the normal
 "this form does not apply" signal) is recorded in the current turn's ``recording()`` before
 Rasa handles it as before, and a call is bounded by ``ACTION_TIMEOUT`` seconds (Rasa's own
@@ -52,8 +52,15 @@ def _record(name: str) -> None:
         failed.append(name)
 
 
+def installed() -> bool:
+    """Whether ``RemoteAction.run`` is wrapped in this process."""
+    from rasa.core.actions.action import RemoteAction
+
+    return bool(getattr(RemoteAction.run, _MARK, False))
+
+
 def install() -> bool:
-    """Wraps ``RemoteAction.run``; idempotent."""
+    """Wraps ``RemoteAction.run``; idempotent (False when it already was)."""
     from rasa.core.actions.action import ActionExecutionRejection, RemoteAction
     from rasa.shared.exceptions import RasaException
 

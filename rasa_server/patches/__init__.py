@@ -1,0 +1,69 @@
+"""Outcome-preserving speed-ups of the Rasa server: one module per patch.
+
+Each module's docstring says what it replaces and why, and each module has an ``install()``
+that refuses (an ERROR log line, Rasa's own code stays) unless the running Rasa is the
+version ``constraints.txt`` pins (``_common.check_rasa_version``): they replace private names
+that change without notice. Nothing is installed by importing anything: the Rasa server's
+start (``python -m rasa_server run``, ``rasa_server/__main__.py``) calls ``install()``.
+
+| patch | replaces |
+| --- | --- |
+| ``action_result_validation`` | ``RemoteAction._validate_action_result`` |
+| ``event_lookup`` | ``Event.resolve_by_type`` |
+| ``ted_gate`` | ``DaskGraphRunner._build_dask_graph`` (TEDPolicy skipped when RulePolicy decides) |
+| ``response_selector_gate`` | ``ResponseSelector.process`` |
+| ``rule_match_cache`` | ``RulePolicy._get_possible_keys`` |
+| ``sparse_feature_stacking`` | ``Features._combine_sparse_features`` |
+| ``prior_states_cache`` | ``Domain.states_for_tracker_history`` |
+| ``direct_tf_call`` | ``RasaModel._rasa_predict`` (TensorFlow's ``tf.function`` matching) |
+| ``direct_graph_runner`` | ``DaskGraphRunner.run`` |
+| ``empty_domain_check`` | ``Domain.is_empty`` |
+| ``heap_freeze`` | nothing (``gc.freeze()`` after the first message) |
+
+Every patch is tested against Rasa's own code: ``tests/test_rasa_patches.py`` and
+``tests/test_rasa_gates.py`` compare outcomes with and without it (``bypassed()``).
+"""
+from __future__ import annotations
+
+import contextlib
+import importlib
+from typing import Dict, Iterable, Iterator, Optional, Text
+
+from rasa_server.patches import _common
+from rasa_server.patches._common import (  # noqa: F401  (the package's API)
+    VersionMismatch,
+    check_rasa_version,
+    installed_rasa_version,
+    pinned_rasa_version,
+)
+
+# In install order: the TED gate before the graph runner that builds the gated graph.
+ALL = ("action_result_validation", "event_lookup", "ted_gate", "response_selector_gate",
+       "rule_match_cache", "sparse_feature_stacking", "prior_states_cache", "direct_tf_call",
+       "direct_graph_runner", "empty_domain_check", "heap_freeze")
+
+
+def install(names: Optional[Iterable[Text]] = None) -> Dict[Text, bool]:
+    """Installs the named patches (default: all, in ``ALL``'s order); idempotent. Answers
+    which took effect; a refused or inapplicable patch is False (and logged)."""
+    chosen = list(ALL if names is None else names)
+    unknown = [name for name in chosen if name not in ALL]
+    if unknown:
+        raise ValueError(f"unknown patches: {', '.join(unknown)} (known: {', '.join(ALL)})")
+    return {name: importlib.import_module(f"{__name__}.{name}").install() for name in chosen}
+
+
+@contextlib.contextmanager
+def bypassed() -> Iterator[None]:
+    """Inside this block installed patches call Rasa's own code (the with/without tests)."""
+    previous = _common.enabled
+    _common.enabled = False
+    try:
+        yield
+    finally:
+        _common.enabled = previous
+
+
+def shortcuts_on(on: bool) -> contextlib.AbstractContextManager:
+    """``bypassed()`` when ``on`` is false, else nothing: for tests parametrized on it."""
+    return contextlib.nullcontext() if on else bypassed()
