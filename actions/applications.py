@@ -37,7 +37,8 @@ BUSINESS_TYPES: Dict[str, Dict[str, Any]] = {
     "new_connection": {
         "label": vocabulary.BUSINESS_TYPES["new_connection"],
         "documents": ["户主身份证", "房屋产权证明（房产证或购房合同）"],
-        "words": ["新装", "装电表", "装个电表", "开户", "新户", "接电", "通电", "新房", "装电", "申请用电", "用电申请"],
+        "words": ["新装", "装电表", "装个电表", "开户", "新户", "接电", "通电", "新房", "装电", "申请用电", "用电申请",
+                  "拉电", "拉个电", "装个表", "新盖"],
     },
     "capacity_change": {
         "label": vocabulary.BUSINESS_TYPES["capacity_change"],
@@ -193,7 +194,16 @@ def yes_no(tracker: Tracker) -> Optional[bool]:
         return False
     if not text.startswith("/") and LENIENT_YES.search(text) and not NOT_A_YES.search(text):
         return True
+    if not text.startswith("/") and TRAILING_YES.search(text) and not CHANGE_WORDS.search(text) \
+            and not re.search(r"\d{7,}", text):
+        return True  # "7kw的那种 对 帮我提交": details, then the go-ahead
     return None
+
+
+# A go-ahead closing a message that first adds a detail.
+TRAILING_YES = re.compile(r"(帮我提交|确认提交|确认申请|提交申请|提交吧|申请吧|确认吧|就这样吧?|可以了|没问题了?|就办吧|办吧|"
+                          r"(对|好|行|嗯)[，, ]*(帮我|给我)?(提交|确认|申请|办))[吧啊了。！!\s]*$")
+CHANGE_WORDS = re.compile(r"不对|不是|错|改|重新|重填|取消|算了|不要|不办|等等|等一下")
 
 
 GO_AHEAD = re.compile(r"^\s*(对|是|嗯|好|行|可以|没错|没问题|确认|确定|提交|就这|就是这|就这样|那就|办吧|就办|"
@@ -270,6 +280,44 @@ def account_defaults(slots: Dict[Text, Any]) -> Dict[Text, Any]:
     return found
 
 
+# Common surnames: a name typed beside other details ("石塘村45号 李秀英 户号3201000002") is found
+# by its surname, as a person would.
+SURNAMES = set("王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任"
+               "沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵万钱严覃武"
+               "戴莫孔向汤常温康施文牛樊葛邢安齐易乔伍庞颜倪庄聂章鲁岳翟殷詹申欧耿关兰焦俞左柳甘祝包宁尚符舒"
+               "阮柯纪梅童凌毕单季裴霍涂成苗谷盛曲翁冉骆蓝路游辛靳管柴蒙鲍华喻祁蒲房滕屈饶解牟艾尤阳时穆农司"
+               "卓古吉缪简车项连芦麦褚娄窦戚岑景党宫费卜冷晏席卫米柏宗瞿桂全佟应臧闵苟邬边卞姬师和仇栾隋商刁"
+               "沙荣巫寇桑郎甄丛仲虞敖巩明佘池乐匡钮")
+COMPOUND_SURNAMES = ("欧阳", "司马", "诸葛", "上官", "东方", "皇甫", "令狐", "慕容", "尉迟", "长孙", "夏侯", "公孙")
+WRITTEN_NAME = re.compile(r"(?:写|填|是|叫|就写)(?:我妈|我爸|我爱人|我老婆|我老公|我儿子|我女儿|我媳妇|我家老人)?"
+                          r"([\u4e00-\u9fa5]{2,4}?)(?=$|[\s，,。.、；;]|电话|手机)")
+NOT_IN_A_NAME = re.compile(r"[村区路街号镇县市苑园栋楼室乡巷弄厂店司局部站]|师傅$")
+
+
+def looks_like_person(token: str) -> bool:
+    if not re.fullmatch(r"[\u4e00-\u9fa5]{2,4}", token) or NOT_A_NAME.search(token) or NOT_IN_A_NAME.search(token):
+        return False
+    if business_from_text(token):
+        return False
+    return token[:2] in COMPOUND_SURNAMES or token[0] in SURNAMES and len(token) <= 3
+
+
+def name_beside_details(text: str) -> Optional[str]:
+    """The applicant's name in a message that also holds other details, if one is clear."""
+    named = NAME_IN_TEXT.search(text)
+    if named and not NOT_A_NAME.search(named.group(1)):
+        return named.group(1)
+    for match in WRITTEN_NAME.finditer(text):
+        if looks_like_person(match.group(1)):
+            return match.group(1)
+    tokens = [t for t in re.split(r"[\s，,。；;、]+", text) if t]
+    if len(tokens) >= 2:  # a name alone among an address, a number…
+        people = [t for t in tokens if looks_like_person(t)]
+        if len(people) == 1:
+            return people[0]
+    return None
+
+
 class ValidateApplicationForm(KeepsIdentitySlots, BaseFormValidation, FormValidationAction):
     def name(self) -> Text:
         return "validate_application_form"
@@ -287,7 +335,9 @@ class ValidateApplicationForm(KeepsIdentitySlots, BaseFormValidation, FormValida
         if asked == "business_type" and DOCUMENTS_QUESTION.search(text) and not business_from_text(text):
             dispatcher.utter_message(text="需要的资料要看办理哪项业务，请先选一下：", buttons=BUSINESS_BUTTONS)
             return [SlotSet("business_type", None), SlotSet("requested_slot", "business_type")]
-        known = account_defaults(tracker.slots)
+        typed = name_beside_details(text) if not text.startswith("/") and not tracker.get_slot("applicant_name") \
+            and asked not in (None, "business_type") else None
+        known = {**account_defaults(tracker.slots), **({"applicant_name": typed} if typed else {})}
         if known:
             # Known before this message: the message is not read as the answer to a question
             # the account already answered ("现在是4千瓦的 想加到8千瓦" is not a name).
@@ -299,7 +349,7 @@ class ValidateApplicationForm(KeepsIdentitySlots, BaseFormValidation, FormValida
         slots = {**tracker.slots, **said}
         defaults = {name: value for name, value in {**known, **account_defaults(slots)}.items()
                     if said.get(name) is None}
-        if not defaults or any(e.get("event") == "followup" for e in events):
+        if not (defaults or known) or any(e.get("event") == "followup" for e in events):
             return events
         events = [e for e in events if not (e.get("event") == "slot" and e.get("name") == "requested_slot")]
         events += [SlotSet(name, value) for name, value in defaults.items()]

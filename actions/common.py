@@ -470,6 +470,13 @@ def non_value_kind(tracker: Tracker, slot: str) -> Optional[str]:
             return None
         if FAULT_STORY_WORDS.search(text):
             return "story"
+    active = (tracker.active_loop or {}).get("name")
+    if slot == "contact_phone" and active == "feedback_form" and len(text) >= 12 and not re.search(r"\d{3}", text) \
+            and not QUESTION_MARKS.search(re.sub(r"咋|怎么|什么|啥", "", text)):
+        return None  # "我就问他表数咋跟上回对不上 他就很不耐烦": more of the complaint; the form joins it
+    if slot == "contact_phone" and active == "fault_form" and not re.search(r"\d{3}", text) \
+            and FAULT_STORY_WORDS.search(text) and not URGE_WORDS.search(text):
+        return "story"  # "空开我看了没跳 楼上楼下好像也没电": more of what happened
     if URGE_WORDS.search(text) and not re.search(r"\d{3}", text):
         return "plea"
     if slot in ("address", "contact_phone", "account_no", "phone_last4") and QUESTION_MARKS.search(text):
@@ -940,6 +947,8 @@ FORM_OF_INTENT = {"query_bill": "bill_form", "ask_bill_reason": "bill_form", "qu
                   "query_progress": "progress_form"}
 # A question that asks for something to be done ("先帮我查查"), not only to be told.
 ASKS_TO_DO = re.compile(r"帮我|给我|查一下|查查|查下|先查|看一下|看看")
+# "…这算啥 转人工": the customer names a person; whatever NLU made of the rest.
+HUMAN_WORDS = re.compile(r"转人工|人工客服|找人工|要人工|接人工|真人客服|人工服务")
 # The FAQ selector's answer is given inside a form when it is this sure, whatever the intent
 # ("等等，先问下你们这个电费能用微信交吗" is read as a bill query, its answer is still the FAQ's).
 INLINE_ANSWER_CONFIDENCE = 0.6
@@ -1007,7 +1016,8 @@ class BaseFormValidation:
             return await self.verify_offered(offered, dispatcher, tracker, domain)
         if not slot:
             return None
-        if ((tracker.latest_message or {}).get("intent") or {}).get("name") == "request_human":
+        if ((tracker.latest_message or {}).get("intent") or {}).get("name") == "request_human" \
+                or HUMAN_WORDS.search(latest_text(tracker)):
             # "算了 我要转人工": the customer wants a person, not just out of the form; the
             # hand-off action ends the form itself.
             return [SlotSet(slot, None), SlotSet("requested_slot", None), FollowupAction("action_handoff")]
@@ -1071,9 +1081,13 @@ class BaseFormValidation:
             dispatcher.utter_message(response="utter_empathy_hurry")
             result = {slot: None}
         elif kind == "story":
-            if "fault_description" in slots and not tracker.get_slot("fault_description"):
+            narrative = next((name for name in ("fault_description", "feedback_content") if name in slots), None)
+            held = str(tracker.get_slot(narrative) or "") if narrative else ""
+            if narrative and text not in held:
+                # "空开我看了没跳 楼上楼下好像也没电": more of the story, kept with it; the question stands.
                 dispatcher.utter_message(response="utter_story_noted")
-                result = {"fault_description": text[:500], slot: None}
+                limit = 500 if narrative == "fault_description" else 1000
+                result = {narrative: (f"{held}；{text}" if held else text)[:limit], slot: None}
             else:
                 dispatcher.utter_message(response="utter_still_need", field=FIELD_LABELS.get(slot, "信息"))
                 result = {slot: None}

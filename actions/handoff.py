@@ -14,6 +14,7 @@ from actions.faq import answer_topic, follow_up_topic, last_faq_topic
 from actions.common import (
     API_FAILURE_TEXT,
     DONE_STATUSES,
+    HUMAN_WORDS,
     FORM_LABELS,
     TICKET_STATUS_LABELS,
     TICKET_TYPE_LABELS,
@@ -162,6 +163,9 @@ class ActionDefaultAskAffirmation(Action):
             dispatcher.utter_message(response=safety)
             return [SlotSet("hazard", True), SlotSet("fault_description", text[:500]),
                     ActiveLoop(None), FollowupAction("fault_form")]
+        if HUMAN_WORDS.search(text):
+            # "…这算啥 转人工": a person was asked for, whatever NLU made of the rest.
+            return [ActiveLoop(None), FollowupAction("action_handoff")]
         apologise_if_angry(dispatcher, tracker)
         # "那要钱吗" right after a FAQ answer: the follow-up of that answer.
         follow_up = follow_up_topic(last_faq_topic(tracker), text)

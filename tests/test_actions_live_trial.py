@@ -1,0 +1,91 @@
+"""Kinds of failure found by trying the widget as customers would (a blind helper wrote the
+customer side): a person asked for in a longer message, a go-ahead after a detail, a name typed
+among other details, more of the story at another question, and words for a new connection."""
+from __future__ import annotations
+
+import pytest
+
+from actions.applications import ValidateApplicationForm, business_from_text, name_beside_details, yes_no
+from actions.faults import ValidateFaultForm
+from actions.feedback import ValidateFeedbackForm
+from tests.support.dialogue import make_tracker, run_action, slot_values, texts
+
+
+@pytest.mark.asyncio
+async def test_a_person_asked_for_inside_a_form_is_a_hand_off_whatever_the_intent(actions_gateway):
+    tracker = make_tracker("都一个礼拜了还在处理中？？这算啥 转人工", intent="complain", confidence=0.7,
+                           form="fault_form", slots={"requested_slot": "address"})
+    events, _ = await run_action(ValidateFaultForm(), tracker)
+    assert [e.get("name") for e in events if e.get("event") == "followup"] == ["action_handoff"]
+
+
+@pytest.mark.asyncio
+async def test_a_person_asked_for_in_a_message_nlu_did_not_place_is_handed_off():
+    from actions.handoff import ActionDefaultAskAffirmation
+
+    tracker = make_tracker("都一个礼拜了还在处理中？？这算啥 转人工", intent="nlu_fallback")
+    tracker.latest_message["intent_ranking"] = [{"name": "nlu_fallback", "confidence": 0.5},
+                                                {"name": "complain", "confidence": 0.4}]
+    events, messages = await run_action(ActionDefaultAskAffirmation(), tracker)
+    assert [e.get("name") for e in events if e.get("event") == "followup"] == ["action_handoff"]
+    assert not any("您是想" in t for t in texts(messages))
+
+
+@pytest.mark.parametrize("text, answer", [
+    ("7kw的那种 对 帮我提交", True),
+    ("那就自发自用余电上网吧 确认申请", True),
+    ("电话改成13912345678 帮我提交", None),
+    ("地址不对 帮我提交", None),
+])
+def test_a_go_ahead_after_a_detail_is_a_yes(text, answer):
+    assert yes_no(make_tracker(text, intent="inform", confidence=0.6)) is answer
+
+
+@pytest.mark.parametrize("text, name", [
+    ("江宁区横溪街道石塘村45号 李秀英 户号3201000002", "李秀英"),
+    ("户主写我妈李秀英 电话13770882316 就家里住人用", "李秀英"),
+    ("我叫陈刚 电话15996208843 哦不对 是15996208834 打错了", "陈刚"),
+    ("欧阳娜娜 13912345678", "欧阳娜娜"),
+    ("石塘村 新房是47号 就在老房子边上", None),
+    ("王师傅 电话15850632217", None),
+    ("屋顶大概一百二十平 平顶的", None),
+])
+def test_a_name_typed_among_other_details_is_found(text, name):
+    assert name_beside_details(text) == name
+
+
+@pytest.mark.asyncio
+async def test_a_name_beside_a_phone_correction_is_kept(actions_gateway):
+    tracker = make_tracker("我叫陈刚 电话15996208843 哦不对 是15996208834 打错了", intent="inform",
+                           form="application_form", slots={"requested_slot": "applicant_name",
+                                                           "business_type": "name_transfer",
+                                                           "documents_shown_for": "name_transfer",
+                                                           "contact_phone": "15996208843"})
+    events, _ = await run_action(ValidateApplicationForm(), tracker)
+    values = slot_values(events)
+    assert values["applicant_name"] == "陈刚" and values["contact_phone"] == "15996208834"
+    assert values["requested_slot"] == "address"
+
+
+@pytest.mark.asyncio
+async def test_more_of_the_story_at_the_address_question_is_kept_with_it(actions_gateway):
+    tracker = make_tracker("空开我看了没跳 楼上楼下好像也没电", intent="query_outage", confidence=0.7, form="fault_form",
+                           slots={"requested_slot": "address", "fault_description": "家里突然停电了 整个屋都没电"})
+    events, messages = await run_action(ValidateFaultForm(), tracker)
+    values = slot_values(events)
+    assert values["fault_description"] == "家里突然停电了 整个屋都没电；空开我看了没跳 楼上楼下好像也没电"
+    assert messages[0]["response"] == "utter_story_noted"
+
+
+@pytest.mark.asyncio
+async def test_more_of_a_complaint_at_the_phone_question_joins_the_complaint(actions_gateway):
+    tracker = make_tracker("我就问他表数咋跟上回对不上 他就很不耐烦 说爱交不交", intent="complain", confidence=0.6,
+                           form="feedback_form", slots={"requested_slot": "contact_phone", "feedback_type": "complaint",
+                                                        "feedback_content": "投诉！你们抄表那个人态度太恶劣了"})
+    events, messages = await run_action(ValidateFeedbackForm(), tracker)
+    assert "表数咋跟上回对不上" in (slot_values(events).get("feedback_content") or "")
+    assert not any("稍后再帮您看" in t for t in texts(messages))
+
+
+def test_words_for_running_power_to_a_new_house():
+    assert business_from_text("我在老家新盖了房子 要拉电 咋弄") == "new_connection"
