@@ -164,6 +164,7 @@ class Process:
     port: Optional[int] = None
     stop_signal: int = signal.SIGTERM
     _lines: list[str] = field(default_factory=list, repr=False)  # recent output when piped to a callable
+    _reader: Optional[threading.Thread] = field(default=None, repr=False)
 
     @property
     def pid(self) -> int:
@@ -189,6 +190,8 @@ class Process:
     def raise_if_exited(self, when: str = "") -> None:
         code = self.popen.poll()
         if code is not None:
+            if self._reader is not None:
+                self._reader.join(timeout=2.0)  # the last lines, unless a child keeps the pipe open
             raise ProcessExited(f"{self.name} exited with code {code}" + (f" {when}" if when else ""),
                                 name=self.name, returncode=code, tail=self.tail())
 
@@ -242,8 +245,9 @@ def start_process(name: str, argv: Sequence[str], *, env: Optional[Mapping[str, 
     process = Process(name, popen, log if isinstance(log, Path) else None, port, stop_signal)
     if callable(log):
         assert popen.stdout is not None
-        threading.Thread(target=_pump, args=(popen.stdout, log, process._lines), daemon=True,
-                         name=f"output of {name}").start()
+        process._reader = threading.Thread(target=_pump, args=(popen.stdout, log, process._lines), daemon=True,
+                                           name=f"output of {name}")
+        process._reader.start()
     return process
 
 

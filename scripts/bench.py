@@ -33,7 +33,8 @@ from typing import Any, Optional
 
 import aiohttp
 
-from scripts.run_prod import PYTHON, ROOT, Ports, ProdStack, free_port
+from bot.supervisor import free_port
+from scripts.run_prod import PYTHON, ROOT, Ports, ProdStack
 
 RASA = [PYTHON, "-m", "rasa"]
 
@@ -856,17 +857,13 @@ def main(argv: Optional[list[str]] = None) -> int:
                           extra_env={"CHAT_RATE_PER_MINUTE": "0"})
         log("starting the production layout (PostgreSQL, Redis, nginx, gateways, Rasa servers, actions)")
         stack.start()
-        if gateway_command:
-            # Only the first gateway is profiled: restart it under pyinstrument.
-            from scripts.run_prod import stop_group
-
-            first = stack.by_name("gateway-1")
-            stop_group(first.popen)
-            stack.procs.remove(first)
-            stack.gateway_command = gateway_command
-            profiled = stack.start_gateway(0)
-            stack._wait(profiled, lambda: stack._listening(profiled.port), 60)
         try:
+            if gateway_command:
+                # Only the first gateway is profiled: restart it under pyinstrument.
+                stack.supervisor.stop(stack.by_name("gateway-1"))
+                stack.gateway_command = gateway_command
+                profiled = stack.start_gateway(0)
+                profiled.wait_for_port(timeout=60)
             texts = held_out_texts() if NLU_TEST_DIR.exists() else [t for s in SCRIPTS for t in s]
             results["parse"] = asyncio.run(parse_times(ports.rasa[0], texts, token=stack.secrets["RASA_TOKEN"]))
             log(f"parse p50 {results['parse']['p50_ms']:.1f} ms, p95 {results['parse']['p95_ms']:.1f} ms")

@@ -294,7 +294,7 @@ def year_of_data(database_url: str, database_name: str):
     server = None
     url = database_url
     if not url:
-        from tests.support.services import PostgresServer
+        from bot.local_servers import PostgresServer
 
         server = PostgresServer().start()
         url = server.create_database(database_name)

@@ -16,10 +16,8 @@ are generated once and kept in ``var/prod/secrets.env`` (mode 600).
 from __future__ import annotations
 
 import argparse
-import glob
 import json
 import os
-import pwd
 import re
 import secrets
 import shutil
@@ -34,6 +32,7 @@ from pathlib import Path
 from typing import Callable, Optional
 from urllib.parse import unquote, urlsplit
 
+from bot.local_servers import PostgresServer, RedisServer, ServerUnavailable
 from bot.supervisor import Process, Supervisor, free_port, http_status, port_is_free, port_listening
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -83,14 +82,6 @@ class Ports:
 
 # A process of the stack (name, popen, pid, port, log_path, alive(), tail()).
 Proc = Process
-
-
-def _pg_bin(name: str) -> str:
-    found = sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{name}"))
-    path = found[-1] if found else shutil.which(name)
-    if not path:
-        raise SystemExit("PostgreSQL is not installed (apt-get install postgresql) and DATABASE_URL is not set")
-    return path
 
 
 def with_database(url: str, database: str) -> str:
@@ -230,8 +221,13 @@ class ProdStack:
                stop_signal: int = signal.SIGTERM) -> Proc:
         log_path = self.logs / f"{name}.log"
         proc = self.supervisor.start(name, cmd, env=env, cwd=ROOT, log=log_path, port=port, stop_signal=stop_signal)
-        self.say(f"started {name} (pid {proc.pid}{f', port {port}' if port else ''}), log {log_path}")
+        self._started(proc)
         return proc
+
+    def _started(self, proc: Optional[Proc]) -> None:
+        if proc is not None:
+            port = f", port {proc.port}" if proc.port else ""
+            self.say(f"started {proc.name} (pid {proc.pid}{port}), log {proc.log_path}")
 
     @staticmethod
     def _wait(proc: Proc, ready: Callable[[], bool], timeout: float) -> None:
@@ -242,49 +238,30 @@ class ProdStack:
     # --- PostgreSQL and Redis (only when no URL is given) --------------------------------
     def start_postgres(self) -> None:
         data_root = self.run_dir / "postgres"
-        data = data_root / "data"
-        as_user: list[str] = []
         data_root.mkdir(parents=True, exist_ok=True)
-        if os.geteuid() == 0:  # PostgreSQL refuses to run as root
+        if os.geteuid() == 0:
             self.run_dir.chmod(0o755)  # the postgres user must reach its data directory
-            pw = pwd.getpwnam("postgres")
-            os.chown(data_root, pw.pw_uid, pw.pw_gid)
-            as_user = ["runuser", "-u", "postgres", "--"]
-        if not (data / "PG_VERSION").exists():
-            self.say(f"initialising PostgreSQL in {data}")
-            subprocess.run(as_user + [_pg_bin("initdb"), "-D", str(data), "-A", "trust", "-U", "postgres",
-                                      "-E", "UTF8", "--no-locale"], check=True, stdout=subprocess.DEVNULL)
-        port = self.ports.postgres
-        proc = self._spawn("postgres", as_user + [_pg_bin("postgres"), "-D", str(data), "-h", "127.0.0.1",
-                                                  "-p", str(port), "-k", str(data_root),
-                                                  "-c", "max_connections=300"], dict(os.environ), port,
-                           stop_signal=signal.SIGINT)  # PostgreSQL's "fast" shutdown
-
-        def accepts_logins() -> bool:
-            try:
-                import psycopg2
-
-                psycopg2.connect(f"postgresql://postgres@127.0.0.1:{port}/postgres", connect_timeout=2).close()
-                return True
-            except Exception:
-                return False
-
-        self._wait(proc, accepts_logins, 60)
-        server = f"postgresql+psycopg2://postgres@127.0.0.1:{port}"
-        self.database_url = self.database_url or f"{server}/electricbot"
-        self.tracker_url = self.tracker_url or f"{server}/rasa"
+        if not (data_root / "data" / "PG_VERSION").exists():
+            self.say(f"initialising PostgreSQL in {data_root / 'data'}")
+        server = PostgresServer(data_root, self.ports.postgres, supervisor=self.supervisor,
+                                log=self.logs / "postgres.log")
+        try:
+            server.start(timeout=60)
+        except ServerUnavailable:
+            raise SystemExit("PostgreSQL is not installed (apt-get install postgresql) and DATABASE_URL is not set")
+        self._started(server.process)
+        self.database_url = self.database_url or server.url_for("electricbot")
+        self.tracker_url = self.tracker_url or server.url_for("rasa")
 
     def start_redis(self) -> None:
-        data = self.run_dir / "redis"
-        data.mkdir(parents=True, exist_ok=True)
-        binary = shutil.which("redis-server")
-        if not binary:
+        server = RedisServer(self.run_dir / "redis", self.ports.redis, supervisor=self.supervisor,
+                             log=self.logs / "redis.log")
+        try:
+            server.start(timeout=30)
+        except ServerUnavailable:
             raise SystemExit("redis-server is not installed (apt-get install redis-server) and REDIS_URL is not set")
-        port = self.ports.redis
-        proc = self._spawn("redis", [binary, "--port", str(port), "--bind", "127.0.0.1", "--dir", str(data),
-                                     "--appendonly", "yes", "--save", ""], dict(os.environ), port)
-        self._wait(proc, lambda: port_listening(port), 30)
-        self.redis_url = f"redis://127.0.0.1:{port}/0"
+        self._started(server.process)
+        self.redis_url = server.url
 
     # --- the application processes --------------------------------------------------------
     def gateway_env(self, port: int) -> dict[str, str]:
