@@ -12,7 +12,6 @@ from rasa_sdk.types import DomainDict
 from actions import api_client
 from actions.common import (
     FAULT_STORY_WORDS,
-    HOUSE_NUMBER,
     QUESTION_MARKS,
     API_FAILURE_TEXT,
     DONE_STATUSES,

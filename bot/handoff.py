@@ -384,7 +384,6 @@ class HandoffService:
                        to_display_name: str, reason: str | None = None, supervisor: bool = False) -> dict:
         """Moves an accepted hand-off to another agent (claimed: only from its current agent);
         records it in the conversation's staff history and tells the customer who serves them."""
-        now = self.clock()
         reason = (reason or "").strip()[:200] or None
 
         def _move():

@@ -210,7 +210,6 @@ def generate(database_url: str, *, conversations: int = 100_000, messages: int =
                                            "accept_due_at", "accepted_at", "agent", "ended_at",
                                            "callback_ticket_no"))
     ticket_id = 0
-    missed = [h for h in handoff_rows if h[5] == "missed"]
     recent = now - timedelta(days=30)
 
     def add_ticket(type_: str, at: datetime, channel: str, account: str | None, cid: str | None) -> str:

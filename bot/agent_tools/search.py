@@ -39,7 +39,7 @@ import threading
 import unicodedata
 from pathlib import Path
 
-from sqlalchemy import delete, func, insert, or_, select, update
+from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from bot.store.models import Conversation, Customer, Message, SearchTerm, Ticket

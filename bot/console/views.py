@@ -209,7 +209,6 @@ def _read(request: web.Request, fn, *args):
 
 
 async def queue_page(request: web.Request) -> web.Response:
-    me = staff(request)
     data = await _queue_data(request)
     settings = service(request).settings
     return render(request, "queue.html", {"page": "queue", "q": data, "now": now_utc(),
@@ -302,13 +301,13 @@ async def conversation_page(request: web.Request) -> web.Response:
     from bot.agent_tools import availability
 
     every_label = await _read(request, agent_notes.label_list)
-    label_choices = [l for l in every_label if l["active"] or l["name"] in data["tags"]]
+    label_choices = [label for label in every_label if label["active"] or label["name"] in data["tags"]]
     transfer_targets = [s for s in await _read(request, availability.online_staff)
                         if active and s["username"] != active["agent"]] if mine else []
     return render(request, "conversation.html", {
         "page": "conversation", "c": data, "mine": mine, "now": now_utc(),
         "intents": labels.INTENTS, "url": conversation_url(data["id"]),
-        "label_choices": label_choices, "label_names": [l["name"] for l in every_label],
+        "label_choices": label_choices, "label_names": [label["name"] for label in every_label],
         "transfer_targets": transfer_targets,
     })
 
