@@ -826,6 +826,7 @@ def main(argv: Optional[list[str]] = None) -> int:
     out_dir = Path(args.out)
     findings_path = Path(args.findings)
     findings = findings_path.read_text() if findings_path.exists() else ""
+    results: dict[str, Any]
     if args.report_only:
         results = json.loads((out_dir / "benchmarks.json").read_text())
         if "load" in results:
@@ -833,7 +834,7 @@ def main(argv: Optional[list[str]] = None) -> int:
         write_markdown(results, out_dir / "benchmarks.md", findings)
         return 0
     model = Path(args.model) if args.model and Path(args.model).is_file() else latest_model()
-    results: dict[str, Any] = {"machine": machine_info(), "model": model.name}
+    results = {"machine": machine_info(), "model": model.name}
     out_dir = Path(args.out)
     out_dir.mkdir(parents=True, exist_ok=True)
 

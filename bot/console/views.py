@@ -133,7 +133,7 @@ async def login_submit(request: web.Request) -> web.Response:
     user_key, client_key = username.lower(), request.remote or "unknown"
     checks = ((auth.LOGIN_PER_USER, user_key), (auth.LOGIN_PER_CLIENT, client_key))
     error = None
-    result = None
+    result: tuple | None = None
     if await throttle.any_over(limiter, checks):
         error = f"登录失败次数过多，请 {auth.LOGIN_PER_USER.minutes} 分钟后再试。"
     else:
@@ -151,6 +151,7 @@ async def login_submit(request: web.Request) -> web.Response:
     # The username's failures are forgotten; the address's are not (one good account must not
     # reset the count of an address that tries many).
     await limiter.reset(auth.LOGIN_PER_USER, user_key)
+    assert result is not None  # no error: the log-in succeeded
     cookie, _identity = result
     response = web.HTTPSeeOther(next_url)
     response.set_cookie(SESSION_COOKIE, cookie, httponly=True, samesite="Lax", path="/console/",

@@ -5,6 +5,8 @@ All times are aware datetimes stored as UTC (see ``UTCDateTime``).
 """
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import (
     JSON,
     Boolean,
@@ -24,7 +26,8 @@ from sqlalchemy.orm import declarative_base, relationship
 
 from bot.store.types import UTCDateTime, now_utc
 
-Base = declarative_base()
+# Typed Any: SQLAlchemy 1.4 ships no type information, and mypy takes a plain variable for no class.
+Base: Any = declarative_base()
 
 AREA_TYPES = ("urban", "rural", "remote")
 CUSTOMER_TYPES = ("residential", "commercial", "industrial")
