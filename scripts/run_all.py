@@ -218,7 +218,7 @@ class Stack:
                 wait_until(answers_200(url), max(0.0, deadline - time.monotonic()),
                            f"answering {url.split('?', 1)[0]}", watch=self.processes, interval=0.5)
             except ProcessExited as exc:
-                raise StackError(str(exc)) from exc
+                raise self._crash_error(exc) from exc
             except ProbeTimeout as exc:
                 raise StackError(f"{name} was not ready after {timeout:.0f} s") from exc
         self.say("model loaded; warming it up with one message")
@@ -235,7 +235,12 @@ class Stack:
         try:
             self.supervisor.raise_if_exited()
         except ProcessExited as exc:
-            raise StackError(str(exc)) from exc
+            raise self._crash_error(exc) from exc
+
+    def _crash_error(self, exc: ProcessExited) -> StackError:
+        # With output on the console its last lines are already on screen: no tail repeated.
+        tail = exc.tail if self.log_dir is not None else ""
+        return StackError(f"{exc.name} exited with code {exc.returncode}" + (f"; last output:\n{tail}" if tail else ""))
 
     def stop(self, timeout: float = 20.0) -> None:
         """Stops every process group, newest first: SIGTERM, SIGKILL after ``timeout``."""
