@@ -134,3 +134,21 @@ def test_an_http_probe_and_a_port_probe_that_succeed(tmp_path):
         assert sup.exited() is None
     assert not server.alive()
     assert not port_listening(port)
+
+
+def test_a_missing_server_skips_off_ci_and_fails_in_ci(monkeypatch):
+    from bot import local_servers
+    from tests.support import services
+
+    monkeypatch.setattr(local_servers, "pg_bin", lambda name: None)
+    monkeypatch.setattr(local_servers.shutil, "which", lambda name: None)
+    for server in (services.PostgresServer(), services.RedisServer()):
+        monkeypatch.setenv("CI", "false")
+        with pytest.raises(pytest.skip.Exception):
+            server.start()
+        monkeypatch.setenv("CI", "true")
+        with pytest.raises(pytest.fail.Exception, match="required in CI"):
+            server.start()
+        server.stop()
+    with pytest.raises(local_servers.ServerUnavailable, match="Redis"):  # the product's own error
+        local_servers.RedisServer().start()
