@@ -1,6 +1,6 @@
 # The two commands of the contract: `make run` and `make test`.
 SHELL := /bin/bash
-.PHONY: setup run test test-fast eval bench bench-dashboard run-prod system-test-deps
+.PHONY: setup run test test-fast lint eval bench bench-dashboard run-prod system-test-deps
 
 setup:
 	./scripts/setup.sh
@@ -12,7 +12,12 @@ run: setup
 system-test-deps:
 	./scripts/install_system_deps.sh
 
-test: system-test-deps setup
+# Static checks (settings in pyproject.toml), before the tests: a finding fails the run.
+lint: setup
+	.venv/bin/ruff check --no-cache .
+	.venv/bin/mypy
+
+test: system-test-deps setup lint
 	.venv/bin/python -m pytest -p no:cacheprovider tests
 
 # NLU on the held-out split, then the conversations of tests/conversations/ through the real

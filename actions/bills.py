@@ -97,7 +97,7 @@ def bill_details(bill: Dict[str, Any], account_no: str) -> str:
             lines.append("· 阶梯加价：用电量在第一档以内，没有加价")
     lines.append(f"· 电费金额：{_yuan(bill.get('amount'))} 元")
     lines.append(f"· 缴费截止日：{format_date(bill.get('due_date'))}")
-    status = STATUS_TEXT.get(bill.get("status"), bill.get("status") or "")
+    status = STATUS_TEXT.get(bill.get("status", ""), bill.get("status") or "")
     if bill.get("status") == "paid" and bill.get("paid_at"):
         status += f"（{format_date(bill['paid_at'])}缴费）"
     lines.append(f"· 状态：{status}")
@@ -289,7 +289,7 @@ class ActionQueryBill(Action):
         bill = next((b for b in bills if b.get("period") == period), None) if period else bills[0]
         if bill is None:
             dispatcher.utter_message(
-                text=f"没有查到{period_label(period)}的账单，最近一期是{period_label(bills[0]['period'])}。")
+                text=f"没有查到{period_label(period or '')}的账单，最近一期是{period_label(bills[0]['period'])}。")
             bill = bills[0]
         if tracker.get_slot("bill_query") == "suspect_arrears":
             owing = [b for b in bills if b.get("status") in ("unpaid", "overdue")]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import re
 from datetime import datetime
-from typing import Any, Dict, Iterable, List, Optional, Text
+from typing import TYPE_CHECKING, Any, Dict, Iterable, List, Optional, Text
 from zoneinfo import ZoneInfo
 
 from rasa_sdk import Action, Tracker
@@ -82,8 +82,8 @@ def normalize_period(text: Optional[str], now: Optional[datetime] = None) -> Opt
         return f"{now.year:04d}-{now.month:02d}"
     match = re.search(r"(\d{4})\s*[-/.年]\s*(\d{1,2})", value)
     if match:
-        year, month = int(match.group(1)), int(match.group(2))
-        return f"{year:04d}-{month:02d}" if 1 <= month <= 12 else None
+        y, m = int(match.group(1)), int(match.group(2))
+        return f"{y:04d}-{m:02d}" if 1 <= m <= 12 else None
     year: Optional[int] = None
     if "前年" in value:
         year = now.year - 2
@@ -880,7 +880,7 @@ async def withdraw_just_opened(dispatcher: CollectingDispatcher,
         await api_client.change_ticket_status(ticket_no, "cancelled", note=f"客户随即撤回：{latest_text(tracker)[:200]}")
     except api_client.ApiError:
         return None
-    return ticket_no, TICKET_TYPE_LABELS.get(ticket.get("type"), "")
+    return ticket_no, TICKET_TYPE_LABELS.get(ticket.get("type", ""), "")
 
 
 class ActionPauseForm(Action):
@@ -972,6 +972,9 @@ class BaseFormValidation:
     It listens before it stores: a message that is not a value for the slot asked for
     ("不用修了", "等等", "能不能快点", "推上去又跳", "不对，地址是…", a 户号 at the phone
     question) is handled as what it is, and a resumed form clears `paused_form`."""
+
+    if TYPE_CHECKING:  # FormValidationAction's, which every user of the mixin is
+        def form_name(self) -> Text: ...
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: DomainDict) -> List[EventType]:
@@ -1134,7 +1137,9 @@ class BaseFormValidation:
         account_no, last4 = offered
         tracker.slots["account_no"] = account_no
         events: Dict[Text, Any] = {"account_no": account_no}
-        events.update(await IdentityValidation.validate_phone_last4(self, last4, dispatcher, tracker, domain))
+        # The forms that offer an identity are IdentityValidation forms too (a mixin's call).
+        events.update(await IdentityValidation.validate_phone_last4(
+            self, last4, dispatcher, tracker, domain))  # type: ignore[arg-type]
         if events.get("identity_verified"):
             events["phone_last4"] = last4
             if tracker.get_slot("requested_slot") == "contact_phone":

@@ -12,7 +12,6 @@ from rasa_sdk.types import DomainDict
 from actions import api_client
 from actions.common import (
     FAULT_STORY_WORDS,
-    HOUSE_NUMBER,
     QUESTION_MARKS,
     API_FAILURE_TEXT,
     DONE_STATUSES,
@@ -129,7 +128,7 @@ def place_may_be_told(tracker: Tracker) -> bool:
 
 
 def outage_text(outage: Dict[str, Any], tell_place: bool = True) -> str:
-    kind = OUTAGE_KIND.get(outage.get("kind"), "停电")
+    kind = OUTAGE_KIND.get(outage.get("kind", ""), "停电")
     scope = "、".join(outage.get("scope") or [])
     where = f"{outage.get('area') or ''}{('（' + scope + '）') if scope else ''}"
     # Without the place: the account's own area, unnamed.

@@ -12,8 +12,6 @@ from rasa_sdk.types import DomainDict
 from actions import api_client
 from actions.applications import NOT_A_YES, REGISTERED, REGISTERED_WORDS, account_contact, yes_no
 from actions.common import (
-    QUESTION_MARKS,
-    looks_like_address,
     API_FAILURE_TEXT,
     ASIDE_INTENTS,
     STOP_INTENTS,

@@ -131,8 +131,8 @@ DURATION_QUESTION = re.compile(r"几天|多少天|几个工作日|多久|多长�
 
 def time_limits_text(ticket: Dict[str, Any]) -> str:
     """The steps of a ticket still to come, each with its committed deadline."""
-    label = TICKET_TYPE_LABELS.get(ticket.get("type"), "工单")
-    head = f"您的{label}工单 {ticket.get('ticket_no')} 目前{TICKET_STATUS_LABELS.get(ticket.get('status'), '在办理中')}"
+    label = TICKET_TYPE_LABELS.get(ticket.get("type", ""), "工单")
+    head = f"您的{label}工单 {ticket.get('ticket_no')} 目前{TICKET_STATUS_LABELS.get(ticket.get('status', ''), '在办理中')}"
     if ticket.get("status") in DONE_STATUSES:
         return head + "。"
     open_steps = [m for m in ticket.get("milestones") or [] if not m.get("met_at")]
@@ -190,7 +190,7 @@ class ActionDefaultAskAffirmation(Action):
         # Not "faq": without an answer the selector is sure of, "是的" could not be answered either.
         candidates = [r.get("name") for r in ranking
                       if r.get("name") not in (None, "nlu_fallback", "out_of_scope", "faq")]
-        top = next((r for r in ranking if r.get("name") == (candidates[0] if candidates else None)), {})
+        top: Dict[str, Any] = next((r for r in ranking if r.get("name") == (candidates[0] if candidates else None)), {})
         intent = candidates[0] if candidates else None
         # Guessing "结束对话"/"确认" for gibberish sounds odd: only offer a real request, and
         # only when the model leaned towards it at all.

@@ -31,9 +31,9 @@ LOOSE_TICKET_NO = re.compile(r"(?<![A-Za-z])([A-Za-z]{1,4}\d{6,16})(?!\d)")
 
 
 def ticket_summary(ticket: Dict[str, Any]) -> str:
-    label = TICKET_TYPE_LABELS.get(ticket.get("type"), "工单")
+    label = TICKET_TYPE_LABELS.get(ticket.get("type", ""), "工单")
     lines = [f"工单 {ticket.get('ticket_no')}（{label}）",
-             f"当前状态：{TICKET_STATUS_LABELS.get(ticket.get('status'), ticket.get('status'))}"]
+             f"当前状态：{TICKET_STATUS_LABELS.get(ticket.get('status', ''), ticket.get('status'))}"]
     deadline = next_deadline(ticket)
     if ticket.get("status") in DONE_STATUSES:
         pass

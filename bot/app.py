@@ -57,5 +57,5 @@ def create_app(settings: Settings | None = None, *, run_migrations: bool = True,
     async def close_store(app: web.Application) -> None:
         app[STORE].close()
 
-    app.on_cleanup.append(close_store)
+    app.on_cleanup.append(close_store)  # type: ignore[arg-type]  # aiohttp 3.9's signal types predate aiosignal 1.4
     return app

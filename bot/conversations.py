@@ -678,4 +678,4 @@ def setup(app: web.Application) -> None:
     async def close_hub(app: web.Application) -> None:
         await hub.close()
 
-    app.on_cleanup.append(close_hub)
+    app.on_cleanup.append(close_hub)  # type: ignore[arg-type]  # aiohttp 3.9's signal types predate aiosignal 1.4

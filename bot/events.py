@@ -132,7 +132,7 @@ def audience_of(event: Any) -> Audience:
 def console_view(event: Event) -> ConsoleView:
     """The part of an event a console stream carries (and the relay sends to other gateways)."""
     if event["type"] == "sla":
-        return SlaNotice(**{key: event.get(key) for key in SLA_NOTICE_KEYS})  # type: ignore[misc]
+        return SlaNotice(**{key: event.get(key) for key in SLA_NOTICE_KEYS})  # type: ignore[typeddict-item]
     view = ConsoleUpdate(type=event["type"], conversation_id=event.get("conversation_id"))
     if event["type"] == "state":
         view["state"] = event["state"]  # type: ignore[typeddict-item]
@@ -247,7 +247,7 @@ def setup(app: web.Application) -> EventBus:
     async def end_streams(_app: web.Application) -> None:
         bus.end_streams()
 
-    app.on_shutdown.append(end_streams)
+    app.on_shutdown.append(end_streams)  # type: ignore[arg-type]  # aiohttp 3.9's signal types predate aiosignal 1.4
     return bus
 
 

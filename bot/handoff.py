@@ -18,7 +18,7 @@ import logging
 import os
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
-from typing import TYPE_CHECKING, Any, Callable, Iterable
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping
 
 from aiohttp import web
 from sqlalchemy import select, update
@@ -105,7 +105,7 @@ class HandoffSettings:
     check_seconds: float = 5.0
 
     @classmethod
-    def from_env(cls, env: dict | None = None) -> "HandoffSettings":
+    def from_env(cls, env: Mapping[str, str] | None = None) -> "HandoffSettings":
         env = os.environ if env is None else env
         return cls(
             accept_seconds=float(env.get("HANDOFF_ACCEPT_SECONDS") or 180),
@@ -377,6 +377,7 @@ class HandoffService:
                     raise HandoffError("not_yours", "该会话由其他同事服务。", 403)
 
         await self.store.run(_check)
+        assert self.hub is not None  # staff reply only in a gateway, which has a hub
         await self.hub.push(conversation_id, {"text": text, "metadata": {"agent": display_name}},
                             sender="staff", agent=display_name)
 
@@ -385,7 +386,6 @@ class HandoffService:
                        to_display_name: str, reason: str | None = None, supervisor: bool = False) -> dict:
         """Moves an accepted hand-off to another agent (claimed: only from its current agent);
         records it in the conversation's staff history and tells the customer who serves them."""
-        now = self.clock()
         reason = (reason or "").strip()[:200] or None
 
         def _move():
@@ -622,6 +622,7 @@ async def post_handoff(request: web.Request) -> web.Response:
     if summary is not None and len(summary) > 2000:
         raise validation_error("summary", "must be at most 2000 characters")
     service: HandoffService = request.config_dict[HANDOFF_SERVICE]
+    assert isinstance(conversation_id, str) and isinstance(channel, str) and isinstance(reason, str)  # checked above
     try:
         data, created = await service.request(conversation_id, channel, reason, summary)
     except HandoffError as exc:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import ipaddress
 import logging
-from typing import Iterable
+from typing import Any, Iterable
 
 from aiohttp import web
 
@@ -77,7 +77,7 @@ class TrustedProxies:
         async def forwarded(request: web.Request, handler):
             if not self.networks or not self.trusts(request.remote):
                 return await handler(request)
-            changes = {}
+            changes: dict[str, Any] = {}
             proto = request.headers.get("X-Forwarded-Proto", "")
             # One value is usual; proxies that append give "https, http": the first is the client's.
             proto = proto.split(",")[0].strip().lower()

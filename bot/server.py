@@ -38,7 +38,7 @@ def run(args: argparse.Namespace) -> int:
                  "staff console %s/console/ · REST API %s/api/v1/ · socket.io %s/socket.io/",
                  base, base, base, base, base)
 
-    app.on_startup.append(announce)
+    app.on_startup.append(announce)  # type: ignore[arg-type]  # aiohttp 3.9's signal types predate aiosignal 1.4
     asyncio.run(serve(app, host, port))
     return 0
 

@@ -186,7 +186,7 @@ def setup(app: web.Application) -> None:
         except Exception:  # closing at shutdown: nothing to save
             log.debug("throttle: close failed", exc_info=True)
 
-    app.on_cleanup.append(close)
+    app.on_cleanup.append(close)  # type: ignore[arg-type]  # aiohttp 3.9's signal types predate aiosignal 1.4
 
 
 def of(app) -> SqlThrottle | RedisThrottle:

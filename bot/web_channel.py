@@ -250,7 +250,7 @@ def setup(app: web.Application) -> None:
     async def stop_sockets(app: web.Application) -> None:
         await sio.shutdown()  # disconnects clients and stops engine.io's background tasks
 
-    app.on_shutdown.append(stop_sockets)
+    app.on_shutdown.append(stop_sockets)  # type: ignore[arg-type]  # aiohttp 3.9's signal types predate aiosignal 1.4
     app["web_channel"] = channel
     app.router.add_get("/", demo_page)
     app.router.add_get("/widget.js", widget_js)

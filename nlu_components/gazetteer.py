@@ -129,7 +129,7 @@ class Gazetteer:
         import spacy
 
         self.nlp = spacy.blank("zh")  # character segmenter: no download needed
-        ruler = self.nlp.add_pipe("entity_ruler")
+        ruler: Any = self.nlp.add_pipe("entity_ruler")  # an EntityRuler (typed as any Pipe)
         local = _local_place_names()
         places = _place_names() | local
         self.district_stems = _district_stems(places) & local
@@ -175,7 +175,9 @@ class Gazetteer:
             return GazetteerMatch("address", text[start:end], start, end, text[start:end])
         street = _STREET_RE.search(text)
         if street:
-            end = _TAIL_RE.match(text, street.end()).end()
+            tail_match = _TAIL_RE.match(text, street.end())
+            assert tail_match is not None  # the tail pattern also matches nothing
+            end = tail_match.end()
             return GazetteerMatch("address", text[street.start():end], street.start(), end, text[street.start():end])
         return None
 

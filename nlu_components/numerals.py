@@ -125,7 +125,7 @@ def _apply(text: str, replacements: List[Tuple[int, int, str]]) -> Tuple[str, Of
 
 
 def _digits_of(group: str) -> str:
-    return "".join(SPOKEN_DIGITS.get(ch, ch) for ch in group)
+    return "".join(SPOKEN_DIGITS.get(ch) or ch for ch in group)
 
 
 def _looks_like_date(groups: List[str]) -> bool:

@@ -157,7 +157,7 @@ class AtomicRedisLockStore(LockStore):
         socket_timeout: float = DEFAULT_SOCKET_TIMEOUT_IN_SECONDS,
         **unused: Any,
     ) -> None:
-        settings = dict(host=host, port=port, db=db, username=username, password=password,
+        settings: dict[str, Any] = dict(host=host, port=port, db=db, username=username, password=password,
                         use_ssl=use_ssl, ssl_certfile=ssl_certfile, ssl_keyfile=ssl_keyfile,
                         ssl_ca_certs=ssl_ca_certs, key_prefix=key_prefix, socket_timeout=socket_timeout)
         if endpoint_config is not None:

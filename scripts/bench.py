@@ -33,7 +33,8 @@ from typing import Any, Optional
 
 import aiohttp
 
-from scripts.run_prod import PYTHON, ROOT, Ports, ProdStack, free_port
+from bot.supervisor import free_port
+from scripts.run_prod import PYTHON, ROOT, Ports, ProdStack
 
 RASA = [PYTHON, "-m", "rasa"]
 
@@ -825,6 +826,7 @@ def main(argv: Optional[list[str]] = None) -> int:
     out_dir = Path(args.out)
     findings_path = Path(args.findings)
     findings = findings_path.read_text() if findings_path.exists() else ""
+    results: dict[str, Any]
     if args.report_only:
         results = json.loads((out_dir / "benchmarks.json").read_text())
         if "load" in results:
@@ -832,7 +834,7 @@ def main(argv: Optional[list[str]] = None) -> int:
         write_markdown(results, out_dir / "benchmarks.md", findings)
         return 0
     model = Path(args.model) if args.model and Path(args.model).is_file() else latest_model()
-    results: dict[str, Any] = {"machine": machine_info(), "model": model.name}
+    results = {"machine": machine_info(), "model": model.name}
     out_dir = Path(args.out)
     out_dir.mkdir(parents=True, exist_ok=True)
 
@@ -856,17 +858,13 @@ def main(argv: Optional[list[str]] = None) -> int:
                           extra_env={"CHAT_RATE_PER_MINUTE": "0"})
         log("starting the production layout (PostgreSQL, Redis, nginx, gateways, Rasa servers, actions)")
         stack.start()
-        if gateway_command:
-            # Only the first gateway is profiled: restart it under pyinstrument.
-            from scripts.run_prod import stop_group
-
-            first = stack.by_name("gateway-1")
-            stop_group(first.popen)
-            stack.procs.remove(first)
-            stack.gateway_command = gateway_command
-            profiled = stack.start_gateway(0)
-            stack._wait(profiled, lambda: stack._listening(profiled.port), 60)
         try:
+            if gateway_command:
+                # Only the first gateway is profiled: restart it under pyinstrument.
+                stack.supervisor.stop(stack.by_name("gateway-1"))
+                stack.gateway_command = gateway_command
+                profiled = stack.start_gateway(0)
+                profiled.wait_for_port(timeout=60)
             texts = held_out_texts() if NLU_TEST_DIR.exists() else [t for s in SCRIPTS for t in s]
             results["parse"] = asyncio.run(parse_times(ports.rasa[0], texts, token=stack.secrets["RASA_TOKEN"]))
             log(f"parse p50 {results['parse']['p50_ms']:.1f} ms, p95 {results['parse']['p95_ms']:.1f} ms")

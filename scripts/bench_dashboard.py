@@ -132,7 +132,9 @@ async def page_figures(url: str, repeat: int) -> list[dict[str, Any]]:
         import re
 
         page = await client.get("/console/login")
-        token = re.search(r'name="csrf_token" value="([^"]+)"', await page.text()).group(1)
+        found = re.search(r'name="csrf_token" value="([^"]+)"', await page.text())
+        assert found is not None, "no csrf_token on the login page"
+        token = found.group(1)
         done = await client.post("/console/login", data={"username": "bench-boss", "password": "bench-password-2026",
                                                          "csrf_token": token, "next": "/console/queue"},
                                  allow_redirects=False)

@@ -78,7 +78,7 @@ def time_queries(url: str, repeat: int) -> list[dict]:
 
     from bot.agent_tools import search
     from bot.store import Store
-    from bot.store.models import Customer, Ticket
+    from bot.store.models import Ticket
 
     store = Store(url)
     out = []

@@ -40,7 +40,7 @@ import signal
 import sys
 import time
 import uuid
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple
 
@@ -792,7 +792,7 @@ def main(argv: Optional[Iterable[str]] = None) -> int:
         with running_stack(model, extra_env=run_env()) as info:
             print(f"[conv] stack ready in {time.monotonic() - started:.0f} s", flush=True)
             for half, (conversations, utterances) in loaded.items():
-                done = collections.Counter()
+                done: collections.Counter[str] = collections.Counter()
 
                 def progress(conversation: Conversation, verdict: Verdict, half=half, total=len(conversations),
                              done=done) -> None:

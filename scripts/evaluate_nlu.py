@@ -22,7 +22,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Dict, Iterable, List, Tuple
+from typing import Dict, Iterable, List, Optional, Tuple
 
 ROOT = Path(__file__).resolve().parent.parent
 TEST_DIR = ROOT / "tests" / "nlu_test"
@@ -233,7 +233,7 @@ def write_report(result: dict, model: Path, seconds: float) -> str:
     return text
 
 
-def main(argv: Iterable[str] = None) -> int:
+def main(argv: Optional[Iterable[str]] = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--retrain", action="store_true", help="train even if a model exists")
     parser.add_argument("--model", type=Path, help="score this model instead (no training)")

@@ -124,16 +124,16 @@ def generate(database_url: str, *, conversations: int = 100_000, messages: int =
     areas = {}
     out = Copier(cur, "customers", ("account_no", "name", "phone", "address", "area_type", "customer_type",
                                     "created_at"))
-    for account in accounts:
+    for account_no in accounts:
         area = weighted(rng, AREAS)
-        areas[account] = area
-        out.add(account, "客户" + account[-4:], "139" + account[-8:], "测试市测试路" + account[-4:] + "号",
+        areas[account_no] = area
+        out.add(account_no, "客户" + account_no[-4:], "139" + account_no[-8:], "测试市测试路" + account_no[-4:] + "号",
                 area, rng.choice(("residential",) * 8 + ("commercial", "industrial")), start)
     out.flush()
     say(f"customers: {out.total}")
 
     # Conversations first (their times), then messages up to the budget.
-    convs = []
+    convs: list[tuple[str | None, str, datetime, str | None]] = []
     for i in range(conversations):
         at = moment()
         convs.append((f"scale-{i:06d}", weighted(rng, CHANNELS), at,
@@ -210,7 +210,6 @@ def generate(database_url: str, *, conversations: int = 100_000, messages: int =
                                            "accept_due_at", "accepted_at", "agent", "ended_at",
                                            "callback_ticket_no"))
     ticket_id = 0
-    missed = [h for h in handoff_rows if h[5] == "missed"]
     recent = now - timedelta(days=30)
 
     def add_ticket(type_: str, at: datetime, channel: str, account: str | None, cid: str | None) -> str:
@@ -277,11 +276,11 @@ def generate(database_url: str, *, conversations: int = 100_000, messages: int =
     conn.autocommit = True
     cur.execute("VACUUM ANALYZE")  # statistics and the visibility map (index-only scans), as autovacuum would
     conn.close()
-    counts = {"customers": len(accounts), "conversations": conv_out.total, "messages": msg_out.total,
+    totals = {"customers": len(accounts), "conversations": conv_out.total, "messages": msg_out.total,
               "handoffs": handoff_out.total, "tickets": ticket_out.total, "milestones": milestone_out.total,
               "survey_answers": answer_out.total}
-    say(f"done in {time.monotonic() - t0:.0f} s: {counts}")
-    return counts
+    say(f"done in {time.monotonic() - t0:.0f} s: {totals}")
+    return totals
 
 
 
@@ -294,7 +293,7 @@ def year_of_data(database_url: str, database_name: str):
     server = None
     url = database_url
     if not url:
-        from tests.support.services import PostgresServer
+        from bot.local_servers import PostgresServer
 
         server = PostgresServer().start()
         url = server.create_database(database_name)

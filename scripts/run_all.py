@@ -5,7 +5,8 @@ supervisor waits until Rasa has loaded the model, warms the model up with one me
 through the ``gateway`` channel, then prints the URLs. A process that exits is reported
 loudly and everything stops; Ctrl-C or SIGTERM stops every process group.
 
-The same ``Stack`` starts the processes for the end-to-end tests (tests/support/stack.py).
+Processes are run by ``bot.supervisor``. The same ``Stack`` starts the processes for the
+end-to-end tests (tests/support/stack.py).
 """
 from __future__ import annotations
 
@@ -13,19 +14,27 @@ import json
 import os
 import secrets
 import signal
-import socket
-import subprocess
 import sys
-import threading
 import time
 import urllib.error
 import urllib.request
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Callable, Optional
+from typing import Callable, Optional
 
 import yaml
+
+from bot.supervisor import (
+    Output,
+    ProbeTimeout,
+    Process,
+    ProcessExited,
+    Supervisor,
+    http_status,
+    port_listening,
+    wait_until,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 COLOURS = {"gateway": "\033[1;32m", "actions": "\033[1;35m", "rasa": "\033[1;36m", "run": "\033[1;34m"}
@@ -66,7 +75,7 @@ def latest_model(models_dir: Path = ROOT / "models") -> Optional[Path]:
 
 def write_endpoints(target: Path, action_port: int, source: Path = ROOT / "endpoints.yml") -> Path:
     """endpoints.yml with the action server's URL for the chosen port."""
-    config = {}
+    config: dict = {}
     if source.exists():
         config = yaml.safe_load(source.read_text(encoding="utf-8")) or {}
     config["action_endpoint"] = {**(config.get("action_endpoint") or {}),
@@ -74,19 +83,6 @@ def write_endpoints(target: Path, action_port: int, source: Path = ROOT / "endpo
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_text(yaml.safe_dump(config, allow_unicode=True, sort_keys=False), encoding="utf-8")
     return target
-
-
-def port_in_use(port: int) -> bool:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        return sock.connect_ex(("127.0.0.1", port)) == 0
-
-
-def http_get(url: str, timeout: float = 2.0) -> tuple[int, bytes]:
-    try:
-        with urllib.request.urlopen(url, timeout=timeout) as resp:
-            return resp.status, resp.read()
-    except urllib.error.HTTPError as exc:
-        return exc.code, b""
 
 
 def http_post_json(url: str, body: dict, timeout: float, headers: Optional[dict] = None) -> tuple[int, object]:
@@ -99,24 +95,14 @@ def http_post_json(url: str, body: dict, timeout: float, headers: Optional[dict]
         return exc.code, None
 
 
-@dataclass
-class Managed:
-    name: str
-    argv: list[str]
-    proc: Optional[subprocess.Popen] = None
-    log_path: Optional[Path] = None
-    _log_file: Optional[IO[bytes]] = None
-
-    def tail(self, lines: int = 40) -> str:
-        if self.log_path is None or not self.log_path.exists():
-            return ""
-        text = self.log_path.read_text(encoding="utf-8", errors="replace")
-        return "\n".join(text.splitlines()[-lines:])
+def answers_200(url: str) -> Callable[[], bool]:
+    return lambda: http_status(url) == 200
 
 
 @dataclass
 class Stack:
-    """The three processes. ``log_dir`` set: output goes to files; else prefixed to stdout."""
+    """The three processes, run by a ``bot.supervisor.Supervisor``. ``log_dir`` set: output
+    goes to files; else prefixed to stdout."""
 
     ports: Ports
     model: Path
@@ -124,7 +110,7 @@ class Stack:
     log_dir: Optional[Path] = None
     python: str = sys.executable
     say: Callable[[str], None] = print
-    processes: list[Managed] = field(default_factory=list)
+    supervisor: Supervisor = field(default_factory=lambda: Supervisor(stop_timeout=20.0))
     _stopping: bool = False
 
     def __post_init__(self) -> None:
@@ -133,6 +119,13 @@ class Stack:
         for name in ("RASA_TOKEN", "ACTION_TOKEN"):
             if not self.env.get(name):
                 self.env[name] = os.environ.get(name) or secrets.token_hex(16)
+
+    @property
+    def processes(self) -> list[Process]:
+        return self.supervisor.processes
+
+    def process(self, name: str) -> Process:
+        return self.supervisor.get(name)
 
     @property
     def rasa_token(self) -> str:
@@ -168,60 +161,51 @@ class Stack:
         })
         return env
 
-    def commands(self, endpoints: Path) -> list[Managed]:
+    def commands(self, endpoints: Path) -> list[tuple[str, list[str]]]:
         py = self.python
         return [
             # rasa_sdk's server behind a check of Rasa's token (ACTION_TOKEN).
-            Managed("actions", [py, "-m", "actions.server", "--actions", "actions",
-                                "-p", str(self.ports.actions)]),
+            ("actions", [py, "-m", "actions.server", "--actions", "actions", "-p", str(self.ports.actions)]),
             # The HTTP API (tracker, status...) only with the token: --auth-token.
             # python -m rasa_server run: installs the Rasa-side changes, then `rasa run`.
-            Managed("rasa", [py, "-m", "rasa_server", "run", "--enable-api", "--auth-token", self.rasa_token,
-                             "-i", "127.0.0.1",
-                             "-p", str(self.ports.rasa), "--credentials", str(ROOT / "credentials.yml"),
-                             "--endpoints", str(endpoints), "-m", str(self.model)]),
-            Managed("gateway", [py, "-m", "bot.server"]),
+            ("rasa", [py, "-m", "rasa_server", "run", "--enable-api", "--auth-token", self.rasa_token,
+                      "-i", "127.0.0.1",
+                      "-p", str(self.ports.rasa), "--credentials", str(ROOT / "credentials.yml"),
+                      "--endpoints", str(endpoints), "-m", str(self.model)]),
+            ("gateway", [py, "-m", "bot.server"]),
         ]
 
     # ---- lifecycle --------------------------------------------------------------------------
     def start(self) -> None:
-        busy = [f"{name} port {port}" for name, port in vars(self.ports).items() if port_in_use(port)]
+        busy = [f"{name} port {port}" for name, port in vars(self.ports).items() if port_listening(port)]
         if busy:
             raise StackError("already in use: " + ", ".join(busy) +
                              " (stop the other process or set GATEWAY_PORT / RASA_PORT / ACTION_PORT)")
         run_dir = self.log_dir or (ROOT / "var" / "run")
         endpoints = write_endpoints(run_dir / f"endpoints-{self.ports.actions}.yml", self.ports.actions)
         env = self.process_env()
-        for managed in self.commands(endpoints):
-            self._spawn(managed, env)
+        for name, argv in self.commands(endpoints):
+            self.spawn(name, argv, env)
 
-    def _spawn(self, managed: Managed, env: dict[str, str]) -> None:
-        if self.log_dir is not None:
-            managed.log_path = self.log_dir / f"{managed.name}.log"
-            managed._log_file = open(managed.log_path, "ab")
-            out = managed._log_file
-        else:
-            out = subprocess.PIPE
-        managed.proc = subprocess.Popen(managed.argv, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
-                                        stdin=subprocess.DEVNULL, start_new_session=True)
-        self.processes.append(managed)
-        if out is subprocess.PIPE:
-            threading.Thread(target=self._pump, args=(managed,), daemon=True).start()
+    def spawn(self, name: str, argv: list[str], env: dict[str, str]) -> Process:
+        """Starts one process in its own process group: output to ``log_dir/NAME.log``, or
+        to stdout with the process's name before each line."""
+        log: Output = self.log_dir / f"{name}.log" if self.log_dir is not None else self._printer(name)
+        return self.supervisor.start(name, argv, env=env, cwd=ROOT, log=log)
 
-    def _pump(self, managed: Managed) -> None:
-        colour = COLOURS.get(managed.name, "") if sys.stdout.isatty() else ""
+    @staticmethod
+    def _printer(name: str) -> Callable[[str], None]:
+        colour = COLOURS.get(name, "") if sys.stdout.isatty() else ""
         reset = RESET if colour else ""
-        prefix = f"{colour}{managed.name:>8} |{reset} "
-        assert managed.proc is not None and managed.proc.stdout is not None
-        for raw in iter(managed.proc.stdout.readline, b""):
-            sys.stdout.write(prefix + raw.decode("utf-8", errors="replace").rstrip("\n") + "\n")
-            sys.stdout.flush()
+        prefix = f"{colour}{name:>8} |{reset} "
 
-    def crashed(self) -> Optional[Managed]:
-        for managed in self.processes:
-            if managed.proc is not None and managed.proc.poll() is not None:
-                return managed
-        return None
+        def write(line: str) -> None:
+            sys.stdout.write(prefix + line + "\n")
+            sys.stdout.flush()
+        return write
+
+    def crashed(self) -> Optional[Process]:
+        return self.supervisor.exited()
 
     def wait_ready(self, timeout: float = 600.0) -> None:
         """Waits for every process, then warms the model up with one message."""
@@ -231,17 +215,13 @@ class Stack:
                   ("rasa", self.rasa_url + "/status?token=" + self.rasa_token)]
         for name, url in checks:
             self.say(f"waiting for {name} ({url.split('?', 1)[0]})")  # never print the token
-            while True:
-                self._raise_if_crashed()
-                if time.monotonic() > deadline:
-                    raise StackError(f"{name} was not ready after {timeout:.0f} s")
-                try:
-                    status, _ = http_get(url)
-                    if status == 200:
-                        break
-                except (OSError, ValueError):
-                    pass
-                time.sleep(0.5)
+            try:
+                wait_until(answers_200(url), max(0.0, deadline - time.monotonic()),
+                           f"answering {url.split('?', 1)[0]}", watch=self.processes, interval=0.5)
+            except ProcessExited as exc:
+                raise self._crash_error(exc) from exc
+            except ProbeTimeout as exc:
+                raise StackError(f"{name} was not ready after {timeout:.0f} s") from exc
         self.say("model loaded; warming it up with one message")
         started = time.monotonic()
         status, answer = http_post_json(
@@ -253,37 +233,22 @@ class Stack:
         self.say(f"warm-up answered in {time.monotonic() - started:.1f} s")
 
     def _raise_if_crashed(self) -> None:
-        managed = self.crashed()
-        if managed is not None:
-            tail = managed.tail()
-            raise StackError(f"{managed.name} exited with code {managed.proc.returncode}"
-                             + (f"; last output:\n{tail}" if tail else ""))
+        try:
+            self.supervisor.raise_if_exited()
+        except ProcessExited as exc:
+            raise self._crash_error(exc) from exc
+
+    def _crash_error(self, exc: ProcessExited) -> StackError:
+        # With output on the console its last lines are already on screen: no tail repeated.
+        tail = exc.tail if self.log_dir is not None else ""
+        return StackError(f"{exc.name} exited with code {exc.returncode}" + (f"; last output:\n{tail}" if tail else ""))
 
     def stop(self, timeout: float = 20.0) -> None:
-        """SIGTERM to each process group, SIGKILL to any still alive after ``timeout``."""
+        """Stops every process group, newest first: SIGTERM, SIGKILL after ``timeout``."""
         if self._stopping:
             return
         self._stopping = True
-        for managed in reversed(self.processes):
-            if managed.proc is not None and managed.proc.poll() is None:
-                try:
-                    os.killpg(managed.proc.pid, signal.SIGTERM)
-                except ProcessLookupError:
-                    pass
-        deadline = time.monotonic() + timeout
-        for managed in self.processes:
-            if managed.proc is None:
-                continue
-            try:
-                managed.proc.wait(timeout=max(0.1, deadline - time.monotonic()))
-            except subprocess.TimeoutExpired:
-                try:
-                    os.killpg(managed.proc.pid, signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
-                managed.proc.wait(timeout=5)
-            if managed._log_file is not None:
-                managed._log_file.close()
+        self.supervisor.stop_all(timeout)
 
 
 def _say(text: str) -> None:

@@ -8,7 +8,7 @@
 PostgreSQL and Redis are started here (Debian packages, private data directories under
 ``var/prod/``, loopback only) unless ``DATABASE_URL`` / ``REDIS_URL`` are given. Every
 process runs in its own process group, logs to ``var/prod/logs/``; Ctrl-C (or the loss of
-any process) stops them all, by group. Secrets come from the environment; missing ones
+any process) stops them all, by group (``bot.supervisor``). Secrets come from the environment; missing ones
 are generated once and kept in ``var/prod/secrets.env`` (mode 600).
 
 ``ProdStack`` is also used by ``tests/test_scale_out.py`` and ``scripts/bench.py``.
@@ -16,26 +16,24 @@ are generated once and kept in ``var/prod/secrets.env`` (mode 600).
 from __future__ import annotations
 
 import argparse
-import glob
 import json
 import os
-import pwd
 import re
 import secrets
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
-import uuid
-import urllib.error
 import urllib.request
-from contextlib import closing
+import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Optional
+from typing import Callable, Optional
 from urllib.parse import unquote, urlsplit
+
+from bot.local_servers import PostgresServer, RedisServer, ServerUnavailable
+from bot.supervisor import Process, Supervisor, free_port, http_status, port_is_free, port_listening
 
 ROOT = Path(__file__).resolve().parent.parent
 PYTHON = str(ROOT / ".venv" / "bin" / "python")
@@ -47,32 +45,6 @@ CREDENTIALS = ROOT / "credentials.yml"
 
 def log(text: str) -> None:
     print(f"\033[1;35m[run-prod]\033[0m {text}", flush=True)
-
-
-def free_port() -> int:
-    with closing(socket.socket(socket.AF_INET, socket.SOCK_STREAM)) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def port_is_free(port: int) -> bool:
-    with closing(socket.socket(socket.AF_INET, socket.SOCK_STREAM)) as sock:
-        try:
-            sock.bind(("127.0.0.1", port))
-            return True
-        except OSError:
-            return False
-
-
-def http_get(url: str, timeout: float = 2.0) -> int:
-    """Status code of a GET (0 when nothing answers)."""
-    try:
-        with urllib.request.urlopen(url, timeout=timeout) as resp:
-            return resp.status
-    except urllib.error.HTTPError as err:
-        return err.code
-    except (OSError, ValueError):
-        return 0
 
 
 @dataclass
@@ -108,51 +80,8 @@ class Ports:
                    rasa=[free_port() for _ in range(rasa)], actions=free_port(), postgres=0, redis=0)
 
 
-@dataclass
-class Proc:
-    name: str
-    popen: subprocess.Popen
-    log_path: Path
-    port: Optional[int] = None
-
-    @property
-    def pid(self) -> int:
-        return self.popen.pid
-
-    def alive(self) -> bool:
-        return self.popen.poll() is None
-
-    def tail(self, lines: int = 25) -> str:
-        try:
-            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
-        except OSError:
-            return ""
-
-
-def stop_group(proc: subprocess.Popen, sig: int = signal.SIGTERM, timeout: float = 15.0) -> None:
-    """Stops a process started with start_new_session=True, by its process group id."""
-    if proc.poll() is not None:
-        return
-    try:
-        os.killpg(proc.pid, sig)
-    except ProcessLookupError:
-        return
-    try:
-        proc.wait(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        try:
-            os.killpg(proc.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-        proc.wait(timeout=5)
-
-
-def _pg_bin(name: str) -> str:
-    found = sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{name}"))
-    path = found[-1] if found else shutil.which(name)
-    if not path:
-        raise SystemExit("PostgreSQL is not installed (apt-get install postgresql) and DATABASE_URL is not set")
-    return path
+# A process of the stack (name, popen, pid, port, log_path, alive(), tail()).
+Proc = Process
 
 
 def with_database(url: str, database: str) -> str:
@@ -261,7 +190,12 @@ class ProdStack:
         self.gateway_command = gateway_command
         self.import_demo = import_demo
         self.quiet = quiet
-        self.procs: list[Proc] = []
+        self.supervisor = Supervisor(stop_timeout=15.0)
+
+    @property
+    def procs(self) -> list[Proc]:
+        """The running processes, in start order."""
+        return self.supervisor.processes
 
     # --- helpers -------------------------------------------------------------------
     def say(self, text: str) -> None:
@@ -283,81 +217,51 @@ class ProdStack:
         env.update(self.extra_env)
         return env
 
-    def _spawn(self, name: str, cmd: list[str], env: dict[str, str], port: Optional[int] = None) -> Proc:
-        self.logs.mkdir(parents=True, exist_ok=True)
+    def _spawn(self, name: str, cmd: list[str], env: dict[str, str], port: Optional[int] = None,
+               stop_signal: int = signal.SIGTERM) -> Proc:
         log_path = self.logs / f"{name}.log"
-        out = open(log_path, "ab")
-        popen = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
-                                 stdin=subprocess.DEVNULL, start_new_session=True)
-        out.close()
-        proc = Proc(name, popen, log_path, port)
-        self.procs.append(proc)
-        self.say(f"started {name} (pid {popen.pid}{f', port {port}' if port else ''}), log {log_path}")
+        proc = self.supervisor.start(name, cmd, env=env, cwd=ROOT, log=log_path, port=port, stop_signal=stop_signal)
+        self._started(proc)
         return proc
 
-    def _wait(self, proc: Proc, ready, timeout: float) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if not proc.alive():
-                raise RuntimeError(f"{proc.name} exited with {proc.popen.returncode}:\n{proc.tail()}")
-            if ready():
-                return
-            time.sleep(0.25)
-        raise TimeoutError(f"{proc.name} not ready after {timeout:.0f}s:\n{proc.tail()}")
+    def _started(self, proc: Optional[Proc]) -> None:
+        if proc is not None:
+            port = f", port {proc.port}" if proc.port else ""
+            self.say(f"started {proc.name} (pid {proc.pid}{port}), log {proc.log_path}")
 
     @staticmethod
-    def _listening(port: int) -> bool:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                return True
-        except OSError:
-            return False
+    def _wait(proc: Proc, ready: Callable[[], bool], timeout: float) -> None:
+        """Until ``ready()``; ``ProcessExited`` (a RuntimeError) if ``proc`` dies first,
+        ``ProbeTimeout`` (a TimeoutError) after ``timeout``, both with the log's tail."""
+        proc.wait_until(ready, timeout, "ready")
 
     # --- PostgreSQL and Redis (only when no URL is given) --------------------------------
     def start_postgres(self) -> None:
         data_root = self.run_dir / "postgres"
-        data = data_root / "data"
-        as_user: list[str] = []
         data_root.mkdir(parents=True, exist_ok=True)
-        if os.geteuid() == 0:  # PostgreSQL refuses to run as root
+        if os.geteuid() == 0:
             self.run_dir.chmod(0o755)  # the postgres user must reach its data directory
-            pw = pwd.getpwnam("postgres")
-            os.chown(data_root, pw.pw_uid, pw.pw_gid)
-            as_user = ["runuser", "-u", "postgres", "--"]
-        if not (data / "PG_VERSION").exists():
-            self.say(f"initialising PostgreSQL in {data}")
-            subprocess.run(as_user + [_pg_bin("initdb"), "-D", str(data), "-A", "trust", "-U", "postgres",
-                                      "-E", "UTF8", "--no-locale"], check=True, stdout=subprocess.DEVNULL)
-        port = self.ports.postgres
-        proc = self._spawn("postgres", as_user + [_pg_bin("postgres"), "-D", str(data), "-h", "127.0.0.1",
-                                                  "-p", str(port), "-k", str(data_root),
-                                                  "-c", "max_connections=300"], dict(os.environ), port)
-
-        def accepts_logins() -> bool:
-            try:
-                import psycopg2
-
-                psycopg2.connect(f"postgresql://postgres@127.0.0.1:{port}/postgres", connect_timeout=2).close()
-                return True
-            except Exception:
-                return False
-
-        self._wait(proc, accepts_logins, 60)
-        server = f"postgresql+psycopg2://postgres@127.0.0.1:{port}"
-        self.database_url = self.database_url or f"{server}/electricbot"
-        self.tracker_url = self.tracker_url or f"{server}/rasa"
+        if not (data_root / "data" / "PG_VERSION").exists():
+            self.say(f"initialising PostgreSQL in {data_root / 'data'}")
+        server = PostgresServer(data_root, self.ports.postgres, supervisor=self.supervisor,
+                                log=self.logs / "postgres.log")
+        try:
+            server.start(timeout=60)
+        except ServerUnavailable:
+            raise SystemExit("PostgreSQL is not installed (apt-get install postgresql) and DATABASE_URL is not set")
+        self._started(server.process)
+        self.database_url = self.database_url or server.url_for("electricbot")
+        self.tracker_url = self.tracker_url or server.url_for("rasa")
 
     def start_redis(self) -> None:
-        data = self.run_dir / "redis"
-        data.mkdir(parents=True, exist_ok=True)
-        binary = shutil.which("redis-server")
-        if not binary:
+        server = RedisServer(self.run_dir / "redis", self.ports.redis, supervisor=self.supervisor,
+                             log=self.logs / "redis.log")
+        try:
+            server.start(timeout=30)
+        except ServerUnavailable:
             raise SystemExit("redis-server is not installed (apt-get install redis-server) and REDIS_URL is not set")
-        port = self.ports.redis
-        proc = self._spawn("redis", [binary, "--port", str(port), "--bind", "127.0.0.1", "--dir", str(data),
-                                     "--appendonly", "yes", "--save", ""], dict(os.environ), port)
-        self._wait(proc, lambda: self._listening(port), 30)
-        self.redis_url = f"redis://127.0.0.1:{port}/0"
+        self._started(server.process)
+        self.redis_url = server.url
 
     # --- the application processes --------------------------------------------------------
     def gateway_env(self, port: int) -> dict[str, str]:
@@ -394,7 +298,7 @@ class ProdStack:
         return self._spawn(f"rasa-{index + 1}", cmd, self.rasa_env(), port)
 
     def wait_rasa(self, proc: Proc, timeout: float = 300) -> None:
-        self._wait(proc, lambda: http_get(f"http://127.0.0.1:{proc.port}/webhooks/gateway/") == 200, timeout)
+        self._wait(proc, lambda: http_status(f"http://127.0.0.1:{proc.port}/webhooks/gateway/") == 200, timeout)
         # The first message loads lazily initialised parts of the pipeline: pay that here.
         body = json.dumps({"sender": f"warmup-{uuid.uuid4().hex}", "message": "你好",
                            "metadata": {"channel": "warmup"}}).encode()
@@ -447,7 +351,7 @@ class ProdStack:
         proc = self._spawn("nginx", [binary, "-c", str(conf), "-p", str(nginx_dir), "-e",
                                      str(nginx_dir / "error.log"), "-g", "daemon off;"], dict(os.environ),
                            self.ports.public)
-        self._wait(proc, lambda: self._listening(self.ports.public) and self._listening(self.ports.rasa_lb), 20)
+        self._wait(proc, lambda: port_listening(self.ports.public) and port_listening(self.ports.rasa_lb), 20)
         return proc
 
     def init_store(self) -> None:
@@ -476,9 +380,9 @@ class ProdStack:
             actions = self.start_actions()
             gateways = [self.start_gateway(i) for i in range(len(self.ports.gateways))]
             self.start_nginx()
-            self._wait(actions, lambda: http_get(f"http://127.0.0.1:{actions.port}/health") == 200, 120)
+            actions.wait_for_http(f"http://127.0.0.1:{actions.port}/health", 120)
             for gateway in gateways:
-                self._wait(gateway, lambda g=gateway: self._listening(g.port), 120)
+                gateway.wait_for_port(timeout=120)
             for proc in rasa:
                 self.wait_rasa(proc, timeout=600)
         except BaseException:
@@ -494,10 +398,7 @@ class ProdStack:
 
     def stop(self) -> None:
         # Reverse start order: the entry (nginx, gateways) first, the stores last.
-        for proc in reversed(self.procs):
-            if proc.alive():
-                stop_group(proc.popen, signal.SIGINT if proc.name == "postgres" else signal.SIGTERM)
-        self.procs.clear()
+        self.supervisor.stop_all()
 
 
 def main(argv: Optional[list[str]] = None) -> int:
@@ -507,7 +408,8 @@ def main(argv: Optional[list[str]] = None) -> int:
     args = parser.parse_args(argv)
     run_dir = Path(args.run_dir)
     ports = Ports.from_env()
-    busy = [p for p in [ports.public, ports.rasa_lb, *ports.gateways, *ports.rasa, ports.actions] if not port_is_free(p)]
+    busy = [p for p in [ports.public, ports.rasa_lb, *ports.gateways, *ports.rasa, ports.actions]
+            if not port_is_free(p)]
     if busy:
         log(f"ports already in use: {busy} (stop the other stack, e.g. `make run`, or set PROD_*_PORT)")
         return 1
@@ -535,7 +437,7 @@ def main(argv: Optional[list[str]] = None) -> int:
         while True:
             dead = stack.check_alive()
             if dead is not None:
-                log(f"{dead.name} exited with {dead.popen.returncode}; stopping everything. Last lines:\n{dead.tail()}")
+                log(f"{dead.name} exited with {dead.returncode}; stopping everything. Last lines:\n{dead.tail()}")
                 return 1
             time.sleep(1)
     except KeyboardInterrupt:

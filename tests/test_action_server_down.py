@@ -117,7 +117,7 @@ def _state(database_url: str, session_id: str) -> str:
 
 @pytest.mark.asyncio
 async def test_customer_gets_an_apology_when_the_action_server_hangs_or_dies(own_stack):
-    actions = next(m for m in own_stack.processes if m.name == "actions")
+    actions = own_stack.process("actions")
     chat = Chat()
     try:
         session_id = await chat.open(own_stack.gateway_url)
@@ -127,18 +127,18 @@ async def test_customer_gets_an_apology_when_the_action_server_hangs_or_dies(own
         assert replies and not any(r.get("text") == ACTION_FAILED_TEXT for r in replies), replies
 
         # 1. The action server hangs (stopped, its socket still open): bounded by ACTION_TIMEOUT.
-        os.killpg(actions.proc.pid, signal.SIGSTOP)
+        os.killpg(actions.pid, signal.SIGSTOP)
         try:
             replies, first_after = await chat.turn("0518", timeout=BOUND)
         finally:
-            os.killpg(actions.proc.pid, signal.SIGCONT)
+            os.killpg(actions.pid, signal.SIGCONT)
         assert replies[-1]["text"] == ACTION_FAILED_TEXT, replies
         assert replies[-1]["quick_replies"][0]["payload"] == HUMAN_BUTTON["payload"]
         assert first_after < BOUND
 
         # 2. The action server is gone: the apology comes at once, for any request.
-        os.killpg(actions.proc.pid, signal.SIGKILL)
-        actions.proc.wait(timeout=10)
+        os.killpg(actions.pid, signal.SIGKILL)
+        actions.popen.wait(timeout=10)
         replies, first_after = await chat.turn("家里停电了", timeout=BOUND)
         assert replies[-1]["text"] == ACTION_FAILED_TEXT, replies
         assert first_after < BOUND

@@ -429,7 +429,6 @@ async def test_a_complaint_is_taken_without_a_phone_when_the_customer_refuses_on
 
 @pytest.mark.asyncio
 async def test_an_application_uses_what_is_known_and_what_was_said_on_the_way(actions_gateway):
-    app = actions_gateway.app
     # the address given at the name question is the address; the name said later is the name
     base = {"business_type": "new_connection", "documents_shown_for": "new_connection"}
     tracker = at_slot("applicant_name", "application_form", "江宁区谷里街道张溪社区56号", slots=base)

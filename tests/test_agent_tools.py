@@ -382,7 +382,7 @@ async def test_nobody_online_counts_as_desk_closed(app):
     """Within STAFF_HOURS, with staff accounts but nobody online (or online but gone for minutes),
     a hand-off ends at once in a callback ticket; someone present and online makes it wait."""
     from bot.handoff import HANDOFF_SERVICE, HandoffSettings, StaffHours
-    from bot.store.models import Handoff, StaffUser
+    from bot.store.models import StaffUser
 
     service = app[HANDOFF_SERVICE]
     service.settings = HandoffSettings(accept_seconds=180, staff_hours=StaffHours.parse("00:00-24:00"))

@@ -14,7 +14,7 @@ from sqlalchemy import select
 
 from bot import tickets
 from bot.events import EVENT_BUS
-from bot.store.models import Conversation, Message, StaffUser, SurveyAnswer, Ticket
+from bot.store.models import Conversation, Message, StaffUser, SurveyAnswer
 from bot.store.types import now_utc
 from tests.support.console import add_staff, log_in
 

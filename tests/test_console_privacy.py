@@ -10,7 +10,7 @@ import pytest
 from bot import masking, tickets
 from bot.store.models import Conversation, Handoff, Message
 from bot.store.types import now_utc
-from tests.support.console import add_staff, log_in
+from tests.support.console import add_staff
 
 MOBILE, MOBILE_SPACED, ID_NO, LANDLINE = "13912345678", "139 1234 5678", "32010219900101123X", "025-84561234"
 REGISTERED = "13851620518"  # 3201000001's registered phone (demo data)
@@ -76,7 +76,7 @@ async def test_agents_see_no_phone_or_id_number_on_any_page_or_json(agent, app):
     assert "139****5678" in ticket_page and "320***********123X" in ticket_page and "025****1234" in ticket_page
     assert "南京市玄武区中山路18号" in ticket_page  # addresses stay: crews need them
     sidebar = await (await agent.get(f"/console/api/conversations/{CID}")).json()
-    assert sidebar["tickets"][0]["summary"] == f"中山路18号停电，联系139****5678，身份证320***********123X"
+    assert sidebar["tickets"][0]["summary"] == "中山路18号停电，联系139****5678，身份证320***********123X"
     assert sidebar["customer"]["phone"] == "138****0518"
     assert sidebar["id"] == CID and sidebar["tickets"][0]["ticket_no"] == app["ticket_no"]  # links intact
     queue = await (await agent.get("/console/api/queue")).json()

@@ -149,7 +149,7 @@ async def test_sla_warning_of_one_gateway_reaches_the_others_supervisors_whole_a
     from bot.sla.watcher import SlaWatcher
 
     client_a, client_b = two_gateway_clients
-    gateway_a, gateway_b = client_a.app, client_b.app
+    gateway_a = client_a.app
     add_staff(gateway_a, "boss", "王主管", "supervisor")
     add_staff(gateway_a, "li", "李娜", "agent")
     add_conversation(gateway_a["store"], "relay-sla-conv")

@@ -13,7 +13,6 @@ import asyncio
 import time
 
 import pytest
-import pytest_asyncio
 import socketio
 from sqlalchemy import create_engine, text
 

@@ -18,7 +18,7 @@ from bot.privacy.policy import KINDS, PolicyError, RetentionPolicy, load_policy
 from bot.store.models import (AuditEntry, Conversation, Customer, Handoff, Message, RetentionRun, SurveyAnswer,
                               Ticket)
 from bot.store.types import now_utc
-from tests.support.console import add_staff, log_in
+from tests.support.console import add_staff
 
 ROOT = Path(__file__).resolve().parent.parent
 POLICY = RetentionPolicy(days={k: 30 for k in KINDS} | {"tickets": 365, "audit_log": 400})

@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 from scripts import train_if_needed
-from scripts.run_all import Managed, Ports, Stack, StackError, write_endpoints
+from scripts.run_all import Ports, Stack, StackError, write_endpoints
 
 
 def make_project(root: Path) -> None:
@@ -63,14 +63,14 @@ def test_endpoints_point_at_the_chosen_action_port_and_keep_the_rest(tmp_path):
 def test_a_crashed_process_is_reported_with_its_output_and_the_rest_stop(tmp_path):
     stack = Stack(ports=Ports(1, 2, 3), model=tmp_path / "m.tar.gz", env={}, log_dir=tmp_path, say=lambda t: None)
     env = dict(os.environ)
-    stack._spawn(Managed("rasa", [sys.executable, "-c", "print('model file is broken'); raise SystemExit(3)"]), env)
-    stack._spawn(Managed("gateway", [sys.executable, "-c", "import time; time.sleep(60)"]), env)
+    stack.spawn("rasa", [sys.executable, "-c", "print('model file is broken'); raise SystemExit(3)"], env)
+    stack.spawn("gateway", [sys.executable, "-c", "import time; time.sleep(60)"], env)
     deadline = time.monotonic() + 10
     while stack.crashed() is None and time.monotonic() < deadline:
         time.sleep(0.05)
     with pytest.raises(StackError, match=r"rasa exited with code 3(.|\n)*model file is broken"):
         stack._raise_if_crashed()
-    sleeper = stack.processes[1].proc
+    sleeper = stack.processes[1].popen
     stack.stop(timeout=5)
     assert sleeper.poll() is not None  # stopped through its process group
 

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import pytest
 import socketio
-from sqlalchemy import create_engine, func, select
+from sqlalchemy import create_engine, select
 
 from bot.store.models import Message, Ticket
 from scripts.run_prod import Ports, ProdStack

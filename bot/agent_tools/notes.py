@@ -59,8 +59,8 @@ def label_list(session: Session, active_only: bool = False) -> list[dict]:
     query = select(Label).order_by(Label.name)
     if active_only:
         query = query.where(Label.active.is_(True))
-    return [{"id": l.id, "name": l.name, "description": l.description or "", "active": l.active}
-            for l in session.execute(query).scalars()]
+    return [{"id": label.id, "name": label.name, "description": label.description or "", "active": label.active}
+            for label in session.execute(query).scalars()]
 
 
 def save_label(session: Session, name: str, description: str = "") -> dict:
@@ -87,7 +87,7 @@ def set_label_active(session: Session, label_id: int, active: bool) -> bool:
 
 def allowed_labels(session: Session, chosen: list[str]) -> list[str]:
     """The chosen names that are active labels of the list, in the list's order."""
-    names = [l["name"] for l in label_list(session, active_only=True)]
+    names = [label["name"] for label in label_list(session, active_only=True)]
     wanted = set(chosen)
     return [n for n in names if n in wanted]
 
@@ -98,7 +98,7 @@ def set_conversation_labels(session: Session, conversation_id: str, chosen: list
     conv = session.get(Conversation, conversation_id)
     if conv is None:
         raise LookupError(conversation_id)
-    listed = {l["name"] for l in label_list(session)}
+    listed = {label["name"] for label in label_list(session)}
     chosen_ok = allowed_labels(session, chosen)
     current = list(conv.tags or [])
     # Inactive list labels already on the conversation stay unless unticked (they are shown ticked).

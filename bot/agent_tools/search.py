@@ -38,8 +38,9 @@ import re
 import threading
 import unicodedata
 from pathlib import Path
+from typing import Any
 
-from sqlalchemy import delete, func, insert, or_, select, update
+from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from bot.store.models import Conversation, Customer, Message, SearchTerm, Ticket
@@ -128,7 +129,7 @@ def _set_watermark(session: Session, kind: str, ref: int) -> None:
 
 def _index_rows(session: Session, kind: str, rows) -> int:
     last = None
-    values = []
+    values: list = []
     for ref, text in rows:
         last = ref
         values.extend({"term": term, "kind": kind, "ref": ref} for term in document_terms(text))
@@ -187,7 +188,8 @@ def _matching(session: Session, kind: str, terms: list[str], limit: int) -> list
 def search(session: Session, text: str, limit: int = LIMIT) -> dict:
     """Customers, tickets, messages (with their conversations) matching ``text``; newest first."""
     text = (text or "").strip()[:MAX_QUERY]
-    result = {"q": text, "terms": [], "customers": [], "tickets": [], "messages": [], "conversations": []}
+    result: dict[str, Any] = {"q": text, "terms": [], "customers": [], "tickets": [], "messages": [],
+                              "conversations": []}
     if not text:
         return result
     catch_up(session, batch=SEARCH_BATCH, skip_if_busy=True)  # the last few rows; the background task does the rest
@@ -227,9 +229,9 @@ def search(session: Session, text: str, limit: int = LIMIT) -> dict:
             conv_ids.append(m.conversation_id)
     conversations = {c.id: c for c in session.execute(select(Conversation).where(Conversation.id.in_(conv_ids)))
                      .scalars()} if conv_ids else {}
-    accounts = {c.account_no for c in conversations.values() if c.account_no}
+    known = {c.account_no for c in conversations.values() if c.account_no}
     names = dict(session.execute(select(Customer.account_no, Customer.name)
-                                 .where(Customer.account_no.in_(accounts))).all()) if accounts else {}
+                                 .where(Customer.account_no.in_(known))).all()) if known else {}
     result["customers"] = [{"account_no": c.account_no, "customer_name": c.name, "phone": c.phone,
                             "address": c.address} for c in customers]
     result["tickets"] = [{"ticket_no": t.ticket_no, "type": t.type, "status": t.status, "summary": t.summary,

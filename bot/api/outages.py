@@ -49,7 +49,7 @@ def districts_in(address: str, extra: Iterable[str] = ()) -> set[str]:
     return {d for d in (*KNOWN_DISTRICTS, *extra) if d and d in address}
 
 
-def covers(outage: Outage, address: str, known_districts: Iterable[str] = ()) -> bool:
+def covers(outage: Outage, address: str, known_districts: Iterable[str | None] = ()) -> bool:
     address = normalise(address)
     if not address:
         return False

@@ -333,7 +333,7 @@ def _create_ticket(store, rules, fields: dict[str, Any]):
 @routes.post("/api/v1/tickets")
 async def create_ticket(request: web.Request) -> web.Response:
     body = await json_object(request)
-    fields = {
+    fields: dict[str, Any] = {
         "type": string(body, "type", required=True, max_len=16, choices=TICKET_TYPES),
         "summary": string(body, "summary", required=True, max_len=2000),
         "channel": string(body, "channel", required=True, max_len=16, pattern=CHANNEL,
@@ -406,6 +406,7 @@ def _change_ticket(store, change, *args, **kwargs) -> dict:
         ticket = change(session, *args, **kwargs)
         session.flush()
         ticket = ticket_service.get_ticket(session, ticket.ticket_no)
+        assert ticket is not None  # just changed in this session
         return ticket_service.ticket_json(ticket, with_events=True)
 
 

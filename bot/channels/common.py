@@ -306,6 +306,7 @@ class AccessToken:
             valid = self._token is not None and time.monotonic() < self._expires_at
             # Another caller may have refreshed it while we waited for the lock.
             if valid and (not refresh or self._token != stale):
+                assert self._token is not None  # valid says so
                 return self._token
             if self._shared is not None:
                 shared = await self._shared.get(self._shared_key)
@@ -381,6 +382,9 @@ class PlatformApi:
             raise PlatformApiError(f"POST {path}: errcode {errcode} {answer.get('errmsg', '')}")
         return answer
 
+    async def send_text(self, user_id: str, text: str) -> None:  # pragma: no cover - per platform
+        raise NotImplementedError
+
 
 # --- the shared channel flow ----------------------------------------------------------------
 
@@ -422,6 +426,14 @@ class PlatformChannel:
         return True
 
     async def send_text(self, user_id: str, text: str) -> None:  # pragma: no cover - per platform
+        raise NotImplementedError
+
+    async def verify(self, request: web.Request) -> web.Response:  # pragma: no cover - per platform
+        """The webhook's GET: the platform's URL verification."""
+        raise NotImplementedError
+
+    async def receive(self, request: web.Request) -> web.Response:  # pragma: no cover - per platform
+        """The webhook's POST: a message from the platform."""
         raise NotImplementedError
 
     # inbound ----------------------------------------------------------------------------
@@ -575,4 +587,4 @@ def mount_channel(app: web.Application, channel: "PlatformChannel", path: str, a
     async def close(_app: web.Application) -> None:
         await channel.close()
 
-    app.on_cleanup.append(close)
+    app.on_cleanup.append(close)  # type: ignore[arg-type]  # aiohttp 3.9's signal types predate aiosignal 1.4

@@ -178,6 +178,7 @@ class WeChatChannel(PlatformChannel):
             return web.Response(text="success")
         reply = TextReply(message=message, content=content).render()
         if encrypted:
+            assert self.crypto is not None  # an encrypted message without a key was refused above
             reply = self.crypto.encrypt_message(reply, query["nonce"], query["timestamp"])
         return web.Response(text=reply, content_type="application/xml")
 

@@ -68,7 +68,7 @@ async def security_middleware(request: web.Request, handler):
             return _refuse(request, 401, "请先登录。")
         request["staff"] = identity
         if request.method in UNSAFE_METHODS:
-            sent = request.headers.get("X-CSRF-Token")
+            sent: object = request.headers.get("X-CSRF-Token")
             if not sent and request.content_type in ("application/x-www-form-urlencoded", "multipart/form-data"):
                 sent = (await request.post()).get("csrf_token")
             if not auth.tokens_equal(sent if isinstance(sent, str) else None, identity.csrf_token):

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from typing import Any
 
 from sqlalchemy import Integer, String, and_, cast, delete, exists, func, or_, select, update
 from sqlalchemy.orm import Session, selectinload

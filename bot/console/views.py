@@ -133,7 +133,7 @@ async def login_submit(request: web.Request) -> web.Response:
     user_key, client_key = username.lower(), request.remote or "unknown"
     checks = ((auth.LOGIN_PER_USER, user_key), (auth.LOGIN_PER_CLIENT, client_key))
     error = None
-    result = None
+    result: tuple | None = None
     if await throttle.any_over(limiter, checks):
         error = f"登录失败次数过多，请 {auth.LOGIN_PER_USER.minutes} 分钟后再试。"
     else:
@@ -151,6 +151,7 @@ async def login_submit(request: web.Request) -> web.Response:
     # The username's failures are forgotten; the address's are not (one good account must not
     # reset the count of an address that tries many).
     await limiter.reset(auth.LOGIN_PER_USER, user_key)
+    assert result is not None  # no error: the log-in succeeded
     cookie, _identity = result
     response = web.HTTPSeeOther(next_url)
     response.set_cookie(SESSION_COOKIE, cookie, httponly=True, samesite="Lax", path="/console/",
@@ -209,7 +210,6 @@ def _read(request: web.Request, fn, *args):
 
 
 async def queue_page(request: web.Request) -> web.Response:
-    me = staff(request)
     data = await _queue_data(request)
     settings = service(request).settings
     return render(request, "queue.html", {"page": "queue", "q": data, "now": now_utc(),
@@ -308,13 +308,13 @@ async def conversation_page(request: web.Request) -> web.Response:
     from bot.agent_tools import availability
 
     every_label = await _read(request, agent_notes.label_list)
-    label_choices = [l for l in every_label if l["active"] or l["name"] in data["tags"]]
+    label_choices = [label for label in every_label if label["active"] or label["name"] in data["tags"]]
     transfer_targets = [s for s in await _read(request, availability.online_staff)
                         if active and s["username"] != active["agent"]] if mine else []
     return render(request, "conversation.html", {
         "page": "conversation", "c": data, "mine": mine, "now": now_utc(),
         "intents": labels.INTENTS, "url": conversation_url(data["id"]),
-        "label_choices": label_choices, "label_names": [l["name"] for l in every_label],
+        "label_choices": label_choices, "label_names": [label["name"] for label in every_label],
         "transfer_targets": transfer_targets,
     })
 

@@ -23,6 +23,7 @@ def setup(app: web.Application) -> None:
     from bot.dashboard import views
 
     env = aiohttp_jinja2.get_env(app, app_key=JINJA)
+    assert env.loader is not None  # the console's templates
     env.loader = jinja2.ChoiceLoader([env.loader, jinja2.FileSystemLoader(str(HERE / "templates"))])
     r = app.router
     r.add_get("/console/dashboard", views.dashboard_page, name="console-dashboard")
@@ -39,7 +40,7 @@ def setup(app: web.Application) -> None:
         asyncio.get_running_loop().run_in_executor(None, _pos_tokenizer)
 
     if app.get("start_background", True):
-        app.on_startup.append(warm_topics)
+        app.on_startup.append(warm_topics)  # type: ignore[arg-type]  # aiohttp 3.9's signal types predate aiosignal 1.4
         app.cleanup_ctx.append(refresher)
 
 

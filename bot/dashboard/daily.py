@@ -524,7 +524,7 @@ def _volume(buckets, scope, light: bool) -> dict[str, Any]:
     messages_total = sum(intent_counts.values())
     with_intent = sum(n for intent, n in intent_counts.items() if intent)
     fallback = intent_counts.get(FALLBACK_INTENT, 0)
-    figures = {
+    figures: dict[str, Any] = {
         "conversations": {"total": total, "customer_messages": messages_total, "customers": len(accounts)},
         "containment": {"conversations": total, "contained": contained, "rate": _share(contained, total),
                         "messages_with_intent": with_intent, "fallback_messages": fallback,

@@ -17,7 +17,7 @@ import sys
 from datetime import datetime, timedelta
 from typing import Any, Iterator
 
-from bot.store.types import SHANGHAI, now_utc
+from bot.store.types import now_utc
 
 SECTIONS = ("conversations", "containment", "handoffs", "tickets", "sla", "satisfaction", "complaint_topics")
 SECTION_NAMES = {"conversations": "会话量", "containment": "机器人", "handoffs": "人工服务", "tickets": "工单",

@@ -96,8 +96,8 @@ def run(args: argparse.Namespace) -> int:
                     session.close()
                 print(json.dumps({"dry_run": True, **counts}, ensure_ascii=False))
                 return 0
-            counts = retention.run(store, policy, trigger="cli", actor="cli")
-            print(json.dumps(counts, ensure_ascii=False))
+            done = retention.run(store, policy, trigger="cli", actor="cli")
+            print(json.dumps(done, ensure_ascii=False))
             return 0
         if args.privacy_command == "audit":
             with store.session() as session:

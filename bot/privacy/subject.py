@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 from bot.store.models import (
     ConversationNote,
     SearchTerm,
-    Bill, Conversation, Customer, Handoff, Message, SurveyAnswer, Ticket, TicketEvent,
+    Bill, Conversation, Customer, Handoff, Message, SurveyAnswer, Ticket,
 )
 from bot.store.types import iso_local, now_utc
 

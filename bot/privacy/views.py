@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import re
+from typing import Any
 from urllib.parse import urlencode
 
 from aiohttp import web
@@ -30,7 +31,8 @@ def _client(request: web.Request) -> str:
 
 async def privacy_page(request: web.Request) -> web.Response:
     subject = _subject_from(request.query)
-    context = {"page": "privacy", "kind": request.query.get("kind", "account"), "value": request.query.get("id", ""),
+    context: dict[str, Any] = {"page": "privacy", "kind": request.query.get("kind", "account"),
+               "value": request.query.get("id", ""),
                "subject": subject, "held": None, "notice_counts": None}
     if request.query.get("id") and subject is None:
         context["error"] = "请输入 10 位户号，或完整的会话编号（如 wechat:OpenID）。"

@@ -69,6 +69,7 @@ def compute_report(session: Session, since: datetime, until: datetime,
     for ticket_id, ticket_type, area_type, created_at, rule, name, due_at, met_at in rows:
         group = (ticket_type, area_type)
         tickets[group].add(ticket_id)
+        outcome: tuple[bool, float | None]
         if met_at is not None:
             outcome = (met_at <= due_at, _minutes(met_at - created_at))
         elif due_at <= now:

@@ -124,7 +124,7 @@ class SlaRules:
 
     # -- parsing ---------------------------------------------------------------------------
     def _rules(self, items, where: str, prefix: str | None = None) -> list[Rule]:
-        rules = []
+        rules: list[Rule] = []
         for index, item in enumerate(items or []):
             here = f"{where}[{index}]"
             if not isinstance(item, Mapping) or not {"rule", "name", "limit"} <= set(item):

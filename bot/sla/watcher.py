@@ -104,6 +104,7 @@ class SlaWatcher:
             ).all()
         claimed = []
         for milestone_id, started_at, due_at, at_risk_at in candidates:
+            kind: Kind
             if due_at <= now:
                 kind = "breached"
             elif at_risk_at is None and started_at + (due_at - started_at) * self.at_risk_fraction <= now:

@@ -5,6 +5,8 @@ All times are aware datetimes stored as UTC (see ``UTCDateTime``).
 """
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import (
     JSON,
     Boolean,
@@ -25,7 +27,8 @@ from sqlalchemy.orm import declarative_base, relationship
 from bot import vocabulary
 from bot.store.types import UTCDateTime, now_utc
 
-Base = declarative_base()
+# Typed Any: SQLAlchemy 1.4 ships no type information, and mypy takes a plain variable for no class.
+Base: Any = declarative_base()
 
 AREA_TYPES = tuple(vocabulary.AREA_TYPES)
 CUSTOMER_TYPES = ("residential", "commercial", "industrial")

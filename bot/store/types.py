@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timezone
+from typing import overload
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.types import DateTime, TypeDecorator
@@ -41,6 +42,14 @@ def now_utc() -> datetime:
 
 def to_local(value: datetime | None) -> datetime | None:
     return value.astimezone(SHANGHAI) if value is not None else None
+
+
+@overload
+def iso_local(value: datetime) -> str: ...
+
+
+@overload
+def iso_local(value: None) -> None: ...
 
 
 def iso_local(value: datetime | None) -> str | None:

@@ -13,7 +13,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Dict, Iterable, List, Optional, Tuple
 
-import pytest
 import pytest_asyncio
 import yaml
 from rasa_sdk import Tracker

@@ -2,7 +2,7 @@
 
 Gateway, Rasa server (the trained model in models/) and action server, on a temp SQLite
 store with the demo data imported, started by ``scripts.run_all.Stack`` exactly as
-``make run`` starts them, and stopped by process group. Each process's output goes to a
+``make run`` starts them (``bot.supervisor``), and stopped by process group. Each process's output goes to a
 log file in the temp directory; a failure shows its tail.
 
 Usage: ``def test_x(stack): stack.gateway_url, stack.rasa_url, stack.database_url, stack.service_token``
@@ -25,7 +25,8 @@ from typing import Iterator, Optional
 
 import pytest
 
-from tests.support.services import free_port, in_ci, unavailable
+from bot.supervisor import free_port
+from tests.support.services import in_ci, unavailable
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 SERVICE_TOKEN = "stack-test-service-token"
