@@ -31,7 +31,8 @@ from bot.store.models import Handoff, Milestone, Ticket
 from bot.store.types import SHANGHAI, iso_local, now_utc
 
 DEFAULT_DAYS = 30
-AREA_NAMES = {**vocabulary.AREA_TYPES, None: "未知"}
+AREA_NAMES: dict[str | None, str] = dict(vocabulary.AREA_TYPES.items())
+AREA_NAMES[None] = "未知"
 
 
 def _minutes(delta: timedelta) -> float:
