@@ -912,6 +912,15 @@ ANGER_WORDS = re.compile(
 
 
 def is_angry(text: Optional[str]) -> bool:
+    """Anger in the words; "紧急！！电线断了" is alarm, not anger."""
+    from actions.faults import find_hazards  # faults imports this module
+
+    if find_hazards(text) and not ANGER_WORDS.search(re.sub(r"[!！?？]{2,}", "", text or "")):
+        return False
+    return _angry_words(text)
+
+
+def _angry_words(text: Optional[str]) -> bool:
     return bool(ANGER_WORDS.search(text or ""))
 
 

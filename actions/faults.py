@@ -241,8 +241,10 @@ class AddressValidation:
 
     async def extract_address(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                               domain: DomainDict) -> Dict[Text, Any]:
+        # The opening of this form (requested_slot may still name another form's question when
+        # this one was started from inside it, "那能不能派人来看看表" at a complaint's confirmation).
         if tracker.get_slot("address") is None and "address" not in tracker.slots_to_validate() \
-                and tracker.get_slot("requested_slot") is None and not self._names_a_place(tracker):
+                and tracker.get_slot("requested_slot") != "address" and not self._names_a_place(tracker):
             earlier = place_asked_about_earlier(tracker) if self.form_name() == "outage_form" else None  # type: ignore[attr-defined]
             if earlier:
                 # "查下上个月电费 另外听说马台街要停电": the place of the outage question, not the account's.

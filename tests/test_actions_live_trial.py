@@ -89,3 +89,40 @@ async def test_more_of_a_complaint_at_the_phone_question_joins_the_complaint(act
 
 def test_words_for_running_power_to_a_new_house():
     assert business_from_text("我在老家新盖了房子 要拉电 咋弄") == "new_connection"
+
+
+@pytest.mark.asyncio
+async def test_an_urge_right_after_the_repair_hears_the_committed_times_not_a_complaint(actions_gateway):
+    import uuid
+
+    from actions import api_client
+
+    ticket = await api_client.create_ticket({
+        "request_key": f"test:{uuid.uuid4().hex}", "type": "repair", "summary": "电线断了掉地上", "channel": "web",
+        "conversation_id": "urge-test", "contact_phone": "13913520518", "area_type": "urban",
+        "details": {"address": "玄武区中山路18号"}})
+    prior = [{"event": "user", "text": "我叫张伟 电话13913520518"},
+             {"event": "bot", "text": f"已为您登记紧急故障报修，工单号：{ticket['ticket_no']}。"}]
+    tracker = make_tracker("没人碰 我让小孩都走远了 你们快点来啊", intent="complain", form="feedback_form",
+                           prior_events=prior)
+    events, messages = await run_action(ValidateFeedbackForm(), tracker)
+    assert "理解您着急" in texts(messages)[0] and ticket["ticket_no"] in texts(messages)[0]
+    assert [e.get("name") for e in events if e.get("event") == "followup"] == ["action_listen"]
+    assert "feedback_type" not in slot_values(events)
+
+
+@pytest.mark.asyncio
+async def test_a_repair_opened_at_another_forms_question_uses_the_verified_address(actions_gateway):
+    slots = {"identity_verified": True, "verified_account_no": "3201000009", "account_no": "3201000009",
+             "customer_address": "江苏省南京市秦淮区太平南路305号阳光花园18栋701室", "area_type": "urban",
+             "requested_slot": "confirm"}
+    tracker = make_tracker("那能不能派人来看看表是不是坏了", intent="report_fault", form="fault_form", slots=slots)
+    events, _ = await run_action(ValidateFaultForm(), tracker)
+    assert slot_values(events)["address"] == slots["customer_address"]
+
+
+def test_alarm_in_a_hazard_report_is_not_anger():
+    from actions.common import is_angry
+
+    assert not is_angry("紧急！！路边电线断了掉地上 还在冒火花")
+    assert is_angry("电线断了半天了你们到底管不管！！")
