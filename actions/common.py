@@ -957,7 +957,7 @@ FORM_OF_INTENT = {"query_bill": "bill_form", "ask_bill_reason": "bill_form", "qu
 # A question that asks for something to be done ("先帮我查查"), not only to be told.
 ASKS_TO_DO = re.compile(r"帮我|给我|查一下|查查|查下|先查|看一下|看看")
 # "…这算啥 转人工": the customer names a person; whatever NLU made of the rest.
-HUMAN_WORDS = re.compile(r"转人工|人工客服|找人工|要人工|接人工|真人客服|人工服务")
+HUMAN_WORDS = re.compile(r"转人工|人工客服|找人工|要人工|接人工|真人|人工服务|找个人工|^人工[。！!]?$")
 # The FAQ selector's answer is given inside a form when it is this sure, whatever the intent
 # ("等等，先问下你们这个电费能用微信交吗" is read as a bill query, its answer is still the FAQ's).
 INLINE_ANSWER_CONFIDENCE = 0.6

@@ -52,6 +52,8 @@ FOLLOW_UPS: Dict[str, Dict[str, str]] = {
     "appliance_damage": {"duration": "appliance_damage"},
 }
 FOLLOW_UP_MAX_CHARS = 14
+ASKS_WHEN_POWER_RETURNS = re.compile(r"(多久|多长时间|几天|什么时候|啥时候|多快|要不要).{0,6}(来电|恢复|复电|送电|通电|有电)|"
+                                     r"(交完|交了|缴完|缴了|交上).{0,8}(来电|恢复|复电|有电)")
 # Topics about one business: after the answer, the application itself is offered.
 TOPIC_BUSINESS = {
     "docs_new_connection": "new_connection", "fee_new_connection": "new_connection",
@@ -172,6 +174,9 @@ class ActionAnswerFaq(Action):
         if topic in FOR_BUSINESS and applicant_kind(tracker) != "residential" and not (
                 topic == "tiered_tariff" and tracker.get_slot("customer_type")):
             topic = FOR_BUSINESS[topic]
+        if topic == "arrears_power_cut" and ASKS_WHEN_POWER_RETURNS.search(latest_text(tracker)):
+            # "欠费停电了 交完钱多久能来电": when power comes back after paying, not the policy.
+            topic = "reconnection"
         if topic and topic.startswith("duration_") and tracker.get_slot("last_ticket_no") \
                 and not BUSINESS_NAMED.search(latest_text(tracker)):
             # "要几天能办好" right after a request: that request's own deadlines.

@@ -126,3 +126,23 @@ def test_alarm_in_a_hazard_report_is_not_anger():
 
     assert not is_angry("紧急！！路边电线断了掉地上 还在冒火花")
     assert is_angry("电线断了半天了你们到底管不管！！")
+
+
+@pytest.mark.asyncio
+async def test_asking_when_power_returns_after_paying_gets_the_24_hours():
+    from actions.faq import ActionAnswerFaq
+    from tests.test_actions_faq import faq_tracker
+
+    for text in ("欠费停电了 交完钱多久能来电啊", "我店里说是欠费被停电了 我现在就交 交完多久能恢复"):
+        events, messages = await run_action(ActionAnswerFaq(), faq_tracker(text, "arrears_power_cut"))
+        assert slot_values(events)["faq_topic"] == "reconnection"
+        assert "24小时" in texts(messages)[0]
+
+
+@pytest.mark.asyncio
+async def test_asking_for_a_real_person_is_a_hand_off():
+    from actions.handoff import ActionDefaultAskAffirmation
+
+    tracker = make_tracker("我年纪大了 弄不来这个东西 有没有真人跟我讲啊", intent="nlu_fallback")
+    events, _ = await run_action(ActionDefaultAskAffirmation(), tracker)
+    assert [e.get("name") for e in events if e.get("event") == "followup"] == ["action_handoff"]
