@@ -833,31 +833,32 @@ class ActionCancelForm(Action):
 ANNOUNCED_TICKET = re.compile(r"(?:工单|工单号)[：:\s]*([A-Z]{2}\d{11})")
 
 
-def ticket_announced_last_turn(tracker: Tracker) -> Optional[str]:
-    """The ticket the bot opened in answer to the customer's previous message, if any."""
+def previous_turn(tracker: Tracker) -> List[Dict[str, Any]]:
+    """What happened between the customer's previous message and the latest one (the bot's
+    answer to the previous message: its actions and texts)."""
+    turn: List[Dict[str, Any]] = []
     users = 0
     for event in reversed(tracker.events):
         if event.get("event") == "user":
             users += 1
             if users > 1:
-                return None
-        elif event.get("event") == "bot" and users == 1:
-            found = ANNOUNCED_TICKET.findall(event.get("text") or "")
-            if found:
-                return found[-1]
+                break
+        elif users == 1:
+            turn.append(event)
+    return turn
+
+
+def ticket_announced_last_turn(tracker: Tracker) -> Optional[str]:
+    """The ticket the bot opened in answer to the customer's previous message, if any."""
+    for event in previous_turn(tracker):
+        found = ANNOUNCED_TICKET.findall(event.get("text") or "") if event.get("event") == "bot" else []
+        if found:
+            return found[-1]
     return None
 
 
 def handed_off_last_turn(tracker: Tracker) -> bool:
-    users = 0
-    for event in reversed(tracker.events):
-        if event.get("event") == "user":
-            users += 1
-            if users > 1:
-                return False
-        elif event.get("event") == "action" and event.get("name") == "action_handoff" and users == 1:
-            return True
-    return False
+    return any(e.get("event") == "action" and e.get("name") == "action_handoff" for e in previous_turn(tracker))
 
 
 async def withdraw_just_opened(dispatcher: CollectingDispatcher,
