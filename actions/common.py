@@ -861,6 +861,25 @@ def handed_off_last_turn(tracker: Tracker) -> bool:
     return any(e.get("event") == "action" and e.get("name") == "action_handoff" for e in previous_turn(tracker))
 
 
+async def reassure_after_filing(dispatcher: CollectingDispatcher, tracker: Tracker) -> Optional[List[EventType]]:
+    """"没人碰 我让小孩都走远了 你们快点来啊" right after a ticket was registered, opening a form
+    (NLU read a complaint or a new repair): an urge; the customer hears the committed times again
+    and the form is not started. None when the message is something else."""
+    just_filed = ticket_announced_last_turn(tracker)
+    text = latest_text(tracker)
+    if not just_filed or tracker.get_slot("requested_slot") is not None or not URGE_WORDS.search(text) \
+            or re.search(r"投诉|举报|建议|表扬|\d{3}", text):
+        return None
+    from actions.handoff import time_limits_text  # handoff imports this module
+
+    try:
+        ticket = await api_client.get_ticket(just_filed)
+    except api_client.ApiError:
+        return None
+    dispatcher.utter_message(text="理解您着急，工单已经派出。" + time_limits_text(ticket))
+    return [SlotSet("requested_slot", None), ActiveLoop(None), FollowupAction("action_listen")]
+
+
 async def withdraw_just_opened(dispatcher: CollectingDispatcher,
                                tracker: Tracker) -> Optional[tuple]:
     """"算了算了不修了" right after a ticket was opened: that ticket is cancelled while nobody has

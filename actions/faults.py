@@ -33,6 +33,7 @@ from actions.common import (
     mask_phone,
     opening_text,
     parse_iso,
+    reassure_after_filing,
     request_key,
     second_request,
     reset_form_slots,
@@ -361,6 +362,9 @@ class ValidateFaultForm(BaseFormValidation, AddressValidation, FormValidationAct
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: DomainDict) -> List[EventType]:
+        reassured = await reassure_after_filing(dispatcher, tracker)
+        if reassured:
+            return reassured
         other = other_utility(tracker)
         if other:
             # "燃气灶打不着火了 你们能派个人来看看吗": another utility's matter; say who can help.

@@ -5,7 +5,7 @@ import re
 from typing import Any, Dict, List, Text
 
 from rasa_sdk import Action, FormValidationAction, Tracker
-from rasa_sdk.events import ActiveLoop, EventType, FollowupAction, SlotSet
+from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
@@ -29,8 +29,7 @@ from actions.common import (
     next_deadline,
     request_key,
     reset_form_slots,
-    URGE_WORDS,
-    ticket_announced_last_turn,
+    reassure_after_filing,
 )
 from actions.faults import parse_contact
 from bot import vocabulary
@@ -60,21 +59,9 @@ class ValidateFeedbackForm(KeepsIdentitySlots, BaseFormValidation, FormValidatio
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: DomainDict) -> List[EventType]:
-        just_filed = ticket_announced_last_turn(tracker)
-        text = latest_text(tracker)
-        if just_filed and tracker.get_slot("requested_slot") is None and not tracker.get_slot("feedback_type") \
-                and URGE_WORDS.search(text) and not re.search(r"投诉|举报|建议|表扬", text):
-            # "没人碰 我让小孩都走远了 你们快点来啊" right after the repair was registered: an urge,
-            # not a complaint; the customer hears the committed times again.
-            from actions.handoff import time_limits_text  # handoff imports this module's neighbours
-
-            try:
-                ticket = await api_client.get_ticket(just_filed)
-            except api_client.ApiError:
-                ticket = None
-            if ticket:
-                dispatcher.utter_message(text="理解您着急，工单已经派出。" + time_limits_text(ticket))
-                return [SlotSet("requested_slot", None), ActiveLoop(None), FollowupAction("action_listen")]
+        reassured = await reassure_after_filing(dispatcher, tracker)
+        if reassured:
+            return reassured
         return await super().run(dispatcher, tracker, domain)
 
     async def required_slots(self, domain_slots: List[Text], dispatcher: CollectingDispatcher,

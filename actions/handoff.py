@@ -164,8 +164,12 @@ class ActionDefaultAskAffirmation(Action):
             return [SlotSet("hazard", True), SlotSet("fault_description", text[:500]),
                     ActiveLoop(None), FollowupAction("fault_form")]
         if HUMAN_WORDS.search(text):
-            # "…这算啥 转人工": a person was asked for, whatever NLU made of the rest.
-            return [ActiveLoop(None), FollowupAction("action_handoff")]
+            # "…这算啥 转人工": a person was asked for, whatever NLU made of the rest. Handed off
+            # here, and then the bot listens: a follow-up action would leave the fallback loop to
+            # predict one more "没能理解" after the hand-off notice.
+            events = await ActionHandoff().run(dispatcher, tracker, domain)
+            return [ActiveLoop(None)] + [e for e in events if e.get("event") != "active_loop"] + \
+                [FollowupAction("action_listen")]
         apologise_if_angry(dispatcher, tracker)
         # "那要钱吗" right after a FAQ answer: the follow-up of that answer.
         follow_up = follow_up_topic(last_faq_topic(tracker), text)

@@ -20,15 +20,22 @@ async def test_a_person_asked_for_inside_a_form_is_a_hand_off_whatever_the_inten
 
 
 @pytest.mark.asyncio
-async def test_a_person_asked_for_in_a_message_nlu_did_not_place_is_handed_off():
-    from actions.handoff import ActionDefaultAskAffirmation
+async def test_a_person_asked_for_in_a_message_nlu_did_not_place_is_handed_off(actions_gateway):
+    from sqlalchemy import select
 
-    tracker = make_tracker("都一个礼拜了还在处理中？？这算啥 转人工", intent="nlu_fallback")
+    from actions.handoff import ActionDefaultAskAffirmation
+    from bot.store.models import Handoff
+
+    tracker = make_tracker("都一个礼拜了还在处理中？？这算啥 转人工", intent="nlu_fallback", sender_id="human-words")
     tracker.latest_message["intent_ranking"] = [{"name": "nlu_fallback", "confidence": 0.5},
                                                 {"name": "complain", "confidence": 0.4}]
     events, messages = await run_action(ActionDefaultAskAffirmation(), tracker)
-    assert [e.get("name") for e in events if e.get("event") == "followup"] == ["action_handoff"]
+    # Handed off at once, then the bot listens (no stray "没能理解" after the hand-off notice).
+    assert [e.get("name") for e in events if e.get("event") == "followup"] == ["action_listen"]
     assert not any("您是想" in t for t in texts(messages))
+    with actions_gateway.app["store"].session() as session:
+        reasons = session.execute(select(Handoff.reason).where(Handoff.conversation_id == "human-words")).scalars().all()
+    assert reasons == ["customer_request"]
 
 
 @pytest.mark.parametrize("text, answer", [
@@ -140,9 +147,28 @@ async def test_asking_when_power_returns_after_paying_gets_the_24_hours():
 
 
 @pytest.mark.asyncio
-async def test_asking_for_a_real_person_is_a_hand_off():
+async def test_asking_for_a_real_person_is_a_hand_off(actions_gateway):
     from actions.handoff import ActionDefaultAskAffirmation
 
     tracker = make_tracker("我年纪大了 弄不来这个东西 有没有真人跟我讲啊", intent="nlu_fallback")
     events, _ = await run_action(ActionDefaultAskAffirmation(), tracker)
-    assert [e.get("name") for e in events if e.get("event") == "followup"] == ["action_handoff"]
+    assert [e.get("name") for e in events if e.get("event") == "followup"] == ["action_listen"]
+
+
+@pytest.mark.asyncio
+async def test_an_urge_right_after_the_repair_opens_no_new_repair(actions_gateway):
+    import uuid
+
+    from actions import api_client
+
+    ticket = await api_client.create_ticket({
+        "request_key": f"test:{uuid.uuid4().hex}", "type": "repair", "summary": "电线断了掉地上", "channel": "web",
+        "conversation_id": "urge-fault", "contact_phone": "13913520518", "area_type": "urban",
+        "details": {"address": "玄武区中山路18号"}})
+    prior = [{"event": "user", "text": "我叫张伟 电话13913520518"},
+             {"event": "bot", "text": f"已为您登记紧急故障报修，工单号：{ticket['ticket_no']}。"}]
+    tracker = make_tracker("没人碰 我让小孩都走远了 你们快点来啊", intent="report_fault", form="fault_form",
+                           prior_events=prior)
+    events, messages = await run_action(ValidateFaultForm(), tracker)
+    assert "理解您着急" in texts(messages)[0]
+    assert [e.get("name") for e in events if e.get("event") == "followup"] == ["action_listen"]
