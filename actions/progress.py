@@ -5,7 +5,7 @@ import re
 from typing import Any, Dict, List, Optional, Text
 
 from rasa_sdk import Action, FormValidationAction, Tracker
-from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.events import ActiveLoop, EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
@@ -22,6 +22,7 @@ from actions.common import (
     identity_blocked_reply,
     identity_missing,
     latest_text,
+    names_its_subject,
     next_deadline,
 )
 
@@ -54,6 +55,23 @@ FORGOT_NUMBER = re.compile(r"(不记得|记不得|记不清|忘了|忘记|找不
 class ValidateProgressForm(BaseFormValidation, IdentityValidation, FormValidationAction):
     def name(self) -> Text:
         return "validate_progress_form"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: DomainDict) -> List[EventType]:
+        text = latest_text(tracker)
+        if tracker.get_slot("requested_slot") is None and not tracker.get_slot("ticket_no") \
+                and not tracker.get_slot("last_ticket_no") \
+                and not text.startswith("/") and not names_its_subject(tracker, "query_progress") \
+                and not TICKET_NO.search(text.replace(" ", "")):
+            # "买了个二手房 电费户名还是前房东的 要过户到我名下" read as a progress query: no word of
+            # progress, the words of another request; that request is served.
+            from actions.applications import business_from_text
+            from actions.menu import named_request  # menu imports the forms' helpers
+
+            request = "application_form" if business_from_text(text) else named_request(text)
+            if request and request != "progress_form":
+                return [SlotSet("requested_slot", None), ActiveLoop(None), FollowupAction(request)]
+        return await super().run(dispatcher, tracker, domain)
 
     async def required_slots(self, domain_slots: List[Text], dispatcher: CollectingDispatcher,
                              tracker: Tracker, domain: DomainDict) -> List[Text]:

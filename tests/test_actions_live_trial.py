@@ -172,3 +172,18 @@ async def test_an_urge_right_after_the_repair_opens_no_new_repair(actions_gatewa
     events, messages = await run_action(ValidateFaultForm(), tracker)
     assert "理解您着急" in texts(messages)[0]
     assert [e.get("name") for e in events if e.get("event") == "followup"] == ["action_listen"]
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("text, served", [
+    ("买了个二手房 电费户名还是前房东的 要过户到我名下", "application_form"),
+    ("我上礼拜报的故障 咋到现在还没人处理", None),
+    ("查一下BX20261126001", None),
+])
+async def test_a_request_misread_as_a_progress_query_is_served_as_that_request(actions_gateway, text, served):
+    from actions.progress import ValidateProgressForm
+
+    events, _ = await run_action(ValidateProgressForm(), make_tracker(text, intent="query_progress",
+                                                                      form="progress_form"))
+    followups = [e.get("name") for e in events if e.get("event") == "followup"]
+    assert followups == ([served] if served else [])
