@@ -24,6 +24,7 @@ def install(patches: Optional[Iterable[Text]] = None) -> Dict[Text, bool]:
     from rasa_server import patches as speedups
 
     installed = {"dialogue.typed_yes_takes_the_offer": dialogue.install_typed_yes_takes_the_offer(),
+                 "dialogue.fallback_loop_ends_once": dialogue.install_fallback_loop_ends_once(),
                  "action_failures": action_failures.install() or action_failures.installed()}
     installed.update({f"patches.{name}": ok for name, ok in speedups.install(patches).items()})
     return installed

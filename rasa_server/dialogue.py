@@ -9,6 +9,11 @@ what the bot does, each for a reason found by chatting with it (docs/qa_transcri
   was lost. When the message that ends the loop is an ``affirm`` and the bot's question offered
   an intent on its yes button, the clarification Rasa puts on the tracker now carries that
   intent, exactly as if the button had been pressed (the customer's words are kept).
+- **The fallback loop ends once.** Ending the loop reverts the customer's message and puts it
+  back as understood. If the loop is still active after that (the state it was started in is
+  gone), Rasa predicts it again, it reverts again, and the ``action_listen`` of each revert
+  resets Rasa's limit on actions per message: the conversation hung with the server at full
+  CPU. A loop that ends on a message it already put back now ends without another revert.
 """
 from __future__ import annotations
 
@@ -22,6 +27,7 @@ AFFIRM_INTENT = "affirm"
 DECLINE_PAYLOAD = "/out_of_scope"  # the [不是] button of the affirmation question
 _PAYLOAD_INTENT = re.compile(r"^/([A-Za-z_][A-Za-z0-9_]*)$")
 _installed = False
+_ends_once_installed = False
 
 
 def offered_intent(tracker: Any) -> Optional[Text]:
@@ -76,10 +82,49 @@ def install_typed_yes_takes_the_offer() -> bool:
     return True
 
 
+def is_clarification(tracker: Any) -> bool:
+    """Whether the customer's latest message is one the fallback loop already put back: the
+    events before it are Rasa's revert and the ``action_listen`` of its clarification."""
+    from rasa.shared.core.constants import ACTION_LISTEN_NAME
+    from rasa.shared.core.events import ActionExecuted, UserUttered, UserUtteranceReverted
+
+    events = list(tracker.events)
+    latest = max((i for i, e in enumerate(events) if isinstance(e, UserUttered)), default=None)
+    if latest is None or latest < 2:
+        return False
+    listen, revert = events[latest - 1], events[latest - 2]
+    return (isinstance(listen, ActionExecuted) and listen.action_name == ACTION_LISTEN_NAME
+            and isinstance(revert, UserUtteranceReverted))
+
+
+def install_fallback_loop_ends_once() -> bool:
+    global _ends_once_installed
+    if _ends_once_installed:
+        return True
+    try:
+        from rasa.core.actions.two_stage_fallback import TwoStageFallbackAction
+    except ImportError:
+        log.warning("rasa_server.dialogue: Rasa internals changed, the fallback loop is not guarded")
+        return False
+    original = TwoStageFallbackAction.deactivate
+
+    async def deactivate(self: Any, output_channel: Any, nlg: Any, tracker: Any, domain: Any,
+                         events_so_far: List[Any]) -> List[Any]:
+        if is_clarification(tracker):
+            log.warning("fallback loop of %s ended on its own clarification: no second revert", tracker.sender_id)
+            return []
+        return await original(self, output_channel, nlg, tracker, domain, events_so_far)
+
+    TwoStageFallbackAction.deactivate = deactivate
+    _ends_once_installed = True
+    return True
+
+
 def installed() -> bool:
     """Whether the changes of this module are installed in this process."""
-    return _installed
+    return _installed and _ends_once_installed
 
 
 def install_all() -> dict:
-    return {"install_typed_yes_takes_the_offer": install_typed_yes_takes_the_offer()}
+    return {"install_typed_yes_takes_the_offer": install_typed_yes_takes_the_offer(),
+            "install_fallback_loop_ends_once": install_fallback_loop_ends_once()}

@@ -40,7 +40,8 @@ import time
 
 import sqlalchemy as sa
 from rasa.core.tracker_store import InMemoryTrackerStore, SQLTrackerStore
-from rasa.shared.core.constants import ACTION_LISTEN_NAME, ACTION_SESSION_START_NAME
+from rasa.shared.core.constants import (ACTION_LISTEN_NAME, ACTION_SESSION_START_NAME,
+                                        ACTION_TWO_STAGE_FALLBACK_NAME)
 from rasa.shared.core.events import ActionExecuted, ActiveLoop, Event, SessionStarted, SlotSet, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.shared.nlu.constants import INTENT_NAME_KEY
@@ -85,12 +86,20 @@ def compacted_session(tracker: DialogueStateTracker, slots: Any, now: Optional[f
     users = [i for i in range(start, len(events)) if isinstance(events[i], UserUttered)]
     if len(users) <= keep_turns:
         return None
-    cut = users[-keep_turns]
-    previous = events[cut - 1]
-    if isinstance(previous, ActionExecuted) and previous.action_name == ACTION_LISTEN_NAME:
-        cut -= 1  # the tail starts with the action_listen before the user's turn, as Rasa's do
-    # The state at the cut: one replay of the session so far (once per compaction, not per turn).
-    before = DialogueStateTracker.from_events(tracker.sender_id, events[start:cut], slots)
+    # Never cut inside a two-stage fallback: ending it reverts the message that started it, and
+    # with that message left behind the cut the revert could not undo the carried-over
+    # activation, so the loop stayed active and Rasa predicted it for ever (a flood of
+    # not-understood messages hung the conversation). Keep more turns until a cut is outside it.
+    for cut in reversed(users[:len(users) - keep_turns + 1]):
+        previous = events[cut - 1]
+        if isinstance(previous, ActionExecuted) and previous.action_name == ACTION_LISTEN_NAME:
+            cut -= 1  # the tail starts with the action_listen before the user's turn, as Rasa's do
+        # The state at the cut: one replay of the session so far (once per compaction try).
+        before = DialogueStateTracker.from_events(tracker.sender_id, events[start:cut], slots)
+        if before.active_loop_name != ACTION_TWO_STAGE_FALLBACK_NAME:
+            break
+    else:
+        return None  # no safe cut yet: the next save tries again
     if now is None:  # after every stored event, even from a server whose clock runs ahead
         now = max(time.time(), max((e.timestamp or 0.0) for e in events) + 1e-3)
     new: list = [ActionExecuted(ACTION_SESSION_START_NAME, timestamp=now - 1e-3),

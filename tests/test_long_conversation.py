@@ -85,6 +85,48 @@ def test_a_long_session_is_compacted_into_an_equivalent_short_one():
     assert compacted_session(_tracker(_conversation(10)), DOMAIN.slots, compact_after=120) is None
 
 
+TSF = "action_two_stage_fallback"
+
+
+def _fallback_flood(messages: int) -> list:
+    """Not-understood messages one after another, with the events Rasa's two-stage fallback
+    leaves: the first of each pair starts the loop and asks, the second gives up and reverts."""
+    events = [ActionExecuted("action_session_start", timestamp=T0), SessionStarted(timestamp=T0 + 0.01),
+              ActionExecuted("action_listen", timestamp=T0 + 0.02)]
+    for i in range(messages):
+        at = T0 + 10 + i * 10
+        events += [_user(f"怎么交电费{i}", "nlu_fallback", at), ActionExecuted(TSF, timestamp=at + 0.1)]
+        if i % 2 == 0:
+            events += [ActiveLoop(TSF, timestamp=at + 0.1), BotUttered("抱歉，这个我现在答不上来。", timestamp=at + 0.1)]
+        else:
+            events += [ActiveLoop(None, timestamp=at + 0.1), BotUttered("抱歉，我还是没能理解。", timestamp=at + 0.1),
+                       UserUtteranceReverted(timestamp=at + 0.1), SlotSet("handoff_reason", "fallback", timestamp=at + 0.1)]
+        events.append(ActionExecuted("action_listen", timestamp=at + 0.2))
+    return events
+
+
+@pytest.mark.parametrize("messages", [31, 32])
+def test_a_session_is_never_cut_inside_a_two_stage_fallback(messages):
+    # Cut after a fallback started the loop, the revert that ends it cannot reach the carried-over
+    # activation: the loop stayed on and Rasa predicted it for ever (a flood hung the conversation).
+    long = _tracker(_fallback_flood(messages))
+    new_session = compacted_session(long, DOMAIN.slots, now=T0 + 10_000, compact_after=80, keep_turns=6)
+    assert new_session is not None
+    short = _tracker(new_session)
+    assert short.active_loop_name == long.active_loop_name
+    # The next not-understood message and the loop's end replay to the same state.
+    for tracker in (long, short):
+        at = tracker.events[-1].timestamp + 1
+        for event in [_user("还是不懂", "nlu_fallback", at), ActionExecuted(TSF, timestamp=at + 0.1),
+                      ActiveLoop(TSF, timestamp=at + 0.1), ActionExecuted("action_listen", timestamp=at + 0.2),
+                      _user("阶梯电价怎么收费", "faq", at + 1), ActionExecuted(TSF, timestamp=at + 1.1),
+                      ActiveLoop(None, timestamp=at + 1.1), UserUtteranceReverted(timestamp=at + 1.1),
+                      ActionExecuted("action_listen", timestamp=at + 1.1), _user("阶梯电价怎么收费", "faq", at + 1.2)]:
+            tracker.update(event)
+    assert long.active_loop_name is None and short.active_loop_name is None
+    assert short.past_states(DOMAIN)[-6:] == long.past_states(DOMAIN)[-6:]
+
+
 def _sql_store(kind: str, request, tmp_path) -> GatewaySQLTrackerStore:
     if kind == "postgresql":
         url = urlsplit(request.getfixturevalue("postgres_url"))

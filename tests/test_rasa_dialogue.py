@@ -27,13 +27,15 @@ def _user(text, intent) -> UserUttered:
 
 @pytest.fixture(autouse=True)
 def installed():
-    assert dialogue.install_all() == {"install_typed_yes_takes_the_offer": True}
+    assert dialogue.install_all() == {"install_typed_yes_takes_the_offer": True,
+                                      "install_fallback_loop_ends_once": True}
 
 
 def test_the_rasa_servers_start_installs_it():
     import rasa_server
 
-    assert rasa_server.install()["dialogue.typed_yes_takes_the_offer"]  # `python -m rasa_server run`
+    installed = rasa_server.install()  # `python -m rasa_server run`
+    assert installed["dialogue.typed_yes_takes_the_offer"] and installed["dialogue.fallback_loop_ends_once"]
     assert two_stage_fallback._message_clarification.__module__ == "rasa_server.dialogue"
 
 
@@ -78,3 +80,28 @@ def test_the_loop_ends_into_the_offered_request():
     events = asyncio.run(action.deactivate(None, None, tracker, None, []))
     assert isinstance(events[0], UserUtteranceReverted)
     assert events[-1].intent["name"] == "query_progress"
+
+
+def test_the_fallback_loop_ends_once_even_when_its_start_is_gone():
+    """A loop still active after its clarification (its starting turn was compacted away) ended,
+    reverted, was predicted again, for ever: the conversation hung. Now the second end stops."""
+    import asyncio
+
+    from rasa.shared.core.events import ActiveLoop
+
+    tsf = "action_two_stage_fallback"
+    asked = "阶梯电价怎么收费"
+    tracker = DialogueStateTracker.from_events("c3", [
+        ActiveLoop(tsf), ActionExecuted("action_listen"), _user(asked, "faq"), ActionExecuted(tsf)])
+    action = two_stage_fallback.TwoStageFallbackAction()
+    first = asyncio.run(action.run(None, None, tracker, None))
+    assert [type(e).__name__ for e in first] == ["ActiveLoop", "UserUtteranceReverted", "ActionExecuted", "UserUttered"]
+    for event in first:
+        tracker.update(event)
+    assert tracker.active_loop_name == tsf  # the revert could not reach the activation
+    tracker.update(ActionExecuted(tsf))
+    second = asyncio.run(action.run(None, None, tracker, None))
+    assert [type(e).__name__ for e in second] == ["ActiveLoop"]
+    for event in second:
+        tracker.update(event)
+    assert tracker.active_loop_name is None and tracker.latest_message.text == asked
