@@ -43,6 +43,13 @@ HANDOFF_STATUSES = ("waiting", "accepted", "returned", "closed", "missed")
 STAFF_ROLES = ("agent", "supervisor")
 AVAILABILITY = ("online", "busy", "away")
 NOTE_KINDS = ("note", "transfer", "labels")
+# Proactive notices (bot/notices): the kinds, where they go, and what became of each delivery.
+NOTICE_KINDS = ("bill_issued", "due_reminder", "overdue", "low_balance", "planned_outage", "restoration",
+                "abnormal_usage", "ticket_status", "adhoc")
+NOTICE_CHANNELS = ("web", "wechat", "wecom", "sms")
+# pending: to send (at next_attempt_at); sent; failed: a try failed, retried at next_attempt_at;
+# dead: gave up after the last retry; skipped: not sent (opted out, unbound, over the daily cap).
+DELIVERY_STATUSES = ("pending", "sent", "failed", "dead", "skipped")
 # What the assistant asks for a rating (domain.yml utter_ask_rating, bot.sla.notify.SURVEY_TEXT).
 SURVEY_QUESTIONS = ("请问您对这次服务满意吗？", "为了把服务做得更好，想请您对本次服务做个评价：")
 SURVEY_WHERE = "sender = 'bot' AND text IN ({})".format(", ".join(f"'{q}'" for q in SURVEY_QUESTIONS))
@@ -58,6 +65,8 @@ class Customer(Base):
     address = Column(String(255), nullable=False)
     area_type = Column(String(16), nullable=False)
     customer_type = Column(String(16), nullable=False)
+    # Prepaid accounts only (预付费): the balance as last imported, in yuan; None for post-paid.
+    balance = Column(Numeric(12, 2), nullable=True)
     created_at = Column(UTCDateTime, nullable=False, default=now_utc)
 
     bills = relationship("Bill", back_populates="customer", order_by="Bill.period")
@@ -430,3 +439,88 @@ class DashboardDayFigures(Base):
     channel = Column(String(16), primary_key=True)  # "" when none is known (answers without one)
     area = Column(String(16), primary_key=True)  # urban | rural | remote | "" (no account)
     figures = Column(JSON, nullable=False)
+
+
+class CustomerBinding(Base):
+    """A channel identity bound to an account by a customer who proved who they are (绑定户号).
+
+    Several people may bind one account and one person several accounts. ``channel_user`` is
+    the platform's id of the person (WeChat OpenID, WeCom UserID, the web widget's conversation
+    id, a mobile number for SMS); ``conversation_id`` is the chat a notice is written into.
+    Unbinding keeps the row (``unbound_at``) so the delivery log still says who got what."""
+
+    __tablename__ = "customer_bindings"
+    __table_args__ = (Index("ix_customer_bindings_channel_user", "channel", "channel_user"),)
+
+    id = Column(Integer, primary_key=True)
+    account_no = Column(String(10), ForeignKey("customers.account_no"), nullable=False, index=True)
+    channel = Column(String(16), nullable=False)  # NOTICE_CHANNELS
+    channel_user = Column(String(128), nullable=False)
+    conversation_id = Column(String(128), nullable=True)
+    sms_consent = Column(Boolean, nullable=False, default=False, server_default=text("false"))
+    created_at = Column(UTCDateTime, nullable=False, default=now_utc)
+    unbound_at = Column(UTCDateTime, nullable=True)
+
+
+class NoticeSubscription(Base):
+    """A binding's choice for one notice kind (我的订阅 / 退订停电通知); no row: the kind's default."""
+
+    __tablename__ = "notice_subscriptions"
+
+    binding_id = Column(Integer, ForeignKey("customer_bindings.id"), primary_key=True)
+    kind = Column(String(32), primary_key=True)  # NOTICE_KINDS
+    enabled = Column(Boolean, nullable=False)
+    updated_at = Column(UTCDateTime, nullable=False, default=now_utc)
+
+
+class NoticeSetting(Base):
+    """A supervisor's setting of the notice engine (a kind's switch, reminder days, thresholds,
+    quiet hours, the daily cap); no row: the default in bot.notices."""
+
+    __tablename__ = "notice_settings"
+
+    key = Column(String(64), primary_key=True)
+    value = Column(JSON, nullable=False)
+    updated_by = Column(String(64), nullable=False)
+    updated_at = Column(UTCDateTime, nullable=False, default=now_utc)
+
+
+class AdhocNotice(Base):
+    """A notice a supervisor sent by hand to the customers of an area (e.g. an emergency outage)."""
+
+    __tablename__ = "adhoc_notices"
+
+    id = Column(Integer, primary_key=True)
+    area = Column(String(128), nullable=False)
+    scope = Column(JSON, nullable=False)  # streets or villages, as an outage's scope
+    text = Column(Text, nullable=False)
+    urgent = Column(Boolean, nullable=False, default=False)
+    sent_by = Column(String(64), nullable=False)  # staff username
+    recipients = Column(Integer, nullable=False, default=0)
+    created_at = Column(UTCDateTime, nullable=False, default=now_utc)
+
+
+class NoticeDelivery(Base):
+    """One notice of one event to one binding: the row is the exactly-once claim (the unique
+    key), the retry schedule and the delivery log in one."""
+
+    __tablename__ = "notice_deliveries"
+    __table_args__ = (UniqueConstraint("kind", "event_key", "binding_id", name="uq_notice_deliveries_once"),
+                      Index("ix_notice_deliveries_status_next", "status", "next_attempt_at"),
+                      Index("ix_notice_deliveries_created_at", "created_at"))
+
+    id = Column(Integer, primary_key=True)
+    kind = Column(String(32), nullable=False)  # NOTICE_KINDS
+    event_key = Column(String(128), nullable=False)  # e.g. "3201000001:2026-11:due-7"
+    binding_id = Column(Integer, ForeignKey("customer_bindings.id"), nullable=False, index=True)
+    account_no = Column(String(10), nullable=False, index=True)
+    channel = Column(String(16), nullable=False)
+    urgent = Column(Boolean, nullable=False, default=False)  # sent in quiet hours too
+    payload = Column(JSON, nullable=False)  # {"text": ..., "buttons"?: [...], "attachment"?: {...}}
+    status = Column(String(16), nullable=False, default="pending")  # DELIVERY_STATUSES
+    attempts = Column(Integer, nullable=False, default=0)
+    next_attempt_at = Column(UTCDateTime, nullable=True)
+    last_error = Column(Text, nullable=True)
+    adhoc_id = Column(Integer, ForeignKey("adhoc_notices.id"), nullable=True)
+    created_at = Column(UTCDateTime, nullable=False, default=now_utc)
+    sent_at = Column(UTCDateTime, nullable=True)
