@@ -74,6 +74,25 @@ BUSINESS_TYPES: Dict[str, str] = {
 }
 
 
+# Proactive notices (bot/notices): each kind with the name a customer and staff read (我的订阅,
+# the console), whether a newly bound customer gets it until they say otherwise, and whether it
+# is urgent (sent in quiet hours too and outside the daily cap).
+NOTICE_KINDS: Dict[str, str] = {
+    "bill_issued": "电费账单通知",
+    "due_reminder": "缴费到期提醒",
+    "overdue": "欠费提醒",
+    "low_balance": "余额不足提醒",
+    "planned_outage": "停电通知",
+    "restoration": "恢复供电通知",
+    "abnormal_usage": "用电异常提醒",
+    "ticket_status": "工单进度通知",
+    "adhoc": "紧急通知",
+}
+NOTICE_KINDS_ON_BY_DEFAULT = tuple(NOTICE_KINDS)  # every kind, until the customer unsubscribes
+NOTICE_KINDS_URGENT = ("restoration", "adhoc")  # an emergency notice is sent at any hour
+# Kinds a customer may not switch off (they concern a request the customer made themselves).
+NOTICE_KINDS_ALWAYS_ON = ("ticket_status",)
+
 # Area types (CONTRACT.md import format: urban|rural|remote): which repair deadline a place gets.
 AREA_TYPES: Dict[str, str] = {
     "urban": "城区",
@@ -98,4 +117,5 @@ def as_json() -> Dict[str, Dict[str, str]]:
         "ticket_status_phrases": dict(TICKET_STATUS_PHRASES),
         "business_types": dict(BUSINESS_TYPES),
         "area_types": dict(AREA_TYPES),
+        "notice_kinds": dict(NOTICE_KINDS),
     }
