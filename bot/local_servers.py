@@ -104,13 +104,19 @@ class PostgresServer:
         return self.url_for(name)
 
     def stop(self) -> None:
-        if self.process is not None:
-            if self.supervisor is not None:
-                self.supervisor.stop(self.process)
-            else:
-                self.process.stop()
+        _stop(self.process, self.supervisor)
         if self.throwaway:
             shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def _stop(process: Optional[Process], supervisor: Optional[Supervisor]) -> None:
+    """Stops a server's process group: through the supervisor that started it, if any."""
+    if process is None:
+        return
+    if supervisor is not None:
+        supervisor.stop(process)
+    else:
+        process.stop()
 
 
 class RedisServer:
@@ -145,8 +151,4 @@ class RedisServer:
         return self
 
     def stop(self) -> None:
-        if self.process is not None:
-            if self.supervisor is not None:
-                self.supervisor.stop(self.process)
-            else:
-                self.process.stop()
+        _stop(self.process, self.supervisor)

@@ -490,7 +490,8 @@ def figures(session: Session, scope, now: datetime, light: bool) -> dict[str, An
 def _volume(buckets, scope, light: bool) -> dict[str, Any]:
     from dataclasses import replace
 
-    from bot.dashboard.queries import (FALLBACK_INTENT, TOP, WEEKDAYS, _share, day_scope, review_link)
+    from bot.dashboard.queries import (FALLBACK_INTENT, TOP, WEEKDAYS, _share, per_day_rows, review_link,
+                                       top_intent_rows)
 
     total = contained = 0
     accounts: set[str] = set()
@@ -534,16 +535,8 @@ def _volume(buckets, scope, light: bool) -> dict[str, Any]:
         return figures
     per_channel = [{"channel": ch, "conversations": n, "link": review_link(replace(scope, channel=ch))}
                    for ch, n in sorted(by_channel.items(), key=lambda kv: (-kv[1], kv[0])) if n]
-    per_day = []
-    day = scope.first_day
-    while day <= scope.last_day:
-        key = day.isoformat()
-        per_day.append({"day": key, "conversations": conversations_by_day.get(key, 0),
-                        "messages": messages_by_day.get(key, 0),
-                        "link": review_link(day_scope(day, day, scope.channel, scope.area))})
-        day += timedelta(days=1)
-    top_intents = sorted(((i, n) for i, n in intent_counts.items() if i), key=lambda kv: (-kv[1], kv[0]))
-    per_intent = [{"intent": i, "messages": n, "link": review_link(scope, intent=i)} for i, n in top_intents[:TOP]]
+    per_day = per_day_rows(scope, conversations_by_day, messages_by_day)
+    per_intent = top_intent_rows(scope, intent_counts)
     misunderstood = [{"text": text_, "messages": n, "link": review_link(scope, text=text_[:500])}
                      for text_, n in sorted(fallback_texts.items(), key=lambda kv: (-kv[1], kv[0]))[:TOP]]
     figures["conversations"].update({

@@ -169,6 +169,25 @@ def tickets_link(scope: Scope, **extra: str) -> str:
 
 # ---------------------------------------------------------------- figures
 
+def per_day_rows(scope: Scope, conversations_by_day: dict[str, int], messages_by_day: dict[str, int]) -> list[dict]:
+    """Every day of the period (days without a conversation too), each linked to its conversations."""
+    rows = []
+    day = scope.first_day
+    while day <= scope.last_day:
+        key = day.isoformat()
+        rows.append({"day": key, "conversations": conversations_by_day.get(key, 0),
+                     "messages": messages_by_day.get(key, 0),
+                     "link": review_link(day_scope(day, day, scope.channel, scope.area))})
+        day += timedelta(days=1)
+    return rows
+
+
+def top_intent_rows(scope: Scope, intent_counts: dict[str, int]) -> list[dict]:
+    """The TOP most frequent intents (ties by name), each linked to its messages."""
+    top = sorted(((i, n) for i, n in intent_counts.items() if i), key=lambda kv: (-kv[1], kv[0]))[:TOP]
+    return [{"intent": i, "messages": n, "link": review_link(scope, intent=i)} for i, n in top]
+
+
 def volume(session: Session, scope: Scope, light: bool = False) -> dict[str, Any]:
     """Conversations, customer messages, containment and intents (``light``: the totals only)."""
     conds = conversation_conditions(scope)
@@ -218,16 +237,8 @@ def volume(session: Session, scope: Scope, light: bool = False) -> dict[str, Any
     conv_day = _local_day(session, Conversation.created_at)
     conversations_by_day = dict(session.execute(
         select(conv_day, func.count()).where(*conds).group_by(conv_day)).all())
-    per_day = []
-    day = scope.first_day
-    while day <= scope.last_day:
-        key = day.isoformat()
-        per_day.append({"day": key, "conversations": conversations_by_day.get(key, 0),
-                        "messages": messages_by_day.get(key, 0),
-                        "link": review_link(day_scope(day, day, scope.channel, scope.area))})
-        day += timedelta(days=1)
-    top_intents = sorted(((i, n) for i, n in intent_counts.items() if i), key=lambda kv: (-kv[1], kv[0]))
-    per_intent = [{"intent": i, "messages": n, "link": review_link(scope, intent=i)} for i, n in top_intents[:TOP]]
+    per_day = per_day_rows(scope, conversations_by_day, messages_by_day)
+    per_intent = top_intent_rows(scope, intent_counts)
     misunderstood = [
         {"text": text, "messages": n, "link": review_link(scope, text=text[:500])}
         for text, n in session.execute(
