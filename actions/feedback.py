@@ -10,7 +10,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions import api_client
-from actions.applications import NOT_A_YES, REGISTERED, REGISTERED_WORDS, account_contact, yes_no
+from actions.applications import CHANGE_WORDS, NOT_A_YES, REGISTERED, REGISTERED_WORDS, account_contact, yes_no
 from actions.common import (
     API_FAILURE_TEXT,
     ASIDE_INTENTS,
@@ -41,6 +41,12 @@ NO_CONTACT_WORDS = re.compile(r"匿名|不留|不用|不需要|不方便|不想�
 # "没了 谢谢", "就这些": the customer has said all there is, and gave no number.
 DONE_WORDS = re.compile(r"^\s*(没了|没有了|就这些|就这么多|就这样|没别的|谢谢|多谢|好的?|嗯|行)[\s，,。!！谢]*$")
 YES_WORDS = re.compile(r"^\s*(好|行|嗯|对|可以|是)")
+# A yes before more words at the confirmation ("对 就投诉频繁停电", "是的，就是表扬那个师傅").
+LEADING_YES = re.compile(r"^\s*(对的|对|是的|是|嗯嗯?|好的|好|没错|确认|可以)[，,。！!\s]+")
+# Saying again which kind of request it is ("就投诉…", "我要举报的是…") adds nothing to the story.
+RESTATED_KIND = re.compile(r"^(就是|就|我)?(要|想)?(投诉|举报|反映|表扬|建议|提建议|提意见)(一下)?(的是|的就是|是|就是)?")
+KIND_OF_WORD = {"投诉": "complaint", "反映": "complaint", "举报": "tip_off", "表扬": "praise", "建议": "suggestion",
+                "提建议": "suggestion", "提意见": "suggestion"}
 TIP_OFF_WORDS = re.compile(r"举报|偷电|窃电")
 ADDRESS_LIKE = re.compile(r"\d+\s*(号|栋|幢|室|楼)|[区县镇乡村路街道巷苑]\S*\d")
 COMMITMENTS = {
@@ -146,17 +152,32 @@ class ValidateFeedbackForm(KeepsIdentitySlots, BaseFormValidation, FormValidatio
                               domain: DomainDict) -> Dict[Text, Any]:
         if tracker.get_slot("requested_slot") != "confirm":
             return {}
+        text = latest_text(tracker).strip()
+        intent, _ = latest_intent(tracker)
+        content = tracker.get_slot("feedback_content") or ""
+        lead = LEADING_YES.match(text)
+        if lead and intent not in STOP_INTENTS and not re.search(r"\d", text) and not CHANGE_WORDS.search(text):
+            # "对 就投诉频繁停电": a yes that says again what it is about (NLU hears a new
+            # complaint, so the form took it for a digression and asked again). New details
+            # after the yes join the story.
+            said = text[lead.end():]
+            restated = RESTATED_KIND.match(said)
+            kind = KIND_OF_WORD.get(restated.group(3)) if restated and restated.group(3) else None
+            if kind is not None and kind != tracker.get_slot("feedback_type"):
+                return {}  # "对 我要投诉" at a suggestion's confirmation: not a yes to this one
+            rest = said[restated.end():].strip(" ，,。！!") if restated else said.strip(" ，,。！!")
+            if len(rest) >= 4 and rest not in content:
+                dispatcher.utter_message(text="好的，已把这些补充到内容里，现在为您提交。")
+                return {"confirm": True, "feedback_content": f"{content}；{rest}"[:1000]}
+            return {"confirm": True}
         answer = yes_no(tracker)
         if answer is not None:
             return {"confirm": answer}
-        text = latest_text(tracker).strip()
-        intent, _ = latest_intent(tracker)
         if not text or text.startswith("/") or intent in STOP_INTENTS or re.search(r"\d", text) \
                 or NOT_A_YES.search(text) or is_digression(tracker, "feedback_content"):
             return {}  # a number is a correction (the phone's own mapping), a "不对" is not a yes
         if REGISTERED_WORDS.search(text):
             return {"confirm": True}  # "电话就打我登记的这个号": as shown
-        content = tracker.get_slot("feedback_content") or ""
         if len(text) >= 4 and text not in content:
             # "昨天下午停的 一点招呼都没打": more of the same story, not an objection; recorded with it.
             dispatcher.utter_message(text="好的，已把这些补充到内容里，现在为您提交。")

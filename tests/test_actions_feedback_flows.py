@@ -213,3 +213,33 @@ async def test_a_yes_repeating_the_address_shown_confirms(actions_gateway):
              "address": "江苏省南京市秦淮区太平南路305号阳光花园18栋701室", "business_type": "meter_move"}
     events, _ = await run_action(ValidateApplicationForm(), at_application("那就办吧 太平南路305号阳光花园18栋701", **slots))
     assert slot_values(events)["confirm"] is True
+
+
+def at_confirm(text, intent="complain", **slots):
+    base = {"feedback_type": "complaint", "feedback_content": "这个月频繁停电 冰箱里东西都臭了",
+            "contact_phone": "none", "requested_slot": "confirm"}
+    return make_tracker(text, intent=intent, form="feedback_form", slots={**base, **slots})
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("said", ["对 就投诉频繁停电", "是的，就是投诉这个", "嗯 频繁停电"])
+async def test_a_yes_that_says_again_what_it_is_about_confirms(actions_gateway, said):
+    events, _ = await run_action(ValidateFeedbackForm(), at_confirm(said))
+    values = slot_values(events)
+    assert values["confirm"] is True
+    assert values.get("feedback_content", "这个月频繁停电 冰箱里东西都臭了") == "这个月频繁停电 冰箱里东西都臭了"
+
+
+@pytest.mark.asyncio
+async def test_a_yes_with_new_details_confirms_and_keeps_them(actions_gateway):
+    events, _ = await run_action(ValidateFeedbackForm(), at_confirm("对 另外抄表员态度也很差"))
+    values = slot_values(events)
+    assert values["confirm"] is True and values["feedback_content"].endswith("另外抄表员态度也很差")
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("said, kind", [("对 我要投诉", "suggestion"), ("是 但是地址说错了", "complaint"),
+                                        ("好的 等一下", "complaint"), ("对 电话是13812345678", "complaint")])
+async def test_a_yes_then_another_matter_or_a_change_is_not_a_yes(actions_gateway, said, kind):
+    events, _ = await run_action(ValidateFeedbackForm(), at_confirm(said, feedback_type=kind))
+    assert slot_values(events).get("confirm") is not True
