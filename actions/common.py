@@ -286,6 +286,8 @@ STOP_WORDS = re.compile(
 WAIT_PREFIX = re.compile(r"(等等|等一下|等下|等会儿?|稍等|先等等|慢着|我先(去)?看看|我去看看|我先去)")
 WAIT_WORDS = re.compile(r"^(等等|等一下|等一等|等会儿?|稍等(一下)?|你等下|先等等)[，,。!！ ]*$")
 # "能不能快点 家里有老人": a plea for speed or a reason to hurry, not an answer.
+# "好 我在家等着", "那我等你们来": the customer will wait for the crew.
+WAITING_WORDS = re.compile(r"在家等|我等着|那我等|我们等着|等你们(来|过来)|等(师傅|人)(来|过来)|(好|行|嗯|好的)[，,\s]*(那)?(我|我们)?等(着|你们)")
 URGE_WORDS = re.compile(r"快点|快一点|尽快|赶紧|赶快|抓紧|着急|急死|等不了|要多久|多久能|老人|小孩|孩子|婴儿|病人|孕妇|冰箱里")
 # "推上去又跳", "一开空调就跳闸": what happened, not where.
 FAULT_STORY_WORDS = re.compile(
@@ -864,12 +866,20 @@ def handed_off_last_turn(tracker: Tracker) -> bool:
 async def reassure_after_filing(dispatcher: CollectingDispatcher, tracker: Tracker) -> Optional[List[EventType]]:
     """"没人碰 我让小孩都走远了 你们快点来啊" right after a ticket was registered, opening a form
     (NLU read a complaint or a new repair): an urge; the customer hears the committed times again
-    and the form is not started. None when the message is something else."""
+    and the form is not started. "好 我在家等着": told to keep the phone at hand. None when the
+    message is something else."""
     just_filed = ticket_announced_last_turn(tracker)
     text = latest_text(tracker)
-    if not just_filed or tracker.get_slot("requested_slot") is not None or not URGE_WORDS.search(text) \
+    urged = bool(URGE_WORDS.search(text))
+    if not just_filed or tracker.get_slot("requested_slot") is not None \
+            or not (urged or (WAITING_WORDS.search(text) and not re.search(r"[吗?？]|停不停|什么时候", text))) \
             or re.search(r"投诉|举报|建议|表扬|\d{3}", text):
         return None
+    if not urged:
+        # "好 我在家等着": the customer will wait (NLU heard an outage question).
+        dispatcher.utter_message(text="好的，请保持电话畅通，抢修人员到达前会和您联系。有进展我会在这里告诉您，"
+                                      "也可以随时发工单编号问我进度。")
+        return [SlotSet("requested_slot", None), ActiveLoop(None), FollowupAction("action_listen")]
     from actions.handoff import time_limits_text  # handoff imports this module
 
     try:

@@ -630,6 +630,13 @@ class ValidateOutageForm(BaseFormValidation, AddressValidation, FormValidationAc
     def name(self) -> Text:
         return "validate_outage_form"
 
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: DomainDict) -> List[EventType]:
+        reassured = await reassure_after_filing(dispatcher, tracker)  # "好 我在家等着" after a repair
+        if reassured:
+            return reassured
+        return await super().run(dispatcher, tracker, domain)
+
     async def required_slots(self, domain_slots: List[Text], dispatcher: CollectingDispatcher,
                              tracker: Tracker, domain: DomainDict) -> List[Text]:
         return [] if tracker.get_slot("api_failed") else ["address"]

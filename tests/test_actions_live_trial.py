@@ -187,3 +187,28 @@ async def test_a_request_misread_as_a_progress_query_is_served_as_that_request(a
                                                                       form="progress_form"))
     followups = [e.get("name") for e in events if e.get("event") == "followup"]
     assert followups == ([served] if served else [])
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("text, waits", [("好 我在家等着", True), ("行 那我等你们来", True),
+                                         ("我在家等着 大概几点能来电？", False), ("中山路明天停不停电", False)])
+async def test_saying_one_will_wait_after_a_repair_is_no_outage_question(actions_gateway, text, waits):
+    import uuid
+
+    from actions import api_client
+    from actions.faults import ValidateOutageForm
+
+    ticket = await api_client.create_ticket({
+        "request_key": f"test:{uuid.uuid4().hex}", "type": "repair", "summary": "家里没电了", "channel": "web",
+        "conversation_id": "wait-test", "contact_phone": "13913520518", "area_type": "urban",
+        "details": {"address": "玄武区中山路18号"}})
+    prior = [{"event": "user", "text": "电话13913520518"},
+             {"event": "bot", "text": f"已为您登记故障报修，工单号：{ticket['ticket_no']}。"}]
+    tracker = make_tracker(text, intent="query_outage", form="outage_form", prior_events=prior)
+    events, messages = await run_action(ValidateOutageForm(), tracker)
+    told = texts(messages)
+    if waits:
+        assert "保持电话畅通" in told[0]
+        assert [e.get("name") for e in events if e.get("event") == "followup"] == ["action_listen"]
+    else:
+        assert not any("保持电话畅通" in t for t in told)
