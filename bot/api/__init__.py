@@ -9,6 +9,7 @@ import hmac
 
 from aiohttp import web
 
+from bot.api import notices
 from bot.api.errors import ApiError, json_errors
 from bot.api.openapi import spec
 from bot.api.routes import routes
@@ -47,4 +48,5 @@ def setup(app: web.Application) -> None:
     app.middlewares.append(require_service_token)
     app["api_openapi"] = spec()
     app.router.add_routes(routes)
+    notices.setup(app)  # /api/v1/notices/... and the usage chart's public link
     app.router.add_get("/api/openapi.json", openapi_json)

@@ -5,6 +5,7 @@ from typing import Any
 
 from bot.store.models import AREA_TYPES, CUSTOMER_TYPES, HANDOFF_STATUSES, PRIORITIES, TICKET_TYPES
 from bot.tickets import TICKET_STATUSES
+from bot.vocabulary import NOTICE_KINDS
 
 
 def _ref(name: str) -> dict[str, str]:
@@ -53,8 +54,81 @@ RATE_LIMITED = {"429": {"description": "rate_limited: too many different account
                                        "(Retry-After gives the seconds)",
                         "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}}
 
+NOTICE_KIND_ENUM = {"type": "string", "enum": list(NOTICE_KINDS)}
+BINDINGS_ANSWER = {"type": "object", "properties": {"bindings": {"type": "array", "items": _ref("NoticeBinding")}}}
+CONVERSATION = {"type": "string", "maxLength": 128, "pattern": r"^[^\s\x00-\x1f\x7f]{1,128}$",
+                "description": "the conversation (Rasa sender id); the gateway takes the channel and the "
+                               "channel user from its own record of it"}
+NOT_PROVEN = {"403": {"description": "identity_not_proven: the customer has not proved this account in this "
+                                     "conversation (identity/verify with its conversation_id)",
+                      "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}}
+
+
+def notice_paths() -> dict[str, Any]:
+    """The customer side of notices (bot/api/notices.py)."""
+    return {
+        "/api/v1/notices/bindings": {
+            "post": {
+                "summary": "Bind the conversation's channel identity to an account (绑定户号); idempotent",
+                "requestBody": _json_body({"type": "object", "required": ["account_no", "conversation_id"],
+                                           "properties": {"account_no": {"type": "string", "pattern": r"^\d{10}$"},
+                                                          "conversation_id": CONVERSATION}}),
+                "responses": {"201": _answer("bound", {"type": "object", "properties": {
+                    "binding": _ref("NoticeBinding"), "created": {"type": "boolean"}}}),
+                    "200": _answer("already bound (the same binding)"), **ERRORS, **NOT_PROVEN,
+                    "404": {"$ref": "#/components/responses/NotFound"}}},
+            "get": {
+                "summary": "The bindings and subscriptions of the conversation's person (我的订阅)",
+                "parameters": [_query("conversation_id", CONVERSATION)],
+                "responses": {"200": _answer("bindings", BINDINGS_ANSWER), **ERRORS,
+                              "404": {"$ref": "#/components/responses/NotFound"}}}},
+        "/api/v1/notices/bindings/unbind": {"post": {
+            "summary": "End the person's binding of an account (all of them without account_no)",
+            "requestBody": _json_body({"type": "object", "required": ["conversation_id"], "properties": {
+                "conversation_id": CONVERSATION, "account_no": {"type": "string", "pattern": r"^\d{10}$"}}}),
+            "responses": {"200": _answer("the accounts unbound and the bindings left", {"type": "object", "properties": {
+                "unbound": {"type": "array", "items": {"type": "string"}},
+                "bindings": {"type": "array", "items": _ref("NoticeBinding")}}}), **ERRORS,
+                "404": {"$ref": "#/components/responses/NotFound"}}}},
+        "/api/v1/notices/subscriptions": {"post": {
+            "summary": "Switch notice kinds on or off for the person's bindings (of account_no, or all)",
+            "requestBody": _json_body({"type": "object", "required": ["conversation_id", "kinds", "enabled"],
+                                       "properties": {"conversation_id": CONVERSATION,
+                                                      "account_no": {"type": "string", "pattern": r"^\d{10}$"},
+                                                      "kinds": {"type": "array", "items": NOTICE_KIND_ENUM},
+                                                      "enabled": {"type": "boolean"}}}),
+            "responses": {"200": _answer("the bindings after the change", BINDINGS_ANSWER), **ERRORS,
+                          "404": _answer("not_bound: no active binding", _ref("Error")),
+                          "409": _answer("always_on: this kind cannot be switched off", _ref("Error"))}}},
+        "/api/v1/notices/usage-chart": {"post": {
+            "summary": "A link to the account's 12-month usage chart (一图看懂) and its summary in words",
+            "requestBody": _json_body({"type": "object", "required": ["account_no", "conversation_id"],
+                                       "properties": {"account_no": {"type": "string", "pattern": r"^\d{10}$"},
+                                                      "conversation_id": CONVERSATION}}),
+            "responses": {"201": _answer("the link (absent when the account has no bill)", {
+                "type": "object", "properties": {
+                    "url": {"type": "string", "description": "GET it without a token: the PNG; unguessable, bound "
+                                                             "to the account, expires (403 altered, 410 expired)"},
+                    "path": {"type": "string"}, "expires_at": {"type": "integer", "description": "Unix time"},
+                    "expires_in": {"type": "integer"}, "title": {"type": "string"},
+                    "text": {"type": "string", "description": "two lines in Chinese"},
+                    "summary": {"type": "object"}}}), **ERRORS, **NOT_PROVEN}}},
+    }
+
+
 
 SCHEMAS: dict[str, Any] = {
+    "NoticeBinding": {
+        "type": "object",
+        "properties": {
+            "id": {"type": "integer"}, "account_no": {"type": "string"},
+            "channel": {"type": "string", "enum": ["web", "wechat", "wecom", "sms"]},
+            "conversation_id": NULLABLE_STRING, "created_at": ISO_TIME,
+            "subscriptions": {"type": "array", "items": {"type": "object", "properties": {
+                "kind": {"type": "string"}, "name": {"type": "string"}, "enabled": {"type": "boolean"},
+                "switchable": {"type": "boolean"}}}},
+        },
+    },
     "Error": {
         "type": "object", "required": ["error", "message"],
         "properties": {"error": {"type": "string", "example": "validation_error"},
@@ -274,6 +348,7 @@ def spec() -> dict[str, Any]:
                 "comment": {"type": "string"}}}),
             "responses": {"201": _answer("recorded"), **ERRORS}}},
     }
+    paths.update(notice_paths())
     for methods in paths.values():
         for operation in methods.values():
             operation.setdefault("security", [{"serviceToken": []}])

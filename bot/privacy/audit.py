@@ -24,6 +24,12 @@ ACTIONS = {
     "retention_run": "到期清理",
     # The dashboard's CSV/Excel report quotes customers' words (misunderstood messages, comments).
     "export_report": "导出服务报表",
+    # Customers' own acts on their account (actor "customer", client = the conversation id).
+    "bind_notices": "绑定通知渠道",
+    "unbind_notices": "解绑通知渠道",
+    "change_notice_subscription": "变更通知订阅",
+    "view_notice_bindings": "查看通知订阅",
+    "view_usage_chart": "查看用电图",
 }
 
 
