@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import re
+from datetime import date, timedelta
 from typing import Any, Dict, List, Optional, Text
 
 from rasa_sdk import Action, FormValidationAction, Tracker
@@ -31,6 +32,7 @@ from actions.common import (
     latest_text,
     looks_like_address,
     mask_phone,
+    now_shanghai,
     opening_text,
     parse_iso,
     reassure_after_filing,
@@ -143,6 +145,67 @@ def outage_text(outage: Dict[str, Any], tell_place: bool = True) -> str:
     return (f"{subject}有{kind}安排{where}，原因是{outage.get('reason')}，"
             f"时间为{start}至{end}。请提前做好准备。")
 
+
+_WEEKDAY_INDEX = {"一": 0, "二": 1, "三": 2, "四": 3, "五": 4, "六": 5, "日": 6, "天": 6}
+_NAMED_DAY = re.compile(r"(今天|今儿|明天|明儿|后天)")
+_WEEKDAY = re.compile(r"(下|这|本)?(?:个)?(周|礼拜|星期)([一二三四五六日天])")
+_WEEKEND = re.compile(r"(下|这|本)?(?:个)?(周末|礼拜天和礼拜六)")
+_MONTH_DAY = re.compile(r"(\d{1,2})月(\d{1,2})(日|号)?")
+# "5号停不停", "那8号呢"; never a house number ("中山路18号"): only at the start or after a small word.
+_DAY_OF_MONTH = re.compile(r"(?:^|(?<=[那是在到和或，,\s]))(\d{1,2})(号|日)(?![楼栋幢院室门])")
+
+
+def asked_days(text: str, today: date) -> Optional[tuple]:
+    """The day(s) an outage question asks about ("明天", "礼拜六", "下周三", "周末", "12月5号"):
+    (first, last, words as said), or None when it names no day."""
+    named = _NAMED_DAY.search(text)
+    if named:
+        offset = {"今天": 0, "今儿": 0, "明天": 1, "明儿": 1, "后天": 2}[named.group(1)]
+        day = today + timedelta(days=offset)
+        return day, day, named.group(1)
+    weekend = _WEEKEND.search(text)
+    match = weekend or _WEEKDAY.search(text)
+    if match is not None:
+        next_week = match.group(1) == "下"
+        target = 5 if weekend else _WEEKDAY_INDEX[match.group(3)]
+        monday = today - timedelta(days=today.weekday()) + timedelta(days=7 if next_week else 0)
+        first = monday + timedelta(days=target)
+        if first < today and not next_week:
+            first += timedelta(days=7)  # "礼拜一" asked on a Wednesday: the coming one
+        last = first + timedelta(days=1) if weekend else first
+        return first, last, match.group(0)
+    month_day = _MONTH_DAY.search(text)
+    if month_day:
+        try:
+            day = date(today.year, int(month_day.group(1)), int(month_day.group(2)))
+        except ValueError:
+            return None
+        if day < today - timedelta(days=1):
+            day = day.replace(year=today.year + 1)
+        return day, day, month_day.group(0)
+    day_of_month = _DAY_OF_MONTH.search(text)
+    if day_of_month:
+        number = int(day_of_month.group(1))
+        try:
+            day = today.replace(day=number)
+        except ValueError:
+            return None
+        if day < today:  # "5号" asked on the 20th: next month's
+            year, month = (today.year + 1, 1) if today.month == 12 else (today.year, today.month + 1)
+            try:
+                day = date(year, month, number)
+            except ValueError:
+                return None
+        return day, day, day_of_month.group(0)
+    return None
+
+
+def on_days(outage: Dict[str, Any], first: date, last: date) -> bool:
+    """Whether the outage overlaps the days first..last (Asia/Shanghai)."""
+    start, end = parse_iso(outage.get("start")), parse_iso(outage.get("end"))
+    if start is None or end is None:
+        return True
+    return start.date() <= last and end.date() >= first
 
 def _place_key(address: Optional[str]) -> str:
     text = re.sub(r"\s|[，,。]", "", str(address or ""))
@@ -673,6 +736,17 @@ class ActionQueryOutage(Action):
         # "查电费，顺便问问明天停不停电": the other request of the opening message comes next.
         following = second_request(opening_text(tracker, "outage_form"), "outage_form")
         nxt = [FollowupAction(following)] if following and not tracker.get_slot("paused_form") else []
+        today = now_shanghai().date()
+        # The day may have been said with the question, before the address was asked.
+        days = asked_days(latest_text(tracker), today) or asked_days(opening_text(tracker, "outage_form") or "", today)
+        if outages and days is not None:
+            # "礼拜六有没有", "明天停不停电": the day asked is answered first.
+            first, last, said = days
+            that_day = [o for o in outages if on_days(o, first, last)]
+            if not that_day:
+                when = f"{first.month}月{first.day}日" + (f"至{last.month}月{last.day}日" if last != first else "")
+                dispatcher.utter_message(text=f"{said}（{when}）没有安排停电。近7天内还有以下停电安排，供您参考：")
+            outages = that_day or outages
         if outages:
             for outage in outages[:3]:
                 dispatcher.utter_message(text=outage_text(outage, place_may_be_told(tracker)))

@@ -302,3 +302,45 @@ async def test_an_outage_planned_for_later_does_not_stop_the_repair_now(actions_
     values = slot_values(events)
     assert not values.get("outage_notice")  # told, but the fault now is still reported
     assert "原因" in texts(messages)[0]
+
+
+def test_the_day_an_outage_question_asks_about():
+    from datetime import date
+
+    from actions.faults import asked_days
+
+    wednesday = date(2026, 12, 2)
+    assert asked_days("明天停不停电", wednesday)[:2] == (date(2026, 12, 3), date(2026, 12, 3))
+    assert asked_days("那礼拜六有没有", wednesday)[:2] == (date(2026, 12, 5), date(2026, 12, 5))
+    assert asked_days("周一呢", wednesday)[:2] == (date(2026, 12, 7), date(2026, 12, 7))  # the coming Monday
+    assert asked_days("下周三停电吗", wednesday)[:2] == (date(2026, 12, 9), date(2026, 12, 9))
+    assert asked_days("这周末会停电吗", wednesday)[:2] == (date(2026, 12, 5), date(2026, 12, 6))
+    assert asked_days("12月8号停电吗", wednesday)[:2] == (date(2026, 12, 8), date(2026, 12, 8))
+    assert asked_days("1号停不停", wednesday)[:2] == (date(2027, 1, 1), date(2027, 1, 1))
+    assert asked_days("那8号呢", wednesday)[:2] == (date(2026, 12, 8), date(2026, 12, 8))
+    assert asked_days("中山路18号停电了吗", wednesday) is None  # a house number is no day
+    assert asked_days("5号楼停电了", wednesday) is None
+    assert asked_days("这几天有没有停电计划", wednesday) is None
+
+
+@pytest.mark.asyncio
+async def test_an_outage_question_with_a_day_is_answered_for_that_day(actions_gateway):
+    from datetime import timedelta
+
+    from actions.common import now_shanghai, parse_iso
+
+    address = await covered_address(actions_gateway.app)
+    outage = (await api_client.find_outages(address=address))[0]
+    day = max(parse_iso(outage["start"]).date(), now_shanghai().date())
+    asked = f"{day.month}月{day.day}日停不停电"
+    _, messages = await run_action(ActionQueryOutage(), make_tracker(asked, slots={"address": address}))
+    assert "原因" in texts(messages)[0] and "没有安排停电" not in texts(messages)[0]
+
+    listed = await api_client.find_outages(address=address)
+    free = next(d for d in (now_shanghai().date() + timedelta(days=n) for n in range(1, 7))
+                if not any(parse_iso(o["start"]).date() <= d <= parse_iso(o["end"]).date() for o in listed))
+    _, messages = await run_action(ActionQueryOutage(),
+                                   make_tracker(f"那{free.month}月{free.day}号呢 有没有", slots={"address": address}))
+    told = texts(messages)
+    assert told[0].startswith(f"{free.month}月{free.day}号（") and "没有安排停电" in told[0]
+    assert any("原因" in t for t in told[1:])  # and what there is in the week
