@@ -9,7 +9,7 @@ import re
 from typing import Any, Dict, List, Optional, Text
 
 from rasa_sdk import Action, Tracker
-from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.events import EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
@@ -164,12 +164,29 @@ def answer_topic(topic: str, dispatcher: CollectingDispatcher, tracker: Tracker,
     return True
 
 
+OUTAGE_TIME_QUESTION = re.compile(r"几点到几点|几点开始|几点(来电|恢复|结束|停)|停多久|停到几点|什么时候(来电|恢复|停|结束)|"
+                                  r"要停多长|多长时间")
+
+
+def asks_outage_times(tracker: Tracker) -> bool:
+    """A question about times right after the bot listed outages for an address."""
+    from actions.common import previous_turn
+
+    answered_outage = any(e.get("event") == "action" and e.get("name") == "action_query_outage"
+                          for e in previous_turn(tracker))
+    return answered_outage and bool(tracker.get_slot("outage_shown_for")) \
+        and bool(OUTAGE_TIME_QUESTION.search(latest_text(tracker)))
+
 class ActionAnswerFaq(Action):
     def name(self) -> Text:
         return "action_answer_faq"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: DomainDict) -> List[EventType]:
+        if asks_outage_times(tracker):
+            # "那要是停的话几点到几点" right after an outage answer: that outage's times, not the
+            # peak/valley hours the words resemble.
+            return [SlotSet("address", tracker.get_slot("outage_shown_for")), FollowupAction("action_query_outage")]
         topic = follow_up_topic(last_faq_topic(tracker), latest_text(tracker)) or selected_topic(tracker)
         if topic in FOR_BUSINESS and applicant_kind(tracker) != "residential" and not (
                 topic == "tiered_tariff" and tracker.get_slot("customer_type")):

@@ -344,3 +344,21 @@ async def test_an_outage_question_with_a_day_is_answered_for_that_day(actions_ga
     told = texts(messages)
     assert told[0].startswith(f"{free.month}月{free.day}号（") and "没有安排停电" in told[0]
     assert any("原因" in t for t in told[1:])  # and what there is in the week
+
+
+@pytest.mark.asyncio
+async def test_a_question_about_times_after_an_outage_answer_gets_that_outages_times(actions_gateway):
+    from actions.faq import ActionAnswerFaq
+
+    address = await covered_address(actions_gateway.app)
+    prior = [{"event": "user", "text": "中山路这几天停电吗"}, {"event": "action", "name": "action_query_outage"},
+             {"event": "bot", "text": "您所在的区域有计划停电安排"}]
+    tracker = make_tracker("那要是停的话几点到几点", intent="faq", slots={"outage_shown_for": address},
+                           prior_events=prior)
+    events, messages = await run_action(ActionAnswerFaq(), tracker)
+    assert [e.get("name") for e in events if e.get("event") == "followup"] == ["action_query_outage"]
+    assert slot_values(events)["address"] == address and not messages
+    # Without an outage answer just before, the same words are a FAQ question as before.
+    tracker = make_tracker("那要是停的话几点到几点", intent="faq", slots={"outage_shown_for": address})
+    events, _ = await run_action(ActionAnswerFaq(), tracker)
+    assert not [e for e in events if e.get("event") == "followup"]
