@@ -38,6 +38,7 @@ def create_app(settings: Settings | None = None, *, run_migrations: bool = True,
 
     from bot import api, conversations, web_channel, handoff, console, sla, channels, event_relay, privacy, proxies
     from bot import dashboard, throttle
+    from bot.notices import console as notices_console
 
     events.setup(app)  # the event bus: every later concern publishes or subscribes on it
     proxies.setup(app, settings.trusted_proxies)  # first middleware: every later one sees the real client
@@ -50,6 +51,7 @@ def create_app(settings: Settings | None = None, *, run_migrations: bool = True,
     web_channel.setup(app)
     console.setup(app)
     dashboard.setup(app)  # supervisors' dashboard on the console
+    notices_console.setup(app)  # supervisors' page of proactive notices (settings, figures, ad-hoc)
     privacy.setup(app)
     channels.setup(app)
     event_relay.setup(app)  # several gateways: consoles get every gateway's live events (bus <-> Redis)

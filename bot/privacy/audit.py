@@ -1,8 +1,10 @@
 """The audit log of staff access to customers' personal data.
 
 Recorded: a conversation or ticket page (or its JSON) opened, a customer's data exported or
-deleted, the retention job. ``unmasked`` says whether full phone numbers were shown (the
-supervisor role sees them). The console only reads this log; nothing edits it.
+deleted, the retention job; also a supervisor's change of the notice settings and an ad-hoc
+notice sent to the customers of an area (bot/notices/console.py). ``unmasked`` says whether
+full phone numbers were shown (the supervisor role sees them). The console only reads this
+log; nothing edits it.
 """
 from __future__ import annotations
 
@@ -30,6 +32,9 @@ ACTIONS = {
     "change_notice_subscription": "变更通知订阅",
     "view_notice_bindings": "查看通知订阅",
     "view_usage_chart": "查看用电图",
+    # Notices (issue 19): a supervisor changed the engine's settings or wrote to customers of an area.
+    "change_notice_settings": "修改通知设置",
+    "send_adhoc_notice": "发送紧急通知",
 }
 
 

@@ -489,6 +489,7 @@ class AdhocNotice(Base):
     """A notice a supervisor sent by hand to the customers of an area (e.g. an emergency outage)."""
 
     __tablename__ = "adhoc_notices"
+    __table_args__ = (Index("ix_adhoc_notices_request_key", "request_key", unique=True),)
 
     id = Column(Integer, primary_key=True)
     area = Column(String(128), nullable=False)
@@ -498,6 +499,8 @@ class AdhocNotice(Base):
     sent_by = Column(String(64), nullable=False)  # staff username
     recipients = Column(Integer, nullable=False, default=0)
     created_at = Column(UTCDateTime, nullable=False, default=now_utc)
+    # The send form's one-time key (from its preview): a double submit finds the notice already sent.
+    request_key = Column(String(64), nullable=True)
 
 
 class NoticeDelivery(Base):
