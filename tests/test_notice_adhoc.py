@@ -52,6 +52,10 @@ def test_a_draft_that_cannot_be_sent_is_refused_in_chinese(changes, message):
         draft(**changes)
 
 
+def test_line_breaks_of_the_form_are_kept_as_plain_newlines():
+    assert draft(text="今天停电。\r\n明天恢复。\r").text == "今天停电。\n明天恢复。"
+
+
 def test_the_message_is_what_the_customer_reads():
     text = adhoc.message_text(draft())
     assert text.startswith("【紧急通知】因线路紧急抢修，今天 14:00-18:00 停电。")

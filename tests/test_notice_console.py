@@ -246,3 +246,38 @@ async def test_failures_list_masks_the_customer_and_numbers_in_errors(boss, app)
     assert "张*" in text and "张伟" not in text
     assert "errcode 40003 invalid userid" in text and "3201000102" in text
     assert "13812340102" not in html
+
+
+def test_the_pages_queries_on_postgresql(postgres_url):
+    """The figures, failures and history read the same on PostgreSQL (distinct counts, joins)."""
+    from bot.notices import adhoc
+    from bot.store import Store, migrate
+
+    migrate(postgres_url)
+    st = Store(postgres_url)
+    try:
+        with st.session() as session:
+            data.add_customers(session)
+            ids = data.add_bindings(session)["ids"]
+            data.delivery(session, ids["zhang_wechat"], "3201000101", kind="due_reminder", channel="wechat",
+                          status="sent", created_at=data.at(1), key="a")
+            data.delivery(session, ids["li_wecom"], "3201000102", kind="planned_outage", channel="wecom",
+                          status="failed", created_at=data.at(0.5), key="b", attempts=1,
+                          last_error="timeout calling 13812340102", next_attempt_at=data.at(-0.1))
+        draft = adhoc.check_draft("南京市玄武区", "中山路、北京东路", "停电通知", False)
+        sent = adhoc.send_once(st, draft, sent_by="boss", request_key="p" * 32)
+        with st.session() as session:
+            page = notices_console.page_data(session, notices_console.period_from({}))
+    finally:
+        st.close()
+    figures = page["figures"]
+    assert figures["totals"] == {"sent": 1, "pending": 4, "failed": 1, "dead": 0, "skipped": 0, "total": 6}
+    assert figures["bound"]["accounts"] == 7
+    assert {(r["kind"], r["channel"]) for r in figures["rows"]} == {
+        ("due_reminder", "wechat"), ("planned_outage", "wecom"), ("adhoc", "wechat"), ("adhoc", "web"),
+        ("adhoc", "wecom"), ("adhoc", "sms")}
+    [failure] = page["failures"]
+    assert failure["customer_phone"] == "138****0102" and "138****0102" in failure["last_error"]
+    [notice] = page["history"]
+    assert (notice["id"], notice["recipients"], notice["counts"]["pending"], notice["urgent"]) == (
+        sent.notice_id, 4, 4, False)

@@ -84,7 +84,7 @@ def parse_scope(text: str) -> tuple[str, ...]:
 
 def check_draft(area: str, scope: str, text: str, urgent: bool) -> Draft:
     area = normalise(area)
-    text = (text or "").strip()
+    text = (text or "").replace("\r\n", "\n").replace("\r", "\n").strip()  # forms send CRLF
     items = parse_scope(scope)
     if not area:
         raise AdhocError("请填写区域，例如：南京市玄武区")
