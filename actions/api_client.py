@@ -213,6 +213,10 @@ async def set_ticket_contact(ticket_no: str, contact_phone: str, actor: str = "b
                          json={"contact_phone": contact_phone, "actor": actor})
 
 
+async def add_ticket_note(ticket_no: str, note: str, actor: str = "bot") -> Dict[str, Any]:
+    return await request("POST", f"/api/v1/tickets/{ticket_no}/notes", json={"note": note, "actor": actor})
+
+
 async def change_ticket_status(ticket_no: str, status: str, actor: str = "bot",
                                note: Optional[str] = None) -> Dict[str, Any]:
     body = {"status": status, "actor": actor, **({"note": note} if note else {})}

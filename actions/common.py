@@ -832,7 +832,8 @@ class ActionCancelForm(Action):
 
 
 # Ticket numbers the bot announced ("已为您登记回电工单 HD20261202004", "工单号：BX…").
-ANNOUNCED_TICKET = re.compile(r"(?:工单|工单号)[：:\s]*([A-Z]{2}\d{11})")
+# "工单号：GZ…" (repairs, applications), "编号：TS…" (complaints, praise, suggestions, tip-offs).
+ANNOUNCED_TICKET = re.compile(r"(?:工单|工单号|编号)[：:\s]*([A-Z]{2}\d{11})")
 
 
 def previous_turn(tracker: Tracker) -> List[Dict[str, Any]]:
@@ -890,6 +891,32 @@ async def reassure_after_filing(dispatcher: CollectingDispatcher, tracker: Track
     return [SlotSet("requested_slot", None), ActiveLoop(None), FollowupAction("action_listen")]
 
 
+FEEDBACK_TICKET_TYPES = ("complaint", "praise", "suggestion", "tip_off")
+NOT_MORE_OF_THE_STORY = {"thank", "goodbye", "greet", "affirm", "deny", "request_human", "cancel", "query_progress",
+                         "query_bill", "query_outage", "apply_service", "report_fault", "rate_service"}
+
+
+async def add_to_just_filed(dispatcher: CollectingDispatcher, tracker: Tracker) -> Optional[List[EventType]]:
+    """"就是那个姓王的师傅 人特别好" right after a complaint, praise, suggestion or tip-off was
+    registered: more of the same story (NLU heard a new one, or nothing it knew), kept on that
+    ticket instead of a second ticket or a "没能理解". None when the message is something else."""
+    ticket_no = ticket_announced_last_turn(tracker)
+    text = latest_text(tracker).strip()
+    intent, _ = latest_intent(tracker)
+    if not ticket_no or tracker.get_slot("requested_slot") is not None or len(text) < 4 \
+            or text.startswith("/") or intent in NOT_MORE_OF_THE_STORY or QUESTION_MARKS.search(text) \
+            or re.search(r"吗|呢|多久|怎么|几天|还有|另外|再(投诉|反映|举报)|\d{7,}", text):
+        return None
+    try:
+        ticket = await api_client.get_ticket(ticket_no)
+        if ticket.get("type") not in FEEDBACK_TICKET_TYPES or ticket.get("status") in DONE_STATUSES:
+            return None
+        await api_client.add_ticket_note(ticket_no, f"客户补充：{text[:1000]}")
+    except api_client.ApiError:
+        return None
+    dispatcher.utter_message(text=f"好的，已把您补充的内容记到工单 {ticket_no} 里了。")
+    return [SlotSet("requested_slot", None), ActiveLoop(None), FollowupAction("action_listen")]
+
 async def withdraw_just_opened(dispatcher: CollectingDispatcher,
                                tracker: Tracker) -> Optional[tuple]:
     """"算了算了不修了" right after a ticket was opened: that ticket is cancelled while nobody has
@@ -905,8 +932,8 @@ async def withdraw_just_opened(dispatcher: CollectingDispatcher,
         if not ticket_no:
             return None
         ticket = await api_client.get_ticket(ticket_no)
-        if ticket.get("status") != "new":
-            return None
+        if ticket.get("status") != "new" or ticket.get("type") in ("complaint", "tip_off"):
+            return None  # "算了" after a complaint is more often resignation than a withdrawal
         await api_client.change_ticket_status(ticket_no, "cancelled", note=f"客户随即撤回：{latest_text(tracker)[:200]}")
     except api_client.ApiError:
         return None

@@ -29,6 +29,7 @@ from actions.common import (
     next_deadline,
     request_key,
     reset_form_slots,
+    add_to_just_filed,
     reassure_after_filing,
 )
 from actions.faults import parse_contact
@@ -65,7 +66,7 @@ class ValidateFeedbackForm(KeepsIdentitySlots, BaseFormValidation, FormValidatio
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: DomainDict) -> List[EventType]:
-        reassured = await reassure_after_filing(dispatcher, tracker)
+        reassured = await reassure_after_filing(dispatcher, tracker) or await add_to_just_filed(dispatcher, tracker)
         if reassured:
             return reassured
         return await super().run(dispatcher, tracker, domain)

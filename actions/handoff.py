@@ -13,6 +13,7 @@ from actions import api_client
 from actions.faq import answer_topic, follow_up_topic, last_faq_topic
 from actions.common import (
     API_FAILURE_TEXT,
+    add_to_just_filed,
     DONE_STATUSES,
     HUMAN_WORDS,
     FORM_LABELS,
@@ -170,6 +171,9 @@ class ActionDefaultAskAffirmation(Action):
             events = await ActionHandoff().run(dispatcher, tracker, domain)
             return [ActiveLoop(None)] + [e for e in events if e.get("event") != "active_loop"] + \
                 [FollowupAction("action_listen")]
+        added = await add_to_just_filed(dispatcher, tracker)
+        if added:
+            return added  # "就是那个姓王的师傅 人特别好": more of the story just registered
         apologise_if_angry(dispatcher, tracker)
         # "那要钱吗" right after a FAQ answer: the follow-up of that answer.
         follow_up = follow_up_topic(last_faq_topic(tracker), text)

@@ -243,3 +243,57 @@ async def test_a_yes_with_new_details_confirms_and_keeps_them(actions_gateway):
 async def test_a_yes_then_another_matter_or_a_change_is_not_a_yes(actions_gateway, said, kind):
     events, _ = await run_action(ValidateFeedbackForm(), at_confirm(said, feedback_type=kind))
     assert slot_values(events).get("confirm") is not True
+
+
+async def _praise_just_filed(app, conversation_id="more-story"):
+    import uuid
+
+    from actions import api_client
+
+    ticket = await api_client.create_ticket({
+        "request_key": f"test:{uuid.uuid4().hex}", "type": "praise", "summary": "表扬抢修师傅", "channel": "web",
+        "conversation_id": conversation_id})
+    prior = [{"event": "user", "text": "我要表扬昨天来修电的师傅"},
+             {"event": "bot", "text": f"感谢您的表扬，已记录，编号：{ticket['ticket_no']}。"}]
+    return ticket["ticket_no"], prior
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("intent, form", [("praise", "feedback_form"), ("nlu_fallback", None)])
+async def test_more_of_the_story_after_submission_is_kept_on_that_ticket(actions_gateway, intent, form):
+    from actions import api_client
+    from actions.handoff import ActionDefaultAskAffirmation
+
+    ticket_no, prior = await _praise_just_filed(actions_gateway.app)
+    said = "就是那个姓王的师傅 人特别好 冒着雨修了两个小时"
+    tracker = make_tracker(said, intent=intent, form=form, prior_events=prior,
+                           slots={"feedback_type": "praise"} if form else {})
+    action = ValidateFeedbackForm() if form else ActionDefaultAskAffirmation()
+    events, messages = await run_action(action, tracker)
+    assert ticket_no in texts(messages)[0] and "补充" in texts(messages)[0]
+    assert [e.get("name") for e in events if e.get("event") == "followup"] == ["action_listen"]
+    stored = await api_client.get_ticket(ticket_no)
+    notes = [e for e in stored.get("events") or [] if e.get("kind") == "note"]
+    assert notes and said in str(notes[-1])
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("said, intent", [("谢谢你们", "thank"), ("那个师傅叫什么名字来着？", "nlu_fallback"),
+                                          ("另外我还要投诉一下抄表员", "complain")])
+async def test_thanks_questions_and_new_matters_after_submission_are_not_added(actions_gateway, said, intent):
+    from rasa_sdk.executor import CollectingDispatcher
+
+    from actions.common import add_to_just_filed
+
+    ticket_no, prior = await _praise_just_filed(actions_gateway.app, "more-story-2")
+    tracker = make_tracker(said, intent=intent, prior_events=prior)
+    dispatcher = CollectingDispatcher()
+    assert await add_to_just_filed(dispatcher, tracker) is None and not dispatcher.messages
+
+
+@pytest.mark.asyncio
+async def test_a_note_for_a_ticket_that_does_not_exist_is_refused(actions_gateway):
+    from actions import api_client
+
+    with pytest.raises(api_client.ApiError):
+        await api_client.add_ticket_note("BX19990101999", "客户补充：测试")

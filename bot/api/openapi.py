@@ -323,6 +323,14 @@ def spec() -> dict[str, Any]:
             "responses": {"200": _answer("the ticket", _ref("Ticket")),
                           "404": {"$ref": "#/components/responses/NotFound"},
                           "409": {"$ref": "#/components/responses/Conflict"}, **ERRORS}}},
+        "/api/v1/tickets/{ticket_no}/notes": {"post": {
+            "summary": "Keep more of what the customer said (or a staff remark) on the ticket",
+            "parameters": [_path_param("ticket_no")],
+            "requestBody": _json_body({"type": "object", "required": ["note", "actor"], "properties": {
+                "note": {"type": "string", "maxLength": 2000}, "actor": {"type": "string"}}}),
+            "responses": {"200": _answer("the ticket", _ref("Ticket")),
+                          "404": {"$ref": "#/components/responses/NotFound"},
+                          "400": {"$ref": "#/components/responses/BadRequest"}}}},
         "/api/v1/tickets/{ticket_no}/contact": {"post": {
             "summary": "Record the phone (and name) to reach the customer on, given after the ticket was opened",
             "parameters": [_path_param("ticket_no")],

@@ -444,6 +444,21 @@ async def change_ticket_contact(request: web.Request) -> web.Response:
     return _json(data)
 
 
+
+@routes.post("/api/v1/tickets/{ticket_no}/notes")
+async def add_ticket_note(request: web.Request) -> web.Response:
+    """More the customer said after the ticket was opened (or a remark of staff), kept on the ticket."""
+    ticket_no = request.match_info["ticket_no"].strip().upper()
+    body = await json_object(request)
+    note = string(body, "note", required=True, max_len=2000)
+    actor = string(body, "actor", required=True, max_len=64)
+    try:
+        data = await _store(request).run(_change_ticket, _store(request), ticket_service.add_note, ticket_no,
+                                         actor=actor, note=note)
+    except ticket_service.TicketError as exc:
+        raise _ticket_error(exc) from None
+    return _json(data)
+
 async def _notify_customer(request: web.Request, ticket: dict) -> None:
     """Tells the customer on their own channel (bot.sla.notify); best effort, once per status."""
     from bot.sla.notify import notify_ticket_status
