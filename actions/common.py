@@ -887,7 +887,8 @@ async def reassure_after_filing(dispatcher: CollectingDispatcher, tracker: Track
         ticket = await api_client.get_ticket(just_filed)
     except api_client.ApiError:
         return None
-    dispatcher.utter_message(text="理解您着急，工单已经派出。" + time_limits_text(ticket))
+    sent = "工单已经派出。" if ticket.get("type") == "repair" else "我们会尽快处理。"
+    dispatcher.utter_message(text="理解您着急，" + sent + time_limits_text(ticket))
     return [SlotSet("requested_slot", None), ActiveLoop(None), FollowupAction("action_listen")]
 
 

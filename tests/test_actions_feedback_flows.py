@@ -297,3 +297,19 @@ async def test_a_note_for_a_ticket_that_does_not_exist_is_refused(actions_gatewa
 
     with pytest.raises(api_client.ApiError):
         await api_client.add_ticket_note("BX19990101999", "客户补充：测试")
+
+
+@pytest.mark.asyncio
+async def test_an_urge_after_a_complaint_promises_handling_not_a_crew(actions_gateway):
+    import uuid
+
+    from actions import api_client
+
+    ticket = await api_client.create_ticket({
+        "request_key": f"test:{uuid.uuid4().hex}", "type": "complaint", "summary": "频繁停电", "channel": "web",
+        "conversation_id": "urge-complaint", "contact_phone": "13913520518"})
+    prior = [{"event": "user", "text": "这个月停了五次了"},
+             {"event": "bot", "text": f"您的投诉已登记，编号：{ticket['ticket_no']}。"}]
+    tracker = make_tracker("你们赶紧处理啊 家里有老人", intent="complain", form="feedback_form", prior_events=prior)
+    events, messages = await run_action(ValidateFeedbackForm(), tracker)
+    assert texts(messages)[0].startswith("理解您着急，我们会尽快处理") and "派出" not in texts(messages)[0]
