@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import threading
+from datetime import datetime, timedelta
 
 import pytest
 from sqlalchemy import event, func, select
@@ -117,11 +118,14 @@ def test_send_creates_one_pending_delivery_per_recipient_and_a_double_submit_not
     notice = notices[0]
     assert (notice.sent_by, notice.recipients, notice.area, notice.scope, notice.urgent) == (
         "boss", 4, "南京市玄武区", ["中山路", "北京东路"], True)
+    assert notice.text == adhoc.message_text(draft())  # what anything reading the notice sends
     assert sorted(r.binding_id for r in rows) == sorted(made["expected"])
     for row in rows:
         assert (row.kind, row.event_key, row.status, row.urgent, row.adhoc_id, row.attempts) == (
             "adhoc", f"adhoc:{notice.id}", "pending", True, notice.id, 0)
-        assert row.payload == {"text": adhoc.message_text(draft())}
+        assert row.payload["text"] == adhoc.message_text(draft()) and row.payload["title"] == "紧急通知"
+        expires = datetime.fromisoformat(row.payload["expires_at"])
+        assert expires - notice.created_at == timedelta(hours=24)
         assert row.next_attempt_at is not None
     # A new preview (a new key) of the same text is a new notice: the supervisor meant it.
     with store.session() as session:

@@ -8,22 +8,26 @@
   then ``bot.api.outages.covers`` (the outage notices' own rule) decides on each address.
   Recipients are bindings that are bound (not unbound), not opted out of ``adhoc``, and, for
   an SMS binding, that agreed to SMS;
-- :func:`send` stores the ``AdhocNotice`` (who sent it) and one pending ``NoticeDelivery`` per
-  recipient (kind ``adhoc``, event ``adhoc:<id>``) for the notice engine to deliver. The form's
-  one-time ``request_key`` is unique in the store: a double submit, also on another gateway,
-  finds the notice already sent and sends nothing more.
+- :func:`send` stores the ``AdhocNotice`` (who sent it; its ``text`` is the message as customers
+  read it, so whatever later reads the notice sends the very text the preview showed) and one
+  pending ``NoticeDelivery`` per recipient (kind ``adhoc``, event ``adhoc:<id>``, the payload as
+  the engine's scans write it: title, text, ``expires_at`` a day later) for the notice engine to
+  deliver. The form's one-time ``request_key`` is unique in the store: a double submit, also on
+  another gateway, finds the notice already sent and sends nothing more.
 """
 from __future__ import annotations
 
 import re
 from collections import Counter
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any, Dict, List, Sequence
 
 from sqlalchemy import insert, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from bot import vocabulary
 from bot.api.outages import KNOWN_DISTRICTS, area_district, covers, normalise
 from bot.store.models import AdhocNotice, Customer, CustomerBinding, NoticeDelivery, NoticeSubscription
 from bot.store.types import now_utc
@@ -34,6 +38,7 @@ MAX_TEXT = 300
 MAX_SCOPE_ITEMS = 50
 MAX_SCOPE_ITEM = 32
 HOTLINE = "95598"
+EXPIRES_AFTER = timedelta(hours=24)  # a delivery not made within a day is stale news: skipped
 REQUEST_KEY = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
 _SCOPE_SPLIT = re.compile(r"[,，、;；\s]+")
 
@@ -109,7 +114,7 @@ def _district(area: str) -> str | None:
 
 
 def message_text(draft: Draft) -> str:
-    """What every recipient reads, on every channel."""
+    """What every recipient reads, on every channel (stored as the notice's text)."""
     head = "【紧急通知】" if draft.urgent else "【供电服务通知】"
     place = draft.area + (f"（{draft.scope_text}）" if draft.scope else "全域")
     return f"{head}{draft.text}\n涉及范围：{place}\n如有疑问，请拨打 {HOTLINE} 供电服务热线。"
@@ -174,11 +179,13 @@ def send(session: Session, draft: Draft, *, sent_by: str, request_key: str) -> S
     if not found.count:
         raise AdhocError("没有符合条件的接收人（已绑定、未退订且地址在范围内），未发送")
     now = now_utc()
-    notice = AdhocNotice(area=draft.area, scope=list(draft.scope), text=draft.text, urgent=draft.urgent,
+    text = message_text(draft)
+    notice = AdhocNotice(area=draft.area, scope=list(draft.scope), text=text, urgent=draft.urgent,
                          sent_by=sent_by, recipients=found.count, created_at=now, request_key=request_key)
     session.add(notice)
     session.flush()  # the id; a concurrent twin fails here on the unique request key
-    payload: dict[str, Any] = {"text": message_text(draft)}
+    payload: dict[str, Any] = {"title": vocabulary.NOTICE_KINDS[KIND], "text": text,
+                               "expires_at": (now + EXPIRES_AFTER).isoformat()}
     rows = [{"kind": KIND, "event_key": f"adhoc:{notice.id}", "binding_id": binding_id,
              "account_no": account_no, "channel": channel, "urgent": draft.urgent, "payload": payload,
              "status": "pending", "attempts": 0, "next_attempt_at": now, "adhoc_id": notice.id,
