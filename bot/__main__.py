@@ -22,6 +22,7 @@ COMMANDS = {
     "report": ("bot.dashboard.report", "the service report of the dashboard (json, csv or xlsx; default the last 7 days)"),
     "dashboard-refresh": ("bot.dashboard.daily", "store the dashboard's figures of the past days that are missing "
                           "or changed (the gateways do it every few minutes)"),
+    "notices": ("bot.notices.runner", "proactive notices: run-once claims what is due and sends it (for cron jobs)"),
     "privacy": ("bot.privacy.cli", "a customer's personal data: export, erase; the retention job; the audit log"),
 }
 

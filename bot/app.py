@@ -39,6 +39,7 @@ def create_app(settings: Settings | None = None, *, run_migrations: bool = True,
     from bot import api, conversations, web_channel, handoff, console, sla, channels, event_relay, privacy, proxies
     from bot import dashboard, throttle
     from bot.notices import console as notices_console
+    from bot.notices import runner as notices_runner
 
     events.setup(app)  # the event bus: every later concern publishes or subscribes on it
     proxies.setup(app, settings.trusted_proxies)  # first middleware: every later one sees the real client
@@ -54,6 +55,7 @@ def create_app(settings: Settings | None = None, *, run_migrations: bool = True,
     notices_console.setup(app)  # supervisors' page of proactive notices (settings, figures, ad-hoc)
     privacy.setup(app)
     channels.setup(app)
+    notices_runner.setup(app)  # proactive notices (after the channels: it sends through them)
     event_relay.setup(app)  # several gateways: consoles get every gateway's live events (bus <-> Redis)
 
     async def close_store(app: web.Application) -> None:
