@@ -84,6 +84,10 @@ class NotFound(ApiError):
     pass
 
 
+class Forbidden(ApiError):
+    """403: the gateway refuses (e.g. ``identity_not_proven``: the account was not proved in this conversation)."""
+
+
 class RateLimited(ApiError):
     """429: this conversation or client asked about too many different account numbers lately."""
 
@@ -108,6 +112,8 @@ async def request(method: str, path: str, *, json: Any = None,
                 body = None
             if response.status == 404:
                 raise NotFound(f"{method} {path}: not found", 404, body)
+            if response.status == 403:
+                raise Forbidden(f"{method} {path}: forbidden", 403, body)
             if response.status == 429:
                 raise RateLimited(f"{method} {path}: rate limited", 429, body)
             if response.status not in expect:
@@ -229,3 +235,49 @@ async def create_handoff(payload: Dict[str, Any]) -> Dict[str, Any]:
 
 async def create_survey(payload: Dict[str, Any]) -> Dict[str, Any]:
     return await request("POST", "/api/v1/surveys", json=payload, expect=(200, 201))
+
+
+# --- notices (issue 19): bindings, subscriptions, the usage chart ---------------------
+
+def _bindings(body: Dict[str, Any]) -> list:
+    bindings = body.get("bindings")
+    if not isinstance(bindings, list):
+        raise ApiError("notices: no bindings in the answer", body=body)
+    return bindings
+
+
+async def bind_notices(account_no: str, conversation_id: str) -> Dict[str, Any]:
+    """Binds the conversation's person to the account (Forbidden unless proved in it)."""
+    return await request("POST", "/api/v1/notices/bindings", expect=(200, 201),
+                         json={"account_no": account_no, "conversation_id": conversation_id})
+
+
+async def notice_bindings(conversation_id: str) -> list:
+    """The person's bindings with their subscriptions; [] for a conversation the gateway does not know."""
+    try:
+        body = await request("GET", "/api/v1/notices/bindings", params={"conversation_id": conversation_id})
+    except NotFound:
+        return []
+    return _bindings(body)
+
+
+async def unbind_notices(conversation_id: str, account_no: Optional[str] = None) -> Dict[str, Any]:
+    body: Dict[str, Any] = {"conversation_id": conversation_id}
+    if account_no:
+        body["account_no"] = account_no
+    return await request("POST", "/api/v1/notices/bindings/unbind", json=body)
+
+
+async def set_notice_subscription(conversation_id: str, kinds: list, enabled: bool,
+                                  account_no: Optional[str] = None) -> list:
+    """Switches kinds on/off; NotFound when the person has no binding."""
+    body: Dict[str, Any] = {"conversation_id": conversation_id, "kinds": list(kinds), "enabled": enabled}
+    if account_no:
+        body["account_no"] = account_no
+    return _bindings(await request("POST", "/api/v1/notices/subscriptions", json=body))
+
+
+async def usage_chart(account_no: str, conversation_id: str) -> Dict[str, Any]:
+    """The usage chart's link and summary (Forbidden unless the account was proved in the conversation)."""
+    return await request("POST", "/api/v1/notices/usage-chart", expect=(201,),
+                         json={"account_no": account_no, "conversation_id": conversation_id})

@@ -32,6 +32,7 @@ from actions.common import (
     second_request,
 )
 from actions.faults import is_reconnection
+from actions.notices import usage_chart_reply, wants_usage_chart
 
 STATUS_TEXT = {"paid": "已缴清", "unpaid": "待缴费", "overdue": "已逾期，尚未缴费"}
 TIER_NAMES = {1: "第一档", 2: "第二档", 3: "第三档"}
@@ -272,6 +273,15 @@ class ActionQueryBill(Action):
         account_no = tracker.get_slot("verified_account_no") or tracker.get_slot("account_no")
         raw_period = tracker.get_slot("period")
         period = normalize_period(raw_period)
+        if tracker.get_slot("bill_query") in (None, "details") and not raw_period \
+                and wants_usage_chart(opening_text(tracker, "bill_form") or latest_text(tracker)):
+            # "最近用电情况怎么样" / "帮我看看用电趋势": 一图看懂 rather than one month's bill.
+            try:
+                shown = await usage_chart_reply(dispatcher, tracker, account_no)
+            except api_client.ApiError:
+                shown = None  # the bill below still answers the question
+            if shown is not None:
+                return reset + shown + finish_service(dispatcher, tracker, served=True)
         try:
             bills = await api_client.get_bills(account_no, limit=13)
             if period and not any(b.get("period") == period for b in bills):

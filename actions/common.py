@@ -37,6 +37,7 @@ FORM_LABELS = {
     "application_form": "业务办理",
     "feedback_form": "诉求登记",
     "progress_form": "进度查询",
+    "notice_form": "通知绑定",
 }
 # The product's words, defined once in bot.vocabulary (the gateway and the console use the same).
 TICKET_TYPE_LABELS = vocabulary.TICKET_TYPES
@@ -770,6 +771,7 @@ FORM_SLOTS = {
     "application_form": ["business_type", "applicant_name", "contact_phone", "address", "confirm"],
     "feedback_form": ["feedback_type", "feedback_content", "contact_phone", "confirm"],
     "progress_form": ["ticket_no"],
+    "notice_form": ["notice_action", "notice_kind"],
 }
 
 

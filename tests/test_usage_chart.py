@@ -161,3 +161,14 @@ async def test_an_expired_link_is_gone(demo_gateway_client):
     assert page.status == 410
     assert "已过期" in await page.text()
     assert page.headers["Cache-Control"] == "no-store"
+
+
+def test_on_wechat_the_chart_is_a_link_with_its_title():
+    from bot.channels.common import NumberedOptions
+
+    message = {"attachment": {"type": "image", "payload": {"src": "https://gw.example/charts/usage/abc.png",
+                                                            "title": "近12个月用电情况（户号尾号0001）"}}}
+    assert NumberedOptions().render("wechat:o1", message) == \
+        "近12个月用电情况（户号尾号0001），点击查看：https://gw.example/charts/usage/abc.png"
+    untitled = {"attachment": {"type": "image", "payload": {"src": "https://gw.example/x.png"}}}
+    assert NumberedOptions().render("wechat:o1", untitled) == "请查看：https://gw.example/x.png"

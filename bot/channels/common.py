@@ -148,7 +148,13 @@ class NumberedOptions:
 
 def _attachment_text(attachment: Any) -> str:
     if isinstance(attachment, dict):
-        url = (attachment.get("payload") or {}).get("src") or attachment.get("url")
+        raw = attachment.get("payload")
+        payload: dict = raw if isinstance(raw, dict) else {}
+        url = payload.get("src") or attachment.get("url")
+        title = payload.get("title")
+        if url and isinstance(title, str) and title.strip():
+            # An image (the usage chart) as a link message: its title, then the link to open.
+            return f"{title.strip()}，点击查看：{url}"
         if url:
             return f"请查看：{url}"
     if isinstance(attachment, str) and attachment.startswith("http"):

@@ -114,6 +114,8 @@
     ".pcw-pending .pcw-bubble{opacity:.65}",
     ".pcw-failed .pcw-bubble{opacity:.65;outline:2px solid #c0392b}",
     ".pcw-img{display:block;max-width:100%;border-radius:8px;margin-top:4px}",
+    ".pcw-img-link{display:block;max-width:85%}",
+    ".pcw-img-title{font-size:12px;color:#666;margin-top:2px}",
     ".pcw-choices{display:flex;flex-wrap:wrap;gap:6px;margin-top:6px}",
     ".pcw-choice{padding:6px 12px;border:1px solid var(--pcw-primary);border-radius:16px;background:#fff;color:var(--pcw-primary);font:inherit;font-size:14px;cursor:pointer}",
     ".pcw-choice:hover{background:var(--pcw-primary);color:#fff}",
@@ -213,6 +215,10 @@
     scrollDown();
   }
 
+  function sameOrigin(href) {
+    try { return new URL(href).origin === new URL(server, location.href).origin; } catch (e) { return false; }
+  }
+
   function safeUrl(value) {
     try {
       var url = new URL(String(value), server);
@@ -264,11 +270,20 @@
     var attachment = msg.attachment;
     if (attachment && attachment.payload) {
       var src = safeUrl(attachment.payload.src || attachment.payload.url);
-      if (src && attachment.type === "image") {
+      if (src && attachment.type === "image" && sameOrigin(src)) {
+        // Only the gateway's own images load by themselves (a chart of the customer's usage);
+        // anything else stays a link the customer chooses to open.
+        var frame = el("a", "pcw-img-link");
+        frame.href = src;
+        frame.target = "_blank";
+        frame.rel = "noopener noreferrer";
         var img = el("img", "pcw-img");
         img.src = src;
         img.alt = attachment.payload.title || "图片";
-        wrapper.appendChild(img);
+        img.referrerPolicy = "no-referrer";
+        frame.appendChild(img);
+        wrapper.appendChild(frame);
+        if (attachment.payload.title) wrapper.appendChild(el("div", "pcw-img-title", attachment.payload.title));
       } else if (src) {
         var link = el("a", "pcw-bubble", attachment.payload.title || "查看附件");
         link.href = src;
