@@ -234,3 +234,37 @@ async def test_api_subscriptions_and_unbinding(demo_gateway_client):
 async def test_api_needs_the_service_token(demo_gateway_client):
     response = await demo_gateway_client.get("/api/v1/notices/bindings", params={"conversation_id": WEB_ID})
     assert response.status == 401
+
+
+# ---------------------------------------------------------------- personal-data requests
+
+
+def test_access_copy_and_erasure_cover_the_bindings(store):
+    from bot.privacy import subject as subjects
+    from bot.store.models import NoticeDelivery
+
+    me = person()
+    with store.session() as session:
+        session.add(Conversation(id=WECHAT_ID, channel="wechat", account_no=ACCOUNT))
+        binding, _ = service.bind(session, me, ACCOUNT)
+        service.bind(session, person("oSpouse000", conversation_id="wechat:oSpouse000"), ACCOUNT)
+        service.set_subscription(session, me, ["overdue"], False)
+        session.add(NoticeDelivery(kind="due_reminder", event_key="k1", binding_id=binding.id, account_no=ACCOUNT,
+                                   channel="wechat", payload={"text": "张伟您好，您的电费…"}))
+    with store.session() as session:
+        by_account = subjects.collect(session, subjects.Subject(account_no=ACCOUNT))["notice_bindings"]
+        assert [b["channel"] for b in by_account] == ["wechat", "wechat"]
+        # the account's own conversation shows its user; the spouse's binding is someone else's
+        assert [b.get("channel_user") for b in by_account] == ["oQ9f_3kd8sLx0PqZ", None]
+        own = subjects.collect(session, subjects.Subject(conversation_id=WECHAT_ID))
+        assert [b["channel_user"] for b in own["notice_bindings"]] == ["oQ9f_3kd8sLx0PqZ"]
+        assert own["notice_bindings"][0]["subscriptions"]["overdue"] is False
+        assert "【通知绑定】" in subjects.readable(own) and "已退订：欠费提醒" in subjects.readable(own)
+    with store.session() as session:
+        counts = subjects.erase(session, subjects.Subject(account_no=ACCOUNT), include_account=True)
+    assert counts["notice_bindings"] == 2
+    assert active_rows(store) == []
+    with store.session() as session:
+        users = {b.channel_user for b in session.execute(select(CustomerBinding)).scalars()}
+        assert not users & {"oQ9f_3kd8sLx0PqZ", "oSpouse000"}
+        assert session.execute(select(NoticeDelivery)).scalar_one().payload == {"text": "（个人信息已删除）"}

@@ -203,3 +203,56 @@ def set_subscription(session: Session, person: Person, kinds: Sequence[str], ena
                {"binding_id": binding.id, "kinds": list(kinds), "enabled": enabled}, now)
     session.flush()
     return bindings
+
+
+# ---------------------------------------------------------------- personal-data requests (bot.privacy.subject)
+
+
+def _subject_bindings(session: Session, account_no: Optional[str], conversation_ids: Sequence[str]) -> List[CustomerBinding]:
+    conditions = []
+    if account_no:
+        conditions.append(CustomerBinding.account_no == account_no)
+    if conversation_ids:
+        conditions.append(CustomerBinding.conversation_id.in_(list(conversation_ids)))
+    if not conditions:
+        return []
+    from sqlalchemy import or_
+
+    return list(session.execute(select(CustomerBinding).where(or_(*conditions))
+                                .order_by(CustomerBinding.id)).scalars())
+
+
+def export(session: Session, account_no: Optional[str], conversation_ids: Sequence[str]) -> List[Dict[str, Any]]:
+    """The bindings of an account or of the subject's conversations, for the access copy. The
+    channel user is given only for the subject's own conversations (an account's other bindings
+    may be other people)."""
+    rows = _subject_bindings(session, account_no, conversation_ids)
+    switches = choices(session, [b.id for b in rows])
+    own = set(conversation_ids)
+    return [{"account_no": b.account_no, "channel": b.channel,
+             **({"channel_user": b.channel_user} if b.conversation_id in own else {}),
+             "created_at": iso_local(b.created_at), "unbound_at": iso_local(b.unbound_at),
+             "subscriptions": switches[b.id]} for b in rows]
+
+
+def erase(session: Session, account_no: Optional[str], conversation_ids: Sequence[str], *,
+          now: Optional[datetime] = None) -> int:
+    """Ends the bindings of the subject's conversations (and of the account, when it is erased
+    too), replaces the channel identity by a placeholder and blanks what the notices said (the
+    delivery log keeps its counts). The number of bindings changed."""
+    from sqlalchemy import update
+
+    from bot.store.models import NoticeDelivery
+
+    now = now or now_utc()
+    rows = _subject_bindings(session, account_no, conversation_ids)
+    for binding in rows:
+        binding.unbound_at = binding.unbound_at or now
+        binding.channel_user = f"erased-{binding.id}"
+        binding.conversation_id = None
+        binding.sms_consent = False
+    if rows:
+        session.execute(update(NoticeDelivery).where(NoticeDelivery.binding_id.in_([b.id for b in rows]))
+                        .values(payload={"text": "（个人信息已删除）"}).execution_options(synchronize_session=False))
+    session.flush()
+    return len(rows)

@@ -25,6 +25,7 @@ from bot.store.models import (
     SearchTerm,
     Bill, Conversation, Customer, Handoff, Message, SurveyAnswer, Ticket,
 )
+from bot import vocabulary
 from bot.store.types import iso_local, now_utc
 
 ERASED = "（个人信息已删除）"
@@ -115,8 +116,11 @@ def collect(session: Session, subject: Subject) -> dict[str, Any]:
                 "contact_name": t.contact_name, "contact_phone": t.contact_phone,
                 "created_at": iso_local(t.created_at), "closed_at": iso_local(t.closed_at)}
                for t in _tickets(session, subject, cids)]
+    from bot.notices import bindings as notice_bindings
+
     return {"subject": {"kind": subject.kind, "id": subject.id}, "exported_at": iso_local(now_utc()),
-            "customer": customer, "bills": bills, "conversations": conversations, "tickets": tickets}
+            "customer": customer, "bills": bills, "conversations": conversations, "tickets": tickets,
+            "notice_bindings": notice_bindings.export(session, subject.account_no, cids)}
 
 
 def readable(data: dict[str, Any]) -> str:
@@ -135,6 +139,14 @@ def readable(data: dict[str, Any]) -> str:
         lines.append(f"【会话 {conv['id']}】渠道 {conv['channel']}，开始于 {conv['created_at']}")
         names = {"customer": "您", "bot": "智能客服", "staff": "人工客服", "system": "系统"}
         lines += [f"{m['at']} {names.get(m['sender'], m['sender'])}：{m['text'] or ''}" for m in conv["messages"]]
+        lines.append("")
+    if data.get("notice_bindings"):
+        lines.append("【通知绑定】")
+        for b in data["notice_bindings"]:
+            state = f"已于 {b['unbound_at']} 解绑" if b.get("unbound_at") else "绑定中"
+            off = [vocabulary.NOTICE_KINDS.get(k, k) for k, on in (b.get("subscriptions") or {}).items() if not on]
+            lines.append(f"户号 {b['account_no']}，渠道 {b['channel']}，{b['created_at']} 绑定，{state}"
+                         + (f"，已退订：{'、'.join(off)}" if off else ""))
         lines.append("")
     if data.get("tickets"):
         lines.append("【工单】")
@@ -224,6 +236,12 @@ def erase(session: Session, subject: Subject, *, include_account: bool = False) 
         counts["customer"] = session.execute(update(Customer).where(Customer.account_no == subject.account_no)
                                              .values(name="（已删除）", phone="00000000000",
                                                      address="（已删除）")).rowcount or 0
+    from bot.notices import bindings as notice_bindings
+
+    # A channel identity bound for notices is personal data too: the bindings of the erased
+    # conversations end (and every binding of an erased account).
+    counts["notice_bindings"] = notice_bindings.erase(
+        session, subject.account_no if include_account else None, cids, now=now)
     session.flush()
     counts["tracker_events"] = delete_tracker_events(sender_ids=cids)
     return counts
