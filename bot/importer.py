@@ -202,7 +202,7 @@ class _Checker:
 
 
 def _validate_customer(c: _Checker, record: dict) -> dict | None:
-    values = {
+    values: dict[str, Any] = {
         "account_no": c.text(record, "account_no", 10, pattern=ACCOUNT_NO, hint="must be 10 digits"),
         "name": c.text(record, "name", 64),
         "phone": c.text(record, "phone", 11, pattern=MOBILE, hint="must be an 11-digit mobile number"),
@@ -210,7 +210,27 @@ def _validate_customer(c: _Checker, record: dict) -> dict | None:
         "area_type": c.text(record, "area_type", 16, choices=AREA_TYPES),
         "customer_type": c.text(record, "customer_type", 16, choices=CUSTOMER_TYPES),
     }
+    if "balance" in record:  # prepaid accounts only; absent: left as stored, null: not prepaid (any more)
+        values["balance"] = _balance(c, record["balance"])
     return values if c.ok else None
+
+
+def _balance(c: _Checker, value: Any) -> Decimal | None:
+    """A prepaid balance in yuan (negative when the account is in arrears), or None."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        c.fail("balance", f"must be a number of yuan or null (got {value!r})")
+        return None
+    try:
+        balance = Decimal(str(value)).quantize(CENT)
+    except InvalidOperation:
+        c.fail("balance", f"is not a number (got {value!r})")
+        return None
+    if not Decimal("-1000000") < balance < Decimal("1000000000"):
+        c.fail("balance", f"is out of range (got {value!r})")
+        return None
+    return balance
 
 
 def _validate_tiers(c: _Checker, tiers: Any) -> list[dict] | None:
@@ -357,6 +377,8 @@ def validate(data: dict[str, Any], lines: dict[str, list[int]] | None = None,
 def _same(current: Any, new: Any) -> bool:
     if isinstance(current, datetime) and isinstance(new, datetime):
         return current == new
+    if current is None or new is None:
+        return current is None and new is None
     if isinstance(current, Decimal) or isinstance(new, Decimal):
         return Decimal(str(current)).quantize(CENT) == Decimal(str(new)).quantize(CENT)
     return current == new
@@ -472,7 +494,7 @@ def shift_demo(data: dict[str, Any], today: date) -> dict[str, Any]:
     days = (today - ref).days
     months = (today.year - ref.year) * 12 + (today.month - ref.month)
     if days == 0 and months == 0:
-        return shifted
+        return _due_soon(shifted, meta, today)
     outages = []
     for outage in data.get("outages", []):
         moved = dict(outage)
@@ -492,7 +514,25 @@ def shift_demo(data: dict[str, Any], today: date) -> dict[str, Any]:
         bills.append(moved)
     shifted["outages"] = outages
     shifted["bills"] = bills
-    return shifted
+    return _due_soon(shifted, meta, today)
+
+
+def _due_soon(data: dict[str, Any], meta: dict[str, Any], today: date) -> dict[str, Any]:
+    """``meta.due_in_days`` ({account: days}): the account's newest unpaid bill falls due that
+    many days after the import, so the notice engine has a due reminder to show in the demo."""
+    hints = meta.get("due_in_days") or {}
+    if not isinstance(hints, dict) or not hints:
+        return data
+    newest: dict[str, int] = {}
+    for index, bill in enumerate(data.get("bills", [])):
+        account = bill.get("account_no")
+        if account in hints and bill.get("status") == "unpaid" and (
+                account not in newest or bill["period"] > data["bills"][newest[account]]["period"]):
+            newest[account] = index
+    bills = list(data.get("bills", []))
+    for account, index in newest.items():
+        bills[index] = {**bills[index], "due_date": (today + timedelta(days=int(hints[account]))).isoformat()}
+    return {**data, "bills": bills}
 
 
 def load_demo(store, today: date | None = None, path: Path = DEMO_FILE) -> ImportSummary:

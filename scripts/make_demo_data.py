@@ -22,6 +22,7 @@ import random
 from datetime import date, datetime, time, timedelta, timezone
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 SHANGHAI = timezone(timedelta(hours=8))
@@ -221,6 +222,42 @@ def make_bills(customers: list[dict], reference: date, rng: random.Random) -> li
     return bills
 
 
+# Two accounts for the proactive notices (issue 19), written by hand after the generated ones:
+# bind them in the widget ("绑定户号") and the notice engine has something to say.
+# 3201000037 lives on 长乐路, in the first planned outage's scope, and its newest bill falls due
+# three days after the import (meta.due_in_days); 3201000038 is prepaid with 18.60 yuan left and
+# used far more last month than its own usual (an abnormal-usage alert, a low-balance notice).
+NOTICE_ACCOUNTS: list[dict[str, Any]] = [
+    {"account_no": "3201000037", "name": "赵敏", "phone": "13770912468",
+     "address": "江苏省南京市秦淮区长乐路88号5栋201", "area_type": "urban", "customer_type": "residential"},
+    {"account_no": "3201000038", "name": "孙丽", "phone": "15951806627",
+     "address": "江苏省南京市玄武区珠江路201号金陵小区3栋702室", "area_type": "urban",
+     "customer_type": "residential", "balance": 18.6},
+]
+
+
+def notice_bills(reference: date) -> list[dict]:
+    """Twelve months each, without randomness (the generated accounts' bills are left as they were)."""
+    periods = months_before(reference, 12)
+    bills = []
+    for customer, base in zip(NOTICE_ACCOUNTS, (180.0, 150.0)):
+        for period in periods:
+            kwh = round(base * SEASON[int(period[5:])])
+            if customer["account_no"] == "3201000038" and period == periods[-1]:
+                kwh = round(kwh * 2.6)  # a heater left on, or a meter to test
+            unpaid = period == periods[-1]
+            bill = residential_bill(kwh, False, random.Random(0))
+            due = due_date(period)
+            record: dict = {"account_no": customer["account_no"], "period": period, "kwh": float(kwh),
+                            "amount": bill["amount"], "due_date": due.isoformat(),
+                            "status": "unpaid" if unpaid else "paid", "paid_at": None}
+            if not unpaid:
+                record["paid_at"] = datetime.combine(due.replace(day=10), time(19, 30), SHANGHAI).isoformat()
+            record["tiers"] = bill["tiers"]
+            bills.append(record)
+    return bills
+
+
 def make_outages(reference: date) -> list[dict]:
     def at(days: int, hour: int, minute: int = 0) -> datetime:
         return datetime.combine(reference + timedelta(days=days), time(hour, minute), SHANGHAI)
@@ -242,12 +279,14 @@ def make_outages(reference: date) -> list[dict]:
 def generate(seed: int = DEFAULT_SEED, reference: date = DEFAULT_REFERENCE) -> dict:
     rng = random.Random(seed)
     customers = make_customers(rng)
+    bills = make_bills(customers, reference, rng)
     return {
         "meta": {"generator": "scripts/make_demo_data.py", "seed": seed,
                  "reference_date": reference.isoformat(),
-                 "note": "init-store moves outages and bill months from reference_date to the import date"},
-        "customers": customers,
-        "bills": make_bills(customers, reference, rng),
+                 "note": "init-store moves outages and bill months from reference_date to the import date",
+                 "due_in_days": {"3201000037": 3}},
+        "customers": customers + [dict(c) for c in NOTICE_ACCOUNTS],
+        "bills": bills + notice_bills(reference),
         "outages": make_outages(reference),
     }
 

@@ -162,13 +162,13 @@ def test_init_store_imports_the_demo_once_with_outages_ahead(tmp_path):
     url = f"sqlite:///{tmp_path / 'store.db'}"
     first = bot(url, "init-store", "--demo-if-empty")
     assert first.returncode == 0, first.stderr
-    assert "customers: 36 new" in first.stdout
+    assert "customers: 38 new" in first.stdout
     second = bot(url, "init-store", "--demo-if-empty")
     assert second.returncode == 0 and "demo data not imported" in second.stdout
     store = Store(url, max_workers=1)
     try:
         with store.session() as session:
-            assert session.execute(select(func.count()).select_from(Customer)).scalar_one() == 36
+            assert session.execute(select(func.count()).select_from(Customer)).scalar_one() == 38
             starts = sorted(session.execute(select(Outage.start_at)).scalars())
             latest_period = session.execute(select(func.max(Bill.period))).scalar_one()
     finally:
