@@ -208,3 +208,16 @@ def test_the_loser_of_a_race_gets_the_winners_notice(store, made, monkeypatch):
     with store.session() as session:
         assert session.execute(select(func.count()).select_from(AdhocNotice)).scalar_one() == 1
         assert session.execute(select(func.count()).select_from(NoticeDelivery)).scalar_one() == 4
+
+
+def test_a_notice_sent_at_a_given_time_expires_a_day_later(store, made):
+    from bot.store.types import SHANGHAI
+
+    at = datetime(2026, 12, 3, 22, 55, tzinfo=SHANGHAI)
+    with store.session() as session:
+        sent = adhoc.send(session, draft(), sent_by="boss", request_key="t" * 32, now=at)
+    with store.session() as session:
+        notice = session.get(AdhocNotice, sent.notice_id)
+        rows = list(session.execute(select(NoticeDelivery)).scalars())
+    assert notice.created_at == at
+    assert {(r.next_attempt_at, r.payload["expires_at"]) for r in rows} == {(at, (at + timedelta(hours=24)).isoformat())}

@@ -61,7 +61,8 @@ def gateway(tmp_path_factory):
         store.close()
     port = free_port()
     env = {**os.environ, "DATABASE_URL": url, "GATEWAY_HOST": "127.0.0.1", "GATEWAY_PORT": str(port),
-           "PYTHONPATH": str(ROOT), "RASA_URL": "http://127.0.0.1:9"}
+           "PYTHONPATH": str(ROOT), "RASA_URL": "http://127.0.0.1:9",
+           "NOTICES_ENABLED": "false"}  # the page's figures, not the engine's rounds, are under test
     log = open(folder / "gateway.log", "wb")
     proc = subprocess.Popen([sys.executable, "-m", "bot", "serve"], cwd=ROOT, env=env,
                             stdout=log, stderr=subprocess.STDOUT, start_new_session=True)

@@ -20,7 +20,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any, Dict, List, Sequence
 
 from sqlalchemy import insert, or_, select
@@ -165,8 +165,10 @@ def find_sent(session: Session, request_key: str) -> SendResult | None:
     return SendResult(row.id, row.recipients, created=False) if row else None
 
 
-def send(session: Session, draft: Draft, *, sent_by: str, request_key: str) -> SendResult:
-    """Stores the notice and its pending deliveries (the caller's transaction commits).
+def send(session: Session, draft: Draft, *, sent_by: str, request_key: str,
+         now: datetime | None = None) -> SendResult:
+    """Stores the notice and its pending deliveries (the caller's transaction commits); ``now``
+    (default the clock) is the notice's time, its deliveries' first attempt and their expiry's start.
 
     Raises ``AdhocError`` when nobody would receive it, ``IntegrityError`` when another
     transaction stored the same ``request_key`` meanwhile (see :func:`send_once`)."""
@@ -178,7 +180,7 @@ def send(session: Session, draft: Draft, *, sent_by: str, request_key: str) -> S
     found = recipients(session, draft)
     if not found.count:
         raise AdhocError("没有符合条件的接收人（已绑定、未退订且地址在范围内），未发送")
-    now = now_utc()
+    now = now or now_utc()
     text = message_text(draft)
     notice = AdhocNotice(area=draft.area, scope=list(draft.scope), text=text, urgent=draft.urgent,
                          sent_by=sent_by, recipients=found.count, created_at=now, request_key=request_key)
@@ -196,12 +198,12 @@ def send(session: Session, draft: Draft, *, sent_by: str, request_key: str) -> S
 
 
 def send_once(store: Any, draft: Draft, *, sent_by: str, request_key: str,
-              after: Any = None) -> SendResult:
+              after: Any = None, now: datetime | None = None) -> SendResult:
     """:func:`send` in its own transaction; the loser of a race on the same key gets the
     winner's notice. ``after(session, result)`` runs in the sending transaction (the audit)."""
     try:
         with store.session() as session:
-            result = send(session, draft, sent_by=sent_by, request_key=request_key)
+            result = send(session, draft, sent_by=sent_by, request_key=request_key, now=now)
             if result.created and after is not None:
                 after(session, result)
             return result
