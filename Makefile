@@ -30,6 +30,7 @@ bench: setup
 	.venv/bin/python -m scripts.bench
 	.venv/bin/python -m scripts.bench_dashboard
 	.venv/bin/python -m scripts.bench_search
+	.venv/bin/python -m scripts.bench_notices
 
 # The dashboard's part alone: a year of data (1M messages) in a throw-away PostgreSQL.
 bench-dashboard: setup
