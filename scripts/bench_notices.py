@@ -160,7 +160,7 @@ def measure(url: str, now: datetime) -> dict[str, Any]:
         with store.session() as session:
             events, claimed = engine.claim(session, now)
         figures["claim"] = {"seconds": round(time.perf_counter() - t0, 2), "statements": statements.count - before,
-                            "events": events}
+                            "events": events, "claimed": claimed}
         with store.session() as session:
             figures["claim"]["rows"] = session.execute(select(func.count(NoticeDelivery.id))).scalar_one()
         before = statements.count

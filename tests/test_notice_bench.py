@@ -18,6 +18,7 @@ def test_the_bench_round_claims_what_the_data_plans_and_the_next_round_nothing(p
     assert figures["by_kind"] == {"bill_issued": 60, "due_reminder": 40, "overdue": 4, "low_balance": low,
                                   "planned_outage": 4, "abnormal_usage": 4}
     assert figures["send"]["sent"] == sum(figures["by_kind"].values()) == figures["claim"]["rows"]
+    assert figures["claim"]["claimed"] == figures["claim"]["rows"]  # the round's own count, on PostgreSQL
     assert figures["idle_round"]["claimed"] == figures["idle_round"]["sent"] == 0
     text = bench_notices.markdown({"figures": figures, "counts": counts,
                                    "machine": {"postgres": "15", "cpus": 2, "date": "2026-12-03"}})

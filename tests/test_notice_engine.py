@@ -348,3 +348,18 @@ async def test_web_notices_are_written_into_the_customers_conversation():
                                                                     "payload": "/query_bill"}]}, "bot")]
     with pytest.raises(engine.SendError):
         await web(engine.Target(2, "due_reminder", "3200000001", "web", "gone", None, {"text": "x"}))
+
+
+async def test_a_failing_scan_does_not_hold_up_notices_already_claimed(store, monkeypatch):
+    account = add_customer(store, balance=10)
+    bind(store, account)
+    night = datetime(2026, 12, 3, 23, 0, tzinfo=SH)
+    await engine.run_once(store, night, {"web": Recorder()})  # claimed, held until 08:00
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("scan bug")
+
+    monkeypatch.setattr(engine.scanning, "scan", broken)
+    recorder = Recorder()
+    result = await engine.run_once(store, datetime(2026, 12, 4, 8, 0, tzinfo=SH), {"web": recorder})
+    assert result.sent == 1 and [t.kind for t in recorder.sent] == ["low_balance"]

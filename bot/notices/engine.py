@@ -249,9 +249,13 @@ async def run_once(store, now: Optional[datetime] = None, senders: Optional[Mapp
     def _claim() -> dict[str, Any]:
         with store.session() as session:
             values = notice_settings.load(session)
-            if claim_first:
-                result.events, result.claimed = claim(session, now, values)
-            return values
+        if claim_first:
+            try:
+                with store.session() as session:
+                    result.events, result.claimed = claim(session, now, values)
+            except Exception:  # a broken scan must not hold up what is already claimed
+                log.exception("notices: claiming failed; sending what was claimed before")
+        return values
 
     values = await store.run(_claim)
     quiet = notice_settings.quiet_hours(values.get("quiet_hours") or "")
