@@ -201,7 +201,8 @@ def _deliveries(app) -> None:
         zhang, li = ids["zhang_wechat"], ids["li_wecom"]
         d(session, zhang, "3201000101", kind="due_reminder", channel="wechat", status="sent", created_at=data.at(1), key="a")
         d(session, zhang, "3201000101", kind="due_reminder", channel="wechat", status="sent", created_at=data.at(2), key="b")
-        d(session, zhang, "3201000101", kind="due_reminder", channel="wechat", status="skipped", created_at=data.at(2), key="c")
+        d(session, zhang, "3201000101", kind="due_reminder", channel="wechat", status="skipped", created_at=data.at(2), key="c",
+          last_error="opted_out")
         d(session, zhang, "3201000101", kind="due_reminder", channel="wechat", status="failed", created_at=data.at(0.1),
           key="d", attempts=2, last_error="HTTP 500 from api.weixin.qq.com for 13812340101",
           next_attempt_at=data.at(-0.01))
@@ -230,6 +231,8 @@ async def test_figures_count_the_periods_deliveries_by_kind_channel_and_status(b
     row = re.search(r'<tr data-kind="due_reminder" data-channel="wechat">.*?</tr>', html, re.S)
     assert row and '<td class="num " data-status="sent">2</td>' in row.group(0)
     assert '<td class="num bad" data-status="failed">1</td>' in row.group(0)
+    assert figures["skipped_reasons"] == [{"reason": "opted_out", "name": "已退订", "count": 1}]
+    assert "已跳过的原因：已退订 1" in html
     wide = await (await boss.get("/console/notices?from=2020-01-01")).text()
     assert "too old to count" in wide and "too old to count" not in html
 
@@ -281,3 +284,28 @@ def test_the_pages_queries_on_postgresql(postgres_url):
     [notice] = page["history"]
     assert (notice["id"], notice["recipients"], notice["counts"]["pending"], notice["urgent"]) == (
         sent.notice_id, 4, 4, False)
+
+
+@pytest.mark.asyncio
+async def test_the_engine_as_this_gateway_runs_it(boss):
+    html = await (await boss.get("/console/notices")).text()
+    assert "本网关没有运行后台通知轮次" in html  # the test app starts no background tasks
+
+
+@pytest.mark.asyncio
+async def test_the_engines_last_round_and_unconfigured_channels_are_shown(aiohttp_client, app, monkeypatch):
+    from bot.notices import runner
+    from tests.support.console import log_in
+
+    monkeypatch.delenv("NOTICE_INTERVAL_SECONDS", raising=False)
+
+    app[runner.RUNNER] = {"rounds": 3, "channels": ["web", "wechat"], "last": {
+        "events": 5, "claimed": 5, "sent": 3, "failed": 1, "dead": 0, "skipped": 1, "deferred": 0,
+        "skipped_reasons": {"opted_out": 1}}}
+    client = await aiohttp_client(app)
+    await log_in(client, "boss")
+    html = await (await client.get("/console/notices")).text()
+    engine = re.search(r'<section class="card engine-card" id="engine">.*?</section>', html, re.S).group(0)
+    assert "每 60 秒运行一轮，已运行 3 轮" in engine
+    assert "新增 5 条，发送 3，失败 1，放弃 0，跳过 1" in engine
+    assert "未配置：企业微信、短信" in engine

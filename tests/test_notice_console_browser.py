@@ -56,7 +56,7 @@ def gateway(tmp_path_factory):
             d(session, ids["li_wecom"], "3201000102", kind="planned_outage", channel="wecom", status="dead",
               created_at=data.at(1.5), key="out-dead", attempts=6, last_error="errcode 40003 invalid userid")
             d(session, ids["liu"], "3201000104", kind="bill_issued", channel="wechat", status="skipped",
-              created_at=data.at(1), key="bill-1")
+              created_at=data.at(1), key="bill-1", last_error="opted_out")
     finally:
         store.close()
     port = free_port()

@@ -40,6 +40,9 @@ ADHOC_SHOWN = 20
 STATUSES = ("sent", "pending", "failed", "dead", "skipped")
 STATUS_NAMES = {"sent": "已发送", "pending": "待发送", "failed": "失败待重试", "dead": "已放弃", "skipped": "已跳过"}
 CHANNEL_NAMES = {"web": "网页", "wechat": "微信公众号", "wecom": "企业微信", "sms": "短信"}
+# Why the engine skipped a delivery (its ``last_error``; bot.notices.engine.skip_reason).
+SKIP_REASONS = {"unbound": "已解绑", "opted_out": "已退订", "kind_off": "类型已关闭", "no_sms_consent": "未同意短信",
+                "expired": "已过时效"}
 # The engine's parameters as the form shows them: key, label, hint.
 FIELDS = (
     ("due_reminder_days", "缴费提醒：到期前天数", "多个用逗号分开，例如 7,1"),
@@ -121,7 +124,12 @@ def delivery_figures(session: Session, period: Period) -> Dict[str, Any]:
                                    .where(active).group_by(CustomerBinding.channel))}
     accounts = session.execute(select(func.count(func.distinct(CustomerBinding.account_no)))
                                .where(active)).scalar_one()
+    skipped = dict(session.execute(select(NoticeDelivery.last_error, func.count())
+                                   .where(created, NoticeDelivery.status == "skipped")
+                                   .group_by(NoticeDelivery.last_error)).all())
     return {"rows": rows, "totals": {**totals, "total": sum(totals.values())},
+            "skipped_reasons": [{"reason": reason or "", "name": SKIP_REASONS.get(reason or "", reason or "其他"),
+                                 "count": n} for reason, n in sorted(skipped.items(), key=lambda kv: -kv[1])],
             "bound": {"accounts": accounts, "bindings": sum(c["bindings"] for c in per_channel.values()),
                       "per_channel": dict(sorted(per_channel.items(),
                                                  key=lambda item: _order(CHANNEL_NAMES, item[0])))}}
@@ -233,6 +241,19 @@ def page_data(session: Session, period: Period) -> Dict[str, Any]:
             "history": adhoc_history(session)}
 
 
+def engine_state(app: Any) -> Dict[str, Any]:
+    """The notice engine as this gateway runs it (bot.notices.runner): on or off, how often,
+    its rounds so far, the last round's figures, the channels it can send on."""
+    from bot.notices import runner
+    from bot.store.models import NOTICE_CHANNELS
+
+    state = app.get(runner.RUNNER)
+    channels = list(state.get("channels") or []) if state else []
+    return {"enabled": runner.enabled(), "running": state is not None, "interval": runner.interval(),
+            "rounds": state.get("rounds", 0) if state else 0, "last": state.get("last") if state else None,
+            "channels": channels, "missing": [c for c in NOTICE_CHANNELS if c not in channels]}
+
+
 # ---------------------------------------------------------------- views
 
 
@@ -242,7 +263,7 @@ async def _page(request: web.Request, period: Period | None = None, status: int 
     data = await _read(request, page_data, period)
     context = {"page": "notices", "period": period, "status_names": STATUS_NAMES, "statuses": STATUSES,
                "channel_names": CHANNEL_NAMES, "draft": {"area": "", "scope": "", "text": "", "urgent": True},
-               "max_text": adhoc.MAX_TEXT, **data, **extra}
+               "max_text": adhoc.MAX_TEXT, "engine": engine_state(request.config_dict), **data, **extra}
     return render(request, "notices.html", context, status=status)
 
 
