@@ -131,8 +131,8 @@ class FakeRasa:
 
 
 class FakePlatformApi:
-    """Token and message endpoints of WeChat (``/cgi-bin/token``, ``message/custom/send``)
-    and WeCom (``/cgi-bin/gettoken``, ``message/send``)."""
+    """Token and message endpoints of WeChat (``/cgi-bin/token``, ``message/custom/send``,
+    ``message/template/send``) and WeCom (``/cgi-bin/gettoken``, ``message/send``)."""
 
     def __init__(self, appid: str, secret: str):
         self.appid = appid
@@ -149,6 +149,7 @@ class FakePlatformApi:
         app.router.add_get("/cgi-bin/gettoken", self._wecom_token)
         app.router.add_post("/cgi-bin/message/custom/send", self._send)
         app.router.add_post("/cgi-bin/message/send", self._send)
+        app.router.add_post("/cgi-bin/message/template/send", self._send)  # WeChat template messages (notices)
         return app
 
     def _issue(self) -> dict:
