@@ -224,7 +224,8 @@ async def test_an_outage_notice_that_could_only_go_after_the_outage_began_is_dro
     await engine.run_once(store, datetime(2026, 12, 4, 8, 0, tzinfo=SH), {"web": recorder})
     # ... when the outage has begun: the "tomorrow" notice is not sent late, the "started" one is.
     by_key = {d.event_key: d for d in deliveries(store)}
-    assert by_key["PLAN-7:before"].status == "skipped" and by_key["PLAN-7:before"].last_error == "expired"
+    assert by_key["PLAN-7:before:202612040700"].status == "skipped"
+    assert by_key["PLAN-7:before:202612040700"].last_error == "expired"
     assert [t.payload["text"][:12] for t in recorder.sent] == ["您所在区域的计划停电已开"]
 
 

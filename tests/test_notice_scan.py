@@ -146,9 +146,9 @@ def test_outage_notices_go_to_the_bound_customers_whose_address_is_in_scope(stor
     by_key: dict[str, set] = {}
     for e in events:
         by_key.setdefault(e.event_key, set()).add(e.account_no)
-    assert by_key == {"P-1:before": {in_scope, no_district}, "P-2:before": {other_district}}
+    assert by_key == {"P-1:before:202612040600": {in_scope, no_district}, "P-2:before:202612040600": {other_district}}
     assert unbound not in {e.account_no for e in events}
-    notice = next(e for e in events if e.event_key == "P-1:before")
+    notice = next(e for e in events if e.event_key == "P-1:before:202612040600")
     assert "明天06:00至明天14:00计划停电" in notice.text and "线路检修" in notice.text
 
 
@@ -162,12 +162,18 @@ def test_outage_phases_before_at_the_start_and_at_the_end(store):
         return [e.event_key for e in found(store, now) if e.kind == "planned_outage"]
 
     assert keys(start - timedelta(hours=25)) == []
-    assert keys(start - timedelta(hours=24)) == ["P-9:before"]
+    assert keys(start - timedelta(hours=24)) == ["P-9:before:202612040800"]
     claim(store, start - timedelta(hours=24))
     assert keys(start - timedelta(hours=1)) == []  # claimed
-    assert keys(start) == ["P-9:start"]
-    assert keys(start + timedelta(hours=9)) == ["P-9:end"]
+    assert keys(start) == ["P-9:start:202612040800"]
+    assert keys(start + timedelta(hours=9)) == ["P-9:end:202612041700"]
     assert keys(start + timedelta(hours=9) + scan.OUTAGE_END_GRACE) == []
+    # Put off by two days (bad weather): the customers are told the new time.
+    with store.session() as session:
+        outage = session.execute(select(Outage).where(Outage.outage_no == "P-9")).scalar_one()
+        outage.start_at, outage.end_at = start + timedelta(days=2), start + timedelta(days=2, hours=9)
+    events = [e for e in found(store, start + timedelta(days=1)) if e.kind == "planned_outage"]
+    assert [e.event_key for e in events] == ["P-9:before:202612060800"] and "明天08:00" in events[0].text
 
 
 def test_a_fault_outage_ending_brings_an_urgent_restoration_notice(store):
@@ -175,7 +181,7 @@ def test_a_fault_outage_ending_brings_an_urgent_restoration_notice(store):
     bind(store, account)
     _outage(store, "F-1", kind="unplanned", start=NOW - timedelta(hours=3), hours=2)
     [notice] = [e for e in found(store) if e.kind in ("restoration", "planned_outage")]
-    assert notice.kind == "restoration" and notice.urgent and notice.event_key == "F-1:restored"
+    assert notice.kind == "restoration" and notice.urgent and notice.event_key == "F-1:restored:202612030900"
     assert "已恢复供电" in notice.text
 
 

@@ -18,10 +18,11 @@ The rules (all days and months in Asia/Shanghai):
 - **low balance** (``{account}:low-{t}:{YYYY-MM}``): a prepaid balance at or below threshold
   ``t`` (30/20/0), only the lowest threshold crossed; at most once a month per threshold (the
   store keeps no balance history, so "crossing again after a recharge" is "again next month");
-- **planned outage** (``{outage_no}:before|start|end``): for every bound customer whose address
+- **planned outage** (``{outage_no}:before|start|end:{YYYYmmddHHMM}``, the time the phase is
+  about, so a rescheduled outage is announced again): for every bound customer whose address
   the outage covers (``bot.api.outages.covers``): ``outage_notice_hours_before`` hours before the
   start, at the start, at the (planned) end; each expires when the next phase begins;
-- **restoration** (``{outage_no}:restored``): a fault (unplanned) outage reached its end time,
+- **restoration** (``{outage_no}:restored:{end}``, urgent): a fault (unplanned) outage reached its end time,
   within 6 hours;
 - **abnormal usage** (``{account}:{period}:usage``): last month's usage far from the customer's
   own reference (see ``usage_verdict``);
@@ -344,8 +345,11 @@ def outages(session: Session, now: datetime, hours_before: int, planned_on: bool
                            f"您所在区域因{outage.reason}造成的停电已恢复供电，给您带来不便，敬请谅解。"
                            "如家中仍然没电，请回复“报修”或拨打95598。",
                            True, outage.end_at + OUTAGE_END_GRACE))
-        for kind, phase, text, urgent, expires in phases:
-            key = f"{outage.outage_no}:{phase}"
+        for kind, phase, text, _, expires in phases:
+            # The time the phase is about is in the key: a rescheduled outage is announced again.
+            moment = outage.start_at if phase in ("before", "start") else outage.end_at
+            key = f"{outage.outage_no}:{phase}:{moment.astimezone(SHANGHAI):%Y%m%d%H%M}"
+            urgent = kind in vocabulary.NOTICE_KINDS_URGENT
             rows = _in_scope(session, kind, key, outage.area, list(outage.scope or []))
             events += _group(rows, lambda row, kind=kind, key=key, text=text, urgent=urgent, expires=expires:
                              Event(kind, key, row.account_no, text, urgent=urgent, expires_at=expires))
