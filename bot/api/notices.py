@@ -197,13 +197,13 @@ def _bills_of(session, account_no: str) -> List[Dict[str, Any]]:
              "valley_kwh": b.valley_kwh} for b in rows]
 
 
-def _chart_figures(session, conversation_id: str, account_no: str) -> Dict[str, Any]:
+def _chart_figures(session, conversation_id: str, account_no: str):
     person = person_of(session, conversation_id, proven_account=account_no)
     months = chart.usage_months(_bills_of(session, account_no))
     audit.record(session, actor=service.ACTOR, actor_role=service.ACTOR, action="view_usage_chart",
                  subject_kind="account", subject_id=account_no, client=conversation_id,
                  detail={"channel": person.channel})
-    return chart.summary(months)
+    return months, chart.summary(months)
 
 
 def chart_title(account_no: str) -> str:
@@ -216,7 +216,7 @@ async def usage_chart(request: web.Request) -> web.Response:
     account_no = _account(body)
     assert account_no is not None
     conversation_id = _conversation_id(body)
-    figures = await _call(request, _chart_figures, conversation_id, account_no)
+    months, figures = await _call(request, _chart_figures, conversation_id, account_no)
     answer: Dict[str, Any] = {"summary": figures, "text": chart.summary_text(figures),
                               "title": chart_title(account_no)}
     if figures.get("months"):
@@ -226,6 +226,8 @@ async def usage_chart(request: web.Request) -> web.Response:
         public = (request.app["settings"].public_url or "").rstrip("/")
         answer.update({"url": f"{public}{path}" if public else path, "path": path,
                        "expires_at": signer.expires_at(token), "expires_in": signer.ttl})
+        # Drawn now, while the answer travels to the customer: the picture is ready when fetched.
+        asyncio.get_running_loop().run_in_executor(None, _warm, tuple(months), chart_title(account_no))
     return _json(answer, status=201)
 
 
@@ -253,6 +255,13 @@ def _chart_data(store, account_no: str):
         return _bills_of(session, account_no)
 
 
+def _warm(months, title: str) -> None:
+    try:
+        chart.render_png_cached(months, title)
+    except Exception:  # noqa: BLE001 - the fetch draws it again and reports the error there
+        log.exception("usage chart: drawing ahead failed")
+
+
 async def serve_chart(request: web.Request) -> web.Response:
     token = request.match_info["token"]
     if not _TOKEN.match(token):
@@ -266,7 +275,7 @@ async def serve_chart(request: web.Request) -> web.Response:
         return refusal_page(403)
     months = chart.usage_months(bills)
     loop = asyncio.get_running_loop()
-    png = await loop.run_in_executor(None, chart.render_png, months, chart_title(account_no))
+    png = await loop.run_in_executor(None, chart.render_png_cached, tuple(months), chart_title(account_no))
     return web.Response(body=png, content_type="image/png",
                         headers={"Cache-Control": "private, no-store", "Referrer-Policy": "no-referrer",
                                  "X-Content-Type-Options": "nosniff"})

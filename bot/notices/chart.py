@@ -16,6 +16,7 @@ Bills come as the API's bill dicts (``period``, ``kwh``, ``amount``, ``peak_kwh`
 from __future__ import annotations
 
 import base64
+import functools
 import glob
 import hashlib
 import io
@@ -25,7 +26,7 @@ import os
 import threading
 import time
 from dataclasses import dataclass
-from typing import Any, Dict, Iterable, List, Optional
+from typing import Any, Dict, Iterable, List, Optional, Tuple
 
 from cryptography.fernet import Fernet, InvalidToken
 
@@ -287,6 +288,13 @@ def render_png(months: List[MonthUsage], title: str) -> bytes:
         out = io.BytesIO()
         figure.savefig(out, format="png")
     return out.getvalue()
+
+
+@functools.lru_cache(maxsize=64)
+def render_png_cached(months: Tuple[MonthUsage, ...], title: str) -> bytes:
+    """:func:`render_png`, remembered for the same figures (a render takes about a second of CPU;
+    the widget fetches the picture again when the chat history is reloaded)."""
+    return render_png(list(months), title)
 
 
 # ---------------------------------------------------------------- the link
