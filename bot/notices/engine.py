@@ -30,7 +30,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime, time, timedelta
 from typing import Any, Awaitable, Callable, Mapping, Optional
 
-from sqlalchemy import and_, bindparam, func, select, text, update
+from sqlalchemy import and_, func, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -340,15 +340,17 @@ async def _handle(items: list[Leased], counts: dict[int, int], values: dict[str,
 
 
 def _record(store, outcomes: list[dict[str, Any]]) -> None:
-    """Writes a batch's outcomes in one statement (executemany)."""
+    """Writes a batch's outcomes: one ``UPDATE … WHERE id IN (…)`` per distinct outcome (all the
+    sent ones of a try, the skipped ones of a reason, the held ones of a time), in one transaction."""
     if not outcomes:
         return
-    table = NoticeDelivery.__table__
-    statement = (update(table).where(table.c.id == bindparam("o_id"))
-                 .values(status=bindparam("o_status"), attempts=bindparam("o_attempts"),
-                         next_attempt_at=bindparam("o_next"), last_error=bindparam("o_error"),
-                         sent_at=bindparam("o_sent_at")))
+    groups: dict[tuple, list[int]] = {}
+    for o in outcomes:
+        groups.setdefault((o["status"], o["attempts"], o["next"], o["error"], o["sent_at"]), []).append(o["id"])
     with store.transaction() as connection:
-        connection.execute(statement, [{"o_id": o["id"], "o_status": o["status"], "o_attempts": o["attempts"],
-                                        "o_next": o["next"], "o_error": o["error"], "o_sent_at": o["sent_at"]}
-                                       for o in outcomes])
+        for (status, attempts, next_at, error, sent_at), ids in groups.items():
+            for start in range(0, len(ids), 1000):
+                connection.execute(
+                    update(NoticeDelivery.__table__).where(NoticeDelivery.__table__.c.id.in_(ids[start:start + 1000]))
+                    .values(status=status, attempts=attempts, next_attempt_at=next_at, last_error=error,
+                            sent_at=sent_at))
