@@ -9,6 +9,11 @@ the assistant's action stores the answer through ``POST /api/v1/surveys``.
 
 Each (ticket, status) is announced once: the notice is claimed with a ticket event in the
 same transaction that reads the ticket, so a retried status request does not repeat it.
+It is the notice kind ``ticket_status`` of the proactive notices: nothing is said while a
+supervisor has that kind switched off; customers cannot opt out of it (a request of their
+own), and it is not held by quiet hours (it answers what the customer asked for). It goes to
+the conversation the ticket came from, which need not be a bound channel, so it is not in the
+engine's delivery log (a delivery there belongs to a binding).
 """
 from __future__ import annotations
 
@@ -21,6 +26,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from bot import vocabulary
+from bot.notices import settings as notice_settings
 from bot.store.models import Ticket, TicketEvent
 from bot.store.types import SHANGHAI, now_utc
 
@@ -126,6 +132,8 @@ def claim_notice(session: Session, ticket_no: str, status: str, now: datetime) -
     ).scalar_one_or_none()
     if ticket is None or not ticket.conversation_id or ticket.status != status:
         return None
+    if not notice_settings.kind_enabled(notice_settings.load(session), "ticket_status"):
+        return None  # a supervisor switched 工单进度通知 off (console 主动通知)
     earlier = session.execute(
         select(TicketEvent.data).where(TicketEvent.ticket_id == ticket.id,
                                        TicketEvent.kind == "customer_notified")
