@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Dict, List, Sequence
 
-from sqlalchemy import insert, or_, select
+from sqlalchemy import func, insert, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -217,8 +217,6 @@ def send_once(store: Any, draft: Draft, *, sent_by: str, request_key: str,
 
 def delivery_counts(session: Session, notice_ids: Sequence[int]) -> Dict[int, Dict[str, int]]:
     """Per ad-hoc notice: its deliveries by status (one query)."""
-    from sqlalchemy import func
-
     counts: Dict[int, Dict[str, int]] = {nid: {} for nid in notice_ids}
     if not notice_ids:
         return counts
