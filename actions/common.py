@@ -1018,6 +1018,8 @@ FORM_OF_INTENT = {"query_bill": "bill_form", "ask_bill_reason": "bill_form", "qu
 ASKS_TO_DO = re.compile(r"帮我|给我|查一下|查查|查下|先查|看一下|看看")
 # "…这算啥 转人工": the customer names a person; whatever NLU made of the rest.
 HUMAN_WORDS = re.compile(r"转人工|人工客服|找人工|要人工|接人工|真人|人工服务|找个人工|^人工[。！!]?$")
+# A person asked for in so many words: "人工客服" alone may be what a complaint is about.
+ASKS_FOR_A_PERSON = re.compile(r"转人工|找人工|要人工|接人工|(要|找|转|接|叫)(个|一个)?(真人|人工客服|人工服务)")
 # The FAQ selector's answer is given inside a form when it is this sure, whatever the intent
 # ("等等，先问下你们这个电费能用微信交吗" is read as a bill query, its answer is still the FAQ's).
 INLINE_ANSWER_CONFIDENCE = 0.6
@@ -1087,6 +1089,10 @@ class BaseFormValidation:
         if offered and slot:
             return await self.verify_offered(offered, dispatcher, tracker, domain)
         if not slot:
+            if ASKS_FOR_A_PERSON.search(latest_text(tracker)):
+                # "停电两天了 95598也打不通 我要转人工": the message that opened the form asks for a
+                # person (NLU heard the complaint); the hand-off ends the form and tells staff why.
+                return [SlotSet("requested_slot", None), FollowupAction("action_handoff")]
             return None
         if ((tracker.latest_message or {}).get("intent") or {}).get("name") == "request_human" \
                 or HUMAN_WORDS.search(latest_text(tracker)):

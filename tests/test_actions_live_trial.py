@@ -212,3 +212,13 @@ async def test_saying_one_will_wait_after_a_repair_is_no_outage_question(actions
         assert [e.get("name") for e in events if e.get("event") == "followup"] == ["action_listen"]
     else:
         assert not any("保持电话畅通" in t for t in told)
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("text, hands_off", [("停电两天了 打95598也打不通 我要转人工", True),
+                                             ("我要投诉你们的人工客服 态度太差了", False)])
+async def test_a_person_asked_for_in_the_message_that_opens_a_form_is_a_hand_off(actions_gateway, text, hands_off):
+    tracker = make_tracker(text, intent="complain", form="feedback_form", slots={"requested_slot": None})
+    events, _ = await run_action(ValidateFeedbackForm(), tracker)
+    followups = [e.get("name") for e in events if e.get("event") == "followup"]
+    assert (followups == ["action_handoff"]) is hands_off
