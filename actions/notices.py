@@ -60,6 +60,8 @@ KIND_WORDS: Tuple[Tuple[str, re.Pattern], ...] = (
     ("adhoc", re.compile(r"紧急|应急")),
 )
 UNBIND_QUESTION = "确定要解除"
+# Some word about notices or binding: without one, NLU's manage_notices was a guess ("帮我订个酒店").
+ABOUT_NOTICES = re.compile(r"通知|提醒|订阅|关联|退订|退定|绑|邦定|解绑|消息|短信|推送|告诉我|发给我|发我|通知我|提醒我")
 
 
 def kinds_named(text: str) -> List[str]:
@@ -152,6 +154,10 @@ class ActionManageNotices(Action):
                   domain: DomainDict) -> List[EventType]:
         action, kinds = wanted(tracker)
         reset: List[EventType] = [SlotSet("notice_action", None), SlotSet("notice_kind", None)]
+        text = latest_text(tracker)
+        if not tracker.get_slot("notice_action") and not kinds \
+                and not any(words.search(text) for words in (ABOUT_NOTICES, OFF_WORDS, UNBIND_WORDS, BIND_WORDS)):
+            return reset + [FollowupAction("action_out_of_scope")]
         try:
             if action == "list":
                 return reset + await self.show(dispatcher, tracker)

@@ -223,3 +223,10 @@ async def test_without_proof_at_the_gateway_no_chart_is_made(actions_gateway):
     _, messages = await run_action(ActionQueryBill(), bill_tracker("帮我看看用电趋势", "web-chart-session-03"))
     assert not any(m.get("attachment") for m in messages)
     assert any("电费账单（户号尾号0001）" in t for t in texts(messages))  # the bill answers instead
+
+
+@pytest.mark.asyncio
+async def test_a_message_about_something_else_is_not_taken_for_notices(dead_gateway):
+    # NLU's guess (订 as in 订阅): nothing about notices is said, so nothing is listed or changed.
+    events, messages = await say("帮我订个酒店")
+    assert messages == [] and events[-1] == {"event": "followup", "name": "action_out_of_scope", "timestamp": None}
