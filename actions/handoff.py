@@ -98,16 +98,20 @@ class ActionHandoff(Action):
         events: List[EventType] = [SlotSet("handoff_reason", None), SlotSet("paused_form", None)]
         if tracker.active_loop and tracker.active_loop.get("name"):
             events = [ActiveLoop(None), SlotSet("requested_slot", None)] + events
+        # Then the bot listens, however the hand-off was reached (a rule, or a form or the
+        # fallback that heard 转人工 in a complaint): no policy guesses one more turn after it
+        # (that was "抱歉，我还是没能理解" right under the hand-off notice).
+        listen = FollowupAction("action_listen")
         try:
             handoff = await api_client.create_handoff(payload)
         except api_client.ApiError:
             dispatcher.utter_message(response="utter_handoff_failed")
-            return events
+            return events + [listen]
         # The gateway tells the customer itself when it knows the queue (waiting time, or the
         # desk is closed and a callback ticket was opened); saying more would contradict it.
         if not (isinstance(handoff, dict) and handoff.get("customer_notified")):
             dispatcher.utter_message(response="utter_handoff")
-        return events
+        return events + [listen]
 
 
 SMALL_TALK_GUESSES = {"goodbye", "affirm", "deny", "thank", "greet", "chitchat", "rate_service", "cancel"}
@@ -168,9 +172,8 @@ class ActionDefaultAskAffirmation(Action):
             # "…这算啥 转人工": a person was asked for, whatever NLU made of the rest. Handed off
             # here, and then the bot listens: a follow-up action would leave the fallback loop to
             # predict one more "没能理解" after the hand-off notice.
-            events = await ActionHandoff().run(dispatcher, tracker, domain)
-            return [ActiveLoop(None)] + [e for e in events if e.get("event") != "active_loop"] + \
-                [FollowupAction("action_listen")]
+            events = await ActionHandoff().run(dispatcher, tracker, domain)  # ends with action_listen
+            return [ActiveLoop(None)] + [e for e in events if e.get("event") != "active_loop"]
         added = await add_to_just_filed(dispatcher, tracker)
         if added:
             return added  # "就是那个姓王的师傅 人特别好": more of the story just registered

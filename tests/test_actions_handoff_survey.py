@@ -29,6 +29,8 @@ async def test_request_human_records_the_handoff_with_channel_and_summary(action
     # The gateway told the customer about the queue itself (customer_notified): no second message.
     assert messages == []
     assert {"event": "active_loop", "name": None} in [{k: e.get(k) for k in ("event", "name")} for e in events]
+    # Then the bot listens, whatever led here (no policy's guess under the hand-off notice).
+    assert events[-1].get("event") == "followup" and events[-1].get("name") == "action_listen"
 
 
 @pytest.mark.asyncio
