@@ -689,6 +689,13 @@ def minutes_between(start: Optional[str], end: Optional[str]) -> Optional[int]:
     return minutes if minutes <= 24 * 60 else None
 
 
+def about_notice_subscriptions(text: str) -> bool:
+    """"停电通知不要再发了", "重新订阅停电通知", "我的订阅": the customer's own notices."""
+    from actions.notices import LIST_WORDS, OFF_WORDS
+
+    return bool(re.search(r"通知|提醒|订阅", text)) and bool(OFF_WORDS.search(text) or LIST_WORDS.search(text)
+                                                           or re.search(r"重新订阅|订阅.{0,4}(通知|提醒)", text))
+
 class ValidateOutageForm(BaseFormValidation, AddressValidation, FormValidationAction):
     def name(self) -> Text:
         return "validate_outage_form"
@@ -698,6 +705,9 @@ class ValidateOutageForm(BaseFormValidation, AddressValidation, FormValidationAc
         reassured = await reassure_after_filing(dispatcher, tracker)  # "好 我在家等着" after a repair
         if reassured:
             return reassured
+        if tracker.get_slot("requested_slot") is None and about_notice_subscriptions(latest_text(tracker)):
+            # "停电通知不要再发了": the customer's notices, not an outage question.
+            return [SlotSet("requested_slot", None), ActiveLoop(None), FollowupAction("action_manage_notices")]
         return await super().run(dispatcher, tracker, domain)
 
     async def required_slots(self, domain_slots: List[Text], dispatcher: CollectingDispatcher,

@@ -362,3 +362,13 @@ async def test_a_question_about_times_after_an_outage_answer_gets_that_outages_t
     tracker = make_tracker("那要是停的话几点到几点", intent="faq", slots={"outage_shown_for": address})
     events, _ = await run_action(ActionAnswerFaq(), tracker)
     assert not [e for e in events if e.get("event") == "followup"]
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("text, to_notices", [("停电通知不要再发了", True), ("重新订阅停电通知", True),
+                                              ("明天停电吗 停电前能通知一下吗", False), ("中华路明天停不停电", False)])
+async def test_words_about_ones_notices_at_the_outage_question_go_to_the_notices(actions_gateway, text, to_notices):
+    tracker = make_tracker(text, intent="query_outage", form="outage_form", slots={"requested_slot": None})
+    events, _ = await run_action(ValidateOutageForm(), tracker)
+    followups = [e.get("name") for e in events if e.get("event") == "followup"]
+    assert (followups == ["action_manage_notices"]) is to_notices
