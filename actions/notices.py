@@ -42,8 +42,9 @@ UNBIND_WORDS = re.compile(r"解绑|解除.{0,4}绑定|取消.{0,4}绑定|删除.
 LIST_WORDS = re.compile(r"我的订阅|(订阅|订)的.{0,6}(哪些|什么|啥)|订阅了(哪些|什么|啥)|订了(哪些|什么|啥)|(哪些|什么|啥)(通知|提醒)|订阅(情况|状态|列表|设置)"
                         r"|(查|看)(看|一下|下)?.{0,4}(订阅|通知设置)|收(哪些|什么|啥)|绑定了(哪些|几个|什么)|绑了(哪些|几个)")
 OFF_WORDS = re.compile(r"退订|退定|取消订阅|取消.{0,8}(通知|提醒|推送)|不(要|用|想|需要)(再)?(给我)?(发|收|推|通知|提醒|接收)"
-                       r"|别(再)?(给我)?(发|推|提醒|通知)|(关闭|关掉|关了|停掉|屏蔽)|不再(接收|收|发)|停止(发|推|接收)")
-ON_WORDS = re.compile(r"订阅|重新(开|打开|开启|接收)|恢复(接收|推送|通知)|(开启|打开|开通)|继续(给我)?(发|推)|还是要(发|收)|要(接收|收)")
+                       r"|别(再)?(给我)?(发|推|提醒|通知)|(关闭|关掉|关了|停掉|屏蔽)|不再(接收|收|发)|停止(发|推|接收)"
+                       r"|(不需要|不要|不用|用不着)了")
+ON_WORDS = re.compile(r"订阅|重新(开|打开|开启|接收)|恢复(接收|推送|通知)|(开启|打开|开通|开一下|开下)|照常|继续(给我)?(发|推)|还是要(发|收)|要(接收|收)")
 BIND_WORDS = re.compile(r"绑定|绑一下|绑上|绑户号|绑到|绑个|邦定|帮定|关联|发给我|通知我|提醒我|告诉我|推给我|发我|发到(这|微信|我)|推送给我")
 ALL_WORDS = re.compile(r"所有|全部|一切|任何|都不要|什么通知都|通知都|提醒都")
 AFFIRM_WORDS = re.compile(r"确认|确定|是的|对|好的?|嗯|可以|行")
@@ -100,7 +101,9 @@ def wanted(tracker: Tracker) -> Tuple[str, List[str]]:
     if ON_WORDS.search(text) and "绑定" not in text:
         return "on", kinds
     if BIND_WORDS.search(text) or kinds:
-        return "bind", kinds
+        # "以后停电通知发给我": a kind asked for, no word of binding: switched on where the person
+        # is bound already, else bound (run() decides).
+        return ("on" if kinds and not re.search(r"绑|邦定|帮定|关联", text) else "bind"), kinds
     return "list", kinds
 
 
@@ -169,7 +172,7 @@ class ActionManageNotices(Action):
                 bindings = await api_client.notice_bindings(tracker.sender_id)
                 if bindings:
                     return reset + await self.switch(dispatcher, tracker, kinds, True)
-            return await self.bind(dispatcher, tracker, action, kinds, reset)
+            return await self.bind(dispatcher, tracker, "bind", kinds, reset)
         except api_client.ApiError:
             dispatcher.utter_message(text=API_FAILURE_TEXT)
             return reset + [SlotSet("handoff_reason", "api_failure")]
@@ -251,7 +254,7 @@ class ActionManageNotices(Action):
                                      buttons=[button("绑定户号", "bind")])
             return []
         if enabled:
-            text = f"好的，已为您重新开启{names(kinds)}（户号{tails(bindings)}）。"
+            text = f"好的，{names(kinds)}已为您开启（户号{tails(bindings)}），有消息会发到这里。"
         else:
             text = (f"好的，已为您退订{names(kinds)}（户号{tails(bindings)}），以后不会再发这类通知。"
                     f"需要时说“重新订阅{KIND_NAMES[kinds[0]]}”就能恢复。")

@@ -19,8 +19,11 @@ VERIFIED = {"account_no": ACCOUNT, "verified_account_no": ACCOUNT, "identity_ver
 
 @pytest.mark.parametrize("said, action, kinds", [
     ("绑定户号", "bind", []),
-    ("以后停电通知发给我", "bind", ["planned_outage"]),
-    ("能不能在电费快用完或者快到期的时候发个提醒", "bind", ["due_reminder", "low_balance"]),
+    ("以后停电通知发给我", "on", ["planned_outage"]),  # bound already: switched on; else bound
+    ("绑定户号，停电了通知我", "bind", ["planned_outage"]),
+    ("能不能在电费快用完或者快到期的时候发个提醒", "on", ["due_reminder", "low_balance"]),
+    ("停电短信不要了", "off", ["planned_outage"]),
+    ("停电通知给我开一下", "on", ["planned_outage"]),
     ("我的订阅", "list", []),
     ("我订阅的通知有哪些", "list", []),
     ("退订停电通知", "off", ["planned_outage"]),
@@ -146,7 +149,7 @@ async def test_subscriptions_listed_switched_off_and_on(actions_gateway):
     assert not any("ticket_status" in p for p in payloads)
 
     _, messages = await say("重新订阅停电通知")
-    assert texts(messages) == ["好的，已为您重新开启停电通知（户号尾号0001）。"]
+    assert texts(messages) == ["好的，停电通知已为您开启（户号尾号0001），有消息会发到这里。"]
     _, messages = await say("我的订阅")
     assert "· 停电通知：已开启" in texts(messages)[0] and "· 欠费提醒：已关闭" in texts(messages)[0]
 
