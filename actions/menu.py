@@ -12,7 +12,7 @@ from rasa_sdk.types import DomainDict
 
 from actions import api_client
 from actions.common import API_FAILURE_TEXT, entity_values, find_mobile, latest_text, mask_phone
-from actions.notices import unbind_asked
+from actions.notices import ActionManageNotices, unbind_asked
 
 # A detail given together with the words of a request: the request it is for.
 REQUEST_WORDS = (
@@ -126,7 +126,7 @@ class ActionAffirmOutsideForm(Action):
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: DomainDict) -> List[EventType]:
         if unbind_asked(tracker):  # "是的" to "确定要解除户号…的绑定吗？"
-            return [SlotSet("notice_action", "unbind_confirmed"), FollowupAction("action_manage_notices")]
+            return await ActionManageNotices().unbind_confirmed(dispatcher, tracker)
         key = offered_business(tracker)
         if key:
             from actions.faq import TOPIC_BUSINESS

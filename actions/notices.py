@@ -261,6 +261,16 @@ class ActionManageNotices(Action):
         dispatcher.utter_message(text=text)
         return []
 
+    async def unbind_confirmed(self, dispatcher: CollectingDispatcher, tracker: Tracker) -> List[EventType]:
+        """The typed yes to the unbinding question (from action_affirm_outside_form, whose rule
+        then listens): unbinds here and now."""
+        reset: List[EventType] = [SlotSet("notice_action", None), SlotSet("notice_kind", None)]
+        try:
+            return reset + await self.unbind(dispatcher, tracker, confirmed=True)
+        except api_client.ApiError:
+            dispatcher.utter_message(text=API_FAILURE_TEXT)
+            return reset + [SlotSet("handoff_reason", "api_failure")]
+
     async def unbind(self, dispatcher: CollectingDispatcher, tracker: Tracker, confirmed: bool) -> List[EventType]:
         bindings = await api_client.notice_bindings(tracker.sender_id)
         named = [e.get("value") for e in (tracker.latest_message or {}).get("entities") or []

@@ -166,15 +166,13 @@ async def test_unbinding_asks_first(actions_gateway):
     assert bindings_in_store(actions_gateway.app)[0][3] is True  # nothing changed yet
 
     asked = [{"event": "user", "text": "解绑户号"}, {"event": "bot", "text": question}]
-    # a typed yes: the yes-outside-a-form action hands over to the unbinding
-    tracker = make_tracker("是的", intent="affirm", sender_id=WECHAT, prior_events=asked)
-    events, _ = await run_action(ActionAffirmOutsideForm(), tracker)
-    assert slot_values(events)["notice_action"] == "unbind_confirmed"
-    assert events[-1]["name"] == "action_manage_notices"
-
-    events, messages = await say("是的", slots={"notice_action": "unbind_confirmed",
-                                               "notice_unbind_account": ACCOUNT}, prior_events=asked)
+    # a typed yes: the yes-outside-a-form action unbinds (its rule then listens)
+    tracker = make_tracker("是的", intent="affirm", sender_id=WECHAT, prior_events=asked,
+                           slots={"notice_unbind_account": ACCOUNT})
+    events, messages = await run_action(ActionAffirmOutsideForm(), tracker)
     assert texts(messages)[0].startswith("已为您解除户号尾号0001的绑定")
+    assert not any(e.get("event") == "followup" for e in events)
+    assert slot_values(events)["notice_unbind_account"] is None
     assert bindings_in_store(actions_gateway.app) == [(ACCOUNT, "wechat", "oNotice_test_user", False)]
     _, messages = await say("解绑户号")
     assert texts(messages) == ["您在这里没有绑定户号，不用解绑。"]
@@ -233,3 +231,12 @@ async def test_a_message_about_something_else_is_not_taken_for_notices(dead_gate
     # NLU's guess (订 as in 订阅): nothing about notices is said, so nothing is listed or changed.
     events, messages = await say("帮我订个酒店")
     assert messages == [] and events[-1] == {"event": "followup", "name": "action_out_of_scope", "timestamp": None}
+
+
+@pytest.mark.asyncio
+async def test_the_confirmation_button_unbinds(actions_gateway):
+    await prove(actions_gateway)
+    await say("绑定户号", slots=VERIFIED)
+    events, messages = await say("/manage_notices", slots={"notice_action": "unbind_confirmed"})
+    assert texts(messages)[0].startswith("已为您解除户号尾号0001的绑定")
+    assert bindings_in_store(actions_gateway.app)[0][3] is False
