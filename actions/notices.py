@@ -155,6 +155,14 @@ class ActionManageNotices(Action):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: DomainDict) -> List[EventType]:
+        events = await self.serve(dispatcher, tracker)
+        if not any(e.get("event") == "followup" for e in events):
+            # The answer is complete however the action was reached (its rule, or a FollowupAction
+            # from the outage form that heard "停电通知不要再发了", where no rule says what is next).
+            events.append(FollowupAction("action_listen"))
+        return events
+
+    async def serve(self, dispatcher: CollectingDispatcher, tracker: Tracker) -> List[EventType]:
         action, kinds = wanted(tracker)
         reset: List[EventType] = [SlotSet("notice_action", None), SlotSet("notice_kind", None)]
         text = latest_text(tracker)

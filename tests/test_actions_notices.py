@@ -116,7 +116,7 @@ async def test_a_failed_check_does_not_loop_back_into_the_form(actions_gateway):
     events, messages = await say("0000", slots={"identity_locked": True, "notice_action": "bind"}, form="notice_form")
     assert slot_values(events)["handoff_reason"] == "identity_failed"
     assert [m.get("response") for m in messages] == ["utter_identity_locked"]
-    assert not any(e.get("event") == "followup" for e in events)
+    assert [e["name"] for e in events if e.get("event") == "followup"] == ["action_listen"]
 
 
 @pytest.mark.asyncio
@@ -131,7 +131,8 @@ async def test_subscriptions_listed_switched_off_and_on(actions_gateway):
     assert "户号尾号0001（微信）" in listing and "· 停电通知：已开启" in listing
     assert "· 工单进度通知：已开启（与您的报修、申请有关，不能关闭）" in listing
 
-    _, messages = await say("退订停电通知")
+    events, messages = await say("退订停电通知")
+    assert events[-1] == {"event": "followup", "name": "action_listen", "timestamp": None}  # reached any way: listen
     assert texts(messages) == ["好的，已为您退订停电通知（户号尾号0001），以后不会再发这类通知。需要时说“重新订阅停电通知”就能恢复。"]
     _, messages = await say("不要再给我发欠费提醒了")
     assert "已为您退订欠费提醒" in texts(messages)[0]
@@ -171,7 +172,7 @@ async def test_unbinding_asks_first(actions_gateway):
                            slots={"notice_unbind_account": ACCOUNT})
     events, messages = await run_action(ActionAffirmOutsideForm(), tracker)
     assert texts(messages)[0].startswith("已为您解除户号尾号0001的绑定")
-    assert not any(e.get("event") == "followup" for e in events)
+    assert not any(e.get("event") == "followup" for e in events)  # its own rule listens next
     assert slot_values(events)["notice_unbind_account"] is None
     assert bindings_in_store(actions_gateway.app) == [(ACCOUNT, "wechat", "oNotice_test_user", False)]
     _, messages = await say("解绑户号")
