@@ -59,6 +59,12 @@ class ValidateProgressForm(BaseFormValidation, IdentityValidation, FormValidatio
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: DomainDict) -> List[EventType]:
         text = latest_text(tracker)
+        if tracker.get_slot("requested_slot") is None:
+            from actions.faults import about_notice_subscriptions  # faults imports the forms' helpers
+
+            if about_notice_subscriptions(text):
+                # "退订工单进度通知": the customer's notices, not a progress query.
+                return [SlotSet("requested_slot", None), ActiveLoop(None), FollowupAction("action_manage_notices")]
         if tracker.get_slot("requested_slot") is None and not tracker.get_slot("ticket_no") \
                 and not tracker.get_slot("last_ticket_no") \
                 and not text.startswith("/") and not names_its_subject(tracker, "query_progress") \

@@ -241,3 +241,23 @@ async def test_the_confirmation_button_unbinds(actions_gateway):
     events, messages = await say("/manage_notices", slots={"notice_action": "unbind_confirmed"})
     assert texts(messages)[0].startswith("已为您解除户号尾号0001的绑定")
     assert bindings_in_store(actions_gateway.app)[0][3] is False
+
+
+@pytest.mark.parametrize("said", ["退订工单进度通知", "工单进度通知不要发了"])
+@pytest.mark.asyncio
+async def test_unsubscribing_from_ticket_status_heard_as_a_progress_query_goes_to_notices(dead_gateway, said):
+    from actions.progress import ValidateProgressForm
+
+    tracker = make_tracker(said, intent="query_progress", form="progress_form", slots=VERIFIED, sender_id=WECHAT)
+    events, messages = await run_action(ValidateProgressForm(), tracker)
+    assert messages == []  # nothing asked, no progress looked up (the gateway is down: no call made)
+    assert events[-1] == {"event": "followup", "name": "action_manage_notices", "timestamp": None}
+
+
+@pytest.mark.asyncio
+async def test_a_progress_query_stays_one(dead_gateway):
+    from actions.progress import ValidateProgressForm
+
+    tracker = make_tracker("我的工单进度怎么样了", intent="query_progress", form="progress_form", slots=VERIFIED)
+    events, _ = await run_action(ValidateProgressForm(), tracker)
+    assert not any(e.get("name") == "action_manage_notices" for e in events)
