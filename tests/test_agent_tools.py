@@ -21,6 +21,12 @@ def fast_bcrypt(monkeypatch):
 
 @pytest.fixture
 def app(demo_gateway_app):
+    from bot.handoff import HANDOFF_SERVICE, HandoffSettings, StaffHours
+
+    # Staff on duty at any hour: no test here may depend on the time it runs at (the default
+    # 08:00-20:00 made a hand-off 'missed' when CI ran in the evening).
+    demo_gateway_app[HANDOFF_SERVICE].settings = HandoffSettings(
+        accept_seconds=180, staff_hours=StaffHours.parse("00:00-24:00"))
     add_staff(demo_gateway_app, "li", "李娜", "agent")
     add_staff(demo_gateway_app, "zhao", "赵强", "agent")
     add_staff(demo_gateway_app, "boss", "王主管", "supervisor")
