@@ -30,6 +30,8 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from scripts.bench_sections import replace_marked
+
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = ROOT / "docs"
 START = "<!-- dashboard-bench:start -->"
@@ -49,13 +51,7 @@ def keep_section(path: Path, text: str) -> str:
 
 
 def replace_section(path: Path, section: str) -> None:
-    old = path.read_text(encoding="utf-8") if path.exists() else "# Benchmarks\n"
-    block = f"{START}\n{section.strip()}\n{END}"
-    if START in old and END in old:
-        new = old[:old.index(START)] + block + old[old.index(END) + len(END):]
-    else:
-        new = old.rstrip("\n") + "\n\n" + block + "\n"
-    path.write_text(new, encoding="utf-8")
+    replace_marked(path, section, START, END)
 
 
 def timed(fn, repeat: int) -> dict[str, float]:

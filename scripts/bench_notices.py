@@ -33,6 +33,8 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from scripts.bench_sections import replace_marked
+
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = ROOT / "docs"
 START = "<!-- notices-bench:start -->"
@@ -44,13 +46,7 @@ SEASON = {1: 1.35, 2: 1.2, 3: 0.9, 4: 0.8, 5: 0.85, 6: 1.1, 7: 1.6, 8: 1.7, 9: 1
 
 
 def replace_section(path: Path, section: str) -> None:
-    old = path.read_text(encoding="utf-8") if path.exists() else "# Benchmarks\n"
-    block = f"{START}\n{section.strip()}\n{END}"
-    if START in old and END in old:
-        new = old[:old.index(START)] + block + old[old.index(END) + len(END):]
-    else:
-        new = old.rstrip("\n") + "\n\n" + block + "\n"
-    path.write_text(new, encoding="utf-8")
+    replace_marked(path, section, START, END)
 
 
 def _copy(cursor, table: str, columns: tuple[str, ...], rows) -> int:

@@ -24,6 +24,8 @@ import time
 from datetime import datetime
 from pathlib import Path
 
+from scripts.bench_sections import replace_marked
+
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = ROOT / "docs"
 START = "<!-- search-bench:start -->"
@@ -34,13 +36,7 @@ QUERIES = (("停电", "one word"), ("电费 怎么交", "two words"), ("抄表�
 
 
 def replace_section(path: Path, section: str) -> None:
-    old = path.read_text(encoding="utf-8") if path.exists() else "# Benchmarks\n"
-    block = f"{START}\n{section.strip()}\n{END}"
-    if START in old and END in old:
-        new = old[:old.index(START)] + block + old[old.index(END) + len(END):]
-    else:
-        new = old.rstrip("\n") + "\n\n" + block + "\n"
-    path.write_text(new, encoding="utf-8")
+    replace_marked(path, section, START, END)
 
 
 def build_index(url: str) -> dict:
