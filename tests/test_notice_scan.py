@@ -149,7 +149,7 @@ def test_outage_notices_go_to_the_bound_customers_whose_address_is_in_scope(stor
     assert by_key == {"P-1:before:202612040600": {in_scope, no_district}, "P-2:before:202612040600": {other_district}}
     assert unbound not in {e.account_no for e in events}
     notice = next(e for e in events if e.event_key == "P-1:before:202612040600")
-    assert "明天06:00至明天14:00计划停电" in notice.text and "线路检修" in notice.text
+    assert "明天06:00至14:00计划停电" in notice.text and "线路检修" in notice.text
 
 
 def test_outage_phases_before_at_the_start_and_at_the_end(store):
@@ -245,3 +245,11 @@ def test_a_scans_queries_do_not_grow_with_the_customers(store):
     population(60)
     many = count_queries(NOW + timedelta(minutes=1))
     assert few == many
+
+
+def test_an_outage_span_names_the_end_day_only_when_it_differs_from_the_start_day():
+    now = datetime(2026, 12, 2, 10, 0, tzinfo=SH)
+    same_day = scan.span_words(datetime(2026, 12, 3, 8, 0, tzinfo=SH), datetime(2026, 12, 3, 17, 0, tzinfo=SH), now)
+    overnight = scan.span_words(datetime(2026, 12, 3, 22, 0, tzinfo=SH), datetime(2026, 12, 4, 6, 0, tzinfo=SH), now)
+    assert same_day == "明天08:00至17:00"
+    assert overnight == "明天22:00至12月4日06:00"

@@ -132,6 +132,13 @@ def time_words(moment: datetime, now: datetime) -> str:
     return f"{local.month}月{local.day}日{clock}"
 
 
+def span_words(start: datetime, end: datetime, now: datetime) -> str:
+    """"明天08:00至17:00": the end's day is said only when it differs from the start's."""
+    if start.astimezone(SHANGHAI).date() == end.astimezone(SHANGHAI).date():
+        return f"{time_words(start, now)}至{end.astimezone(SHANGHAI):%H:%M}"
+    return f"{time_words(start, now)}至{time_words(end, now)}"
+
+
 def yuan(amount: Any) -> str:
     return f"{Decimal(str(amount)).quantize(CENT, ROUND_HALF_UP)}"
 
@@ -324,11 +331,11 @@ def outages(session: Session, now: datetime, hours_before: int, planned_on: bool
     events: list[Event] = []
     for outage in found:
         phases: list[tuple[str, str, str, bool, Optional[datetime]]] = []  # kind, phase, text, urgent, expires
-        start, end = time_words(outage.start_at, now), time_words(outage.end_at, now)
+        end = time_words(outage.end_at, now)
         if outage.kind == "planned" and planned_on:
             if outage.start_at - before <= now < outage.start_at:
                 phases.append(("planned_outage", "before",
-                               f"【停电通知】因{outage.reason}，{_scope_words(outage)}将于{start}至{end}计划停电，"
+                               f"【停电通知】因{outage.reason}，{_scope_words(outage)}将于{span_words(outage.start_at, outage.end_at, now)}计划停电，"
                                "您的用电地址在停电范围内，请提前做好准备，停电期间请勿触碰电力设施。",
                                False, outage.start_at))
             elif outage.start_at <= now < outage.end_at:
