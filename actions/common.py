@@ -807,11 +807,26 @@ class ActionCancelForm(Action):
         # "算了不报修了，我想申请充电桩": the same message names what to do instead.
         instead = next((value for value in tracker.get_latest_entity_values("business_type")
                         if value in BUSINESS_TYPES), None)
-        ask = f"现在为您办理{BUSINESS_TYPES[instead]['label']}。" if instead else "还有其他可以帮您的吗？"
+        # "算了不查了 我家楼道灯不亮了 是你们管吗": what follows the stop is a request or question.
+        rest = said_after_stop(latest_text(tracker))
+        from actions.menu import named_request  # menu imports this module
+
+        rest_request = named_request(rest) if rest else None
+        if rest_request == form:
+            rest_request = None  # "算了不报修了" names the request it stops
+        rest_question = bool(rest) and not rest_request and bool(QUESTION_MARKS.search(rest))
+        if instead:
+            ask = f"现在为您办理{BUSINESS_TYPES[instead]['label']}。"
+        elif rest_request or rest_question:
+            ask = ""
+        else:
+            ask = "还有其他可以帮您的吗？"
         withdrawn = None if form or paused else await withdraw_just_opened(dispatcher, tracker)
         if form or paused:
             label = FORM_LABELS.get(form or paused, "办理")
             dispatcher.utter_message(text=f"好的，已为您取消本次{label}，没有提交任何信息。{ask}")
+            if rest_question and not answer_inline(dispatcher, tracker, domain):
+                dispatcher.utter_message(response="utter_cannot_answer")
         elif withdrawn:
             dispatcher.utter_message(text=f"好的，刚才登记的{withdrawn[1]}工单 {withdrawn[0]} 已为您撤销。"
                                           + ("" if instead else ask))
@@ -823,14 +838,38 @@ class ActionCancelForm(Action):
             events += reset_form_slots(name)
         if instead:
             events += [SlotSet("business_type", instead), FollowupAction("application_form")]
-        elif not form and not paused:
-            from actions.menu import named_request  # menu imports this module
-
+        elif form or paused:
+            if rest_request:
+                events.append(FollowupAction(rest_request))
+        else:
             # "算了不用了 我就问问中华路明天停不停电": what to do instead is served at once.
             request = named_request(latest_text(tracker))
             if request:
                 events.append(FollowupAction(request))
         return events
+
+
+# What a stop message says after the stop: "算了不查了，" + "我家楼道灯不亮了 是你们管吗".
+MIN_REST_CHARS = 4
+LEADING_STOP = re.compile(
+    r"^[\s，,。.!！、~～]*(哦|噢|那|那就|嗯|好吧|行吧|唉)?[，, ]*"
+    r"(算了|算啦|不用了?|不要了?|不需要了?|不必了?|没事了?|取消|不弄了|不搞了|不(修|报修|报|查|办|投诉|申请)了|"
+    r"(不用|不要|不需要|不必|别)(再)?(帮我)?(修|报修|报|查|办|弄|搞|登记|申请|处理|投诉|派人)了)"
+    r"(吧|啊|呀|哈)*")
+
+
+def said_after_stop(text: str) -> str:
+    found = STOP_WORDS.search(text or "")
+    if not found:
+        return ""
+    rest = text[found.start():]
+    while True:
+        leading = LEADING_STOP.match(rest)
+        if not leading or not leading.group(0):
+            break
+        rest = rest[leading.end():]
+    rest = rest.strip(" \t，,。.!！、~～")
+    return rest if len(rest) >= MIN_REST_CHARS else ""
 
 
 # Ticket numbers the bot announced ("已为您登记回电工单 HD20261202004", "工单号：BX…").

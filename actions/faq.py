@@ -168,14 +168,29 @@ OUTAGE_TIME_QUESTION = re.compile(r"几点到几点|几点开始|几点(来电|�
                                   r"要停多长|多长时间")
 
 
-def asks_outage_times(tracker: Tracker) -> bool:
-    """A question about times right after the bot listed outages for an address."""
-    from actions.common import previous_turn
+# "那礼拜六呢", "明天呢": a day alone, asked of the outages just listed (a longer message is a
+# question of its own, e.g. "明天去营业厅办过户要带啥").
+OUTAGE_DAY_FOLLOW_UP_MAX_CHARS = 12
+
+
+def asks_about_shown_outages(tracker: Tracker) -> bool:
+    """A question about times or another day right after the bot listed outages for an address."""
+    from actions.common import now_shanghai, previous_turn
+    from actions.faults import asked_days
 
     answered_outage = any(e.get("event") == "action" and e.get("name") == "action_query_outage"
                           for e in previous_turn(tracker))
-    return answered_outage and bool(tracker.get_slot("outage_shown_for")) \
-        and bool(OUTAGE_TIME_QUESTION.search(latest_text(tracker)))
+    if not answered_outage or not tracker.get_slot("outage_shown_for"):
+        return False
+    text = latest_text(tracker)
+    return bool(OUTAGE_TIME_QUESTION.search(text)) or (
+        len(text) <= OUTAGE_DAY_FOLLOW_UP_MAX_CHARS and asked_days(text, now_shanghai().date()) is not None)
+
+
+def follow_the_shown_outages(tracker: Tracker) -> List[EventType]:
+    """The outage query again for the address just answered; it reads the day from the message."""
+    return [SlotSet("address", tracker.get_slot("outage_shown_for")), FollowupAction("action_query_outage")]
+
 
 class ActionAnswerFaq(Action):
     def name(self) -> Text:
@@ -183,10 +198,10 @@ class ActionAnswerFaq(Action):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: DomainDict) -> List[EventType]:
-        if asks_outage_times(tracker):
+        if asks_about_shown_outages(tracker):
             # "那要是停的话几点到几点" right after an outage answer: that outage's times, not the
             # peak/valley hours the words resemble.
-            return [SlotSet("address", tracker.get_slot("outage_shown_for")), FollowupAction("action_query_outage")]
+            return follow_the_shown_outages(tracker)
         topic = follow_up_topic(last_faq_topic(tracker), latest_text(tracker)) or selected_topic(tracker)
         if topic in FOR_BUSINESS and applicant_kind(tracker) != "residential" and not (
                 topic == "tiered_tariff" and tracker.get_slot("customer_type")):

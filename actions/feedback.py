@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import re
-from typing import Any, Dict, List, Text
+from typing import Any, Dict, List, Optional, Text
 
 from rasa_sdk import Action, FormValidationAction, Tracker
 from rasa_sdk.events import EventType, SlotSet
@@ -46,6 +46,24 @@ YES_WORDS = re.compile(r"^\s*(好|行|嗯|对|可以|是)")
 LEADING_YES = re.compile(r"^\s*(对的|对|是的|是|嗯嗯?|好的|好|没错|确认|可以)[，,。！!\s]+")
 # Saying again which kind of request it is ("就投诉…", "我要举报的是…") adds nothing to the story.
 RESTATED_KIND = re.compile(r"^(就是|就|我)?(要|想)?(投诉|举报|反映|表扬|建议|提建议|提意见)(一下)?(的是|的就是|是|就是)?")
+# "这个", "这事": what is already being filed, nothing new.
+ONLY_THIS = re.compile(r"^(这个|这事|这件事|这个事|这个问题|这)(儿|吧|啊|呢|的)?$")
+MIN_NEW_DETAIL_CHARS = 4
+
+
+def yes_restated(text: str) -> Optional[tuple]:
+    """"对 就投诉频繁停电" → (the kind named or None, what follows it); None when the message
+    neither starts with a yes nor restates the kind ("就投诉这个")."""
+    lead = LEADING_YES.match(text)
+    said = text[lead.end():] if lead else text
+    restated = RESTATED_KIND.match(said)
+    if not lead and not (restated and restated.group(3)):
+        return None
+    kind = KIND_OF_WORD.get(restated.group(3)) if restated and restated.group(3) else None
+    rest = said[restated.end():].strip(" ，,。！!") if restated else said.strip(" ，,。！!")
+    return kind, "" if ONLY_THIS.match(rest) else rest
+
+
 KIND_OF_WORD = {"投诉": "complaint", "反映": "complaint", "举报": "tip_off", "表扬": "praise", "建议": "suggestion",
                 "提建议": "suggestion", "提意见": "suggestion"}
 TIP_OFF_WORDS = re.compile(r"举报|偷电|窃电")
@@ -134,6 +152,10 @@ class ValidateFeedbackForm(KeepsIdentitySlots, BaseFormValidation, FormValidatio
             return {"contact_phone": NO_CONTACT}
         if YES_WORDS.search(text) and len(text) <= 3:
             return {"contact_phone": None}  # "好": the number is asked for again, saying why
+        restated = yes_restated(text)
+        if restated is not None and len(restated[1]) < MIN_NEW_DETAIL_CHARS:
+            # "对 就投诉这个": a yes to what is being filed, nothing new for the story.
+            return {"contact_phone": None}
         content = tracker.get_slot("feedback_content")
         if is_digression(tracker, "contact_phone") and not (intent in ASIDE_INTENTS and len(text) >= 8):
             return {}
@@ -156,18 +178,15 @@ class ValidateFeedbackForm(KeepsIdentitySlots, BaseFormValidation, FormValidatio
         text = latest_text(tracker).strip()
         intent, _ = latest_intent(tracker)
         content = tracker.get_slot("feedback_content") or ""
-        lead = LEADING_YES.match(text)
-        if lead and intent not in STOP_INTENTS and not re.search(r"\d", text) and not CHANGE_WORDS.search(text):
+        restated = yes_restated(text) if LEADING_YES.match(text) else None
+        if restated and intent not in STOP_INTENTS and not re.search(r"\d", text) and not CHANGE_WORDS.search(text):
             # "对 就投诉频繁停电": a yes that says again what it is about (NLU hears a new
             # complaint, so the form took it for a digression and asked again). New details
             # after the yes join the story.
-            said = text[lead.end():]
-            restated = RESTATED_KIND.match(said)
-            kind = KIND_OF_WORD.get(restated.group(3)) if restated and restated.group(3) else None
+            kind, rest = restated
             if kind is not None and kind != tracker.get_slot("feedback_type"):
                 return {}  # "对 我要投诉" at a suggestion's confirmation: not a yes to this one
-            rest = said[restated.end():].strip(" ，,。！!") if restated else said.strip(" ，,。！!")
-            if len(rest) >= 4 and rest not in content:
+            if len(rest) >= MIN_NEW_DETAIL_CHARS and rest not in content:
                 dispatcher.utter_message(text="好的，已把这些补充到内容里，现在为您提交。")
                 return {"confirm": True, "feedback_content": f"{content}；{rest}"[:1000]}
             return {"confirm": True}

@@ -159,6 +159,7 @@ class ActionDefaultAskAffirmation(Action):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: DomainDict) -> List[EventType]:
+        from actions.faq import asks_about_shown_outages, follow_the_shown_outages
         from actions.faults import find_hazards, safety_response
 
         text = latest_text(tracker)
@@ -177,6 +178,9 @@ class ActionDefaultAskAffirmation(Action):
         added = await add_to_just_filed(dispatcher, tracker)
         if added:
             return added  # "就是那个姓王的师傅 人特别好": more of the story just registered
+        if asks_about_shown_outages(tracker):
+            # "那礼拜六呢" right after an outage answer: that address, the day asked.
+            return [ActiveLoop(None)] + follow_the_shown_outages(tracker)
         apologise_if_angry(dispatcher, tracker)
         # "那要钱吗" right after a FAQ answer: the follow-up of that answer.
         follow_up = follow_up_topic(last_faq_topic(tracker), text)

@@ -365,6 +365,29 @@ async def test_a_question_about_times_after_an_outage_answer_gets_that_outages_t
 
 
 @pytest.mark.asyncio
+@pytest.mark.parametrize("text, follows", [("那礼拜六呢", True), ("明天呢", True), ("后天停不停", True),
+                                           ("那就好 谢谢", False),
+                                           ("明天去营业厅办过户要带啥材料啊 身份证复印件行不行", False)])
+async def test_another_day_asked_right_after_an_outage_answer_is_asked_of_that_address(actions_gateway, text,
+                                                                                        follows):
+    from actions.handoff import ActionDefaultAskAffirmation
+
+    address = await covered_address(actions_gateway.app)
+    prior = [{"event": "user", "text": "中山路这几天停电吗"}, {"event": "action", "name": "action_query_outage"},
+             {"event": "bot", "text": "您所在的区域有计划停电安排"}]
+    tracker = make_tracker(text, intent="nlu_fallback", slots={"outage_shown_for": address}, prior_events=prior)
+    events, _ = await run_action(ActionDefaultAskAffirmation(), tracker)
+    followups = [e.get("name") for e in events if e.get("event") == "followup"]
+    assert (followups == ["action_query_outage"]) is follows
+    if follows:
+        assert slot_values(events)["address"] == address
+    # Not right after an outage answer: the day alone is no follow-up.
+    events, _ = await run_action(ActionDefaultAskAffirmation(),
+                                 make_tracker(text, intent="nlu_fallback", slots={"outage_shown_for": address}))
+    assert "action_query_outage" not in [e.get("name") for e in events if e.get("event") == "followup"]
+
+
+@pytest.mark.asyncio
 @pytest.mark.parametrize("text, to_notices", [("停电通知不要再发了", True), ("重新订阅停电通知", True),
                                               ("明天停电吗 停电前能通知一下吗", False), ("中华路明天停不停电", False)])
 async def test_words_about_ones_notices_at_the_outage_question_go_to_the_notices(actions_gateway, text, to_notices):

@@ -208,6 +208,18 @@ async def test_a_bare_yes_to_the_complaint_phone_question_is_no_refusal(actions_
 
 
 @pytest.mark.asyncio
+@pytest.mark.parametrize("said", ["对 就投诉这个", "就投诉这个事", "是的，就是投诉"])
+async def test_a_yes_restating_the_complaint_at_the_phone_question_asks_the_phone_again(actions_gateway, said):
+    tracker = at_contact(said, intent="complain")
+    content = tracker.get_slot("feedback_content")
+    events, messages = await run_action(ValidateFeedbackForm(), tracker)
+    values = slot_values(events)
+    assert values.get("contact_phone", "absent") is None
+    assert values.get("feedback_content", content) == content  # nothing added to the story
+    assert "联系电话" in texts(messages)[0]
+
+
+@pytest.mark.asyncio
 async def test_a_yes_repeating_the_address_shown_confirms(actions_gateway):
     slots = {"requested_slot": "confirm", "applicant_name": "冯秀英", "contact_phone": "13900001111",
              "address": "江苏省南京市秦淮区太平南路305号阳光花园18栋701室", "business_type": "meter_move"}

@@ -96,6 +96,31 @@ async def test_cancel_clears_the_form_and_says_nothing_was_filed():
 
 
 @pytest.mark.asyncio
+async def test_a_question_after_the_stop_is_not_ignored():
+    tracker = make_tracker("算了不查了 我家楼道灯不亮了 是你们管吗", intent="cancel", active_loop="outage_form",
+                           slots={"requested_slot": "address"})
+    events, messages = await run_action(ActionCancelForm(), tracker)
+    assert messages[0]["text"] == "好的，已为您取消本次停电查询，没有提交任何信息。"
+    # No FAQ answer the selector is sure of: said so, with a person offered, not silently dropped.
+    assert messages[1].get("response") == "utter_cannot_answer"
+    assert any(e["event"] == "active_loop" and e["name"] is None for e in events)
+
+
+@pytest.mark.asyncio
+async def test_another_request_after_the_stop_is_served_at_once():
+    tracker = make_tracker("算了算了不报了，我想问问明天中华路停不停电", intent="cancel", active_loop="fault_form",
+                           slots={"requested_slot": "address"})
+    events, messages = await run_action(ActionCancelForm(), tracker)
+    assert texts(messages) == ["好的，已为您取消本次故障报修，没有提交任何信息。"]
+    assert events[-1] == {"event": "followup", "name": "outage_form", "timestamp": None}
+    # The stop alone still asks what else, and starts nothing.
+    events, messages = await run_action(ActionCancelForm(), make_tracker("算了不报了", intent="cancel",
+                                                                        active_loop="fault_form"))
+    assert texts(messages)[0].endswith("还有其他可以帮您的吗？")
+    assert not [e for e in events if e["event"] == "followup"]
+
+
+@pytest.mark.asyncio
 async def test_cancel_that_names_an_application_starts_it():
     tracker = make_tracker("算了不报修了，我想申请充电桩", intent="cancel", active_loop="fault_form",
                            entities=[{"entity": "business_type", "value": "ev_charger", "start": 11, "end": 14}],
