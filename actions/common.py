@@ -1066,11 +1066,9 @@ INLINE_ANSWER_CONFIDENCE = 0.6
 
 def answer_inline(dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> bool:
     """Answers a question asked inside a form with the FAQ answer the selector is sure of."""
-    from actions.faq import answer_topic, selected_topic  # faq imports the forms' modules
+    from actions.faq import answer_topic, selected_topic_and_confidence  # faq imports the forms' modules
 
-    selector = ((tracker.latest_message or {}).get("response_selector") or {}).get("faq") or {}
-    confidence = float((selector.get("response") or {}).get("confidence") or 0.0)
-    topic = selected_topic(tracker)
+    topic, confidence = selected_topic_and_confidence(tracker)
     if not topic or confidence < INLINE_ANSWER_CONFIDENCE:
         return False
     return answer_topic(topic, dispatcher, tracker, domain)

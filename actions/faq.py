@@ -15,6 +15,7 @@ from rasa_sdk.types import DomainDict
 
 from actions.applications import BUSINESS_TYPES, applicant_kind, business_from_text
 from actions.common import latest_text
+from actions.faq_concepts import touches
 
 # What a short follow-up asks about.
 ASPECTS = (
@@ -54,6 +55,8 @@ FOLLOW_UPS: Dict[str, Dict[str, str]] = {
 FOLLOW_UP_MAX_CHARS = 14
 ASKS_WHEN_POWER_RETURNS = re.compile(r"(多久|多长时间|几天|什么时候|啥时候|多快|要不要).{0,6}(来电|恢复|复电|送电|通电|有电)|"
                                      r"(交完|交了|缴完|缴了|交上).{0,8}(来电|恢复|复电|有电)")
+# Said by a customer whose power was cut for arrears, or who just paid.
+PAID_OR_IN_ARREARS = re.compile(r"欠|交了|缴了|交完|缴完|补交|补缴|充了|交上|交清|缴清|交过|付了|付完")
 # Topics about one business: after the answer, the application itself is offered.
 TOPIC_BUSINESS = {
     "docs_new_connection": "new_connection", "fee_new_connection": "new_connection",
@@ -93,15 +96,37 @@ def follow_up_topic(previous: Optional[str], text: str) -> Optional[str]:
     return FOLLOW_UPS.get(previous, {}).get(aspect) if aspect else None
 
 
+# A topic further down the selector's ranking is taken only with at least this confidence.
+MIN_RERANKED_CONFIDENCE = 0.02
+
+
+def _topic_of(entry: Dict[str, Any]) -> Optional[str]:
+    key = entry.get("intent_response_key") or ""
+    if not key:
+        key = (entry.get("utter_action") or "").replace("utter_", "", 1)
+    return key.split("/", 1)[1] if "/" in key else None
+
+
 def selected_topic(tracker: Tracker) -> Optional[str]:
-    """The topic of the ResponseSelector's answer (``faq/meter_calibration`` -> meter_calibration)."""
+    """The topic to answer (``faq/meter_calibration`` -> meter_calibration): the selector's first
+    topic that the message is about at all (``actions.faq_concepts``), None when none is."""
+    return selected_topic_and_confidence(tracker)[0]
+
+
+def selected_topic_and_confidence(tracker: Tracker) -> tuple:
+    """``selected_topic`` with the selector's confidence in it."""
     selector = ((tracker.latest_message or {}).get("response_selector") or {}).get("faq") or {}
     response = selector.get("response") or {}
-    key = response.get("intent_response_key") or ""
-    if not key:
-        responses = response.get("utter_action") or ""
-        key = responses.replace("utter_", "", 1)
-    return key.split("/", 1)[1] if "/" in key else None
+    chosen = _topic_of(response)
+    text = latest_text(tracker)
+    if chosen is None or text.startswith("/") or touches(chosen, text):
+        return chosen, float(response.get("confidence") or 0.0)
+    for entry in selector.get("ranking") or []:
+        topic = _topic_of(entry)
+        confidence = float(entry.get("confidence") or 0.0)
+        if topic and topic != chosen and confidence >= MIN_RERANKED_CONFIDENCE and touches(topic, text):
+            return topic, confidence
+    return None, 0.0
 
 
 def last_faq_topic(tracker: Tracker, within_turns: int = 3) -> Optional[str]:
@@ -206,8 +231,10 @@ class ActionAnswerFaq(Action):
         if topic in FOR_BUSINESS and applicant_kind(tracker) != "residential" and not (
                 topic == "tiered_tariff" and tracker.get_slot("customer_type")):
             topic = FOR_BUSINESS[topic]
-        if topic == "arrears_power_cut" and ASKS_WHEN_POWER_RETURNS.search(latest_text(tracker)):
-            # "欠费停电了 交完钱多久能来电": when power comes back after paying, not the policy.
+        text = latest_text(tracker)
+        if ASKS_WHEN_POWER_RETURNS.search(text) and PAID_OR_IN_ARREARS.search(text):
+            # "欠费停电了 交完钱多久能来电", "我刚在支付宝把欠的电费交了 咋还没来电呢": when power
+            # comes back after paying, not the arrears policy or how to pay.
             topic = "reconnection"
         if topic and topic.startswith("duration_") and tracker.get_slot("last_ticket_no") \
                 and not BUSINESS_NAMED.search(latest_text(tracker)):
@@ -229,9 +256,14 @@ class ActionAnswerFaq(Action):
             followed = [] if tracker.active_loop else await ActionCheckReconnection().run(dispatcher, tracker, domain)
             offered = None if tracker.active_loop or followed else offer_application(topic, dispatcher, tracker)
             return [SlotSet("faq_topic", topic), SlotSet("offered_business", offered)] + followed
-        from actions.menu import other_utility_response  # menu imports the forms' helpers
+        from actions.menu import named_request, other_utility_response  # menu imports the forms' helpers
 
-        other = other_utility_response(latest_text(tracker))
+        request = None if tracker.active_loop else named_request(text)
+        if request:
+            # "大泉村113号 听说过几天要停电 停多长时间": no answer is about it, the words ask a
+            # request the bot serves.
+            return [SlotSet("faq_topic", None), FollowupAction(request)]
+        other = other_utility_response(text)
         dispatcher.utter_message(response=other or "utter_cannot_answer")
         return [SlotSet("faq_topic", None)]
 

@@ -242,3 +242,69 @@ async def test_register_me_after_the_offer_names_the_business(actions_gateway):
     events, messages = await run_action(ValidateApplicationForm(), tracker)
     assert slot_values(events)["business_type"] == "pv_connection"
     assert "光伏并网" in texts(messages)[0]
+
+
+def ranked_tracker(text: str, ranking: list, intent: str = "faq"):
+    """A message whose selector ranked ``ranking`` [(topic, confidence)...], first one chosen."""
+    tracker = make_tracker(text, intent=intent)
+    entries = [{"intent_response_key": f"faq/{topic}", "utter_action": f"utter_faq/{topic}", "confidence": confidence}
+               for topic, confidence in ranking]
+    tracker.latest_message["response_selector"] = {"faq": {"response": dict(entries[0]), "ranking": entries}}
+    return tracker
+
+
+@pytest.mark.asyncio
+async def test_an_answer_about_something_the_message_never_mentions_gives_way_to_one_it_does():
+    text = "房子是二手的 电费户名还是原来房东的 我想改成我自己的名字 要带啥材料啊"
+    tracker = ranked_tracker(text, [("peak_valley_hours", 0.82), ("docs_name_transfer", 0.09), ("late_fee", 0.05)])
+    events, messages = await run_action(ActionAnswerFaq(), tracker)
+    assert texts(messages)[0] in variations("utter_faq/docs_name_transfer")
+    assert slot_values(events)["faq_topic"] == "docs_name_transfer"
+
+
+@pytest.mark.asyncio
+async def test_a_request_no_answer_is_about_goes_to_its_form():
+    text = "六合竹镇大泉村113号 听说过几天要停电 停多长时间 我家有冷柜"
+    tracker = ranked_tracker(text, [("pv_settlement", 0.7), ("e_invoice", 0.2), ("meter_reading", 0.1)])
+    events, messages = await run_action(ActionAnswerFaq(), tracker)
+    assert not messages
+    assert [e["name"] for e in events if e["event"] == "followup"] == ["outage_form"]
+
+
+@pytest.mark.asyncio
+async def test_nothing_about_it_and_no_request_is_an_honest_i_dont_know():
+    tracker = ranked_tracker("你们领导叫什么名字", [("peak_valley_hours", 0.6), ("tiered_tariff", 0.3)])
+    _, messages = await run_action(ActionAnswerFaq(), tracker)
+    assert [m.get("response") for m in messages] == ["utter_cannot_answer"]
+
+
+@pytest.mark.asyncio
+async def test_power_not_back_after_paying_arrears_gets_the_reconnection_answer_whatever_was_selected():
+    tracker = ranked_tracker("我刚在支付宝把欠的电费交了 咋还没来电呢", [("pay_by_wechat_alipay", 0.8),
+                                                                    ("reconnection", 0.1)])
+    events, messages = await run_action(ActionAnswerFaq(), tracker)
+    assert texts(messages)[0] in variations("utter_faq/reconnection")
+    # A new connection's "多久能通电" is no reconnection.
+    tracker = ranked_tracker("新房申请用电多久能通电", [("duration_new_connection", 0.9)])
+    _, messages = await run_action(ActionAnswerFaq(), tracker)
+    assert texts(messages)[0] in variations("utter_faq/duration_new_connection")
+
+
+def faq_examples(path: Path):
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    for item in data.get("nlu") or []:
+        if str(item.get("intent", "")).startswith("faq/"):
+            for line in item["examples"].strip().splitlines():
+                text = re.sub(r"\[([^\]]*)\]\{[^}]*\}|\[([^\]]*)\]\([^)]*\)", lambda m: m.group(1) or m.group(2),
+                              line.strip()[2:])
+                yield item["intent"][4:], text
+
+
+@pytest.mark.parametrize("path", [ROOT / "data" / "nlu" / "faq.yml", ROOT / "tests" / "nlu_test" / "test_data.yml"])
+def test_every_example_of_a_topic_touches_that_topics_concept(path):
+    from actions.faq_concepts import TOPIC_CONCEPTS, touches
+
+    examples = list(faq_examples(path))
+    assert examples and all(topic in TOPIC_CONCEPTS for topic, _ in examples)
+    missed = [(topic, text) for topic, text in examples if not touches(topic, text)]
+    assert not missed
