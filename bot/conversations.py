@@ -483,6 +483,11 @@ class ConversationHub:
                 return 0
             return len(await self._flush(conversation_id, channel, pending))
 
+    async def waiting(self, conversation_id: str) -> Optional[int]:
+        """How many messages of the conversation are not delivered yet (None: unknown conversation)."""
+        channel, pending = await self.store.run(self._channel_and_pending, conversation_id)
+        return None if channel is None else len(pending)
+
     async def _flush(self, conversation_id: str, channel: str, pending: list[dict]) -> dict[int, str]:
         """Delivers pending messages oldest first, stopping at the first that cannot go now."""
         adapter = self._channels.get(channel)

@@ -309,3 +309,18 @@ async def test_the_engines_last_round_and_unconfigured_channels_are_shown(aiohtt
     assert "每 60 秒运行一轮，已运行 3 轮" in engine
     assert "新增 5 条，发送 3，失败 1，放弃 0，跳过 1" in engine
     assert "未配置：企业微信、短信" in engine
+
+
+@pytest.mark.asyncio
+async def test_a_failed_ticket_status_notice_is_counted_and_listed_with_its_ticket(boss, app):
+    with app["store"].session() as session:
+        session.add(NoticeDelivery(kind="ticket_status", event_key="TRE000777:dispatched", binding_id=None,
+                                   conversation_id="wechat:o-x", account_no=None, channel="wechat", urgent=True,
+                                   payload={"text": "抢修人员已出发"}, status="failed", attempts=1,
+                                   last_error="SendError: wechat did not take the message",
+                                   next_attempt_at=data.at(-0.01), created_at=data.at(0.1)))
+    html = await (await boss.get("/console/notices")).text()
+    row = re.search(r'<tr data-kind="ticket_status" data-channel="wechat">.*?</tr>', html, re.S)
+    assert row and '<td class="num bad" data-status="failed">1</td>' in row.group(0)
+    failures = re.search(r'<section class="card" id="failures">.*?</section>', html, re.S).group(0)
+    assert "工单 TRE000777" in failures and "wechat did not take the message" in failures

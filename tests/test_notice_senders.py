@@ -33,7 +33,7 @@ async def test_the_gateways_wechat_channel_client_sends_the_template_messages():
     fields = '{"thing1": "title", "thing2": "text", "time3": "time"}'
     built = senders.build(app, environ={"WECHAT_TEMPLATE_NOTICE": "TPL-9", "WECHAT_TEMPLATE_FIELDS": fields})
     try:
-        assert sorted(built.by_channel) == ["web", "wechat"] and built.owned == []
+        assert sorted(built.by_channel) == ["conversation", "web", "wechat"] and built.owned == []
         await built.by_channel["wechat"](TARGET)
         await built.by_channel["wechat"](TARGET)
         assert len(fake.token_requests) == 1  # the channel's cached token
@@ -54,6 +54,6 @@ def test_a_cron_run_builds_its_own_clients_from_the_environment_and_leaves_out_w
                "TENCENTCLOUD_SECRET_ID": "id", "TENCENTCLOUD_SECRET_KEY": "key", "TENCENT_SMS_SDK_APP_ID": "1400",
                "TENCENT_SMS_SIGN_NAME": "供电服务", "TENCENT_SMS_TEMPLATE_ID": "1"}
     built = senders.build(hub=object(), environ=environ)
-    assert sorted(built.by_channel) == ["sms", "web", "wechat"] and len(built.owned) == 2
+    assert sorted(built.by_channel) == ["conversation", "sms", "web", "wechat"] and len(built.owned) == 2
     without = senders.build(environ={"WECHAT_TOKEN": "t", "WECHAT_APPID": "wx", "WECHAT_APPSECRET": "s"})
     assert without.by_channel == {}  # no template id: no WeChat notices (customer-service messages would not reach)

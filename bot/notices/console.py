@@ -138,7 +138,8 @@ def delivery_figures(session: Session, period: Period) -> Dict[str, Any]:
 def recent_failures(session: Session, period: Period, limit: int = FAILURES_SHOWN) -> List[Dict[str, Any]]:
     """Failed (to be retried) and dead deliveries of the period, newest first, customers masked."""
     query = (select(NoticeDelivery.id, NoticeDelivery.kind, NoticeDelivery.channel, NoticeDelivery.status,
-                    NoticeDelivery.account_no, NoticeDelivery.attempts, NoticeDelivery.last_error,
+                    NoticeDelivery.account_no, NoticeDelivery.binding_id, NoticeDelivery.event_key,
+                    NoticeDelivery.attempts, NoticeDelivery.last_error,
                     NoticeDelivery.next_attempt_at, NoticeDelivery.created_at, Customer.name, Customer.phone)
              .outerjoin(Customer, Customer.account_no == NoticeDelivery.account_no)
              .where(NoticeDelivery.status.in_(("failed", "dead")),
@@ -147,7 +148,10 @@ def recent_failures(session: Session, period: Period, limit: int = FAILURES_SHOW
     return [{"id": row.id, "kind": row.kind, "kind_name": vocabulary.NOTICE_KINDS.get(row.kind, row.kind),
              "channel": row.channel, "channel_name": CHANNEL_NAMES.get(row.channel, row.channel),
              "status": row.status, "status_name": STATUS_NAMES.get(row.status, row.status),
-             "account_no": row.account_no, "customer_name": masking.mask_name(row.name),
+             "account_no": row.account_no or "",
+             # A ticket's status goes to the ticket's conversation, not to a binding.
+             "ticket_no": row.event_key.split(":", 1)[0] if row.binding_id is None else None,
+             "customer_name": masking.mask_name(row.name),
              "customer_phone": masking.mask_phone(row.phone), "attempts": row.attempts,
              "last_error": masking.mask_text((row.last_error or "")[:300]),
              "next_attempt_at": row.next_attempt_at if row.status == "failed" else None,

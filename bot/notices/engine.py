@@ -21,6 +21,11 @@
    channel's sender.
 4. **record** — ``sent`` with ``sent_at``; a failure is ``failed`` with the error and the next
    try after 1 min, 5 min, 30 min, 2 h; the fifth failure is ``dead``. ``attempts`` counts tries.
+
+A ticket's status (``bot.sla.notify``) is a row without a binding: its recipient is the
+ticket's conversation (``conversation_id``), its own partial unique key the claim; the gateway
+that claims it sends it at once (``send_claimed``, within the row's lease) through the
+``CONVERSATION`` sender, and the rounds retry it if that failed.
 """
 from __future__ import annotations
 
@@ -66,6 +71,7 @@ class Target:
     channel_user: str
     conversation_id: Optional[str]
     payload: dict
+    attempts: int = 0  # tries before this one
 
     @property
     def text(self) -> str:
@@ -77,6 +83,9 @@ class Target:
 
 
 Sender = Callable[[Target], Awaitable[None]]
+# The sender of a delivery without a binding (a ticket's status): it writes into the conversation
+# the ticket came from, whatever its channel (bot.notices.senders.ConversationSender).
+CONVERSATION = "conversation"
 
 
 class SendError(RuntimeError):
@@ -146,7 +155,7 @@ class Leased:
     urgent: bool
     payload: dict
     attempts: int
-    binding_id: int
+    binding_id: Optional[int]  # None: a ticket's status to its conversation
     channel_user: str
     conversation_id: Optional[str]
     sms_consent: bool
@@ -172,18 +181,24 @@ def lease(session: Session, now: datetime, limit: int = BATCH) -> list[Leased]:
         return []
     session.execute(update(NoticeDelivery).where(NoticeDelivery.id.in_(ids))
                     .values(next_attempt_at=now + LEASE).execution_options(synchronize_session=False))
+    return leased_rows(session, ids)
+
+
+def leased_rows(session: Session, ids: list[int]) -> list[Leased]:
+    """What the sending needs of the deliveries ``ids`` (already leased by this process)."""
     d, b, s = NoticeDelivery, CustomerBinding, NoticeSubscription
     rows = session.execute(
         select(d.id, d.kind, d.account_no, d.channel, d.urgent, d.payload, d.attempts, d.last_error,
-               b.id.label("binding_id"),
+               d.binding_id, d.conversation_id.label("delivery_conversation"),
                b.channel_user, b.conversation_id, b.sms_consent, b.unbound_at, s.enabled)
-        .join(b, b.id == d.binding_id)
+        .outerjoin(b, b.id == d.binding_id)
         .outerjoin(s, and_(s.binding_id == d.binding_id, s.kind == d.kind))
         .where(d.id.in_(ids)).order_by(d.id)
     ).all()
-    return [Leased(id=r.id, kind=r.kind, account_no=r.account_no, channel=r.channel, urgent=bool(r.urgent),
+    return [Leased(id=r.id, kind=r.kind, account_no=r.account_no or "", channel=r.channel, urgent=bool(r.urgent),
                    payload=dict(r.payload or {}), attempts=r.attempts or 0, binding_id=r.binding_id,
-                   channel_user=r.channel_user, conversation_id=r.conversation_id,
+                   channel_user=(r.channel_user if r.binding_id is not None else r.delivery_conversation) or "",
+                   conversation_id=r.conversation_id if r.binding_id is not None else r.delivery_conversation,
                    sms_consent=bool(r.sms_consent), unbound=r.unbound_at is not None, subscribed=r.enabled,
                    last_error=r.last_error)
             for r in rows]
@@ -313,13 +328,13 @@ async def _handle(items: list[Leased], counts: dict[int, int], values: dict[str,
 
     async def send(item: Leased) -> dict[str, Any]:
         attempts = item.attempts + 1
-        sender = senders.get(item.channel)
+        sender = senders.get(item.channel if item.binding_id is not None else CONVERSATION)
         try:
             if sender is None:
                 raise SendError(f"no sender for channel {item.channel} (not configured)")
             async with limit:
                 await sender(Target(item.id, item.kind, item.account_no, item.channel, item.channel_user,
-                                    item.conversation_id, item.payload))
+                                    item.conversation_id, item.payload, item.attempts))
         except Exception as exc:  # any failure of a channel is retried, never fatal to the round
             error = f"{type(exc).__name__}: {exc}"[:MAX_ERROR_CHARS]
             if attempts >= MAX_ATTEMPTS:
@@ -337,6 +352,39 @@ async def _handle(items: list[Leased], counts: dict[int, int], values: dict[str,
 
     outcomes += await asyncio.gather(*(send(item) for item in to_send))
     return outcomes
+
+
+async def send_claimed(store, ids: list[int], senders: Mapping[str, Sender], now: Optional[datetime] = None
+                       ) -> RunResult:
+    """Sends deliveries this process has just claimed and holds the lease of (their
+    ``next_attempt_at`` is ``LEASE`` ahead), as ``run_once`` would, and records the outcome: a
+    ticket's status goes out at once instead of at the next round; a failure is retried by the
+    rounds like any other."""
+    now = now or now_utc()
+    result = RunResult()
+
+    def _load() -> tuple[list[Leased], dict[str, Any]]:
+        with store.session() as session:
+            return leased_rows(session, ids), notice_settings.load(session)
+
+    items, values = await store.run(_load)
+    if not items:
+        return result
+    quiet = notice_settings.quiet_hours(values.get("quiet_hours") or "")
+    cap = int(values.get("daily_cap") or 0)
+    if cap and any(not i.urgent for i in items):
+        counts = await store.run(_sent_today, store, sorted({i.binding_id for i in items
+                                                             if not i.urgent and i.binding_id is not None}), now)
+    else:
+        counts = {}
+    outcomes = await _handle(items, counts, values, quiet, cap, now, senders, result)
+    await store.run(_record, store, outcomes)
+    return result
+
+
+def _sent_today(store, binding_ids: list[int], now: datetime) -> dict[int, int]:
+    with store.session() as session:
+        return sent_today(session, binding_ids, now)
 
 
 def _record(store, outcomes: list[dict[str, Any]]) -> None:

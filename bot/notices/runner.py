@@ -50,7 +50,8 @@ def setup(app: web.Application, environ: Mapping[str, str] = os.environ) -> None
         stop = asyncio.Event()
         redis_url = getattr(app.get("settings"), "redis_url", "") or ""
         built = senders.build(app, environ=environ, redis_url=redis_url)
-        state: dict[str, Any] = {"rounds": 0, "last": None, "channels": sorted(built.by_channel)}
+        channels = sorted(c for c in built.by_channel if c != engine.CONVERSATION)  # not a channel: tickets'
+        state: dict[str, Any] = {"rounds": 0, "last": None, "channels": channels}
         app[RUNNER] = state
 
         async def loop() -> None:

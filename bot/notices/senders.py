@@ -35,7 +35,7 @@ from urllib.parse import urlsplit
 import aiohttp
 
 from bot.channels.common import PlatformApi, PlatformApiError, split_text
-from bot.notices.engine import SendError, Sender, Target
+from bot.notices.engine import CONVERSATION, SendError, Sender, Target
 from bot.store.types import SHANGHAI
 
 log = logging.getLogger(__name__)
@@ -56,6 +56,47 @@ class WebSender:
             await self.hub.push(conversation_id, message, sender="bot")
         except LookupError as exc:
             raise SendError(f"conversation {conversation_id} is unknown") from exc
+
+
+# ---------------------------------------------------------------- a ticket's own conversation
+
+# Platforms that push a message through their API: it reached the customer only if the API took
+# it (else it waits in the conversation). On the web, a stored message is delivered (at once if
+# the customer is connected, else at the next visit), as on channels without an adapter.
+PUSH_CHANNELS = ("wechat", "wecom")
+
+
+class ConversationSender:
+    """A notice without a binding (a ticket's status) into the conversation it belongs to, on
+    that conversation's channel, through the hub. The first try stores the messages (payload
+    ``messages``) and delivers them; a WeChat/WeCom API failure leaves them waiting in the
+    conversation and raises, and a retry delivers what waits there (never storing them twice)."""
+
+    def __init__(self, hub: Any):
+        self.hub = hub
+
+    async def __call__(self, target: Target) -> None:
+        conversation_id = target.conversation_id or target.channel_user
+        if not conversation_id:
+            raise SendError("no conversation to write to")
+        if target.attempts == 0:
+            messages = target.payload.get("messages") or [{"text": target.text}]
+            delivered = True
+            for message in messages:
+                try:
+                    stored = await self.hub.push(conversation_id, message, sender="system")
+                except LookupError as exc:
+                    raise SendError(f"conversation {conversation_id} is unknown") from exc
+                delivered = delivered and bool(stored.get("delivered_at"))
+            if delivered or target.channel not in PUSH_CHANNELS:
+                return
+        else:
+            await self.hub.deliver_pending(conversation_id)
+        waiting = await self.hub.waiting(conversation_id)
+        if waiting is None:
+            raise SendError(f"conversation {conversation_id} is unknown")
+        if waiting and target.channel in PUSH_CHANNELS:
+            raise SendError(f"{target.channel} did not take the message; it waits in the conversation")
 
 
 # ---------------------------------------------------------------- WeChat template messages
@@ -249,6 +290,7 @@ def build(app: Any = None, *, hub: Any = None, environ: Mapping[str, str] = os.e
     hub = hub if hub is not None else (app.get("hub") if app is not None else None)
     if hub is not None:
         senders["web"] = WebSender(hub)
+        senders[CONVERSATION] = ConversationSender(hub)
 
     template = environ.get("WECHAT_TEMPLATE_NOTICE", "")
     wechat_channel = app.get("wechat_channel") if app is not None else None

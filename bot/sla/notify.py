@@ -7,13 +7,18 @@ with the next committed time, and after resolution a satisfaction follow-up (回
 three buttons whose payload the assistant understands (``/rate_service{"rating": ...}``);
 the assistant's action stores the answer through ``POST /api/v1/surveys``.
 
-Each (ticket, status) is announced once: the notice is claimed with a ticket event in the
-same transaction that reads the ticket, so a retried status request does not repeat it.
+Each (ticket, status) is announced once: the notice is claimed in the same transaction that
+reads the ticket — a ticket event and a row of the notice engine's delivery log
+(``notice_deliveries``, kind ``ticket_status``, event ``<ticket_no>:<status>``, no binding: the
+recipient is the conversation the ticket came from, which need not be a bound channel; a
+partial unique key makes it one row per ticket event and conversation even with several
+gateways). The gateway that claimed it sends it at once (``engine.send_claimed``, holding the
+row's lease); when the channel fails (a WeChat or WeCom API error leaves the message waiting in
+the conversation), the row is ``failed`` and the engine's rounds retry it with back-off like any
+notice, and the console's delivery figures and failures show it.
 It is the notice kind ``ticket_status`` of the proactive notices: nothing is said while a
 supervisor has that kind switched off; customers cannot opt out of it (a request of their
-own), and it is not held by quiet hours (it answers what the customer asked for). It goes to
-the conversation the ticket came from, which need not be a bound channel, so it is not in the
-engine's delivery log (a delivery there belongs to a binding).
+own), and it is not held by quiet hours (it answers what the customer asked for).
 """
 from __future__ import annotations
 
@@ -22,12 +27,14 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import select, text
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, selectinload
 
 from bot import vocabulary
+from bot.notices import engine as notice_engine
 from bot.notices import settings as notice_settings
-from bot.store.models import Ticket, TicketEvent
+from bot.store.models import Conversation, NoticeDelivery, Ticket, TicketEvent
 from bot.store.types import SHANGHAI, now_utc
 
 log = logging.getLogger(__name__)
@@ -51,10 +58,14 @@ RATINGS = (("满意", "satisfied"), ("一般", "neutral"), ("不满意", "dissat
 SURVEY_TEXT = "为了把服务做得更好，想请您对本次服务做个评价："
 
 
+KIND = "ticket_status"
+
+
 @dataclass(frozen=True)
 class Notice:
     conversation_id: str
     messages: list[dict]
+    delivery_id: int | None = None  # the claim in the delivery log
 
 
 def describe_time(due: datetime, now: datetime) -> str:
@@ -127,6 +138,11 @@ def claim_notice(session: Session, ticket_no: str, status: str, now: datetime) -
     None when the ticket has no conversation, is not in ``status`` any more, there is
     nothing to say, or the notice was already claimed.
     """
+    dialect = session.get_bind().dialect.name
+    if dialect == "sqlite":
+        # Take SQLite's write lock before reading (a second gateway's claim waits here instead of
+        # failing to upgrade its read to a write): the lock PostgreSQL's FOR UPDATE gives below.
+        session.execute(text("UPDATE notice_deliveries SET status = status WHERE 1 = 0"))
     ticket = session.execute(
         select(Ticket).where(Ticket.ticket_no == ticket_no).with_for_update()
     ).scalar_one_or_none()
@@ -145,17 +161,43 @@ def claim_notice(session: Session, ticket_no: str, status: str, now: datetime) -
     messages = compose(ticket, status, now)
     if not messages:
         return None
+    delivery_id = _claim_delivery(session, dialect, ticket, status, messages, now)
+    if delivery_id is None:
+        return None
     session.add(TicketEvent(ticket_id=ticket.id, at=now, actor="system", kind="customer_notified",
                             data={"status": status, "conversation_id": ticket.conversation_id,
                                   "survey": any("buttons" in m for m in messages)}))
-    return Notice(ticket.conversation_id, messages)
+    return Notice(ticket.conversation_id, messages, delivery_id)
+
+
+def _claim_delivery(session: Session, dialect: str, ticket: Ticket, status: str, messages: list[dict],
+                    now: datetime) -> int | None:
+    """Inserts the delivery-log row of the notice (``None``: another gateway has it). The row is
+    leased to this process (``next_attempt_at`` a lease ahead): the rounds leave it alone unless
+    this process dies before recording the outcome."""
+    conversation_id = ticket.conversation_id
+    channel = session.execute(select(Conversation.channel).where(Conversation.id == conversation_id)
+                              ).scalar_one_or_none()
+    row = {"kind": KIND, "event_key": f"{ticket.ticket_no}:{status}", "binding_id": None,
+           "conversation_id": conversation_id, "account_no": ticket.account_no,
+           "channel": channel or ticket.channel or "web", "urgent": True,
+           "payload": {"text": messages[0].get("text") or "", "messages": messages, "ticket_no": ticket.ticket_no},
+           "status": "pending", "attempts": 0, "next_attempt_at": now + notice_engine.LEASE, "last_error": None,
+           "adhoc_id": None, "created_at": now, "sent_at": None}
+    table = NoticeDelivery.__table__
+    insert = (postgresql.insert(table) if dialect == "postgresql" else sqlite.insert(table)).on_conflict_do_nothing()
+    if not max(session.execute(insert, row).rowcount or 0, 0):
+        return None
+    return session.execute(select(NoticeDelivery.id).where(
+        NoticeDelivery.kind == KIND, NoticeDelivery.event_key == row["event_key"],
+        NoticeDelivery.conversation_id == conversation_id, NoticeDelivery.binding_id.is_(None))).scalar_one()
 
 
 async def notify_ticket_status(app, ticket_no: str, status: str, now: datetime | None = None) -> bool:
     """Tells the customer about a status change on their own channel. True if a notice was sent.
 
     Never raises for the customer's channel being unavailable: the hub keeps the message
-    pending and delivers it when the customer comes back.
+    pending and the delivery is retried (and logged) by the notice engine.
     """
     if status not in NOTIFIED_STATUSES:
         return False
@@ -170,16 +212,16 @@ async def notify_ticket_status(app, ticket_no: str, status: str, now: datetime |
             return claim_notice(session, ticket_no, status, now)
 
     notice = await store.run(_claim)
-    if notice is None:
+    if notice is None or notice.delivery_id is None:
         return False
-    for message in notice.messages:
-        try:
-            await hub.push(notice.conversation_id, message, sender="system")
-        except LookupError:
-            log.warning("ticket %s: conversation %s is unknown, customer not notified",
-                        ticket_no, notice.conversation_id)
-            return False
-    return True
+    from bot.notices.senders import ConversationSender
+
+    result = await notice_engine.send_claimed(store, [notice.delivery_id],
+                                              {notice_engine.CONVERSATION: ConversationSender(hub)}, now)
+    if not result.sent:
+        log.warning("ticket %s: the %s notice to %s did not go through now (retried by the notice engine)",
+                    ticket_no, status, notice.conversation_id)
+    return bool(result.sent)
 
 
 def pending_survey_ticket(session: Session, conversation_id: str) -> str | None:

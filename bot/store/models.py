@@ -504,19 +504,27 @@ class AdhocNotice(Base):
 
 
 class NoticeDelivery(Base):
-    """One notice of one event to one binding: the row is the exactly-once claim (the unique
-    key), the retry schedule and the delivery log in one."""
+    """One notice of one event to one recipient: the row is the exactly-once claim (a unique
+    key), the retry schedule and the delivery log in one.
+
+    The recipient is a binding (``binding_id``), or, for a ticket's status, the conversation the
+    ticket came from (``binding_id`` NULL, ``conversation_id`` set: that chat need not be a bound
+    channel); each has its own unique key."""
 
     __tablename__ = "notice_deliveries"
     __table_args__ = (UniqueConstraint("kind", "event_key", "binding_id", name="uq_notice_deliveries_once"),
+                      Index("uq_notice_deliveries_once_conversation", "kind", "event_key", "conversation_id",
+                            unique=True, sqlite_where=text("binding_id IS NULL"),
+                            postgresql_where=text("binding_id IS NULL")),
                       Index("ix_notice_deliveries_status_next", "status", "next_attempt_at"),
                       Index("ix_notice_deliveries_created_at", "created_at"))
 
     id = Column(Integer, primary_key=True)
     kind = Column(String(32), nullable=False)  # NOTICE_KINDS
-    event_key = Column(String(128), nullable=False)  # e.g. "3201000001:2026-11:due-7"
-    binding_id = Column(Integer, ForeignKey("customer_bindings.id"), nullable=False, index=True)
-    account_no = Column(String(10), nullable=False, index=True)
+    event_key = Column(String(128), nullable=False)  # e.g. "3201000001:2026-11:due-7", "TK…:accepted"
+    binding_id = Column(Integer, ForeignKey("customer_bindings.id"), nullable=True, index=True)
+    conversation_id = Column(String(128), nullable=True)  # the recipient when there is no binding
+    account_no = Column(String(10), nullable=True, index=True)  # a ticket may have no account
     channel = Column(String(16), nullable=False)
     urgent = Column(Boolean, nullable=False, default=False)  # sent in quiet hours too
     payload = Column(JSON, nullable=False)  # {"text": ..., "buttons"?: [...], "attachment"?: {...}}
