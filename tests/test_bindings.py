@@ -3,7 +3,7 @@ service functions on SQLite and PostgreSQL, and the REST API with its identity c
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select, update
 
 from bot.notices import bindings as service
 from bot.store.db import Store, migrate
@@ -122,6 +122,71 @@ def test_unbinding_keeps_the_row_and_a_new_binding_starts_fresh(store):
         assert service.wants(session, new.id, "overdue") is True  # the old choice went with the old binding
         service.unbind(session, me)  # all of them
     assert active_rows(store) == []
+
+
+def test_the_store_holds_one_active_binding_of_a_person_to_an_account(store):
+    from sqlalchemy.exc import IntegrityError
+
+    def row(**extra):
+        return CustomerBinding(account_no=ACCOUNT, channel="wechat", channel_user="oDup", conversation_id="wechat:oDup",
+                               **extra)
+
+    with store.session() as session:
+        session.add(row())
+    with pytest.raises(IntegrityError):
+        with store.session() as session:
+            session.add(row())
+    with store.session() as session:  # an ended binding is history: the same pair may be bound again
+        session.execute(update(CustomerBinding).values(unbound_at=func.now()))
+        session.add(row())
+        session.flush()
+        session.add(CustomerBinding(account_no=OTHER, channel="wechat", channel_user="oDup"))  # another account
+        session.add(CustomerBinding(account_no=ACCOUNT, channel="wecom", channel_user="oDup"))  # another channel
+    assert sorted(active_rows(store)) == [(ACCOUNT, "wechat", "oDup"), (ACCOUNT, "wecom", "oDup"),
+                                          (OTHER, "wechat", "oDup")]
+
+
+def test_two_gateways_binding_the_same_person_at_once_make_one_binding(store, store_url, monkeypatch):
+    """Both requests read "not bound" before either inserts (on PostgreSQL; SQLite's write lock
+    makes the second wait for the first): one row, the second request is told it is bound already."""
+    import threading
+
+    both_read = threading.Barrier(2)
+    real_active = service._active
+
+    def active_then_wait(session, person, account_no=None):
+        found = real_active(session, person, account_no)
+        if not found:
+            try:
+                both_read.wait(timeout=1.5)
+            except threading.BrokenBarrierError:  # SQLite: the other request waits for our lock
+                pass
+        return found
+
+    monkeypatch.setattr(service, "_active", active_then_wait)
+    gateways = [Store(store_url), Store(store_url)]
+    results: list = [None, None]
+
+    def request(i: int) -> None:
+        with gateways[i].session() as session:
+            binding, created = service.bind(session, person(), ACCOUNT)
+            results[i] = (binding.id, created)
+
+    threads = [threading.Thread(target=request, args=(i,)) for i in range(2)]
+    try:
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(20)
+    finally:
+        for g in gateways:
+            g.close()
+    assert sorted(created for _, created in results) == [False, True]
+    assert results[0][0] == results[1][0]
+    assert active_rows(store) == [(ACCOUNT, "wechat", "oQ9f_3kd8sLx0PqZ")]
+    with store.session() as session:
+        actions = session.execute(select(AuditEntry.action)).scalars().all()
+    assert actions == ["bind_notices"]
 
 
 def test_every_change_is_audited_as_the_customer(store):

@@ -25,7 +25,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Dict, Iterable, List, Optional, Sequence
 
-from sqlalchemy import select
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from bot import vocabulary
@@ -92,24 +93,38 @@ def _active(session: Session, person: Person, account_no: Optional[str] = None) 
 
 def bind(session: Session, person: Person, account_no: str, *, now: Optional[datetime] = None) -> tuple:
     """Binds ``person`` to ``account_no``: ``(binding, created)``. Idempotent: an active
-    binding of the same pair is returned (its chat updated to the person's latest)."""
+    binding of the same pair is returned (its chat updated to the person's latest).
+
+    The store allows one active binding per pair (``uq_customer_bindings_active``): when another
+    gateway binds the same pair at the same moment, this insert meets its row and the binding is
+    theirs — ``(their binding, False)``, the customer hears it is bound already."""
     now = now or now_utc()
+    if session.get_bind().dialect.name == "sqlite":
+        # Take SQLite's write lock before reading, so a second writer waits for this one instead
+        # of failing to upgrade a stale read (PostgreSQL: the unique index settles the race below).
+        session.execute(update(CustomerBinding).where(CustomerBinding.id == -1).values(unbound_at=None))
     if session.execute(select(Customer.id).where(Customer.account_no == account_no)).first() is None:
         raise BindingError(404, "not_found", f"account {account_no} does not exist")
     existing = _active(session, person, account_no)
-    if existing:
-        binding = existing[0]
-        if person.conversation_id and binding.conversation_id != person.conversation_id:
-            binding.conversation_id = person.conversation_id
-        session.flush()
-        return binding, False
-    binding = CustomerBinding(account_no=account_no, channel=person.channel, channel_user=person.channel_user,
-                              conversation_id=person.conversation_id, sms_consent=person.channel == "sms",
-                              created_at=now)
-    session.add(binding)
+    if not existing:
+        binding = CustomerBinding(account_no=account_no, channel=person.channel, channel_user=person.channel_user,
+                                  conversation_id=person.conversation_id, sms_consent=person.channel == "sms",
+                                  created_at=now)
+        try:
+            with session.begin_nested():
+                session.add(binding)
+        except IntegrityError:
+            existing = _active(session, person, account_no)
+            if not existing:
+                raise
+        else:
+            _audit(session, "bind_notices", person, account_no, {"binding_id": binding.id}, now)
+            return binding, True
+    binding = existing[0]
+    if person.conversation_id and binding.conversation_id != person.conversation_id:
+        binding.conversation_id = person.conversation_id
     session.flush()
-    _audit(session, "bind_notices", person, account_no, {"binding_id": binding.id}, now)
-    return binding, True
+    return binding, False
 
 
 def unbind(session: Session, person: Person, account_no: Optional[str] = None, *,

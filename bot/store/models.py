@@ -450,7 +450,11 @@ class CustomerBinding(Base):
     Unbinding keeps the row (``unbound_at``) so the delivery log still says who got what."""
 
     __tablename__ = "customer_bindings"
-    __table_args__ = (Index("ix_customer_bindings_channel_user", "channel", "channel_user"),)
+    __table_args__ = (Index("ix_customer_bindings_channel_user", "channel", "channel_user"),
+                      # One active binding of a channel identity to an account (two gateways binding
+                      # at once cannot make two): unbound rows are history and may repeat.
+                      Index("uq_customer_bindings_active", "channel", "channel_user", "account_no", unique=True,
+                            sqlite_where=text("unbound_at IS NULL"), postgresql_where=text("unbound_at IS NULL")))
 
     id = Column(Integer, primary_key=True)
     account_no = Column(String(10), ForeignKey("customers.account_no"), nullable=False, index=True)
