@@ -36,6 +36,14 @@ from bot import vocabulary
 KIND_NAMES = vocabulary.NOTICE_KINDS
 SWITCHABLE = [k for k in KIND_NAMES if k not in vocabulary.NOTICE_KINDS_ALWAYS_ON]
 CHANNEL_NAMES = {"wechat": "微信", "wecom": "企业微信", "web": "网页客服", "sms": "短信"}
+# How a notice reaches the customer on each channel (bot/notices/senders.py): the web widget shows
+# it at once while a window is open (on any gateway), else when the customer next opens it; WeChat
+# sends a template message of the official account; WeCom an application message.
+HOW_NOTICES_ARRIVE = {
+    "web": "客服窗口开着时，通知会立即显示在这里；窗口关着时，会在您下次打开客服窗口时显示。",
+    "wechat": "通知会由本公众号直接推送给您，不需要您先发消息。",
+    "wecom": "通知会以企业微信应用消息的形式发给您。",
+}
 
 # What the customer wants, in the order it is decided (解绑 before 绑定, 退订 before 订阅).
 UNBIND_WORDS = re.compile(r"解绑|解除.{0,4}绑定|取消.{0,4}绑定|删除.{0,4}绑定|不绑了|不(要|用|想)再?绑")
@@ -219,8 +227,9 @@ class ActionManageNotices(Action):
         else:
             lines = [f"户号尾号{tail}已经绑定在当前{channel}，不用重复绑定"
                      + (f"，{names(kinds)}已为您开启。" if kinds else "。")]
-        if (binding.get("channel") or channel_of(tracker)) == "web":
-            lines.append("网页客服的通知会在您下次打开客服窗口时显示。")
+        how = HOW_NOTICES_ARRIVE.get(binding.get("channel") or channel_of(tracker))
+        if how:
+            lines.append(how)
         lines.append("想看收哪些通知，说“我的订阅”；不想收某类通知，说“退订停电通知”这样就行；"
                      "说“解绑户号”可以解除绑定。")
         dispatcher.utter_message(text=join_lines(lines))

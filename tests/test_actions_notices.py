@@ -91,12 +91,23 @@ async def test_an_unverified_customer_is_checked_first_then_bound(actions_gatewa
                                  form="notice_form")
     reply = texts(messages)[0]
     assert "已将户号尾号0001绑定到当前微信" in reply and "停电通知" in reply
+    assert "本公众号直接推送给您" in reply and "下次打开" not in reply
     assert slot_values(events)["notice_action"] is None
     assert bindings_in_store(actions_gateway.app) == [(ACCOUNT, "wechat", "oNotice_test_user", True)]
 
     events, messages = await say("绑定户号", slots=VERIFIED)
     assert "已经绑定" in texts(messages)[0]
     assert len(bindings_in_store(actions_gateway.app)) == 1
+
+
+@pytest.mark.asyncio
+async def test_a_web_customer_hears_notices_show_at_once_while_the_window_is_open(actions_gateway):
+    await prove(actions_gateway, "web-bind-session-01", "web")
+    _, messages = await say("绑定户号", slots=VERIFIED, sender_id="web-bind-session-01", channel="web")
+    reply = texts(messages)[0]
+    assert "已将户号尾号0001绑定到当前网页客服" in reply
+    assert "客服窗口开着时，通知会立即显示在这里；窗口关着时，会在您下次打开客服窗口时显示。" in reply
+    assert "推送" not in reply
 
 
 @pytest.mark.asyncio
