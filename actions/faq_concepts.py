@@ -70,6 +70,7 @@ TOPIC_CONCEPTS: Dict[str, str] = {
     "pv_payment_late": r"到账|没到|没收到|没打|拖欠|迟迟|还没|一直没|不到|没给|欠",
     "street_light": r"路灯|灯",
     "ownership_boundary": r"谁管|谁负责|归谁|你们管|管不管|管吗|负责|算谁|找谁|找你们|物业|楼道|户内|表后|表箱|屋里|家里|归不归|维护|供电局|供电公司|你们",
+    "proxy_handling": r"替|代办|代替|代理|委托|帮我去|别人|家里人|家人|子女|儿子|女儿|孩子|租客|房客|老伴|本人|亲戚|朋友",
     "property_certificate": r"物业|证明|同意|盖章|不让|不给|业委会|居委会",
     "duration_new_connection": _HOW_LONG,
     "duration_other_change": _HOW_LONG,
