@@ -97,6 +97,9 @@ _PENDING_MESSAGES = (select(MESSAGES)
 _MARK_DELIVERED = (update(MESSAGES)
                    .where(MESSAGES.c.id.in_(bindparam("ids", expanding=True)), MESSAGES.c.delivered_at.is_(None))
                    .values(delivered_at=bindparam("now")))
+_CLAIM_DELIVERY = (update(MESSAGES)
+                   .where(MESSAGES.c.id == bindparam("mid"), MESSAGES.c.delivered_at.is_(None))
+                   .values(delivered_at=bindparam("now")))
 _ANSWER_AFTER = (select(MESSAGES.c.id)
                  .where(MESSAGES.c.conversation_id == bindparam("cid"), MESSAGES.c.id > bindparam("mid"),
                         MESSAGES.c.sender != "customer")
@@ -110,6 +113,16 @@ class ChannelAdapter(Protocol):
 
     async def deliver(self, conversation_id: str, message: dict) -> bool:
         """Sends one message now; False leaves it pending for a later ``deliver_pending``."""
+
+
+class ClaimingAdapter(ChannelAdapter, Protocol):
+    """A channel whose customer may be connected to another gateway (the web widget): a message
+    goes out from the gateway that holds the customer's socket, which first claims it in the
+    store (``delivered_at`` set only if still NULL), so two gateways never both send it."""
+
+    claims_delivery: bool
+
+    def is_present(self, conversation_id: str) -> bool: ...
 
 
 class Hub(Protocol):
@@ -493,6 +506,8 @@ class ConversationHub:
         adapter = self._channels.get(channel)
         if adapter is None:
             return {}
+        if getattr(adapter, "claims_delivery", False):
+            return await self._flush_claimed(conversation_id, adapter, pending)
         delivered_ids: list[int] = []
         for data in pending:
             try:
@@ -509,6 +524,31 @@ class ConversationHub:
         # which clients drop by message id.
         delivered_at = await self.store.run(self._mark_delivered, delivered_ids)
         return {message_id: delivered_at for message_id in delivered_ids}
+
+    async def _flush_claimed(self, conversation_id: str, adapter: Any, pending: list[dict]) -> dict[int, str]:
+        """Delivers pending messages through a claiming adapter (``ClaimingAdapter``): only when
+        the customer's socket is on this gateway, and only the messages this gateway claimed
+        (another gateway may be delivering the same ones: each goes out once)."""
+        if not pending or not adapter.is_present(conversation_id):
+            return {}
+        claimed, delivered_at = await self.store.run(self._claim_delivery, [d["id"] for d in pending])
+        for data in pending:
+            if data["id"] in claimed:
+                try:
+                    await adapter.deliver(conversation_id, outgoing_message(data))
+                except Exception:  # claimed: the customer finds it in the history on reconnect
+                    log.exception("channel %s failed to deliver message %s", adapter.name, data["id"])
+        return {message_id: delivered_at for message_id in claimed}
+
+    def _claim_delivery(self, message_ids: list[int]) -> tuple[set[int], str]:
+        """Marks as delivered those of the messages nobody marked yet: the ones this process sends."""
+        now = now_utc()
+        claimed = set()
+        with self.store.transaction() as conn:
+            for message_id in message_ids:
+                if conn.execute(_CLAIM_DELIVERY, {"mid": message_id, "now": now}).rowcount == 1:
+                    claimed.add(message_id)
+        return claimed, iso_local(now)
 
     # ---- state and queries --------------------------------------------------------------
     async def set_state(self, conversation_id: str, state: str, agent: Optional[str] = None) -> dict:

@@ -13,6 +13,14 @@ What crosses (one JSON message per event on ``CHANNEL``)::
 
     {"origin": <this gateway's id>, "audience": "staff" | "supervisor", "event": <console view>}
 
+Web messages waiting for their customer: a bot, staff or system message of a web conversation
+stored on a gateway that does not hold the customer's socket (a notice of the engine, a staff
+reply, a ticket's status) stays pending there; the relay sends its conversation id on
+``DELIVER_CHANNEL`` (``{"origin", "conversation_id"}``), and a gateway that holds one of that
+session's sockets delivers what waits (``hub.deliver_pending``: it claims each message in the
+store before sending, so two such gateways never both send it). Every gateway listens on this
+channel while it runs, console or not.
+
 Publishing does not wait for Redis: events go to an outbox that one task sends in order, a
 burst (a turn's customer message and replies) in one pipelined round trip.
 """
@@ -32,6 +40,7 @@ from bot.events import Event, EventBus, audience_of, bus_of, console_view
 log = logging.getLogger(__name__)
 
 CHANNEL = "electricbot:console-events"
+DELIVER_CHANNEL = "electricbot:deliver-pending"
 REDIS_CLIENT = web.AppKey("event_relay_redis", Any)  # redis.asyncio.Redis while the relay runs
 OUTBOX_SIZE = 10000  # events waiting for Redis; beyond it (Redis gone) consoles catch up by polling
 MAX_BATCH = 200
@@ -57,6 +66,38 @@ def receive(bus: EventBus, origin: str, raw: Any) -> bool:
     return bus.deliver_relayed(data.get("event"), data.get("audience"))
 
 
+def waiting_web_message(event: Event) -> str | None:
+    """The conversation of a web message this gateway stored and could not deliver (the
+    customer's socket is not here), or None."""
+    if event.get("type") != "message":
+        return None
+    message = event.get("message") or {}
+    if message.get("channel") != "web" or message.get("sender") == "customer" or message.get("delivered_at"):
+        return None
+    return event.get("conversation_id")
+
+
+def deliver_request(origin: str, conversation_id: str) -> str:
+    return json.dumps({"origin": origin, "conversation_id": conversation_id})
+
+
+async def on_deliver_request(app: web.Application, origin: str, raw: Any) -> bool:
+    """Another gateway stored a web message for a customer it does not hold: delivers what
+    waits if the customer's socket is here. False if not for this gateway."""
+    try:
+        data = json.loads(raw)
+    except (TypeError, ValueError):
+        return False
+    if not isinstance(data, dict) or data.get("origin") == origin:
+        return False
+    conversation_id = data.get("conversation_id")
+    channel = app.get("web_channel")
+    if not isinstance(conversation_id, str) or channel is None or not channel.is_present(conversation_id):
+        return False
+    await app["hub"].deliver_pending(conversation_id)
+    return True
+
+
 def setup(app: web.Application) -> None:
     settings = app["settings"]
     if not settings.redis_url:
@@ -70,20 +111,23 @@ def setup(app: web.Application) -> None:
         if outbox is None:
             return
         try:
-            outbox.put_nowait(wire(origin, event))
+            outbox.put_nowait((CHANNEL, wire(origin, event)))
+            waiting = waiting_web_message(event)
+            if waiting:
+                outbox.put_nowait((DELIVER_CHANNEL, deliver_request(origin, waiting)))
         except asyncio.QueueFull:  # consoles on other gateways catch up by polling
             log.warning("console event relay: outbox full, an event is not relayed")
 
-    async def send(client, batch: list[str]) -> None:
+    async def send(client, batch: list[tuple[str, str]]) -> None:
         try:
             async with client.pipeline(transaction=False) as pipe:
-                for data in batch:
-                    pipe.publish(CHANNEL, data)
+                for channel, data in batch:
+                    pipe.publish(channel, data)
                 await pipe.execute()
         except Exception as exc:  # consoles on other gateways catch up by polling
             log.warning("could not relay %d console event(s) through Redis: %r", len(batch), exc)
 
-    def take_batch(outbox: asyncio.Queue, first: str) -> list[str]:
+    def take_batch(outbox: asyncio.Queue, first: tuple[str, str]) -> list[tuple[str, str]]:
         batch = [first]
         while len(batch) < MAX_BATCH and not outbox.empty():
             batch.append(outbox.get_nowait())
@@ -126,11 +170,36 @@ def setup(app: web.Application) -> None:
                 if message:
                     receive(bus, origin, message["data"])
 
+        deliveries: set[asyncio.Task] = set()
+
+        async def listen_for_waiting_messages() -> None:
+            requests = client.pubsub()
+            try:
+                while True:
+                    try:
+                        if not requests.subscribed:
+                            await requests.subscribe(DELIVER_CHANNEL)
+                        message = await requests.get_message(ignore_subscribe_messages=True, timeout=1.0)
+                    except asyncio.CancelledError:
+                        raise
+                    except Exception as exc:
+                        log.warning("web delivery relay: Redis unavailable (%r); retrying", exc)
+                        await asyncio.sleep(1.0)
+                        continue
+                    if message:
+                        delivery = asyncio.create_task(on_deliver_request(app, origin, message["data"]))
+                        deliveries.add(delivery)
+                        delivery.add_done_callback(_finished(deliveries))
+            finally:
+                with contextlib.suppress(Exception):
+                    await requests.close()
+
         task = asyncio.create_task(listen())
+        waiting = asyncio.create_task(listen_for_waiting_messages())
         sending = asyncio.create_task(sender(client, outbox))
         yield
         running["outbox"] = None
-        for background in (sending, task):
+        for background in (sending, task, waiting, *deliveries):
             background.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await background
@@ -143,3 +212,11 @@ def setup(app: web.Application) -> None:
             await client.close()
 
     app.cleanup_ctx.append(relay)
+
+
+def _finished(tasks: set[asyncio.Task]):
+    def done(task: asyncio.Task) -> None:
+        tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("web delivery relay: delivering a waiting message failed", exc_info=task.exception())
+    return done

@@ -63,9 +63,17 @@ def to_socketio(message: dict) -> dict:
 
 
 class WebChannel:
-    """ChannelAdapter of the widget: a message goes to the socket.io room of the session."""
+    """ChannelAdapter of the widget: a message goes to the socket.io room of the session.
+
+    With several gateways (Redis), a message is sent by the gateway that holds one of the
+    session's sockets, after claiming it in the store (``claims_delivery``, the hub's
+    ``_flush_claimed``); a gateway without one leaves it pending and the event relay
+    (``bot.event_relay``) tells the others, so the one with the socket delivers it at once and
+    exactly once. Its emit to the room reaches the session's sockets on every gateway (socket.io's
+    Redis manager)."""
 
     name = CHANNEL
+    claims_delivery = True
 
     def __init__(self, sio: socketio.AsyncServer, hub, client_secret: str = "") -> None:
         self.sio = sio
@@ -87,8 +95,8 @@ class WebChannel:
         return "web:" + hmac.new(self.client_secret, str(address).encode("utf-8"), "sha256").hexdigest()[:24]
 
     def has_listeners(self, session_id: str) -> bool:
-        # Local sockets only: with several gateways (Redis) a customer on another gateway
-        # gets the message live through Redis and again, deduplicated by id, on reconnect.
+        # Local sockets only: a customer on another gateway gets the message from that gateway,
+        # told by the event relay (bot.event_relay).
         room = self.sio.manager.rooms.get("/", {}).get(session_id)
         return bool(room)
 
@@ -99,7 +107,7 @@ class WebChannel:
 
     async def deliver(self, conversation_id: str, message: dict) -> bool:
         listening = self.has_listeners(conversation_id)
-        if listening or self.sio.manager.__class__ is not socketio.AsyncManager:
+        if listening:
             await self.sio.emit("bot_uttered", to_socketio(message), room=conversation_id)
         return listening
 

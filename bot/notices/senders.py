@@ -2,7 +2,8 @@
 
 - **web** — the notice is written into the binding's conversation as a bot message through the
   conversation hub (``hub.push``, as ticket-status notices are): the widget shows it at once
-  if the customer is connected, else on their next visit (the hub keeps it pending); the
+  if the customer is connected (to this gateway, or to another one, told through the event
+  relay: ``bot.event_relay``), else on their next visit (the hub keeps it pending); the
   console sees it live on the event bus like any bot message.
 - **wechat** — a template message (``/cgi-bin/message/template/send``): customer-service
   messages only reach users who wrote in the last 48 hours. ``WECHAT_TEMPLATE_NOTICE`` is the
