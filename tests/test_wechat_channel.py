@@ -587,3 +587,44 @@ async def test_the_welcome_asks_for_a_number_once(plain):
     greeting = ElementTree.fromstring(body).findtext("Content")
     assert greeting.count("回复数字选择") == 1
     assert greeting.index("回复数字选择") < greeting.index("1. 查电费")
+
+
+async def _chart_link(platform) -> str:
+    """A usage-chart link of this gateway for a customer with a year of bills (as the assistant makes it)."""
+    from bot.api.notices import CHART_PATH, tokens
+    from tests.support.notices import add_bill, add_customer
+
+    store = platform.app["store"]
+    account = add_customer(store)
+    for month in range(1, 13):
+        add_bill(store, account, f"2025-{month:02d}", 200 + 10 * month, amount=100 + month)
+    return CHART_PATH.format(token=tokens(platform.app).issue(account))
+
+
+async def test_the_usage_chart_goes_as_an_image_message_and_as_a_link_when_that_fails(plain):
+    hub = plain.app["hub"]
+    conversation_id = f"wechat:{OPENID}"
+    await hub.handle_customer_message("wechat", conversation_id, "你好", client_msg_id="m1")
+    src = await _chart_link(plain)
+    chart = {"attachment": {"type": "image", "payload": {"src": src, "title": "近12个月用电情况（户号尾号0001）"}}}
+    data = await hub.push(conversation_id, chart, sender="bot")
+    assert data["delivered_at"] is not None
+    image = plain.api.sent[-1]
+    assert image["path"] == "/cgi-bin/message/custom/send" and image["body"]["msgtype"] == "image"
+    media = plain.api.media[image["body"]["image"]["media_id"]]
+    assert media["data"][:8] == b"\x89PNG\r\n\x1a\n" and media["content_type"] == "image/png"
+    assert image["body"]["touser"] == OPENID
+
+    plain.api.refuse_uploads = True  # the platform will not take the picture: its link instead
+    await hub.push(conversation_id, chart, sender="bot")
+    link = plain.api.sent[-1]["body"]
+    assert link["msgtype"] == "text" and link["text"]["content"] == f"近12个月用电情况（户号尾号0001），点击查看：{src}"
+
+    # A link that is not this gateway's chart (or whose token is forged) is never drawn: a link.
+    plain.api.refuse_uploads = False
+    forged = src[:-10] + ("A" if src[-10] != "A" else "B") + src[-9:]
+    for other in ("https://example.com/x.png", forged):
+        await hub.push(conversation_id, {"attachment": {"type": "image", "payload": {"src": other, "title": "图"}}},
+                       sender="bot")
+        assert plain.api.sent[-1]["body"]["msgtype"] == "text"
+    assert len(plain.api.media) == 1

@@ -262,6 +262,28 @@ def _warm(months, title: str) -> None:
         log.exception("usage chart: drawing ahead failed")
 
 
+_CHART_SRC = re.compile(r"(?:^|/)charts/usage/([A-Za-z0-9_=-]{40,400})\.png$")
+
+
+async def chart_png(app: web.Application, src: str) -> Optional[bytes]:
+    """The PNG behind a chart link of this gateway (a messaging channel sends it as an image
+    message); None when ``src`` is not one, or its token is forged or expired."""
+    found = _CHART_SRC.search(src.split("?", 1)[0])
+    if found is None or TOKENS_KEY not in app:
+        return None
+    try:
+        account_no = tokens(app).account(found.group(1))
+    except chart.ChartTokenError:
+        return None
+    store = app["store"]
+    bills = await store.run(_chart_data, store, account_no)
+    if bills is None:
+        return None
+    months = chart.usage_months(bills)
+    return await asyncio.get_running_loop().run_in_executor(None, chart.render_png_cached, tuple(months),
+                                                            chart_title(account_no))
+
+
 async def serve_chart(request: web.Request) -> web.Response:
     token = request.match_info["token"]
     if not _TOKEN.match(token):

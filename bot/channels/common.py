@@ -388,6 +388,38 @@ class PlatformApi:
             raise PlatformApiError(f"POST {path}: errcode {errcode} {answer.get('errmsg', '')}")
         return answer
 
+    async def upload_with_token(self, path: str, params: dict, field: str, filename: str, data: bytes,
+                                content_type: str) -> dict:
+        """POSTs a file (multipart ``field``) with the cached token, as ``call_with_token``."""
+        answer: dict = {}
+        stale = None
+        for _ in range(2):
+            token = await self.token.get(refresh=stale is not None, stale=stale)
+            form = aiohttp.FormData()
+            form.add_field(field, data, filename=filename, content_type=content_type)
+            session = await self.session()
+            try:
+                async with session.post(self.base_url + path, params={**params, "access_token": token},
+                                        data=form) as resp:
+                    if resp.status != 200:
+                        raise PlatformApiError(f"POST {path}: HTTP {resp.status}")
+                    try:
+                        answer = json.loads(await resp.text())
+                    except ValueError as exc:
+                        raise PlatformApiError(f"POST {path}: answer is not JSON") from exc
+            except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
+                raise PlatformApiError(f"POST {path}: {type(exc).__name__} {exc}") from exc
+            if not isinstance(answer, dict):
+                raise PlatformApiError(f"POST {path}: unexpected answer")
+            if answer.get("errcode") not in TOKEN_ERRCODES:
+                break
+            log.info("%s: access token rejected (errcode %s), fetching a new one", path, answer.get("errcode"))
+            stale = token
+        errcode = answer.get("errcode", 0)
+        if errcode != 0:
+            raise PlatformApiError(f"POST {path}: errcode {errcode} {answer.get('errmsg', '')}")
+        return answer
+
     async def send_text(self, user_id: str, text: str) -> None:  # pragma: no cover - per platform
         raise NotImplementedError
 
@@ -414,6 +446,16 @@ class PlatformChannel:
 
     # ChannelAdapter ---------------------------------------------------------------------
     async def deliver(self, conversation_id: str, message: dict) -> bool:
+        if message.get("attachment") and conversation_id.startswith(self.prefix):
+            png = await self._own_image(message["attachment"])
+            if png is not None:
+                try:
+                    await self.send_image(conversation_id[len(self.prefix):], png)
+                except (PlatformApiError, NotImplementedError) as exc:
+                    log.warning("%s: image to %s not sent as an image (%s), sent as a link", self.name,
+                                conversation_id, exc or type(exc).__name__)
+                else:
+                    message = {k: v for k, v in message.items() if k != "attachment"}
         text = self.options.render(conversation_id, message)
         if not text:
             return True  # nothing a text-only platform can show
@@ -433,6 +475,27 @@ class PlatformChannel:
 
     async def send_text(self, user_id: str, text: str) -> None:  # pragma: no cover - per platform
         raise NotImplementedError
+
+    async def send_image(self, user_id: str, png: bytes) -> None:
+        """An image message (platforms that can: upload, then send); else the image goes as a link."""
+        raise NotImplementedError
+
+    async def _own_image(self, attachment: Any) -> bytes | None:
+        """The PNG of an image attachment this gateway serves itself (the usage chart, while its
+        link is valid), drawn here instead of fetched; None for anything else."""
+        if not isinstance(attachment, dict) or attachment.get("type") != "image":
+            return None
+        payload = attachment.get("payload")
+        src = payload.get("src") if isinstance(payload, dict) else None
+        if not isinstance(src, str):
+            return None
+        from bot.api.notices import chart_png  # the gateway's own charts (bot.api imports no channel)
+
+        try:
+            return await chart_png(self.app, src)
+        except Exception:  # a picture that cannot be drawn goes as its link
+            log.exception("%s: drawing the image %s failed", self.name, src[:60])
+            return None
 
     async def verify(self, request: web.Request) -> web.Response:  # pragma: no cover - per platform
         """The webhook's GET: the platform's URL verification."""

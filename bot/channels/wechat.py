@@ -97,6 +97,17 @@ class WeChatApi(PlatformApi):
             "touser": openid, "msgtype": "text", "text": {"content": text},
         })
 
+    async def send_image(self, openid: str, png: bytes) -> None:
+        """Uploads the picture as temporary media (kept 3 days by the platform), then sends it."""
+        answer = await self.upload_with_token("/cgi-bin/media/upload", {"type": "image"}, "media", "chart.png",
+                                              png, "image/png")
+        media_id = answer.get("media_id")
+        if not media_id:
+            raise PlatformApiError("POST /cgi-bin/media/upload: no media_id")
+        await self.call_with_token("/cgi-bin/message/custom/send", {
+            "touser": openid, "msgtype": "image", "image": {"media_id": media_id},
+        })
+
 
 class WeChatChannel(PlatformChannel):
     name = "wechat"
@@ -111,6 +122,9 @@ class WeChatChannel(PlatformChannel):
 
     async def send_text(self, user_id: str, text: str) -> None:
         await self.api.send_text(user_id, text)
+
+    async def send_image(self, user_id: str, png: bytes) -> None:
+        await self.api.send_image(user_id, png)
 
     def _signed(self, request: web.Request) -> bool:
         query = request.query

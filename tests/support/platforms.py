@@ -142,6 +142,8 @@ class FakePlatformApi:
         self.valid_tokens: set[str] = set()
         self.reject_next_with: int | None = None  # errcode for the next message call
         self.sent_event = asyncio.Event()
+        self.media: dict[str, dict] = {}  # media_id -> {"type", "filename", "content_type", "data"}
+        self.refuse_uploads = False
 
     def app(self) -> web.Application:
         app = web.Application()
@@ -150,7 +152,23 @@ class FakePlatformApi:
         app.router.add_post("/cgi-bin/message/custom/send", self._send)
         app.router.add_post("/cgi-bin/message/send", self._send)
         app.router.add_post("/cgi-bin/message/template/send", self._send)  # WeChat template messages (notices)
+        app.router.add_post("/cgi-bin/media/upload", self._upload)  # temporary media (the chart image)
         return app
+
+    async def _upload(self, request: web.Request) -> web.Response:
+        if request.query.get("access_token", "") not in self.valid_tokens:
+            return web.json_response({"errcode": 40001, "errmsg": "invalid credential"})
+        if self.refuse_uploads:
+            return web.json_response({"errcode": 40004, "errmsg": "invalid media type"})
+        media_type = request.query.get("type", "")
+        form = await request.post()
+        part = form.get("media")
+        if media_type != "image" or part is None or not hasattr(part, "file"):
+            return web.json_response({"errcode": 41005, "errmsg": "media data missing"})
+        media_id = "MEDIA-" + secrets.token_hex(8)
+        self.media[media_id] = {"type": media_type, "filename": part.filename, "content_type": part.content_type,
+                                "data": part.file.read()}
+        return web.json_response({"type": media_type, "media_id": media_id, "created_at": int(time.time())})
 
     def _issue(self) -> dict:
         token = "TOKEN-" + secrets.token_hex(8)
