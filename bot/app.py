@@ -10,18 +10,17 @@ import logging
 from aiohttp import web
 
 from bot import events
-from bot.config import Settings, load_settings
-from bot.events import EVENT_BUS  # noqa: F401  (the typed key of the app's event bus, bot.events)
-from bot.store import Store, migrate
+from bot.config import SETTINGS, Settings, load_settings
+from bot.store import STORE, Store, migrate
 
 log = logging.getLogger(__name__)
 
-# Shared services on the application object.
-SETTINGS = "settings"
-STORE = "store"
-HUB = "hub"  # bot.conversations.ConversationHub
-# EVENT_BUS, a typed web.AppKey: bot.events.EventBus, every live event and its subscribers.
-SLA = "sla"  # bot.sla.SlaRules
+# Shared services on the application object, each under a typed ``web.AppKey`` defined beside
+# what it holds: ``bot.config.SETTINGS``, ``bot.store.STORE``, ``bot.events.EVENT_BUS`` (every
+# live event and its subscribers), ``bot.conversations.HUB``, ``bot.sla.SLA_RULES`` and
+# ``bot.sla.AREAS``, ``bot.throttle.THROTTLE``, ``bot.handoff.HANDOFF_SERVICE``...
+# False in tests that drive the timers themselves: no concern starts a background task.
+START_BACKGROUND = web.AppKey("start_background", bool)
 
 
 def create_app(settings: Settings | None = None, *, run_migrations: bool = True,
@@ -34,7 +33,7 @@ def create_app(settings: Settings | None = None, *, run_migrations: bool = True,
     app = web.Application(client_max_size=2 * 1024 * 1024)
     app[SETTINGS] = settings
     app[STORE] = Store(settings.database_url)
-    app["start_background"] = start_background
+    app[START_BACKGROUND] = start_background
 
     from bot import api, conversations, web_channel, handoff, console, sla, channels, event_relay, privacy, proxies
     from bot import dashboard, throttle

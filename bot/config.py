@@ -6,6 +6,8 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from aiohttp import web
+
 ROOT = Path(__file__).resolve().parent.parent
 TIMEZONE = "Asia/Shanghai"
 
@@ -100,6 +102,9 @@ class Settings:
         """Warns about development secrets in development; refuses them anywhere else."""
         for name in check_secrets(self.secrets(), self.app_env):
             log.warning("%s is not set: using the public development value (APP_ENV=development only)", name)
+
+
+SETTINGS = web.AppKey("settings", Settings)  # the gateway's settings on its app
 
 
 def load_settings() -> Settings:

@@ -1,6 +1,6 @@
 """Every customer conversation, on every channel: store, route, deliver.
 
-``ConversationHub`` (``app["hub"]``) stores each message once (a client's retry with the
+``ConversationHub`` (``app[HUB]``) stores each message once (a client's retry with the
 same ``client_msg_id`` is stored once), routes a customer's message by the conversation's
 state — ``bot``: to Rasa through the ``gateway`` input channel (``rasa_server.channel``, Rasa side);
 ``waiting``/``human``: to staff only — and delivers replies on the conversation's own
@@ -31,9 +31,9 @@ from aiohttp import web
 from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from bot.config import ROOT, Settings
+from bot.config import ROOT, SETTINGS, Settings
 from bot.events import EventBus, MessageEvent, StateEvent, bus_of
-from bot.store import Store
+from bot.store import STORE, Store
 from bot.store.models import CONVERSATION_STATES, MESSAGE_SENDERS, Conversation, Message
 from bot.store.types import iso_local, now_utc
 from bot.text_safety import clean_text
@@ -716,9 +716,12 @@ def _conversation_json(conversation: Any) -> dict:
     }
 
 
+HUB = web.AppKey("hub", ConversationHub)  # the gateway's conversation hub on its app
+
+
 def setup(app: web.Application) -> None:
-    hub = ConversationHub(app["store"], app["settings"], bus_of(app))
-    app["hub"] = hub
+    hub = ConversationHub(app[STORE], app[SETTINGS], bus_of(app))
+    app[HUB] = hub
 
     async def close_hub(app: web.Application) -> None:
         await hub.close()

@@ -35,6 +35,7 @@ from typing import Any
 
 from aiohttp import web
 
+from bot.config import SETTINGS
 from bot.events import Event, EventBus, audience_of, bus_of, console_view
 
 log = logging.getLogger(__name__)
@@ -99,7 +100,7 @@ async def on_deliver_request(app: web.Application, origin: str, raw: Any) -> boo
 
 
 def setup(app: web.Application) -> None:
-    settings = app["settings"]
+    settings = app[SETTINGS]
     if not settings.redis_url:
         return
     bus = bus_of(app)

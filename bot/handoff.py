@@ -26,8 +26,12 @@ from sqlalchemy.orm import Session
 
 from bot.api.errors import validation_error
 from bot.api.validation import json_object, string
+from bot.app import START_BACKGROUND
+from bot.conversations import HUB
 from bot.events import EventBus, HandoffEvent, Publisher, bus_of
 from bot.masking import mask_phone
+from bot.sla import SLA_RULES
+from bot.store import STORE
 from bot.store.models import Conversation, Customer, Handoff, Ticket
 from bot.store.types import SHANGHAI, iso_local, now_utc
 
@@ -36,7 +40,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-HANDOFF_SERVICE = "handoff"  # app key
 REASONS = ("customer_request", "fallback", "identity_failed", "staff_takeover")
 ACTIVE_STATUSES = ("waiting", "accepted")
 
@@ -549,6 +552,9 @@ class HandoffService:
                 pass
 
 
+HANDOFF_SERVICE = web.AppKey("handoff", HandoffService)  # the gateway's hand-off service on its app
+
+
 def _first_due(ticket: dict) -> datetime | None:
     dues = [m.get("due_at") for m in ticket.get("milestones") or [] if m.get("due_at") and not m.get("met_at")]
     if not dues:
@@ -637,14 +643,15 @@ def _error(code: str, message: str, status: int) -> web.Response:
 
 
 def setup(app: web.Application) -> None:
-    service = HandoffService(app["store"], app.get("hub"), HandoffSettings.from_env(), sla=app.get("sla"),
+    service = HandoffService(app[STORE], app.get(HUB), HandoffSettings.from_env(), sla=app.get(SLA_RULES),
                              events=bus_of(app))
     app[HANDOFF_SERVICE] = service
-    if app.get("hub") is not None:
-        app["hub"].handoff = service  # the hub hands off itself when the bot cannot act
+    hub = app.get(HUB)
+    if hub is not None:
+        hub.handoff = service  # the hub hands off itself when the bot cannot act
     app.router.add_post("/api/v1/handoffs", post_handoff)
 
-    if app.get("start_background"):
+    if app.get(START_BACKGROUND):
         async def watcher(app: web.Application):
             stop = asyncio.Event()
             task = asyncio.create_task(service.run_watcher(stop))

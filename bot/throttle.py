@@ -24,12 +24,13 @@ from datetime import timedelta
 from aiohttp import web
 from sqlalchemy import delete, func, select
 
+from bot.config import SETTINGS
+from bot.store import STORE
 from bot.store.models import ThrottleHit
 from bot.store.types import now_utc
 
 log = logging.getLogger(__name__)
 
-APP_KEY = "throttle"
 MAX_KEY_LENGTH = 160
 KEEP_SECONDS = 86400.0  # nothing is kept longer than a day, whatever the window
 PRUNE_EVERY_SECONDS = 60.0
@@ -171,6 +172,9 @@ class RedisThrottle:
         await self.redis.close()
 
 
+THROTTLE: web.AppKey[SqlThrottle | RedisThrottle] = web.AppKey("throttle")  # the gateway's limits on its app
+
+
 def create(settings, store):
     if getattr(settings, "redis_url", ""):
         return RedisThrottle(settings.redis_url, fallback=SqlThrottle(store) if store is not None else None)
@@ -178,11 +182,11 @@ def create(settings, store):
 
 
 def setup(app: web.Application) -> None:
-    app[APP_KEY] = create(app["settings"], app["store"])
+    app[THROTTLE] = create(app[SETTINGS], app[STORE])
 
     async def close(app: web.Application) -> None:
         try:
-            await app[APP_KEY].close()
+            await app[THROTTLE].close()
         except Exception:  # closing at shutdown: nothing to save
             log.debug("throttle: close failed", exc_info=True)
 
@@ -190,7 +194,7 @@ def setup(app: web.Application) -> None:
 
 
 def of(app) -> SqlThrottle | RedisThrottle:
-    return app[APP_KEY]
+    return app[THROTTLE]
 
 
 async def any_over(throttle, checks) -> bool:

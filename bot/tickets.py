@@ -71,11 +71,17 @@ class TicketConflict(TicketError):
 
 
 class PlannedMilestoneLike(Protocol):
-    rule: str
-    name: str
-    started_at: datetime
-    due_at: datetime
-    met_by: tuple[str, ...]
+    # Read-only, so that a frozen dataclass (bot.sla.PlannedMilestone) is one.
+    @property
+    def rule(self) -> str: ...
+    @property
+    def name(self) -> str: ...
+    @property
+    def started_at(self) -> datetime: ...
+    @property
+    def due_at(self) -> datetime: ...
+    @property
+    def met_by(self) -> tuple[str, ...]: ...
 
 
 class SlaPlanner(Protocol):

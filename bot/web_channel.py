@@ -28,6 +28,8 @@ from typing import Any, Optional
 import socketio
 from aiohttp import web
 
+from bot.config import SETTINGS
+from bot.conversations import HUB
 from bot.text_safety import clean_text
 
 log = logging.getLogger(__name__)
@@ -245,21 +247,25 @@ async def widget_js(request: web.Request) -> web.FileResponse:
         "Access-Control-Allow-Origin": "*"})
 
 
+SIO = web.AppKey("sio", socketio.AsyncServer)  # the widget's socket.io server on the gateway's app
+WEB_CHANNEL = web.AppKey("web_channel", WebChannel)
+
+
 def setup(app: web.Application) -> None:
-    settings = app["settings"]
-    hub = app["hub"]
+    settings = app[SETTINGS]
+    hub = app[HUB]
     sio = create_socketio_server(settings.redis_url)
     channel = WebChannel(sio, hub, settings.session_secret)
     hub.register_channel(channel)
     register_handlers(sio, hub, channel)
     sio.attach(app, socketio_path="socket.io")
-    app["sio"] = sio
+    app[SIO] = sio
 
     async def stop_sockets(app: web.Application) -> None:
         await sio.shutdown()  # disconnects clients and stops engine.io's background tasks
 
     app.on_shutdown.append(stop_sockets)  # type: ignore[arg-type]  # aiohttp 3.9's signal types predate aiosignal 1.4
-    app["web_channel"] = channel
+    app[WEB_CHANNEL] = channel
     app.router.add_get("/", demo_page)
     app.router.add_get("/widget.js", widget_js)
     app.router.add_static("/static/", STATIC_DIR, name="static")

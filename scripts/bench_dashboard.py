@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from scripts.bench_sections import replace_marked
+from bot.store import STORE
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = ROOT / "docs"
@@ -120,7 +121,7 @@ async def page_figures(url: str, repeat: int) -> list[dict[str, Any]]:
 
     os.environ.setdefault("BCRYPT_ROUNDS", "4")
     app = create_app(Settings(database_url=url), start_background=False)
-    with app["store"].session() as session:
+    with app[STORE].session() as session:
         upsert_staff(session, "bench-boss", "基准班长", "supervisor", "bench-password-2026")
     client = TestClient(TestServer(app))
     await client.start_server()

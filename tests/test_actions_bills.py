@@ -10,15 +10,16 @@ from actions.bills import ActionQueryBill, ValidateBillForm
 from actions.common import SHANGHAI, normalize_period, period_label
 from bot.store.models import Bill, Customer
 from tests.support.dialogue import make_tracker, run_action, slot_values, texts
+from bot.store import STORE
 
 
 def customer(app, account_no="3201000001") -> Customer:
-    with app["store"].session() as session:
+    with app[STORE].session() as session:
         return session.execute(select(Customer).where(Customer.account_no == account_no)).scalar_one()
 
 
 def bills_of(app, account_no="3201000001") -> list[Bill]:
-    with app["store"].session() as session:
+    with app[STORE].session() as session:
         return list(session.execute(select(Bill).where(Bill.account_no == account_no)
                                     .order_by(Bill.period.desc())).scalars())
 
@@ -178,7 +179,7 @@ async def test_why_so_expensive_compares_with_the_previous_month(actions_gateway
 @pytest.mark.asyncio
 async def test_arrears_explain_how_to_pay_and_reconnection(actions_gateway):
     app = actions_gateway.app
-    with app["store"].session() as session:
+    with app[STORE].session() as session:
         overdue_accounts = session.execute(select(Bill.account_no).where(Bill.status == "overdue")).scalars().all()
     assert overdue_accounts, "the demo data has an account in arrears"
     account_no = overdue_accounts[0]

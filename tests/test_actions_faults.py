@@ -16,10 +16,11 @@ from actions.faults import (
 )
 from bot.store.models import Customer, Outage, Ticket
 from tests.support.dialogue import make_tracker, run_action, slot_values, texts
+from bot.store import STORE
 
 
 def tickets(app) -> list[Ticket]:
-    with app["store"].session() as session:
+    with app[STORE].session() as session:
         rows = session.execute(select(Ticket).order_by(Ticket.id)).scalars().all()
         for row in rows:
             _ = row.milestones  # load before the session closes
@@ -27,13 +28,13 @@ def tickets(app) -> list[Ticket]:
 
 
 def ticket_count(app) -> int:
-    with app["store"].session() as session:
+    with app[STORE].session() as session:
         return session.execute(select(func.count()).select_from(Ticket)).scalar_one()
 
 
 async def covered_address(app) -> str:
     """An address inside a demo outage that the API reports (current or within 7 days)."""
-    with app["store"].session() as session:
+    with app[STORE].session() as session:
         outages = session.execute(select(Outage)).scalars().all()
         candidates = [f"{o.area}{o.scope[0]}8号" for o in outages if o.scope]
     for address in candidates:
@@ -104,7 +105,7 @@ async def test_an_undecided_place_is_asked_and_the_answer_kept(actions_gateway):
 @pytest.mark.asyncio
 async def test_a_verified_account_decides_its_own_address(actions_gateway):
     app = actions_gateway.app
-    with app["store"].session() as session:
+    with app[STORE].session() as session:
         remote = session.execute(select(Customer).where(Customer.area_type == "remote")).scalars().first()
     account = {"identity_verified": True, "account_no": remote.account_no, "area_type": "remote",
                "customer_address": remote.address}
@@ -149,7 +150,7 @@ async def test_hazard_gets_safety_advice_first_and_an_urgent_ticket(actions_gate
 @pytest.mark.asyncio
 async def test_rural_account_address_gets_the_rural_commitment(actions_gateway):
     app = actions_gateway.app
-    with app["store"].session() as session:
+    with app[STORE].session() as session:
         rural = session.execute(select(Customer).where(Customer.area_type == "rural")).scalars().first()
     # The customer gives the account number instead of an address.
     tracker = make_tracker(rural.account_no, intent="inform", form="fault_form",
@@ -174,7 +175,7 @@ def outages_going_on_now(app) -> None:
     from datetime import datetime, timedelta, timezone
 
     now = datetime.now(timezone.utc)
-    with app["store"].session() as session:
+    with app[STORE].session() as session:
         for outage in session.execute(select(Outage)).scalars():
             outage.start_at, outage.end_at = now - timedelta(hours=1), now + timedelta(hours=3)
 

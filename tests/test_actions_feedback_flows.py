@@ -9,10 +9,11 @@ from actions.applications import yes_no
 from actions.feedback import ActionSubmitFeedback, ValidateFeedbackForm
 from bot.store.models import Ticket
 from tests.support.dialogue import make_tracker, run_action, slot_values, texts
+from bot.store import STORE
 
 
 def last_ticket(app) -> Ticket:
-    with app["store"].session() as session:
+    with app[STORE].session() as session:
         return session.execute(select(Ticket).order_by(Ticket.id.desc())).scalars().first()
 
 

@@ -9,10 +9,12 @@ from actions.handoff import ActionDefaultAskAffirmation, ActionDefaultFallback, 
 from actions.survey import ActionSubmitSurvey, rating_from_text
 from bot.store.models import Handoff, SurveyAnswer
 from tests.support.dialogue import make_tracker, run_action, slot_values, texts
+from bot.sla import SLA_RULES
+from bot.store import STORE
 
 
 def handoffs(app) -> list[Handoff]:
-    with app["store"].session() as session:
+    with app[STORE].session() as session:
         return session.execute(select(Handoff).order_by(Handoff.id)).scalars().all()
 
 
@@ -158,7 +160,7 @@ async def test_rating_is_stored_with_the_ticket(actions_gateway, service_headers
     tracker = make_tracker('/rate_service{"rating":"dissatisfied"}', intent="rate_service",
                            slots={"rating": "dissatisfied", "survey_ticket_no": ticket_no}, sender_id="conv-rate")
     events, messages = await run_action(ActionSubmitSurvey(), tracker)
-    with client.app["store"].session() as session:
+    with client.app[STORE].session() as session:
         [answer] = session.execute(select(SurveyAnswer)).scalars().all()
         assert answer.rating == "dissatisfied"
     assert messages[0]["response"] == "utter_thank_rating_dissatisfied"
@@ -184,8 +186,8 @@ async def test_how_long_after_a_request_gets_that_tickets_remaining_deadlines(ac
     from bot import tickets
 
     app = actions_gateway.app
-    with app["store"].session() as session:
-        created = tickets.create_ticket(session, app["sla"], type="application", summary="新装用电",
+    with app[STORE].session() as session:
+        created = tickets.create_ticket(session, app[SLA_RULES], type="application", summary="新装用电",
                                         channel="web", business_type="new_connection",
                                         conversation_id="conv-apply", request_key="test-apply-1")
         ticket_no = created.ticket.ticket_no

@@ -15,15 +15,16 @@ from actions.handoff import ActionDefaultAskAffirmation
 from actions.progress import ValidateProgressForm
 from bot.store.models import Customer, Ticket
 from tests.support.dialogue import DOMAIN, make_tracker, run_action, slot_values, texts
+from bot.store import STORE
 
 
 def ticket_count(app) -> int:
-    with app["store"].session() as session:
+    with app[STORE].session() as session:
         return session.execute(select(func.count()).select_from(Ticket)).scalar_one()
 
 
 def latest_ticket(app) -> Ticket:
-    with app["store"].session() as session:
+    with app[STORE].session() as session:
         return session.execute(select(Ticket).order_by(Ticket.id.desc())).scalars().first()
 
 
@@ -36,7 +37,7 @@ def response_text(name: str) -> str:
 
 
 def verified(app, account_no: str) -> dict:
-    with app["store"].session() as session:
+    with app[STORE].session() as session:
         row = session.execute(select(Customer).where(Customer.account_no == account_no)).scalar_one()
         return {"account_no": account_no, "verified_account_no": account_no, "identity_verified": True,
                 "phone_last4": row.phone[-4:], "customer_name": row.name, "customer_address": row.address,
@@ -462,7 +463,7 @@ async def test_a_verified_complainant_is_called_on_the_registered_phone(actions_
     events, _ = await run_action(ActionSubmitFeedback(), make_tracker("对", slots={**slots, "confirm": True}))
     ticket = latest_ticket(app)
     assert ticket.type == "complaint" and ticket.account_no == "3201000024"
-    with app["store"].session() as session:
+    with app[STORE].session() as session:
         phone = session.execute(select(Customer.phone).where(Customer.account_no == "3201000024")).scalar_one()
     assert ticket.contact_phone == phone
 

@@ -9,6 +9,7 @@ from actions.applications import ValidateApplicationForm, business_from_text, na
 from actions.faults import ValidateFaultForm
 from actions.feedback import ValidateFeedbackForm
 from tests.support.dialogue import make_tracker, run_action, slot_values, texts
+from bot.store import STORE
 
 
 @pytest.mark.asyncio
@@ -33,7 +34,7 @@ async def test_a_person_asked_for_in_a_message_nlu_did_not_place_is_handed_off(a
     # Handed off at once, then the bot listens (no stray "没能理解" after the hand-off notice).
     assert [e.get("name") for e in events if e.get("event") == "followup"] == ["action_listen"]
     assert not any("您是想" in t for t in texts(messages))
-    with actions_gateway.app["store"].session() as session:
+    with actions_gateway.app[STORE].session() as session:
         reasons = session.execute(select(Handoff.reason).where(Handoff.conversation_id == "human-words")).scalars().all()
     assert reasons == ["customer_request"]
 

@@ -5,6 +5,8 @@ import pytest
 
 from actions.menu import ActionAnswerBareDetail
 from tests.support.dialogue import make_tracker, run_action, texts
+from bot.sla import SLA_RULES
+from bot.store import STORE
 
 
 @pytest.mark.asyncio
@@ -38,8 +40,8 @@ async def test_any_other_bare_detail_gets_the_menu():
 def _callback_ticket(app, conversation_id: str, contact_phone=None) -> str:
     from bot import tickets
 
-    with app["store"].session() as session:
-        result = tickets.create_ticket(session, app["sla"], type="callback", summary="回电：客户要求转人工，非服务时间",
+    with app[STORE].session() as session:
+        result = tickets.create_ticket(session, app[SLA_RULES], type="callback", summary="回电：客户要求转人工，非服务时间",
                                        channel="web", conversation_id=conversation_id, contact_phone=contact_phone,
                                        request_key=f"test-callback-{conversation_id}")
         return result.ticket.ticket_no
@@ -59,7 +61,7 @@ async def test_a_phone_left_after_a_callback_without_one_is_put_on_the_ticket(ac
     said = texts(messages)
     assert events == [] and len(said) == 1
     assert ticket_no in said[0] and "139****5678" in said[0] and "13912345678" not in said[0]
-    with app["store"].session() as session:
+    with app[STORE].session() as session:
         ticket = session.execute(select(Ticket).where(Ticket.ticket_no == ticket_no)).scalar_one()
         assert ticket.contact_phone == "13912345678"
         assert [(e.kind, e.actor, e.data["to"]) for e in ticket.events if e.kind == "contact_changed"] == [
@@ -70,7 +72,7 @@ async def test_a_phone_left_after_a_callback_without_one_is_put_on_the_ticket(ac
                            entities=[{"entity": "phone", "value": "13800001111"}])
     _, messages = await run_action(ActionAnswerBareDetail(), tracker)
     assert [m.get("response") for m in messages] == ["utter_menu"]
-    with app["store"].session() as session:
+    with app[STORE].session() as session:
         assert session.execute(select(Ticket.contact_phone).where(Ticket.ticket_no == ticket_no)).scalar() \
             == "13912345678"
 

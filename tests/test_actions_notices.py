@@ -11,6 +11,7 @@ from actions.notices import ActionManageNotices, kinds_named, wanted, wants_usag
 from bot.store.models import Conversation, CustomerBinding
 from tests.support.dialogue import make_tracker, run_action, slot_values, texts
 from tests.support.gateway import auth_headers
+from bot.store import STORE
 
 ACCOUNT, LAST4 = "3201000001", "0518"  # demo customer
 WECHAT = "wechat:oNotice_test_user"
@@ -52,7 +53,7 @@ def test_usage_questions_are_told_from_bill_questions(said, chart):
 
 
 def open_conversation(app, conversation_id=WECHAT, channel="wechat"):
-    with app["store"].session() as session:
+    with app[STORE].session() as session:
         if session.get(Conversation, conversation_id) is None:
             session.add(Conversation(id=conversation_id, channel=channel))
 
@@ -66,7 +67,7 @@ async def prove(client, conversation_id=WECHAT, channel="wechat"):
 
 
 def bindings_in_store(app):
-    with app["store"].session() as session:
+    with app[STORE].session() as session:
         return [(b.account_no, b.channel, b.channel_user, b.unbound_at is None)
                 for b in session.execute(select(CustomerBinding).order_by(CustomerBinding.id)).scalars()]
 

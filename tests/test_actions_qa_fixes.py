@@ -11,15 +11,16 @@ from actions.faults import ActionSubmitFault, ValidateFaultForm, outage_text
 from actions.handoff import ActionDefaultAskAffirmation
 from bot.store.models import Bill, Customer, Ticket
 from tests.support.dialogue import make_tracker, run_action, slot_values, texts
+from bot.store import STORE
 
 
 def ticket_count(app) -> int:
-    with app["store"].session() as session:
+    with app[STORE].session() as session:
         return session.execute(select(func.count()).select_from(Ticket)).scalar_one()
 
 
 def verified_slots(app, account_no: str) -> dict:
-    with app["store"].session() as session:
+    with app[STORE].session() as session:
         row = session.get(Customer, account_no) or session.execute(
             select(Customer).where(Customer.account_no == account_no)).scalar_one()
         return {"account_no": account_no, "verified_account_no": account_no, "identity_verified": True,
@@ -27,7 +28,7 @@ def verified_slots(app, account_no: str) -> dict:
 
 
 def bills_of(app, account_no: str) -> list[Bill]:
-    with app["store"].session() as session:
+    with app[STORE].session() as session:
         return list(session.execute(select(Bill).where(Bill.account_no == account_no)
                                     .order_by(Bill.period.desc())).scalars())
 

@@ -16,17 +16,18 @@ from actions.progress import ActionQueryProgress, ValidateProgressForm
 from bot.store.models import Customer, Ticket
 from tests.support.dialogue import make_tracker, run_action, slot_values, texts
 from tests.support.gateway import auth_headers
+from bot.store import STORE
 
 
 def last_ticket(app) -> Ticket:
-    with app["store"].session() as session:
+    with app[STORE].session() as session:
         row = session.execute(select(Ticket).order_by(Ticket.id.desc())).scalars().first()
         _ = row.milestones
         return row
 
 
 def ticket_count(app) -> int:
-    with app["store"].session() as session:
+    with app[STORE].session() as session:
         return session.execute(select(func.count()).select_from(Ticket)).scalar_one()
 
 
@@ -188,7 +189,7 @@ async def test_unknown_ticket_number(actions_gateway):
 @pytest.mark.asyncio
 async def test_all_open_tickets_of_a_verified_account(actions_gateway):
     client = actions_gateway
-    with client.app["store"].session() as session:
+    with client.app[STORE].session() as session:
         row = session.execute(select(Customer).where(Customer.account_no == "3201000003")).scalar_one()
     numbers = []
     for index, kind in enumerate(("repair", "complaint")):

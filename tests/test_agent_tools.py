@@ -6,12 +6,18 @@ import re
 from datetime import timedelta
 
 import pytest
+from aiohttp import web
 from sqlalchemy import select
 
 from bot import tickets
 from bot.store.models import Conversation, Message, Ticket, TicketEvent
 from bot.store.types import now_utc
 from tests.support.console import add_staff, log_in
+from bot.sla import SLA_RULES
+from bot.store import STORE
+
+REPAIR_NO = web.AppKey("test_repair_no", str)  # a repair ticket the fixture made
+COMPLAINT_NO = web.AppKey("test_complaint_no", str)  # an older complaint ticket the fixture made
 
 
 @pytest.fixture(autouse=True)
@@ -31,7 +37,7 @@ def app(demo_gateway_app):
     add_staff(demo_gateway_app, "zhao", "赵强", "agent")
     add_staff(demo_gateway_app, "boss", "王主管", "supervisor")
     now = now_utc()
-    with demo_gateway_app["store"].session() as session:
+    with demo_gateway_app[STORE].session() as session:
         session.add(Conversation(id="cv-1", channel="wechat", state="bot", account_no="3201000002",
                                  created_at=now - timedelta(days=2), last_message_at=now))
         session.add(Conversation(id="cv-2", channel="web", state="closed", account_no=None,
@@ -42,14 +48,14 @@ def app(demo_gateway_app):
                             created_at=now))
         session.add(Message(conversation_id="cv-2", sender="customer", channel="web", text="电表坏了",
                             created_at=now - timedelta(days=5)))
-        repair = tickets.create_ticket(session, demo_gateway_app["sla"], type="repair", summary="家中停电",
+        repair = tickets.create_ticket(session, demo_gateway_app[SLA_RULES], type="repair", summary="家中停电",
                                        channel="wechat", account_no="3201000002", conversation_id="cv-1",
                                        request_key="tools-1").ticket
         # An older ticket of the account opened in a conversation later verified for nobody.
-        older = tickets.create_ticket(session, demo_gateway_app["sla"], type="complaint", summary="电表走字快",
+        older = tickets.create_ticket(session, demo_gateway_app[SLA_RULES], type="complaint", summary="电表走字快",
                                       channel="web", account_no="3201000002", conversation_id="cv-2",
                                       request_key="tools-2").ticket
-        demo_gateway_app["repair_no"], demo_gateway_app["complaint_no"] = repair.ticket_no, older.ticket_no
+        demo_gateway_app[REPAIR_NO], demo_gateway_app[COMPLAINT_NO] = repair.ticket_no, older.ticket_no
     return demo_gateway_app
 
 
@@ -60,7 +66,7 @@ def app(demo_gateway_app):
 def _customer_name(app, account_no: str) -> str:
     from bot.store.models import Customer
 
-    with app["store"].session() as session:
+    with app[STORE].session() as session:
         return session.execute(select(Customer.name).where(Customer.account_no == account_no)).scalar_one()
 
 
@@ -99,7 +105,7 @@ async def test_customer_page_lists_every_conversation_and_ticket(agent, boss, ap
     # cv-2 is the account's through its complaint ticket only.
     assert "/console/conversations/cv-1" in html and "/console/conversations/cv-2" in html
     assert "/console/conversations/cv-anon" not in html
-    assert app["repair_no"] in html and app["complaint_no"] in html
+    assert app[REPAIR_NO] in html and app[COMPLAINT_NO] in html
     assert "家里停电了" in html and "电表坏了" in html
     assert name not in html and re.search(r"1\d{2}\*{4}\d{4}", html)
     assert name in await (await boss.get("/console/customers/3201000002")).text()
@@ -108,7 +114,7 @@ async def test_customer_page_lists_every_conversation_and_ticket(agent, boss, ap
     # Opening it is audited (PIPL).
     from bot.store.models import AuditEntry
 
-    with app["store"].session() as session:
+    with app[STORE].session() as session:
         rows = session.execute(select(AuditEntry.actor, AuditEntry.subject_id)
                                .where(AuditEntry.action == "view_customer")).all()
     assert ("li", "3201000002") in rows
@@ -118,7 +124,7 @@ async def test_customer_page_lists_every_conversation_and_ticket(agent, boss, ap
 
 @pytest.mark.asyncio
 async def test_ticket_dropdown_offers_next_steps_only(boss, app):
-    no = app["repair_no"]
+    no = app[REPAIR_NO]
 
     async def options() -> list[str]:
         html = await (await boss.get(f"/console/tickets/{no}")).text()
@@ -134,23 +140,23 @@ async def test_ticket_dropdown_offers_next_steps_only(boss, app):
     back = await boss.post(f"/console/tickets/{no}/status", data={"csrf_token": boss.csrf, "status": "accepted"},
                            allow_redirects=False)
     assert back.status == 303 and "error=" in back.headers["Location"]
-    with app["store"].session() as session:
+    with app[STORE].session() as session:
         assert session.execute(select(Ticket.status).where(Ticket.ticket_no == no)).scalar_one() == "dispatched"
     # A complaint has no dispatch step.
-    html = await (await boss.get(f"/console/tickets/{app['complaint_no']}")).text()
+    html = await (await boss.get(f"/console/tickets/{app[COMPLAINT_NO]}")).text()
     assert 'value="dispatched"' not in html and 'value="accepted"' in html
 
 
 @pytest.mark.asyncio
 async def test_ticket_assignee_is_stored_with_an_event(agent, app):
-    no = app["repair_no"]
+    no = app[REPAIR_NO]
     refused = await agent.post(f"/console/tickets/{no}/assignee", data={"assignee": "抢修一班"})
     assert refused.status == 403  # no CSRF token
     saved = await agent.post(f"/console/tickets/{no}/assignee", data={"csrf_token": agent.csrf,
                                                                        "assignee": "  抢修一班  "},
                              allow_redirects=False)
     assert saved.status == 303
-    with app["store"].session() as session:
+    with app[STORE].session() as session:
         ticket = session.execute(select(Ticket).where(Ticket.ticket_no == no)).scalar_one()
         assert ticket.assignee == "抢修一班"
         event = session.execute(select(TicketEvent).where(TicketEvent.ticket_id == ticket.id,
@@ -167,7 +173,7 @@ async def test_ticket_assignee_is_stored_with_an_event(agent, app):
 def _notes(app, cid: str) -> list[tuple[str, str, str]]:
     from bot.store.models import ConversationNote
 
-    with app["store"].session() as session:
+    with app[STORE].session() as session:
         return [(n.kind, n.author, n.text) for n in session.execute(
             select(ConversationNote).where(ConversationNote.conversation_id == cid)
             .order_by(ConversationNote.id)).scalars()]
@@ -181,7 +187,7 @@ async def test_private_note_is_shown_to_staff_in_the_transcript_and_never_a_mess
                               allow_redirects=False)
     assert posted.status == 303 and "note_added" in posted.headers["Location"]
     assert _notes(app, "cv-1") == [("note", "li", "客户情绪激动，<b>先安抚</b>，电话13812345678")]
-    with app["store"].session() as session:
+    with app[STORE].session() as session:
         texts = list(session.execute(select(Message.text).where(Message.conversation_id == "cv-1")).scalars())
     assert all("先安抚" not in (t or "") for t in texts)
     transcript = await (await agent.get("/console/conversations/cv-1/transcript")).text()
@@ -222,16 +228,16 @@ async def test_labels_kept_by_supervisors_chosen_by_staff_at_any_time(agent, bos
                             data=[("csrf_token", agent.csrf), ("labels", "停电报修"), ("labels", "已安抚"),
                                   ("labels", "随便写的")], allow_redirects=False)
     assert set_.status == 303
-    with app["store"].session() as session:
+    with app[STORE].session() as session:
         assert session.get(Conversation, "cv-1").tags == ["停电报修", "已安抚"]
     assert _notes(app, "cv-1")[-1] == ("labels", "li", "添加标签：停电报修、已安抚")
     # Unticking removes; the history says so.
     await agent.post("/console/conversations/cv-1/labels", data=[("csrf_token", agent.csrf), ("labels", "已安抚")])
-    with app["store"].session() as session:
+    with app[STORE].session() as session:
         assert session.get(Conversation, "cv-1").tags == ["已安抚"]
     assert _notes(app, "cv-1")[-1][2] == "移除标签：停电报修"
     # A deactivated label is no longer offered, and can no longer be put on.
-    with app["store"].session() as session:
+    with app[STORE].session() as session:
         from bot.store.models import Label
 
         label_id = session.execute(select(Label.id).where(Label.name == "电费争议")).scalar_one()
@@ -239,7 +245,7 @@ async def test_labels_kept_by_supervisors_chosen_by_staff_at_any_time(agent, bos
     html = await (await agent.get("/console/conversations/cv-2")).text()
     assert 'value="电费争议"' not in html and 'value="停电报修"' in html
     await agent.post("/console/conversations/cv-2/labels", data=[("csrf_token", agent.csrf), ("labels", "电费争议")])
-    with app["store"].session() as session:
+    with app[STORE].session() as session:
         assert session.get(Conversation, "cv-2").tags == []
     # The review filter finds labelled conversations.
     assert "/console/conversations/cv-1" in await (await boss.get("/console/review?tag=已安抚")).text()
@@ -257,7 +263,7 @@ async def test_close_form_takes_list_labels_only(boss, app):
                              data=[("csrf_token", boss.csrf), ("tags", "已解决"), ("tags", "自由文本")],
                              allow_redirects=False)
     assert closed.status == 303
-    with app["store"].session() as session:
+    with app[STORE].session() as session:
         assert session.get(Conversation, "cv-1").tags == ["已解决"]
 
 
@@ -303,7 +309,7 @@ async def test_canned_replies_kept_by_supervisors_filled_on_send(agent, boss, ap
                             data={"csrf_token": agent.csrf, "text": greet["body"]},
                             headers={"X-Requested-With": "fetch"})
     assert sent.status == 200, await sent.text()
-    with app["store"].session() as session:
+    with app[STORE].session() as session:
         text = session.execute(select(Message.text).where(Message.conversation_id == "cv-1",
                                                           Message.sender == "staff")).scalar_one()
     assert text.startswith(name + "您好，我是李娜。") and "{{" not in text
@@ -314,7 +320,7 @@ async def test_canned_replies_kept_by_supervisors_filled_on_send(agent, boss, ap
     assert name + "您好" in await (await boss.get("/console/conversations/cv-1/transcript")).text()
 
     # Edit and delete.
-    with app["store"].session() as session:
+    with app[STORE].session() as session:
         from bot.store.models import CannedReply
 
         rid = session.execute(select(CannedReply.id).where(CannedReply.shortcut == "bye")).scalar_one()
@@ -341,7 +347,7 @@ def test_fill_is_one_pass():
 def _availability(app, username: str) -> str:
     from bot.store.models import StaffUser
 
-    with app["store"].session() as session:
+    with app[STORE].session() as session:
         return session.execute(select(StaffUser.availability).where(StaffUser.username == username)).scalar_one()
 
 
@@ -400,7 +406,7 @@ async def test_nobody_online_counts_as_desk_closed(app):
     data, created = await service.request("cv-1", "wechat", "customer_request")
     assert created and data["status"] == "missed" and data["callback_ticket_no"]
     assert "都不在线" in sent[-1] and "服务时间" not in sent[-1]
-    with app["store"].session() as session:
+    with app[STORE].session() as session:
         ticket = session.execute(select(Ticket).where(Ticket.ticket_no == data["callback_ticket_no"])).scalar_one()
         assert ticket.details["nobody_online"] is True and ticket.details["desk_closed"] is True
         assert "无坐席在线" in ticket.summary
@@ -409,14 +415,14 @@ async def test_nobody_online_counts_as_desk_closed(app):
         li.availability, li.last_seen_at = "online", now_utc() - timedelta(minutes=4)
     data, _ = await service.request("cv-2", "web", "customer_request")
     assert data["status"] == "missed"
-    with app["store"].session() as session:
+    with app[STORE].session() as session:
         li = session.execute(select(StaffUser).where(StaffUser.username == "li")).scalar_one()
         li.last_seen_at = now_utc()
     data, _ = await service.request("cv-anon", "web", "customer_request")
     assert data["status"] == "waiting"
     # STAFF_HOURS still rules: outside the hours nobody waits even with agents online.
     service.settings = HandoffSettings(accept_seconds=180, staff_hours=StaffHours.parse("00:00-00:01"))
-    with app["store"].session() as session:
+    with app[STORE].session() as session:
         session.add(Conversation(id="cv-late", channel="web", state="bot"))
     from bot.store.types import SHANGHAI
     from datetime import datetime
@@ -447,7 +453,7 @@ async def test_transfer_to_an_online_agent(agent, boss, app, aiohttp_client):
     assert moved.status == 303 and "transferred" in moved.headers["Location"]
     from bot.store.models import Handoff
 
-    with app["store"].session() as session:
+    with app[STORE].session() as session:
         h = session.execute(select(Handoff).where(Handoff.conversation_id == "cv-1")).scalar_one()
         assert (h.status, h.agent) == ("accepted", "zhao")
         conv = session.get(Conversation, "cv-1")
@@ -478,10 +484,10 @@ async def test_notes_are_exported_and_erased_with_the_customer(agent, app):
     from bot.privacy import subject as subjects
 
     await agent.post("/console/conversations/cv-1/notes", data={"csrf_token": agent.csrf, "text": "客户要求上午来"})
-    with app["store"].session() as session:
+    with app[STORE].session() as session:
         data = subjects.collect(session, subjects.Subject(account_no="3201000002"))
     conv = next(c for c in data["conversations"] if c["id"] == "cv-1")
     assert [n["text"] for n in conv["staff_notes"]] == ["客户要求上午来"]
-    with app["store"].session() as session:
+    with app[STORE].session() as session:
         counts = subjects.erase(session, subjects.Subject(account_no="3201000002"))
     assert counts["notes"] == 1 and _notes(app, "cv-1") == []

@@ -12,6 +12,7 @@ from bot.agent_tools import search
 from bot.store.models import Conversation, Customer, Message, SearchTerm, Ticket
 from bot.store.types import now_utc
 from tests.support.console import add_staff, log_in
+from bot.store import STORE
 
 
 def _load(session):
@@ -123,7 +124,7 @@ def fast_bcrypt(monkeypatch):
 
 @pytest.mark.asyncio
 async def test_search_page_masks_for_agents(aiohttp_client, gateway_app):
-    with gateway_app["store"].session() as session:
+    with gateway_app[STORE].session() as session:
         _load(session)
         session.add(Message(conversation_id="s-2", sender="customer", channel="web", text="电表坏了 回电13912345678",
                             created_at=now_utc()))

@@ -19,6 +19,7 @@ from actions.tariffs import tariffs
 from bot.importer import shift_demo
 from bot.store.models import Ticket
 from tests.support.dialogue import make_tracker, run_action, slot_values, texts
+from bot.store import STORE
 
 ROOT = Path(__file__).resolve().parents[1]
 DEMO = json.loads((ROOT / "demo" / "demo_data.json").read_text(encoding="utf-8"))
@@ -84,7 +85,7 @@ def test_the_shifted_demo_has_no_payment_in_the_future(today):
 
 
 def last_ticket(app) -> Ticket:
-    with app["store"].session() as session:
+    with app[STORE].session() as session:
         row = session.execute(select(Ticket).order_by(Ticket.id.desc())).scalars().first()
         _ = row.milestones
         return row

@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 from bot.store.models import Outage, Ticket
 from bot.store.types import now_utc
 from tests.support.gateway import SERVICE_TOKEN, auth_headers
+from bot.store import STORE
 
 pytestmark = pytest.mark.asyncio
 
@@ -19,7 +20,7 @@ REPAIR = {"type": "repair", "summary": "家里突然停电了，邻居家也没�
 
 
 def ticket_count(app) -> int:
-    with app["store"].session() as session:
+    with app[STORE].session() as session:
         return session.execute(select(func.count()).select_from(Ticket)).scalar_one()
 
 
@@ -205,7 +206,7 @@ async def test_outages_covering_an_address(demo_gateway_client):
 
 async def test_an_outage_under_way_is_active(demo_gateway_app, demo_gateway_client):
     now = now_utc()
-    with demo_gateway_app["store"].session() as session:
+    with demo_gateway_app[STORE].session() as session:
         session.add(Outage(outage_no="TD-LIVE-1", kind="unplanned", area="南京市玄武区", scope=[],
                            start_at=now - timedelta(hours=1), end_at=now + timedelta(hours=2),
                            reason="线路故障抢修"))

@@ -9,6 +9,7 @@ from bot.notices import bindings as service
 from bot.store.db import Store, migrate
 from bot.store.models import AuditEntry, Conversation, Customer, CustomerBinding, NoticeSubscription
 from tests.support.gateway import auth_headers
+from bot.store import STORE
 
 ACCOUNT, LAST4 = "3201000001", "0518"  # demo customers (demo/demo_data.json)
 OTHER, OTHER_LAST4 = "3201000002", "2316"
@@ -218,7 +219,7 @@ def test_the_person_of_a_conversation():
 
 
 def add_conversation(app, conversation_id, channel, account_no=None):
-    with app["store"].session() as session:
+    with app[STORE].session() as session:
         session.add(Conversation(id=conversation_id, channel=channel, account_no=account_no))
 
 
@@ -253,7 +254,7 @@ async def test_api_binds_only_an_account_proven_in_the_conversation(demo_gateway
     again = await client.post(url, headers=auth_headers(), json={"account_no": ACCOUNT, "conversation_id": WECHAT_ID})
     assert again.status == 200 and (await again.json())["binding"]["id"] == body["binding"]["id"]
     # the channel user is the gateway's own: the OpenID of the conversation, whatever a caller says
-    assert active_rows(app["store"]) == [(ACCOUNT, "wechat", "oQ9f_3kd8sLx0PqZ")]
+    assert active_rows(app[STORE]) == [(ACCOUNT, "wechat", "oQ9f_3kd8sLx0PqZ")]
     # then proving the second account binds it too (one person, two accounts)
     await verify(client, OTHER, OTHER_LAST4, WECHAT_ID)
     assert (await client.post(url, headers=auth_headers(),

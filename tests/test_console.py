@@ -9,6 +9,7 @@ from pathlib import Path
 
 import bcrypt
 import pytest
+from aiohttp import web
 import yaml
 from sqlalchemy import select
 
@@ -17,6 +18,10 @@ from bot.events import EVENT_BUS
 from bot.store.models import Conversation, Message, StaffUser, SurveyAnswer
 from bot.store.types import now_utc
 from tests.support.console import add_staff, log_in
+from bot.sla import SLA_RULES
+from bot.store import STORE
+
+TEST_TICKET_NO = web.AppKey("test_ticket_no", str)  # the ticket the fixture made
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -31,7 +36,7 @@ def app(demo_gateway_app):
     add_staff(demo_gateway_app, "li", "李娜", "agent")
     add_staff(demo_gateway_app, "boss", "王主管", "supervisor")
     now = now_utc()
-    with demo_gateway_app["store"].session() as session:
+    with demo_gateway_app[STORE].session() as session:
         for cid, account, tags, days in (("rev-a", "3201000001", ["电费", "已解决"], 1),
                                          ("rev-b", "3201000002", ["报修"], 3),
                                          ("rev-c", None, [], 10)):
@@ -43,10 +48,10 @@ def app(demo_gateway_app):
                             intent="chitchat", confidence=0.4, created_at=now))
         session.add(Message(conversation_id="rev-a", sender="bot", channel="web", text="您好", created_at=now))
         session.add(SurveyAnswer(conversation_id="rev-b", rating="dissatisfied", created_at=now))
-        result = tickets.create_ticket(session, demo_gateway_app["sla"], type="repair", summary="家中停电",
+        result = tickets.create_ticket(session, demo_gateway_app[SLA_RULES], type="repair", summary="家中停电",
                                        channel="wechat", account_no="3201000002", conversation_id="rev-b",
                                        request_key="console-test-1")
-        demo_gateway_app["test_ticket_no"] = result.ticket.ticket_no
+        demo_gateway_app[TEST_TICKET_NO] = result.ticket.ticket_no
     return demo_gateway_app
 
 
@@ -68,7 +73,7 @@ async def test_review_search_filters(boss, app):
     assert await found("account=3201000002") == {"rev-b"}
     assert await found("channel=wechat") == {"rev-b"}
     assert await found("satisfaction=dissatisfied") == {"rev-b"}
-    assert await found(f"ticket={app['test_ticket_no']}") == {"rev-b"}
+    assert await found(f"ticket={app[TEST_TICKET_NO]}") == {"rev-b"}
     today = now_utc().date()
     assert await found(f"from={(today - timedelta(days=4)).isoformat()}") == {"rev-a", "rev-b"}
     assert await found("reviewed=yes") == set()
@@ -80,7 +85,7 @@ async def test_review_search_filters(boss, app):
 
 @pytest.mark.asyncio
 async def test_flag_and_export_as_rasa_nlu_yaml(boss, app, aiohttp_client):
-    with app["store"].session() as session:
+    with app[STORE].session() as session:
         message_id = session.execute(select(Message.id).where(Message.conversation_id == "rev-a",
                                                               Message.sender == "customer")).scalar_one()
         bot_message_id = session.execute(select(Message.id).where(Message.sender == "bot")).scalar_one()
@@ -113,14 +118,14 @@ async def test_flag_and_export_as_rasa_nlu_yaml(boss, app, aiohttp_client):
 
 @pytest.mark.asyncio
 async def test_ticket_status_change_meets_milestone_and_records_note(boss, app):
-    ticket_no = app["test_ticket_no"]
+    ticket_no = app[TEST_TICKET_NO]
     page = await boss.get(f"/console/tickets/{ticket_no}")
     assert page.status == 200 and "剩余" in await page.text()
     response = await boss.post(f"/console/tickets/{ticket_no}/status",
                                data={"csrf_token": boss.csrf, "status": "accepted", "note": "已电话联系客户"},
                                allow_redirects=False)
     assert response.status == 303 and "notice=status_changed" in response.headers["Location"]
-    with app["store"].session() as session:
+    with app[STORE].session() as session:
         ticket = tickets.get_ticket(session, ticket_no)
         assert ticket.status == "accepted"
         accept = next(m for m in ticket.milestones if "accepted" in m.rule or m.name == "受理")
@@ -187,7 +192,7 @@ async def test_sla_notice_reaches_supervisors_live_but_not_agents(app, aiohttp_c
     assert boss_stream.status == 200 and agent_stream.status == 200
     await asyncio.sleep(0.1)  # both streams registered
 
-    notice = {"type": "sla", "kind": "breached", "audience": "supervisor", "ticket_no": app["test_ticket_no"],
+    notice = {"type": "sla", "kind": "breached", "audience": "supervisor", "ticket_no": app[TEST_TICKET_NO],
               "ticket_type": "repair", "area_type": "rural", "rule": "repair.arrival",
               "milestone": "抢修人员到达现场", "due_at": "2026-11-26T10:30:00+08:00", "priority": "urgent",
               "priority_before": "normal"}
@@ -197,7 +202,7 @@ async def test_sla_notice_reaches_supervisors_live_but_not_agents(app, aiohttp_c
 
     first_for_boss = await _next_data_event(boss_stream)
     assert first_for_boss["type"] == "sla"
-    assert first_for_boss["ticket_no"] == app["test_ticket_no"]
+    assert first_for_boss["ticket_no"] == app[TEST_TICKET_NO]
     assert first_for_boss["milestone"] == "抢修人员到达现场" and first_for_boss["kind"] == "breached"
     # The agent's stream skips the supervisor notice: its first event is the message.
     first_for_agent = await _next_data_event(agent_stream)
@@ -208,7 +213,7 @@ async def test_sla_notice_reaches_supervisors_live_but_not_agents(app, aiohttp_c
 
 @pytest.mark.asyncio
 async def test_conversation_json_has_customer_tickets_and_deadlines_masked_for_agents(boss, app, aiohttp_client):
-    with app["store"].session() as session:
+    with app[STORE].session() as session:
         session.add(Message(conversation_id="rev-b", sender="customer", channel="wechat",
                             text="家里停电了，电话13905172316", created_at=now_utc()))
     agent = await aiohttp_client(app)
@@ -224,7 +229,7 @@ async def test_conversation_json_has_customer_tickets_and_deadlines_masked_for_a
     assert masked["messages"][-1]["text"] == "家里停电了，电话139****2316"
     assert full["messages"][-1]["text"].endswith("13905172316")
     ticket = full["tickets"][0]
-    assert ticket["ticket_no"] == app["test_ticket_no"] and ticket["type"] == "repair"
+    assert ticket["ticket_no"] == app[TEST_TICKET_NO] and ticket["type"] == "repair"
     arrival = next(m for m in ticket["milestones"] if m["rule"] == "repair.arrival")
     # Rural repair: the crew is due within 90 minutes of the report.
     assert arrival["name"] == "抢修人员到达现场" and arrival["state"] == "open" and arrival["met_at"] is None
@@ -244,8 +249,8 @@ async def test_conversation_json_has_customer_tickets_and_deadlines_masked_for_a
 @pytest.mark.asyncio
 async def test_ticket_page_names_details_and_events_in_chinese_with_phones_masked_for_agents(boss, app,
                                                                                             aiohttp_client):
-    with app["store"].session() as session:
-        created = tickets.create_ticket(session, app["sla"], type="callback", summary="回电：客户要求转人工，非服务时间",
+    with app[STORE].session() as session:
+        created = tickets.create_ticket(session, app[SLA_RULES], type="callback", summary="回电：客户要求转人工，非服务时间",
                                         channel="web", conversation_id="rev-a", request_key="console-callback-1",
                                         details={"handoff_id": 7, "reason": "customer_request", "desk_closed": True})
         ticket_no = created.ticket.ticket_no

@@ -12,6 +12,7 @@ from sqlalchemy import select
 from bot.store.models import Conversation, Handoff, Message, StaffSession, StaffUser
 from bot.store.types import now_utc
 from tests.support.console import PASSWORD, add_staff, csrf_from, log_in
+from bot.store import STORE
 
 pytestmark = pytest.mark.asyncio
 
@@ -27,7 +28,7 @@ def console_app(demo_gateway_app):
     add_staff(app, "li", "李娜", "agent")
     add_staff(app, "boss", "王主管", "supervisor")
     now = now_utc()
-    with app["store"].session() as session:
+    with app[STORE].session() as session:
         session.add(Conversation(id="web-xss", channel="web", state="waiting", account_no="3201000001",
                                  created_at=now, last_message_at=now))
         session.flush()
@@ -81,7 +82,7 @@ async def test_every_console_page_and_api_refuses_without_log_in(client, console
     response = await client.get("/console/api/queue")
     assert response.status == 401
     # Nothing was changed by all those refused requests.
-    with console_app["store"].session() as session:
+    with console_app[STORE].session() as session:
         assert session.execute(select(Handoff.status).where(Handoff.conversation_id == "web-xss")).scalar_one() == "waiting"
 
 
@@ -92,11 +93,11 @@ async def test_csrf_is_enforced_on_state_changing_requests(client, console_app):
     wrong = await client.post(url, data={"csrf_token": "x" * 43}, allow_redirects=False)
     wrong_header = await client.post(url, headers={"X-CSRF-Token": "nope", "X-Requested-With": "fetch"})
     assert (missing.status, wrong.status, wrong_header.status) == (403, 403, 403)
-    with console_app["store"].session() as session:
+    with console_app[STORE].session() as session:
         assert session.execute(select(Handoff.status).where(Handoff.conversation_id == "web-xss")).scalar_one() == "waiting"
     ok = await client.post(url, headers={"X-CSRF-Token": csrf, "X-Requested-With": "fetch"})
     assert ok.status == 200, await ok.text()
-    with console_app["store"].session() as session:
+    with console_app[STORE].session() as session:
         h = session.execute(select(Handoff).where(Handoff.conversation_id == "web-xss")).scalar_one()
         assert (h.status, h.agent) == ("accepted", "li")
 
@@ -120,7 +121,7 @@ async def test_session_cookie_flags_and_logout(client, console_app):
     cookie_header = next(v for v in response.headers.getall("Set-Cookie") if v.startswith("console_session="))
     assert "HttpOnly" in cookie_header and "SameSite=Lax" in cookie_header
     cookie_value = cookie_header.split(";", 1)[0].split("=", 1)[1]
-    with console_app["store"].session() as session:
+    with console_app[STORE].session() as session:
         stored = session.execute(select(StaffSession.token_hash)).scalars().all()
     # Only the sha256 of the cookie is stored, never the cookie itself.
     assert stored == [hashlib.sha256(cookie_value.encode()).hexdigest()]
@@ -141,7 +142,7 @@ async def test_agent_cannot_reach_supervisor_pages(client, aiohttp_client, conso
                                                         "display_name": "M", "role": "supervisor",
                                                         "password": "p" * 12}, allow_redirects=False)
     assert created.status == 403
-    with console_app["store"].session() as session:
+    with console_app[STORE].session() as session:
         assert session.execute(select(StaffUser).where(StaffUser.username == "mallory")).first() is None
     boss = await aiohttp_client(console_app)
     await log_in(boss, "boss")
@@ -165,7 +166,7 @@ async def test_customer_text_is_escaped_and_phones_masked_for_agents(client, aio
 
 
 async def test_passwords_are_stored_as_bcrypt_hashes(console_app):
-    with console_app["store"].session() as session:
+    with console_app[STORE].session() as session:
         user = session.execute(select(StaffUser).where(StaffUser.username == "li")).scalar_one()
         assert user.password_hash != PASSWORD and PASSWORD not in user.password_hash
         assert re.match(r"^\$2[aby]\$\d\d\$", user.password_hash)

@@ -16,6 +16,7 @@ from bot.dashboard import queries, report
 from tests.support import dashboard as data
 from tests.support.console import add_staff, log_in
 from tests.support.dashboard import EXPECTED
+from bot.store import STORE
 
 ROOT = Path(__file__).resolve().parent.parent
 PERIOD = "from=2026-11-23&to=2026-11-29"
@@ -31,7 +32,7 @@ def fast_bcrypt(monkeypatch):
 def app(gateway_app):
     add_staff(gateway_app, "li", "李娜", "agent")
     add_staff(gateway_app, "boss", "王主管", "supervisor")
-    with gateway_app["store"].session() as session:
+    with gateway_app[STORE].session() as session:
         data.load(session)
     return gateway_app
 
@@ -190,7 +191,7 @@ async def test_filters_and_downloads_hold_the_numbers_of_the_page(boss, app):
 
     from bot.store.models import AuditEntry
 
-    with app["store"].session() as session:
+    with app[STORE].session() as session:
         actions = list(session.execute(select(AuditEntry.action, AuditEntry.actor)).all())
     assert actions.count(("export_report", "boss")) == 2
 

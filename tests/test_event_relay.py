@@ -15,6 +15,8 @@ from bot.events import EVENT_BUS
 from bot.store.types import now_utc
 from tests.support.console import add_staff, log_in
 from tests.support.sla import add_conversation, add_ticket
+from bot.conversations import HUB
+from bot.store import STORE
 
 
 async def next_event(queue: asyncio.Queue, timeout: float = 5.0) -> dict:
@@ -152,9 +154,9 @@ async def test_sla_warning_of_one_gateway_reaches_the_others_supervisors_whole_a
     gateway_a = client_a.app
     add_staff(gateway_a, "boss", "王主管", "supervisor")
     add_staff(gateway_a, "li", "李娜", "agent")
-    add_conversation(gateway_a["store"], "relay-sla-conv")
+    add_conversation(gateway_a[STORE], "relay-sla-conv")
     # An urban repair reported 100 minutes ago: the crew (45 min) is late, other milestones at risk.
-    number = add_ticket(gateway_a["store"], "repair", now_utc() - timedelta(minutes=100))
+    number = add_ticket(gateway_a[STORE], "repair", now_utc() - timedelta(minutes=100))
 
     consoles = {}
     try:
@@ -166,7 +168,7 @@ async def test_sla_warning_of_one_gateway_reaches_the_others_supervisors_whole_a
         transitions = await SlaWatcher.for_app(gateway_a).scan_once()
         assert transitions and all(t.ticket_no == number for t in transitions)
         # Then a plain conversation event from A: every stream gets it after whatever came before.
-        await gateway_a["hub"].set_state("relay-sla-conv", "human", agent="li")
+        await gateway_a[HUB].set_state("relay-sla-conv", "human", agent="li")
         marker = {"type": "state", "conversation_id": "relay-sla-conv", "state": "human"}
 
         local = await consoles["boss_a"].until(marker)

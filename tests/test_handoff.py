@@ -21,6 +21,7 @@ from bot.store import Store, migrate
 from bot.store.models import Conversation, Customer, Handoff, Message, Ticket
 from bot.store.types import SHANGHAI
 from bot.config import ROOT
+from bot.store import STORE
 
 
 
@@ -279,7 +280,7 @@ async def test_rest_api_queues_a_conversation_behind_the_service_token(gateway_c
 
     service = gateway_app[HANDOFF_SERVICE]
     service.settings = HandoffSettings(accept_seconds=180, staff_hours=StaffHours.parse("00:00-24:00"))
-    with gateway_app["store"].session() as session:
+    with gateway_app[STORE].session() as session:
         session.add(Conversation(id="api-1", channel="web", state="bot"))
     body = {"conversation_id": "api-1", "channel": "web", "reason": "customer_request", "summary": "想问电费"}
 
@@ -301,7 +302,7 @@ async def test_rest_api_queues_a_conversation_behind_the_service_token(gateway_c
 
     again = await gateway_client.post("/api/v1/handoffs", json=body, headers=service_headers)
     assert again.status == 200 and (await again.json())["id"] == data["id"]
-    with gateway_app["store"].session() as session:
+    with gateway_app[STORE].session() as session:
         assert session.get(Conversation, "api-1").state == "waiting"
         texts = [m.text for m in session.execute(select(Message).where(Message.conversation_id == "api-1")
                                                  .order_by(Message.id)).scalars()]

@@ -22,6 +22,9 @@ from bot.store.types import SHANGHAI
 from tests.support.console import add_staff, log_in
 from tests.support.dialogue import make_tracker, run_action
 from tests.support.gateway import auth_headers
+from bot.conversations import HUB
+from bot.sla import SLA_RULES
+from bot.store import STORE
 
 pytestmark = pytest.mark.asyncio
 
@@ -59,7 +62,7 @@ async def gateway(actions_gateway, aiohttp_server):
     rasa_app = web.Application()
     rasa_app.router.add_post("/webhooks/gateway/webhook", webhook)
     rasa = await aiohttp_server(rasa_app)
-    hub = client.app["hub"]
+    hub = client.app[HUB]
     hub.settings = dataclasses.replace(hub.settings, rasa_url=str(rasa.make_url("")).rstrip("/"), rasa_timeout=10)
     client.events = []
 
@@ -72,18 +75,18 @@ async def gateway(actions_gateway, aiohttp_server):
 
 def account_of(app, conversation_id: str):
     """The conversation's account number, or NOT_LOADED when there is no such conversation."""
-    with app["store"].session() as session:
+    with app[STORE].session() as session:
         conversation = session.get(Conversation, conversation_id)
         return NOT_LOADED if conversation is None else conversation.account_no
 
 
 def conversation_count(app) -> int:
-    with app["store"].session() as session:
+    with app[STORE].session() as session:
         return session.execute(select(func.count()).select_from(Conversation)).scalar_one()
 
 
 async def customer_writes(client, conversation_id: str, text: str, channel: str = "web"):
-    return await client.app["hub"].handle_customer_message(channel, conversation_id, text)
+    return await client.app[HUB].handle_customer_message(channel, conversation_id, text)
 
 
 async def verify(client, body: dict):
@@ -170,7 +173,7 @@ async def test_openapi_documents_the_optional_conversation_id(gateway):
 
 
 def age_conversation(app, conversation_id: str, minutes: int) -> None:
-    with app["store"].session() as session:
+    with app[STORE].session() as session:
         conversation = session.get(Conversation, conversation_id)
         conversation.last_message_at = conversation.last_message_at - timedelta(minutes=minutes)
 
@@ -283,21 +286,21 @@ async def test_callback_for_a_verified_customer_does_not_ask_for_the_account(gat
 
     hour = 21 if desk_closed else 10  # the desk is open 08:00-20:00
     now = [datetime(2026, 11, 26, hour, 0, tzinfo=SHANGHAI).astimezone(timezone.utc)]
-    service = HandoffService(app["store"], app["hub"],
+    service = HandoffService(app[STORE], app[HUB],
                              HandoffSettings(accept_seconds=180, staff_hours=StaffHours.parse("08:00-20:00")),
-                             clock=lambda: now[0], sla=app["sla"])
+                             clock=lambda: now[0], sla=app[SLA_RULES])
     data, created = await service.request(WEB_ID, "web", "customer_request")
     if not desk_closed:
         assert data["status"] == "waiting"
         now[0] += timedelta(seconds=181)
         assert [m["conversation_id"] for m in await service.check_timeouts()] == [WEB_ID]
-    history = await app["hub"].history(WEB_ID)
+    history = await app[HUB].history(WEB_ID)
     notice = history[-1]["text"]
     assert history[-1]["sender"] == "system"
     assert ("08:00-20:00" in notice) is desk_closed and ("繁忙" in notice) is not desk_closed
     assert "户号" not in notice and "请留下" not in notice
     assert f"回电将拨打您登记的手机号 {MASKED}" in notice and PHONE not in notice
-    with app["store"].session() as session:
+    with app[STORE].session() as session:
         ticket = session.execute(select(Ticket).where(Ticket.type == "callback",
                                                       Ticket.conversation_id == WEB_ID)).scalar_one()
         assert ticket.account_no == ACCOUNT and ticket.contact_phone == PHONE
@@ -307,11 +310,11 @@ async def test_callback_for_a_verified_customer_does_not_ask_for_the_account(gat
 async def callback_notice_after_hours(app) -> str:
     """The customer asks for a person at 21:00 (desk open 08:00-20:00): the callback notice."""
     closed = datetime(2026, 11, 26, 21, 0, tzinfo=SHANGHAI).astimezone(timezone.utc)
-    service = HandoffService(app["store"], app["hub"],
+    service = HandoffService(app[STORE], app[HUB],
                              HandoffSettings(accept_seconds=180, staff_hours=StaffHours.parse("08:00-20:00")),
-                             clock=lambda: closed, sla=app["sla"])
+                             clock=lambda: closed, sla=app[SLA_RULES])
     await service.request(WEB_ID, "web", "customer_request")
-    return (await app["hub"].history(WEB_ID))[-1]["text"]
+    return (await app[HUB].history(WEB_ID))[-1]["text"]
 
 
 async def test_callback_for_an_unverified_customer_still_asks_how_to_reach_them(gateway):
@@ -326,14 +329,14 @@ async def test_callback_for_an_unverified_customer_calls_the_phone_left_on_an_ea
 
     app = gateway.app
     await customer_writes(gateway, WEB_ID, "转人工")
-    with app["store"].session() as session:  # the repair reported earlier in this conversation
-        tickets.create_ticket(session, app["sla"], type="repair", summary="家中停电", channel="web",
+    with app[STORE].session() as session:  # the repair reported earlier in this conversation
+        tickets.create_ticket(session, app[SLA_RULES], type="repair", summary="家中停电", channel="web",
                               conversation_id=WEB_ID, contact_name="刘先生", contact_phone="13912345678",
                               request_key="earlier-repair")
     notice = await callback_notice_after_hours(app)
     assert "回电将拨打您刚才留下的联系电话 139****5678" in notice
     assert "13912345678" not in notice and "请直接回复" not in notice and "登记的手机号" not in notice
-    with app["store"].session() as session:
+    with app[STORE].session() as session:
         callback = session.execute(select(Ticket).where(Ticket.type == "callback",
                                                         Ticket.conversation_id == WEB_ID)).scalar_one()
         assert (callback.contact_name, callback.contact_phone, callback.account_no) == ("刘先生", "13912345678", None)

@@ -5,6 +5,7 @@ import re
 from html import unescape
 
 import pytest
+from aiohttp import web
 from sqlalchemy import func, select
 
 from bot import vocabulary
@@ -12,6 +13,9 @@ from bot.notices import console as notices_console, settings as notice_settings
 from bot.store.models import AdhocNotice, AuditEntry, NoticeDelivery
 from tests.support import notices_console as data
 from tests.support.console import add_staff
+from bot.store import STORE
+
+MADE = web.AppKey("test_made", dict)  # the bindings the fixture made
 
 FORM = {"area": "南京市玄武区", "scope": "中山路、北京东路", "text": "因线路紧急抢修，今天 14:00-18:00 停电。", "urgent": "on"}
 
@@ -25,9 +29,9 @@ def fast_bcrypt(monkeypatch):
 def app(gateway_app):
     add_staff(gateway_app, "li", "李娜", "agent")
     add_staff(gateway_app, "boss", "王主管", "supervisor")
-    with gateway_app["store"].session() as session:
+    with gateway_app[STORE].session() as session:
         data.add_customers(session)
-        gateway_app["made"] = data.add_bindings(session)
+        gateway_app[MADE] = data.add_bindings(session)
     return gateway_app
 
 
@@ -40,12 +44,12 @@ def settings_form(**changes) -> dict[str, str]:
 
 
 def stored_settings(app) -> dict:
-    with app["store"].session() as session:
+    with app[STORE].session() as session:
         return notice_settings.load(session)
 
 
 def count(app, model) -> int:
-    with app["store"].session() as session:
+    with app[STORE].session() as session:
         return session.execute(select(func.count()).select_from(model)).scalar_one()
 
 
@@ -102,7 +106,7 @@ async def test_settings_are_saved_audited_and_a_bad_value_is_refused_in_chinese(
     assert values["kind.abnormal_usage"] is False and values["kind.bill_issued"] is True
     assert (values["due_reminder_days"], values["daily_cap"], values["quiet_hours"], values["abnormal_usage_ratio"]) == (
         [15, 7, 1], 5, "22:00-07:30", 0.6)
-    with app["store"].session() as session:
+    with app[STORE].session() as session:
         entry = session.execute(select(AuditEntry).where(AuditEntry.action == "change_notice_settings")).scalar_one()
     assert entry.actor == "boss"
     assert set(entry.detail["changes"]) == {"kind.abnormal_usage", "due_reminder_days", "daily_cap", "quiet_hours",
@@ -153,12 +157,12 @@ async def test_preview_counts_the_recipients_and_send_creates_one_delivery_each_
     assert sent.status == 303 and "notice=adhoc_sent" in sent.headers["Location"]
     again = await boss.post("/console/notices/adhoc", data=form, allow_redirects=False)  # double submit
     assert again.status == 303 and "notice=adhoc_already_sent" in again.headers["Location"]
-    with app["store"].session() as session:
+    with app[STORE].session() as session:
         notice = session.execute(select(AdhocNotice)).scalar_one()
         rows = list(session.execute(select(NoticeDelivery)).scalars())
         audit = session.execute(select(AuditEntry).where(AuditEntry.action == "send_adhoc_notice")).scalar_one()
     assert notice.sent_by == "boss" and notice.recipients == 4 and notice.urgent is True
-    assert sorted(r.binding_id for r in rows) == sorted(app["made"]["expected"])
+    assert sorted(r.binding_id for r in rows) == sorted(app[MADE]["expected"])
     assert {(r.kind, r.event_key, r.status) for r in rows} == {("adhoc", f"adhoc:{notice.id}", "pending")}
     assert audit.actor == "boss" and audit.subject_id == str(notice.id) and audit.detail["recipients"] == 4
 
@@ -195,8 +199,8 @@ async def test_no_send_while_the_adhoc_kind_is_switched_off(boss, app):
 
 
 def _deliveries(app) -> None:
-    ids = app["made"]["ids"]
-    with app["store"].session() as session:
+    ids = app[MADE]["ids"]
+    with app[STORE].session() as session:
         d = data.delivery
         zhang, li = ids["zhang_wechat"], ids["li_wecom"]
         d(session, zhang, "3201000101", kind="due_reminder", channel="wechat", status="sent", created_at=data.at(1), key="a")
@@ -217,7 +221,7 @@ def _deliveries(app) -> None:
 async def test_figures_count_the_periods_deliveries_by_kind_channel_and_status(boss, app):
     _deliveries(app)
     period = notices_console.period_from({})
-    with app["store"].session() as session:
+    with app[STORE].session() as session:
         figures = notices_console.delivery_figures(session, period)
     by = {(r["kind"], r["channel"]): r["counts"] for r in figures["rows"]}
     assert by == {("due_reminder", "wechat"): {"sent": 2, "pending": 0, "failed": 1, "dead": 0, "skipped": 1},
@@ -313,7 +317,7 @@ async def test_the_engines_last_round_and_unconfigured_channels_are_shown(aiohtt
 
 @pytest.mark.asyncio
 async def test_a_failed_ticket_status_notice_is_counted_and_listed_with_its_ticket(boss, app):
-    with app["store"].session() as session:
+    with app[STORE].session() as session:
         session.add(NoticeDelivery(kind="ticket_status", event_key="TRE000777:dispatched", binding_id=None,
                                    conversation_id="wechat:o-x", account_no=None, channel="wechat", urgent=True,
                                    payload={"text": "抢修人员已出发"}, status="failed", attempts=1,

@@ -19,6 +19,9 @@ from bot.store.models import Conversation, Message, NoticeDelivery
 from bot.store.types import now_utc
 from tests.support.notices import add_customer, bind
 from tests.support.sla import migrated_store, sqlite_url
+from bot.app import START_BACKGROUND
+from bot.conversations import HUB
+from bot.store import STORE
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -42,7 +45,7 @@ async def test_the_gateway_runs_rounds_in_the_background_and_stops_with_it():
 
     app = web.Application()
     hub = Hub()
-    app["store"], app["hub"], app["start_background"] = store, hub, True
+    app[STORE], app[HUB], app[START_BACKGROUND] = store, hub, True
     runner.setup(app, environ={"NOTICE_INTERVAL_SECONDS": "0.05"})
     account = add_customer(store, balance=3)
     bind(store, account, "web", "sess-9")
@@ -64,7 +67,7 @@ async def test_the_gateway_runs_rounds_in_the_background_and_stops_with_it():
 def test_no_background_rounds_when_switched_off_or_without_timers():
     for start_background, environ in ((True, {"NOTICES_ENABLED": "false"}), (False, {})):
         app = web.Application()
-        app["start_background"] = start_background
+        app[START_BACKGROUND] = start_background
         runner.setup(app, environ=environ)
         assert not app.cleanup_ctx
 

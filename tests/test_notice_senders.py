@@ -10,6 +10,8 @@ from bot.channels.wechat import WeChatApi, WeChatSettings
 from bot.notices import senders
 from bot.notices.engine import Target
 from tests.support.platforms import FakePlatformApi
+from bot.channels.wechat import WECHAT_CHANNEL
+from bot.conversations import HUB
 
 pytestmark = pytest.mark.asyncio
 TARGET = Target(7, "planned_outage", "3201000037", "wechat", "openid-7", "wechat:openid-7",
@@ -29,7 +31,7 @@ async def test_the_gateways_wechat_channel_client_sends_the_template_messages():
 
     channel = Channel()
     channel.api = api  # type: ignore[attr-defined]
-    app["wechat_channel"], app["hub"] = channel, object()
+    app[WECHAT_CHANNEL], app[HUB] = channel, object()
     fields = '{"thing1": "title", "thing2": "text", "time3": "time"}'
     built = senders.build(app, environ={"WECHAT_TEMPLATE_NOTICE": "TPL-9", "WECHAT_TEMPLATE_FIELDS": fields})
     try:

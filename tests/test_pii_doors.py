@@ -20,6 +20,7 @@ from bot.api.routes import IDENTITY_PER_ACCOUNT, LOOKUPS_PER_CLIENT, LOOKUPS_PER
 from bot.store.models import Customer
 from tests.support.dialogue import make_tracker, run_action, slot_values, texts
 from tests.support.gateway import auth_headers
+from bot.store import STORE
 
 pytestmark = pytest.mark.asyncio
 
@@ -29,7 +30,7 @@ OUTAGE_ACCOUNT = "3201000003"  # 王建国, 南京市秦淮区中华路: a plann
 def customer(app, account_no: str) -> Customer:
     from sqlalchemy import select
 
-    with app["store"].session() as session:
+    with app[STORE].session() as session:
         return session.execute(select(Customer).where(Customer.account_no == account_no)).scalar_one()
 
 

@@ -9,6 +9,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from aiohttp import web
 import sqlalchemy as sa
 from sqlalchemy import func, select
 
@@ -19,6 +20,10 @@ from bot.store.models import (AuditEntry, Conversation, Customer, Handoff, Messa
                               Ticket)
 from bot.store.types import now_utc
 from tests.support.console import add_staff
+from bot.sla import SLA_RULES
+from bot.store import STORE
+
+TICKET_NO = web.AppKey("test_ticket_no", str)  # the ticket the fixture made
 
 ROOT = Path(__file__).resolve().parent.parent
 POLICY = RetentionPolicy(days={k: 30 for k in KINDS} | {"tickets": 365, "audit_log": 400})
@@ -218,9 +223,9 @@ def test_subject_must_name_exactly_one_identity():
 def app(demo_gateway_app):
     add_staff(demo_gateway_app, "li", "李娜", "agent")
     add_staff(demo_gateway_app, "boss", "王主管", "supervisor")
-    with demo_gateway_app["store"].session() as session:
+    with demo_gateway_app[STORE].session() as session:
         _conversation(session, "wechat:oPRIV", "3201000001", days_ago=1)
-        demo_gateway_app["ticket_no"] = _ticket(session, demo_gateway_app["sla"], "wechat:oPRIV", "3201000001", "k9")
+        demo_gateway_app[TICKET_NO] = _ticket(session, demo_gateway_app[SLA_RULES], "wechat:oPRIV", "3201000001", "k9")
     return demo_gateway_app
 
 
@@ -229,7 +234,7 @@ def app(demo_gateway_app):
 
 
 def _entries(app, **where):
-    with app["store"].session() as session:
+    with app[STORE].session() as session:
         query = select(AuditEntry).order_by(AuditEntry.id)
         for key, value in where.items():
             query = query.where(getattr(AuditEntry, key) == value)
@@ -240,7 +245,7 @@ def _entries(app, **where):
 async def test_viewing_a_conversation_or_ticket_is_audited_with_unmasking(app, agent, boss):
     assert (await agent.get("/console/conversations/wechat%3AoPRIV")).status == 200
     assert (await boss.get("/console/api/conversations/wechat%3AoPRIV")).status == 200
-    assert (await agent.get(f"/console/tickets/{app['ticket_no']}")).status == 200
+    assert (await agent.get(f"/console/tickets/{app[TICKET_NO]}")).status == 200
     views = _entries(app, subject_id="wechat:oPRIV")
     assert [(e["actor"], e["action"], e["unmasked"]) for e in views] == [
         ("li", "view_conversation", False), ("boss", "view_conversation", True)]
@@ -279,7 +284,7 @@ async def test_supervisor_exports_and_erases_a_channel_identity(app, boss):
                                                              "confirm": "wechat:oX", "csrf_token": boss.csrf},
                             allow_redirects=False)
     assert wrong.status == 303 and "error=" in wrong.headers["Location"]
-    with app["store"].session() as session:
+    with app[STORE].session() as session:
         assert session.execute(select(func.count()).select_from(Message)
                                .where(Message.conversation_id == "wechat:oPRIV")).scalar_one() == 2
 
@@ -287,10 +292,10 @@ async def test_supervisor_exports_and_erases_a_channel_identity(app, boss):
                                                             "confirm": "wechat:oPRIV", "reason": "客户申请",
                                                             "csrf_token": boss.csrf}, allow_redirects=False)
     assert done.status == 303
-    with app["store"].session() as session:
+    with app[STORE].session() as session:
         assert session.execute(select(func.count()).select_from(Message)
                                .where(Message.conversation_id == "wechat:oPRIV")).scalar_one() == 0
-        ticket = session.execute(select(Ticket).where(Ticket.ticket_no == app["ticket_no"])).scalar_one()
+        ticket = session.execute(select(Ticket).where(Ticket.ticket_no == app[TICKET_NO])).scalar_one()
         assert ticket.summary == subjects.ERASED and ticket.contact_phone is None
     actions = [(e["action"], e["actor"]) for e in _entries(app, subject_id="wechat:oPRIV")]
     assert ("export_subject", "boss") in actions and ("erase_subject", "boss") in actions

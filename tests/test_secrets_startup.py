@@ -13,6 +13,7 @@ import pytest
 
 from bot.app import create_app
 from bot.config import InsecureSettings, Settings
+from bot.conversations import HUB
 
 ROOT = Path(__file__).resolve().parent.parent
 REAL = "3f1c9e0b7a5d42e8b6c1f0a9d8e7c6b5"
@@ -70,7 +71,7 @@ async def test_the_gateway_shows_rasa_its_token(aiohttp_server, aiohttp_client, 
                         rasa_url=str(server.make_url("")).rstrip("/"))
     app = create_app(settings, start_background=False)
     await aiohttp_client(app)  # started, and cleaned up after the test
-    await app["hub"].handle_customer_message("web", "web-token-check", "你好", client_msg_id="m1")
+    await app[HUB].handle_customer_message("web", "web-token-check", "你好", client_msg_id="m1")
     assert rasa.authorization == [f"Bearer {REAL}"]
 
 

@@ -13,6 +13,8 @@ from bot.sla.notify import compose, describe_time, notify_ticket_status, survey_
 from bot.store.models import Message, Ticket, TicketEvent
 from tests.support.sla import SH, add_ticket
 from tests.support.webchat import FakeRasa, start_mini_gateway
+from bot.conversations import HUB
+from bot.store import STORE
 
 pytestmark = pytest.mark.asyncio
 T0 = datetime(2026, 11, 26, 10, 0, tzinfo=SH)
@@ -171,8 +173,8 @@ async def test_rest_status_changes_meet_milestones_notify_and_the_rating_is_stor
     from tests.support.sla import add_conversation
 
     adapter = FakeWebAdapter()
-    gateway_app["hub"].register_channel(adapter)
-    add_conversation(gateway_app["store"], "web-notify-1")
+    gateway_app[HUB].register_channel(adapter)
+    add_conversation(gateway_app[STORE], "web-notify-1")
     created = await gateway_client.post("/api/v1/tickets", headers=service_headers, json={
         "type": "repair", "summary": "家里停电了", "channel": "web", "area_type": "urban",
         "conversation_id": "web-notify-1", "request_key": "web-notify-1:m1"})
@@ -205,7 +207,7 @@ async def test_rest_status_changes_meet_milestones_notify_and_the_rating_is_stor
     answer = await gateway_client.post("/api/v1/surveys", headers=service_headers, json={
         "conversation_id": "web-notify-1", "rating": "dissatisfied"})
     assert answer.status == 201 and (await answer.json())["ticket_no"] == number
-    with gateway_app["store"].session() as session:
+    with gateway_app[STORE].session() as session:
         ticket = session.execute(select(Ticket).where(Ticket.ticket_no == number)).scalar_one()
         assert ticket.satisfaction == "dissatisfied"
         assert [e.data["rating"] for e in ticket.events if e.kind == "survey"] == ["dissatisfied"]

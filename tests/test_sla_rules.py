@@ -15,7 +15,9 @@ import chinese_calendar
 import pytest
 import yaml
 
-from bot.sla import PlannedMilestone, SlaRules, load_rules
+from bot.app import START_BACKGROUND
+from bot.config import SETTINGS
+from bot.sla import SLA_RULES, PlannedMilestone, SlaRules, load_rules
 from bot.sla import setup as sla_setup
 from bot.sla.rules import sort_key
 
@@ -53,10 +55,10 @@ def test_setup_loads_the_configured_file_into_the_app():
     class FakeSettings:
         sla_config = SLA_YML
 
-    app = {"settings": FakeSettings(), "start_background": False}
+    app = {SETTINGS: FakeSettings(), START_BACKGROUND: False}
     sla_setup(app)
-    assert isinstance(app["sla"], SlaRules)
-    assert app["sla"].at_risk_fraction == 0.8
+    assert isinstance(app[SLA_RULES], SlaRules)
+    assert app[SLA_RULES].at_risk_fraction == 0.8
 
 
 # -- repair: wall-clock limits, across midnight -------------------------------------------

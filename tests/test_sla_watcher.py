@@ -15,6 +15,9 @@ from bot.sla.watcher import SlaWatcher
 from bot.store.models import Milestone, Ticket, TicketEvent
 from bot.store.types import now_utc
 from tests.support.sla import SH, FakeClock, add_ticket, migrated_store, rules, sqlite_url
+from bot.app import START_BACKGROUND
+from bot.config import SETTINGS
+from bot.store import STORE
 
 pytestmark = pytest.mark.asyncio
 T0 = datetime(2026, 11, 26, 10, 0, tzinfo=SH)  # an urban repair ticket is created at 10:00
@@ -212,7 +215,7 @@ async def test_background_task_runs_with_the_app_and_stops_on_cleanup(tmp_path):
         sla_config = fast
 
     app = web.Application()
-    app["settings"], app["store"], app["start_background"] = Settings(), store, True
+    app[SETTINGS], app[STORE], app[START_BACKGROUND] = Settings(), store, True
     hub = RecordingHub()
     from bot.events import EVENT_BUS, EventBus
     app[EVENT_BUS] = EventBus()
@@ -244,7 +247,7 @@ async def test_no_background_task_when_the_app_does_not_run_timers():
     class Settings:
         from tests.support.sla import SLA_YML as sla_config
 
-    app["settings"], app["start_background"] = Settings(), False
+    app[SETTINGS], app[START_BACKGROUND] = Settings(), False
     from bot.sla import setup as sla_setup
     sla_setup(app)
     assert sla_watcher.WATCHER not in app and not app.cleanup_ctx

@@ -22,6 +22,7 @@ from tests.support.gateway import SERVICE_TOKEN, auth_headers, load_demo_data
 from tests.support.services import unavailable
 from tests.support.webchat import FakeRasa, start_mini_gateway
 from tests.test_web_channel import ChatClient
+from bot.store import STORE
 
 CHROMIUM = "/usr/bin/chromium"
 
@@ -126,7 +127,7 @@ async def test_api_refuses_unstorable_text_and_deep_json_with_json_400(api, api_
     resp = await api.post("/api/v1/handoffs", data=_raw(handoff), headers=headers)
     assert resp.status == 400 and (await resp.json())["error"] == "validation_error"
     assert (await resp.json())["field"] == "summary"
-    with api_app["store"].session() as session:
+    with api_app[STORE].session() as session:
         assert session.execute(select(Ticket)).first() is None  # nothing half-written
     # Clean text still works on this backend.
     good = {"type": "repair", "summary": "家里停电了", "channel": "rest", "request_key": "good-1"}

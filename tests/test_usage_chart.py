@@ -11,6 +11,7 @@ from bot.api import notices as api
 from bot.notices import chart
 from bot.store.models import Conversation
 from tests.support.gateway import auth_headers
+from bot.store import STORE
 
 ACCOUNT, LAST4 = "3201000001", "0518"
 OTHER, OTHER_LAST4 = "3201000002", "2316"
@@ -104,7 +105,7 @@ def test_tokens_name_the_account_expire_and_resist_tampering():
 
 
 async def proven(client, conversation_id, account_no, last4):
-    with client.app["store"].session() as session:
+    with client.app[STORE].session() as session:
         if session.get(Conversation, conversation_id) is None:
             session.add(Conversation(id=conversation_id, channel="web"))
     response = await client.post("/api/v1/identity/verify", headers=auth_headers(),

@@ -26,6 +26,11 @@ from tests.support.platforms import (
     new_aes_key,
     sha1_signature,
 )
+from bot.channels.wechat import WECHAT_CHANNEL
+from bot.config import SETTINGS
+from bot.conversations import HUB
+from bot.handoff import HANDOFF_SERVICE
+from bot.store import STORE
 
 pytestmark = pytest.mark.asyncio
 
@@ -98,14 +103,14 @@ class WeChatPlatform:
         return reply.findtext("Content"), elapsed
 
     def count(self, model, **where) -> int:
-        with self.app["store"].session() as session:
+        with self.app[STORE].session() as session:
             query = select(func.count()).select_from(model)
             for name, value in where.items():
                 query = query.where(getattr(model, name) == value)
             return session.execute(query).scalar_one()
 
     def conversation_state(self, conversation_id: str) -> str | None:
-        with self.app["store"].session() as session:
+        with self.app[STORE].session() as session:
             conversation = session.get(Conversation, conversation_id)
             return conversation.state if conversation else None
 
@@ -188,7 +193,7 @@ async def test_plaintext_exchange_with_numbered_options(plain):
 async def test_numbered_options_survive_a_restart_through_the_store(plain):
     plain.rasa.respond = bill_buttons
     await plain.say("查电费")
-    plain.app["wechat_channel"].options = NumberedOptions()  # as if another gateway got the answer
+    plain.app[WECHAT_CHANNEL].options = NumberedOptions()  # as if another gateway got the answer
     await plain.say("1")
     assert plain.rasa.received[-1]["message"] == '/inform{"period":"本月"}'
     await plain.say("1")  # the options answered one message only
@@ -259,7 +264,7 @@ async def test_a_retried_message_is_processed_once(plain):
 
     # A retry reaching a gateway that never saw the first (restart, another gateway) is
     # caught by the store.
-    plain.app["wechat_channel"].recent = RecentIds()
+    plain.app[WECHAT_CHANNEL].recent = RecentIds()
     status, body, _ = await plain.post(fields)
     assert status == 200 and body == "success"
     assert len(plain.rasa.received) == 2
@@ -287,7 +292,7 @@ async def test_slow_bot_is_answered_through_the_customer_service_api(
     assert sent[0]["access_token"] == sent[1]["access_token"]
     # The replies are stored as delivered (the hub marks them right after the API call).
     for _ in range(50):
-        with platform.app["store"].session() as session:
+        with platform.app[STORE].session() as session:
             delivered = session.execute(select(Message.delivered_at).where(Message.sender == "bot")).scalars().all()
         if all(delivered):
             break
@@ -296,7 +301,7 @@ async def test_slow_bot_is_answered_through_the_customer_service_api(
 
 
 async def test_expired_token_is_refreshed_once_and_the_message_resent(plain):
-    hub = plain.app["hub"]
+    hub = plain.app[HUB]
     conversation_id = f"wechat:{OPENID}"
     # Through the hub directly, no platform request is open: the bot's reply is pushed too.
     await hub.handle_customer_message("wechat", conversation_id, "你好", client_msg_id="m1")
@@ -317,12 +322,12 @@ async def test_pushed_message_stays_pending_when_the_api_fails_and_goes_later(pl
     conversation_id = f"wechat:{OPENID}"
     plain.api.reject_next_with = 40001
     plain.api.secret = "rotated"  # and no new token can be had
-    data = await plain.app["hub"].push(conversation_id, {"text": "明天8点至17点计划停电。"}, sender="system")
+    data = await plain.app[HUB].push(conversation_id, {"text": "明天8点至17点计划停电。"}, sender="system")
     assert data["delivered_at"] is None  # left pending, not lost
     assert plain.api.sent == []
 
     plain.api.secret = SECRET
-    await plain.app["hub"].push(conversation_id, {"text": "停电已恢复。"}, sender="system")
+    await plain.app[HUB].push(conversation_id, {"text": "停电已恢复。"}, sender="system")
     assert [s["body"]["text"]["content"] for s in plain.api.sent] == ["明天8点至17点计划停电。", "停电已恢复。"]
 
 
@@ -334,7 +339,7 @@ async def test_hand_off_over_wechat_reaches_the_console_and_staff_reply_is_deliv
     async def respond(body):
         if body["message"] == "转人工":
             # What action_handoff does: ask the gateway's REST API for a person.
-            settings = platform.app["settings"]
+            settings = platform.app[SETTINGS]
             async with aiohttp.ClientSession() as session:
                 async with session.post(
                         str(platform.client.make_url("/api/v1/handoffs")),
@@ -352,7 +357,7 @@ async def test_hand_off_over_wechat_reaches_the_console_and_staff_reply_is_deliv
 
     content, _ = await platform.say("转人工")
     assert content and "人工" in content  # the queue notice, in the passive reply
-    with platform.app["store"].session() as session:
+    with platform.app[STORE].session() as session:
         handoff = session.execute(select(Handoff).where(Handoff.conversation_id == conversation_id)).scalar_one()
         assert (handoff.status, handoff.channel, handoff.reason) == ("waiting", "wechat", "customer_request")
     assert platform.conversation_state(conversation_id) == "waiting"
@@ -366,12 +371,12 @@ async def test_hand_off_over_wechat_reaches_the_console_and_staff_reply_is_deliv
                                                           MediaId="m9", MsgId=555))
     assert status == 200 and body == "success"
     assert len(rasa.received) == asked
-    with platform.app["store"].session() as session:
+    with platform.app[STORE].session() as session:
         texts = session.execute(select(Message.text).where(Message.conversation_id == conversation_id,
                                                            Message.sender == "customer")).scalars().all()
     assert texts[-2:] == ["我家整栋楼都停电了", "[图片] http://example.invalid/meter.jpg"]
 
-    service = platform.app["handoff"]
+    service = platform.app[HANDOFF_SERVICE]
     await service.accept(conversation_id, "wangfang", "王芳")
     assert platform.conversation_state(conversation_id) == "human"
     await service.reply(conversation_id, "wangfang", "王芳", "您好，我是客服王芳，马上为您查询。")
@@ -437,16 +442,16 @@ async def test_gateways_share_one_access_token_through_redis(
 
     first, second = gateways
     conversation_id = f"wechat:{OPENID}"
-    await first["hub"].handle_customer_message("wechat", conversation_id, "你好", client_msg_id="a1")
-    await second["hub"].push(conversation_id, {"text": "通知一"}, sender="system")
+    await first[HUB].handle_customer_message("wechat", conversation_id, "你好", client_msg_id="a1")
+    await second[HUB].push(conversation_id, {"text": "通知一"}, sender="system")
     assert len(api.sent) == 2 and len(api.token_requests) == 1
     assert api.sent[0]["access_token"] == api.sent[1]["access_token"]
 
     # The platform retires the token: the first gateway fetches a new one, the second
     # adopts it from Redis instead of fetching again.
     api.reject_next_with = 40001
-    await first["hub"].push(conversation_id, {"text": "通知二"}, sender="system")
-    await second["hub"].push(conversation_id, {"text": "通知三"}, sender="system")
+    await first[HUB].push(conversation_id, {"text": "通知二"}, sender="system")
+    await second[HUB].push(conversation_id, {"text": "通知三"}, sender="system")
     assert [s["body"]["text"]["content"] for s in api.sent][-2:] == ["通知二", "通知三"]
     assert len(api.token_requests) == 2
     assert api.sent[-1]["access_token"] == api.sent[-2]["access_token"] != api.sent[0]["access_token"]
@@ -557,7 +562,7 @@ async def test_the_platforms_own_retry_of_the_same_request_is_answered_once(plai
 async def test_gateways_sharing_a_store_share_the_nonces(aiohttp_server, aiohttp_client, tmp_path, monkeypatch):
     first = await start_gateway(aiohttp_server, aiohttp_client, tmp_path, monkeypatch)
     # A second gateway on the same store (as behind the load balancer).
-    second_app = create_app(first.app["settings"], start_background=False)
+    second_app = create_app(first.app[SETTINGS], start_background=False)
     second = await aiohttp_client(second_app)
     status, _, query = await first.post(first.text("你好"))
     assert status == 200
@@ -578,7 +583,7 @@ async def test_a_message_over_the_limit_is_refused_with_an_answer_not_cut(plain)
     assert plain.count(Message) == 0
     content, _ = await plain.say("电" * MAX_MESSAGE_CHARS)  # at the limit: taken whole
     assert len(plain.rasa.received[-1]["message"]) == MAX_MESSAGE_CHARS
-    with plain.app["store"].session() as session:
+    with plain.app[STORE].session() as session:
         assert len(session.execute(select(Message.text).where(Message.sender == "customer")).scalar_one()) == 2000
 
 

@@ -22,6 +22,7 @@ from tests.support.platforms import (
     new_aes_key,
     sha1_signature,
 )
+from bot.store import STORE
 
 pytestmark = pytest.mark.asyncio
 
@@ -79,7 +80,7 @@ class WeComPlatform:
         return reply.findtext("Content"), elapsed
 
     def count(self, model, **where) -> int:
-        with self.app["store"].session() as session:
+        with self.app[STORE].session() as session:
             query = select(func.count()).select_from(model)
             for name, value in where.items():
                 query = query.where(getattr(model, name) == value)

@@ -6,9 +6,11 @@ import re
 from aiohttp import web
 
 from bot.agent_tools import availability, canned, customers, notes, search
+from bot.app import START_BACKGROUND
 from bot.console import queries
 from bot.console.views import _audit_view, _read, conversation_url, done, form, for_viewer, render, staff, wants_json
 from bot.events import EVENT_BUS, AvailabilityEvent, Event, NoteEvent
+from bot.store import STORE
 
 ACCOUNT_RE = re.compile(r"^\d{1,10}$")
 
@@ -26,12 +28,12 @@ async def customer_page(request: web.Request) -> web.Response:
 
 
 def setup(app: web.Application, supervisor_routes: set[str]) -> None:
-    if app.get("start_background"):
+    if app.get(START_BACKGROUND):
         async def indexer(app: web.Application):
             import asyncio
 
             stop = asyncio.Event()
-            task = asyncio.create_task(search.run_indexer(app["store"], stop))
+            task = asyncio.create_task(search.run_indexer(app[STORE], stop))
             yield
             stop.set()
             await task
@@ -58,7 +60,7 @@ def setup(app: web.Application, supervisor_routes: set[str]) -> None:
 # ---------------------------------------------------------------- notes and labels
 
 async def _write(request: web.Request, fn, *args, **kwargs):
-    st = request.config_dict["store"]
+    st = request.config_dict[STORE]
 
     def _tx():
         with st.session() as session:

@@ -11,7 +11,8 @@ from aiohttp import web
 
 from bot.api import notices
 from bot.api.errors import ApiError, json_errors
-from bot.api.openapi import spec
+from bot.api.openapi import OPENAPI_SPEC, spec
+from bot.config import SETTINGS
 from bot.api.routes import routes
 
 PROTECTED_PREFIX = "/api/v1/"
@@ -28,7 +29,7 @@ async def require_service_token(request: web.Request, handler):
         return await handler(request)
     header = request.headers.get("Authorization", "")
     scheme, _, token = header.partition(" ")
-    expected = request.config_dict["settings"].service_token
+    expected = request.config_dict[SETTINGS].service_token
     if scheme.lower() != "bearer" or not token.strip():
         raise ApiError(401, "unauthorized", "send Authorization: Bearer <service token>",
                        headers={"WWW-Authenticate": "Bearer"})
@@ -39,14 +40,14 @@ async def require_service_token(request: web.Request, handler):
 
 
 async def openapi_json(request: web.Request) -> web.Response:
-    return web.json_response(request.app["api_openapi"])
+    return web.json_response(request.app[OPENAPI_SPEC])
 
 
 def setup(app: web.Application) -> None:
     # json_errors wraps the guard, so a refused token is answered as JSON too.
     app.middlewares.append(json_errors)
     app.middlewares.append(require_service_token)
-    app["api_openapi"] = spec()
+    app[OPENAPI_SPEC] = spec()
     app.router.add_routes(routes)
     notices.setup(app)  # /api/v1/notices/... and the usage chart's public link
     app.router.add_get("/api/openapi.json", openapi_json)

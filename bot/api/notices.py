@@ -34,16 +34,18 @@ from sqlalchemy import select
 from bot import vocabulary
 from bot.api.errors import ApiError, validation_error
 from bot.api.validation import ACCOUNT_NO, CONVERSATION_ID, json_object, string
+from bot.config import SETTINGS
 from bot.notices import bindings as service
 from bot.notices import chart
 from bot.privacy import audit
+from bot.store import STORE
 from bot.store.models import Bill, Conversation, Customer
 
 log = logging.getLogger(__name__)
 routes = web.RouteTableDef()
 CHART_PATH = "/charts/usage/{token}.png"
 _TOKEN = re.compile(r"^[A-Za-z0-9_=-]{40,400}$")
-TOKENS_KEY = "usage_chart_tokens"
+TOKENS_KEY = web.AppKey("usage_chart_tokens", chart.ChartTokens)  # the usage chart links' signer on the app
 
 
 def _json(data: Any, status: int = 200) -> web.Response:
@@ -51,7 +53,7 @@ def _json(data: Any, status: int = 200) -> web.Response:
 
 
 def _store(request: web.Request):
-    return request.app["store"]
+    return request.app[STORE]
 
 
 def _conversation_id(fields: dict, required: bool = True) -> str:
@@ -186,7 +188,7 @@ def chart_ttl() -> int:
 def tokens(app: web.Application) -> chart.ChartTokens:
     found = app.get(TOKENS_KEY)
     if found is None:
-        found = chart.ChartTokens(app["settings"].session_secret, chart_ttl())
+        found = chart.ChartTokens(app[SETTINGS].session_secret, chart_ttl())
     return found
 
 
@@ -223,7 +225,7 @@ async def usage_chart(request: web.Request) -> web.Response:
         signer = tokens(request.app)
         token = signer.issue(account_no)
         path = CHART_PATH.format(token=token)
-        public = (request.app["settings"].public_url or "").rstrip("/")
+        public = (request.app[SETTINGS].public_url or "").rstrip("/")
         answer.update({"url": f"{public}{path}" if public else path, "path": path,
                        "expires_at": signer.expires_at(token), "expires_in": signer.ttl})
         # Drawn now, while the answer travels to the customer: the picture is ready when fetched.
@@ -304,6 +306,6 @@ async def serve_chart(request: web.Request) -> web.Response:
 
 
 def setup(app: web.Application) -> None:
-    app[TOKENS_KEY] = chart.ChartTokens(app["settings"].session_secret, chart_ttl())
+    app[TOKENS_KEY] = chart.ChartTokens(app[SETTINGS].session_secret, chart_ttl())
     app.router.add_routes(routes)
     app.router.add_get(CHART_PATH, serve_chart)

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from aiohttp import web
+
 from bot.store.models import AREA_TYPES, CUSTOMER_TYPES, HANDOFF_STATUSES, PRIORITIES, TICKET_TYPES
 from bot.tickets import TICKET_STATUSES
 from bot.vocabulary import NOTICE_KINDS
@@ -233,6 +235,10 @@ SCHEMAS: dict[str, Any] = {
         },
     },
 }
+
+
+# The gateway's OpenAPI description (``spec()``) on its app, served at /api/openapi.json.
+OPENAPI_SPEC: web.AppKey[dict[str, Any]] = web.AppKey("api_openapi")
 
 
 def spec() -> dict[str, Any]:

@@ -12,6 +12,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot import throttle
+from bot.config import SETTINGS
+from bot.sla import AREAS, SLA_RULES
+from bot.store import STORE
 from bot.throttle import Limit
 from bot import tickets as ticket_service
 from bot.events import EVENT_BUS, IdentityEvent
@@ -77,11 +80,11 @@ def _json(data: Any, status: int = 200) -> web.Response:
 
 
 def _store(request: web.Request):
-    return request.app["store"]
+    return request.app[STORE]
 
 
 def _rules(request: web.Request):
-    rules = request.app.get("sla")
+    rules = request.app.get(SLA_RULES)
     if rules is None:
         raise ApiError(503, "sla_unavailable", "the response-time rules are not loaded")
     return rules
@@ -128,7 +131,7 @@ async def _count_lookup(request: web.Request, account_no: str, conversation_id: 
     """429 ``rate_limited`` when the conversation or the client has looked up too many
     different account numbers lately (one it already asked about is always answered)."""
     limiter = throttle.of(request.app)
-    settings = request.app["settings"]
+    settings = request.app[SETTINGS]
     per_conversation = Limit(LOOKUPS_PER_CONVERSATION.scope, settings.account_lookups_per_conversation,
                              LOOKUPS_PER_CONVERSATION.window)
     per_client = Limit(LOOKUPS_PER_CLIENT.scope, settings.account_lookups_per_client, LOOKUPS_PER_CLIENT.window)
@@ -161,7 +164,7 @@ async def verify_identity(request: web.Request) -> web.Response:
     if await throttle.any_over(limiter, checks):
         return _json({"verified": False, "reason": "locked"})
     await _count_lookup(request, account_no, conversation_id, client)
-    customer = await _store(request).run(_read_customer, request.app["store"], account_no)
+    customer = await _store(request).run(_read_customer, request.app[STORE], account_no)
     ok = customer is not None and customer.phone[-4:] == last4 and \
         (name is None or _normalise_name(customer.name) == _normalise_name(name))
     if not ok:
@@ -311,7 +314,7 @@ async def classify_area(request: web.Request) -> web.Response:
     address = query_string(request, "address", max_len=255)
     if not address:
         raise validation_error("address", "give an address")
-    areas = request.app.get("areas")
+    areas = request.app.get(AREAS)
     found = areas.classify(address) if areas is not None else None
     return _json({"address": address, "area_type": found.area_type if found else None,
                   "place": found.place if found else None})
@@ -356,7 +359,7 @@ async def create_ticket(request: web.Request) -> web.Response:
     address = (fields["details"] or {}).get("address")
     if fields["area_type"] is None and fields["account_no"] is None and isinstance(address, str):
         # No account to say it: the configured places decide when they can (else the default).
-        areas = request.app.get("areas")
+        areas = request.app.get(AREAS)
         fields["area_type"] = areas.classify(address).area_type if areas is not None else None
     try:
         data, created = await _store(request).run(_create_ticket, _store(request), rules, fields)

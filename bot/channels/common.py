@@ -25,6 +25,7 @@ import aiohttp
 from aiohttp import web
 
 # One limit and one answer for every channel: the web widget refuses the same way.
+from bot.conversations import HUB
 from bot.web_channel import MAX_MESSAGE_CHARS, TOO_LONG_TEXT
 
 log = logging.getLogger(__name__)
@@ -566,7 +567,7 @@ class PlatformChannel:
         (with the picture's URL or the place); otherwise the customer gets a polite answer.
         """
         try:
-            info = await self.app["hub"].conversation(conversation_id)
+            info = await self.app[HUB].conversation(conversation_id)
         except Exception:
             log.exception("%s: could not read conversation %s", self.name, conversation_id)
             info = None
@@ -588,7 +589,7 @@ class PlatformChannel:
 
     async def _options_from_store(self, conversation_id: str) -> list[dict]:
         try:
-            history = await self.app["hub"].history(conversation_id, limit=20)
+            history = await self.app[HUB].history(conversation_id, limit=20)
         except Exception:  # the options are a convenience: without them the digit goes as text
             log.exception("%s: could not read the history of %s", self.name, conversation_id)
             return []
@@ -602,7 +603,7 @@ class PlatformChannel:
 
     async def _hand_to_hub(self, conversation_id: str, text: str, client_msg_id: str) -> None:
         try:
-            await self.app["hub"].handle_customer_message(
+            await self.app[HUB].handle_customer_message(
                 self.name, conversation_id, text, client_msg_id=client_msg_id)
         except Exception:
             # Logged, not raised: the platform gets its answer regardless.
@@ -646,9 +647,9 @@ def joined(texts: list[str]) -> str:
     return "\n\n".join(t for t in texts if t)
 
 
-def mount_channel(app: web.Application, channel: "PlatformChannel", path: str, app_key: str) -> None:
+def mount_channel(app: web.Application, channel: "PlatformChannel", path: str, app_key: web.AppKey) -> None:
     """Registers a platform channel with the hub, routes its webhook and closes it on clean-up."""
-    app["hub"].register_channel(channel)
+    app[HUB].register_channel(channel)
     app[app_key] = channel
     app.router.add_get(path, channel.verify)
     app.router.add_post(path, channel.receive)

@@ -24,6 +24,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 
 from bot.channels.common import env_float
+from bot.store import STORE
 from bot.store.models import ChannelNonce
 from bot.store.types import now_utc
 
@@ -62,7 +63,7 @@ class ReplayGuard:
         if not nonce or len(nonce) > MAX_NONCE_LENGTH:
             raise web.HTTPForbidden(text="invalid nonce")
         digest = hashlib.sha256(f"{timestamp}\n".encode() + body).hexdigest()
-        store = self.app["store"]
+        store = self.app[STORE]
         fresh = await store.run(self._claim, store, nonce, digest)
         if fresh is False:
             log.warning("%s: replayed nonce %r with another request refused", self.channel, nonce)

@@ -35,6 +35,8 @@ from bot.channels.common import (
     mount_channel,
 )
 from bot.channels.replay import ReplayGuard, window_from_env
+from bot.config import SETTINGS
+from bot.conversations import HUB
 
 log = logging.getLogger(__name__)
 
@@ -114,7 +116,7 @@ class WeChatChannel(PlatformChannel):
     prefix = "wechat:"
 
     def __init__(self, app: web.Application, settings: WeChatSettings):
-        redis_url = getattr(app.get("settings"), "redis_url", "")
+        redis_url = getattr(app.get(SETTINGS), "redis_url", "")
         super().__init__(app, WeChatApi(settings, redis_url), settings.passive_seconds)
         self.settings = settings
         self.crypto = WeChatCrypto(settings.token, settings.aes_key, settings.appid) if settings.aes_key else None
@@ -197,16 +199,19 @@ class WeChatChannel(PlatformChannel):
         return web.Response(text=reply, content_type="application/xml")
 
 
+WECHAT_CHANNEL = web.AppKey("wechat_channel", WeChatChannel)  # on the gateway's app while the channel is on
+
+
 def setup(app: web.Application, environ=os.environ) -> bool:
     settings, reason = WeChatSettings.from_env(environ)
     if settings is None:
         log.info("WeChat Official Account channel is off: %s", reason)
         return False
-    if "hub" not in app:
+    if HUB not in app:
         log.error("WeChat Official Account channel is off: no conversation hub on the app")
         return False
     channel = WeChatChannel(app, settings)
-    mount_channel(app, channel, PATH, "wechat_channel")
+    mount_channel(app, channel, PATH, WECHAT_CHANNEL)
     mode = "safe/compatible (AES)" if settings.aes_key else "plaintext"
     log.info("WeChat Official Account channel is on at %s, %s mode, API %s", PATH, mode, settings.api_base)
     return True

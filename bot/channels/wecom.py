@@ -29,6 +29,8 @@ from bot.channels.common import (
     mount_channel,
 )
 from bot.channels.replay import ReplayGuard, window_from_env
+from bot.config import SETTINGS
+from bot.conversations import HUB
 
 log = logging.getLogger(__name__)
 
@@ -104,7 +106,7 @@ class WeComChannel(PlatformChannel):
     prefix = "wecom:"
 
     def __init__(self, app: web.Application, settings: WeComSettings):
-        redis_url = getattr(app.get("settings"), "redis_url", "")
+        redis_url = getattr(app.get(SETTINGS), "redis_url", "")
         super().__init__(app, WeComApi(settings, redis_url), settings.passive_seconds)
         self.settings = settings
         self.crypto = WeChatCrypto(settings.token, settings.aes_key, settings.corp_id)
@@ -170,15 +172,18 @@ class WeComChannel(PlatformChannel):
                             content_type="application/xml")
 
 
+WECOM_CHANNEL = web.AppKey("wecom_channel", WeComChannel)  # on the gateway's app while the channel is on
+
+
 def setup(app: web.Application, environ=os.environ) -> bool:
     settings, reason = WeComSettings.from_env(environ)
     if settings is None:
         log.info("WeCom channel is off: %s", reason)
         return False
-    if "hub" not in app:
+    if HUB not in app:
         log.error("WeCom channel is off: no conversation hub on the app")
         return False
     channel = WeComChannel(app, settings)
-    mount_channel(app, channel, PATH, "wecom_channel")
+    mount_channel(app, channel, PATH, WECOM_CHANNEL)
     log.info("WeCom channel is on at %s, agent %s, API %s", PATH, settings.agent_id, settings.api_base)
     return True

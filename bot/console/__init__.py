@@ -21,6 +21,7 @@ from bot.console import auth, labels, views
 from bot.console.auth import SESSION_COOKIE
 from bot.console.views import JINJA
 from bot.privacy import views as privacy_views
+from bot.store import STORE
 
 HERE = Path(__file__).resolve().parent
 PUBLIC_ROUTES = {"console-login", "console-login-submit", "console-static"}
@@ -54,7 +55,7 @@ async def security_middleware(request: web.Request, handler):
         token = request.cookies.get(SESSION_COOKIE)
         identity = None
         if token:
-            st = request.config_dict["store"]
+            st = request.config_dict[STORE]
 
             def _lookup():
                 with st.session() as session:

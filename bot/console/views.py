@@ -18,6 +18,8 @@ from bot.console import auth, labels, queries
 from bot.console.auth import SESSION_COOKIE, LOGIN_CSRF_COOKIE, StaffIdentity
 from bot.events import EVENT_BUS, AvailabilityEvent
 from bot.handoff import HANDOFF_SERVICE, HandoffError, HandoffService
+from bot.sla import SLA_RULES
+from bot.store import STORE
 from bot.store.models import TICKET_TYPES
 from bot.store.types import SHANGHAI, now_utc
 
@@ -42,7 +44,7 @@ def staff(request: web.Request) -> StaffIdentity:
 
 
 def store(request: web.Request):
-    return request.config_dict["store"]
+    return request.config_dict[STORE]
 
 
 def service(request: web.Request) -> HandoffService:
@@ -545,7 +547,7 @@ async def ticket_status(request: web.Request) -> web.Response:
     note = data.get("note", "").strip()[:2000] or None
     me = staff(request)
     url = "/console/tickets/" + quote(ticket_no, safe="")
-    rules = request.config_dict.get("sla")
+    rules = request.config_dict[SLA_RULES]
 
     def _tx():
         with store(request).session() as session:

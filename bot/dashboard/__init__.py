@@ -12,6 +12,9 @@ import aiohttp_jinja2
 import jinja2
 from aiohttp import web
 
+from bot.app import START_BACKGROUND
+from bot.store import STORE
+
 HERE = Path(__file__).resolve().parent
 # Route names; bot.console.SUPERVISOR_ROUTES lists them (supervisors only).
 ROUTES = ("console-dashboard", "console-dashboard-data", "console-dashboard-download")
@@ -39,7 +42,7 @@ def setup(app: web.Application) -> None:
 
         asyncio.get_running_loop().run_in_executor(None, _pos_tokenizer)
 
-    if app.get("start_background", True):
+    if app.get(START_BACKGROUND, True):
         app.on_startup.append(warm_topics)  # type: ignore[arg-type]  # aiohttp 3.9's signal types predate aiosignal 1.4
         app.cleanup_ctx.append(refresher)
 
@@ -56,7 +59,7 @@ async def refresher(app: web.Application):
 
     every = float(os.environ.get("DASHBOARD_REFRESH_SECONDS", "300"))
     stop = asyncio.Event()
-    store = app["store"]
+    store = app[STORE]
 
     async def loop() -> None:
         delay = 5.0  # let start-up finish first

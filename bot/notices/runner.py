@@ -16,9 +16,14 @@ from typing import Any, Mapping
 
 from aiohttp import web
 
+from bot.app import START_BACKGROUND
+from bot.config import SETTINGS
+from bot.store import STORE
+
 log = logging.getLogger(__name__)
 
-RUNNER = "notice_runner"  # app key: the task's state, for tests and the console
+# The rounds' state ({"rounds", "last", "channels"}) on the gateway's app, for tests and the console.
+RUNNER: web.AppKey[dict[str, Any]] = web.AppKey("notice_runner")
 DEFAULT_INTERVAL = 60.0
 
 
@@ -38,7 +43,7 @@ def interval(environ: Mapping[str, str] = os.environ) -> float:
 
 def setup(app: web.Application, environ: Mapping[str, str] = os.environ) -> None:
     """Starts the rounds with the app's background tasks (after the channels are set up)."""
-    if not app.get("start_background") or not enabled(environ):
+    if not app.get(START_BACKGROUND) or not enabled(environ):
         if not enabled(environ):
             log.info("notice engine: background rounds are off (NOTICES_ENABLED=false)")
         return
@@ -48,7 +53,7 @@ def setup(app: web.Application, environ: Mapping[str, str] = os.environ) -> None
         from bot.notices import engine, senders
 
         stop = asyncio.Event()
-        redis_url = getattr(app.get("settings"), "redis_url", "") or ""
+        redis_url = getattr(app.get(SETTINGS), "redis_url", "") or ""
         built = senders.build(app, environ=environ, redis_url=redis_url)
         channels = sorted(c for c in built.by_channel if c != engine.CONVERSATION)  # not a channel: tickets'
         state: dict[str, Any] = {"rounds": 0, "last": None, "channels": channels}
@@ -63,7 +68,7 @@ def setup(app: web.Application, environ: Mapping[str, str] = os.environ) -> None
                 except asyncio.TimeoutError:
                     pass
                 try:
-                    result = await engine.run_once(app["store"], senders=built.by_channel)
+                    result = await engine.run_once(app[STORE], senders=built.by_channel)
                     state["rounds"] += 1
                     state["last"] = result.as_dict()
                 except Exception:  # the next round tries again; claims keep it exactly-once

@@ -36,6 +36,9 @@ from urllib.parse import urlsplit
 import aiohttp
 
 from bot.channels.common import PlatformApi, PlatformApiError, split_text
+from bot.channels.wechat import WECHAT_CHANNEL
+from bot.channels.wecom import WECOM_CHANNEL
+from bot.conversations import HUB
 from bot.notices.engine import CONVERSATION, SendError, Sender, Target
 from bot.store.types import SHANGHAI
 
@@ -288,13 +291,13 @@ def build(app: Any = None, *, hub: Any = None, environ: Mapping[str, str] = os.e
     is given (their token caches are shared), otherwise their own (``python -m bot notices``)."""
     senders: dict[str, Sender] = {}
     owned: list[Any] = []
-    hub = hub if hub is not None else (app.get("hub") if app is not None else None)
+    hub = hub if hub is not None else (app.get(HUB) if app is not None else None)
     if hub is not None:
         senders["web"] = WebSender(hub)
         senders[CONVERSATION] = ConversationSender(hub)
 
     template = environ.get("WECHAT_TEMPLATE_NOTICE", "")
-    wechat_channel = app.get("wechat_channel") if app is not None else None
+    wechat_channel = app.get(WECHAT_CHANNEL) if app is not None else None
     if template:
         api = getattr(wechat_channel, "api", None)
         if api is None:
@@ -312,7 +315,7 @@ def build(app: Any = None, *, hub: Any = None, environ: Mapping[str, str] = os.e
     else:
         log.info("notices on WeChat are off: WECHAT_TEMPLATE_NOTICE not set")
 
-    wecom_channel = app.get("wecom_channel") if app is not None else None
+    wecom_channel = app.get(WECOM_CHANNEL) if app is not None else None
     wecom_api = getattr(wecom_channel, "api", None)
     if wecom_api is None:
         from bot.channels.wecom import WeComApi, WeComSettings

@@ -12,21 +12,23 @@ import asyncio
 
 from aiohttp import web
 
+from bot.app import START_BACKGROUND
 from bot.privacy.policy import RetentionPolicy, load_policy
+from bot.store import STORE
 
 POLICY = web.AppKey("privacy_policy", RetentionPolicy)
 
 
 def setup(app: web.Application) -> None:
     app[POLICY] = load_policy()
-    if not app.get("start_background", True):
+    if not app.get(START_BACKGROUND, True):
         return
 
     async def retention_job(app: web.Application):
         from bot.privacy import retention
 
         stop = asyncio.Event()
-        task = asyncio.create_task(retention.schedule(app["store"], app[POLICY], stop))
+        task = asyncio.create_task(retention.schedule(app[STORE], app[POLICY], stop))
         yield
         stop.set()
         await task

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any, Mapping
 
 import yaml
+from aiohttp import web
 
 AREA_TYPES = ("urban", "rural", "remote")
 # Suffixes customers leave out: 江宁区 -> 江宁, 湖熟街道 -> 湖熟 (never 村/社区: 大泉 is also a road).
@@ -111,6 +112,9 @@ class AreaMap:
             return Classification(None, None)
         place = best[0] if len(best) == 1 else None
         return Classification(types.pop(), "".join(place.path) if place else None)
+
+
+AREAS = web.AppKey("areas", AreaMap)  # the gateway's areas.yml on its app
 
 
 def load_areas(path: str | Path) -> AreaMap:

@@ -32,8 +32,10 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, selectinload
 
 from bot import vocabulary
+from bot.conversations import HUB
 from bot.notices import engine as notice_engine
 from bot.notices import settings as notice_settings
+from bot.store import STORE
 from bot.store.models import Conversation, NoticeDelivery, Ticket, TicketEvent
 from bot.store.types import SHANGHAI, now_utc
 
@@ -201,10 +203,10 @@ async def notify_ticket_status(app, ticket_no: str, status: str, now: datetime |
     """
     if status not in NOTIFIED_STATUSES:
         return False
-    hub = app.get("hub")
+    hub = app.get(HUB)
     if hub is None:
         return False
-    store = app["store"]
+    store = app[STORE]
     now = now or now_utc()
 
     def _claim() -> Notice | None:

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, Mapping
 
 import yaml
+from aiohttp import web
 
 from bot.sla.calendar import SHANGHAI, WorkingCalendar
 
@@ -228,6 +229,9 @@ class SlaRules:
 
     sort_key = staticmethod(sort_key)
     priority_rank = staticmethod(priority_rank)
+
+
+SLA_RULES = web.AppKey("sla", SlaRules)  # the gateway's sla.yml on its app
 
 
 def load_rules(path: str | Path) -> SlaRules:

@@ -21,16 +21,19 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Callable, Literal
 
+from aiohttp import web
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from bot.app import START_BACKGROUND
 from bot.events import Publisher, SlaEvent, bus_of
+from bot.sla import SLA_RULES
+from bot.store import STORE
 from bot.store.models import Milestone, Ticket, TicketEvent
 from bot.store.types import iso_local, now_utc
 
 log = logging.getLogger(__name__)
 
-WATCHER = "sla_watcher"  # app key
 ACTOR = "sla-watcher"
 FINISHED_STATUSES = ("resolved", "closed", "cancelled")
 # Escalation: at risk lifts a normal ticket to high; a breach makes it urgent.
@@ -81,8 +84,8 @@ class SlaWatcher:
 
     @classmethod
     def for_app(cls, app, now: Clock = now_utc) -> "SlaWatcher":
-        rules = app["sla"]
-        return cls(app["store"], at_risk_fraction=rules.at_risk_fraction,
+        rules = app[SLA_RULES]
+        return cls(app[STORE], at_risk_fraction=rules.at_risk_fraction,
                    interval_seconds=rules.scan_interval_seconds, events=bus_of(app), now=now)
 
     # ---- one scan ------------------------------------------------------------------------
@@ -182,9 +185,12 @@ class SlaWatcher:
                 pass
 
 
+WATCHER = web.AppKey("sla_watcher", SlaWatcher)  # on the gateway's app while it runs
+
+
 def setup(app) -> None:
-    """Starts the watcher with the app's background tasks (``app["start_background"]``)."""
-    if not app.get("start_background"):
+    """Starts the watcher with the app's background tasks (``app[START_BACKGROUND]``)."""
+    if not app.get(START_BACKGROUND):
         return
     service = SlaWatcher.for_app(app)
     app[WATCHER] = service

@@ -14,6 +14,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Callable, Iterator, TypeVar
 
+from aiohttp import web
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import create_engine, event
@@ -122,6 +123,9 @@ class Store:
     def close(self) -> None:
         self._executor.shutdown(wait=False)
         self.engine.dispose()
+
+
+STORE = web.AppKey("store", Store)  # the gateway's store on its app
 
 
 @contextlib.contextmanager

@@ -3,13 +3,15 @@ from __future__ import annotations
 
 import re
 
+from bot.store import STORE
+
 PASSWORD = "correct-horse-42"
 
 
 def add_staff(app, username: str, display_name: str, role: str, password: str = PASSWORD) -> None:
     from bot.console.auth import upsert_staff
 
-    with app["store"].session() as session:
+    with app[STORE].session() as session:
         upsert_staff(session, username, display_name, role, password)
 
 

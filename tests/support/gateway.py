@@ -19,6 +19,8 @@ from pathlib import Path
 import pytest
 import pytest_asyncio
 
+from bot.store import STORE
+
 SERVICE_TOKEN = "test-service-token-3f9a2c"
 
 
@@ -26,7 +28,7 @@ def load_demo_data(app_or_store, today: date | None = None):
     """Imports demo/demo_data.json into the gateway's store; returns the import summary."""
     from bot.importer import load_demo
 
-    store = app_or_store["store"] if hasattr(app_or_store, "router") else app_or_store
+    store = app_or_store[STORE] if hasattr(app_or_store, "router") else app_or_store
     return load_demo(store, today=today)
 
 

@@ -22,6 +22,9 @@ from aiohttp import web
 from bot import conversations, web_channel
 from bot.config import Settings
 from bot.store import Store, migrate
+from bot.config import SETTINGS
+from bot.conversations import HUB
+from bot.store import STORE
 
 # python-engineio 4.15's *client* builds aiohttp.ClientWSTimeout (aiohttp >= 3.10), but Rasa
 # pins aiohttp 3.9, whose ws_connect takes the close timeout as a plain float. Test clients
@@ -93,11 +96,11 @@ class MiniGateway:
 
     @property
     def hub(self) -> conversations.ConversationHub:
-        return self.app["hub"]
+        return self.app[HUB]
 
     @property
     def store(self) -> Store:
-        return self.app["store"]
+        return self.app[STORE]
 
     async def stop(self) -> None:
         await self.runner.cleanup()
@@ -110,13 +113,13 @@ async def start_mini_gateway(rasa_url: str, rasa_timeout: float = 3.0,
     settings = Settings(database_url=database_url, rasa_url=rasa_url, rasa_timeout=rasa_timeout, redis_url="")
     await asyncio.get_running_loop().run_in_executor(None, migrate, database_url)
     app = web.Application()
-    app["settings"] = settings
-    app["store"] = Store(database_url)
+    app[SETTINGS] = settings
+    app[STORE] = Store(database_url)
     conversations.setup(app)
     web_channel.setup(app)
 
     async def close_store(app: web.Application) -> None:
-        app["store"].close()
+        app[STORE].close()
 
     app.on_cleanup.append(close_store)
     runner = web.AppRunner(app, handle_signals=False)
