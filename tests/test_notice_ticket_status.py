@@ -10,10 +10,11 @@ import pytest
 from sqlalchemy import select
 
 from bot.config import Settings
-from bot.conversations import ConversationHub
+from bot.conversations import HUB, ConversationHub
 from bot.notices import console as notices_console, engine, settings as notice_settings
 from bot.notices.senders import ConversationSender
 from bot.sla.notify import claim_notice, notify_ticket_status
+from bot.store import STORE
 from bot.store.models import Message, NoticeDelivery, Ticket, TicketEvent
 from tests.support.sla import SH, add_conversation, add_ticket, migrated_store, sqlite_url
 
@@ -63,7 +64,7 @@ def gateway(url: str, channel: Channel) -> dict:
     store = migrated_store(url)
     hub = ConversationHub(store, Settings(database_url=url, redis_url=""))
     hub.register_channel(channel)
-    return {"store": store, "hub": hub}
+    return {STORE: store, HUB: hub}
 
 
 def ticket_rows(store, number: str) -> list[NoticeDelivery]:
@@ -83,30 +84,30 @@ async def _two_gateways_announce_at_once(url: str) -> None:
     channels = Channel("web"), Channel("web")
     first, second = gateway(url, channels[0]), gateway(url, channels[1])
     try:
-        add_conversation(first["store"], "web-t2", "web")
-        number = add_ticket(first["store"], "repair", T0, status="accepted", conversation_id="web-t2")
+        add_conversation(first[STORE], "web-t2", "web")
+        number = add_ticket(first[STORE], "repair", T0, status="accepted", conversation_id="web-t2")
         results = await asyncio.gather(*(notify_ticket_status(gw, number, "accepted", now=T0)
                                          for gw in (first, second, first, second)))
         assert sorted(results) == [False, False, False, True]
-        rows = ticket_rows(first["store"], number)
+        rows = ticket_rows(first[STORE], number)
         assert len(rows) == 1
         row = rows[0]
         assert (row.event_key, row.binding_id, row.conversation_id, row.channel, row.status, row.attempts) == (
             f"{number}:accepted", None, "web-t2", "web", "sent", 1)
         assert row.urgent and "已受理" in row.payload["text"]
-        assert len(system_messages(first["store"], "web-t2")) == 1
+        assert len(system_messages(first[STORE], "web-t2")) == 1
         assert sum(len(c.delivered) for c in channels) == 1
-        with first["store"].session() as session:
+        with first[STORE].session() as session:
             events = session.execute(select(TicketEvent.data).join(Ticket).where(
                 Ticket.ticket_no == number, TicketEvent.kind == "customer_notified")).scalars().all()
         assert [e["status"] for e in events] == ["accepted"]
         # The engine's next round finds nothing left to send.
-        assert (await engine.run_once(first["store"], now=T0 + timedelta(hours=1),
-                                      senders={engine.CONVERSATION: ConversationSender(first["hub"])})).sent == 0
+        assert (await engine.run_once(first[STORE], now=T0 + timedelta(hours=1),
+                                      senders={engine.CONVERSATION: ConversationSender(first[HUB])})).sent == 0
     finally:
         for gw in (first, second):
-            await gw["hub"].close()
-            gw["store"].close()
+            await gw[HUB].close()
+            gw[STORE].close()
 
 
 @pytest.mark.asyncio
@@ -123,7 +124,7 @@ async def test_two_gateways_announcing_at_once_log_and_send_the_status_once_on_p
 async def test_a_failing_platform_is_retried_by_the_engine_logged_and_shown_on_the_console():
     wechat = Channel("wechat", down=3)  # the first try meets two refusals (one per message pushed)
     gw = gateway(sqlite_url(), wechat)
-    store = gw["store"]
+    store = gw[STORE]
     try:
         add_conversation(store, "wechat:o-ticket", "wechat")
         number = add_ticket(store, "repair", T0, status="resolved", conversation_id="wechat:o-ticket",
@@ -145,7 +146,7 @@ async def test_a_failing_platform_is_retried_by_the_engine_logged_and_shown_on_t
         assert (line["channel"], line["counts"]["failed"]) == ("wechat", 1)
         assert [(f["kind"], f["ticket_no"], f["status"]) for f in failures] == [("ticket_status", number, "failed")]
 
-        senders = {engine.CONVERSATION: ConversationSender(gw["hub"])}
+        senders = {engine.CONVERSATION: ConversationSender(gw[HUB])}
         # Not due before its back-off; then the platform refuses once more; then it takes both.
         assert (await engine.run_once(store, now=T0 + timedelta(seconds=30), senders=senders)).failed == 0
         assert (await engine.run_once(store, now=T0 + timedelta(minutes=2), senders=senders)).failed == 1
@@ -164,7 +165,7 @@ async def test_a_failing_platform_is_retried_by_the_engine_logged_and_shown_on_t
         [line] = [r for r in figures["rows"] if r["kind"] == "ticket_status"]
         assert (line["counts"]["sent"], line["counts"]["failed"]) == (1, 0)
     finally:
-        await gw["hub"].close()
+        await gw[HUB].close()
         store.close()
 
 
@@ -172,10 +173,10 @@ async def test_a_failing_platform_is_retried_by_the_engine_logged_and_shown_on_t
 async def test_a_status_to_a_conversation_that_is_gone_is_logged_as_failed():
     gw = gateway(sqlite_url(), Channel("web"))
     try:
-        number = add_ticket(gw["store"], "complaint", T0, status="accepted", conversation_id="never-seen")
+        number = add_ticket(gw[STORE], "complaint", T0, status="accepted", conversation_id="never-seen")
         assert not await notify_ticket_status(gw, number, "accepted", now=T0)
-        [row] = ticket_rows(gw["store"], number)
+        [row] = ticket_rows(gw[STORE], number)
         assert row.status == "failed" and "never-seen is unknown" in row.last_error and row.channel == "web"
     finally:
-        await gw["hub"].close()
-        gw["store"].close()
+        await gw[HUB].close()
+        gw[STORE].close()
