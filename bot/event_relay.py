@@ -36,7 +36,9 @@ from typing import Any
 from aiohttp import web
 
 from bot.config import SETTINGS
+from bot.conversations import HUB
 from bot.events import Event, EventBus, audience_of, bus_of, console_view
+from bot.web_channel import WEB_CHANNEL
 
 log = logging.getLogger(__name__)
 
@@ -92,10 +94,10 @@ async def on_deliver_request(app: web.Application, origin: str, raw: Any) -> boo
     if not isinstance(data, dict) or data.get("origin") == origin:
         return False
     conversation_id = data.get("conversation_id")
-    channel = app.get("web_channel")
+    channel = app.get(WEB_CHANNEL)
     if not isinstance(conversation_id, str) or channel is None or not channel.is_present(conversation_id):
         return False
-    await app["hub"].deliver_pending(conversation_id)
+    await app[HUB].deliver_pending(conversation_id)
     return True
 
 

@@ -12,7 +12,9 @@ import pytest_asyncio
 from sqlalchemy import select
 
 from bot.config import Settings
+from bot.conversations import HUB
 from bot.notices import engine, senders
+from bot.store import STORE
 from bot.store.models import Conversation, Message
 from tests.support import webchat  # noqa: F401  (aiohttp 3.9 shim for the engineio websocket client)
 from tests.support.notices import SH, add_customer, bind
@@ -36,7 +38,7 @@ async def gateways(aiohttp_client, redis_server, tmp_path):
     settings = Settings(database_url=f"sqlite:///{tmp_path / 'store.db'}", redis_url=redis_server.url,
                         service_token="relay-notice-token")
     clients = [await aiohttp_client(create_app(settings, start_background=False)) for _ in range(3)]
-    with clients[0].app["store"].session() as session:
+    with clients[0].app[STORE].session() as session:
         session.add(Conversation(id=SESSION, channel="web", state="bot", tags=[]))
     await asyncio.sleep(0.5)  # every relay subscribed
     return clients
@@ -66,15 +68,15 @@ def stored(store) -> list[Message]:
 
 async def test_the_engine_on_one_gateway_reaches_a_customer_on_another_live_once(gateways):
     a, b, _ = gateways
-    account = add_customer(a.app["store"], balance=8)
-    bind(a.app["store"], account, "web", SESSION)
+    account = add_customer(a.app[STORE], balance=8)
+    bind(a.app[STORE], account, "web", SESSION)
     chat = await tab(b)
     try:
-        result = await engine.run_once(a.app["store"], MORNING, {"web": senders.WebSender(a.app["hub"])})
+        result = await engine.run_once(a.app[STORE], MORNING, {"web": senders.WebSender(a.app[HUB])})
         assert result.sent == 1
         texts = await received(chat)
         assert len(texts) == 1 and "预付费电费余额为8.00元" in texts[0]
-        [notice] = stored(a.app["store"])
+        [notice] = stored(a.app[STORE])
         assert notice.delivered_at is not None  # delivered (by B), not waiting for a visit
     finally:
         await chat.close()
@@ -90,10 +92,10 @@ async def test_two_gateways_holding_the_customer_deliver_a_staff_message_once(ga
     tabs = [await tab(b), await tab(c), await tab(c)]  # three tabs, two gateways, none on A
     try:
         for n in range(3):
-            await a.app["hub"].push(SESSION, {"text": f"第{n + 1}条通知"}, sender="bot")
+            await a.app[HUB].push(SESSION, {"text": f"第{n + 1}条通知"}, sender="bot")
         for chat in tabs:  # every tab gets every message once, in order
             assert await received(chat) == ["第1条通知", "第2条通知", "第3条通知"]
-        assert all(m.delivered_at is not None for m in stored(a.app["store"]))
+        assert all(m.delivered_at is not None for m in stored(a.app[STORE]))
     finally:
         for chat in tabs:
             await chat.close()
@@ -103,7 +105,7 @@ async def test_a_gateway_holding_the_customer_sends_itself_and_the_other_tabs_ge
     a, b, _ = gateways
     tabs = [await tab(a), await tab(b)]
     try:
-        await a.app["hub"].push(SESSION, {"text": "本网关的通知"}, sender="bot")
+        await a.app[HUB].push(SESSION, {"text": "本网关的通知"}, sender="bot")
         for chat in tabs:
             assert await received(chat) == ["本网关的通知"]
     finally:
@@ -113,9 +115,9 @@ async def test_a_gateway_holding_the_customer_sends_itself_and_the_other_tabs_ge
 
 async def test_a_notice_for_a_customer_connected_nowhere_waits_for_the_next_visit(gateways):
     a, b, _ = gateways
-    await a.app["hub"].push(SESSION, {"text": "等您回来再看"}, sender="bot")
+    await a.app[HUB].push(SESSION, {"text": "等您回来再看"}, sender="bot")
     await asyncio.sleep(0.5)
-    assert stored(a.app["store"])[0].delivered_at is None
+    assert stored(a.app[STORE])[0].delivered_at is None
     chat = await tab(b)
     try:
         assert await received(chat) == ["等您回来再看"]
