@@ -599,7 +599,7 @@ async def _chart_link(platform) -> str:
     from bot.api.notices import CHART_PATH, tokens
     from tests.support.notices import add_bill, add_customer
 
-    store = platform.app["store"]
+    store = platform.app[STORE]
     account = add_customer(store)
     for month in range(1, 13):
         add_bill(store, account, f"2025-{month:02d}", 200 + 10 * month, amount=100 + month)
@@ -607,7 +607,7 @@ async def _chart_link(platform) -> str:
 
 
 async def test_the_usage_chart_goes_as_an_image_message_and_as_a_link_when_that_fails(plain):
-    hub = plain.app["hub"]
+    hub = plain.app[HUB]
     conversation_id = f"wechat:{OPENID}"
     await hub.handle_customer_message("wechat", conversation_id, "你好", client_msg_id="m1")
     src = await _chart_link(plain)

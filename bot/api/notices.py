@@ -277,7 +277,7 @@ async def chart_png(app: web.Application, src: str) -> Optional[bytes]:
         account_no = tokens(app).account(found.group(1))
     except chart.ChartTokenError:
         return None
-    store = app["store"]
+    store = app[STORE]
     bills = await store.run(_chart_data, store, account_no)
     if bills is None:
         return None
