@@ -17,6 +17,7 @@ Our extension: ``history`` ``{"session_id", "after"?: message id}`` acknowledged
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hmac
 import json
 import logging
@@ -263,6 +264,11 @@ def setup(app: web.Application) -> None:
 
     async def stop_sockets(app: web.Application) -> None:
         await sio.shutdown()  # disconnects clients and stops engine.io's background tasks
+        listener = getattr(sio.manager, "thread", None)  # the Redis manager's pub/sub listener
+        if isinstance(listener, asyncio.Task) and not listener.done():
+            listener.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await listener
 
     app.on_shutdown.append(stop_sockets)  # type: ignore[arg-type]  # aiohttp 3.9's signal types predate aiosignal 1.4
     app[WEB_CHANNEL] = channel

@@ -123,3 +123,35 @@ async def test_a_notice_for_a_customer_connected_nowhere_waits_for_the_next_visi
         assert await received(chat) == ["等您回来再看"]
     finally:
         await chat.close()
+
+
+async def test_the_command_line_round_asks_the_gateway_holding_the_customer_to_show_it_now(gateways, redis_server):
+    import json
+    import os
+    import sys
+    from pathlib import Path
+
+    from bot.notices import settings as notice_settings
+
+    a, _, _ = gateways
+    store = a.app["store"]
+    with store.session() as session:
+        notice_settings.change(session, "quiet_hours", "", by="test")
+    account = add_customer(store, balance=12)
+    bind(store, account, "web", SESSION)
+    chat = await tab(a)
+    try:
+        root = Path(__file__).resolve().parent.parent
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("WECHAT_", "WECOM_", "TENCENT"))}
+        env.update(DATABASE_URL=str(store.engine.url), REDIS_URL=redis_server.url, PYTHONPATH=str(root))
+        process = await asyncio.create_subprocess_exec(sys.executable, "-m", "bot", "notices", "run-once", cwd=root,
+                                                       env=env, stdout=asyncio.subprocess.PIPE,
+                                                       stderr=asyncio.subprocess.PIPE)
+        out, err = await asyncio.wait_for(process.communicate(), 120)
+        assert process.returncode == 0, err.decode()
+        assert json.loads(out.decode().strip().splitlines()[-1])["sent"] == 1
+        texts = await received(chat)
+        assert len(texts) == 1 and "低于20元" in texts[0]
+        assert stored(store)[-1].delivered_at is not None
+    finally:
+        await chat.close()

@@ -90,7 +90,8 @@ def setup(app: web.Application, environ: Mapping[str, str] = os.environ) -> None
 def add_arguments(name: str, parser: argparse.ArgumentParser) -> None:
     sub = parser.add_subparsers(dest="notices_command", required=True)
     sub.add_parser("run-once", help="one round of the notice engine: claim what is due and send it "
-                                    "(web notices wait in the conversation for the customer's next visit)")
+                                    "(web notices: with REDIS_URL the gateway holding the customer's socket "
+                                    "shows them at once, else they wait for the customer's next visit)")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -103,19 +104,50 @@ async def _run_once_command() -> int:
     from bot.config import load_settings
     from bot.conversations import ConversationHub
     from bot.notices import engine, senders
+    from bot import event_relay
     from bot.store import Store, migrate
 
     logging.getLogger("alembic").setLevel(logging.WARNING)
     settings = load_settings()
     migrate(settings.database_url)
     store = Store(settings.database_url, max_workers=2)
-    hub = ConversationHub(store, settings)  # writes web notices; no channel here: they wait for the visit
-    built = senders.build(hub=hub, redis_url=getattr(settings, "redis_url", "") or "")
+    hub = ConversationHub(store, settings)  # writes web notices; no channel here: a gateway delivers them
+    redis_url = getattr(settings, "redis_url", "") or ""
+    waiting: set[str] = set()
+
+    async def note_waiting(event) -> None:
+        conversation_id = event_relay.waiting_web_message(event)
+        if conversation_id:
+            waiting.add(conversation_id)
+
+    hub.bus.subscribe(note_waiting)
+    built = senders.build(hub=hub, redis_url=redis_url)
     try:
         result = await engine.run_once(store, senders=built.by_channel)
+        if redis_url and waiting:
+            await _ask_gateways_to_deliver(redis_url, sorted(waiting))
         print(json.dumps(result.as_dict(), ensure_ascii=False))
         return 0
     finally:
         await built.close()
         await hub.close()
         store.close()
+
+
+async def _ask_gateways_to_deliver(redis_url: str, conversation_ids: list[str]) -> None:
+    """The web notices written here: the gateway holding a customer's socket shows them now
+    (``bot.event_relay``); without an answer from Redis they wait for the next visit."""
+    import redis.asyncio as aioredis
+
+    from bot.event_relay import DELIVER_CHANNEL, deliver_request
+
+    client = aioredis.from_url(redis_url, socket_connect_timeout=2)
+    try:
+        async with client.pipeline(transaction=False) as pipe:
+            for conversation_id in conversation_ids:
+                pipe.publish(DELIVER_CHANNEL, deliver_request("notices-run-once", conversation_id))
+            await pipe.execute()
+    except Exception as exc:  # the notices are stored: they are shown at the next visit
+        log.warning("could not ask the gateways to deliver %d web notice(s) now: %r", len(conversation_ids), exc)
+    finally:
+        await client.close()
