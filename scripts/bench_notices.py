@@ -11,9 +11,10 @@
 2. Times, and counts the SQL statements of (``before_cursor_execute``): the first round's claim
    (every scan and the claim inserts), its sending (leases, send-time checks, outcomes; the
    senders are no-ops: the figure is the engine's own cost, not a channel's), and a second
-   round with nothing new (what every gateway does every minute), after ``ANALYZE`` of the
-   deliveries (autovacuum's job after so many new rows; with the statistics of an empty table
-   PostgreSQL plans the claimed-already checks badly).
+   round with nothing new (what every gateway does every minute: the bill scans skipped by the
+   idle check), after ``ANALYZE`` of the deliveries (autovacuum's job after so many new rows;
+   with the statistics of an empty table PostgreSQL plans the claimed-already checks badly),
+   and a full re-check with nothing new (every 10 minutes, or after a change).
 3. Writes its section (between the markers below) into ``docs/benchmarks.md`` and the raw
    figures into ``docs/benchmarks-notices.json``.
 """
@@ -173,6 +174,16 @@ def measure(url: str, now: datetime) -> dict[str, Any]:
         again = asyncio.run(engine.run_once(store, now + timedelta(minutes=1), senders))
         figures["idle_round"] = {"seconds": round(time.perf_counter() - t0, 3),
                                  "statements": statements.count - before, "claimed": again.claimed, "sent": again.sent}
+        # The bill and balance scans run again at least every FULL_SCAN_EVERY (and after a change):
+        # that round costs what every idle round cost before the idle check.
+        from bot.notices.scan import FULL_SCAN_EVERY
+
+        before = statements.count
+        t0 = time.perf_counter()
+        full = asyncio.run(engine.run_once(store, now + timedelta(minutes=1) + FULL_SCAN_EVERY, senders))
+        figures["full_recheck"] = {"seconds": round(time.perf_counter() - t0, 3),
+                                   "statements": statements.count - before, "claimed": full.claimed,
+                                   "sent": full.sent, "every_minutes": int(FULL_SCAN_EVERY.total_seconds() // 60)}
         with store.session() as session:
             figures["by_kind"] = dict(session.execute(
                 select(NoticeDelivery.kind, func.count(NoticeDelivery.id)).group_by(NoticeDelivery.kind)).all())
@@ -200,13 +211,19 @@ def markdown(results: dict[str, Any]) -> str:
         f"| send (leases, send-time checks, outcomes) | {send['seconds']} s | {send['statements']} | "
         f"{send['sent']:,} sent, {send['deferred']:,} held by the daily cap, {send['skipped']:,} skipped |",
         f"| next round, nothing new (every minute) | {idle['seconds']} s | {idle['statements']} | "
-        f"{idle['claimed']} claimed, {idle['sent']} sent |", "",
+        f"{idle['claimed']} claimed, {idle['sent']} sent |",
+        *([f"| full re-check, nothing new (every {full['every_minutes']} min, or after a change) | "
+           f"{full['seconds']} s | {full['statements']} | {full['claimed']} claimed, {full['sent']} sent |"]
+          if (full := f.get("full_recheck")) else []), "",
         f"Deliveries by kind: {kinds}. The statement count does not grow with the customers in the "
         "scans (one query per kind, reminder day, threshold or outage phase); the claim inserts go "
-        "1,000 rows a statement and the sending 500 deliveries a batch. The round with nothing new "
-        "is mostly the checks that the unpaid bills' notices were claimed already (an index look-up "
-        "per unpaid bill and binding) and a pass over the bills of last month; the first round is "
-        "the monthly burst (every bill issued at once).",
+        "1,000 rows a statement and the sending 500 deliveries a batch. A round with nothing new first "
+        "reads what the bill and balance scans depend on (the day, the newest bill, customer and "
+        "binding, the importer's last change, the settings: `bot.notices.scan.bill_inputs`); when that "
+        "is what the last full scan saw, less than 10 minutes ago, it skips them and runs only the outage "
+        "and usage checks. The full re-check is mostly the checks that the unpaid bills' notices were "
+        "claimed already (an index look-up per unpaid bill and binding); the first round is the monthly "
+        "burst (every bill issued at once).",
         *([""] + [results["notes"]] if results.get("notes") else []),
     ])
 

@@ -20,6 +20,10 @@ def test_the_bench_round_claims_what_the_data_plans_and_the_next_round_nothing(p
     assert figures["send"]["sent"] == sum(figures["by_kind"].values()) == figures["claim"]["rows"]
     assert figures["claim"]["claimed"] == figures["claim"]["rows"]  # the round's own count, on PostgreSQL
     assert figures["idle_round"]["claimed"] == figures["idle_round"]["sent"] == 0
+    assert figures["full_recheck"]["claimed"] == figures["full_recheck"]["sent"] == 0
+    # The idle round skips the bill scans: fewer statements than the full re-check.
+    assert figures["idle_round"]["statements"] < figures["full_recheck"]["statements"]
     text = bench_notices.markdown({"figures": figures, "counts": counts,
                                    "machine": {"postgres": "15", "cpus": 2, "date": "2026-12-03"}})
     assert "| claim (every scan + claim inserts) |" in text and "200 bound customers" in text
+    assert "| full re-check, nothing new (every 10 min, or after a change) |" in text

@@ -134,7 +134,7 @@ def claim_rows(events: list[scanning.Event], now: datetime) -> list[dict[str, An
 def claim(session: Session, now: datetime, values: Optional[dict[str, Any]] = None) -> tuple[int, int]:
     """Scans and inserts the claims (the caller commits): (events found, rows claimed)."""
     values = values if values is not None else notice_settings.load(session)
-    events = scanning.scan(session, now, values)
+    events = scanning.scan(session, now, values, idle_check=True)
     rows = claim_rows(events, now)
     claimed = 0
     statement = _insert(session.get_bind().dialect.name)

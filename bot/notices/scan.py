@@ -64,6 +64,11 @@ SEASONAL_FACTORS = {1: 1.35, 2: 1.25, 3: 0.95, 4: 0.85, 5: 0.85, 6: 1.0, 7: 1.4,
 METER_TEST_BUTTON = {"title": "申请校验电表", "payload": "能不能帮我校验一下电表"}
 BILL_BUTTON = {"title": "查询电费", "payload": "/query_bill"}
 USAGE_MARKER = "_scan.abnormal_usage"  # notice_settings row: what the last usage scan saw
+# notice_settings rows of the idle check: what the bill and balance scans last saw, and the
+# importer's mark of a change to existing rows (a bill paid, a balance or due date changed).
+INPUTS_MARKER = "_scan.inputs"
+IMPORT_MARKER = "_scan.imported"
+FULL_SCAN_EVERY = timedelta(minutes=10)  # also re-checked this often (writers other than the importer)
 
 
 @dataclass
@@ -467,35 +472,85 @@ def abnormal_usage(session: Session, now: datetime, ratio: float, *, remember: b
 
 
 def _remember(session: Session, value: dict[str, Any], now: datetime) -> None:
-    """Stores the usage scan's marker (an upsert: two gateways may write it at once)."""
+    """Stores the usage scan's marker."""
+    _upsert_setting(session, USAGE_MARKER, value, now)
+
+
+def _upsert_setting(session: Session, key: str, value: dict[str, Any], now: datetime,
+                    by: str = "notice-engine") -> None:
+    """Stores a scan's marker (an upsert: two gateways may write it at once)."""
     from sqlalchemy.dialects import postgresql, sqlite
 
     table = NoticeSetting.__table__
     dialect = session.get_bind().dialect.name
     insert = postgresql.insert(table) if dialect == "postgresql" else sqlite.insert(table)
-    row = {"key": USAGE_MARKER, "value": value, "updated_by": "notice-engine", "updated_at": now}
+    row = {"key": key, "value": value, "updated_by": by, "updated_at": now}
     session.execute(insert.values(**row).on_conflict_do_update(
-        index_elements=["key"], set_={"value": value, "updated_at": now}))
+        index_elements=["key"], set_={"value": value, "updated_by": by, "updated_at": now}))
 
 
 # ---------------------------------------------------------------- everything
 
-def scan(session: Session, now: datetime, values: Optional[dict[str, Any]] = None) -> list[Event]:
-    """Every event due at ``now`` for kinds switched on (``values``: the engine's settings)."""
+def bill_inputs(session: Session, now: datetime, values: dict[str, Any]) -> dict[str, Any]:
+    """What the bill and balance scans depend on, read cheaply (three index-only maxima and two
+    rows): the day, the newest bill, customer and binding (an insert moves them), the importer's
+    last change to existing rows, and the settings the scans use. Unbinding, paying and claims
+    only take candidates away."""
+    newest = session.execute(select(
+        select(func.max(Bill.id)).scalar_subquery(), select(func.max(Customer.id)).scalar_subquery(),
+        select(func.max(CustomerBinding.id)).scalar_subquery())).one()
+    imported = session.get(NoticeSetting, IMPORT_MARKER)
+    kinds = {kind: notice_settings.kind_enabled(values, kind)
+             for kind in ("bill_issued", "due_reminder", "overdue", "low_balance")}
+    return {"day": local_today(now).isoformat(), "bills": newest[0], "customers": newest[1], "bindings": newest[2],
+            "imported": imported.value if imported is not None else None, "kinds": kinds,
+            "due_reminder_days": list(values["due_reminder_days"]),
+            "low_balance_thresholds": list(values["low_balance_thresholds"])}
+
+
+def bill_scans_needed(session: Session, now: datetime, inputs: dict[str, Any]) -> bool:
+    """False when the last full bill scan saw the same inputs less than ``FULL_SCAN_EVERY`` ago:
+    everything it found was claimed in its transaction, so this one would find nothing."""
+    stored = session.get(NoticeSetting, INPUTS_MARKER)
+    if stored is None or not isinstance(stored.value, dict) or stored.value.get("inputs") != inputs:
+        return True
+    try:
+        at = datetime.fromisoformat(stored.value["at"])
+    except (KeyError, TypeError, ValueError):
+        return True
+    return not (timedelta(0) <= now - at < FULL_SCAN_EVERY)
+
+
+def mark_imported(session: Session, now: datetime) -> None:
+    """Called by the importer when it changed existing rows: the next round scans the bills."""
+    _upsert_setting(session, IMPORT_MARKER, {"at": now.isoformat()}, now, by="import")
+
+
+def scan(session: Session, now: datetime, values: Optional[dict[str, Any]] = None, *,
+         idle_check: bool = False) -> list[Event]:
+    """Every event due at ``now`` for kinds switched on (``values``: the engine's settings).
+
+    With ``idle_check`` (the engine's rounds, which claim in the same transaction) the bill and
+    balance scans are skipped when nothing they depend on changed since the last full scan
+    (``bill_inputs``), which is then recorded; they run at least every ``FULL_SCAN_EVERY``."""
     values = values if values is not None else notice_settings.load(session)
 
     def on(kind: str) -> bool:
         return notice_settings.kind_enabled(values, kind)
 
     events: list[Event] = []
-    if on("bill_issued"):
-        events += bills_issued(session, now)
-    if on("due_reminder"):
-        events += due_reminders(session, now, list(values["due_reminder_days"]))
-    if on("overdue"):
-        events += overdue(session, now)
-    if on("low_balance"):
-        events += low_balances(session, now, list(values["low_balance_thresholds"]))
+    inputs = bill_inputs(session, now, values) if idle_check else None
+    if inputs is None or bill_scans_needed(session, now, inputs):
+        if on("bill_issued"):
+            events += bills_issued(session, now)
+        if on("due_reminder"):
+            events += due_reminders(session, now, list(values["due_reminder_days"]))
+        if on("overdue"):
+            events += overdue(session, now)
+        if on("low_balance"):
+            events += low_balances(session, now, list(values["low_balance_thresholds"]))
+        if inputs is not None:
+            _upsert_setting(session, INPUTS_MARKER, {"inputs": inputs, "at": now.isoformat()}, now)
     if on("planned_outage") or on("restoration"):
         events += outages(session, now, int(values["outage_notice_hours_before"]), on("planned_outage"),
                           on("restoration"))
