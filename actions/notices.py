@@ -341,7 +341,10 @@ async def usage_chart_reply(dispatcher: CollectingDispatcher, tracker: Tracker,
         dispatcher.utter_message(text=chart.get("text") or "这个户号下暂时没有账单记录，还画不出用电图。")
         return []
     title = chart.get("title") or "近12个月用电情况"
-    dispatcher.utter_message(text=f"为您画好了户号尾号{account_no[-4:]}近12个月的用电情况（图片链接1小时内有效）：")
+    # WeChat gets the picture itself (an image message, bot.channels.common); elsewhere it is a
+    # link that expires.
+    expiry = "" if channel_of(tracker) == "wechat" else "（图片链接1小时内有效）"
+    dispatcher.utter_message(text=f"为您画好了户号尾号{account_no[-4:]}近12个月的用电情况{expiry}：")
     dispatcher.utter_message(attachment={"type": "image", "payload": {"src": url, "title": title}})
     dispatcher.utter_message(text=chart.get("text") or "")
     return []

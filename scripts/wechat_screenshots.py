@@ -289,7 +289,7 @@ async def run(port: int, out: Path) -> None:
             for text in ("绑定户号", "3201000037", "2468"):
                 await zhao.say(text)
             marks["subscriptions"] = time.monotonic()
-            for text in ("我的订阅", "退订用电异常提醒", "重新订阅用电异常提醒"):
+            for text in ("我的订阅", "退订停电通知", "重新订阅停电通知"):
                 await zhao.say(text)
             marks["chart"] = time.monotonic()
             await zhao.say("最近用电情况怎么样")

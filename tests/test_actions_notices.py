@@ -224,6 +224,17 @@ async def test_a_usage_question_gets_the_chart_and_two_lines(actions_gateway):
 
 
 @pytest.mark.asyncio
+async def test_on_wechat_the_chart_is_not_announced_as_an_expiring_link(actions_gateway):
+    await prove(actions_gateway)
+    tracker = make_tracker("最近用电情况怎么样", intent="query_bill", slots={**VERIFIED, "bill_query": "details"},
+                           sender_id=WECHAT, channel="wechat")
+    _, messages = await run_action(ActionQueryBill(), tracker)
+    assert [m["attachment"]["type"] for m in messages if m.get("attachment")] == ["image"]
+    assert "为您画好了户号尾号0001近12个月的用电情况：" in texts(messages)
+    assert not any("1小时" in t for t in texts(messages))
+
+
+@pytest.mark.asyncio
 async def test_a_month_question_still_gets_the_bill(actions_gateway):
     await prove(actions_gateway, "web-chart-session-02", "web")
     _, messages = await run_action(ActionQueryBill(), bill_tracker("查下电费", "web-chart-session-02"))
