@@ -430,11 +430,11 @@ def import_data(session: Session, data: dict[str, Any], lines: dict[str, list[in
         select(Outage).where(Outage.outage_no.in_(outage_nos))).scalars()} if outage_nos else {}
     for record in clean["outages"]:
         _upsert(session, Outage, outages, record["outage_no"], record, summary, "outages")
-    if summary.updated["customers"] or summary.updated["bills"]:
+    if summary.updated["customers"] or summary.updated["bills"] or summary.updated["outages"]:
         from bot.notices.scan import mark_imported
         from bot.store.types import now_utc
 
-        mark_imported(session, now_utc())  # a bill or balance changed in place: the notices look again
+        mark_imported(session, now_utc())  # a bill, balance, address or outage changed in place: look again
     session.flush()
     return summary
 

@@ -218,10 +218,11 @@ def markdown(results: dict[str, Any]) -> str:
         f"Deliveries by kind: {kinds}. The statement count does not grow with the customers in the "
         "scans (one query per kind, reminder day, threshold or outage phase); the claim inserts go "
         "1,000 rows a statement and the sending 500 deliveries a batch. A round with nothing new first "
-        "reads what the bill and balance scans depend on (the day, the newest bill, customer and "
-        "binding, the importer's last change, the settings: `bot.notices.scan.bill_inputs`); when that "
-        "is what the last full scan saw, less than 10 minutes ago, it skips them and runs only the outage "
-        "and usage checks. The full re-check is mostly the checks that the unpaid bills' notices were "
+        "reads what the scans depend on (the day, the newest bill, customer, binding and outage, the "
+        "importer's last change, the settings: `bot.notices.scan.bill_inputs`); when that is what the "
+        "last full scan saw, less than 10 minutes ago, it skips the bill, balance and usage scans and "
+        "the scope of every outage phase already looked at (a phase that begins is looked at in its "
+        "first round). The full re-check is mostly the checks that the unpaid bills' notices were "
         "claimed already (an index look-up per unpaid bill and binding); the first round is the monthly "
         "burst (every bill issued at once).",
         *([""] + [results["notes"]] if results.get("notes") else []),

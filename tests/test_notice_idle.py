@@ -113,3 +113,61 @@ def test_the_scans_themselves_still_scan_every_time(store, scans):
     with store.session() as session:
         assert scan.scan(session, NOW) == []  # claimed; and the scan ran (no idle check asked)
     assert len(scans) == 2
+
+
+def test_the_usage_scan_is_skipped_with_the_bills_and_runs_when_its_ratio_changes(store, monkeypatch):
+    calls = []
+    real = scan.abnormal_usage
+
+    def counted(session, now, ratio, **kwargs):
+        calls.append(ratio)
+        return real(session, now, ratio, **kwargs)
+
+    monkeypatch.setattr(scan, "abnormal_usage", counted)
+    account = add_customer(store)
+    for month, kwh in ((5, 100), (6, 110), (7, 150), (8, 160), (9, 110), (10, 95), (11, 300)):
+        add_bill(store, account, f"2026-{month:02d}", kwh)
+    bind(store, account, "web")
+    assert claim(store, NOW)[1] == 1 and calls == [0.5]  # far above its own history
+    claim(store, NOW + timedelta(minutes=1))
+    assert calls == [0.5]
+    with store.session() as session:
+        notice_settings.change(session, "abnormal_usage_ratio", 0.6, by="test")
+    claim(store, NOW + timedelta(minutes=2))
+    assert calls == [0.5, 0.6]
+
+
+def test_an_outage_phase_is_looked_at_once_and_a_new_phase_or_outage_at_once(store, monkeypatch):
+    from bot.store.models import Outage
+
+    looked: list[str] = []
+    real = scan._in_scope
+
+    def counted(session, kind, key, area, scope):
+        looked.append(key.split(":")[1])
+        return real(session, kind, key, area, scope)
+
+    monkeypatch.setattr(scan, "_in_scope", counted)
+    account = add_customer(store, address="南京市玄武区中山路18号")
+    bind(store, account, "web")
+    start = NOW + timedelta(hours=3)
+    with store.session() as session:
+        session.add(Outage(outage_no="IDLE-1", kind="planned", area="南京市玄武区", scope=["中山路"],
+                           start_at=start, end_at=start + timedelta(hours=5), reason="线路检修"))
+    assert claim(store, NOW)[1] == 1 and looked == ["before"]
+    claim(store, NOW + timedelta(minutes=1))
+    assert looked == ["before"]  # the same phase, nothing new: its scope is not scanned again
+
+    claim(store, start - timedelta(minutes=5))  # a full re-check (time): the 'before' phase again
+    assert looked == ["before", "before"]
+    assert claim(store, start + timedelta(minutes=1))[1] == 1  # the outage began: its start phase at once
+    assert looked[-1] == "start"
+    claim(store, start + timedelta(minutes=2))
+    assert len(looked) == 3  # known now
+
+    with store.session() as session:  # another outage: the outages changed, everything is looked at
+        session.add(Outage(outage_no="IDLE-2", kind="planned", area="南京市玄武区", scope=["中山路"],
+                           start_at=start + timedelta(hours=6), end_at=start + timedelta(hours=8),
+                           reason="设备检修"))
+    assert claim(store, start + timedelta(minutes=3))[1] == 1  # IDLE-2's day-before notice
+    assert sorted(looked[3:]) == ["before", "start"]

@@ -327,8 +327,10 @@ def _scope_words(outage: Outage) -> str:
     return f"{outage.area}{scope}" if scope else outage.area
 
 
-def outages(session: Session, now: datetime, hours_before: int, planned_on: bool, restoration_on: bool
-            ) -> list[Event]:
+def outages(session: Session, now: datetime, hours_before: int, planned_on: bool, restoration_on: bool,
+            *, known: frozenset = frozenset(), scanned: Optional[set] = None) -> list[Event]:
+    """The outage phases due now; ``known``: keys whose scope need not be looked at again (the
+    idle check's), ``scanned`` collects the keys whose scope was looked at."""
     before = timedelta(hours=hours_before)
     found = session.execute(
         select(Outage).where(Outage.start_at <= now + before, Outage.end_at > now - OUTAGE_END_GRACE)
@@ -361,6 +363,10 @@ def outages(session: Session, now: datetime, hours_before: int, planned_on: bool
             # The time the phase is about is in the key: a rescheduled outage is announced again.
             moment = outage.start_at if phase in ("before", "start") else outage.end_at
             key = f"{outage.outage_no}:{phase}:{moment.astimezone(SHANGHAI):%Y%m%d%H%M}"
+            if f"{kind}|{key}" in known:
+                continue
+            if scanned is not None:
+                scanned.add(f"{kind}|{key}")
             urgent = kind in vocabulary.NOTICE_KINDS_URGENT
             rows = _in_scope(session, kind, key, outage.area, list(outage.scope or []))
             events += _group(rows, lambda row, kind=kind, key=key, text=text, urgent=urgent, expires=expires:
@@ -498,27 +504,30 @@ def bill_inputs(session: Session, now: datetime, values: dict[str, Any]) -> dict
     only take candidates away."""
     newest = session.execute(select(
         select(func.max(Bill.id)).scalar_subquery(), select(func.max(Customer.id)).scalar_subquery(),
-        select(func.max(CustomerBinding.id)).scalar_subquery())).one()
+        select(func.max(CustomerBinding.id)).scalar_subquery(), select(func.max(Outage.id)).scalar_subquery())).one()
     imported = session.get(NoticeSetting, IMPORT_MARKER)
     kinds = {kind: notice_settings.kind_enabled(values, kind)
-             for kind in ("bill_issued", "due_reminder", "overdue", "low_balance")}
+             for kind in ("bill_issued", "due_reminder", "overdue", "low_balance", "abnormal_usage")}
     return {"day": local_today(now).isoformat(), "bills": newest[0], "customers": newest[1], "bindings": newest[2],
+            "outages": newest[3], "outage_notice_hours_before": values["outage_notice_hours_before"],
             "imported": imported.value if imported is not None else None, "kinds": kinds,
             "due_reminder_days": list(values["due_reminder_days"]),
-            "low_balance_thresholds": list(values["low_balance_thresholds"])}
+            "low_balance_thresholds": list(values["low_balance_thresholds"]),
+            "abnormal_usage_ratio": values["abnormal_usage_ratio"]}
 
 
-def bill_scans_needed(session: Session, now: datetime, inputs: dict[str, Any]) -> bool:
-    """False when the last full bill scan saw the same inputs less than ``FULL_SCAN_EVERY`` ago:
-    everything it found was claimed in its transaction, so this one would find nothing."""
+def last_full_scan(session: Session, now: datetime, inputs: dict[str, Any]) -> Optional[dict[str, Any]]:
+    """The marker of the last full scan when it saw the same inputs less than ``FULL_SCAN_EVERY``
+    ago (everything it found was claimed in its transaction, so a scan now would find nothing
+    new), else None: scan everything."""
     stored = session.get(NoticeSetting, INPUTS_MARKER)
     if stored is None or not isinstance(stored.value, dict) or stored.value.get("inputs") != inputs:
-        return True
+        return None
     try:
         at = datetime.fromisoformat(stored.value["at"])
     except (KeyError, TypeError, ValueError):
-        return True
-    return not (timedelta(0) <= now - at < FULL_SCAN_EVERY)
+        return None
+    return stored.value if timedelta(0) <= now - at < FULL_SCAN_EVERY else None
 
 
 def mark_imported(session: Session, now: datetime) -> None:
@@ -530,9 +539,11 @@ def scan(session: Session, now: datetime, values: Optional[dict[str, Any]] = Non
          idle_check: bool = False) -> list[Event]:
     """Every event due at ``now`` for kinds switched on (``values``: the engine's settings).
 
-    With ``idle_check`` (the engine's rounds, which claim in the same transaction) the bill and
-    balance scans are skipped when nothing they depend on changed since the last full scan
-    (``bill_inputs``), which is then recorded; they run at least every ``FULL_SCAN_EVERY``."""
+    With ``idle_check`` (the engine's rounds, which claim in the same transaction) the bill,
+    balance and usage scans, and the scope of each outage phase already looked at, are skipped
+    when nothing they depend on changed since the last full scan (``bill_inputs``), which is then
+    recorded; everything is scanned at least every ``FULL_SCAN_EVERY``. A new outage phase (its
+    start, its end) is looked at in the round it begins."""
     values = values if values is not None else notice_settings.load(session)
 
     def on(kind: str) -> bool:
@@ -540,7 +551,9 @@ def scan(session: Session, now: datetime, values: Optional[dict[str, Any]] = Non
 
     events: list[Event] = []
     inputs = bill_inputs(session, now, values) if idle_check else None
-    if inputs is None or bill_scans_needed(session, now, inputs):
+    last = last_full_scan(session, now, inputs) if inputs is not None else None
+    full = last is None
+    if full:
         if on("bill_issued"):
             events += bills_issued(session, now)
         if on("due_reminder"):
@@ -549,11 +562,16 @@ def scan(session: Session, now: datetime, values: Optional[dict[str, Any]] = Non
             events += overdue(session, now)
         if on("low_balance"):
             events += low_balances(session, now, list(values["low_balance_thresholds"]))
-        if inputs is not None:
-            _upsert_setting(session, INPUTS_MARKER, {"inputs": inputs, "at": now.isoformat()}, now)
+    known = frozenset(last.get("outage_keys") or []) if last is not None else frozenset()
+    scanned: set = set()
     if on("planned_outage") or on("restoration"):
         events += outages(session, now, int(values["outage_notice_hours_before"]), on("planned_outage"),
-                          on("restoration"))
-    if on("abnormal_usage"):
+                          on("restoration"), known=known, scanned=scanned)
+    if on("abnormal_usage") and full:  # last month's bills and the bindings: in the inputs too
         events += abnormal_usage(session, now, float(values["abnormal_usage_ratio"]))
+    if inputs is not None and (full or scanned):
+        # An outage phase that began since the last full scan is looked at once, then known.
+        keys = scanned if full else known | scanned
+        _upsert_setting(session, INPUTS_MARKER, {"inputs": inputs, "at": now.isoformat() if full else last["at"],
+                                                 "outage_keys": sorted(keys)}, now)
     return events
