@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import re
-from typing import Any, Dict, List, Optional, Text
+from typing import Any, Dict, List, Optional, Text, Tuple
 
 from rasa_sdk import Action, FormValidationAction, Tracker
 from rasa_sdk.events import EventType, FollowupAction, SlotSet
@@ -12,7 +12,6 @@ from rasa_sdk.types import DomainDict
 from actions import api_client
 from actions.tariffs import time_of_use
 from actions.common import (
-    API_FAILURE_TEXT,
     BaseFormValidation,
     IdentityValidation,
     channel_of,
@@ -21,7 +20,6 @@ from actions.common import (
     format_time,
     identity_blocked_reply,
     identity_missing,
-    join_lines,
     latest_text,
     next_deadline,
     reset_form_slots,
@@ -34,12 +32,9 @@ from actions.common import (
 from actions.faults import is_reconnection
 from actions.notices import usage_chart_reply, wants_usage_chart
 
+# The bill's status, a word of the bill's line "· 状态：…" (utter_bill_details).
 STATUS_TEXT = {"paid": "已缴清", "unpaid": "待缴费", "overdue": "已逾期，尚未缴费"}
 TIER_NAMES = {1: "第一档", 2: "第二档", 3: "第三档"}
-PAYMENT_TEXT = (
-    "缴费渠道：“网上国网”App、支付宝或微信生活缴费、银行代扣，也可以到就近的供电营业厅。"
-    "如果因欠费停了电，缴清后一般会在24小时内恢复供电。"
-)
 
 
 def _num(value: Any) -> float:
@@ -62,6 +57,16 @@ def tier_name(tier: Dict[str, Any]) -> str:
     return TIER_NAMES.get(int(tier.get("tier", 0)), f"第{tier.get('tier')}档")
 
 
+def months_of(bills: List[Dict[str, Any]]) -> str:
+    """"2026年9月、2026年10月": the months of the bills, oldest first."""
+    return "、".join(period_label(b["period"]) for b in sorted(bills, key=lambda b: b["period"]))
+
+
+# The optional lines of a bill and of its explanation are lists of any length (tiers, the
+# peak/valley parts) and lines present or not: Rasa's templates have neither loops nor
+# conditions, so these pieces are assembled here and handed to the response as one value.
+
+
 def time_of_use_line(bill: Dict[str, Any]) -> str:
     """Peak and valley kWh with the prices they are billed at (tariffs.yml)."""
     tou = time_of_use()
@@ -76,9 +81,9 @@ def time_of_use_line(bill: Dict[str, Any]) -> str:
     return "· 峰谷分时：" + "；".join(parts)
 
 
-def bill_details(bill: Dict[str, Any], account_no: str) -> str:
-    lines = [f"{period_label(bill['period'])}电费账单（户号尾号{account_no[-4:]}）："]
-    lines.append(f"· 用电量：{_kwh(bill.get('kwh'))} 度")
+def bill_details(bill: Dict[str, Any], account_no: str) -> Dict[str, str]:
+    """The values of utter_bill_details."""
+    lines = []
     tiers = bill.get("tiers") or []
     if bill.get("peak_kwh") is not None and bill.get("valley_kwh") is not None:
         lines.append(time_of_use_line(bill))
@@ -96,32 +101,33 @@ def bill_details(bill: Dict[str, Any], account_no: str) -> str:
             lines.append("· 阶梯加价：" + "；".join(parts))
         else:
             lines.append("· 阶梯加价：用电量在第一档以内，没有加价")
-    lines.append(f"· 电费金额：{_yuan(bill.get('amount'))} 元")
-    lines.append(f"· 缴费截止日：{format_date(bill.get('due_date'))}")
     status = STATUS_TEXT.get(bill.get("status", ""), bill.get("status") or "")
     if bill.get("status") == "paid" and bill.get("paid_at"):
         status += f"（{format_date(bill['paid_at'])}缴费）"
-    lines.append(f"· 状态：{status}")
-    return join_lines(lines)
+    return {"month": period_label(bill["period"]), "tail": account_no[-4:], "kwh": _kwh(bill.get("kwh")),
+            "usage_lines": "".join("\n" + line for line in lines), "amount": _yuan(bill.get("amount")),
+            "due_date": format_date(bill.get("due_date")), "status": status}
 
 
-def arrears_text(bills: List[Dict[str, Any]], shown_period: Optional[str] = None) -> Optional[str]:
-    """What is still to pay, worded against the bill just shown (its status is already there)."""
+def arrears_reply(bills: List[Dict[str, Any]],
+                  shown_period: Optional[str] = None) -> Optional[Tuple[str, Dict[str, str]]]:
+    """What is still to pay, worded against the bill just shown (its status is already there):
+    the response and its values."""
     overdue = [b for b in bills if b.get("status") == "overdue"]
     if overdue:
         total = sum(_num(b.get("amount")) for b in overdue)
-        months = "、".join(period_label(b["period"]) for b in sorted(overdue, key=lambda b: b["period"]))
-        return f"您有 {len(overdue)} 个月的电费逾期未缴（{months}），合计 {total:.2f} 元，请尽快缴纳。\n{PAYMENT_TEXT}"
+        return "utter_bill_overdue", {"count": str(len(overdue)), "months": months_of(overdue),
+                                      "total": f"{total:.2f}"}
     unpaid = [b for b in bills if b.get("status") == "unpaid"]
     if not unpaid:
         return None
     others = [b for b in unpaid if b.get("period") != shown_period]
     if not others:
-        return f"本期电费请在截止日前缴纳，以免产生违约金。\n{PAYMENT_TEXT}"
+        return "utter_bill_pay_by_due_date", {}
     total = sum(_num(b.get("amount")) for b in others)
-    months = "、".join(period_label(b["period"]) for b in sorted(others, key=lambda b: b["period"]))
-    also = "另外，" if len(others) < len(unpaid) or shown_period else ""
-    return f"{also}{months}电费 {total:.2f} 元还没有缴纳，请在截止日前缴纳，以免产生违约金。\n{PAYMENT_TEXT}"
+    also = len(others) < len(unpaid) or bool(shown_period)
+    return ("utter_bill_also_unpaid" if also else "utter_bill_unpaid"), {"months": months_of(others),
+                                                                         "total": f"{total:.2f}"}
 
 
 def previous_period(period: str) -> str:
@@ -130,25 +136,27 @@ def previous_period(period: str) -> str:
     return f"{year:04d}-{month:02d}"
 
 
-def reason_text(bill: Dict[str, Any], previous: Optional[Dict[str, Any]]) -> str:
-    label = period_label(bill["period"])
+def reason_reply(bill: Dict[str, Any], previous: Optional[Dict[str, Any]]) -> Tuple[str, Dict[str, str]]:
+    """Why the bill is what it is: the response (compared with the previous month's or not)
+    and its values."""
     kwh, amount = _num(bill.get("kwh")), _num(bill.get("amount"))
-    lines = []
+    values = {"month": period_label(bill["period"]), "kwh": _kwh(kwh), "amount": f"{amount:.2f}"}
     if previous:
+        response = "utter_bill_reason_compared"
         prev_kwh, prev_amount = _num(previous.get("kwh")), _num(previous.get("amount"))
         diff_kwh, diff_amount = kwh - prev_kwh, amount - prev_amount
+        # The change's direction picks the words: a sign the template cannot choose.
         if prev_kwh > 0:
             trend = f"多用了 {_kwh(diff_kwh)} 度（{diff_kwh / prev_kwh:+.0%}）" if diff_kwh >= 0 \
                 else f"少用了 {_kwh(-diff_kwh)} 度（{diff_kwh / prev_kwh:+.0%}）"
         else:
             trend = f"多用了 {_kwh(diff_kwh)} 度"
         money = f"电费多了 {diff_amount:.2f} 元" if diff_amount >= 0 else f"电费少了 {-diff_amount:.2f} 元"
-        lines.append(
-            f"{label}用电 {_kwh(kwh)} 度、电费 {amount:.2f} 元；"
-            f"{period_label(previous['period'])}用电 {_kwh(prev_kwh)} 度、电费 {prev_amount:.2f} 元。"
-            f"相比上月{trend}，{money}。")
+        values.update(previous_month=period_label(previous["period"]), previous_kwh=_kwh(prev_kwh),
+                      previous_amount=f"{prev_amount:.2f}", trend=trend, money_change=money)
     else:
-        lines.append(f"{label}用电 {_kwh(kwh)} 度、电费 {amount:.2f} 元（没有查到上月账单，无法对比）。")
+        response = "utter_bill_reason_uncompared"
+    lines = []
     tiers = sorted(bill.get("tiers") or [], key=lambda t: int(t.get("tier", 0)))
     upper = [t for t in tiers if int(t.get("tier", 0)) > 1 and _num(t.get("kwh")) > 0]
     if tiers and upper and any(t.get("surcharge") for t in tiers):
@@ -168,7 +176,8 @@ def reason_text(bill: Dict[str, Any], previous: Optional[Dict[str, Any]]) -> str
         lines.append(f"峰段用电占 {share:.0%}。峰段电价较高，把洗衣、热水器、电动车充电等放到夜间谷段，能省一些电费。")
     if previous and kwh > _num(previous.get("kwh")):
         lines.append("天冷天热时空调、取暖器用得多，用电量通常会明显上升。如果您觉得读数有误，可以申请电表校验。")
-    return join_lines(lines)
+    values["explanation"] = "".join("\n" + line for line in lines)
+    return response, values
 
 
 class ValidateBillForm(BaseFormValidation, IdentityValidation, FormValidationAction):
@@ -217,8 +226,8 @@ async def reconnection_reply(dispatcher: CollectingDispatcher, tracker: Tracker,
     owing = [b for b in bills if b.get("status") in ("unpaid", "overdue")]
     if owing:
         total = sum(_num(b.get("amount")) for b in owing)
-        months = "、".join(period_label(b["period"]) for b in sorted(owing, key=lambda b: b["period"]))
-        dispatcher.utter_message(response="utter_reconnection_still_owing", months=months, total=f"{total:.2f}")
+        dispatcher.utter_message(response="utter_reconnection_still_owing", months=months_of(owing),
+                                 total=f"{total:.2f}")
         return []
     paid = next((b for b in bills if b.get("paid_at")), None)
     paid_on = f"（最近一次缴费：{format_date(paid['paid_at'])}）" if paid else ""
@@ -287,19 +296,19 @@ class ActionQueryBill(Action):
             if period and not any(b.get("period") == period for b in bills):
                 bills += await api_client.get_bills(account_no, period=period)
         except api_client.ApiError:
-            dispatcher.utter_message(text=API_FAILURE_TEXT)
+            dispatcher.utter_message(response="utter_api_failure")
             return reset + [SlotSet("handoff_reason", "api_failure")] + \
                 finish_service(dispatcher, tracker, served=False)
         bills.sort(key=lambda b: b.get("period") or "", reverse=True)
         if not bills:
-            dispatcher.utter_message(text="这个户号下暂时没有账单记录。")
+            dispatcher.utter_message(response="utter_bill_none")
             return reset + finish_service(dispatcher, tracker, served=True)
         if raw_period and not period:
-            dispatcher.utter_message(text=f"没太明白“{raw_period}”是哪个月，先为您查最近一期账单。")
+            dispatcher.utter_message(response="utter_bill_period_unclear", period_said=raw_period)
         bill = next((b for b in bills if b.get("period") == period), None) if period else bills[0]
         if bill is None:
-            dispatcher.utter_message(
-                text=f"没有查到{period_label(period or '')}的账单，最近一期是{period_label(bills[0]['period'])}。")
+            dispatcher.utter_message(response="utter_bill_period_missing", month=period_label(period or ""),
+                                     latest_month=period_label(bills[0]["period"]))
             bill = bills[0]
         if tracker.get_slot("bill_query") == "suspect_arrears":
             owing = [b for b in bills if b.get("status") in ("unpaid", "overdue")]
@@ -308,21 +317,21 @@ class ActionQueryBill(Action):
                 dispatcher.utter_message(response="utter_no_arrears_repair")
                 return reset + [FollowupAction("fault_form")]
             total = sum(_num(b.get("amount")) for b in owing)
-            months = "、".join(period_label(b["period"]) for b in sorted(owing, key=lambda b: b["period"]))
-            dispatcher.utter_message(response="utter_arrears_cut", months=months, total=f"{total:.2f}")
+            dispatcher.utter_message(response="utter_arrears_cut", months=months_of(owing), total=f"{total:.2f}")
             return reset + [SlotSet("fault_description", None)] + finish_service(dispatcher, tracker, served=True)
         if tracker.get_slot("bill_query") == "reconnect":
             events = await reconnection_reply(dispatcher, tracker, account_no, bills)
             return reset + events + finish_service(dispatcher, tracker, served=True)
         if tracker.get_slot("bill_query") == "reason":
             previous = next((b for b in bills if b.get("period") == previous_period(bill["period"])), None)
-            dispatcher.utter_message(text=reason_text(bill, previous))
+            response, values = reason_reply(bill, previous)
+            dispatcher.utter_message(response=response, **values)
             arrears = None  # the customer asked why, not how to pay; the bill already said it
         else:
-            dispatcher.utter_message(text=bill_details(bill, account_no))
-            arrears = arrears_text(bills, shown_period=bill.get("period"))
+            dispatcher.utter_message(response="utter_bill_details", **bill_details(bill, account_no))
+            arrears = arrears_reply(bills, shown_period=bill.get("period"))
         if arrears:
-            dispatcher.utter_message(text=arrears)
+            dispatcher.utter_message(response=arrears[0], **arrears[1])
         if arrears and cut_off_by_arrears(tracker, bills):
             # "家里没电了 报修" … "先帮我查查是不是没交电费": it is the arrears; no repair is filed.
             dispatcher.utter_message(response="utter_power_cut_is_arrears")

@@ -11,7 +11,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions import api_client
-from actions.common import API_FAILURE_TEXT, entity_values, find_mobile, latest_text, mask_phone
+from actions.common import entity_values, find_mobile, latest_text, mask_phone
 from actions.notices import ActionManageNotices, unbind_asked
 
 # A detail given together with the words of a request: the request it is for.
@@ -35,17 +35,6 @@ FORM_INTENTS = {"fault_form": "report_fault", "outage_form": "query_outage", "ap
 
 # User turns after an offer within which a yes still answers it.
 OFFER_TURNS = 2
-
-# What a customer usually wants when the first thing they give is an address or an account.
-ADDRESS_CHOICES = [("停电查询", "/query_outage"), ("故障报修", "/report_fault"),
-                   ("业务办理", "/apply_service"), ("转人工", "/request_human")]
-ACCOUNT_CHOICES = [("查电费", "/query_bill"), ("故障报修", "/report_fault"),
-                   ("业务办理", "/apply_service"), ("转人工", "/request_human")]
-
-
-def _buttons(choices: list) -> list:
-    return [{"title": title, "payload": payload} for title, payload in choices]
-
 
 class ActionAnswerBareDetail(Action):
     """Acknowledges the address or account number (its slot is kept, so the request the
@@ -71,14 +60,12 @@ class ActionAnswerBareDetail(Action):
             # "玄武区珠江路130号…11栋2603 家里没电了 帮我报修": NLU saw the address, the words say
             # what it is for; the form takes the address (and phone) from this message.
             return [FollowupAction(request)]
+        # The buttons: what a customer usually wants when the first thing they give is an
+        # address or an account.
         if addresses:
-            dispatcher.utter_message(
-                text=f"收到，地址是“{addresses[0]}”。请问您是想查询这里的停电信息、报修故障，还是办理用电业务？",
-                buttons=_buttons(ADDRESS_CHOICES))
+            dispatcher.utter_message(response="utter_address_noted_choices", address=addresses[0])
         elif accounts:
-            dispatcher.utter_message(
-                text=f"收到户号尾号{accounts[0][-4:]}。请问您是想查电费、报修故障，还是办理用电业务？",
-                buttons=_buttons(ACCOUNT_CHOICES))
+            dispatcher.utter_message(response="utter_account_noted_choices", tail=accounts[0][-4:])
         else:
             dispatcher.utter_message(response="utter_menu")
         return []
@@ -94,11 +81,10 @@ class ActionAnswerBareDetail(Action):
             ticket_no = waiting[0]["ticket_no"]  # newest first
             await api_client.set_ticket_contact(ticket_no, phone)
         except api_client.ApiError:
-            dispatcher.utter_message(text=API_FAILURE_TEXT)
+            dispatcher.utter_message(response="utter_api_failure")
             return True
-        dispatcher.utter_message(
-            text=f"好的，已在回电工单 {ticket_no} 中登记您的手机号 {mask_phone(phone)}，"
-                 "工作人员会按这个号码与您联系。还有其他需要帮您的吗？")
+        dispatcher.utter_message(response="utter_callback_phone_noted", ticket_no=ticket_no,
+                                 masked_phone=mask_phone(phone))
         return True
 
 

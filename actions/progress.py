@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import re
-from typing import Any, Dict, List, Optional, Text
+from typing import Any, Dict, List, Optional, Text, Tuple
 
 from rasa_sdk import Action, FormValidationAction, Tracker
 from rasa_sdk.events import ActiveLoop, EventType, FollowupAction, SlotSet
@@ -11,7 +11,6 @@ from rasa_sdk.types import DomainDict
 
 from actions import api_client
 from actions.common import (
-    API_FAILURE_TEXT,
     DONE_STATUSES,
     TICKET_STATUS_LABELS,
     TICKET_TYPE_LABELS,
@@ -31,18 +30,31 @@ TICKET_NO = re.compile(r"(?<![A-Za-z])([A-Za-z]{2}\d{11})(?!\d)")
 LOOSE_TICKET_NO = re.compile(r"(?<![A-Za-z])([A-Za-z]{1,4}\d{6,16})(?!\d)")
 
 
-def ticket_summary(ticket: Dict[str, Any]) -> str:
-    label = TICKET_TYPE_LABELS.get(ticket.get("type", ""), "工单")
-    lines = [f"工单 {ticket.get('ticket_no')}（{label}）",
-             f"当前状态：{TICKET_STATUS_LABELS.get(ticket.get('status', ''), ticket.get('status'))}"]
+def ticket_progress(ticket: Dict[str, Any]) -> Tuple[str, Dict[str, str]]:
+    """One ticket's progress: the response (done, next deadline, late, waiting) and its values."""
+    values = {"ticket_no": str(ticket.get("ticket_no")),
+              "type_label": TICKET_TYPE_LABELS.get(ticket.get("type", ""), "工单"),
+              "status_label": str(TICKET_STATUS_LABELS.get(ticket.get("status", ""), ticket.get("status")))}
     deadline = next_deadline(ticket)
     if ticket.get("status") in DONE_STATUSES:
-        pass
-    elif deadline:
-        late = "，已超时，我们正在加急处理" if deadline.get("breached") else ""
-        lines.append(f"下一个时限：{deadline.get('name')}，{format_time(deadline.get('due_at'))} 前{late}")
-    else:
+        return "utter_ticket_progress_done", values
+    if not deadline:
+        return "utter_ticket_progress_waiting", values
+    values.update(milestone=str(deadline.get("name")), due=format_time(deadline.get("due_at")))
+    return ("utter_ticket_progress_late" if deadline.get("breached") else "utter_ticket_progress_due"), values
+
+
+def ticket_summary(ticket: Dict[str, Any]) -> str:
+    """One ticket of the list of a customer's open tickets. The list has any length, which a
+    template cannot repeat: its items are assembled here, in the words of utter_ticket_progress_*
+    (tests/test_action_texts.py checks that they agree)."""
+    response, values = ticket_progress(ticket)
+    lines = [f"工单 {values['ticket_no']}（{values['type_label']}）", f"当前状态：{values['status_label']}"]
+    if response == "utter_ticket_progress_waiting":
         lines.append("各环节时限均已完成，正在等待办结。")
+    elif response != "utter_ticket_progress_done":
+        late = "，已超时，我们正在加急处理" if response == "utter_ticket_progress_late" else ""
+        lines.append(f"下一个时限：{values['milestone']}，{values['due']} 前{late}")
     return "\n".join(lines)
 
 
@@ -131,10 +143,9 @@ class ValidateProgressForm(BaseFormValidation, IdentityValidation, FormValidatio
         if not match:
             loose = LOOSE_TICKET_NO.search(str(value or "").replace(" ", ""))
             if loose:
-                dispatcher.utter_message(text=f"没有查到工单 {loose.group(1).upper()}。我们的工单号是两位字母加11位数字，"
-                                              f"比如“BX20261126001”，请再核对一下；想查名下所有工单，也可以告诉我户号。")
+                dispatcher.utter_message(response="utter_ticket_no_unknown", ticket_no=loose.group(1).upper())
             else:
-                dispatcher.utter_message(text="工单号是两位字母加11位数字，比如“BX20261126001”，请再核对一下。")
+                dispatcher.utter_message(response="utter_ticket_no_invalid")
             return {"ticket_no": None}
         return {"ticket_no": match.group(1).upper()}
 
@@ -154,9 +165,10 @@ class ActionQueryProgress(Action):
                 try:
                     ticket = await api_client.get_ticket(ticket_no)
                 except api_client.NotFound:
-                    dispatcher.utter_message(text=f"没有查到工单 {ticket_no}，请核对工单号后再试。")
+                    dispatcher.utter_message(response="utter_ticket_not_found", ticket_no=ticket_no)
                     return reset + finish_service(dispatcher, tracker, served=False)
-                dispatcher.utter_message(text=ticket_summary(ticket))
+                response, values = ticket_progress(ticket)
+                dispatcher.utter_message(response=response, **values)
                 return reset + finish_service(dispatcher, tracker, served=True, ticket_no=ticket_no)
             if not tracker.get_slot("identity_verified"):
                 return identity_blocked_reply(dispatcher, tracker) + reset + \
@@ -164,17 +176,15 @@ class ActionQueryProgress(Action):
             account_no = tracker.get_slot("verified_account_no") or tracker.get_slot("account_no")
             tickets = await api_client.list_tickets(account_no, status="open")
         except api_client.ApiError:
-            dispatcher.utter_message(text=API_FAILURE_TEXT)
+            dispatcher.utter_message(response="utter_api_failure")
             return reset + [SlotSet("handoff_reason", "api_failure")] + \
                 finish_service(dispatcher, tracker, served=False)
         if not tickets:
-            dispatcher.utter_message(text="您名下目前没有正在办理的工单。")
+            dispatcher.utter_message(response="utter_no_open_tickets")
         else:
-            shown = tickets[:5]
-            more = f"\n（共 {len(tickets)} 张，以上是最近的 5 张）" if len(tickets) > 5 else ""
-            dispatcher.utter_message(
-                text=f"您名下有 {len(tickets)} 张正在办理的工单：\n\n" +
-                     "\n\n".join(ticket_summary(t) for t in shown) + more)
+            dispatcher.utter_message(response="utter_open_tickets_more" if len(tickets) > 5 else "utter_open_tickets",
+                                     count=str(len(tickets)),
+                                     tickets="\n\n".join(ticket_summary(t) for t in tickets[:5]))
         return reset + finish_service(dispatcher, tracker, served=True)
 
 

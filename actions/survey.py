@@ -45,7 +45,7 @@ class ActionSubmitSurvey(Action):
             await api_client.create_survey(payload)
         except api_client.ApiError:
             # The rating is lost, but the customer is not the one to bother with it.
-            dispatcher.utter_message(text="感谢您的评价！")
+            dispatcher.utter_message(response="utter_thank_rating_not_stored")
             return reset
         dispatcher.utter_message(response=f"utter_thank_rating_{rating}")
         return reset

@@ -14,11 +14,11 @@ from actions.applications import (
     ActionSubmitApplication,
     ValidateApplicationForm,
 )
-from actions.bills import bill_details, reason_text
+from actions.bills import bill_details, reason_reply
 from actions.tariffs import tariffs
 from bot.importer import shift_demo
 from bot.store.models import Ticket
-from tests.support.dialogue import make_tracker, run_action, slot_values, texts
+from tests.support.dialogue import make_tracker, rendered, run_action, slot_values, texts
 from bot.store import STORE
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -33,18 +33,18 @@ TOU_BILL = {"period": "2026-10", "kwh": 241.0, "amount": 120.0, "due_date": "202
 
 
 def test_a_time_of_use_bill_shows_its_prices_and_the_surcharge_as_a_surcharge():
-    text = bill_details(TOU_BILL, "3201000004")
+    text = rendered("utter_bill_details", bill_details(TOU_BILL, "3201000004"))
     assert "0.0000" not in text and "× 0.0500" not in text  # surcharges are not prices
     assert "峰段" in text and "0.5583" in text and "谷段" in text and "0.3583" in text
     assert "第二档 11 度每度加价 0.05 元" in text
-    reason = reason_text(TOU_BILL, None)
+    reason = rendered(*reason_reply(TOU_BILL, None))
     assert "加价 0.05 元" in reason and "按 0.0500 元/度计费" not in reason
 
 
 def test_a_tiered_bill_still_shows_its_tier_prices():
     bill = {**TOU_BILL, "peak_kwh": None, "valley_kwh": None,
             "tiers": [{"tier": 1, "kwh": 230.0, "price": 0.5283}, {"tier": 2, "kwh": 11.0, "price": 0.5783}]}
-    text = bill_details(bill, "3201000001")
+    text = rendered("utter_bill_details", bill_details(bill, "3201000001"))
     assert "第一档 230 度 × 0.5283 元/度；第二档 11 度 × 0.5783 元/度" in text and "峰段" not in text
 
 

@@ -2,20 +2,25 @@
 
 - ``make_tracker(...)``: a ``rasa_sdk.Tracker`` from plain values, shaped like the one Rasa
   sends (the latest user message, then the form's slot candidates at the end);
-- ``run_action(action, tracker)``: runs it with a ``CollectingDispatcher``; returns
-  ``(events, messages)``;
+- ``run_action(action, tracker)``: runs it with a ``RenderingDispatcher``; returns
+  ``(events, messages)``; a message sent as ``response="utter_…"`` keeps its ``response`` and
+  gets the ``text`` and ``buttons`` Rasa would send, rendered from domain.yml (``render``);
+- ``response_text(name)``: the text of a response of domain.yml (its first variation);
+  ``rendered(name, values)``: the text Rasa sends for it with these values;
 - fixture ``actions_gateway``: the demo gateway (``demo_gateway_client``) with the action
   API client pointed at it; yields the aiohttp test client (``client.app`` is the gateway app);
 - fixture ``dead_gateway``: the API client pointed at a loopback port where nothing listens.
 """
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any, Dict, Iterable, List, Optional, Tuple
 
 import pytest_asyncio
 import yaml
 from rasa_sdk import Tracker
+from rasa.core.nlg.response import TemplatedNaturalLanguageGenerator
 from rasa_sdk.executor import CollectingDispatcher
 
 from tests.support.gateway import SERVICE_TOKEN
@@ -63,8 +68,55 @@ def make_tracker(text: str = "", intent: Optional[str] = None, confidence: float
                    {"name": loop} if loop else {}, "action_listen")
 
 
+# The output channel Rasa renders for (rasa_server.channel.GatewayInput.name()).
+OUTPUT_CHANNEL = "gateway"
+_NLG = TemplatedNaturalLanguageGenerator(DOMAIN["responses"])
+# A placeholder Rasa could not fill stays in the text as it is ("{total}"): never in a test.
+_UNFILLED = re.compile(r"{[A-Za-z_][A-Za-z0-9_]*}")
+
+
+def response_text(name: str) -> str:
+    return DOMAIN["responses"][name][0]["text"]
+
+
+def render(message: Dict[str, Any], slots: Dict[str, Any]) -> Dict[str, Any]:
+    """The message Rasa makes of an action's ``response=`` message (``RemoteAction._utter_responses``):
+    the response's variation for the channel and slots, its placeholders filled from the slots and
+    the message's keyword arguments, the action's own buttons added after the response's."""
+    name = message["response"]
+    kwargs = {k: v for k, v in message.items() if k != "response"}
+    draft = _NLG.generate_from_slots(name, slots, OUTPUT_CHANNEL, **kwargs)
+    assert draft is not None, f"the actions use {name}, domain.yml has no such response"
+    rendered = dict(message)
+    rendered["text"] = draft.get("text")
+    rendered["buttons"] = list(draft.get("buttons") or []) + list(message.get("buttons") or [])
+    for key in ("image", "attachment", "custom"):
+        if draft.get(key) and not message.get(key):
+            rendered[key] = draft[key]
+    assert not _UNFILLED.search(rendered["text"] or ""), f"{name}: unfilled placeholder in {rendered['text']!r}"
+    return rendered
+
+
+def rendered(name: str, values: Optional[Dict[str, Any]] = None, slots: Optional[Dict[str, Any]] = None) -> str:
+    """The text Rasa sends for ``utter_message(response=name, **values)``."""
+    return render({"response": name, **(values or {})}, slots or {})["text"]
+
+
+class RenderingDispatcher(CollectingDispatcher):
+    """The actions' dispatcher, with ``response=`` messages rendered as the Rasa server does."""
+
+    def __init__(self, tracker: Tracker) -> None:
+        super().__init__()
+        self._slots = dict(tracker.slots)
+
+    def utter_message(self, *args: Any, **kwargs: Any) -> None:
+        super().utter_message(*args, **kwargs)
+        if self.messages[-1].get("response"):
+            self.messages[-1] = render(self.messages[-1], self._slots)
+
+
 async def run_action(action, tracker: Tracker) -> Tuple[List[Dict[str, Any]], List[Dict[str, Any]]]:
-    dispatcher = CollectingDispatcher()
+    dispatcher = RenderingDispatcher(tracker)
     events = await action.run(dispatcher, tracker, DOMAIN)
     return events, dispatcher.messages
 
