@@ -11,7 +11,6 @@ from rasa_sdk.types import DomainDict
 
 from actions import api_client
 from actions.common import (
-    API_FAILURE_TEXT,
     BaseFormValidation,
     KeepsIdentitySlots,
     asker,
@@ -129,10 +128,6 @@ def business_profile(key: Optional[str], kind: str, customer_type: Optional[str]
             "applicant_type": applicant}
 
 
-BUSINESS_BUTTONS = [{"title": info["label"], "payload": f'/inform{{"business_type":"{key}"}}'}
-                    for key, info in BUSINESS_TYPES.items()]
-
-
 def business_from_text(text: Optional[str]) -> Optional[str]:
     """The business named; of several, the last one ("不是过户 是想把电表移到外头" is a meter move)."""
     text = str(text or "")
@@ -229,18 +224,17 @@ async def account_contact(dispatcher: CollectingDispatcher, tracker: Tracker, te
     if not account_no or not (typed_account or last4):
         return {}
     if not last4:
-        dispatcher.utter_message(text=f"收到户号尾号{account_no[-4:]}。请再说一下登记手机号的后四位，"
-                                      f"我们就用登记的手机联系您；也可以直接留一个手机号。")
+        dispatcher.utter_message(response="utter_contact_account_ask_last4", tail=account_no[-4:])
         return {"account_no": account_no}
     try:
         result = await api_client.verify_identity(account_no, last4.group(1), **asker(tracker))
     except api_client.ApiError:
         return {"account_no": account_no}
     if not result.get("verified"):
-        dispatcher.utter_message(text="户号和手机号后四位对不上，请直接留一个能联系到您的手机号。")
+        dispatcher.utter_message(response="utter_contact_account_mismatch")
         return {"account_no": account_no}
     customer = result.get("customer") or {}
-    dispatcher.utter_message(text=f"身份验证通过，{mask_name(customer.get('name'))}您好，我们会打您登记的手机联系您。")
+    dispatcher.utter_message(response="utter_contact_account_verified", holder=mask_name(customer.get("name")))
     return {"account_no": account_no, "phone_last4": last4.group(1), "identity_verified": True,
             "verified_account_no": account_no, "customer_name": customer.get("name"),
             "customer_address": customer.get("address"), "area_type": customer.get("area_type"),
@@ -260,10 +254,12 @@ DOCUMENTS_QUESTION = re.compile(r"(带|准备|要|需要|提供|交)[^，,。]{0
                                 r"(要|需要)(啥|什么|哪些)(材料|资料|手续|证件)|办[^，,。]{0,6}(要|需要)?(啥|什么)手续")
 
 
-def documents_text(key: Optional[str], kind: str) -> str:
+def documents_values(key: Optional[str], kind: str) -> Dict[str, str]:
+    """The values of utter_application_documents: the business and its numbered documents (a
+    list of any length, numbered here)."""
     info = business_profile(key, kind)
     docs = "\n".join(f"{i}. {doc}" for i, doc in enumerate(info["documents"], start=1))
-    return f"办理{info['label']}需要准备以下资料：\n{docs}\n线上提交申请后，工作人员会联系您核验资料。"
+    return {"business": info["label"], "documents": docs}
 
 
 def account_defaults(slots: Dict[Text, Any]) -> Dict[Text, Any]:
@@ -330,10 +326,11 @@ class ValidateApplicationForm(KeepsIdentitySlots, BaseFormValidation, FormValida
                 and not find_mobile(text) and not address_in_text(text):
             # A question about the documents is answered, and the same question asked again.
             key = tracker.get_slot("business_type")
-            dispatcher.utter_message(text=documents_text(key, applicant_kind(tracker)))
+            dispatcher.utter_message(response="utter_application_documents",
+                                     **documents_values(key, applicant_kind(tracker)))
             return [SlotSet(asked, None), SlotSet("requested_slot", asked)]
         if asked == "business_type" and DOCUMENTS_QUESTION.search(text) and not business_from_text(text):
-            dispatcher.utter_message(text="需要的资料要看办理哪项业务，请先选一下：", buttons=BUSINESS_BUTTONS)
+            dispatcher.utter_message(response="utter_documents_ask_business_type")
             return [SlotSet("business_type", None), SlotSet("requested_slot", "business_type")]
         typed = name_beside_details(text) if not text.startswith("/") and not tracker.get_slot("applicant_name") \
             and asked not in (None, "business_type") else None
@@ -465,7 +462,7 @@ class ValidateApplicationForm(KeepsIdentitySlots, BaseFormValidation, FormValida
         if text and not text.startswith("/") and len(text) >= 4 and intent not in ("cancel", "request_human") \
                 and not is_digression(tracker, "confirm") and not re.search(r"不对|错|改|重新|取消|算了|不办", text):
             # "车位是我自己买的 物业也同意了": a detail, not an answer; acknowledged, the question stands.
-            dispatcher.utter_message(text="好的，这些情况工作人员核验资料时会一并了解。")
+            dispatcher.utter_message(response="utter_application_detail_noted")
             return {"confirm": None}
         return {}
 
@@ -477,10 +474,11 @@ class ValidateApplicationForm(KeepsIdentitySlots, BaseFormValidation, FormValida
             # "不对 不是过户 我是想把电表移到外头": the entity is the business denied, the last one named counts.
             key = business_from_text(text) or key
         if key is None:
-            dispatcher.utter_message(text="暂时没有识别出您要办理的业务，请从下面选择：", buttons=BUSINESS_BUTTONS)
+            dispatcher.utter_message(response="utter_business_type_unknown")
             return {"business_type": None}
         if key != tracker.get_slot("documents_shown_for"):
-            dispatcher.utter_message(text=documents_text(key, applicant_kind(tracker)))
+            dispatcher.utter_message(response="utter_application_documents",
+                                     **documents_values(key, applicant_kind(tracker)))
         return {"business_type": key, "documents_shown_for": key}
 
     async def validate_applicant_name(self, value: Any, dispatcher: CollectingDispatcher,
@@ -490,7 +488,7 @@ class ValidateApplicationForm(KeepsIdentitySlots, BaseFormValidation, FormValida
         latin = re.fullmatch(r"[A-Za-z][A-Za-z .'-]{1,39}", name)
         if not (chinese or latin) or NOT_A_NAME.search(name):
             # The form asks for the name again right after this: say only what was wrong.
-            dispatcher.utter_message(text=f"“{name[:20]}”好像不是姓名，请用身份证上的姓名，比如“张伟”。")
+            dispatcher.utter_message(response="utter_applicant_name_invalid", name_said=name[:20])
             return {"applicant_name": None}
         return {"applicant_name": name}
 
@@ -500,7 +498,7 @@ class ValidateApplicationForm(KeepsIdentitySlots, BaseFormValidation, FormValida
             return {"contact_phone": REGISTERED}
         mobile = find_mobile(value)
         if not mobile:
-            dispatcher.utter_message(text="没有识别到手机号，手机号是11位数字。")
+            dispatcher.utter_message(response="utter_phone_not_found")
             return {"contact_phone": None}
         return {"contact_phone": mobile}
 
@@ -522,7 +520,7 @@ class ValidateApplicationForm(KeepsIdentitySlots, BaseFormValidation, FormValida
             return {"confirm": True}
         if value is None:
             return {"confirm": None}  # a detail was said instead: ask again
-        dispatcher.utter_message(text="好的，我们重新填写一下申请人信息。")
+        dispatcher.utter_message(response="utter_application_refill")
         return {"confirm": None, "applicant_name": None, "contact_phone": None, "address": None}
 
 
@@ -533,14 +531,14 @@ class ActionAskApplicationConfirm(Action):
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: DomainDict) -> List[EventType]:
         info = business_profile(tracker.get_slot("business_type"), applicant_kind(tracker))
-        dispatcher.utter_message(
-            text=(f"请核对申请信息：\n业务：{info['label']}\n申请人：{applicant_label(tracker)}\n"
-                  f"联系电话：{contact_label(tracker.get_slot('contact_phone'))}\n"
-                  f"用电地址：{address_label(tracker)}\n确认提交吗？"),
-            buttons=[{"title": "确认提交", "payload": "/affirm"}, {"title": "重新填写", "payload": "/deny"}])
+        dispatcher.utter_message(response="utter_application_check", business=info["label"],
+                                 applicant=applicant_label(tracker),
+                                 contact=contact_label(tracker.get_slot("contact_phone")),
+                                 supply_address=address_label(tracker))
         return []
 
 
+# The values shown in utter_application_check, each marked when it is the account's own.
 def applicant_label(tracker: Tracker) -> str:
     name = tracker.get_slot("applicant_name")
     if tracker.get_slot("identity_verified") and name and name == tracker.get_slot("customer_name"):
@@ -594,19 +592,14 @@ class ActionSubmitApplication(Action):
         try:
             ticket = await api_client.create_ticket({k: v for k, v in payload.items() if v is not None})
         except api_client.ApiError:
-            dispatcher.utter_message(text=API_FAILURE_TEXT)
+            dispatcher.utter_message(response="utter_api_failure")
             dispatcher.utter_message(response="utter_offer_human")
             return APPLICATION_RESET + [SlotSet("handoff_reason", "api_failure")]
         ticket_no = ticket["ticket_no"]
-        lines = [f"您的{info['label']}申请已提交，工单号：{ticket_no}。"]
         steps = milestone_lines(ticket)
-        if steps:
-            lines.append("接下来的办理环节和时限（按工作日计算，节假日顺延）：")
-            lines += steps
-        if kind == "high_voltage":
-            lines.append("高压办电中，设计文件审核、中间检查和竣工检验在您提交设计、完成受电工程后进行，"
-                         "客户经理会一对一跟进。")
-        lines.append("工作人员会按时限与您联系，办理进度也可以随时发工单号问我。")
-        dispatcher.utter_message(text="\n".join(lines))
+        response = "utter_application_submitted" + ("_high_voltage" if kind == "high_voltage" else "") + \
+            ("" if steps else "_unscheduled")
+        dispatcher.utter_message(response=response, business=info["label"], ticket_no=ticket_no,
+                                 steps="\n".join(steps))
         return APPLICATION_RESET + [SlotSet("last_ticket_no", ticket_no), SlotSet("documents_shown_for", None)] + \
             finish_service(dispatcher, tracker, served=True, ticket_no=ticket_no)

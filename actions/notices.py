@@ -21,13 +21,11 @@ from rasa_sdk.types import DomainDict
 
 from actions import api_client
 from actions.common import (
-    API_FAILURE_TEXT,
     BaseFormValidation,
     IdentityValidation,
     channel_of,
     identity_blocked_reply,
     identity_missing,
-    join_lines,
     latest_text,
     previous_turn,
 )
@@ -38,7 +36,9 @@ SWITCHABLE = [k for k in KIND_NAMES if k not in vocabulary.NOTICE_KINDS_ALWAYS_O
 CHANNEL_NAMES = {"wechat": "微信", "wecom": "企业微信", "web": "网页客服", "sms": "短信"}
 # How a notice reaches the customer on each channel (bot/notices/senders.py): the web widget shows
 # it at once while a window is open (on any gateway), else when the customer next opens it; WeChat
-# sends a template message of the official account; WeCom an application message.
+# sends a template message of the official account; WeCom an application message. The line of the
+# binding's channel is the value ``arrival`` of utter_notices_bound*: a response cannot choose by
+# the customer's channel (Rasa's channel variations are by output channel, always the gateway's).
 HOW_NOTICES_ARRIVE = {
     "web": "客服窗口开着时，通知会立即显示在这里；窗口关着时，会在您下次打开客服窗口时显示。",
     "wechat": "通知会由本公众号直接推送给您，不需要您先发消息。",
@@ -68,7 +68,10 @@ KIND_WORDS: Tuple[Tuple[str, re.Pattern], ...] = (
     ("ticket_status", re.compile(r"工单|进度|报修.{0,4}(通知|消息)|处理结果")),
     ("adhoc", re.compile(r"紧急|应急")),
 )
-UNBIND_QUESTION = "确定要解除"
+# The unbinding question, and its words (tests/test_action_texts.py: the response has them) by
+# which a bot event of it is recognised.
+UNBIND_QUESTION = "utter_notices_ask_unbind"
+UNBIND_QUESTION_WORDS = "确定要解除"
 # Some word about notices or binding: without one, NLU's manage_notices was a guess ("帮我订个酒店").
 ABOUT_NOTICES = re.compile(r"通知|提醒|订阅|关联|退订|退定|绑|邦定|解绑|消息|短信|推送|告诉我|发给我|发我|通知我|提醒我")
 
@@ -88,7 +91,9 @@ def kinds_named(text: str) -> List[str]:
 
 def unbind_asked(tracker: Tracker) -> bool:
     """The bot's previous answer asked the customer to confirm unbinding."""
-    return any(e.get("event") == "bot" and UNBIND_QUESTION in (e.get("text") or "") for e in previous_turn(tracker))
+    return any(e.get("event") == "bot" and ((e.get("metadata") or {}).get("utter_action") == UNBIND_QUESTION
+                                            or UNBIND_QUESTION_WORDS in (e.get("text") or ""))
+               for e in previous_turn(tracker))
 
 
 def wanted(tracker: Tracker) -> Tuple[str, List[str]]:
@@ -115,6 +120,10 @@ def wanted(tracker: Tracker) -> Tuple[str, List[str]]:
     return "list", kinds
 
 
+# Lists of any length (kinds, accounts, a binding's subscriptions) are assembled here and handed
+# to the responses as one value: Rasa's templates do not repeat.
+
+
 def names(kinds: List[str]) -> str:
     return "、".join(KIND_NAMES[k] for k in kinds)
 
@@ -123,10 +132,10 @@ def tails(bindings: List[Dict[str, Any]]) -> str:
     return "、".join(f"尾号{b['account_no'][-4:]}" for b in bindings)
 
 
-def button(title: str, action: str, kind: Optional[str] = None) -> Dict[str, str]:
+def button_payload(action: str, kind: Optional[str] = None) -> str:
+    """The payload of a notices button of domain.yml (its braces doubled there)."""
     entities = {"notice_action": action, **({"notice_kind": kind} if kind else {})}
-    return {"title": title, "payload": "/manage_notices" + json.dumps(entities, ensure_ascii=False,
-                                                                       separators=(",", ":"))}
+    return "/manage_notices" + json.dumps(entities, ensure_ascii=False, separators=(",", ":"))
 
 
 def subscription_lines(binding: Dict[str, Any]) -> List[str]:
@@ -190,7 +199,7 @@ class ActionManageNotices(Action):
                     return reset + await self.switch(dispatcher, tracker, kinds, True)
             return await self.bind(dispatcher, tracker, "bind", kinds, reset)
         except api_client.ApiError:
-            dispatcher.utter_message(text=API_FAILURE_TEXT)
+            dispatcher.utter_message(response="utter_api_failure")
             return reset + [SlotSet("handoff_reason", "api_failure")]
 
     async def bind(self, dispatcher: CollectingDispatcher, tracker: Tracker, action: str, kinds: List[str],
@@ -198,7 +207,7 @@ class ActionManageNotices(Action):
         if not tracker.get_slot("identity_verified"):
             if came_from_form(tracker) or tracker.get_slot("identity_locked") or tracker.get_slot("api_failed"):
                 return reset + identity_blocked_reply(dispatcher, tracker)
-            dispatcher.utter_message(text="绑定前需要先核实一下身份，通知里有您的用电和缴费信息。")
+            dispatcher.utter_message(response="utter_notices_verify_first")
             return [SlotSet("notice_action", action), SlotSet("notice_kind", ",".join(kinds) or None),
                     FollowupAction("notice_form")]
         account_no = tracker.get_slot("verified_account_no")
@@ -207,7 +216,7 @@ class ActionManageNotices(Action):
         except api_client.Forbidden:
             # The gateway has no proof of this account in this conversation (it forgets after an
             # hour of silence): the check is asked again rather than trusting the slots.
-            dispatcher.utter_message(text="为了您的信息安全，绑定前需要重新核实一下身份。")
+            dispatcher.utter_message(response="utter_notices_verify_again")
             return [SlotSet("identity_verified", False), SlotSet("verified_account_no", None),
                     SlotSet("phone_last4", None), SlotSet("notice_action", action),
                     SlotSet("notice_kind", ",".join(kinds) or None), FollowupAction("notice_form")]
@@ -217,36 +226,21 @@ class ActionManageNotices(Action):
         if off:  # "以后停电通知发给我": what they asked for is on, even if they had switched it off
             await api_client.set_notice_subscription(tracker.sender_id, off, True, account_no=account_no)
         channel = CHANNEL_NAMES.get(binding.get("channel") or channel_of(tracker), "这里")
-        tail = account_no[-4:]
-        if result.get("created") and kinds:
-            lines = [f"已将户号尾号{tail}绑定到当前{channel}，以后{names(kinds)}会发到这里；"
-                     "缴费提醒、欠费提醒等其他通知也默认开启。"]
-        elif result.get("created"):
-            lines = [f"已将户号尾号{tail}绑定到当前{channel}。以后停电通知、缴费提醒、欠费提醒、"
-                     "用电异常提醒和工单进度都会发到这里。"]
-        else:
-            lines = [f"户号尾号{tail}已经绑定在当前{channel}，不用重复绑定"
-                     + (f"，{names(kinds)}已为您开启。" if kinds else "。")]
+        response = "utter_notices_bound" + ("" if result.get("created") else "_already") + ("_kinds" if kinds else "")
         how = HOW_NOTICES_ARRIVE.get(binding.get("channel") or channel_of(tracker))
-        if how:
-            lines.append(how)
-        lines.append("想看收哪些通知，说“我的订阅”；不想收某类通知，说“退订停电通知”这样就行；"
-                     "说“解绑户号”可以解除绑定。")
-        dispatcher.utter_message(text=join_lines(lines))
+        dispatcher.utter_message(response=response, tail=account_no[-4:], channel_name=channel,
+                                 arrival=f"\n{how}" if how else "", **({"kinds": names(kinds)} if kinds else {}))
         return reset
 
     async def show(self, dispatcher: CollectingDispatcher, tracker: Tracker) -> List[EventType]:
         bindings = await api_client.notice_bindings(tracker.sender_id)
         if not bindings:
-            dispatcher.utter_message(text="您还没有在这里绑定户号，暂时不会收到通知。说“绑定户号”，"
-                                          "核实身份后就能收到停电通知、缴费提醒等消息。",
-                                     buttons=[button("绑定户号", "bind")])
+            dispatcher.utter_message(response="utter_notices_none_bound")
             return []
-        lines: List[str] = ["您的通知订阅如下："]
+        lines: List[str] = []
         for binding in bindings:
             lines += subscription_lines(binding)
-        lines.append("想关闭哪类通知，可以说“退订停电通知”；想重新接收，说“重新订阅停电通知”。")
-        dispatcher.utter_message(text=join_lines(lines))
+        dispatcher.utter_message(response="utter_notices_subscriptions", subscriptions="\n".join(filter(None, lines)))
         return []
 
     async def switch(self, dispatcher: CollectingDispatcher, tracker: Tracker, kinds: List[str],
@@ -254,28 +248,22 @@ class ActionManageNotices(Action):
         fixed = [k for k in kinds if k in vocabulary.NOTICE_KINDS_ALWAYS_ON]
         kinds = [k for k in kinds if k not in vocabulary.NOTICE_KINDS_ALWAYS_ON]
         if fixed and not enabled:
-            dispatcher.utter_message(text=f"{names(fixed)}是您自己提交的报修、申请的办理进度，为了不耽误您的事，"
-                                          "这类通知不能退订，请您理解。")
+            dispatcher.utter_message(response="utter_notices_always_on", kinds=names(fixed))
             if not kinds:
                 return []
         if not kinds:
-            verb = "退订" if not enabled else "开启"
-            dispatcher.utter_message(text=f"请问您想{verb}哪一类通知？",
-                                     buttons=[button(KIND_NAMES[k], "off" if not enabled else "on", k)
-                                              for k in SWITCHABLE])
+            dispatcher.utter_message(response="utter_notices_ask_kind_on" if enabled else "utter_notices_ask_kind_off")
             return []
         try:
             bindings = await api_client.set_notice_subscription(tracker.sender_id, kinds, enabled)
         except api_client.NotFound:
-            dispatcher.utter_message(text="您还没有在这里绑定户号，不会收到这些通知。需要的话可以说“绑定户号”。",
-                                     buttons=[button("绑定户号", "bind")])
+            dispatcher.utter_message(response="utter_notices_switch_not_bound")
             return []
         if enabled:
-            text = f"好的，{names(kinds)}已为您开启（户号{tails(bindings)}），有消息会发到这里。"
+            dispatcher.utter_message(response="utter_notices_switched_on", kinds=names(kinds), accounts=tails(bindings))
         else:
-            text = (f"好的，已为您退订{names(kinds)}（户号{tails(bindings)}），以后不会再发这类通知。"
-                    f"需要时说“重新订阅{KIND_NAMES[kinds[0]]}”就能恢复。")
-        dispatcher.utter_message(text=text)
+            dispatcher.utter_message(response="utter_notices_switched_off", kinds=names(kinds), accounts=tails(bindings),
+                                     first_kind=KIND_NAMES[kinds[0]])
         return []
 
     async def unbind_confirmed(self, dispatcher: CollectingDispatcher, tracker: Tracker) -> List[EventType]:
@@ -285,7 +273,7 @@ class ActionManageNotices(Action):
         try:
             return reset + await self.unbind(dispatcher, tracker, confirmed=True)
         except api_client.ApiError:
-            dispatcher.utter_message(text=API_FAILURE_TEXT)
+            dispatcher.utter_message(response="utter_api_failure")
             return reset + [SlotSet("handoff_reason", "api_failure")]
 
     async def unbind(self, dispatcher: CollectingDispatcher, tracker: Tracker, confirmed: bool) -> List[EventType]:
@@ -294,24 +282,24 @@ class ActionManageNotices(Action):
                  if e.get("entity") == "account_no"]
         chosen = [b for b in bindings if b["account_no"] in named] or bindings
         if not chosen:
-            dispatcher.utter_message(text="您在这里没有绑定户号，不用解绑。")
+            dispatcher.utter_message(response="utter_notices_nothing_to_unbind")
             return []
         if not confirmed:
-            dispatcher.utter_message(
-                text=f"{UNBIND_QUESTION}户号{tails(chosen)}的绑定吗？解绑后这里将不再收到停电通知、缴费提醒等消息。",
-                buttons=[button("确认解绑", "unbind_confirmed"), {"title": "先不解绑", "payload": "/deny"}])
+            dispatcher.utter_message(response=UNBIND_QUESTION, accounts=tails(chosen))
             return [SlotSet("notice_unbind_account", chosen[0]["account_no"] if len(chosen) == 1 else None)]
         account_no = tracker.get_slot("notice_unbind_account")
         result = await api_client.unbind_notices(tracker.sender_id, account_no=account_no)
         ended = result.get("unbound") or []
         if not ended:
-            dispatcher.utter_message(text="您在这里没有绑定户号，不用解绑。")
+            dispatcher.utter_message(response="utter_notices_nothing_to_unbind")
             return [SlotSet("notice_unbind_account", None)]
         left = result.get("bindings") or []
-        text = "已为您解除户号" + "、".join(f"尾号{no[-4:]}" for no in ended) + "的绑定，这里不会再收到它的通知。"
+        ended_tails = tails([{"account_no": no} for no in ended])
         if left:
-            text += f"户号{tails(left)}仍然绑定着。"
-        dispatcher.utter_message(text=text + "以后想再接收，说“绑定户号”就可以。")
+            dispatcher.utter_message(response="utter_notices_unbound_others_left", accounts=ended_tails,
+                                     others=tails(left))
+        else:
+            dispatcher.utter_message(response="utter_notices_unbound", accounts=ended_tails)
         return [SlotSet("notice_unbind_account", None)]
 
 
@@ -338,13 +326,16 @@ async def usage_chart_reply(dispatcher: CollectingDispatcher, tracker: Tracker,
         return None
     url = chart.get("url")
     if not url:
-        dispatcher.utter_message(text=chart.get("text") or "这个户号下暂时没有账单记录，还画不出用电图。")
+        if chart.get("text"):
+            dispatcher.utter_message(text=chart["text"])
+        else:
+            dispatcher.utter_message(response="utter_usage_chart_no_bills")
         return []
     title = chart.get("title") or "近12个月用电情况"
     # WeChat gets the picture itself (an image message, bot.channels.common); elsewhere it is a
-    # link that expires.
-    expiry = "" if channel_of(tracker) == "wechat" else "（图片链接1小时内有效）"
-    dispatcher.utter_message(text=f"为您画好了户号尾号{account_no[-4:]}近12个月的用电情况{expiry}：")
+    # link that expires, and the response says so.
+    ready = "utter_usage_chart_ready_picture" if channel_of(tracker) == "wechat" else "utter_usage_chart_ready"
+    dispatcher.utter_message(response=ready, tail=account_no[-4:])
     dispatcher.utter_message(attachment={"type": "image", "payload": {"src": url, "title": title}})
     dispatcher.utter_message(text=chart.get("text") or "")
     return []

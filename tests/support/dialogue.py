@@ -85,7 +85,9 @@ def render(message: Dict[str, Any], slots: Dict[str, Any]) -> Dict[str, Any]:
     the message's keyword arguments, the action's own buttons added after the response's."""
     name = message["response"]
     kwargs = {k: v for k, v in message.items() if k != "response"}
-    draft = _NLG.generate_from_slots(name, slots, OUTPUT_CHANNEL, **kwargs)
+    # Rasa's tracker holds every slot of the domain (so there is always something to fill in,
+    # and a doubled brace is always made single).
+    draft = _NLG.generate_from_slots(name, {**_initial_slots(), **slots}, OUTPUT_CHANNEL, **kwargs)
     assert draft is not None, f"the actions use {name}, domain.yml has no such response"
     rendered = dict(message)
     rendered["text"] = draft.get("text")
