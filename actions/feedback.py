@@ -12,7 +12,6 @@ from rasa_sdk.types import DomainDict
 from actions import api_client
 from actions.applications import CHANGE_WORDS, NOT_A_YES, REGISTERED, REGISTERED_WORDS, account_contact, yes_no
 from actions.common import (
-    API_FAILURE_TEXT,
     ASIDE_INTENTS,
     STOP_INTENTS,
     BaseFormValidation,
@@ -37,6 +36,11 @@ from bot import vocabulary
 
 INTENT_TO_TYPE = {"complain": "complaint", "tip_off": "tip_off", "suggest": "suggestion", "praise": "praise"}
 TYPE_LABELS = {kind: vocabulary.TICKET_TYPES[kind] for kind in INTENT_TO_TYPE.values()}
+
+
+def type_label(kind: str) -> str:
+    """The kind's name in the responses (诉求, a request, for a kind of no name)."""
+    return TYPE_LABELS.get(kind, "诉求")
 NO_CONTACT = "none"
 NO_CONTACT_WORDS = re.compile(r"匿名|不留|不用|不需要|不方便|不想留|算了吧|没有|无|不回复|别问|别联系|别打")
 # "没了 谢谢", "就这些": the customer has said all there is, and gave no number.
@@ -68,12 +72,9 @@ KIND_OF_WORD = {"投诉": "complaint", "反映": "complaint", "举报": "tip_off
                 "提建议": "suggestion", "提意见": "suggestion"}
 TIP_OFF_WORDS = re.compile(r"举报|偷电|窃电")
 ADDRESS_LIKE = re.compile(r"\d+\s*(号|栋|幢|室|楼)|[区县镇乡村路街道巷苑]\S*\d")
-COMMITMENTS = {
-    "complaint": "我们非常重视您的投诉，工作人员会在24小时内与您联系，并及时反馈处理结果。",
-    "tip_off": "我们会尽快安排核实处理，举报人信息严格保密。",
-    "suggestion": "感谢您的宝贵建议，我们会认真研究，用来改进服务。",
-    "praise": "感谢您的认可！我们会把您的表扬转达给相关工作人员。",
-}
+# Each kind's commitment is in its utter_feedback_filed_<kind>; complaints and tip-offs name
+# their first deadline (utter_feedback_filed_<kind>_due).
+FILED_KINDS = ("complaint", "tip_off", "suggestion", "praise")
 # Words that only announce the request ("我要投诉"): what is left after them is the content.
 _ANNOUNCE = re.compile(r"^(你好|您好)?[，,\s]*(我)?(要|想)?(投诉|举报|反映|提(个|一?点)?(意见|建议)|表扬|建议)(一下)?[：:，,\s]*")
 
@@ -163,7 +164,7 @@ class ValidateFeedbackForm(KeepsIdentitySlots, BaseFormValidation, FormValidatio
             # More of the story ("上周来抄表的时候骂人", where it happened) while a phone was
             # asked: keep it; praise, suggestions and tip-offs are not held up for a phone.
             events: Dict[Text, Any] = {"feedback_content": f"{content}；{text}"[:1000]}
-            dispatcher.utter_message(text="好的，已把这些补充到内容里。")
+            dispatcher.utter_message(response="utter_feedback_added")
             if tracker.get_slot("feedback_type") in ("praise", "suggestion"):
                 events["contact_phone"] = NO_CONTACT
             return events
@@ -187,7 +188,7 @@ class ValidateFeedbackForm(KeepsIdentitySlots, BaseFormValidation, FormValidatio
             if kind is not None and kind != tracker.get_slot("feedback_type"):
                 return {}  # "对 我要投诉" at a suggestion's confirmation: not a yes to this one
             if len(rest) >= MIN_NEW_DETAIL_CHARS and rest not in content:
-                dispatcher.utter_message(text="好的，已把这些补充到内容里，现在为您提交。")
+                dispatcher.utter_message(response="utter_feedback_added_submitting")
                 return {"confirm": True, "feedback_content": f"{content}；{rest}"[:1000]}
             return {"confirm": True}
         answer = yes_no(tracker)
@@ -200,7 +201,7 @@ class ValidateFeedbackForm(KeepsIdentitySlots, BaseFormValidation, FormValidatio
             return {"confirm": True}  # "电话就打我登记的这个号": as shown
         if len(text) >= 4 and text not in content:
             # "昨天下午停的 一点招呼都没打": more of the same story, not an objection; recorded with it.
-            dispatcher.utter_message(text="好的，已把这些补充到内容里，现在为您提交。")
+            dispatcher.utter_message(response="utter_feedback_added_submitting")
             return {"confirm": True, "feedback_content": f"{content}；{text}"[:1000]}
         return {}
 
@@ -208,7 +209,7 @@ class ValidateFeedbackForm(KeepsIdentitySlots, BaseFormValidation, FormValidatio
                                         tracker: Tracker, domain: DomainDict) -> Dict[Text, Any]:
         text = str(value or "").strip()
         if len(text) < 4:
-            dispatcher.utter_message(text="请再具体说一说，比如时间、地点和经过，这样我们能更快处理。")
+            dispatcher.utter_message(response="utter_feedback_content_too_short")
             return {"feedback_content": None}
         return {"feedback_content": text[:1000]}
 
@@ -222,8 +223,7 @@ class ValidateFeedbackForm(KeepsIdentitySlots, BaseFormValidation, FormValidatio
             return {"contact_phone": contact}
         if value == NO_CONTACT or NO_CONTACT_WORDS.search(str(value or "")):
             if kind == "complaint":
-                dispatcher.utter_message(text="好的，不留电话也可以登记，只是处理结果没法主动告诉您，"
-                                              "您可以随时发编号问我进度。")
+                dispatcher.utter_message(response="utter_complaint_no_contact_ok")
             return {"contact_phone": NO_CONTACT}
         said = f"{value or ''} {latest_text(tracker)}"
         if kind == "complaint" and re.search(r"不留|不想留|不用留|不方便留|不给|就不留|记下来就行|不需要回", said):
@@ -231,16 +231,16 @@ class ValidateFeedbackForm(KeepsIdentitySlots, BaseFormValidation, FormValidatio
             dispatcher.utter_message(response="utter_complaint_without_contact")
             return {"contact_phone": NO_CONTACT}
         if kind == "complaint":
-            dispatcher.utter_message(text="留个联系电话，我们才能把处理结果告诉您；不想留的话回复“不留”。")
+            dispatcher.utter_message(response="utter_complaint_ask_contact_again")
         else:
-            dispatcher.utter_message(text="请输入11位手机号；不想留联系方式的话，回复“匿名”就可以。")
+            dispatcher.utter_message(response="utter_feedback_phone_invalid")
         return {"contact_phone": None}
 
     async def validate_confirm(self, value: Any, dispatcher: CollectingDispatcher,
                                tracker: Tracker, domain: DomainDict) -> Dict[Text, Any]:
         if value is True:
             return {"confirm": True}
-        dispatcher.utter_message(text="好的，请重新说一下具体内容。")
+        dispatcher.utter_message(response="utter_feedback_restate")
         return {"confirm": None, "feedback_content": None}
 
 
@@ -250,13 +250,9 @@ class ActionAskFeedbackContent(Action):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: DomainDict) -> List[EventType]:
-        prompts = {
-            "complaint": "请说一下您要投诉的具体情况（时间、地点、经过）。",  # the apology came first
-            "tip_off": "感谢您的监督。请说一下要举报的情况，比如窃电或违规用电的地点和经过。",
-            "suggestion": "欢迎您提建议，请说说您的想法。",
-            "praise": "谢谢您！请说说您要表扬的人或事，我们会转达。",
-        }
-        dispatcher.utter_message(text=prompts.get(tracker.get_slot("feedback_type"), "请说一下具体内容。"))
+        # One variation per feedback_type (response conditions on the slot); a complaint's
+        # apology came first.
+        dispatcher.utter_message(response="utter_ask_feedback_content")
         return []
 
 
@@ -274,19 +270,16 @@ class ActionAskContactPhone(Action):
         form = (tracker.active_loop or {}).get("name")
         kind = tracker.get_slot("feedback_type")
         if form == "feedback_form" and kind == "complaint":
-            apology = "" if _said_sorry(tracker) else "非常抱歉给您带来不便，您反映的情况我已经记下了。"
-            dispatcher.utter_message(text=f"{apology}请留一个联系电话，工作人员会在24小时内与您联系"
-                                          "（也可以告诉我户号和登记手机号后四位，我们打登记的电话）。")
+            dispatcher.utter_message(response="utter_ask_contact_phone_complaint" if _said_sorry(tracker)
+                                     else "utter_ask_contact_phone_complaint_sorry")
         elif form == "feedback_form" and kind == "tip_off":
-            dispatcher.utter_message(text="可以匿名举报。需要留联系电话以便反馈结果吗？不需要请回复“匿名”。",
-                                     buttons=[{"title": "匿名", "payload": "/deny"}])
+            dispatcher.utter_message(response="utter_ask_contact_phone_tip_off")
         elif form == "feedback_form":
-            dispatcher.utter_message(text="需要留个联系电话以便回复您吗？不需要请回复“不用”。",
-                                     buttons=[{"title": "不用了", "payload": "/deny"}])
+            dispatcher.utter_message(response="utter_ask_contact_phone_feedback")
         elif form == "application_form":
-            dispatcher.utter_message(text="请留一个申请人的手机号，方便工作人员联系您。")
+            dispatcher.utter_message(response="utter_ask_contact_phone_applicant")
         else:
-            dispatcher.utter_message(text="请留一个能联系到您的电话，方便抢修人员联系。")
+            dispatcher.utter_message(response="utter_ask_contact_phone_repair")
         return []
 
 
@@ -298,14 +291,13 @@ class ActionAskFeedbackConfirm(Action):
                   domain: DomainDict) -> List[EventType]:
         kind = tracker.get_slot("feedback_type") or "complaint"
         contact = tracker.get_slot("contact_phone")
+        # The contact as shown on the line "联系电话：…" (a value's label, not a sentence).
         contact_text = "不留（匿名）" if contact in (None, NO_CONTACT) else \
             "账户登记的手机" if contact == REGISTERED else mask_phone(contact)
         if contact is None and tracker.get_slot("identity_verified") and kind != "tip_off":
             contact_text = "账户登记的手机号"
-        dispatcher.utter_message(
-            text=(f"请确认您的{TYPE_LABELS.get(kind, '诉求')}：\n内容：{tracker.get_slot('feedback_content')}\n"
-                  f"联系电话：{contact_text}\n确认提交吗？"),
-            buttons=[{"title": "确认提交", "payload": "/affirm"}, {"title": "修改内容", "payload": "/deny"}])
+        dispatcher.utter_message(response="utter_feedback_check", kind_label=type_label(kind),
+                                 content=str(tracker.get_slot("feedback_content")), contact=contact_text)
         return []
 
 
@@ -329,7 +321,7 @@ class ActionSubmitFeedback(Action):
         place = next((part for part in content.split("；")[1:] if ADDRESS_LIKE.search(part)), None)
         payload = {
             "type": kind,
-            "summary": f"{TYPE_LABELS.get(kind, '诉求')}：{content}"[:500],
+            "summary": f"{type_label(kind)}：{content}"[:500],
             "channel": channel_of(tracker),
             "conversation_id": tracker.sender_id,
             "account_no": tracker.get_slot("verified_account_no") if tracker.get_slot("identity_verified") else None,
@@ -341,14 +333,18 @@ class ActionSubmitFeedback(Action):
         try:
             ticket = await api_client.create_ticket({k: v for k, v in payload.items() if v is not None})
         except api_client.ApiError:
-            dispatcher.utter_message(text=API_FAILURE_TEXT)
+            dispatcher.utter_message(response="utter_api_failure")
             dispatcher.utter_message(response="utter_offer_human")
             return FEEDBACK_RESET + [SlotSet("handoff_reason", "api_failure")]
         ticket_no = ticket["ticket_no"]
-        lines = [f"您的{TYPE_LABELS.get(kind, '诉求')}已登记，编号：{ticket_no}。", COMMITMENTS.get(kind, "")]
         deadline = next_deadline(ticket)
-        if deadline and kind in ("complaint", "tip_off"):
-            lines.append(f"{deadline.get('name')}时限：{format_time(deadline.get('due_at'))} 前。")
-        dispatcher.utter_message(text="\n".join(line for line in lines if line))
+        label = type_label(kind)
+        if kind not in FILED_KINDS:
+            dispatcher.utter_message(response="utter_feedback_filed", kind_label=label, ticket_no=ticket_no)
+        elif deadline and kind in ("complaint", "tip_off"):
+            dispatcher.utter_message(response=f"utter_feedback_filed_{kind}_due", kind_label=label, ticket_no=ticket_no,
+                                     milestone=str(deadline.get("name")), due=format_time(deadline.get("due_at")))
+        else:
+            dispatcher.utter_message(response=f"utter_feedback_filed_{kind}", kind_label=label, ticket_no=ticket_no)
         return FEEDBACK_RESET + [SlotSet("last_ticket_no", ticket_no)] + \
             finish_service(dispatcher, tracker, served=True, ticket_no=ticket_no)
