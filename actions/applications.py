@@ -15,6 +15,7 @@ from actions.common import (
     KeepsIdentitySlots,
     asker,
     channel_of,
+    digits_only,
     is_digression,
     mask_name,
     find_mobile,
@@ -224,8 +225,13 @@ async def account_contact(dispatcher: CollectingDispatcher, tracker: Tracker, te
     if not account_no or not (typed_account or last4):
         return {}
     if not last4:
-        dispatcher.utter_message(response="utter_contact_account_ask_last4", tail=account_no[-4:])
-        return {"account_no": account_no}
+        # "户号3201000023 任立新": the account's registered phone is called (the gateway fills it
+        # in; nothing of it is shown); a number typed later replaces it.
+        if not await account_exists(account_no, tracker):
+            dispatcher.utter_message(response="utter_account_not_found_phone", account_no=account_no)
+            return {"contact_phone": None}
+        dispatcher.utter_message(response="utter_account_registered_phone", tail=account_no[-4:])
+        return {"account_no": account_no, "contact_phone": REGISTERED}
     try:
         result = await api_client.verify_identity(account_no, last4.group(1), **asker(tracker))
     except api_client.ApiError:
@@ -239,6 +245,28 @@ async def account_contact(dispatcher: CollectingDispatcher, tracker: Tracker, te
             "verified_account_no": account_no, "customer_name": customer.get("name"),
             "customer_address": customer.get("address"), "area_type": customer.get("area_type"),
             "customer_type": customer.get("customer_type"), "contact_phone": REGISTERED}
+
+
+async def account_exists(account_no: str, tracker: Tracker) -> bool:
+    try:
+        await api_client.get_account(account_no, **asker(tracker))
+    except api_client.ApiError:
+        return False
+    return True
+
+
+async def stated_account(tracker: Tracker) -> Optional[str]:
+    """The account a ticket is filed for: the verified one, else the 户号 the customer said
+    (an existing one only), so that staff see whose request it is."""
+    if tracker.get_slot("identity_verified") and tracker.get_slot("verified_account_no"):
+        return tracker.get_slot("verified_account_no")
+    said = digits_only(tracker.get_slot("account_no"))
+    return said if len(said) == 10 and await account_exists(said, tracker) else None
+
+
+def registered_allowed(tracker: Tracker) -> bool:
+    """Whether "call the registered phone" can be used: a 户号 is known (verified or said)."""
+    return bool(tracker.get_slot("identity_verified")) or len(digits_only(tracker.get_slot("account_no"))) == 10
 
 
 REGISTERED_WORDS = re.compile(r"登记的|预留的|留的那个|这个号|这个手机|这个电话|本机|原来的号")
@@ -494,7 +522,7 @@ class ValidateApplicationForm(KeepsIdentitySlots, BaseFormValidation, FormValida
 
     async def validate_contact_phone(self, value: Any, dispatcher: CollectingDispatcher,
                                      tracker: Tracker, domain: DomainDict) -> Dict[Text, Any]:
-        if value == REGISTERED and tracker.get_slot("identity_verified"):
+        if value == REGISTERED and registered_allowed(tracker):
             return {"contact_phone": REGISTERED}
         mobile = find_mobile(value)
         if not mobile:
@@ -577,7 +605,7 @@ class ActionSubmitApplication(Action):
             "channel": channel_of(tracker),
             "business_type": key,
             "applicant_type": info["applicant_type"],
-            "account_no": tracker.get_slot("verified_account_no") if tracker.get_slot("identity_verified") else None,
+            "account_no": await stated_account(tracker),
             "area_type": tracker.get_slot("area_type") if tracker.get_slot("identity_verified") else None,
             "conversation_id": tracker.sender_id,
             "contact_name": tracker.get_slot("applicant_name"),
@@ -585,8 +613,9 @@ class ActionSubmitApplication(Action):
             "details": {"address": tracker.get_slot("address"), "documents": info["documents"],
                         "business": key, "applicant_kind": kind,
                         # a verified customer who gave no other number is called on the registered one
-                        "use_registered_phone": tracker.get_slot("contact_phone") in (REGISTERED, None)
-                        and bool(tracker.get_slot("identity_verified"))},
+                        "use_registered_phone": tracker.get_slot("contact_phone") == REGISTERED or (
+                            tracker.get_slot("contact_phone") is None and bool(tracker.get_slot("identity_verified"))),
+                        "account_verified": bool(tracker.get_slot("identity_verified"))},
             "request_key": request_key(tracker, "application"),
         }
         try:

@@ -1272,11 +1272,20 @@ class BaseFormValidation:
             return {"contact_phone": None}
         except api_client.ApiError:
             customer = {}
-        dispatcher.utter_message(response="utter_account_noted_phone", tail=account_no[-4:])
         result: Dict[Text, Any] = {"contact_phone": None, "account_no": account_no}
+        if customer and self.form_name() in CALLS_REGISTERED_PHONE:  # type: ignore[attr-defined]
+            # The request is followed up on the account's registered phone (the gateway fills it
+            # in; nothing of it is shown); a number typed later replaces it.
+            dispatcher.utter_message(response="utter_account_registered_phone", tail=account_no[-4:])
+            result["contact_phone"] = "registered"
+        else:
+            dispatcher.utter_message(response="utter_account_noted_phone", tail=account_no[-4:])
         if customer.get("area_type") and not tracker.get_slot("identity_verified"):
             result["area_type"] = customer.get("area_type")
         return result
+
+# Forms whose tickets can be followed up on the registered phone of the account said.
+CALLS_REGISTERED_PHONE = ("fault_form", "feedback_form", "application_form")
 
 # What a form may learn about the customer's identity while asking something else (户号 and the
 # phone's last four digits given for a contact); rasa_sdk keeps only required slots.

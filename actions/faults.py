@@ -11,6 +11,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions import api_client
+from actions.applications import REGISTERED, REGISTERED_WORDS, digits_to_ascii, looks_like_person
 from actions.common import (
     FAULT_STORY_WORDS,
     QUESTION_MARKS,
@@ -219,6 +220,17 @@ def same_place_as(first: Optional[str], second: Optional[str]) -> bool:
     return bool(a and b) and (a == b or (len(min(a, b, key=len)) >= 6 and (a in b or b in a)))
 
 
+# "户号3201000034" said with other words: the rest is read for an address of its own.
+ACCOUNT_SAID = re.compile(r"(户号|户头|账号)?[是:：\s]*(?<!\d)\d{10}(?!\d)")
+# "对", "是的 你们赶紧派人": a yes (to "打登记的电话?" as the customer understood the question).
+YES_ONLY = re.compile(r"^\s*(对|是|是的|对的|嗯|嗯嗯|好|好的|行|可以|没错|对对)([的啊呀吧哈\s，,。!！]|$)")
+
+
+def looks_like_a_name(text: str) -> bool:
+    """"何明辉 对的", "冯秀英 好的我不碰": a person's name among the words."""
+    return any(looks_like_person(token) for token in re.split(r"[\s，,。；;、]+", text) if token)
+
+
 def whole_answer_address(value: Any, tracker: Tracker) -> Any:
     """"谷里街道张溪社区103号" extracted as "103号": a number without a place is no address;
     the customer's whole answer to the address question is kept instead."""
@@ -366,7 +378,9 @@ class AddressValidation:
                              tracker: Tracker) -> Optional[Dict[Text, Any]]:
         """The common part: returns slot values when the value is not a usable address."""
         digits = digits_only(value)
-        if len(digits) == 10 and len(str(value).strip()) <= 14:
+        if len(digits) == 10 and (len(str(value).strip()) <= 14 or not looks_like_address(
+                ACCOUNT_SAID.sub(" ", str(value)), tracker, need_number=True)):
+            # "户号3201000003 王建国", "南京宁新电子有限公司 户号3201000034": the account's address.
             return await self._address_from_account(digits, dispatcher, tracker)
         text = str(value or "").strip()
         if tracker.get_slot("address_from_account") and text == tracker.get_slot("address"):
@@ -533,8 +547,32 @@ class ValidateFaultForm(BaseFormValidation, AddressValidation, FormValidationAct
                                     domain: DomainDict) -> Dict[Text, Any]:
         if "contact_phone" in tracker.slots_to_validate():
             return {}
+        text = latest_text(tracker).strip()
+        if tracker.get_slot("requested_slot") == "contact_phone" and not parse_contact(text) \
+                and not text.startswith("/"):
+            account = await self._registered_contact(text, dispatcher, tracker)
+            if account:
+                return account
         text = free_text_answer(tracker, "contact_phone")
         return {"contact_phone": text} if text else {}
+
+    async def _registered_contact(self, text: str, dispatcher: CollectingDispatcher,
+                                  tracker: Tracker) -> Optional[Dict[Text, Any]]:
+        """"户号3201000006 曾海燕", or "对"/"就打登记的" once a 户号 was given: the crew calls the
+        account's registered phone (the gateway fills it in; the customer is not shown it)."""
+        typed = re.search(r"(?<!\d)(\d{10})(?!\d)", re.sub(r"\s", "", digits_to_ascii(text)))
+        account_no = typed.group(1) if typed else digits_only(tracker.get_slot("account_no"))
+        if len(account_no) != 10:
+            return None
+        if not typed and not (REGISTERED_WORDS.search(text) or YES_ONLY.match(text)
+                              or looks_like_a_name(text)):
+            return None
+        try:
+            await api_client.get_account(account_no, **asker(tracker))
+        except api_client.ApiError:
+            return None  # no such account (or no answer): the phone is asked as usual
+        dispatcher.utter_message(text=f"好的，抢修人员会打户号尾号{account_no[-4:]}登记的手机号联系您，请保持电话畅通。")
+        return {"contact_phone": REGISTERED, "account_no": account_no}
 
     async def validate_address(self, value: Any, dispatcher: CollectingDispatcher,
                                tracker: Tracker, domain: DomainDict) -> Dict[Text, Any]:
@@ -583,6 +621,8 @@ class ValidateFaultForm(BaseFormValidation, AddressValidation, FormValidationAct
 
     async def validate_contact_phone(self, value: Any, dispatcher: CollectingDispatcher,
                                      tracker: Tracker, domain: DomainDict) -> Dict[Text, Any]:
+        if value == REGISTERED and len(digits_only(tracker.get_slot("account_no"))) == 10:
+            return {"contact_phone": REGISTERED}
         contact = parse_contact(value)
         if not contact:
             dispatcher.utter_message(text="没有识别到电话号码，手机号是11位数字。")
@@ -631,8 +671,10 @@ class ActionSubmitFault(Action):
                      f"如果是别的地址或情况有变化，可以转人工客服补充说明。")
             return FAULT_RESET + finish_service(dispatcher, tracker, served=True, ticket_no=earlier,
                                                 business_done=False)
+        registered_contact = tracker.get_slot("contact_phone") == REGISTERED
         account_no = tracker.get_slot("account_no") if (
-            tracker.get_slot("identity_verified") or tracker.get_slot("address_from_account")) else None
+            tracker.get_slot("identity_verified") or tracker.get_slot("address_from_account")
+            or registered_contact) else None
         # Decided with the address (account, areas.yml or the customer's answer); without it
         # the gateway looks the address up in areas.yml itself.
         area_type = (tracker.get_slot("repair_area_type") if tracker.get_slot("repair_area_type") != UNKNOWN_AREA
@@ -647,7 +689,7 @@ class ActionSubmitFault(Action):
             "account_no": account_no,
             "conversation_id": tracker.sender_id,
             "area_type": area_type,
-            "contact_phone": tracker.get_slot("contact_phone"),
+            "contact_phone": None if registered_contact else tracker.get_slot("contact_phone"),
             "details": {"address": address, "description": description,
                         "hazard": hazard, "hazard_words": hazards},
             "request_key": request_key(tracker, "repair"),

@@ -10,7 +10,16 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions import api_client
-from actions.applications import CHANGE_WORDS, NOT_A_YES, REGISTERED, REGISTERED_WORDS, account_contact, yes_no
+from actions.applications import (
+    CHANGE_WORDS,
+    NOT_A_YES,
+    REGISTERED,
+    REGISTERED_WORDS,
+    account_contact,
+    registered_allowed,
+    stated_account,
+    yes_no,
+)
 from actions.common import (
     ASIDE_INTENTS,
     STOP_INTENTS,
@@ -216,7 +225,7 @@ class ValidateFeedbackForm(KeepsIdentitySlots, BaseFormValidation, FormValidatio
     async def validate_contact_phone(self, value: Any, dispatcher: CollectingDispatcher,
                                      tracker: Tracker, domain: DomainDict) -> Dict[Text, Any]:
         kind = tracker.get_slot("feedback_type")
-        if value == REGISTERED and tracker.get_slot("identity_verified"):
+        if value == REGISTERED and registered_allowed(tracker):
             return {"contact_phone": REGISTERED}
         contact = parse_contact(value)
         if contact:
@@ -317,14 +326,14 @@ class ActionSubmitFeedback(Action):
         contact = tracker.get_slot("contact_phone")
         anonymous = contact == NO_CONTACT or (contact is None and not tracker.get_slot("identity_verified"))
         # A verified customer who gave no other number is called on the registered phone.
-        registered = contact in (REGISTERED, None) and bool(tracker.get_slot("identity_verified"))
+        registered = contact == REGISTERED or (contact is None and bool(tracker.get_slot("identity_verified")))
         place = next((part for part in content.split("；")[1:] if ADDRESS_LIKE.search(part)), None)
         payload = {
             "type": kind,
             "summary": f"{type_label(kind)}：{content}"[:500],
             "channel": channel_of(tracker),
             "conversation_id": tracker.sender_id,
-            "account_no": tracker.get_slot("verified_account_no") if tracker.get_slot("identity_verified") else None,
+            "account_no": await stated_account(tracker) if registered or tracker.get_slot("identity_verified") else None,
             "contact_phone": None if anonymous or contact == REGISTERED else contact,
             "details": {"content": content, "anonymous": anonymous and not registered,
                         "use_registered_phone": registered, "address": place},

@@ -170,6 +170,46 @@ async def test_rural_account_address_gets_the_rural_commitment(actions_gateway):
     assert 85 <= minutes <= 95  # the rule for the countryside: 90 minutes
 
 
+@pytest.mark.asyncio
+async def test_an_account_said_with_a_name_at_the_address_question_gives_the_accounts_address(actions_gateway):
+    app = actions_gateway.app
+    with app[STORE].session() as session:
+        customer = session.execute(select(Customer).where(Customer.area_type == "rural")).scalars().first()
+    for said in (f"户号{customer.account_no} {customer.name}", f"南京某某电子有限公司 户号{customer.account_no}"):
+        tracker = make_tracker(said, intent="inform", form="fault_form", candidates={"address": said},
+                               slots={"requested_slot": "address"})
+        values = slot_values((await run_action(ValidateFaultForm(), tracker))[0])
+        assert values["address"] == customer.address and values["address_from_account"] is True
+
+
+@pytest.mark.asyncio
+async def test_a_repair_without_a_phone_is_called_back_on_the_registered_phone_of_the_account_said(actions_gateway):
+    app = actions_gateway.app
+    with app[STORE].session() as session:
+        customer = session.execute(select(Customer)).scalars().first()
+    base = {"requested_slot": "contact_phone", "address": "软件大道275号长江苑13栋2303",
+            "fault_description": "家里没电了", "repair_area_type": "urban"}
+    # The 户号 and a name where the phone was asked; later "对" once the 户号 is known.
+    for said, slots in ((f"户号{customer.account_no} {customer.name}", {}),
+                        ("对", {"account_no": customer.account_no}),
+                        (f"{customer.name} 对的", {"account_no": customer.account_no})):
+        tracker = make_tracker(said, intent="inform", form="fault_form", slots={**base, **slots})
+        events, messages = await run_action(ValidateFaultForm(), tracker)
+        values = slot_values(events)
+        assert values["contact_phone"] == "registered" and values.get("account_no", customer.account_no) == \
+            customer.account_no
+        assert customer.phone not in "".join(texts(messages)) and "登记的手机号" in texts(messages)[0]
+    # Without any 户号 a yes is no phone.
+    events, _ = await run_action(ValidateFaultForm(), make_tracker("对", intent="affirm", form="fault_form",
+                                                                    slots=base))
+    assert slot_values(events).get("contact_phone") is None
+    # The ticket: linked to the account, the gateway calls its registered phone.
+    slots = {**base, "requested_slot": None, "contact_phone": "registered", "account_no": customer.account_no}
+    await run_action(ActionSubmitFault(), make_tracker("对", slots=slots, sender_id="conv-registered-contact"))
+    stored = tickets(app)[-1]
+    assert stored.account_no == customer.account_no and stored.contact_phone == customer.phone
+
+
 def outages_going_on_now(app) -> None:
     """The demo outages are planned for the coming days; this makes them go on now."""
     from datetime import datetime, timedelta, timezone

@@ -25,9 +25,19 @@ def at_contact(text, intent="inform", **slots):
 
 @pytest.mark.asyncio
 async def test_complaint_contact_is_the_verified_accounts_registered_phone(actions_gateway):
-    events, _ = await run_action(ValidateFeedbackForm(), at_contact("户号3201000024"))
+    # The 户号 alone: the complaint desk calls the account's registered phone (never shown).
+    events, messages = await run_action(ValidateFeedbackForm(), at_contact("户号3201000024"))
     values = slot_values(events)
-    assert values["account_no"] == "3201000024" and values.get("contact_phone") is None
+    assert values["account_no"] == "3201000024" and values.get("contact_phone") == "registered"
+    assert "15040267728" not in "".join(texts(messages)) and "登记的手机号" in texts(messages)[0]
+    slots = {"feedback_type": "complaint", "feedback_content": "这个月停了四五回了", "contact_phone": "registered",
+             "confirm": True, "account_no": "3201000024"}
+    await run_action(ActionSubmitFeedback(), make_tracker("好", slots=slots, sender_id="unverified-registered"))
+    stored = last_ticket(actions_gateway.app)
+    assert stored.account_no == "3201000024" and stored.contact_phone == "15040267728"
+    # A 户号 that does not exist is no contact.
+    events, _ = await run_action(ValidateFeedbackForm(), at_contact("户号3209999999"))
+    assert slot_values(events).get("contact_phone") is None
 
     events, messages = await run_action(ValidateFeedbackForm(), at_contact("尾号7728", account_no="3201000024"))
     values = slot_values(events)
