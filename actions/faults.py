@@ -764,6 +764,17 @@ class ValidateOutageForm(BaseFormValidation, AddressValidation, FormValidationAc
         return {**self._account_slots(tracker), "address": value}
 
 
+# "我店里没电了", "今天咋也没电了 你们派人来看看吧": power is out now (not a question about plans).
+NO_POWER_NOW = re.compile(r"(店里|家里|我家|屋里|厂里|我们这|这边)?[^，,。？?]{0,4}(没电了|没有电了|么得电|没得电|不来电|断电了|停电了)|"
+                          r"(今天|现在|这会儿)[^，,。]{0,4}(也|还)?没电|派人来|来人看|过来看看|来看看|来修")
+
+
+def going_on(outage: Dict[str, Any]) -> bool:
+    start, end = parse_iso(outage.get("start")), parse_iso(outage.get("end"))
+    now = now_shanghai()
+    return bool(start and end and start <= now < end)
+
+
 class ActionQueryOutage(Action):
     def name(self) -> Text:
         return "action_query_outage"
@@ -799,9 +810,17 @@ class ActionQueryOutage(Action):
                 when = f"{first.month}月{first.day}日" + (f"至{last.month}月{last.day}日" if last != first else "")
                 dispatcher.utter_message(text=f"{said}（{when}）没有安排停电。近7天内还有以下停电安排，供您参考：")
             outages = that_day or outages
+        out_now = any(NO_POWER_NOW.search(said) for said in
+                      (latest_text(tracker), opening_text(tracker, "outage_form") or ""))
         if outages:
             for outage in outages[:3]:
                 dispatcher.utter_message(text=outage_text(outage, place_may_be_told(tracker)))
+            if out_now and not any(going_on(outage) for outage in outages):
+                # "中华路是不是在检修啊 我店里没电了": the outage listed is another day's; the
+                # power is out now, so it is a fault to repair, at this address.
+                dispatcher.utter_message(response="utter_outage_not_now_repair")
+                return [SlotSet("outage_shown_for", address), SlotSet("address_checked", None),
+                        SlotSet("address", address), FollowupAction("fault_form")]
             # Keeps the address: a fault report right after need not ask it again.
             return [SlotSet("outage_shown_for", address), SlotSet("address_checked", address)] + \
                 finish_service(dispatcher, tracker, served=True, more_to_come=bool(nxt)) + nxt

@@ -210,6 +210,20 @@ async def test_a_repair_without_a_phone_is_called_back_on_the_registered_phone_o
     assert stored.account_no == customer.account_no and stored.contact_phone == customer.phone
 
 
+@pytest.mark.asyncio
+async def test_no_power_now_where_only_a_later_outage_is_planned_goes_on_to_a_repair(actions_gateway):
+    address = await covered_address(actions_gateway.app)  # its outages are days ahead
+    for said in (f"{address}这边是不是在停电检修啊 我店里没电了", "明天才停？那今天咋也没电了 你们派人来看看吧"):
+        events, messages = await run_action(ActionQueryOutage(), make_tracker(said, slots={"address": address}))
+        assert "原因" in texts(messages)[0]
+        assert messages[-1].get("response") == "utter_outage_not_now_repair"
+        assert [e["name"] for e in events if e["event"] == "followup"] == ["fault_form"]
+        assert slot_values(events)["address"] == address
+    # A question about plans is answered, nothing more.
+    events, messages = await run_action(ActionQueryOutage(), make_tracker("明天停不停电", slots={"address": address}))
+    assert "fault_form" not in [e.get("name") for e in events if e["event"] == "followup"]
+
+
 def outages_going_on_now(app) -> None:
     """The demo outages are planned for the coming days; this makes them go on now."""
     from datetime import datetime, timedelta, timezone
