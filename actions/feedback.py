@@ -5,7 +5,7 @@ import re
 from typing import Any, Dict, List, Optional, Text
 
 from rasa_sdk import Action, FormValidationAction, Tracker
-from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.events import ActiveLoop, EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
@@ -88,6 +88,13 @@ FILED_KINDS = ("complaint", "tip_off", "suggestion", "praise")
 _ANNOUNCE = re.compile(r"^(你好|您好)?[，,\s]*(我)?(要|想)?(投诉|举报|反映|提(个|一?点)?(意见|建议)|表扬|建议)(一下)?[：:，,\s]*")
 
 
+# A question about planned outages ("听说这几天要停电", "明天停不停电")...
+ASKS_ABOUT_OUTAGES = re.compile(r"(听说|是不是|会不会|要不要|有没有)[^，,。]{0,8}(要)?停电|停不停电|停电(吗|计划|安排)|"
+                                r"(明天|后天|这几天|这周|下周|过几天)[^，,。]{0,6}停电")
+# ...and the words of feedback, which keep it feedback ("这个月停了三回了 我要投诉").
+FEEDBACK_WORDS = re.compile(r"投诉|举报|建议|表扬|意见|态度|不满|差劲|太差|破|管不管|说法|赔|又停|老停|总停|三天两头|第[二三四五]次|几回")
+
+
 class ValidateFeedbackForm(KeepsIdentitySlots, BaseFormValidation, FormValidationAction):
     def name(self) -> Text:
         return "validate_feedback_form"
@@ -97,6 +104,13 @@ class ValidateFeedbackForm(KeepsIdentitySlots, BaseFormValidation, FormValidatio
         reassured = await reassure_after_filing(dispatcher, tracker) or await add_to_just_filed(dispatcher, tracker)
         if reassured:
             return reassured
+        text = latest_text(tracker)
+        if tracker.get_slot("requested_slot") is None and not tracker.get_slot("feedback_content") \
+                and ASKS_ABOUT_OUTAGES.search(text) and not FEEDBACK_WORDS.search(text):
+            # "我在湖南路开店的 听说这几天要停电 影响不影响白天做生意": a question about planned
+            # outages that NLU heard as a complaint; it is answered, nothing is filed.
+            return [SlotSet("feedback_type", None), SlotSet("requested_slot", None), ActiveLoop(None),
+                    FollowupAction("outage_form")]
         return await super().run(dispatcher, tracker, domain)
 
     async def required_slots(self, domain_slots: List[Text], dispatcher: CollectingDispatcher,

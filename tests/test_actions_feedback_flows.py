@@ -336,3 +336,17 @@ async def test_an_urge_after_a_complaint_promises_handling_not_a_crew(actions_ga
     tracker = make_tracker("你们赶紧处理啊 家里有老人", intent="complain", form="feedback_form", prior_events=prior)
     events, messages = await run_action(ValidateFeedbackForm(), tracker)
     assert texts(messages)[0].startswith("理解您着急，我们会尽快处理") and "派出" not in texts(messages)[0]
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("text, to_outages", [("我在鼓楼湖南路开店的 听说这几天要停电 影响不影响白天做生意", True),
+                                              ("明天停不停电啊", True),
+                                              ("这个月停了三回了 明天还要停电 我要投诉", False),
+                                              ("抄表员态度太差了", False)])
+async def test_a_question_about_planned_outages_opening_a_complaint_is_answered_instead(actions_gateway, text,
+                                                                                        to_outages):
+    tracker = make_tracker(text, intent="complain", form="feedback_form",
+                           slots={"feedback_type": "complaint", "requested_slot": None})
+    events, _ = await run_action(ValidateFeedbackForm(), tracker)
+    followups = [e["name"] for e in events if e["event"] == "followup"]
+    assert (followups == ["outage_form"]) is to_outages
