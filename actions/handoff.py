@@ -165,6 +165,20 @@ def time_limits_text(ticket: Dict[str, Any]) -> str:
 ASKS_FOR_IT = re.compile(r"查|帮我|帮忙|我要|要办|想办|申请|报修|来修|问问|看看|打听")
 
 
+# The answer selector's confidence at which a question the intent classifier was unsure of is
+# answered from the FAQ (lower than a FAQ intent's own gate: the message must also ask).
+FALLBACK_ANSWER_CONFIDENCE = 0.5
+# "好 我自己去", "晓得了", "哦 那还好": an answer taken in.
+ACKNOWLEDGED = re.compile(r"^\s*(哦+|噢|喔|嗯+|(好的?|行|知道了|晓得了|明白了|了解了|懂了|那好|那行|那还好|好嘞|好吧)"
+                          r"([\s，,。!！~]|$))")
+
+
+def bot_answered_last_turn(tracker: Tracker) -> bool:
+    from actions.common import previous_turn
+
+    return any(e.get("event") == "bot" for e in previous_turn(tracker))
+
+
 class ActionDefaultAskAffirmation(Action):
     """First stage of the two-stage fallback, in Chinese and in the customer's words."""
 
@@ -173,7 +187,7 @@ class ActionDefaultAskAffirmation(Action):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: DomainDict) -> List[EventType]:
-        from actions.faq import asks_about_shown_outages, follow_the_shown_outages
+        from actions.faq import asks_about_shown_outages, follow_the_shown_outages, selected_topic_and_confidence
         from actions.faults import find_hazards, safety_response
 
         text = latest_text(tracker)
@@ -200,6 +214,16 @@ class ActionDefaultAskAffirmation(Action):
         follow_up = follow_up_topic(last_faq_topic(tracker), text)
         if follow_up and answer_topic(follow_up, dispatcher, tracker, domain):
             return [SlotSet("faq_topic", follow_up)]
+        topic, confidence = selected_topic_and_confidence(tracker)
+        if topic and confidence >= FALLBACK_ANSWER_CONFIDENCE and is_question(text) \
+                and answer_topic(topic, dispatcher, tracker, domain):
+            # "过户要带啥材料啊": the intent was unsure between a request and a question, the
+            # answer selector was not, and the message asks.
+            return [SlotSet("faq_topic", topic)]
+        if ACKNOWLEDGED.match(text) and not is_question(text) and bot_answered_last_turn(tracker):
+            # "好 我让女儿带我去", "哦晚上啊 那还好 谢谢": the answer was taken in.
+            dispatcher.utter_message(response="utter_ok_no_problem")
+            return []
         if DURATION_QUESTION.search(text) and (tracker.get_slot("last_ticket_no") or REQUEST_WORDS.search(text)
                                                or HOW_LONG.search(text) and len(text) <= 10):
             return await self._answer_duration(dispatcher, tracker)

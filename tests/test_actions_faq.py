@@ -308,3 +308,30 @@ def test_every_example_of_a_topic_touches_that_topics_concept(path):
     assert examples and all(topic in TOPIC_CONCEPTS for topic, _ in examples)
     missed = [(topic, text) for topic, text in examples if not touches(topic, text)]
     assert not missed
+
+
+@pytest.mark.asyncio
+async def test_a_question_the_intent_was_unsure_of_is_answered_when_the_selector_is_sure():
+    tracker = ranked_tracker("过户要带啥材料啊", [("docs_name_transfer", 0.8), ("docs_meter_move", 0.1)],
+                             intent="nlu_fallback")
+    events, messages = await run_action(ActionDefaultAskAffirmation(), tracker)
+    assert texts(messages)[0] in variations("utter_faq/docs_name_transfer")
+    assert slot_values(events)["faq_topic"] == "docs_name_transfer"
+    # Unsure selector: no answer guessed.
+    tracker = ranked_tracker("过户要带啥材料啊", [("docs_name_transfer", 0.3), ("docs_meter_move", 0.2)],
+                             intent="nlu_fallback")
+    _, messages = await run_action(ActionDefaultAskAffirmation(), tracker)
+    assert not any(t in variations("utter_faq/docs_name_transfer") for t in texts(messages))
+
+
+@pytest.mark.asyncio
+async def test_an_answer_taken_in_gets_a_short_reply_not_a_rephrase_request():
+    prior = [{"event": "user", "text": "我不会用手机 电费到哪里交啊"}, {"event": "action", "name": "action_answer_faq"},
+             {"event": "bot", "text": "可以到供电营业厅或银行代收网点交。"}]
+    for said in ("好 我让女儿带我去", "哦晚上啊 那还好 谢谢", "晓得了"):
+        tracker = make_tracker(said, intent="nlu_fallback", prior_events=prior)
+        _, messages = await run_action(ActionDefaultAskAffirmation(), tracker)
+        assert [m.get("response") for m in messages] == ["utter_ok_no_problem"]
+    # Out of the blue, "好" answers nothing: asked to say more.
+    _, messages = await run_action(ActionDefaultAskAffirmation(), make_tracker("好 我让女儿带我去", intent="nlu_fallback"))
+    assert [m.get("response") for m in messages] != ["utter_ok_no_problem"]
