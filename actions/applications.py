@@ -29,6 +29,7 @@ from actions.common import (
     milestone_lines,
     request_key,
     reset_form_slots,
+    resolve_inline_correction,
 )
 from bot import vocabulary
 
@@ -460,7 +461,7 @@ class ValidateApplicationForm(KeepsIdentitySlots, BaseFormValidation, FormValida
                               domain: DomainDict) -> Dict[Text, Any]:
         if "address" in tracker.slots_to_validate():
             return {}
-        text = latest_text(tracker).strip()
+        text = resolve_inline_correction(latest_text(tracker).strip())
         if text and not text.startswith("/") and not is_digression(tracker, "address"):
             found = address_in_text(text)
             current = tracker.get_slot("address") or ""

@@ -347,6 +347,30 @@ def last4_at_phone_question(tracker: Tracker, slot: Optional[str]) -> Optional[t
     return account_no, digits_only(text)
 
 
+# "和平社区60号 哦不对 是62号 60号是隔壁": a number corrected in the same message.
+_INLINE_CORRECTION = re.compile(r"[，,。\s]*(哦|噢|啊|呃)?[，,\s]*(不对不对|不对|说错了|打错了|写错了|错了)[，,。\s]*(应该)?(是)?\s*")
+_NUMBER_UNIT = re.compile(r"(\d+)\s*(号楼|号|栋|幢|单元|室|楼|组)?")
+
+
+def resolve_inline_correction(text: str) -> str:
+    """The message as meant: "和平社区60号 哦不对 是62号 60号是隔壁" -> "和平社区62号"; the number
+    after the correction replaces the last number before it (of the same unit when one is said)."""
+    found = _INLINE_CORRECTION.search(text or "")
+    if not found or not found.start():
+        return text
+    before, after = text[:found.start()], text[found.end():]
+    new = _NUMBER_UNIT.match(after)
+    if not new:
+        return text
+    olds = list(_NUMBER_UNIT.finditer(before))
+    same_unit = [m for m in olds if new.group(2) and m.group(2) == new.group(2)] or olds
+    if not same_unit:
+        return text
+    old = same_unit[-1]
+    unit = new.group(2) or old.group(2) or ""
+    return before[:old.start()] + new.group(1) + unit + before[old.end():]
+
+
 def field_named(text: str) -> Optional[str]:
     for slot, words in FIELD_WORDS:
         if words.search(text):
@@ -377,6 +401,9 @@ def corrected_value(tracker: Tracker, slot: str) -> Optional[str]:
     """The new value in a correction: the entity NLU found, else what follows 是/为/成/：."""
     text = latest_text(tracker).strip()
     if slot == "address":
+        resolved = resolve_inline_correction(text)
+        if resolved != text and looks_like_address(resolved, need_number=True):
+            return resolved  # "和平社区60号 哦不对 是62号": the address as meant
         current = tracker.get_slot("address") or ""
         found = [value for value in entity_values(tracker, "address")
                  if looks_like_address(value, need_number=True)

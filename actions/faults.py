@@ -40,6 +40,7 @@ from actions.common import (
     request_key,
     second_request,
     reset_form_slots,
+    resolve_inline_correction,
 )
 
 # Words that mean danger to life: safety advice at once, urgent priority.
@@ -576,7 +577,11 @@ class ValidateFaultForm(BaseFormValidation, AddressValidation, FormValidationAct
 
     async def validate_address(self, value: Any, dispatcher: CollectingDispatcher,
                                tracker: Tracker, domain: DomainDict) -> Dict[Text, Any]:
-        value = whole_address(value, latest_text(tracker))
+        said = latest_text(tracker)
+        meant = resolve_inline_correction(said)
+        if meant != said and isinstance(value, str) and value in said and looks_like_address(meant, tracker):
+            value = ADDRESS_LEAD.sub("", meant).strip(" ，,。")  # "…1303 哦不对 是2303": as meant
+        value = whole_address(value, said)
         value = whole_answer_address(value, tracker)
         problem = await self._check_address(value, dispatcher, tracker)
         if problem is not None:

@@ -450,3 +450,17 @@ async def test_words_about_ones_notices_at_the_outage_question_go_to_the_notices
     events, _ = await run_action(ValidateOutageForm(), tracker)
     followups = [e.get("name") for e in events if e.get("event") == "followup"]
     assert (followups == ["action_manage_notices"]) is to_notices
+
+
+@pytest.mark.asyncio
+async def test_a_number_corrected_in_the_same_message_is_the_address(actions_gateway):
+    from actions.common import resolve_inline_correction
+
+    assert resolve_inline_correction("江宁区湖熟街道和平社区60号 哦不对 是62号 60号是隔壁") == "江宁区湖熟街道和平社区62号"
+    assert resolve_inline_correction("石塘村45号，不对不对，47号") == "石塘村47号"
+    assert resolve_inline_correction("中山路18号3栋501") == "中山路18号3栋501"
+    said = "家里没电了 软件大道275号长江苑13栋1303 哦不对 是2303 我打错了"
+    tracker = make_tracker(said, intent="report_fault", form="fault_form",
+                           candidates={"address": "软件大道275号长江苑13栋1303"}, slots={"requested_slot": "address"})
+    values = slot_values((await run_action(ValidateFaultForm(), tracker))[0])
+    assert values["address"].endswith("软件大道275号长江苑13栋2303")

@@ -350,3 +350,11 @@ async def test_a_question_about_planned_outages_opening_a_complaint_is_answered_
     events, _ = await run_action(ValidateFeedbackForm(), tracker)
     followups = [e["name"] for e in events if e["event"] == "followup"]
     assert (followups == ["outage_form"]) is to_outages
+
+
+@pytest.mark.asyncio
+async def test_an_application_address_corrected_in_the_same_message_is_kept_as_meant(actions_gateway):
+    slots = {"business_type": "new_connection", "applicant_name": "钱国平", "contact_phone": "13770558812"}
+    tracker = at_application("江宁区湖熟街道和平社区60号 哦不对 是62号 60号是隔壁", requested_slot="address", **slots)
+    values = slot_values((await run_action(ValidateApplicationForm(), tracker))[0])
+    assert values["address"] == "江宁区湖熟街道和平社区62号"
