@@ -986,6 +986,23 @@ async def add_to_just_filed(dispatcher: CollectingDispatcher, tracker: Tracker) 
     dispatcher.utter_message(text=f"好的，已把您补充的内容记到工单 {ticket_no} 里了。")
     return [SlotSet("requested_slot", None), ActiveLoop(None), FollowupAction("action_listen")]
 
+async def correct_just_filed_phone(dispatcher: CollectingDispatcher, tracker: Tracker) -> Optional[List[EventType]]:
+    """"哎不对 手机号打错了 是18920521734" right after a ticket was registered: that ticket's
+    contact phone is changed (the crew or the desk calls the right number). None otherwise."""
+    ticket_no = ticket_announced_last_turn(tracker)
+    text = latest_text(tracker)
+    phone = find_mobile(text)
+    if not ticket_no or not phone or not CORRECTION_WORDS.search(text) \
+            or tracker.get_slot("requested_slot") is not None:
+        return None
+    try:
+        await api_client.set_ticket_contact(ticket_no, phone)
+    except api_client.ApiError:
+        return None
+    dispatcher.utter_message(response="utter_ticket_phone_corrected", ticket_no=ticket_no, masked_phone=mask_phone(phone))
+    return [SlotSet("contact_phone", None)]
+
+
 async def withdraw_just_opened(dispatcher: CollectingDispatcher,
                                tracker: Tracker) -> Optional[tuple]:
     """"算了算了不修了" right after a ticket was opened: that ticket is cancelled while nobody has

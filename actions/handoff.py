@@ -13,6 +13,7 @@ from actions import api_client
 from actions.faq import answer_topic, follow_up_topic, last_faq_topic
 from actions.common import (
     add_to_just_filed,
+    correct_just_filed_phone,
     DONE_STATUSES,
     HUMAN_WORDS,
     FORM_LABELS,
@@ -203,6 +204,9 @@ class ActionDefaultAskAffirmation(Action):
             # predict one more "没能理解" after the hand-off notice.
             events = await ActionHandoff().run(dispatcher, tracker, domain)  # ends with action_listen
             return [ActiveLoop(None)] + [e for e in events if e.get("event") != "active_loop"]
+        corrected = await correct_just_filed_phone(dispatcher, tracker)
+        if corrected is not None:
+            return corrected  # "哎不对 手机号打错了 是189…": the ticket just registered gets it
         added = await add_to_just_filed(dispatcher, tracker)
         if added:
             return added  # "就是那个姓王的师傅 人特别好": more of the story just registered

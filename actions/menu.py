@@ -11,7 +11,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions import api_client
-from actions.common import entity_values, find_mobile, latest_text, mask_phone
+from actions.common import correct_just_filed_phone, entity_values, find_mobile, latest_text, mask_phone
 from actions.notices import ActionManageNotices, unbind_asked
 
 # A detail given together with the words of a request: the request it is for.
@@ -48,6 +48,9 @@ class ActionAnswerBareDetail(Action):
                   domain: DomainDict) -> List[EventType]:
         addresses = entity_values(tracker, "address")
         accounts = entity_values(tracker, "account_no")
+        corrected = await correct_just_filed_phone(dispatcher, tracker)
+        if corrected is not None:
+            return corrected
         phone = next(filter(None, map(find_mobile, entity_values(tracker, "phone"))), None)
         if phone and await self._complete_callback(dispatcher, tracker, phone):
             return []

@@ -464,3 +464,24 @@ async def test_a_number_corrected_in_the_same_message_is_the_address(actions_gat
                            candidates={"address": "软件大道275号长江苑13栋1303"}, slots={"requested_slot": "address"})
     values = slot_values((await run_action(ValidateFaultForm(), tracker))[0])
     assert values["address"].endswith("软件大道275号长江苑13栋2303")
+
+
+@pytest.mark.asyncio
+async def test_a_phone_corrected_right_after_the_repair_was_registered_goes_onto_that_ticket(actions_gateway):
+    import uuid
+
+    from actions import api_client
+    from actions.handoff import ActionDefaultAskAffirmation
+    from actions.menu import ActionAnswerBareDetail
+
+    for action in (ActionAnswerBareDetail(), ActionDefaultAskAffirmation()):
+        ticket = await api_client.create_ticket({
+            "request_key": f"test:{uuid.uuid4().hex}", "type": "repair", "summary": "迈皋桥路109号：家里停电",
+            "channel": "web", "contact_phone": "18920521743", "details": {"address": "迈皋桥路109号"}})
+        prior = [{"event": "user", "text": "电话18920521743"},
+                 {"event": "bot", "text": f"已为您登记故障报修，工单号：{ticket['ticket_no']}。"}]
+        tracker = make_tracker("哎不对 手机号打错了 是18920521734", intent="inform", prior_events=prior,
+                               entities=[{"entity": "phone", "value": "18920521734"}])
+        _, messages = await run_action(action, tracker)
+        assert messages[0].get("response") == "utter_ticket_phone_corrected"
+        assert (await api_client.get_ticket(ticket["ticket_no"]))["contact_phone"] == "18920521734"
