@@ -352,6 +352,10 @@ _INLINE_CORRECTION = re.compile(r"[，,。\s]*(哦|噢|啊|呃)?[，,\s]*(不对
 _NUMBER_UNIT = re.compile(r"(\d+)\s*(号楼|号|栋|幢|单元|室|楼|组)?")
 
 
+# "我叫宋思远", "户主是张伟", "张伟": a name said where the phone's last four digits were asked.
+NAME_ONLY = re.compile(r"(?:我叫|我是|我姓|户主是|户主叫|名字是|户名是|叫)?\s*([\u4e00-\u9fa5]{2,4})\s*(?:啊|呀|呢)?[。！!]?")
+
+
 def resolve_inline_correction(text: str) -> str:
     """The message as meant: "和平社区60号 哦不对 是62号 60号是隔壁" -> "和平社区62号"; the number
     after the correction replaces the last number before it (of the same unit when one is said)."""
@@ -1180,6 +1184,21 @@ class BaseFormValidation:
             # "算了 我要转人工": the customer wants a person, not just out of the form; the
             # hand-off action ends the form itself.
             return [SlotSet(slot, None), SlotSet("requested_slot", None), FollowupAction("action_handoff")]
+        text = latest_text(tracker)
+        from actions.faq import ASKS_WHEN_POWER_RETURNS, PAID_OR_IN_ARREARS, answer_topic  # faq imports the forms
+
+        if ASKS_WHEN_POWER_RETURNS.search(text) and PAID_OR_IN_ARREARS.search(text) \
+                and answer_topic("reconnection", dispatcher, tracker, domain):
+            # "欠多少 我现在就交 交完多久能来电": the rule is told at once (it is no personal
+            # data); the question asked stands.
+            return [SlotSet(slot, None), SlotSet("requested_slot", slot)]
+        if slot == "phone_last4" and not re.search(r"\d", text) and NAME_ONLY.fullmatch(text.strip()):
+            # "我叫宋思远": a name is on every bill and door, so it proves nothing.
+            from actions.applications import looks_like_person  # applications imports this module
+
+            if any(looks_like_person(token) for token in NAME_ONLY.fullmatch(text.strip()).groups() if token):
+                dispatcher.utter_message(response="utter_name_is_no_proof")
+                return [SlotSet(slot, None), SlotSet("requested_slot", slot)]
         kind = non_value_kind(tracker, slot)
         if kind is None:
             other = await self.value_for_another_slot(slot, dispatcher, tracker, domain)

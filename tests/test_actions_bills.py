@@ -205,3 +205,27 @@ async def test_gateway_down_means_an_apology_not_a_verification(dead_gateway):
     tracker = make_tracker("0518", intent="inform", slots={"account_no": "3201000001", **values})
     events, messages = await run_action(ActionQueryBill(), tracker)
     assert [m.get("response") for m in messages] == ["utter_offer_human"]
+
+
+@pytest.mark.asyncio
+async def test_a_name_where_the_last_four_digits_were_asked_is_told_it_proves_nothing(actions_gateway):
+    for said in ("我叫宋思远", "户主是张伟"):
+        tracker = make_tracker(said, intent="inform", form="bill_form",
+                               slots={"account_no": "3201000007", "requested_slot": "phone_last4"})
+        events, messages = await run_action(ValidateBillForm(), tracker)
+        values = slot_values(events)
+        assert [m.get("response") for m in messages] == ["utter_name_is_no_proof"]
+        assert not values.get("identity_verified") and values["requested_slot"] == "phone_last4"
+
+
+@pytest.mark.asyncio
+async def test_when_power_returns_after_paying_is_told_while_the_identity_is_asked(actions_gateway):
+    from tests.support.dialogue import DOMAIN
+
+    tracker = make_tracker("欠多少 我现在就交 交完多久能来电", intent="query_bill", form="bill_form",
+                           slots={"account_no": "3201000037", "requested_slot": "phone_last4"})
+    events, messages = await run_action(ValidateBillForm(), tracker)
+    told = texts(messages)[0]
+    assert told in [v["text"] for v in DOMAIN["responses"]["utter_faq/reconnection"]] and "24" in told
+    assert slot_values(events)["requested_slot"] == "phone_last4"
+    assert not slot_values(events).get("identity_verified")
