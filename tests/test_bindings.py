@@ -334,3 +334,52 @@ def test_access_copy_and_erasure_cover_the_bindings(store):
         users = {b.channel_user for b in session.execute(select(CustomerBinding)).scalars()}
         assert not users & {"oQ9f_3kd8sLx0PqZ", "oSpouse000"}
         assert session.execute(select(NoticeDelivery)).scalar_one().payload == {"text": "（个人信息已删除）"}
+
+
+@pytest.mark.asyncio
+async def test_two_gateways_asked_to_bind_at_once_bind_once_and_say_so(store_url, aiohttp_client, monkeypatch):
+    """The REST API of two gateways on one store: both requests pass the identity check and read
+    "not bound" (PostgreSQL; SQLite's write lock makes the second wait); one binding, one 201 and
+    one 200 with ``created`` False (the assistant then says it is bound already)."""
+    import asyncio
+    import threading
+
+    from bot.app import create_app
+    from bot.config import Settings
+    from tests.support.gateway import SERVICE_TOKEN
+
+    both_read = threading.Barrier(2)
+    real_active = service._active
+
+    def active_then_wait(session, person, account_no=None):
+        found = real_active(session, person, account_no)
+        if not found:
+            try:
+                both_read.wait(timeout=1.5)
+            except threading.BrokenBarrierError:
+                pass
+        return found
+
+    monkeypatch.setattr(service, "_active", active_then_wait)
+    settings = Settings(database_url=store_url, service_token=SERVICE_TOKEN)
+    clients = [await aiohttp_client(create_app(settings, start_background=False)) for _ in range(2)]
+    with clients[0].app[STORE].session() as session:
+        session.add(Customer(account_no=ACCOUNT, name="测试", phone="13800000518", address="南京市玄武区中山路1号",
+                             area_type="urban", customer_type="residential"))
+        session.flush()
+        session.add(Conversation(id=WECHAT_ID, channel="wechat", account_no=ACCOUNT))  # identity proven here
+
+    async def ask(client):
+        response = await client.post("/api/v1/notices/bindings", headers=auth_headers(),
+                                     json={"account_no": ACCOUNT, "conversation_id": WECHAT_ID})
+        return response.status, await response.json()
+
+    answers = await asyncio.gather(*(ask(c) for c in clients))
+    assert sorted(status for status, _ in answers) == [200, 201], answers
+    assert sorted(body["created"] for _, body in answers) == [False, True]
+    assert answers[0][1]["binding"]["id"] == answers[1][1]["binding"]["id"]
+    store = Store(store_url)
+    try:
+        assert active_rows(store) == [(ACCOUNT, "wechat", "oQ9f_3kd8sLx0PqZ")]
+    finally:
+        store.close()

@@ -102,6 +102,7 @@ async def _call(request: web.Request, fn, *args, **kwargs):
 
 
 def _bind(session, conversation_id: str, account_no: str) -> Dict[str, Any]:
+    service.write_lock(session)  # before reading the conversation (SQLite: two gateways binding at once)
     person = person_of(session, conversation_id, proven_account=account_no)
     binding, created = service.bind(session, person, account_no)
     switches = service.choices(session, [binding.id])[binding.id]

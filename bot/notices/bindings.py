@@ -91,6 +91,14 @@ def _active(session: Session, person: Person, account_no: Optional[str] = None) 
     return list(session.execute(query.order_by(CustomerBinding.id)).scalars())
 
 
+def write_lock(session: Session) -> None:
+    """On SQLite, takes the database's write lock now (a no-op write), before the transaction
+    reads: a second writer then waits for this one instead of failing to upgrade a stale read.
+    Call it first in the transaction (PostgreSQL: nothing; its unique index settles races)."""
+    if session.get_bind().dialect.name == "sqlite":
+        session.execute(update(CustomerBinding).where(CustomerBinding.id == -1).values(unbound_at=None))
+
+
 def bind(session: Session, person: Person, account_no: str, *, now: Optional[datetime] = None) -> tuple:
     """Binds ``person`` to ``account_no``: ``(binding, created)``. Idempotent: an active
     binding of the same pair is returned (its chat updated to the person's latest).
@@ -99,10 +107,7 @@ def bind(session: Session, person: Person, account_no: str, *, now: Optional[dat
     gateway binds the same pair at the same moment, this insert meets its row and the binding is
     theirs — ``(their binding, False)``, the customer hears it is bound already."""
     now = now or now_utc()
-    if session.get_bind().dialect.name == "sqlite":
-        # Take SQLite's write lock before reading, so a second writer waits for this one instead
-        # of failing to upgrade a stale read (PostgreSQL: the unique index settles the race below).
-        session.execute(update(CustomerBinding).where(CustomerBinding.id == -1).values(unbound_at=None))
+    write_lock(session)
     if session.execute(select(Customer.id).where(Customer.account_no == account_no)).first() is None:
         raise BindingError(404, "not_found", f"account {account_no} does not exist")
     existing = _active(session, person, account_no)
