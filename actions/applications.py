@@ -343,6 +343,10 @@ def name_beside_details(text: str) -> Optional[str]:
     return None
 
 
+# "那就改成办过户吧", "还是办增容吧", "换成申请充电桩": another business for this application.
+SWITCH_WORDS = re.compile(r"改成|改为|换成|改办|改申请|还是办|还是申请|那就办|那办|不办\S{0,4}了?[，,\s]*(办|申请)")
+
+
 class ValidateApplicationForm(KeepsIdentitySlots, BaseFormValidation, FormValidationAction):
     def name(self) -> Text:
         return "validate_application_form"
@@ -351,6 +355,14 @@ class ValidateApplicationForm(KeepsIdentitySlots, BaseFormValidation, FormValida
                   domain: DomainDict) -> List[EventType]:
         asked = tracker.get_slot("requested_slot")
         text = latest_text(tracker)
+        switched = business_from_text(text) if asked not in (None, "business_type") and SWITCH_WORDS.search(text) \
+            else None
+        if switched and switched != tracker.get_slot("business_type"):
+            # "中介说不用销户 直接过户就行 那就改成办过户吧": the same application, another business.
+            dispatcher.utter_message(response="utter_application_switched", business=BUSINESS_TYPES[switched]["label"])
+            dispatcher.utter_message(response="utter_application_documents",
+                                     **documents_values(switched, applicant_kind(tracker)))
+            return [SlotSet("business_type", switched), SlotSet(asked, None), SlotSet("requested_slot", asked)]
         if asked and asked != "business_type" and not text.startswith("/") and DOCUMENTS_QUESTION.search(text) \
                 and not find_mobile(text) and not address_in_text(text):
             # A question about the documents is answered, and the same question asked again.

@@ -95,6 +95,20 @@ ASKS_ABOUT_OUTAGES = re.compile(r"(听说|是不是|会不会|要不要|有没�
 FEEDBACK_WORDS = re.compile(r"投诉|举报|建议|表扬|意见|态度|不满|差劲|太差|破|管不管|说法|赔|又停|老停|总停|三天两头|第[二三四五]次|几回")
 
 
+# "其实也不算投诉 就提个意见吧", "对 就登记成建议": the customer changes what is being filed.
+KIND_SWITCH = re.compile(r"(其实)?(也)?不算(是)?(投诉|举报|建议|表扬)[了吧啊]?|(就|还是|改成|登记成|算|当成?|就当)(提)?(个|一个|成)?"
+                         r"(投诉|举报|建议|表扬|意见)(吧|了)?")
+
+
+def switched_kind(text: str, current: Optional[str]) -> Optional[str]:
+    """The kind the customer now wants, when a switch is said and it differs from ``current``."""
+    found = [m for m in KIND_SWITCH.finditer(text or "") if m.group(8)]
+    if not found:
+        return None
+    kind = KIND_OF_WORD.get(found[-1].group(8)) or ("suggestion" if found[-1].group(8) == "意见" else None)
+    return kind if kind and kind != current else None
+
+
 class ValidateFeedbackForm(KeepsIdentitySlots, BaseFormValidation, FormValidationAction):
     def name(self) -> Text:
         return "validate_feedback_form"
@@ -105,6 +119,16 @@ class ValidateFeedbackForm(KeepsIdentitySlots, BaseFormValidation, FormValidatio
         if reassured:
             return reassured
         text = latest_text(tracker)
+        switched = switched_kind(text, tracker.get_slot("feedback_type"))
+        if switched and tracker.get_slot("requested_slot") is not None:
+            # "其实也不算投诉 就提个意见吧": the same story, filed as what the customer now says.
+            dispatcher.utter_message(response="utter_feedback_switched", kind=TYPE_LABELS.get(switched, "意见"))
+            events: List[EventType] = [SlotSet("feedback_type", switched)]
+            content = tracker.get_slot("feedback_content") or ""
+            rest = KIND_SWITCH.sub("", text).strip(" ，,。！!吧")
+            if len(rest) >= MIN_NEW_DETAIL_CHARS and rest not in content:
+                events.append(SlotSet("feedback_content", f"{content}；{rest}"[:1000] if content else rest))
+            return events + [SlotSet("requested_slot", None)]
         if tracker.get_slot("requested_slot") is None and not tracker.get_slot("feedback_content") \
                 and ASKS_ABOUT_OUTAGES.search(text) and not FEEDBACK_WORDS.search(text):
             # "我在湖南路开店的 听说这几天要停电 影响不影响白天做生意": a question about planned

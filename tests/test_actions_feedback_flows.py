@@ -358,3 +358,29 @@ async def test_an_application_address_corrected_in_the_same_message_is_kept_as_m
     tracker = at_application("江宁区湖熟街道和平社区60号 哦不对 是62号 60号是隔壁", requested_slot="address", **slots)
     values = slot_values((await run_action(ValidateApplicationForm(), tracker))[0])
     assert values["address"] == "江宁区湖熟街道和平社区62号"
+
+
+@pytest.mark.asyncio
+async def test_another_business_named_with_a_change_mid_application_switches_it(actions_gateway):
+    said = "等下 中介刚跟我讲不用销户 直接过户给买家就行 那就改成办过户吧"
+    tracker = at_application(said, business_type="account_closing", requested_slot="applicant_name")
+    events, messages = await run_action(ValidateApplicationForm(), tracker)
+    values = slot_values(events)
+    assert values["business_type"] == "name_transfer" and values["requested_slot"] == "applicant_name"
+    assert [m.get("response") for m in messages][:2] == ["utter_application_switched", "utter_application_documents"]
+    # Naming the same business, or another without a change, switches nothing.
+    tracker = at_application("过户要带啥材料", business_type="name_transfer", requested_slot="applicant_name")
+    events, _ = await run_action(ValidateApplicationForm(), tracker)
+    assert slot_values(events).get("business_type", "name_transfer") == "name_transfer"
+
+
+@pytest.mark.asyncio
+async def test_a_complaint_the_customer_turns_into_a_suggestion_is_filed_as_one(actions_gateway):
+    said = "哎 其实也不算投诉 就提个意见吧 以后抄完表能不能发个短信告诉一声几度"
+    events, messages = await run_action(ValidateFeedbackForm(), at_contact(said, intent="suggest"))
+    values = slot_values(events)
+    assert values["feedback_type"] == "suggestion"
+    assert values["feedback_content"].endswith("以后抄完表能不能发个短信告诉一声几度")
+    assert messages[0].get("response") == "utter_feedback_switched"
+    events, _ = await run_action(ValidateFeedbackForm(), at_contact("对 就投诉这个", intent="complain"))
+    assert "feedback_type" not in slot_values(events)
