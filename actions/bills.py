@@ -27,7 +27,7 @@ from actions.common import (
     opening_text,
     period_label,
     request_key,
-    second_request,
+    second_request_events,
 )
 from actions.faults import is_reconnection
 from actions.notices import usage_chart_reply, wants_usage_chart
@@ -339,9 +339,8 @@ class ActionQueryBill(Action):
             return reset + [SlotSet("paused_form", None)] + reset_form_slots("fault_form") + \
                 finish_service(dispatcher, tracker, served=True) + [FollowupAction("action_listen")]
         # "查电费，顺便问问明天停不停电": the outage question of the same message comes next.
-        following = second_request(opening_text(tracker, "bill_form"), "bill_form")
+        following = second_request_events(opening_text(tracker, "bill_form") or "", "bill_form")
         if following:
-            return reset + finish_service(dispatcher, tracker, served=True, more_to_come=True) + \
-                [FollowupAction(following)]
+            return reset + finish_service(dispatcher, tracker, served=True, more_to_come=True) + following
         return reset + finish_service(dispatcher, tracker, served=True)
 

@@ -209,11 +209,32 @@ SECOND_REQUEST_WORDS = {
 }
 
 
+# "我想装个充电桩 哎对了 后天停不停电": an application in the same message as another request.
+SECOND_REQUEST_WORDS["application_form"] = re.compile(
+    r"(想|要|申请|办|报)[^，,。？?]{0,4}(充电桩|光伏|过户|销户|增容|新装|装个?电表|装表|移表)")
+
+
 def second_request(text: str, current: str) -> Optional[str]:
     for form, words in SECOND_REQUEST_WORDS.items():
         if form != current and words.search(text or ""):
             return form
     return None
+
+
+def second_request_events(text: str, current: str, paused: bool = False) -> List[EventType]:
+    """The follow-up that serves the other request of the opening message (an application
+    starts with the business named there)."""
+    following = second_request(text, current)
+    if not following or paused:
+        return []
+    events: List[EventType] = []
+    if following == "application_form":
+        from actions.applications import business_from_text  # applications imports this module
+
+        business = business_from_text(text)
+        if business:
+            events.append(SlotSet("business_type", business))
+    return events + [FollowupAction(following)]
 
 
 def entity_values(tracker: Tracker, entity: str) -> List[str]:

@@ -38,7 +38,7 @@ from actions.common import (
     parse_iso,
     reassure_after_filing,
     request_key,
-    second_request,
+    second_request_events,
     reset_form_slots,
     resolve_inline_correction,
 )
@@ -802,8 +802,8 @@ class ActionQueryOutage(Action):
             dispatcher.utter_message(text=API_FAILURE_TEXT)
             return [SlotSet("handoff_reason", "api_failure")] + finish_service(dispatcher, tracker, served=False)
         # "查电费，顺便问问明天停不停电": the other request of the opening message comes next.
-        following = second_request(opening_text(tracker, "outage_form"), "outage_form")
-        nxt = [FollowupAction(following)] if following and not tracker.get_slot("paused_form") else []
+        nxt = second_request_events(opening_text(tracker, "outage_form") or "", "outage_form",
+                                    paused=bool(tracker.get_slot("paused_form")))
         today = now_shanghai().date()
         # The day may have been said with the question, before the address was asked.
         days = asked_days(latest_text(tracker), today) or asked_days(opening_text(tracker, "outage_form") or "", today)

@@ -485,3 +485,16 @@ async def test_a_phone_corrected_right_after_the_repair_was_registered_goes_onto
         _, messages = await run_action(action, tracker)
         assert messages[0].get("response") == "utter_ticket_phone_corrected"
         assert (await api_client.get_ticket(ticket["ticket_no"]))["contact_phone"] == "18920521734"
+
+
+@pytest.mark.asyncio
+async def test_an_application_said_with_the_outage_question_comes_next(actions_gateway):
+    address = await covered_address(actions_gateway.app)
+    prior = [{"event": "user", "text": "我想装个充电桩 哎对了 后天我们村是不是停电啊"},
+             {"event": "active_loop", "name": "outage_form"}, {"event": "bot", "text": "请告诉我要查询的地址"}]
+    tracker = make_tracker(address, intent="inform", slots={"address": address}, prior_events=prior)
+    events, messages = await run_action(ActionQueryOutage(), tracker)
+    assert any("原因" in t for t in texts(messages))
+    assert slot_values(events)["business_type"] == "ev_charger"
+    assert [e["name"] for e in events if e["event"] == "followup"] == ["application_form"]
+    assert not any("满意" in t for t in texts(messages))  # more is to come: no survey yet
