@@ -434,6 +434,11 @@ def is_outage_plan_question(tracker: Tracker) -> bool:
     return bool(OUTAGE_PLAN_QUESTION.search(text)) and not FAULT_NOW.search(text)
 
 
+# A question, during a hazard report, about what to do now ("要不要去拉闸", "能碰吗", "要不要打119").
+SHOULD_I = re.compile(r"要不要|用不用|该不该|行不行|可以吗|需不需要")
+ASKS_WHAT_TO_DO_NOW = re.compile(r"拉闸|总闸|关闸|电闸|空开|碰|摸|断电|关电|灭火|浇水|119|120|报警|跑|出去|躲|怎么办|咋办|咋整")
+
+
 class ValidateFaultForm(BaseFormValidation, AddressValidation, FormValidationAction):
     def name(self) -> Text:
         return "validate_fault_form"
@@ -443,6 +448,14 @@ class ValidateFaultForm(BaseFormValidation, AddressValidation, FormValidationAct
         reassured = await reassure_after_filing(dispatcher, tracker)
         if reassured:
             return reassured
+        asked = tracker.get_slot("requested_slot")
+        text = latest_text(tracker)
+        if asked and tracker.get_slot("hazard") and ASKS_WHAT_TO_DO_NOW.search(text) \
+                and (QUESTION_MARKS.search(text) or SHOULD_I.search(text)):
+            # "我要不要去把总闸拉下来啊 我一个老太婆不敢弄": what to do (and not) until the crew
+            # comes; the question asked stands.
+            dispatcher.utter_message(response="utter_hazard_what_to_do_now")
+            return [SlotSet(asked, None), SlotSet("requested_slot", asked)]
         other = other_utility(tracker)
         if other:
             # "燃气灶打不着火了 你们能派个人来看看吗": another utility's matter; say who can help.

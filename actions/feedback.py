@@ -25,6 +25,7 @@ from actions.common import (
     STOP_INTENTS,
     BaseFormValidation,
     KeepsIdentitySlots,
+    find_mobile,
     is_digression,
     channel_of,
     finish_service,
@@ -95,6 +96,11 @@ ASKS_ABOUT_OUTAGES = re.compile(r"(听说|是不是|会不会|要不要|有没�
 FEEDBACK_WORDS = re.compile(r"投诉|举报|建议|表扬|意见|态度|不满|差劲|太差|破|管不管|说法|赔|又停|老停|总停|三天两头|第[二三四五]次|几回")
 
 
+# "能不能不留名字", "会不会告诉他是我举报的", "怕他找我麻烦": worried about being known.
+ASKS_ABOUT_ANONYMITY = re.compile(r"(能不能|可不可以|可以|能|会不会|会)[^，,。]{0,4}(不留名|匿名|不留名字|不说名字|保密|告诉他|知道是我)|"
+                                  r"(怕|担心)[^，,。]{0,6}(报复|找我麻烦|知道是我|找上门)")
+
+
 # "其实也不算投诉 就提个意见吧", "对 就登记成建议": the customer changes what is being filed.
 KIND_SWITCH = re.compile(r"(其实)?(也)?不算(是)?(投诉|举报|建议|表扬)[了吧啊]?|(就|还是|改成|登记成|算|当成?|就当)(提)?(个|一个|成)?"
                          r"(投诉|举报|建议|表扬|意见)(吧|了)?")
@@ -119,6 +125,11 @@ class ValidateFeedbackForm(KeepsIdentitySlots, BaseFormValidation, FormValidatio
         if reassured:
             return reassured
         text = latest_text(tracker)
+        if tracker.get_slot("requested_slot") == "contact_phone" and ASKS_ABOUT_ANONYMITY.search(text) \
+                and not find_mobile(text):
+            # "我能不能不留名字 怕他找我麻烦": yes, and what is kept secret; the phone stays optional.
+            dispatcher.utter_message(response="utter_reporter_kept_secret")
+            return [SlotSet("contact_phone", None), SlotSet("requested_slot", "contact_phone")]
         switched = switched_kind(text, tracker.get_slot("feedback_type"))
         if switched and tracker.get_slot("requested_slot") is not None:
             # "其实也不算投诉 就提个意见吧": the same story, filed as what the customer now says.

@@ -498,3 +498,17 @@ async def test_an_application_said_with_the_outage_question_comes_next(actions_g
     assert slot_values(events)["business_type"] == "ev_charger"
     assert [e["name"] for e in events if e["event"] == "followup"] == ["application_form"]
     assert not any("满意" in t for t in texts(messages))  # more is to come: no survey yet
+
+
+@pytest.mark.asyncio
+async def test_what_to_do_now_asked_during_a_hazard_report_is_answered_and_the_question_stands(actions_gateway):
+    slots = {"hazard": True, "requested_slot": "address", "fault_description": "电表箱冒火星子"}
+    tracker = make_tracker("我要不要去把总闸拉下来啊 我一个老太婆不敢弄", intent="inform", form="fault_form", slots=slots)
+    events, messages = await run_action(ValidateFaultForm(), tracker)
+    assert [m.get("response") for m in messages] == ["utter_hazard_what_to_do_now"]
+    assert slot_values(events)["requested_slot"] == "address" and slot_values(events)["address"] is None
+    # Not a hazard: the same words are no safety question (e.g. a tripped switch at home).
+    tracker = make_tracker("我要不要去把总闸拉下来啊", intent="inform", form="fault_form",
+                           slots={**slots, "hazard": False})
+    _, messages = await run_action(ValidateFaultForm(), tracker)
+    assert "utter_hazard_what_to_do_now" not in [m.get("response") for m in messages]

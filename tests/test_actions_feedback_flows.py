@@ -384,3 +384,14 @@ async def test_a_complaint_the_customer_turns_into_a_suggestion_is_filed_as_one(
     assert messages[0].get("response") == "utter_feedback_switched"
     events, _ = await run_action(ValidateFeedbackForm(), at_contact("对 就投诉这个", intent="complain"))
     assert "feedback_type" not in slot_values(events)
+
+
+@pytest.mark.asyncio
+async def test_a_reporter_afraid_of_being_known_is_told_it_stays_secret(actions_gateway):
+    events, messages = await run_action(ValidateFeedbackForm(), at_contact("我能不能不留名字 怕他找我麻烦",
+                                                                           feedback_type="tip_off"))
+    assert [m.get("response") for m in messages] == ["utter_reporter_kept_secret"]
+    assert slot_values(events)["requested_slot"] == "contact_phone"
+    events, _ = await run_action(ValidateFeedbackForm(), at_contact("那行 电话留个13705181122 别告诉他是我讲的",
+                                                                    feedback_type="tip_off"))
+    assert slot_values(events)["contact_phone"] == "13705181122"
