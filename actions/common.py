@@ -1156,6 +1156,14 @@ class BaseFormValidation:
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: DomainDict) -> List[EventType]:
         proved: List[EventType] = []
+        if tracker.get_slot("requested_slot") is None and not self._resumed(tracker):
+            from actions.menu import other_utility_response  # menu imports this module
+
+            other = other_utility_response(latest_text(tracker))
+            if other:
+                # "燃气灶打不着火了 你们能派个人来看看吗", whatever form NLU opened: who can help.
+                dispatcher.utter_message(response=other)
+                return [SlotSet("requested_slot", None), ActiveLoop(None), FollowupAction("action_listen")]
         if tracker.get_slot("requested_slot") is None:
             apologise_if_angry(dispatcher, tracker)
             offered = identity_offered(tracker)
@@ -1179,6 +1187,9 @@ class BaseFormValidation:
         if tracker.get_slot("paused_form") == self.form_name():  # type: ignore[attr-defined]
             events.append(SlotSet("paused_form", None))
         return events
+
+    def _resumed(self, tracker: Tracker) -> bool:
+        return tracker.get_slot("paused_form") == self.form_name()
 
     async def form_slots(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                          domain: DomainDict) -> List[Text]:

@@ -57,7 +57,7 @@ TOPIC_CONCEPTS: Dict[str, str] = {
     "pv_settlement": r"光伏|上网|结算|发电|余电|收益|卖电|钱|怎么算",
     "price_commercial": r"商业|工商业|店|铺|门面|生意|饭店|餐馆|超市|做买卖|经营|公司|单位",
     "price_industrial": r"工业|工厂|厂|企业|公司|专变|基本电费|需量|容量|大工业",
-    "tariff_business_change": r"商业|店|铺|门面|生意|饭馆|饭店|小卖部|超市|营业|电价|改|变|换|算",
+    "tariff_business_change": r"商业|店|铺|门面|生意|饭馆|饭店|小卖部|超市|营业|经营|买卖|电价",
     "fee_new_connection": rf"{_FEE}",
     "fee_meter_move": rf"{_FEE}|谁出",
     "deposit": r"押金|保证金|定金|退",

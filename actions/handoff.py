@@ -180,6 +180,18 @@ def bot_answered_last_turn(tracker: Tracker) -> bool:
     return any(e.get("event") == "bot" for e in previous_turn(tracker))
 
 
+# "我要举报…", "投诉你们…", "表扬一下…": the kind of feedback, named at the start.
+FEEDBACK_NAMED = re.compile(r"^\s*(我要|我想|想|要|给你们)?(举报|投诉|表扬|提个?建议|提个?意见)")
+FEEDBACK_KINDS = {"举报": "tip_off", "投诉": "complaint", "表扬": "praise"}
+
+
+def feedback_named(text: str) -> Optional[str]:
+    found = FEEDBACK_NAMED.match(text or "")
+    if not found:
+        return None
+    return FEEDBACK_KINDS.get(found.group(2), "suggestion")
+
+
 class ActionDefaultAskAffirmation(Action):
     """First stage of the two-stage fallback, in Chinese and in the customer's words."""
 
@@ -236,7 +248,13 @@ class ActionDefaultAskAffirmation(Action):
 
         request = named_request(text)
         leaning = [r.get("name") for r in ranking[:3]]
-        if request and FORM_INTENTS[request] in leaning and ASKS_FOR_IT.search(text):
+        kind = feedback_named(text)
+        if kind and not request:
+            # "举报你们一个装表的师傅 说不给他两百块就拖着不给装": the customer names what it is.
+            return [ActiveLoop(None), SlotSet("feedback_type", kind), FollowupAction("feedback_form")]
+        if request and FORM_INTENTS[request] in leaning and (ASKS_FOR_IT.search(text) or (
+                request == "outage_form" and is_question(text))):
+            # An outage question is a request by itself ("听说过几天要停电 停多长时间").
             # "户号3201000010 查下上个月电费 另外听说马台街要停电": the words say it, the model leaned
             # that way; asking "您是想查询电费吗？" would only make the customer say it again.
             return [ActiveLoop(None), FollowupAction(request)]

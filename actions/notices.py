@@ -15,7 +15,7 @@ import re
 from typing import Any, Dict, List, Optional, Text, Tuple
 
 from rasa_sdk import Action, FormValidationAction, Tracker
-from rasa_sdk.events import EventType, FollowupAction, SlotSet
+from rasa_sdk.events import ActiveLoop, EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
@@ -160,6 +160,16 @@ def came_from_form(tracker: Tracker) -> bool:
 class ValidateNoticeForm(BaseFormValidation, IdentityValidation, FormValidationAction):
     def name(self) -> Text:
         return "validate_notice_form"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: DomainDict) -> List[EventType]:
+        text = latest_text(tracker)
+        if tracker.get_slot("requested_slot") is None and not text.startswith("/") and not any(
+                words.search(text) for words in (ABOUT_NOTICES, OFF_WORDS, UNBIND_WORDS, BIND_WORDS)):
+            # "我店里说是欠费被停电了 我现在就交 …多久能恢复": nothing about notices was said; the
+            # question is answered as a question (or its request served), no identity asked.
+            return [SlotSet("requested_slot", None), ActiveLoop(None), FollowupAction("action_answer_faq")]
+        return await super().run(dispatcher, tracker, domain)
 
     async def required_slots(self, domain_slots: List[Text], dispatcher: CollectingDispatcher,
                              tracker: Tracker, domain: DomainDict) -> List[Text]:

@@ -229,3 +229,12 @@ async def test_when_power_returns_after_paying_is_told_while_the_identity_is_ask
     assert told in [v["text"] for v in DOMAIN["responses"]["utter_faq/reconnection"]] and "24" in told
     assert slot_values(events)["requested_slot"] == "phone_last4"
     assert not slot_values(events).get("identity_verified")
+
+
+@pytest.mark.asyncio
+async def test_another_utilitys_matter_opening_any_form_is_told_who_helps(actions_gateway):
+    tracker = make_tracker("燃气灶打不着火了 你们能派个人来看看吗", intent="query_bill", form="bill_form",
+                           slots={"requested_slot": None})
+    events, messages = await run_action(ValidateBillForm(), tracker)
+    assert messages and "燃气" in texts(messages)[0]
+    assert any(e["event"] == "active_loop" and e["name"] is None for e in events)

@@ -217,3 +217,23 @@ async def test_how_long_with_the_gateway_down_apologises(dead_gateway):
     tracker = make_tracker("要几天能办好", intent="nlu_fallback", slots={"last_ticket_no": "YK20261127001"})
     _, messages = await run_action(ActionDefaultAskAffirmation(), tracker)
     assert texts(messages) == [API_FAILURE_TEXT]
+
+
+@pytest.mark.asyncio
+async def test_feedback_named_at_the_start_of_an_unclear_message_opens_that_feedback():
+    tracker = make_tracker("举报你们一个装表的师傅 说不给他两百块就拖着不给装", intent="nlu_fallback")
+    tracker.latest_message["intent_ranking"] = [{"name": "nlu_fallback", "confidence": 0.5},
+                                                {"name": "complain", "confidence": 0.4}]
+    events, messages = await run_action(ActionDefaultAskAffirmation(), tracker)
+    assert slot_values(events)["feedback_type"] == "tip_off"
+    assert [e["name"] for e in events if e["event"] == "followup"] == ["feedback_form"] and not messages
+
+
+@pytest.mark.asyncio
+async def test_an_unclear_outage_question_goes_to_the_outage_query():
+    tracker = make_tracker("六合竹镇大泉村113号 听说过几天要停电 停多长时间 我家有冷柜", intent="nlu_fallback")
+    tracker.latest_message["intent_ranking"] = [{"name": "nlu_fallback", "confidence": 0.5},
+                                                {"name": "faq", "confidence": 0.45},
+                                                {"name": "query_outage", "confidence": 0.3}]
+    events, _ = await run_action(ActionDefaultAskAffirmation(), tracker)
+    assert [e["name"] for e in events if e["event"] == "followup"] == ["outage_form"]

@@ -284,3 +284,18 @@ async def test_a_progress_query_stays_one(dead_gateway):
     tracker = make_tracker("我的工单进度怎么样了", intent="query_progress", form="progress_form", slots=VERIFIED)
     events, _ = await run_action(ValidateProgressForm(), tracker)
     assert not any(e.get("name") == "action_manage_notices" for e in events)
+
+
+@pytest.mark.asyncio
+async def test_a_message_with_nothing_about_notices_is_not_a_notice_request(actions_gateway):
+    from actions.notices import ValidateNoticeForm
+
+    said = "我店里说是欠费被停电了 我现在就交 交完还要不要再打电话给你们 多久能恢复"
+    tracker = make_tracker(said, intent="manage_notices", form="notice_form", slots={"requested_slot": None})
+    events, messages = await run_action(ValidateNoticeForm(), tracker)
+    assert not messages  # no identity asked for notices nobody asked about
+    assert [e["name"] for e in events if e["event"] == "followup"] == ["action_answer_faq"]
+    tracker = make_tracker("停电通知不要再发了", intent="manage_notices", form="notice_form",
+                           slots={"requested_slot": None})
+    events, _ = await run_action(ValidateNoticeForm(), tracker)
+    assert "action_answer_faq" not in [e.get("name") for e in events if e["event"] == "followup"]
