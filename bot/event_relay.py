@@ -69,7 +69,7 @@ def receive(bus: EventBus, origin: str, raw: Any) -> bool:
     return bus.deliver_relayed(data.get("event"), data.get("audience"))
 
 
-def waiting_web_message(event: Event) -> str | None:
+def waiting_web_message(event: Any) -> str | None:
     """The conversation of a web message this gateway stored and could not deliver (the
     customer's socket is not here), or None."""
     if event.get("type") != "message":

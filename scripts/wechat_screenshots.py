@@ -38,7 +38,7 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Optional
+from typing import Optional
 from xml.etree import ElementTree
 
 import aiohttp
@@ -195,7 +195,7 @@ def bubble_html(bubble: Bubble, initials: str) -> str:
         f = dict(bubble.fields)
         first = f.pop("first", "")
         remark = f.pop("remark", "")
-        lines = "".join(f'<div class="kv"><span class="k">{html.escape(TEMPLATE_LABELS.get(k, k))}</span>'
+        lines = "".join(f'<div class="kv"><span class="k">{html.escape(TEMPLATE_LABELS.get(k) or str(k))}</span>'
                         f'<span>{html.escape(v)}</span></div>' for k, v in f.items())
         inner = (f'<div class="card"><div class="name">供电服务通知</div><div class="first">{html.escape(first)}</div>'
                  f'{lines}<div class="remark">{html.escape(remark)}</div><div class="more">详情</div></div>')
@@ -273,7 +273,7 @@ async def run(port: int, out: Path) -> None:
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)
     await site.start()
-    fake_url = f"http://127.0.0.1:{site._server.sockets[0].getsockname()[1]}"
+    fake_url = f"http://127.0.0.1:{runner.addresses[0][1]}"
     env = {"WECHAT_TOKEN": TOKEN, "WECHAT_APPID": APPID, "WECHAT_APPSECRET": SECRET, "WECHAT_API_BASE": fake_url,
            "WECHAT_AES_KEY": "", "WECHAT_TEMPLATE_NOTICE": TEMPLATE_ID,
            # Every answer through the customer-service API (in order, all at the fake).

@@ -11,7 +11,7 @@ from sqlalchemy import update
 
 from bot.importer import import_data
 from bot.notices import engine, scan, settings as notice_settings
-from bot.store.models import Bill, Customer
+from bot.store.models import Customer
 from tests.support.notices import SH, add_bill, add_customer, bind
 from tests.support.sla import migrated_store, sqlite_url
 

@@ -134,7 +134,7 @@ async def test_the_command_line_round_asks_the_gateway_holding_the_customer_to_s
     from bot.notices import settings as notice_settings
 
     a, _, _ = gateways
-    store = a.app["store"]
+    store = a.app[STORE]
     with store.session() as session:
         notice_settings.change(session, "quiet_hours", "", by="test")
     account = add_customer(store, balance=12)

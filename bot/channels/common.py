@@ -424,6 +424,10 @@ class PlatformApi:
     async def send_text(self, user_id: str, text: str) -> None:  # pragma: no cover - per platform
         raise NotImplementedError
 
+    async def send_image(self, user_id: str, png: bytes) -> None:
+        """An image message, on platforms whose API the channel uses for pictures."""
+        raise NotImplementedError
+
 
 # --- the shared channel flow ----------------------------------------------------------------
 

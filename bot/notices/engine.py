@@ -280,7 +280,8 @@ async def run_once(store, now: Optional[datetime] = None, senders: Optional[Mapp
             with store.session() as session:
                 items = lease(session, now, batch)
             with store.session() as session:
-                counts = sent_today(session, sorted({i.binding_id for i in items if not i.urgent}), now) if cap else {}
+                counts = sent_today(session, sorted({i.binding_id for i in items
+                                                     if not i.urgent and i.binding_id is not None}), now) if cap else {}
             return items, counts
 
         items, counts = await store.run(_lease)
@@ -316,12 +317,13 @@ async def _handle(items: list[Leased], counts: dict[int, int], values: dict[str,
                              "next": quiet_end(quiet, now), "error": "quiet_hours", "sent_at": None})
             continue
         if not item.urgent and cap:
-            if counts.get(item.binding_id, 0) >= cap:
+            binding = item.binding_id or 0  # a non-urgent notice always has a binding
+            if counts.get(binding, 0) >= cap:
                 result.deferred += 1
                 outcomes.append({"id": item.id, "status": "pending", "attempts": item.attempts,
                                  "next": next_morning(quiet, now), "error": "daily_cap", "sent_at": None})
                 continue
-            counts[item.binding_id] = counts.get(item.binding_id, 0) + 1
+            counts[binding] = counts.get(binding, 0) + 1
         to_send.append(item)
 
     limit = asyncio.Semaphore(SEND_CONCURRENCY)

@@ -572,6 +572,6 @@ def scan(session: Session, now: datetime, values: Optional[dict[str, Any]] = Non
     if inputs is not None and (full or scanned):
         # An outage phase that began since the last full scan is looked at once, then known.
         keys = scanned if full else known | scanned
-        _upsert_setting(session, INPUTS_MARKER, {"inputs": inputs, "at": now.isoformat() if full else last["at"],
-                                                 "outage_keys": sorted(keys)}, now)
+        at = now.isoformat() if last is None else last["at"]
+        _upsert_setting(session, INPUTS_MARKER, {"inputs": inputs, "at": at, "outage_keys": sorted(keys)}, now)
     return events
