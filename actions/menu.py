@@ -11,7 +11,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions import api_client
-from actions.common import correct_just_filed_phone, entity_values, find_mobile, latest_text, mask_phone
+from actions.common import correct_just_filed_phone, entity_values, find_mobile, latest_text, mask_phone, previous_turn
 from actions.notices import ActionManageNotices, unbind_asked
 
 # A detail given together with the words of a request: the request it is for.
@@ -36,6 +36,21 @@ FORM_INTENTS = {"fault_form": "report_fault", "outage_form": "query_outage", "ap
 # User turns after an offer within which a yes still answers it.
 OFFER_TURNS = 2
 
+def offered_request(tracker: Tracker) -> Optional[str]:
+    """The form of the request the bot offered in its last answer ("您是想查询电费吗？" with a
+    "/query_bill" button), if any."""
+    forms = {intent: form for form, intent in FORM_INTENTS.items()}
+    for event in previous_turn(tracker):
+        if event.get("event") != "bot":
+            continue
+        for button in ((event.get("data") or {}).get("buttons") or [])[:1]:
+            payload = str(button.get("payload") or "")
+            intent = payload[1:].split("{", 1)[0] if payload.startswith("/") else ""
+            if intent in forms:
+                return forms[intent]
+    return None
+
+
 class ActionAnswerBareDetail(Action):
     """Acknowledges the address or account number (its slot is kept, so the request the
     customer picks next does not ask for it again) and offers what it is usually for;
@@ -54,6 +69,10 @@ class ActionAnswerBareDetail(Action):
         phone = next(filter(None, map(find_mobile, entity_values(tracker, "phone"))), None)
         if phone and await self._complete_callback(dispatcher, tracker, phone):
             return []
+        offered = offered_request(tracker)
+        if offered and (accounts or addresses or phone):
+            # "您是想查询电费吗？[是的][不是]" answered with "户号3201000030": a yes, with the detail.
+            return [FollowupAction(offered)]
         if accounts and offered_business(tracker):
             # "户号3201000023" right after an application was offered: the customer is applying.
             return [SlotSet("offered_business", None), SlotSet("business_type", offered_business(tracker)),

@@ -94,3 +94,21 @@ async def test_a_phone_for_a_callback_with_the_gateway_down_gets_an_apology(dead
                            entities=[{"entity": "phone", "value": "13912345678"}])
     _, messages = await run_action(ActionAnswerBareDetail(), tracker)
     assert texts(messages) == [API_FAILURE_TEXT]
+
+
+@pytest.mark.asyncio
+async def test_an_offer_answered_with_a_detail_is_taken_as_a_yes():
+    from actions.menu import ActionAnswerBareDetail
+
+    prior = [{"event": "user", "text": "我店里上个月电费咋又两千多 你们是不是算错了"},
+             {"event": "bot", "text": "不好意思，我没太明白。您是想查询电费吗？",
+              "data": {"buttons": [{"title": "是的", "payload": "/query_bill"},
+                                   {"title": "不是", "payload": "/out_of_scope"}]}}]
+    tracker = make_tracker("户号3201000030", intent="inform", prior_events=prior,
+                           entities=[{"entity": "account_no", "value": "3201000030"}])
+    events, messages = await run_action(ActionAnswerBareDetail(), tracker)
+    assert [e["name"] for e in events if e["event"] == "followup"] == ["bill_form"] and not messages
+    # No offer before: the usual choices.
+    tracker = make_tracker("户号3201000030", intent="inform", entities=[{"entity": "account_no", "value": "3201000030"}])
+    events, messages = await run_action(ActionAnswerBareDetail(), tracker)
+    assert not [e for e in events if e["event"] == "followup"] and messages
