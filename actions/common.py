@@ -1231,6 +1231,13 @@ class BaseFormValidation:
             if any(looks_like_person(token) for token in NAME_ONLY.fullmatch(text.strip()).groups() if token):
                 dispatcher.utter_message(response="utter_name_is_no_proof")
                 return [SlotSet(slot, None), SlotSet("requested_slot", slot)]
+        if self.form_name() in INFORMATION_FORMS and SEND_A_CREW.search(text):  # type: ignore[attr-defined]
+            # "我马上交 但是整栋楼都黑了 肯定不是欠费的事 你们派人来看看" at the identity question:
+            # the customer now wants a repair; this query ends, nothing of it is kept.
+            dispatcher.utter_message(response="utter_switch_to_repair")
+            return [SlotSet(slot, None), SlotSet("requested_slot", None), ActiveLoop(None),
+                    SlotSet("paused_form", None)] + reset_form_slots(self.form_name()) + [  # type: ignore[attr-defined]
+                FollowupAction("fault_form")]
         kind = non_value_kind(tracker, slot)
         if kind is None:
             other = await self.value_for_another_slot(slot, dispatcher, tracker, domain)
@@ -1378,6 +1385,11 @@ class BaseFormValidation:
         if customer.get("area_type") and not tracker.get_slot("identity_verified"):
             result["area_type"] = customer.get("area_type")
         return result
+
+# Forms that only tell (a bill, an outage, a progress); a repair asked for inside one ends it.
+INFORMATION_FORMS = ("bill_form", "outage_form", "progress_form")
+# "你们派人来看看", "赶紧来修", "帮我报修": a crew asked for.
+SEND_A_CREW = re.compile(r"派(个)?人|来人|来修|上门(看|修)|过来看看|来看看|报修|帮我修|抢修")
 
 # Forms whose tickets can be followed up on the registered phone of the account said.
 CALLS_REGISTERED_PHONE = ("fault_form", "feedback_form", "application_form")

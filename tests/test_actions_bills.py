@@ -238,3 +238,13 @@ async def test_another_utilitys_matter_opening_any_form_is_told_who_helps(action
     events, messages = await run_action(ValidateBillForm(), tracker)
     assert messages and "燃气" in texts(messages)[0]
     assert any(e["event"] == "active_loop" and e["name"] is None for e in events)
+
+
+@pytest.mark.asyncio
+async def test_a_crew_asked_for_at_the_identity_question_ends_the_bill_query_for_a_repair(actions_gateway):
+    tracker = make_tracker("我马上交 但是整栋楼都黑了 肯定不是欠费的事 你们派人来看看", intent="report_fault",
+                           form="bill_form", slots={"account_no": "3201000004", "requested_slot": "phone_last4"})
+    events, messages = await run_action(ValidateBillForm(), tracker)
+    assert [m.get("response") for m in messages] == ["utter_switch_to_repair"]
+    assert [e["name"] for e in events if e["event"] == "followup"] == ["fault_form"]
+    assert any(e["event"] == "active_loop" and e["name"] is None for e in events)
