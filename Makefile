@@ -31,6 +31,7 @@ bench: setup
 	.venv/bin/python -m scripts.bench_dashboard
 	.venv/bin/python -m scripts.bench_search
 	.venv/bin/python -m scripts.bench_notices
+	.venv/bin/python -m scripts.bench_rasa_seams
 
 # The dashboard's part alone: a year of data (1M messages) in a throw-away PostgreSQL.
 bench-dashboard: setup

@@ -5,7 +5,11 @@
   in ``endpoints.yml`` / ``deploy/endpoints.prod.yml``;
 - ``dialogue.py``, ``action_failures.py``: behaviour the product needs that Rasa 3.6 lacks
   (a typed yes takes the fallback's offer; failed custom actions reported to the gateway);
-- ``patches/``: outcome-preserving speed-ups, one module per patch, pinned to one Rasa version.
+- ``policies.py``: the product's Rasa policy, named in ``config.yml``: ``CachedRulePolicy``
+  (RulePolicy remembering its rule matches), a subclass Rasa's checks take for its RulePolicy
+  (``counts_as.py``);
+- ``patches/``: outcome-preserving speed-ups where Rasa has no seam, one module per patch,
+  pinned to one Rasa version.
 
 Nothing here changes Rasa by being imported. The Rasa server is started with
 ``python -m rasa_server run <rasa run arguments>`` (``__main__.py``), which calls

@@ -1,7 +1,8 @@
 """Trains a Rasa model unless ``models/`` already has one for the current data and config.
 
-The fingerprint is a SHA-256 over config.yml, domain.yml (or domain/), data/** and
-nlu_components/** (paths and contents) and the Rasa version; credentials and endpoints do
+The fingerprint is a SHA-256 over config.yml, domain.yml (or domain/), data/**,
+nlu_components/** and the Rasa-side classes a model names (rasa_server/policies.py and the
+counts_as.py it uses) (paths and contents) and the Rasa version; credentials and endpoints do
 not change a model. A model trained here is ``models/model-<hash12>.tar.gz`` with the full
 hash in ``model-<hash12>.fingerprint`` beside it. ``--force`` trains anyway.
 """
@@ -18,7 +19,8 @@ from typing import Iterable, Optional
 
 ROOT = Path(__file__).resolve().parent.parent
 MODELS = ROOT / "models"
-INPUTS = ("config.yml", "domain.yml", "domain", "data", "nlu_components")
+INPUTS = ("config.yml", "domain.yml", "domain", "data", "nlu_components", "rasa_server/policies.py",
+          "rasa_server/counts_as.py")
 KEEP_MODELS = 2
 
 

@@ -390,4 +390,4 @@ def test_faq_guard_runs_last_in_the_pipeline():
     config = yaml.safe_load((Path(__file__).resolve().parent.parent / "config.yml").read_text(encoding="utf-8"))
     names = [step["name"] for step in config["pipeline"]]
     guard = names.index("nlu_components.faq_guard.FaqAnswerGuard")
-    assert guard == len(names) - 1 and names.index("ResponseSelector") < guard
+    assert guard == len(names) - 1 and names.index("nlu_components.faq_gate.FaqGatedResponseSelector") < guard

@@ -1,8 +1,11 @@
-"""The gates and caches of rasa_server/patches/ change no outcome of the trained model.
+"""The gates and caches of rasa_server/patches/ and of the seams named in config.yml
+(``rasa_server.policies.CachedRulePolicy``, ``nlu_components.faq_gate.FaqGatedResponseSelector``)
+change no outcome of the trained model. "Without" below means Rasa's own code for all of them
+(``_rasas_own``: the patches bypassed, the policy's remembered matches and the selector's gate
+off).
 
-TEDPolicy gate and remembered rule matches: never change a prediction ("without" below
-means Rasa's own code for both; every story is replayed twice, so the second pass meets
-remembered matches).
+TEDPolicy gate and remembered rule matches: never change a prediction (every story is
+replayed twice, so the second pass meets remembered matches).
 
 Every training story and every e2e test story is replayed step by step; at each
 action the next action is predicted with the gate and without it, and the winning prediction
@@ -12,19 +15,24 @@ there (else it saves nothing); on a dialogue that no rule covers it must let TED
 Remembered prior states: for every prefix of every story (extended event by event, as the
 prediction loop does), the states RulePolicy and MemoizationPolicy read are Rasa's own.
 
-ResponseSelector gate, COO feature stacking, direct TensorFlow calls and direct graph runs: every held-out NLU sentence is parsed with and without it; intents and
-entities are the same, the FAQ answer is the same wherever FAQ is among the top two intents,
-and the selector is skipped for the others.
+ResponseSelector gate, COO feature stacking, direct TensorFlow calls and direct graph runs:
+every held-out NLU sentence is parsed with and without them; intents and entities are the
+same, the FAQ answer is the same wherever FAQ is among the top two intents, and the selector is
+skipped for the others.
 """
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from pathlib import Path
+from typing import Iterator
 
 import pytest
 
 import rasa_server
-from rasa_server.patches import direct_graph_runner, direct_tf_call, shortcuts_on, ted_gate
+from nlu_components.faq_gate import FaqGatedResponseSelector
+from rasa_server.patches import bypassed, direct_graph_runner, direct_tf_call, shortcuts_on, ted_gate
+from rasa_server.policies import CachedRulePolicy
 from rasa_server.patches.direct_graph_runner import _GraphPlan
 from scripts.train_if_needed import matching_model
 
@@ -50,9 +58,39 @@ def _story_trackers(agent, resource: Path):
     return _create_data_generator(str(resource), agent, use_conversation_test_files=tests).generate_story_trackers()
 
 
-def _prediction(processor, tracker, gated: bool):
-    with shortcuts_on(gated):
-        return processor._predict_next_with_tracker(tracker)
+def _components(agent, cls) -> list:
+    return [node._component for node in agent.processor.graph_runner._instantiated_nodes.values()
+            if isinstance(node._component, cls)]
+
+
+@contextlib.contextmanager
+def _rasas_own(agent) -> Iterator[None]:
+    """Rasa's own code: patches bypassed, no remembered rule matches, the selector ungated
+    (the memory the policy had is kept for afterwards)."""
+    policies, selectors = _components(agent, CachedRulePolicy), _components(agent, FaqGatedResponseSelector)
+    assert policies and selectors, "the model does not use the seams of config.yml"
+    memories = [policy.rule_matches for policy in policies]
+    for policy in policies:
+        policy.rule_matches = None
+    for selector in selectors:
+        selector.component_config["gate"] = False
+    try:
+        with bypassed():
+            yield
+    finally:
+        for policy, memory in zip(policies, memories):
+            policy.rule_matches = memory
+        for selector in selectors:
+            selector.component_config["gate"] = True
+
+
+def _shortcuts(agent, on: bool) -> contextlib.AbstractContextManager:
+    return contextlib.nullcontext() if on else _rasas_own(agent)
+
+
+def _prediction(agent, tracker, gated: bool):
+    with _shortcuts(agent, gated):
+        return agent.processor._predict_next_with_tracker(tracker)
 
 
 def _assert_same(plain, gated, where: str) -> None:
@@ -68,7 +106,6 @@ def test_gate_changes_no_prediction(agent, resource):
     from rasa.shared.core.events import ActionExecuted
     from rasa.shared.core.trackers import DialogueStateTracker
 
-    processor = agent.processor
     before = ted_gate.gate_counts()
     graph_runs_before = direct_graph_runner.runs
     compared = 0
@@ -77,8 +114,8 @@ def test_gate_changes_no_prediction(agent, resource):
         partial = DialogueStateTracker.from_events(story.sender_id, events[:1], agent.domain.slots)
         for event in events[1:]:
             if isinstance(event, ActionExecuted):
-                plain = _prediction(processor, partial, gated=False)
-                gated = _prediction(processor, partial, gated=True)
+                plain = _prediction(agent, partial, gated=False)
+                gated = _prediction(agent, partial, gated=True)
                 _assert_same(plain, gated, f"{resource}: {story.sender_id} before {event.action_name}")
                 compared += 1
             partial.update(event)
@@ -87,11 +124,9 @@ def test_gate_changes_no_prediction(agent, resource):
     # Every gated prediction ran its graph directly (the plain ones through dask).
     assert direct_graph_runner.runs - graph_runs_before == compared
     assert after["skipped"] > before["skipped"], "the gate never skipped TED"
-    from rasa.core.policies.rule_policy import RulePolicy
-
-    rule_policies = [node._component for node in agent.processor.graph_runner._instantiated_nodes.values()
-                     if isinstance(node._component, RulePolicy)]
-    assert rule_policies and all(len(p.__dict__.get("_speedups_rule_matches", {})) > 10 for p in rule_policies)
+    # The loaded RulePolicy is ours and remembered matches (the second pass met them).
+    rule_policies = _components(agent, CachedRulePolicy)
+    assert rule_policies and all(len(p.rule_matches or {}) > 10 for p in rule_policies)
 
 
 def test_prior_states_are_rasa_s(agent):
@@ -117,7 +152,7 @@ def test_prior_states_are_rasa_s(agent):
             for event in events[1:]:
                 if isinstance(event, ActionExecuted):
                     # Mark turns as a live server does: hidden when RulePolicy predicted a rule-only turn.
-                    prediction = _prediction(agent.processor, partial, gated=True)
+                    prediction = _prediction(agent, partial, gated=True)
                     if domain.action_names_or_texts[prediction.max_confidence_index] == event.action_name:
                         event = ActionExecuted(event.action_name, prediction.policy_name, prediction.max_confidence,
                                                hide_rule_turn=prediction.hide_rule_turn)
@@ -147,9 +182,9 @@ def test_ted_runs_where_no_rule_decides(agent):
               ActionExecuted("action_query_outage"), ActionExecuted("action_submit_survey")]
     tracker = DialogueStateTracker.from_events("no-rule", events, agent.domain.slots)
     before = ted_gate.gate_counts()
-    plain = _prediction(agent.processor, tracker, gated=False)
+    plain = _prediction(agent, tracker, gated=False)
     direct_before = direct_tf_call.calls
-    gated = _prediction(agent.processor, tracker, gated=True)
+    gated = _prediction(agent, tracker, gated=True)
     _assert_same(plain, gated, "a dialogue no rule covers")
     assert ted_gate.gate_counts()["ran"] == before["ran"] + 1
     assert direct_tf_call.calls == direct_before + 1  # TED's graph, called directly
@@ -173,7 +208,7 @@ def _held_out_texts() -> list:
 
 
 def _parse(agent, text: str, gated: bool) -> dict:
-    with shortcuts_on(gated):
+    with _shortcuts(agent, gated):
         return asyncio.run(agent.parse_message(text))
 
 

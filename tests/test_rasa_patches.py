@@ -107,6 +107,30 @@ def test_every_patch_refuses_another_rasa_version(name, monkeypatch, caplog):
 def test_unknown_patch_names_are_refused():
     with pytest.raises(ValueError, match="unknown patches: no_such_patch"):
         patches.install(["no_such_patch"])
+    with pytest.raises(ValueError, match="unknown patches: no_such_patch"):
+        with patches.bypassed(["no_such_patch"]):
+            pass
+
+
+def test_one_patch_bypassed_alone_calls_rasas_code(monkeypatch):
+    """``bypassed([name])`` (the bench's per-patch figures): that patch runs Rasa's own code,
+    the others keep their shortcuts, and everything is back afterwards."""
+    import jsonschema
+
+    assert action_result_validation.install()
+    checked = []
+    monkeypatch.setattr(jsonschema, "validate", lambda result, schema: checked.append(result))  # Rasa's check
+    result = {"events": [{"event": "slot", "name": "account_no", "value": "3201000001"}], "responses": []}
+    assert _action()._validate_action_result(result) is True and checked == []  # the shortcut
+    with patches.bypassed(["action_result_validation"]):
+        assert not _common.on(action_result_validation.__name__) and _common.on(event_lookup.__name__)
+        _action()._validate_action_result(result)
+        assert checked == [result]  # Rasa's own validation ran
+        with patches.bypassed(["event_lookup"]):
+            assert not _common.on(event_lookup.__name__)
+        assert _common.on(event_lookup.__name__) and not _common.on(action_result_validation.__name__)
+    assert _common.on(action_result_validation.__name__) and _common.bypassed_patches == set()
+    assert _action()._validate_action_result(result) is True and checked == [result]
 
 
 def test_valid_result_accepted_and_schema_checked_once(monkeypatch):

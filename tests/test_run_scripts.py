@@ -16,6 +16,9 @@ from scripts.run_all import Ports, Stack, StackError, write_endpoints
 def make_project(root: Path) -> None:
     (root / "data" / "nlu").mkdir(parents=True)
     (root / "nlu_components").mkdir()
+    (root / "rasa_server").mkdir()
+    (root / "rasa_server" / "policies.py").write_text("X = 1\n", encoding="utf-8")
+    (root / "rasa_server" / "channel.py").write_text("X = 1\n", encoding="utf-8")
     (root / "config.yml").write_text("language: zh\n", encoding="utf-8")
     (root / "domain.yml").write_text("intents: [greet]\n", encoding="utf-8")
     (root / "data" / "nlu" / "greet.yml").write_text("nlu: []\n", encoding="utf-8")
@@ -27,10 +30,12 @@ def test_fingerprint_follows_data_config_and_components_but_not_credentials(tmp_
     make_project(tmp_path)
     first = train_if_needed.fingerprint(tmp_path)
     (tmp_path / "credentials.yml").write_text("rest:\nsocketio:\n", encoding="utf-8")
+    (tmp_path / "rasa_server" / "channel.py").write_text("X = 2\n", encoding="utf-8")  # not named by a model
     (tmp_path / "endpoints.yml").write_text("action_endpoint: {url: x}\n", encoding="utf-8")
     assert train_if_needed.fingerprint(tmp_path) == first
     for path, text in [("data/nlu/greet.yml", "nlu: [x]\n"), ("config.yml", "language: en\n"),
-                       ("nlu_components/norm.py", "X = 2\n"), ("data/rules.yml", "rules: []\n")]:
+                       ("nlu_components/norm.py", "X = 2\n"), ("data/rules.yml", "rules: []\n"),
+                       ("rasa_server/policies.py", "X = 2\n")]:
         (tmp_path / path).write_text(text, encoding="utf-8")
         changed = train_if_needed.fingerprint(tmp_path)
         assert changed != first, path

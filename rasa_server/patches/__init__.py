@@ -1,4 +1,8 @@
-"""Outcome-preserving speed-ups of the Rasa server: one module per patch.
+"""Outcome-preserving speed-ups of the Rasa server where Rasa has no seam: one module per patch.
+
+Where Rasa has a seam the speed-up is a component of its own named in ``config.yml`` instead:
+the FAQ gate (``nlu_components/faq_gate.py``, a ResponseSelector) and the remembered rule
+matches (``rasa_server/policies.py``, a RulePolicy).
 
 Each module's docstring says what it replaces and why, and each module has an ``install()``
 that refuses (an ERROR log line, Rasa's own code stays) unless the running Rasa is the
@@ -11,8 +15,6 @@ start (``python -m rasa_server run``, ``rasa_server/__main__.py``) calls ``insta
 | ``action_result_validation`` | ``RemoteAction._validate_action_result`` |
 | ``event_lookup`` | ``Event.resolve_by_type`` |
 | ``ted_gate`` | ``DaskGraphRunner._build_dask_graph`` (TEDPolicy skipped when RulePolicy decides) |
-| ``response_selector_gate`` | ``ResponseSelector.process`` |
-| ``rule_match_cache`` | ``RulePolicy._get_possible_keys`` |
 | ``sparse_feature_stacking`` | ``Features._combine_sparse_features`` |
 | ``prior_states_cache`` | ``Domain.states_for_tracker_history`` |
 | ``direct_tf_call`` | ``RasaModel._rasa_predict`` (TensorFlow's ``tf.function`` matching) |
@@ -38,9 +40,8 @@ from rasa_server.patches._common import (  # noqa: F401  (the package's API)
 )
 
 # In install order: the TED gate before the graph runner that builds the gated graph.
-ALL = ("action_result_validation", "event_lookup", "ted_gate", "response_selector_gate",
-       "rule_match_cache", "sparse_feature_stacking", "prior_states_cache", "direct_tf_call",
-       "direct_graph_runner", "empty_domain_check", "heap_freeze")
+ALL = ("action_result_validation", "event_lookup", "ted_gate", "sparse_feature_stacking",
+       "prior_states_cache", "direct_tf_call", "direct_graph_runner", "empty_domain_check", "heap_freeze")
 
 
 def install(names: Optional[Iterable[Text]] = None) -> Dict[Text, bool]:
@@ -54,14 +55,27 @@ def install(names: Optional[Iterable[Text]] = None) -> Dict[Text, bool]:
 
 
 @contextlib.contextmanager
-def bypassed() -> Iterator[None]:
-    """Inside this block installed patches call Rasa's own code (the with/without tests)."""
-    previous = _common.enabled
-    _common.enabled = False
+def bypassed(names: Optional[Iterable[Text]] = None) -> Iterator[None]:
+    """Inside this block the installed patches (or only the ``names`` of ``ALL``) call Rasa's
+    own code (the with/without tests, the bench's per-patch figures)."""
+    if names is None:
+        previous = _common.enabled
+        _common.enabled = False
+        try:
+            yield
+        finally:
+            _common.enabled = previous
+        return
+    modules = {f"{__name__}.{name}" for name in names}
+    unknown = {name for name in names if name not in ALL}
+    if unknown:
+        raise ValueError(f"unknown patches: {', '.join(sorted(unknown))}")
+    added = modules - _common.bypassed_patches
+    _common.bypassed_patches |= added
     try:
         yield
     finally:
-        _common.enabled = previous
+        _common.bypassed_patches -= added
 
 
 def shortcuts_on(on: bool) -> contextlib.AbstractContextManager:

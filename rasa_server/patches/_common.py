@@ -25,6 +25,9 @@ _PIN = re.compile(r"^\s*rasa(?:\[[^\]]*\])?\s*==\s*([0-9][^\s;#]*)", re.IGNORECA
 # False while a test compares Rasa's own outcome with the shortcut's (``patches.bypassed()``);
 # never switched off in a server.
 enabled = True
+# Modules of the patches that call Rasa's own code for now (``patches.bypassed(names)``: the
+# bench's per-patch with/without figures); empty in a server.
+bypassed_patches: set = set()
 _replaced: set = set()  # (class, attribute) pairs replaced in this process
 
 
@@ -62,6 +65,11 @@ def check_rasa_version() -> None:
         raise VersionMismatch(f"no rasa==<version> pin in {', '.join(p.name for p in PIN_FILES)}")
     if running != pinned:
         raise VersionMismatch(f"Rasa {running} is running, the patches were written for the pinned {pinned}")
+
+
+def on(patch: Text) -> bool:
+    """Whether the patch of module ``patch`` (its ``__name__``) takes its shortcut now."""
+    return enabled and patch not in bypassed_patches
 
 
 def version_refusal(patch: Text) -> Optional[Text]:

@@ -81,6 +81,8 @@ def install() -> bool:
     fast_validators: Dict[int, _EventDispatchValidator] = {}
 
     def _validate_action_result(self: Any, result: Dict[Text, Any]) -> bool:
+        if not _common.on(__name__):
+            return rasas(self, result)
         schema = self.action_response_format_spec()
         # The spec is rebuilt as an equal dict on every call: key the cache by its content.
         key = hash(repr(schema))
@@ -106,5 +108,6 @@ def install() -> bool:
             )
         raise error
 
+    rasas = RemoteAction._validate_action_result
     return _common.replace(RemoteAction, "_validate_action_result", lambda _rasa_s: _validate_action_result,
                            unchanged, needs=("action_response_format_spec",))

@@ -55,7 +55,7 @@ def install() -> bool:
     def direct(original: Any) -> Any:
         def run(self: Any, inputs: Any = None, targets: Any = None) -> Dict[Text, Any]:
             global runs
-            if not _common.enabled or not hasattr(self, "_graph_schema"):
+            if not _common.on(__name__) or not hasattr(self, "_graph_schema"):
                 return original(self, inputs, targets)
             run_targets = targets if targets else self._graph_schema.target_names
             inputs = inputs or {}

@@ -56,7 +56,7 @@ def install() -> bool:
     def direct(original: Any) -> Any:
         def _rasa_predict(self: Any, batch_in: Any) -> Any:
             global calls
-            if not _common.enabled or self._run_eagerly or self._tf_predict_step is None \
+            if not _common.on(__name__) or self._run_eagerly or self._tf_predict_step is None \
                     or not self.prepared_for_prediction:
                 return original(self, batch_in)  # the first call traces the graph
             graph_call = _direct_predict_call(self)

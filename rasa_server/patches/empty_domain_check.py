@@ -29,7 +29,7 @@ def install() -> bool:
         empty = Domain.empty().as_dict()  # this Domain's own data, which nothing else holds
 
         def is_empty(self: Any) -> bool:
-            return self.as_dict() == empty if _common.enabled else original(self)
+            return self.as_dict() == empty if _common.on(__name__) else original(self)
         return is_empty
 
     return _common.replace(Domain, "is_empty", once, unchanged, needs=("empty", "as_dict"))

@@ -31,6 +31,8 @@ def install() -> bool:
         by_name: Dict[Text, Any] = {}
 
         def resolve_by_type(type_name: Text, default: Any = None) -> Any:
+            if not _common.on(__name__):
+                return original(type_name, default)
             cls = by_name.get(type_name)
             if cls is None:
                 by_name.clear()

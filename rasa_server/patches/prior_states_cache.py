@@ -80,7 +80,7 @@ def install() -> bool:
         def states_for_tracker_history(self: Any, tracker: Any, omit_unset_slots: bool = False,
                                        ignore_rule_only_turns: bool = False,
                                        rule_only_data: Any = None) -> list:
-            if not _common.enabled or omit_unset_slots or type(tracker) is not DialogueStateTracker:
+            if not _common.on(__name__) or omit_unset_slots or type(tracker) is not DialogueStateTracker:
                 return original(self, tracker, omit_unset_slots=omit_unset_slots,
                                 ignore_rule_only_turns=ignore_rule_only_turns, rule_only_data=rule_only_data)
             # The loop below is Rasa 3.6's, reading the remembered snapshots instead of trackers.

@@ -45,7 +45,7 @@ def install() -> bool:
     def stacked(original: Any) -> Any:
         def _combine_sparse_features(self: Any, additional_features: Any) -> None:
             mine, theirs = self.features, additional_features.features
-            if (not _common.enabled or type(mine) is not coo_matrix or type(theirs) is not coo_matrix
+            if (not _common.on(__name__) or type(mine) is not coo_matrix or type(theirs) is not coo_matrix
                     or mine.shape[0] != theirs.shape[0]):
                 return original(self, additional_features)  # including Rasa's error for a mismatch
             self.features = _stack_coo(mine, theirs)

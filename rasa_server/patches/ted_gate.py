@@ -59,7 +59,8 @@ class _RuleGatedNode:
 
         rule_prediction = rule_output[1] if isinstance(rule_output, tuple) else None
         tracker, domain = self._input(inputs, "tracker"), self._input(inputs, "domain")
-        if domain is not None and self._decided_by_rules(rule_prediction, tracker):
+        # Decided per call too: a graph built while the gate was on may be run after it is bypassed.
+        if domain is not None and _common.on(__name__) and self._decided_by_rules(rule_prediction, tracker):
             self.skipped += 1
             component = self.ted_node._component
             abstain = PolicyPrediction(
@@ -126,7 +127,7 @@ def install() -> bool:
     def gated(original: Any) -> Any:
         def _build_dask_graph(self: Any, schema: Any) -> Dict[Text, Any]:
             graph = original(self, schema)
-            return _gate_ted_behind_rules(graph) if _common.enabled else graph
+            return _gate_ted_behind_rules(graph) if _common.on(__name__) else graph
         return _build_dask_graph
 
     return _common.replace(DaskGraphRunner, "_build_dask_graph", gated, unchanged)
