@@ -180,3 +180,29 @@ async def test_a_status_to_a_conversation_that_is_gone_is_logged_as_failed():
     finally:
         await gw[HUB].close()
         gw[STORE].close()
+
+
+@pytest.mark.asyncio
+async def test_a_round_without_the_conversations_channels_leaves_ticket_notices_to_the_gateways():
+    """``python -m bot notices run-once`` has no WeChat/WeCom channel to write into a ticket's
+    conversation: its rounds leave those deliveries alone (a gateway's round retries them)."""
+    from bot.notices import senders as notice_senders
+
+    wechat = Channel("wechat", down=1)
+    gw = gateway(sqlite_url(), wechat)
+    store = gw[STORE]
+    try:
+        add_conversation(store, "wechat:o-cli", "wechat")
+        number = add_ticket(store, "repair", T0, status="accepted", conversation_id="wechat:o-cli", channel="wechat")
+        assert not await notify_ticket_status(gw, number, "accepted", now=T0)
+        cli = notice_senders.build(hub=gw[HUB], environ={})
+        assert engine.CONVERSATION not in cli.by_channel
+        later = T0 + timedelta(minutes=2)
+        assert (await engine.run_once(store, now=later, senders=cli.by_channel)).failed == 0
+        [row] = ticket_rows(store, number)
+        assert (row.status, row.attempts) == ("failed", 1)  # untouched
+        result = await engine.run_once(store, now=later, senders={engine.CONVERSATION: ConversationSender(gw[HUB])})
+        assert result.sent == 1
+    finally:
+        await gw[HUB].close()
+        store.close()

@@ -164,8 +164,10 @@ class Leased:
     last_error: Optional[str] = None
 
 
-def lease(session: Session, now: datetime, limit: int = BATCH) -> list[Leased]:
-    """Takes up to ``limit`` due deliveries for this process (the caller commits at once)."""
+def lease(session: Session, now: datetime, limit: int = BATCH, *, conversations: bool = True) -> list[Leased]:
+    """Takes up to ``limit`` due deliveries for this process (the caller commits at once);
+    without ``conversations``, none without a binding (a ticket's status: only a process with
+    the channels of the conversations, a gateway, can send it)."""
     dialect = session.get_bind().dialect.name
     if dialect == "sqlite":
         # The transaction starts with a write: it holds SQLite's write lock from here to the
@@ -174,6 +176,8 @@ def lease(session: Session, now: datetime, limit: int = BATCH) -> list[Leased]:
     due = (select(NoticeDelivery.id)
            .where(NoticeDelivery.status.in_(("pending", "failed")), NoticeDelivery.next_attempt_at <= now)
            .order_by(NoticeDelivery.next_attempt_at, NoticeDelivery.id).limit(limit))
+    if not conversations:
+        due = due.where(NoticeDelivery.binding_id.is_not(None))
     if dialect == "postgresql":
         due = due.with_for_update(skip_locked=True)
     ids = list(session.execute(due).scalars())
@@ -278,7 +282,7 @@ async def run_once(store, now: Optional[datetime] = None, senders: Optional[Mapp
     while True:
         def _lease() -> tuple[list[Leased], dict[int, int]]:
             with store.session() as session:
-                items = lease(session, now, batch)
+                items = lease(session, now, batch, conversations=CONVERSATION in senders)
             with store.session() as session:
                 counts = sent_today(session, sorted({i.binding_id for i in items
                                                      if not i.urgent and i.binding_id is not None}), now) if cap else {}

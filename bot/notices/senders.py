@@ -294,7 +294,8 @@ def build(app: Any = None, *, hub: Any = None, environ: Mapping[str, str] = os.e
     hub = hub if hub is not None else (app.get(HUB) if app is not None else None)
     if hub is not None:
         senders["web"] = WebSender(hub)
-        senders[CONVERSATION] = ConversationSender(hub)
+        if app is not None:  # a gateway: its hub has the channels a ticket's conversation may be on
+            senders[CONVERSATION] = ConversationSender(hub)
 
     template = environ.get("WECHAT_TEMPLATE_NOTICE", "")
     wechat_channel = app.get(WECHAT_CHANNEL) if app is not None else None
