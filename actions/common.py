@@ -1224,11 +1224,12 @@ class BaseFormValidation:
             # "欠多少 我现在就交 交完多久能来电": the rule is told at once (it is no personal
             # data); the question asked stands.
             return [SlotSet(slot, None), SlotSet("requested_slot", slot)]
-        if slot == "phone_last4" and not re.search(r"\d", text) and NAME_ONLY.fullmatch(text.strip()):
+        named = NAME_ONLY.fullmatch(text.strip()) if slot == "phone_last4" and not re.search(r"\d", text) else None
+        if named:
             # "我叫宋思远": a name is on every bill and door, so it proves nothing.
             from actions.applications import looks_like_person  # applications imports this module
 
-            if any(looks_like_person(token) for token in NAME_ONLY.fullmatch(text.strip()).groups() if token):
+            if any(looks_like_person(token) for token in named.groups() if token):
                 dispatcher.utter_message(response="utter_name_is_no_proof")
                 return [SlotSet(slot, None), SlotSet("requested_slot", slot)]
         if self.form_name() in INFORMATION_FORMS and SEND_A_CREW.search(text):  # type: ignore[attr-defined]

@@ -567,8 +567,8 @@ class ValidateFaultForm(BaseFormValidation, AddressValidation, FormValidationAct
             account = await self._registered_contact(text, dispatcher, tracker)
             if account:
                 return account
-        text = free_text_answer(tracker, "contact_phone")
-        return {"contact_phone": text} if text else {}
+        answer = free_text_answer(tracker, "contact_phone")
+        return {"contact_phone": answer} if answer else {}
 
     async def _registered_contact(self, text: str, dispatcher: CollectingDispatcher,
                                   tracker: Tracker) -> Optional[Dict[Text, Any]]:
