@@ -30,6 +30,7 @@ from actions.common import (
     request_key,
     reset_form_slots,
     resolve_inline_correction,
+    slot_before_this_message,
 )
 from bot import vocabulary
 
@@ -357,7 +358,8 @@ class ValidateApplicationForm(KeepsIdentitySlots, BaseFormValidation, FormValida
         text = latest_text(tracker)
         switched = business_from_text(text) if asked not in (None, "business_type") and SWITCH_WORDS.search(text) \
             else None
-        if switched and switched != tracker.get_slot("business_type"):
+        held = slot_before_this_message(tracker, "business_type") or tracker.get_slot("business_type")
+        if switched and switched != held:
             # "中介说不用销户 直接过户就行 那就改成办过户吧": the same application, another business.
             dispatcher.utter_message(response="utter_application_switched", business=BUSINESS_TYPES[switched]["label"])
             dispatcher.utter_message(response="utter_application_documents",
@@ -500,6 +502,13 @@ class ValidateApplicationForm(KeepsIdentitySlots, BaseFormValidation, FormValida
         rest = text.replace(place or "", " ")
         if place and re.sub(r"\s", "", place) in held and LENIENT_YES.search(rest) and not NOT_A_YES.search(rest):
             return {"confirm": True}  # "那就办吧 太平南路305号…": a yes repeating the address shown
+        mobile = find_mobile(text)
+        said = re.sub(r"(电话|手机|号码)(号)?(是|就是|用|留)?", " ", text.replace(mobile, " ")).strip(" ，,。") if mobile else ""
+        if mobile and (GO_AHEAD.search(said) or re.search(r"帮我报|报上|提交|申请吧|就这样", said)) \
+                and not re.search(r"不对|错|改|重新|取消|算了|不办", text):
+            # "电话15912974181 对的 帮我报上": the number to call, and a yes.
+            dispatcher.utter_message(response="utter_application_phone_and_yes", masked_phone=mask_phone(mobile))
+            return {"contact_phone": mobile, "confirm": True}
         if text and not text.startswith("/") and len(text) >= 4 and intent not in ("cancel", "request_human") \
                 and not is_digression(tracker, "confirm") and not re.search(r"不对|错|改|重新|取消|算了|不办", text):
             # "车位是我自己买的 物业也同意了": a detail, not an answer; acknowledged, the question stands.

@@ -675,15 +675,20 @@ def identity_missing(tracker: Tracker) -> List[str]:
     return list(IDENTITY_SLOTS)
 
 
-def account_no_before_this_message(tracker: Tracker) -> Optional[str]:
-    """The account number the conversation held before the customer's latest message."""
+def slot_before_this_message(tracker: Tracker, name: str) -> Optional[Any]:
+    """What the slot held before the customer's latest message (NLU may have refilled it since)."""
     seen_latest_user = False
     for event in reversed(tracker.events):
         if event.get("event") == "user":
             seen_latest_user = True
-        elif seen_latest_user and event.get("event") == "slot" and event.get("name") == "account_no":
+        elif seen_latest_user and event.get("event") == "slot" and event.get("name") == name:
             return event.get("value")
     return None
+
+
+def account_no_before_this_message(tracker: Tracker) -> Optional[str]:
+    """The account number the conversation held before the customer's latest message."""
+    return slot_before_this_message(tracker, "account_no")
 
 
 def typed_digits(tracker: Tracker, digits: str) -> bool:

@@ -26,6 +26,7 @@ from actions.common import (
     BaseFormValidation,
     KeepsIdentitySlots,
     find_mobile,
+    looks_like_address,
     is_digression,
     channel_of,
     finish_service,
@@ -97,8 +98,8 @@ FEEDBACK_WORDS = re.compile(r"投诉|举报|建议|表扬|意见|态度|不满|�
 
 
 # "能不能不留名字", "会不会告诉他是我举报的", "怕他找我麻烦": worried about being known.
-ASKS_ABOUT_ANONYMITY = re.compile(r"(能不能|可不可以|可以|能|会不会|会)[^，,。]{0,4}(不留名|匿名|不留名字|不说名字|保密|告诉他|知道是我)|"
-                                  r"(怕|担心)[^，,。]{0,6}(报复|找我麻烦|知道是我|找上门)")
+ASKS_ABOUT_ANONYMITY = re.compile(r"(能不能|可不可以|可以|能|会不会|会)[^，,。]{0,4}(不留名|匿名|不留名字|不说名字|保密|告诉他|知道是我)"
+                                  r"[^，,。]{0,4}(吗|么|啊|呀|呢|？|\?|\s|$)")
 
 
 # "其实也不算投诉 就提个意见吧", "对 就登记成建议": the customer changes what is being filed.
@@ -130,6 +131,13 @@ class ValidateFeedbackForm(KeepsIdentitySlots, BaseFormValidation, FormValidatio
             # "我能不能不留名字 怕他找我麻烦": yes, and what is kept secret; the phone stays optional.
             dispatcher.utter_message(response="utter_reporter_kept_secret")
             return [SlotSet("contact_phone", None), SlotSet("requested_slot", "contact_phone")]
+        if tracker.get_slot("requested_slot") == "confirm" and not find_mobile(text) and not CHANGE_WORDS.search(text) \
+                and looks_like_address(text, tracker, need_number=True):
+            # "雨花南路238号梅园新村13栋2004" at the confirmation: where it happened, for the story.
+            content = tracker.get_slot("feedback_content") or ""
+            dispatcher.utter_message(response="utter_feedback_place_added")
+            return [SlotSet("feedback_content", f"{content}；地点：{text.strip()}"[:1000]), SlotSet("confirm", None),
+                    SlotSet("requested_slot", "confirm")]
         switched = switched_kind(text, tracker.get_slot("feedback_type"))
         if switched and tracker.get_slot("requested_slot") is not None:
             # "其实也不算投诉 就提个意见吧": the same story, filed as what the customer now says.

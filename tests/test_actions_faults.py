@@ -512,3 +512,14 @@ async def test_what_to_do_now_asked_during_a_hazard_report_is_answered_and_the_q
                            slots={**slots, "hazard": False})
     _, messages = await run_action(ValidateFaultForm(), tracker)
     assert "utter_hazard_what_to_do_now" not in [m.get("response") for m in messages]
+
+
+@pytest.mark.asyncio
+async def test_a_yes_with_a_plea_at_the_phone_question_uses_the_registered_phone_of_the_account_known(actions_gateway):
+    slots = {"requested_slot": "contact_phone", "address": "中华路66号2栋302", "fault_description": "家里没电了",
+             "repair_area_type": "urban", "account_no": "3201000003"}
+    tracker = make_tracker("对 就这个地址 赶紧来人", intent="affirm", form="fault_form", slots=slots)
+    events, messages = await run_action(ValidateFaultForm(), tracker)
+    values = slot_values(events)
+    assert values["contact_phone"] == "registered" and values["requested_slot"] is None
+    assert "登记的手机号" in texts(messages)[0]

@@ -395,3 +395,43 @@ async def test_a_reporter_afraid_of_being_known_is_told_it_stays_secret(actions_
     events, _ = await run_action(ValidateFeedbackForm(), at_contact("那行 电话留个13705181122 别告诉他是我讲的",
                                                                     feedback_type="tip_off"))
     assert slot_values(events)["contact_phone"] == "13705181122"
+
+
+@pytest.mark.asyncio
+async def test_a_phone_and_a_yes_at_the_application_confirmation_submit_with_that_phone(actions_gateway):
+    slots = {"business_type": "pv_connection", "applicant_name": "沈永刚", "contact_phone": "registered",
+             "account_no": "3201000019", "address": "谷里街道张溪社区103号"}
+    tracker = at_application("电话15912974181 对的 帮我报上", requested_slot="confirm", **slots)
+    values = slot_values((await run_action(ValidateApplicationForm(), tracker))[0])
+    assert values["contact_phone"] == "15912974181" and values["confirm"] is True
+    tracker = at_application("电话不对 是15912974181", requested_slot="confirm", **slots)
+    values = slot_values((await run_action(ValidateApplicationForm(), tracker))[0])
+    assert values.get("confirm") is not True
+
+
+@pytest.mark.asyncio
+async def test_an_address_at_the_complaint_confirmation_joins_the_story(actions_gateway):
+    events, messages = await run_action(ValidateFeedbackForm(), at_confirm("雨花南路238号梅园新村13栋2004"))
+    values = slot_values(events)
+    assert values["feedback_content"].endswith("地点：雨花南路238号梅园新村13栋2004")
+    assert values["requested_slot"] == "confirm" and not [e for e in events if e["event"] == "followup"]
+
+
+@pytest.mark.asyncio
+async def test_a_reporter_refusing_a_phone_out_of_fear_is_anonymous(actions_gateway):
+    events, messages = await run_action(ValidateFeedbackForm(), at_contact("我不想留名字 也不留电话 怕他报复",
+                                                                           feedback_type="tip_off"))
+    assert slot_values(events)["contact_phone"] == "none"
+    assert "utter_reporter_kept_secret" not in [m.get("response") for m in messages]
+
+
+@pytest.mark.asyncio
+async def test_a_business_switch_is_seen_when_nlu_already_filled_the_new_business(actions_gateway):
+    said = "等下 中介刚跟我讲不用销户 直接过户给买家就行 那就改成办过户吧"
+    prior = [{"event": "slot", "name": "business_type", "value": "account_closing"},
+             {"event": "bot", "text": "请问申请人的姓名是？"}]
+    tracker = make_tracker(said, intent="apply_service", form="application_form", prior_events=prior,
+                           slots={"business_type": "name_transfer", "requested_slot": "applicant_name"})
+    events, messages = await run_action(ValidateApplicationForm(), tracker)
+    assert messages[0].get("response") == "utter_application_switched"
+    assert slot_values(events)["business_type"] == "name_transfer"
