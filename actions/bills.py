@@ -5,7 +5,7 @@ import re
 from typing import Any, Dict, List, Optional, Text, Tuple
 
 from rasa_sdk import Action, FormValidationAction, Tracker
-from rasa_sdk.events import EventType, FollowupAction, SlotSet
+from rasa_sdk.events import ActiveLoop, EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
@@ -180,9 +180,27 @@ def reason_reply(bill: Dict[str, Any], previous: Optional[Dict[str, Any]]) -> Tu
     return response, values
 
 
+# "我不会用手机 电费到哪里交啊": where or how to pay, a question for everyone, no bill asked for.
+ASKS_WHERE_TO_PAY = re.compile(r"(在|到|去|上)?(哪|哪里|哪儿|哪个地方)(能|可以)?(交|缴)|怎么(交|缴)|咋(交|缴)|如何(交|缴)|"
+                               r"(交|缴)(电)?费[^，,。]{0,3}(在哪|去哪|哪里|怎么弄|咋弄)")
+ASKS_OWN_BILL = re.compile(r"多少钱|欠多少|欠了多少|多少度|账单|交了没|交过|交没交|上个月|这个月|本月|几月|\d{10}")
+
+
 class ValidateBillForm(BaseFormValidation, IdentityValidation, FormValidationAction):
     def name(self) -> Text:
         return "validate_bill_form"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: DomainDict) -> List[EventType]:
+        text = latest_text(tracker)
+        if tracker.get_slot("requested_slot") is None and ASKS_WHERE_TO_PAY.search(text) \
+                and not ASKS_OWN_BILL.search(text):
+            from actions.faq import answer_topic  # faq imports the forms' modules
+
+            if answer_topic("payment_channels", dispatcher, tracker, domain):
+                return [SlotSet("requested_slot", None), ActiveLoop(None), SlotSet("faq_topic", "payment_channels"),
+                        FollowupAction("action_listen")]
+        return await super().run(dispatcher, tracker, domain)
 
     async def required_slots(self, domain_slots: List[Text], dispatcher: CollectingDispatcher,
                              tracker: Tracker, domain: DomainDict) -> List[Text]:

@@ -13,7 +13,7 @@ from rasa_sdk.events import EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.applications import BUSINESS_TYPES, applicant_kind, business_from_text
+from actions.applications import BUSINESS_TYPES, DOCUMENTS_QUESTION, applicant_kind, business_from_text
 from actions.common import latest_text
 from actions.faq_concepts import touches
 
@@ -78,6 +78,33 @@ FOR_BUSINESS = {
     "docs_capacity_change": "docs_business",
     "tiered_tariff": "price_commercial",  # a known account's type: the answer's own condition
 }
+
+
+# The topic of a question about one business, by what it asks: documents, how long, the fee.
+BUSINESS_TOPICS = {
+    "documents": {"new_connection": "docs_new_connection", "name_transfer": "docs_name_transfer",
+                  "capacity_change": "docs_capacity_change", "ev_charger": "docs_ev_charger",
+                  "pv_connection": "docs_pv_connection", "meter_move": "docs_meter_move",
+                  "account_closing": "docs_account_closing"},
+    "duration": {"new_connection": "duration_new_connection", "capacity_change": "duration_capacity_change",
+                 "name_transfer": "duration_other_change", "meter_move": "duration_other_change",
+                 "account_closing": "duration_other_change", "tariff_change": "duration_other_change"},
+    "fee": {"new_connection": "fee_new_connection", "meter_move": "fee_meter_move"},
+}
+ASKS_HOW_LONG = re.compile(r"多久|几天|多少天|多长时间|几个工作日|要等多|啥时候能办好|什么时候能办好")
+ASKS_THE_FEE = re.compile(r"收费|要钱|多少钱|费用|免费|贵不贵|花多少|收不收钱|要不要钱|交多少钱")
+
+
+def business_topic(text: str) -> Optional[str]:
+    """"过户要带啥材料啊" -> docs_name_transfer: a question about a named business is answered on
+    that business's topic whatever the selector ranked first."""
+    business = business_from_text(text)
+    if not business:
+        return None
+    for aspect, asks in (("documents", DOCUMENTS_QUESTION), ("duration", ASKS_HOW_LONG), ("fee", ASKS_THE_FEE)):
+        if asks.search(text):
+            return BUSINESS_TOPICS[aspect].get(business)
+    return None
 
 
 def aspect_of(text: str) -> Optional[str]:
@@ -227,7 +254,8 @@ class ActionAnswerFaq(Action):
             # "那要是停的话几点到几点" right after an outage answer: that outage's times, not the
             # peak/valley hours the words resemble.
             return follow_the_shown_outages(tracker)
-        topic = follow_up_topic(last_faq_topic(tracker), latest_text(tracker)) or selected_topic(tracker)
+        topic = follow_up_topic(last_faq_topic(tracker), latest_text(tracker)) or business_topic(latest_text(tracker)) \
+            or selected_topic(tracker)
         if topic in FOR_BUSINESS and applicant_kind(tracker) != "residential" and not (
                 topic == "tiered_tariff" and tracker.get_slot("customer_type")):
             topic = FOR_BUSINESS[topic]

@@ -200,7 +200,12 @@ class ActionDefaultAskAffirmation(Action):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: DomainDict) -> List[EventType]:
-        from actions.faq import asks_about_shown_outages, follow_the_shown_outages, selected_topic_and_confidence
+        from actions.faq import (
+            asks_about_shown_outages,
+            business_topic,
+            follow_the_shown_outages,
+            selected_topic_and_confidence,
+        )
         from actions.faults import find_hazards, safety_response
 
         text = latest_text(tracker)
@@ -230,6 +235,9 @@ class ActionDefaultAskAffirmation(Action):
         follow_up = follow_up_topic(last_faq_topic(tracker), text)
         if follow_up and answer_topic(follow_up, dispatcher, tracker, domain):
             return [SlotSet("faq_topic", follow_up)]
+        named_topic = business_topic(text)  # it asks by itself: documents, how long, the fee
+        if named_topic and answer_topic(named_topic, dispatcher, tracker, domain):
+            return [SlotSet("faq_topic", named_topic)]  # "过户要带啥材料啊": that business's answer
         topic, confidence = selected_topic_and_confidence(tracker)
         if topic and confidence >= FALLBACK_ANSWER_CONFIDENCE and is_question(text) \
                 and answer_topic(topic, dispatcher, tracker, domain):

@@ -248,3 +248,19 @@ async def test_a_crew_asked_for_at_the_identity_question_ends_the_bill_query_for
     assert [m.get("response") for m in messages] == ["utter_switch_to_repair"]
     assert [e["name"] for e in events if e["event"] == "followup"] == ["fault_form"]
     assert any(e["event"] == "active_loop" and e["name"] is None for e in events)
+
+
+@pytest.mark.asyncio
+async def test_where_to_pay_opening_a_bill_query_is_answered_for_everyone(actions_gateway):
+    from tests.support.dialogue import DOMAIN
+
+    tracker = make_tracker("我不会用手机 电费到哪里交啊", intent="query_bill", form="bill_form",
+                           slots={"requested_slot": None})
+    events, messages = await run_action(ValidateBillForm(), tracker)
+    assert texts(messages)[0] in [v["text"] for v in DOMAIN["responses"]["utter_faq/payment_channels"]]
+    assert any(e["event"] == "active_loop" and e["name"] is None for e in events)
+    # One's own bill is still a bill query.
+    tracker = make_tracker("上个月电费多少钱 在哪交", intent="query_bill", form="bill_form",
+                           slots={"requested_slot": None})
+    events, messages = await run_action(ValidateBillForm(), tracker)
+    assert not any(e["event"] == "active_loop" and e["name"] is None for e in events)

@@ -317,8 +317,8 @@ async def test_a_question_the_intent_was_unsure_of_is_answered_when_the_selector
     events, messages = await run_action(ActionDefaultAskAffirmation(), tracker)
     assert texts(messages)[0] in variations("utter_faq/docs_name_transfer")
     assert slot_values(events)["faq_topic"] == "docs_name_transfer"
-    # Unsure selector: no answer guessed.
-    tracker = ranked_tracker("过户要带啥材料啊", [("docs_name_transfer", 0.3), ("docs_meter_move", 0.2)],
+    # Unsure selector, no business named: no answer guessed.
+    tracker = ranked_tracker("那个要带啥东西啊", [("docs_name_transfer", 0.3), ("docs_meter_move", 0.2)],
                              intent="nlu_fallback")
     _, messages = await run_action(ActionDefaultAskAffirmation(), tracker)
     assert not any(t in variations("utter_faq/docs_name_transfer") for t in texts(messages))
@@ -335,3 +335,15 @@ async def test_an_answer_taken_in_gets_a_short_reply_not_a_rephrase_request():
     # Out of the blue, "好" answers nothing: asked to say more.
     _, messages = await run_action(ActionDefaultAskAffirmation(), make_tracker("好 我让女儿带我去", intent="nlu_fallback"))
     assert [m.get("response") for m in messages] != ["utter_ok_no_problem"]
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("text, topic", [("过户要带啥材料啊", "docs_name_transfer"), ("新装要多久", "duration_new_connection"),
+                                         ("移表收费不", "fee_meter_move")])
+async def test_a_question_about_a_named_business_gets_that_businesss_answer(text, topic):
+    tracker = ranked_tracker(text, [("peak_valley_hours", 0.5), ("late_fee", 0.3)], intent="faq")
+    events, messages = await run_action(ActionAnswerFaq(), tracker)
+    assert texts(messages)[0] in variations(f"utter_faq/{topic}")
+    tracker = ranked_tracker(text, [("peak_valley_hours", 0.2), ("late_fee", 0.1)], intent="nlu_fallback")
+    _, messages = await run_action(ActionDefaultAskAffirmation(), tracker)
+    assert texts(messages)[0] in variations(f"utter_faq/{topic}")
