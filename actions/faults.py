@@ -454,11 +454,11 @@ class ValidateFaultForm(BaseFormValidation, AddressValidation, FormValidationAct
             # "对 就这个地址 赶紧来人" once the 户号 is known: read before it is taken for a plea.
             account = await self._registered_contact(text, dispatcher, tracker)
             if account:
-                events: List[EventType] = [SlotSet(name, value) for name, value in account.items()]
-                tracker.add_slots(events)
+                contact: List[EventType] = [SlotSet(name, value) for name, value in account.items()]
+                tracker.add_slots(contact)
                 missing = next((name for name in await self.form_slots(dispatcher, tracker, domain)
                                 if tracker.slots.get(name) is None), None)
-                return events + [SlotSet("requested_slot", missing)]
+                return contact + [SlotSet("requested_slot", missing)]
         if asked and tracker.get_slot("hazard") and ASKS_WHAT_TO_DO_NOW.search(text) \
                 and (QUESTION_MARKS.search(text) or SHOULD_I.search(text)):
             # "我要不要去把总闸拉下来啊 我一个老太婆不敢弄": what to do (and not) until the crew
