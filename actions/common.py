@@ -20,12 +20,6 @@ from bot.masking import mask_name, mask_phone  # noqa: F401  (the one masking ru
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 HOTLINE = "95598"
 
-# Said whenever the gateway fails: no promise, a way forward.
-API_FAILURE_TEXT = (
-    "抱歉，系统暂时繁忙，这次没能为您办理成功。"
-    "您可以稍后再试，或转人工客服，也可以直接拨打95598供电服务热线。"
-)
-
 # Intents that, asked inside a form, are a new request rather than an answer.
 DIGRESSION_INTENTS = {"query_bill", "ask_bill_reason", "query_outage", "query_progress"}
 STOP_INTENTS = {"cancel", "request_human"}
@@ -174,11 +168,6 @@ def asker(tracker: Tracker) -> Dict[str, Optional[str]]:
     metadata = (tracker.latest_message or {}).get("metadata") or latest_user_event(tracker).get("metadata") or {}
     client = metadata.get("client") if isinstance(metadata, dict) else None
     return {"conversation_id": tracker.sender_id, "client": str(client) if client else None}
-
-
-# Too many different account numbers asked about from one conversation or client.
-RATE_LIMITED_TEXT = ("您短时间内查询的户号较多，为保护用户信息安全，请稍后再试。"
-                     "如需帮助，可以转人工客服，或拨打95598供电服务热线。")
 
 
 def request_key(tracker: Tracker, purpose: str) -> str:
@@ -585,7 +574,8 @@ def finish_service(dispatcher: CollectingDispatcher, tracker: Tracker, served: b
     the question then waits for the customer's thanks or goodbye (`action_wrap_up`)."""
     paused = tracker.get_slot("paused_form")
     if paused:
-        dispatcher.utter_message(text=f"我们接着办理刚才的{FORM_LABELS.get(paused, '业务')}。")
+        label = FORM_LABELS.get(paused, "业务")
+        dispatcher.utter_message(response="utter_resume_paused_form", form_label=label)
         return []
     if more_to_come:
         return []  # the other request of the same message follows at once
@@ -737,24 +727,24 @@ class IdentityValidation:
             return {"account_no": None}  # not an answer; what was needed has been said
         account_no = digits_only(value)
         if len(account_no) != 10:
-            dispatcher.utter_message(text="户号是10位数字，可以在电费单或“网上国网”App里查到，请再核对一下。")
+            dispatcher.utter_message(response="utter_account_no_invalid")
             return {"account_no": None}
         if tracker.get_slot("identity_verified") and tracker.get_slot("verified_account_no") == account_no:
             return {"account_no": account_no}
         try:
             await api_client.get_account(account_no, **asker(tracker))
         except api_client.RateLimited:
-            dispatcher.utter_message(text=RATE_LIMITED_TEXT)
+            dispatcher.utter_message(response="utter_rate_limited")
             return {"account_no": None}
         except api_client.NotFound:
-            dispatcher.utter_message(text=f"没有查到户号 {account_no}，请核对后重新输入。")
+            dispatcher.utter_message(response="utter_account_not_found", account_no=account_no)
             return {"account_no": None}
         except api_client.ApiError:
-            dispatcher.utter_message(text=API_FAILURE_TEXT)
+            dispatcher.utter_message(response="utter_api_failure")
             return {"account_no": None, "api_failed": True}
         # A new account number (a correction) restarts the check for that account.
         if account_no_before_this_message(tracker) not in (None, account_no):
-            dispatcher.utter_message(text=f"好的，户号已改为尾号{account_no[-4:]}。")
+            dispatcher.utter_message(response="utter_account_changed", tail=account_no[-4:])
         return {"account_no": account_no, "phone_last4": None, "identity_verified": False,
                 "verified_account_no": None, "identity_attempts": 0.0}
 
@@ -764,7 +754,7 @@ class IdentityValidation:
         mobile = find_mobile(raw)  # the whole registered number: its last four are the answer
         match = re.search(r"(?<!\d)(\d{4})(?!\d)", mobile[-4:] if mobile else raw)
         if not match:
-            dispatcher.utter_message(text="请输入登记手机号的后四位数字，比如“0001”。")
+            dispatcher.utter_message(response="utter_phone_last4_invalid")
             return {"phone_last4": None}
         account_no = tracker.get_slot("account_no")
         if not account_no:
@@ -779,14 +769,14 @@ class IdentityValidation:
         try:
             result = await api_client.verify_identity(account_no, match.group(1), **asker(tracker))
         except api_client.RateLimited:
-            dispatcher.utter_message(text=RATE_LIMITED_TEXT)
+            dispatcher.utter_message(response="utter_rate_limited")
             return {"phone_last4": None}
         except api_client.ApiError:
-            dispatcher.utter_message(text=API_FAILURE_TEXT)
+            dispatcher.utter_message(response="utter_api_failure")
             return {"phone_last4": None, "api_failed": True}
         if result.get("verified"):
             customer = result.get("customer") or {}
-            dispatcher.utter_message(text=f"身份验证通过，{mask_name(customer.get('name'))}您好。")
+            dispatcher.utter_message(response="utter_identity_verified", holder=mask_name(customer.get("name")))
             return {
                 "phone_last4": match.group(1),
                 "identity_verified": True,
@@ -797,15 +787,13 @@ class IdentityValidation:
                 "customer_type": customer.get("customer_type"),
             }
         if result.get("reason") == "not_found":
-            dispatcher.utter_message(text=f"没有查到户号 {account_no}，请核对后重新输入户号。")
+            dispatcher.utter_message(response="utter_account_not_found_retype", account_no=account_no)
             return {"phone_last4": None, "account_no": None}
         attempts = int(tracker.get_slot("identity_attempts") or 0) + 1
         if result.get("reason") == "locked" or attempts >= 3:
-            dispatcher.utter_message(
-                text="手机号后四位多次与登记信息不一致，为保护您的账户安全，本次查询先暂停。")
+            dispatcher.utter_message(response="utter_identity_mismatch_locked")
             return {"phone_last4": None, "identity_attempts": float(attempts), "identity_locked": True}
-        dispatcher.utter_message(
-            text=f"手机号后四位与登记信息不一致，请再核对一下（还可以再试{3 - attempts}次）。")
+        dispatcher.utter_message(response="utter_identity_mismatch", tries_left=str(3 - attempts))
         return {"phone_last4": None, "identity_attempts": float(attempts)}
 
 
@@ -872,23 +860,22 @@ class ActionCancelForm(Action):
         if rest_request == form:
             rest_request = None  # "算了不报修了" names the request it stops
         rest_question = bool(rest) and not rest_request and bool(QUESTION_MARKS.search(rest))
-        if instead:
-            ask = f"现在为您办理{BUSINESS_TYPES[instead]['label']}。"
-        elif rest_request or rest_question:
-            ask = ""
-        else:
-            ask = "还有其他可以帮您的吗？"
+        # What the reply ends with: the business done instead (_instead), nothing as the request or
+        # question said after the stop comes next (_then), or the question whether anything else is
+        # needed.
+        ending = "_instead" if instead else "_then" if rest_request or rest_question else ""
+        business = {"business": BUSINESS_TYPES[instead]["label"]} if instead else {}
         withdrawn = None if form or paused else await withdraw_just_opened(dispatcher, tracker)
         if form or paused:
             label = FORM_LABELS.get(form or paused, "办理")
-            dispatcher.utter_message(text=f"好的，已为您取消本次{label}，没有提交任何信息。{ask}")
+            dispatcher.utter_message(response=f"utter_form_cancelled{ending}", form_label=label, **business)
             if rest_question and not answer_inline(dispatcher, tracker, domain):
                 dispatcher.utter_message(response="utter_cannot_answer")
         elif withdrawn:
-            dispatcher.utter_message(text=f"好的，刚才登记的{withdrawn[1]}工单 {withdrawn[0]} 已为您撤销。"
-                                          + ("" if instead else ask))
+            dispatcher.utter_message(response="utter_ticket_withdrawn" + ("_then" if ending else ""),
+                                     ticket_no=withdrawn[0], type_label=withdrawn[1])
         else:
-            dispatcher.utter_message(text=f"好的。{ask}")
+            dispatcher.utter_message(response=f"utter_cancelled{ending}", **business)
         events: List[EventType] = [ActiveLoop(None), SlotSet("requested_slot", None),
                                    SlotSet("paused_form", None), SlotSet("api_failed", False)]
         for name in {form, paused} - {None}:
@@ -976,17 +963,19 @@ async def reassure_after_filing(dispatcher: CollectingDispatcher, tracker: Track
         return None
     if not urged:
         # "好 我在家等着": the customer will wait (NLU heard an outage question).
-        dispatcher.utter_message(text="好的，请保持电话畅通，抢修人员到达前会和您联系。有进展我会在这里告诉您，"
-                                      "也可以随时发工单编号问我进度。")
+        dispatcher.utter_message(response="utter_wait_for_crew")
         return [SlotSet("requested_slot", None), ActiveLoop(None), FollowupAction("action_listen")]
-    from actions.handoff import time_limits_text  # handoff imports this module
+    from actions.handoff import time_limits  # handoff imports this module
 
     try:
         ticket = await api_client.get_ticket(just_filed)
     except api_client.ApiError:
         return None
-    sent = "工单已经派出。" if ticket.get("type") == "repair" else "我们会尽快处理。"
-    dispatcher.utter_message(text="理解您着急，" + sent + time_limits_text(ticket))
+    kind, values = time_limits(ticket)
+    # utter_urged_{repair,other}_{done,met,open}: a repair's crew is on its way, anything else is handled
+    # soon; then the ticket's time limits as utter_time_limits_* say them.
+    sent = "repair" if ticket.get("type") == "repair" else "other"
+    dispatcher.utter_message(response=f"utter_urged_{sent}_{kind}", **values)
     return [SlotSet("requested_slot", None), ActiveLoop(None), FollowupAction("action_listen")]
 
 
@@ -1013,7 +1002,7 @@ async def add_to_just_filed(dispatcher: CollectingDispatcher, tracker: Tracker) 
         await api_client.add_ticket_note(ticket_no, f"客户补充：{text[:1000]}")
     except api_client.ApiError:
         return None
-    dispatcher.utter_message(text=f"好的，已把您补充的内容记到工单 {ticket_no} 里了。")
+    dispatcher.utter_message(response="utter_ticket_note_added", ticket_no=ticket_no)
     return [SlotSet("requested_slot", None), ActiveLoop(None), FollowupAction("action_listen")]
 
 async def correct_just_filed_phone(dispatcher: CollectingDispatcher, tracker: Tracker) -> Optional[List[EventType]]:
@@ -1067,7 +1056,8 @@ class ActionPauseForm(Action):
                   domain: DomainDict) -> List[EventType]:
         form = tracker.active_loop.get("name") if tracker.active_loop else None
         if form:
-            dispatcher.utter_message(text=f"好的，先帮您处理这个，稍后再继续{FORM_LABELS.get(form, '刚才的业务')}。")
+            label = FORM_LABELS.get(form, "刚才的业务")
+            dispatcher.utter_message(response="utter_form_paused", form_label=label)
         return [SlotSet("paused_form", form), ActiveLoop(None), SlotSet("requested_slot", None)]
 
 
@@ -1112,6 +1102,11 @@ COMPANION_SLOTS = ("address_from_account", "account_no", "area_type", "fault_des
 
 FIELD_LABELS = {"address": "地址", "contact_phone": "联系电话", "account_no": "户号",
                 "phone_last4": "手机号后四位", "applicant_name": "申请人姓名"}
+
+
+def field_label(slot: Optional[str]) -> str:
+    """The slot's name in utter_still_need, utter_corrected…: 信息 for one without a name."""
+    return FIELD_LABELS.get(slot or "", "信息")
 
 
 def last_form(tracker: Tracker) -> Optional[str]:
@@ -1272,7 +1267,7 @@ class BaseFormValidation:
             if target not in slots:
                 return None
             if value is None:
-                dispatcher.utter_message(response="utter_ask_corrected", field=FIELD_LABELS.get(target, "信息"))
+                dispatcher.utter_message(response="utter_ask_corrected", field=field_label(target))
                 result = {target: None, "requested_slot": target}
             else:
                 validate = getattr(self, f"validate_{target}", None)
@@ -1286,7 +1281,7 @@ class BaseFormValidation:
                         shown = f"尾号{str(shown)[-4:]}"
                     elif target == "address" and result.get("address_from_account"):
                         shown = "登记地址"
-                    dispatcher.utter_message(response="utter_corrected", field=FIELD_LABELS.get(target, "信息"),
+                    dispatcher.utter_message(response="utter_corrected", field=field_label(target),
                                              value=shown)
                 if slot == "confirm":
                     result["confirm"] = None
@@ -1312,14 +1307,14 @@ class BaseFormValidation:
                 limit = 500 if narrative == "fault_description" else 1000
                 result = {narrative: (f"{held}；{text}" if held else text)[:limit], slot: None}
             else:
-                dispatcher.utter_message(response="utter_still_need", field=FIELD_LABELS.get(slot, "信息"))
+                dispatcher.utter_message(response="utter_still_need", field=field_label(slot))
                 result = {slot: None}
         elif kind == "question":
             intent, confidence = latest_intent(tracker)
             if intent in ASIDE_INTENTS and confidence >= 0.5:
                 return None  # the question is answered by its rule, then the form goes on
             if not answer_inline(dispatcher, tracker, domain):
-                dispatcher.utter_message(response="utter_still_need", field=FIELD_LABELS.get(slot, "信息"))
+                dispatcher.utter_message(response="utter_still_need", field=field_label(slot))
             result = {slot: None}
         events: List[EventType] = [SlotSet(k, v) for k, v in result.items()]
         if not any(e["name"] != "requested_slot" for e in events):

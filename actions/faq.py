@@ -195,6 +195,8 @@ def choose_variation(name: str, tracker: Tracker, domain: DomainDict) -> Optiona
 
 
 def utter_variation(dispatcher: CollectingDispatcher, variation: Dict[str, Any]) -> None:
+    """A variation of a response of the domain, chosen by choose_variation (Rasa's own choice
+    would be random, and could repeat what was said): sent as its text and buttons."""
     dispatcher.utter_message(text=variation.get("text"), buttons=variation.get("buttons") or [])
 
 
@@ -268,14 +270,15 @@ class ActionAnswerFaq(Action):
                 and not BUSINESS_NAMED.search(latest_text(tracker)):
             # "要几天能办好" right after a request: that request's own deadlines.
             from actions import api_client
-            from actions.handoff import time_limits_text
+            from actions.handoff import time_limits
 
             try:
                 ticket = await api_client.get_ticket(tracker.get_slot("last_ticket_no"))
             except api_client.ApiError:
                 ticket = None
             if ticket:
-                dispatcher.utter_message(text=time_limits_text(ticket))
+                kind, values = time_limits(ticket)
+                dispatcher.utter_message(response=f"utter_time_limits_{kind}", **values)
                 return [SlotSet("faq_topic", None)]
         if topic and answer_topic(topic, dispatcher, tracker, domain):
             # "我刚交了钱，多久能来电": after the rule, the customer's own bills are checked.
@@ -304,9 +307,6 @@ def offer_application(topic: str, dispatcher: CollectingDispatcher, tracker: Tra
     key = named or TOPIC_BUSINESS.get(topic)
     if not key:
         return None
-    label = BUSINESS_TYPES[key]["label"]
-    dispatcher.utter_message(
-        text=f"需要的话，我现在就可以帮您在线提交{label}申请。",
-        buttons=[{"title": f"在线申请{label}", "payload": f'/apply_service{{"business_type":"{key}"}}'},
-                 {"title": "先不用", "payload": "/deny"}])
+    dispatcher.utter_message(response="utter_offer_application", business=BUSINESS_TYPES[key]["label"],
+                             business_key=key)
     return key

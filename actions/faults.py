@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import re
 from datetime import date, timedelta
-from typing import Any, Dict, List, Optional, Text
+from typing import Any, Dict, List, Optional, Text, Tuple
 
 from rasa_sdk import Action, FormValidationAction, Tracker
 from rasa_sdk.events import ActiveLoop, EventType, FollowupAction, SlotSet
@@ -15,9 +15,7 @@ from actions.applications import REGISTERED, REGISTERED_WORDS, digits_to_ascii, 
 from actions.common import (
     FAULT_STORY_WORDS,
     QUESTION_MARKS,
-    API_FAILURE_TEXT,
     DONE_STATUSES,
-    RATE_LIMITED_TEXT,
     BaseFormValidation,
     asker,
     channel_of,
@@ -51,11 +49,6 @@ HAZARD_WORDS = (
     "电线杆歪", "电杆歪", "线杆歪", "杆子歪", "电线垂", "线垂", "垂下来", "耷拉", "碰到头", "变压器响",
 ) + ("救命", "电晕", "电倒", "电着了", "电到了", "触了电", "火灾")
 
-SAFETY_ADVICE = (
-    "请先注意安全！请立即远离现场，与掉落的电线保持8米以上距离，不要触碰电线、电表和潮湿的电器；"
-    "家中漏电或冒烟请先拉下总闸。如有人触电，先断开电源或用干燥的木棍挑开电线，切勿直接拉拽；"
-    "发生火情请拨打119，有人受伤请拨打120。我们会按紧急情况为您处理。"
-)
 # Which danger a message names decides what the first line says to do now.
 SHOCK_WORDS = re.compile(r"触电|被电|电到人|电到了|电着了|电击|电晕|电倒|触了电|被电打")
 FIRE_WORDS = re.compile(r"着火|起火|失火|烧起来|火灾|冒烟|烧焦|爆炸|炸了|冒火(?![花星])")
@@ -132,20 +125,26 @@ def place_may_be_told(tracker: Tracker) -> bool:
     return bool(tracker.get_slot("identity_verified")) and tracker.get_slot("verified_account_no") == account_no
 
 
-def outage_text(outage: Dict[str, Any], tell_place: bool = True) -> str:
-    kind = OUTAGE_KIND.get(outage.get("kind", ""), "停电")
+def outage_reply(outage: Dict[str, Any], tell_place: bool = True) -> Tuple[str, Dict[str, str]]:
+    """One outage: the response (going on or planned; the place named, or the account's own
+    area unnamed) and its values."""
     scope = "、".join(outage.get("scope") or [])
-    where = f"{outage.get('area') or ''}{('（' + scope + '）') if scope else ''}"
-    # Without the place: the account's own area, unnamed.
-    subject, where = ("您所在的区域", f"：{where}") if tell_place else ("该户号登记地址所在的区域", "")
-    start, end = format_time(outage.get("start")), format_time(outage.get("end"))
+    values = {"outage_kind": OUTAGE_KIND.get(outage.get("kind", ""), "停电"), "reason": str(outage.get("reason")),
+              "end": format_time(outage.get("end"))}
+    if tell_place:
+        values["place"] = f"{outage.get('area') or ''}{('（' + scope + '）') if scope else ''}"
+    unnamed = "" if tell_place else "_unnamed"
     if outage.get("active"):
-        return (f"{subject}正在{kind}{where}，原因是{outage.get('reason')}，"
-                f"预计{end}恢复供电。给您带来不便，敬请谅解。")
-    if start.split(" ")[0] == end.split(" ")[0] and " " in end:
-        end = end.split(" ", 1)[1]  # same day: "明天 08:00 至 17:00"
-    return (f"{subject}有{kind}安排{where}，原因是{outage.get('reason')}，"
-            f"时间为{start}至{end}。请提前做好准备。")
+        return f"utter_outage_now{unnamed}", values
+    values["start"] = format_time(outage.get("start"))
+    if values["start"].split(" ")[0] == values["end"].split(" ")[0] and " " in values["end"]:
+        values["end"] = values["end"].split(" ", 1)[1]  # same day: "明天 08:00 至 17:00"
+    return f"utter_outage_planned{unnamed}", values
+
+
+def utter_outage(dispatcher: CollectingDispatcher, outage: Dict[str, Any], tell_place: bool) -> None:
+    response, values = outage_reply(outage, tell_place)
+    dispatcher.utter_message(response=response, **values)
 
 
 _WEEKDAY_INDEX = {"一": 0, "二": 1, "三": 2, "四": 3, "五": 4, "六": 5, "日": 6, "天": 6}
@@ -363,13 +362,13 @@ class AddressValidation:
         try:
             customer = await api_client.get_account(account_no, **asker(tracker))
         except api_client.RateLimited:
-            dispatcher.utter_message(text=RATE_LIMITED_TEXT)
+            dispatcher.utter_message(response="utter_rate_limited")
             return {"address": None}
         except api_client.NotFound:
-            dispatcher.utter_message(text=f"没有查到户号 {account_no}，请直接告诉我详细地址。")
+            dispatcher.utter_message(response="utter_account_not_found_ask_address", account_no=account_no)
             return {"address": None}
         except api_client.ApiError:
-            dispatcher.utter_message(text=API_FAILURE_TEXT)
+            dispatcher.utter_message(response="utter_api_failure")
             return {"address": None, "api_failed": True}
         dispatcher.utter_message(response="utter_using_account_address", tail=account_no[-4:])
         return {"address": customer.get("address"), "address_from_account": True,
@@ -594,7 +593,7 @@ class ValidateFaultForm(BaseFormValidation, AddressValidation, FormValidationAct
             await api_client.get_account(account_no, **asker(tracker))
         except api_client.ApiError:
             return None  # no such account (or no answer): the phone is asked as usual
-        dispatcher.utter_message(text=f"好的，抢修人员会打户号尾号{account_no[-4:]}登记的手机号联系您，请保持电话畅通。")
+        dispatcher.utter_message(response="utter_crew_calls_registered_phone", tail=account_no[-4:])
         return {"contact_phone": REGISTERED, "account_no": account_no}
 
     async def validate_address(self, value: Any, dispatcher: CollectingDispatcher,
@@ -630,19 +629,19 @@ class ValidateFaultForm(BaseFormValidation, AddressValidation, FormValidationAct
         covering = [o for o in outages if o.get("active")]
         if covering:
             # Only an outage going on now explains a house without power: no repair needed.
-            dispatcher.utter_message(text=outage_text(covering[0], place_may_be_told(tracker)))
+            utter_outage(dispatcher, covering[0], place_may_be_told(tracker))
             result["outage_notice"] = covering[0].get("outage_no") or "outage"
             result["outage_shown_for"] = value
         elif outages:
             # A planned one later (tomorrow) is worth knowing, but the fault now is reported.
-            dispatcher.utter_message(text=outage_text(outages[0], place_may_be_told(tracker)))
+            utter_outage(dispatcher, outages[0], place_may_be_told(tracker))
         return result
 
     async def validate_fault_description(self, value: Any, dispatcher: CollectingDispatcher,
                                          tracker: Tracker, domain: DomainDict) -> Dict[Text, Any]:
         text = str(value or "").strip()
         if len(text) < 2:
-            dispatcher.utter_message(text="请再具体说说是什么情况，比如“整栋楼都停电了”或“电表箱冒烟”。")
+            dispatcher.utter_message(response="utter_fault_description_too_short")
             return {"fault_description": None}
         return {"fault_description": text[:500]}
 
@@ -652,7 +651,7 @@ class ValidateFaultForm(BaseFormValidation, AddressValidation, FormValidationAct
             return {"contact_phone": REGISTERED}
         contact = parse_contact(value)
         if not contact:
-            dispatcher.utter_message(text="没有识别到电话号码，手机号是11位数字。")
+            dispatcher.utter_message(response="utter_contact_phone_not_found")
             return {"contact_phone": None}
         return {"contact_phone": contact}
 
@@ -684,8 +683,7 @@ class ActionSubmitFault(Action):
             return events + FAULT_RESET + finish_service(dispatcher, tracker, served=False)
         hazard = bool(tracker.get_slot("hazard"))
         if tracker.get_slot("outage_notice") and not hazard:
-            dispatcher.utter_message(
-                text="如果您家的情况和上面的停电不一样（比如周边都有电，只有您家没电），请再告诉我，我马上为您登记报修。")
+            dispatcher.utter_message(response="utter_outage_explains_no_power")
             return FAULT_RESET + finish_service(dispatcher, tracker, served=True)
 
         address = tracker.get_slot("address") or ""
@@ -693,9 +691,7 @@ class ActionSubmitFault(Action):
         earlier = None if hazard else await self._open_report_for(tracker.get_slot("last_ticket_no"), address)
         if earlier:
             # A second report for the same address minutes later would send a second crew.
-            dispatcher.utter_message(
-                text=f"这个地址刚才已经为您报修过了，工单号：{earlier}，抢修人员正在处理，不用重复报修。"
-                     f"如果是别的地址或情况有变化，可以转人工客服补充说明。")
+            dispatcher.utter_message(response="utter_fault_already_reported", ticket_no=earlier)
             return FAULT_RESET + finish_service(dispatcher, tracker, served=True, ticket_no=earlier,
                                                 business_done=False)
         registered_contact = tracker.get_slot("contact_phone") == REGISTERED
@@ -724,26 +720,30 @@ class ActionSubmitFault(Action):
         try:
             ticket = await api_client.create_ticket({k: v for k, v in payload.items() if v is not None})
         except api_client.ApiError:
-            dispatcher.utter_message(text=API_FAILURE_TEXT)
+            dispatcher.utter_message(response="utter_api_failure")
             if hazard:
-                dispatcher.utter_message(text="情况紧急，请立即拨打95598抢修热线，并远离危险区域。")
+                dispatcher.utter_message(response="utter_fault_urgent_call_hotline")
             dispatcher.utter_message(response="utter_offer_human")
             return FAULT_RESET + [SlotSet("handoff_reason", "api_failure")]
 
         ticket_no = ticket["ticket_no"]
-        lines = [f"已为您登记{'紧急' if hazard else ''}故障报修，工单号：{ticket_no}。"]
+        # utter_fault_filed[_urgent]_{in_minutes,by,soon}[_contact]: urgent or not, the arrival
+        # committed in minutes, by a time or not known, the contact phone said back or none.
+        values = {"ticket_no": ticket_no}
         arrival = arrival_milestone(ticket)
         if arrival and arrival.get("due_at"):
             minutes = minutes_between(ticket.get("created_at"), arrival["due_at"])
-            within = f"{minutes}分钟内（{format_time(arrival['due_at'])}前）" if minutes else \
-                f"{format_time(arrival['due_at'])}前"
-            lines.append(f"抢修人员将在{within}到达现场，请保持电话畅通。")
+            values["due"] = format_time(arrival["due_at"])
+            when = "in_minutes" if minutes else "by"
+            if minutes:
+                values["minutes"] = str(minutes)
         else:
-            lines.append("我们会尽快安排抢修人员上门，请保持电话畅通。")
+            when = "soon"
         contact = tracker.get_slot("contact_phone")
         if contact:
-            lines.append(f"联系电话：{mask_phone(contact)}。")
-        dispatcher.utter_message(text="\n".join(lines))
+            values["masked_phone"] = mask_phone(contact)
+        response = f"utter_fault_filed{'_urgent' if hazard else ''}_{when}{'_contact' if contact else ''}"
+        dispatcher.utter_message(response=response, **values)
         # Registered is not repaired: the satisfaction question waits for the end of the conversation.
         return FAULT_RESET + [SlotSet("last_ticket_no", ticket_no)] + \
             finish_service(dispatcher, tracker, served=True, ticket_no=ticket_no, business_done=False)
@@ -818,10 +818,10 @@ class ActionQueryOutage(Action):
                 address=None if from_account else address,
                 account_no=tracker.get_slot("account_no") if from_account else None, **asker(tracker))
         except api_client.RateLimited:
-            dispatcher.utter_message(text=RATE_LIMITED_TEXT)
+            dispatcher.utter_message(response="utter_rate_limited")
             return [SlotSet("address", None)] + finish_service(dispatcher, tracker, served=False)
         except api_client.ApiError:
-            dispatcher.utter_message(text=API_FAILURE_TEXT)
+            dispatcher.utter_message(response="utter_api_failure")
             return [SlotSet("handoff_reason", "api_failure")] + finish_service(dispatcher, tracker, served=False)
         # "查电费，顺便问问明天停不停电": the other request of the opening message comes next.
         nxt = second_request_events(opening_text(tracker, "outage_form") or "", "outage_form",
@@ -834,14 +834,14 @@ class ActionQueryOutage(Action):
             first, last, said = days
             that_day = [o for o in outages if on_days(o, first, last)]
             if not that_day:
-                when = f"{first.month}月{first.day}日" + (f"至{last.month}月{last.day}日" if last != first else "")
-                dispatcher.utter_message(text=f"{said}（{when}）没有安排停电。近7天内还有以下停电安排，供您参考：")
+                days_said = f"{first.month}月{first.day}日" + (f"至{last.month}月{last.day}日" if last != first else "")
+                dispatcher.utter_message(response="utter_outage_none_that_day", day_said=said, days=days_said)
             outages = that_day or outages
         out_now = any(NO_POWER_NOW.search(said) for said in
                       (latest_text(tracker), opening_text(tracker, "outage_form") or ""))
         if outages:
             for outage in outages[:3]:
-                dispatcher.utter_message(text=outage_text(outage, place_may_be_told(tracker)))
+                utter_outage(dispatcher, outage, place_may_be_told(tracker))
             if out_now and not any(going_on(outage) for outage in outages):
                 # "中华路是不是在检修啊 我店里没电了": the outage listed is another day's; the
                 # power is out now, so it is a fault to repair, at this address.

@@ -150,18 +150,6 @@ def time_limits(ticket: Dict[str, Any]) -> Tuple[str, Dict[str, str]]:
     return "open", values
 
 
-def time_limits_text(ticket: Dict[str, Any]) -> str:
-    """utter_time_limits_* as text, for faq.py and common.py until their texts move to domain.yml
-    too (issue 17, last group); tests/test_action_texts.py checks it says the same."""
-    kind, values = time_limits(ticket)
-    head = f"您的{values['type_label']}工单 {values['ticket_no']} 目前{values['status_label']}"
-    if kind == "done":
-        return head + "。"
-    if kind == "met":
-        return head + "，各环节都已在时限内完成，正在等待办结。"
-    return f"{head}。按承诺的时限：{values['steps']}。如有变化，工作人员会与您联系。"
-
-
 # A request said as one ("查下", "帮我", "要办"), not a topic named in passing ("电费那个").
 ASKS_FOR_IT = re.compile(r"查|帮我|帮忙|我要|要办|想办|申请|报修|来修|问问|看看|打听")
 

@@ -8,7 +8,7 @@ from actions.common import ActionCancelForm, ActionPauseForm
 from actions.handoff import ActionDefaultAskAffirmation, ActionDefaultFallback, ActionHandoff
 from actions.survey import ActionSubmitSurvey, rating_from_text
 from bot.store.models import Handoff, SurveyAnswer
-from tests.support.dialogue import make_tracker, run_action, slot_values, texts
+from tests.support.dialogue import make_tracker, response_text, run_action, slot_values, texts
 from bot.sla import SLA_RULES
 from bot.store import STORE
 
@@ -212,7 +212,7 @@ async def test_how_long_without_a_ticket_offers_the_progress_query():
 
 @pytest.mark.asyncio
 async def test_how_long_with_the_gateway_down_apologises(dead_gateway):
-    from actions.common import API_FAILURE_TEXT
+    API_FAILURE_TEXT = response_text("utter_api_failure")  # the text the gateway's customer gets
 
     tracker = make_tracker("要几天能办好", intent="nlu_fallback", slots={"last_ticket_no": "YK20261127001"})
     _, messages = await run_action(ActionDefaultAskAffirmation(), tracker)

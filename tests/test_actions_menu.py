@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 
 from actions.menu import ActionAnswerBareDetail
-from tests.support.dialogue import make_tracker, run_action, texts
+from tests.support.dialogue import make_tracker, response_text, run_action, texts
 from bot.sla import SLA_RULES
 from bot.store import STORE
 
@@ -88,7 +88,7 @@ async def test_a_bare_phone_without_a_waiting_callback_gets_the_menu(actions_gat
 
 @pytest.mark.asyncio
 async def test_a_phone_for_a_callback_with_the_gateway_down_gets_an_apology(dead_gateway):
-    from actions.common import API_FAILURE_TEXT
+    API_FAILURE_TEXT = response_text("utter_api_failure")  # the text the gateway's customer gets
 
     tracker = make_tracker("13912345678", intent="inform", sender_id="conv-callback",
                            entities=[{"entity": "phone", "value": "13912345678"}])

@@ -7,10 +7,10 @@ from sqlalchemy import func, select
 from actions.applications import ValidateApplicationForm
 from actions.bills import ActionQueryBill
 from actions.common import RATING_QUESTION, period_label
-from actions.faults import ActionSubmitFault, ValidateFaultForm, outage_text
+from actions.faults import ActionSubmitFault, ValidateFaultForm, outage_reply
 from actions.handoff import ActionDefaultAskAffirmation
 from bot.store.models import Bill, Customer, Ticket
-from tests.support.dialogue import make_tracker, run_action, slot_values, texts
+from tests.support.dialogue import make_tracker, rendered, run_action, slot_values, texts
 from bot.store import STORE
 
 
@@ -117,7 +117,7 @@ async def test_a_second_report_for_the_same_address_reuses_the_open_ticket(actio
 def test_a_same_day_outage_names_the_day_once():
     outage = {"kind": "planned", "area": "南京市秦淮区", "scope": ["中华路"], "reason": "线路检修",
               "active": False, "start": "2031-03-05T08:00:00+08:00", "end": "2031-03-05T17:00:00+08:00"}
-    text = outage_text(outage)
+    text = rendered(*outage_reply(outage))
     assert "2031年3月5日 08:00至17:00" in text
     assert "T08" not in text and "+08" not in text
 

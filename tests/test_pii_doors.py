@@ -13,16 +13,16 @@ from __future__ import annotations
 import pytest
 
 from actions.bills import ValidateBillForm
-from actions.common import RATE_LIMITED_TEXT
 from actions.faults import ActionQueryOutage, ValidateFaultForm, ValidateOutageForm
 from bot import throttle
 from bot.api.routes import IDENTITY_PER_ACCOUNT, LOOKUPS_PER_CLIENT, LOOKUPS_PER_CONVERSATION
 from bot.store.models import Customer
-from tests.support.dialogue import make_tracker, run_action, slot_values, texts
+from tests.support.dialogue import make_tracker, response_text, run_action, slot_values, texts
 from tests.support.gateway import auth_headers
 from bot.store import STORE
 
 pytestmark = pytest.mark.asyncio
+RATE_LIMITED_TEXT = response_text("utter_rate_limited")  # what the actions say past the lookup limits
 
 OUTAGE_ACCOUNT = "3201000003"  # 王建国, 南京市秦淮区中华路: a planned outage in the demo data
 
