@@ -10,6 +10,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions import api_client
+from actions.responses import echoed
 from actions.common import (
     BaseFormValidation,
     KeepsIdentitySlots,
@@ -538,7 +539,7 @@ class ValidateApplicationForm(KeepsIdentitySlots, BaseFormValidation, FormValida
         latin = re.fullmatch(r"[A-Za-z][A-Za-z .'-]{1,39}", name)
         if not (chinese or latin) or NOT_A_NAME.search(name):
             # The form asks for the name again right after this: say only what was wrong.
-            dispatcher.utter_message(response="utter_applicant_name_invalid", name_said=name[:20])
+            dispatcher.utter_message(response="utter_applicant_name_invalid", name_said=echoed(name[:20]))
             return {"applicant_name": None}
         return {"applicant_name": name}
 
@@ -582,9 +583,9 @@ class ActionAskApplicationConfirm(Action):
                   domain: DomainDict) -> List[EventType]:
         info = business_profile(tracker.get_slot("business_type"), applicant_kind(tracker))
         dispatcher.utter_message(response="utter_application_check", business=info["label"],
-                                 applicant=applicant_label(tracker),
+                                 applicant=echoed(applicant_label(tracker)),
                                  contact=contact_label(tracker.get_slot("contact_phone")),
-                                 supply_address=address_label(tracker))
+                                 supply_address=echoed(address_label(tracker)))
         return []
 
 

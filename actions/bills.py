@@ -10,6 +10,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions import api_client
+from actions.responses import echoed
 from actions.tariffs import time_of_use
 from actions.common import (
     BaseFormValidation,
@@ -322,7 +323,7 @@ class ActionQueryBill(Action):
             dispatcher.utter_message(response="utter_bill_none")
             return reset + finish_service(dispatcher, tracker, served=True)
         if raw_period and not period:
-            dispatcher.utter_message(response="utter_bill_period_unclear", period_said=raw_period)
+            dispatcher.utter_message(response="utter_bill_period_unclear", period_said=echoed(raw_period))
         bill = next((b for b in bills if b.get("period") == period), None) if period else bills[0]
         if bill is None:
             dispatcher.utter_message(response="utter_bill_period_missing", month=period_label(period or ""),

@@ -14,6 +14,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions import api_client
+from actions.responses import echoed
 from bot import vocabulary
 from bot.masking import mask_name, mask_phone  # noqa: F401  (the one masking rule; flows import it from here)
 
@@ -1282,7 +1283,7 @@ class BaseFormValidation:
                     elif target == "address" and result.get("address_from_account"):
                         shown = "登记地址"
                     dispatcher.utter_message(response="utter_corrected", field=field_label(target),
-                                             value=shown)
+                                             value=echoed(shown))
                 if slot == "confirm":
                     result["confirm"] = None
         elif kind == "account":

@@ -20,6 +20,7 @@ from actions.applications import (
     stated_account,
     yes_no,
 )
+from actions.responses import echoed
 from actions.common import (
     ASIDE_INTENTS,
     STOP_INTENTS,
@@ -363,7 +364,7 @@ class ActionAskFeedbackConfirm(Action):
         if contact is None and tracker.get_slot("identity_verified") and kind != "tip_off":
             contact_text = "账户登记的手机号"
         dispatcher.utter_message(response="utter_feedback_check", kind_label=type_label(kind),
-                                 content=str(tracker.get_slot("feedback_content")), contact=contact_text)
+                                 content=echoed(tracker.get_slot("feedback_content")), contact=contact_text)
         return []
 
 

@@ -12,6 +12,7 @@ from rasa_sdk.types import DomainDict
 
 from actions import api_client
 from actions.common import correct_just_filed_phone, entity_values, find_mobile, latest_text, mask_phone, previous_turn
+from actions.responses import echoed
 from actions.notices import ActionManageNotices, unbind_asked
 
 # A detail given together with the words of a request: the request it is for.
@@ -85,7 +86,7 @@ class ActionAnswerBareDetail(Action):
         # The buttons: what a customer usually wants when the first thing they give is an
         # address or an account.
         if addresses:
-            dispatcher.utter_message(response="utter_address_noted_choices", address=addresses[0])
+            dispatcher.utter_message(response="utter_address_noted_choices", address=echoed(addresses[0]))
         elif accounts:
             dispatcher.utter_message(response="utter_account_noted_choices", tail=accounts[0][-4:])
         else:

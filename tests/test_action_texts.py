@@ -255,3 +255,21 @@ def test_no_value_takes_a_name_rasa_reads_as_part_of_the_message():
     for call in CALLS:
         if "response" in call.keywords:
             assert not (set(call.keywords) - {"response", "buttons"}) & reserved, call
+
+
+def test_a_customers_words_with_a_bracket_are_shown_not_the_template():
+    """Rasa sends the bare template when a filled text holds "0[": the customer's words are
+    passed through echoed() (the action tests render with Rasa's own code)."""
+    from actions.responses import echoed
+    from tests.support.dialogue import rendered
+
+    said = "电表读数10[看不清]"
+    with pytest.raises(AssertionError):  # unprotected: "{content}" would reach the customer
+        rendered("utter_feedback_check", {"kind_label": "投诉", "content": said, "contact": "不留（匿名）"})
+    text = rendered("utter_feedback_check", {"kind_label": "投诉", "content": echoed(said), "contact": "不留（匿名）"})
+    assert "电表读数10［看不清]" in text and "{" not in text
+    sources = {path.stem: path.read_text(encoding="utf-8") for path in MODULES}
+    for module, value in (("menu", "address=echoed("), ("bills", "period_said=echoed("),
+                          ("applications", "name_said=echoed("), ("feedback", "content=echoed("),
+                          ("common", "value=echoed(")):
+        assert value in sources[module], module
