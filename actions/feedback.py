@@ -142,7 +142,8 @@ class ValidateFeedbackForm(KeepsIdentitySlots, BaseFormValidation, FormValidatio
         switched = switched_kind(text, tracker.get_slot("feedback_type"))
         if switched and tracker.get_slot("requested_slot") is not None:
             # "其实也不算投诉 就提个意见吧": the same story, filed as what the customer now says.
-            dispatcher.utter_message(response="utter_feedback_switched", kind=TYPE_LABELS.get(switched, "意见"))
+            label = TYPE_LABELS.get(switched, "意见")
+            dispatcher.utter_message(response="utter_feedback_switched", kind=label)
             events: List[EventType] = [SlotSet("feedback_type", switched)]
             content = tracker.get_slot("feedback_content") or ""
             rest = KIND_SWITCH.sub("", text).strip(" ，,。！!吧")
