@@ -162,7 +162,7 @@ async def test_an_account_number_at_the_phone_question_is_the_account(actions_ga
     assert values["account_no"] == "3201000002"
     # The crew calls the account's registered phone; the form goes on.
     assert values.get("contact_phone") == "registered" and values["requested_slot"] != "contact_phone"
-    assert responses(messages) == ["utter_account_registered_phone"]
+    assert responses(messages) == ["utter_crew_calls_registered_phone"]
     assert not any("没有识别到电话号码" in t for t in texts(messages))
 
 
