@@ -433,6 +433,13 @@ def corrected_value(tracker: Tracker, slot: str) -> Optional[str]:
             return whole
         # "门牌说错了 我家是81号": the house number of the address given before changes.
         number = next((m.group(0) for part in parts for m in [HOUSE_NUMBER.search(part)] if m), None)
+        bare = re.search(r"(?:不对|错了|说错|打错|写错)[^\d]{0,6}(?<!\d)(\d{2,5})(?!\d)", text)
+        if not number and bare and current:
+            # "哦不对 是2303 我打错了": the last number of the address given before (the room).
+            spans = list(re.finditer(r"\d+", current))
+            if spans:
+                last = spans[-1]
+                return current[:last.start()] + bare.group(1) + current[last.end():]
         if number and HOUSE_NUMBER.search(current):
             spans = list(HOUSE_NUMBER.finditer(current))
             last = spans[-1]

@@ -11,8 +11,10 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions import api_client
-from actions.applications import REGISTERED, REGISTERED_WORDS, digits_to_ascii, looks_like_person
+from actions.applications import REGISTERED, REGISTERED_WORDS, digits_to_ascii, looks_like_person, stated_account
 from actions.common import (
+    CORRECTION_WORDS,
+    corrected_value,
     FAULT_STORY_WORDS,
     QUESTION_MARKS,
     DONE_STATUSES,
@@ -270,12 +272,19 @@ HOUSE_NUMBER = re.compile(r"\d+\s*(?:号|栋|幢|单元|室|组)")
 ADDRESS_LEAD = re.compile(r"^(?:地址(?:是|在)?[:：]?|我家(?:在|住)?|我(?:住)?在|就在|在)")
 
 
+# What may follow a road and number in one breath: an estate, building, unit, room ("翠竹园12栋2004").
+ADDRESS_CONTINUES = re.compile(r"(?:[\u4e00-\u9fa5]{0,6}?\d+\s*(?:号楼|栋|幢|单元|楼|层|室|号)?)+(?<=\d|[号楼栋幢元层室])")
+
+
 def whole_address(value: Any, text: str) -> Any:
     """The customer's whole message when the extracted address is only its first part
     ("浦口区永宁街道青山村 就在村口小卖部旁边 青山村15号门口" -> not just 浦口区永宁街道青山村)."""
     value_text, text = str(value or "").strip(), (text or "").strip()
     if not value_text or value_text not in text or text == value_text or len(text) > 60:
         return value
+    following = ADDRESS_CONTINUES.match(text[text.index(value_text) + len(value_text):])
+    if HOUSE_NUMBER.search(value_text) and following:
+        return value_text + following.group(0)  # "宁丹路122号" + "翠竹园12栋2004": the whole of it
     if HOUSE_NUMBER.search(value_text) or not HOUSE_NUMBER.search(text[text.index(value_text):]):
         return value
     return ADDRESS_LEAD.sub("", text[text.index(value_text):]).strip(" ，,。") or value
@@ -449,6 +458,13 @@ class ValidateFaultForm(BaseFormValidation, AddressValidation, FormValidationAct
             return reassured
         asked = tracker.get_slot("requested_slot")
         text = latest_text(tracker)
+        if asked == "repair_area_type" and CORRECTION_WORDS.search(text) and tracker.get_slot("address"):
+            # "哦不对 是2303 我打错了" at the area question: the address just given is corrected.
+            corrected = corrected_value(tracker, "address")
+            if corrected and corrected != tracker.get_slot("address"):
+                dispatcher.utter_message(response="utter_corrected", field="地址", value=corrected)
+                return [SlotSet("address", corrected), SlotSet("address_checked", corrected),
+                        SlotSet("repair_area_type", None), SlotSet("requested_slot", "repair_area_type")]
         if asked == "contact_phone" and not parse_contact(text) and not text.startswith("/"):
             # "对 就这个地址 赶紧来人" once the 户号 is known: read before it is taken for a plea.
             account = await self._registered_contact(text, dispatcher, tracker)
@@ -695,9 +711,8 @@ class ActionSubmitFault(Action):
             return FAULT_RESET + finish_service(dispatcher, tracker, served=True, ticket_no=earlier,
                                                 business_done=False)
         registered_contact = tracker.get_slot("contact_phone") == REGISTERED
-        account_no = tracker.get_slot("account_no") if (
-            tracker.get_slot("identity_verified") or tracker.get_slot("address_from_account")
-            or registered_contact) else None
+        # The account the customer named (an existing one), so staff see whose report it is.
+        account_no = await stated_account(tracker)
         # Decided with the address (account, areas.yml or the customer's answer); without it
         # the gateway looks the address up in areas.yml itself.
         area_type = (tracker.get_slot("repair_area_type") if tracker.get_slot("repair_area_type") != UNKNOWN_AREA

@@ -523,3 +523,34 @@ async def test_a_yes_with_a_plea_at_the_phone_question_uses_the_registered_phone
     values = slot_values(events)
     assert values["contact_phone"] == "registered" and values["requested_slot"] is None
     assert "登记的手机号" in texts(messages)[0]
+
+
+@pytest.mark.asyncio
+async def test_a_room_number_corrected_in_the_next_message_corrects_the_address(actions_gateway):
+    from actions.common import corrected_value
+
+    slots = {"address": "软件大道275号长江苑13栋1303", "requested_slot": "repair_area_type"}
+    tracker = make_tracker("哦不对 是2303 我打错了", intent="inform", form="fault_form", slots=slots)
+    assert corrected_value(tracker, "address") == "软件大道275号长江苑13栋2303"
+    events, _ = await run_action(ValidateFaultForm(), tracker)
+    assert slot_values(events).get("address") == "软件大道275号长江苑13栋2303"
+
+
+@pytest.mark.asyncio
+async def test_the_rest_of_an_address_said_in_one_breath_is_kept(actions_gateway):
+    said = "家里没电了 宁丹路122号翠竹园12栋2004"
+    tracker = make_tracker(said, intent="report_fault", form="fault_form", candidates={"address": "宁丹路122号"},
+                           slots={"requested_slot": None})
+    values = slot_values((await run_action(ValidateFaultForm(), tracker))[0])
+    assert values["address"] == "宁丹路122号翠竹园12栋2004"
+
+
+@pytest.mark.asyncio
+async def test_the_account_a_reporter_named_is_on_the_repair_ticket_even_at_another_address(actions_gateway):
+    app = actions_gateway.app
+    with app[STORE].session() as session:
+        customer = session.execute(select(Customer)).scalars().first()
+    slots = {"address": "秣陵街道将军大道177号", "fault_description": "全厂停电", "contact_phone": "13647202292",
+             "repair_area_type": "urban", "account_no": customer.account_no, "address_from_account": False}
+    await run_action(ActionSubmitFault(), make_tracker("对", slots=slots, sender_id="conv-stated-account"))
+    assert tickets(app)[-1].account_no == customer.account_no
