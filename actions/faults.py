@@ -14,6 +14,7 @@ from actions import api_client
 from actions.applications import REGISTERED, REGISTERED_WORDS, digits_to_ascii, looks_like_person, stated_account
 from actions.common import (
     CORRECTION_WORDS,
+    FIELD_LABELS,
     corrected_value,
     FAULT_STORY_WORDS,
     QUESTION_MARKS,
@@ -462,7 +463,7 @@ class ValidateFaultForm(BaseFormValidation, AddressValidation, FormValidationAct
             # "哦不对 是2303 我打错了" at the area question: the address just given is corrected.
             corrected = corrected_value(tracker, "address")
             if corrected and corrected != tracker.get_slot("address"):
-                dispatcher.utter_message(response="utter_corrected", field="地址", value=corrected)
+                dispatcher.utter_message(response="utter_corrected", field=FIELD_LABELS["address"], value=corrected)
                 return [SlotSet("address", corrected), SlotSet("address_checked", corrected),
                         SlotSet("repair_area_type", None), SlotSet("requested_slot", "repair_area_type")]
         if asked == "contact_phone" and not parse_contact(text) and not text.startswith("/"):
