@@ -11,6 +11,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions import api_client
+from actions.responses import echoed
 from actions.applications import REGISTERED, REGISTERED_WORDS, digits_to_ascii, looks_like_person, stated_account
 from actions.common import (
     CORRECTION_WORDS,
@@ -463,7 +464,8 @@ class ValidateFaultForm(BaseFormValidation, AddressValidation, FormValidationAct
             # "哦不对 是2303 我打错了" at the area question: the address just given is corrected.
             corrected = corrected_value(tracker, "address")
             if corrected and corrected != tracker.get_slot("address"):
-                dispatcher.utter_message(response="utter_corrected", field=FIELD_LABELS["address"], value=corrected)
+                dispatcher.utter_message(response="utter_corrected", field=FIELD_LABELS["address"],
+                                         value=echoed(corrected))
                 return [SlotSet("address", corrected), SlotSet("address_checked", corrected),
                         SlotSet("repair_area_type", None), SlotSet("requested_slot", "repair_area_type")]
         if asked == "contact_phone" and not parse_contact(text) and not text.startswith("/"):

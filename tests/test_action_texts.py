@@ -267,5 +267,5 @@ def test_a_customers_words_with_a_bracket_are_shown_not_the_template():
     sources = {path.stem: path.read_text(encoding="utf-8") for path in MODULES}
     for module, value in (("menu", "address=echoed("), ("bills", "period_said=echoed("),
                           ("applications", "name_said=echoed("), ("feedback", "content=echoed("),
-                          ("common", "value=echoed(")):
+                          ("common", "value=echoed("), ("faults", "value=echoed(")):
         assert value in sources[module], module
