@@ -31,7 +31,7 @@ import contextlib
 import json
 import logging
 import uuid
-from typing import Any
+from typing import Any, Optional
 
 from aiohttp import web
 
@@ -143,6 +143,20 @@ def setup(app: web.Application) -> None:
 
     bus.subscribe(forward)
 
+    async def next_message(pubsub, channel: str, what: str) -> Optional[dict]:
+        """The next message on ``channel`` (subscribing first), None after a second without one;
+        while Redis is away, a warning and a second's wait, then None."""
+        try:
+            if not pubsub.subscribed:
+                await pubsub.subscribe(channel)
+            return await pubsub.get_message(ignore_subscribe_messages=True, timeout=1.0)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            log.warning("%s: Redis unavailable (%r); retrying", what, exc)
+            await asyncio.sleep(1.0)
+            return None
+
     async def relay(app: web.Application):
         import redis.asyncio as aioredis
 
@@ -160,16 +174,7 @@ def setup(app: web.Application) -> None:
                             await pubsub.reset()  # unsubscribes, returns the connection
                     await asyncio.sleep(IDLE_CHECK_SECONDS)
                     continue
-                try:
-                    if not pubsub.subscribed:
-                        await pubsub.subscribe(CHANNEL)
-                    message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=1.0)
-                except asyncio.CancelledError:
-                    raise
-                except Exception as exc:
-                    log.warning("console event relay: Redis unavailable (%r); retrying", exc)
-                    await asyncio.sleep(1.0)
-                    continue
+                message = await next_message(pubsub, CHANNEL, "console event relay")
                 if message:
                     receive(bus, origin, message["data"])
 
@@ -179,16 +184,7 @@ def setup(app: web.Application) -> None:
             requests = client.pubsub()
             try:
                 while True:
-                    try:
-                        if not requests.subscribed:
-                            await requests.subscribe(DELIVER_CHANNEL)
-                        message = await requests.get_message(ignore_subscribe_messages=True, timeout=1.0)
-                    except asyncio.CancelledError:
-                        raise
-                    except Exception as exc:
-                        log.warning("web delivery relay: Redis unavailable (%r); retrying", exc)
-                        await asyncio.sleep(1.0)
-                        continue
+                    message = await next_message(requests, DELIVER_CHANNEL, "web delivery relay")
                     if message:
                         delivery = asyncio.create_task(on_deliver_request(app, origin, message["data"]))
                         deliveries.add(delivery)
