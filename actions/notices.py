@@ -342,9 +342,10 @@ async def usage_chart_reply(dispatcher: CollectingDispatcher, tracker: Tracker,
             dispatcher.utter_message(response="utter_usage_chart_no_bills")
         return []
     title = chart.get("title") or "近12个月用电情况"
-    # WeChat gets the picture itself (an image message, bot.channels.common); elsewhere it is a
-    # link that expires, and the response says so.
-    ready = "utter_usage_chart_ready_picture" if channel_of(tracker) == "wechat" else "utter_usage_chart_ready"
+    # WeChat and WeCom get the picture itself (an image message, bot.channels.common); elsewhere it
+    # is a link that expires, and the response says so.
+    ready = ("utter_usage_chart_ready_picture" if channel_of(tracker) in ("wechat", "wecom")
+             else "utter_usage_chart_ready")
     dispatcher.utter_message(response=ready, tail=account_no[-4:])
     dispatcher.utter_message(attachment={"type": "image", "payload": {"src": url, "title": title}})
     dispatcher.utter_message(text=chart.get("text") or "")

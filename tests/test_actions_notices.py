@@ -224,10 +224,12 @@ async def test_a_usage_question_gets_the_chart_and_two_lines(actions_gateway):
 
 
 @pytest.mark.asyncio
-async def test_on_wechat_the_chart_is_not_announced_as_an_expiring_link(actions_gateway):
-    await prove(actions_gateway)
+@pytest.mark.parametrize("channel, conversation_id", [("wechat", WECHAT), ("wecom", "wecom:ZhangWei")])
+async def test_on_wechat_and_wecom_the_chart_is_not_announced_as_an_expiring_link(actions_gateway, channel,
+                                                                                  conversation_id):
+    await prove(actions_gateway, conversation_id, channel)
     tracker = make_tracker("最近用电情况怎么样", intent="query_bill", slots={**VERIFIED, "bill_query": "details"},
-                           sender_id=WECHAT, channel="wechat")
+                           sender_id=conversation_id, channel=channel)
     _, messages = await run_action(ActionQueryBill(), tracker)
     assert [m["attachment"]["type"] for m in messages if m.get("attachment")] == ["image"]
     assert "为您画好了户号尾号0001近12个月的用电情况：" in texts(messages)

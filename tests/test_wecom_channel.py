@@ -251,3 +251,66 @@ async def test_stale_or_replayed_callbacks_are_refused(wecom):
     assert resp.status == 403
     assert [m["sender"] for m in wecom.rasa.received] == [f"wecom:{USER_ID}"]
     assert wecom.count(Conversation, id="wecom:LiSi") == 0
+
+
+def _chart_link(platform: WeComPlatform) -> str:
+    """A usage-chart link of this gateway for a customer with a year of bills (as the assistant makes it
+    once the customer of this conversation has proved who they are)."""
+    from bot.api.notices import CHART_PATH, tokens
+    from tests.support.notices import add_bill, add_customer
+
+    store = platform.app[STORE]
+    account = add_customer(store)
+    for month in range(1, 13):
+        add_bill(store, account, f"2025-{month:02d}", 200 + 10 * month, amount=100 + month)
+    return CHART_PATH.format(token=tokens(platform.app).issue(account))
+
+
+async def test_the_usage_chart_goes_as_an_image_message_and_as_a_link_when_that_fails(
+        aiohttp_server, aiohttp_client, tmp_path, monkeypatch):
+    answers: dict[str, list[dict]] = {}
+    rasa = FakeRasa(lambda body: answers.get(body["message"], [{"text": "好的"}]))
+    # A long passive window: drawing the chart on a busy machine must not push the texts to the API.
+    wecom = await start_gateway(aiohttp_server, aiohttp_client, tmp_path, monkeypatch, passive_seconds="30",
+                                rasa=rasa)
+    src = _chart_link(wecom)
+    title = "近12个月用电情况（户号尾号0001）"
+    answers["最近用电情况怎么样"] = [
+        {"text": "为您画好了户号尾号0001近12个月的用电情况："},
+        {"attachment": {"type": "image", "payload": {"src": src, "title": title}}},
+        {"text": "近12个月共用电3180度。"},
+    ]
+    link = f"{title}，点击查看：{src}"
+
+    reply, _ = await wecom.say("最近用电情况怎么样")
+    assert reply == "为您画好了户号尾号0001近12个月的用电情况：\n\n近12个月共用电3180度。"  # no link
+    assert len(wecom.api.sent) == 1
+    image = wecom.api.sent[0]
+    assert image["path"] == "/cgi-bin/message/send"
+    media_id = image["body"]["image"]["media_id"]
+    assert image["body"] == {"touser": USER_ID, "msgtype": "image", "agentid": int(AGENT_ID),
+                             "image": {"media_id": media_id}}
+    media = wecom.api.media[media_id]
+    assert media["type"] == "image" and media["content_type"] == "image/png"
+    assert media["data"][:8] == b"\x89PNG\r\n\x1a\n"
+
+    # WeCom will not take the picture: the link message instead, in the same reply.
+    wecom.api.refuse_uploads = True
+    reply, _ = await wecom.say("最近用电情况怎么样")
+    assert reply is not None and link in reply
+    assert len(wecom.api.sent) == 1 and len(wecom.api.media) == 1
+
+    # Uploaded but the image message refused (say, the media expired): the link as well.
+    wecom.api.refuse_uploads = False
+    wecom.api.refuse_images = True
+    reply, _ = await wecom.say("最近用电情况怎么样")
+    assert reply is not None and link in reply
+    assert len(wecom.api.sent) == 1 and len(wecom.api.media) == 2
+
+    # A picture that is not this gateway's chart is never uploaded: its link.
+    wecom.api.refuse_images = False
+    answers["别的图"] = [{"attachment": {"type": "image", "payload": {"src": "https://example.com/x.png",
+                                                                     "title": "图"}}}]
+    reply, _ = await wecom.say("别的图")
+    assert reply == "图，点击查看：https://example.com/x.png"
+    assert len(wecom.api.sent) == 1 and len(wecom.api.media) == 2

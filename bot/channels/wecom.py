@@ -75,7 +75,8 @@ class WeComSettings:
 
 
 class WeComApi(PlatformApi):
-    """Access token (``/cgi-bin/gettoken``) and application messages (``/cgi-bin/message/send``)."""
+    """Access token (``/cgi-bin/gettoken``), application messages (``/cgi-bin/message/send``) and
+    temporary media (``/cgi-bin/media/upload``, the usage chart sent as an image message)."""
 
     def __init__(self, settings: WeComSettings, redis_url: str = ""):
         super().__init__(settings.api_base, shared=SharedTokens(redis_url) if redis_url else None,
@@ -92,9 +93,21 @@ class WeComApi(PlatformApi):
         return token, float(answer.get("expires_in") or 7200)
 
     async def send_text(self, user_id: str, text: str) -> None:
+        await self._send(user_id, "text", {"content": text})
+
+    async def send_image(self, user_id: str, png: bytes) -> None:
+        """Uploads the picture as temporary media (kept 3 days by WeCom), then sends it by media_id."""
+        answer = await self.upload_with_token("/cgi-bin/media/upload", {"type": "image"}, "media", "chart.png",
+                                              png, "image/png")
+        media_id = answer.get("media_id")
+        if not media_id:
+            raise PlatformApiError("POST /cgi-bin/media/upload: no media_id")
+        await self._send(user_id, "image", {"media_id": media_id})
+
+    async def _send(self, user_id: str, msgtype: str, content: dict) -> None:
+        """An application message (``/cgi-bin/message/send``) of ``msgtype`` to one member."""
         answer = await self.call_with_token("/cgi-bin/message/send", {
-            "touser": user_id, "msgtype": "text", "agentid": self.settings.agent_id,
-            "text": {"content": text},
+            "touser": user_id, "msgtype": msgtype, "agentid": self.settings.agent_id, msgtype: content,
         })
         # errcode 0 with the user listed as invalid still means "not delivered".
         if answer.get("invaliduser"):
@@ -114,6 +127,9 @@ class WeComChannel(PlatformChannel):
 
     async def send_text(self, user_id: str, text: str) -> None:
         await self.api.send_text(user_id, text)
+
+    async def send_image(self, user_id: str, png: bytes) -> None:
+        await self.api.send_image(user_id, png)
 
     def _signature_params(self, request: web.Request) -> tuple[str, str, str]:
         query = request.query

@@ -144,6 +144,7 @@ class FakePlatformApi:
         self.sent_event = asyncio.Event()
         self.media: dict[str, dict] = {}  # media_id -> {"type", "filename", "content_type", "data"}
         self.refuse_uploads = False
+        self.refuse_images = False  # image messages answered "invalid media_id" (the upload itself succeeds)
 
     def app(self) -> web.Application:
         app = web.Application()
@@ -199,6 +200,10 @@ class FakePlatformApi:
             return web.json_response({"errcode": errcode, "errmsg": "access_token expired"})
         if token not in self.valid_tokens:
             return web.json_response({"errcode": 40001, "errmsg": "invalid credential"})
+        if body.get("msgtype") == "image":
+            media_id = (body.get("image") or {}).get("media_id")
+            if self.refuse_images or media_id not in self.media:
+                return web.json_response({"errcode": 40007, "errmsg": "invalid media_id"})
         self.sent.append({"path": request.path, "access_token": token, "body": body, "raw": raw})
         self.sent_event.set()
         return web.json_response({"errcode": 0, "errmsg": "ok"})
