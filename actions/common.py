@@ -867,7 +867,7 @@ class ActionCancelForm(Action):
         rest_request = named_request(rest) if rest else None
         if rest_request == form:
             rest_request = None  # "算了不报修了" names the request it stops
-        rest_question = bool(rest) and not rest_request and bool(QUESTION_MARKS.search(rest))
+        rest_question = bool(rest) and not rest_request and bool(QUESTION_MARKS.search(rest) or ASKS_YES_NO.search(rest))
         # What the reply ends with: the business done instead (_instead), nothing as the request or
         # question said after the stop comes next (_then), or the question whether anything else is
         # needed.
@@ -900,6 +900,9 @@ class ActionCancelForm(Action):
                 events.append(FollowupAction(request))
         return events
 
+
+# "归你们管不", "收费不", "谁负责": a question without a question mark.
+ASKS_YES_NO = re.compile(r"(管|行|要|能|会|收|是|修|算)不[？?。!！~\s]*$|谁(管|负责|修)|归谁|找谁")
 
 # What a stop message says after the stop: "算了不查了，" + "我家楼道灯不亮了 是你们管吗".
 MIN_REST_CHARS = 4
@@ -1256,6 +1259,7 @@ class BaseFormValidation:
             return None
         intent, _ = latest_intent(tracker)
         if kind in ("wait", "question", "plea") and intent in DIGRESSION_INTENTS \
+                and not (self.form_name() == "fault_form" and SEND_A_CREW.search(latest_text(tracker))) \
                 and FORM_OF_INTENT.get(intent) != self.form_name() \
                 and (kind != "question" or ASKS_TO_DO.search(latest_text(tracker))) \
                 and is_digression(tracker, slot):  # type: ignore[attr-defined]

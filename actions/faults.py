@@ -16,6 +16,7 @@ from actions.applications import REGISTERED, REGISTERED_WORDS, digits_to_ascii, 
 from actions.common import (
     CORRECTION_WORDS,
     FIELD_LABELS,
+    SEND_A_CREW,
     corrected_value,
     FAULT_STORY_WORDS,
     QUESTION_MARKS,
@@ -445,6 +446,8 @@ def is_outage_plan_question(tracker: Tracker) -> bool:
 
 
 # A question, during a hazard report, about what to do now ("要不要去拉闸", "能碰吗", "要不要打119").
+# Words that answer the area question ("城区", "村里", "山里").
+AREA_WORDS = re.compile(r"城|市区|乡|村|镇|山|偏远|郊")
 SHOULD_I = re.compile(r"要不要|用不用|该不该|行不行|可以吗|需不需要")
 ASKS_WHAT_TO_DO_NOW = re.compile(r"拉闸|总闸|关闸|电闸|空开|碰|摸|断电|关电|灭火|浇水|119|120|报警|跑|出去|躲|怎么办|咋办|咋整")
 
@@ -468,6 +471,11 @@ class ValidateFaultForm(BaseFormValidation, AddressValidation, FormValidationAct
                                          value=echoed(corrected))
                 return [SlotSet("address", corrected), SlotSet("address_checked", corrected),
                         SlotSet("repair_area_type", None), SlotSet("requested_slot", "repair_area_type")]
+        if asked == "repair_area_type" and SEND_A_CREW.search(text) and not AREA_WORDS.search(text):
+            # "明天才检修？那今天咋没电的 派人来看看": the same repair, urged; the question stands
+            # (an empty answer would let Rasa take it for another request).
+            dispatcher.utter_message(response="utter_empathy_hurry")
+            return [SlotSet(asked, None), SlotSet("requested_slot", asked)]
         if asked == "contact_phone" and not parse_contact(text) and not text.startswith("/"):
             # "对 就这个地址 赶紧来人" once the 户号 is known: read before it is taken for a plea.
             account = await self._registered_contact(text, dispatcher, tracker)
@@ -757,7 +765,8 @@ class ActionSubmitFault(Action):
                 values["minutes"] = str(minutes)
         else:
             when = "soon"
-        contact = tracker.get_slot("contact_phone")
+        # The registered phone was announced when it was chosen; it is never shown.
+        contact = None if tracker.get_slot("contact_phone") == REGISTERED else tracker.get_slot("contact_phone")
         if contact:
             values["masked_phone"] = mask_phone(contact)
         response = f"utter_fault_filed{'_urgent' if hazard else ''}_{when}{'_contact' if contact else ''}"

@@ -65,6 +65,9 @@ RESTATED_KIND = re.compile(r"^(就是|就|我)?(要|想)?(投诉|举报|反映|�
 # "这个", "这事": what is already being filed, nothing new.
 ONLY_THIS = re.compile(r"^(这个|这事|这件事|这个事|这个问题|这)(儿|吧|啊|呢|的)?$")
 MIN_NEW_DETAIL_CHARS = 4
+# "就这样登记", "给我个说法", "赶紧处理一下": a go-ahead, no detail of the story.
+GO_AHEAD_WORDS = re.compile(r"就这样|就这么|这样|帮我|给我|(登记|提交|确认|处理|办)(一下)?(吧|了)?|可以了|没问题|"
+                            r"给?(我)?个说法|赶紧|尽快|快点|谢谢|行了|好了|希望你们|麻烦(你们)?")
 
 
 def yes_restated(text: str) -> Optional[tuple]:
@@ -77,6 +80,7 @@ def yes_restated(text: str) -> Optional[tuple]:
         return None
     kind = KIND_OF_WORD.get(restated.group(3)) if restated and restated.group(3) else None
     rest = said[restated.end():].strip(" ，,。！!") if restated else said.strip(" ，,。！!")
+    rest = GO_AHEAD_WORDS.sub("", rest).strip(" ，,。！!")  # "对 就这样登记": nothing new
     return kind, "" if ONLY_THIS.match(rest) else rest
 
 

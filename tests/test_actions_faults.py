@@ -554,3 +554,23 @@ async def test_the_account_a_reporter_named_is_on_the_repair_ticket_even_at_anot
              "repair_area_type": "urban", "account_no": customer.account_no, "address_from_account": False}
     await run_action(ActionSubmitFault(), make_tracker("对", slots=slots, sender_id="conv-stated-account"))
     assert tickets(app)[-1].account_no == customer.account_no
+
+
+@pytest.mark.asyncio
+async def test_a_repair_called_back_on_the_registered_phone_shows_no_empty_phone_line(actions_gateway):
+    app = actions_gateway.app
+    with app[STORE].session() as session:
+        customer = session.execute(select(Customer)).scalars().first()
+    slots = {"address": "长乐路88号5栋201", "fault_description": "家里没电了", "contact_phone": "registered",
+             "repair_area_type": "urban", "account_no": customer.account_no}
+    _, messages = await run_action(ActionSubmitFault(), make_tracker("对", slots=slots, sender_id="conv-no-empty-phone"))
+    filed = messages[0]
+    assert not filed["response"].endswith("_contact") and "联系电话" not in texts(messages)[0]
+
+
+@pytest.mark.asyncio
+async def test_asking_for_a_crew_inside_the_repair_is_no_digression(actions_gateway):
+    slots = {"address": "长乐路88号5栋201", "requested_slot": "repair_area_type"}
+    tracker = make_tracker("明天才检修？那今天咋没电的 派人来看看", intent="query_outage", form="fault_form", slots=slots)
+    events, _ = await run_action(ValidateFaultForm(), tracker)
+    assert slot_values(events).get("requested_slot") == "repair_area_type"

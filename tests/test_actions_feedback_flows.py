@@ -435,3 +435,12 @@ async def test_a_business_switch_is_seen_when_nlu_already_filled_the_new_busines
     events, messages = await run_action(ValidateApplicationForm(), tracker)
     assert messages[0].get("response") == "utter_application_switched"
     assert slot_values(events)["business_type"] == "name_transfer"
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("said", ["对 就这样登记", "对 给我个说法", "是的 希望你们处理一下"])
+async def test_a_yes_with_go_ahead_words_adds_nothing_to_the_story(actions_gateway, said):
+    events, _ = await run_action(ValidateFeedbackForm(), at_confirm(said))
+    values = slot_values(events)
+    assert values["confirm"] is True
+    assert values.get("feedback_content", "这个月频繁停电 冰箱里东西都臭了") == "这个月频繁停电 冰箱里东西都臭了"

@@ -237,3 +237,12 @@ async def test_an_unclear_outage_question_goes_to_the_outage_query():
                                                 {"name": "query_outage", "confidence": 0.3}]
     events, _ = await run_action(ActionDefaultAskAffirmation(), tracker)
     assert [e["name"] for e in events if e["event"] == "followup"] == ["outage_form"]
+
+
+@pytest.mark.asyncio
+async def test_a_question_without_a_question_mark_after_the_stop_is_not_ignored():
+    tracker = make_tracker("算了不用了 表后面那段线坏了 归你们管不", intent="cancel", active_loop="fault_form",
+                           slots={"requested_slot": "address"})
+    _, messages = await run_action(ActionCancelForm(), tracker)
+    assert not texts(messages)[0].endswith("还有其他可以帮您的吗？")
+    assert len(messages) == 2  # the stop said, then the question answered (or a person offered)
