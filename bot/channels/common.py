@@ -353,9 +353,10 @@ class PlatformApi:
         raise NotImplementedError
 
     async def call(self, method: str, path: str, *, params: dict | None = None,
-                   body: dict | None = None) -> dict:
+                   body: dict | None = None, form: aiohttp.FormData | None = None) -> dict:
+        """One API request: a JSON ``body`` or a multipart ``form``; the JSON answer, or PlatformApiError."""
         session = await self.session()
-        data = None
+        data: Any = form
         headers = {}
         if body is not None:
             # The platform shows \\u escapes literally: send UTF-8 text, not ASCII escapes.
@@ -376,50 +377,35 @@ class PlatformApi:
             raise PlatformApiError(f"{method} {path}: unexpected answer")
         return answer
 
-    async def call_with_token(self, path: str, body: dict) -> dict:
-        """POSTs ``body`` with the cached token; on an invalid-token errcode refreshes it once."""
+    async def _post_with_token(self, path: str, params: dict, body: dict | None = None,
+                               file: tuple | None = None) -> dict:
+        """POSTs with the cached token; on an invalid-token errcode refreshes it once. ``file`` is
+        (field, filename, data, content_type), sent as a multipart form (built anew per attempt)."""
         token = await self.token.get()
-        answer = await self.call("POST", path, params={"access_token": token}, body=body)
-        if answer.get("errcode") in TOKEN_ERRCODES:
+        for attempt in range(2):
+            form = None
+            if file is not None:
+                field, filename, data, content_type = file
+                form = aiohttp.FormData()
+                form.add_field(field, data, filename=filename, content_type=content_type)
+            answer = await self.call("POST", path, params={**params, "access_token": token}, body=body, form=form)
+            if attempt or answer.get("errcode") not in TOKEN_ERRCODES:
+                break
             log.info("%s: access token rejected (errcode %s), fetching a new one", path, answer.get("errcode"))
             token = await self.token.get(refresh=True, stale=token)
-            answer = await self.call("POST", path, params={"access_token": token}, body=body)
         errcode = answer.get("errcode", 0)
         if errcode != 0:
             raise PlatformApiError(f"POST {path}: errcode {errcode} {answer.get('errmsg', '')}")
         return answer
 
+    async def call_with_token(self, path: str, body: dict) -> dict:
+        """POSTs ``body`` with the cached token, as ``_post_with_token``."""
+        return await self._post_with_token(path, {}, body=body)
+
     async def upload_with_token(self, path: str, params: dict, field: str, filename: str, data: bytes,
                                 content_type: str) -> dict:
-        """POSTs a file (multipart ``field``) with the cached token, as ``call_with_token``."""
-        answer: dict = {}
-        stale = None
-        for _ in range(2):
-            token = await self.token.get(refresh=stale is not None, stale=stale)
-            form = aiohttp.FormData()
-            form.add_field(field, data, filename=filename, content_type=content_type)
-            session = await self.session()
-            try:
-                async with session.post(self.base_url + path, params={**params, "access_token": token},
-                                        data=form) as resp:
-                    if resp.status != 200:
-                        raise PlatformApiError(f"POST {path}: HTTP {resp.status}")
-                    try:
-                        answer = json.loads(await resp.text())
-                    except ValueError as exc:
-                        raise PlatformApiError(f"POST {path}: answer is not JSON") from exc
-            except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
-                raise PlatformApiError(f"POST {path}: {type(exc).__name__} {exc}") from exc
-            if not isinstance(answer, dict):
-                raise PlatformApiError(f"POST {path}: unexpected answer")
-            if answer.get("errcode") not in TOKEN_ERRCODES:
-                break
-            log.info("%s: access token rejected (errcode %s), fetching a new one", path, answer.get("errcode"))
-            stale = token
-        errcode = answer.get("errcode", 0)
-        if errcode != 0:
-            raise PlatformApiError(f"POST {path}: errcode {errcode} {answer.get('errmsg', '')}")
-        return answer
+        """POSTs a file (multipart ``field``) with the cached token, as ``_post_with_token``."""
+        return await self._post_with_token(path, params, file=(field, filename, data, content_type))
 
     async def send_text(self, user_id: str, text: str) -> None:  # pragma: no cover - per platform
         raise NotImplementedError
