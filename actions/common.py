@@ -1213,9 +1213,22 @@ class BaseFormValidation:
         slot = tracker.get_slot("requested_slot")
         if (tracker.active_loop or {}).get("name") != self.form_name():  # type: ignore[attr-defined]
             return None
-        offered = identity_offered(tracker) or last4_at_phone_question(tracker, slot)
+        offered = identity_offered(tracker) or last4_at_phone_question(tracker, slot) \
+            or await self.mobile_with_account(slot, dispatcher, tracker, domain)
         if offered and slot:
             return await self.verify_offered(offered, dispatcher, tracker, domain)
+        if not slot and self.form_name() != "fault_form" and not tracker.get_slot("hazard"):  # type: ignore[attr-defined]
+            from actions.faults import find_hazards, safety_response  # faults imports this module
+
+            text = latest_text(tracker)
+            safety = safety_response(text)
+            if safety in ("utter_safety_shock", "utter_safety_fire") and find_hazards(text):
+                # "救命 有人被电到了 工地上有人碰到电线倒在地上了" read as a tip-off: a life in
+                # danger comes first, whatever form NLU opened: what to do now, then an urgent repair.
+                dispatcher.utter_message(response=safety)
+                return [SlotSet("requested_slot", None), ActiveLoop(None), SlotSet("hazard", True),
+                        SlotSet("fault_description", text[:500])] + reset_form_slots(self.form_name()) + [  # type: ignore[attr-defined]
+                    FollowupAction("fault_form")]
         if not slot:
             if ASKS_FOR_A_PERSON.search(latest_text(tracker)):
                 # "停电两天了 95598也打不通 我要转人工": the message that opened the form asks for a
@@ -1356,6 +1369,25 @@ class BaseFormValidation:
                 events: List[EventType] = [SlotSet(k, v) for k, v in result.items()]
                 return events + [SlotSet("requested_slot", slot)]
         return None
+
+    async def mobile_with_account(self, slot: Optional[str], dispatcher: CollectingDispatcher,
+                                  tracker: Tracker, domain: DomainDict) -> Optional[tuple]:
+        """"户号3201000021，电话13800000330" in a form that checks identity: the whole registered
+        number is offered as the check (its last four digits). Only where the identity is asked
+        for: in a repair the same words give a contact phone, not a check that could fail."""
+        if slot not in IDENTITY_SLOTS or tracker.get_slot("identity_locked"):
+            return None
+        text = latest_text(tracker).translate(_FULLWIDTH)
+        mobile = find_mobile(text)
+        accounts = re.findall(r"(?<!\d)(\d{10})(?!\d)", re.sub(r"(?<=\d)\s(?=\d)", "", text.replace(mobile or "", " ")))
+        if not mobile or not accounts:
+            return None
+        if "phone_last4" not in await self.form_slots(dispatcher, tracker, domain):
+            return None
+        account_no = accounts[-1]
+        if tracker.get_slot("identity_verified") and tracker.get_slot("verified_account_no") == account_no:
+            return None
+        return account_no, mobile[-4:]
 
     async def verify_offered(self, offered: tuple, dispatcher: CollectingDispatcher, tracker: Tracker,
                              domain: DomainDict) -> List[EventType]:

@@ -200,6 +200,9 @@ TEXT_CLOSED_DESK = "人工客服的服务时间为每天 {hours}，现在暂时�
 TEXT_NOBODY_ONLINE = "非常抱歉，人工客服暂时都不在线，现在无法接入。"
 TEXT_TRANSFERRED = "您的会话已转给客服{agent}，请稍候，马上为您继续服务。"
 TEXT_CALLBACK = "已为您登记回电工单 {ticket_no}，工作人员将于{deadline}前与您联系。"
+TEXT_CALLBACK_ALREADY = "您的回电工单 {ticket_no} 已经登记好了，不用重复登记，"
+TEXT_CALLBACK_WHEN = "工作人员将于{deadline}前与您联系。"
+TEXT_CALLBACK_SOON = "工作人员会尽快与您联系。"
 TEXT_CALLBACK_NO_DEADLINE = "已为您登记回电工单 {ticket_no}，工作人员将尽快与您联系。"
 # The bot puts a mobile number the customer sends next on the callback ticket (actions/menu.py).
 TEXT_CALLBACK_NO_PHONE = "为便于回电，请直接回复您的手机号。"
@@ -297,6 +300,16 @@ class HandoffService:
                 session.add(h)
                 session.flush()
                 return handoff_json(h), True
+
+        if not desk_open:
+            pending = await self.store.run(self._pending_callback, conversation_id, summary, now)
+            if pending is not None:
+                # "转人工" said again while the desk is closed: the callback already registered in
+                # this conversation stands (with what was said since noted on it); a second
+                # ticket would only have two people call the same customer.
+                data, ticket, registered = pending
+                await self._tell(conversation_id, self._callback_text(ticket, registered, now, again=True))
+                return data, False
 
         data, created = await self.store.run(_create)
         if not created:
@@ -498,6 +511,52 @@ class HandoffService:
         with self.store.session() as session:
             return fn(session, *args)
 
+    def _pending_callback(self, conversation_id: str, summary: str | None,
+                          now: datetime) -> tuple[dict, dict, bool] | None:
+        """The open callback ticket of a hand-off missed earlier in this conversation, with that
+        hand-off's JSON; the new summary is added to it as a note."""
+        from bot import tickets
+        from bot.vocabulary import DONE_STATUSES
+
+        with self.store.session() as session:
+            row = session.execute(
+                select(Handoff, Ticket)
+                .join(Ticket, Ticket.ticket_no == Handoff.callback_ticket_no)
+                .where(Handoff.conversation_id == conversation_id, Ticket.type == "callback",
+                       Ticket.status.not_in(DONE_STATUSES))
+                .order_by(Handoff.id.desc()).limit(1)).first()
+            if row is None:
+                return None
+            handoff, ticket = row
+            if summary:
+                tickets.add_note(session, ticket.ticket_no, actor="system", note=f"客户再次要求转人工。{summary}"[:1000])
+            conv = session.get(Conversation, conversation_id)
+            registered = False
+            if conv is not None and conv.account_no and ticket.contact_phone:
+                phone = session.execute(select(Customer.phone).where(
+                    Customer.account_no == conv.account_no)).scalar_one_or_none()
+                registered = phone == ticket.contact_phone
+            return handoff_json(handoff), tickets.ticket_json(ticket, with_events=True, now=now), registered
+
+    @staticmethod
+    def _callback_text(ticket: dict, registered: bool, now: datetime, again: bool = False) -> str:
+        due = _first_due(ticket)
+        if again:
+            parts = [TEXT_CALLBACK_ALREADY.format(ticket_no=ticket["ticket_no"]),
+                     TEXT_CALLBACK_WHEN.format(deadline=_local_deadline(due, now)) if due else TEXT_CALLBACK_SOON]
+        elif due:
+            parts = [TEXT_CALLBACK.format(ticket_no=ticket["ticket_no"], deadline=_local_deadline(due, now))]
+        else:
+            parts = [TEXT_CALLBACK_NO_DEADLINE.format(ticket_no=ticket["ticket_no"])]
+        contact_phone = ticket.get("contact_phone")
+        if contact_phone:
+            text = TEXT_CALLBACK_REGISTERED_PHONE if registered else TEXT_CALLBACK_GIVEN_PHONE
+            parts.append(text.format(phone=mask_phone(contact_phone)))
+        else:
+            parts.append(TEXT_CALLBACK_NO_PHONE)
+        parts.append(TEXT_BACK_TO_BOT)
+        return "".join(parts)
+
     async def _miss(self, handoff_id: int, desk_closed: bool, nobody_online: bool = False) -> dict | None:
         now = self.clock()
 
@@ -517,24 +576,12 @@ class HandoffService:
         if result is None:
             return None
         data, ticket, registered = result
-        contact_phone = ticket.get("contact_phone")
-        due = _first_due(ticket)
         if nobody_online:
-            parts = [TEXT_NOBODY_ONLINE]
+            opening = TEXT_NOBODY_ONLINE
         else:
-            parts = [TEXT_CLOSED_DESK.format(hours=self.settings.staff_hours.describe()) if desk_closed else TEXT_BUSY]
-        if due:
-            parts.append(TEXT_CALLBACK.format(ticket_no=ticket["ticket_no"], deadline=_local_deadline(due, now)))
-        else:
-            parts.append(TEXT_CALLBACK_NO_DEADLINE.format(ticket_no=ticket["ticket_no"]))
-        if contact_phone:
-            text = TEXT_CALLBACK_REGISTERED_PHONE if registered else TEXT_CALLBACK_GIVEN_PHONE
-            parts.append(text.format(phone=mask_phone(contact_phone)))
-        else:
-            parts.append(TEXT_CALLBACK_NO_PHONE)
-        parts.append(TEXT_BACK_TO_BOT)
+            opening = TEXT_CLOSED_DESK.format(hours=self.settings.staff_hours.describe()) if desk_closed else TEXT_BUSY
         await self._set_state(data["conversation_id"], "bot")
-        await self._tell(data["conversation_id"], "".join(parts))
+        await self._tell(data["conversation_id"], opening + self._callback_text(ticket, registered, now))
         await self._emit(data)
         log.info("hand-off %s missed (%s): callback ticket %s", handoff_id,
                  "desk closed" if desk_closed else "not accepted in time", ticket["ticket_no"])

@@ -11,7 +11,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 import pytest_asyncio
 from aiohttp import web
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from bot.config import Settings
 from bot.conversations import ConversationHub
@@ -171,6 +171,29 @@ async def test_desk_closed_opens_callback_ticket_at_once(world):
     # No account known and no phone left: the customer is asked for a number to call back.
     assert "请直接回复您的手机号" in last
     assert _state(world.store, "conv-2") == "bot"
+
+
+@pytest.mark.asyncio
+async def test_asking_again_while_the_desk_is_closed_keeps_the_one_callback(world):
+    world.clock.now = datetime(2026, 11, 26, 21, 30, tzinfo=SHANGHAI).astimezone(timezone.utc)
+    first, created = await world.service.request("conv-1", "web", "customer_request", "客户最近说：转人工")
+    assert created
+    world.clock.advance(60)
+    again, created_again = await world.service.request("conv-1", "web", "customer_request",
+                                                       "客户最近说：你让人给我回个电话")
+    assert not created_again and again["callback_ticket_no"] == first["callback_ticket_no"]
+    with world.store.session() as session:
+        callbacks = session.execute(select(Ticket).where(Ticket.type == "callback")).scalars().all()
+        assert [t.ticket_no for t in callbacks] == [first["callback_ticket_no"]]
+        notes = [e.data.get("note") or "" for e in callbacks[0].events if e.kind == "note"]
+    assert any("你让人给我回个电话" in note for note in notes)
+    last = world.channel.texts("conv-1")[-1]
+    assert first["callback_ticket_no"] in last and "不用重复登记" in last and "138****0001" in last
+    # Once that callback is done, a new request opens a new one.
+    with world.store.session() as session:
+        session.execute(update(Ticket).where(Ticket.ticket_no == first["callback_ticket_no"]).values(status="closed"))
+    third, created_third = await world.service.request("conv-1", "web", "customer_request")
+    assert created_third and third["callback_ticket_no"] != first["callback_ticket_no"]
 
 
 def test_staff_hours_parse_and_cross_midnight():

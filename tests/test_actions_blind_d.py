@@ -1,0 +1,63 @@
+"""Kinds of failure found by the fourth blind batch (tests/conversations/dev/d_*.yml), each
+against the real gateway with the demo data."""
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+
+from actions.bills import ValidateBillForm
+from bot.store import STORE
+from bot.store.models import Customer
+from tests.support.dialogue import make_tracker, run_action, slot_values, texts
+
+pytestmark = pytest.mark.asyncio
+
+
+def registered_phone(app, account_no: str) -> str:
+    with app[STORE].session() as session:
+        return session.execute(select(Customer.phone).where(Customer.account_no == account_no)).scalar_one()
+
+
+async def test_the_whole_registered_phone_beside_the_account_proves_identity(actions_gateway):
+    phone = registered_phone(actions_gateway.app, "3201000021")
+    tracker = make_tracker(f"户号3201000021，电话{phone}", intent="inform", form="bill_form",
+                           candidates={"account_no": "3201000021"}, slots={"requested_slot": "account_no"})
+    events, messages = await run_action(ValidateBillForm(), tracker)
+    values = slot_values(events)
+    assert values.get("identity_verified") is True
+    assert values.get("verified_account_no") == "3201000021"
+    assert not any("后四位" in text for text in texts(messages))
+
+
+async def test_a_whole_phone_that_is_not_the_registered_one_counts_as_a_wrong_try(actions_gateway):
+    tracker = make_tracker("户号3201000021 电话13911112222", intent="inform", form="bill_form",
+                           candidates={"account_no": "3201000021"}, slots={"requested_slot": "account_no"})
+    events, messages = await run_action(ValidateBillForm(), tracker)
+    values = slot_values(events)
+    assert not values.get("identity_verified")
+    assert values.get("identity_attempts") == 1.0
+
+
+@pytest.mark.parametrize("form, intent", [("feedback_form", "tip_off"), ("feedback_form", "complain")])
+async def test_a_person_shocked_leads_to_what_to_do_now_and_a_repair_whatever_form_opened(actions_gateway, form, intent):
+    from actions.feedback import ValidateFeedbackForm
+
+    text = "救命 有人被电到了 工地上有人碰到电线倒在地上了"
+    tracker = make_tracker(text, intent=intent, form=form,
+                           slots={"feedback_type": "tip_off" if intent == "tip_off" else "complaint"})
+    events, messages = await run_action(ValidateFeedbackForm(), tracker)
+    said = texts(messages)
+    assert said and "120" in said[0]  # the first line: call an ambulance
+    assert slot_values(events).get("hazard") is True
+    assert slot_values(events).get("feedback_type", "unset") is None
+    assert [e["name"] for e in events if e.get("event") == "followup"] == ["fault_form"]
+
+
+async def test_a_tip_off_about_a_bare_wire_stays_a_tip_off(actions_gateway):
+    from actions.feedback import ValidateFeedbackForm
+
+    tracker = make_tracker("我要举报 楼下有人偷电 从电表箱私拉了一根线", intent="tip_off", form="feedback_form",
+                           slots={"feedback_type": "tip_off"})
+    events, _ = await run_action(ValidateFeedbackForm(), tracker)
+    assert not slot_values(events).get("hazard")
+    assert not [e for e in events if e.get("event") == "followup"]
