@@ -412,6 +412,34 @@ def correction_target(tracker: Tracker) -> Optional[str]:
     return None
 
 
+# "13栋", "2004室": a part of an address, never a whole one.
+_FRAGMENT = re.compile(r"(\d+)\s*(号楼|号|栋|幢|单元|室|楼|层|组)")
+
+
+def _swap_fragment(text: str, current: str) -> Optional[str]:
+    """The address given before with one part changed: "是13栋 不是31栋", "不是31栋 是13栋",
+    "栋号错了 是13栋" (the number of that unit in the address)."""
+    if not current:
+        return None
+    new = re.search(r"(?<!不)(?:应该是|而是|是|改成|改为)\s*(\d+\s*(?:号楼|号|栋|幢|单元|室|楼|层|组))", text)
+    if not new:
+        return None
+    new_part = re.sub(r"\s", "", new.group(1))
+    old = re.search(r"不是\s*(\d+\s*(?:号楼|号|栋|幢|单元|室|楼|层|组))", text)
+    if old:
+        old_part = re.sub(r"\s", "", old.group(1))
+        if old_part in current:
+            return current.replace(old_part, new_part, 1)
+    unit = _FRAGMENT.fullmatch(new_part).group(2)  # type: ignore[union-attr]
+    if unit == "号":
+        return None  # the house number: the rules below know which number is meant
+    same_unit = [m for m in re.finditer(rf"(\d+){unit}", current)]
+    if len(same_unit) == 1:
+        found = same_unit[0]
+        return current[:found.start()] + new_part + current[found.end():]
+    return None
+
+
 def corrected_value(tracker: Tracker, slot: str) -> Optional[str]:
     """The new value in a correction: the entity NLU found, else what follows 是/为/成/：."""
     text = latest_text(tracker).strip()
@@ -425,10 +453,14 @@ def corrected_value(tracker: Tracker, slot: str) -> Optional[str]:
                  and not (current and HOUSE_NUMBER.sub("", value).strip() in current)]  # "社区81号": a number
         if found:
             return found[-1]
+        swapped = _swap_fragment(text, current)
+        if swapped:
+            return swapped  # "是13栋 不是31栋": that part of the address given before changes
         parts = [re.sub(r"^.*?(应该是|改成|改为|换成|我家是|我家在|是|在)", "", part)
-                 for part in re.split(r"[，,。！!；;\s]+", text) if part]
+                 for part in re.split(r"[，,。！!；;\s]+", text) if part and not re.match(r"不是|并不是", part)]
         parts = [part for part in parts if part and not CORRECTION_WORDS.search(part)]
-        whole = next((part for part in parts if looks_like_address(part, need_number=True)), None)
+        whole = next((part for part in parts if looks_like_address(part, need_number=True)
+                      and not _FRAGMENT.fullmatch(part)), None)
         if whole:
             return whole
         # "门牌说错了 我家是81号": the house number of the address given before changes.

@@ -10,14 +10,12 @@ from bot.store import STORE
 from bot.store.models import Customer
 from tests.support.dialogue import make_tracker, run_action, slot_values, texts
 
-pytestmark = pytest.mark.asyncio
-
-
 def registered_phone(app, account_no: str) -> str:
     with app[STORE].session() as session:
         return session.execute(select(Customer.phone).where(Customer.account_no == account_no)).scalar_one()
 
 
+@pytest.mark.asyncio
 async def test_the_whole_registered_phone_beside_the_account_proves_identity(actions_gateway):
     phone = registered_phone(actions_gateway.app, "3201000021")
     tracker = make_tracker(f"户号3201000021，电话{phone}", intent="inform", form="bill_form",
@@ -29,6 +27,7 @@ async def test_the_whole_registered_phone_beside_the_account_proves_identity(act
     assert not any("后四位" in text for text in texts(messages))
 
 
+@pytest.mark.asyncio
 async def test_a_whole_phone_that_is_not_the_registered_one_counts_as_a_wrong_try(actions_gateway):
     tracker = make_tracker("户号3201000021 电话13911112222", intent="inform", form="bill_form",
                            candidates={"account_no": "3201000021"}, slots={"requested_slot": "account_no"})
@@ -38,6 +37,7 @@ async def test_a_whole_phone_that_is_not_the_registered_one_counts_as_a_wrong_tr
     assert values.get("identity_attempts") == 1.0
 
 
+@pytest.mark.asyncio
 @pytest.mark.parametrize("form, intent", [("feedback_form", "tip_off"), ("feedback_form", "complain")])
 async def test_a_person_shocked_leads_to_what_to_do_now_and_a_repair_whatever_form_opened(actions_gateway, form, intent):
     from actions.feedback import ValidateFeedbackForm
@@ -53,6 +53,7 @@ async def test_a_person_shocked_leads_to_what_to_do_now_and_a_repair_whatever_fo
     assert [e["name"] for e in events if e.get("event") == "followup"] == ["fault_form"]
 
 
+@pytest.mark.asyncio
 async def test_a_tip_off_about_a_bare_wire_stays_a_tip_off(actions_gateway):
     from actions.feedback import ValidateFeedbackForm
 
@@ -61,3 +62,17 @@ async def test_a_tip_off_about_a_bare_wire_stays_a_tip_off(actions_gateway):
     events, _ = await run_action(ValidateFeedbackForm(), tracker)
     assert not slot_values(events).get("hazard")
     assert not [e for e in events if e.get("event") == "followup"]
+
+
+@pytest.mark.parametrize("said, expected", [
+    ("哦不对不对 打错了 是13栋 不是31栋", "雨花台区雨花南路238号梅园新村13栋2004室"),
+    ("不是31栋，是13栋", "雨花台区雨花南路238号梅园新村13栋2004室"),
+    ("栋号打错了 应该是13栋", "雨花台区雨花南路238号梅园新村13栋2004室"),
+    ("不对 是1204室", "雨花台区雨花南路238号梅园新村31栋1204室"),
+])
+def test_a_corrected_part_changes_that_part_of_the_address(said, expected):
+    from actions.common import corrected_value
+
+    tracker = make_tracker(said, intent="inform", form="fault_form",
+                           slots={"address": "雨花台区雨花南路238号梅园新村31栋2004室", "requested_slot": "contact_phone"})
+    assert corrected_value(tracker, "address") == expected
