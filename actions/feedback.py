@@ -11,14 +11,10 @@ from rasa_sdk.types import DomainDict
 
 from actions import api_client
 from actions.applications import (
-    CHANGE_WORDS,
-    NOT_A_YES,
     REGISTERED,
-    REGISTERED_WORDS,
     account_contact,
     registered_allowed,
     stated_account,
-    yes_no,
 )
 from actions.responses import echoed
 from actions.common import (
@@ -27,7 +23,6 @@ from actions.common import (
     BaseFormValidation,
     KeepsIdentitySlots,
     find_mobile,
-    looks_like_address,
     is_digression,
     channel_of,
     finish_service,
@@ -136,13 +131,6 @@ class ValidateFeedbackForm(KeepsIdentitySlots, BaseFormValidation, FormValidatio
             # "我能不能不留名字 怕他找我麻烦": yes, and what is kept secret; the phone stays optional.
             dispatcher.utter_message(response="utter_reporter_kept_secret")
             return [SlotSet("contact_phone", None), SlotSet("requested_slot", "contact_phone")]
-        if tracker.get_slot("requested_slot") == "confirm" and not find_mobile(text) and not CHANGE_WORDS.search(text) \
-                and looks_like_address(text, tracker, need_number=True):
-            # "雨花南路238号梅园新村13栋2004" at the confirmation: where it happened, for the story.
-            content = tracker.get_slot("feedback_content") or ""
-            dispatcher.utter_message(response="utter_feedback_place_added")
-            return [SlotSet("feedback_content", f"{content}；地点：{text.strip()}"[:1000]), SlotSet("confirm", None),
-                    SlotSet("requested_slot", "confirm")]
         switched = switched_kind(text, tracker.get_slot("feedback_type"))
         if switched and tracker.get_slot("requested_slot") is not None:
             # "其实也不算投诉 就提个意见吧": the same story, filed as what the customer now says.
@@ -166,8 +154,11 @@ class ValidateFeedbackForm(KeepsIdentitySlots, BaseFormValidation, FormValidatio
                              tracker: Tracker, domain: DomainDict) -> List[Text]:
         if tracker.get_slot("api_failed"):
             return []
-        # Praise and suggestions are taken as said: no confirmation round.
-        confirm = [] if tracker.get_slot("feedback_type") in ("praise", "suggestion") else ["confirm"]
+        # Every kind is registered once its content and contact are known, with no confirmation
+        # round: a customer who gave both and left thought it was done (blind conversations lost
+        # complaints and tip-offs there). What is said after it is added to the ticket, a wrong
+        # phone corrected, a "算了" withdraws it (actions/common.py: add_to_just_filed...).
+        confirm: List[Text] = []
         if tracker.get_slot("identity_verified") and not tracker.get_slot("contact_phone"):
             return ["feedback_type", "feedback_content"] + confirm  # the registered phone is called
         return ["feedback_type", "feedback_content", "contact_phone"] + confirm
@@ -244,39 +235,6 @@ class ValidateFeedbackForm(KeepsIdentitySlots, BaseFormValidation, FormValidatio
             return {"contact_phone": NO_CONTACT}
         return {}
 
-    async def extract_confirm(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                              domain: DomainDict) -> Dict[Text, Any]:
-        if tracker.get_slot("requested_slot") != "confirm":
-            return {}
-        text = latest_text(tracker).strip()
-        intent, _ = latest_intent(tracker)
-        content = tracker.get_slot("feedback_content") or ""
-        restated = yes_restated(text) if LEADING_YES.match(text) else None
-        if restated and intent not in STOP_INTENTS and not re.search(r"\d", text) and not CHANGE_WORDS.search(text):
-            # "对 就投诉频繁停电": a yes that says again what it is about (NLU hears a new
-            # complaint, so the form took it for a digression and asked again). New details
-            # after the yes join the story.
-            kind, rest = restated
-            if kind is not None and kind != tracker.get_slot("feedback_type"):
-                return {}  # "对 我要投诉" at a suggestion's confirmation: not a yes to this one
-            if len(rest) >= MIN_NEW_DETAIL_CHARS and rest not in content:
-                dispatcher.utter_message(response="utter_feedback_added_submitting")
-                return {"confirm": True, "feedback_content": f"{content}；{rest}"[:1000]}
-            return {"confirm": True}
-        answer = yes_no(tracker)
-        if answer is not None:
-            return {"confirm": answer}
-        if not text or text.startswith("/") or intent in STOP_INTENTS or re.search(r"\d", text) \
-                or NOT_A_YES.search(text) or is_digression(tracker, "feedback_content"):
-            return {}  # a number is a correction (the phone's own mapping), a "不对" is not a yes
-        if REGISTERED_WORDS.search(text):
-            return {"confirm": True}  # "电话就打我登记的这个号": as shown
-        if len(text) >= 4 and text not in content:
-            # "昨天下午停的 一点招呼都没打": more of the same story, not an objection; recorded with it.
-            dispatcher.utter_message(response="utter_feedback_added_submitting")
-            return {"confirm": True, "feedback_content": f"{content}；{text}"[:1000]}
-        return {}
-
     async def validate_feedback_content(self, value: Any, dispatcher: CollectingDispatcher,
                                         tracker: Tracker, domain: DomainDict) -> Dict[Text, Any]:
         text = str(value or "").strip()
@@ -307,13 +265,6 @@ class ValidateFeedbackForm(KeepsIdentitySlots, BaseFormValidation, FormValidatio
         else:
             dispatcher.utter_message(response="utter_feedback_phone_invalid")
         return {"contact_phone": None}
-
-    async def validate_confirm(self, value: Any, dispatcher: CollectingDispatcher,
-                               tracker: Tracker, domain: DomainDict) -> Dict[Text, Any]:
-        if value is True:
-            return {"confirm": True}
-        dispatcher.utter_message(response="utter_feedback_restate")
-        return {"confirm": None, "feedback_content": None}
 
 
 class ActionAskFeedbackContent(Action):
@@ -352,24 +303,6 @@ class ActionAskContactPhone(Action):
             dispatcher.utter_message(response="utter_ask_contact_phone_applicant")
         else:
             dispatcher.utter_message(response="utter_ask_contact_phone_repair")
-        return []
-
-
-class ActionAskFeedbackConfirm(Action):
-    def name(self) -> Text:
-        return "action_ask_feedback_form_confirm"
-
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                  domain: DomainDict) -> List[EventType]:
-        kind = tracker.get_slot("feedback_type") or "complaint"
-        contact = tracker.get_slot("contact_phone")
-        # The contact as shown on the line "联系电话：…" (a value's label, not a sentence).
-        contact_text = "不留（匿名）" if contact in (None, NO_CONTACT) else \
-            "账户登记的手机" if contact == REGISTERED else mask_phone(contact)
-        if contact is None and tracker.get_slot("identity_verified") and kind != "tip_off":
-            contact_text = "账户登记的手机号"
-        dispatcher.utter_message(response="utter_feedback_check", kind_label=type_label(kind),
-                                 content=echoed(tracker.get_slot("feedback_content")), contact=contact_text)
         return []
 
 
@@ -418,5 +351,11 @@ class ActionSubmitFeedback(Action):
                                      milestone=str(deadline.get("name")), due=format_time(deadline.get("due_at")))
         else:
             dispatcher.utter_message(response=f"utter_feedback_filed_{kind}", kind_label=label, ticket_no=ticket_no)
+        if kind in ("complaint", "tip_off"):
+            # No confirmation round before it (required_slots): what was registered is shown now.
+            contact_text = "不留（匿名）" if anonymous and not registered else \
+                "账户登记的手机号" if registered else mask_phone(contact)
+            dispatcher.utter_message(response="utter_feedback_registered_as", content=echoed(content),
+                                     contact=contact_text)
         return FEEDBACK_RESET + [SlotSet("last_ticket_no", ticket_no)] + \
             finish_service(dispatcher, tracker, served=True, ticket_no=ticket_no)

@@ -261,8 +261,8 @@ def test_a_customers_words_with_a_bracket_are_shown_not_the_template():
 
     said = "电表读数10[看不清]"
     with pytest.raises(AssertionError):  # unprotected: "{content}" would reach the customer
-        rendered("utter_feedback_check", {"kind_label": "投诉", "content": said, "contact": "不留（匿名）"})
-    text = rendered("utter_feedback_check", {"kind_label": "投诉", "content": echoed(said), "contact": "不留（匿名）"})
+        rendered("utter_feedback_registered_as", {"content": said, "contact": "不留（匿名）"})
+    text = rendered("utter_feedback_registered_as", {"content": echoed(said), "contact": "不留（匿名）"})
     assert "电表读数10［看不清]" in text and "{" not in text
     sources = {path.stem: path.read_text(encoding="utf-8") for path in MODULES}
     for module, value in (("menu", "address=echoed("), ("bills", "period_said=echoed("),

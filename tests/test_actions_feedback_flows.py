@@ -1,8 +1,9 @@
 """Complaints, tip-offs, suggestions and praise as customers actually give them (issue 15):
-the account's registered phone, more of the story while a phone is asked, a yes in their words."""
+the account's registered phone, more of the story while a phone is asked, filed without a confirmation round."""
 from __future__ import annotations
 
 import pytest
+from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy import select
 
 from actions.applications import yes_no
@@ -171,18 +172,6 @@ async def test_a_yes_is_no_name(actions_gateway, text):
 
 
 @pytest.mark.asyncio
-async def test_more_story_at_the_confirmation_is_added_and_submitted(actions_gateway):
-    tracker = at_contact("昨天下午停的 一点招呼都没打", requested_slot="confirm", contact_phone="13900001111")
-    events, _ = await run_action(ValidateFeedbackForm(), tracker)
-    values = slot_values(events)
-    assert values["confirm"] is True and values["feedback_content"].endswith("一点招呼都没打")
-
-    tracker = at_contact("不对 电话说错了 13805174462", requested_slot="confirm", contact_phone="13805174426")
-    events, _ = await run_action(ValidateFeedbackForm(), tracker)
-    assert slot_values(events).get("confirm") is not True
-
-
-@pytest.mark.asyncio
 async def test_a_correction_beats_the_business_entity_it_denies(actions_gateway):
     tracker = at_application("哦不对 不是过户 我是想把电表移到院子外头去", business_type="name_transfer",
                              candidates={"business_type": "name_transfer"})
@@ -236,36 +225,6 @@ async def test_a_yes_repeating_the_address_shown_confirms(actions_gateway):
              "address": "江苏省南京市秦淮区太平南路305号阳光花园18栋701室", "business_type": "meter_move"}
     events, _ = await run_action(ValidateApplicationForm(), at_application("那就办吧 太平南路305号阳光花园18栋701", **slots))
     assert slot_values(events)["confirm"] is True
-
-
-def at_confirm(text, intent="complain", **slots):
-    base = {"feedback_type": "complaint", "feedback_content": "这个月频繁停电 冰箱里东西都臭了",
-            "contact_phone": "none", "requested_slot": "confirm"}
-    return make_tracker(text, intent=intent, form="feedback_form", slots={**base, **slots})
-
-
-@pytest.mark.asyncio
-@pytest.mark.parametrize("said", ["对 就投诉频繁停电", "是的，就是投诉这个", "嗯 频繁停电"])
-async def test_a_yes_that_says_again_what_it_is_about_confirms(actions_gateway, said):
-    events, _ = await run_action(ValidateFeedbackForm(), at_confirm(said))
-    values = slot_values(events)
-    assert values["confirm"] is True
-    assert values.get("feedback_content", "这个月频繁停电 冰箱里东西都臭了") == "这个月频繁停电 冰箱里东西都臭了"
-
-
-@pytest.mark.asyncio
-async def test_a_yes_with_new_details_confirms_and_keeps_them(actions_gateway):
-    events, _ = await run_action(ValidateFeedbackForm(), at_confirm("对 另外抄表员态度也很差"))
-    values = slot_values(events)
-    assert values["confirm"] is True and values["feedback_content"].endswith("另外抄表员态度也很差")
-
-
-@pytest.mark.asyncio
-@pytest.mark.parametrize("said, kind", [("对 我要投诉", "suggestion"), ("是 但是地址说错了", "complaint"),
-                                        ("好的 等一下", "complaint"), ("对 电话是13812345678", "complaint")])
-async def test_a_yes_then_another_matter_or_a_change_is_not_a_yes(actions_gateway, said, kind):
-    events, _ = await run_action(ValidateFeedbackForm(), at_confirm(said, feedback_type=kind))
-    assert slot_values(events).get("confirm") is not True
 
 
 async def _praise_just_filed(app, conversation_id="more-story"):
@@ -410,14 +369,6 @@ async def test_a_phone_and_a_yes_at_the_application_confirmation_submit_with_tha
 
 
 @pytest.mark.asyncio
-async def test_an_address_at_the_complaint_confirmation_joins_the_story(actions_gateway):
-    events, messages = await run_action(ValidateFeedbackForm(), at_confirm("雨花南路238号梅园新村13栋2004"))
-    values = slot_values(events)
-    assert values["feedback_content"].endswith("地点：雨花南路238号梅园新村13栋2004")
-    assert values["requested_slot"] == "confirm" and not [e for e in events if e["event"] == "followup"]
-
-
-@pytest.mark.asyncio
 async def test_a_reporter_refusing_a_phone_out_of_fear_is_anonymous(actions_gateway):
     events, messages = await run_action(ValidateFeedbackForm(), at_contact("我不想留名字 也不留电话 怕他报复",
                                                                            feedback_type="tip_off"))
@@ -438,9 +389,30 @@ async def test_a_business_switch_is_seen_when_nlu_already_filled_the_new_busines
 
 
 @pytest.mark.asyncio
-@pytest.mark.parametrize("said", ["对 就这样登记", "对 给我个说法", "是的 希望你们处理一下"])
-async def test_a_yes_with_go_ahead_words_adds_nothing_to_the_story(actions_gateway, said):
-    events, _ = await run_action(ValidateFeedbackForm(), at_confirm(said))
+@pytest.mark.parametrize("kind", ["complaint", "tip_off", "suggestion", "praise"])
+async def test_every_kind_is_filed_once_its_story_and_contact_are_known(actions_gateway, kind):
+    # No confirmation round: a customer who gave both and left must not lose the request.
+    events, _ = await run_action(ValidateFeedbackForm(), at_contact("13900001111", feedback_type=kind,
+                                                                    candidates={"contact_phone": "13900001111"}))
     values = slot_values(events)
-    assert values["confirm"] is True
-    assert values.get("feedback_content", "这个月频繁停电 冰箱里东西都臭了") == "这个月频繁停电 冰箱里东西都臭了"
+    assert values.get("contact_phone", "13900001111") == "13900001111"
+    assert values.get("requested_slot") is None  # Rasa finds nothing left to ask
+    tracker = at_contact("13900001111", feedback_type=kind, contact_phone="13900001111")
+    required = await ValidateFeedbackForm().required_slots(
+        ["feedback_type", "feedback_content", "contact_phone"], CollectingDispatcher(), tracker, {})
+    assert "confirm" not in required and all(tracker.get_slot(name) for name in required)
+
+
+@pytest.mark.asyncio
+async def test_a_filed_complaint_shows_what_was_registered_and_how_to_add_to_it(actions_gateway):
+    from actions.feedback import ActionSubmitFeedback
+
+    slots = {"feedback_type": "complaint", "feedback_content": "营业厅窗口的工作人员爱答不理 让我白跑一趟",
+             "contact_phone": "15850673412"}
+    _, messages = await run_action(ActionSubmitFeedback(), make_tracker("15850673412", slots=slots,
+                                                                        sender_id="filed-complaint-shown"))
+    said = "\n".join(texts(messages))
+    assert "TS" in said and "24小时" in said
+    assert "营业厅窗口的工作人员爱答不理" in said and "158****3412" in said and "15850673412" not in said
+    assert "补充或更正" in said
+
