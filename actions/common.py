@@ -1288,7 +1288,10 @@ class BaseFormValidation:
             if any(looks_like_person(token) for token in named.groups() if token):
                 dispatcher.utter_message(response="utter_name_is_no_proof")
                 return [SlotSet(slot, None), SlotSet("requested_slot", slot)]
-        if self.form_name() in INFORMATION_FORMS and SEND_A_CREW.search(text):  # type: ignore[attr-defined]
+        if self.form_name() in INFORMATION_FORMS and SEND_A_CREW.search(text) or (  # type: ignore[attr-defined]
+                self.form_name() == "feedback_form" and SEND_A_CREW.search(text)  # type: ignore[attr-defined]
+                and GIVES_UP_THE_COMPLAINT.search(text)):
+            # "算了算了 投诉也没用 你们先派人来修吧" in a complaint: the same switch.
             # "我马上交 但是整栋楼都黑了 肯定不是欠费的事 你们派人来看看" at the identity question:
             # the customer now wants a repair; this query ends, nothing of it is kept.
             dispatcher.utter_message(response="utter_switch_to_repair")
@@ -1467,6 +1470,9 @@ class BaseFormValidation:
 INFORMATION_FORMS = ("bill_form", "outage_form", "progress_form")
 # "你们派人来看看", "赶紧来修", "帮我报修": a crew asked for.
 SEND_A_CREW = re.compile(r"派(个)?人|来人|来修|上门(看|修)|过来看看|来看看|报修|帮我修|抢修")
+
+# "算了 投诉也没用", "不投诉了", "先": a complaint given up for what the customer needs now.
+GIVES_UP_THE_COMPLAINT = re.compile(r"算了|投诉也没用|投诉有什么用|不投诉了|先不投诉|投诉的事(以后|回头|再说)|先派|先来|你们先")
 
 # Forms whose tickets can be followed up on the registered phone of the account said.
 CALLS_REGISTERED_PHONE = ("fault_form", "feedback_form", "application_form")

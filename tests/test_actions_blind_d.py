@@ -76,3 +76,21 @@ def test_a_corrected_part_changes_that_part_of_the_address(said, expected):
     tracker = make_tracker(said, intent="inform", form="fault_form",
                            slots={"address": "雨花台区雨花南路238号梅园新村31栋2004室", "requested_slot": "contact_phone"})
     assert corrected_value(tracker, "address") == expected
+
+
+@pytest.mark.asyncio
+async def test_a_complaint_given_up_for_a_crew_becomes_a_repair(actions_gateway):
+    from actions.feedback import ValidateFeedbackForm
+
+    tracker = make_tracker("算了算了 投诉也没用 你们先派人来修吧 溧水区白马镇曹家桥村72号", intent="report_fault",
+                           form="feedback_form", slots={"feedback_type": "complaint", "requested_slot": "contact_phone",
+                                                        "feedback_content": "怎么又停电了 我要投诉你们"})
+    events, messages = await run_action(ValidateFeedbackForm(), tracker)
+    assert [e["name"] for e in events if e.get("event") == "followup"] == ["fault_form"]
+    assert slot_values(events).get("feedback_type", "unset") is None
+    # a complaint about crews that came is still a complaint
+    tracker = make_tracker("你们派人来修了三次都没修好", intent="complain", form="feedback_form",
+                           slots={"feedback_type": "complaint", "requested_slot": "contact_phone",
+                                  "feedback_content": "怎么又停电了 我要投诉你们"})
+    events, _ = await run_action(ValidateFeedbackForm(), tracker)
+    assert not [e for e in events if e.get("event") == "followup"]
