@@ -510,12 +510,34 @@ class ValidateApplicationForm(KeepsIdentitySlots, BaseFormValidation, FormValida
             # "电话15912974181 对的 帮我报上": the number to call, and a yes.
             dispatcher.utter_message(response="utter_application_phone_and_yes", masked_phone=mask_phone(mobile))
             return {"contact_phone": mobile, "confirm": True}
+        if await self._question_at_confirmation(text, intent, dispatcher, tracker, domain):
+            return {"confirm": True}
         if text and not text.startswith("/") and len(text) >= 4 and intent not in ("cancel", "request_human") \
                 and not is_digression(tracker, "confirm") and not re.search(r"不对|错|改|重新|取消|算了|不办", text):
             # "车位是我自己买的 物业也同意了": a detail, not an answer; acknowledged, the question stands.
             dispatcher.utter_message(response="utter_application_detail_noted")
             return {"confirm": None}
         return {}
+
+    @staticmethod
+    async def _question_at_confirmation(text: str, intent: Optional[str], dispatcher: CollectingDispatcher,
+                                        tracker: Tracker, domain: DomainDict) -> bool:
+        """"过户要原房主到场吗", "发的电卖给你们 钱怎么结算" at "确认提交吗？": answered, and the
+        application goes in (blind customers asked and left, believing it was done; a customer
+        who does not want it after all withdraws it in the next message)."""
+        from actions.faq import answer_topic, business_topic, selected_topic
+        from actions.handoff import is_question
+
+        if not text or text.startswith("/") or not is_question(text) or intent in ("cancel", "request_human") \
+                or re.search(r"不对|错|改|重新|取消|算了|不办|不要|不想|要不要办|还办不办", text) or find_mobile(text):
+            return False
+        business = tracker.get_slot("business_type") or ""
+        topic = business_topic(text) or business_topic(f"{vocabulary.BUSINESS_TYPES.get(business, '')} {text}") \
+            or selected_topic(tracker)
+        if not (topic and answer_topic(topic, dispatcher, tracker, domain)):
+            dispatcher.utter_message(response="utter_application_question_for_staff")
+        dispatcher.utter_message(response="utter_application_going_ahead")
+        return True
 
     async def validate_business_type(self, value: Any, dispatcher: CollectingDispatcher,
                                      tracker: Tracker, domain: DomainDict) -> Dict[Text, Any]:

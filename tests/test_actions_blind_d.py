@@ -94,3 +94,34 @@ async def test_a_complaint_given_up_for_a_crew_becomes_a_repair(actions_gateway)
                                   "feedback_content": "怎么又停电了 我要投诉你们"})
     events, _ = await run_action(ValidateFeedbackForm(), tracker)
     assert not [e for e in events if e.get("event") == "followup"]
+
+
+def at_application_confirmation(text: str, business_type: str, intent: str = "faq", **slots):
+    base = {"requested_slot": "confirm", "applicant_name": "卢明辉", "contact_phone": "18033397486",
+            "address": "六合区竹镇镇大泉村87号", "business_type": business_type, "documents_shown_for": business_type}
+    return make_tracker(text, intent=intent, form="application_form", slots={**base, **slots})
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("said, business", [("发的电卖给你们 钱怎么结算", "pv_connection"),
+                                            ("过户要原房主到场吗", "name_transfer"),
+                                            ("移表要出钱吗", "meter_move")])
+async def test_a_question_at_the_application_confirmation_is_answered_and_the_application_goes_in(
+        actions_gateway, said, business):
+    from actions.applications import ValidateApplicationForm
+
+    events, messages = await run_action(ValidateApplicationForm(), at_application_confirmation(said, business))
+    assert slot_values(events).get("confirm") is True
+    replies = texts(messages)
+    assert len(replies) >= 2 and "提交" in replies[-1]
+    assert "核验资料时会一并了解" not in "".join(replies)
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("said", ["算了 还要不要办我再想想吧？", "地址是不是写错了？", "电话能改一下吗 13905172316"])
+async def test_a_doubt_or_a_change_at_the_confirmation_does_not_submit(actions_gateway, said):
+    from actions.applications import ValidateApplicationForm
+
+    events, _ = await run_action(ValidateApplicationForm(), at_application_confirmation(said, "pv_connection",
+                                                                                        intent="inform"))
+    assert slot_values(events).get("confirm") is not True
