@@ -10,6 +10,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions import api_client
+from bot import vocabulary
 from actions.faq import answer_topic, follow_up_topic, last_faq_topic
 from actions.common import (
     add_to_just_filed,
@@ -117,7 +118,7 @@ class ActionHandoff(Action):
 SMALL_TALK_GUESSES = {"goodbye", "affirm", "deny", "thank", "greet", "chitchat", "rate_service", "cancel"}
 # "要几天能办好", "多久能修好", "大概什么时候": how long something takes.
 # A question rather than a request ("…吗", "怎么…", "…几点"): unanswered, it gets an honest reply.
-QUESTION = re.compile(r"[吗呢嘛么？?][。！!～~\s]*$|[吗呢嘛][，,]|怎么|咋|如何|多少|几[点天号个次]|哪[里儿个家]|什么|啥|"
+QUESTION = re.compile(r"[吗呢嘛么？?][。！!～~\s]*$|[吗呢嘛][，,]|怎么|咋|如何|多少|几[点天号个次]|哪[里儿个家]|[在去到]哪|哪能|什么|啥|"
                       r"为什么|为啥|能不能|可不可以|是不是|有没有|会不会|要不要|行不行|赔不赔|管不管|算不算")
 # Below this confidence of the best guess, a question is not offered as that request.
 SURE_ENOUGH_FOR_A_QUESTION = 0.4
@@ -157,6 +158,9 @@ ASKS_FOR_IT = re.compile(r"查|帮我|帮忙|我要|要办|想办|申请|报修|
 # The answer selector's confidence at which a question the intent classifier was unsure of is
 # answered from the FAQ (lower than a FAQ intent's own gate: the message must also ask).
 FALLBACK_ANSWER_CONFIDENCE = 0.5
+# ... and when the intent classifier was this sure it is a FAQ question, a touched topic at this.
+FAQ_INTENT_SURE = 0.8
+GUARDED_FAQ_ANSWER_CONFIDENCE = 0.1
 # "好 我自己去", "晓得了", "哦 那还好": an answer taken in.
 ACKNOWLEDGED = re.compile(r"^\s*(哦+|噢|喔|嗯+|(好的?|行|知道了|晓得了|明白了|了解了|懂了|那好|那行|那还好|好嘞|好吧)"
                           r"([\s，,。!！~]|$))")
@@ -224,10 +228,21 @@ class ActionDefaultAskAffirmation(Action):
         if follow_up and answer_topic(follow_up, dispatcher, tracker, domain):
             return [SlotSet("faq_topic", follow_up)]
         named_topic = business_topic(text)  # it asks by itself: documents, how long, the fee
+        business = tracker.get_slot("business_type") or tracker.get_slot("documents_shown_for")
+        if not named_topic and business and is_question(text):
+            # "要带啥材料啊 物业要不要盖章" while a charger is being applied for: that business's.
+            named_topic = business_topic(f"{vocabulary.BUSINESS_TYPES.get(business, '')} {text}")
         if named_topic and answer_topic(named_topic, dispatcher, tracker, domain):
             return [SlotSet("faq_topic", named_topic)]  # "过户要带啥材料啊": that business's answer
         topic, confidence = selected_topic_and_confidence(tracker)
-        if topic and confidence >= FALLBACK_ANSWER_CONFIDENCE and is_question(text) \
+        ranking = (tracker.latest_message or {}).get("intent_ranking") or []
+        # The intent classifier was sure it is a FAQ question and only the answer selector was
+        # unsure (nlu_components/faq_guard.py): a topic the question touches is answered at a
+        # lower confidence ("我家光伏并网半年了 发电的钱什么时候打给我": pv_settlement at 0.17).
+        faq_by_intent = any(r.get("name") == "faq" and (r.get("confidence") or 0) >= FAQ_INTENT_SURE
+                            for r in ranking[:2])
+        needed = GUARDED_FAQ_ANSWER_CONFIDENCE if faq_by_intent else FALLBACK_ANSWER_CONFIDENCE
+        if topic and confidence >= needed and is_question(text) \
                 and answer_topic(topic, dispatcher, tracker, domain):
             # "过户要带啥材料啊": the intent was unsure between a request and a question, the
             # answer selector was not, and the message asks.

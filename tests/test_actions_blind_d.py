@@ -125,3 +125,46 @@ async def test_a_doubt_or_a_change_at_the_confirmation_does_not_submit(actions_g
     events, _ = await run_action(ValidateApplicationForm(), at_application_confirmation(said, "pv_connection",
                                                                                         intent="inform"))
     assert slot_values(events).get("confirm") is not True
+
+
+def with_selector(tracker, ranking, intent_ranking):
+    """The parse data Rasa gives the fallback action: the answer selector's ranking and the
+    intents as ranked (the FAQ guard puts nlu_fallback first when only the selector was unsure)."""
+    entries = [{"intent_response_key": f"faq/{topic}", "confidence": confidence} for topic, confidence in ranking]
+    tracker.latest_message["response_selector"] = {"faq": {"response": {**entries[0], "utter_action": ""},
+                                                           "ranking": entries}}
+    tracker.latest_message["intent_ranking"] = [{"name": name, "confidence": c} for name, c in intent_ranking]
+    return tracker
+
+
+@pytest.mark.asyncio
+async def test_a_faq_question_only_the_answer_selector_was_unsure_of_is_answered_on_a_topic_it_touches(actions_gateway):
+    from actions.handoff import ActionDefaultAskAffirmation
+
+    said = "我家光伏并网半年了 发电的钱什么时候打给我 在哪能查"
+    guarded = [("nlu_fallback", 0.25), ("faq", 1.0)]
+    tracker = with_selector(make_tracker(said, intent="nlu_fallback", confidence=0.25),
+                            [("pv_settlement", 0.17), ("docs_pv_connection", 0.12)], guarded)
+    events, messages = await run_action(ActionDefaultAskAffirmation(), tracker)
+    assert slot_values(events).get("faq_topic") == "pv_settlement"
+    # the intent classifier itself unsure: no answer at that confidence
+    unsure = [("nlu_fallback", 0.5), ("faq", 0.45), ("query_bill", 0.4)]
+    tracker = with_selector(make_tracker(said, intent="nlu_fallback", confidence=0.5),
+                            [("pv_settlement", 0.17)], unsure)
+    events, _ = await run_action(ActionDefaultAskAffirmation(), tracker)
+    assert slot_values(events).get("faq_topic") is None
+    # a topic the message does not touch is never answered
+    tracker = with_selector(make_tracker("我家光伏并网半年了 怎么还没人联系我", intent="nlu_fallback", confidence=0.25),
+                            [("peak_valley_hours", 0.2)], guarded)
+    events, _ = await run_action(ActionDefaultAskAffirmation(), tracker)
+    assert slot_values(events).get("faq_topic") is None
+
+
+@pytest.mark.asyncio
+async def test_a_documents_question_during_an_application_gets_that_business_s_documents(actions_gateway):
+    from actions.handoff import ActionDefaultAskAffirmation
+
+    tracker = make_tracker("要带啥材料啊 物业要不要盖章", intent="nlu_fallback", confidence=0.25,
+                           slots={"business_type": "ev_charger"})
+    events, _ = await run_action(ActionDefaultAskAffirmation(), tracker)
+    assert slot_values(events).get("faq_topic") == "docs_ev_charger"
