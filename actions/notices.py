@@ -68,7 +68,7 @@ KIND_WORDS: Tuple[Tuple[str, re.Pattern], ...] = (
     ("ticket_status", re.compile(r"工单|进度|报修.{0,4}(通知|消息)|处理结果")),
     ("adhoc", re.compile(r"紧急|应急")),
 )
-# The unbinding question, and its words (tests/test_action_texts.py: the response has them) by
+# The unbinding question, and its words (tests/actions/test_texts.py: the response has them) by
 # which a bot event of it is recognised.
 UNBIND_QUESTION = "utter_notices_ask_unbind"
 UNBIND_QUESTION_WORDS = "确定要解除"

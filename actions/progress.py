@@ -47,7 +47,7 @@ def ticket_progress(ticket: Dict[str, Any]) -> Tuple[str, Dict[str, str]]:
 def ticket_summary(ticket: Dict[str, Any]) -> str:
     """One ticket of the list of a customer's open tickets. The list has any length, which a
     template cannot repeat: its items are assembled here, in the words of utter_ticket_progress_*
-    (tests/test_action_texts.py checks that they agree)."""
+    (tests/actions/test_texts.py checks that they agree)."""
     response, values = ticket_progress(ticket)
     lines = [f"工单 {values['ticket_no']}（{values['type_label']}）", f"当前状态：{values['status_label']}"]
     if response == "utter_ticket_progress_waiting":

@@ -19,7 +19,7 @@ Rasa's class. Everything else stays a class of its own:
 - Rasa's registry keys components by ``__name__`` (the subclass has its own name), model
   fingerprints and stored graph schemas by module path and source.
 
-``tests/test_rasa_seams.py`` checks each of these.
+``tests/rasa_server/test_seams.py`` checks each of these.
 """
 from __future__ import annotations
 

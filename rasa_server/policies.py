@@ -26,7 +26,7 @@ Rasa 3.6 recognises a RulePolicy three ways, and each answers for this class as 
   ``rasa.core.policies.ensemble.is_not_in_training_data`` used by ``rasa test``): its
   predictions are named ``RulePolicy``, as Rasa's.
 
-``tests/test_rasa_seams.py`` checks each, and that predictions are the same with and without
+``tests/rasa_server/test_seams.py`` checks each, and that predictions are the same with and without
 the remembered matches.
 """
 from __future__ import annotations

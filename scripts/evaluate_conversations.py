@@ -121,7 +121,7 @@ def load_half(half: str, root: Path = CONVERSATIONS) -> Tuple[List[Conversation]
     return conversations, utterances
 
 
-# ---- scoring (pure: tested by tests/test_conversation_scoring.py) ------------------------------
+# ---- scoring (pure: tested by tests/evaluation/test_scoring.py) ------------------------------
 @dataclass
 class Observed:
     """What one played conversation left: the bot's replies, the store's records, runner errors."""

@@ -11,7 +11,7 @@ process runs in its own process group, logs to ``var/prod/logs/``; Ctrl-C (or th
 any process) stops them all, by group (``bot.supervisor``). Secrets come from the environment; missing ones
 are generated once and kept in ``var/prod/secrets.env`` (mode 600).
 
-``ProdStack`` is also used by ``tests/test_scale_out.py`` and ``scripts/bench.py``.
+``ProdStack`` is also used by ``tests/stack/test_scale_out.py`` and ``scripts/bench.py``.
 """
 from __future__ import annotations
 

@@ -6,7 +6,7 @@ stops at 2026). The operator can add a year's holidays and adjusted workdays in
 ``sla.yml``; a year that neither knows falls back to "Monday to Friday", with one
 warning per year, so a ticket filed in late December never fails to be created.
 
-Deadline convention for limits in working days (pinned in tests/test_sla_rules.py):
+Deadline convention for limits in working days (pinned in tests/tickets/test_sla_rules.py):
 the day the request is accepted does not count (as the Civil Code, art. 201, counts
 periods in days); the limit ends at the close of business (``working_day_end``, 17:30 by
 default) of the N-th working day after that day (art. 203: "有业务时间的，停止业务活动的

@@ -22,8 +22,8 @@ start (``python -m rasa_server run``, ``rasa_server/__main__.py``) calls ``insta
 | ``empty_domain_check`` | ``Domain.is_empty`` |
 | ``heap_freeze`` | nothing (``gc.freeze()`` after the first message) |
 
-Every patch is tested against Rasa's own code: ``tests/test_rasa_patches.py`` and
-``tests/test_rasa_gates.py`` compare outcomes with and without it (``bypassed()``); what each
+Every patch is tested against Rasa's own code: ``tests/rasa_server/test_patches.py`` and
+``tests/rasa_server/test_gates.py`` compare outcomes with and without it (``bypassed()``); what each
 saves, measured with ``bypassed([name])``: ``scripts/bench_rasa_seams.py`` (``make bench``).
 """
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""A known data set for the dashboard, with its hand-computed figures (tests/test_dashboard*.py).
+"""A known data set for the dashboard, with its hand-computed figures (tests/dashboard/).
 
 Period: Monday 23 to Sunday 29 November 2026 (Asia/Shanghai); the previous period is 16-22
 November; "now" is Monday 30 November 12:00. Every figure the tests check is worked out by

@@ -87,7 +87,7 @@ def running_stack(model: Path, extra_env: Optional[dict] = None, keep_dir: bool 
         "HANDOFF_ACCEPT_SECONDS": "20",
         "HANDOFF_CHECK_SECONDS": "1",
         # Every test conversation comes from loopback: one web client as far as the per-address
-        # cap on account-number lookups goes (tests/test_pii_doors.py tests that cap).
+        # cap on account-number lookups goes (tests/gateway/test_pii_doors.py tests that cap).
         "ACCOUNT_LOOKUPS_PER_CLIENT": "100000",
         # No proactive notices in the middle of a scripted conversation (a bound demo account
         # has a bill to announce); a test of the notices passes NOTICES_ENABLED=true.

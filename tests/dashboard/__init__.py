@@ -1,0 +1,3 @@
+"""The supervisors' dashboard (bot/dashboard/): figures, stored daily figures, console pages and exports,
+scale data.
+"""

@@ -1,0 +1,3 @@
+"""The conversation evaluation (scripts/evaluate_conversations.py, tests/conversations/): its scoring and a
+subset through the real stack.
+"""

@@ -1,0 +1,393 @@
+"""Fast tests of the NLU side: numeral normaliser, gazetteer, entity merger, training data."""
+from __future__ import annotations
+
+import collections
+import re
+from pathlib import Path
+
+import pytest
+import yaml
+
+from nlu_components.business_types import BUSINESS_TYPE_SYNONYMS
+from nlu_components.entity_merger import DEFAULT_PRIORITY, merge_entities
+from nlu_components.numerals import normalise, normalise_text
+
+ROOT = Path(__file__).resolve().parent.parent.parent
+CORE_INTENTS = [
+    "greet", "goodbye", "thank", "affirm", "deny", "inform", "query_bill", "report_fault",
+    "query_outage", "apply_service", "query_progress", "complain", "tip_off", "suggest",
+    "praise", "request_human", "chitchat", "out_of_scope", "ask_bill_reason", "rate_service",
+    "cancel",
+]
+
+
+# --- numeral normaliser --------------------------------------------------------------
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("户号三二零一零零零零零一", "户号3201000001"),
+        ("幺三八一二三四零零零一", "13812340001"),
+        ("户号：３２０１０００００１", "户号：3201000001"),
+        ("手机 138 1234 0001", "手机 13812340001"),
+        ("320-100-0001", "3201000001"),
+        ("三二零一 零零零 零零一", "3201000001"),
+        ("32零1000001", "3201000001"),
+        ("单号ＢＸ２０２６１１２６００１", "单号BX20261126001"),
+        ("BX2026 1126 001", "BX20261126001"),
+        ("二〇二六年九月的电费", "2026年9月的电费"),
+        ("九月份电费", "9月份电费"),
+        ("十一月", "11月"),
+        ("二十六号停电", "26号停电"),
+        ("一百二十度电", "120度电"),
+        ("两百块", "200块"),
+        ("中山路十八号三栋五零一", "中山路18号3栋501"),
+        ("五零一室", "501室"),
+        ("南京市江宁区秣陵街道天元中路一二三号", "南京市江宁区秣陵街道天元中路123号"),
+        ("幸福里二号三栋", "幸福里2号3栋"),
+        ("等了三十分钟", "等了30分钟"),
+    ],
+)
+def test_numerals_are_rewritten(text, expected):
+    assert normalise_text(text) == expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "查一下电费", "一般般", "一般", "三天没电了", "十分感谢", "等一下", "一二三",
+        "七七八八", "三五天", "一会儿", "0.5283元", "2026-09", "2026年9月",
+        "一个月停了五六次", "户号3201000001 手机13812340001", "第一档", "十几天",
+        "万一停电", "一一说明",
+    ],
+)
+def test_ordinary_words_and_separate_numbers_stay(text):
+    assert normalise_text(text) == text
+
+
+@pytest.mark.parametrize("text", ["户号三二零一零零零零零一", "手机 138 1234 0001", "十一月的二十六号"])
+def test_normalising_is_idempotent(text):
+    once = normalise_text(text)
+    assert normalise_text(once) == once
+
+
+def test_offset_map_moves_offsets_after_shrinking_edits():
+    text = "户号三二零一 零零零 零零一，地址中山路十八号"
+    new, offsets = normalise(text)
+    assert new == "户号3201000001，地址中山路18号"
+    start = text.index("中山路")
+    assert new[offsets(start):offsets(len(text))] == "中山路18号"
+    assert new[offsets(2):offsets(text.index("，"))] == "3201000001"
+
+
+def test_training_annotations_follow_the_rewritten_text():
+    from rasa.shared.nlu.training_data.message import Message
+
+    from nlu_components.normaliser import ORIGINAL_TEXT, normalise_message
+
+    text = "户号三二零一 零零零 零零二，办充电桩"
+    message = Message(data={
+        "text": text,
+        "entities": [
+            {"entity": "account_no", "start": 2, "end": 14, "value": text[2:14]},
+            {"entity": "business_type", "start": 16, "end": 19, "value": "ev_charger"},
+        ],
+    })
+    normalise_message(message)
+    assert message.get("text") == "户号3201000002，办充电桩"
+    assert message.get(ORIGINAL_TEXT) == text
+    account, business = message.get("entities")
+    assert (account["start"], account["end"], account["value"]) == (2, 12, "3201000002")
+    assert message.get("text")[business["start"]:business["end"]] == "充电桩"
+    assert business["value"] == "ev_charger"  # synonym value is kept
+
+
+# --- gazetteer -------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def gazetteer():
+    from nlu_components.gazetteer import default_gazetteer
+
+    return default_gazetteer()
+
+
+def _found(gazetteer, text):
+    return [(m.entity, m.value) for m in gazetteer.find(text)]
+
+
+def test_place_names_come_from_cpca_data(gazetteer):
+    from nlu_components.gazetteer import _place_names
+
+    names = _place_names()
+    assert len(names) > 3000
+    assert {"江苏省", "江苏", "南京市", "南京", "玄武区", "吴中区"} <= names
+    assert "市辖区" not in names
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("南京市玄武区中山路18号3栋501停电了", [("address", "南京市玄武区中山路18号3栋501")]),
+        ("俺家在南京江宁区东山街道竹山路68号，一直没电",
+         [("address", "南京江宁区东山街道竹山路68号")]),
+        ("江苏省苏州市吴中区木渎镇金山路1号", [("address", "江苏省苏州市吴中区木渎镇金山路1号")]),
+        ("我家在徐州市铜山区柳新镇柳新村三组停电了", [("address", "徐州市铜山区柳新镇柳新村三组")]),
+        ("玄武区这边停电了", [("address", "玄武区")]),
+        ("中山路18号没电了咋整", [("address", "中山路18号")]),
+        ("南京市上海路5号", [("address", "南京市上海路5号")]),
+        ("帮我查下电费", []),
+        ("中山路那边停电了", [("address", "中山路")]),  # 中山 is a city name
+        ("小区那边停电了", []),
+        ("俺家在东风村三组，停电了", [("address", "东风村三组")]),
+        ("地址是幸福小区5栋2单元", [("address", "幸福小区5栋2单元")]),
+        ("村里停电了", []),
+        # Addresses kept whole: the utility's own places (areas.yml) and villages with a number.
+        ("江宁区湖熟街道和平社区21号停电了", [("address", "江宁区湖熟街道和平社区21号")]),
+        ("不对不对，地址说错了，是和平社区81号", [("address", "和平社区81号")]),
+        ("我家在溧水晶桥枫香岭村25号，没电了", [("address", "溧水晶桥枫香岭村25号")]),
+        ("六合竹镇大泉村113号停电", [("address", "六合竹镇大泉村113号")]),
+        ("石塘村45号", [("address", "石塘村45号")]),
+        ("谷里街道张溪社区103号", [("address", "谷里街道张溪社区103号")]),
+    ],
+)
+def test_gazetteer_finds_addresses(gazetteer, text, expected):
+    assert [f for f in _found(gazetteer, text) if f[0] == "address"] == expected
+
+
+@pytest.mark.parametrize(
+    "text, key",
+    [
+        ("我想办个充电桩", "ev_charger"),
+        ("申请光伏并网需要啥材料", "pv_connection"),
+        ("想把户名过户给我儿子", "name_transfer"),
+        ("厂里要扩容", "capacity_change"),
+        ("装修要挪电表", "meter_move"),
+        ("新房子要报装", "new_connection"),
+        ("开通峰谷电价", "tariff_change"),
+        ("房子卖了要销户", "account_closing"),
+    ],
+)
+def test_gazetteer_maps_business_words_to_keys(gazetteer, text, key):
+    assert ("business_type", key) in _found(gazetteer, text)
+
+
+def test_gazetteer_finds_both_in_one_message(gazetteer):
+    found = _found(gazetteer, "我在南京市鼓楼区湖南路12号，想装充电桩")
+    assert found == [("address", "南京市鼓楼区湖南路12号"), ("business_type", "ev_charger")]
+
+
+def test_gazetteer_extractor_adds_entities_to_messages(gazetteer):
+    from rasa.shared.nlu.training_data.message import Message
+
+    from nlu_components.gazetteer_extractor import GazetteerEntityExtractor
+
+    extractor = GazetteerEntityExtractor(GazetteerEntityExtractor.get_default_config(), gazetteer)
+    message = Message(data={"text": "南京市玄武区中山路18号想装充电桩"})
+    extractor.process([message])
+    entities = message.get("entities")
+    assert [(e["entity"], e["value"], e["extractor"]) for e in entities] == [
+        ("address", "南京市玄武区中山路18号", "GazetteerEntityExtractor"),
+        ("business_type", "ev_charger", "GazetteerEntityExtractor"),
+    ]
+    assert (entities[0]["start"], entities[0]["end"]) == (0, 12)
+
+
+# --- entity merger ---------------------------------------------------------------------
+
+def _entity(name, value, start, end, extractor, confidence=0.99):
+    return {"entity": name, "value": value, "start": start, "end": end,
+            "extractor": extractor, "confidence_entity": confidence}
+
+
+def test_merger_keeps_one_entity_per_span_by_priority():
+    entities = [
+        _entity("address", "中山路18号3栋", 0, 8, "DIETClassifier"),
+        _entity("address", "中山路18号3栋501", 0, 11, "GazetteerEntityExtractor"),
+        _entity("account_no", "3201000001", 14, 24, "DIETClassifier"),
+        _entity("account_no", "3201000001", 14, 24, "RegexEntityExtractor"),
+        _entity("period", "上个月", 30, 33, "RegexEntityExtractor"),
+        _entity("address", "东风村三组", 40, 45, "DIETClassifier"),
+    ]
+    merged = merge_entities(entities, DEFAULT_PRIORITY, intent="report_fault")
+    assert [(e["entity"], e["value"], e["extractor"]) for e in merged] == [
+        ("address", "中山路18号3栋501", "GazetteerEntityExtractor"),
+        ("account_no", "3201000001", "RegexEntityExtractor"),
+        ("period", "上个月", "RegexEntityExtractor"),
+        ("address", "东风村三组", "DIETClassifier"),
+    ]
+
+
+def test_merger_distrusts_diet_outside_its_types_and_below_confidence():
+    entities = [
+        _entity("account_no", "10月", 0, 3, "DIETClassifier"),     # numbers: regex only
+        _entity("period", "月", 5, 6, "DIETClassifier"),          # months: regex only
+        _entity("address", "号", 8, 9, "DIETClassifier"),         # too short to be an address
+        _entity("address", "湖南路", 10, 13, "DIETClassifier", confidence=0.4),
+    ]
+    assert merge_entities(entities, DEFAULT_PRIORITY, intent="query_bill") == []
+
+
+def test_merger_keeps_ratings_only_as_survey_answers_and_drops_repeats():
+    rating = _entity("rating", "dissatisfied", 6, 8, "RegexEntityExtractor")
+    assert merge_entities([rating], DEFAULT_PRIORITY, intent="complain") == []
+    assert merge_entities([rating], DEFAULT_PRIORITY, intent="rate_service") == [rating]
+    twice = [
+        _entity("business_type", "pv_connection", 3, 7, "GazetteerEntityExtractor"),
+        _entity("business_type", "pv_connection", 7, 9, "GazetteerEntityExtractor"),
+    ]
+    assert merge_entities(twice, DEFAULT_PRIORITY) == twice[:1]
+
+
+# --- training data ---------------------------------------------------------------------
+
+def _nlu_items(path: Path):
+    return yaml.safe_load(path.read_text(encoding="utf-8")).get("nlu", [])
+
+
+def _examples(block: str):
+    return [line[2:].strip() for line in block.splitlines() if line.startswith("- ")]
+
+
+def _strip_annotations(example: str) -> str:
+    return re.sub(r"\[([^\]]+)\](\([^)]*\)|\{[^}]*\})", r"\1", example)
+
+
+def _intent_examples(paths):
+    found = collections.defaultdict(list)
+    for path in paths:
+        for item in _nlu_items(path):
+            if "intent" in item:
+                found[item["intent"]] += _examples(item["examples"])
+    return found
+
+
+def test_every_core_intent_has_forty_distinct_examples():
+    examples = _intent_examples(sorted((ROOT / "data" / "nlu").glob("*.yml")))
+    for intent in CORE_INTENTS:
+        distinct = {_strip_annotations(e) for e in examples[intent]}
+        assert len(distinct) >= 40, (intent, len(distinct))
+
+
+def test_faq_has_thirty_topics_with_examples_and_answers():
+    faq = yaml.safe_load((ROOT / "data" / "nlu" / "faq.yml").read_text(encoding="utf-8"))
+    topics = {i["intent"]: _examples(i["examples"]) for i in faq["nlu"]}
+    assert len(topics) >= 30
+    assert all(name.startswith("faq/") and len(ex) >= 6 for name, ex in topics.items())
+    answers = faq["responses"]
+    for name in topics:
+        key = "utter_" + name
+        assert key in answers and answers[key][0]["text"].strip(), key
+    tariff = answers["utter_faq/tiered_tariff"][0]["text"]
+    assert all(figure in tariff for figure in ("2760", "4800", "0.5283", "0.5783", "0.8283"))
+    peak = answers["utter_faq/peak_valley_prices"][0]["text"]
+    assert "0.5583" in peak and "0.3583" in peak
+    assert "24小时" in answers["utter_faq/reconnection"][0]["text"]
+
+
+def test_held_out_split_is_disjoint_from_training_data():
+    train = {
+        _strip_annotations(e)
+        for exs in _intent_examples(sorted((ROOT / "data" / "nlu").glob("*.yml"))).values()
+        for e in exs
+    }
+    test = _intent_examples(sorted((ROOT / "tests" / "nlu_test").glob("*.yml")))
+    test_sentences = [_strip_annotations(e) for exs in test.values() for e in exs]
+    assert len(test_sentences) >= 200
+    assert not set(test_sentences) & train
+    assert not [i for i in CORE_INTENTS if len(test[i]) < 8]
+
+
+def test_business_type_synonyms_match_the_gazetteer_table():
+    synonyms = {
+        item["synonym"]: set(_examples(item["examples"]))
+        for item in _nlu_items(ROOT / "data" / "nlu" / "synonyms.yml")
+        if "synonym" in item
+    }
+    for key, words in BUSINESS_TYPE_SYNONYMS.items():
+        assert synonyms[key] == set(words), key
+    assert {"satisfied", "neutral", "dissatisfied"} <= set(synonyms)
+
+
+def _regex(name: str) -> re.Pattern:
+    for path in sorted((ROOT / "data" / "nlu").glob("*.yml")):
+        for item in _nlu_items(path):
+            if item.get("regex") == name:
+                return re.compile(_examples(item["examples"])[0])
+    raise AssertionError(name)
+
+
+def test_rating_regex_prefers_the_longest_word():
+    rating = _regex("rating")
+    assert rating.findall("很不满意，太慢了") == ["很不满意"]
+    assert rating.findall("我觉得不满意") == ["不满意"]
+    assert rating.findall("非常满意，谢谢") == ["非常满意"]
+    assert rating.findall("一般般吧") == ["一般般"]
+
+
+def test_number_regexes_do_not_match_inside_each_other():
+    account, phone, ticket = _regex("account_no"), _regex("phone"), _regex("ticket_no")
+    text = "户号3201000001，手机13812340001，单号BX20261126001"
+    assert account.findall(text) == ["3201000001"]
+    assert phone.findall(text) == ["13812340001"]
+    assert ticket.findall(text) == ["BX20261126001"]
+    assert not account.findall("电话13812340001") and not phone.findall("户号3201000001")
+
+
+@pytest.mark.parametrize("folder", ["data/nlu", "tests/nlu_test"])
+def test_annotations_agree_with_the_gazetteer(gazetteer, folder):
+    """Addresses and business words are annotated wherever the gazetteer finds them, with the
+    same span and canonical value, so DIET learns from consistent labels and the held-out
+    scores measure what the pipeline really returns."""
+    from rasa.shared.nlu.training_data.loading import load_data
+
+    from nlu_components.normaliser import normalise_message
+
+    disagreements = []
+    for message in load_data(str(ROOT / folder)).training_examples:
+        if not message.get("text"):
+            continue
+        normalise_message(message)
+        annotated = {
+            (e["entity"], e["value"]) for e in message.get("entities") or []
+            if e["entity"] in ("address", "business_type")
+        }
+        found = set(_found(gazetteer, message.get("text")))
+        if annotated != found:
+            disagreements.append((message.get("text"), sorted(annotated), sorted(found)))
+    assert disagreements == []
+
+
+def _faq_message(selector_confidence, intent="faq"):
+    from rasa.shared.nlu.training_data.message import Message
+
+    message = Message(data={"text": "要几天能办好", "intent": {"name": intent, "confidence": 0.99},
+                            "intent_ranking": [{"name": intent, "confidence": 0.99},
+                                               {"name": "query_outage", "confidence": 0.01}]})
+    if selector_confidence is not None:
+        message.set("response_selector", {"faq": {"response": {"confidence": selector_confidence,
+                                                               "intent_response_key": "faq/safety_storm"}}})
+    return message
+
+
+def test_faq_guard_turns_an_unsure_faq_answer_into_nlu_fallback():
+    from nlu_components.faq_guard import FaqAnswerGuard
+
+    guard = FaqAnswerGuard({"threshold": 0.25})
+    unsure, sure, no_answer, other = (_faq_message(0.11), _faq_message(0.62), _faq_message(None),
+                                      _faq_message(0.05, intent="query_bill"))
+    guard.process([unsure, sure, no_answer, other])
+    assert unsure.get("intent") == {"name": "nlu_fallback", "confidence": 0.25}
+    assert [r["name"] for r in unsure.get("intent_ranking")] == ["nlu_fallback", "faq", "query_outage"]
+    for kept, name in ((sure, "faq"), (no_answer, "faq"), (other, "query_bill")):
+        assert kept.get("intent")["name"] == name and kept.get("intent_ranking")[0]["name"] == name
+    # As Rasa undoes FallbackClassifier's mark (e.g. `rasa test`), the original prediction is back.
+    from rasa.nlu.classifiers.fallback_classifier import undo_fallback_prediction
+
+    assert undo_fallback_prediction(unsure.as_dict())["intent"]["name"] == "faq"
+
+
+def test_faq_guard_runs_last_in_the_pipeline():
+    config = yaml.safe_load((Path(__file__).resolve().parent.parent.parent / "config.yml").read_text(encoding="utf-8"))
+    names = [step["name"] for step in config["pipeline"]]
+    guard = names.index("nlu_components.faq_guard.FaqAnswerGuard")
+    assert guard == len(names) - 1 and names.index("nlu_components.faq_gate.FaqGatedResponseSelector") < guard
