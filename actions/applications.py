@@ -57,7 +57,7 @@ BUSINESS_TYPES: Dict[str, Dict[str, Any]] = {
     "meter_move": {
         "label": vocabulary.BUSINESS_TYPES["meter_move"],
         "documents": ["户主身份证", "房屋产权证明", "新表位位置说明（可附照片）"],
-        "words": ["移表", "迁表", "挪表", "电表移", "移动电表", "电表挪", "表挪", "挪电表", "挪个位置", "表的位置"],
+        "words": ["移表", "迁表", "挪表", "电表移", "移动电表", "电表挪", "表挪", "挪电表", "挪个位置", "表的位置", "挪个地方", "往外移", "移个位置"],
     },
     "ev_charger": {
         "label": vocabulary.BUSINESS_TYPES["ev_charger"],

@@ -1168,9 +1168,12 @@ FORM_OF_INTENT = {"query_bill": "bill_form", "ask_bill_reason": "bill_form", "qu
 # A question that asks for something to be done ("先帮我查查"), not only to be told.
 ASKS_TO_DO = re.compile(r"帮我|给我|查一下|查查|查下|先查|看一下|看看")
 # "…这算啥 转人工": the customer names a person; whatever NLU made of the rest.
+# "叫个人回个电话给我" in the message that opens a form: a person asked for, by phone (inside a
+# form "让工作人员打电话给我" is how the contact question is answered, so only at the opening).
+CALL_ME_BACK = r"(让|叫|找|安排)(个|一个)?(真人|人|工作人员|客服)(给我)?(打|回)(个|一个)?电话|(回|打)个电话给我"
 HUMAN_WORDS = re.compile(r"转人工|人工客服|找人工|要人工|接人工|真人|人工服务|找个人工|^人工[。！!]?$")
 # A person asked for in so many words: "人工客服" alone may be what a complaint is about.
-ASKS_FOR_A_PERSON = re.compile(r"转人工|找人工|要人工|接人工|(要|找|转|接|叫)(个|一个)?(真人|人工客服|人工服务)")
+ASKS_FOR_A_PERSON = re.compile(r"转人工|找人工|要人工|接人工|(要|找|转|接|叫)(个|一个)?(真人|人工客服|人工服务)|" + CALL_ME_BACK)
 # The FAQ selector's answer is given inside a form when it is this sure, whatever the intent
 # ("等等，先问下你们这个电费能用微信交吗" is read as a bill query, its answer is still the FAQ's).
 INLINE_ANSWER_CONFIDENCE = 0.6
