@@ -204,6 +204,23 @@ SECOND_REQUEST_WORDS["application_form"] = re.compile(
     r"(想|要|申请|办|报)[^，,。？?]{0,4}(充电桩|光伏|过户|销户|增容|新装|装个?电表|装表|移表)")
 
 
+# "查下电费还欠多少 还有我家电压不稳 灯老是一暗一亮的 你们来看下": a crew asked for as well.
+SECOND_REQUEST_WORDS["fault_form"] = re.compile(r"派(个)?人|来人|来修|上门(看|修)|过来看|来看看|来看下|来看一下|报修|帮我修|抢修")
+
+
+def recently_in(tracker: Tracker, form: str, within_turns: int = 3) -> bool:
+    """Whether ``form`` was active within the last few customer turns."""
+    turns = 0
+    for event in reversed(tracker.events):
+        if event.get("event") == "user":
+            turns += 1
+            if turns > within_turns:
+                return False
+        elif event.get("event") == "active_loop" and event.get("name") == form:
+            return True
+    return False
+
+
 def second_request(text: str, current: str) -> Optional[str]:
     for form, words in SECOND_REQUEST_WORDS.items():
         if form != current and words.search(text or ""):
@@ -218,6 +235,12 @@ def second_request_events(text: str, current: str, paused: bool = False) -> List
     if not following or paused:
         return []
     events: List[EventType] = []
+    if following == "fault_form":
+        from actions.faults import is_reconnection  # faults imports this module
+
+        if is_reconnection(text):
+            return []  # "欠费停电了 交了钱你们派人来送电": the reconnection rule, not a repair
+        events.append(SlotSet("fault_description", text[:500]))
     if following == "application_form":
         from actions.applications import business_from_text  # applications imports this module
 
@@ -1264,6 +1287,15 @@ class BaseFormValidation:
                 return [SlotSet("requested_slot", None), ActiveLoop(None), SlotSet("hazard", True),
                         SlotSet("fault_description", text[:500])] + reset_form_slots(self.form_name()) + [  # type: ignore[attr-defined]
                     FollowupAction("fault_form")]
+        if not slot and self.form_name() == "bill_form":  # type: ignore[attr-defined]
+            from actions.faq import ASKS_WHEN_POWER_RETURNS, PAID_OR_IN_ARREARS, answer_topic  # faq imports the forms
+
+            text = latest_text(tracker)
+            if ASKS_WHEN_POWER_RETURNS.search(text) and PAID_OR_IN_ARREARS.search(text):
+                # "我刚才用微信把欠的电费交了 什么时候能来电啊": the rule (24 hours after payment)
+                # is no personal data, so it is said at once; the bill is checked after the identity
+                # (the rest of the message, a 户号 say, is read as usual).
+                answer_topic("reconnection", dispatcher, tracker, domain)
         if not slot:
             if ASKS_FOR_A_PERSON.search(latest_text(tracker)):
                 # "停电两天了 95598也打不通 我要转人工": the message that opened the form asks for a

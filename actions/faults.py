@@ -38,6 +38,7 @@ from actions.common import (
     mask_phone,
     now_shanghai,
     opening_text,
+    recently_in,
     parse_iso,
     reassure_after_filing,
     request_key,
@@ -543,6 +544,13 @@ class ValidateFaultForm(BaseFormValidation, AddressValidation, FormValidationAct
         opening = latest_text(tracker).strip()
         # The report itself often says what happened ("楼道里电线冒烟了"): no need to ask again.
         # Also when NLU read the opening as a bare detail ("…11栋2603 家里没电了 帮我报修").
+        if tracker.get_slot("requested_slot") is None and not FAULT_STORY_WORDS.search(opening) \
+                and not find_hazards(opening):
+            # "我们小区现在停电了 是计划停电吗" asked first, no outage known, then "那帮我报个修吧":
+            # the situation was told with the outage question.
+            earlier = opening_text(tracker, "outage_form")
+            if earlier and NO_POWER_NOW.search(earlier) and recently_in(tracker, "outage_form"):
+                return {"fault_description": earlier[:500]}
         if tracker.get_slot("requested_slot") is None and not opening.startswith("/") and (
                 intent == "report_fault" and (find_hazards(opening) or len(opening) >= 10)
                 or FAULT_STORY_WORDS.search(opening)):

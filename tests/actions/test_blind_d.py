@@ -168,3 +168,36 @@ async def test_a_documents_question_during_an_application_gets_that_business_s_d
                            slots={"business_type": "ev_charger"})
     events, _ = await run_action(ActionDefaultAskAffirmation(), tracker)
     assert slot_values(events).get("faq_topic") == "docs_ev_charger"
+
+
+@pytest.mark.asyncio
+async def test_when_power_returns_after_paying_is_said_before_the_identity_check(actions_gateway):
+    tracker = make_tracker("我刚才用微信把欠的电费交了 什么时候能来电啊", intent="query_bill", form="bill_form")
+    events, messages = await run_action(ValidateBillForm(), tracker)
+    assert any("24" in text for text in texts(messages))
+    assert not slot_values(events).get("identity_verified")
+
+
+@pytest.mark.asyncio
+async def test_a_crew_asked_for_beside_a_bill_question_follows_the_bill(actions_gateway):
+    from actions.common import second_request_events
+
+    said = "帮我查下电费还欠多少 还有我家电压不稳 灯老是一暗一亮的 你们来看下"
+    events = second_request_events(said, "bill_form")
+    assert [e["name"] for e in events if e.get("event") == "followup"] == ["fault_form"]
+    assert slot_values(events)["fault_description"] == said
+    assert second_request_events("欠费停电了 交了钱你们派人来送电吧", "bill_form") == []
+
+
+@pytest.mark.asyncio
+async def test_a_repair_after_an_outage_question_takes_the_situation_told_there(actions_gateway):
+    from actions.faults import ValidateFaultForm
+
+    prior = [{"event": "user", "text": "我们小区现在停电了 是计划停电吗 要停多久"},
+             {"event": "active_loop", "name": "outage_form"},
+             {"event": "active_loop", "name": None},
+             {"event": "bot", "text": "暂未查到该地址附近有计划停电或故障停电。"}]
+    tracker = make_tracker("那帮我报个修吧 电话18920521734", intent="report_fault", form="fault_form",
+                           prior_events=prior, slots={"address": "栖霞区迈皋桥路109号锦绣苑13栋"})
+    events, _ = await run_action(ValidateFaultForm(), tracker)
+    assert slot_values(events).get("fault_description") == "我们小区现在停电了 是计划停电吗 要停多久"
