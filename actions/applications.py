@@ -258,6 +258,17 @@ async def account_exists(account_no: str, tracker: Tracker) -> bool:
     return True
 
 
+async def holder_name(tracker: Tracker) -> Optional[str]:
+    """The registered holder's name of the account said (for the ticket, not for the customer)."""
+    account_no = await stated_account(tracker)
+    if not account_no:
+        return None
+    try:
+        return (await api_client.get_account(account_no, **asker(tracker))).get("name")
+    except api_client.ApiError:
+        return None
+
+
 async def stated_account(tracker: Tracker) -> Optional[str]:
     """The account a ticket is filed for: the verified one, else the 户号 the customer said
     (an existing one only), so that staff see whose request it is."""
@@ -271,6 +282,10 @@ def registered_allowed(tracker: Tracker) -> bool:
     """Whether "call the registered phone" can be used: a 户号 is known (verified or said)."""
     return bool(tracker.get_slot("identity_verified")) or len(digits_only(tracker.get_slot("account_no"))) == 10
 
+
+# At the name question, with a 户号 given: the account holder applies.
+HOLDER_APPLIES = re.compile(r"^(嗯|好|对|行|可以|是)?的?[，,\s]*(就)?(提交|申请吧|办吧|就这样|户主|本人|我自己|就是我|用户号|"
+                            r"登记的(名字|户主)|户号上的|按户号)")
 
 REGISTERED_WORDS = re.compile(r"登记的|预留的|留的那个|这个号|这个手机|这个电话|本机|原来的号")
 
@@ -442,6 +457,11 @@ class ValidateApplicationForm(KeepsIdentitySlots, BaseFormValidation, FormValida
         named = NAME_IN_TEXT.search(text)
         if named and not NOT_A_NAME.search(named.group(1)):
             return {"applicant_name": named.group(1)}
+        if tracker.get_slot("requested_slot") == "applicant_name" and HOLDER_APPLIES.search(text) \
+                and await stated_account(tracker):
+            # "嗯 提交吧" / "就户主本人" after the 户号 was given: the account holder applies (the
+            # name is the account's, never shown to a customer who has not proved who they are).
+            return {"applicant_name": REGISTERED}
         answer = free_text_answer(tracker, "applicant_name")
         if not answer or business_from_text(answer):
             return {}  # "不对，我要办增容" changes the business, it is not a name
@@ -557,6 +577,8 @@ class ValidateApplicationForm(KeepsIdentitySlots, BaseFormValidation, FormValida
     async def validate_applicant_name(self, value: Any, dispatcher: CollectingDispatcher,
                                       tracker: Tracker, domain: DomainDict) -> Dict[Text, Any]:
         name = str(value or "").strip()
+        if name == REGISTERED:
+            return {"applicant_name": REGISTERED}  # the account holder (extract_applicant_name)
         chinese = re.fullmatch(r"[\u4e00-\u9fa5·]{2,6}", name)
         latin = re.fullmatch(r"[A-Za-z][A-Za-z .'-]{1,39}", name)
         if not (chinese or latin) or NOT_A_NAME.search(name):
@@ -614,6 +636,8 @@ class ActionAskApplicationConfirm(Action):
 # The values shown in utter_application_check, each marked when it is the account's own.
 def applicant_label(tracker: Tracker) -> str:
     name = tracker.get_slot("applicant_name")
+    if name == REGISTERED:
+        return f"户号尾号{digits_only(tracker.get_slot('account_no'))[-4:]}登记的户主"
     if tracker.get_slot("identity_verified") and name and name == tracker.get_slot("customer_name"):
         return f"{mask_name(name)}（户主）"
     return str(name)
@@ -644,16 +668,19 @@ class ActionSubmitApplication(Action):
         key = tracker.get_slot("business_type")
         kind = applicant_kind(tracker)
         info = business_profile(key, kind, tracker.get_slot("customer_type"))
+        applicant = tracker.get_slot("applicant_name")
+        if applicant == REGISTERED:
+            applicant = await holder_name(tracker)
         payload = {
             "type": "application",
-            "summary": f"{info['label']}申请：{tracker.get_slot('applicant_name')}，{tracker.get_slot('address')}",
+            "summary": f"{info['label']}申请：{applicant}，{tracker.get_slot('address')}",
             "channel": channel_of(tracker),
             "business_type": key,
             "applicant_type": info["applicant_type"],
             "account_no": await stated_account(tracker),
             "area_type": tracker.get_slot("area_type") if tracker.get_slot("identity_verified") else None,
             "conversation_id": tracker.sender_id,
-            "contact_name": tracker.get_slot("applicant_name"),
+            "contact_name": applicant,
             "contact_phone": None if tracker.get_slot("contact_phone") == REGISTERED else tracker.get_slot("contact_phone"),
             "details": {"address": tracker.get_slot("address"), "documents": info["documents"],
                         "business": key, "applicant_kind": kind,

@@ -201,3 +201,42 @@ async def test_a_repair_after_an_outage_question_takes_the_situation_told_there(
                            prior_events=prior, slots={"address": "栖霞区迈皋桥路109号锦绣苑13栋"})
     events, _ = await run_action(ValidateFaultForm(), tracker)
     assert slot_values(events).get("fault_description") == "我们小区现在停电了 是计划停电吗 要停多久"
+
+
+@pytest.mark.parametrize("said, kind", [("好 我先跟领导汇报一下 定下来再来申请", "stop"), ("回头再办吧", "stop"),
+                                        ("先不申请了 谢谢", "stop"), ("张建华", None)])
+def test_not_now_at_an_application_question_stops_it(said, kind):
+    from actions.common import non_value_kind
+
+    tracker = make_tracker(said, intent="inform", form="application_form",
+                           slots={"requested_slot": "applicant_name", "business_type": "capacity_change"})
+    assert non_value_kind(tracker, "applicant_name") == kind
+
+
+@pytest.mark.asyncio
+async def test_a_go_ahead_at_the_name_question_after_a_account_was_given_names_its_holder_unshown(actions_gateway):
+    from actions.applications import ActionAskApplicationConfirm, ActionSubmitApplication, ValidateApplicationForm
+    from bot.store.models import Ticket
+
+    slots = {"requested_slot": "applicant_name", "business_type": "ev_charger", "documents_shown_for": "ev_charger",
+             "account_no": "3201000005", "contact_phone": "13327420710", "address": "雨花台区软件大道275号长江苑 车位B2-136"}
+    tracker = make_tracker("嗯 提交吧", intent="affirm", form="application_form", slots=slots)
+    events, messages = await run_action(ValidateApplicationForm(), tracker)
+    assert slot_values(events)["applicant_name"] == "registered"
+    assert not any("不是姓名" in text for text in texts(messages))
+    filled = {**slots, "applicant_name": "registered", "requested_slot": "confirm"}
+    _, messages = await run_action(ActionAskApplicationConfirm(), make_tracker("嗯 提交吧", slots=filled))
+    shown = "".join(texts(messages))
+    with actions_gateway.app[STORE].session() as session:
+        holder = session.execute(select(Customer.name).where(Customer.account_no == "3201000005")).scalar_one()
+    assert "尾号0005登记的户主" in shown and holder not in shown
+    await run_action(ActionSubmitApplication(), make_tracker("确认", slots={**filled, "confirm": True},
+                                                             sender_id="holder-applies"))
+    with actions_gateway.app[STORE].session() as session:
+        ticket = session.execute(select(Ticket).where(Ticket.conversation_id == "holder-applies")).scalar_one()
+    assert ticket.contact_name == holder and ticket.account_no == "3201000005"
+    # without a 户号 the same words are no name, and none is taken
+    tracker = make_tracker("嗯 提交吧", intent="affirm", form="application_form",
+                           slots={**slots, "account_no": None})
+    events, _ = await run_action(ValidateApplicationForm(), tracker)
+    assert slot_values(events).get("applicant_name") in (None,)
