@@ -354,6 +354,11 @@ VILLAGE_LEVEL = re.compile(r"村|组|屯|寨|庄|镇|乡")
 TAIL_MARK = re.compile(r"(?:尾号|后四位|后4位|手机后|后几位|尾数)[是为：:\s]*(\d{4})(?!\d)")
 
 
+def account_numbers_in(text: str) -> List[str]:
+    """The 10-digit 户号 in a message, in order ("3201 000 021" spaced out counts as one)."""
+    return re.findall(r"(?<!\d)(\d{10})(?!\d)", re.sub(r"(?<=\d)\s(?=\d)", "", text))
+
+
 def identity_offered(tracker: Tracker) -> Optional[tuple]:
     """(户号, last four) when the latest message offers the identity check on its own ("户号…
     尾号0330") and it is not done yet for that account."""
@@ -361,7 +366,7 @@ def identity_offered(tracker: Tracker) -> Optional[tuple]:
     tail = TAIL_MARK.search(text)
     if not tail:
         return None
-    accounts = re.findall(r"(?<!\d)(\d{10})(?!\d)", re.sub(r"(?<=\d)\s(?=\d)", "", text))
+    accounts = account_numbers_in(text)
     account_no = accounts[-1] if accounts else digits_only(tracker.get_slot("account_no"))
     if len(account_no or "") != 10:
         return None
@@ -1274,6 +1279,7 @@ class BaseFormValidation:
         slot = tracker.get_slot("requested_slot")
         if (tracker.active_loop or {}).get("name") != self.form_name():  # type: ignore[attr-defined]
             return None
+        text = latest_text(tracker)
         offered = identity_offered(tracker) or last4_at_phone_question(tracker, slot) \
             or await self.mobile_with_account(slot, dispatcher, tracker, domain)
         if offered and slot:
@@ -1281,7 +1287,6 @@ class BaseFormValidation:
         if not slot and self.form_name() != "fault_form" and not tracker.get_slot("hazard"):  # type: ignore[attr-defined]
             from actions.faults import find_hazards, safety_response  # faults imports this module
 
-            text = latest_text(tracker)
             safety = safety_response(text)
             if safety in ("utter_safety_shock", "utter_safety_fire") and find_hazards(text):
                 # "救命 有人被电到了 工地上有人碰到电线倒在地上了" read as a tip-off: a life in
@@ -1290,33 +1295,28 @@ class BaseFormValidation:
                 return [SlotSet("requested_slot", None), ActiveLoop(None), SlotSet("hazard", True),
                         SlotSet("fault_description", text[:500])] + reset_form_slots(self.form_name()) + [  # type: ignore[attr-defined]
                     FollowupAction("fault_form")]
-        if not slot and self.form_name() == "bill_form":  # type: ignore[attr-defined]
-            from actions.faq import ASKS_WHEN_POWER_RETURNS, PAID_OR_IN_ARREARS, answer_topic  # faq imports the forms
+        from actions.faq import ASKS_WHEN_POWER_RETURNS, PAID_OR_IN_ARREARS, answer_topic  # faq imports the forms
 
-            text = latest_text(tracker)
-            if ASKS_WHEN_POWER_RETURNS.search(text) and PAID_OR_IN_ARREARS.search(text):
-                # "我刚才用微信把欠的电费交了 什么时候能来电啊": the rule (24 hours after payment)
-                # is no personal data, so it is said at once; the bill is checked after the identity
-                # (the rest of the message, a 户号 say, is read as usual).
-                answer_topic("reconnection", dispatcher, tracker, domain)
+        # "我刚才用微信把欠的电费交了 什么时候能来电啊": the rule (24 hours after payment) is no
+        # personal data, so it is said at once, whatever the form is asking.
+        asks_for_reconnection = bool(ASKS_WHEN_POWER_RETURNS.search(text) and PAID_OR_IN_ARREARS.search(text))
         if not slot:
-            if ASKS_FOR_A_PERSON.search(latest_text(tracker)):
+            if asks_for_reconnection and self.form_name() == "bill_form":  # type: ignore[attr-defined]
+                # At the bill query's opening the bill is checked after the identity (the rest
+                # of the message, a 户号 say, is read as usual).
+                answer_topic("reconnection", dispatcher, tracker, domain)
+            if ASKS_FOR_A_PERSON.search(text):
                 # "停电两天了 95598也打不通 我要转人工": the message that opened the form asks for a
                 # person (NLU heard the complaint); the hand-off ends the form and tells staff why.
                 return [SlotSet("requested_slot", None), FollowupAction("action_handoff")]
             return None
         if ((tracker.latest_message or {}).get("intent") or {}).get("name") == "request_human" \
-                or HUMAN_WORDS.search(latest_text(tracker)):
+                or HUMAN_WORDS.search(text):
             # "算了 我要转人工": the customer wants a person, not just out of the form; the
             # hand-off action ends the form itself.
             return [SlotSet(slot, None), SlotSet("requested_slot", None), FollowupAction("action_handoff")]
-        text = latest_text(tracker)
-        from actions.faq import ASKS_WHEN_POWER_RETURNS, PAID_OR_IN_ARREARS, answer_topic  # faq imports the forms
-
-        if ASKS_WHEN_POWER_RETURNS.search(text) and PAID_OR_IN_ARREARS.search(text) \
-                and answer_topic("reconnection", dispatcher, tracker, domain):
-            # "欠多少 我现在就交 交完多久能来电": the rule is told at once (it is no personal
-            # data); the question asked stands.
+        if asks_for_reconnection and answer_topic("reconnection", dispatcher, tracker, domain):
+            # "欠多少 我现在就交 交完多久能来电": the question asked stands.
             return [SlotSet(slot, None), SlotSet("requested_slot", slot)]
         named = NAME_ONLY.fullmatch(text.strip()) if slot == "phone_last4" and not re.search(r"\d", text) else None
         if named:
@@ -1345,13 +1345,13 @@ class BaseFormValidation:
             return None
         intent, _ = latest_intent(tracker)
         if kind in ("wait", "question", "plea") and intent in DIGRESSION_INTENTS \
-                and not (self.form_name() == "fault_form" and SEND_A_CREW.search(latest_text(tracker))) \
+                and not (self.form_name() == "fault_form" and SEND_A_CREW.search(text)) \
                 and FORM_OF_INTENT.get(intent) != self.form_name() \
-                and (kind != "question" or ASKS_TO_DO.search(latest_text(tracker))) \
+                and (kind != "question" or ASKS_TO_DO.search(text)) \
                 and is_digression(tracker, slot):  # type: ignore[attr-defined]
             # "等下 是不是我没交电费啊 先帮我查查": a new request; the form pauses for it (its rule).
             return None
-        text = latest_text(tracker).strip()
+        text = text.strip()
         if kind == "stop":
             # The loop ends here (no question is asked again); the cancel action says so.
             return [SlotSet(slot, None), SlotSet("requested_slot", None), FollowupAction("action_cancel_form")]
@@ -1452,7 +1452,7 @@ class BaseFormValidation:
             return None
         text = latest_text(tracker).translate(_FULLWIDTH)
         mobile = find_mobile(text)
-        accounts = re.findall(r"(?<!\d)(\d{10})(?!\d)", re.sub(r"(?<=\d)\s(?=\d)", "", text.replace(mobile or "", " ")))
+        accounts = account_numbers_in(text.replace(mobile or "", " "))
         if not mobile or not accounts:
             return None
         if "phone_last4" not in await self.form_slots(dispatcher, tracker, domain):
