@@ -1079,20 +1079,40 @@ async def add_to_just_filed(dispatcher: CollectingDispatcher, tracker: Tracker) 
     dispatcher.utter_message(response="utter_ticket_note_added", ticket_no=ticket_no)
     return [SlotSet("requested_slot", None), ActiveLoop(None), FollowupAction("action_listen")]
 
+# What may stand beside a phone number given for the ticket just registered.
+_PHONE_LABEL = re.compile(r"(我的|联系)?(手机号码?|电话号码?|手机|电话|号码|联系方式)[是为：:]?|打这个(号码?|电话)?|[\d\s\-－，,。！!、：:]")
+_COURTESY_ONLY = re.compile(r"(好的?|谢谢|麻烦了?|辛苦了?|嗯|哦|啊|吧|了|您|你们?)*")
+_NEW_REQUEST_WORDS = re.compile(r"投诉|举报|建议|表扬|报修|申请|查|还有|另外|再|也")
+
+
 async def correct_just_filed_phone(dispatcher: CollectingDispatcher, tracker: Tracker) -> Optional[List[EventType]]:
     """"哎不对 手机号打错了 是18920521734" right after a ticket was registered: that ticket's
-    contact phone is changed (the crew or the desk calls the right number). None otherwise."""
+    contact phone is changed (the crew or the desk calls the right number). "电话18124769695
+    希望给个说法" right after a complaint filed on the registered phone: the number the customer
+    wants to be called on, and the words are kept on the ticket. None otherwise (a phone said
+    with a new request belongs to that request)."""
     ticket_no = ticket_announced_last_turn(tracker)
     text = latest_text(tracker)
     phone = find_mobile(text)
-    if not ticket_no or not phone or not CORRECTION_WORDS.search(text) \
-            or tracker.get_slot("requested_slot") is not None:
+    if not ticket_no or not phone or tracker.get_slot("requested_slot") is not None:
         return None
+    corrected = bool(CORRECTION_WORDS.search(text))
+    rest = _PHONE_LABEL.sub("", text.translate(_FULLWIDTH))
+    if not corrected:
+        from actions.menu import named_request  # menu imports this module
+
+        if len(rest) > 20 or named_request(rest) or _NEW_REQUEST_WORDS.search(rest) or SEND_A_CREW.search(rest):
+            return None
+    noted = "" if corrected or _COURTESY_ONLY.fullmatch(rest) or len(rest) < 4 else rest
     try:
         await api_client.set_ticket_contact(ticket_no, phone)
+        if noted:
+            await api_client.add_ticket_note(ticket_no, f"客户补充：{noted}")
     except api_client.ApiError:
         return None
-    dispatcher.utter_message(response="utter_ticket_phone_corrected", ticket_no=ticket_no, masked_phone=mask_phone(phone))
+    response = "utter_ticket_phone_corrected" if corrected else (
+        "utter_ticket_phone_and_words_noted" if noted else "utter_ticket_phone_noted")
+    dispatcher.utter_message(response=response, ticket_no=ticket_no, masked_phone=mask_phone(phone))
     return [SlotSet("contact_phone", None)]
 
 

@@ -36,6 +36,7 @@ from actions.common import (
     request_key,
     reset_form_slots,
     add_to_just_filed,
+    correct_just_filed_phone,
     reassure_after_filing,
 )
 from actions.faults import parse_contact
@@ -125,6 +126,10 @@ class ValidateFeedbackForm(KeepsIdentitySlots, BaseFormValidation, FormValidatio
         reassured = await reassure_after_filing(dispatcher, tracker) or await add_to_just_filed(dispatcher, tracker)
         if reassured:
             return reassured
+        if tracker.get_slot("requested_slot") is None and await correct_just_filed_phone(dispatcher, tracker):
+            # "电话18124769695 希望给个说法" right after a complaint was filed: the number for
+            # that complaint (NLU heard a new one); nothing new is filed.
+            return [SlotSet("requested_slot", None), ActiveLoop(None), FollowupAction("action_listen")]
         text = latest_text(tracker)
         if tracker.get_slot("requested_slot") == "contact_phone" and ASKS_ABOUT_ANONYMITY.search(text) \
                 and not find_mobile(text):

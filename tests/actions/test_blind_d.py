@@ -240,3 +240,36 @@ async def test_a_go_ahead_at_the_name_question_after_a_account_was_given_names_i
                            slots={**slots, "account_no": None})
     events, _ = await run_action(ValidateApplicationForm(), tracker)
     assert slot_values(events).get("applicant_name") in (None,)
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("said, words_kept", [("电话18124769695 希望给个说法", True), ("18124769695", False),
+                                              ("电话18124769695 还有我要报修 家里没电了", None)])
+async def test_a_phone_right_after_a_complaint_was_filed_is_that_complaints_number(actions_gateway, said, words_kept):
+    """complaint-d01: a complaint filed on the account's registered phone, then "电话… 希望给个说法"
+    (NLU heard a new complaint): the complaint gets the number and the words; no new ticket. A phone
+    said with a new request is left to that request."""
+    import uuid
+
+    from actions import api_client
+    from actions.feedback import ValidateFeedbackForm
+
+    ticket = await api_client.create_ticket({
+        "request_key": f"test:{uuid.uuid4().hex}", "type": "complaint", "summary": "社区一个月停电四五次 不提前通知",
+        "channel": "web", "contact_phone": "13800000023", "details": {}})
+    prior = [{"event": "user", "text": "户号3201000023 江宁区谷里街道张溪社区32号"},
+             {"event": "bot", "text": f"已为您登记投诉，工单号：{ticket['ticket_no']}。"}]
+    tracker = make_tracker(said, intent="complain", form="feedback_form", prior_events=prior,
+                           slots={"requested_slot": None, "feedback_type": "complaint"},
+                           entities=[{"entity": "phone", "value": "18124769695"}])
+    events, messages = await run_action(ValidateFeedbackForm(), tracker)
+    stored = await api_client.get_ticket(ticket["ticket_no"])
+    notes = [e["data"].get("note") for e in stored["events"] if e["kind"] == "note"]
+    if words_kept is None:
+        assert stored["contact_phone"] == "13800000023"
+        assert not any(e.get("event") == "active_loop" and e.get("name") is None for e in events)
+        return
+    assert stored["contact_phone"] == "18124769695"
+    assert ("客户补充：希望给个说法" in notes) is words_kept
+    assert any(e.get("event") == "active_loop" and e.get("name") is None for e in events)
+    assert messages[0].get("response") == ("utter_ticket_phone_and_words_noted" if words_kept else "utter_ticket_phone_noted")
