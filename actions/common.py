@@ -1058,6 +1058,11 @@ NOT_MORE_OF_THE_STORY = {"thank", "goodbye", "greet", "affirm", "deny", "request
                          "query_bill", "query_outage", "apply_service", "report_fault", "rate_service"}
 
 
+# "昨天下午停的 一点招呼都没打" right after a complaint about it: when it happened, not a fault now.
+PAST_ONLY = re.compile(r"昨[天晚儿]|前[天晚]|上[午周礼个]|那[天次回会]|当时|之前|前几天")
+STILL_NOW = re.compile(r"现在|今天|此刻|还是|还没|一直|到现在|又|正在|快来|派人|来修|报修|修一下")
+
+
 async def add_to_just_filed(dispatcher: CollectingDispatcher, tracker: Tracker) -> Optional[List[EventType]]:
     """"就是那个姓王的师傅 人特别好" right after a complaint, praise, suggestion or tip-off was
     registered: more of the same story (NLU heard a new one, or nothing it knew), kept on that
@@ -1065,8 +1070,11 @@ async def add_to_just_filed(dispatcher: CollectingDispatcher, tracker: Tracker) 
     ticket_no = ticket_announced_last_turn(tracker)
     text = latest_text(tracker).strip()
     intent, _ = latest_intent(tracker)
+    past_outage_only = intent in ("report_fault", "query_outage") and bool(PAST_ONLY.search(text)) \
+        and not STILL_NOW.search(text)
     if not ticket_no or tracker.get_slot("requested_slot") is not None or len(text) < 4 \
-            or text.startswith("/") or intent in NOT_MORE_OF_THE_STORY or QUESTION_MARKS.search(text) \
+            or text.startswith("/") or (intent in NOT_MORE_OF_THE_STORY and not past_outage_only) \
+            or QUESTION_MARKS.search(text) \
             or re.search(r"吗|呢|多久|怎么|几天|还有|另外|再(投诉|反映|举报)|\d{7,}", text):
         return None
     try:
@@ -1078,6 +1086,37 @@ async def add_to_just_filed(dispatcher: CollectingDispatcher, tracker: Tracker) 
         return None
     dispatcher.utter_message(response="utter_ticket_note_added", ticket_no=ticket_no)
     return [SlotSet("requested_slot", None), ActiveLoop(None), FollowupAction("action_listen")]
+
+
+def tickets_announced_this_session(tracker: Tracker) -> List[str]:
+    """The ticket numbers the bot announced in this conversation (session), newest first."""
+    found: List[str] = []
+    for event in reversed(_session_events(tracker)):
+        if event.get("event") == "bot":
+            found.extend(reversed(ANNOUNCED_TICKET.findall(event.get("text") or "")))
+    return list(dict.fromkeys(found))
+
+
+# A second, different matter: "另外还有个事要投诉", "再投诉一个".
+ANOTHER_MATTER = re.compile(r"另外|另一|别的|还有(一)?个|再(投诉|举报|反映|提)(一)?个|第二(个|件)|两件事|顺便")
+
+
+async def same_matter_filed(tracker: Tracker, kind: str, text: str) -> Optional[Dict[str, Any]]:
+    """The open ticket of this kind registered earlier in this conversation, when the new one
+    is more of the same ("修完了我还要投诉 老这么停谁受得了" after "这个月第三回了 你们到底管不管"
+    was filed as a complaint): a service desk adds it to that ticket instead of opening a second.
+    None when none is, or the customer says it is another matter."""
+    if ANOTHER_MATTER.search(text or ""):
+        return None
+    for ticket_no in tickets_announced_this_session(tracker)[:4]:
+        try:
+            ticket = await api_client.get_ticket(ticket_no)
+        except api_client.ApiError:
+            continue
+        if ticket.get("type") == kind and ticket.get("status") not in DONE_STATUSES:
+            return ticket
+    return None
+
 
 # What may stand beside a phone number given for the ticket just registered.
 _PHONE_LABEL = re.compile(r"(我的|联系)?(手机号码?|电话号码?|手机|电话|号码|联系方式)[是为：:]?|打这个(号码?|电话)?|[\d\s\-－，,。！!、：:]")

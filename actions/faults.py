@@ -40,6 +40,7 @@ from actions.common import (
     opening_text,
     recently_in,
     parse_iso,
+    add_to_just_filed,
     reassure_after_filing,
     request_key,
     second_request_events,
@@ -459,9 +460,9 @@ class ValidateFaultForm(BaseFormValidation, AddressValidation, FormValidationAct
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: DomainDict) -> List[EventType]:
-        reassured = await reassure_after_filing(dispatcher, tracker)
+        reassured = await reassure_after_filing(dispatcher, tracker) or await add_to_just_filed(dispatcher, tracker)
         if reassured:
-            return reassured
+            return reassured  # an urge, or "昨天下午停的 一点招呼都没打" more of a complaint just filed
         asked = tracker.get_slot("requested_slot")
         text = latest_text(tracker)
         if asked == "repair_area_type" and CORRECTION_WORDS.search(text) and tracker.get_slot("address"):

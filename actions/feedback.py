@@ -38,6 +38,7 @@ from actions.common import (
     add_to_just_filed,
     correct_just_filed_phone,
     reassure_after_filing,
+    same_matter_filed,
 )
 from actions.faults import parse_contact
 from bot import vocabulary
@@ -340,6 +341,9 @@ class ActionSubmitFeedback(Action):
                         "use_registered_phone": registered, "address": place},
             "request_key": request_key(tracker, kind),
         }
+        earlier = await same_matter_filed(tracker, kind, content) if kind in ("complaint", "tip_off") else None
+        if earlier:
+            return await self._add_to_earlier(earlier, content, contact, anonymous or registered, dispatcher)
         try:
             ticket = await api_client.create_ticket({k: v for k, v in payload.items() if v is not None})
         except api_client.ApiError:
@@ -364,3 +368,21 @@ class ActionSubmitFeedback(Action):
                                      contact=contact_text)
         return FEEDBACK_RESET + [SlotSet("last_ticket_no", ticket_no)] + \
             finish_service(dispatcher, tracker, served=True, ticket_no=ticket_no)
+
+    @staticmethod
+    async def _add_to_earlier(ticket: Dict[str, Any], content: str, contact: Optional[str], no_new_phone: bool,
+                              dispatcher: CollectingDispatcher) -> List[EventType]:
+        """More of a matter filed earlier in this conversation goes onto that ticket (one matter,
+        one ticket: the staff who call back see the whole story)."""
+        ticket_no = ticket["ticket_no"]
+        try:
+            await api_client.add_ticket_note(ticket_no, f"客户补充：{content}"[:1000])
+            if contact and not no_new_phone and contact != ticket.get("contact_phone"):
+                await api_client.set_ticket_contact(ticket_no, contact)
+        except api_client.ApiError:
+            dispatcher.utter_message(response="utter_api_failure")
+            dispatcher.utter_message(response="utter_offer_human")
+            return FEEDBACK_RESET + [SlotSet("handoff_reason", "api_failure")]
+        dispatcher.utter_message(response="utter_feedback_added_to_earlier",
+                                 kind_label=type_label(str(ticket.get("type"))), ticket_no=ticket_no)
+        return FEEDBACK_RESET + [SlotSet("last_ticket_no", ticket_no)]

@@ -273,3 +273,70 @@ async def test_a_phone_right_after_a_complaint_was_filed_is_that_complaints_numb
     assert ("客户补充：希望给个说法" in notes) is words_kept
     assert any(e.get("event") == "active_loop" and e.get("name") is None for e in events)
     assert messages[0].get("response") == ("utter_ticket_phone_and_words_noted" if words_kept else "utter_ticket_phone_noted")
+
+
+async def filed_complaint(conversation_id: str, summary: str) -> dict:
+    import uuid
+
+    from actions import api_client
+
+    return await api_client.create_ticket({
+        "request_key": f"test:{uuid.uuid4().hex}", "type": "complaint", "summary": summary, "channel": "web",
+        "conversation_id": conversation_id, "account_no": "3201000021", "details": {"use_registered_phone": True}})
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("content, merged", [("修完了我还要投诉 老这么停谁受得了", True),
+                                              ("另外还有个事要投诉 抄表员态度很差", False)])
+async def test_more_of_a_complaint_filed_earlier_goes_onto_that_ticket(actions_gateway, content, merged):
+    """b-mixed-004: a complaint, then a repair, then "修完了我还要投诉…" of the same outages: one
+    complaint with the whole story, not two; another matter named as such is a ticket of its own."""
+    import uuid
+
+    from actions import api_client
+    from actions.feedback import ActionSubmitFeedback
+
+    conversation = f"conv-{uuid.uuid4().hex[:8]}"
+    earlier = await filed_complaint(conversation, "投诉：又停电了 这个月第三回了 你们到底管不管")
+    prior = [{"event": "bot", "text": f"您的投诉已登记，编号：{earlier['ticket_no']}。"},
+             {"event": "user", "text": "先派人来修 曹家桥村93号"},
+             {"event": "bot", "text": "已为您登记故障报修，工单号：BX20991231001。"}]
+    tracker = make_tracker(content, intent="complain", prior_events=prior, sender_id=conversation,
+                           slots={"feedback_type": "complaint", "feedback_content": content,
+                                  "identity_verified": True, "verified_account_no": "3201000021",
+                                  "account_no": "3201000021"})
+    events, messages = await run_action(ActionSubmitFeedback(), tracker)
+    stored = await api_client.get_ticket(earlier["ticket_no"])
+    notes = [e["data"].get("note") for e in stored["events"] if e["kind"] == "note"]
+    last_ticket = slot_values(events).get("last_ticket_no")
+    if merged:
+        assert f"客户补充：{content}" in notes
+        assert last_ticket == earlier["ticket_no"]
+        assert messages[0].get("response") == "utter_feedback_added_to_earlier"
+    else:
+        assert not notes
+        assert last_ticket and last_ticket != earlier["ticket_no"]
+        assert (await api_client.get_ticket(last_ticket))["type"] == "complaint"
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("said, noted", [("昨天下午停的 一点招呼都没打", True), ("现在又停了 快派人来看看", False)])
+async def test_when_the_outage_happened_right_after_a_complaint_is_no_repair(actions_gateway, said, noted):
+    """b-complaint-004: "昨天下午停的…" right after the complaint about an unannounced outage was
+    filed (NLU heard a fault): when it happened, kept on the complaint; no crew is sent."""
+    import uuid
+
+    from actions import api_client
+    from actions.faults import ValidateFaultForm
+
+    conversation = f"conv-{uuid.uuid4().hex[:8]}"
+    earlier = await filed_complaint(conversation, "投诉：停电为什么不提前通知 鱼缸的鱼死了一大半")
+    prior = [{"event": "user", "text": "户号3201000021 尾号0330"},
+             {"event": "bot", "text": f"您的投诉已登记，编号：{earlier['ticket_no']}。"}]
+    tracker = make_tracker(said, intent="report_fault", form="fault_form", prior_events=prior,
+                           sender_id=conversation, slots={"requested_slot": None})
+    events, messages = await run_action(ValidateFaultForm(), tracker)
+    stored = await api_client.get_ticket(earlier["ticket_no"])
+    notes = [e["data"].get("note") for e in stored["events"] if e["kind"] == "note"]
+    assert (f"客户补充：{said}" in notes) is noted
+    assert any(e.get("event") == "active_loop" and e.get("name") is None for e in events) is noted
