@@ -1369,10 +1369,11 @@ class BaseFormValidation:
                 # person (NLU heard the complaint); the hand-off ends the form and tells staff why.
                 return [SlotSet("requested_slot", None), FollowupAction("action_handoff")]
             return None
-        if ((tracker.latest_message or {}).get("intent") or {}).get("name") == "request_human" \
-                or HUMAN_WORDS.search(text):
+        heard_request_human = ((tracker.latest_message or {}).get("intent") or {}).get("name") == "request_human"
+        if heard_request_human and not STOP_WORDS.search(text) or HUMAN_WORDS.search(text):
             # "算了 我要转人工": the customer wants a person, not just out of the form; the
-            # hand-off action ends the form itself.
+            # hand-off action ends the form itself. ("好 我先跟领导汇报一下 定下来再来申请", heard
+            # as a wish for a person, only stops the form.)
             return [SlotSet(slot, None), SlotSet("requested_slot", None), FollowupAction("action_handoff")]
         if asks_for_reconnection and answer_topic("reconnection", dispatcher, tracker, domain):
             # "欠多少 我现在就交 交完多久能来电": the question asked stands.

@@ -340,3 +340,17 @@ async def test_when_the_outage_happened_right_after_a_complaint_is_no_repair(act
     notes = [e["data"].get("note") for e in stored["events"] if e["kind"] == "note"]
     assert (f"客户补充：{said}" in notes) is noted
     assert any(e.get("event") == "active_loop" and e.get("name") is None for e in events) is noted
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("said, followup", [("好 我先跟领导汇报一下 定下来再来申请", "action_cancel_form"),
+                                            ("我要转人工", "action_handoff")])
+async def test_not_now_heard_as_a_wish_for_a_person_only_stops_the_application(actions_gateway, said, followup):
+    """application-d03: "定下来再来申请" at the name question, which NLU heard as request_human:
+    the application stops (nothing filed), no hand-off; a person asked for in words is one."""
+    from actions.applications import ValidateApplicationForm
+
+    tracker = make_tracker(said, intent="request_human", form="application_form",
+                           slots={"requested_slot": "applicant_name", "business_type": "capacity_change"})
+    events, _ = await run_action(ValidateApplicationForm(), tracker)
+    assert [e.get("name") for e in events if e.get("event") == "followup"] == [followup]
