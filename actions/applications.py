@@ -72,7 +72,8 @@ BUSINESS_TYPES: Dict[str, Dict[str, Any]] = {
     "tariff_change": {
         "label": vocabulary.BUSINESS_TYPES["tariff_change"],
         "documents": ["户主身份证", "变更原因说明（如申请峰谷电价、合表用户电价）"],
-        "words": ["电价变更", "峰谷", "改电价", "分时电价", "电价类型", "合表"],
+        "words": ["电价变更", "峰谷", "改电价", "分时电价", "电价类型", "合表", "普通电价", "居民电价", "商业电价",
+                  "阶梯电价", "改成普通", "改回普通"],
     },
     "account_closing": {
         "label": vocabulary.BUSINESS_TYPES["account_closing"],
@@ -137,14 +138,16 @@ def business_from_text(text: Optional[str]) -> Optional[str]:
     text = str(text or "")
     if text in BUSINESS_TYPES:
         return text
-    found = []
+    spans = []
     for key, info in BUSINESS_TYPES.items():
         if text == info["label"]:
             return key
-        positions = [text.rfind(word) for word in info["words"] if word in text]
-        if positions:
-            found.append((max(positions), key))
-    return max(found)[1] if found else None
+        spans += [(match.start(), match.end(), key) for word in info["words"]
+                  for match in re.finditer(re.escape(word), text)]
+    # A word inside another business's longer word is not said: "普通电价" holds "通电".
+    said = [(start, key) for start, end, key in spans
+            if not any(s <= start and end <= e and (e - s) > (end - start) for s, e, _ in spans)]
+    return max(said)[1] if said else None
 
 
 # --- several answers in one message: "我叫孙福根 电话131…", "户号3201000014 尾号9073" ---

@@ -152,6 +152,8 @@ def time_limits(ticket: Dict[str, Any]) -> Tuple[str, Dict[str, str]]:
 
 
 # A request said as one ("查下", "帮我", "要办"), not a topic named in passing ("电费那个").
+# Wanting a business done, said as a wish or as a can-I question ("能改回普通电价吗").
+WANTS_A_BUSINESS = re.compile(r"想|要|打算|准备|申请|办理?|能不能|能否|可以|可不可以|能.{0,10}[吗么嘛]")
 ASKS_FOR_IT = re.compile(r"查|帮我|帮忙|我要|要办|想办|申请|报修|来修|问问|看看|打听")
 
 
@@ -263,6 +265,14 @@ class ActionDefaultAskAffirmation(Action):
         if kind and not request:
             # "举报你们一个装表的师傅 说不给他两百块就拖着不给装": the customer names what it is.
             return [ActiveLoop(None), SlotSet("feedback_type", kind), FollowupAction("feedback_form")]
+        if request == "application_form" and WANTS_A_BUSINESS.search(text) and not tracker.active_loop:
+            from actions.applications import business_from_text  # applications imports this module
+
+            business = business_from_text(text)
+            if business:
+                # "峰谷电不想用了 … 能改回普通电价吗": a business the customer wants, asked as a
+                # question; the application starts with what it needs.
+                return [SlotSet("business_type", business), FollowupAction("application_form")]
         if request and FORM_INTENTS[request] in leaning and (ASKS_FOR_IT.search(text) or (
                 request == "outage_form" and is_question(text))):
             # An outage question is a request by itself ("听说过几天要停电 停多长时间").

@@ -354,3 +354,40 @@ async def test_not_now_heard_as_a_wish_for_a_person_only_stops_the_application(a
                            slots={"requested_slot": "applicant_name", "business_type": "capacity_change"})
     events, _ = await run_action(ValidateApplicationForm(), tracker)
     assert [e.get("name") for e in events if e.get("event") == "followup"] == [followup]
+
+
+@pytest.mark.parametrize("text, business", [("我家峰谷电不想用了 用下来反而贵 能改回普通电价吗", "tariff_change"),
+                                            ("新房要通电 怎么办", "new_connection"),
+                                            ("不是过户 是想把电表移到外头", "meter_move")])
+def test_a_word_inside_another_business_word_is_not_that_business(text, business):
+    """application-d08: "普通电价" holds "通电" (a new connection's word): the longer word is said."""
+    from actions.applications import business_from_text
+
+    assert business_from_text(text) == business
+
+
+@pytest.mark.asyncio
+async def test_a_business_asked_for_as_a_can_i_question_starts_its_application(actions_gateway):
+    """application-d08: "…能改回普通电价吗" with no answer the selector is sure of: the tariff
+    change is applied for, not "答不上来"."""
+    from actions.handoff import ActionDefaultAskAffirmation
+
+    tracker = with_selector(make_tracker("我家峰谷电不想用了 白天家里有人 用下来反而贵 能改回普通电价吗",
+                                         intent="nlu_fallback"),
+                            [("faq/tiered_tariff", 0.2)], [("nlu_fallback", 0.5), ("faq", 0.3), ("query_bill", 0.1)])
+    events, messages = await run_action(ActionDefaultAskAffirmation(), tracker)
+    assert slot_values(events).get("business_type") == "tariff_change"
+    assert [e.get("name") for e in events if e.get("event") == "followup"] == ["application_form"]
+    assert not messages
+
+
+@pytest.mark.asyncio
+async def test_asking_again_for_a_repair_with_an_address_starts_the_repair(actions_gateway):
+    """progress-d02: "那你再帮我报一下吧 还是没电 地址…" after "no open tickets": a repair, not
+    the menu of what an address may be for."""
+    from actions.menu import ActionAnswerBareDetail
+
+    said = "那你再帮我报一下吧 还是没电 地址龙蟠中路141号翠竹园1栋1301"
+    tracker = make_tracker(said, intent="inform", entities=[{"entity": "address", "value": "龙蟠中路141号翠竹园1栋1301"}])
+    events, messages = await run_action(ActionAnswerBareDetail(), tracker)
+    assert [e.get("name") for e in events if e.get("event") == "followup"] == ["fault_form"]
