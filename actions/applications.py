@@ -1,4 +1,4 @@
-"""Applications (业务办理): business type, documents, applicant, confirmation, ticket, steps."""
+"""Applications (业务办理): business type, documents, applicant, ticket, steps."""
 from __future__ import annotations
 
 import re
@@ -23,7 +23,6 @@ from actions.common import (
     finish_service,
     free_text_answer,
     identity_blocked_reply,
-    latest_intent,
     latest_text,
     looks_like_address,
     mask_phone,
@@ -168,48 +167,11 @@ def address_in_text(text: str) -> Optional[str]:
     return parts[0] if parts else None
 
 
-# "好 就这么办", "对 就这个事", "没了 谢谢", "快点处理": a yes to "确认提交吗？" in customers' words.
-LENIENT_YES = re.compile(r"^\s*(确认|确定|提交|对|是|没错|没问题|好|行|嗯|可以|就这|就是这|没了|没有了|没别的|"
-                         r"谢谢|多谢|快点|赶紧|尽快|那就|办吧|帮我办|申请吧|提交吧)")
-# ... but never when the same words correct or stop something ("对，但电话错了", "好像不对").
-NOT_A_YES = re.compile(r"不对|不是|错|改|重新|重填|等等|等一下|取消|算了|不要|别|不用|不办|\d")
-
-
 def changed_business(text: str) -> Optional[str]:
     """The business a change of mind names ("不是过户 是移表"), None without a change of mind."""
     if not re.search(r"不对|不是|搞错|说错|改成|换成|改办|改为", text or ""):
         return None
     return business_from_text(re.sub(r"不是[^，,。！!\s]{0,8}", "", text))
-
-
-def yes_no(tracker: Tracker) -> Optional[bool]:
-    """affirm/deny (buttons or words) as the answer to a confirmation question."""
-    intent, _ = latest_intent(tracker)
-    text = latest_text(tracker)
-    if intent == "affirm" and not NOT_A_YES.search(text):
-        return True
-    if intent == "deny":
-        return False
-    if re.fullmatch(r"\s*(确认|确定|提交|对|是|是的|没错|没问题|好|好的|可以|行)[。！!.\s]*", text):
-        return True
-    if re.fullmatch(r"\s*(不对|不是|错了|有误|修改|重填|重新填写?)[。！!.\s]*", text):
-        return False
-    if not text.startswith("/") and LENIENT_YES.search(text) and not NOT_A_YES.search(text):
-        return True
-    if not text.startswith("/") and TRAILING_YES.search(text) and not CHANGE_WORDS.search(text) \
-            and not re.search(r"\d{7,}", text):
-        return True  # "7kw的那种 对 帮我提交": details, then the go-ahead
-    return None
-
-
-# A go-ahead closing a message that first adds a detail.
-TRAILING_YES = re.compile(r"(帮我提交|确认提交|确认申请|提交申请|提交吧|申请吧|确认吧|就这样吧?|可以了|没问题了?|就办吧|办吧|"
-                          r"(对|好|行|嗯)[，, ]*(帮我|给我)?(提交|确认|申请|办))[吧啊了。！!\s]*$")
-CHANGE_WORDS = re.compile(r"不对|不是|错|改|重新|重填|取消|算了|不要|不办|等等|等一下")
-
-
-GO_AHEAD = re.compile(r"^\s*(对|是|嗯|好|行|可以|没错|没问题|确认|确定|提交|就这|就是这|就这样|那就|办吧|就办|"
-                      r"申请吧|登记吧|提交吧)|赶紧|尽快|快点处理|给个说法|给我个说法|帮我(申请|提交|登记|办)|就这(个|些|样)")
 
 
 # Words of a request or a question, never of a person's name ("居民生活用电", "要什么材料吗").
@@ -425,8 +387,11 @@ class ValidateApplicationForm(KeepsIdentitySlots, BaseFormValidation, FormValida
         if tracker.get_slot("identity_verified") and not tracker.get_slot("contact_phone") \
                 and not find_mobile(latest_text(tracker)):
             # A verified customer is reached on the account's registered phone (unless another is typed).
-            return ["business_type", "applicant_name", "address", "confirm"]
-        return ["business_type", "applicant_name", "contact_phone", "address", "confirm"]
+            return ["business_type", "applicant_name", "address"]
+        # Filed once these are known, with no confirmation round: blind customers who had given
+        # everything left at "确认提交吗？" and lost the application. What was registered is shown
+        # with it; a correction or a "不办了" right after goes onto the ticket (actions/common.py).
+        return ["business_type", "applicant_name", "contact_phone", "address"]
 
     async def extract_business_type(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                                     domain: DomainDict) -> Dict[Text, Any]:
@@ -512,56 +477,6 @@ class ValidateApplicationForm(KeepsIdentitySlots, BaseFormValidation, FormValida
             return {}
         return {"address": answer} if answer else {}
 
-    async def extract_confirm(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                              domain: DomainDict) -> Dict[Text, Any]:
-        if tracker.get_slot("requested_slot") != "confirm":
-            return {}
-        answer = yes_no(tracker)
-        if answer is not None:
-            return {"confirm": answer}
-        text = latest_text(tracker).strip()
-        intent, _ = latest_intent(tracker)
-        place = address_in_text(text)
-        held = re.sub(r"\s", "", tracker.get_slot("address") or "")
-        rest = text.replace(place or "", " ")
-        if place and re.sub(r"\s", "", place) in held and LENIENT_YES.search(rest) and not NOT_A_YES.search(rest):
-            return {"confirm": True}  # "那就办吧 太平南路305号…": a yes repeating the address shown
-        mobile = find_mobile(text)
-        said = re.sub(r"(电话|手机|号码)(号)?(是|就是|用|留)?", " ", text.replace(mobile, " ")).strip(" ，,。") if mobile else ""
-        if mobile and (GO_AHEAD.search(said) or re.search(r"帮我报|报上|提交|申请吧|就这样", said)) \
-                and not re.search(r"不对|错|改|重新|取消|算了|不办", text):
-            # "电话15912974181 对的 帮我报上": the number to call, and a yes.
-            dispatcher.utter_message(response="utter_application_phone_and_yes", masked_phone=mask_phone(mobile))
-            return {"contact_phone": mobile, "confirm": True}
-        if await self._question_at_confirmation(text, intent, dispatcher, tracker, domain):
-            return {"confirm": True}
-        if text and not text.startswith("/") and len(text) >= 4 and intent not in ("cancel", "request_human") \
-                and not is_digression(tracker, "confirm") and not re.search(r"不对|错|改|重新|取消|算了|不办", text):
-            # "车位是我自己买的 物业也同意了": a detail, not an answer; acknowledged, the question stands.
-            dispatcher.utter_message(response="utter_application_detail_noted")
-            return {"confirm": None}
-        return {}
-
-    @staticmethod
-    async def _question_at_confirmation(text: str, intent: Optional[str], dispatcher: CollectingDispatcher,
-                                        tracker: Tracker, domain: DomainDict) -> bool:
-        """"过户要原房主到场吗", "发的电卖给你们 钱怎么结算" at "确认提交吗？": answered, and the
-        application goes in (blind customers asked and left, believing it was done; a customer
-        who does not want it after all withdraws it in the next message)."""
-        from actions.faq import answer_topic, business_topic, selected_topic
-        from actions.handoff import is_question
-
-        if not text or text.startswith("/") or not is_question(text) or intent in ("cancel", "request_human") \
-                or re.search(r"不对|错|改|重新|取消|算了|不办|不要|不想|要不要办|还办不办", text) or find_mobile(text):
-            return False
-        business = tracker.get_slot("business_type") or ""
-        topic = business_topic(text) or business_topic(f"{vocabulary.BUSINESS_TYPES.get(business, '')} {text}") \
-            or selected_topic(tracker)
-        if not (topic and answer_topic(topic, dispatcher, tracker, domain)):
-            dispatcher.utter_message(response="utter_application_question_for_staff")
-        dispatcher.utter_message(response="utter_application_going_ahead")
-        return True
-
     async def validate_business_type(self, value: Any, dispatcher: CollectingDispatcher,
                                      tracker: Tracker, domain: DomainDict) -> Dict[Text, Any]:
         key = business_from_text(value)
@@ -612,31 +527,8 @@ class ValidateApplicationForm(KeepsIdentitySlots, BaseFormValidation, FormValida
             return {"address": None}
         return {"address": text}
 
-    async def validate_confirm(self, value: Any, dispatcher: CollectingDispatcher,
-                               tracker: Tracker, domain: DomainDict) -> Dict[Text, Any]:
-        if value is True:
-            return {"confirm": True}
-        if value is None:
-            return {"confirm": None}  # a detail was said instead: ask again
-        dispatcher.utter_message(response="utter_application_refill")
-        return {"confirm": None, "applicant_name": None, "contact_phone": None, "address": None}
 
-
-class ActionAskApplicationConfirm(Action):
-    def name(self) -> Text:
-        return "action_ask_application_form_confirm"
-
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                  domain: DomainDict) -> List[EventType]:
-        info = business_profile(tracker.get_slot("business_type"), applicant_kind(tracker))
-        dispatcher.utter_message(response="utter_application_check", business=info["label"],
-                                 applicant=echoed(applicant_label(tracker)),
-                                 contact=contact_label(tracker.get_slot("contact_phone")),
-                                 supply_address=echoed(address_label(tracker)))
-        return []
-
-
-# The values shown in utter_application_check, each marked when it is the account's own.
+# The values shown in utter_application_registered_as, each marked when it is the account's own.
 def applicant_label(tracker: Tracker) -> str:
     name = tracker.get_slot("applicant_name")
     if name == REGISTERED:
@@ -705,5 +597,10 @@ class ActionSubmitApplication(Action):
             ("" if steps else "_unscheduled")
         dispatcher.utter_message(response=response, business=info["label"], ticket_no=ticket_no,
                                  steps="\n".join(steps))
+        # No confirmation round before it (required_slots): what was registered is shown now.
+        dispatcher.utter_message(response="utter_application_registered_as",
+                                 applicant=echoed(applicant_label(tracker)),
+                                 contact=contact_label(tracker.get_slot("contact_phone")),
+                                 supply_address=echoed(address_label(tracker)))
         return APPLICATION_RESET + [SlotSet("last_ticket_no", ticket_no), SlotSet("documents_shown_for", None)] + \
             finish_service(dispatcher, tracker, served=True, ticket_no=ticket_no)

@@ -560,9 +560,6 @@ def non_value_kind(tracker: Tracker, slot: str) -> Optional[str]:
     text = latest_text(tracker).strip()
     if not text or text.startswith("/"):
         return None
-    if slot == "confirm":
-        target = correction_target(tracker)
-        return "correction" if target else None
     if slot == "contact_phone" and tracker.get_slot("feedback_type") and \
             re.fullmatch(r"(电话)?(就)?(不用|不需要|不留|匿名|不方便|算了吧?)(留)?(了|吧|啊)?[。！!，, ]*", text):
         return None  # no contact for a tip-off or suggestion: that is the answer
@@ -884,8 +881,8 @@ FORM_SLOTS = {
     "fault_form": ["address", "fault_description", "contact_phone", "hazard", "outage_notice",
                    "address_from_account", "repair_area_type"],
     "outage_form": ["address", "address_from_account"],
-    "application_form": ["business_type", "applicant_name", "contact_phone", "address", "confirm"],
-    "feedback_form": ["feedback_type", "feedback_content", "contact_phone", "confirm"],
+    "application_form": ["business_type", "applicant_name", "contact_phone", "address"],
+    "feedback_form": ["feedback_type", "feedback_content", "contact_phone"],
     "progress_form": ["ticket_no"],
     "notice_form": ["notice_action", "notice_kind"],
 }
@@ -1053,7 +1050,9 @@ async def reassure_after_filing(dispatcher: CollectingDispatcher, tracker: Track
     return [SlotSet("requested_slot", None), ActiveLoop(None), FollowupAction("action_listen")]
 
 
-FEEDBACK_TICKET_TYPES = ("complaint", "praise", "suggestion", "tip_off")
+# Tickets that take more of the customer's words right after they were registered (a repair
+# takes an urge instead: reassure_after_filing).
+NOTED_TICKET_TYPES = ("complaint", "praise", "suggestion", "tip_off", "application")
 NOT_MORE_OF_THE_STORY = {"thank", "goodbye", "greet", "affirm", "deny", "request_human", "cancel", "query_progress",
                          "query_bill", "query_outage", "apply_service", "report_fault", "rate_service"}
 
@@ -1079,7 +1078,7 @@ async def add_to_just_filed(dispatcher: CollectingDispatcher, tracker: Tracker) 
         return None
     try:
         ticket = await api_client.get_ticket(ticket_no)
-        if ticket.get("type") not in FEEDBACK_TICKET_TYPES or ticket.get("status") in DONE_STATUSES:
+        if ticket.get("type") not in NOTED_TICKET_TYPES or ticket.get("status") in DONE_STATUSES:
             return None
         await api_client.add_ticket_note(ticket_no, f"客户补充：{text[:1000]}")
     except api_client.ApiError:
@@ -1441,8 +1440,6 @@ class BaseFormValidation:
                         shown = "登记地址"
                     dispatcher.utter_message(response="utter_corrected", field=field_label(target),
                                              value=echoed(shown))
-                if slot == "confirm":
-                    result["confirm"] = None
         elif kind == "account":
             digits = digits_only(text)
             if "account_no" in slots:

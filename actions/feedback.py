@@ -164,10 +164,9 @@ class ValidateFeedbackForm(KeepsIdentitySlots, BaseFormValidation, FormValidatio
         # round: a customer who gave both and left thought it was done (blind conversations lost
         # complaints and tip-offs there). What is said after it is added to the ticket, a wrong
         # phone corrected, a "算了" withdraws it (actions/common.py: add_to_just_filed...).
-        confirm: List[Text] = []
         if tracker.get_slot("identity_verified") and not tracker.get_slot("contact_phone"):
-            return ["feedback_type", "feedback_content"] + confirm  # the registered phone is called
-        return ["feedback_type", "feedback_content", "contact_phone"] + confirm
+            return ["feedback_type", "feedback_content"]  # the registered phone is called
+        return ["feedback_type", "feedback_content", "contact_phone"]
 
     async def extract_feedback_type(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                                     domain: DomainDict) -> Dict[Text, Any]:

@@ -10,7 +10,6 @@ import pytest
 from sqlalchemy import select
 
 from actions.applications import (
-    ActionAskApplicationConfirm,
     ActionSubmitApplication,
     ValidateApplicationForm,
 )
@@ -96,28 +95,28 @@ def user(text: str) -> dict:
 
 
 async def apply(app, opening: str, slots=None, sender_id="conv-apply"):
-    """The business-type turn, then the confirmation and the submission; returns the texts and ticket."""
+    """The business-type turn, then the submission; returns the documents, the filed message (with
+    the business's label), the whole reply and the ticket."""
     tracker = make_tracker(opening, intent="apply_service", form="application_form", slots=slots or {})
     events, messages = await run_action(ValidateApplicationForm(), tracker)
     documents = texts(messages)[0]
     filled = {**(slots or {}), **slot_values(events), "applicant_name": "刘强", "contact_phone": "13700005678",
-              "address": "江苏省南京市江宁区秣陵街道将军大道177号", "confirm": True}
+              "address": "江苏省南京市江宁区秣陵街道将军大道177号"}
     history = [user(opening)]
-    _, asked = await run_action(ActionAskApplicationConfirm(), make_tracker("13700005678", slots=filled,
-                                                                          prior_events=history))
-    _, done = await run_action(ActionSubmitApplication(), make_tracker("确认", slots=filled, sender_id=sender_id,
-                                                                       prior_events=history))
-    return documents, asked[0]["text"], texts(done)[0], last_ticket(app)
+    _, done = await run_action(ActionSubmitApplication(), make_tracker("13700005678", slots=filled,
+                                                                       sender_id=sender_id, prior_events=history))
+    filed = texts(done)[0]
+    return documents, filed.split("申请已提交")[0], filed, last_ticket(app)
 
 
 @pytest.mark.asyncio
 async def test_a_factory_capacity_increase_gets_business_documents_and_the_high_voltage_schedule(actions_gateway):
-    documents, confirm, reply, ticket = await apply(
+    documents, label, reply, ticket = await apply(
         actions_gateway.app, "我们厂要增容，变压器从315千伏安增加到630千伏安，要准备什么")
     for needed in ("营业执照", "授权委托书", "用电设备清单"):
         assert needed in documents
     assert "户主身份证" not in documents and "房屋产权证明（房产证" not in documents
-    assert "高压" in confirm
+    assert "高压" in label
     assert ticket.business_type == "capacity_change"  # the contract's key; who applies picks the schedule
     assert {m.rule.split(".")[1] for m in ticket.milestones if m.rule.startswith("application.")} \
         == {"high_voltage_single"}

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from actions.applications import ActionAskApplicationConfirm, ValidateApplicationForm, business_from_text
+from actions.applications import ActionSubmitApplication, ValidateApplicationForm, business_from_text
 from tests.support.dialogue import make_tracker, run_action, slot_values, texts
 
 # Demo customer 3201000009: 冯秀英, phone ending 8842, 太平南路305号阳光花园18栋701室.
@@ -31,7 +31,7 @@ async def test_identity_proved_at_the_name_question_answers_name_and_address(act
     assert values["identity_verified"] is True
     assert values["applicant_name"] == "冯秀英"
     assert values["address"] == HOLDER["customer_address"]
-    assert values["requested_slot"] == "confirm"  # nothing else to ask a verified holder
+    assert values["requested_slot"] is None  # nothing else to ask a verified holder: filed
     assert not any("姓名" in t for t in texts(messages))
 
 
@@ -41,7 +41,7 @@ async def test_a_verified_holder_is_not_asked_again_after_a_detail(actions_gatew
                       slots={**HOLDER, "business_type": "capacity_change", "documents_shown_for": "capacity_change"})
     events, messages = await run_action(ValidateApplicationForm(), tracker)
     values = slot_values(events)
-    assert values["applicant_name"] == "冯秀英" and values["requested_slot"] == "confirm"
+    assert values["applicant_name"] == "冯秀英" and values["requested_slot"] is None
     assert not any("好像不是姓名" in t for t in texts(messages))
 
 
@@ -64,11 +64,11 @@ async def test_a_name_the_customer_gives_wins_over_the_holder(actions_gateway):
 
 
 @pytest.mark.asyncio
-async def test_the_confirmation_marks_what_came_from_the_account(actions_gateway):
+async def test_what_was_registered_marks_what_came_from_the_account(actions_gateway):
     slots = {**HOLDER, "business_type": "meter_move", "applicant_name": "冯秀英",
-             "address": HOLDER["customer_address"], "requested_slot": "confirm"}
-    _, messages = await run_action(ActionAskApplicationConfirm(), make_tracker(slots=slots))
-    [shown] = texts(messages)
+             "address": HOLDER["customer_address"], "requested_slot": None}
+    _, messages = await run_action(ActionSubmitApplication(), make_tracker(slots=slots, sender_id="conv-marks"))
+    shown = next(t for t in texts(messages) if "登记的申请人" in t)
     assert "冯**（户主）" in shown and "冯秀英" not in shown
     assert "（账户登记地址）" in shown and "账户登记的手机" in shown
 

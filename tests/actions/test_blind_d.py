@@ -96,37 +96,6 @@ async def test_a_complaint_given_up_for_a_crew_becomes_a_repair(actions_gateway)
     assert not [e for e in events if e.get("event") == "followup"]
 
 
-def at_application_confirmation(text: str, business_type: str, intent: str = "faq", **slots):
-    base = {"requested_slot": "confirm", "applicant_name": "卢明辉", "contact_phone": "18033397486",
-            "address": "六合区竹镇镇大泉村87号", "business_type": business_type, "documents_shown_for": business_type}
-    return make_tracker(text, intent=intent, form="application_form", slots={**base, **slots})
-
-
-@pytest.mark.asyncio
-@pytest.mark.parametrize("said, business", [("发的电卖给你们 钱怎么结算", "pv_connection"),
-                                            ("过户要原房主到场吗", "name_transfer"),
-                                            ("移表要出钱吗", "meter_move")])
-async def test_a_question_at_the_application_confirmation_is_answered_and_the_application_goes_in(
-        actions_gateway, said, business):
-    from actions.applications import ValidateApplicationForm
-
-    events, messages = await run_action(ValidateApplicationForm(), at_application_confirmation(said, business))
-    assert slot_values(events).get("confirm") is True
-    replies = texts(messages)
-    assert len(replies) >= 2 and "提交" in replies[-1]
-    assert "核验资料时会一并了解" not in "".join(replies)
-
-
-@pytest.mark.asyncio
-@pytest.mark.parametrize("said", ["算了 还要不要办我再想想吧？", "地址是不是写错了？", "电话能改一下吗 13905172316"])
-async def test_a_doubt_or_a_change_at_the_confirmation_does_not_submit(actions_gateway, said):
-    from actions.applications import ValidateApplicationForm
-
-    events, _ = await run_action(ValidateApplicationForm(), at_application_confirmation(said, "pv_connection",
-                                                                                        intent="inform"))
-    assert slot_values(events).get("confirm") is not True
-
-
 def with_selector(tracker, ranking, intent_ranking):
     """The parse data Rasa gives the fallback action: the answer selector's ranking and the
     intents as ranked (the FAQ guard puts nlu_fallback first when only the selector was unsure)."""
@@ -215,7 +184,7 @@ def test_not_now_at_an_application_question_stops_it(said, kind):
 
 @pytest.mark.asyncio
 async def test_a_go_ahead_at_the_name_question_after_a_account_was_given_names_its_holder_unshown(actions_gateway):
-    from actions.applications import ActionAskApplicationConfirm, ActionSubmitApplication, ValidateApplicationForm
+    from actions.applications import ActionSubmitApplication, ValidateApplicationForm
     from bot.store.models import Ticket
 
     slots = {"requested_slot": "applicant_name", "business_type": "ev_charger", "documents_shown_for": "ev_charger",
@@ -224,14 +193,13 @@ async def test_a_go_ahead_at_the_name_question_after_a_account_was_given_names_i
     events, messages = await run_action(ValidateApplicationForm(), tracker)
     assert slot_values(events)["applicant_name"] == "registered"
     assert not any("不是姓名" in text for text in texts(messages))
-    filled = {**slots, "applicant_name": "registered", "requested_slot": "confirm"}
-    _, messages = await run_action(ActionAskApplicationConfirm(), make_tracker("嗯 提交吧", slots=filled))
+    filled = {**slots, "applicant_name": "registered", "requested_slot": None}
+    _, messages = await run_action(ActionSubmitApplication(), make_tracker("嗯 提交吧", slots=filled,
+                                                                           sender_id="holder-applies"))
     shown = "".join(texts(messages))
     with actions_gateway.app[STORE].session() as session:
         holder = session.execute(select(Customer.name).where(Customer.account_no == "3201000005")).scalar_one()
     assert "尾号0005登记的户主" in shown and holder not in shown
-    await run_action(ActionSubmitApplication(), make_tracker("确认", slots={**filled, "confirm": True},
-                                                             sender_id="holder-applies"))
     with actions_gateway.app[STORE].session() as session:
         ticket = session.execute(select(Ticket).where(Ticket.conversation_id == "holder-applies")).scalar_one()
     assert ticket.contact_name == holder and ticket.account_no == "3201000005"

@@ -6,7 +6,6 @@ import pytest
 from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy import select
 
-from actions.applications import yes_no
 from actions.feedback import ActionSubmitFeedback, ValidateFeedbackForm
 from bot.store.models import Ticket
 from tests.support.dialogue import make_tracker, run_action, slot_values, texts
@@ -102,14 +101,6 @@ async def test_a_tip_off_the_model_took_for_a_complaint_stays_a_tip_off(actions_
     assert slot_values(events)["feedback_type"] == "tip_off"
 
 
-@pytest.mark.parametrize("text, answer", [
-    ("对 就这个事", True), ("好 就这么办", True), ("快点处理", True), ("没了 谢谢", True),
-    ("好的 提交吧", True), ("不对 电话说错了", None), ("那就办吧 太平南路305号", None), ("不对", False),
-])
-def test_yes_in_customers_words(text, answer):
-    assert yes_no(make_tracker(text, intent="chitchat")) is answer
-
-
 # ------------------------------------------------------------------ applications
 
 from actions.applications import ValidateApplicationForm, ActionSubmitApplication  # noqa: E402
@@ -144,7 +135,7 @@ async def test_account_and_last_four_in_an_application_fill_applicant_and_regist
 
     # The buyer named afterwards is the applicant.
     events, _ = await run_action(ValidateApplicationForm(), at_application(
-        "买家叫刘强 电话13770528816", business_type="name_transfer", requested_slot="confirm",
+        "买家叫刘强 电话13770528816", business_type="name_transfer", requested_slot="applicant_name",
         **{k: v for k, v in values.items() if k not in ("requested_slot", "business_type")}))
     later = slot_values(events)
     assert later["applicant_name"] == "刘强" and later["contact_phone"] == "13770528816"
@@ -181,21 +172,32 @@ async def test_a_correction_beats_the_business_entity_it_denies(actions_gateway)
 
 @pytest.mark.asyncio
 async def test_part_of_the_held_address_keeps_the_whole_address(actions_gateway):
-    tracker = at_application("青山村8号", requested_slot="confirm", address="江苏省南京市浦口区永宁街道青山村8号",
+    tracker = at_application("青山村8号", requested_slot="contact_phone", address="江苏省南京市浦口区永宁街道青山村8号",
                              applicant_name="何明辉", contact_phone="13900001111")
     events, _ = await run_action(ValidateApplicationForm(), tracker)
     assert slot_values(events).get("address") in (None, "江苏省南京市浦口区永宁街道青山村8号")
 
 
 @pytest.mark.asyncio
-async def test_a_detail_at_the_application_confirmation_is_acknowledged_not_rejected(actions_gateway):
-    slots = {"requested_slot": "confirm", "applicant_name": "张伟", "contact_phone": "13900001111",
-             "address": "玄武区中山路18号3栋501", "business_type": "ev_charger"}
-    events, messages = await run_action(ValidateApplicationForm(), at_application("车位是我自己买的 物业也同意了", **slots))
-    values = slot_values(events)
-    assert "confirm" in values and values["confirm"] is None
-    assert values.get("applicant_name") == "张伟" or "applicant_name" not in values
-    assert any("一并了解" in t for t in texts(messages))
+async def test_a_detail_right_after_the_application_was_filed_goes_onto_it(actions_gateway):
+    """No confirmation round: "车位是我自己买的 物业也同意了" right after the application was
+    registered is kept on that ticket for the staff who check the documents."""
+    import uuid
+
+    from actions import api_client
+    from actions.handoff import ActionDefaultAskAffirmation
+
+    ticket = await api_client.create_ticket({
+        "request_key": f"test:{uuid.uuid4().hex}", "type": "application", "summary": "充电桩报装申请：张伟",
+        "channel": "web", "business_type": "ev_charger", "contact_phone": "13900001111",
+        "details": {"address": "玄武区中山路18号3栋501"}})
+    prior = [{"event": "user", "text": "玄武区中山路18号3栋501"},
+             {"event": "bot", "text": f"您的充电桩报装申请已提交，工单号：{ticket['ticket_no']}。"}]
+    tracker = make_tracker("车位是我自己买的 物业也同意了", intent="inform", prior_events=prior)
+    _, messages = await run_action(ActionDefaultAskAffirmation(), tracker)
+    stored = await api_client.get_ticket(ticket["ticket_no"])
+    assert "客户补充：车位是我自己买的 物业也同意了" in [e["data"].get("note") for e in stored["events"]]
+    assert messages[0].get("response") == "utter_ticket_note_added"
 
 
 @pytest.mark.asyncio
@@ -217,14 +219,6 @@ async def test_a_yes_restating_the_complaint_at_the_phone_question_asks_the_phon
     assert values.get("contact_phone", "absent") is None
     assert values.get("feedback_content", content) == content  # nothing added to the story
     assert "联系电话" in texts(messages)[0]
-
-
-@pytest.mark.asyncio
-async def test_a_yes_repeating_the_address_shown_confirms(actions_gateway):
-    slots = {"requested_slot": "confirm", "applicant_name": "冯秀英", "contact_phone": "13900001111",
-             "address": "江苏省南京市秦淮区太平南路305号阳光花园18栋701室", "business_type": "meter_move"}
-    events, _ = await run_action(ValidateApplicationForm(), at_application("那就办吧 太平南路305号阳光花园18栋701", **slots))
-    assert slot_values(events)["confirm"] is True
 
 
 async def _praise_just_filed(app, conversation_id="more-story"):
@@ -354,18 +348,6 @@ async def test_a_reporter_afraid_of_being_known_is_told_it_stays_secret(actions_
     events, _ = await run_action(ValidateFeedbackForm(), at_contact("那行 电话留个13705181122 别告诉他是我讲的",
                                                                     feedback_type="tip_off"))
     assert slot_values(events)["contact_phone"] == "13705181122"
-
-
-@pytest.mark.asyncio
-async def test_a_phone_and_a_yes_at_the_application_confirmation_submit_with_that_phone(actions_gateway):
-    slots = {"business_type": "pv_connection", "applicant_name": "沈永刚", "contact_phone": "registered",
-             "account_no": "3201000019", "address": "谷里街道张溪社区103号"}
-    tracker = at_application("电话15912974181 对的 帮我报上", requested_slot="confirm", **slots)
-    values = slot_values((await run_action(ValidateApplicationForm(), tracker))[0])
-    assert values["contact_phone"] == "15912974181" and values["confirm"] is True
-    tracker = at_application("电话不对 是15912974181", requested_slot="confirm", **slots)
-    values = slot_values((await run_action(ValidateApplicationForm(), tracker))[0])
-    assert values.get("confirm") is not True
 
 
 @pytest.mark.asyncio

@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 import yaml
 from sqlalchemy import func, select
+from rasa_sdk.executor import CollectingDispatcher
 
-from actions.applications import ActionAskApplicationConfirm, ValidateApplicationForm
+from actions.applications import ValidateApplicationForm
 from actions.bills import ActionCheckReconnection, ActionQueryBill, ValidateBillForm
 from actions.common import ActionCancelForm, ActionWrapUp, looks_like_address, non_value_kind
 from actions.faults import ActionQueryOutage, ActionSubmitFault, ValidateFaultForm, ValidateOutageForm
@@ -192,18 +193,17 @@ async def test_an_address_correction_at_the_phone_question_changes_the_address(a
 
 
 @pytest.mark.asyncio
-async def test_a_correction_at_the_confirmation_changes_that_field_and_asks_again(actions_gateway):
+async def test_a_correction_at_a_later_question_changes_that_field_and_asks_again(actions_gateway):
     slots = {"business_type": "ev_charger", "documents_shown_for": "ev_charger", "applicant_name": "王建国",
-             "contact_phone": "13912345678", "address": "秦淮区中华路66号2栋302"}
-    tracker = at_slot("confirm", "application_form", "地址说错了，应该是秦淮区中华路68号1栋101", intent="deny",
+             "address": "秦淮区中华路66号2栋302"}
+    tracker = at_slot("contact_phone", "application_form", "地址说错了，应该是秦淮区中华路68号1栋101", intent="deny",
                       slots=slots)
     events, messages = await run_action(ValidateApplicationForm(), tracker)
     values = slot_values(events)
     assert values["address"] == "秦淮区中华路68号1栋101"
-    assert values["confirm"] is None and values["requested_slot"] == "confirm"
-    assert "applicant_name" not in values and "contact_phone" not in values  # the rest is kept
-    _, messages = await run_action(ActionAskApplicationConfirm(), make_tracker(slots={**slots, **values}))
-    assert "中华路68号1栋101" in texts(messages)[0]
+    assert values["requested_slot"] == "contact_phone"
+    assert "applicant_name" not in values  # the rest is kept
+    assert "utter_corrected" in responses(messages)
 
 
 @pytest.mark.asyncio
@@ -394,15 +394,20 @@ async def test_a_corrected_house_number_changes_only_the_number(actions_gateway)
 
 
 @pytest.mark.asyncio
-async def test_a_corrected_phone_at_the_confirmation_is_the_last_number_named(actions_gateway):
-    slots = {"feedback_type": "complaint", "feedback_content": "抢修的人说好下午来，到晚上都没人来",
-             "contact_phone": "13805174426"}
-    tracker = at_slot("confirm", "feedback_form", "不对 电话说错了 最后两位是62 13805174462", intent="deny",
-                      slots=slots)
-    events, _ = await run_action(ValidateFeedbackForm(), tracker)
-    values = slot_values(events)
-    assert values["contact_phone"] == "13805174462"
-    assert values["confirm"] is None and values.get("feedback_content", slots["feedback_content"])
+async def test_a_phone_corrected_right_after_filing_is_the_last_number_named(actions_gateway):
+    import uuid
+
+    from actions import api_client
+    from actions.common import correct_just_filed_phone
+
+    ticket = await api_client.create_ticket({
+        "request_key": f"test:{uuid.uuid4().hex}", "type": "complaint", "summary": "投诉：抢修的人说好下午来，到晚上都没人来",
+        "channel": "web", "contact_phone": "13805174426"})
+    prior = [{"event": "user", "text": "13805174426"},
+             {"event": "bot", "text": f"您的投诉已登记，编号：{ticket['ticket_no']}。"}]
+    tracker = make_tracker("不对 电话说错了 最后两位是62 13805174462", intent="deny", prior_events=prior)
+    assert await correct_just_filed_phone(CollectingDispatcher(), tracker) is not None
+    assert (await api_client.get_ticket(ticket["ticket_no"]))["contact_phone"] == "13805174462"
 
 
 @pytest.mark.asyncio

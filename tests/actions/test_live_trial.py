@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from actions.applications import ValidateApplicationForm, business_from_text, name_beside_details, yes_no
+from actions.applications import ValidateApplicationForm, business_from_text, name_beside_details
 from actions.faults import ValidateFaultForm
 from actions.feedback import ValidateFeedbackForm
 from tests.support.dialogue import make_tracker, run_action, slot_values, texts
@@ -37,16 +37,6 @@ async def test_a_person_asked_for_in_a_message_nlu_did_not_place_is_handed_off(a
     with actions_gateway.app[STORE].session() as session:
         reasons = session.execute(select(Handoff.reason).where(Handoff.conversation_id == "human-words")).scalars().all()
     assert reasons == ["customer_request"]
-
-
-@pytest.mark.parametrize("text, answer", [
-    ("7kw的那种 对 帮我提交", True),
-    ("那就自发自用余电上网吧 确认申请", True),
-    ("电话改成13912345678 帮我提交", None),
-    ("地址不对 帮我提交", None),
-])
-def test_a_go_ahead_after_a_detail_is_a_yes(text, answer):
-    assert yes_no(make_tracker(text, intent="inform", confidence=0.6)) is answer
 
 
 @pytest.mark.parametrize("text, name", [
@@ -123,7 +113,7 @@ async def test_an_urge_right_after_the_repair_hears_the_committed_times_not_a_co
 async def test_a_repair_opened_at_another_forms_question_uses_the_verified_address(actions_gateway):
     slots = {"identity_verified": True, "verified_account_no": "3201000009", "account_no": "3201000009",
              "customer_address": "江苏省南京市秦淮区太平南路305号阳光花园18栋701室", "area_type": "urban",
-             "requested_slot": "confirm"}
+             "requested_slot": "applicant_name"}
     tracker = make_tracker("那能不能派人来看看表是不是坏了", intent="report_fault", form="fault_form", slots=slots)
     events, _ = await run_action(ValidateFaultForm(), tracker)
     assert slot_values(events)["address"] == slots["customer_address"]

@@ -8,15 +8,9 @@ from __future__ import annotations
 
 import pytest
 
-from actions.applications import ValidateApplicationForm
 from actions.common import is_digression
 from actions.menu import ActionAnswerBareDetail, named_request
 from tests.support.dialogue import make_tracker, run_action, slot_values, texts
-
-CONFIRMING = {"business_type": "new_connection", "applicant_name": "杨老三", "contact_phone": "13584160927",
-              "address": "溧水区白马镇曹家桥村40号", "documents_shown_for": "new_connection",
-              "requested_slot": "confirm"}
-
 
 @pytest.mark.parametrize("text, intent, digression", [
     ("身份证我有的", "query_progress", False),
@@ -27,18 +21,8 @@ CONFIRMING = {"business_type": "new_connection", "applicant_name": "杨老三", 
 ])
 def test_a_new_request_inside_a_form_names_its_subject(text, intent, digression):
     tracker = make_tracker(text, intent=intent, confidence=0.97, form="application_form",
-                           slots={"requested_slot": "confirm"})
-    assert is_digression(tracker, "confirm") is digression
-
-
-@pytest.mark.asyncio
-async def test_a_statement_at_the_confirmation_is_a_detail_not_a_new_request(actions_gateway):
-    tracker = make_tracker("身份证我有的", intent="query_progress", confidence=0.97, form="application_form",
-                           slots=CONFIRMING)
-    events, messages = await run_action(ValidateApplicationForm(), tracker)
-    values = slot_values(events)
-    assert "confirm" in values and values["confirm"] is None  # the question stands, the form goes on
-    assert any("工作人员核验资料时会一并了解" in t for t in texts(messages))
+                           slots={"requested_slot": "applicant_name"})
+    assert is_digression(tracker, "applicant_name") is digression
 
 
 @pytest.mark.parametrize("text, form", [

@@ -6,7 +6,6 @@ from sqlalchemy import func, select
 
 from actions.applications import (
     BUSINESS_TYPES,
-    ActionAskApplicationConfirm,
     ActionSubmitApplication,
     ValidateApplicationForm,
 )
@@ -54,34 +53,29 @@ async def test_unknown_business_type_offers_buttons(actions_gateway):
 
 
 @pytest.mark.asyncio
-async def test_application_confirmation_then_ticket_with_its_steps(actions_gateway):
+async def test_application_filed_once_known_with_its_steps_and_what_was_registered(actions_gateway):
     app = actions_gateway.app
-    slots = {"business_type": "pv_connection", "applicant_name": "王建国", "contact_phone": "13700001234",
-             "address": "南京市江宁区秣陵街道佳湖小区12栋", "requested_slot": "confirm"}
-    _, asked = await run_action(ActionAskApplicationConfirm(), make_tracker("", slots=slots))
-    assert "光伏并网" in asked[0]["text"] and "137****1234" in asked[0]["text"]
-
-    # "不对" at the confirmation: the applicant details are asked again, nothing is filed
-    before = ticket_count(app)
-    tracker = make_tracker("不对", intent="deny", form="application_form", slots=slots)
+    slots = {"business_type": "pv_connection", "applicant_name": "王建国", "address": "南京市江宁区秣陵街道佳湖小区12栋",
+             "requested_slot": "contact_phone"}
+    # The last answer completes the form: no confirmation round, nothing more is asked.
+    tracker = make_tracker("13700001234", intent="inform", form="application_form", slots=slots,
+                           entities=[{"entity": "phone", "value": "13700001234"}], candidates={"contact_phone": "13700001234"})
     events, _ = await run_action(ValidateApplicationForm(), tracker)
     values = slot_values(events)
-    assert values["applicant_name"] is None and values["confirm"] is None
-    assert ticket_count(app) == before
-
-    tracker = make_tracker("确认", intent="affirm", form="application_form", slots=slots)
-    events, _ = await run_action(ValidateApplicationForm(), tracker)
-    assert slot_values(events)["confirm"] is True
-
-    events, messages = await run_action(ActionSubmitApplication(),
-                                        make_tracker("确认", slots={**slots, "confirm": True}, sender_id="conv-app"))
+    assert values["contact_phone"] == "13700001234" and values.get("requested_slot") is None
+    filled = {**slots, **values}
+    required = await ValidateApplicationForm().required_slots([], None, make_tracker("", slots=filled), {})
+    assert all(filled.get(name) for name in required)  # nothing left to ask
+    events, messages = await run_action(ActionSubmitApplication(), make_tracker("13700001234", slots=filled,
+                                                                                sender_id="conv-app"))
     stored = last_ticket(app)
     assert stored.type == "application" and stored.business_type == "pv_connection"
     assert stored.contact_name == "王建国" and stored.conversation_id == "conv-app"
-    reply = texts(messages)[0]
-    assert stored.ticket_no in reply
+    reply, registered = texts(messages)[:2]
+    assert stored.ticket_no in reply and "光伏并网" in reply
     for milestone in stored.milestones:
         assert milestone.name in reply  # every step with its limit
+    assert "王建国" in registered and "137****1234" in registered and "佳湖小区12栋" in registered
     assert slot_values(events)["business_type"] is None  # nothing left over for the next request
 
 
