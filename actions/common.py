@@ -1117,6 +1117,24 @@ async def same_matter_filed(tracker: Tracker, kind: str, text: str) -> Optional[
     return None
 
 
+async def complete_callback(dispatcher: CollectingDispatcher, tracker: Tracker, phone: str) -> bool:
+    """A callback ticket of this conversation without a phone (the desk was closed or busy and
+    the customer had not given one) gets this number; True when one did. "有人吗 打电话给我
+    139…", "我现在的电话是138… 让人打过来": whatever NLU made of the words around it."""
+    try:
+        waiting = await api_client.tickets_without_contact(tracker.sender_id, "callback")
+        if not waiting:
+            return False
+        ticket_no = waiting[0]["ticket_no"]  # newest first
+        await api_client.set_ticket_contact(ticket_no, phone)
+    except api_client.ApiError:
+        dispatcher.utter_message(response="utter_api_failure")
+        return True
+    dispatcher.utter_message(response="utter_callback_phone_noted", ticket_no=ticket_no,
+                             masked_phone=mask_phone(phone))
+    return True
+
+
 # What may stand beside a phone number given for the ticket just registered.
 _PHONE_LABEL = re.compile(r"(我的|联系)?(手机号码?|电话号码?|手机|电话|号码|联系方式)[是为：:]?|打这个(号码?|电话)?|[\d\s\-－，,。！!、：:]")
 _COURTESY_ONLY = re.compile(r"(好的?|谢谢|麻烦了?|辛苦了?|嗯|哦|啊|吧|了|您|你们?)*")
@@ -1259,7 +1277,9 @@ ASKS_TO_DO = re.compile(r"帮我|给我|查一下|查查|查下|先查|看一下
 # "…这算啥 转人工": the customer names a person; whatever NLU made of the rest.
 # "叫个人回个电话给我" in the message that opens a form: a person asked for, by phone (inside a
 # form "让工作人员打电话给我" is how the contact question is answered, so only at the opening).
-CALL_ME_BACK = r"(让|叫|找|安排)(个|一个)?(真人|人|工作人员|客服)(给我)?(打|回)(个|一个)?电话|(回|打)个电话给我"
+# "让人直接打电话给她" (a grandson typing for his grandmother), "有人吗 打电话给我".
+CALL_ME_BACK = (r"(让|叫|找|安排)(个|一个)?(真人|人|工作人员|客服)(直接)?(给(我|她|他|老人))?(打|回)(个|一个)?电话"
+                r"|(回|打)(个|一个)?电话给我|给我(回|打)(个|一个)?电话")
 HUMAN_WORDS = re.compile(r"转人工|人工客服|找人工|要人工|接人工|真人|人工服务|找个人工|^人工[。！!]?$")
 # A person asked for in so many words: "人工客服" alone may be what a complaint is about.
 ASKS_FOR_A_PERSON = re.compile(r"转人工|找人工|要人工|接人工|(要|找|转|接|叫)(个|一个)?(真人|人工客服|人工服务)|" + CALL_ME_BACK)

@@ -14,7 +14,9 @@ from bot import vocabulary
 from actions.faq import answer_topic, follow_up_topic, last_faq_topic
 from actions.common import (
     add_to_just_filed,
+    complete_callback,
     correct_just_filed_phone,
+    find_mobile,
     DONE_STATUSES,
     HUMAN_WORDS,
     FORM_LABELS,
@@ -87,6 +89,12 @@ class ActionHandoff(Action):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: DomainDict) -> List[EventType]:
+        phone = find_mobile(latest_text(tracker))
+        if phone and await complete_callback(dispatcher, tracker, phone):
+            # "我不要填什么表 我就要人 电话159… 让人马上打给我" after the desk-closed notice:
+            # the callback already opened gets the number; no second request.
+            closing = [ActiveLoop(None), SlotSet("requested_slot", None)] if tracker.active_loop else []
+            return closing + [SlotSet("handoff_reason", None), FollowupAction("action_listen")]
         reason = offered_reason(tracker)
         if reason not in REASONS:
             reason = "identity_failed" if tracker.get_slot("identity_locked") else "customer_request"
@@ -218,6 +226,9 @@ class ActionDefaultAskAffirmation(Action):
         corrected = await correct_just_filed_phone(dispatcher, tracker)
         if corrected is not None:
             return corrected  # "哎不对 手机号打错了 是189…": the ticket just registered gets it
+        phone = find_mobile(text)
+        if phone and await complete_callback(dispatcher, tracker, phone):
+            return []  # "有人吗 打电话给我 139…": the number for the callback opened before
         added = await add_to_just_filed(dispatcher, tracker)
         if added:
             return added  # "就是那个姓王的师傅 人特别好": more of the story just registered

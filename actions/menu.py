@@ -10,8 +10,7 @@ from rasa_sdk.events import EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions import api_client
-from actions.common import correct_just_filed_phone, entity_values, find_mobile, latest_text, mask_phone, previous_turn
+from actions.common import complete_callback, correct_just_filed_phone, entity_values, find_mobile, latest_text, previous_turn
 from actions.responses import echoed
 from actions.notices import ActionManageNotices, unbind_asked
 
@@ -69,7 +68,7 @@ class ActionAnswerBareDetail(Action):
         if corrected is not None:
             return corrected
         phone = next(filter(None, map(find_mobile, entity_values(tracker, "phone"))), None)
-        if phone and await self._complete_callback(dispatcher, tracker, phone):
+        if phone and await complete_callback(dispatcher, tracker, phone):
             return []
         offered = offered_request(tracker)
         if offered and (accounts or addresses or phone):
@@ -93,23 +92,6 @@ class ActionAnswerBareDetail(Action):
         else:
             dispatcher.utter_message(response="utter_menu")
         return []
-
-    @staticmethod
-    async def _complete_callback(dispatcher: CollectingDispatcher, tracker: Tracker, phone: str) -> bool:
-        """A callback ticket of this conversation without a phone (the desk was closed or busy
-        and the customer had not given one) gets this number; True when one did."""
-        try:
-            waiting = await api_client.tickets_without_contact(tracker.sender_id, "callback")
-            if not waiting:
-                return False
-            ticket_no = waiting[0]["ticket_no"]  # newest first
-            await api_client.set_ticket_contact(ticket_no, phone)
-        except api_client.ApiError:
-            dispatcher.utter_message(response="utter_api_failure")
-            return True
-        dispatcher.utter_message(response="utter_callback_phone_noted", ticket_no=ticket_no,
-                                 masked_phone=mask_phone(phone))
-        return True
 
 
 def offered_business(tracker: Tracker) -> Optional[str]:
