@@ -56,6 +56,10 @@ HAZARD_WORDS = (
     "电线杆歪", "电杆歪", "线杆歪", "杆子歪", "电线垂", "线垂", "垂下来", "耷拉", "碰到头", "变压器响",
 ) + ("救命", "电晕", "电倒", "电着了", "电到了", "触了电", "火灾")
 
+# "配电箱整个泡水里了": electrical equipment under water.
+FLOODED_EQUIPMENT = re.compile(r"(配电箱|配电房|电箱|电表箱|表箱|变压器|开关箱|配电柜|插座|电缆).{0,12}(泡水|泡在水|进水|被淹|淹了|水淹|淹没|浸水|泡着)|"
+                               r"(泡水|进水|被淹|淹了|水淹|淹没|浸水).{0,8}(配电箱|配电房|电箱|电表箱|表箱|变压器|开关箱|配电柜)")
+
 # Which danger a message names decides what the first line says to do now.
 SHOCK_WORDS = re.compile(r"触电|被电|电到人|电到了|电着了|电击|电晕|电倒|触了电|被电打")
 FIRE_WORDS = re.compile(r"着火|起火|失火|烧起来|火灾|冒烟|烧焦|爆炸|炸了|冒火(?![花星])")
@@ -71,6 +75,8 @@ def safety_response(text: Optional[str]) -> Optional[str]:
     text = NO_IGNITION.sub("", text or "")
     if SHOCK_WORDS.search(text):
         return "utter_safety_shock"
+    if FLOODED_EQUIPMENT.search(text):
+        return "utter_safety_flood"
     if WIRE_DOWN_WORDS.search(text):
         return "utter_safety_wire"  # sparks from a fallen wire: keep away first
     if FIRE_WORDS.search(text):
@@ -96,6 +102,9 @@ OUTAGE_KIND = {"planned": "计划停电", "unplanned": "故障停电"}
 def find_hazards(text: Optional[str]) -> List[str]:
     text = NO_IGNITION.sub("", text or "")
     found = [word for word in HAZARD_WORDS if word in text]
+    flooded = FLOODED_EQUIPMENT.search(text)
+    if flooded:
+        found.append(flooded.group(0))
     return [] if found == ["救命"] else found  # "救命" alone is a way of speaking
 
 
@@ -401,7 +410,9 @@ class AddressValidation:
             return None
         # A village, town or estate name alone ("石塘村") is a usable place for a repair crew.
         place_alone = re.fullmatch(r"[\u4e00-\u9fa5]{2,}(村|镇|乡|屯|寨|组|社区|小区|花园|新村|苑|庄|路|街|大道|巷)", text)
-        need_number = self.form_name() != "outage_form"  # type: ignore[attr-defined]
+        # A fallen wire or a burning pole is on a road, not at a door number: a place a crew can
+        # find ("栖霞区龙潭街道 龙潭菜市场门口那条路上") is enough for a hazard.
+        need_number = self.form_name() != "outage_form" and not tracker.get_slot("hazard")  # type: ignore[attr-defined]
         if not (place_alone or looks_like_address(text, tracker, need_number=need_number)):
             if len(digits_only(text)) >= 3 and not re.search(r"[\u4e00-\u9fa5]", text):
                 dispatcher.utter_message(response="utter_address_not_digits")

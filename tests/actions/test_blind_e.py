@@ -7,7 +7,7 @@ import uuid
 import pytest
 
 from actions import api_client
-from tests.support.dialogue import make_tracker, run_action
+from tests.support.dialogue import make_tracker, run_action, slot_values
 
 
 async def callback_waiting(conversation_id: str) -> dict:
@@ -55,3 +55,35 @@ def test_asking_to_be_called_is_asking_for_a_person(said, person):
     from actions.common import ASKS_FOR_A_PERSON
 
     assert bool(ASKS_FOR_A_PERSON.search(said)) is person
+
+
+@pytest.mark.asyncio
+async def test_a_flooded_distribution_box_is_a_hazard_with_its_own_advice(actions_gateway):
+    """e-hazard-05: "地下车库的配电箱整个泡水里了 … 还有嗡嗡的声音", which NLU did not know: keep
+    out of the water, then an urgent repair."""
+    from actions.faults import find_hazards, safety_response
+    from actions.handoff import ActionDefaultAskAffirmation
+
+    said = "下了一夜的雨 我们地下车库的配电箱整个泡水里了 水都漫到箱子一半了 还有嗡嗡的声音"
+    assert find_hazards(said) and safety_response(said) == "utter_safety_flood"
+    assert not find_hazards("家里水管进水了") and safety_response("电箱旁边有点水渍") is None
+    events, messages = await run_action(ActionDefaultAskAffirmation(), make_tracker(said, intent="nlu_fallback"))
+    assert messages[0].get("response") == "utter_safety_flood"
+    assert slot_values(events).get("hazard") is True
+    assert [e.get("name") for e in events if e.get("event") == "followup"] == ["fault_form"]
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("hazard, accepted", [(True, True), (None, False)])
+async def test_a_hazard_on_a_road_needs_no_door_number(actions_gateway, hazard, accepted):
+    """e-hazard-02: a wire down "在栖霞区龙潭街道 龙潭菜市场门口那条路上": a crew can find it; a
+    household's repair still needs the door number."""
+    from actions.faults import ValidateFaultForm
+
+    said = "在栖霞区龙潭街道 龙潭菜市场门口那条路上"
+    tracker = make_tracker(said, intent="inform", form="fault_form", candidates={"address": said},
+                           slots={"requested_slot": "address", "hazard": hazard,
+                                  "fault_description": "有根电线掉地上了 在马路中间"})
+    events, _ = await run_action(ValidateFaultForm(), tracker)
+    address = slot_values(events).get("address")
+    assert bool(address and "龙潭菜市场" in address) is accepted
