@@ -36,6 +36,7 @@ from actions.common import (
     request_key,
     reset_form_slots,
     add_to_just_filed,
+    entity_values,
     correct_just_filed_phone,
     reassure_after_filing,
     same_matter_filed,
@@ -313,6 +314,31 @@ class ActionAskContactPhone(Action):
 
 FEEDBACK_RESET = reset_form_slots("feedback_form") + [SlotSet("api_failed", False)]
 
+# Said while a complaint, tip-off or praise was being taken: another request to serve after it.
+# A fault now ("现在又没电了 赶紧派人来修"), not one the story is about ("报了修没人来").
+FAULT_NOW_WORDS = re.compile(r"(现在|还是|这会儿|到现在)[^，,。；]{0,8}(没电|停电|不来电|断电)|"
+                             r"(赶紧|快|马上|快点)(派人|来人|来修|过来修)|派人来修|来修一下|帮我报修")
+AN_OUTAGE_QUESTION = re.compile(r"停不停电|停电吗|要停电|会停电|停电计划|计划停电|有没有停电|停电安排|哪天停|几号停|什么时候停")
+
+
+def other_request_in_story(content: str, place: Optional[str], contact: Optional[str]) -> List[EventType]:
+    """The request the customer added while the feedback was taken ("两个事一起说"): its form
+    follows the filing, with the place and phone already given (the form checks them)."""
+    parts = [part for part in re.split(r"；", content) if part]
+    for part in parts:
+        if FAULT_NOW_WORDS.search(part):
+            form, events = "fault_form", [SlotSet("fault_description", part[:500])]
+        elif AN_OUTAGE_QUESTION.search(part):
+            form, events = "outage_form", []
+        else:
+            continue
+        if place:
+            events.append(SlotSet("address", place))
+        if contact and form == "fault_form" and contact not in (NO_CONTACT, REGISTERED):
+            events.append(SlotSet("contact_phone", contact))
+        return events + [FollowupAction(form)]
+    return []
+
 
 class ActionSubmitFeedback(Action):
     def name(self) -> Text:
@@ -365,8 +391,12 @@ class ActionSubmitFeedback(Action):
                 "账户登记的手机号" if registered else mask_phone(contact)
             dispatcher.utter_message(response="utter_feedback_registered_as", content=echoed(content),
                                      contact=contact_text)
+        # The place of the other request: in the story, or said with the phone ("…张溪社区32号 任立新 181…").
+        said_place = next(iter(entity_values(tracker, "address")), None)
+        following = other_request_in_story(content, place or said_place, contact)
         return FEEDBACK_RESET + [SlotSet("last_ticket_no", ticket_no)] + \
-            finish_service(dispatcher, tracker, served=True, ticket_no=ticket_no)
+            finish_service(dispatcher, tracker, served=True, ticket_no=ticket_no, more_to_come=bool(following)) + \
+            following
 
     @staticmethod
     async def _add_to_earlier(ticket: Dict[str, Any], content: str, contact: Optional[str], no_new_phone: bool,

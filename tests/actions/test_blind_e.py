@@ -7,7 +7,7 @@ import uuid
 import pytest
 
 from actions import api_client
-from tests.support.dialogue import make_tracker, run_action, slot_values
+from tests.support.dialogue import make_tracker, run_action, slot_values, texts
 
 
 async def callback_waiting(conversation_id: str) -> dict:
@@ -87,3 +87,45 @@ async def test_a_hazard_on_a_road_needs_no_door_number(actions_gateway, hazard, 
     events, _ = await run_action(ValidateFaultForm(), tracker)
     address = slot_values(events).get("address")
     assert bool(address and "龙潭菜市场" in address) is accepted
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("kind, content, form", [
+    ("complaint", "我要投诉 这个月我们张溪社区都停了三回电了 你们到底管不管；现在又没电了！！冰箱里东西都要坏了 赶紧派人来修",
+     "fault_form"),
+    ("praise", "上回来我们大泉村修电的师傅真好；就是六合区竹镇镇大泉村的 顺便问下 听说过几天我们村要停电是吧 哪天停",
+     "outage_form"),
+    ("complaint", "报了三次修都没人来 态度太差了", None),
+])
+async def test_another_request_said_while_feedback_was_taken_follows_the_filing(actions_gateway, kind, content, form):
+    """e-mixed-03/13/14: "两个事一起说": the complaint (or praise) is filed, then the repair or the
+    outage question is served, with the place and phone already given; a story about a repair
+    long ago asks for none."""
+    from actions.feedback import ActionSubmitFeedback
+
+    tracker = make_tracker("江宁区谷里街道张溪社区32号 任立新 18124769695", intent="inform",
+                           sender_id=f"conv-{uuid.uuid4().hex[:8]}",
+                           entities=[{"entity": "address", "value": "江宁区谷里街道张溪社区32号"}],
+                           slots={"feedback_type": kind, "feedback_content": content, "contact_phone": "18124769695"})
+    events, messages = await run_action(ActionSubmitFeedback(), tracker)
+    followups = [e.get("name") for e in events if e.get("event") == "followup"]
+    assert followups == ([form] if form else [])
+    values = slot_values(events)
+    if form == "fault_form":
+        assert values["address"] == "江宁区谷里街道张溪社区32号" and values["contact_phone"] == "18124769695"
+        assert "派人来修" in values["fault_description"]
+    if form:
+        assert not any("满意" in text for text in texts(messages))  # more is to come
+
+
+@pytest.mark.asyncio
+async def test_no_repair_after_all_and_the_bill_instead(actions_gateway):
+    """e-mixed-05: "等下 算了不报修了 先查电费 是不是欠费被停了啊" at the repair's address question:
+    the repair stops and the bill query starts (not "好的，不着急" and the address again)."""
+    from actions.common import ActionCancelForm, non_value_kind
+
+    said = "等下 算了不报修了 先查电费 是不是欠费被停了啊 上个月好像忘交了"
+    tracker = make_tracker(said, intent="query_bill", form="fault_form", slots={"requested_slot": "address"})
+    assert non_value_kind(tracker, "address") == "stop"
+    events, _ = await run_action(ActionCancelForm(), tracker)
+    assert [e.get("name") for e in events if e.get("event") == "followup"] == ["bill_form"]
