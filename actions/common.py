@@ -1277,6 +1277,8 @@ ASKS_TO_DO = re.compile(r"帮我|给我|查一下|查查|查下|先查|看一下
 # "…这算啥 转人工": the customer names a person; whatever NLU made of the rest.
 # "叫个人回个电话给我" in the message that opens a form: a person asked for, by phone (inside a
 # form "让工作人员打电话给我" is how the contact question is answered, so only at the opening).
+# Someone posing as the utility's staff ("冒充供电所的人上门收费", "我觉得是骗子"): a tip-off.
+IMPERSONATION = re.compile(r"冒充|假冒|骗子|诈骗|骗钱|是骗人的|假的(工作人员|电工|师傅)")
 # "让人直接打电话给她" (a grandson typing for his grandmother), "有人吗 打电话给我".
 CALL_ME_BACK = (r"(让|叫|找|安排)(个|一个)?(真人|人|工作人员|客服)(直接)?(给(我|她|他|老人))?(打|回)(个|一个)?电话"
                 r"|(回|打)(个|一个)?电话给我|给我(回|打)(个|一个)?电话")
@@ -1375,6 +1377,11 @@ class BaseFormValidation:
                     FollowupAction("fault_form")]
         from actions.faq import ASKS_WHEN_POWER_RETURNS, PAID_OR_IN_ARREARS, answer_topic  # faq imports the forms
 
+        if not slot and self.form_name() != "feedback_form" and IMPERSONATION.search(text):  # type: ignore[attr-defined]
+            # "说是供电所的 要收什么电表改造费三百块 我觉得是骗子": a tip-off, whatever form the
+            # words about fees opened.
+            return [SlotSet("requested_slot", None), ActiveLoop(None)] + reset_form_slots(self.form_name()) + [  # type: ignore[attr-defined]
+                SlotSet("feedback_type", "tip_off"), FollowupAction("feedback_form")]
         # "我刚才用微信把欠的电费交了 什么时候能来电啊": the rule (24 hours after payment) is no
         # personal data, so it is said at once, whatever the form is asking.
         asks_for_reconnection = bool(ASKS_WHEN_POWER_RETURNS.search(text) and PAID_OR_IN_ARREARS.search(text))

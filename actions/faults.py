@@ -40,6 +40,7 @@ from actions.common import (
     opening_text,
     recently_in,
     parse_iso,
+    VILLAGE_LEVEL,
     add_to_just_filed,
     reassure_after_filing,
     request_key,
@@ -299,7 +300,9 @@ def whole_address(value: Any, text: str) -> Any:
     following = ADDRESS_CONTINUES.match(text[text.index(value_text) + len(value_text):])
     if HOUSE_NUMBER.search(value_text) and following:
         return value_text + following.group(0)  # "宁丹路122号" + "翠竹园12栋2004": the whole of it
-    if HOUSE_NUMBER.search(value_text) or not HOUSE_NUMBER.search(text[text.index(value_text):]):
+    rest = text[text.index(value_text) + len(value_text):]
+    # "江宁区禄口街道 溧塘村 村委会往东第三家": a village and how to find the house, no number.
+    if HOUSE_NUMBER.search(value_text) or not (HOUSE_NUMBER.search(rest) or VILLAGE_LEVEL.search(rest)):
         return value
     return ADDRESS_LEAD.sub("", text[text.index(value_text):]).strip(" ，,。") or value
 
@@ -433,6 +436,18 @@ SUSPECTED_ARREARS = re.compile(r"(是不是|是否|会不会|难道|怕是|可�
                                r"欠费(停|断|拉闸)|(没交|没缴)(电费)?(被|给)?(停|断)")
 
 
+def arrears_check_first(dispatcher: CollectingDispatcher, tracker: Tracker) -> List[EventType]:
+    """The bills are checked before anything else; a repair follows only when nothing is owed."""
+    dispatcher.utter_message(response="utter_arrears_check")
+    events: List[EventType] = [SlotSet("requested_slot", None), ActiveLoop(None),
+                               SlotSet("bill_query", "suspect_arrears"),
+                               # kept for the repair that follows when nothing is owed
+                               SlotSet("fault_description", latest_text(tracker)[:500])]
+    if tracker.get_slot("identity_verified"):
+        return events + [FollowupAction("action_query_bill")]
+    return events + [FollowupAction("bill_form")]
+
+
 def suspects_arrears(tracker: Tracker) -> bool:
     """The opening message of a report asks whether unpaid bills cut the power."""
     if tracker.get_slot("requested_slot") is not None or tracker.get_slot("fault_description") \
@@ -510,16 +525,8 @@ class ValidateFaultForm(BaseFormValidation, AddressValidation, FormValidationAct
             dispatcher.utter_message(response=other)
             return [SlotSet("requested_slot", None), ActiveLoop(None), FollowupAction("action_listen")]
         if suspects_arrears(tracker):
-            # "家里没电了 邻居家都有电 是不是欠费给我停了": the bills are checked first; a repair
-            # follows only when nothing is owed.
-            dispatcher.utter_message(response="utter_arrears_check")
-            events: List[EventType] = [SlotSet("requested_slot", None), ActiveLoop(None),
-                                       SlotSet("bill_query", "suspect_arrears"),
-                                       # kept for the repair that follows when nothing is owed
-                                       SlotSet("fault_description", latest_text(tracker)[:500])]
-            if tracker.get_slot("identity_verified"):
-                return events + [FollowupAction("action_query_bill")]
-            return events + [FollowupAction("bill_form")]
+            # "家里没电了 邻居家都有电 是不是欠费给我停了": the bills are checked first.
+            return arrears_check_first(dispatcher, tracker)
         if is_outage_plan_question(tracker):
             # "软件大道275号这几天有没有停电计划": a question about planned outages, not a fault.
             return [SlotSet("requested_slot", None), ActiveLoop(None), FollowupAction("outage_form")]
@@ -824,6 +831,9 @@ class ValidateOutageForm(BaseFormValidation, AddressValidation, FormValidationAc
         if tracker.get_slot("requested_slot") is None and about_notice_subscriptions(latest_text(tracker)):
             # "停电通知不要再发了": the customer's notices, not an outage question.
             return [SlotSet("requested_slot", None), ActiveLoop(None), FollowupAction("action_manage_notices")]
+        if suspects_arrears(tracker):
+            # "我茶社今天被停电了 是不是欠费了 要怎么才能来电": the bills first, not the outage plans.
+            return arrears_check_first(dispatcher, tracker)
         return await super().run(dispatcher, tracker, domain)
 
     async def required_slots(self, domain_slots: List[Text], dispatcher: CollectingDispatcher,

@@ -19,6 +19,7 @@ from actions.common import (
     find_mobile,
     DONE_STATUSES,
     HUMAN_WORDS,
+    IMPERSONATION,
     FORM_LABELS,
     TICKET_STATUS_LABELS,
     TICKET_TYPE_LABELS,
@@ -235,6 +236,11 @@ class ActionDefaultAskAffirmation(Action):
         if asks_about_shown_outages(tracker):
             # "那礼拜六呢" right after an outage answer: that address, the day asked.
             return [ActiveLoop(None)] + follow_the_shown_outages(tracker)
+        from actions.faq import ASKS_WHEN_POWER_RETURNS, PAID_OR_IN_ARREARS
+
+        if ASKS_WHEN_POWER_RETURNS.search(text) and PAID_OR_IN_ARREARS.search(text):
+            # "我电费刚刚在手机上交了 怎么家里还是没电": the reconnection rule, then the bills.
+            return [ActiveLoop(None), FollowupAction("action_answer_faq")]
         apologise_if_angry(dispatcher, tracker)
         # "那要钱吗" right after a FAQ answer: the follow-up of that answer.
         follow_up = follow_up_topic(last_faq_topic(tracker), text)
@@ -272,7 +278,7 @@ class ActionDefaultAskAffirmation(Action):
 
         request = named_request(text)
         leaning = [r.get("name") for r in ranking[:3]]
-        kind = feedback_named(text)
+        kind = feedback_named(text) or ("tip_off" if IMPERSONATION.search(text) else None)
         if kind and not request:
             # "举报你们一个装表的师傅 说不给他两百块就拖着不给装": the customer names what it is.
             return [ActiveLoop(None), SlotSet("feedback_type", kind), FollowupAction("feedback_form")]

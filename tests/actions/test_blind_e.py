@@ -129,3 +129,56 @@ async def test_no_repair_after_all_and_the_bill_instead(actions_gateway):
     assert non_value_kind(tracker, "address") == "stop"
     events, _ = await run_action(ActionCancelForm(), tracker)
     assert [e.get("name") for e in events if e.get("event") == "followup"] == ["bill_form"]
+
+
+@pytest.mark.asyncio
+async def test_paid_and_still_no_power_is_the_reconnection_question(actions_gateway):
+    """e-arrears_reconnect-01: "我电费刚刚在手机上交了 怎么家里还是没电" (NLU unsure): the
+    reconnection answer, not "您是想故障报修吗？"."""
+    from actions.faq import ASKS_WHEN_POWER_RETURNS
+    from actions.handoff import ActionDefaultAskAffirmation
+
+    said = "我电费刚刚在手机上交了 怎么家里还是没电"
+    assert ASKS_WHEN_POWER_RETURNS.search(said) and not ASKS_WHEN_POWER_RETURNS.search("交了电费 今天没电了")
+    events, messages = await run_action(ActionDefaultAskAffirmation(), make_tracker(said, intent="nlu_fallback"))
+    assert [e.get("name") for e in events if e.get("event") == "followup"] == ["action_answer_faq"]
+    assert not messages
+
+
+@pytest.mark.asyncio
+async def test_an_outage_blamed_on_arrears_checks_the_bills_first(actions_gateway):
+    """e-arrears_reconnect-03: "我茶社今天被停电了 是不是欠费了 要怎么才能来电", heard as an
+    outage question: the bills first (then what is owed and the reconnection)."""
+    from actions.faults import ValidateOutageForm
+
+    tracker = make_tracker("我茶社今天被停电了 是不是欠费了 要怎么才能来电 下午还有客人", intent="query_outage",
+                           form="outage_form", slots={"requested_slot": None})
+    events, messages = await run_action(ValidateOutageForm(), tracker)
+    assert slot_values(events)["bill_query"] == "suspect_arrears"
+    assert [e.get("name") for e in events if e.get("event") == "followup"] == ["bill_form"]
+
+
+@pytest.mark.asyncio
+async def test_someone_posing_as_staff_is_a_tip_off_whatever_form_opened(actions_gateway):
+    """e-tip_off-02: "说是供电所的 要收什么电表改造费三百块 我觉得是骗子", heard as a bill query."""
+    from actions.bills import ValidateBillForm
+
+    said = "今天有两个人到我妈家 说是供电所的 要收什么电表改造费三百块 我觉得是骗子 给你们反映一下"
+    events, _ = await run_action(ValidateBillForm(), make_tracker(said, intent="query_bill", form="bill_form",
+                                                                  slots={"requested_slot": None}))
+    assert slot_values(events)["feedback_type"] == "tip_off"
+    assert [e.get("name") for e in events if e.get("event") == "followup"] == ["feedback_form"]
+
+
+@pytest.mark.asyncio
+async def test_a_village_house_found_by_directions_is_an_address(actions_gateway):
+    """e-repair-08: "江宁区禄口街道 溧塘村 村委会往东第三家 两层小楼" (NLU saw only the street):
+    the whole of it, not "地址好像不太完整" twice."""
+    from actions.faults import ValidateFaultForm
+
+    said = "江宁区禄口街道 溧塘村 村委会往东第三家 两层小楼"
+    tracker = make_tracker(said, intent="inform", form="fault_form", candidates={"address": "江宁区禄口街道"},
+                           slots={"requested_slot": "address", "fault_description": "租的房子没电了"})
+    events, _ = await run_action(ValidateFaultForm(), tracker)
+    values = slot_values(events)
+    assert values["address"] == said and values["repair_area_type"] == "rural"
