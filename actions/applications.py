@@ -77,7 +77,7 @@ BUSINESS_TYPES: Dict[str, Dict[str, Any]] = {
     "account_closing": {
         "label": vocabulary.BUSINESS_TYPES["account_closing"],
         "documents": ["户主身份证", "房屋产权证明", "结清全部电费"],
-        "words": ["销户", "注销", "停止用电", "拆表", "不用电了"],
+        "words": ["销户", "注销", "停止用电", "拆表", "不用电了", "销掉", "户销了", "把户销", "撤户"],
     },
 }
 # Who applies decides the documents and the schedule (sla.yml): a household, a business on

@@ -589,9 +589,12 @@ def non_value_kind(tracker: Tracker, slot: str) -> Optional[str]:
     if slot == "contact_phone" and active == "fault_form" and not re.search(r"\d{3}", text) \
             and FAULT_STORY_WORDS.search(text) and not URGE_WORDS.search(text):
         return "story"  # "空开我看了没跳 楼上楼下好像也没电": more of what happened
-    if URGE_WORDS.search(text) and not re.search(r"\d{3}", text):
-        return "plea"
-    if slot in ("address", "contact_phone", "account_no", "phone_last4") and QUESTION_MARKS.search(text):
+    asks = QUESTION_MARKS.search(text)
+    if URGE_WORDS.search(text) and not re.search(r"\d{3}", text) and not (asks and active == "application_form"):
+        return "plea"  # (in an application "要多久能批下来" asks how long: answered below)
+    if slot in ("address", "contact_phone", "account_no", "phone_last4") and asks:
+        return "question"
+    if slot == "applicant_name" and asks:
         return "question"
     intent, confidence = latest_intent(tracker)
     if slot in ("address", "contact_phone", "account_no", "phone_last4") and confidence >= 0.6 and \
@@ -1277,6 +1280,8 @@ ASKS_TO_DO = re.compile(r"帮我|给我|查一下|查查|查下|先查|看一下
 # "…这算啥 转人工": the customer names a person; whatever NLU made of the rest.
 # "叫个人回个电话给我" in the message that opens a form: a person asked for, by phone (inside a
 # form "让工作人员打电话给我" is how the contact question is answered, so only at the opening).
+# A complaint or tip-off said in so many words ("那我要投诉你们", "我要举报").
+WANTS_TO_COMPLAIN = re.compile(r"(我|那我|我就)?(要|想|得)(投诉|举报)|投诉你们|举报你们")
 # Someone posing as the utility's staff ("冒充供电所的人上门收费", "我觉得是骗子"): a tip-off.
 IMPERSONATION = re.compile(r"冒充|假冒|骗子|诈骗|骗钱|是骗人的|假的(工作人员|电工|师傅)")
 # "让人直接打电话给她" (a grandson typing for his grandmother), "有人吗 打电话给我".
@@ -1292,8 +1297,13 @@ INLINE_ANSWER_CONFIDENCE = 0.6
 
 def answer_inline(dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> bool:
     """Answers a question asked inside a form with the FAQ answer the selector is sure of."""
-    from actions.faq import answer_topic, selected_topic_and_confidence  # faq imports the forms' modules
+    from actions.faq import answer_topic, business_topics, selected_topic_and_confidence  # faq imports the forms' modules
 
+    # "要多久能批下来 并网要钱吗" while a PV connection is applied for: that business's answers.
+    named = business_topics(latest_text(tracker), tracker.get_slot("business_type"))
+    answered = [topic for topic in named if answer_topic(topic, dispatcher, tracker, domain)]
+    if answered:
+        return True
     topic, confidence = selected_topic_and_confidence(tracker)
     if not topic or confidence < INLINE_ANSWER_CONFIDENCE:
         return False
@@ -1401,6 +1411,15 @@ class BaseFormValidation:
             # hand-off action ends the form itself. ("好 我先跟领导汇报一下 定下来再来申请", heard
             # as a wish for a person, only stops the form.)
             return [SlotSet(slot, None), SlotSet("requested_slot", None), FollowupAction("action_handoff")]
+        intent, _ = latest_intent(tracker)
+        if self.form_name() not in ("feedback_form", "fault_form") and intent in ("complain", "tip_off") \
+                and WANTS_TO_COMPLAIN.search(text):  # type: ignore[attr-defined]
+            # "查不到？那我要投诉你们 报了修没人管" at a progress query's identity question: the
+            # customer now complains; this query ends, the complaint is taken in these words.
+            return [SlotSet(slot, None), SlotSet("requested_slot", None), ActiveLoop(None), SlotSet("paused_form", None)] \
+                + reset_form_slots(self.form_name()) + [  # type: ignore[attr-defined]
+                    SlotSet("feedback_type", "tip_off" if intent == "tip_off" else "complaint"),
+                    SlotSet("feedback_content", text[:1000]), FollowupAction("feedback_form")]
         if asks_for_reconnection and answer_topic("reconnection", dispatcher, tracker, domain):
             # "欠多少 我现在就交 交完多久能来电": the question asked stands.
             return [SlotSet(slot, None), SlotSet("requested_slot", slot)]
@@ -1429,7 +1448,6 @@ class BaseFormValidation:
                 return other
         if kind is None:
             return None
-        intent, _ = latest_intent(tracker)
         if kind in ("wait", "question", "plea") and intent in DIGRESSION_INTENTS \
                 and not (self.form_name() == "fault_form" and SEND_A_CREW.search(text)) \
                 and FORM_OF_INTENT.get(intent) != self.form_name() \
@@ -1496,7 +1514,7 @@ class BaseFormValidation:
             if intent in ASIDE_INTENTS and confidence >= 0.5:
                 return None  # the question is answered by its rule, then the form goes on
             if not answer_inline(dispatcher, tracker, domain):
-                dispatcher.utter_message(response="utter_still_need", field=field_label(slot))
+                dispatcher.utter_message(response="utter_question_unanswered_in_form", field=field_label(slot))
             result = {slot: None}
         events: List[EventType] = [SlotSet(k, v) for k, v in result.items()]
         if not any(e["name"] != "requested_slot" for e in events):

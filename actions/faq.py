@@ -109,6 +109,17 @@ def business_topic(text: str) -> Optional[str]:
     return None
 
 
+def business_topics(text: str, business: Optional[str]) -> List[str]:
+    """Every topic of ``business`` the text asks about ("要多久能批下来 并网要钱吗": how long and the
+    fee), the business named in the text first."""
+    business = business_from_text(text) or business
+    if not business:
+        return []
+    return [topic for aspect, asks in (("documents", DOCUMENTS_QUESTION), ("duration", ASKS_HOW_LONG),
+                                       ("fee", ASKS_THE_FEE))
+            if asks.search(text) for topic in [BUSINESS_TOPICS[aspect].get(business)] if topic]
+
+
 def aspect_of(text: str) -> Optional[str]:
     for aspect, words in ASPECTS:
         if words.search(text):

@@ -326,7 +326,8 @@ async def test_not_now_heard_as_a_wish_for_a_person_only_stops_the_application(a
 
 @pytest.mark.parametrize("text, business", [("我家峰谷电不想用了 用下来反而贵 能改回普通电价吗", "tariff_change"),
                                             ("新房要通电 怎么办", "new_connection"),
-                                            ("不是过户 是想把电表移到外头", "meter_move")])
+                                            ("不是过户 是想把电表移到外头", "meter_move"),
+                                            ("老家这个电表户想销掉 咋办手续", "account_closing")])
 def test_a_word_inside_another_business_word_is_not_that_business(text, business):
     """application-d08: "普通电价" holds "通电" (a new connection's word): the longer word is said."""
     from actions.applications import business_from_text

@@ -182,3 +182,23 @@ async def test_a_village_house_found_by_directions_is_an_address(actions_gateway
     events, _ = await run_action(ValidateFaultForm(), tracker)
     values = slot_values(events)
     assert values["address"] == said and values["repair_area_type"] == "rural"
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("form, opens", [("progress_form", True), ("fault_form", False)])
+async def test_a_complaint_said_at_an_identity_question_is_taken(actions_gateway, form, opens):
+    """e-mixed-04: "查不到？那我要投诉你们 报了修没人管" at the progress query's identity question:
+    the complaint, in these words (not "稍后再帮您看"); during a repair the same words urge it."""
+    from actions.faults import ValidateFaultForm
+    from actions.progress import ValidateProgressForm
+
+    said = "查不到？那我要投诉你们 报了修没人管 电话也打不通 态度太差了"
+    slot = "phone_last4" if form == "progress_form" else "address"
+    tracker = make_tracker(said, intent="complain", form=form,
+                           slots={"requested_slot": slot, "account_no": "3201000009"})
+    runner = ValidateProgressForm() if form == "progress_form" else ValidateFaultForm()
+    events, _ = await run_action(runner, tracker)
+    followups = [e.get("name") for e in events if e.get("event") == "followup"]
+    assert (followups == ["feedback_form"]) is opens
+    if opens:
+        assert slot_values(events)["feedback_content"] == said

@@ -113,7 +113,7 @@ async def test_an_urge_right_after_the_repair_hears_the_committed_times_not_a_co
 async def test_a_repair_opened_at_another_forms_question_uses_the_verified_address(actions_gateway):
     slots = {"identity_verified": True, "verified_account_no": "3201000009", "account_no": "3201000009",
              "customer_address": "江苏省南京市秦淮区太平南路305号阳光花园18栋701室", "area_type": "urban",
-             "requested_slot": "applicant_name"}
+             "requested_slot": "business_type"}
     tracker = make_tracker("那能不能派人来看看表是不是坏了", intent="report_fault", form="fault_form", slots=slots)
     events, _ = await run_action(ValidateFaultForm(), tracker)
     assert slot_values(events)["address"] == slots["customer_address"]
