@@ -1411,6 +1411,9 @@ class BaseFormValidation:
             # hand-off action ends the form itself. ("好 我先跟领导汇报一下 定下来再来申请", heard
             # as a wish for a person, only stops the form.)
             return [SlotSet(slot, None), SlotSet("requested_slot", None), FollowupAction("action_handoff")]
+        both = await self.address_and_phone_corrected(slot, text, dispatcher, tracker, domain)
+        if both:
+            return both
         intent, _ = latest_intent(tracker)
         if self.form_name() not in ("feedback_form", "fault_form") and intent in ("complain", "tip_off") \
                 and WANTS_TO_COMPLAIN.search(text):  # type: ignore[attr-defined]
@@ -1544,6 +1547,29 @@ class BaseFormValidation:
                 events: List[EventType] = [SlotSet(k, v) for k, v in result.items()]
                 return events + [SlotSet("requested_slot", slot)]
         return None
+
+    async def address_and_phone_corrected(self, slot: str, text: str, dispatcher: CollectingDispatcher,
+                                          tracker: Tracker, domain: DomainDict) -> Optional[List[EventType]]:
+        """"不对不对打错了 是27栋2401室 不是21栋 电话199…" at the phone question: the address just
+        given is corrected and the phone taken, both from the one message."""
+        mobile = find_mobile(text)
+        held = tracker.get_slot("address")
+        if slot != "contact_phone" or not mobile or not held or not CORRECTION_WORDS.search(text) \
+                or not _FRAGMENT.search(text.replace(mobile, " ")):
+            return None
+        fixed = corrected_value(tracker, "address")
+        validate = getattr(self, "validate_contact_phone", None)
+        if not fixed or fixed == held or validate is None:
+            return None
+        dispatcher.utter_message(response="utter_corrected", field=field_label("address"), value=echoed(fixed))
+        result = {"address": fixed, **dict(await validate(mobile, dispatcher, tracker, domain))}
+        if self.form_name() == "fault_form":  # type: ignore[attr-defined]
+            result["address_checked"] = fixed  # the same place: no second outage lookup
+        events: List[EventType] = [SlotSet(k, v) for k, v in result.items()]
+        tracker.add_slots(events)
+        missing = next((name for name in await self.form_slots(dispatcher, tracker, domain)
+                        if tracker.slots.get(name) is None), None)
+        return events + [SlotSet("requested_slot", missing)]
 
     async def mobile_with_account(self, slot: Optional[str], dispatcher: CollectingDispatcher,
                                   tracker: Tracker, domain: DomainDict) -> Optional[tuple]:

@@ -202,3 +202,22 @@ async def test_a_complaint_said_at_an_identity_question_is_taken(actions_gateway
     assert (followups == ["feedback_form"]) is opens
     if opens:
         assert slot_values(events)["feedback_content"] == said
+
+
+@pytest.mark.asyncio
+async def test_an_address_corrected_with_the_phone_at_the_phone_question_keeps_both(actions_gateway):
+    """e-mixed-06: "不对不对打错了 是27栋2401室 不是21栋 电话19908134549" at the phone question:
+    the repair goes to 27栋, called on that phone (the ticket had kept 21栋)."""
+    from actions.faults import ValidateFaultForm
+
+    said = "不对不对打错了 是27栋2401室 不是21栋 电话19908134549"
+    held = "鼓楼区中山北路313号紫金花园21栋2401"
+    tracker = make_tracker(said, intent="inform", form="fault_form",
+                           entities=[{"entity": "phone", "value": "19908134549"}],
+                           slots={"requested_slot": "contact_phone", "address": held, "address_checked": held,
+                                  "repair_area_type": "urban", "fault_description": "我家停电了"})
+    events, messages = await run_action(ValidateFaultForm(), tracker)
+    values = slot_values(events)
+    assert values["address"] == "鼓楼区中山北路313号紫金花园27栋2401"
+    assert values["contact_phone"] == "19908134549"
+    assert messages[0].get("response") == "utter_corrected"
