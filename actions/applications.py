@@ -5,7 +5,7 @@ import re
 from typing import Any, Dict, List, Optional, Text
 
 from rasa_sdk import Action, FormValidationAction, Tracker
-from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.events import ActiveLoop, EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
@@ -97,7 +97,7 @@ KIND_SENSITIVE = {"new_connection", "capacity_change"}
 KIND_LABELS = {"business": "（非居民）", "high_voltage": "（高压）"}
 HIGH_VOLTAGE_WORDS = re.compile(r"高压|专变|专用变压器|变压器|10\s*(?:千伏|kv)(?!安)|箱变|双电源", re.I)
 CAPACITY_KVA = re.compile(r"(\d{2,5})\s*(?:千伏安|kva|KVA|kVA|千瓦|kw|KW|kW)")
-BUSINESS_WORDS = re.compile(r"工厂|厂里|厂房|我们厂|车间|公司|企业|单位|店里|店铺|商铺|门面|门店|饭店|餐馆|超市|"
+BUSINESS_WORDS = re.compile(r"工厂|厂里|厂房|我们厂|车间|(?<!供电)(?<!电力)(?<!物业)(?<!电网)公司|企业|单位|店里|店铺|商铺|门面|门店|饭店|餐馆|超市|"
                             r"商户|商业|工业|经营|营业|办公楼|写字楼|个体")
 # Above this capacity a customer is supplied at 10 kV (Jiangsu: low voltage up to 160 kW).
 LOW_VOLTAGE_LIMIT_KVA = 160
@@ -329,6 +329,12 @@ def name_beside_details(text: str) -> Optional[str]:
 SWITCH_WORDS = re.compile(r"改成|改为|换成|改办|改申请|还是办|还是申请|那就办|那办|不办\S{0,4}了?[，,\s]*(办|申请)")
 
 
+# How far an earlier application has got ("申请到哪了", "过户办好了没", "批下来没有").
+ASKS_HOW_FAR = re.compile(r"到哪(了|一步|儿了)|进度|办好了?没|办完了?没|好了没|怎么样了|批(下来|了)?没|有结果了?吗|还没(办|装|批|弄)好")
+# ... but never when the same message asks for a new one ("想再申请一个").
+INTENDS_NEW = re.compile(r"我(想|要)(申请|办|装)|帮我(申请|办)|再(申请|办|装)")
+
+
 class ValidateApplicationForm(KeepsIdentitySlots, BaseFormValidation, FormValidationAction):
     def name(self) -> Text:
         return "validate_application_form"
@@ -337,6 +343,11 @@ class ValidateApplicationForm(KeepsIdentitySlots, BaseFormValidation, FormValida
                   domain: DomainDict) -> List[EventType]:
         asked = tracker.get_slot("requested_slot")
         text = latest_text(tracker)
+        if asked is None and ASKS_HOW_FAR.search(text) and not INTENDS_NEW.search(text):
+            # "我的充电桩申请到哪了 户号3201000008": a question about an application made before
+            # (filed at once now, one heard as a new application would be a second ticket).
+            return [SlotSet("requested_slot", None), ActiveLoop(None), SlotSet("business_type", None),
+                    FollowupAction("progress_form")]
         switched = business_from_text(text) if asked not in (None, "business_type") and SWITCH_WORDS.search(text) \
             else None
         held = slot_before_this_message(tracker, "business_type") or tracker.get_slot("business_type")

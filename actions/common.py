@@ -662,7 +662,7 @@ SERVING_ACTIONS = {"action_query_bill", "action_submit_fault", "action_query_out
                    "action_submit_feedback", "action_query_progress"}
 
 
-def _session_events(tracker: Tracker) -> List[Dict[str, Any]]:
+def session_events(tracker: Tracker) -> List[Dict[str, Any]]:
     events = list(tracker.events)
     for index in range(len(events) - 1, -1, -1):
         if events[index].get("event") == "session_started":
@@ -673,7 +673,7 @@ def _session_events(tracker: Tracker) -> List[Dict[str, Any]]:
 def rating_asked(tracker: Tracker) -> bool:
     """True once the satisfaction question was asked in this conversation (session): it is
     asked once, not after every request."""
-    for event in _session_events(tracker):
+    for event in session_events(tracker):
         if event.get("event") == "bot" and (
                 event.get("text") == RATING_QUESTION
                 or (event.get("metadata") or {}).get("utter_action") == "utter_ask_rating"):
@@ -696,7 +696,7 @@ def rating_question_pending(tracker: Tracker) -> bool:
 
 def something_served(tracker: Tracker) -> bool:
     return any(event.get("event") == "action" and event.get("name") in SERVING_ACTIONS
-               for event in _session_events(tracker))
+               for event in session_events(tracker))
 
 
 class ActionWrapUp(Action):
@@ -1093,7 +1093,7 @@ async def add_to_just_filed(dispatcher: CollectingDispatcher, tracker: Tracker) 
 def tickets_announced_this_session(tracker: Tracker) -> List[str]:
     """The ticket numbers the bot announced in this conversation (session), newest first."""
     found: List[str] = []
-    for event in reversed(_session_events(tracker)):
+    for event in reversed(session_events(tracker)):
         if event.get("event") == "bot":
             found.extend(reversed(ANNOUNCED_TICKET.findall(event.get("text") or "")))
     return list(dict.fromkeys(found))
@@ -1182,6 +1182,8 @@ async def withdraw_just_opened(dispatcher: CollectingDispatcher,
     ticket_no = ticket_announced_last_turn(tracker)
     if tracker.get_slot("hazard"):
         return None  # a hazard is looked at even when the customer no longer asks
+    if re.search(r"电话|号码|手机|联系方式|留", latest_text(tracker)):
+        return None  # "电话不用留了": no phone wanted, the request stands
     try:
         if not ticket_no and handed_off_last_turn(tracker):
             # The desk was closed: the gateway opened a callback and said so itself.
@@ -1244,7 +1246,7 @@ def apologise_if_angry(dispatcher: CollectingDispatcher, tracker: Tracker) -> bo
     """Utters the apology (once per conversation) when the latest message is angry."""
     if not is_angry(latest_text(tracker)):
         return False
-    for event in _session_events(tracker):
+    for event in session_events(tracker):
         if event.get("event") == "bot" and (event.get("metadata") or {}).get("utter_action") == "utter_apology_angry":
             return False
     dispatcher.utter_message(response="utter_apology_angry")
@@ -1415,6 +1417,13 @@ class BaseFormValidation:
         if both:
             return both
         intent, _ = latest_intent(tracker)
+        if self.form_name() == "fault_form" and intent in ("complain", "tip_off") and WANTS_TO_COMPLAIN.search(text) \
+                and not tracker.get_slot("feedback_content"):  # type: ignore[attr-defined]
+            # "修完了我还要投诉 老这么停谁受得了" at the repair's phone question: the repair is
+            # finished first, then the complaint in these words (action_submit_fault).
+            dispatcher.utter_message(response="utter_complaint_after_repair")
+            return [SlotSet("feedback_type", "tip_off" if intent == "tip_off" else "complaint"),
+                    SlotSet("feedback_content", text[:1000]), SlotSet(slot, None), SlotSet("requested_slot", slot)]
         if self.form_name() not in ("feedback_form", "fault_form") and intent in ("complain", "tip_off") \
                 and WANTS_TO_COMPLAIN.search(text):  # type: ignore[attr-defined]
             # "查不到？那我要投诉你们 报了修没人管" at a progress query's identity question: the

@@ -320,6 +320,11 @@ def offer_application(topic: str, dispatcher: CollectingDispatcher, tracker: Tra
     key = named or TOPIC_BUSINESS.get(topic)
     if not key:
         return None
+    from actions.common import session_events  # common imports the forms
+
+    filed = f"您的{BUSINESS_TYPES[key]['label']}申请已提交"
+    if any(e.get("event") == "bot" and filed in (e.get("text") or "") for e in session_events(tracker)):
+        return None  # "移表要收费不" right after the meter move was filed: no second offer
     dispatcher.utter_message(response="utter_offer_application", business=BUSINESS_TYPES[key]["label"],
                              business_key=key)
     return key

@@ -297,6 +297,12 @@ def whole_address(value: Any, text: str) -> Any:
     value_text, text = str(value or "").strip(), (text or "").strip()
     if not value_text or value_text not in text or text == value_text or len(text) > 60:
         return value
+    # "雨花台区宁丹路122号翠竹园12栋" extracted as "竹园12栋": the part before it in the same
+    # breath (no space or comma between) belongs to the address too.
+    joined = re.search(r"[^\s，,。；;：:]*$", text[:text.index(value_text)])
+    if joined and joined.group(0) and re.search(r"[区县镇乡村路街道巷号]", joined.group(0)):
+        value_text = ADDRESS_LEAD.sub("", joined.group(0) + value_text)
+        value = value_text
     following = ADDRESS_CONTINUES.match(text[text.index(value_text) + len(value_text):])
     if HOUSE_NUMBER.search(value_text) and following:
         return value_text + following.group(0)  # "宁丹路122号" + "翠竹园12栋2004": the whole of it
@@ -491,6 +497,16 @@ class ValidateFaultForm(BaseFormValidation, AddressValidation, FormValidationAct
             return reassured  # an urge, or "昨天下午停的 一点招呼都没打" more of a complaint just filed
         asked = tracker.get_slot("requested_slot")
         text = latest_text(tracker)
+        if asked is None and not tracker.get_slot("fault_description"):
+            from actions.menu import offered_business  # menu imports the forms' helpers
+
+            offered = offered_business(tracker)
+            if offered and not (FAULT_STORY_WORDS.search(text) or find_hazards(text) or SEND_A_CREW.search(text)
+                                or FAULT_NOW.search(text)):
+                # "户号… 谢子涵 133… 软件大道275号长江苑" right after a charger application was
+                # offered: the details are for that application, nothing in them is a fault.
+                return [SlotSet("requested_slot", None), ActiveLoop(None), SlotSet("offered_business", None),
+                        SlotSet("business_type", offered), FollowupAction("application_form")]
         if asked == "repair_area_type" and CORRECTION_WORDS.search(text) and tracker.get_slot("address"):
             # "哦不对 是2303 我打错了" at the area question: the address just given is corrected.
             corrected = corrected_value(tracker, "address")
@@ -799,8 +815,13 @@ class ActionSubmitFault(Action):
         response = f"utter_fault_filed{'_urgent' if hazard else ''}_{when}{'_contact' if contact else ''}"
         dispatcher.utter_message(response=response, **values)
         # Registered is not repaired: the satisfaction question waits for the end of the conversation.
-        return FAULT_RESET + [SlotSet("last_ticket_no", ticket_no)] + \
+        events = FAULT_RESET + [SlotSet("last_ticket_no", ticket_no)] + \
             finish_service(dispatcher, tracker, served=True, ticket_no=ticket_no, business_done=False)
+        if tracker.get_slot("feedback_type") and tracker.get_slot("feedback_content"):
+            # "修完了我还要投诉 老这么停谁受得了" said during the report: the complaint next, on
+            # the phone the crew calls.
+            events += [SlotSet("contact_phone", tracker.get_slot("contact_phone")), FollowupAction("feedback_form")]
+        return events
 
 
 def minutes_between(start: Optional[str], end: Optional[str]) -> Optional[int]:

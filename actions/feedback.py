@@ -23,6 +23,7 @@ from actions.common import (
     BaseFormValidation,
     KeepsIdentitySlots,
     find_mobile,
+    is_angry,
     is_digression,
     channel_of,
     finish_service,
@@ -100,6 +101,10 @@ ASKS_ABOUT_OUTAGES = re.compile(r"(听说|是不是|会不会|要不要|有没�
 FEEDBACK_WORDS = re.compile(r"投诉|举报|建议|表扬|意见|态度|不满|差劲|太差|破|管不管|说法|赔|又停|老停|总停|三天两头|第[二三四五]次|几回")
 
 
+# A short remark that names no grievance is no complaint, praise or tip-off by itself.
+SHORT_REMARK_CHARS = 14
+GRIEVANCE_WORDS = re.compile(r"反映|错|不对|问题|乱|烂|坑|垃圾|气死|什么玩意|离谱|过分|不像话|乱收|多收|黑心|骗|偷电|窃电|好人|谢谢你们|辛苦|负责|"
+                             r"希望|能不能|应该|最好|没人|不来|不管|慢|差|凶|骂|推诿|敷衍|不理")
 # "能不能不留名字", "会不会告诉他是我举报的", "怕他找我麻烦": worried about being known.
 ASKS_ABOUT_ANONYMITY = re.compile(r"(能不能|可不可以|可以|能|会不会|会)[^，,。]{0,4}(不留名|匿名|不留名字|不说名字|保密|告诉他|知道是我)"
                                   r"[^，,。]{0,4}(吗|么|啊|呀|呢|？|\?|\s|$)")
@@ -155,6 +160,13 @@ class ValidateFeedbackForm(KeepsIdentitySlots, BaseFormValidation, FormValidatio
             # outages that NLU heard as a complaint; it is answered, nothing is filed.
             return [SlotSet("feedback_type", None), SlotSet("requested_slot", None), ActiveLoop(None),
                     FollowupAction("outage_form")]
+        if tracker.get_slot("requested_slot") is None and not tracker.get_slot("feedback_content") \
+                and len(text.strip()) <= SHORT_REMARK_CHARS and not text.startswith("/") \
+                and not (FEEDBACK_WORDS.search(text) or GRIEVANCE_WORDS.search(text) or is_angry(text)):
+            # "还没交是吧 这两天去交" right after a bill (NLU heard a complaint): a short remark with
+            # nothing to complain of is no complaint; the fallback answers it as what it is.
+            return [SlotSet("requested_slot", None), ActiveLoop(None), SlotSet("feedback_type", None),
+                    FollowupAction("action_default_ask_affirmation")]
         return await super().run(dispatcher, tracker, domain)
 
     async def required_slots(self, domain_slots: List[Text], dispatcher: CollectingDispatcher,

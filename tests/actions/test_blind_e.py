@@ -221,3 +221,120 @@ async def test_an_address_corrected_with_the_phone_at_the_phone_question_keeps_b
     assert values["address"] == "鼓楼区中山北路313号紫金花园27栋2401"
     assert values["contact_phone"] == "19908134549"
     assert messages[0].get("response") == "utter_corrected"
+
+
+def test_the_part_of_an_address_before_what_nlu_saw_belongs_to_it():
+    """hazard-d03: "雨花台区宁丹路122号翠竹园12栋 20楼楼道" extracted as "竹园12栋"."""
+    from actions.faults import whole_address
+
+    assert whole_address("竹园12栋", "雨花台区宁丹路122号翠竹园12栋 20楼楼道") == "雨花台区宁丹路122号翠竹园12栋"
+    assert whole_address("中山路18号", "我家在玄武区中山路18号 谢谢") == "玄武区中山路18号"
+    assert whole_address("中山路18号", "好的 中山路18号") == "中山路18号"
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("said, progress", [("我的充电桩申请到哪了 户号3201000008", True),
+                                            ("过户办好了没 一直没人联系我", True),
+                                            ("我想申请充电桩 上次那个批下来没", False),
+                                            ("想装个充电桩", False)])
+async def test_how_far_an_application_has_got_is_no_new_application(actions_gateway, said, progress):
+    """a-progress-005: heard as apply_service, "…申请到哪了" would be filed as a second application
+    now that nothing is confirmed first."""
+    from actions.applications import ValidateApplicationForm
+
+    tracker = make_tracker(said, intent="apply_service", form="application_form", slots={"requested_slot": None})
+    events, _ = await run_action(ValidateApplicationForm(), tracker)
+    assert ([e.get("name") for e in events if e.get("event") == "followup"] == ["progress_form"]) is progress
+
+
+@pytest.mark.asyncio
+async def test_details_after_an_application_offer_are_for_it_not_a_repair(actions_gateway):
+    """e-application-04: "户号… 谢子涵 133… 软件大道275号长江苑 车位在B2层" after a charger
+    application was offered, heard as a fault: the application, no repair ticket."""
+    from actions.faults import ValidateFaultForm
+
+    said = "户号3201000005 谢子涵 13327420710 雨花台区软件大道275号长江苑 车位在B2层"
+    prior = [{"event": "slot", "name": "offered_business", "value": "ev_charger"},
+             {"event": "bot", "text": "需要的话，我现在就可以帮您在线提交充电桩报装申请。"}]
+    tracker = make_tracker(said, intent="report_fault", form="fault_form", prior_events=prior,
+                           slots={"requested_slot": None, "offered_business": "ev_charger"})
+    events, _ = await run_action(ValidateFaultForm(), tracker)
+    assert slot_values(events)["business_type"] == "ev_charger"
+    assert [e.get("name") for e in events if e.get("event") == "followup"] == ["application_form"]
+    tracker = make_tracker("家里没电了 " + said, intent="report_fault", form="fault_form", prior_events=prior,
+                           slots={"requested_slot": None, "offered_business": "ev_charger"})
+    events, _ = await run_action(ValidateFaultForm(), tracker)
+    assert "application_form" not in [e.get("name") for e in events if e.get("event") == "followup"]
+
+
+def test_the_utility_itself_is_no_business_applicant():
+    """e-application-04: "物业说要先找供电公司报装" is a household's charger, not a company's."""
+    from actions.applications import BUSINESS_WORDS
+
+    assert not BUSINESS_WORDS.search("物业说要先找供电公司报装")
+    assert BUSINESS_WORDS.search("我们公司要增容")
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("said, withdrawn", [("电话不用留了", False), ("算了算了 不用了", True)])
+async def test_no_phone_wanted_right_after_filing_withdraws_nothing(actions_gateway, said, withdrawn):
+    """b-praise-001: "电话不用留了" right after the praise was registered is no withdrawal."""
+    from rasa_sdk.executor import CollectingDispatcher
+
+    from actions.common import withdraw_just_opened
+
+    ticket = await api_client.create_ticket({
+        "request_key": f"test:{uuid.uuid4().hex}", "type": "praise", "summary": "表扬：半夜冒雨来修的师傅",
+        "channel": "web"})
+    prior = [{"event": "user", "text": "江宁湖熟和平社区的 师傅好像姓陈"},
+             {"event": "bot", "text": f"您的表扬已登记，编号：{ticket['ticket_no']}。"}]
+    done = await withdraw_just_opened(CollectingDispatcher(), make_tracker(said, intent="cancel", prior_events=prior))
+    assert bool(done) is withdrawn
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("said, complaint", [("还没交是吧 这两天去交", False), ("抄表的把数抄错了，想反映一下", True),
+                                             ("服务太烂了", True)])
+async def test_a_short_remark_with_no_grievance_is_no_complaint(actions_gateway, said, complaint):
+    """cbill-005: "还没交是吧 这两天去交" right after the bill, heard as a complaint."""
+    from actions.feedback import ValidateFeedbackForm
+
+    tracker = make_tracker(said, intent="complain", form="feedback_form", slots={"requested_slot": None})
+    events, _ = await run_action(ValidateFeedbackForm(), tracker)
+    followups = [e.get("name") for e in events if e.get("event") == "followup"]
+    assert (followups != ["action_default_ask_affirmation"]) is complaint
+
+
+@pytest.mark.asyncio
+async def test_a_complaint_said_during_a_repair_follows_the_repair(actions_gateway):
+    """b-mixed-004: "修完了我还要投诉 老这么停谁受得了" at the repair's phone question: the
+    repair is finished first (the phone asked again), then the complaint in those words."""
+    from actions.faults import ActionSubmitFault, ValidateFaultForm
+
+    said = "修完了我还要投诉 老这么停谁受得了"
+    slots = {"requested_slot": "contact_phone", "address": "溧水区白马镇曹家桥村93号", "repair_area_type": "rural",
+             "address_checked": "溧水区白马镇曹家桥村93号", "fault_description": "又停电了 这个月第三回了"}
+    events, messages = await run_action(ValidateFaultForm(), make_tracker(said, intent="complain", form="fault_form",
+                                                                          slots=slots))
+    values = slot_values(events)
+    assert values["feedback_type"] == "complaint" and values["feedback_content"] == said
+    assert values["requested_slot"] == "contact_phone"
+    assert messages[0].get("response") == "utter_complaint_after_repair"
+    filled = {**slots, **values, "contact_phone": "13800000330", "requested_slot": None}
+    events, _ = await run_action(ActionSubmitFault(), make_tracker("13800000330", slots=filled,
+                                                                   sender_id=f"conv-{uuid.uuid4().hex[:8]}"))
+    assert [e.get("name") for e in events if e.get("event") == "followup"] == ["feedback_form"]
+    assert slot_values(events)["contact_phone"] == "13800000330"
+
+
+def test_no_second_offer_of_an_application_just_filed():
+    """b-application-004: "移表要收费不" right after the meter move was filed: the fee, and no offer
+    to apply again (a yes to it filed a second application)."""
+    from rasa_sdk.executor import CollectingDispatcher
+
+    from actions.faq import offer_application
+
+    filed = [{"event": "bot", "text": "您的移表申请已提交，工单号：YK20261203004。"}]
+    dispatcher = CollectingDispatcher()
+    assert offer_application("fee_meter_move", dispatcher, make_tracker("移表要收费不", prior_events=filed)) is None
+    assert offer_application("fee_meter_move", dispatcher, make_tracker("移表要收费不")) == "meter_move"
