@@ -498,7 +498,11 @@ class ValidateApplicationForm(KeepsIdentitySlots, BaseFormValidation, FormValida
         if key is None:
             dispatcher.utter_message(response="utter_business_type_unknown")
             return {"business_type": None}
-        if key != tracker.get_slot("documents_shown_for"):
+        from actions.faq import BUSINESS_TOPICS, last_faq_topic  # faq imports this module
+
+        # The list is told once: not again when an answer just gave this business's documents.
+        told = last_faq_topic(tracker, within_turns=2) == BUSINESS_TOPICS["documents"].get(key)
+        if key != tracker.get_slot("documents_shown_for") and not told:
             dispatcher.utter_message(response="utter_application_documents",
                                      **documents_values(key, applicant_kind(tracker)))
         return {"business_type": key, "documents_shown_for": key}

@@ -338,3 +338,19 @@ def test_no_second_offer_of_an_application_just_filed():
     dispatcher = CollectingDispatcher()
     assert offer_application("fee_meter_move", dispatcher, make_tracker("移表要收费不", prior_events=filed)) is None
     assert offer_application("fee_meter_move", dispatcher, make_tracker("移表要收费不")) == "meter_move"
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("just_answered, listed", [("docs_ev_charger", False), ("fee_meter_move", True)])
+async def test_the_documents_just_answered_are_not_listed_again(actions_gateway, just_answered, listed):
+    """Tried as a customer: "我要装个充电桩 要啥材料" answered the documents, then the details
+    started the application and the same list came again."""
+    from actions.applications import ValidateApplicationForm
+
+    prior = [{"event": "user", "text": "我要装个充电桩 要啥材料"},
+             {"event": "slot", "name": "faq_topic", "value": just_answered}]
+    tracker = make_tracker("我叫张伟 电话13851620518 地址玄武区中山路18号3栋501", intent="inform", form="application_form",
+                           prior_events=prior, candidates={"business_type": "ev_charger"},
+                           slots={"requested_slot": None, "faq_topic": just_answered})
+    _, messages = await run_action(ValidateApplicationForm(), tracker)
+    assert ("utter_application_documents" in [m.get("response") for m in messages]) is listed
