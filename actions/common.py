@@ -1297,6 +1297,26 @@ ASKS_FOR_A_PERSON = re.compile(r"转人工|找人工|要人工|接人工|(要|�
 INLINE_ANSWER_CONFIDENCE = 0.6
 
 
+# "让人打过来", "打这个号", "回电话给我": the number given is the one to call back on.
+CALL_ME_ON_IT = re.compile(r"打过来|打给我|打这个|打我(电话|手机)|回(个)?电话|联系我|回电|让人打|叫人打")
+
+
+async def answered_on_the_business_just_answered(dispatcher: CollectingDispatcher, tracker: Tracker,
+                                                 domain: DomainDict) -> bool:
+    """A short fee or how-long question right after an answer about a business: that business's
+    answers (every aspect asked). False when the message is anything else."""
+    from actions.faq import (  # faq imports the forms' modules
+        ASKS_HOW_LONG, ASKS_THE_FEE, TOPIC_BUSINESS, answer_topic, business_topics, last_faq_topic)
+
+    text = latest_text(tracker)
+    business = TOPIC_BUSINESS.get(last_faq_topic(tracker, within_turns=1) or "")
+    if not business or len(re.sub(r"\s", "", text)) > 20 or not (ASKS_HOW_LONG.search(text) or ASKS_THE_FEE.search(text)) \
+            or find_mobile(text) or re.search(r"\d{4}", text) or re.search(r"帮我办|办吧|申请吧|登记吧|提交", text):
+        return False
+    answered = [topic for topic in business_topics(text, business) if answer_topic(topic, dispatcher, tracker, domain)]
+    return bool(answered)
+
+
 def answer_inline(dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> bool:
     """Answers a question asked inside a form with the FAQ answer the selector is sure of."""
     from actions.faq import answer_topic, business_topics, selected_topic_and_confidence  # faq imports the forms' modules
@@ -1332,6 +1352,16 @@ class BaseFormValidation:
             if other:
                 # "燃气灶打不着火了 你们能派个人来看看吗", whatever form NLU opened: who can help.
                 dispatcher.utter_message(response=other)
+                return [SlotSet("requested_slot", None), ActiveLoop(None), FollowupAction("action_listen")]
+            text = latest_text(tracker)
+            phone = find_mobile(text)
+            if phone and CALL_ME_ON_IT.search(text) and await complete_callback(dispatcher, tracker, phone):
+                # "我现在的电话是138… 让人打过来" after the desk-closed notice, whatever form NLU
+                # opened: the number for the callback already opened.
+                return [SlotSet("requested_slot", None), ActiveLoop(None), FollowupAction("action_listen")]
+            if await answered_on_the_business_just_answered(dispatcher, tracker, domain):
+                # "要不要交钱啊 大概多久能通上电" right after the new connection's documents (NLU
+                # heard an outage question): that business's fee and time.
                 return [SlotSet("requested_slot", None), ActiveLoop(None), FollowupAction("action_listen")]
         if tracker.get_slot("requested_slot") is None:
             apologise_if_angry(dispatcher, tracker)

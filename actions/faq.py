@@ -94,7 +94,7 @@ BUSINESS_TOPICS = {
     "fee": {"new_connection": "fee_new_connection", "meter_move": "fee_meter_move"},
 }
 ASKS_HOW_LONG = re.compile(r"多久|几天|多少天|多长时间|几个工作日|要等多|啥时候能办好|什么时候能办好")
-ASKS_THE_FEE = re.compile(r"收费|要钱|多少钱|费用|免费|贵不贵|花多少|收不收钱|要不要钱|交多少钱")
+ASKS_THE_FEE = re.compile(r"收费|要钱|多少钱|费用|免费|贵不贵|花多少|收不收钱|要不要钱|交多少钱|要不要交钱|交不交钱|要交钱")
 
 
 def business_topic(text: str) -> Optional[str]:
@@ -115,9 +115,11 @@ def business_topics(text: str, business: Optional[str]) -> List[str]:
     business = business_from_text(text) or business
     if not business:
         return []
-    return [topic for aspect, asks in (("documents", DOCUMENTS_QUESTION), ("duration", ASKS_HOW_LONG),
-                                       ("fee", ASKS_THE_FEE))
-            if asks.search(text) for topic in [BUSINESS_TOPICS[aspect].get(business)] if topic]
+    asked = sorted((found.start(), aspect) for aspect, asks in (("documents", DOCUMENTS_QUESTION),
+                                                                ("duration", ASKS_HOW_LONG), ("fee", ASKS_THE_FEE))
+                   for found in [asks.search(text)] if found)
+    # In the order asked: "要不要交钱啊 大概多久能通上电" is the fee, then the time.
+    return [topic for _, aspect in asked for topic in [BUSINESS_TOPICS[aspect].get(business)] if topic]
 
 
 def aspect_of(text: str) -> Optional[str]:

@@ -354,3 +354,39 @@ async def test_the_documents_just_answered_are_not_listed_again(actions_gateway,
                            slots={"requested_slot": None, "faq_topic": just_answered})
     _, messages = await run_action(ValidateApplicationForm(), tracker)
     assert ("utter_application_documents" in [m.get("response") for m in messages]) is listed
+
+
+@pytest.mark.asyncio
+async def test_a_phone_for_the_callback_is_taken_whatever_form_opened(actions_gateway):
+    """e-handoff-08: "我现在的电话是13813906642 让人打过来" after the desk-closed notice, heard as a
+    bill query: the callback gets the number; the bill's identity question is not asked."""
+    from actions.bills import ValidateBillForm
+
+    conversation = f"conv-{uuid.uuid4().hex[:8]}"
+    ticket = await callback_waiting(conversation)
+    tracker = make_tracker("我现在的电话是13813906642 让人打过来", intent="query_bill", form="bill_form",
+                           sender_id=conversation, slots={"requested_slot": None})
+    events, messages = await run_action(ValidateBillForm(), tracker)
+    assert (await api_client.get_ticket(ticket["ticket_no"]))["contact_phone"] == "13813906642"
+    assert [m.get("response") for m in messages] == ["utter_callback_phone_noted"]
+    assert any(e.get("event") == "active_loop" and e.get("name") is None for e in events)
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("said, answered", [("要不要交钱啊 大概多久能通上电", True), ("明天中华路停不停电", False)])
+async def test_a_fee_or_time_question_after_a_business_answer_is_about_that_business(actions_gateway, said, answered):
+    """e-application-01: "要不要交钱啊 大概多久能通上电" right after the new connection's documents,
+    heard as an outage question: the fee and the time of a new connection."""
+    from actions.faults import ValidateOutageForm
+
+    prior = [{"event": "user", "text": "我家新盖了房子 要装个电表通电 怎么申请 要带啥材料"},
+             {"event": "slot", "name": "faq_topic", "value": "docs_new_connection"}]
+    tracker = make_tracker(said, intent="query_outage", form="outage_form", prior_events=prior,
+                           slots={"requested_slot": None, "faq_topic": "docs_new_connection"})
+    events, messages = await run_action(ValidateOutageForm(), tracker)
+    said_back = texts(messages)
+    if answered:
+        assert len(said_back) == 2 and "不收" in said_back[0] and "工作日" in said_back[1]  # the fee, then the time
+        assert any(e.get("event") == "active_loop" and e.get("name") is None for e in events)
+    else:
+        assert not any("工作日" in text or "不收" in text for text in said_back)
