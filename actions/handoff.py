@@ -347,5 +347,9 @@ class ActionDefaultFallback(Action):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: DomainDict) -> List[EventType]:
+        phone = find_mobile(latest_text(tracker))
+        if phone and await complete_callback(dispatcher, tracker, phone):
+            # "我现在的电话是138… 让人打过来", not understood twice: the callback's number.
+            return [ActiveLoop(None), FollowupAction("action_listen")]
         dispatcher.utter_message(response="utter_default")
         return [UserUtteranceReverted(), SlotSet("handoff_reason", "fallback")]

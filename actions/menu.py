@@ -74,8 +74,9 @@ class ActionAnswerBareDetail(Action):
         if offered and (accounts or addresses or phone):
             # "您是想查询电费吗？[是的][不是]" answered with "户号3201000030": a yes, with the detail.
             return [FollowupAction(offered)]
-        if accounts and offered_business(tracker):
-            # "户号3201000023" right after an application was offered: the customer is applying.
+        if (accounts or (addresses and phone)) and offered_business(tracker):
+            # "户号3201000023" (or "…张溪社区58号 我叫任志军 电话158…") right after an application
+            # was offered: the customer is applying, these are the applicant's details.
             return [SlotSet("offered_business", None), SlotSet("business_type", offered_business(tracker)),
                     FollowupAction("application_form")]
         request = named_request(latest_text(tracker)) if addresses or accounts else None

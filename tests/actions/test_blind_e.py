@@ -390,3 +390,35 @@ async def test_a_fee_or_time_question_after_a_business_answer_is_about_that_busi
         assert any(e.get("event") == "active_loop" and e.get("name") is None for e in events)
     else:
         assert not any("工作日" in text or "不收" in text for text in said_back)
+
+
+@pytest.mark.asyncio
+async def test_a_phone_for_the_callback_not_understood_twice_is_still_taken(actions_gateway):
+    """e-handoff-08: the second fallback in a row ("我现在的电话是13813906642 让人打过来") no longer
+    offers a person again while the callback waits for that very number."""
+    from actions.handoff import ActionDefaultFallback
+
+    conversation = f"conv-{uuid.uuid4().hex[:8]}"
+    ticket = await callback_waiting(conversation)
+    tracker = make_tracker("我现在的电话是13813906642 让人打过来", intent="nlu_fallback", sender_id=conversation)
+    _, messages = await run_action(ActionDefaultFallback(), tracker)
+    assert (await api_client.get_ticket(ticket["ticket_no"]))["contact_phone"] == "13813906642"
+    assert [m.get("response") for m in messages] == ["utter_callback_phone_noted"]
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("said, applies", [("江宁区谷里街道张溪社区58号 我叫任志军 电话15850612273", True),
+                                           ("江宁区谷里街道张溪社区58号", False)])
+async def test_an_address_and_a_phone_after_an_application_offer_apply(actions_gateway, said, applies):
+    """e-application-01: the details right after the new connection was offered started nothing."""
+    from actions.menu import ActionAnswerBareDetail
+
+    prior = [{"event": "slot", "name": "offered_business", "value": "new_connection"},
+             {"event": "bot", "text": "需要的话，我现在就可以帮您在线提交新装用电申请。"}]
+    entities = [{"entity": "address", "value": "江宁区谷里街道张溪社区58号"}]
+    if "158" in said:
+        entities.append({"entity": "phone", "value": "15850612273"})
+    tracker = make_tracker(said, intent="inform", prior_events=prior, entities=entities,
+                           slots={"offered_business": "new_connection"})
+    events, _ = await run_action(ActionAnswerBareDetail(), tracker)
+    assert ([e.get("name") for e in events if e.get("event") == "followup"] == ["application_form"]) is applies
