@@ -532,7 +532,9 @@ class ValidateApplicationForm(KeepsIdentitySlots, BaseFormValidation, FormValida
 
     async def validate_address(self, value: Any, dispatcher: CollectingDispatcher,
                                tracker: Tracker, domain: DomainDict) -> Dict[Text, Any]:
-        text = str(value or "").strip()
+        from actions.faults import joined_address  # faults imports this module
+
+        text = joined_address(str(value or "").strip(), latest_text(tracker))
         # An address names a place and a number (a village may go without one).
         if len(text) < 4 or not looks_like_address(text, tracker, need_number=True):
             if tracker.get_slot("requested_slot") in (None, "business_type"):

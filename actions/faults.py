@@ -291,18 +291,31 @@ ADDRESS_LEAD = re.compile(r"^(?:地址(?:是|在)?[:：]?|我家(?:在|住)?|我
 ADDRESS_CONTINUES = re.compile(r"(?:[\u4e00-\u9fa5]{0,6}?\d+\s*(?:号楼|栋|幢|单元|楼|层|室|号)?)+(?<=\d|[号楼栋幢元层室])")
 
 
+# A place word that needs the name before it: "社区58号" is the end of "张溪社区58号".
+BARE_PLACE_WORD = re.compile(r"^(社区|小区|新村|花园|村|路|街|大道|苑|园|镇|乡|区)")
+
+
+def joined_address(value: str, text: str) -> str:
+    """The extracted address with the part of the same breath before it ("雨花台区宁丹路122号翠"
+    + "竹园12栋"; "新房在张溪" + "社区58号" -> "张溪社区58号")."""
+    if not value or value not in text:
+        return value
+    before = re.search(r"[^\s，,。；;：:]*$", text[:text.index(value)])
+    chunk = before.group(0) if before else ""
+    if chunk and re.search(r"[区县镇乡村路街道巷号]", chunk):
+        return ADDRESS_LEAD.sub("", chunk + value)
+    name = re.search(r"([\u4e00-\u9fa5]{1,4})$", re.split(r"在|是|住", chunk)[-1]) if BARE_PLACE_WORD.match(value) else None
+    return name.group(1) + value if name else value
+
+
 def whole_address(value: Any, text: str) -> Any:
     """The customer's whole message when the extracted address is only its first part
     ("浦口区永宁街道青山村 就在村口小卖部旁边 青山村15号门口" -> not just 浦口区永宁街道青山村)."""
     value_text, text = str(value or "").strip(), (text or "").strip()
     if not value_text or value_text not in text or text == value_text or len(text) > 60:
         return value
-    # "雨花台区宁丹路122号翠竹园12栋" extracted as "竹园12栋": the part before it in the same
-    # breath (no space or comma between) belongs to the address too.
-    joined = re.search(r"[^\s，,。；;：:]*$", text[:text.index(value_text)])
-    if joined and joined.group(0) and re.search(r"[区县镇乡村路街道巷号]", joined.group(0)):
-        value_text = ADDRESS_LEAD.sub("", joined.group(0) + value_text)
-        value = value_text
+    value_text = joined_address(value_text, text)
+    value = value_text
     following = ADDRESS_CONTINUES.match(text[text.index(value_text) + len(value_text):])
     if HOUSE_NUMBER.search(value_text) and following:
         return value_text + following.group(0)  # "宁丹路122号" + "翠竹园12栋2004": the whole of it

@@ -422,3 +422,11 @@ async def test_an_address_and_a_phone_after_an_application_offer_apply(actions_g
                            slots={"offered_business": "new_connection"})
     events, _ = await run_action(ActionAnswerBareDetail(), tracker)
     assert ([e.get("name") for e in events if e.get("event") == "followup"] == ["application_form"]) is applies
+
+
+def test_a_bare_place_word_takes_the_name_before_it():
+    """e-application-01: "新房在张溪社区58号" extracted as "社区58号"."""
+    from actions.faults import joined_address
+
+    assert joined_address("社区58号", "江宁区谷里街道张溪社区 新房在张溪社区58号 我叫任志军") == "张溪社区58号"
+    assert joined_address("玄武区中山路18号", "玄武区中山路18号 我叫张伟") == "玄武区中山路18号"
