@@ -1306,25 +1306,22 @@ async def answered_on_the_business_just_answered(dispatcher: CollectingDispatche
     """A short fee or how-long question right after an answer about a business: that business's
     answers (every aspect asked). False when the message is anything else."""
     from actions.faq import (  # faq imports the forms' modules
-        ASKS_HOW_LONG, ASKS_THE_FEE, TOPIC_BUSINESS, answer_topic, business_topics, last_faq_topic)
+        ASKS_HOW_LONG, ASKS_THE_FEE, TOPIC_BUSINESS, answer_business_topics, last_faq_topic)
 
     text = latest_text(tracker)
     business = TOPIC_BUSINESS.get(last_faq_topic(tracker, within_turns=1) or "")
     if not business or len(re.sub(r"\s", "", text)) > 20 or not (ASKS_HOW_LONG.search(text) or ASKS_THE_FEE.search(text)) \
             or find_mobile(text) or re.search(r"\d{4}", text) or re.search(r"帮我办|办吧|申请吧|登记吧|提交", text):
         return False
-    answered = [topic for topic in business_topics(text, business) if answer_topic(topic, dispatcher, tracker, domain)]
-    return bool(answered)
+    return answer_business_topics(text, business, dispatcher, tracker, domain)
 
 
 def answer_inline(dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> bool:
     """Answers a question asked inside a form with the FAQ answer the selector is sure of."""
-    from actions.faq import answer_topic, business_topics, selected_topic_and_confidence  # faq imports the forms' modules
+    from actions.faq import answer_business_topics, answer_topic, selected_topic_and_confidence  # faq imports the forms' modules
 
     # "要多久能批下来 并网要钱吗" while a PV connection is applied for: that business's answers.
-    named = business_topics(latest_text(tracker), tracker.get_slot("business_type"))
-    answered = [topic for topic in named if answer_topic(topic, dispatcher, tracker, domain)]
-    if answered:
+    if answer_business_topics(latest_text(tracker), tracker.get_slot("business_type"), dispatcher, tracker, domain):
         return True
     topic, confidence = selected_topic_and_confidence(tracker)
     if not topic or confidence < INLINE_ANSWER_CONFIDENCE:

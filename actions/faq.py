@@ -122,6 +122,13 @@ def business_topics(text: str, business: Optional[str]) -> List[str]:
     return [topic for _, aspect in asked for topic in [BUSINESS_TOPICS[aspect].get(business)] if topic]
 
 
+def answer_business_topics(text: str, business: Optional[str], dispatcher: CollectingDispatcher,
+                           tracker: Tracker, domain: DomainDict) -> bool:
+    """Answers every topic of the business the text asks about; True when one was answered."""
+    answered = [topic for topic in business_topics(text, business) if answer_topic(topic, dispatcher, tracker, domain)]
+    return bool(answered)
+
+
 def aspect_of(text: str) -> Optional[str]:
     for aspect, words in ASPECTS:
         if words.search(text):
