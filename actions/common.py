@@ -539,6 +539,13 @@ def looks_like_address(text: str, tracker: Optional[Tracker] = None, need_number
     return bool(HOUSE_NUMBER.search(text) or re.search(r"\d", text) or VILLAGE_LEVEL.search(text))
 
 
+def asks_about_a_business(text: str) -> bool:
+    """Whether the text asks the fee, time or documents of a business it names."""
+    from actions.faq import business_topics  # faq imports the forms' modules
+
+    return bool(business_topics(text, None))
+
+
 def looks_like_value(tracker: Tracker, slot: str) -> bool:
     """Whether the latest message could hold a value of the kind `slot` takes."""
     text = latest_text(tracker)
@@ -563,8 +570,8 @@ def non_value_kind(tracker: Tracker, slot: str) -> Optional[str]:
     if slot == "contact_phone" and tracker.get_slot("feedback_type") and \
             re.fullmatch(r"(电话)?(就)?(不用|不需要|不留|匿名|不方便|算了吧?)(留)?(了|吧|啊)?[。！!，, ]*", text):
         return None  # no contact for a tip-off or suggestion: that is the answer
-    if STOP_WORDS.search(text) and not re.search(r"\d", text):
-        return "stop"
+    if STOP_WORDS.search(text) and (not re.search(r"\d", text) or stop_then_request(text)):
+        return "stop"  # ("算了 地址就写中华路66号" is the address; "不修了 查电费 户号32…" a stop)
     if WAIT_WORDS.search(text) or (WAIT_PREFIX.match(text) and not re.search(r"\d", text)
                                    and not QUESTION_MARKS.search(text.replace("是不是", ""))
                                    and not looks_like_address(text, tracker)):
@@ -590,6 +597,8 @@ def non_value_kind(tracker: Tracker, slot: str) -> Optional[str]:
             and FAULT_STORY_WORDS.search(text) and not URGE_WORDS.search(text):
         return "story"  # "空开我看了没跳 楼上楼下好像也没电": more of what happened
     asks = QUESTION_MARKS.search(text)
+    if URGE_WORDS.search(text) and asks_about_a_business(text):
+        return "question"  # "我想把电表挪到院子外头 要多少钱 多久能弄好" inside a repair: not a hurry
     if URGE_WORDS.search(text) and not re.search(r"\d{3}", text) and not (asks and active == "application_form"):
         return "plea"  # (in an application "要多久能批下来" asks how long: answered below)
     if slot in ("address", "contact_phone", "account_no", "phone_last4") and asks:
@@ -974,6 +983,13 @@ LEADING_STOP = re.compile(
     r"(算了|算啦|不用了?|不要了?|不需要了?|不必了?|没事了?|取消|不弄了|不搞了|不(修|报修|报|查|办|投诉|申请)了|"
     r"(不用|不要|不需要|不必|别)(再)?(帮我)?(修|报修|报|查|办|弄|搞|登记|申请|处理|投诉|派人)了)"
     r"(吧|啊|呀|哈)*")
+
+
+def stop_then_request(text: str) -> bool:
+    """Whether a stop is followed by a request the bot serves ("先不修了 是不是没交电费啊 户号…")."""
+    from actions.menu import named_request  # menu imports this module
+
+    return bool(named_request(said_after_stop(text)))
 
 
 def said_after_stop(text: str) -> str:
