@@ -56,7 +56,8 @@ BUSINESS_TYPES: Dict[str, Dict[str, Any]] = {
     "meter_move": {
         "label": vocabulary.BUSINESS_TYPES["meter_move"],
         "documents": ["户主身份证", "房屋产权证明", "新表位位置说明（可附照片）"],
-        "words": ["移表", "迁表", "挪表", "电表移", "移动电表", "电表挪", "表挪", "挪电表", "挪个位置", "表的位置", "挪个地方", "往外移", "移个位置"],
+        "words": ["移表", "迁表", "挪表", "电表移", "移动电表", "电表挪", "表挪", "挪电表", "挪个位置", "表的位置", "挪个地方", "往外移", "移个位置",
+                  "电表位置", "移个地方", "换个位置"],
     },
     "ev_charger": {
         "label": vocabulary.BUSINESS_TYPES["ev_charger"],
@@ -367,8 +368,10 @@ class ValidateApplicationForm(KeepsIdentitySlots, BaseFormValidation, FormValida
         if asked == "business_type" and DOCUMENTS_QUESTION.search(text) and not business_from_text(text):
             dispatcher.utter_message(response="utter_documents_ask_business_type")
             return [SlotSet("business_type", None), SlotSet("requested_slot", "business_type")]
+        # A name among other details is the applicant's at any question: "黄子豪 18061296637" right
+        # after an offer, "我姓贾 贾文静 电话173…" at the business question.
         typed = name_beside_details(text) if not text.startswith("/") and not tracker.get_slot("applicant_name") \
-            and asked not in (None, "business_type") else None
+            and (asked not in (None, "business_type") or find_mobile(text) or address_in_text(text)) else None
         known = {**account_defaults(tracker.slots), **({"applicant_name": typed} if typed else {})}
         if known:
             # Known before this message: the message is not read as the answer to a question
@@ -377,6 +380,15 @@ class ValidateApplicationForm(KeepsIdentitySlots, BaseFormValidation, FormValida
             if tracker.slots.get("requested_slot") in known:
                 tracker.slots["requested_slot"] = None
         events = await super().run(dispatcher, tracker, domain)
+        if asked in (None, "business_type") and business_from_text(text) \
+                and not any(e.get("event") == "followup" for e in events):
+            # "移表收费吗 大概多少钱" naming the business asked for: the documents come with the
+            # form, the fee and the time asked are answered too.
+            from actions.faq import answer_topic, business_topics  # faq imports this module
+
+            for topic in business_topics(text, None):
+                if not topic.startswith("docs_"):
+                    answer_topic(topic, dispatcher, tracker, domain)
         said = {e["name"]: e["value"] for e in events if e.get("event") == "slot"}
         slots = {**tracker.slots, **said}
         defaults = {name: value for name, value in {**known, **account_defaults(slots)}.items()

@@ -440,6 +440,8 @@ def correction_target(tracker: Tracker) -> Optional[str]:
         return "account_no"
     if entity_values(tracker, "address") or (PLACE_WORDS.search(text) and HOUSE_NUMBER.search(text)):
         return "address"
+    if tracker.get_slot("address") and _FRAGMENT.search(text):
+        return "address"  # "不对不对 打错了 是18号" after "和平社区81号": a part of the address given
     return None
 
 
@@ -1301,7 +1303,9 @@ ASKS_TO_DO = re.compile(r"帮我|给我|查一下|查查|查下|先查|看一下
 # A complaint or tip-off said in so many words ("那我要投诉你们", "我要举报").
 WANTS_TO_COMPLAIN = re.compile(r"(我|那我|我就)?(要|想|得)(投诉|举报)|投诉你们|举报你们")
 # Someone posing as the utility's staff ("冒充供电所的人上门收费", "我觉得是骗子"): a tip-off.
-IMPERSONATION = re.compile(r"冒充|假冒|骗子|诈骗|骗钱|是骗人的|假的(工作人员|电工|师傅)")
+IMPERSONATION = re.compile(r"冒充|假冒|骗子|诈骗|骗钱|是骗人的|假的(工作人员|电工|师傅)|"
+                           # "两个人上门说是供电局的 要给我换电表 收两百块钱 是不是你们的人啊"
+                           r"是不是你们(的人|派的|派来的|单位的)|(自称|说是|说他们是|说自己是)[^，,。]{0,3}(供电|电力|电网)[^，,。]{0,12}(收|要|交)[^，,。]{0,3}(钱|费|块)")
 # "让人直接打电话给她" (a grandson typing for his grandmother), "有人吗 打电话给我".
 CALL_ME_BACK = (r"(让|叫|找|安排)(个|一个)?(真人|人|工作人员|客服)(直接)?(给(我|她|他|老人))?(打|回)(个|一个)?电话"
                 r"|(回|打)(个|一个)?电话给我|给我(回|打)(个|一个)?电话")

@@ -887,6 +887,12 @@ NO_POWER_NOW = re.compile(r"(店里|家里|我家|屋里|厂里|我们这|这边
                           r"(今天|现在|这会儿)[^，,。]{0,4}(也|还)?没电|派人来|来人看|过来看看|来看看|来修")
 
 
+# "附近几栋楼都黑了": the lights are out around the customer now.
+DARK_AROUND = re.compile(r"(都|也|全|全部|一片)黑了?|黑灯瞎火|一片漆黑")
+# "听说明天要停电了", "通知上说…": talk of a planned outage, not of the power out now.
+PLANS_TALK = re.compile(r"要停电|会停电|听说|计划|通知(上|里)?说|安排|过几天|明天|后天")
+
+
 def going_on(outage: Dict[str, Any]) -> bool:
     start, end = parse_iso(outage.get("start")), parse_iso(outage.get("end"))
     now = now_shanghai()
@@ -942,6 +948,14 @@ class ActionQueryOutage(Action):
             # Keeps the address: a fault report right after need not ask it again.
             return [SlotSet("outage_shown_for", address), SlotSet("address_checked", address)] + \
                 finish_service(dispatcher, tracker, served=True, more_to_come=bool(nxt)) + nxt
+        said_now = latest_text(tracker) + " " + (opening_text(tracker, "outage_form") or "")
+        if (out_now or DARK_AROUND.search(said_now)) and days is None and not PLANS_TALK.search(said_now):
+            # "我们这片怎么都停电了 是不是在检修啊": no outage is known, so the power out now is a
+            # fault: repaired at this address, not offered.
+            dispatcher.utter_message(response="utter_no_outage_repair")
+            return [SlotSet("address_checked", None), SlotSet("address", address),
+                    SlotSet("fault_description", (opening_text(tracker, "outage_form") or latest_text(tracker))[:500]),
+                    FollowupAction("fault_form")]
         if from_account and not place_may_be_told(tracker):
             dispatcher.utter_message(response="utter_no_outage_registered")
         else:

@@ -13,6 +13,7 @@ from actions import api_client
 from actions.applications import (
     REGISTERED,
     account_contact,
+    business_from_text,
     registered_allowed,
     stated_account,
 )
@@ -330,7 +331,10 @@ FEEDBACK_RESET = reset_form_slots("feedback_form") + [SlotSet("api_failed", Fals
 # A fault now ("现在又没电了 赶紧派人来修"), not one the story is about ("报了修没人来").
 FAULT_NOW_WORDS = re.compile(r"(现在|还是|这会儿|到现在)[^，,。；]{0,8}(没电|停电|不来电|断电)|"
                              r"(赶紧|快|马上|快点)(派人|来人|来修|过来修)|派人来修|来修一下|帮我报修")
-AN_OUTAGE_QUESTION = re.compile(r"停不停电|停电吗|要停电|会停电|停电计划|计划停电|有没有停电|停电安排|哪天停|几号停|什么时候停")
+AN_OUTAGE_QUESTION = re.compile(r"停不停电|停电吗|有没有停电|哪天停|几号停|什么时候停|"
+                                r"(要停电|会停电|停电计划|计划停电|停电安排)[^，,。；]{0,6}([吗嘛么？?]|是不是|是真的)")
+# "另外我餐馆想再加两台空调 电不够用 要增容": a business the customer wants done.
+WANTS_IT_DONE = re.compile(r"想|要|打算|准备|申请|办")
 
 
 def other_request_in_story(content: str, place: Optional[str], contact: Optional[str]) -> List[EventType]:
@@ -342,11 +346,13 @@ def other_request_in_story(content: str, place: Optional[str], contact: Optional
             form, events = "fault_form", [SlotSet("fault_description", part[:500])]
         elif AN_OUTAGE_QUESTION.search(part):
             form, events = "outage_form", []
+        elif business_from_text(part) and WANTS_IT_DONE.search(part) and part is not parts[0]:
+            form, events = "application_form", [SlotSet("business_type", business_from_text(part))]
         else:
             continue
         if place:
             events.append(SlotSet("address", place))
-        if contact and form == "fault_form" and contact not in (NO_CONTACT, REGISTERED):
+        if contact and form in ("fault_form", "application_form") and contact not in (NO_CONTACT, REGISTERED):
             events.append(SlotSet("contact_phone", contact))
         return events + [FollowupAction(form)]
     return []

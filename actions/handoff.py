@@ -252,7 +252,12 @@ class ActionDefaultAskAffirmation(Action):
             # "要带啥材料啊 物业要不要盖章" while a charger is being applied for: that business's.
             named_topic = business_topic(f"{vocabulary.BUSINESS_TYPES.get(business, '')} {text}")
         if named_topic and answer_topic(named_topic, dispatcher, tracker, domain):
-            return [SlotSet("faq_topic", named_topic)]  # "过户要带啥材料啊": that business's answer
+            # "过户要带啥材料啊": that business's answer; "家里新盖的房子要通电 要办啥手续": and the
+            # application offered, so the name and phone said next start it.
+            from actions.faq import offer_application
+
+            offered = None if tracker.active_loop else offer_application(named_topic, dispatcher, tracker)
+            return [SlotSet("faq_topic", named_topic)] + ([SlotSet("offered_business", offered)] if offered else [])
         topic, confidence = selected_topic_and_confidence(tracker)
         ranking = (tracker.latest_message or {}).get("intent_ranking") or []
         # The intent classifier was sure it is a FAQ question and only the answer selector was
@@ -351,5 +356,10 @@ class ActionDefaultFallback(Action):
         if phone and await complete_callback(dispatcher, tracker, phone):
             # "我现在的电话是138… 让人打过来", not understood twice: the callback's number.
             return [ActiveLoop(None), FollowupAction("action_listen")]
+        corrected = await correct_just_filed_phone(dispatcher, tracker)
+        if corrected is not None:
+            # "那就留个电话吧 135… 别跟他们说是我讲的" after an anonymous tip-off, whatever the
+            # policies made of it: the ticket's contact.
+            return corrected + [ActiveLoop(None), FollowupAction("action_listen")]
         dispatcher.utter_message(response="utter_default")
         return [UserUtteranceReverted(), SlotSet("handoff_reason", "fallback")]

@@ -17,7 +17,8 @@ from actions.notices import ActionManageNotices, unbind_asked
 # A detail given together with the words of a request: the request it is for.
 REQUEST_WORDS = (
     ("fault_form", re.compile(r"报修|修一下|来修|派人|抢修|维修|修理|帮我修|(再|重新)(帮我)?报|还是没电|家里没电|没电了|不来电")),
-    ("outage_form", re.compile(r"停电(吗|安排|计划|通知)|停不停电|要停电|会停电|什么时候来电|啥时候来电|几点来电")),
+    ("outage_form", re.compile(r"停电(吗|安排|计划|通知)|停不停电|要停电|会停电|什么时候来电|啥时候来电|几点来电|"
+                               r"停多(长时间|久)|要停几个?(小时|钟头)|哪天停|几号停|停到几点")),
     ("application_form", re.compile(r"申请|办理|报装|装个?电表|过户|销户|增容|移表|挪表|电表.{0,8}(挪|移)|充电桩|光伏|"
                                     r"(改|换)(回|成)(普通|居民|商业|峰谷)电价|(不想|不要)(用)?峰谷")),
     ("bill_form", re.compile(r"电费|账单|欠费")),
@@ -32,6 +33,11 @@ def named_request(text: str) -> Optional[str]:
 
 FORM_INTENTS = {"fault_form": "report_fault", "outage_form": "query_outage", "application_form": "apply_service",
                 "bill_form": "query_bill"}
+# Offers made under another intent's name ("您是想查询电费吗？" for a bill reason question).
+OFFERED_AS = {"ask_bill_reason": "bill_form"}
+
+# "0945", "尾号1448", "手机号后四位1448": the last four digits of the registered phone on their own.
+LAST_FOUR_ALONE = re.compile(r"^(手机|电话)?(号码?)?(的)?(尾号|后四位|后4位|最后四位)?(是)?\s*(\d{4})[。.！!]?$")
 
 
 # User turns after an offer within which a yes still answers it.
@@ -40,7 +46,7 @@ OFFER_TURNS = 2
 def offered_request(tracker: Tracker) -> Optional[str]:
     """The form of the request the bot offered in its last answer ("您是想查询电费吗？" with a
     "/query_bill" button), if any."""
-    forms = {intent: form for form, intent in FORM_INTENTS.items()}
+    forms = {intent: form for form, intent in FORM_INTENTS.items()} | OFFERED_AS
     for event in previous_turn(tracker):
         if event.get("event") != "bot":
             continue
@@ -74,11 +80,16 @@ class ActionAnswerBareDetail(Action):
         if offered and (accounts or addresses or phone):
             # "您是想查询电费吗？[是的][不是]" answered with "户号3201000030": a yes, with the detail.
             return [FollowupAction(offered)]
-        if (accounts or (addresses and phone)) and offered_business(tracker):
+        if (accounts or phone) and offered_business(tracker):
             # "户号3201000023" (or "…张溪社区58号 我叫任志军 电话158…") right after an application
             # was offered: the customer is applying, these are the applicant's details.
             return [SlotSet("offered_business", None), SlotSet("business_type", offered_business(tracker)),
                     FollowupAction("application_form")]
+        last_four = LAST_FOUR_ALONE.match(latest_text(tracker).strip())
+        if last_four and not accounts and tracker.get_slot("account_no") and not tracker.get_slot("identity_verified"):
+            # "户号3201000020" (noted, no request named) then "手机号后四位1448": the customer proves
+            # who they are to see the account: the bill, checked as any bill query is.
+            return [SlotSet("phone_last4", last_four.group(6)), FollowupAction("bill_form")]
         request = named_request(latest_text(tracker)) if addresses or accounts else None
         if request:
             # "玄武区珠江路130号…11栋2603 家里没电了 帮我报修": NLU saw the address, the words say

@@ -61,3 +61,203 @@ async def test_how_long_about_another_business_inside_a_repair_is_a_question_on_
         said_back = "".join(texts(messages))
         assert "移表" in said_back and "工作日" in said_back, said_back
         assert slot_values(events).get("address") is None
+
+
+@pytest.mark.asyncio
+async def test_a_house_number_corrected_at_the_phone_question_changes_the_address(actions_gateway):
+    """f-mixed-03: "不对不对 打错了 是18号" right after "湖熟街道和平社区81号" got "没有识别到电话号码"
+    and the crew was sent to 81号."""
+    from actions.faults import ValidateFaultForm
+
+    held = "湖熟街道和平社区81号"
+    tracker = make_tracker("不对不对 打错了 是18号", intent="inform", form="fault_form",
+                           slots={"requested_slot": "contact_phone", "address": held, "address_checked": held,
+                                  "repair_area_type": "rural", "fault_description": "停电了 快来人"})
+    events, messages = await run_action(ValidateFaultForm(), tracker)
+    assert slot_values(events)["address"] == "湖熟街道和平社区18号"
+    assert messages[0].get("response") == "utter_corrected"
+
+
+@pytest.mark.asyncio
+async def test_a_phone_after_an_anonymous_tip_off_and_the_survey_question_goes_onto_it(actions_gateway):
+    """f-tip_off-01: filed anonymously, the satisfaction question asked, then "那就留个电话吧
+    135… 别跟他们说是我讲的" was not understood twice (second-stage fallback): the ticket's contact."""
+    import uuid
+
+    from actions import api_client
+    from actions.handoff import ActionDefaultFallback
+
+    conversation = f"conv-{uuid.uuid4().hex[:8]}"
+    ticket = await api_client.create_ticket({
+        "request_key": f"test:{uuid.uuid4().hex}", "type": "tip_off", "summary": "举报：楼下有人偷电",
+        "channel": "web", "conversation_id": conversation})
+    prior = [{"event": "user", "text": "不想留名字 行不行"},
+             {"event": "bot", "text": f"您的举报已登记，编号：{ticket['ticket_no']}。"},
+             {"event": "bot", "text": "请问您对这次服务满意吗？"}]
+    said = "那就留个电话吧 13584016237 别跟他们说是我讲的"
+    tracker = make_tracker(said, intent="nlu_fallback", sender_id=conversation, prior_events=prior)
+    _, messages = await run_action(ActionDefaultFallback(), tracker)
+    assert (await api_client.get_ticket(ticket["ticket_no"]))["contact_phone"] == "13584016237"
+    assert messages[0].get("response") in ("utter_ticket_phone_noted", "utter_ticket_phone_and_words_noted")
+
+
+@pytest.mark.parametrize("content, form", [
+    ("提个建议 你们计划停电能不能提前发个短信 每次都是看到门口贴的纸才知道", None),
+    ("先表扬一下上回来修线路的师傅 很负责；另外我餐馆想再加两台空调 电不够用 要增容", "application_form"),
+    ("抄表员态度太差；对了 后天我们村计划停电吗", "outage_form"),
+    ("表扬横溪供电所的师傅；我家现在还是没电", "fault_form"),
+])
+def test_the_other_request_in_a_story_is_a_request_not_a_word(content, form):
+    """f-suggestion-01: a suggestion about outage notices ("计划停电能不能提前发个短信") was followed
+    by an outage query; f-mixed-05: "另外我餐馆想…要增容" said at the praise's phone question was
+    never applied for."""
+    from actions.feedback import other_request_in_story
+
+    events = other_request_in_story(content, None, "19961283530")
+    followups = [e.get("name") for e in events if e.get("event") == "followup"]
+    assert followups == ([form] if form else [])
+    if form == "application_form":
+        assert slot_values(events)["business_type"] == "capacity_change"
+        assert slot_values(events)["contact_phone"] == "19961283530"
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("opening, repaired", [
+    ("我们这片怎么都停电了 是不是在检修啊 也没看到通知", True),
+    ("听说过几天要停电了 是真的吗", False),
+    ("查一下有没有停电计划", False),
+])
+async def test_power_out_now_with_no_known_outage_is_repaired_not_offered(actions_gateway, opening, repaired):
+    """f-outage-05: "我们这片怎么都停电了 是不是在检修啊" then "玄武区中山路32号 附近几栋楼都黑了":
+    no outage was known, the bot offered a repair button and asked the satisfaction question; the
+    customer waited for power that nobody was sent to bring back."""
+    from actions.faults import ActionQueryOutage
+
+    prior = [{"event": "user", "text": opening}, {"event": "active_loop", "name": "outage_form"}]
+    said = "玄武区中山路32号 附近几栋楼都黑了" if repaired else "玄武区中山路32号"
+    tracker = make_tracker(said, intent="inform", slots={"address": "玄武区中山路32号"}, prior_events=prior)
+    events, messages = await run_action(ActionQueryOutage(), tracker)
+    followups = [e.get("name") for e in events if e.get("event") == "followup"]
+    assert (followups == ["fault_form"]) is repaired
+    assert ("utter_no_outage_repair" in [m.get("response") for m in messages]) is repaired
+    if repaired:
+        assert slot_values(events)["address"] == "玄武区中山路32号"
+
+
+@pytest.mark.asyncio
+async def test_a_bill_offer_made_for_a_bill_reason_question_answered_with_a_number_is_a_yes(actions_gateway):
+    """f-bill-05, f-complaint-04: "您是想查询电费吗？" (offered for the model's ask_bill_reason)
+    answered with the 户号 got the generic "收到户号…您是想查电费、报修…" choices."""
+    from actions.menu import ActionAnswerBareDetail
+
+    prior = [{"event": "user", "text": "昨天在微信上交的电费 今天app上还显示欠费 什么情况啊"},
+             {"event": "bot", "text": "不好意思，我没太明白。您是想查询电费吗？",
+              "data": {"buttons": [{"title": "是的", "payload": "/ask_bill_reason"},
+                                   {"title": "不是", "payload": "/out_of_scope"}]}}]
+    tracker = make_tracker("3201000016", intent="inform", prior_events=prior,
+                           entities=[{"entity": "account_no", "value": "3201000016"}])
+    events, messages = await run_action(ActionAnswerBareDetail(), tracker)
+    assert [e["name"] for e in events if e["event"] == "followup"] == ["bill_form"] and not messages
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("said, verifies", [("手机号后四位1448", True), ("0945", True), ("尾号 1448", True),
+                                            ("1448号", False)])
+async def test_the_last_four_digits_after_a_bare_account_number_check_the_account(actions_gateway, said, verifies):
+    """f-arrears_reconnect-03: "户号3201000020" (noted, with choices) then "手机号后四位1448" got the
+    menu; the customer was proving who they are to hear about the account."""
+    from actions.menu import ActionAnswerBareDetail
+
+    tracker = make_tracker(said, intent="inform", slots={"account_no": "3201000020"})
+    events, _ = await run_action(ActionAnswerBareDetail(), tracker)
+    followups = [e["name"] for e in events if e["event"] == "followup"]
+    assert (followups == ["bill_form"]) is verifies
+    if verifies:
+        assert slot_values(events)["phone_last4"] == said[-4:]
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("said, asked, business", [
+    ("黄子豪 18061296637", None, "tariff_change"),
+    ("我姓贾 贾文静 电话17351826604", "business_type", None),
+])
+async def test_a_name_among_other_details_is_the_applicant_at_any_question(actions_gateway, said, asked, business):
+    """f-application-06: "黄子豪 18061296637" right after the tariff change was offered, and
+    f-application-07: "我姓贾 贾文静 电话173…" at the business question: the phone was kept, the
+    name lost and asked for again until the customer left."""
+    from actions.applications import ValidateApplicationForm
+
+    slots = {"requested_slot": asked}
+    if business:
+        slots["business_type"] = business
+    tracker = make_tracker(said, intent="inform", form="application_form", slots=slots)
+    events, _ = await run_action(ValidateApplicationForm(), tracker)
+    values = slot_values(events)
+    assert values.get("applicant_name") == said.split()[0 if asked is None else 1]
+    assert values.get("contact_phone") == said.split()[-1][-11:]
+
+
+def test_the_meter_where_it_is_in_the_way_is_a_meter_move():
+    """f-application-07: "家里装修 电表位置挡着柜子了 想移个地方 能办吗" asked which business."""
+    from actions.applications import business_from_text
+
+    assert business_from_text("家里装修 电表位置挡着柜子了 想移个地方 能办吗") == "meter_move"
+
+
+@pytest.mark.asyncio
+async def test_documents_answered_in_the_fallback_offer_the_application_and_a_name_and_phone_take_it(actions_gateway):
+    """f-application-02: "家里新盖的房子要通电 要办啥手续" (not understood as a request) got the
+    documents only; "我叫沈长林 手机号152…" next got the menu and no application was ever made."""
+    from actions.handoff import ActionDefaultAskAffirmation
+    from actions.menu import ActionAnswerBareDetail
+
+    said = "家里新盖的房子要通电 要办啥手续"
+    events, messages = await run_action(ActionDefaultAskAffirmation(), make_tracker(said, intent="nlu_fallback"))
+    assert slot_values(events).get("offered_business") == "new_connection"
+    assert "utter_offer_application" in [m.get("response") for m in messages]
+    prior = [{"event": "user", "text": said}, {"event": "slot", "name": "offered_business", "value": "new_connection"}]
+    tracker = make_tracker("我叫沈长林 手机号15261893370", intent="inform", prior_events=prior,
+                           slots={"offered_business": "new_connection"},
+                           entities=[{"entity": "phone", "value": "15261893370"}])
+    events, _ = await run_action(ActionAnswerBareDetail(), tracker)
+    assert [e["name"] for e in events if e["event"] == "followup"] == ["application_form"]
+    assert slot_values(events)["business_type"] == "new_connection"
+
+
+@pytest.mark.asyncio
+async def test_the_fee_asked_with_the_business_named_is_answered(actions_gateway):
+    """f-application-07: "移表收费吗 大概多少钱" at the business question listed the documents and
+    asked the name; the fee asked was never answered."""
+    from actions.applications import ValidateApplicationForm
+
+    tracker = make_tracker("移表收费吗 大概多少钱", intent="apply_service", form="application_form",
+                           slots={"requested_slot": "business_type"})
+    events, messages = await run_action(ValidateApplicationForm(), tracker)
+    assert slot_values(events)["business_type"] == "meter_move"
+    said_back = "".join(texts(messages))
+    assert "勘察" in said_back and said_back.count("户主身份证") == 1, said_back
+
+
+@pytest.mark.asyncio
+async def test_people_at_the_door_who_say_they_are_from_the_utility_are_a_tip_off(actions_gateway):
+    """f-tip_off-02: "刚才有两个人上门说是供电局的 要给我换电表 收两百块钱 是不是你们的人啊" got
+    "答不上来" and then a 户号 question."""
+    from actions.common import IMPERSONATION
+    from actions.handoff import ActionDefaultAskAffirmation
+
+    said = "刚才有两个人上门说是供电局的 要给我换电表 收两百块钱 是不是你们的人啊"
+    assert IMPERSONATION.search(said) and IMPERSONATION.search("说是电力公司的 上门要收两百块检测费")
+    assert not IMPERSONATION.search("供电局的师傅说明天来换表") and not IMPERSONATION.search("说是供电局的通知 明天停电")
+    events, _ = await run_action(ActionDefaultAskAffirmation(), make_tracker(said, intent="nlu_fallback"))
+    assert slot_values(events).get("feedback_type") == "tip_off"
+    assert [e["name"] for e in events if e["event"] == "followup"] == ["feedback_form"]
+
+
+@pytest.mark.parametrize("said, form", [("停多长时间", "outage_form"), ("要停几个小时啊", "outage_form"),
+                                        ("哪天停啊", "outage_form"), ("我要办个停电申请", "application_form")])
+def test_how_long_or_which_day_power_is_off_names_the_outage_query(said, form):
+    """f-outage-03: "停多长时间" right after the address of a village with a planned outage was
+    offered the progress query."""
+    from actions.menu import named_request
+
+    assert named_request(said) == form
