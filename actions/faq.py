@@ -109,6 +109,18 @@ def business_topic(text: str) -> Optional[str]:
     return None
 
 
+def topic_of_business_in_talk(tracker: Tracker, text: str) -> Optional[str]:
+    """"车位是买的 有产权证 物业也同意了 需要什么手续" right after the EV charger was answered or
+    offered: the documents (fee, time) of that business, not of whatever the selector ranked."""
+    from actions.menu import offered_business  # menu imports the forms' modules
+
+    if business_from_text(text):
+        return None
+    business = offered_business(tracker) or TOPIC_BUSINESS.get(last_faq_topic(tracker, within_turns=2) or "")
+    topics = business_topics(text, business) if business else []
+    return topics[0] if topics else None
+
+
 def business_topics(text: str, business: Optional[str]) -> List[str]:
     """Every topic of ``business`` the text asks about ("要多久能批下来 并网要钱吗": how long and the
     fee), the business named in the text first."""
@@ -279,7 +291,7 @@ class ActionAnswerFaq(Action):
             # peak/valley hours the words resemble.
             return follow_the_shown_outages(tracker)
         topic = follow_up_topic(last_faq_topic(tracker), latest_text(tracker)) or business_topic(latest_text(tracker)) \
-            or selected_topic(tracker)
+            or topic_of_business_in_talk(tracker, latest_text(tracker)) or selected_topic(tracker)
         if topic in FOR_BUSINESS and applicant_kind(tracker) != "residential" and not (
                 topic == "tiered_tariff" and tracker.get_slot("customer_type")):
             topic = FOR_BUSINESS[topic]

@@ -207,6 +207,7 @@ class ActionDefaultAskAffirmation(Action):
             asks_about_shown_outages,
             business_topic,
             follow_the_shown_outages,
+            topic_of_business_in_talk,
             selected_topic_and_confidence,
         )
         from actions.faults import find_hazards, safety_response
@@ -246,7 +247,8 @@ class ActionDefaultAskAffirmation(Action):
         follow_up = follow_up_topic(last_faq_topic(tracker), text)
         if follow_up and answer_topic(follow_up, dispatcher, tracker, domain):
             return [SlotSet("faq_topic", follow_up)]
-        named_topic = business_topic(text)  # it asks by itself: documents, how long, the fee
+        # It asks by itself (documents, how long, the fee), or of the business just talked about.
+        named_topic = business_topic(text) or topic_of_business_in_talk(tracker, text)
         business = tracker.get_slot("business_type") or tracker.get_slot("documents_shown_for")
         if not named_topic and business and is_question(text):
             # "要带啥材料啊 物业要不要盖章" while a charger is being applied for: that business's.

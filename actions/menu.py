@@ -16,7 +16,7 @@ from actions.notices import ActionManageNotices, unbind_asked
 
 # A detail given together with the words of a request: the request it is for.
 REQUEST_WORDS = (
-    ("fault_form", re.compile(r"报修|修一下|来修|派人|抢修|维修|修理|帮我修|(再|重新)(帮我)?报|还是没电|家里没电|没电了|不来电")),
+    ("fault_form", re.compile(r"报修|报(个|下|一下)修|修一下|来修|派人|抢修|维修|修理|帮我修|(再|重新)(帮我)?报|还是没电|家里没电|没电了|不来电")),
     ("outage_form", re.compile(r"停电(吗|安排|计划|通知)|停不停电|要停电|会停电|什么时候来电|啥时候来电|几点来电|"
                                r"停多(长时间|久)|要停几个?(小时|钟头)|哪天停|几号停|停到几点")),
     ("application_form", re.compile(r"申请|办理|报装|装个?电表|过户|销户|增容|移表|挪表|电表.{0,8}(挪|移)|充电桩|光伏|"

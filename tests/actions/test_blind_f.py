@@ -261,3 +261,35 @@ def test_how_long_or_which_day_power_is_off_names_the_outage_query(said, form):
     from actions.menu import named_request
 
     assert named_request(said) == form
+
+
+@pytest.mark.parametrize("said", ["那帮我报个修吧 电话18920521734", "给我报下修"])
+def test_a_repair_asked_in_split_words_is_named(said):
+    """outage-d03: "那帮我报个修吧 电话189…" was not understood twice."""
+    from actions.menu import named_request
+
+    assert named_request(said) == "fault_form"
+
+
+def test_a_meter_in_the_way_of_a_shop_refit_is_a_meter_move():
+    """application-d05: "店面要重新装修 电表位置碍事 能不能给挪一下" was filed as a new connection."""
+    from actions.applications import business_from_text
+
+    assert business_from_text("店面要重新装修 电表位置碍事 能不能给挪一下") == "meter_move"
+
+
+@pytest.mark.asyncio
+async def test_a_documents_question_after_a_business_offer_is_about_that_business(actions_gateway):
+    """e-application-04: after the EV charger answer and offer, "车位是买的 有产权证 物业也同意了
+    需要什么手续" got the documents of a shop's new connection and an offer of one."""
+    from actions.handoff import ActionDefaultAskAffirmation
+
+    said = "车位是买的 有产权证 物业也同意了 需要什么手续"
+    prior = [{"event": "user", "text": "想在小区地下车库自己车位上装个充电桩"},
+             {"event": "slot", "name": "faq_topic", "value": "ev_property_refuses"},
+             {"event": "slot", "name": "offered_business", "value": "ev_charger"}]
+    tracker = make_tracker(said, intent="nlu_fallback", prior_events=prior,
+                           slots={"offered_business": "ev_charger", "faq_topic": "ev_property_refuses"})
+    events, messages = await run_action(ActionDefaultAskAffirmation(), tracker)
+    assert slot_values(events).get("faq_topic") == "docs_ev_charger"
+    assert "车位" in "".join(texts(messages))
