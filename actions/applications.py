@@ -57,7 +57,7 @@ BUSINESS_TYPES: Dict[str, Dict[str, Any]] = {
         "label": vocabulary.BUSINESS_TYPES["meter_move"],
         "documents": ["户主身份证", "房屋产权证明", "新表位位置说明（可附照片）"],
         "words": ["移表", "迁表", "挪表", "电表移", "移动电表", "电表挪", "表挪", "挪电表", "挪个位置", "表的位置", "挪个地方", "往外移", "移个位置",
-                  "电表位置", "移个地方", "换个位置"],
+                  "电表位置", "移个地方", "换个位置", "挪到", "移到外", "移到院", "移到楼道"],
     },
     "ev_charger": {
         "label": vocabulary.BUSINESS_TYPES["ev_charger"],
@@ -349,8 +349,9 @@ class ValidateApplicationForm(KeepsIdentitySlots, BaseFormValidation, FormValida
             # (filed at once now, one heard as a new application would be a second ticket).
             return [SlotSet("requested_slot", None), ActiveLoop(None), SlotSet("business_type", None),
                     FollowupAction("progress_form")]
-        switched = business_from_text(text) if asked not in (None, "business_type") and SWITCH_WORDS.search(text) \
-            else None
+        # "改成办过户吧", "不是不是 不是不用电了 是…电表…想挪到院墙外头去": another business.
+        switched = (business_from_text(text) if SWITCH_WORDS.search(text) else changed_business(text)) \
+            if asked not in (None, "business_type") else None
         held = slot_before_this_message(tracker, "business_type") or tracker.get_slot("business_type")
         if switched and switched != held:
             # "中介说不用销户 直接过户就行 那就改成办过户吧": the same application, another business.

@@ -428,6 +428,9 @@ def correction_target(tracker: Tracker) -> Optional[str]:
     """The field a correction ("地址说错了，是和平社区81号") names, by word or by the kind of
     value it carries; None when the message is not a correction."""
     text = latest_text(tracker)
+    if tracker.get_slot("address") and tracker.get_slot("requested_slot") not in (None, "address") \
+            and only_fragments(text) and len(text) <= 20:
+        return "address"  # "7栋 是7栋 三楼 301" at the phone question: the rest of the address
     if not CORRECTION_WORDS.search(text):
         return None
     named = field_named(text)
@@ -447,6 +450,35 @@ def correction_target(tracker: Tracker) -> Optional[str]:
 
 # "13栋", "2004室": a part of an address, never a whole one.
 _FRAGMENT = re.compile(r"(\d+)\s*(号楼|号|栋|幢|单元|室|楼|层|组)")
+
+
+def only_fragments(text: str) -> bool:
+    """"86号 6栋1102", "7栋 三楼 301": parts of an address, naming no place."""
+    rest = HOUSE_NUMBER.sub("", CORRECTION_WORDS.sub("", text or ""))
+    return bool(HOUSE_NUMBER.search(text or "")) and not PLACE_WORDS.search(rest) and not find_mobile(text or "")
+
+
+def _amend_with_fragments(text: str, current: str) -> Optional[str]:
+    """The address given before, its house number replaced and the rest added: "是86号 6栋1102"
+    after "栖霞区文苑路88号" is "栖霞区文苑路86号6栋1102"; "7栋 三楼 301" after "珠江路金陵小区"
+    adds the building and the room."""
+    if not current or not only_fragments(text):
+        return None
+    parts = [part for part in re.split(r"应该是|而是|是|改成|改为", CORRECTION_WORDS.sub(" ", text))
+             if HOUSE_NUMBER.search(part)]
+    said = re.sub(r"[\s，,。！!]", "", parts[-1]) if parts else ""
+    if not HOUSE_NUMBER.search(re.sub(r"\d+号(?!楼)", "", said)):
+        return None  # only a house number: the rules after this know which one is meant
+    number = re.search(r"\d+号(?!楼)", said)
+    amended = current
+    if number and HOUSE_NUMBER.search(current):
+        spans = [m for m in re.finditer(r"\d+号(?!楼)", current)]
+        if spans:
+            amended = current[:spans[-1].start()] + number.group(0) + current[spans[-1].end():]
+            said = said[number.end():]
+    if said and said not in amended:
+        amended = amended.rstrip() + said
+    return amended if amended != current else None
 
 
 def _swap_fragment(text: str, current: str) -> Optional[str]:
@@ -482,13 +514,13 @@ def corrected_value(tracker: Tracker, slot: str) -> Optional[str]:
             return resolved  # "和平社区60号 哦不对 是62号": the address as meant
         current = tracker.get_slot("address") or ""
         found = [value for value in entity_values(tracker, "address")
-                 if looks_like_address(value, need_number=True)
+                 if looks_like_address(value, need_number=True) and not only_fragments(value)
                  and not (current and HOUSE_NUMBER.sub("", value).strip() in current)]  # "社区81号": a number
         if found:
             return found[-1]
-        swapped = _swap_fragment(text, current)
+        swapped = _swap_fragment(text, current) or _amend_with_fragments(text, current)
         if swapped:
-            return swapped  # "是13栋 不是31栋": that part of the address given before changes
+            return swapped  # "是13栋 不是31栋", "是86号 6栋1102": parts of the address given before
         parts = [re.sub(r"^.*?(应该是|改成|改为|换成|我家是|我家在|是|在)", "", part)
                  for part in re.split(r"[，,。！!；;\s]+", text) if part and not re.match(r"不是|并不是", part)]
         parts = [part for part in parts if part and not CORRECTION_WORDS.search(part)]
@@ -719,6 +751,10 @@ class ActionWrapUp(Action):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: DomainDict) -> List[EventType]:
+        if find_mobile(latest_text(tracker)):
+            corrected = await correct_just_filed_phone(dispatcher, tracker)
+            if corrected is not None:
+                return corrected  # "那就留个电话吧 135… 别跟他们说是我讲的" (heard as a goodbye)
         intent, _ = latest_intent(tracker)
         ask = something_served(tracker) and not rating_asked(tracker)
         if intent == "goodbye":
@@ -930,6 +966,15 @@ class ActionCancelForm(Action):
         from actions.applications import BUSINESS_TYPES  # applications imports this module
 
         form = last_form(tracker) if self._stopping_a_form(tracker) else None
+        if form == "feedback_form":
+            from actions.feedback import TYPE_LABELS, switched_kind  # feedback imports this module
+
+            switched = switched_kind(latest_text(tracker), tracker.get_slot("feedback_type"))
+            if switched:
+                # "算了 也谈不上投诉 就提个意见吧": not a stop, the same matter as another kind.
+                dispatcher.utter_message(response="utter_feedback_switched", kind=TYPE_LABELS[switched])
+                return [SlotSet("feedback_type", switched), SlotSet("requested_slot", None),
+                        FollowupAction("feedback_form")]
         paused = tracker.get_slot("paused_form")
         # "算了不报修了，我想申请充电桩": the same message names what to do instead.
         instead = next((value for value in tracker.get_latest_entity_values("business_type")
@@ -1305,7 +1350,7 @@ WANTS_TO_COMPLAIN = re.compile(r"(我|那我|我就)?(要|想|得)(投诉|举报
 # Someone posing as the utility's staff ("冒充供电所的人上门收费", "我觉得是骗子"): a tip-off.
 IMPERSONATION = re.compile(r"冒充|假冒|骗子|诈骗|骗钱|是骗人的|假的(工作人员|电工|师傅)|"
                            # "两个人上门说是供电局的 要给我换电表 收两百块钱 是不是你们的人啊"
-                           r"是不是你们(的人|派的|派来的|单位的)|(自称|说是|说他们是|说自己是)[^，,。]{0,3}(供电|电力|电网)[^，,。]{0,12}(收|要|交)[^，,。]{0,3}(钱|费|块)")
+                           r"是不是你们(的人|派的|派来的|单位的)|(自称|说是|说他们是|说自己是)[^，,。]{0,3}(供电|电力|电网)[^，,。]{0,16}(收|要|交)[^，,。]{0,3}(钱|费|块)")
 # "让人直接打电话给她" (a grandson typing for his grandmother), "有人吗 打电话给我".
 CALL_ME_BACK = (r"(让|叫|找|安排)(个|一个)?(真人|人|工作人员|客服)(直接)?(给(我|她|他|老人))?(打|回)(个|一个)?电话"
                 r"|(回|打)(个|一个)?电话给我|给我(回|打)(个|一个)?电话")

@@ -559,6 +559,13 @@ class ValidateFaultForm(BaseFormValidation, AddressValidation, FormValidationAct
         if is_outage_plan_question(tracker):
             # "软件大道275号这几天有没有停电计划": a question about planned outages, not a fault.
             return [SlotSet("requested_slot", None), ActiveLoop(None), FollowupAction("outage_form")]
+        if asked is None and not tracker.get_slot("fault_description") and not find_hazards(text) \
+                and (READING_DISPUTE.search(text) or OUTAGES_TOO_OFTEN.search(text)) \
+                and not (FAULT_NOW.search(text) or SEND_A_CREW.search(text)):
+            # "一个月停了五六回了", "根本没人用电 肯定是抄错了": a grievance about how often the power
+            # goes, or about the reading, with no power out now: a complaint, not a crew.
+            return [SlotSet("requested_slot", None), ActiveLoop(None), SlotSet("feedback_type", "complaint"),
+                    SlotSet("feedback_content", text[:1000]), FollowupAction("feedback_form")]
         hazard_events: List[EventType] = []
         safety = safety_response(latest_text(tracker))
         if not tracker.get_slot("hazard") and safety:
@@ -885,6 +892,13 @@ class ValidateOutageForm(BaseFormValidation, AddressValidation, FormValidationAc
 # "我店里没电了", "今天咋也没电了 你们派人来看看吧": power is out now (not a question about plans).
 NO_POWER_NOW = re.compile(r"(店里|家里|我家|屋里|厂里|我们这|这边)?[^，,。？?]{0,4}(没电了|没有电了|么得电|没得电|不来电|断电了|停电了)|"
                           r"(今天|现在|这会儿)[^，,。]{0,4}(也|还)?没电|派人来|来人看|过来看看|来看看|来修")
+
+
+# "根本没人用电 肯定是抄错了", "读数不对": the meter reading disputed.
+READING_DISPUTE = re.compile(r"抄错|估抄|瞎估|乱估|估的|读数(不对|错)|没人抄|没来抄|抄表的?(根本)?没来|算错了?|多算|多收")
+# "一个月停了五六回了", "三天两头停电": outages too often, told as a grievance.
+OUTAGES_TOO_OFTEN = re.compile(r"(停|断)了?[一二两三四五六七八九十\d]+(回|次|趟)|三天两头|隔三差五|老是?停电?|总是?停电|经常停|动不动就停|"
+                               r"第[二三四五六七八九十\d]+(回|次)(停|断)")
 
 
 # "附近几栋楼都黑了": the lights are out around the customer now.

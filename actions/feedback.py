@@ -35,6 +35,7 @@ from actions.common import (
     latest_text,
     mask_phone,
     next_deadline,
+    previous_turn,
     request_key,
     reset_form_slots,
     add_to_just_filed,
@@ -102,6 +103,16 @@ ASKS_ABOUT_OUTAGES = re.compile(r"(听说|是不是|会不会|要不要|有没�
 FEEDBACK_WORDS = re.compile(r"投诉|举报|建议|表扬|意见|态度|不满|差劲|太差|破|管不管|说法|赔|又停|老停|总停|三天两头|第[二三四五]次|几回")
 
 
+# Feedback named in so many words: never read as a remark.
+NAMES_FEEDBACK = re.compile(r"投诉|举报|建议|表扬|意见|差评|说法|赔")
+# What the bot said when it showed a bill.
+BILL_SHOWN = re.compile(r"电费账单|电费金额|电费 [\d.]+ 元")
+# "两千三百多？？这么多", "咋这么贵": surprise at an amount.
+AMOUNT_SURPRISE = re.compile(r"这么多|这么贵|那么多|那么贵|咋这么|怎么这么|太贵|贵了这么|多了这么|翻了")
+# "行吧知道了", "好吧 那我准备一下": the answer taken in.
+TAKEN_IN = re.compile(r"(行吧|好吧|那行|那好吧?|算了吧?)[，,\s]*(知道了|晓得了|明白了|我知道了)?|知道了|晓得了|明白了")
+
+
 # A short remark that names no grievance is no complaint, praise or tip-off by itself.
 SHORT_REMARK_CHARS = 14
 GRIEVANCE_WORDS = re.compile(r"反映|错|不对|问题|乱|烂|坑|垃圾|气死|什么玩意|离谱|过分|不像话|乱收|多收|黑心|骗|偷电|窃电|好人|谢谢你们|辛苦|负责|"
@@ -112,7 +123,7 @@ ASKS_ABOUT_ANONYMITY = re.compile(r"(能不能|可不可以|可以|能|会不会
 
 
 # "其实也不算投诉 就提个意见吧", "对 就登记成建议": the customer changes what is being filed.
-KIND_SWITCH = re.compile(r"(其实)?(也)?不算(是)?(投诉|举报|建议|表扬)[了吧啊]?|(就|还是|改成|登记成|算|当成?|就当)(提)?(个|一个|成)?"
+KIND_SWITCH = re.compile(r"(其实)?(也)?(?:不算|谈不上|说不上|称不上)(是)?(投诉|举报|建议|表扬)[了吧啊]?|(就|还是|改成|登记成|算|当成?|就当)(提)?(个|一个|成)?"
                          r"(投诉|举报|建议|表扬|意见)(吧|了)?")
 
 
@@ -161,6 +172,18 @@ class ValidateFeedbackForm(KeepsIdentitySlots, BaseFormValidation, FormValidatio
             # outages that NLU heard as a complaint; it is answered, nothing is filed.
             return [SlotSet("feedback_type", None), SlotSet("requested_slot", None), ActiveLoop(None),
                     FollowupAction("outage_form")]
+        if tracker.get_slot("requested_slot") is None and not tracker.get_slot("feedback_content") \
+                and not text.startswith("/") and not NAMES_FEEDBACK.search(text):
+            said_last = " ".join(str(e.get("text") or "") for e in previous_turn(tracker) if e.get("event") == "bot")
+            if BILL_SHOWN.search(said_last) and AMOUNT_SURPRISE.search(text):
+                # "两千三百多？？这么多" right after the bill (NLU heard a complaint): why it is so high.
+                return [SlotSet("feedback_type", None), SlotSet("requested_slot", None), ActiveLoop(None),
+                        SlotSet("bill_query", "reason"), FollowupAction("bill_form")]
+            if said_last and TAKEN_IN.search(text):
+                # "一整天啊 冰箱咋办 行吧知道了" right after the outage times: taken in with a sigh.
+                dispatcher.utter_message(response="utter_ok_no_problem")
+                return [SlotSet("feedback_type", None), SlotSet("requested_slot", None), ActiveLoop(None),
+                        FollowupAction("action_listen")]
         if tracker.get_slot("requested_slot") is None and not tracker.get_slot("feedback_content") \
                 and len(text.strip()) <= SHORT_REMARK_CHARS and not text.startswith("/") \
                 and not (FEEDBACK_WORDS.search(text) or GRIEVANCE_WORDS.search(text) or is_angry(text)):
@@ -247,7 +270,10 @@ class ValidateFeedbackForm(KeepsIdentitySlots, BaseFormValidation, FormValidatio
             # asked: keep it; praise, suggestions and tip-offs are not held up for a phone.
             events: Dict[Text, Any] = {"feedback_content": f"{content}；{text}"[:1000]}
             dispatcher.utter_message(response="utter_feedback_added")
-            if tracker.get_slot("feedback_type") in ("praise", "suggestion"):
+            if tracker.get_slot("feedback_type") in ("praise", "suggestion") or (
+                    tracker.get_slot("feedback_type") == "tip_off" and "；" in content):
+                # A tip-off's reporter who went on telling twice instead of leaving a phone is
+                # not held up either: it is registered without one (a phone said later goes on it).
                 events["contact_phone"] = NO_CONTACT
             return events
         if tracker.get_slot("feedback_type") in ("praise", "suggestion") and YES_WORDS.search(text):

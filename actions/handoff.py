@@ -18,6 +18,7 @@ from actions.common import (
     correct_just_filed_phone,
     find_mobile,
     DONE_STATUSES,
+    ASKS_FOR_A_PERSON,
     HUMAN_WORDS,
     IMPERSONATION,
     FORM_LABELS,
@@ -96,6 +97,13 @@ class ActionHandoff(Action):
             # the callback already opened gets the number; no second request.
             closing = [ActiveLoop(None), SlotSet("requested_slot", None)] if tracker.active_loop else []
             return closing + [SlotSet("handoff_reason", None), FollowupAction("action_listen")]
+        form = (tracker.active_loop or {}).get("name")
+        text = latest_text(tracker)
+        if form and tracker.get_slot("requested_slot") and not text.startswith("/") \
+                and not (HUMAN_WORDS.search(text) or ASKS_FOR_A_PERSON.search(text) or PERSON_WORDS.search(text)):
+            # "我已经让小孩离远点了" at a hazard repair's phone question, heard as a wish for a
+            # person: nobody was asked for; the form takes it as what it is and asks again.
+            return [FollowupAction(form)]
         reason = offered_reason(tracker)
         if reason not in REASONS:
             reason = "identity_failed" if tracker.get_slot("identity_locked") else "customer_request"
@@ -123,6 +131,9 @@ class ActionHandoff(Action):
             dispatcher.utter_message(response="utter_handoff")
         return events + [listen]
 
+
+# Words about people to talk to: a hand-off heard in a form is kept when any is said.
+PERSON_WORDS = re.compile(r"人工|客服|真人|机器|人来|人接|找人|有人吗|电话|打给|来电|经理|领导|负责人|接线")
 
 SMALL_TALK_GUESSES = {"goodbye", "affirm", "deny", "thank", "greet", "chitchat", "rate_service", "cancel"}
 # "要几天能办好", "多久能修好", "大概什么时候": how long something takes.
@@ -284,6 +295,9 @@ class ActionDefaultAskAffirmation(Action):
         from actions.menu import FORM_INTENTS, named_request, other_utility_response
 
         request = named_request(text)
+        if request == "fault_form" and len(text) <= 12 and not is_question(text) and not tracker.active_loop:
+            # "没电", "灯一闪一闪的": a fault said in two words, whatever the model made of it.
+            return [ActiveLoop(None), FollowupAction("fault_form")]
         leaning = [r.get("name") for r in ranking[:3]]
         kind = feedback_named(text) or ("tip_off" if IMPERSONATION.search(text) else None)
         if kind and not request:

@@ -16,7 +16,7 @@ from actions.notices import ActionManageNotices, unbind_asked
 
 # A detail given together with the words of a request: the request it is for.
 REQUEST_WORDS = (
-    ("fault_form", re.compile(r"报修|报(个|下|一下)修|修一下|来修|派人|抢修|维修|修理|帮我修|(再|重新)(帮我)?报|还是没电|家里没电|没电了|不来电")),
+    ("fault_form", re.compile(r"(?<![有])没电(?![费话])|一闪一闪|忽明忽暗|灯闪|闪个不停|电压不稳|报修|报(个|下|一下)修|修一下|来修|派人|抢修|维修|修理|帮我修|(再|重新)(帮我)?报|还是没电|家里没电|没电了|不来电")),
     ("outage_form", re.compile(r"停电(吗|安排|计划|通知)|停不停电|要停电|会停电|什么时候来电|啥时候来电|几点来电|"
                                r"停多(长时间|久)|要停几个?(小时|钟头)|哪天停|几号停|停到几点")),
     ("application_form", re.compile(r"申请|办理|报装|装个?电表|过户|销户|增容|移表|挪表|电表.{0,8}(挪|移)|充电桩|光伏|"
@@ -77,14 +77,14 @@ class ActionAnswerBareDetail(Action):
         if phone and await complete_callback(dispatcher, tracker, phone):
             return []
         offered = offered_request(tracker)
-        if offered and (accounts or addresses or phone):
-            # "您是想查询电费吗？[是的][不是]" answered with "户号3201000030": a yes, with the detail.
-            return [FollowupAction(offered)]
         if (accounts or phone) and offered_business(tracker):
             # "户号3201000023" (or "…张溪社区58号 我叫任志军 电话158…") right after an application
             # was offered: the customer is applying, these are the applicant's details.
             return [SlotSet("offered_business", None), SlotSet("business_type", offered_business(tracker)),
                     FollowupAction("application_form")]
+        if offered and (accounts or addresses or phone):
+            # "您是想查询电费吗？[是的][不是]" answered with "户号3201000030": a yes, with the detail.
+            return [FollowupAction(offered)]
         last_four = LAST_FOUR_ALONE.match(latest_text(tracker).strip())
         if last_four and not accounts and tracker.get_slot("account_no") and not tracker.get_slot("identity_verified"):
             # "户号3201000020" (noted, no request named) then "手机号后四位1448": the customer proves
@@ -95,6 +95,10 @@ class ActionAnswerBareDetail(Action):
             # "玄武区珠江路130号…11栋2603 家里没电了 帮我报修": NLU saw the address, the words say
             # what it is for; the form takes the address (and phone) from this message.
             return [FollowupAction(request)]
+        if not (addresses or accounts) and named_request(latest_text(tracker)) == "fault_form" \
+                and not re.search(r"[吗？?]|是不是|会不会", latest_text(tracker)):
+            # "奇怪了 我们这栋楼二单元没电 一单元三单元都有电" (NLU: a detail): a fault told.
+            return [FollowupAction("fault_form")]
         # The buttons: what a customer usually wants when the first thing they give is an
         # address or an account.
         if addresses:
@@ -110,13 +114,30 @@ def offered_business(tracker: Tracker) -> Optional[str]:
     """The application an FAQ answer offered in the last turns, if the offer still stands."""
     key = tracker.get_slot("offered_business")
     if not key:
-        return None
+        # An offer made by the fallback's first stage: Rasa reverts that turn's slots when the
+        # next message is neither yes nor no, the offer's button is still there.
+        return offered_in_buttons(tracker)
     users = 0
     for event in reversed(tracker.events):
         if event.get("event") == "user":
             users += 1
         elif event.get("event") == "slot" and event.get("name") == "offered_business":
             return key if users <= OFFER_TURNS else None
+    return None
+
+
+OFFER_PAYLOAD = re.compile(r'^/apply_service\{"business_type":\s*"([a-z_]+)"\}$')
+
+
+def offered_in_buttons(tracker: Tracker) -> Optional[str]:
+    """The business of an "在线申请…" button the bot showed in its last answer, if any."""
+    for event in previous_turn(tracker):
+        if event.get("event") != "bot":
+            continue
+        for button in (event.get("data") or {}).get("buttons") or []:
+            found = OFFER_PAYLOAD.match(str(button.get("payload") or ""))
+            if found:
+                return found.group(1)
     return None
 
 

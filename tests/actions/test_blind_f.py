@@ -81,24 +81,27 @@ async def test_a_house_number_corrected_at_the_phone_question_changes_the_addres
 @pytest.mark.asyncio
 async def test_a_phone_after_an_anonymous_tip_off_and_the_survey_question_goes_onto_it(actions_gateway):
     """f-tip_off-01: filed anonymously, the satisfaction question asked, then "那就留个电话吧
-    135… 别跟他们说是我讲的" was not understood twice (second-stage fallback): the ticket's contact."""
+    135… 别跟他们说是我讲的" was not understood twice (second-stage fallback), or heard as a
+    goodbye: the ticket's contact either way."""
     import uuid
 
     from actions import api_client
+    from actions.common import ActionWrapUp
     from actions.handoff import ActionDefaultFallback
 
-    conversation = f"conv-{uuid.uuid4().hex[:8]}"
-    ticket = await api_client.create_ticket({
-        "request_key": f"test:{uuid.uuid4().hex}", "type": "tip_off", "summary": "举报：楼下有人偷电",
-        "channel": "web", "conversation_id": conversation})
-    prior = [{"event": "user", "text": "不想留名字 行不行"},
-             {"event": "bot", "text": f"您的举报已登记，编号：{ticket['ticket_no']}。"},
-             {"event": "bot", "text": "请问您对这次服务满意吗？"}]
     said = "那就留个电话吧 13584016237 别跟他们说是我讲的"
-    tracker = make_tracker(said, intent="nlu_fallback", sender_id=conversation, prior_events=prior)
-    _, messages = await run_action(ActionDefaultFallback(), tracker)
-    assert (await api_client.get_ticket(ticket["ticket_no"]))["contact_phone"] == "13584016237"
-    assert messages[0].get("response") in ("utter_ticket_phone_noted", "utter_ticket_phone_and_words_noted")
+    for runner, intent in ((ActionDefaultFallback(), "nlu_fallback"), (ActionWrapUp(), "goodbye")):
+        conversation = f"conv-{uuid.uuid4().hex[:8]}"
+        ticket = await api_client.create_ticket({
+            "request_key": f"test:{uuid.uuid4().hex}", "type": "tip_off", "summary": "举报：楼下有人偷电",
+            "channel": "web", "conversation_id": conversation})
+        prior = [{"event": "user", "text": "不想留名字 行不行"},
+                 {"event": "bot", "text": f"您的举报已登记，编号：{ticket['ticket_no']}。"},
+                 {"event": "bot", "text": "请问您对这次服务满意吗？"}]
+        tracker = make_tracker(said, intent=intent, sender_id=conversation, prior_events=prior)
+        _, messages = await run_action(runner, tracker)
+        assert (await api_client.get_ticket(ticket["ticket_no"]))["contact_phone"] == "13584016237"
+        assert messages[0].get("response") in ("utter_ticket_phone_noted", "utter_ticket_phone_and_words_noted")
 
 
 @pytest.mark.parametrize("content, form", [
@@ -247,6 +250,8 @@ async def test_people_at_the_door_who_say_they_are_from_the_utility_are_a_tip_of
 
     said = "刚才有两个人上门说是供电局的 要给我换电表 收两百块钱 是不是你们的人啊"
     assert IMPERSONATION.search(said) and IMPERSONATION.search("说是电力公司的 上门要收两百块检测费")
+    # h-tip_off-02: the words between are longer.
+    assert IMPERSONATION.search("刚才有两个人穿着蓝衣服 说是供电局的 上门说要换智能电表 收三百块")
     assert not IMPERSONATION.search("供电局的师傅说明天来换表") and not IMPERSONATION.search("说是供电局的通知 明天停电")
     events, _ = await run_action(ActionDefaultAskAffirmation(), make_tracker(said, intent="nlu_fallback"))
     assert slot_values(events).get("feedback_type") == "tip_off"
@@ -293,3 +298,162 @@ async def test_a_documents_question_after_a_business_offer_is_about_that_busines
     events, messages = await run_action(ActionDefaultAskAffirmation(), tracker)
     assert slot_values(events).get("faq_topic") == "docs_ev_charger"
     assert "车位" in "".join(texts(messages))
+
+
+@pytest.mark.asyncio
+async def test_an_offer_made_by_the_fallback_stands_after_rasa_reverts_its_slots(actions_gateway):
+    """f-application-02 (live): the offer came from the fallback's first stage, whose slots Rasa
+    reverts when the next message is not a yes or no; "我叫沈长林 手机号152…" still applies."""
+    from actions.menu import ActionAnswerBareDetail
+
+    prior = [{"event": "user", "text": "家里新盖的房子要通电 要办啥手续"},
+             {"event": "bot", "text": "需要的话，我现在就可以帮您在线提交新装用电申请。",
+              "data": {"buttons": [{"title": "在线申请新装用电",
+                                    "payload": '/apply_service{"business_type":"new_connection"}'},
+                                   {"title": "先不用", "payload": "/deny"}]}}]
+    tracker = make_tracker("我叫沈长林 手机号15261893370", intent="inform", prior_events=prior,
+                           entities=[{"entity": "phone", "value": "15261893370"}])
+    events, _ = await run_action(ActionAnswerBareDetail(), tracker)
+    assert [e["name"] for e in events if e["event"] == "followup"] == ["application_form"]
+    assert slot_values(events)["business_type"] == "new_connection"
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("said, handed_off", [("我已经让小孩离远点了", False), ("我要找人工", True),
+                                              ("你们有没有人能接电话啊", True)])
+async def test_a_hand_off_heard_in_a_form_in_words_that_ask_for_nobody_is_no_hand_off(actions_gateway, said, handed_off):
+    """f-hazard-01: "我已经让小孩离远点了" at the hazard repair's phone question was heard as a
+    wish for a person: the desk-closed callback instead of the urgent repair."""
+    from actions.handoff import ActionHandoff
+
+    tracker = make_tracker(said, intent="request_human", form="fault_form",
+                           slots={"requested_slot": "contact_phone", "hazard": True, "address": "雨花台区软件大道"})
+    events, _ = await run_action(ActionHandoff(), tracker)
+    followups = [e["name"] for e in events if e["event"] == "followup"]
+    assert (followups == ["fault_form"]) is not handed_off
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("content, filed", [("上门说是供电局的 要收两百块", False),
+                                            ("上门说是供电局的 要收两百块；他们衣服上没有字", True)])
+async def test_a_tip_off_told_on_twice_at_the_phone_question_is_registered(actions_gateway, content, filed):
+    """f-tip_off-02: the reporter told more of the story four times at "需要留联系电话吗" and the
+    tip-off was never registered."""
+    from actions.feedback import ValidateFeedbackForm
+
+    tracker = make_tracker("我没给钱 把门关上了", intent="inform", form="feedback_form",
+                           slots={"requested_slot": "contact_phone", "feedback_type": "tip_off",
+                                  "feedback_content": content})
+    events, _ = await run_action(ValidateFeedbackForm(), tracker)
+    values = slot_values(events)
+    assert "我没给钱" in values["feedback_content"]
+    assert (values.get("contact_phone") == "none") is filed
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("said, shown, ends_with", [
+    ("两千三百多？？这么多", "2026年11月电费账单（户号尾号0030）：\n· 电费金额：2382.36 元", "bill_form"),
+    ("一整天啊 冰箱咋办 行吧知道了", "您所在的区域有计划停电安排：南京市秦淮区（中华路、长乐路）", "action_listen"),
+    ("我要投诉 电费这么多肯定算错了", "2026年11月电费账单（户号尾号0030）：\n· 电费金额：2382.36 元", None),
+])
+async def test_a_remark_right_after_an_answer_is_no_complaint(actions_gateway, said, shown, ends_with):
+    """f-bill-06: "两千三百多？？这么多" right after the shop's bill filed a complaint; h-mixed-01:
+    "一整天啊 冰箱咋办 行吧知道了" after the outage times did too. A complaint named stays one."""
+    from actions.feedback import ValidateFeedbackForm
+
+    prior = [{"event": "user", "text": "前一句"}, {"event": "bot", "text": shown}]
+    tracker = make_tracker(said, intent="complain", form="feedback_form", prior_events=prior,
+                           slots={"feedback_type": "complaint"})
+    events, _ = await run_action(ValidateFeedbackForm(), tracker)
+    followups = [e["name"] for e in events if e["event"] == "followup"]
+    if ends_with:
+        assert followups == [ends_with]
+        assert slot_values(events)["feedback_type"] is None
+    else:
+        assert not followups and slot_values(events).get("feedback_content")
+
+
+def test_not_really_a_complaint_just_an_opinion_switches_the_kind():
+    """h-mixed-10: "算了 也谈不上投诉 就提个意见吧" cancelled the complaint instead of taking a suggestion."""
+    from actions.feedback import switched_kind
+
+    assert switched_kind("算了 也谈不上投诉 就提个意见吧", "complaint") == "suggestion"
+
+
+@pytest.mark.asyncio
+async def test_a_stop_that_switches_the_kind_of_feedback_keeps_it(actions_gateway):
+    """h-mixed-10: "算了 也谈不上投诉 就提个意见吧" (NLU: a stop) cancelled the complaint."""
+    from actions.common import ActionCancelForm
+
+    tracker = make_tracker("算了 也谈不上投诉 就提个意见吧", intent="cancel", form="feedback_form",
+                           slots={"feedback_type": "complaint", "requested_slot": "feedback_content"})
+    events, messages = await run_action(ActionCancelForm(), tracker)
+    assert slot_values(events)["feedback_type"] == "suggestion"
+    assert [e["name"] for e in events if e["event"] == "followup"] == ["feedback_form"]
+    assert messages[0].get("response") == "utter_feedback_switched"
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("said, complaint", [
+    ("俺们曹家桥村这个电 一个月停了五六回了", True),
+    ("我家这个月一半时间都回娘家了 根本没人用电 肯定是抄错了", True),
+    ("又停电了 这个月第三回了 快派人来", False),
+    ("家里没电了 灯都不亮", False),
+])
+async def test_a_grievance_about_outages_or_the_reading_is_a_complaint_not_a_repair(actions_gateway, said, complaint):
+    """h-complaint-02: "一个月停了五六回了" opened a repair (a crew promised in 90 minutes to a
+    village with power); h-complaint-04: "根本没人用电 肯定是抄错了" after the bill did too."""
+    from actions.faults import ValidateFaultForm
+
+    events, _ = await run_action(ValidateFaultForm(), make_tracker(said, intent="report_fault", form="fault_form"))
+    followups = [e["name"] for e in events if e["event"] == "followup"]
+    assert (followups == ["feedback_form"]) is complaint
+    if complaint:
+        assert slot_values(events)["feedback_type"] == "complaint"
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("said, held, expected", [
+    ("不对不对 打错了 是86号 6栋1102", "栖霞区文苑路88号", "栖霞区文苑路86号6栋1102"),
+    ("7栋 是7栋 三楼 301", "玄武区珠江路那块 金陵小区", "玄武区珠江路那块 金陵小区7栋三楼301"),
+])
+async def test_parts_of_an_address_said_at_the_phone_question_complete_it(actions_gateway, said, held, expected):
+    """h-mixed-03: "不对不对 打错了 是86号 6栋1102" left the ticket at "6栋1102"; h-repair-08:
+    "7栋 是7栋 三楼 301" at the phone question got "没有识别到电话号码" and the crew went to "珠江路"."""
+    from actions.faults import ValidateFaultForm
+
+    tracker = make_tracker(said, intent="inform", form="fault_form",
+                           slots={"requested_slot": "contact_phone", "address": held, "address_checked": held,
+                                  "repair_area_type": "urban", "fault_description": "家里没电"})
+    events, messages = await run_action(ValidateFaultForm(), tracker)
+    assert slot_values(events)["address"] == expected
+    assert messages[0].get("response") == "utter_corrected"
+
+
+@pytest.mark.asyncio
+async def test_a_change_of_mind_about_the_business_at_the_name_question_switches_it(actions_gateway):
+    """h-mixed-09: "我要把电表销掉" then, at the name question, "不是不是 不是不用电了 是家里翻修 电表挂在
+    堂屋里碍事 想挪到院墙外头去": "答不上来", and an account closing was filed."""
+    from actions.applications import ValidateApplicationForm
+
+    said = "不是不是 不是不用电了 是家里翻修 电表挂在堂屋里碍事 想挪到院墙外头去"
+    tracker = make_tracker(said, intent="inform", form="application_form",
+                           slots={"requested_slot": "applicant_name", "business_type": "account_closing"})
+    events, messages = await run_action(ValidateApplicationForm(), tracker)
+    assert slot_values(events)["business_type"] == "meter_move"
+    assert messages[0].get("response") == "utter_application_switched"
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("said, runner_name", [("没电", "fallback"), ("奇怪了 我们这栋楼二单元没电 一单元三单元都有电", "detail")])
+async def test_a_fault_told_in_few_or_plain_words_is_repaired(actions_gateway, said, runner_name):
+    """h-repair-08: "没电" got "没太理解"; h-repair-04: "我们这栋楼二单元没电…" (NLU: a detail) got
+    the menu, and the address next was taken for a bill query."""
+    from actions.handoff import ActionDefaultAskAffirmation
+    from actions.menu import ActionAnswerBareDetail, named_request
+
+    runner = ActionDefaultAskAffirmation() if runner_name == "fallback" else ActionAnswerBareDetail()
+    events, _ = await run_action(runner, make_tracker(said, intent="nlu_fallback" if runner_name == "fallback" else "inform"))
+    assert [e["name"] for e in events if e["event"] == "followup"] == ["fault_form"]
+    assert named_request("我们楼现在灯一直一闪一闪的") == "fault_form"
+    assert named_request("有没有电啊") is None and named_request("手机没电话费了") is None
