@@ -45,7 +45,7 @@ BUSINESS_TYPES: Dict[str, Dict[str, Any]] = {
     "capacity_change": {
         "label": vocabulary.BUSINESS_TYPES["capacity_change"],
         "documents": ["户主身份证", "房屋产权证明", "用电设备清单（增容的原因和新增设备）"],
-        "words": ["增容", "减容", "扩容", "容量", "加大功率", "功率不够"],
+        "words": ["增容", "减容", "扩容", "容量", "加大功率", "功率不够", "增到", "增加到"],
     },
     "name_transfer": {
         "label": vocabulary.BUSINESS_TYPES["name_transfer"],
@@ -166,6 +166,23 @@ def address_in_text(text: str) -> Optional[str]:
     parts = [FILLER.sub("", part).strip() for part in re.split(r"[，,。；;]", text)]
     parts = [part for part in parts if ADDRESS_IN_TEXT.search(part) and len(part) >= 5]
     return parts[0] if parts else None
+
+
+def business_said_before(tracker: Tracker, turns: int = 3) -> Optional[str]:
+    """The business the customer named in one of their last few messages before this one."""
+    seen = 0
+    for event in reversed(tracker.events):
+        if event.get("event") != "user":
+            continue
+        seen += 1
+        if seen == 1:
+            continue  # the latest message is read by the caller
+        if seen > turns + 1:
+            break
+        found = business_from_text(str(event.get("text") or ""))
+        if found:
+            return found
+    return None
 
 
 def changed_business(text: str) -> Optional[str]:
@@ -366,7 +383,8 @@ class ValidateApplicationForm(KeepsIdentitySlots, BaseFormValidation, FormValida
             dispatcher.utter_message(response="utter_application_documents",
                                      **documents_values(key, applicant_kind(tracker)))
             return [SlotSet(asked, None), SlotSet("requested_slot", asked)]
-        if asked == "business_type" and DOCUMENTS_QUESTION.search(text) and not business_from_text(text):
+        if asked == "business_type" and DOCUMENTS_QUESTION.search(text) and not business_from_text(text) \
+                and not business_said_before(tracker):
             dispatcher.utter_message(response="utter_documents_ask_business_type")
             return [SlotSet("business_type", None), SlotSet("requested_slot", "business_type")]
         # A name among other details is the applicant's at any question: "黄子豪 18061296637" right
@@ -432,6 +450,11 @@ class ValidateApplicationForm(KeepsIdentitySlots, BaseFormValidation, FormValida
 
                 if offered_business(tracker):
                     return {"business_type": offered_business(tracker)}
+            earlier = business_said_before(tracker)
+            if earlier and not text.startswith("/"):
+                # "请问电费户名怎么改成我们自己的", answered, then the address: the name transfer
+                # talked about, not "请问您要办理哪项业务？".
+                return {"business_type": earlier}
         elif re.search(r"不对|不是|说错|改成|其实是|换成", text) and not text.startswith("/"):
             # "哦不对 不是过户 我是想把电表移到院子外头去": the business named last.
             found = business_from_text(text)

@@ -1063,8 +1063,18 @@ def previous_turn(tracker: Tracker) -> List[Dict[str, Any]]:
     answer to the previous message: its actions and texts)."""
     turn: List[Dict[str, Any]] = []
     users = 0
+    reverted = 0
     for event in reversed(tracker.events):
-        if event.get("event") == "user":
+        kind = event.get("event")
+        if kind == "rewind":
+            # Rasa's two-stage fallback, once the customer says something clear, reverts that
+            # message and replays it: what the bot said before it is still the last answer.
+            reverted += 1
+            continue
+        if reverted:
+            reverted -= kind == "user"
+            continue
+        if kind == "user":
             users += 1
             if users > 1:
                 break
@@ -1207,6 +1217,9 @@ _COURTESY_ONLY = re.compile(r"(好的?|谢谢|麻烦了?|辛苦了?|嗯|哦|啊|
 _NEW_REQUEST_WORDS = re.compile(r"投诉|举报|建议|表扬|报修|申请|查|还有|另外|再|也")
 
 
+PHONE_TALK = re.compile(r"留个?电话|留个?号码?|电话(给你|留)|打我|找我|联系我|问我")
+
+
 async def correct_just_filed_phone(dispatcher: CollectingDispatcher, tracker: Tracker) -> Optional[List[EventType]]:
     """"哎不对 手机号打错了 是18920521734" right after a ticket was registered: that ticket's
     contact phone is changed (the crew or the desk calls the right number). "电话18124769695
@@ -1223,7 +1236,9 @@ async def correct_just_filed_phone(dispatcher: CollectingDispatcher, tracker: Tr
     if not corrected:
         from actions.menu import named_request  # menu imports this module
 
-        if len(rest) > 20 or named_request(rest) or _NEW_REQUEST_WORDS.search(rest) or SEND_A_CREW.search(rest):
+        # "想了想还是留个电话吧 有需要可以问我 … 别透露给他们": longer words about the phone itself.
+        if len(rest) > (40 if PHONE_TALK.search(rest) else 20) or named_request(rest) \
+                or _NEW_REQUEST_WORDS.search(rest) or SEND_A_CREW.search(rest):
             return None
     noted = "" if corrected or _COURTESY_ONLY.fullmatch(rest) or len(rest) < 4 else rest
     try:
@@ -1421,6 +1436,13 @@ class BaseFormValidation:
                 # "我现在的电话是138… 让人打过来" after the desk-closed notice, whatever form NLU
                 # opened: the number for the callback already opened.
                 return [SlotSet("requested_slot", None), ActiveLoop(None), FollowupAction("action_listen")]
+            if phone and ticket_announced_last_turn(tracker):
+                corrected = await correct_just_filed_phone(dispatcher, tracker)
+                if corrected is not None:
+                    # "想了想还是留个电话吧 … 177…" right after a filing (NLU heard a new request):
+                    # the number for the ticket just registered; no form starts.
+                    return corrected + [SlotSet("requested_slot", None), ActiveLoop(None),
+                                        FollowupAction("action_listen")]
             if await answered_on_the_business_just_answered(dispatcher, tracker, domain):
                 # "要不要交钱啊 大概多久能通上电" right after the new connection's documents (NLU
                 # heard an outage question): that business's fee and time.

@@ -69,6 +69,9 @@ TOPIC_BUSINESS = {
     "docs_ev_charger": "ev_charger", "docs_pv_connection": "pv_connection",
     "tariff_business_change": "tariff_change",
 }
+# "能不能移到外面楼道去", "可以改成峰谷电吗": asking to have a business done.
+CAN_I_HAVE_IT = re.compile(r"能不能|能否|可不可以|可以.{0,12}[吗么嘛]|能.{0,12}[吗么嘛]|行不行")
+DOING_IT = re.compile(r"移|挪|装|改|换|办|销|增|减|接电|通电|申请|开通")
 # Words of someone who means to do it ("想装光伏 要去哪里申请", "要把电销户"), not just asking how it works.
 INTENDS = re.compile(r"想|要|打算|准备|申请|办理?|能不能|可以|怎么弄|咋弄|去哪")
 # A how-long question that names its business is a general question, else about the request.
@@ -290,6 +293,13 @@ class ActionAnswerFaq(Action):
             # "那要是停的话几点到几点" right after an outage answer: that outage's times, not the
             # peak/valley hours the words resemble.
             return follow_the_shown_outages(tracker)
+        said = latest_text(tracker)
+        wanted = business_from_text(said)
+        if wanted and not tracker.active_loop and CAN_I_HAVE_IT.search(said) and DOING_IT.search(said) \
+                and not business_topics(said, wanted):
+            # "我家电表装在厨房里面…能不能移到外面楼道去": a business asked for as a can-I
+            # question, not how it works: the application starts with what it needs.
+            return [SlotSet("business_type", wanted), FollowupAction("application_form")]
         topic = follow_up_topic(last_faq_topic(tracker), latest_text(tracker)) or business_topic(latest_text(tracker)) \
             or topic_of_business_in_talk(tracker, latest_text(tracker)) or selected_topic(tracker)
         if topic in FOR_BUSINESS and applicant_kind(tracker) != "residential" and not (

@@ -308,6 +308,10 @@ def joined_address(value: str, text: str) -> str:
     return name.group(1) + value if name else value
 
 
+# "金陵小区", "紫金花园": an estate's name after the road.
+COMPOUND_NAME = re.compile(r"小区|花园|公寓|新村|家园|大厦|广场|[苑园]")
+
+
 def whole_address(value: Any, text: str) -> Any:
     """The customer's whole message when the extracted address is only its first part
     ("浦口区永宁街道青山村 就在村口小卖部旁边 青山村15号门口" -> not just 浦口区永宁街道青山村)."""
@@ -321,8 +325,9 @@ def whole_address(value: Any, text: str) -> Any:
         return value_text + following.group(0)  # "宁丹路122号" + "翠竹园12栋2004": the whole of it
     rest = text[text.index(value_text) + len(value_text):]
     # "江宁区禄口街道 溧塘村 村委会往东第三家": a village and how to find the house, no number.
-    if HOUSE_NUMBER.search(value_text) or not (HOUSE_NUMBER.search(rest) or VILLAGE_LEVEL.search(rest)):
-        return value
+    if HOUSE_NUMBER.search(value_text) or not (HOUSE_NUMBER.search(rest) or VILLAGE_LEVEL.search(rest)
+                                               or COMPOUND_NAME.search(rest)):
+        return value  # ("珠江路那块 金陵小区": the estate is part of it)
     return ADDRESS_LEAD.sub("", text[text.index(value_text):]).strip(" ，,。") or value
 
 

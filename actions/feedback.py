@@ -103,12 +103,16 @@ ASKS_ABOUT_OUTAGES = re.compile(r"(听说|是不是|会不会|要不要|有没�
 FEEDBACK_WORDS = re.compile(r"投诉|举报|建议|表扬|意见|态度|不满|差劲|太差|破|管不管|说法|赔|又停|老停|总停|三天两头|第[二三四五]次|几回")
 
 
+# "怎么申请", "要办", "想装": someone applying for a business.
+APPLIES = re.compile(r"申请|办理|要办|想办|怎么办|咋办|报装|想装|要装")
 # Feedback named in so many words: never read as a remark.
 NAMES_FEEDBACK = re.compile(r"投诉|举报|建议|表扬|意见|差评|说法|赔")
 # What the bot said when it showed a bill.
 BILL_SHOWN = re.compile(r"电费账单|电费金额|电费 [\d.]+ 元")
 # "两千三百多？？这么多", "咋这么贵": surprise at an amount.
 AMOUNT_SURPRISE = re.compile(r"这么多|这么贵|那么多|那么贵|咋这么|怎么这么|太贵|贵了这么|多了这么|翻了")
+# "晓得了 回头交 还有个事 …": something more follows the acknowledgement.
+MORE_TO_SAY = re.compile(r"还有|另外|对了|顺便|再问|还想")
 # "行吧知道了", "好吧 那我准备一下": the answer taken in.
 TAKEN_IN = re.compile(r"(行吧|好吧|那行|那好吧?|算了吧?)[，,\s]*(知道了|晓得了|明白了|我知道了)?|知道了|晓得了|明白了")
 
@@ -123,7 +127,7 @@ ASKS_ABOUT_ANONYMITY = re.compile(r"(能不能|可不可以|可以|能|会不会
 
 
 # "其实也不算投诉 就提个意见吧", "对 就登记成建议": the customer changes what is being filed.
-KIND_SWITCH = re.compile(r"(其实)?(也)?(?:不算|谈不上|说不上|称不上)(是)?(投诉|举报|建议|表扬)[了吧啊]?|(就|还是|改成|登记成|算|当成?|就当)(提)?(个|一个|成)?"
+KIND_SWITCH = re.compile(r"(其实)?(也)?(?:不算|谈不上|说不上|称不上)(是)?(投诉|举报|建议|表扬)[了吧啊]?|(就是?|还是|改成|登记成|算|当成?|就当)(提)?(个|一个|成)?"
                          r"(投诉|举报|建议|表扬|意见)(吧|了)?")
 
 
@@ -172,6 +176,12 @@ class ValidateFeedbackForm(KeepsIdentitySlots, BaseFormValidation, FormValidatio
             # outages that NLU heard as a complaint; it is answered, nothing is filed.
             return [SlotSet("feedback_type", None), SlotSet("requested_slot", None), ActiveLoop(None),
                     FollowupAction("outage_form")]
+        business = business_from_text(text)
+        if tracker.get_slot("requested_slot") is None and not tracker.get_slot("feedback_content") and business \
+                and APPLIES.search(text) and not NAMES_FEEDBACK.search(text) and not TIP_OFF_WORDS.search(text):
+            # "专变需要从400kVA增到800kVA，怎么申请？" (NLU heard a tip-off): an application.
+            return [SlotSet("feedback_type", None), SlotSet("requested_slot", None), ActiveLoop(None),
+                    SlotSet("business_type", business), FollowupAction("application_form")]
         if tracker.get_slot("requested_slot") is None and not tracker.get_slot("feedback_content") \
                 and not text.startswith("/") and not NAMES_FEEDBACK.search(text):
             said_last = " ".join(str(e.get("text") or "") for e in previous_turn(tracker) if e.get("event") == "bot")
@@ -179,7 +189,7 @@ class ValidateFeedbackForm(KeepsIdentitySlots, BaseFormValidation, FormValidatio
                 # "两千三百多？？这么多" right after the bill (NLU heard a complaint): why it is so high.
                 return [SlotSet("feedback_type", None), SlotSet("requested_slot", None), ActiveLoop(None),
                         SlotSet("bill_query", "reason"), FollowupAction("bill_form")]
-            if said_last and TAKEN_IN.search(text):
+            if said_last and TAKEN_IN.search(text) and len(text) <= 16 and not MORE_TO_SAY.search(text):
                 # "一整天啊 冰箱咋办 行吧知道了" right after the outage times: taken in with a sigh.
                 dispatcher.utter_message(response="utter_ok_no_problem")
                 return [SlotSet("feedback_type", None), SlotSet("requested_slot", None), ActiveLoop(None),

@@ -73,7 +73,7 @@ class ActionAnswerBareDetail(Action):
         corrected = await correct_just_filed_phone(dispatcher, tracker)
         if corrected is not None:
             return corrected
-        phone = next(filter(None, map(find_mobile, entity_values(tracker, "phone"))), None)
+        phone = next(filter(None, map(find_mobile, entity_values(tracker, "phone"))), None) or find_mobile(latest_text(tracker))
         if phone and await complete_callback(dispatcher, tracker, phone):
             return []
         offered = offered_request(tracker)

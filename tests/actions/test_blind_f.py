@@ -457,3 +457,92 @@ async def test_a_fault_told_in_few_or_plain_words_is_repaired(actions_gateway, s
     assert [e["name"] for e in events if e["event"] == "followup"] == ["fault_form"]
     assert named_request("我们楼现在灯一直一闪一闪的") == "fault_form"
     assert named_request("有没有电啊") is None and named_request("手机没电话费了") is None
+
+
+def test_the_last_answer_is_seen_through_the_fallbacks_revert():
+    """f-application-02 (live): after the fallback's answer and offer, the customer's next message
+    is reverted and replayed by Rasa; the offer is still the bot's last answer."""
+    from actions.common import previous_turn
+
+    prior = [{"event": "user", "text": "家里新盖的房子要通电 要办啥手续"},
+             {"event": "action", "name": "action_two_stage_fallback"},
+             {"event": "bot", "text": "需要的话，我现在就可以帮您在线提交新装用电申请。"},
+             {"event": "action", "name": "action_listen"},
+             {"event": "user", "text": "我叫沈长林 手机号15261893370"},
+             {"event": "action", "name": "action_two_stage_fallback"},
+             {"event": "rewind"},
+             {"event": "action", "name": "action_listen"}]
+    tracker = make_tracker("我叫沈长林 手机号15261893370", intent="inform", prior_events=prior)
+    assert [e.get("text") for e in previous_turn(tracker) if e.get("event") == "bot"] == \
+        ["需要的话，我现在就可以帮您在线提交新装用电申请。"]
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("said, intent, business", [
+    ("你好，我是南京苏源电子的电工，厂里要上新产线，专变需要从400kVA增到800kVA，怎么申请？", "tip_off", "capacity_change"),
+    ("举报有人私自接电 装充电桩偷电", "tip_off", None),
+])
+async def test_an_application_heard_as_feedback_is_an_application(actions_gateway, said, intent, business):
+    """h-application-03: a factory's capacity increase "怎么申请" was registered as a tip-off."""
+    from actions.feedback import ValidateFeedbackForm
+
+    tracker = make_tracker(said, intent=intent, form="feedback_form", slots={"feedback_type": intent})
+    events, _ = await run_action(ValidateFeedbackForm(), tracker)
+    followups = [e["name"] for e in events if e["event"] == "followup"]
+    assert (followups == ["application_form"]) is bool(business)
+    if business:
+        assert slot_values(events)["business_type"] == business
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("said, applies", [
+    ("你好 我家电表装在厨房里面 抄表的每次都要敲门 能不能移到外面楼道去", True),
+    ("移表要多少钱", False),
+])
+async def test_a_business_asked_for_as_can_i_starts_it(actions_gateway, said, applies):
+    """h-application-05: "…能不能移到外面楼道去" got the meter-reading answer; the application never started."""
+    from actions.faq import DOING_IT, ActionAnswerFaq
+
+    assert not DOING_IT.search("光伏发电能卖钱吗")  # a question about PV earnings asks for nothing to be done
+
+    events, _ = await run_action(ActionAnswerFaq(), make_tracker(said, intent="faq"))
+    assert ([e["name"] for e in events if e["event"] == "followup"] == ["application_form"]) is applies
+
+
+@pytest.mark.asyncio
+async def test_the_business_talked_about_before_is_the_one_applied_for(actions_gateway):
+    """h-application-04: "请问电费户名怎么改成我们自己的" (answered), then the address: "请问您要办理
+    哪项业务？", and "要带什么证件啊" there got "请先选一下"."""
+    from actions.applications import ValidateApplicationForm
+
+    prior = [{"event": "user", "text": "请问电费户名怎么改成我们自己的"},
+             {"event": "bot", "text": "过户（更名）需要：新户主有效身份证件…"},
+             {"event": "user", "text": "房子是刚买的二手房 在鼓楼区汉中门大街147号清凉山公寓3幢501"}]
+    tracker = make_tracker("要带什么证件啊 房产证还没下来 只有网签合同行不行", intent="faq", form="application_form",
+                           prior_events=prior, slots={"requested_slot": "business_type"})
+    events, messages = await run_action(ValidateApplicationForm(), tracker)
+    assert slot_values(events)["business_type"] == "name_transfer"
+    assert "utter_documents_ask_business_type" not in [m.get("response") for m in messages]
+
+
+@pytest.mark.asyncio
+async def test_a_phone_left_after_filing_is_not_a_new_application(actions_gateway):
+    """h-tip_off-01: "想了想还是留个电话吧 有需要可以问我 177… 别透露给他们" after the anonymous
+    tip-off (NLU: apply_service) got "请问您要办理哪项业务？"."""
+    import uuid
+
+    from actions import api_client
+    from actions.applications import ValidateApplicationForm
+
+    conversation = f"conv-{uuid.uuid4().hex[:8]}"
+    ticket = await api_client.create_ticket({
+        "request_key": f"test:{uuid.uuid4().hex}", "type": "tip_off", "summary": "举报：麻将馆偷电",
+        "channel": "web", "conversation_id": conversation})
+    prior = [{"event": "user", "text": "晚上从外面墙上能看到一根线直接接到楼道的线上"},
+             {"event": "bot", "text": f"您的举报已登记，编号：{ticket['ticket_no']}。"}]
+    said = "想了想还是留个电话吧 有需要可以问我 17705186631 别透露给他们"
+    tracker = make_tracker(said, intent="apply_service", form="application_form", prior_events=prior,
+                           sender_id=conversation)
+    events, _ = await run_action(ValidateApplicationForm(), tracker)
+    assert [e["name"] for e in events if e["event"] == "followup"] == ["action_listen"]
+    assert (await api_client.get_ticket(ticket["ticket_no"]))["contact_phone"] == "17705186631"
