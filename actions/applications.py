@@ -12,6 +12,7 @@ from rasa_sdk.types import DomainDict
 from actions import api_client
 from actions.responses import echoed
 from actions.common import (
+    HOUSE_NUMBER,
     BaseFormValidation,
     KeepsIdentitySlots,
     asker,
@@ -156,6 +157,10 @@ NAME_IN_TEXT = re.compile(r"(?:我叫|名字叫|名字是|姓名[是:：]?|申�
 ADDRESS_IN_TEXT = re.compile(r"\d+\s*(号|栋|幢|室|楼|单元)|[区县镇乡村路街巷苑园]\S*\d")
 FILLER = re.compile(r"^\s*(那就办吧|就办吧|办吧|那就|好的?|嗯|行|对|是|地址是?|住在?|家住|在)[\s，,：:]*")
 REGISTERED = "registered"
+
+
+# "石塘村118号", "和平社区56号": a place and its house number, said after the place alone.
+NUMBERED_PLACE = re.compile(r"([\u4e00-\u9fa5]{1,6}?(?:村|社区|路|街|巷|组|大街|大道))(\d+号[\d栋幢室楼单元]*)")
 
 
 def address_in_text(text: str) -> Optional[str]:
@@ -571,6 +576,12 @@ class ValidateApplicationForm(KeepsIdentitySlots, BaseFormValidation, FormValida
         from actions.faults import joined_address  # faults imports this module
 
         text = joined_address(str(value or "").strip(), latest_text(tracker))
+        numbered = NUMBERED_PLACE.findall(latest_text(tracker)) if not HOUSE_NUMBER.search(text) else []
+        for place, number in numbered:
+            if place[-3:] and text.endswith(place[-3:]):
+                # "江宁横溪街道石塘村 新房子 门牌是石塘村118号": the house number said after it.
+                text = text + number
+                break
         # An address names a place and a number (a village may go without one).
         if len(text) < 4 or not looks_like_address(text, tracker, need_number=True):
             if tracker.get_slot("requested_slot") in (None, "business_type"):

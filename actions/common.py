@@ -1363,6 +1363,15 @@ ASKS_TO_DO = re.compile(r"帮我|给我|查一下|查查|查下|先查|看一下
 # A complaint or tip-off said in so many words ("那我要投诉你们", "我要举报").
 WANTS_TO_COMPLAIN = re.compile(r"(我|那我|我就)?(要|想|得)(投诉|举报)|投诉你们|举报你们")
 # Someone posing as the utility's staff ("冒充供电所的人上门收费", "我觉得是骗子"): a tip-off.
+# "楼下群租房乱拉电线…从公共照明接电给电动车充电": using electricity illegally.
+ILLEGAL_USE = re.compile(r"乱拉电线|私拉乱接|私拉电线|乱接电线|私接电线|偷接|偷电|窃电|绕表|绕过电表|没走表|不走表的线|"
+                         r"(从|在)[^，,。]{0,8}(路灯|公共照明|电线杆|楼道|公共)[^，,。]{0,6}(接|拉|偷)(电|线|了)")
+def _hazard_named(text: str) -> bool:
+    from actions.faults import find_hazards  # faults imports this module
+
+    return bool(find_hazards(text))
+
+
 IMPERSONATION = re.compile(r"冒充|假冒|骗子|诈骗|骗钱|是骗人的|假的(工作人员|电工|师傅)|"
                            # "两个人上门说是供电局的 要给我换电表 收两百块钱 是不是你们的人啊"
                            r"是不是你们(的人|派的|派来的|单位的)|(自称|说是|说他们是|说自己是)[^，,。]{0,3}(供电|电力|电网)[^，,。]{0,16}(收|要|交)[^，,。]{0,3}(钱|费|块)")
@@ -1503,7 +1512,8 @@ class BaseFormValidation:
                     FollowupAction("fault_form")]
         from actions.faq import ASKS_WHEN_POWER_RETURNS, PAID_OR_IN_ARREARS, answer_topic  # faq imports the forms
 
-        if not slot and self.form_name() != "feedback_form" and IMPERSONATION.search(text):  # type: ignore[attr-defined]
+        if not slot and self.form_name() != "feedback_form" and (  # type: ignore[attr-defined]
+                IMPERSONATION.search(text) or (ILLEGAL_USE.search(text) and not _hazard_named(text))):
             # "说是供电所的 要收什么电表改造费三百块 我觉得是骗子": a tip-off, whatever form the
             # words about fees opened.
             return [SlotSet("requested_slot", None), ActiveLoop(None)] + reset_form_slots(self.form_name()) + [  # type: ignore[attr-defined]

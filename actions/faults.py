@@ -52,7 +52,7 @@ from actions.common import (
 # Words that mean danger to life: safety advice at once, urgent priority.
 HAZARD_WORDS = (
     "电线落地", "电线掉", "线掉地", "掉在地上", "落在地上", "断线", "线断了", "电线断",
-    "冒烟", "着火", "起火", "失火", "火花", "打火", "冒火", "烧起来", "烧焦", "爆炸", "炸了",
+    "冒烟", "冒白烟", "冒黑烟", "冒青烟", "着火", "起火", "失火", "火花", "打火", "冒火", "烧起来", "烧焦", "爆炸", "炸了",
     "触电", "被电", "电到人", "电击", "漏电", "带电", "电线杆倒", "电杆倒", "杆子倒",
     "电线杆歪", "电杆歪", "线杆歪", "杆子歪", "电线垂", "线垂", "垂下来", "耷拉", "碰到头", "变压器响",
 ) + ("救命", "电晕", "电倒", "电着了", "电到了", "触了电", "火灾")
@@ -309,7 +309,7 @@ def joined_address(value: str, text: str) -> str:
 
 
 # "金陵小区", "紫金花园": an estate's name after the road.
-COMPOUND_NAME = re.compile(r"小区|花园|公寓|新村|家园|大厦|广场|[苑园]")
+COMPOUND_NAME = re.compile(r"小区|花园|公寓|新村|家园|大厦|广场|[苑园郡府城湾]|大街|大道|[路街巷]")
 
 
 def whole_address(value: Any, text: str) -> Any:
@@ -888,6 +888,8 @@ class ValidateOutageForm(BaseFormValidation, AddressValidation, FormValidationAc
 
     async def validate_address(self, value: Any, dispatcher: CollectingDispatcher,
                                tracker: Tracker, domain: DomainDict) -> Dict[Text, Any]:
+        if tracker.get_slot("requested_slot") == "address" and isinstance(value, str):
+            value = whole_address(value, latest_text(tracker))  # "白马镇 曹家桥村": not just 白马镇
         problem = await self._check_address(value, dispatcher, tracker)
         if problem is not None:
             return problem

@@ -103,6 +103,8 @@ ASKS_ABOUT_OUTAGES = re.compile(r"(听说|是不是|会不会|要不要|有没�
 FEEDBACK_WORDS = re.compile(r"投诉|举报|建议|表扬|意见|态度|不满|差劲|太差|破|管不管|说法|赔|又停|老停|总停|三天两头|第[二三四五]次|几回")
 
 
+BILL_WORDS = re.compile(r"电费|账单|用电量|度数")
+CHECK_IT = re.compile(r"(给我|帮我|帮忙)?查(查|一查|一下|下)|(给我|帮我)看看|核(对|实)一下")
 # "怎么申请", "要办", "想装": someone applying for a business.
 APPLIES = re.compile(r"申请|办理|要办|想办|怎么办|咋办|报装|想装|要装")
 # Feedback named in so many words: never read as a remark.
@@ -176,6 +178,11 @@ class ValidateFeedbackForm(KeepsIdentitySlots, BaseFormValidation, FormValidatio
             # outages that NLU heard as a complaint; it is answered, nothing is filed.
             return [SlotSet("feedback_type", None), SlotSet("requested_slot", None), ActiveLoop(None),
                     FollowupAction("outage_form")]
+        if tracker.get_slot("requested_slot") is None and not tracker.get_slot("feedback_content") \
+                and BILL_WORDS.search(text) and CHECK_IT.search(text) and not NAMES_FEEDBACK.search(text):
+            # "…上个月我家电费怎么会这么高？？…是不是抄错了…给我查查": the bill checked and explained.
+            return [SlotSet("feedback_type", None), SlotSet("requested_slot", None), ActiveLoop(None),
+                    SlotSet("bill_query", "reason"), FollowupAction("bill_form")]
         business = business_from_text(text)
         if tracker.get_slot("requested_slot") is None and not tracker.get_slot("feedback_content") and business \
                 and APPLIES.search(text) and not NAMES_FEEDBACK.search(text) and not TIP_OFF_WORDS.search(text):

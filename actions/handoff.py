@@ -20,6 +20,7 @@ from actions.common import (
     DONE_STATUSES,
     ASKS_FOR_A_PERSON,
     HUMAN_WORDS,
+    ILLEGAL_USE,
     IMPERSONATION,
     FORM_LABELS,
     TICKET_STATUS_LABELS,
@@ -104,6 +105,17 @@ class ActionHandoff(Action):
             # "我已经让小孩离远点了" at a hazard repair's phone question, heard as a wish for a
             # person: nobody was asked for; the form takes it as what it is and asks again.
             return [FollowupAction(form)]
+        if not form and not text.startswith("/") and offered_reason(tracker) not in REASONS \
+                and not (HUMAN_WORDS.search(text) or ASKS_FOR_A_PERSON.search(text) or PERSON_WORDS.search(text)):
+            from actions.applications import business_from_text  # applications imports this module
+            from actions.menu import named_request
+
+            request = named_request(text)
+            if request:
+                # "我儿子让我问 屋顶装那个太阳能板发电 要跟你们报个啥并网" heard as a wish for a
+                # person: nobody was asked for, the words name a request the bot serves.
+                business = business_from_text(text) if request == "application_form" else None
+                return ([SlotSet("business_type", business)] if business else []) + [FollowupAction(request)]
         reason = offered_reason(tracker)
         if reason not in REASONS:
             reason = "identity_failed" if tracker.get_slot("identity_locked") else "customer_request"
@@ -132,6 +144,8 @@ class ActionHandoff(Action):
         return events + [listen]
 
 
+# "俺家叫停电了 短信讲是欠费", "欠费被停电了": power cut for unpaid bills, said as news.
+CUT_FOR_ARREARS = re.compile(r"欠费.{0,10}(停电|断电|停了|掐|拉闸|没电)|(停电|断电|停了电|没电|掐了电).{0,12}(欠费|没交电费|电费没交)")
 # Words about people to talk to: a hand-off heard in a form is kept when any is said.
 PERSON_WORDS = re.compile(r"人工|客服|真人|机器|人来|人接|找人|有人吗|电话|打给|来电|经理|领导|负责人|接线")
 
@@ -195,14 +209,19 @@ def bot_answered_last_turn(tracker: Tracker) -> bool:
 
 
 # "我要举报…", "投诉你们…", "表扬一下…": the kind of feedback, named at the start.
-FEEDBACK_NAMED = re.compile(r"^\s*(我要|我想|想|要|给你们)?(举报|投诉|表扬|提个?建议|提个?意见)")
-FEEDBACK_KINDS = {"举报": "tip_off", "投诉": "complaint", "表扬": "praise"}
+FEEDBACK_NAMED = re.compile(r"^\s*(我要|我想|想|要|给你们)?(举报|投诉|表扬|提个?建议|提个?意见|点个?赞|夸夸?)")
+FEEDBACK_KINDS = {"举报": "tip_off", "投诉": "complaint", "表扬": "praise", "点赞": "praise", "点个赞": "praise",
+                  "夸": "praise", "夸夸": "praise"}
+
+
+PRAISED = re.compile(r"点个?赞|给个?好评|必须表扬|要表扬|值得表扬")
 
 
 def feedback_named(text: str) -> Optional[str]:
     found = FEEDBACK_NAMED.match(text or "")
     if not found:
-        return None
+        # "给你们营业厅的小姑娘点个赞": praise named anywhere, with nothing to complain of.
+        return "praise" if PRAISED.search(text or "") and not re.search(r"投诉|不满|差|骂", text or "") else None
     return FEEDBACK_KINDS.get(found.group(2), "suggestion")
 
 
@@ -253,6 +272,11 @@ class ActionDefaultAskAffirmation(Action):
         if ASKS_WHEN_POWER_RETURNS.search(text) and PAID_OR_IN_ARREARS.search(text):
             # "我电费刚刚在手机上交了 怎么家里还是没电": the reconnection rule, then the bills.
             return [ActiveLoop(None), FollowupAction("action_answer_faq")]
+        if CUT_FOR_ARREARS.search(text) and not tracker.active_loop:
+            # "俺家叫停电了 短信讲是欠费": the bills are checked, then what paying brings.
+            from actions.faults import arrears_check_first
+
+            return arrears_check_first(dispatcher, tracker)
         apologise_if_angry(dispatcher, tracker)
         # "那要钱吗" right after a FAQ answer: the follow-up of that answer.
         follow_up = follow_up_topic(last_faq_topic(tracker), text)
@@ -299,7 +323,7 @@ class ActionDefaultAskAffirmation(Action):
             # "没电", "灯一闪一闪的": a fault said in two words, whatever the model made of it.
             return [ActiveLoop(None), FollowupAction("fault_form")]
         leaning = [r.get("name") for r in ranking[:3]]
-        kind = feedback_named(text) or ("tip_off" if IMPERSONATION.search(text) else None)
+        kind = feedback_named(text) or ("tip_off" if IMPERSONATION.search(text) or ILLEGAL_USE.search(text) else None)
         if kind and not request:
             # "举报你们一个装表的师傅 说不给他两百块就拖着不给装": the customer names what it is.
             return [ActiveLoop(None), SlotSet("feedback_type", kind), FollowupAction("feedback_form")]
@@ -377,5 +401,11 @@ class ActionDefaultFallback(Action):
             # "那就留个电话吧 135… 别跟他们说是我讲的" after an anonymous tip-off, whatever the
             # policies made of it: the ticket's contact.
             return corrected + [ActiveLoop(None), FollowupAction("action_listen")]
+        from actions.faq import ASKS_WHEN_POWER_RETURNS, PAID_OR_IN_ARREARS
+
+        text = latest_text(tracker)
+        if ASKS_WHEN_POWER_RETURNS.search(text) and PAID_OR_IN_ARREARS.search(text):
+            # "俺马上去交 交了以后多长时间能来电", not understood twice: the reconnection rule.
+            return [ActiveLoop(None), FollowupAction("action_answer_faq")]
         dispatcher.utter_message(response="utter_default")
         return [UserUtteranceReverted(), SlotSet("handoff_reason", "fallback")]

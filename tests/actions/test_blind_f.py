@@ -546,3 +546,93 @@ async def test_a_phone_left_after_filing_is_not_a_new_application(actions_gatewa
     events, _ = await run_action(ValidateApplicationForm(), tracker)
     assert [e["name"] for e in events if e["event"] == "followup"] == ["action_listen"]
     assert (await api_client.get_ticket(ticket["ticket_no"]))["contact_phone"] == "17705186631"
+
+
+# --- batch i -------------------------------------------------------------------------
+
+
+def test_white_smoke_is_a_hazard():
+    """i-hazard-03: "村口那个 一直嗡嗡响 现在冒白烟了" was repaired at normal priority."""
+    from actions.faults import find_hazards
+
+    assert find_hazards("就我们村口那个 一直嗡嗡响 现在冒白烟了")
+
+
+@pytest.mark.parametrize("value, said, whole", [
+    ("建邺区", "建邺区 奥体大街 新城香溢紫郡", "建邺区 奥体大街 新城香溢紫郡"),
+    ("白马镇", "白马镇 曹家桥村", "白马镇 曹家桥村"),
+    ("中山路18号", "中山路18号", "中山路18号"),
+])
+def test_an_address_typed_with_spaces_is_kept_whole(value, said, whole):
+    """i-hazard-04: "建邺区 奥体大街 新城香溢紫郡" sent the crew to "建邺区"; i-outage-02: "白马镇
+    曹家桥村" found no outage (one is planned there)."""
+    from actions.faults import whole_address
+
+    assert whole_address(value, said) == whole
+
+
+@pytest.mark.asyncio
+async def test_the_house_number_said_after_the_place_joins_it(actions_gateway):
+    """i-application-01: "江宁横溪街道石塘村 新房子 门牌是石塘村118号" was filed at "…石塘村"."""
+    from actions.applications import ValidateApplicationForm
+
+    said = "江宁横溪街道石塘村 新房子 门牌是石塘村118号"
+    tracker = make_tracker(said, intent="inform", form="application_form",
+                           slots={"requested_slot": "address", "business_type": "new_connection"})
+    result = await ValidateApplicationForm().validate_address("江宁横溪街道石塘村", None, tracker, {})
+    assert result["address"] == "江宁横溪街道石塘村118号"
+
+
+@pytest.mark.asyncio
+async def test_a_request_heard_as_a_wish_for_a_person_is_served(actions_gateway):
+    """i-application-05: "我儿子让我问 屋顶装那个太阳能板发电 要跟你们报个啥并网" (NLU: a person)
+    got the desk-closed callback instead of the PV application."""
+    from actions.handoff import ActionHandoff
+
+    said = "我儿子让我问 屋顶装那个太阳能板发电 要跟你们报个啥并网"
+    events, _ = await run_action(ActionHandoff(), make_tracker(said, intent="request_human"))
+    assert [e["name"] for e in events if e["event"] == "followup"] == ["application_form"]
+    assert slot_values(events)["business_type"] == "pv_connection"
+    events, _ = await run_action(ActionHandoff(), make_tracker("这个说不清楚 能不能叫个人给我打电话",
+                                                                intent="request_human"))
+    assert "application_form" not in [e.get("name") for e in events if e["event"] == "followup"]
+
+
+@pytest.mark.asyncio
+async def test_a_bill_to_check_told_angrily_is_checked_not_filed(actions_gateway):
+    """i-bill-02: "上个月我家电费怎么会这么高？？…你们是不是抄错了…给我查查" was filed as a complaint."""
+    from actions.feedback import ValidateFeedbackForm
+
+    said = ("我真的想问问你们，上个月我家电费怎么会这么高？？我们家就两个人，白天都上班不在家，"
+            "以前一个月也就一百出头，你们是不是抄错了还是怎么回事，给我查查")
+    tracker = make_tracker(said, intent="complain", form="feedback_form", slots={"feedback_type": "complaint"})
+    events, _ = await run_action(ValidateFeedbackForm(), tracker)
+    assert [e["name"] for e in events if e["event"] == "followup"] == ["bill_form"]
+    assert slot_values(events)["bill_query"] == "reason"
+
+
+@pytest.mark.asyncio
+async def test_power_cut_for_arrears_told_as_news_checks_the_bills(actions_gateway):
+    """i-arrears_reconnect-01: "俺家叫停电了 短信讲是欠费" got "您是想提意见建议吗？"."""
+    from actions.handoff import ActionDefaultAskAffirmation, ActionDefaultFallback
+
+    events, _ = await run_action(ActionDefaultAskAffirmation(), make_tracker("俺家叫停电了 短信讲是欠费",
+                                                                             intent="nlu_fallback"))
+    assert slot_values(events)["bill_query"] == "suspect_arrears"
+    events, _ = await run_action(ActionDefaultFallback(), make_tracker("俺马上去交 交了以后多长时间能来电",
+                                                                       intent="nlu_fallback"))
+    assert [e["name"] for e in events if e["event"] == "followup"] == ["action_answer_faq"]
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("said, kind", [
+    ("楼下群租房乱拉电线 楼道里电线跟蜘蛛网一样 还有人从公共照明接电给电动车充电", "tip_off"),
+    ("给你们营业厅的小姑娘点个赞", "praise"),
+])
+async def test_feedback_told_without_its_name_is_taken_as_what_it_is(actions_gateway, said, kind):
+    """i-tip_off-03: illegal wiring (no "举报") became a repair; i-praise-02: "点个赞" got
+    "您是想表扬吗？" and was lost."""
+    from actions.handoff import ActionDefaultAskAffirmation
+
+    events, _ = await run_action(ActionDefaultAskAffirmation(), make_tracker(said, intent="nlu_fallback"))
+    assert slot_values(events)["feedback_type"] == kind
