@@ -636,3 +636,14 @@ async def test_feedback_told_without_its_name_is_taken_as_what_it_is(actions_gat
 
     events, _ = await run_action(ActionDefaultAskAffirmation(), make_tracker(said, intent="nlu_fallback"))
     assert slot_values(events)["feedback_type"] == kind
+
+
+@pytest.mark.asyncio
+async def test_a_shopkeeper_asking_about_a_night_outage_is_answered_not_filed(actions_gateway):
+    """i-outage-04: "湖南路那边要晚上停电施工？我开夜宵的 影响大不大" (NLU: a complaint) asked for a phone."""
+    from actions.feedback import ValidateFeedbackForm
+
+    tracker = make_tracker("湖南路那边要晚上停电施工？我开夜宵的 影响大不大", intent="complain", form="feedback_form",
+                           slots={"feedback_type": "complaint"})
+    events, _ = await run_action(ValidateFeedbackForm(), tracker)
+    assert [e["name"] for e in events if e["event"] == "followup"] == ["outage_form"]
