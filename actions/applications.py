@@ -174,9 +174,12 @@ def address_in_text(text: str) -> Optional[str]:
 
 
 def business_said_before(tracker: Tracker, turns: int = 3) -> Optional[str]:
-    """The business the customer named in one of their last few messages before this one."""
+    """The business the customer named in one of their last few messages before this one (none
+    once an application was filed since: "好 帮我申请" after it is no second one)."""
     seen = 0
     for event in reversed(tracker.events):
+        if event.get("event") == "bot" and "申请已提交" in str(event.get("text") or ""):
+            return None
         if event.get("event") != "user":
             continue
         seen += 1

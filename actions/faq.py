@@ -45,6 +45,7 @@ FOLLOW_UPS: Dict[str, Dict[str, str]] = {
     "docs_ev_charger": {"fee": "ev_charging_price"},
     "tiered_tariff": {"business": "price_commercial"},
     "peak_valley_prices": {"business": "price_commercial"},
+    "peak_valley_hours": {"fee": "peak_valley_prices"},
     "price_commercial": {"business": "tariff_business_change"},
     "prepaid": {"refund": "refund_double_charge"},
     "business_hall": {"weekend": "business_hall_weekend"},

@@ -20,6 +20,8 @@ from actions.common import (
     DONE_STATUSES,
     ASKS_FOR_A_PERSON,
     HUMAN_WORDS,
+    reassure_after_filing,
+    ticket_announced_last_turn,
     ILLEGAL_USE,
     IMPERSONATION,
     FORM_LABELS,
@@ -116,6 +118,13 @@ class ActionHandoff(Action):
                 # person: nobody was asked for, the words name a request the bot serves.
                 business = business_from_text(text) if request == "application_form" else None
                 return ([SlotSet("business_type", business)] if business else []) + [FollowupAction(request)]
+            reassured = await reassure_after_filing(dispatcher, tracker)
+            if reassured is not None:
+                return reassured  # "快点处理" right after a filing: the committed times again
+            if ticket_announced_last_turn(tracker) or tracker.latest_message.get("intent", {}).get("confidence", 1) < 0.9:
+                # "好 我让大家都别过去" after an urgent repair was registered: no person was asked
+                # for; asked what is meant (a yes on the button still hands off).
+                return [FollowupAction("action_default_ask_affirmation")]
         reason = offered_reason(tracker)
         if reason not in REASONS:
             reason = "identity_failed" if tracker.get_slot("identity_locked") else "customer_request"
@@ -147,7 +156,8 @@ class ActionHandoff(Action):
 # "俺家叫停电了 短信讲是欠费", "欠费被停电了": power cut for unpaid bills, said as news.
 CUT_FOR_ARREARS = re.compile(r"欠费.{0,10}(停电|断电|停了|掐|拉闸|没电)|(停电|断电|停了电|没电|掐了电).{0,12}(欠费|没交电费|电费没交)")
 # Words about people to talk to: a hand-off heard in a form is kept when any is said.
-PERSON_WORDS = re.compile(r"人工|客服|真人|机器|人来|人接|找人|有人吗|电话|打给|来电|经理|领导|负责人|接线")
+PERSON_WORDS = re.compile(r"人工|客服|真人|机器|人来|人接|找人|有人吗|有个人|个人来|喊人|叫人|电话|打给|来电|经理|领导|"
+                          r"负责人|接线|说不清|讲不清|不会弄|不会用")
 
 SMALL_TALK_GUESSES = {"goodbye", "affirm", "deny", "thank", "greet", "chitchat", "rate_service", "cancel"}
 # "要几天能办好", "多久能修好", "大概什么时候": how long something takes.

@@ -647,3 +647,63 @@ async def test_a_shopkeeper_asking_about_a_night_outage_is_answered_not_filed(ac
                            slots={"feedback_type": "complaint"})
     events, _ = await run_action(ValidateFeedbackForm(), tracker)
     assert [e["name"] for e in events if e["event"] == "followup"] == ["outage_form"]
+
+
+# --- regressions seen in the whole dev half ---------------------------------------------
+
+
+@pytest.mark.asyncio
+async def test_no_second_application_from_the_business_named_before_a_filing(actions_gateway):
+    """b-application-007: "好 帮我申请" right after the tariff change was filed filed it again."""
+    from actions.applications import business_said_before
+
+    prior = [{"event": "user", "text": "我们饭店晚上用电多 想把电价改成峰谷分时的 能办吗"},
+             {"event": "bot", "text": "您的电价变更申请已提交，工单号：YK20261203006。"},
+             {"event": "user", "text": "我是老板叶俊杰"}]
+    assert business_said_before(make_tracker("好 帮我申请", intent="apply_service", prior_events=prior)) is None
+    assert business_said_before(make_tracker("好 帮我申请", intent="apply_service", prior_events=prior[:1])) \
+        == "tariff_change"
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("said", ["好 我让大家都别过去", "快点处理"])
+async def test_words_after_a_filing_heard_as_a_wish_for_a_person_hand_nothing_off(actions_gateway, said):
+    """hazard-d01, b-complaint-006: after the urgent repair (or the complaint) was registered, "好
+    我让大家都别过去" / "快点处理" (NLU: a person) opened a desk-closed callback."""
+    from actions.handoff import ActionHandoff
+
+    prior = [{"event": "user", "text": "我电话13770561238"},
+             {"event": "bot", "text": "已为您登记紧急故障报修，工单号：BX20261203035。"}]
+    events, _ = await run_action(ActionHandoff(), make_tracker(said, intent="request_human", prior_events=prior))
+    followups = [e.get("name") for e in events if e["event"] == "followup"]
+    assert followups in (["action_default_ask_affirmation"], []) and "action_listen" not in followups
+
+
+@pytest.mark.asyncio
+async def test_paid_arrears_asked_as_an_outage_question_gets_the_reconnection_rule(actions_gateway):
+    """arrears_reconnect-d04: "我刚才用微信把欠的电费交了 什么时候能来电啊" (NLU: an outage query)
+    was asked for an address, never told 24 hours."""
+    from actions.faults import ValidateOutageForm
+
+    tracker = make_tracker("我刚才用微信把欠的电费交了 什么时候能来电啊", intent="query_outage", form="outage_form")
+    events, _ = await run_action(ValidateOutageForm(), tracker)
+    assert [e["name"] for e in events if e["event"] == "followup"] == ["action_answer_faq"]
+
+
+@pytest.mark.asyncio
+async def test_a_complaint_said_in_a_progress_question_is_taken(actions_gateway):
+    """b-complaint-002: "昨天晚上报的修 等了三个钟头才来人 你们承诺的时间呢 我要投诉" (NLU: progress)
+    was asked for a ticket number and then registered as a repair."""
+    from actions.progress import ValidateProgressForm
+
+    said = "昨天晚上报的修 等了三个钟头才来人 你们承诺的时间呢 我要投诉"
+    events, _ = await run_action(ValidateProgressForm(), make_tracker(said, intent="query_progress", form="progress_form"))
+    assert [e["name"] for e in events if e["event"] == "followup"] == ["feedback_form"]
+    assert slot_values(events)["feedback_type"] == "complaint"
+
+
+def test_the_valley_price_after_the_hours_is_a_follow_up():
+    """cinfo-002: "谷时候一度多少钱" after the peak/valley hours got the tiered prices."""
+    from actions.faq import follow_up_topic
+
+    assert follow_up_topic("peak_valley_hours", "谷时候一度多少钱") == "peak_valley_prices"
