@@ -1441,7 +1441,11 @@ class BaseFormValidation:
                 return [SlotSet("requested_slot", None), ActiveLoop(None), FollowupAction("action_listen")]
             text = latest_text(tracker)
             phone = find_mobile(text)
-            if phone and CALL_ME_ON_IT.search(text) and await complete_callback(dispatcher, tracker, phone):
+            from actions.applications import business_from_text  # applications imports this module
+            from actions.menu import named_request
+
+            if phone and (CALL_ME_ON_IT.search(text) or not (named_request(text) or business_from_text(text))) \
+                    and await complete_callback(dispatcher, tracker, phone):
                 # "我现在的电话是138… 让人打过来" after the desk-closed notice, whatever form NLU
                 # opened: the number for the callback already opened.
                 return [SlotSet("requested_slot", None), ActiveLoop(None), FollowupAction("action_listen")]

@@ -153,6 +153,8 @@ class ActionHandoff(Action):
         return events + [listen]
 
 
+# "从昨晚上就停电了 到现在还没来 是不是哪里线坏了": out of power for a while, asked as a question.
+OUT_SINCE = re.compile(r"到现在(还)?没(来|电)|(昨晚|昨天|早上|一早上|半天|一上午)[^，,。？?]{0,6}(就)?停电了")
 # "俺家叫停电了 短信讲是欠费", "欠费被停电了": power cut for unpaid bills, said as news.
 CUT_FOR_ARREARS = re.compile(r"欠费.{0,10}(停电|断电|停了|掐|拉闸|没电)|(停电|断电|停了电|没电|掐了电).{0,12}(欠费|没交电费|电费没交)")
 # Words about people to talk to: a hand-off heard in a form is kept when any is said.
@@ -329,7 +331,8 @@ class ActionDefaultAskAffirmation(Action):
         from actions.menu import FORM_INTENTS, named_request, other_utility_response
 
         request = named_request(text)
-        if request == "fault_form" and len(text) <= 12 and not is_question(text) and not tracker.active_loop:
+        if request == "fault_form" and not tracker.active_loop and (
+                len(text) <= 12 and not is_question(text) or OUT_SINCE.search(text)):
             # "没电", "灯一闪一闪的": a fault said in two words, whatever the model made of it.
             return [ActiveLoop(None), FollowupAction("fault_form")]
         leaning = [r.get("name") for r in ranking[:3]]

@@ -707,3 +707,32 @@ def test_the_valley_price_after_the_hours_is_a_follow_up():
     from actions.faq import follow_up_topic
 
     assert follow_up_topic("peak_valley_hours", "谷时候一度多少钱") == "peak_valley_prices"
+
+
+@pytest.mark.asyncio
+async def test_out_of_power_since_last_night_asked_as_a_question_is_repaired(actions_gateway):
+    """e-repair-02: "我们大泉村这边从昨晚上就停电了 到现在还没来 是不是哪里线坏了" got "答不上来"."""
+    from actions.handoff import ActionDefaultAskAffirmation
+
+    said = "你好 我们大泉村这边从昨晚上就停电了 到现在还没来 是不是哪里线坏了"
+    events, _ = await run_action(ActionDefaultAskAffirmation(), make_tracker(said, intent="nlu_fallback"))
+    assert [e["name"] for e in events if e["event"] == "followup"] == ["fault_form"]
+
+
+@pytest.mark.asyncio
+async def test_a_phone_after_the_desk_closed_notice_goes_to_the_callback_in_any_words(actions_gateway):
+    """e-handoff-05: "我们是南京宁新电子有限公司 户号3201000034 联系电话136… 工作日都可以打" right
+    after the callback was opened started an application."""
+    import uuid
+
+    from actions import api_client
+    from actions.applications import ValidateApplicationForm
+
+    conversation = f"conv-{uuid.uuid4().hex[:8]}"
+    ticket = await api_client.create_ticket({
+        "request_key": f"test:{uuid.uuid4().hex}", "type": "callback", "summary": "回电：客户要求转人工，非服务时间",
+        "channel": "web", "conversation_id": conversation})
+    said = "我们是南京宁新电子有限公司 户号3201000034 联系电话13647202292 工作日都可以打"
+    tracker = make_tracker(said, intent="apply_service", form="application_form", sender_id=conversation)
+    await run_action(ValidateApplicationForm(), tracker)
+    assert (await api_client.get_ticket(ticket["ticket_no"]))["contact_phone"] == "13647202292"
