@@ -736,3 +736,10 @@ async def test_a_phone_after_the_desk_closed_notice_goes_to_the_callback_in_any_
     tracker = make_tracker(said, intent="apply_service", form="application_form", sender_id=conversation)
     await run_action(ValidateApplicationForm(), tracker)
     assert (await api_client.get_ticket(ticket["ticket_no"]))["contact_phone"] == "13647202292"
+
+
+def test_how_to_do_the_paperwork_of_a_named_business_is_its_documents():
+    """e-application-08: "老家这个电表户想销掉 咋办手续" got the name transfer's documents."""
+    from actions.faq import business_topic
+
+    assert business_topic("我要搬去外地了 老家这个电表户想销掉 咋办手续") == "docs_account_closing"
