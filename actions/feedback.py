@@ -135,6 +135,11 @@ KIND_SWITCH = re.compile(r"(其实)?(也)?(?:不算|谈不上|说不上|称不�
                          r"(投诉|举报|建议|表扬|意见)(吧|了)?")
 
 
+def bot_said_last(tracker: Tracker) -> bool:
+    """Whether the bot answered the customer's previous message (a remark may follow it)."""
+    return any(e.get("event") == "bot" for e in previous_turn(tracker))
+
+
 def switched_kind(text: str, current: Optional[str]) -> Optional[str]:
     """The kind the customer now wants, when a switch is said and it differs from ``current``."""
     found = [m for m in KIND_SWITCH.finditer(text or "") if m.group(8)]
@@ -204,7 +209,8 @@ class ValidateFeedbackForm(KeepsIdentitySlots, BaseFormValidation, FormValidatio
                 return [SlotSet("feedback_type", None), SlotSet("requested_slot", None), ActiveLoop(None),
                         FollowupAction("action_listen")]
         if tracker.get_slot("requested_slot") is None and not tracker.get_slot("feedback_content") \
-                and len(text.strip()) <= SHORT_REMARK_CHARS and not text.startswith("/") \
+                and len(text.strip()) <= SHORT_REMARK_CHARS + (6 if bot_said_last(tracker) else 0) \
+                and not text.startswith("/") \
                 and not (FEEDBACK_WORDS.search(text) or GRIEVANCE_WORDS.search(text) or is_angry(text)):
             # "还没交是吧 这两天去交" right after a bill (NLU heard a complaint): a short remark with
             # nothing to complain of is no complaint; the fallback answers it as what it is.

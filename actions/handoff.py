@@ -153,12 +153,13 @@ class ActionHandoff(Action):
         return events + [listen]
 
 
+ACCOUNT_NO = re.compile(r"(?<!\d)32\d{8}(?!\d)")
 # "从昨晚上就停电了 到现在还没来 是不是哪里线坏了": out of power for a while, asked as a question.
 OUT_SINCE = re.compile(r"到现在(还)?没(来|电)|(昨晚|昨天|早上|一早上|半天|一上午)[^，,。？?]{0,6}(就)?停电了")
 # "俺家叫停电了 短信讲是欠费", "欠费被停电了": power cut for unpaid bills, said as news.
 CUT_FOR_ARREARS = re.compile(r"欠费.{0,10}(停电|断电|停了|掐|拉闸|没电)|(停电|断电|停了电|没电|掐了电).{0,12}(欠费|没交电费|电费没交)")
 # Words about people to talk to: a hand-off heard in a form is kept when any is said.
-PERSON_WORDS = re.compile(r"人工|客服|真人|机器|人来|人接|找人|有人吗|有个人|个人来|喊人|叫人|电话|打给|来电|经理|领导|"
+PERSON_WORDS = re.compile(r"人工|客服|真人|机器|人来|人接|找人|有人吗|有个人|个人来|电话|打给|来电|经理|领导|"
                           r"负责人|接线|说不清|讲不清|不会弄|不会用")
 
 SMALL_TALK_GUESSES = {"goodbye", "affirm", "deny", "thank", "greet", "chitchat", "rate_service", "cancel"}
@@ -331,6 +332,10 @@ class ActionDefaultAskAffirmation(Action):
         from actions.menu import FORM_INTENTS, named_request, other_utility_response
 
         request = named_request(text)
+        if request and not tracker.active_loop and ACCOUNT_NO.search(text) and not is_question(text.replace("是多少", "")):
+            # "…上个月的电费是多少钱啊还有就是到底交了没有…户号3201000016手机尾号0945": the 户号
+            # and the words of a request; the request takes the details from this message.
+            return [ActiveLoop(None), FollowupAction(request)]
         if request == "fault_form" and not tracker.active_loop and (
                 len(text) <= 12 and not is_question(text) or OUT_SINCE.search(text)):
             # "没电", "灯一闪一闪的": a fault said in two words, whatever the model made of it.

@@ -743,3 +743,38 @@ def test_how_to_do_the_paperwork_of_a_named_business_is_its_documents():
     from actions.faq import business_topic
 
     assert business_topic("我要搬去外地了 老家这个电表户想销掉 咋办手续") == "docs_account_closing"
+
+
+@pytest.mark.asyncio
+async def test_calling_people_away_from_a_hazard_is_no_wish_for_a_person(actions_gateway):
+    """b-hazard-001: "好的 我去喊人不让靠近" after the urgent repair opened a desk-closed callback."""
+    from actions.handoff import ActionHandoff
+
+    prior = [{"event": "user", "text": "我电话13605187724"},
+             {"event": "bot", "text": "已为您登记紧急故障报修，工单号：BX20261203001。"}]
+    events, _ = await run_action(ActionHandoff(), make_tracker("好的 我去喊人不让靠近", intent="request_human",
+                                                               prior_events=prior))
+    assert "action_listen" not in [e.get("name") for e in events if e["event"] == "followup"]
+
+
+@pytest.mark.asyncio
+async def test_a_rambling_bill_question_with_the_account_number_is_served(actions_gateway):
+    """a-bill-010: one long unpunctuated message with the 户号 and the last four digits got "没太理解"."""
+    from actions.handoff import ActionDefaultAskAffirmation
+
+    said = "你好我想问一下就是我们家上个月的电费是多少钱啊还有就是到底交了没有我自己也记不清了户号3201000016手机尾号0945"
+    events, _ = await run_action(ActionDefaultAskAffirmation(), make_tracker(said, intent="nlu_fallback"))
+    assert [e["name"] for e in events if e["event"] == "followup"] == ["bill_form"]
+
+
+@pytest.mark.asyncio
+async def test_a_reaction_to_the_bill_is_no_complaint(actions_gateway):
+    """arrears_reconnect-d03: "好 我马上交 交了就不会停了吧" right after the bill was filed as a complaint."""
+    from actions.feedback import ValidateFeedbackForm
+
+    prior = [{"event": "user", "text": "3201000030 尾号3420"},
+             {"event": "bot", "text": "2026年11月电费账单（户号尾号0030）：\n· 电费金额：2382.36 元"}]
+    tracker = make_tracker("好 我马上交 交了就不会停了吧", intent="complain", form="feedback_form",
+                           prior_events=prior, slots={"feedback_type": "complaint"})
+    events, _ = await run_action(ValidateFeedbackForm(), tracker)
+    assert [e["name"] for e in events if e["event"] == "followup"] == ["action_default_ask_affirmation"]
