@@ -1058,6 +1058,21 @@ def said_after_stop(text: str) -> str:
 ANNOUNCED_TICKET = re.compile(r"(?:工单|工单号|编号)[：:\s]*([A-Z]{2}\d{11})")
 
 
+def story_told_before(tracker: Tracker) -> str:
+    """The customer's message before the latest one, when it tells something ("你们那个抄表的是
+    不是瞎估的 这个月电费翻了一倍" before "我要投诉"); "" for a detail or a button."""
+    seen = 0
+    for event in reversed(tracker.events):
+        if event.get("event") != "user":
+            continue
+        seen += 1
+        if seen == 2:
+            text = str(event.get("text") or "").strip()
+            told = re.sub(r"[\d\s，,。.!！?？-]", "", text)
+            return text if len(told) >= 8 and not text.startswith("/") else ""
+    return ""
+
+
 def previous_turn(tracker: Tracker) -> List[Dict[str, Any]]:
     """What happened between the customer's previous message and the latest one (the bot's
     answer to the previous message: its actions and texts)."""
@@ -1559,7 +1574,10 @@ class BaseFormValidation:
             return [SlotSet(slot, None), SlotSet("requested_slot", None), ActiveLoop(None), SlotSet("paused_form", None)] \
                 + reset_form_slots(self.form_name()) + [  # type: ignore[attr-defined]
                     SlotSet("feedback_type", "tip_off" if intent == "tip_off" else "complaint"),
-                    SlotSet("feedback_content", text[:1000]), FollowupAction("feedback_form")]
+                    # "我要投诉" right after the story: the story is what is complained of.
+                    SlotSet("feedback_content", (f"{story_told_before(tracker)}；{text}" if len(text) < 10
+                                                 and story_told_before(tracker) else text)[:1000]),
+                    FollowupAction("feedback_form")]
         if asks_for_reconnection and answer_topic("reconnection", dispatcher, tracker, domain):
             # "欠多少 我现在就交 交完多久能来电": the question asked stands.
             return [SlotSet(slot, None), SlotSet("requested_slot", slot)]

@@ -59,7 +59,7 @@ ASKS_WHEN_POWER_RETURNS = re.compile(r"(多久|多长时间|几天|什么时候|
                                      r"(交完|交了|缴完|缴了|交上|补上).{0,8}(等多久|要多久|多久能?好|多长时间)|"
                                      r"(交完|交了|缴完|缴了|交上).{0,8}(来电|恢复|复电|有电)|"
                                      # "电费刚刚在手机上交了 怎么家里还是没电": paid, still dark.
-                                     r"(交了|缴了|交完|缴完|交过|付了|充了).{0,10}(怎么|咋|为啥|为什么)?(还是|还|仍然|依然)(没电|不来电|没来电|没有电)")
+                                     r"(交了|缴了|交完|缴完|交过|付了|充了).{0,10}(怎么|咋|为啥|为什么)?(还是|还|仍然|依然)(没电|不来电|没来电|没有电|黑的|黑着|没亮|不亮)")
 # Said by a customer whose power was cut for arrears, or who just paid.
 PAID_OR_IN_ARREARS = re.compile(r"欠|交了|缴了|交完|缴完|补交|补缴|充了|交上|交清|缴清|交过|付了|付完")
 # Topics about one business: after the answer, the application itself is offered.

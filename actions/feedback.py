@@ -36,6 +36,7 @@ from actions.common import (
     mask_phone,
     next_deadline,
     previous_turn,
+    story_told_before,
     request_key,
     reset_form_slots,
     add_to_just_filed,
@@ -259,6 +260,10 @@ class ValidateFeedbackForm(KeepsIdentitySlots, BaseFormValidation, FormValidatio
         if tracker.get_slot("requested_slot") is None and intent in INTENT_TO_TYPE and \
                 not opening.startswith("/") and len(rest) >= 8:
             return {"feedback_content": opening}
+        told = story_told_before(tracker)
+        if tracker.get_slot("requested_slot") is None and told and not opening.startswith("/") and len(rest) < 8:
+            # "你们那个抄表的是不是瞎估的…" then "我要投诉": the story just told is the content.
+            return {"feedback_content": f"{told}；{opening}"[:1000]}
         return {}
 
     async def extract_contact_phone(self, dispatcher: CollectingDispatcher, tracker: Tracker,

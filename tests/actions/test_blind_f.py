@@ -778,3 +778,28 @@ async def test_a_reaction_to_the_bill_is_no_complaint(actions_gateway):
                            prior_events=prior, slots={"feedback_type": "complaint"})
     events, _ = await run_action(ValidateFeedbackForm(), tracker)
     assert [e["name"] for e in events if e["event"] == "followup"] == ["action_default_ask_affirmation"]
+
+
+# --- found trying it as a customer at the end of the stop -------------------------------
+
+
+def test_paid_and_the_house_still_dark_is_the_reconnection_question():
+    """"刚在支付宝交了欠的电费 家里还是黑的" showed the unpaid bill with no word of reconnection."""
+    from actions.faq import ASKS_WHEN_POWER_RETURNS
+
+    assert ASKS_WHEN_POWER_RETURNS.search("刚在支付宝交了欠的电费 家里还是黑的")
+
+
+@pytest.mark.asyncio
+async def test_i_want_to_complain_after_the_story_keeps_the_story(actions_gateway):
+    """"你们那个抄表的是不是瞎估的 这个月电费翻了一倍" then "我要投诉" at the 户号 question: the
+    complaint was registered as "我要投诉" alone."""
+    from actions.bills import ValidateBillForm
+
+    prior = [{"event": "user", "text": "你们那个抄表的是不是瞎估的 这个月电费翻了一倍"},
+             {"event": "bot", "text": "请告诉我您的10位户号（电费单或“网上国网”App里可以查到）。"}]
+    tracker = make_tracker("我要投诉", intent="complain", form="bill_form", prior_events=prior,
+                           slots={"requested_slot": "account_no"})
+    events, _ = await run_action(ValidateBillForm(), tracker)
+    assert [e["name"] for e in events if e["event"] == "followup"] == ["feedback_form"]
+    assert "瞎估" in slot_values(events)["feedback_content"]
