@@ -1073,6 +1073,17 @@ def story_told_before(tracker: Tracker) -> str:
     return ""
 
 
+def bot_answered_last_turn(tracker: Tracker) -> bool:
+    return any(e.get("event") == "bot" for e in previous_turn(tracker))
+
+
+def complaint_with_story(tracker: Tracker, text: str) -> str:
+    """What a complaint said in so many words is about: "我要投诉" alone takes the story told just
+    before it."""
+    told = story_told_before(tracker) if len(text) < 10 else ""
+    return (f"{told}；{text}" if told else text)[:1000]
+
+
 def previous_turn(tracker: Tracker) -> List[Dict[str, Any]]:
     """What happened between the customer's previous message and the latest one (the bot's
     answer to the previous message: its actions and texts)."""
@@ -1529,7 +1540,7 @@ class BaseFormValidation:
                 return [SlotSet("requested_slot", None), ActiveLoop(None), SlotSet("hazard", True),
                         SlotSet("fault_description", text[:500])] + reset_form_slots(self.form_name()) + [  # type: ignore[attr-defined]
                     FollowupAction("fault_form")]
-        from actions.faq import ASKS_WHEN_POWER_RETURNS, PAID_OR_IN_ARREARS, answer_topic  # faq imports the forms
+        from actions.faq import answer_topic, asks_power_back_after_paying  # faq imports the forms
 
         if not slot and self.form_name() != "feedback_form" and (  # type: ignore[attr-defined]
                 IMPERSONATION.search(text) or (ILLEGAL_USE.search(text) and not _hazard_named(text))):
@@ -1539,7 +1550,7 @@ class BaseFormValidation:
                 SlotSet("feedback_type", "tip_off"), FollowupAction("feedback_form")]
         # "我刚才用微信把欠的电费交了 什么时候能来电啊": the rule (24 hours after payment) is no
         # personal data, so it is said at once, whatever the form is asking.
-        asks_for_reconnection = bool(ASKS_WHEN_POWER_RETURNS.search(text) and PAID_OR_IN_ARREARS.search(text))
+        asks_for_reconnection = asks_power_back_after_paying(text)
         if not slot:
             if asks_for_reconnection and self.form_name() == "bill_form":  # type: ignore[attr-defined]
                 # At the bill query's opening the bill is checked after the identity (the rest
@@ -1575,8 +1586,7 @@ class BaseFormValidation:
                 + reset_form_slots(self.form_name()) + [  # type: ignore[attr-defined]
                     SlotSet("feedback_type", "tip_off" if intent == "tip_off" else "complaint"),
                     # "我要投诉" right after the story: the story is what is complained of.
-                    SlotSet("feedback_content", (f"{story_told_before(tracker)}；{text}" if len(text) < 10
-                                                 and story_told_before(tracker) else text)[:1000]),
+                    SlotSet("feedback_content", complaint_with_story(tracker, text)),
                     FollowupAction("feedback_form")]
         if asks_for_reconnection and answer_topic("reconnection", dispatcher, tracker, domain):
             # "欠多少 我现在就交 交完多久能来电": the question asked stands.

@@ -62,6 +62,11 @@ ASKS_WHEN_POWER_RETURNS = re.compile(r"(多久|多长时间|几天|什么时候|
                                      r"(交了|缴了|交完|缴完|交过|付了|充了).{0,10}(怎么|咋|为啥|为什么)?(还是|还|仍然|依然)(没电|不来电|没来电|没有电|黑的|黑着|没亮|不亮)")
 # Said by a customer whose power was cut for arrears, or who just paid.
 PAID_OR_IN_ARREARS = re.compile(r"欠|交了|缴了|交完|缴完|补交|补缴|充了|交上|交清|缴清|交过|付了|付完")
+
+
+def asks_power_back_after_paying(text: str) -> bool:
+    """"欠费停电了 交完钱多久能来电", "交了电费 家里还是黑的": when power returns after paying."""
+    return bool(ASKS_WHEN_POWER_RETURNS.search(text or "") and PAID_OR_IN_ARREARS.search(text or ""))
 # Topics about one business: after the answer, the application itself is offered.
 TOPIC_BUSINESS = {
     "docs_new_connection": "new_connection", "fee_new_connection": "new_connection",
@@ -309,7 +314,7 @@ class ActionAnswerFaq(Action):
                 topic == "tiered_tariff" and tracker.get_slot("customer_type")):
             topic = FOR_BUSINESS[topic]
         text = latest_text(tracker)
-        if ASKS_WHEN_POWER_RETURNS.search(text) and PAID_OR_IN_ARREARS.search(text):
+        if asks_power_back_after_paying(text):
             # "欠费停电了 交完钱多久能来电", "我刚在支付宝把欠的电费交了 咋还没来电呢": when power
             # comes back after paying, not the arrears policy or how to pay.
             topic = "reconnection"

@@ -880,11 +880,10 @@ class ValidateOutageForm(BaseFormValidation, AddressValidation, FormValidationAc
         if suspects_arrears(tracker):
             # "我茶社今天被停电了 是不是欠费了 要怎么才能来电": the bills first, not the outage plans.
             return arrears_check_first(dispatcher, tracker)
-        from actions.faq import ASKS_WHEN_POWER_RETURNS, PAID_OR_IN_ARREARS  # faq imports this module
+        from actions.faq import asks_power_back_after_paying  # faq imports this module
 
         said = latest_text(tracker)
-        if tracker.get_slot("requested_slot") is None and (is_reconnection(said) or (
-                ASKS_WHEN_POWER_RETURNS.search(said) and PAID_OR_IN_ARREARS.search(said))):
+        if tracker.get_slot("requested_slot") is None and (is_reconnection(said) or asks_power_back_after_paying(said)):
             # "我刚才用微信把欠的电费交了 什么时候能来电啊": when power returns after paying (the
             # rule, then the account's bills), not the outage plans of an address.
             return [SlotSet("requested_slot", None), ActiveLoop(None), FollowupAction("action_answer_faq")]

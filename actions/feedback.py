@@ -35,6 +35,7 @@ from actions.common import (
     latest_text,
     mask_phone,
     next_deadline,
+    bot_answered_last_turn,
     previous_turn,
     story_told_before,
     request_key,
@@ -136,11 +137,6 @@ KIND_SWITCH = re.compile(r"(其实)?(也)?(?:不算|谈不上|说不上|称不�
                          r"(投诉|举报|建议|表扬|意见)(吧|了)?")
 
 
-def bot_said_last(tracker: Tracker) -> bool:
-    """Whether the bot answered the customer's previous message (a remark may follow it)."""
-    return any(e.get("event") == "bot" for e in previous_turn(tracker))
-
-
 def switched_kind(text: str, current: Optional[str]) -> Optional[str]:
     """The kind the customer now wants, when a switch is said and it differs from ``current``."""
     found = [m for m in KIND_SWITCH.finditer(text or "") if m.group(8)]
@@ -181,43 +177,44 @@ class ValidateFeedbackForm(KeepsIdentitySlots, BaseFormValidation, FormValidatio
                 events.append(SlotSet("feedback_content", f"{content}；{rest}"[:1000] if content else rest))
             return events + [SlotSet("requested_slot", None)]
         if tracker.get_slot("requested_slot") is None and not tracker.get_slot("feedback_content") \
-                and ASKS_ABOUT_OUTAGES.search(text) and not FEEDBACK_WORDS.search(text):
+                and not text.startswith("/"):
+            served = self._served_otherwise(dispatcher, tracker, text)
+            if served is not None:
+                # Nothing is filed: the form closes and what the words ask for follows.
+                return [SlotSet("feedback_type", None), SlotSet("requested_slot", None), ActiveLoop(None)] + served
+        return await super().run(dispatcher, tracker, domain)
+
+    @staticmethod
+    def _served_otherwise(dispatcher: CollectingDispatcher, tracker: Tracker, text: str) -> Optional[List[EventType]]:
+        """At the opening, words NLU heard as feedback that ask for something else: the events
+        that serve it, or None when it is feedback after all."""
+        if ASKS_ABOUT_OUTAGES.search(text) and not FEEDBACK_WORDS.search(text):
             # "我在湖南路开店的 听说这几天要停电 影响不影响白天做生意": a question about planned
-            # outages that NLU heard as a complaint; it is answered, nothing is filed.
-            return [SlotSet("feedback_type", None), SlotSet("requested_slot", None), ActiveLoop(None),
-                    FollowupAction("outage_form")]
-        if tracker.get_slot("requested_slot") is None and not tracker.get_slot("feedback_content") \
-                and BILL_WORDS.search(text) and CHECK_IT.search(text) and not NAMES_FEEDBACK.search(text):
+            # outages; it is answered.
+            return [FollowupAction("outage_form")]
+        named = NAMES_FEEDBACK.search(text)
+        if BILL_WORDS.search(text) and CHECK_IT.search(text) and not named:
             # "…上个月我家电费怎么会这么高？？…是不是抄错了…给我查查": the bill checked and explained.
-            return [SlotSet("feedback_type", None), SlotSet("requested_slot", None), ActiveLoop(None),
-                    SlotSet("bill_query", "reason"), FollowupAction("bill_form")]
+            return [SlotSet("bill_query", "reason"), FollowupAction("bill_form")]
         business = business_from_text(text)
-        if tracker.get_slot("requested_slot") is None and not tracker.get_slot("feedback_content") and business \
-                and APPLIES.search(text) and not NAMES_FEEDBACK.search(text) and not TIP_OFF_WORDS.search(text):
+        if business and APPLIES.search(text) and not named and not TIP_OFF_WORDS.search(text):
             # "专变需要从400kVA增到800kVA，怎么申请？" (NLU heard a tip-off): an application.
-            return [SlotSet("feedback_type", None), SlotSet("requested_slot", None), ActiveLoop(None),
-                    SlotSet("business_type", business), FollowupAction("application_form")]
-        if tracker.get_slot("requested_slot") is None and not tracker.get_slot("feedback_content") \
-                and not text.startswith("/") and not NAMES_FEEDBACK.search(text):
+            return [SlotSet("business_type", business), FollowupAction("application_form")]
+        if not named:
             said_last = " ".join(str(e.get("text") or "") for e in previous_turn(tracker) if e.get("event") == "bot")
             if BILL_SHOWN.search(said_last) and AMOUNT_SURPRISE.search(text):
-                # "两千三百多？？这么多" right after the bill (NLU heard a complaint): why it is so high.
-                return [SlotSet("feedback_type", None), SlotSet("requested_slot", None), ActiveLoop(None),
-                        SlotSet("bill_query", "reason"), FollowupAction("bill_form")]
+                # "两千三百多？？这么多" right after the bill: why it is so high.
+                return [SlotSet("bill_query", "reason"), FollowupAction("bill_form")]
             if said_last and TAKEN_IN.search(text) and len(text) <= 16 and not MORE_TO_SAY.search(text):
                 # "一整天啊 冰箱咋办 行吧知道了" right after the outage times: taken in with a sigh.
                 dispatcher.utter_message(response="utter_ok_no_problem")
-                return [SlotSet("feedback_type", None), SlotSet("requested_slot", None), ActiveLoop(None),
-                        FollowupAction("action_listen")]
-        if tracker.get_slot("requested_slot") is None and not tracker.get_slot("feedback_content") \
-                and len(text.strip()) <= SHORT_REMARK_CHARS + (6 if bot_said_last(tracker) else 0) \
-                and not text.startswith("/") \
+                return [FollowupAction("action_listen")]
+        if len(text.strip()) <= SHORT_REMARK_CHARS + (6 if bot_answered_last_turn(tracker) else 0) \
                 and not (FEEDBACK_WORDS.search(text) or GRIEVANCE_WORDS.search(text) or is_angry(text)):
-            # "还没交是吧 这两天去交" right after a bill (NLU heard a complaint): a short remark with
-            # nothing to complain of is no complaint; the fallback answers it as what it is.
-            return [SlotSet("requested_slot", None), ActiveLoop(None), SlotSet("feedback_type", None),
-                    FollowupAction("action_default_ask_affirmation")]
-        return await super().run(dispatcher, tracker, domain)
+            # "还没交是吧 这两天去交" right after a bill: a short remark with nothing to complain of
+            # is no complaint; the fallback answers it as what it is.
+            return [FollowupAction("action_default_ask_affirmation")]
+        return None
 
     async def required_slots(self, domain_slots: List[Text], dispatcher: CollectingDispatcher,
                              tracker: Tracker, domain: DomainDict) -> List[Text]:

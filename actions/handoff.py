@@ -19,6 +19,7 @@ from actions.common import (
     find_mobile,
     DONE_STATUSES,
     ASKS_FOR_A_PERSON,
+    bot_answered_last_turn,
     HUMAN_WORDS,
     reassure_after_filing,
     ticket_announced_last_turn,
@@ -103,12 +104,12 @@ class ActionHandoff(Action):
         form = (tracker.active_loop or {}).get("name")
         text = latest_text(tracker)
         if form and tracker.get_slot("requested_slot") and not text.startswith("/") \
-                and not (HUMAN_WORDS.search(text) or ASKS_FOR_A_PERSON.search(text) or PERSON_WORDS.search(text)):
+                and not names_a_person(text):
             # "我已经让小孩离远点了" at a hazard repair's phone question, heard as a wish for a
             # person: nobody was asked for; the form takes it as what it is and asks again.
             return [FollowupAction(form)]
         if not form and not text.startswith("/") and offered_reason(tracker) not in REASONS \
-                and not (HUMAN_WORDS.search(text) or ASKS_FOR_A_PERSON.search(text) or PERSON_WORDS.search(text)):
+                and not names_a_person(text):
             from actions.applications import business_from_text  # applications imports this module
             from actions.menu import named_request
 
@@ -158,6 +159,12 @@ ACCOUNT_NO = re.compile(r"(?<!\d)32\d{8}(?!\d)")
 OUT_SINCE = re.compile(r"到现在(还)?没(来|电)|(昨晚|昨天|早上|一早上|半天|一上午)[^，,。？?]{0,6}(就)?停电了")
 # "俺家叫停电了 短信讲是欠费", "欠费被停电了": power cut for unpaid bills, said as news.
 CUT_FOR_ARREARS = re.compile(r"欠费.{0,10}(停电|断电|停了|掐|拉闸|没电)|(停电|断电|停了电|没电|掐了电).{0,12}(欠费|没交电费|电费没交)")
+def names_a_person(text: str) -> bool:
+    """Whether the words ask for, or speak of, someone to talk to (else a hand-off NLU heard in
+    them is not one)."""
+    return bool(HUMAN_WORDS.search(text) or ASKS_FOR_A_PERSON.search(text) or PERSON_WORDS.search(text))
+
+
 # Words about people to talk to: a hand-off heard in a form is kept when any is said.
 PERSON_WORDS = re.compile(r"人工|客服|真人|机器|人来|人接|找人|有人吗|有个人|个人来|电话|打给|来电|经理|领导|"
                           r"负责人|接线|说不清|讲不清|不会弄|不会用")
@@ -213,12 +220,6 @@ GUARDED_FAQ_ANSWER_CONFIDENCE = 0.1
 # "好 我自己去", "晓得了", "哦 那还好": an answer taken in.
 ACKNOWLEDGED = re.compile(r"^\s*(哦+|噢|喔|嗯+|(好的?|行|知道了|晓得了|明白了|了解了|懂了|那好|那行|那还好|好嘞|好吧)"
                           r"([\s，,。!！~]|$))")
-
-
-def bot_answered_last_turn(tracker: Tracker) -> bool:
-    from actions.common import previous_turn
-
-    return any(e.get("event") == "bot" for e in previous_turn(tracker))
 
 
 # "我要举报…", "投诉你们…", "表扬一下…": the kind of feedback, named at the start.
@@ -280,9 +281,9 @@ class ActionDefaultAskAffirmation(Action):
         if asks_about_shown_outages(tracker):
             # "那礼拜六呢" right after an outage answer: that address, the day asked.
             return [ActiveLoop(None)] + follow_the_shown_outages(tracker)
-        from actions.faq import ASKS_WHEN_POWER_RETURNS, PAID_OR_IN_ARREARS
+        from actions.faq import asks_power_back_after_paying
 
-        if ASKS_WHEN_POWER_RETURNS.search(text) and PAID_OR_IN_ARREARS.search(text):
+        if asks_power_back_after_paying(text):
             # "我电费刚刚在手机上交了 怎么家里还是没电": the reconnection rule, then the bills.
             return [ActiveLoop(None), FollowupAction("action_answer_faq")]
         if CUT_FOR_ARREARS.search(text) and not tracker.active_loop:
@@ -419,10 +420,9 @@ class ActionDefaultFallback(Action):
             # "那就留个电话吧 135… 别跟他们说是我讲的" after an anonymous tip-off, whatever the
             # policies made of it: the ticket's contact.
             return corrected + [ActiveLoop(None), FollowupAction("action_listen")]
-        from actions.faq import ASKS_WHEN_POWER_RETURNS, PAID_OR_IN_ARREARS
+        from actions.faq import asks_power_back_after_paying
 
-        text = latest_text(tracker)
-        if ASKS_WHEN_POWER_RETURNS.search(text) and PAID_OR_IN_ARREARS.search(text):
+        if asks_power_back_after_paying(latest_text(tracker)):
             # "俺马上去交 交了以后多长时间能来电", not understood twice: the reconnection rule.
             return [ActiveLoop(None), FollowupAction("action_answer_faq")]
         dispatcher.utter_message(response="utter_default")

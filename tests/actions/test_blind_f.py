@@ -7,6 +7,16 @@ import pytest
 from tests.support.dialogue import make_tracker, run_action, slot_values, texts
 
 
+async def ticket_in(conversation: str, kind: str, summary: str) -> dict:
+    """A ticket of this kind opened in the conversation through the real gateway."""
+    import uuid
+
+    from actions import api_client
+
+    return await api_client.create_ticket({"request_key": f"test:{uuid.uuid4().hex}", "type": kind,
+                                           "summary": summary, "channel": "web", "conversation_id": conversation})
+
+
 @pytest.mark.asyncio
 @pytest.mark.parametrize("said, followup", [
     ("等哈 先不修了 是不是没交电费啊 户号3201000016", "bill_form"),
@@ -92,9 +102,7 @@ async def test_a_phone_after_an_anonymous_tip_off_and_the_survey_question_goes_o
     said = "那就留个电话吧 13584016237 别跟他们说是我讲的"
     for runner, intent in ((ActionDefaultFallback(), "nlu_fallback"), (ActionWrapUp(), "goodbye")):
         conversation = f"conv-{uuid.uuid4().hex[:8]}"
-        ticket = await api_client.create_ticket({
-            "request_key": f"test:{uuid.uuid4().hex}", "type": "tip_off", "summary": "举报：楼下有人偷电",
-            "channel": "web", "conversation_id": conversation})
+        ticket = await ticket_in(conversation, "tip_off", "举报：楼下有人偷电")
         prior = [{"event": "user", "text": "不想留名字 行不行"},
                  {"event": "bot", "text": f"您的举报已登记，编号：{ticket['ticket_no']}。"},
                  {"event": "bot", "text": "请问您对这次服务满意吗？"}]
@@ -535,9 +543,7 @@ async def test_a_phone_left_after_filing_is_not_a_new_application(actions_gatewa
     from actions.applications import ValidateApplicationForm
 
     conversation = f"conv-{uuid.uuid4().hex[:8]}"
-    ticket = await api_client.create_ticket({
-        "request_key": f"test:{uuid.uuid4().hex}", "type": "tip_off", "summary": "举报：麻将馆偷电",
-        "channel": "web", "conversation_id": conversation})
+    ticket = await ticket_in(conversation, "tip_off", "举报：麻将馆偷电")
     prior = [{"event": "user", "text": "晚上从外面墙上能看到一根线直接接到楼道的线上"},
              {"event": "bot", "text": f"您的举报已登记，编号：{ticket['ticket_no']}。"}]
     said = "想了想还是留个电话吧 有需要可以问我 17705186631 别透露给他们"
@@ -729,9 +735,7 @@ async def test_a_phone_after_the_desk_closed_notice_goes_to_the_callback_in_any_
     from actions.applications import ValidateApplicationForm
 
     conversation = f"conv-{uuid.uuid4().hex[:8]}"
-    ticket = await api_client.create_ticket({
-        "request_key": f"test:{uuid.uuid4().hex}", "type": "callback", "summary": "回电：客户要求转人工，非服务时间",
-        "channel": "web", "conversation_id": conversation})
+    ticket = await ticket_in(conversation, "callback", "回电：客户要求转人工，非服务时间")
     said = "我们是南京宁新电子有限公司 户号3201000034 联系电话13647202292 工作日都可以打"
     tracker = make_tracker(said, intent="apply_service", form="application_form", sender_id=conversation)
     await run_action(ValidateApplicationForm(), tracker)
