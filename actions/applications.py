@@ -540,6 +540,10 @@ class ValidateApplicationForm(KeepsIdentitySlots, BaseFormValidation, FormValida
         if re.search(r"不对|不是|说错|改成|其实是|换成", text) and not text.startswith("/"):
             # "不对 不是过户 我是想把电表移到外头": the entity is the business denied, the last one named counts.
             key = business_from_text(text) or key
+        elif key == "new_connection" and not text.startswith("/") and business_from_text(text) not in (None, key):
+            # "车位上装个充电桩 物业说要先找供电公司报装": NLU hears the generic "报装" as a new
+            # connection; the business the words name is the one applied for.
+            key = business_from_text(text)
         if key is None:
             dispatcher.utter_message(response="utter_business_type_unknown")
             return {"business_type": None}

@@ -1026,7 +1026,7 @@ ASKS_YES_NO = re.compile(r"(管|行|要|能|会|收|是|修|算)不[？?。!！~
 # What a stop message says after the stop: "算了不查了，" + "我家楼道灯不亮了 是你们管吗".
 MIN_REST_CHARS = 4
 LEADING_STOP = re.compile(
-    r"^[\s，,。.!！、~～]*(哦|噢|那|那就|嗯|好吧|行吧|唉)?[，, ]*"
+    r"^[\s，,。.!！、~～]*(哦|噢|那|那就|嗯|好吧|行吧|唉)?[，, ]*(先|暂时|暂且|还是)?"
     r"(算了|算啦|不用了?|不要了?|不需要了?|不必了?|没事了?|取消|不弄了|不搞了|不(修|报修|报|查|办|投诉|申请)了|"
     r"(不用|不要|不需要|不必|别)(再)?(帮我)?(修|报修|报|查|办|弄|搞|登记|申请|处理|投诉|派人)了)"
     r"(吧|啊|呀|哈)*")
@@ -1435,13 +1435,28 @@ def answer_inline(dispatcher: CollectingDispatcher, tracker: Tracker, domain: Do
     """Answers a question asked inside a form with the FAQ answer the selector is sure of."""
     from actions.faq import answer_business_topics, answer_topic, selected_topic_and_confidence  # faq imports the forms' modules
 
+    text = latest_text(tracker)
     # "要多久能批下来 并网要钱吗" while a PV connection is applied for: that business's answers.
-    if answer_business_topics(latest_text(tracker), tracker.get_slot("business_type"), dispatcher, tracker, domain):
+    if answer_business_topics(text, tracker.get_slot("business_type"), dispatcher, tracker, domain):
         return True
     topic, confidence = selected_topic_and_confidence(tracker)
-    if not topic or confidence < INLINE_ANSWER_CONFIDENCE:
-        return False
-    return answer_topic(topic, dispatcher, tracker, domain)
+    if topic and confidence >= INLINE_ANSWER_CONFIDENCE:
+        return answer_topic(topic, dispatcher, tracker, domain)
+    if ASKS_HOW_TO_PAY.search(text):
+        # "先问下你们这个电费能用微信交吗" (NLU heard a bill query, the selector was unsure): how to pay.
+        return answer_topic("pay_by_wechat_alipay" if PAY_APPS.search(text) else "payment_channels",
+                            dispatcher, tracker, domain)
+    return False
+
+
+# How to pay, asked in any words: "咋交", "去哪里交", "能用微信交吗", "支付宝能缴不".
+ASKS_HOW_TO_PAY = re.compile(r"(怎么|咋|怎样|如何|去哪|到哪|哪里|哪儿|在哪)(儿|里)?(去)?(交|缴|付|充)|"
+                             r"(用|在|拿)?(微信|支付宝|银行卡|现金|手机).{0,4}(交|缴|付|充)|"
+                             r"(微信|支付宝).{0,4}(能|可以|行)|"
+                             r"(能不能|可不可以|能否|可以).{0,8}(替|帮|给)[^，,。]{0,6}(交|缴)")
+PAY_APPS = re.compile(r"微信|支付宝")
+# What a bill shows, asked before the identity is proved: "欠多少", "用了多少度", "交了没有".
+ASKS_BILL_FIGURES = re.compile(r"多少|几度|几块|交(了|过)(没|吗|么)|交没交|欠(了)?(多少|几)|账单|电费")
 
 
 class BaseFormValidation:
@@ -1609,6 +1624,14 @@ class BaseFormValidation:
             return [SlotSet(slot, None), SlotSet("requested_slot", None), ActiveLoop(None),
                     SlotSet("paused_form", None)] + reset_form_slots(self.form_name()) + [  # type: ignore[attr-defined]
                 FollowupAction("fault_form")]
+        if self.form_name() == "progress_form" and APPLY_AGAIN.search(text):  # type: ignore[attr-defined]
+            from actions.applications import business_from_text, business_said_before  # applications imports this module
+
+            business = business_from_text(text) or business_said_before(tracker, turns=4)
+            dispatcher.utter_message(response="utter_switch_to_application")
+            return [SlotSet(slot, None), SlotSet("requested_slot", None), ActiveLoop(None),
+                    SlotSet("paused_form", None)] + reset_form_slots("progress_form") + (
+                [SlotSet("business_type", business)] if business else []) + [FollowupAction("application_form")]
         kind = non_value_kind(tracker, slot)
         if kind is None:
             other = await self.value_for_another_slot(slot, dispatcher, tracker, domain)
@@ -1681,7 +1704,14 @@ class BaseFormValidation:
             intent, confidence = latest_intent(tracker)
             if intent in ASIDE_INTENTS and confidence >= 0.5:
                 return None  # the question is answered by its rule, then the form goes on
-            if not answer_inline(dispatcher, tracker, domain):
+            answered = answer_inline(dispatcher, tracker, domain)
+            if self.form_name() == "bill_form" and slot in ("account_no", "phone_last4") \
+                    and ASKS_BILL_FIGURES.search(text):  # type: ignore[attr-defined]
+                # "欠多少 咋交" / "用了多少度啊" before the identity is proved: it is what the form
+                # is about to show, once proved.
+                dispatcher.utter_message(response="utter_bill_after_identity")
+                answered = True
+            if not answered:
                 dispatcher.utter_message(response="utter_question_unanswered_in_form", field=field_label(slot))
             result = {slot: None}
         events: List[EventType] = [SlotSet(k, v) for k, v in result.items()]
@@ -1800,7 +1830,9 @@ class BaseFormValidation:
 # Forms that only tell (a bill, an outage, a progress); a repair asked for inside one ends it.
 INFORMATION_FORMS = ("bill_form", "outage_form", "progress_form")
 # "你们派人来看看", "赶紧来修", "帮我报修": a crew asked for.
-SEND_A_CREW = re.compile(r"派(个)?人|来人|来修|上门(看|修)|过来看看|来看看|报修|帮我修|抢修")
+SEND_A_CREW = re.compile(r"派(个)?人|来人|来修|上门(看|修)|过来看看|来看看|报修|帮我修|抢修|(再|重新)(给我|帮我)?报(一遍|一次|一下|个修|修)")
+# "查不到？那你重新帮我申请一个吧" at a progress query: the request is made again.
+APPLY_AGAIN = re.compile(r"(重新|再)(给我|帮我|替我)?(申请|提交|办|报装)(一个|一下|一次|一遍)?")
 
 # "算了 投诉也没用", "不投诉了", "先": a complaint given up for what the customer needs now.
 GIVES_UP_THE_COMPLAINT = re.compile(r"算了|投诉也没用|投诉有什么用|不投诉了|先不投诉|投诉的事(以后|回头|再说)|先派|先来|你们先")

@@ -16,6 +16,7 @@ from actions.applications import REGISTERED, REGISTERED_WORDS, digits_to_ascii, 
 from actions.common import (
     CORRECTION_WORDS,
     FIELD_LABELS,
+    ILLEGAL_USE,
     SEND_A_CREW,
     corrected_value,
     FAULT_STORY_WORDS,
@@ -312,6 +313,10 @@ def joined_address(value: str, text: str) -> str:
 COMPOUND_NAME = re.compile(r"小区|花园|公寓|新村|家园|大厦|广场|[苑园郡府城湾]|大街|大道|[路街巷]")
 
 
+# Administrative places: a district, county, town, street office, village or community.
+ADMIN_AREA = re.compile(r"(?<!小)区|[县镇乡]|街道|社区|村(?![口头里边外])")
+
+
 def whole_address(value: Any, text: str) -> Any:
     """The customer's whole message when the extracted address is only its first part
     ("浦口区永宁街道青山村 就在村口小卖部旁边 青山村15号门口" -> not just 浦口区永宁街道青山村)."""
@@ -320,6 +325,11 @@ def whole_address(value: Any, text: str) -> Any:
         return value
     value_text = joined_address(value_text, text)
     value = value_text
+    before = ADDRESS_LEAD.sub("", text[:text.index(value_text)].strip())
+    if before and ADMIN_AREA.search(before) and not ADMIN_AREA.search(value_text) \
+            and not re.search(r"[，,。？?！!]", before):
+        # "六合区竹镇镇金磁村 村口桥边上" with only "村口桥边" heard: the village comes first.
+        return f"{before.strip()} {value_text}"
     following = ADDRESS_CONTINUES.match(text[text.index(value_text) + len(value_text):])
     if HOUSE_NUMBER.search(value_text) and following:
         return value_text + following.group(0)  # "宁丹路122号" + "翠竹园12栋2004": the whole of it
@@ -572,11 +582,18 @@ class ValidateFaultForm(BaseFormValidation, AddressValidation, FormValidationAct
             return [SlotSet("requested_slot", None), ActiveLoop(None), SlotSet("feedback_type", "complaint"),
                     SlotSet("feedback_content", text[:1000]), FollowupAction("feedback_form")]
         hazard_events: List[EventType] = []
+        if asked is None and not tracker.get_slot("fault_description") and not tracker.get_slot("feedback_content") \
+                and ALSO_REPORTS.search(text) and (FAULT_NOW.search(text) or NO_POWER_NOW.search(text)):
+            # "我要举报 工地私自从我们楼的电箱里接线 现在我们这栋楼都没电了": the repair first, then
+            # the tip-off (or complaint) in these words (action_submit_fault).
+            kind = "complaint" if re.search(r"投诉", text) and not re.search(r"举报", text) else "tip_off"
+            hazard_events = [SlotSet("feedback_type", kind), SlotSet("feedback_content", text[:1000])]
+            tracker.add_slots(hazard_events)
         safety = safety_response(latest_text(tracker))
         if not tracker.get_slot("hazard") and safety:
             # Safety first, before any question: its first line says what to do now.
             dispatcher.utter_message(response=safety)
-            hazard_events = [SlotSet("hazard", True)]
+            hazard_events += [SlotSet("hazard", True)]
             tracker.add_slots(hazard_events)
         return hazard_events + await super().run(dispatcher, tracker, domain)
 
@@ -908,6 +925,8 @@ NO_POWER_NOW = re.compile(r"(店里|家里|我家|屋里|厂里|我们这|这边
                           r"(今天|现在|这会儿)[^，,。]{0,4}(也|还)?没电|派人来|来人看|过来看看|来看看|来修")
 
 
+# A tip-off (or complaint) said in the same breath as a fault: "我要举报…现在我们这栋楼都没电了".
+ALSO_REPORTS = re.compile(r"(我|我们)?(要|想)(举报|投诉)|举报(一下|个)|" + ILLEGAL_USE.pattern)
 # "根本没人用电 肯定是抄错了", "读数不对": the meter reading disputed.
 READING_DISPUTE = re.compile(r"抄错|估抄|瞎估|乱估|估的|读数(不对|错)|没人抄|没来抄|抄表的?(根本)?没来|算错了?|多算|多收")
 # "一个月停了五六回了", "三天两头停电": outages too often, told as a grievance.

@@ -20,6 +20,7 @@ from actions.applications import (
 from actions.responses import echoed
 from actions.common import (
     ASIDE_INTENTS,
+    ASKS_HOW_TO_PAY,
     STOP_INTENTS,
     BaseFormValidation,
     KeepsIdentitySlots,
@@ -178,14 +179,15 @@ class ValidateFeedbackForm(KeepsIdentitySlots, BaseFormValidation, FormValidatio
             return events + [SlotSet("requested_slot", None)]
         if tracker.get_slot("requested_slot") is None and not tracker.get_slot("feedback_content") \
                 and not text.startswith("/"):
-            served = self._served_otherwise(dispatcher, tracker, text)
+            served = self._served_otherwise(dispatcher, tracker, text, domain)
             if served is not None:
                 # Nothing is filed: the form closes and what the words ask for follows.
                 return [SlotSet("feedback_type", None), SlotSet("requested_slot", None), ActiveLoop(None)] + served
         return await super().run(dispatcher, tracker, domain)
 
     @staticmethod
-    def _served_otherwise(dispatcher: CollectingDispatcher, tracker: Tracker, text: str) -> Optional[List[EventType]]:
+    def _served_otherwise(dispatcher: CollectingDispatcher, tracker: Tracker, text: str,
+                          domain: DomainDict) -> Optional[List[EventType]]:
         """At the opening, words NLU heard as feedback that ask for something else: the events
         that serve it, or None when it is feedback after all."""
         if ASKS_ABOUT_OUTAGES.search(text) and not FEEDBACK_WORDS.search(text):
@@ -193,6 +195,13 @@ class ValidateFeedbackForm(KeepsIdentitySlots, BaseFormValidation, FormValidatio
             # outages; it is answered.
             return [FollowupAction("outage_form")]
         named = NAMES_FEEDBACK.search(text)
+        if ASKS_HOW_TO_PAY.search(text) and not named and not is_angry(text):
+            # "能不能我在网上替她交 她不会用手机" (NLU heard a suggestion): how to pay, answered.
+            from actions.faq import answer_topic  # faq imports this module
+
+            if answer_topic("pay_by_app" if re.search(r"网上|手机|app|App|APP", text) else "payment_channels",
+                            dispatcher, tracker, domain):
+                return [FollowupAction("action_listen")]
         if BILL_WORDS.search(text) and CHECK_IT.search(text) and not named:
             # "…上个月我家电费怎么会这么高？？…是不是抄错了…给我查查": the bill checked and explained.
             return [SlotSet("bill_query", "reason"), FollowupAction("bill_form")]

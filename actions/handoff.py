@@ -113,6 +113,12 @@ class ActionHandoff(Action):
             from actions.applications import business_from_text  # applications imports this module
             from actions.menu import named_request
 
+            if OWN_ERRAND.search(text) and not named_request(text):
+                # "好的 我去喊人不让靠近", "好 我让女儿带我去": the customer fetches someone; no
+                # person was asked of us.
+                dispatcher.utter_message(response="utter_own_errand_ok")
+                return []
+
             request = named_request(text)
             if request:
                 # "我儿子让我问 屋顶装那个太阳能板发电 要跟你们报个啥并网" heard as a wish for a
@@ -159,6 +165,11 @@ ACCOUNT_NO = re.compile(r"(?<!\d)32\d{8}(?!\d)")
 OUT_SINCE = re.compile(r"到现在(还)?没(来|电)|(昨晚|昨天|早上|一早上|半天|一上午)[^，,。？?]{0,6}(就)?停电了")
 # "俺家叫停电了 短信讲是欠费", "欠费被停电了": power cut for unpaid bills, said as news.
 CUT_FOR_ARREARS = re.compile(r"欠费.{0,10}(停电|断电|停了|掐|拉闸|没电)|(停电|断电|停了电|没电|掐了电).{0,12}(欠费|没交电费|电费没交)")
+# The customer's own errand with someone of theirs: "我去喊人", "我让女儿带我去", "叫我儿子来弄".
+OWN_ERRAND = re.compile(r"我(这就|马上|先|等下|回头)?(去)?(让|叫|喊|找|去)(我|我家|家里)?(的)?"
+                        r"(人|女儿|儿子|孩子|小孩|老伴|老头|老婆|媳妇|爱人|孙子|孙女|邻居|家里人|物业|电工|师傅|大家)")
+
+
 def names_a_person(text: str) -> bool:
     """Whether the words ask for, or speak of, someone to talk to (else a hand-off NLU heard in
     them is not one)."""
