@@ -152,10 +152,14 @@ def business_from_text(text: Optional[str]) -> Optional[str]:
 
 
 # --- several answers in one message: "我叫孙福根 电话131…", "户号3201000014 尾号9073" ---
-NAME_IN_TEXT = re.compile(r"(?:我叫|名字叫|名字是|姓名[是:：]?|申请人[是叫:：]?|户主[是叫]|买家叫|买方叫|联系人写我|联系人是|"
+NAME_IN_TEXT = re.compile(r"(?:我叫|名字叫|名字是|姓名[是:：]?|申请人[是叫:：]?|户主[是叫]|买家叫|买方叫|联系人写我|联系人是|联系人[:：]?|"
                           r"我是老板|我是户主)\s*([\u4e00-\u9fa5·]{2,4}?)(?=$|[\s，,。.、；;]|电话|手机|号码|住|家住|地址|身份证)")
+# A business applies in its own name: "单位是南京华宁纺织有限公司", "我们公司叫…电子厂".
+COMPANY_IN_TEXT = re.compile(r"(?:(?:单位|公司|企业)(?:名称|名字)?(?:是|叫|[:：])|^(?:单位|公司|企业)(?:名称|名字)?)\s*"
+                             r"([\u4e00-\u9fa5（）()]{2,24}?(?:有限责任公司|股份有限公司|有限公司|公司|集团|厂|商行|商店|超市|饭店|酒店|餐馆))")
+COMPANY_NAME = re.compile(r"[\u4e00-\u9fa5（）()]{2,24}(?:有限责任公司|股份有限公司|有限公司|公司|集团|厂|商行|商店|超市|饭店|酒店|餐馆)")
 ADDRESS_IN_TEXT = re.compile(r"\d+\s*(号|栋|幢|室|楼|单元)|[区县镇乡村路街巷苑园]\S*\d")
-FILLER = re.compile(r"^\s*(那就办吧|就办吧|办吧|那就|好的?|嗯|行|对|是|地址是?|住在?|家住|在)[\s，,：:]*")
+FILLER = re.compile(r"^\s*((哦|噢|喔|呃|额)\s*)?(那就办吧|就办吧|办吧|那就|好的?|嗯|行|对|是|地址是?|住在?|家住|在)?[\s，,：:]*(地址是?)?[\s，,：:]*")
 REGISTERED = "registered"
 
 
@@ -481,6 +485,9 @@ class ValidateApplicationForm(KeepsIdentitySlots, BaseFormValidation, FormValida
         named = NAME_IN_TEXT.search(text)
         if named and not NOT_A_NAME.search(named.group(1)):
             return {"applicant_name": named.group(1)}
+        company = COMPANY_IN_TEXT.search(text)
+        if company and not tracker.get_slot("applicant_name"):
+            return {"applicant_name": company.group(1)}
         if tracker.get_slot("requested_slot") == "applicant_name" and HOLDER_APPLIES.search(text) \
                 and await stated_account(tracker):
             # "嗯 提交吧" / "就户主本人" after the 户号 was given: the account holder applies (the
@@ -561,7 +568,7 @@ class ValidateApplicationForm(KeepsIdentitySlots, BaseFormValidation, FormValida
         name = str(value or "").strip()
         if name == REGISTERED:
             return {"applicant_name": REGISTERED}  # the account holder (extract_applicant_name)
-        chinese = re.fullmatch(r"[\u4e00-\u9fa5·]{2,6}", name)
+        chinese = re.fullmatch(r"[\u4e00-\u9fa5·]{2,6}", name) or COMPANY_NAME.fullmatch(name)
         latin = re.fullmatch(r"[A-Za-z][A-Za-z .'-]{1,39}", name)
         if not (chinese or latin) or NOT_A_NAME.search(name):
             # The form asks for the name again right after this: say only what was wrong.
@@ -583,7 +590,15 @@ class ValidateApplicationForm(KeepsIdentitySlots, BaseFormValidation, FormValida
                                tracker: Tracker, domain: DomainDict) -> Dict[Text, Any]:
         from actions.faults import joined_address  # faults imports this module
 
-        text = joined_address(str(value or "").strip(), latest_text(tracker))
+        said = latest_text(tracker)
+        text = joined_address(str(value or "").strip(), said)
+        whole = address_in_text(said) if not said.startswith("/") else None
+        if whole and text and len(whole) > len(text) and (
+                whole.startswith(text) and not whole[len(text)].isspace()
+                or re.fullmatch(r"[\u4e00-\u9fa5A-Za-z]?\d+", text) and text in whole):
+            # "地址秦淮区龙蟠中路141号翠竹园1栋1301室" with only "…141号" heard, "…B区112车位"
+            # with only "区112": all of it.
+            text = whole
         numbered = NUMBERED_PLACE.findall(latest_text(tracker)) if not HOUSE_NUMBER.search(text) else []
         for place, number in numbered:
             if place[-3:] and text.endswith(place[-3:]):

@@ -1026,7 +1026,7 @@ ASKS_YES_NO = re.compile(r"(管|行|要|能|会|收|是|修|算)不[？?。!！~
 # What a stop message says after the stop: "算了不查了，" + "我家楼道灯不亮了 是你们管吗".
 MIN_REST_CHARS = 4
 LEADING_STOP = re.compile(
-    r"^[\s，,。.!！、~～]*(哦|噢|那|那就|嗯|好吧|行吧|唉)?[，, ]*(先|暂时|暂且|还是)?"
+    r"^[\s，,。.!！、~～]*(哦|噢|那|那就|嗯|好吧|行吧|唉|哎|哎呀|诶|额|呃)?[，, ]*(先|暂时|暂且|还是)?"
     r"(算了|算啦|不用了?|不要了?|不需要了?|不必了?|没事了?|取消|不弄了|不搞了|不(修|报修|报|查|办|投诉|申请)了|"
     r"(不用|不要|不需要|不必|别)(再)?(帮我)?(修|报修|报|查|办|弄|搞|登记|申请|处理|投诉|派人)了)"
     r"(吧|啊|呀|哈)*")
@@ -1304,6 +1304,19 @@ async def withdraw_just_opened(dispatcher: CollectingDispatcher,
     return ticket_no, TICKET_TYPE_LABELS.get(ticket.get("type", ""), "")
 
 
+async def withdraw_callback_on_stop(dispatcher: CollectingDispatcher, tracker: Tracker) -> bool:
+    """"算了算了不用了 我就问问中华路明天停不停电" right after the desk-closed callback was
+    opened: the callback is withdrawn (said so), and the question is served by the caller."""
+    leading = LEADING_STOP.match(latest_text(tracker))
+    if not (leading and leading.group(0).strip()) or not handed_off_last_turn(tracker):
+        return False
+    withdrawn = await withdraw_just_opened(dispatcher, tracker)
+    if not withdrawn:
+        return False
+    dispatcher.utter_message(response="utter_ticket_withdrawn_then", ticket_no=withdrawn[0], type_label=withdrawn[1])
+    return True
+
+
 class ActionPauseForm(Action):
     """A new request inside a form ("先帮我查下电费"): remember the form, leave it, and let
     the rule start the other flow; a rule brings the customer back afterwards."""
@@ -1431,6 +1444,27 @@ async def answered_on_the_business_just_answered(dispatcher: CollectingDispatche
     return answer_business_topics(text, business, dispatcher, tracker, domain)
 
 
+# Forms whose contact phone is the one the customer already left in this conversation.
+PHONE_REUSING_FORMS = ("feedback_form", "fault_form", "application_form")
+
+
+def phone_given_earlier(tracker: Tracker) -> Optional[str]:
+    """The mobile number the customer last typed in this conversation before this message."""
+    seen_latest = False
+    for event in reversed(tracker.events):
+        if event.get("event") == "session_started":
+            break
+        if event.get("event") != "user":
+            continue
+        if not seen_latest:
+            seen_latest = True  # the message being read now
+            continue
+        phone = find_mobile(str(event.get("text") or ""))
+        if phone:
+            return phone
+    return None
+
+
 def answer_inline(dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> bool:
     """Answers a question asked inside a form with the FAQ answer the selector is sure of."""
     from actions.faq import answer_business_topics, answer_topic, selected_topic_and_confidence  # faq imports the forms' modules
@@ -1446,7 +1480,11 @@ def answer_inline(dispatcher: CollectingDispatcher, tracker: Tracker, domain: Do
         # "先问下你们这个电费能用微信交吗" (NLU heard a bill query, the selector was unsure): how to pay.
         return answer_topic("pay_by_wechat_alipay" if PAY_APPS.search(text) else "payment_channels",
                             dispatcher, tracker, domain)
-    return False
+    from actions.faq import topic_by_words
+
+    worded = topic_by_words(text)
+    # "改了以后白天是不是更贵" while a tariff change is applied for: the words name the topic.
+    return answer_topic(worded, dispatcher, tracker, domain) if worded else False
 
 
 # How to pay, asked in any words: "咋交", "去哪里交", "能用微信交吗", "支付宝能缴不".
@@ -1474,6 +1512,8 @@ class BaseFormValidation:
         proved: List[EventType] = []
         if tracker.get_slot("requested_slot") is None and not self._resumed(tracker):
             from actions.menu import other_utility_response  # menu imports this module
+
+            await withdraw_callback_on_stop(dispatcher, tracker)
 
             other = other_utility_response(latest_text(tracker))
             if other:
@@ -1509,6 +1549,14 @@ class BaseFormValidation:
                 # is checked at once; the rest of the message is read as usual.
                 proved = [e for e in await self.verify_offered(offered, dispatcher, tracker, domain)
                           if e.get("name") != "requested_slot"]
+            reused = phone_given_earlier(tracker)
+            if reused and self.form_name() in PHONE_REUSING_FORMS and not tracker.get_slot("contact_phone") \
+                    and not tracker.get_slot("identity_verified") and not find_mobile(latest_text(tracker)):  # type: ignore[attr-defined]
+                # "另外再表扬一下…" after a tip-off with the phone left: the same customer, the
+                # same number; not asked again (a new one typed later replaces it).
+                dispatcher.utter_message(response="utter_phone_reused", masked_phone=mask_phone(reused))
+                tracker.slots["contact_phone"] = reused
+                proved.append(SlotSet("contact_phone", reused))
         events = await self.listen(dispatcher, tracker, domain)
         if events is not None:
             events = proved + events
@@ -1577,7 +1625,11 @@ class BaseFormValidation:
                 return [SlotSet("requested_slot", None), FollowupAction("action_handoff")]
             return None
         heard_request_human = ((tracker.latest_message or {}).get("intent") or {}).get("name") == "request_human"
-        if heard_request_human and not STOP_WORDS.search(text) or HUMAN_WORDS.search(text):
+        from actions.handoff import names_a_person  # handoff imports this module
+
+        if heard_request_human and not STOP_WORDS.search(text) and names_a_person(text) or HUMAN_WORDS.search(text):
+            # ("我让小孩都别过去了" heard as a wish for a person asks for nobody: read on as what it is;
+            # sending it to the hand-off would send it straight back here.)
             # "算了 我要转人工": the customer wants a person, not just out of the form; the
             # hand-off action ends the form itself. ("好 我先跟领导汇报一下 定下来再来申请", heard
             # as a wish for a person, only stops the form.)

@@ -64,6 +64,35 @@ ASKS_WHEN_POWER_RETURNS = re.compile(r"(多久|多长时间|几天|什么时候|
 PAID_OR_IN_ARREARS = re.compile(r"欠|交了|缴了|交完|缴完|补交|补缴|充了|交上|交清|缴清|交过|付了|付完")
 
 
+# "那需要我报修吗 还是等着就行": whether to report it, asked right after the arrears answer.
+ASKS_WHETHER_TO_REPORT = re.compile(r"(要|需要|用|得)(我)?(再)?报修(吗|么|嘛|不)|还是(就)?等着?|用不用报修|要不要报修|等着就行")
+ARREARS_ANSWERED = re.compile(r"欠费.{0,40}24\s*小时|24\s*小时.{0,20}(恢复|来电|复电)")
+
+
+def asks_whether_to_report_after_arrears(tracker: Tracker) -> bool:
+    from actions.common import previous_turn
+
+    said_last = " ".join(str(e.get("text") or "") for e in previous_turn(tracker) if e.get("event") == "bot")
+    return bool(ASKS_WHETHER_TO_REPORT.search(latest_text(tracker)) and ARREARS_ANSWERED.search(said_last))
+
+
+# Questions whose words leave no doubt about the topic, for when the answer selector is unsure
+# ("阶梯电价到底怎么算的你给我讲清楚" came out as nlu_fallback): the first that matches.
+TOPIC_BY_WORDS = [
+    (re.compile(r"阶梯.{0,8}(怎么|咋|如何|怎样)(算|收|计算|计费)|阶梯电价(是|标准|多少)|第[一二三]档.{0,6}(多少|怎么)"), "tiered_tariff"),
+    (re.compile(r"(峰谷|峰电|谷电|分时|峰段|谷段).{0,10}(几点|时段|什么时候|啥时候|哪个时间)"), "peak_valley_hours"),
+    (re.compile(r"(峰谷|峰电|谷电|分时|峰段|谷段).{0,10}(价|多少钱|贵|便宜|几毛)|(白天|晚上|夜里).{0,6}(更贵|贵|便宜|划算)"),
+     "peak_valley_prices"),
+    (re.compile(r"违约金|滞纳金"), "late_fee"),
+    (re.compile(r"(开|要|打|拿|出|报销).{0,4}发票|发票.{0,6}(怎么|哪|能|可以)"), "e_invoice"),
+    (re.compile(r"营业厅.{0,12}(周六|周日|周末|礼拜|星期|节假日|假期)"), "business_hall_weekend"),
+]
+
+
+def topic_by_words(text: str) -> Optional[str]:
+    return next((topic for words, topic in TOPIC_BY_WORDS if words.search(text or "")), None)
+
+
 def asks_power_back_after_paying(text: str) -> bool:
     """"欠费停电了 交完钱多久能来电", "交了电费 家里还是黑的": when power returns after paying."""
     return bool(ASKS_WHEN_POWER_RETURNS.search(text or "") and PAID_OR_IN_ARREARS.search(text or ""))
@@ -297,6 +326,9 @@ class ActionAnswerFaq(Action):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: DomainDict) -> List[EventType]:
+        from actions.common import withdraw_callback_on_stop
+
+        await withdraw_callback_on_stop(dispatcher, tracker)  # "哎算了 不用了 就问个简单的 …"
         if asks_about_shown_outages(tracker):
             # "那要是停的话几点到几点" right after an outage answer: that outage's times, not the
             # peak/valley hours the words resemble.
@@ -314,9 +346,10 @@ class ActionAnswerFaq(Action):
                 topic == "tiered_tariff" and tracker.get_slot("customer_type")):
             topic = FOR_BUSINESS[topic]
         text = latest_text(tracker)
-        if asks_power_back_after_paying(text):
+        if asks_power_back_after_paying(text) or asks_whether_to_report_after_arrears(tracker):
             # "欠费停电了 交完钱多久能来电", "我刚在支付宝把欠的电费交了 咋还没来电呢": when power
-            # comes back after paying, not the arrears policy or how to pay.
+            # comes back after paying, not the arrears policy or how to pay. ("那需要我报修吗
+            # 还是等着就行" after the arrears answer: no repair, the same rule.)
             topic = "reconnection"
         if topic and topic.startswith("duration_") and tracker.get_slot("last_ticket_no") \
                 and not BUSINESS_NAMED.search(latest_text(tracker)):

@@ -47,6 +47,8 @@ from actions.common import (
     request_key,
     second_request_events,
     reset_form_slots,
+    stop_then_request,
+    ASKS_TO_DO,
     resolve_inline_correction,
 )
 
@@ -98,6 +100,32 @@ def is_reconnection(text: Optional[str]) -> bool:
     text = text or ""
     return bool(ARREARS_WORDS.search(text) and POWER_BACK_WORDS.search(text))
 OPENING_STREET = re.compile(r"(?:我家在|我在|在)?([\u4e00-\u9fa5]{2,6}(?:路|街|大道|巷)(?:\d+号)?)(?![灯边口])")
+# A street asked about anywhere in a question on outages: "说明天长乐路停电 几点到几点啊".
+STREET_BEFORE_OUTAGE = re.compile(r"(路|大街|大道|街|巷)(?:那边|这边|附近|一带|那块|那里)?[^，,。？?\s]{0,6}停(电|不停)")
+# Characters that end the words before a street's name ("明天|长乐路", "鼓楼区|湖南路").
+BEFORE_A_STREET = set("天说问下的在是了个事边那这到和跟区县镇市里家们去\u3000 ，,。？?！!")
+
+
+def street_before_outage_words(text: str) -> Optional[str]:
+    """The street named right before the outage words of a question, if any: two characters
+    before 路 (长乐路), three when the third is not a word's end (龙蟠中路)."""
+    text = text or ""
+    for match in STREET_BEFORE_OUTAGE.finditer(text):
+        end = match.start(1)
+        name = text[max(0, end - 2):end]
+        if len(name) < 2 or not all("\u4e00" <= ch <= "\u9fa5" for ch in name) or set(name) & BEFORE_A_STREET:
+            continue
+        if end >= 3 and "\u4e00" <= text[end - 3] <= "\u9fa5" and text[end - 3] not in BEFORE_A_STREET:
+            name = text[end - 3] + name
+        street = name + match.group(1)
+        if not NOT_STREETS.search(street):
+            return street
+    return None
+
+
+NOT_STREETS = re.compile(r"马路|街上|大街上|这条|那条|路上|小路")
+
+
 OUTAGE_KIND = {"planned": "计划停电", "unplanned": "故障停电"}
 
 
@@ -356,7 +384,7 @@ def place_asked_about_earlier(tracker: Tracker, turns: int = 4) -> Optional[str]
         if SECOND_REQUEST_WORDS["outage_form"].search(event.get("text") or ""):
             entities = ((event.get("parse_data") or {}).get("entities")) or []
             places = [str(e.get("value")) for e in entities if e.get("entity") == "address" and e.get("value")]
-            return places[0] if places else None
+            return places[0] if places else street_before_outage_words(event.get("text") or "")
     return None
 
 
@@ -399,6 +427,8 @@ class AddressValidation:
             # "中华路明天停电吗": a bare street at the start of the request is the address.
             match = OPENING_STREET.match(latest_text(tracker).strip())
             text = match.group(1) if match else None
+            if not text and self.form_name() == "outage_form":  # type: ignore[attr-defined]
+                text = street_before_outage_words(latest_text(tracker))  # "…说明天长乐路停电 几点到几点"
         return {"address": text, "address_from_account": False} if text else {}
 
     @staticmethod
@@ -568,9 +598,24 @@ class ValidateFaultForm(BaseFormValidation, AddressValidation, FormValidationAct
             # "燃气灶打不着火了 你们能派个人来看看吗": another utility's matter; say who can help.
             dispatcher.utter_message(response=other)
             return [SlotSet("requested_slot", None), ActiveLoop(None), FollowupAction("action_listen")]
+        from actions.faq import asks_power_back_after_paying, asks_whether_to_report_after_arrears  # faq imports this module
+
+        if asked is None and not tracker.get_slot("fault_description") and not find_hazards(text) and (
+                asks_power_back_after_paying(text) or asks_whether_to_report_after_arrears(tracker)):
+            # "欠费给停了，我刚刚在微信上都交掉了，什么时候能来电啊" (NLU heard a fault): power
+            # comes back within 24 hours of paying; the account's bills are checked, no crew.
+            return [SlotSet("requested_slot", None), ActiveLoop(None), FollowupAction("action_answer_faq")]
         if suspects_arrears(tracker):
             # "家里没电了 邻居家都有电 是不是欠费给我停了": the bills are checked first.
             return arrears_check_first(dispatcher, tracker)
+        if asked in ("address", "contact_phone", "repair_area_type") and not tracker.get_slot("hazard") \
+                and SUSPECTED_ARREARS.search(text) and not safety_response(text) and not stop_then_request(text) \
+                and not ASKS_TO_DO.search(text):  # ("先帮我查查": the repair pauses for the bill query)
+            # "哦对了 是不是因为电费没交啊 好像两个月都没交" at the phone question: the bills are
+            # checked now; the repair (its address kept) follows only when nothing is owed.
+            held = tracker.get_slot("fault_description")
+            return [e for e in arrears_check_first(dispatcher, tracker)
+                    if not (held and e.get("name") == "fault_description")]
         if is_outage_plan_question(tracker):
             # "软件大道275号这几天有没有停电计划": a question about planned outages, not a fault.
             return [SlotSet("requested_slot", None), ActiveLoop(None), FollowupAction("outage_form")]
@@ -897,10 +942,11 @@ class ValidateOutageForm(BaseFormValidation, AddressValidation, FormValidationAc
         if suspects_arrears(tracker):
             # "我茶社今天被停电了 是不是欠费了 要怎么才能来电": the bills first, not the outage plans.
             return arrears_check_first(dispatcher, tracker)
-        from actions.faq import asks_power_back_after_paying  # faq imports this module
+        from actions.faq import asks_power_back_after_paying, asks_whether_to_report_after_arrears  # faq imports this module
 
         said = latest_text(tracker)
-        if tracker.get_slot("requested_slot") is None and (is_reconnection(said) or asks_power_back_after_paying(said)):
+        if tracker.get_slot("requested_slot") is None and (is_reconnection(said) or asks_power_back_after_paying(said)
+                                                            or asks_whether_to_report_after_arrears(tracker)):
             # "我刚才用微信把欠的电费交了 什么时候能来电啊": when power returns after paying (the
             # rule, then the account's bills), not the outage plans of an address.
             return [SlotSet("requested_slot", None), ActiveLoop(None), FollowupAction("action_answer_faq")]

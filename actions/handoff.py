@@ -11,7 +11,7 @@ from rasa_sdk.types import DomainDict
 
 from actions import api_client
 from bot import vocabulary
-from actions.faq import answer_topic, follow_up_topic, last_faq_topic
+from actions.faq import answer_topic, follow_up_topic, last_faq_topic, topic_by_words
 from actions.common import (
     add_to_just_filed,
     complete_callback,
@@ -333,6 +333,10 @@ class ActionDefaultAskAffirmation(Action):
             # "过户要带啥材料啊": the intent was unsure between a request and a question, the
             # answer selector was not, and the message asks.
             return [SlotSet("faq_topic", topic)]
+        worded = topic_by_words(text) if is_question(text) or re.search(r"讲|说|解释", text) else None
+        if worded and answer_topic(worded, dispatcher, tracker, domain):
+            # "阶梯电价到底怎么算的你给我讲清楚": the words name the topic, the selector was unsure.
+            return [SlotSet("faq_topic", worded)]
         if ACKNOWLEDGED.match(text) and not is_question(text) and bot_answered_last_turn(tracker):
             # "好 我让女儿带我去", "哦晚上啊 那还好 谢谢": the answer was taken in.
             dispatcher.utter_message(response="utter_ok_no_problem")

@@ -171,3 +171,168 @@ async def test_a_fault_alone_carries_no_tip_off(actions_gateway):
     events, _ = await run_action(ValidateFaultForm(), make_tracker("我们这栋楼都没电了 快派人来", intent="report_fault",
                                                                    form="fault_form"))
     assert slot_values(events).get("feedback_type") is None
+
+
+@pytest.mark.asyncio
+async def test_a_story_heard_as_a_wish_for_a_person_inside_a_form_stays_in_the_form(actions_gateway):
+    """j-hazard-001, k-complaint-002: "我让小孩都别过去了" at the hazard repair's phone question
+    (request_human at 0.52) went form → hand-off → form … until Rasa gave up: the two-stage
+    fallback ended the form and the urgent repair was never filed."""
+    from actions.faults import ValidateFaultForm
+
+    tracker = make_tracker("我让小孩都别过去了", intent="request_human", confidence=0.52, form="fault_form",
+                           slots={"requested_slot": "contact_phone", "hazard": True,
+                                  "address": "江宁区横溪街道石塘村 村口小卖部旁边", "repair_area_type": "rural",
+                                  "fault_description": "电线断了冒火星"})
+    events, _ = await run_action(ValidateFaultForm(), tracker)
+    assert "action_handoff" not in followups(events)
+    assert slot_values(events).get("requested_slot") == "contact_phone"
+
+
+def test_an_unclear_message_inside_every_form_goes_to_the_form():
+    """The two-stage fallback inside a form ended it; each form keeps an unclear message."""
+    import yaml
+
+    from tests.support.dialogue import DOMAIN
+
+    rules = yaml.safe_load(open("data/rules/interruptions.yml", encoding="utf-8"))["rules"]
+    kept = {rule["condition"][0]["active_loop"] for rule in rules
+            if rule.get("steps", [{}])[0].get("intent") == "nlu_fallback"
+            and rule["steps"][1].get("action") == rule["condition"][0]["active_loop"]}
+    assert kept == set(DOMAIN["forms"])
+
+
+@pytest.mark.asyncio
+async def test_a_phone_left_for_an_earlier_ticket_is_used_for_the_next_one(actions_gateway):
+    """k-mixed-011, k-mixed-013, k-mixed-006: a praise after a tip-off (a complaint after a repair)
+    asked again for the phone left a minute before; the customer had moved on."""
+    from actions.feedback import ValidateFeedbackForm
+
+    prior = [{"event": "user", "text": "我电话13327420710", "parse_data": {"intent": {"name": "inform"}}},
+             {"event": "bot", "text": "您的举报已登记，编号：JB20261203003。"}]
+    tracker = make_tracker("另外再表扬一下你们上个月来长江苑换表的小伙子 态度真好 名字我忘了", intent="praise",
+                           form="feedback_form", prior_events=prior, candidates={"feedback_type": "praise"})
+    events, messages = await run_action(ValidateFeedbackForm(), tracker)
+    assert slot_values(events).get("contact_phone") == "13327420710"
+    assert "133****0710" in "".join(texts(messages))
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("said, name", [
+    ("联系人赵立群，18793805895", "赵立群"),
+    ("联系人刘工 18305187764", "刘工"),
+    ("单位是南京华宁纺织有限公司，户号3201000036", "南京华宁纺织有限公司"),
+])
+async def test_a_contact_person_or_a_company_answers_who_applies(actions_gateway, said, name):
+    """j-app-003, j-app-013, k-application-003, k-mixed-020: a factory's "联系人刘工 183…" or
+    "单位是…有限公司" got "请问申请人的姓名是？" again and again; no application was filed."""
+    from actions.applications import ValidateApplicationForm
+    from tests.support.dialogue import DOMAIN, RenderingDispatcher
+
+    tracker = make_tracker(said, intent="inform", form="application_form",
+                           slots={"requested_slot": "applicant_name", "business_type": "capacity_change"})
+    form = ValidateApplicationForm()
+    extracted = await form.extract_applicant_name(RenderingDispatcher(tracker), tracker, DOMAIN)
+    assert extracted == {"applicant_name": name}
+    checked = await form.validate_applicant_name(name, RenderingDispatcher(tracker), tracker, DOMAIN)
+    assert checked == {"applicant_name": name}
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("heard, said, stored", [
+    ("秦淮区龙蟠中路141号", "户号是3201000013，地址秦淮区龙蟠中路141号翠竹园1栋1301室", "秦淮区龙蟠中路141号翠竹园1栋1301室"),
+    ("区112", "哦 地址是建邺区嘉陵江东街18号 奥体名都地下车库B区112车位", "建邺区嘉陵江东街18号 奥体名都地下车库B区112车位"),
+])
+async def test_an_application_keeps_the_whole_address_said(actions_gateway, heard, said, stored):
+    """j-app-005, k-mixed-010, k-mixed-005: NLU heard part of the address; the application was
+    filed for "秦淮区龙蟠中路141号" (no building or flat) and for "区112"."""
+    from actions.applications import ValidateApplicationForm
+    from tests.support.dialogue import DOMAIN, RenderingDispatcher
+
+    tracker = make_tracker(said, intent="inform", form="application_form",
+                           slots={"requested_slot": "address", "business_type": "name_transfer"})
+    result = await ValidateApplicationForm().validate_address(heard, RenderingDispatcher(tracker), tracker, DOMAIN)
+    assert result.get("address") == stored
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("said, prior_bot", [
+    ("村里电工说是欠费给停了，我刚刚在微信上都交掉了，什么时候能来电啊，奶奶一个人在家晚上黑灯瞎火的",
+     "您有 1 个月的电费逾期未缴（2026年10月），合计 162.91 元，请尽快缴纳。"),
+    ("那需要我报修吗 还是等着就行",
+     "查到了：2026年11月的电费共 80.83 元还没有交，停电是欠费造成的，不是线路故障。交清后24小时内会恢复供电。"),
+])
+async def test_paid_arrears_opened_as_a_repair_is_the_reconnection_answer(actions_gateway, said, prior_bot):
+    """j-arrears-002, j-arrears-004: after the arrears were shown, "交掉了 什么时候能来电" and
+    "那需要我报修吗 还是等着就行" opened repairs with a 45/90-minute crew promise."""
+    from actions.faults import ValidateFaultForm
+
+    prior = [{"event": "user", "text": "2468", "parse_data": {"intent": {"name": "inform"}}},
+             {"event": "bot", "text": prior_bot}]
+    events, _ = await run_action(ValidateFaultForm(), make_tracker(said, intent="report_fault", form="fault_form",
+                                                                   prior_events=prior))
+    assert followups(events) == ["action_answer_faq"]
+
+
+@pytest.mark.asyncio
+async def test_arrears_suspected_at_the_phone_question_checks_the_bills(actions_gateway):
+    """k-mixed-002: "哦对了 是不是因为电费没交啊 好像两个月都没交" at the repair's phone question
+    got "这个问题我这里答不上来" and a crew was sent to a house cut for arrears."""
+    from actions.faults import ValidateFaultForm
+
+    tracker = make_tracker("哦对了 是不是因为电费没交啊 好像两个月都没交", intent="query_bill", form="fault_form",
+                           slots={"requested_slot": "contact_phone", "address": "横溪石塘村70号",
+                                  "account_no": "3201000018", "fault_description": "家里又没电了 这回一整天了"})
+    events, messages = await run_action(ValidateFaultForm(), tracker)
+    assert followups(events) == ["bill_form"]
+    assert slot_values(events).get("bill_query") == "suspect_arrears"
+    assert "fault_description" not in slot_values(events)  # the story told first is kept
+
+
+@pytest.mark.parametrize("said, street", [
+    ("行 晓得了。还有个事 楼下贴了张条子说明天长乐路停电 几点到几点啊", "长乐路"),
+    ("帮我查下电费 顺便问下明天长乐路那边是不是要停电", "长乐路"),
+    ("鼓楼区湖南路这几天要停电吗", "湖南路"),
+    ("龙蟠中路要停电吗", "龙蟠中路"),
+    ("我家明天停电吗", None),
+    ("马路上停电了", None),
+])
+def test_the_street_of_an_outage_question_is_found_anywhere_in_it(said, street):
+    """k-mixed-001, mixed-d01: "…说明天长乐路停电 几点到几点啊" asked for the address again."""
+    from actions.faults import street_before_outage_words
+
+    assert street_before_outage_words(said) == street
+
+
+@pytest.mark.asyncio
+async def test_a_stop_right_after_the_callback_withdraws_it_and_the_question_is_answered(actions_gateway):
+    """k-mixed-007, a-handoff-004: "哎算了 不用了 就问个简单的 营业厅周六开不开门" right after the
+    desk-closed callback left the callback open; staff would call someone who no longer wants it."""
+    from actions import api_client
+    from actions.faq import ActionAnswerFaq
+
+    conversation = "test-callback-withdrawn"
+    ticket = await api_client.create_ticket({"request_key": f"test:{conversation}", "type": "callback",
+                                             "summary": "回电：客户要求转人工", "channel": "web",
+                                             "conversation_id": conversation})
+    prior = [{"event": "user", "text": "转人工", "parse_data": {"intent": {"name": "request_human"}}},
+             {"event": "action", "name": "action_handoff"}]
+    tracker = make_tracker("哎算了 不用了 就问个简单的 营业厅周六开不开门", intent="faq", sender_id=conversation,
+                           prior_events=prior)
+    _, messages = await run_action(ActionAnswerFaq(), tracker)
+    said = "".join(texts(messages))
+    assert ticket["ticket_no"] in said and "撤销" in said
+    assert (await api_client.get_ticket(ticket["ticket_no"]))["status"] == "cancelled"
+
+
+@pytest.mark.parametrize("said, topic", [
+    ("上上个月才八十几 怎么一下翻了一倍 阶梯电价到底怎么算的你给我讲清楚", "tiered_tariff"),
+    ("改了以后白天是不是更贵", "peak_valley_prices"),
+    ("谷电是几点到几点啊", "peak_valley_hours"),
+    ("营业厅周六开不开门", "business_hall_weekend"),
+    ("我家电表不走字了", None),
+])
+def test_questions_whose_words_name_the_topic(said, topic):
+    from actions.faq import topic_by_words
+
+    assert topic_by_words(said) == topic

@@ -104,7 +104,7 @@ async def test_answers_depend_on_the_known_customer_type():
 
 @pytest.mark.asyncio
 @pytest.mark.parametrize("text, guess", [
-    ("谷电是几点到几点啊", "query_progress"),
+    ("你们供电公司今年还招人吗", "query_progress"),  # ("谷电是几点到几点啊" is answered now: its words name it)
     ("你们公司的老总叫什么名字", "query_progress"),
     ("鼓楼区那个新开的商场用的是哪家的电啊", "report_fault"),
 ])

@@ -144,7 +144,9 @@ async def test_words_of_a_request_are_not_taken_as_the_applicant_name(actions_ga
     assert slot_values(events).get("applicant_name") == taken
     if taken is None:
         [said_back] = texts(messages)
-        if "怎么" in said:  # a question: the name is asked again, the words are not echoed as one
+        if "怎么交" in said:  # how to pay: answered (the name is asked again by the form)
+            assert "网上国网" in said_back and said not in said_back
+        elif "怎么" in said:  # a question: the name is asked again, the words are not echoed as one
             assert "申请人姓名" in said_back and said not in said_back
         else:
             assert "好像不是姓名" in said_back and said in said_back
