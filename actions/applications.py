@@ -63,7 +63,7 @@ BUSINESS_TYPES: Dict[str, Dict[str, Any]] = {
     "ev_charger": {
         "label": vocabulary.BUSINESS_TYPES["ev_charger"],
         "documents": ["户主身份证", "车位产权或长期使用证明", "物业同意安装证明", "购车合同或行驶证"],
-        "words": ["充电桩", "充电", "电动车", "新能源车", "电动汽车"],
+        "words": ["充电桩", "充电", "电动车", "新能源车", "电动汽车", "充点桩", "冲电桩", "充电装", "冲点桩"],
     },
     "pv_connection": {
         "label": vocabulary.BUSINESS_TYPES["pv_connection"],
@@ -74,7 +74,8 @@ BUSINESS_TYPES: Dict[str, Dict[str, Any]] = {
         "label": vocabulary.BUSINESS_TYPES["tariff_change"],
         "documents": ["户主身份证", "变更原因说明（如申请峰谷电价、合表用户电价）"],
         "words": ["电价变更", "峰谷", "改电价", "分时电价", "电价类型", "合表", "普通电价", "居民电价", "商业电价",
-                  "阶梯电价", "改成普通", "改回普通"],
+                  "阶梯电价", "改成普通", "改回普通", "改回居民", "改成居民", "改为居民", "改回商业", "改成商业",
+                  "改为商业", "商业的改", "居民的改"],
     },
     "account_closing": {
         "label": vocabulary.BUSINESS_TYPES["account_closing"],
@@ -197,6 +198,25 @@ def business_said_before(tracker: Tracker, turns: int = 3) -> Optional[str]:
     return None
 
 
+FILED_APPLICATION = re.compile(r"您的(\S{2,12}?)申请已提交")
+
+
+def business_just_filed(tracker: Tracker, turns: int = 3) -> Optional[str]:
+    """The business of the application filed within the customer's last few messages ("需要死亡
+    证明吗" right after a name transfer was filed is about the name transfer)."""
+    seen = 0
+    for event in reversed(tracker.events):
+        if event.get("event") == "user":
+            seen += 1
+            if seen > turns:
+                return None
+        elif event.get("event") == "bot":
+            filed = FILED_APPLICATION.search(str(event.get("text") or ""))
+            if filed:
+                return business_from_text(filed.group(1))
+    return None
+
+
 def changed_business(text: str) -> Optional[str]:
     """The business a change of mind names ("不是过户 是移表"), None without a change of mind."""
     if not re.search(r"不对|不是|搞错|说错|改成|换成|改办|改为", text or ""):
@@ -293,7 +313,9 @@ def digits_to_ascii(text: str) -> str:
 DOCUMENTS_QUESTION = re.compile(r"(带|准备|要|需要|提供|交)[^，,。]{0,4}(什么|啥|哪些|些)[^，,。]{0,3}(材料|资料|东西|证件|手续|文件)|"
                                 r"(材料|资料|证件|手续)[^，,。]{0,4}(有哪些|是什么|要啥|要什么|呢|吗|？|\?)|"
                                 r"(要|需要)(啥|什么|哪些)(材料|资料|手续|证件)|办[^，,。]{0,6}(要|需要)?(啥|什么)手续|"
-                                r"(咋|怎么|如何)办(理)?手续|手续(咋|怎么)(办|弄)")
+                                r"(咋|怎么|如何)办(理)?手续|手续(咋|怎么)(办|弄)|"
+                                # "需要死亡证明吗", "复印件要盖公章吗": one document asked about.
+                                r"(要|需要|得|用)[^，,。]{0,6}(证明|证书|公章|盖章|复印件|原件|身份证)(吗|么|嘛|不|？|\?)")
 
 
 def documents_values(key: Optional[str], kind: str) -> Dict[str, str]:

@@ -1851,6 +1851,12 @@ class BaseFormValidation:
             events["phone_last4"] = last4
             if tracker.get_slot("requested_slot") == "contact_phone":
                 events["contact_phone"] = None
+            registered = events.get("customer_address") or tracker.slots.get("customer_address")
+            if tracker.get_slot("requested_slot") == "address" and self.form_name() == "outage_form" \
+                    and registered:  # type: ignore[attr-defined]
+                # "户号3201000030 电话尾号3420" at the outage question's address: the account's place.
+                dispatcher.utter_message(response="utter_using_registered_address")
+                events.update(address=registered, address_from_account=True)
         result = [SlotSet(k, v) for k, v in events.items()]
         tracker.add_slots(result)
         missing = next((name for name in await self.form_slots(dispatcher, tracker, domain)

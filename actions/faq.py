@@ -13,7 +13,13 @@ from rasa_sdk.events import EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.applications import BUSINESS_TYPES, DOCUMENTS_QUESTION, applicant_kind, business_from_text
+from actions.applications import (
+    BUSINESS_TYPES,
+    DOCUMENTS_QUESTION,
+    applicant_kind,
+    business_from_text,
+    business_just_filed,
+)
 from actions.common import latest_text
 from actions.faq_concepts import touches
 
@@ -156,7 +162,8 @@ def topic_of_business_in_talk(tracker: Tracker, text: str) -> Optional[str]:
 
     if business_from_text(text):
         return None
-    business = offered_business(tracker) or TOPIC_BUSINESS.get(last_faq_topic(tracker, within_turns=2) or "")
+    business = offered_business(tracker) or TOPIC_BUSINESS.get(last_faq_topic(tracker, within_turns=2) or "") \
+        or business_just_filed(tracker)
     topics = business_topics(text, business) if business else []
     return topics[0] if topics else None
 

@@ -309,7 +309,10 @@ class ActionDefaultAskAffirmation(Action):
             return [SlotSet("faq_topic", follow_up)]
         # It asks by itself (documents, how long, the fee), or of the business just talked about.
         named_topic = business_topic(text) or topic_of_business_in_talk(tracker, text)
-        business = tracker.get_slot("business_type") or tracker.get_slot("documents_shown_for")
+        from actions.applications import business_just_filed  # applications imports this module
+
+        business = tracker.get_slot("business_type") or tracker.get_slot("documents_shown_for") \
+            or business_just_filed(tracker)
         if not named_topic and business and is_question(text):
             # "要带啥材料啊 物业要不要盖章" while a charger is being applied for: that business's.
             named_topic = business_topic(f"{vocabulary.BUSINESS_TYPES.get(business, '')} {text}")

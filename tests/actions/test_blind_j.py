@@ -336,3 +336,45 @@ def test_questions_whose_words_name_the_topic(said, topic):
     from actions.faq import topic_by_words
 
     assert topic_by_words(said) == topic
+
+
+@pytest.mark.asyncio
+async def test_a_documents_question_right_after_a_filing_is_about_that_business(actions_gateway):
+    """j-app-005: "需要死亡证明吗" right after the name transfer was filed got the EV charger's
+    documents (the selector's guess at 0.11)."""
+    from actions.handoff import ActionDefaultAskAffirmation
+
+    prior = [{"event": "user", "text": "我母亲叫陈桂兰 13770268814", "parse_data": {"intent": {"name": "inform"}}},
+             {"event": "bot", "text": "您的过户申请已提交，工单号：YK20261203004。"}]
+    tracker = make_tracker("需要死亡证明吗", intent="nlu_fallback", confidence=0.25, prior_events=prior)
+    tracker.latest_message["response_selector"] = {"faq": {"response": {
+        "intent_response_key": "faq/docs_ev_charger", "utter_action": "utter_faq/docs_ev_charger", "confidence": 0.11}}}
+    events, messages = await run_action(ActionDefaultAskAffirmation(), tracker)
+    assert slot_values(events).get("faq_topic") == "docs_name_transfer"
+    assert "充电桩" not in "".join(texts(messages))
+
+
+@pytest.mark.parametrize("said, business", [
+    ("申请充点桩", "ev_charger"),
+    ("我家一楼原来租给人家开店的 现在收回来自己住了 电价能不能从商业的改回居民的", "tariff_change"),
+])
+def test_business_words_in_typos_and_in_the_customers_own_words(said, business):
+    """j-app-008, j-app-011: "充点桩" and "从商业的改回居民的" named no business; the form asked
+    "请问您要办理哪项业务？" until the customer gave up."""
+    from actions.applications import business_from_text
+
+    assert business_from_text(said) == business
+
+
+@pytest.mark.asyncio
+async def test_the_identity_proved_at_an_outage_question_gives_its_place(actions_gateway):
+    """j-arrears-001: "户号3201000030 电话尾号3420" at the outage question's address passed the
+    check and the address was asked for again."""
+    from actions.faults import ValidateOutageForm
+
+    tracker = make_tracker("户号3201000030 电话尾号3420", intent="inform", form="outage_form",
+                           slots={"requested_slot": "address"})
+    events, _ = await run_action(ValidateOutageForm(), tracker)
+    slots = slot_values(events)
+    assert slots.get("identity_verified") is True
+    assert slots.get("address") and slots.get("address_from_account") is True
