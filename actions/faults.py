@@ -289,6 +289,38 @@ def whole_answer_address(value: Any, tracker: Tracker) -> Any:
     return re.sub(r"^(我家|我们家|俺家|地址|住在|在|是)+[是在：:，, ]*", "", text)
 
 
+# What the bot says when it asks for the address again (or first).
+ASKED_ADDRESS = re.compile(r"详细地址|具体地址|地址好像不太完整|要查询的地址|用电地址")
+
+
+def address_said_in_parts(value: Any, tracker: Tracker, turns: int = 3) -> Any:
+    """"7栋 是7栋 三楼 301" after "玄武区" and "珠江路那块 金陵小区" were each too little: the
+    place said in the earlier answers to the address question comes first."""
+    text = str(value or "").strip()
+    if not text or ADMIN_AREA.search(text) or COMPOUND_NAME.search(text) or not re.search(r"\d", text):
+        return value
+    parts: List[str] = []
+    seen = 0
+    asked_after = False
+    for event in reversed(tracker.events):
+        if event.get("event") == "bot":
+            asked_after = asked_after or bool(ASKED_ADDRESS.search(str(event.get("text") or "")))
+            continue
+        if event.get("event") != "user":
+            continue
+        seen += 1
+        if seen == 1:
+            asked_after = False
+            continue  # the answer being read now
+        if seen > turns + 1 or not asked_after:
+            break
+        said = str(event.get("text") or "").strip()
+        if (ADMIN_AREA.search(said) or COMPOUND_NAME.search(said)) and not find_mobile(said) and len(said) <= 30:
+            parts.insert(0, ADDRESS_LEAD.sub("", said).strip(" ，,。"))
+        asked_after = False
+    return " ".join(parts + [text]) if parts else value
+
+
 def arrival_milestone(ticket: Dict[str, Any]) -> Optional[Dict[str, Any]]:
     milestones = ticket.get("milestones") or []
     for milestone in milestones:
@@ -763,6 +795,7 @@ class ValidateFaultForm(BaseFormValidation, AddressValidation, FormValidationAct
             value = ADDRESS_LEAD.sub("", meant).strip(" ，,。")  # "…1303 哦不对 是2303": as meant
         value = whole_address(value, said)
         value = whole_answer_address(value, tracker)
+        value = address_said_in_parts(value, tracker)
         problem = await self._check_address(value, dispatcher, tracker)
         if problem is not None:
             if problem.get("address"):

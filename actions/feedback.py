@@ -105,10 +105,13 @@ ASKS_ABOUT_OUTAGES = re.compile(r"(听说|是不是|会不会|要不要|有没�
                                 # "湖南路那边要晚上停电施工？我开夜宵的 影响大不大"
                                 r"要[^，,。]{0,4}停电[^，,。]{0,4}[？?吗]|停电[^，,。]{0,6}影响(大不大|大吗|不影响)")
 # ...and the words of feedback, which keep it feedback ("这个月停了三回了 我要投诉").
-FEEDBACK_WORDS = re.compile(r"投诉|举报|建议|表扬|意见|态度|不满|差劲|太差|破|管不管|说法|赔|又停|老停|总停|三天两头|第[二三四五]次|几回")
+FEEDBACK_WORDS = re.compile(r"投诉|举报|建议|表扬|意见|态度|不满|差劲|太差|破|管不管|说法|赔|又停|老停|总停|三天两头|第[二三四五]次|几回|"
+                            r"点(个)?赞|赞一个|好评|感谢|谢谢.{0,6}师傅|锦旗")
 
 
 BILL_WORDS = re.compile(r"电费|账单|用电量|度数")
+# "…你们是不是抄错表了！": whether the bill is wrong, asked (said for sure, it is a complaint).
+ASKS_IF_MISREAD = re.compile(r"是不是[^，,。！!]{0,4}(抄错|算错|估的|估抄|多算|多收|搞错)")
 CHECK_IT = re.compile(r"(给我|帮我|帮忙)?查(查|一查|一下|下)|(给我|帮我)看看|核(对|实)一下")
 # "怎么申请", "要办", "想装": someone applying for a business.
 APPLIES = re.compile(r"申请|办理|要办|想办|怎么办|咋办|报装|想装|要装")
@@ -202,7 +205,7 @@ class ValidateFeedbackForm(KeepsIdentitySlots, BaseFormValidation, FormValidatio
             if answer_topic("pay_by_app" if re.search(r"网上|手机|app|App|APP", text) else "payment_channels",
                             dispatcher, tracker, domain):
                 return [FollowupAction("action_listen")]
-        if BILL_WORDS.search(text) and CHECK_IT.search(text) and not named:
+        if BILL_WORDS.search(text) and not named and (CHECK_IT.search(text) or ASKS_IF_MISREAD.search(text)):
             # "…上个月我家电费怎么会这么高？？…是不是抄错了…给我查查": the bill checked and explained.
             return [SlotSet("bill_query", "reason"), FollowupAction("bill_form")]
         business = business_from_text(text)

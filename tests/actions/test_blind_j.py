@@ -378,3 +378,49 @@ async def test_the_identity_proved_at_an_outage_question_gives_its_place(actions
     slots = slot_values(events)
     assert slots.get("identity_verified") is True
     assert slots.get("address") and slots.get("address_from_account") is True
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("said, checked", [
+    ("上个月电费181块？？我家就两口人 你们是不是抄错表了！", True),
+    ("我家这个月一半时间都回娘家了 根本没人用电 电费肯定是抄错了", False),
+])
+async def test_whether_the_bill_is_wrong_asked_is_checked_said_for_sure_is_a_complaint(actions_gateway, said, checked):
+    """k-bill-002: "上个月电费181块？？…你们是不是抄错表了！" was filed as a complaint before the
+    bill was even looked at."""
+    from actions.feedback import ValidateFeedbackForm
+
+    tracker = make_tracker(said, intent="complain", form="feedback_form", candidates={"feedback_type": "complaint"})
+    events, _ = await run_action(ValidateFeedbackForm(), tracker)
+    assert (followups(events) == ["bill_form"]) is checked
+
+
+@pytest.mark.asyncio
+async def test_praise_in_a_few_words_opens_the_praise_not_a_loop(actions_gateway):
+    """i-praise-02: "给你们营业厅的小姑娘点个赞", a short remark without a feedback word, went to the
+    fallback, which sent it back to the praise: Rasa's circuit breaker, "系统暂时繁忙" to every turn."""
+    from actions.feedback import ValidateFeedbackForm
+
+    tracker = make_tracker("给你们营业厅的小姑娘点个赞", intent="praise", form="feedback_form",
+                           candidates={"feedback_type": "praise"})
+    events, _ = await run_action(ValidateFeedbackForm(), tracker)
+    assert followups(events) == []
+    assert slot_values(events).get("feedback_content") == "给你们营业厅的小姑娘点个赞"
+
+
+@pytest.mark.asyncio
+async def test_an_address_said_in_parts_is_put_together(actions_gateway):
+    """h-repair-08: "玄武区", then "珠江路那块 金陵小区" (each too little), then "7栋 是7栋 三楼 301":
+    the crew was sent to "7栋 是7栋 三楼 301"."""
+    from actions.faults import ValidateFaultForm
+
+    asked = {"event": "bot", "text": "请告诉我故障的详细地址（如“玄武区中山路18号3栋”）。"}
+    prior = [{"event": "user", "text": "家里没电 灯都不亮"}, asked,
+             {"event": "user", "text": "玄武区"}, asked,
+             {"event": "user", "text": "珠江路那块 金陵小区"}, {"event": "bot", "text": "地址好像不太完整，请说到街道（村）和门牌号。"}, asked]
+    tracker = make_tracker("7栋 是7栋 三楼 301", intent="inform", form="fault_form", prior_events=prior,
+                           slots={"requested_slot": "address", "fault_description": "没电"},
+                           candidates={"address": "7栋 是7栋 三楼 301"})
+    events, _ = await run_action(ValidateFaultForm(), tracker)
+    address = slot_values(events).get("address") or ""
+    assert address.startswith("玄武区 珠江路那块 金陵小区") and address.endswith("301")
