@@ -31,6 +31,7 @@ from actions.common import (
     apologise_if_angry,
     channel_of,
     format_time,
+    identity_offered,
     latest_text,
     mask_phone,
 )
@@ -351,12 +352,14 @@ class ActionDefaultAskAffirmation(Action):
         from actions.menu import FORM_INTENTS, named_request, other_utility_response
 
         request = named_request(text)
-        if request and not tracker.active_loop and ACCOUNT_NO.search(text) and not is_question(text.replace("是多少", "")):
+        if request and not tracker.active_loop and ACCOUNT_NO.search(text) and (
+                not is_question(text.replace("是多少", "")) or identity_offered(tracker)):
             # "…上个月的电费是多少钱啊还有就是到底交了没有…户号3201000016手机尾号0945": the 户号
             # and the words of a request; the request takes the details from this message.
             return [ActiveLoop(None), FollowupAction(request)]
         if request == "fault_form" and not tracker.active_loop and (
-                len(text) <= 12 and not is_question(text) or OUT_SINCE.search(text)):
+                len(re.sub(r"^(喂|你好|您好|同志|师傅|在吗|哎)[\s，,啊呀]*", "", text)) <= 12 and not is_question(text)
+                or OUT_SINCE.search(text)):
             # "没电", "灯一闪一闪的": a fault said in two words, whatever the model made of it.
             return [ActiveLoop(None), FollowupAction("fault_form")]
         leaning = [r.get("name") for r in ranking[:3]]

@@ -424,3 +424,32 @@ async def test_an_address_said_in_parts_is_put_together(actions_gateway):
     events, _ = await run_action(ValidateFaultForm(), tracker)
     address = slot_values(events).get("address") or ""
     assert address.startswith("玄武区 珠江路那块 金陵小区") and address.endswith("301")
+
+
+@pytest.mark.asyncio
+async def test_a_fault_in_a_few_words_after_a_greeting_is_a_repair(actions_gateway):
+    """h-repair-02: "喂 同志啊 我家电灯不亮了" got "我没太理解您的意思"; the lights out at home is
+    a fault said in a few words (a corridor light is not: it may not be the utility's)."""
+    from actions.handoff import ActionDefaultAskAffirmation
+    from actions.menu import named_request
+
+    tracker = make_tracker("喂 同志啊 我家电灯不亮了", intent="nlu_fallback", confidence=0.4)
+    tracker.latest_message["intent_ranking"] = [{"name": "nlu_fallback", "confidence": 0.4},
+                                                {"name": "greet", "confidence": 0.3}]
+    events, _ = await run_action(ActionDefaultAskAffirmation(), tracker)
+    assert followups(events) == ["fault_form"]
+    assert named_request("楼道灯不亮了 是你们管吗") is None
+
+
+@pytest.mark.asyncio
+async def test_a_rambling_bill_question_with_the_identity_in_it_is_the_bill_query(actions_gateway):
+    """a-bill-010: a long message asking last month's bill and whether it was paid, with 户号 and
+    尾号 in it, got "我没太理解您的意思"."""
+    from actions.handoff import ActionDefaultAskAffirmation
+
+    said = "你好我想问一下就是我们家上个月的电费是多少钱啊还有就是到底交了没有我自己也记不清了户号3201000016手机尾号0945"
+    tracker = make_tracker(said, intent="nlu_fallback", confidence=0.4)
+    tracker.latest_message["intent_ranking"] = [{"name": "nlu_fallback", "confidence": 0.4},
+                                                {"name": "query_bill", "confidence": 0.35}]
+    events, _ = await run_action(ActionDefaultAskAffirmation(), tracker)
+    assert followups(events) == ["bill_form"]
