@@ -382,6 +382,9 @@ def name_beside_details(text: str) -> Optional[str]:
 SWITCH_WORDS = re.compile(r"改成|改为|换成|改办|改申请|还是办|还是申请|那就办|那办|不办\S{0,4}了?[，,\s]*(办|申请)")
 
 
+# "上个月怎么还要五十多", "电费咋这么高": a question about a bill's amount.
+BILL_AMOUNT_QUESTION = re.compile(r"(上个?月|这个?月|本月|电费)[^，,。]{0,8}(怎么|咋|为啥|为什么|凭什么)[^，,。]{0,6}"
+                                  r"(还要|要|这么|那么|又|还)[^，,。]{0,6}(多|贵|高|块|元)")
 # How far an earlier application has got ("申请到哪了", "过户办好了没", "批下来没有").
 ASKS_HOW_FAR = re.compile(r"到哪(了|一步|儿了)|进度|办好了?没|办完了?没|好了没|怎么样了|批(下来|了)?没|有结果了?吗|还没(办|装|批|弄)好")
 # ... but never when the same message asks for a new one ("想再申请一个").
@@ -396,6 +399,12 @@ class ValidateApplicationForm(KeepsIdentitySlots, BaseFormValidation, FormValida
                   domain: DomainDict) -> List[EventType]:
         asked = tracker.get_slot("requested_slot")
         text = latest_text(tracker)
+        if asked is None and BILL_AMOUNT_QUESTION.search(text) and not INTENDS_NEW.search(text) \
+                and not SWITCH_WORDS.search(text):
+            # "我家是峰谷电 上个月怎么还要五十多" (峰谷 named a tariff change): why the bill is
+            # what it is, not an application.
+            return [SlotSet("requested_slot", None), ActiveLoop(None), SlotSet("business_type", None),
+                    SlotSet("bill_query", "reason"), FollowupAction("bill_form")]
         if asked is None and ASKS_HOW_FAR.search(text) and not INTENDS_NEW.search(text):
             # "我的充电桩申请到哪了 户号3201000008": a question about an application made before
             # (filed at once now, one heard as a new application would be a second ticket).
@@ -615,9 +624,9 @@ class ValidateApplicationForm(KeepsIdentitySlots, BaseFormValidation, FormValida
         said = latest_text(tracker)
         text = joined_address(str(value or "").strip(), said)
         whole = address_in_text(said) if not said.startswith("/") else None
-        if whole and text and len(whole) > len(text) and (
+        if whole and text and len(whole) > len(text) and re.sub(r"\s", "", text) in re.sub(r"\s", "", whole) and (
                 whole.startswith(text) and not whole[len(text)].isspace()
-                or re.fullmatch(r"[\u4e00-\u9fa5A-Za-z]?\d+", text) and text in whole):
+                or not looks_like_address(text, tracker, need_number=True)):
             # "地址秦淮区龙蟠中路141号翠竹园1栋1301室" with only "…141号" heard, "…B区112车位"
             # with only "区112": all of it.
             text = whole

@@ -1243,6 +1243,24 @@ _COURTESY_ONLY = re.compile(r"(好的?|谢谢|麻烦了?|辛苦了?|嗯|哦|啊|
 _NEW_REQUEST_WORDS = re.compile(r"投诉|举报|建议|表扬|报修|申请|查|还有|另外|再|也")
 
 
+NEW_NUMBER = re.compile(r"新号|老号|换号|换了号|号码换了|换手机号")
+
+
+def ticket_announced_within(tracker: Tracker, turns: int) -> Optional[str]:
+    """The last ticket the bot announced within the customer's last few messages."""
+    seen = 0
+    for event in reversed(tracker.events):
+        if event.get("event") == "user":
+            seen += 1
+            if seen > turns:
+                return None
+        elif event.get("event") == "bot":
+            found = ANNOUNCED_TICKET.findall(event.get("text") or "")
+            if found:
+                return found[-1]
+    return None
+
+
 PHONE_TALK = re.compile(r"留个?电话|留个?号码?|电话(给你|留)|打我|找我|联系我|问我")
 
 
@@ -1252,12 +1270,13 @@ async def correct_just_filed_phone(dispatcher: CollectingDispatcher, tracker: Tr
     希望给个说法" right after a complaint filed on the registered phone: the number the customer
     wants to be called on, and the words are kept on the ticket. None otherwise (a phone said
     with a new request belongs to that request)."""
-    ticket_no = ticket_announced_last_turn(tracker)
     text = latest_text(tracker)
+    corrected = bool(CORRECTION_WORDS.search(text) or NEW_NUMBER.search(text))
+    # "哎呀电话说错了 那是我老号 新号是198…" two messages after the filing: still that ticket's.
+    ticket_no = ticket_announced_last_turn(tracker) or (ticket_announced_within(tracker, 3) if corrected else None)
     phone = find_mobile(text)
     if not ticket_no or not phone or tracker.get_slot("requested_slot") is not None:
         return None
-    corrected = bool(CORRECTION_WORDS.search(text))
     rest = _PHONE_LABEL.sub("", text.translate(_FULLWIDTH))
     if not corrected:
         from actions.menu import named_request  # menu imports this module
@@ -1400,7 +1419,7 @@ ASKS_TO_DO = re.compile(r"帮我|给我|查一下|查查|查下|先查|看一下
 # "叫个人回个电话给我" in the message that opens a form: a person asked for, by phone (inside a
 # form "让工作人员打电话给我" is how the contact question is answered, so only at the opening).
 # A complaint or tip-off said in so many words ("那我要投诉你们", "我要举报").
-WANTS_TO_COMPLAIN = re.compile(r"(我|那我|我就)?(要|想|得)(投诉|举报)|投诉你们|举报你们")
+WANTS_TO_COMPLAIN = re.compile(r"(我|那我|我就)?(要|想|得)(正式|实名|再|还是|还要|必须)?(投诉|举报)|投诉你们|举报你们")
 # Someone posing as the utility's staff ("冒充供电所的人上门收费", "我觉得是骗子"): a tip-off.
 # "楼下群租房乱拉电线…从公共照明接电给电动车充电": using electricity illegally.
 ILLEGAL_USE = re.compile(r"乱拉电线|私拉乱接|私拉电线|乱接电线|私接电线|偷接|偷电|窃电|绕表|绕过电表|没走表|不走表的线|"
@@ -1413,7 +1432,7 @@ def _hazard_named(text: str) -> bool:
 
 IMPERSONATION = re.compile(r"冒充|假冒|骗子|诈骗|骗钱|是骗人的|假的(工作人员|电工|师傅)|"
                            # "两个人上门说是供电局的 要给我换电表 收两百块钱 是不是你们的人啊"
-                           r"是不是你们(的人|派的|派来的|单位的)|(自称|说是|说他们是|说自己是)[^，,。]{0,3}(供电|电力|电网)[^，,。]{0,16}(收|要|交)[^，,。]{0,3}(钱|费|块)")
+                           r"是不是你们(的人|派的|派来的|单位的)|(自称|说是|说他们是|说自己是)[^，,。]{0,3}(供电|电力|电网)[^，,。]{0,16}(收|要|交)[^，,。]{0,8}(钱|费|块)")
 # "让人直接打电话给她" (a grandson typing for his grandmother), "有人吗 打电话给我".
 CALL_ME_BACK = (r"(让|叫|找|安排)(个|一个)?(真人|人|工作人员|客服)(直接)?(给(我|她|他|老人))?(打|回)(个|一个)?电话"
                 r"|(回|打)(个|一个)?电话给我|给我(回|打)(个|一个)?电话")
@@ -1699,6 +1718,14 @@ class BaseFormValidation:
             # "等下 是不是我没交电费啊 先帮我查查": a new request; the form pauses for it (its rule).
             return None
         text = text.strip()
+        if kind == "stop" and self.form_name() == "feedback_form" \
+                and WANTS_TO_COMPLAIN.search(said_after_stop(text) or text):  # type: ignore[attr-defined]
+            # "电刚才自己来了 不用修了 但这事我要投诉 不是催": the repair is no longer needed, the
+            # complaint is what is being made; kept with these words, the question stands.
+            held = str(tracker.get_slot("feedback_content") or "")
+            dispatcher.utter_message(response="utter_story_noted")
+            return [SlotSet("feedback_content", (f"{held}；{text}" if held else text)[:1000]),
+                    SlotSet(slot, None), SlotSet("requested_slot", slot)]
         if kind == "stop":
             # The loop ends here (no question is asked again); the cancel action says so.
             return [SlotSet(slot, None), SlotSet("requested_slot", None), FollowupAction("action_cancel_form")]

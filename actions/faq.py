@@ -71,7 +71,8 @@ PAID_OR_IN_ARREARS = re.compile(r"欠|交了|缴了|交完|缴完|补交|补缴|
 
 
 # "那需要我报修吗 还是等着就行": whether to report it, asked right after the arrears answer.
-ASKS_WHETHER_TO_REPORT = re.compile(r"(要|需要|用|得)(我)?(再)?报修(吗|么|嘛|不)|还是(就)?等着?|用不用报修|要不要报修|等着就行")
+ASKS_WHETHER_TO_REPORT = re.compile(r"(要|需要|用|得)(我)?(再)?报修(吗|么|嘛|不)|还是(就)?等着?|用不用报修|要不要报修|等着就行|"
+                                    r"(不用|要不要|用不用|需不需要)派人|就是等着|就等着")
 ARREARS_ANSWERED = re.compile(r"欠费.{0,40}24\s*小时|24\s*小时.{0,20}(恢复|来电|复电)")
 
 
@@ -90,6 +91,9 @@ TOPIC_BY_WORDS = [
     (re.compile(r"(峰谷|峰电|谷电|分时|峰段|谷段).{0,10}(价|多少钱|贵|便宜|几毛)|(白天|晚上|夜里).{0,6}(更贵|贵|便宜|划算)"),
      "peak_valley_prices"),
     (re.compile(r"违约金|滞纳金"), "late_fee"),
+    (re.compile(r"(楼道|楼梯|走廊|单元|声控)灯.{0,16}(谁|归|物业|你们|供电|坏|不亮|灭|黑)|(你们|供电公司?|供电局).{0,4}修还是物业|物业修还是"),
+     "ownership_boundary"),
+    (re.compile(r"路灯.{0,12}(谁|归|物业|你们|供电|找哪|打什么)"), "street_light"),
     (re.compile(r"(开|要|打|拿|出|报销).{0,4}发票|发票.{0,6}(怎么|哪|能|可以)"), "e_invoice"),
     (re.compile(r"营业厅.{0,12}(周六|周日|周末|礼拜|星期|节假日|假期)"), "business_hall_weekend"),
 ]
@@ -99,9 +103,15 @@ def topic_by_words(text: str) -> Optional[str]:
     return next((topic for words, topic in TOPIC_BY_WORDS if words.search(text or "")), None)
 
 
+# "我家停电了 女儿说是欠了电费 她刚才手机上帮我交了": cut for arrears and paid, told as news.
+CUT_AND_PAID = re.compile(r"(欠费|欠了电费|欠电费|欠钱|没交电费).{0,16}(交了|交上了|缴了|付了|交掉|充了|补交|补缴|交清|缴清)|"
+                          r"(交了|缴了|交掉了|交清了|缴清了).{0,10}欠(费|的电费)")
+
+
 def asks_power_back_after_paying(text: str) -> bool:
     """"欠费停电了 交完钱多久能来电", "交了电费 家里还是黑的": when power returns after paying."""
-    return bool(ASKS_WHEN_POWER_RETURNS.search(text or "") and PAID_OR_IN_ARREARS.search(text or ""))
+    return bool(ASKS_WHEN_POWER_RETURNS.search(text or "") and PAID_OR_IN_ARREARS.search(text or "")
+                or CUT_AND_PAID.search(text or ""))
 # Topics about one business: after the answer, the application itself is offered.
 TOPIC_BUSINESS = {
     "docs_new_connection": "new_connection", "fee_new_connection": "new_connection",
@@ -336,6 +346,13 @@ class ActionAnswerFaq(Action):
         from actions.common import withdraw_callback_on_stop
 
         await withdraw_callback_on_stop(dispatcher, tracker)  # "哎算了 不用了 就问个简单的 …"
+        from actions.faults import find_hazards  # faults imports this module's helpers lazily
+        from actions.handoff import is_question
+
+        if not tracker.active_loop and find_hazards(latest_text(tracker)) and not is_question(latest_text(tracker)):
+            # "地下配电房进水了 水已经没过电缆沟" (read as the storm safety answer): a hazard
+            # reported, an urgent repair.
+            return [FollowupAction("fault_form")]
         if asks_about_shown_outages(tracker):
             # "那要是停的话几点到几点" right after an outage answer: that outage's times, not the
             # peak/valley hours the words resemble.

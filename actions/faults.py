@@ -639,6 +639,13 @@ class ValidateFaultForm(BaseFormValidation, AddressValidation, FormValidationAct
             # "欠费给停了，我刚刚在微信上都交掉了，什么时候能来电啊" (NLU heard a fault): power
             # comes back within 24 hours of paying; the account's bills are checked, no crew.
             return [SlotSet("requested_slot", None), ActiveLoop(None), FollowupAction("action_answer_faq")]
+        from actions.faq import answer_topic, topic_by_words
+        from actions.handoff import LIGHTS_NOT_OURS
+
+        lights = topic_by_words(text) if asked is None and not find_hazards(text) else None
+        if lights in LIGHTS_NOT_OURS and not NO_POWER_NOW.search(text) and answer_topic(lights, dispatcher, tracker, domain):
+            # "楼道灯坏了 这个是你们供电公司修还是物业修啊": whose it is; no crew for it.
+            return [SlotSet("requested_slot", None), ActiveLoop(None), FollowupAction("action_listen")]
         if suspects_arrears(tracker):
             # "家里没电了 邻居家都有电 是不是欠费给我停了": the bills are checked first.
             return arrears_check_first(dispatcher, tracker)

@@ -110,6 +110,10 @@ FEEDBACK_WORDS = re.compile(r"投诉|举报|建议|表扬|意见|态度|不满|�
 
 
 BILL_WORDS = re.compile(r"电费|账单|用电量|度数")
+# "我之前投诉的事怎么没人理我": a request made before, and no news of it.
+EARLIER_REQUEST = re.compile(r"(之前|上次|前几天|前天|昨天|上周|上礼拜|上个月|早上|上午)[^，,。]{0,6}(投诉|报修|申请|反映|报)的(事|那个|单子|问题)?")
+NO_NEWS = re.compile(r"没人理|没人管|没消息|没动静|没回音|没人联系|没人回|怎么样了|到哪了|进度|处理了没|有结果")
+WANTS_TO_COMPLAIN_AGAIN = re.compile(r"(再|还要|要|想)(投诉|举报)")
 # "…你们是不是抄错表了！": whether the bill is wrong, asked (said for sure, it is a complaint).
 ASKS_IF_MISREAD = re.compile(r"是不是[^，,。！!]{0,4}(抄错|算错|估的|估抄|多算|多收|搞错)")
 CHECK_IT = re.compile(r"(给我|帮我|帮忙)?查(查|一查|一下|下)|(给我|帮我)看看|核(对|实)一下")
@@ -133,7 +137,8 @@ GRIEVANCE_WORDS = re.compile(r"反映|错|不对|问题|乱|烂|坑|垃圾|气�
                              r"希望|能不能|应该|最好|没人|不来|不管|慢|差|凶|骂|推诿|敷衍|不理")
 # "能不能不留名字", "会不会告诉他是我举报的", "怕他找我麻烦": worried about being known.
 ASKS_ABOUT_ANONYMITY = re.compile(r"(能不能|可不可以|可以|能|会不会|会)[^，,。]{0,4}(不留名|匿名|不留名字|不说名字|保密|告诉他|知道是我)"
-                                  r"[^，,。]{0,4}(吗|么|啊|呀|呢|？|\?|\s|$)")
+                                  r"[^，,。]{0,4}(吗|么|啊|呀|呢|？|\?|\s|$)|"
+                                  r"(不留名|匿名|不留名字|不留电话|不说名字)[^，,。]{0,3}(可以|行|能)[^，,。]{0,2}(吗|么|不|嘛|？|\?)")
 
 
 # "其实也不算投诉 就提个意见吧", "对 就登记成建议": the customer changes what is being filed.
@@ -166,7 +171,11 @@ class ValidateFeedbackForm(KeepsIdentitySlots, BaseFormValidation, FormValidatio
         text = latest_text(tracker)
         if tracker.get_slot("requested_slot") == "contact_phone" and ASKS_ABOUT_ANONYMITY.search(text) \
                 and not find_mobile(text):
-            # "我能不能不留名字 怕他找我麻烦": yes, and what is kept secret; the phone stays optional.
+            # "我能不能不留名字 怕他找我麻烦": yes, and what is kept secret. A tip-off is then taken
+            # anonymously (asking again for the phone the customer fears to give loses it).
+            if tracker.get_slot("feedback_type") == "tip_off":
+                dispatcher.utter_message(response="utter_tip_off_taken_anonymously")
+                return [SlotSet("contact_phone", NO_CONTACT), SlotSet("requested_slot", None)]
             dispatcher.utter_message(response="utter_reporter_kept_secret")
             return [SlotSet("contact_phone", None), SlotSet("requested_slot", "contact_phone")]
         switched = switched_kind(text, tracker.get_slot("feedback_type"))
@@ -198,6 +207,10 @@ class ValidateFeedbackForm(KeepsIdentitySlots, BaseFormValidation, FormValidatio
             # outages; it is answered.
             return [FollowupAction("outage_form")]
         named = NAMES_FEEDBACK.search(text)
+        if EARLIER_REQUEST.search(text) and NO_NEWS.search(text) and not WANTS_TO_COMPLAIN_AGAIN.search(text):
+            # "我之前投诉的事怎么没人理我": where that complaint stands, first (a new complaint
+            # about it is one question away).
+            return [FollowupAction("progress_form")]
         if ASKS_HOW_TO_PAY.search(text) and not named and not is_angry(text):
             # "能不能我在网上替她交 她不会用手机" (NLU heard a suggestion): how to pay, answered.
             from actions.faq import answer_topic  # faq imports this module

@@ -34,6 +34,7 @@ from actions.common import (
     identity_offered,
     latest_text,
     mask_phone,
+    phone_given_earlier,
 )
 
 REASONS = ("customer_request", "fallback", "identity_failed")
@@ -158,6 +159,12 @@ class ActionHandoff(Action):
         # desk is closed and a callback ticket was opened); saying more would contradict it.
         if not (isinstance(handoff, dict) and handoff.get("customer_notified")):
             dispatcher.utter_message(response="utter_handoff")
+        else:
+            phone = find_mobile(latest_text(tracker)) or phone_given_earlier(tracker)
+            if phone:
+                # "人工客服 … 让人打我电话13761094036", or the number typed just before "我要找人说话":
+                # the callback the closed desk opened gets it (nothing happens when none is waiting).
+                await complete_callback(dispatcher, tracker, phone)
         return events + [listen]
 
 
@@ -169,6 +176,10 @@ CUT_FOR_ARREARS = re.compile(r"欠费.{0,10}(停电|断电|停了|掐|拉闸|没
 # The customer's own errand with someone of theirs: "我去喊人", "我让女儿带我去", "叫我儿子来弄".
 OWN_ERRAND = re.compile(r"我(这就|马上|先|等下|回头)?(去)?(让|叫|喊|找|去)(我|我家|家里)?(的)?"
                         r"(人|女儿|儿子|孩子|小孩|老伴|老头|老婆|媳妇|爱人|孙子|孙女|邻居|家里人|物业|电工|师傅|大家)")
+
+
+# Topics of lights the utility does not look after.
+LIGHTS_NOT_OURS = ("ownership_boundary", "street_light")
 
 
 def names_a_person(text: str) -> bool:
@@ -337,7 +348,9 @@ class ActionDefaultAskAffirmation(Action):
             # "过户要带啥材料啊": the intent was unsure between a request and a question, the
             # answer selector was not, and the message asks.
             return [SlotSet("faq_topic", topic)]
-        worded = topic_by_words(text) if is_question(text) or re.search(r"讲|说|解释", text) else None
+        worded = topic_by_words(text)
+        if not (is_question(text) or re.search(r"讲|说|解释", text)) and worded not in LIGHTS_NOT_OURS:
+            worded = None  # ("楼道灯坏了一个礼拜了" is told, not asked: who looks after it, still)
         if worded and answer_topic(worded, dispatcher, tracker, domain):
             # "阶梯电价到底怎么算的你给我讲清楚": the words name the topic, the selector was unsure.
             return [SlotSet("faq_topic", worded)]
@@ -363,7 +376,11 @@ class ActionDefaultAskAffirmation(Action):
             # "没电", "灯一闪一闪的": a fault said in two words, whatever the model made of it.
             return [ActiveLoop(None), FollowupAction("fault_form")]
         leaning = [r.get("name") for r in ranking[:3]]
-        kind = feedback_named(text) or ("tip_off" if IMPERSONATION.search(text) or ILLEGAL_USE.search(text) else None)
+        from actions.faults import FAULT_NOW, OUTAGES_TOO_OFTEN  # faults imports this module
+
+        kind = feedback_named(text) or ("tip_off" if IMPERSONATION.search(text) or ILLEGAL_USE.search(text) else None) \
+            or ("complaint" if OUTAGES_TOO_OFTEN.search(text) and not FAULT_NOW.search(text) else None)
+        # ("我们大泉村这个月停了四回电了 你们到底管不管": a grievance about how often, a complaint.)
         if kind and not request:
             # "举报你们一个装表的师傅 说不给他两百块就拖着不给装": the customer names what it is.
             return [ActiveLoop(None), SlotSet("feedback_type", kind), FollowupAction("feedback_form")]

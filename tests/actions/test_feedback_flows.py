@@ -341,12 +341,20 @@ async def test_a_complaint_the_customer_turns_into_a_suggestion_is_filed_as_one(
 
 @pytest.mark.asyncio
 async def test_a_reporter_afraid_of_being_known_is_told_it_stays_secret(actions_gateway):
+    # A tip-off is then taken anonymously (blind customers who asked this left before giving a
+    # phone, and the tip-off was lost); a phone sent after the filing still goes onto it.
     events, messages = await run_action(ValidateFeedbackForm(), at_contact("我能不能不留名字 怕他找我麻烦",
                                                                            feedback_type="tip_off"))
+    assert [m.get("response") for m in messages] == ["utter_tip_off_taken_anonymously"]
+    assert "保密" in texts(messages)[0] and "电话" in texts(messages)[0]
+    assert slot_values(events)["contact_phone"] == "none"
+    # A complaint needs a phone for its 24-hour callback: told it stays secret, asked again.
+    events, messages = await run_action(ValidateFeedbackForm(), at_contact("我能不能不留名字 怕他找我麻烦",
+                                                                           feedback_type="complaint"))
     assert [m.get("response") for m in messages] == ["utter_reporter_kept_secret"]
     assert slot_values(events)["requested_slot"] == "contact_phone"
     events, _ = await run_action(ValidateFeedbackForm(), at_contact("那行 电话留个13705181122 别告诉他是我讲的",
-                                                                    feedback_type="tip_off"))
+                                                                    feedback_type="complaint"))
     assert slot_values(events)["contact_phone"] == "13705181122"
 
 

@@ -1,0 +1,177 @@
+"""Kinds of failure found by the twelfth and thirteenth blind batches (tests/conversations/dev/
+l_*.yml, m_*.yml), each against the real gateway with the demo data."""
+from __future__ import annotations
+
+import pytest
+
+from tests.support.dialogue import make_tracker, run_action, slot_values, texts
+
+
+def followups(events) -> list:
+    return [e.get("name") for e in events if e.get("event") == "followup"]
+
+
+def responses(messages) -> list:
+    return [m.get("response") for m in messages]
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("said", ["我家停电了 女儿说是欠了电费 她刚才手机上帮我交了", "回家发现没电了 一看app说欠费 我刚交了"])
+async def test_cut_for_arrears_and_paid_told_as_news_is_no_repair(actions_gateway, said):
+    """l-arrears-reconnect-001, m-008: power cut for arrears and already paid, said without a
+    question, opened a repair with a 45/120-minute crew promise."""
+    from actions.faults import ValidateFaultForm
+
+    events, _ = await run_action(ValidateFaultForm(), make_tracker(said, intent="report_fault", form="fault_form"))
+    assert followups(events) == ["action_answer_faq"]
+
+
+@pytest.mark.asyncio
+async def test_a_bill_amount_question_naming_a_tariff_is_no_tariff_change(actions_gateway):
+    """m-004: "我家是峰谷电 上个月怎么还要五十多" (峰谷 read as a tariff change) filed a tariff
+    change application on the verified account."""
+    from actions.applications import ValidateApplicationForm
+
+    tracker = make_tracker("我家是峰谷电 上个月怎么还要五十多", intent="apply_service", form="application_form",
+                           candidates={"business_type": "tariff_change"})
+    events, _ = await run_action(ValidateApplicationForm(), tracker)
+    assert followups(events) == ["bill_form"]
+    assert slot_values(events).get("business_type") is None
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("said", ["我不留名可以吗", "我能不能不留名字 怕他报复"])
+async def test_asking_to_stay_anonymous_files_the_tip_off_anonymously(actions_gateway, said):
+    """l-tip-off-101, m-042: "我不留名可以吗" at the tip-off's phone question was not understood;
+    answered, the phone was asked again and the tip-off never filed."""
+    from actions.feedback import NO_CONTACT, ValidateFeedbackForm
+
+    tracker = make_tracker(said, intent="tip_off", form="feedback_form",
+                           slots={"requested_slot": "contact_phone", "feedback_type": "tip_off",
+                                  "feedback_content": "楼下烧烤店从电表前面另外接了根线"})
+    events, messages = await run_action(ValidateFeedbackForm(), tracker)
+    assert slot_values(events).get("contact_phone") == NO_CONTACT
+    assert "utter_tip_off_taken_anonymously" in responses(messages)
+
+
+@pytest.mark.asyncio
+async def test_a_flooded_switch_room_reported_is_an_urgent_repair_not_the_storm_advice(actions_gateway):
+    """m-025: "地下配电房进水了 水已经没过电缆沟" got the storm safety answer; the repair that
+    followed was filed as normal."""
+    from actions.faq import ActionAnswerFaq
+
+    events, _ = await run_action(ActionAnswerFaq(), make_tracker("地下配电房进水了 水已经没过电缆沟 快到柜子底了",
+                                                                 intent="faq"))
+    assert followups(events) == ["fault_form"]
+
+
+@pytest.mark.asyncio
+async def test_a_stop_with_i_want_to_complain_inside_a_complaint_keeps_it(actions_gateway):
+    """m-037: "电刚才自己来了 不用修了 但这事我要投诉 不是催" cancelled the complaint being taken."""
+    from actions.feedback import ValidateFeedbackForm
+
+    tracker = make_tracker("电刚才自己来了 不用修了 但这事我要投诉 不是催", intent="cancel", form="feedback_form",
+                           slots={"requested_slot": "contact_phone", "feedback_type": "complaint",
+                                  "feedback_content": "你们说45分钟到 现在两个半小时了人呢"})
+    events, _ = await run_action(ValidateFeedbackForm(), tracker)
+    assert "action_cancel_form" not in followups(events)
+    assert "我要投诉" in (slot_values(events).get("feedback_content") or "")
+
+
+def test_a_formal_complaint_is_a_wish_to_complain():
+    """m-038: "我要正式投诉，并且要求重新核算" after the bill was shown opened an application."""
+    from actions.common import WANTS_TO_COMPLAIN
+
+    assert WANTS_TO_COMPLAIN.search("我要正式投诉，并且要求重新核算")
+
+
+@pytest.mark.asyncio
+async def test_outages_too_often_unclear_to_nlu_is_a_complaint(actions_gateway):
+    """l-complaint-002: "我们大泉村这个月停了四回电了 你们到底管不管" got "我没太理解"; the next
+    words opened a repair no one asked for."""
+    from actions.handoff import ActionDefaultAskAffirmation
+
+    tracker = make_tracker("我们大泉村这个月停了四回电了 你们到底管不管", intent="nlu_fallback", confidence=0.4)
+    tracker.latest_message["intent_ranking"] = [{"name": "nlu_fallback", "confidence": 0.4},
+                                                {"name": "complain", "confidence": 0.35}]
+    events, _ = await run_action(ActionDefaultAskAffirmation(), tracker)
+    assert followups(events) == ["feedback_form"]
+    assert slot_values(events).get("feedback_type") == "complaint"
+
+
+@pytest.mark.asyncio
+async def test_no_news_of_an_earlier_complaint_is_a_progress_question(actions_gateway):
+    """l-progress-103: "我之前投诉的事怎么没人理我" filed a new complaint with these words."""
+    from actions.feedback import ValidateFeedbackForm
+
+    tracker = make_tracker("我之前投诉的事怎么没人理我", intent="complain", form="feedback_form",
+                           candidates={"feedback_type": "complaint"})
+    events, _ = await run_action(ValidateFeedbackForm(), tracker)
+    assert followups(events) == ["progress_form"]
+
+
+@pytest.mark.asyncio
+async def test_a_phone_corrected_two_messages_after_the_filing_goes_on_the_ticket(actions_gateway):
+    """l-repair-105: "哎呀电话说错了 那是我老号 新号是19850176624" two messages after the repair
+    was filed got the menu; the crew would call the old number."""
+    import uuid
+
+    from actions import api_client
+    from actions.menu import ActionAnswerBareDetail
+
+    conversation = f"test-{uuid.uuid4().hex[:8]}"
+    ticket = await api_client.create_ticket({"request_key": f"test:{conversation}", "type": "repair",
+                                             "summary": "厨房插座没电", "channel": "web", "conversation_id": conversation,
+                                             "contact_phone": "13951832207"})
+    prior = [{"event": "user", "text": "电话13951832207"},
+             {"event": "bot", "text": f"已为您登记故障报修，工单号：{ticket['ticket_no']}。"},
+             {"event": "user", "text": "其他房间都有电 就厨房"},
+             {"event": "bot", "text": "感谢您的咨询，祝您生活愉快，再见！"}]
+    tracker = make_tracker("哎呀电话说错了 那是我老号 新号是19850176624", intent="inform", sender_id=conversation,
+                           prior_events=prior)
+    await run_action(ActionAnswerBareDetail(), tracker)
+    assert (await api_client.get_ticket(ticket["ticket_no"]))["contact_phone"] == "19850176624"
+
+
+def test_someone_posing_as_staff_asking_a_fee_in_more_words():
+    """l-tip-off-002: "说是供电局的 要收什么电表更换费三百块" was read as a bill question."""
+    from actions.common import IMPERSONATION
+
+    assert IMPERSONATION.search("刚才有两个人来敲门 说是供电局的 要收什么电表更换费三百块")
+
+
+@pytest.mark.asyncio
+async def test_whose_corridor_light_it_is_gets_an_answer_not_a_crew(actions_gateway):
+    """m-012: "这个是你们供电公司修还是物业修啊" about a corridor light opened a repair."""
+    from actions.faults import ValidateFaultForm
+
+    prior = [{"event": "user", "text": "楼道灯坏了一个礼拜了 黑咕隆咚的"}]
+    events, messages = await run_action(ValidateFaultForm(), make_tracker(
+        "这个是你们供电公司修还是物业修啊 物业推来推去的", intent="report_fault", form="fault_form", prior_events=prior))
+    assert followups(events) == ["action_listen"]
+    assert "物业" in "".join(texts(messages))
+
+
+@pytest.mark.asyncio
+async def test_the_phone_said_with_a_wish_for_a_person_goes_on_the_callback(actions_gateway, monkeypatch):
+    """l-handoff-103, l-handoff-101: "人工客服 … 让人打我电话13761094036" (or the number typed just
+    before "我要找人说话"): the closed desk's callback was left without a phone."""
+    import uuid
+
+    from actions import api_client
+    from actions.handoff import ActionHandoff
+
+    conversation = f"test-{uuid.uuid4().hex[:8]}"
+    callback = await api_client.create_ticket({"request_key": f"test:{conversation}", "type": "callback",
+                                               "summary": "回电：客户要求转人工", "channel": "web",
+                                               "conversation_id": conversation})
+
+    async def closed_desk(payload):
+        return {"customer_notified": True}
+
+    monkeypatch.setattr(api_client, "create_handoff", closed_desk)
+    prior = [{"event": "user", "text": "17743415821"}, {"event": "bot", "text": "我可以帮您办理这些事情"}]
+    tracker = make_tracker("我要找人说话 这个我不会弄", intent="request_human", sender_id=conversation, prior_events=prior)
+    _, messages = await run_action(ActionHandoff(), tracker)
+    assert (await api_client.get_ticket(callback["ticket_no"]))["contact_phone"] == "17743415821"
+    assert "177****5821" in "".join(texts(messages))
