@@ -1436,7 +1436,8 @@ IMPERSONATION = re.compile(r"冒充|假冒|骗子|诈骗|骗钱|是骗人的|假
 # "让人直接打电话给她" (a grandson typing for his grandmother), "有人吗 打电话给我".
 CALL_ME_BACK = (r"(让|叫|找|安排)(个|一个)?(真人|人|工作人员|客服)(直接)?(给(我|她|他|老人))?(打|回)(个|一个)?电话"
                 r"|(回|打)(个|一个)?电话给我|给我(回|打)(个|一个)?电话")
-HUMAN_WORDS = re.compile(r"转人工|人工客服|找人工|要人工|接人工|真人|人工服务|找个人工|^人工[。！!]?$")
+HUMAN_WORDS = re.compile(r"转人工|人工客服|找人工|要人工|接人工|真人|人工服务|找个人工|^人工[。！!]?$|"
+                         r"(给我|帮我)(找|叫|喊)个(活)?人|(?<![我去])(找|叫|喊)个(活)?人(来)?(跟我)(说|聊|讲|问)")
 # A person asked for in so many words: "人工客服" alone may be what a complaint is about.
 ASKS_FOR_A_PERSON = re.compile(r"转人工|找人工|要人工|接人工|(要|找|转|接|叫)(个|一个)?(真人|人工客服|人工服务)|" + CALL_ME_BACK)
 # The FAQ selector's answer is given inside a form when it is this sure, whatever the intent

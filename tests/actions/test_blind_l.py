@@ -175,3 +175,13 @@ async def test_the_phone_said_with_a_wish_for_a_person_goes_on_the_callback(acti
     _, messages = await run_action(ActionHandoff(), tracker)
     assert (await api_client.get_ticket(callback["ticket_no"]))["contact_phone"] == "17743415821"
     assert "177****5821" in "".join(texts(messages))
+
+
+@pytest.mark.parametrize("said, person", [("你别问了 给我找个人说", True), ("能不能找个人跟我说", True),
+                                          ("我找个人问问", False), ("我去找个人来修", False)])
+def test_asking_for_someone_in_plain_words(said, person):
+    """l-repair-103: "你别问了 给我找个人说" inside a repair was taken for nothing; the address
+    question came again."""
+    from actions.common import HUMAN_WORDS
+
+    assert bool(HUMAN_WORDS.search(said)) is person
