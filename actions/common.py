@@ -354,6 +354,23 @@ VILLAGE_LEVEL = re.compile(r"村|组|屯|寨|庄|镇|乡")
 TAIL_MARK = re.compile(r"(?:尾号|后四位|后4位|手机后|后几位|尾数)[是为：:\s]*(\d{4})(?!\d)")
 
 
+def last4_said_before(tracker: Tracker, turns: int = 2) -> Optional[str]:
+    """The last four digits the customer said (尾号…) in one of their few messages before this one."""
+    seen = 0
+    for event in reversed(tracker.events):
+        if event.get("event") != "user":
+            continue
+        seen += 1
+        if seen == 1:
+            continue
+        if seen > turns + 1:
+            return None
+        found = TAIL_MARK.search(str(event.get("text") or "").translate(_FULLWIDTH))
+        if found:
+            return found.group(1)
+    return None
+
+
 def account_numbers_in(text: str) -> List[str]:
     """The 10-digit 户号 in a message, in order ("3201 000 021" spaced out counts as one)."""
     return re.findall(r"(?<!\d)(\d{10})(?!\d)", re.sub(r"(?<=\d)\s(?=\d)", "", text))
@@ -863,8 +880,19 @@ class IdentityValidation:
         # A new account number (a correction) restarts the check for that account.
         if account_no_before_this_message(tracker) not in (None, account_no):
             dispatcher.utter_message(response="utter_account_changed", tail=account_no[-4:])
-        return {"account_no": account_no, "phone_last4": None, "identity_verified": False,
-                "verified_account_no": None, "identity_attempts": 0.0}
+        result: Dict[Text, Any] = {"account_no": account_no, "phone_last4": None, "identity_verified": False,
+                                   "verified_account_no": None, "identity_attempts": 0.0}
+        earlier = last4_said_before(tracker)
+        if earlier and not TAIL_MARK.search(latest_text(tracker)) and hasattr(self, "validate_phone_last4"):
+            # "户号3201000073 手机后四位2468" (not found), then "哦不好意思 户号是3201000037 我刚才73
+            #打反了": the last four digits already said are for this account.
+            # (phone_last4 held: these digits were typed for this check, a message ago)
+            tracker.slots.update(account_no=account_no, identity_attempts=0.0, phone_last4=earlier,
+                                 identity_verified=False)
+            checked = await self.validate_phone_last4(earlier, dispatcher, tracker, domain)
+            if checked.get("identity_verified"):
+                result.update(checked, phone_last4=earlier)
+        return result
 
     async def validate_phone_last4(self, value: Any, dispatcher: CollectingDispatcher,
                                    tracker: Tracker, domain: DomainDict) -> Dict[Text, Any]:

@@ -185,3 +185,18 @@ def test_asking_for_someone_in_plain_words(said, person):
     from actions.common import HUMAN_WORDS
 
     assert bool(HUMAN_WORDS.search(said)) is person
+
+
+@pytest.mark.asyncio
+async def test_a_corrected_account_number_uses_the_last_four_digits_already_said(actions_gateway):
+    """e-mixed-08: "户号3201000073 手机后四位2468" (a typo: not found), then "哦不好意思 户号是
+    3201000037 我刚才73打反了": the last four digits were asked for again."""
+    from actions.bills import ValidateBillForm
+    from tests.support.dialogue import DOMAIN, RenderingDispatcher
+
+    prior = [{"event": "user", "text": "查一下我家欠多少电费 户号3201000073 手机后四位2468"},
+             {"event": "bot", "text": "没有查到户号 3201000073，请核对后重新输入户号。"}]
+    tracker = make_tracker("哦不好意思 户号是3201000037 我刚才73打反了", intent="inform", form="bill_form",
+                           prior_events=prior, slots={"requested_slot": "account_no"})
+    result = await ValidateBillForm().validate_account_no("3201000037", RenderingDispatcher(tracker), tracker, DOMAIN)
+    assert result.get("identity_verified") is True and result.get("phone_last4") == "2468"
