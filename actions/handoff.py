@@ -159,7 +159,20 @@ class ActionHandoff(Action):
         # desk is closed and a callback ticket was opened); saying more would contradict it.
         if not (isinstance(handoff, dict) and handoff.get("customer_notified")):
             dispatcher.utter_message(response="utter_handoff")
-        else:
+        elif handoff.get("status") == "missed" and form in GOES_ON_AFTER_A_CALLBACK:
+            # "你别问了 给我找个人说" inside a repair while the desk is closed: the callback is
+            # registered (the gateway said so); the request being made goes on meanwhile, at the
+            # question it had reached, or nothing of it would be filed.
+            from actions.common import slot_before_this_message
+
+            slot = tracker.get_slot("requested_slot") or slot_before_this_message(tracker, "requested_slot")
+            responses = (domain or {}).get("responses") or {}
+            ask = next((name for name in (f"utter_ask_{form}_{slot}", f"utter_ask_{slot}") if name in responses), None)
+            if slot and slot != "contact_phone" and ask:
+                dispatcher.utter_message(response="utter_request_goes_on", form_label=FORM_LABELS.get(form, "业务"))
+                dispatcher.utter_message(response=ask)
+                return [SlotSet("handoff_reason", None), SlotSet("requested_slot", slot), listen]
+        if isinstance(handoff, dict) and handoff.get("customer_notified"):
             phone = find_mobile(latest_text(tracker)) or phone_given_earlier(tracker)
             if phone:
                 # "人工客服 … 让人打我电话13761094036", or the number typed just before "我要找人说话":
@@ -178,6 +191,8 @@ OWN_ERRAND = re.compile(r"我(这就|马上|先|等下|回头)?(去)?(让|叫|�
                         r"(人|女儿|儿子|孩子|小孩|老伴|老头|老婆|媳妇|爱人|孙子|孙女|邻居|家里人|物业|电工|师傅|大家)")
 
 
+# Requests that go on, while the desk is closed, after the callback was registered.
+GOES_ON_AFTER_A_CALLBACK = ("fault_form", "application_form", "feedback_form")
 # Topics of lights the utility does not look after.
 LIGHTS_NOT_OURS = ("ownership_boundary", "street_light")
 

@@ -200,3 +200,26 @@ async def test_a_corrected_account_number_uses_the_last_four_digits_already_said
                            prior_events=prior, slots={"requested_slot": "account_no"})
     result = await ValidateBillForm().validate_account_no("3201000037", RenderingDispatcher(tracker), tracker, DOMAIN)
     assert result.get("identity_verified") is True and result.get("phone_last4") == "2468"
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("status, goes_on", [("missed", True), ("waiting", False)])
+async def test_a_request_goes_on_after_the_closed_desks_callback(actions_gateway, monkeypatch, status, goes_on):
+    """l-repair-103: "你别问了 给我找个人说" in a repair while the desk was closed: the callback
+    was registered and the repair dropped; the address given next got the menu. With a person
+    coming (waiting), the form ends as before."""
+    from actions import api_client
+    from actions.handoff import ActionHandoff
+
+    async def handed(payload):
+        return {"customer_notified": True, "status": status}
+
+    monkeypatch.setattr(api_client, "create_handoff", handed)
+    tracker = make_tracker("你别问了 给我找个人说", intent="request_human", form="fault_form",
+                           slots={"requested_slot": "address", "fault_description": "家里灯一闪一闪的"})
+    events, messages = await run_action(ActionHandoff(), tracker)
+    deactivated = any(e.get("event") == "active_loop" and e.get("name") is None for e in events)
+    assert deactivated is not goes_on
+    assert ("utter_request_goes_on" in responses(messages)) is goes_on
+    if goes_on:
+        assert "utter_ask_fault_form_address" in responses(messages)
