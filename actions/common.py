@@ -1810,8 +1810,15 @@ class BaseFormValidation:
                 result = {slot: None}
         elif kind == "question":
             intent, confidence = latest_intent(tracker)
-            if intent in ASIDE_INTENTS and confidence >= 0.5:
-                return None  # the question is answered by its rule, then the form goes on
+            from actions.faq import answer_business_topics  # faq imports the forms' modules
+
+            if intent in ASIDE_INTENTS and confidence >= 0.5 and not (
+                    intent == "faq" and tracker.get_slot("business_type") and answer_business_topics(
+                        text, tracker.get_slot("business_type"), dispatcher, tracker, domain)):
+                # The question is answered by its rule, then the form goes on. (A question on the
+                # business being applied for is answered here: "挪表要钱吗 大概几天" names the
+                # business again, Rasa fills that slot from it and the form would not give way.)
+                return None
             answered = answer_inline(dispatcher, tracker, domain)
             if self.form_name() == "bill_form" and slot in ("account_no", "phone_last4") \
                     and ASKS_BILL_FIGURES.search(text):  # type: ignore[attr-defined]

@@ -169,7 +169,7 @@ class ActionHandoff(Action):
             responses = (domain or {}).get("responses") or {}
             ask = next((name for name in (f"utter_ask_{form}_{slot}", f"utter_ask_{slot}") if name in responses), None)
             if slot and slot != "contact_phone" and ask:
-                dispatcher.utter_message(response="utter_request_goes_on", form_label=FORM_LABELS.get(form, "业务"))
+                dispatcher.utter_message(response="utter_request_goes_on", form_label=FORM_LABELS[form])
                 dispatcher.utter_message(response=ask)
                 return [SlotSet("handoff_reason", None), SlotSet("requested_slot", slot), listen]
         if isinstance(handoff, dict) and handoff.get("customer_notified"):

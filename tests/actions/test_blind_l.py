@@ -223,3 +223,20 @@ async def test_a_request_goes_on_after_the_closed_desks_callback(actions_gateway
     assert ("utter_request_goes_on" in responses(messages)) is goes_on
     if goes_on:
         assert "utter_ask_fault_form_address" in responses(messages)
+
+
+@pytest.mark.asyncio
+async def test_a_question_naming_the_business_applied_for_is_answered_inside_the_form(actions_gateway):
+    """i-application-07: "挪表要钱吗 大概几天" at the meter move's address question got the
+    address question again: NLU's business entity filled the slot, so the form never gave way to
+    the FAQ rule."""
+    from actions.applications import ValidateApplicationForm
+
+    tracker = make_tracker("挪表要钱吗 大概几天", intent="faq", form="application_form",
+                           entities=[{"entity": "business_type", "value": "meter_move"}],
+                           slots={"requested_slot": "address", "business_type": "meter_move",
+                                  "applicant_name": "钱立伟", "contact_phone": "15896001257"})
+    events, messages = await run_action(ValidateApplicationForm(), tracker)
+    said = "".join(texts(messages))
+    assert "移表" in said and "工作日" in said
+    assert slot_values(events).get("requested_slot") == "address"
