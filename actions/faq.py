@@ -104,8 +104,9 @@ def topic_by_words(text: str) -> Optional[str]:
 
 
 # "我家停电了 女儿说是欠了电费 她刚才手机上帮我交了": cut for arrears and paid, told as news.
-CUT_AND_PAID = re.compile(r"(欠费|欠了电费|欠电费|欠钱|没交电费).{0,16}(交了|交上了|缴了|付了|交掉|充了|补交|补缴|交清|缴清)|"
-                          r"(交了|缴了|交掉了|交清了|缴清了).{0,10}欠(费|的电费)")
+# ("…是不是欠费被停了啊 上个月好像忘交了" is no payment: 忘交, 没交, 未交.)
+CUT_AND_PAID = re.compile(r"(欠费|欠了电费|欠电费|欠钱|没交电费).{0,16}(?<![忘没未不])(交了|交上了|缴了|付了|交掉|充了|补交|补缴|交清|缴清)|"
+                          r"(?<![忘没未不])(交了|缴了|交掉了|交清了|缴清了).{0,10}欠(费|的电费)")
 
 
 def asks_power_back_after_paying(text: str) -> bool:

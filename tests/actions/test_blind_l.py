@@ -240,3 +240,11 @@ async def test_a_question_naming_the_business_applied_for_is_answered_inside_the
     said = "".join(texts(messages))
     assert "移表" in said and "工作日" in said
     assert slot_values(events).get("requested_slot") == "address"
+
+
+def test_forgot_to_pay_is_no_payment():
+    """e-mixed-05 (a regression of this stop): "是不是欠费被停了啊 上个月好像忘交了" read as paid."""
+    from actions.faq import asks_power_back_after_paying
+
+    assert not asks_power_back_after_paying("等下 算了不报修了 先查电费 是不是欠费被停了啊 上个月好像忘交了")
+    assert asks_power_back_after_paying("回家发现没电了 一看app说欠费 我刚交了")
