@@ -41,7 +41,7 @@ BUSINESS_TYPES: Dict[str, Dict[str, Any]] = {
         "label": vocabulary.BUSINESS_TYPES["new_connection"],
         "documents": ["户主身份证", "房屋产权证明（房产证或购房合同）"],
         "words": ["新装", "装电表", "装个电表", "开户", "新户", "接电", "通电", "新房", "装电", "申请用电", "用电申请",
-                  "拉电", "拉个电", "装个表", "新盖"],
+                  "拉电", "拉个电", "装个表", "新盖", "新的电表", "装新表", "三相电", "临时用电", "临时电", "工地用电"],
     },
     "capacity_change": {
         "label": vocabulary.BUSINESS_TYPES["capacity_change"],
@@ -52,7 +52,7 @@ BUSINESS_TYPES: Dict[str, Dict[str, Any]] = {
         "label": vocabulary.BUSINESS_TYPES["name_transfer"],
         "documents": ["新户主身份证", "原户主身份证（或继承、法院文书）", "过户后的房屋产权证明（不动产权证书或购房合同）",
                       "结清原户电费"],
-        "words": ["过户", "更名", "改名", "换户主", "户名"],
+        "words": ["过户", "更名", "改名", "换户主", "户名", "新房主", "转给新", "户名转"],
     },
     "meter_move": {
         "label": vocabulary.BUSINESS_TYPES["meter_move"],
@@ -154,10 +154,16 @@ def business_from_text(text: Optional[str]) -> Optional[str]:
 
 # --- several answers in one message: "我叫孙福根 电话131…", "户号3201000014 尾号9073" ---
 NAME_IN_TEXT = re.compile(r"(?:我叫|名字叫|名字是|姓名[是:：]?|申请人[是叫:：]?|户主[是叫]|买家叫|买方叫|联系人写我|联系人是|联系人[:：]?|"
+                          r"(?:经办人|负责人|对接人)[是叫:：]?|"
                           r"我是老板|我是户主)\s*([\u4e00-\u9fa5·]{2,4}?)(?=$|[\s，,。.、；;]|电话|手机|号码|住|家住|地址|身份证)")
 # A business applies in its own name: "单位是南京华宁纺织有限公司", "我们公司叫…电子厂".
 COMPANY_IN_TEXT = re.compile(r"(?:(?:单位|公司|企业)(?:名称|名字)?(?:是|叫|[:：])|^(?:单位|公司|企业)(?:名称|名字)?)\s*"
                              r"([\u4e00-\u9fa5（）()]{2,24}?(?:有限责任公司|股份有限公司|有限公司|公司|集团|厂|商行|商店|超市|饭店|酒店|餐馆))")
+# "南京华宁纺织有限公司 六合龙池街道雄州南路177号" at the applicant's question: the company.
+COMPANY_AT_START = re.compile(r"^\s*([\u4e00-\u9fa5（）()]{2,24}?(?:有限责任公司|股份有限公司|有限公司|集团))")
+# "联系人后勤处吴老师", "工程部汪涛 177…": a contact named with the department.
+DEPARTMENT_CONTACT = re.compile(r"[\u4e00-\u9fa5]{1,4}(?:处|科|部|办|组)([\u4e00-\u9fa5]{1,2}(?:老师|经理|主任|工|总|师傅)|"
+                                r"[\u4e00-\u9fa5]{2,3}(?=$|[\s，,。、]|电话|手机|\d))")
 COMPANY_NAME = re.compile(r"[\u4e00-\u9fa5（）()]{2,24}(?:有限责任公司|股份有限公司|有限公司|公司|集团|厂|商行|商店|超市|饭店|酒店|餐馆)")
 ADDRESS_IN_TEXT = re.compile(r"\d+\s*(号|栋|幢|室|楼|单元)|[区县镇乡村路街巷苑园]\S*\d")
 FILLER = re.compile(r"^\s*((哦|噢|喔|呃|额)\s*)?(那就办吧|就办吧|办吧|那就|好的?|嗯|行|对|是|地址是?|住在?|家住|在)?[\s，,：:]*(地址是?)?[\s，,：:]*")
@@ -516,9 +522,13 @@ class ValidateApplicationForm(KeepsIdentitySlots, BaseFormValidation, FormValida
         named = NAME_IN_TEXT.search(text)
         if named and not NOT_A_NAME.search(named.group(1)):
             return {"applicant_name": named.group(1)}
-        company = COMPANY_IN_TEXT.search(text)
+        company = COMPANY_IN_TEXT.search(text) or (
+            COMPANY_AT_START.match(text) if tracker.get_slot("requested_slot") in (None, "applicant_name") else None)
         if company and not tracker.get_slot("applicant_name"):
             return {"applicant_name": company.group(1)}
+        contact = DEPARTMENT_CONTACT.search(text)
+        if contact and not NOT_A_NAME.search(contact.group(1)) and not tracker.get_slot("applicant_name"):
+            return {"applicant_name": contact.group(1)}
         if tracker.get_slot("requested_slot") == "applicant_name" and HOLDER_APPLIES.search(text) \
                 and await stated_account(tracker):
             # "嗯 提交吧" / "就户主本人" after the 户号 was given: the account holder applies (the

@@ -207,6 +207,12 @@ class ValidateFeedbackForm(KeepsIdentitySlots, BaseFormValidation, FormValidatio
             # outages; it is answered.
             return [FollowupAction("outage_form")]
         named = NAMES_FEEDBACK.search(text)
+        from actions.faq import asks_power_back_after_paying  # faq imports this module
+
+        if asks_power_back_after_paying(text) and not named:
+            # "欠费？？就欠了两个月就给我停了？行 我现在交 交完马上来电吗": angry, but the question
+            # is when power returns after paying (the rule, then the account's bills).
+            return [FollowupAction("action_answer_faq")]
         if EARLIER_REQUEST.search(text) and NO_NEWS.search(text) and not WANTS_TO_COMPLAIN_AGAIN.search(text):
             # "我之前投诉的事怎么没人理我": where that complaint stands, first (a new complaint
             # about it is one question away).

@@ -248,3 +248,47 @@ def test_forgot_to_pay_is_no_payment():
 
     assert not asks_power_back_after_paying("等下 算了不报修了 先查电费 是不是欠费被停了啊 上个月好像忘交了")
     assert asks_power_back_after_paying("回家发现没电了 一看app说欠费 我刚交了")
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("said, name", [
+    ("经办人刘芳 电话18793805895", "刘芳"),
+    ("先登记吧 联系人后勤处吴老师 电话13770568912", "吴老师"),
+    ("工程部汪涛 17712590836", "汪涛"),
+    ("南京华宁纺织有限公司 六合龙池街道雄州南路177号", "南京华宁纺织有限公司"),
+])
+async def test_a_business_applies_through_its_contact_or_in_its_own_name(actions_gateway, said, name):
+    """o-biz-005, o-biz-016, o-biz-023 (batch o, first run): "经办人刘芳", "联系人后勤处吴老师",
+    "工程部汪涛", a company name alone: "请问申请人的姓名是？" again and again, nothing filed."""
+    from actions.applications import ValidateApplicationForm
+    from tests.support.dialogue import DOMAIN, RenderingDispatcher
+
+    tracker = make_tracker(said, intent="inform", form="application_form",
+                           slots={"requested_slot": "applicant_name", "business_type": "capacity_change"})
+    form = ValidateApplicationForm()
+    assert await form.extract_applicant_name(RenderingDispatcher(tracker), tracker, DOMAIN) == {"applicant_name": name}
+    assert await form.validate_applicant_name(name, RenderingDispatcher(tracker), tracker, DOMAIN) == {"applicant_name": name}
+
+
+@pytest.mark.parametrize("said, business", [
+    ("我是房东 房子卖了 电表户名要转给新房主", "name_transfer"),
+    ("老板 我租了个门面开饭店 要装新的电表 三相的 咋个弄", "new_connection"),
+    ("工地要办临时用电 塔吊 搅拌站都要用 怎么申请", "new_connection"),
+])
+def test_businesses_in_more_of_their_words(said, business):
+    """n-application-101 ("新房主" held "新房": a new connection was filed), o-biz-006, o-biz-007."""
+    from actions.applications import business_from_text
+
+    assert business_from_text(said) == business
+
+
+@pytest.mark.asyncio
+async def test_an_angry_when_does_power_return_after_paying_is_no_complaint(actions_gateway):
+    """n-arrears-102: "欠费？？就欠了两个月就给我停了？行 我现在交 交完马上来电吗" was filed as a
+    complaint in these words."""
+    from actions.feedback import ValidateFeedbackForm
+
+    tracker = make_tracker("欠费？？就欠了两个月就给我停了？行 我现在交 交完马上来电吗", intent="complain",
+                           form="feedback_form", candidates={"feedback_type": "complaint"})
+    events, _ = await run_action(ValidateFeedbackForm(), tracker)
+    assert followups(events) == ["action_answer_faq"]
