@@ -292,3 +292,13 @@ async def test_an_angry_when_does_power_return_after_paying_is_no_complaint(acti
                            form="feedback_form", candidates={"feedback_type": "complaint"})
     events, _ = await run_action(ValidateFeedbackForm(), tracker)
     assert followups(events) == ["action_answer_faq"]
+
+
+@pytest.mark.parametrize("said, hazard", [("昨晚雨下得大 我奶奶家门口的电表箱里全是水 还滋滋响", True),
+                                          ("插座噼里啪啦响", True), ("电表箱有点旧了", False)])
+def test_water_in_a_meter_box_and_arcing_sounds_are_hazards(said, hazard):
+    """o-reg-014 (batch o, first run): a meter box full of water and fizzing was filed as a
+    normal repair."""
+    from actions.faults import find_hazards
+
+    assert bool(find_hazards(said)) is hazard
