@@ -32,6 +32,7 @@ from actions.common import (
     reset_form_slots,
     resolve_inline_correction,
     slot_before_this_message,
+    spelled_house_numbers,
 )
 from bot import vocabulary
 
@@ -631,7 +632,7 @@ class ValidateApplicationForm(KeepsIdentitySlots, BaseFormValidation, FormValida
                                tracker: Tracker, domain: DomainDict) -> Dict[Text, Any]:
         from actions.faults import joined_address  # faults imports this module
 
-        said = latest_text(tracker)
+        said = spelled_house_numbers(latest_text(tracker))
         text = joined_address(str(value or "").strip(), said)
         whole = address_in_text(said) if not said.startswith("/") else None
         if whole and text and len(whole) > len(text) and re.sub(r"\s", "", text) in re.sub(r"\s", "", whole) and (

@@ -571,6 +571,16 @@ def corrected_value(tracker: Tracker, slot: str) -> Optional[str]:
     return match.group(1).strip() if match else None
 
 
+_SPELLED_DIGITS = str.maketrans("零〇一二三四五六七八九幺两", "0012345678912")
+# "张溪社区一零三号": a house number spelled digit by digit (NLU rewrites only runs of four or more).
+SPELLED_HOUSE_NUMBER = re.compile(r"[零〇一二三四五六七八九幺]{2,3}(?=号|栋|幢|室|单元|楼|组)")
+
+
+def spelled_house_numbers(text: str) -> str:
+    """The text with house numbers spelled digit by digit written in digits."""
+    return SPELLED_HOUSE_NUMBER.sub(lambda m: m.group(0).translate(_SPELLED_DIGITS), text or "")
+
+
 def looks_like_address(text: str, tracker: Optional[Tracker] = None, need_number: bool = True) -> bool:
     """An address names a place and (for a crew or an application) a number: a village or
     a group may go without one. A question, a plea or bare digits are not addresses."""

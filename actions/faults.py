@@ -47,6 +47,7 @@ from actions.common import (
     request_key,
     second_request_events,
     reset_form_slots,
+    spelled_house_numbers,
     stop_then_request,
     ASKS_TO_DO,
     resolve_inline_correction,
@@ -799,7 +800,7 @@ class ValidateFaultForm(BaseFormValidation, AddressValidation, FormValidationAct
 
     async def validate_address(self, value: Any, dispatcher: CollectingDispatcher,
                                tracker: Tracker, domain: DomainDict) -> Dict[Text, Any]:
-        said = latest_text(tracker)
+        said = spelled_house_numbers(latest_text(tracker))
         meant = resolve_inline_correction(said)
         if meant != said and isinstance(value, str) and value in said and looks_like_address(meant, tracker):
             value = ADDRESS_LEAD.sub("", meant).strip(" ，,。")  # "…1303 哦不对 是2303": as meant

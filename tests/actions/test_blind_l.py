@@ -302,3 +302,19 @@ def test_water_in_a_meter_box_and_arcing_sounds_are_hazards(said, hazard):
     from actions.faults import find_hazards
 
     assert bool(find_hazards(said)) is hazard
+
+
+@pytest.mark.asyncio
+async def test_a_house_number_spelled_digit_by_digit_completes_the_address(actions_gateway):
+    """o-reg-007 (batch o, first run): "江宁谷里街道张溪社区一零三号": NLU heard the place without
+    "一零三号" (its normaliser rewrites runs of four digits or more) and the address was refused."""
+    from actions.applications import ValidateApplicationForm
+    from tests.support.dialogue import DOMAIN, RenderingDispatcher
+
+    said = "江宁谷里街道张溪社区一零三号"
+    tracker = make_tracker(said, intent="inform", form="application_form",
+                           entities=[{"entity": "address", "value": "江宁谷里街道张溪社区"}],
+                           slots={"requested_slot": "address", "business_type": "pv_connection"})
+    result = await ValidateApplicationForm().validate_address("江宁谷里街道张溪社区", RenderingDispatcher(tracker),
+                                                              tracker, DOMAIN)
+    assert result.get("address") == "江宁谷里街道张溪社区103号"
