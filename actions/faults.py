@@ -625,6 +625,12 @@ class ValidateFaultForm(BaseFormValidation, AddressValidation, FormValidationAct
                 missing = next((name for name in await self.form_slots(dispatcher, tracker, domain)
                                 if tracker.slots.get(name) is None), None)
                 return contact + [SlotSet("requested_slot", missing)]
+        if asked and WHY_OUT_TODAY.search(text) and any(
+                "另一个时间的停电安排" in str(e.get("text") or "") for e in tracker.events[-12:] if e.get("event") == "bot"):
+            # "不是说过几天才停么 咋今天就么得了" after the planned outage of another day was
+            # shown: why a crew is coming; the question asked stands.
+            dispatcher.utter_message(response="utter_not_the_planned_outage")
+            return [SlotSet(asked, None), SlotSet("requested_slot", asked)]
         if asked and tracker.get_slot("hazard") and ASKS_WHAT_TO_DO_NOW.search(text) \
                 and (QUESTION_MARKS.search(text) or SHOULD_I.search(text)):
             # "我要不要去把总闸拉下来啊 我一个老太婆不敢弄": what to do (and not) until the crew
@@ -1017,6 +1023,8 @@ NO_POWER_NOW = re.compile(r"(店里|家里|我家|屋里|厂里|我们这|这边
                           r"(今天|现在|这会儿)[^，,。]{0,4}(也|还)?没电|派人来|来人看|过来看看|来看看|来修")
 
 
+# "不是说过几天才停么 咋今天就么得了": why the power is out today when the plan is for later.
+WHY_OUT_TODAY = re.compile(r"(咋|怎么|为啥|为什么|凭啥)(今天|现在|这会儿)(就)?(停|没电|么得|断)|不是说.{0,8}(才停|停电|检修)")
 # A tip-off (or complaint) said in the same breath as a fault: "我要举报…现在我们这栋楼都没电了".
 ALSO_REPORTS = re.compile(r"(我|我们)?(要|想)(举报|投诉)|举报(一下|个)|" + ILLEGAL_USE.pattern)
 # "根本没人用电 肯定是抄错了", "读数不对": the meter reading disputed.

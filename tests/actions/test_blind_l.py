@@ -318,3 +318,19 @@ async def test_a_house_number_spelled_digit_by_digit_completes_the_address(actio
     result = await ValidateApplicationForm().validate_address("江宁谷里街道张溪社区", RenderingDispatcher(tracker),
                                                               tracker, DOMAIN)
     assert result.get("address") == "江宁谷里街道张溪社区103号"
+
+
+@pytest.mark.asyncio
+async def test_why_the_power_is_out_today_when_the_plan_is_for_later_is_answered(actions_gateway):
+    """o-reg-011 (batch o, first run): "不是说过几天才停么 咋今天就么得了" after another day's
+    planned outage was shown got "这个问题我这里答不上来"."""
+    from actions.faults import ValidateFaultForm
+
+    prior = [{"event": "user", "text": "大泉村八十七号 卢明辉"},
+             {"event": "bot", "text": "上面这条是另一个时间的停电安排，不是您现在没电的原因。我马上为您登记故障报修。"}]
+    tracker = make_tracker("不是说过几天才停么 咋今天就么得了", intent="query_outage", form="fault_form", prior_events=prior,
+                           slots={"requested_slot": "contact_phone", "address": "大泉村87号", "repair_area_type": "remote",
+                                  "fault_description": "俺家停电了"})
+    events, messages = await run_action(ValidateFaultForm(), tracker)
+    assert "utter_not_the_planned_outage" in responses(messages)
+    assert slot_values(events).get("requested_slot") == "contact_phone"
