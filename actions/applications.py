@@ -392,6 +392,8 @@ SWITCH_WORDS = re.compile(r"改成|改为|换成|改办|改申请|还是办|还�
 # "上个月怎么还要五十多", "电费咋这么高": a question about a bill's amount.
 BILL_AMOUNT_QUESTION = re.compile(r"(上个?月|这个?月|本月|电费)[^，,。]{0,8}(怎么|咋|为啥|为什么|凭什么)[^，,。]{0,6}"
                                   r"(还要|要|这么|那么|又|还)[^，,。]{0,6}(多|贵|高|块|元)")
+# A question rather than a request: "…麻烦吗", "要多久", "怎么办".
+QUESTION_WORDS = re.compile(r"[吗呢嘛么？?][。！!～~\s]*$|怎么|咋|如何|多少|多久|几天|什么|啥|能不能|可不可以|是不是|要不要|麻烦")
 # How far an earlier application has got ("申请到哪了", "过户办好了没", "批下来没有").
 ASKS_HOW_FAR = re.compile(r"到哪(了|一步|儿了)|进度|办好了?没|办完了?没|好了没|怎么样了|批(下来|了)?没|有结果了?吗|还没(办|装|批|弄)好")
 # ... but never when the same message asks for a new one ("想再申请一个").
@@ -406,6 +408,18 @@ class ValidateApplicationForm(KeepsIdentitySlots, BaseFormValidation, FormValida
                   domain: DomainDict) -> List[EventType]:
         asked = tracker.get_slot("requested_slot")
         text = latest_text(tracker)
+        filed = business_just_filed(tracker) if asked is None and not text.startswith("/") else None
+        if filed and QUESTION_WORDS.search(text) and not INTENDS_NEW.search(text) \
+                and business_from_text(text) in (None, filed):
+            # "减容以后要恢复麻烦吗" right after the capacity change was filed: a question on it,
+            # not a second application.
+            from actions.common import answer_inline
+            from actions.faq import answer_business_topics  # faq imports this module
+
+            if not (answer_business_topics(text, filed, dispatcher, tracker, domain)
+                    or answer_inline(dispatcher, tracker, domain)):
+                dispatcher.utter_message(response="utter_cannot_answer")
+            return [SlotSet("requested_slot", None), ActiveLoop(None), FollowupAction("action_listen")]
         if asked is None and BILL_AMOUNT_QUESTION.search(text) and not INTENDS_NEW.search(text) \
                 and not SWITCH_WORDS.search(text):
             # "我家是峰谷电 上个月怎么还要五十多" (峰谷 named a tariff change): why the bill is

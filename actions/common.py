@@ -1673,7 +1673,9 @@ class BaseFormValidation:
         # personal data, so it is said at once, whatever the form is asking.
         asks_for_reconnection = asks_power_back_after_paying(text)
         if not slot:
-            if asks_for_reconnection and self.form_name() == "bill_form":  # type: ignore[attr-defined]
+            if asks_for_reconnection and self.form_name() == "bill_form" \
+                    and tracker.get_slot("bill_query") != "reconnect":  # type: ignore[attr-defined]
+                # (bill_query "reconnect": the FAQ answer just said the rule, then opened this form)
                 # At the bill query's opening the bill is checked after the identity (the rest
                 # of the message, a 户号 say, is read as usual).
                 answer_topic("reconnection", dispatcher, tracker, domain)

@@ -334,3 +334,18 @@ async def test_why_the_power_is_out_today_when_the_plan_is_for_later_is_answered
     events, messages = await run_action(ValidateFaultForm(), tracker)
     assert "utter_not_the_planned_outage" in responses(messages)
     assert slot_values(events).get("requested_slot") == "contact_phone"
+
+
+@pytest.mark.asyncio
+async def test_a_question_right_after_an_application_was_filed_opens_no_second_one(actions_gateway):
+    """Found trying it in the widget: "减容以后要恢复麻烦吗" right after the capacity change was filed
+    opened a second application ("请问申请人的姓名是？")."""
+    from actions.applications import ValidateApplicationForm
+
+    prior = [{"event": "user", "text": "联系人周工 电话13647202292 地址江宁区秣陵街道将军大道177号"},
+             {"event": "bot", "text": "您的增容/减容申请已提交，工单号：YK20261203001。"}]
+    tracker = make_tracker("减容以后要恢复麻烦吗", intent="apply_service", form="application_form", prior_events=prior,
+                           candidates={"business_type": "capacity_change"})
+    events, messages = await run_action(ValidateApplicationForm(), tracker)
+    assert followups(events) == ["action_listen"]
+    assert "utter_ask_applicant_name" not in responses(messages) and messages
