@@ -419,6 +419,8 @@ AN_OUTAGE_QUESTION = re.compile(r"停不停电|停电吗|有没有停电|哪天�
                                 r"(要停电|会停电|停电计划|计划停电|停电安排)[^，,。；]{0,6}([吗嘛么？?]|是不是|是真的)")
 # "另外我餐馆想再加两台空调 电不够用 要增容": a business the customer wants done.
 WANTS_IT_DONE = re.compile(r"想|要|打算|准备|申请|办")
+# "上礼拜去建邺的营业厅办增容 她给我讲了好久" in a praise: what was done then, no new request.
+TOLD_AS_PAST = re.compile(r"(上礼拜|上周|上个月|上回|上次|之前|以前|前几天|那天|昨天|前天|去年)[^，,。；]{0,12}(办|申请|装)")
 
 
 def other_request_in_story(content: str, place: Optional[str], contact: Optional[str]) -> List[EventType]:
@@ -430,7 +432,8 @@ def other_request_in_story(content: str, place: Optional[str], contact: Optional
             form, events = "fault_form", [SlotSet("fault_description", part[:500])]
         elif AN_OUTAGE_QUESTION.search(part):
             form, events = "outage_form", []
-        elif business_from_text(part) and WANTS_IT_DONE.search(part) and part is not parts[0]:
+        elif business_from_text(part) and WANTS_IT_DONE.search(part) and part is not parts[0] \
+                and not TOLD_AS_PAST.search(part):
             form, events = "application_form", [SlotSet("business_type", business_from_text(part))]
         else:
             continue

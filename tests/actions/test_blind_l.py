@@ -349,3 +349,15 @@ async def test_a_question_right_after_an_application_was_filed_opens_no_second_o
     events, messages = await run_action(ValidateApplicationForm(), tracker)
     assert followups(events) == ["action_listen"]
     assert "utter_ask_applicant_name" not in responses(messages) and messages
+
+
+def test_a_business_told_as_past_in_a_praise_is_no_new_request():
+    """Found trying it in the widget: a praise for the hall ("上礼拜去建邺的营业厅办增容 她给我讲了
+    好久…") started a capacity-change application after the praise was filed."""
+    from actions.feedback import other_request_in_story
+
+    told = other_request_in_story("给你们营业厅的小姑娘点个赞；上礼拜去建邺的营业厅办增容 她给我讲了好久 材料都帮我理好了",
+                                  None, None)
+    assert not [e for e in told if e.get("event") == "followup"]
+    wanted = other_request_in_story("先表扬一下上回来修线路的师傅；另外我餐馆想再加两台空调 电不够用 要增容", None, None)
+    assert [e.get("name") for e in wanted if e.get("event") == "followup"] == ["application_form"]
