@@ -30,6 +30,7 @@ from actions.common import (
     milestone_lines,
     request_key,
     reset_form_slots,
+    bot_texts_within,
     resolve_inline_correction,
     slot_before_this_message,
     spelled_house_numbers,
@@ -211,17 +212,8 @@ FILED_APPLICATION = re.compile(r"您的(\S{2,12}?)申请已提交")
 def business_just_filed(tracker: Tracker, turns: int = 3) -> Optional[str]:
     """The business of the application filed within the customer's last few messages ("需要死亡
     证明吗" right after a name transfer was filed is about the name transfer)."""
-    seen = 0
-    for event in reversed(tracker.events):
-        if event.get("event") == "user":
-            seen += 1
-            if seen > turns:
-                return None
-        elif event.get("event") == "bot":
-            filed = FILED_APPLICATION.search(str(event.get("text") or ""))
-            if filed:
-                return business_from_text(filed.group(1))
-    return None
+    return next((business_from_text(filed.group(1)) for text in bot_texts_within(tracker, turns)
+                 for filed in [FILED_APPLICATION.search(text)] if filed), None)
 
 
 def changed_business(text: str) -> Optional[str]:

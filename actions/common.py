@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import re
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Dict, Iterable, List, Optional, Text
+from typing import TYPE_CHECKING, Any, Dict, Iterable, Iterator, List, Optional, Text
 from zoneinfo import ZoneInfo
 
 from rasa_sdk import Action, Tracker
@@ -354,21 +354,39 @@ VILLAGE_LEVEL = re.compile(r"村|组|屯|寨|庄|镇|乡")
 TAIL_MARK = re.compile(r"(?:尾号|后四位|后4位|手机后|后几位|尾数)[是为：:\s]*(\d{4})(?!\d)")
 
 
-def last4_said_before(tracker: Tracker, turns: int = 2) -> Optional[str]:
-    """The last four digits the customer said (尾号…) in one of their few messages before this one."""
+def earlier_customer_texts(tracker: Tracker, turns: Optional[int] = None) -> Iterator[str]:
+    """The customer's messages before the latest one, newest first (at most ``turns``; never
+    before the session's start)."""
     seen = 0
     for event in reversed(tracker.events):
+        if event.get("event") == "session_started":
+            return
         if event.get("event") != "user":
             continue
         seen += 1
         if seen == 1:
-            continue
-        if seen > turns + 1:
-            return None
-        found = TAIL_MARK.search(str(event.get("text") or "").translate(_FULLWIDTH))
-        if found:
-            return found.group(1)
-    return None
+            continue  # the message being read now
+        if turns is not None and seen > turns + 1:
+            return
+        yield str(event.get("text") or "")
+
+
+def bot_texts_within(tracker: Tracker, turns: int) -> Iterator[str]:
+    """What the bot said since the customer's ``turns``-th latest message, newest first."""
+    seen = 0
+    for event in reversed(tracker.events):
+        if event.get("event") == "user":
+            seen += 1
+            if seen > turns:
+                return
+        elif event.get("event") == "bot":
+            yield str(event.get("text") or "")
+
+
+def last4_said_before(tracker: Tracker, turns: int = 2) -> Optional[str]:
+    """The last four digits the customer said (尾号…) in one of their few messages before this one."""
+    return next((found.group(1) for text in earlier_customer_texts(tracker, turns)
+                 for found in [TAIL_MARK.search(text.translate(_FULLWIDTH))] if found), None)
 
 
 def account_numbers_in(text: str) -> List[str]:
@@ -1286,17 +1304,8 @@ NEW_NUMBER = re.compile(r"新号|老号|换号|换了号|号码换了|换手机�
 
 def ticket_announced_within(tracker: Tracker, turns: int) -> Optional[str]:
     """The last ticket the bot announced within the customer's last few messages."""
-    seen = 0
-    for event in reversed(tracker.events):
-        if event.get("event") == "user":
-            seen += 1
-            if seen > turns:
-                return None
-        elif event.get("event") == "bot":
-            found = ANNOUNCED_TICKET.findall(event.get("text") or "")
-            if found:
-                return found[-1]
-    return None
+    return next((found[-1] for text in bot_texts_within(tracker, turns)
+                 for found in [ANNOUNCED_TICKET.findall(text)] if found), None)
 
 
 PHONE_TALK = re.compile(r"留个?电话|留个?号码?|电话(给你|留)|打我|找我|联系我|问我")
@@ -1508,19 +1517,7 @@ PHONE_REUSING_FORMS = ("feedback_form", "fault_form", "application_form")
 
 def phone_given_earlier(tracker: Tracker) -> Optional[str]:
     """The mobile number the customer last typed in this conversation before this message."""
-    seen_latest = False
-    for event in reversed(tracker.events):
-        if event.get("event") == "session_started":
-            break
-        if event.get("event") != "user":
-            continue
-        if not seen_latest:
-            seen_latest = True  # the message being read now
-            continue
-        phone = find_mobile(str(event.get("text") or ""))
-        if phone:
-            return phone
-    return None
+    return next((phone for text in earlier_customer_texts(tracker) for phone in [find_mobile(text)] if phone), None)
 
 
 def answer_inline(dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> bool:
