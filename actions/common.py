@@ -480,7 +480,16 @@ def correction_target(tracker: Tracker) -> Optional[str]:
         return "address"
     if tracker.get_slot("address") and _FRAGMENT.search(text):
         return "address"  # "不对不对 打错了 是18号" after "和平社区81号": a part of the address given
+    if tracker.get_slot("address") and _BARE_CORRECTED_NUMBER.search(text) \
+            and tracker.get_slot("requested_slot") not in ("phone_last4", "account_no", "ticket_no"):
+        return "address"  # "哦不对 是四零一" at the phone question: the room of the address just given
     return None
+
+
+# "哦不对 是2303", "不对 是四零一": a number alone after the correction, in digits or spelled.
+_SPELLED = "零〇一二三四五六七八九幺"
+_BARE_CORRECTED_NUMBER = re.compile(
+    rf"(?:不对|错了|说错|打错|写错)[^\d{_SPELLED}]{{0,6}}(?<![\d{_SPELLED}])(\d{{2,5}}|[{_SPELLED}]{{2,5}})(?![\d{_SPELLED}])")
 
 
 # "13栋", "2004室": a part of an address, never a whole one.
@@ -565,13 +574,13 @@ def corrected_value(tracker: Tracker, slot: str) -> Optional[str]:
             return whole
         # "门牌说错了 我家是81号": the house number of the address given before changes.
         number = next((m.group(0) for part in parts for m in [HOUSE_NUMBER.search(part)] if m), None)
-        bare = re.search(r"(?:不对|错了|说错|打错|写错)[^\d]{0,6}(?<!\d)(\d{2,5})(?!\d)", text)
+        bare = _BARE_CORRECTED_NUMBER.search(text)
         if not number and bare and current:
-            # "哦不对 是2303 我打错了": the last number of the address given before (the room).
+            # "哦不对 是2303 我打错了", "不对 是四零一": the last number of the address given before (the room).
             spans = list(re.finditer(r"\d+", current))
             if spans:
                 last = spans[-1]
-                return current[:last.start()] + bare.group(1) + current[last.end():]
+                return current[:last.start()] + bare.group(1).translate(_SPELLED_DIGITS) + current[last.end():]
         if number and HOUSE_NUMBER.search(current):
             spans = list(HOUSE_NUMBER.finditer(current))
             last = spans[-1]
@@ -1404,10 +1413,11 @@ def join_lines(lines: Iterable[str]) -> str:
 
 
 # An angry customer ("你们什么破服务！！这个月第三次停电了"): an apology and empathy come first.
+# ("空开老是跳" describes the fault: a switch that trips is no anger at us.)
 ANGER_WORDS = re.compile(
     r"破服务|什么破|垃圾|什么玩意|搞什么|搞啥|气死|烦死|受够|太差|差劲|太烂|无语|坑人|骗人|忽悠|不负责|没人管|"
-    r"第[二三四五六七八九十2-9几]次|第[二三四五几]回|又停电|又停了|又断电|(老是|总是|天天|经常|隔三差五)(晚上)?(停|跳|断)|"
-    r"三天两头|动不动就|有人管|管不管|打了(好)?几次|好几次了|说好.{0,8}结果|"
+    r"第[二三四五六七八九十2-9几]次|第[二三四五几]回|又停电|又停了|又断电|(老是|总是|天天|经常|隔三差五)(晚上)?(停|断)|"
+    r"三天两头|动不动就(停|断)|有人管|管不管|打了(好)?几次|好几次了|说好.{0,8}结果|"
     r"[!！]{2,}|[?？]{2,}|还让不让人|有没有人管|你们到底|到底(还)?(管不管|行不行|能不能|要等|还要|什么时候|啥时候)|"
     r"怎么搞的|怎么回事啊|能不能靠谱")  # "到底交了没有" alone is doubt, not anger
 

@@ -61,6 +61,12 @@ HAZARD_WORDS = (
     "电线杆歪", "电杆歪", "线杆歪", "杆子歪", "电线垂", "线垂", "垂下来", "耷拉", "碰到头", "变压器响",
 ) + ("救命", "电晕", "电倒", "电着了", "电到了", "触了电", "火灾")
 
+# "楼下那个变压器嗡嗡响", "路边电线杆歪了": the utility's equipment out of doors, not the customer's home.
+AWAY_FROM_HOME = re.compile(r"变压器|箱变|电线杆|电杆|线杆|高压线|配电房|大街上|村口|小区门口")
+
+# "变压器嗡嗡响", "变压器声音很大": a transformer making noise.
+NOISY_TRANSFORMER = re.compile(r"变压器.{0,8}(响|嗡|异响|声音|噪音|叫|冒油|漏油)")
+
 # "配电箱整个泡水里了": electrical equipment under water.
 FLOODED_EQUIPMENT = re.compile(r"(配电箱|配电房|电箱|电表箱|表箱|变压器|开关箱|配电柜|插座|电缆).{0,12}(泡水|泡在水|进水|被淹|淹了|水淹|淹没|浸水|泡着)|"
                                r"(泡水|进水|被淹|淹了|水淹|淹没|浸水).{0,8}(配电箱|配电房|电箱|电表箱|表箱|变压器|开关箱|配电柜)|"
@@ -136,9 +142,10 @@ OUTAGE_KIND = {"planned": "计划停电", "unplanned": "故障停电"}
 def find_hazards(text: Optional[str]) -> List[str]:
     text = NO_IGNITION.sub("", text or "")
     found = [word for word in HAZARD_WORDS if word in text]
-    flooded = FLOODED_EQUIPMENT.search(text)
-    if flooded:
-        found.append(flooded.group(0))
+    for pattern in (FLOODED_EQUIPMENT, NOISY_TRANSFORMER):
+        match = pattern.search(text)
+        if match and match.group(0) not in found:
+            found.append(match.group(0))
     return [] if found == ["救命"] else found  # "救命" alone is a way of speaking
 
 
@@ -356,6 +363,10 @@ ADDRESS_LEAD = re.compile(r"^(?:地址(?:是|在)?[:：]?|我家(?:在|住)?|我
 ADDRESS_CONTINUES = re.compile(r"(?:[\u4e00-\u9fa5]{0,6}?\d+\s*(?:号楼|栋|幢|单元|楼|层|室|号)?)+(?<=\d|[号楼栋幢元层室])")
 
 
+# A building, unit, floor or room: what makes a chunk after a pause part of the address.
+BUILDING_PART = re.compile(r"栋|幢|单元|室|号楼|层")
+
+
 # A place word that needs the name before it: "社区58号" is the end of "张溪社区58号".
 BARE_PLACE_WORD = re.compile(r"^(社区|小区|新村|花园|村|路|街|大道|苑|园|镇|乡|区)")
 
@@ -394,9 +405,15 @@ def whole_address(value: Any, text: str) -> Any:
             and not re.search(r"[，,。？?！!]", before):
         # "六合区竹镇镇金磁村 村口桥边上" with only "村口桥边" heard: the village comes first.
         return f"{before.strip()} {value_text}"
-    following = ADDRESS_CONTINUES.match(text[text.index(value_text) + len(value_text):])
+    after = text[text.index(value_text) + len(value_text):]
+    following = ADDRESS_CONTINUES.match(after)
     if HOUSE_NUMBER.search(value_text) and following:
         return value_text + following.group(0)  # "宁丹路122号" + "翠竹园12栋2004": the whole of it
+    gap = re.match(r"[\s，,]+", after)
+    apart = ADDRESS_CONTINUES.match(after[gap.end():]) if gap else None
+    if HOUSE_NUMBER.search(value_text) and apart and BUILDING_PART.search(apart.group(0)) \
+            and not re.search(r"\d{10,}", apart.group(0)):
+        return f"{value_text} {apart.group(0)}"  # "湖南路231号 锦绣苑3栋402": the estate after a pause
     rest = text[text.index(value_text) + len(value_text):]
     # "江宁区禄口街道 溧塘村 村委会往东第三家": a village and how to find the house, no number.
     if HOUSE_NUMBER.search(value_text) or not (HOUSE_NUMBER.search(rest) or VILLAGE_LEVEL.search(rest)
@@ -449,11 +466,14 @@ class AddressValidation:
             if earlier:
                 # "查下上个月电费 另外听说马台街要停电": the place of the outage question, not the account's.
                 return {"address": earlier, "address_from_account": False}
-            if tracker.get_slot("identity_verified") and tracker.get_slot("customer_address"):
+            away = self.form_name() == "fault_form" and AWAY_FROM_HOME.search(  # type: ignore[attr-defined]
+                f"{latest_text(tracker)} {tracker.get_slot('fault_description') or ''}")
+            if tracker.get_slot("identity_verified") and tracker.get_slot("customer_address") and not away:
+                # ("楼下那个变压器嗡嗡响": the crew needs that place, asked, not the account's flat.)
                 dispatcher.utter_message(response="utter_using_registered_address")
                 return {"address": tracker.get_slot("customer_address"), "address_from_account": True}
             account_no = tracker.get_slot("account_no")
-            if account_no and len(digits_only(account_no)) == 10:
+            if account_no and len(digits_only(account_no)) == 10 and not away:
                 # A 户号 said earlier (or in this very message) is used, not asked again.
                 return await self._address_from_account(digits_only(account_no), dispatcher, tracker)
         if "address" in tracker.slots_to_validate():
