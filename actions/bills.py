@@ -30,7 +30,7 @@ from actions.common import (
     request_key,
     second_request_events,
 )
-from actions.faults import is_reconnection
+from actions.faults import fault_with_bill_aside, is_reconnection
 from actions.notices import usage_chart_reply, wants_usage_chart
 
 # The bill's status, a word of the bill's line "· 状态：…" (utter_bill_details).
@@ -194,6 +194,12 @@ class ValidateBillForm(BaseFormValidation, IdentityValidation, FormValidationAct
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: DomainDict) -> List[EventType]:
         text = latest_text(tracker)
+        if tracker.get_slot("requested_slot") is None and fault_with_bill_aside(text) \
+                and not tracker.get_slot("identity_verified"):
+            # "家里突然没电了 顺便问下我这个月电费多少": the repair first (the crew is on its way
+            # sooner), the bill after it (action_submit_fault serves the rest of the message).
+            return [SlotSet("requested_slot", None), ActiveLoop(None), SlotSet("fault_description", text[:500]),
+                    FollowupAction("fault_form")]
         if tracker.get_slot("requested_slot") is None and ASKS_WHERE_TO_PAY.search(text) \
                 and not ASKS_OWN_BILL.search(text):
             from actions.faq import answer_topic  # faq imports the forms' modules

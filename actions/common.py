@@ -466,6 +466,11 @@ def correction_target(tracker: Tracker) -> Optional[str]:
     if tracker.get_slot("address") and tracker.get_slot("requested_slot") not in (None, "address") \
             and only_fragments(text) and len(text) <= 20:
         return "address"  # "7栋 是7栋 三楼 301" at the phone question: the rest of the address
+    held = str(tracker.get_slot("address") or "")
+    if held and tracker.get_slot("requested_slot") == "contact_phone" and not find_mobile(text) \
+            and not CORRECTION_WORDS.search(text) and looks_like_address(text, tracker, need_number=True) \
+            and not only_fragments(text) and re.sub(r"^地址(是|在)?[:：]?", "", text.strip()) not in held:
+        return "address"  # "地址江宁区横溪街道横溪大街216号" at the phone question: this place, not the one held
     if not CORRECTION_WORDS.search(text):
         return None
     named = field_named(text)
@@ -1477,6 +1482,14 @@ ASKS_TO_DO = re.compile(r"帮我|给我|查一下|查查|查下|先查|看一下
 # form "让工作人员打电话给我" is how the contact question is answered, so only at the opening).
 # A complaint or tip-off said in so many words ("那我要投诉你们", "我要举报").
 WANTS_TO_COMPLAIN = re.compile(r"(我|那我|我就)?(要|想|得)(正式|实名|再|还是|还要|必须)?(投诉|举报)|投诉你们|举报你们")
+# "这回再这么慢我就要投诉了", "不然我就投诉": a complaint threatened if it happens again, not made now.
+THREATENED_COMPLAINT = re.compile(r"(再|要是|如果|万一|还是|还)[^，,。]{0,12}(就|的话)[^，,。]{0,4}(投诉|举报)|"
+                                  r"(不然|否则)[^，,。]{0,6}(投诉|举报)")
+
+
+def wants_to_complain(text: Optional[str]) -> bool:
+    """The customer complains now ("我要投诉", "投诉你们"), not only threatens to."""
+    return bool(WANTS_TO_COMPLAIN.search(text or "")) and not THREATENED_COMPLAINT.search(text or "")
 # Someone posing as the utility's staff ("冒充供电所的人上门收费", "我觉得是骗子"): a tip-off.
 # "楼下群租房乱拉电线…从公共照明接电给电动车充电": using electricity illegally.
 ILLEGAL_USE = re.compile(r"乱拉电线|私拉乱接|私拉电线|乱接电线|私接电线|偷接|偷电|窃电|绕表|绕过电表|没走表|不走表的线|"
@@ -1705,7 +1718,7 @@ class BaseFormValidation:
         if both:
             return both
         intent, _ = latest_intent(tracker)
-        if self.form_name() == "fault_form" and intent in ("complain", "tip_off") and WANTS_TO_COMPLAIN.search(text) \
+        if self.form_name() == "fault_form" and intent in ("complain", "tip_off") and wants_to_complain(text) \
                 and not tracker.get_slot("feedback_content"):  # type: ignore[attr-defined]
             # "修完了我还要投诉 老这么停谁受得了" at the repair's phone question: the repair is
             # finished first, then the complaint in these words (action_submit_fault).
@@ -1713,7 +1726,7 @@ class BaseFormValidation:
             return [SlotSet("feedback_type", "tip_off" if intent == "tip_off" else "complaint"),
                     SlotSet("feedback_content", text[:1000]), SlotSet(slot, None), SlotSet("requested_slot", slot)]
         if self.form_name() not in ("feedback_form", "fault_form") and intent in ("complain", "tip_off") \
-                and WANTS_TO_COMPLAIN.search(text):  # type: ignore[attr-defined]
+                and wants_to_complain(text):  # type: ignore[attr-defined]
             # "查不到？那我要投诉你们 报了修没人管" at a progress query's identity question: the
             # customer now complains; this query ends, the complaint is taken in these words.
             return [SlotSet(slot, None), SlotSet("requested_slot", None), ActiveLoop(None), SlotSet("paused_form", None)] \
@@ -1767,7 +1780,7 @@ class BaseFormValidation:
             return None
         text = text.strip()
         if kind == "stop" and self.form_name() == "feedback_form" \
-                and WANTS_TO_COMPLAIN.search(said_after_stop(text) or text):  # type: ignore[attr-defined]
+                and wants_to_complain(said_after_stop(text) or text):  # type: ignore[attr-defined]
             # "电刚才自己来了 不用修了 但这事我要投诉 不是催": the repair is no longer needed, the
             # complaint is what is being made; kept with these words, the question stands.
             held = str(tracker.get_slot("feedback_content") or "")

@@ -14,6 +14,7 @@ from actions import api_client
 from actions.responses import echoed
 from actions.applications import REGISTERED, REGISTERED_WORDS, digits_to_ascii, looks_like_person, stated_account
 from actions.common import (
+    account_numbers_in,
     CORRECTION_WORDS,
     FIELD_LABELS,
     ILLEGAL_USE,
@@ -524,6 +525,9 @@ class AddressValidation:
                              tracker: Tracker) -> Optional[Dict[Text, Any]]:
         """The common part: returns slot values when the value is not a usable address."""
         digits = digits_only(value)
+        accounts = account_numbers_in(str(value or ""))
+        if len(digits) != 10 and len(accounts) == 1:
+            digits = accounts[0]  # "搞错了 是3201000008 多打了个8": the 户号, whatever else has digits
         if len(digits) == 10 and (len(str(value).strip()) <= 14 or not looks_like_address(
                 ACCOUNT_SAID.sub(" ", str(value)), tracker, need_number=True)):
             # "户号3201000003 王建国", "南京宁新电子有限公司 户号3201000034": the account's address.
@@ -550,6 +554,17 @@ class AddressValidation:
 OUTAGE_PLAN_QUESTION = re.compile(r"停电计划|计划停电|停电安排|停电通知|有没有停电|有停电吗|停不停电|会不会停电|要不要停电|"
                                   r"(明天|后天|这几天|这周|下周|过几天|周[一二三四五六日末])[^，,。]{0,6}(停电|停不停)")
 FAULT_NOW = re.compile(r"没电了|没有电了|不来电|跳闸|冒烟|火花|烧|断电了|停电了|黑了|灯不亮|漏电|坏了")
+
+
+# "顺便问下我这个月电费多少": a bill question asked by the way, beside something else.
+BILL_ASIDE = re.compile(r"(顺便|另外|还有|再|也)[^，,。]{0,6}(问|查|看)[^，,。]{0,10}(电费|账单|欠费|用了多少)")
+
+
+def fault_with_bill_aside(text: Optional[str]) -> bool:
+    """A fault now with a bill question by the way (not "没电了 是不是欠费了")."""
+    text = text or ""
+    return bool(FAULT_NOW.search(text) and BILL_ASIDE.search(text)) and not SUSPECTED_ARREARS.search(text) \
+        and not is_reconnection(text)
 
 
 SUSPECTED_ARREARS = re.compile(r"(是不是|是否|会不会|难道|怕是|可能|估计|以为)[^，,。？?]{0,8}(欠费|欠钱|没交电费|没缴电费|没交钱|电费没交|没缴费)|"
@@ -980,6 +995,8 @@ class ActionSubmitFault(Action):
             # "修完了我还要投诉 老这么停谁受得了" said during the report: the complaint next, on
             # the phone the crew calls.
             events += [SlotSet("contact_phone", tracker.get_slot("contact_phone")), FollowupAction("feedback_form")]
+        elif fault_with_bill_aside(opening_text(tracker, "fault_form")):
+            events += [FollowupAction("bill_form")]  # "…没电了 顺便问下电费多少": the bill next
         return events
 
 

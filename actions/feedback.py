@@ -19,6 +19,7 @@ from actions.applications import (
 )
 from actions.responses import echoed
 from actions.common import (
+    wants_to_complain,
     ASIDE_INTENTS,
     ASKS_HOW_TO_PAY,
     STOP_INTENTS,
@@ -142,8 +143,25 @@ ASKS_ABOUT_ANONYMITY = re.compile(r"(能不能|可不可以|可以|能|会不会
 
 
 # "其实也不算投诉 就提个意见吧", "对 就登记成建议": the customer changes what is being filed.
-KIND_SWITCH = re.compile(r"(其实)?(也)?(?:不算|谈不上|说不上|称不上)(是)?(投诉|举报|建议|表扬)[了吧啊]?|(就是?|还是|改成|登记成|算|当成?|就当)(提)?(个|一个|成)?"
-                         r"(投诉|举报|建议|表扬|意见)(吧|了)?")
+KIND_SWITCH = re.compile(r"(其实)?(也)?(?:不算|谈不上|说不上|称不上)(是)?(投诉|举报|建议|表扬)[了吧啊]?|(就是?|还是|改成|登记成|算|当成?|就当)"
+                         r"(?:要|想)?(提)?(个|一个|成)?(投诉|举报|建议|表扬|意见)(吧|了)?")
+
+
+# Praise in the customer's words ("你们那个小伙子蛮好的 服务态度没得话说"), and a grievance.
+PRAISE_WORDS = re.compile(r"表扬|点赞|点个赞|好评|蛮好|挺好的|很好|真好|没话说|没得话说|没的说|给力|辛苦了|感谢|谢谢你们|"
+                          r"负责任|热心|耐心|态度好|态度很好|修得又快|来得(真|很|挺)?快")
+GRIEVANCE_SAID = re.compile(r"态度差|态度不好|爱理不理|不像话|太慢|没人来|没来人|不来人|敷衍|推诿|踢皮球|乱收|多收|不合理|"
+                            r"离谱|翻倍|不通知|不打招呼|连个招呼|骗|凶|骂|差劲|垃圾|气死")
+
+
+def kind_by_words(text: str, heard: Optional[str]) -> Optional[str]:
+    """Praise heard as a complaint, or a complaint heard as praise, by the customer's words."""
+    praised, aggrieved = bool(PRAISE_WORDS.search(text)), bool(GRIEVANCE_SAID.search(text)) or wants_to_complain(text)
+    if heard == "complaint" and praised and not aggrieved and "投诉" not in text:
+        return "praise"
+    if heard == "praise" and aggrieved and not praised:
+        return "complaint"
+    return None
 
 
 def switched_kind(text: str, current: Optional[str]) -> Optional[str]:
@@ -264,6 +282,11 @@ class ValidateFeedbackForm(KeepsIdentitySlots, BaseFormValidation, FormValidatio
         if tracker.get_slot("feedback_type"):
             return {}  # the type is set by the request that opened the form, not by its content
         intent, _ = latest_intent(tracker)
+        heard = INTENT_TO_TYPE.get(str(intent))
+        # "服务态度没得话说" heard as a complaint is praise; "换了表电费翻倍了" heard as praise a complaint.
+        by_words = kind_by_words(latest_text(tracker), heard)
+        if by_words:
+            intent, heard = next(name for name, kind in INTENT_TO_TYPE.items() if kind == by_words), by_words
         if intent == "complain" and not any(
                 (e.get("metadata") or {}).get("utter_action") == "utter_apology_angry"
                 for e in tracker.events if e.get("event") == "bot") \
@@ -272,7 +295,7 @@ class ValidateFeedbackForm(KeepsIdentitySlots, BaseFormValidation, FormValidatio
         if intent == "complain" and TIP_OFF_WORDS.search(latest_text(tracker)):
             # "举报你们一个装表的师傅…": the customer calls it a tip-off (confidential, may be anonymous).
             return {"feedback_type": "tip_off"}
-        return {"feedback_type": INTENT_TO_TYPE[intent]} if intent in INTENT_TO_TYPE else {}
+        return {"feedback_type": heard} if heard else {}
 
     async def extract_feedback_content(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                                        domain: DomainDict) -> Dict[Text, Any]:

@@ -10,13 +10,22 @@ from rasa_sdk.events import EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.common import complete_callback, correct_just_filed_phone, entity_values, find_mobile, latest_text, previous_turn
+from actions.common import (
+    bot_texts_within,
+    complete_callback,
+    correct_just_filed_phone,
+    earlier_customer_texts,
+    entity_values,
+    find_mobile,
+    latest_text,
+    previous_turn,
+)
 from actions.responses import echoed
 from actions.notices import ActionManageNotices, unbind_asked
 
 # A detail given together with the words of a request: the request it is for.
 REQUEST_WORDS = (
-    ("fault_form", re.compile(r"(?<![有])没电(?![费话])|到现在(还)?没(来电|电)|(昨晚|昨天|早上|一早上|半天|一上午)[^，,。？?]{0,6}(就)?停电了|一闪一闪|忽明忽暗|灯闪|闪个不停|电压不稳|报修|报(个|下|一下)修|修一下|来修|派人|抢修|维修|修理|帮我修|(再|重新)(帮我)?报|还是没电|家里没电|没电了|不来电|"
+    ("fault_form", re.compile(r"(?<![有])没电(?![费话])|没得电|没有电(?![费话])|缺相|缺了一相|到现在(还)?没(来电|电)|(昨晚|昨天|早上|一早上|半天|一上午)[^，,。？?]{0,6}(就)?停电了|一闪一闪|忽明忽暗|灯闪|闪个不停|电压不稳|报修|报(个|下|一下)修|修一下|来修|派人|抢修|维修|修理|帮我修|(再|重新)(帮我)?报|还是没电|家里没电|没电了|不来电|"
                                r"(电灯|灯泡|(?<![道路廊街])灯|电视|冰箱)(都|也|全)?(不亮|打不开|不转|没反应)了?|一点电都没")),
     ("outage_form", re.compile(r"停电(吗|安排|计划|通知)|停不停电|要停电|会停电|什么时候来电|啥时候来电|几点来电|"
                                r"停多(长时间|久)|要停几个?(小时|钟头)|哪天停|几号停|停到几点")),
@@ -96,6 +105,10 @@ class ActionAnswerBareDetail(Action):
             # "玄武区珠江路130号…11栋2603 家里没电了 帮我报修": NLU saw the address, the words say
             # what it is for; the form takes the address (and phone) from this message.
             return [FollowupAction(request)]
+        if (addresses or accounts) and fault_told_just_before(tracker):
+            # "十楼以上全部没电 电梯也停了" (answered with who maintains what, or not understood),
+            # then the address: the repair it was for (the form checks for outages first).
+            return [FollowupAction("fault_form")]
         if not (addresses or accounts) and named_request(latest_text(tracker)) == "fault_form" \
                 and not re.search(r"[吗？?]|是不是|会不会", latest_text(tracker)):
             # "奇怪了 我们这栋楼二单元没电 一单元三单元都有电" (NLU: a detail): a fault told.
@@ -109,6 +122,24 @@ class ActionAnswerBareDetail(Action):
         else:
             dispatcher.utter_message(response="utter_menu")
         return []
+
+
+# The bot's offer to file a repair once it has the address ("告诉我地址，我马上为您报修").
+REPAIR_OFFERED = re.compile(r"告诉我地址[^。]{0,6}报修|马上为您报修")
+# Something filed or asked in between: the earlier words are served already.
+SERVED = re.compile(r"工单号|编号|请问您是想")
+
+
+def fault_told_just_before(tracker: Tracker) -> bool:
+    """The customer's message before this one told of a fault, or the bot's last reply offered
+    a repair for an address, and nothing has been filed or offered since."""
+    replies = list(bot_texts_within(tracker, 1))
+    if any(SERVED.search(reply) for reply in replies):
+        return False
+    if any(REPAIR_OFFERED.search(reply) for reply in replies):
+        return True
+    before = next(earlier_customer_texts(tracker, 1), "")
+    return named_request(before) == "fault_form" and not re.search(r"[吗？?]|是不是|会不会", before)
 
 
 def offered_business(tracker: Tracker) -> Optional[str]:

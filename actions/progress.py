@@ -12,7 +12,7 @@ from rasa_sdk.types import DomainDict
 from actions import api_client
 from actions.common import (
     DONE_STATUSES,
-    WANTS_TO_COMPLAIN,
+    wants_to_complain,
     TICKET_STATUS_LABELS,
     TICKET_TYPE_LABELS,
     BaseFormValidation,
@@ -78,7 +78,7 @@ class ValidateProgressForm(BaseFormValidation, IdentityValidation, FormValidatio
             if about_notice_subscriptions(text):
                 # "退订工单进度通知": the customer's notices, not a progress query.
                 return [SlotSet("requested_slot", None), ActiveLoop(None), FollowupAction("action_manage_notices")]
-        if tracker.get_slot("requested_slot") is None and WANTS_TO_COMPLAIN.search(text):
+        if tracker.get_slot("requested_slot") is None and wants_to_complain(text):
             # "昨天晚上报的修 等了三个钟头才来人 你们承诺的时间呢 我要投诉": a complaint, told.
             return [SlotSet("requested_slot", None), ActiveLoop(None), SlotSet("feedback_type", "complaint"),
                     SlotSet("feedback_content", text[:1000]), FollowupAction("feedback_form")]

@@ -87,3 +87,127 @@ async def test_no_power_at_home_for_a_verified_customer_still_uses_the_registere
     events, messages = await run_action(ValidateFaultForm(), tracker)
     assert slot_values(events).get("address") == "江苏省南京市玄武区中山路18号3栋501"
     assert "utter_using_registered_address" in responses(messages)
+
+
+@pytest.mark.asyncio
+async def test_a_whole_address_typed_at_the_phone_question_replaces_the_account_address(actions_gateway):
+    """r-repair-007: "地址江宁区横溪街道横溪大街216号" typed at the phone question, after the
+    account's address was taken, was read as a bad phone number; the ticket went to the account's."""
+    from actions.faults import ValidateFaultForm
+
+    tracker = make_tracker("地址江宁区横溪街道横溪大街216号", intent="inform", form="fault_form",
+                           slots={"requested_slot": "contact_phone", "account_no": "3201000032",
+                                  "address": "江苏省南京市玄武区中山路18号3栋501", "address_from_account": True,
+                                  "address_checked": "江苏省南京市玄武区中山路18号3栋501", "repair_area_type": "urban",
+                                  "fault_description": "横溪大街这边整条街都没电了"})
+    events, messages = await run_action(ValidateFaultForm(), tracker)
+    assert "横溪大街216号" in (slot_values(events).get("address") or "")
+    assert "utter_corrected" in responses(messages)
+
+
+@pytest.mark.asyncio
+async def test_a_complaint_only_threatened_is_not_filed(actions_gateway):
+    """p-mixed-008: "这回再这么慢我就要投诉了" at a repair's phone question filed a complaint."""
+    from actions.common import wants_to_complain
+    from actions.faults import ValidateFaultForm
+
+    assert not wants_to_complain("上回等了三个钟头 这回快点啊 这回再这么慢我就要投诉了")
+    assert not wants_to_complain("今天不给修好我就投诉")
+    assert wants_to_complain("我要投诉 你们太慢了")
+    assert wants_to_complain("我还要再投诉一次")
+    tracker = make_tracker("上回等了三个钟头 这回快点啊 这回再这么慢我就要投诉了", intent="complain", form="fault_form",
+                           slots={"requested_slot": "contact_phone", "address": "溧水区晶桥镇枫香岭村25号",
+                                  "address_checked": "溧水区晶桥镇枫香岭村25号", "repair_area_type": "remote",
+                                  "fault_description": "又没电了"})
+    events, _ = await run_action(ValidateFaultForm(), tracker)
+    assert slot_values(events).get("feedback_type") is None
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("said, intent, kind", [
+    ("你们那个小伙子蛮好的 服务态度没得话说", "complain", "praise"),
+    ("你们这个新换的智能表是不是走得特别快 换了以后电费快翻倍了 换表之前连个招呼都不打", "praise", "complaint"),
+    ("抢修的师傅态度太差了", "complain", "complaint"),
+    ("表扬一下昨天来修电的王师傅", "praise", "praise"),
+])
+async def test_praise_and_complaint_are_told_apart_by_the_words(actions_gateway, said, intent, kind):
+    """p-praise-003, p-complaint-016: praise heard as a complaint was filed as one (with an
+    apology), and a complaint heard as praise as praise."""
+    from actions.feedback import ValidateFeedbackForm
+
+    events, messages = await run_action(ValidateFeedbackForm(), make_tracker(said, intent=intent, form="feedback_form"))
+    assert slot_values(events).get("feedback_type") == kind
+    apologised = {"utter_apology_complaint", "utter_apology_angry"} & set(responses(messages))
+    assert bool(apologised) == (kind == "complaint")
+
+
+@pytest.mark.asyncio
+async def test_i_just_want_to_complain_switches_praise_to_a_complaint(actions_gateway):
+    from actions.feedback import ValidateFeedbackForm
+
+    tracker = make_tracker("我不是要查电费 我就是要投诉 换表之前连个招呼都不打", intent="complain", form="feedback_form",
+                           slots={"requested_slot": "contact_phone", "feedback_type": "praise",
+                                  "feedback_content": "你们这个新换的智能表是不是走得特别快"})
+    events, _ = await run_action(ValidateFeedbackForm(), tracker)
+    assert slot_values(events).get("feedback_type") == "complaint"
+
+
+def followups(events) -> list:
+    return [e.get("name") for e in events if e.get("event") == "followup"]
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("before, reply", [
+    ("我们这栋楼十楼以上全部没电 电梯也停了 楼道灯也不亮",
+     "维护范围按产权分界：……如果是电表以前的线路或整栋楼都没电，告诉我地址，我马上为您报修。"),
+    ("同志啊 俺家没得电了 从早上到现在", "不好意思，我没太明白。您是想查询办理进度吗？"),
+])
+async def test_an_address_after_a_fault_told_opens_the_repair(actions_gateway, before, reply):
+    """r-repair-010, r-repair-012: a fault told (answered with who maintains what, or not
+    understood), then the address: the bot offered a menu, then an outage check, never the repair."""
+    from actions.menu import ActionAnswerBareDetail
+
+    prior = [{"event": "user", "text": before}, {"event": "bot", "text": reply}]
+    tracker = make_tracker("栖霞区迈皋桥路109号锦绣苑13栋", intent="inform", prior_events=prior,
+                           entities=[{"entity": "address", "value": "栖霞区迈皋桥路109号锦绣苑13栋"}])
+    events, _ = await run_action(ActionAnswerBareDetail(), tracker)
+    assert followups(events) == ["fault_form"]
+
+
+@pytest.mark.asyncio
+async def test_an_address_after_an_outage_question_gets_the_choices(actions_gateway):
+    from actions.menu import ActionAnswerBareDetail
+
+    prior = [{"event": "user", "text": "你好"}, {"event": "bot", "text": "您好，请问有什么可以帮您？"}]
+    tracker = make_tracker("栖霞区迈皋桥路109号锦绣苑13栋", intent="inform", prior_events=prior,
+                           entities=[{"entity": "address", "value": "栖霞区迈皋桥路109号锦绣苑13栋"}])
+    events, messages = await run_action(ActionAnswerBareDetail(), tracker)
+    assert followups(events) == []
+    assert responses(messages) == ["utter_address_noted_choices"]
+
+
+@pytest.mark.asyncio
+async def test_a_corrected_account_number_at_the_address_question_gives_its_address(actions_gateway):
+    """r-mixed-028: "搞错了 是3201000008 多打了个8" (the 户号 typed with an extra digit before)
+    was read as an incomplete address; the account's registered address is meant."""
+    from actions.faults import ValidateFaultForm
+
+    tracker = make_tracker("搞错了 是3201000008 多打了个8", intent="inform", form="fault_form",
+                           slots={"requested_slot": "address", "fault_description": "家里插座全没电 灯也不亮"},
+                           candidates={"address": "搞错了 是3201000008 多打了个8"})
+    events, _ = await run_action(ValidateFaultForm(), tracker)
+    assert "雨花南路238号" in (slot_values(events).get("address") or "")
+
+
+@pytest.mark.asyncio
+async def test_a_fault_with_a_bill_question_by_the_way_is_repaired_first(actions_gateway):
+    """r-mixed-001 (and n-mixed-002): "家里突然没电了 顺便问下我这个月电费多少" went to the bill's
+    identity questions; the repair was never filed."""
+    from actions.bills import ValidateBillForm
+    from actions.faults import fault_with_bill_aside
+
+    events, _ = await run_action(ValidateBillForm(), make_tracker("家里突然没电了 顺便问下我这个月电费多少",
+                                                                  intent="query_bill", form="bill_form"))
+    assert followups(events) == ["fault_form"]
+    assert not fault_with_bill_aside("家里没电了 是不是欠费了 帮我查下电费")
+    assert not fault_with_bill_aside("查一下电费")
