@@ -182,7 +182,8 @@ def reason_reply(bill: Dict[str, Any], previous: Optional[Dict[str, Any]]) -> Tu
 
 
 # "我不会用手机 电费到哪里交啊": where or how to pay, a question for everyone, no bill asked for.
-ASKS_WHERE_TO_PAY = re.compile(r"(在|到|去|上)?(哪|哪里|哪儿|哪个地方)(能|可以)?(交|缴)|怎么(交|缴)|咋(交|缴)|如何(交|缴)|"
+ASKS_WHERE_TO_PAY = re.compile(r"(在|到|去|上)?(哪里|哪儿|哪块|哪边|哪个地方|啥地方|什么地方|哪)(能|可以)?(交|缴)|怎么(交|缴)|咋(交|缴)|如何(交|缴)|"
+                               r"(银行|营业厅|支付宝|微信|邮局|超市)[^，,。]{0,4}(能|可以)(交|缴)|"
                                r"(交|缴)(电)?费[^，,。]{0,3}(在哪|去哪|哪里|怎么弄|咋弄)")
 ASKS_OWN_BILL = re.compile(r"多少钱|欠多少|欠了多少|多少度|账单|交了没|交过|交没交|上个月|这个月|本月|几月|\d{10}")
 

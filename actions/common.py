@@ -1490,6 +1490,26 @@ THREATENED_COMPLAINT = re.compile(r"(再|要是|如果|万一|还是|还)[^，,�
 def wants_to_complain(text: Optional[str]) -> bool:
     """The customer complains now ("我要投诉", "投诉你们"), not only threatens to."""
     return bool(WANTS_TO_COMPLAIN.search(text or "")) and not THREATENED_COMPLAINT.search(text or "")
+
+
+def complaint_during_repair(dispatcher: CollectingDispatcher, tracker: Tracker, slot: str,
+                            text: str) -> Optional[List[EventType]]:
+    """"修完了我还要投诉 老这么停谁受得了" at a repair's question: the repair is finished first,
+    then the complaint in these words (action_submit_fault). A phone in the same words ("赶紧派人来
+    另外我要投诉… 电话189…") is the repair's too. None when the words make no complaint."""
+    intent, _ = latest_intent(tracker)
+    if not (intent in ("complain", "tip_off") or re.search(r"我[^，,。]{0,3}投诉", text)) \
+            or not wants_to_complain(text) or tracker.get_slot("feedback_content"):
+        return None
+    dispatcher.utter_message(response="utter_complaint_after_repair")
+    mobile = find_mobile(text)
+    complaint = [SlotSet("feedback_type", "tip_off" if intent == "tip_off" else "complaint"),
+                 SlotSet("feedback_content", text[:1000])]
+    if mobile and not tracker.get_slot("contact_phone"):
+        complaint.append(SlotSet("contact_phone", mobile))
+        if slot == "contact_phone":
+            return complaint  # the question is answered; the form goes on
+    return complaint + [SlotSet(slot, None), SlotSet("requested_slot", slot)]
 # Someone posing as the utility's staff ("冒充供电所的人上门收费", "我觉得是骗子"): a tip-off.
 # "楼下群租房乱拉电线…从公共照明接电给电动车充电": using electricity illegally.
 ILLEGAL_USE = re.compile(r"乱拉电线|私拉乱接|私拉电线|乱接电线|私接电线|偷接|偷电|窃电|绕表|绕过电表|没走表|不走表的线|"
@@ -1718,13 +1738,10 @@ class BaseFormValidation:
         if both:
             return both
         intent, _ = latest_intent(tracker)
-        if self.form_name() == "fault_form" and intent in ("complain", "tip_off") and wants_to_complain(text) \
-                and not tracker.get_slot("feedback_content"):  # type: ignore[attr-defined]
-            # "修完了我还要投诉 老这么停谁受得了" at the repair's phone question: the repair is
-            # finished first, then the complaint in these words (action_submit_fault).
-            dispatcher.utter_message(response="utter_complaint_after_repair")
-            return [SlotSet("feedback_type", "tip_off" if intent == "tip_off" else "complaint"),
-                    SlotSet("feedback_content", text[:1000]), SlotSet(slot, None), SlotSet("requested_slot", slot)]
+        if self.form_name() == "fault_form":  # type: ignore[attr-defined]
+            complaint = complaint_during_repair(dispatcher, tracker, slot, text)
+            if complaint is not None:
+                return complaint
         if self.form_name() not in ("feedback_form", "fault_form") and intent in ("complain", "tip_off") \
                 and wants_to_complain(text):  # type: ignore[attr-defined]
             # "查不到？那我要投诉你们 报了修没人管" at a progress query's identity question: the

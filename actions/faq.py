@@ -310,6 +310,20 @@ def answer_topic(topic: str, dispatcher: CollectingDispatcher, tracker: Tracker,
     return True
 
 
+# "我岁数大了 你说简单点", "没听懂": the answer just given, asked for again in plainer words.
+ASKS_AGAIN = re.compile(r"说?简单(一)?点|简单(点|些)说|说得?简单|说慢点|没听懂|听不懂|没看懂|看不懂|再说一(遍|次)|"
+                        r"啥意思|什么意思|说清楚点|说明白点|直接说")
+
+
+def answer_again_plainly(dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> bool:
+    """The topic answered last, said again in its other words (its other variation), when the
+    customer asks for it plainer right after it."""
+    topic = last_faq_topic(tracker, within_turns=2)
+    if not topic or not ASKS_AGAIN.search(latest_text(tracker)):
+        return False
+    return answer_topic(str(topic), dispatcher, tracker, domain)
+
+
 OUTAGE_TIME_QUESTION = re.compile(r"几点到几点|几点开始|几点(来电|恢复|结束|停)|停多久|停到几点|什么时候(来电|恢复|停|结束)|"
                                   r"要停多长|多长时间")
 
@@ -338,6 +352,12 @@ def follow_the_shown_outages(tracker: Tracker) -> List[EventType]:
     return [SlotSet("address", tracker.get_slot("outage_shown_for")), FollowupAction("action_query_outage")]
 
 
+# An outage asked about on a day ("过几天村里是不是要停电", "礼拜六停不停电"), not how notices work.
+OUTAGE_ON_A_DAY = re.compile(r"(明天|后天|今天|今晚|这几天|这两天|这周|下周|过几天|过两天|周[一二三四五六日末]|礼拜.|星期.)"
+                             r"[^，,。？?]{0,8}(停电|停不停|断电)")
+NOTICE_WORDS = re.compile(r"通知|短信|提醒|订阅|提前几天")
+
+
 class ActionAnswerFaq(Action):
     def name(self) -> Text:
         return "action_answer_faq"
@@ -354,6 +374,10 @@ class ActionAnswerFaq(Action):
             # "地下配电房进水了 水已经没过电缆沟" (read as the storm safety answer): a hazard
             # reported, an urgent repair.
             return [FollowupAction("fault_form")]
+        if not tracker.active_loop and OUTAGE_ON_A_DAY.search(latest_text(tracker)) \
+                and not NOTICE_WORDS.search(latest_text(tracker)):
+            # "过几天村里是不是要停电改造线路" (read as the repair times): the outages planned there.
+            return [FollowupAction("outage_form")]
         if asks_about_shown_outages(tracker):
             # "那要是停的话几点到几点" right after an outage answer: that outage's times, not the
             # peak/valley hours the words resemble.

@@ -14,6 +14,7 @@ from actions import api_client
 from actions.responses import echoed
 from actions.applications import REGISTERED, REGISTERED_WORDS, digits_to_ascii, looks_like_person, stated_account
 from actions.common import (
+    complaint_during_repair,
     account_numbers_in,
     CORRECTION_WORDS,
     FIELD_LABELS,
@@ -556,6 +557,17 @@ OUTAGE_PLAN_QUESTION = re.compile(r"停电计划|计划停电|停电安排|停�
 FAULT_NOW = re.compile(r"没电了|没有电了|不来电|跳闸|冒烟|火花|烧|断电了|停电了|黑了|灯不亮|漏电|坏了")
 
 
+# "店里总闸老是跳 一上午跳了五六次": a switch that keeps tripping, told as the fault it is.
+TRIPPING = re.compile(r"(闸|空开|漏保|开关)[^，,。]{0,4}(老是|总是|老|总|一直|又|经常)?跳")
+# "说着说着又没电了", "现在又停了": power lost right now, while talking of something else.
+LOST_JUST_NOW = re.compile(r"(又|现在|刚刚|刚才|这会儿?|说着说着)[^，,。]{0,4}(没电|停电|断电|黑了|跳闸|停了)")
+
+
+def tells_a_fault(text: Optional[str]) -> bool:
+    """Words that report a fault now ("没电了", "总闸老是跳"), whatever else they say."""
+    return bool(FAULT_NOW.search(text or "") or TRIPPING.search(text or ""))
+
+
 # "顺便问下我这个月电费多少": a bill question asked by the way, beside something else.
 BILL_ASIDE = re.compile(r"(顺便|另外|还有|再|也)[^，,。]{0,6}(问|查|看)[^，,。]{0,10}(电费|账单|欠费|用了多少)")
 
@@ -646,6 +658,9 @@ class ValidateFaultForm(BaseFormValidation, AddressValidation, FormValidationAct
                                          value=echoed(corrected))
                 return [SlotSet("address", corrected), SlotSet("address_checked", corrected),
                         SlotSet("repair_area_type", None), SlotSet("requested_slot", "repair_area_type")]
+        complaint = complaint_during_repair(dispatcher, tracker, asked, text) if asked else None
+        if complaint is not None:
+            return complaint  # "赶紧派人来 另外我要投诉… 电话189…": after the repair, on that phone
         if asked == "repair_area_type" and SEND_A_CREW.search(text) and not AREA_WORDS.search(text):
             # "明天才检修？那今天咋没电的 派人来看看": the same repair, urged; the question stands
             # (an empty answer would let Rasa take it for another request).

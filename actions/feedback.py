@@ -22,6 +22,7 @@ from actions.common import (
     wants_to_complain,
     ASIDE_INTENTS,
     ASKS_HOW_TO_PAY,
+    QUESTION_MARKS,
     STOP_INTENTS,
     BaseFormValidation,
     KeepsIdentitySlots,
@@ -48,7 +49,7 @@ from actions.common import (
     reassure_after_filing,
     same_matter_filed,
 )
-from actions.faults import parse_contact
+from actions.faults import LOST_JUST_NOW, is_reconnection, parse_contact, tells_a_fault
 from bot import vocabulary
 
 INTENT_TO_TYPE = {"complain": "complaint", "tip_off": "tip_off", "suggest": "suggestion", "praise": "praise"}
@@ -196,6 +197,14 @@ class ValidateFeedbackForm(KeepsIdentitySlots, BaseFormValidation, FormValidatio
                 return [SlotSet("contact_phone", NO_CONTACT), SlotSet("requested_slot", None)]
             dispatcher.utter_message(response="utter_reporter_kept_secret")
             return [SlotSet("contact_phone", None), SlotSet("requested_slot", "contact_phone")]
+        if tracker.get_slot("requested_slot") and tracker.get_slot("feedback_type") == "complaint" \
+                and LOST_JUST_NOW.search(text) and not QUESTION_MARKS.search(text):
+            # "哎 你看 说着说着又没电了 整个家里都黑了" while a complaint is taken: the repair
+            # first; the complaint is filed right after it (action_submit_fault), on that phone.
+            content = tracker.get_slot("feedback_content") or ""
+            dispatcher.utter_message(response="utter_complaint_after_repair")
+            return [SlotSet("requested_slot", None), ActiveLoop(None), SlotSet("feedback_content", content or text),
+                    SlotSet("fault_description", text[:500]), FollowupAction("fault_form")]
         switched = switched_kind(text, tracker.get_slot("feedback_type"))
         if switched and tracker.get_slot("requested_slot") is not None:
             # "其实也不算投诉 就提个意见吧": the same story, filed as what the customer now says.
@@ -225,7 +234,17 @@ class ValidateFeedbackForm(KeepsIdentitySlots, BaseFormValidation, FormValidatio
             # outages; it is answered.
             return [FollowupAction("outage_form")]
         named = NAMES_FEEDBACK.search(text)
-        from actions.faq import asks_power_back_after_paying  # faq imports this module
+        from actions.faq import answer_again_plainly, asks_power_back_after_paying  # faq imports this module
+
+        if not named and tells_a_fault(text) and not (GRIEVANCE_SAID.search(text) or is_angry(text)) \
+                and not is_reconnection(text):
+            # "店里总闸老是跳 一上午跳了五六次 生意都没法做" (NLU heard a complaint): a fault
+            # told, with nothing held against us: the repair.
+            return [SlotSet("fault_description", text[:500]), FollowupAction("fault_form")]
+
+        if not named and answer_again_plainly(dispatcher, tracker, domain):
+            # "我岁数大了 你说简单点 就说几点到几点便宜" (NLU heard a suggestion): said again, plainer.
+            return [FollowupAction("action_listen")]
 
         if asks_power_back_after_paying(text) and not named:
             # "欠费？？就欠了两个月就给我停了？行 我现在交 交完马上来电吗": angry, but the question

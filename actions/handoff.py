@@ -200,7 +200,12 @@ LIGHTS_NOT_OURS = ("ownership_boundary", "street_light")
 def names_a_person(text: str) -> bool:
     """Whether the words ask for, or speak of, someone to talk to (else a hand-off NLU heard in
     them is not one)."""
+    if ASKS_WHETHER_TO_CALL.search(text) and not (HUMAN_WORDS.search(text) or ASKS_FOR_A_PERSON.search(text)):
+        return False  # "要不要再打电话叫人过来合闸": a question about what to do, no wish for a person
     return bool(HUMAN_WORDS.search(text) or ASKS_FOR_A_PERSON.search(text) or PERSON_WORDS.search(text))
+
+
+ASKS_WHETHER_TO_CALL = re.compile(r"(要不要|需不需要|用不用|还用|还要不要|得不得)(我)?(再)?(打电话|打个电话|叫人|找人|喊人)")
 
 
 # Words about people to talk to: a hand-off heard in a form is kept when any is said.
@@ -316,6 +321,10 @@ class ActionDefaultAskAffirmation(Action):
         added = await add_to_just_filed(dispatcher, tracker)
         if added:
             return added  # "就是那个姓王的师傅 人特别好": more of the story just registered
+        from actions.faq import answer_again_plainly
+
+        if answer_again_plainly(dispatcher, tracker, domain):
+            return [ActiveLoop(None)]  # "没听懂 你说简单点": the last answer again, in its other words
         if asks_about_shown_outages(tracker):
             # "那礼拜六呢" right after an outage answer: that address, the day asked.
             return [ActiveLoop(None)] + follow_the_shown_outages(tracker)

@@ -105,6 +105,8 @@ class ActionAnswerBareDetail(Action):
             # "玄武区珠江路130号…11栋2603 家里没电了 帮我报修": NLU saw the address, the words say
             # what it is for; the form takes the address (and phone) from this message.
             return [FollowupAction(request)]
+        if addresses and outage_asked_just_before(tracker):
+            return [FollowupAction("outage_form")]  # the place of the outage question just asked
         if (addresses or accounts) and fault_told_just_before(tracker):
             # "十楼以上全部没电 电梯也停了" (answered with who maintains what, or not understood),
             # then the address: the repair it was for (the form checks for outages first).
@@ -140,6 +142,14 @@ def fault_told_just_before(tracker: Tracker) -> bool:
         return True
     before = next(earlier_customer_texts(tracker, 1), "")
     return named_request(before) == "fault_form" and not re.search(r"[吗？?]|是不是|会不会", before)
+
+
+def outage_asked_just_before(tracker: Tracker) -> bool:
+    """The customer's message before this one asked about outages ("过几天村里是不是要停电"),
+    and it was answered with something else, nothing filed or offered since."""
+    if any(SERVED.search(reply) or "停电信息" in reply for reply in bot_texts_within(tracker, 1)):
+        return False
+    return named_request(next(earlier_customer_texts(tracker, 1), "")) == "outage_form"
 
 
 def offered_business(tracker: Tracker) -> Optional[str]:

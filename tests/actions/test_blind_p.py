@@ -211,3 +211,88 @@ async def test_a_fault_with_a_bill_question_by_the_way_is_repaired_first(actions
     assert followups(events) == ["fault_form"]
     assert not fault_with_bill_aside("家里没电了 是不是欠费了 帮我查下电费")
     assert not fault_with_bill_aside("查一下电费")
+
+
+@pytest.mark.asyncio
+async def test_asked_to_say_it_plainer_the_last_answer_comes_again_in_other_words(actions_gateway):
+    """q-info-002: "我岁数大了 你说简单点 就说几点到几点便宜" right after the peak/valley hours
+    (NLU heard a suggestion) filed a suggestion ticket."""
+    from actions.feedback import ValidateFeedbackForm
+
+    prior = [{"event": "user", "text": "峰谷电 夜里几点开始便宜啊"},
+             {"event": "slot", "name": "faq_topic", "value": "peak_valley_hours"},
+             {"event": "bot", "text": "居民峰谷分时：峰时段8:00～21:00，谷时段21:00～次日8:00。"}]
+    tracker = make_tracker("我岁数大了 你说简单点 就说几点到几点便宜", intent="suggest", form="feedback_form",
+                           prior_events=prior, slots={"faq_topic": "peak_valley_hours"})
+    events, messages = await run_action(ValidateFeedbackForm(), tracker)
+    assert followups(events) == ["action_listen"]
+    assert slot_values(events).get("feedback_type") is None
+    assert any("21" in (m.get("text") or "") or "晚上9点" in (m.get("text") or "") for m in messages)
+
+
+@pytest.mark.parametrize("said", ["我不会弄手机 电费到哪块交", "银行能交吗", "电费在什么地方交"])
+def test_where_to_pay_in_other_words_is_how_to_pay(said):
+    """q-info-019: "我不会弄手机 电费到哪块交" got the 户号 question of a bill query."""
+    from actions.bills import ASKS_OWN_BILL, ASKS_WHERE_TO_PAY
+
+    assert ASKS_WHERE_TO_PAY.search(said) and not ASKS_OWN_BILL.search(said)
+
+
+def test_asking_whether_to_call_someone_is_no_wish_for_a_person():
+    """q-info-022: "要不要再打电话叫人过来合闸" at the reconnection's 户号 question handed the
+    customer to a (closed) desk and opened a callback."""
+    from actions.handoff import names_a_person
+
+    assert not names_a_person("要不要再打电话叫人过来合闸")
+    assert names_a_person("要不要转人工啊 我说不清楚") and names_a_person("叫个人给我打电话")
+
+
+@pytest.mark.asyncio
+async def test_a_complaint_and_a_phone_said_at_the_area_question_are_kept(actions_gateway):
+    """p-mixed-004: "赶紧派人来 另外我要投诉 … 电话18920521734" at the area question was taken as
+    a plea; the complaint and the phone were lost and the area asked again, twice."""
+    from actions.faults import ValidateFaultForm
+
+    said = "赶紧派人来 另外我要投诉 前两天打电话的时候说马上来 结果到现在也没来 电话18920521734"
+    tracker = make_tracker(said, intent="report_fault", form="fault_form",
+                           slots={"requested_slot": "repair_area_type", "address": "迈皋桥路109号锦绣苑13栋楼下",
+                                  "address_checked": "迈皋桥路109号锦绣苑13栋楼下", "hazard": True,
+                                  "fault_description": "电线耷拉下来快挨到地了"})
+    events, _ = await run_action(ValidateFaultForm(), tracker)
+    values = slot_values(events)
+    assert values.get("feedback_type") == "complaint" and values.get("contact_phone") == "18920521734"
+
+
+@pytest.mark.asyncio
+async def test_power_lost_while_a_complaint_is_taken_is_repaired_first(actions_gateway):
+    """p-mixed-002: "哎 你看 说着说着又没电了 整个家里都黑了" inside a complaint was added to it;
+    the repair never came."""
+    from actions.feedback import ValidateFeedbackForm
+
+    tracker = make_tracker("哎 你看 说着说着又没电了 整个家里都黑了", intent="report_fault", form="feedback_form",
+                           slots={"requested_slot": "contact_phone", "feedback_type": "complaint",
+                                  "feedback_content": "我要投诉 这个月第三次停电了 你们线路到底行不行"})
+    events, _ = await run_action(ValidateFeedbackForm(), tracker)
+    assert followups(events) == ["fault_form"]
+    assert "第三次停电" in (slot_values(events).get("feedback_content") or "")
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("said, repaired", [("店里总闸老是跳 一上午跳了五六次 生意都没法做", True),
+                                            ("我家停电了两天都没人来修", False)])
+async def test_a_fault_heard_as_a_complaint_is_repaired(actions_gateway, said, repaired):
+    """r-repair-005: a shop's main switch tripping again and again (NLU: a complaint) was filed as a
+    complaint; a grievance with it stays one."""
+    from actions.feedback import ValidateFeedbackForm
+
+    events, _ = await run_action(ValidateFeedbackForm(), make_tracker(said, intent="complain", form="feedback_form"))
+    assert (followups(events) == ["fault_form"]) == repaired
+
+
+@pytest.mark.asyncio
+async def test_an_outage_asked_on_a_day_goes_to_the_outage_lookup(actions_gateway):
+    """r-outage-006: "过几天村里是不是要停电改造线路" got the repair times (FAQ)."""
+    from actions.faq import ActionAnswerFaq
+
+    events, _ = await run_action(ActionAnswerFaq(), make_tracker("过几天村里是不是要停电改造线路", intent="faq"))
+    assert followups(events) == ["outage_form"]
