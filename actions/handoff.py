@@ -197,6 +197,12 @@ GOES_ON_AFTER_A_CALLBACK = ("fault_form", "application_form", "feedback_form")
 LIGHTS_NOT_OURS = ("ownership_boundary", "street_light")
 
 
+# A story of being let down by us: a promise not kept, nobody coming, calls hung up, rudeness.
+GRIEVANCE_STORY = re.compile(r"说好[^，,。]{0,14}(结果|没|不|也)|人影(子)?都没|没人来|没来人|不来人|没人管|没人理|没人打|"
+                             r"电话都没|挂(了)?我(的)?电话|态度(太|很|真|特别)?(差|恶劣|不好)|爱理不理|推来推去|踢皮球|"
+                             r"说话不算数?|不算数|白等")
+
+
 def names_a_person(text: str) -> bool:
     """Whether the words ask for, or speak of, someone to talk to (else a hand-off NLU heard in
     them is not one)."""
@@ -404,6 +410,13 @@ class ActionDefaultAskAffirmation(Action):
 
         kind = feedback_named(text) or ("tip_off" if IMPERSONATION.search(text) or ILLEGAL_USE.search(text) else None) \
             or ("complaint" if OUTAGES_TOO_OFTEN.search(text) and not FAULT_NOW.search(text) else None)
+        if not kind and not request and GRIEVANCE_STORY.search(text) and not is_question(text) \
+                and not tracker.active_loop:
+            # "你们说好昨天下午来换电表的 我在家等了一下午 人影子都没见到": a broken promise told,
+            # the word 投诉 never said: a complaint, with an apology first.
+            if not any(m.get("response") in ("utter_apology_complaint", "utter_apology_angry") for m in dispatcher.messages):
+                dispatcher.utter_message(response="utter_apology_complaint")
+            kind = "complaint"
         # ("我们大泉村这个月停了四回电了 你们到底管不管": a grievance about how often, a complaint.)
         if kind and not request:
             # "举报你们一个装表的师傅 说不给他两百块就拖着不给装": the customer names what it is.

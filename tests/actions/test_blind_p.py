@@ -296,3 +296,17 @@ async def test_an_outage_asked_on_a_day_goes_to_the_outage_lookup(actions_gatewa
 
     events, _ = await run_action(ActionAnswerFaq(), make_tracker("过几天村里是不是要停电改造线路", intent="faq"))
     assert followups(events) == ["outage_form"]
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("said", ["你们说好昨天下午来换电表的 我在家等了一下午 人影子都没见到",
+                                  "你们95598的接线员把我电话挂了 态度太差"])
+async def test_a_broken_promise_told_without_the_word_complaint_is_a_complaint(actions_gateway, said):
+    """p-complaint-002, p-complaint-005: a story of a crew that never came (NLU: nothing) got "没太理解",
+    then the hand-off; the complaint was never taken."""
+    from actions.handoff import ActionDefaultAskAffirmation
+
+    events, messages = await run_action(ActionDefaultAskAffirmation(), make_tracker(said, intent="nlu_fallback"))
+    assert followups(events) == ["feedback_form"]
+    assert slot_values(events).get("feedback_type") == "complaint"
+    assert "utter_apology_complaint" in responses(messages) or "utter_apology_angry" in responses(messages)
