@@ -433,12 +433,19 @@ class ActionAnswerFaq(Action):
         return [SlotSet("faq_topic", None)]
 
 
+def intended_business(text: str) -> Optional[str]:
+    """The business the customer means to do: of the part that says so ("想在小区车位装个充电桩，
+    另外问下峰谷电价几点开始" is a charger, the tariff is only asked about)."""
+    for clause in re.split(r"[，,。；;！!？?]|另外|还有|顺便", text):
+        if INTENDS.search(clause) and business_from_text(clause):
+            return business_from_text(clause)
+    return business_from_text(text) if INTENDS.search(text) else None
+
+
 def offer_application(topic: str, dispatcher: CollectingDispatcher, tracker: Tracker) -> Optional[str]:
     """After an answer about a business the customer means to do, the application is offered
     (a yes or "帮我登记一下" then starts it); the business offered, or None."""
-    text = latest_text(tracker)
-    named = business_from_text(text) if INTENDS.search(text) else None
-    key = named or TOPIC_BUSINESS.get(topic)
+    key = intended_business(latest_text(tracker)) or TOPIC_BUSINESS.get(topic)
     if not key:
         return None
     from actions.common import session_events  # common imports the forms

@@ -391,7 +391,7 @@ COMPOUND_NAME = re.compile(r"小区|花园|公寓|新村|家园|大厦|广场|[�
 
 
 # Administrative places: a district, county, town, street office, village or community.
-ADMIN_AREA = re.compile(r"(?<!小)区|[县镇乡]|街道|社区|村(?![口头里边外])")
+ADMIN_AREA = re.compile(r"(?<!小)区|[县镇乡]|街道|社区|村(?![口头里边外委])")
 
 
 def whole_address(value: Any, text: str) -> Any:

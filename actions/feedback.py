@@ -174,6 +174,27 @@ def switched_kind(text: str, current: Optional[str]) -> Optional[str]:
     return kind if kind and kind != current else None
 
 
+# What the bot says when praise or a suggestion is filed with no phone to reply to.
+FILED_WITHOUT_REPLY = re.compile(r"您的(表扬|意见建议)已登记")
+
+
+def no_contact_left_before(tracker: Tracker) -> bool:
+    """Praise or a suggestion was filed earlier in this session without a phone to reply to."""
+    from actions.common import session_events
+
+    asked, filed_without = False, False
+    for event in session_events(tracker):
+        if event.get("event") == "bot":
+            text = str(event.get("text") or "")
+            asked = asked or "需要留个联系电话以便回复您吗" in text
+            if asked and FILED_WITHOUT_REPLY.search(text) and "联系电话：" not in text:
+                filed_without = True
+        elif event.get("event") == "slot" and event.get("name") == "contact_phone" \
+                and event.get("value") not in (None, NO_CONTACT):
+            asked = False  # a phone was left then: not declined
+    return filed_without
+
+
 class ValidateFeedbackForm(KeepsIdentitySlots, BaseFormValidation, FormValidationAction):
     def name(self) -> Text:
         return "validate_feedback_form"
@@ -294,6 +315,11 @@ class ValidateFeedbackForm(KeepsIdentitySlots, BaseFormValidation, FormValidatio
         # phone corrected, a "算了" withdraws it (actions/common.py: add_to_just_filed...).
         if tracker.get_slot("identity_verified") and not tracker.get_slot("contact_phone"):
             return ["feedback_type", "feedback_content"]  # the registered phone is called
+        if tracker.get_slot("feedback_type") in ("praise", "suggestion") and not tracker.get_slot("contact_phone") \
+                and no_contact_left_before(tracker):
+            # Praise, then "另外提个建议…": the reply phone was declined (or passed over) for the
+            # first one a moment ago; asking again for the second would only annoy.
+            return ["feedback_type", "feedback_content"]
         return ["feedback_type", "feedback_content", "contact_phone"]
 
     async def extract_feedback_type(self, dispatcher: CollectingDispatcher, tracker: Tracker,

@@ -310,3 +310,38 @@ async def test_a_broken_promise_told_without_the_word_complaint_is_a_complaint(a
     assert followups(events) == ["feedback_form"]
     assert slot_values(events).get("feedback_type") == "complaint"
     assert "utter_apology_complaint" in responses(messages) or "utter_apology_angry" in responses(messages)
+
+
+def test_a_village_before_the_way_from_its_committee_stays_in_the_address():
+    """r-hazard-007: "浦口区永宁街道青山村 村委会往东200米" was stored as 村委会往东200 (the
+    village's committee read as a village of its own)."""
+    from actions.faults import whole_address
+
+    assert whole_address("村委会往东200", "浦口区永宁街道青山村 村委会往东200米").startswith("浦口区永宁街道青山村")
+
+
+def test_the_business_meant_is_the_one_the_customer_wants_not_the_one_asked_about():
+    """r-mixed-004: "想在小区车位装个充电桩，另外问下峰谷电价谷时段几点开始算" was offered a
+    tariff change application; the customer wanted a charger."""
+    from actions.faq import intended_business
+
+    assert intended_business("想在小区车位装个充电桩，另外问下峰谷电价谷时段几点开始算") == "ev_charger"
+    assert intended_business("我想改成峰谷电价") == "tariff_change"
+
+
+@pytest.mark.asyncio
+async def test_a_suggestion_after_praise_filed_without_a_phone_asks_no_phone_again(actions_gateway):
+    """r-mixed-016: praise filed with no reply phone, then "另外提个建议 …": the reply phone was
+    asked again and the suggestion never filed."""
+    from actions.feedback import ValidateFeedbackForm
+
+    prior = [{"event": "user", "text": "想表扬一下昨天来我们村修线的两个师傅"},
+             {"event": "bot", "text": "需要留个联系电话以便回复您吗？不需要请回复“不用”。"},
+             {"event": "user", "text": "溧水区晶桥镇枫香岭村 师傅一个姓周"},
+             {"event": "bot", "text": "您的表扬已登记，编号：BY20261203008。\n感谢您的认可！"}]
+    tracker = make_tracker("另外提个建议 停电前能不能提前发个短信 村里老人不看微信群的", intent="suggest",
+                           form="feedback_form", prior_events=prior)
+    form = ValidateFeedbackForm()
+    events, _ = await run_action(form, tracker)
+    tracker.slots.update(slot_values(events))
+    assert await form.required_slots([], None, tracker, {}) == ["feedback_type", "feedback_content"]
