@@ -1481,10 +1481,11 @@ ASKS_TO_DO = re.compile(r"帮我|给我|查一下|查查|查下|先查|看一下
 # "叫个人回个电话给我" in the message that opens a form: a person asked for, by phone (inside a
 # form "让工作人员打电话给我" is how the contact question is answered, so only at the opening).
 # A complaint or tip-off said in so many words ("那我要投诉你们", "我要举报").
-WANTS_TO_COMPLAIN = re.compile(r"(我|那我|我就)?(要|想|得)(正式|实名|再|还是|还要|必须)?(投诉|举报)|投诉你们|举报你们")
+WANTS_TO_COMPLAIN = re.compile(r"(我|那我|我就)?(要|想|得)(正式|实名|再|还是|还要|必须)?(投诉|举报)|投诉你们|举报你们|"
+                               r"(直接|那我|那就|我就)(投诉|举报)|投诉(他|她|这个人|那个人)")
 # "这回再这么慢我就要投诉了", "不然我就投诉": a complaint threatened if it happens again, not made now.
 THREATENED_COMPLAINT = re.compile(r"(再|要是|如果|万一|还是|还)[^，,。]{0,12}(就|的话)[^，,。]{0,4}(投诉|举报)|"
-                                  r"(不然|否则)[^，,。]{0,6}(投诉|举报)")
+                                  r"(不然|否则)[^，,。]{0,6}(投诉|举报)|不[^，,。]{1,8}(我)?就(要)?(投诉|举报)")
 
 
 def wants_to_complain(text: Optional[str]) -> bool:
@@ -1623,7 +1624,8 @@ class BaseFormValidation:
             from actions.applications import business_from_text  # applications imports this module
             from actions.menu import named_request
 
-            if phone and (CALL_ME_ON_IT.search(text) or not (named_request(text) or business_from_text(text))) \
+            if phone and (CALL_ME_ON_IT.search(text) or not (named_request(text) or business_from_text(text)
+                                                           or wants_to_complain(text))) \
                     and await complete_callback(dispatcher, tracker, phone):
                 # "我现在的电话是138… 让人打过来" after the desk-closed notice, whatever form NLU
                 # opened: the number for the callback already opened.

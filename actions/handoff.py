@@ -14,6 +14,7 @@ from bot import vocabulary
 from actions.faq import answer_topic, follow_up_topic, last_faq_topic, topic_by_words
 from actions.common import (
     add_to_just_filed,
+    wants_to_complain,
     complete_callback,
     correct_just_filed_phone,
     find_mobile,
@@ -282,6 +283,8 @@ PRAISED = re.compile(r"点个?赞|给个?好评|必须表扬|要表扬|值得表
 
 def feedback_named(text: str) -> Optional[str]:
     found = FEEDBACK_NAMED.match(text or "")
+    if not found and wants_to_complain(text):
+        return "tip_off" if "举报" in text else "complaint"  # "这次我不报修了 直接投诉", "投诉他"
     if not found:
         # "给你们营业厅的小姑娘点个赞": praise named anywhere, with nothing to complain of.
         return "praise" if PRAISED.search(text or "") and not re.search(r"投诉|不满|差|骂", text or "") else None

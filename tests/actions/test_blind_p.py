@@ -345,3 +345,13 @@ async def test_a_suggestion_after_praise_filed_without_a_phone_asks_no_phone_aga
     events, _ = await run_action(form, tracker)
     tracker.slots.update(slot_values(events))
     assert await form.required_slots([], None, tracker, {}) == ["feedback_type", "feedback_content"]
+
+
+@pytest.mark.parametrize("said", ["这次我不报修了 直接投诉 要个正式的解决方案", "投诉他 我手机13770912468"])
+def test_a_complaint_in_few_words_is_named(said):
+    """p-complaint-015, p-complaint-005: "直接投诉", "投诉他 我手机…" after the closed desk's callback
+    was not understood, or its phone went to the callback and no complaint was taken."""
+    from actions.common import wants_to_complain
+    from actions.handoff import feedback_named
+
+    assert wants_to_complain(said) and feedback_named(said) == "complaint"
