@@ -814,6 +814,17 @@ class ActionWrapUp(Action):
             corrected = await correct_just_filed_phone(dispatcher, tracker)
             if corrected is not None:
                 return corrected  # "那就留个电话吧 135… 别跟他们说是我讲的" (heard as a goodbye)
+        text = latest_text(tracker)
+        from actions.applications import business_from_text  # applications imports this module
+        from actions.menu import named_request, offered_business
+
+        request = named_request(text)
+        business = business_from_text(text) if request == "application_form" else None
+        if not request and offered_business(tracker) and re.search(r"登记|申请|办(一下|了|吧)|提交", text):
+            request, business = "application_form", offered_business(tracker)
+        if request and not STOP_WORDS.search(text) and re.search(r"帮我|给我|我要|我想|现在就|登记|申请|报修|办一下", text):
+            # "好 那我现在就登记一下过户" (heard as a goodbye): the request it names.
+            return ([SlotSet("business_type", business)] if business else []) + [FollowupAction(request)]
         intent, _ = latest_intent(tracker)
         ask = something_served(tracker) and not rating_asked(tracker)
         if intent == "goodbye":

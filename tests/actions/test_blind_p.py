@@ -355,3 +355,34 @@ def test_a_complaint_in_few_words_is_named(said):
     from actions.handoff import feedback_named
 
     assert wants_to_complain(said) and feedback_named(said) == "complaint"
+
+
+@pytest.mark.asyncio
+async def test_works_announced_and_asked_about_are_an_outage_question(actions_gateway):
+    """r-outage-008: "物业群里说湖南路要搞电缆迁改 我家受不受影响" (NLU: a complaint) was taken as
+    a complaint; the planned outage on 湖南路 was never told."""
+    from actions.feedback import ValidateFeedbackForm
+
+    events, _ = await run_action(ValidateFeedbackForm(), make_tracker("物业群里说湖南路要搞电缆迁改 我家受不受影响",
+                                                                      intent="complain", form="feedback_form"))
+    assert followups(events) == ["outage_form"]
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("said, follows", [("好 那我现在就登记一下过户", ["application_form"]), ("好的 谢谢 再见", [])])
+async def test_a_request_heard_as_goodbye_is_served(actions_gateway, said, follows):
+    """q-mixed-008: "好 那我现在就登记一下过户" (NLU: goodbye) got "祝您生活愉快，再见！"."""
+    from actions.common import ActionWrapUp
+
+    events, messages = await run_action(ActionWrapUp(), make_tracker(said, intent="goodbye"))
+    assert followups(events) == follows
+    if follows:
+        assert slot_values(events).get("business_type") == "name_transfer" and not messages
+
+
+@pytest.mark.asyncio
+async def test_thanks_that_mention_a_bill_start_nothing(actions_gateway):
+    from actions.common import ActionWrapUp
+
+    events, _ = await run_action(ActionWrapUp(), make_tracker("谢谢 电费我明天去交", intent="thank"))
+    assert followups(events) == []
