@@ -330,7 +330,7 @@ URGE_WORDS = re.compile(r"快点|快一点|尽快|赶紧|赶快|抓紧|着急|�
 # "推上去又跳", "一开空调就跳闸": what happened, not where.
 FAULT_STORY_WORDS = re.compile(
     r"跳闸|跳了|又跳|推上去|推不上|合不上|拉闸|空开|总闸|漏保|没电|停电|断电|不来电|黑了|灯不亮|灯闪|"
-    r"电压低|电压不稳|冒烟|火花|烧了|短路|坏了|响|一半有电|时有时无")
+    r"电压低|电压不稳|冒烟|火花|烧了|短路|坏了|响|一半有电|时有时无|缺相|一相|楼上楼下|整栋楼|邻居家|隔壁(家)?也")
 QUESTION_MARKS = re.compile(r"[吗呢？?]|怎么|为什么|为啥|咋|什么|啥|多少|多久|几点|能不能|可不可以|是不是|有没有")
 # "不对，是…", "地址说错了", "电话写错了": a correction, of the field it names.
 CORRECTION_WORDS = re.compile(r"不对|说错|错了|写错|打错|输错|搞错|弄错|更正|改一下|改成|改为|换成|应该是|重新说|纠正")
@@ -495,6 +495,10 @@ def correction_target(tracker: Tracker) -> Optional[str]:
 _SPELLED = "零〇一二三四五六七八九幺"
 _BARE_CORRECTED_NUMBER = re.compile(
     rf"(?:不对|错了|说错|打错|写错)[^\d{_SPELLED}]{{0,6}}(?<![\d{_SPELLED}])(\d{{2,5}}|[{_SPELLED}]{{2,5}})(?![\d{_SPELLED}])")
+
+
+# A place by name (a district, road, village, estate), not only "楼上楼下".
+NAMED_PLACE = re.compile(r"[区县镇乡村路街巷]|小区|花园|新村|社区|大道|[苑园]")
 
 
 # "13栋", "2004室": a part of an address, never a whole one.
@@ -678,6 +682,8 @@ def non_value_kind(tracker: Tracker, slot: str) -> Optional[str]:
     if slot in ("contact_phone", "phone_last4", "account_no", "ticket_no") and re.search(r"\d{4}", text):
         return None
     if slot == "address":
+        if FAULT_STORY_WORDS.search(text) and not re.search(r"\d", text) and not NAMED_PLACE.search(text):
+            return "story"  # "楼上楼下也是这样 好像整栋楼都缺了一相电": more of what happened, no place
         if looks_like_address(text, tracker, need_number=False):
             return None
         if FAULT_STORY_WORDS.search(text):

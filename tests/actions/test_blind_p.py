@@ -386,3 +386,16 @@ async def test_thanks_that_mention_a_bill_start_nothing(actions_gateway):
 
     events, _ = await run_action(ActionWrapUp(), make_tracker("谢谢 电费我明天去交", intent="thank"))
     assert followups(events) == []
+
+
+@pytest.mark.asyncio
+async def test_more_of_the_story_at_the_address_question_is_kept(actions_gateway):
+    """r-repair-013: "楼上楼下也是这样 好像整栋楼都缺了一相电" at the address question was
+    rejected as an incomplete address (twice the address question)."""
+    from actions.faults import ValidateFaultForm
+
+    tracker = make_tracker("楼上楼下也是这样 好像整栋楼都缺了一相电", intent="report_fault", form="fault_form",
+                           slots={"requested_slot": "address", "fault_description": "家里一半的插座有电一半没电"})
+    events, messages = await run_action(ValidateFaultForm(), tracker)
+    assert "缺了一相电" in (slot_values(events).get("fault_description") or "")
+    assert "utter_address_incomplete" not in responses(messages)
