@@ -86,14 +86,31 @@ def examples_in_data() -> Set[str]:
     return known
 
 
+def token_bounds(text: str) -> Tuple[Set[int], Set[int]]:
+    """Where the pipeline's tokenizer (jieba with the project's dictionary) starts and ends tokens."""
+    import jieba
+
+    if not getattr(token_bounds, "loaded", False):
+        for path in sorted(glob.glob(str(ROOT / "nlu_components" / "jieba_dict" / "*"))):
+            jieba.load_userdict(path)
+        setattr(token_bounds, "loaded", True)
+    tokens = list(jieba.tokenize(text))
+    return {start for _, start, _ in tokens}, {end for _, _, end in tokens}
+
+
 def annotated(text: str, parsed: Dict[str, Any]) -> Optional[str]:
-    """The message with the pipeline's entities marked, or None when they cannot be placed."""
+    """The message with the pipeline's entities marked, or None when they cannot be placed. A
+    span that does not fall on token boundaries ("家[装充电桩]") is not marked: DIET cannot learn
+    it, and the gazetteer finds it at run time anyway."""
     spans = []
+    starts, ends = token_bounds(text)
     for entity in parsed.get("entities") or []:
         if entity.get("entity") not in DIET_ENTITIES:
             continue
         if parsed.get("text") != text or entity.get("start") is None:
             return None  # offsets of a rewritten text ("三二零一…" read as digits)
+        if entity["start"] not in starts or entity["end"] not in ends:
+            continue
         spans.append((entity["start"], entity["end"], entity["entity"], str(entity.get("value"))))
     out, position = [], 0
     for start, end, name, value in sorted(spans):
