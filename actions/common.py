@@ -1306,6 +1306,10 @@ async def same_matter_filed(tracker: Tracker, kind: str, text: str) -> Optional[
     return None
 
 
+# What the closed desk says when it registers a callback (the gateway's notice).
+CALLBACK_OPENED = "已为您登记回电工单"
+
+
 async def complete_callback(dispatcher: CollectingDispatcher, tracker: Tracker, phone: str) -> bool:
     """A callback ticket of this conversation without a phone (the desk was closed or busy and
     the customer had not given one) gets this number; True when one did. "有人吗 打电话给我
@@ -1626,6 +1630,11 @@ class BaseFormValidation:
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: DomainDict) -> List[EventType]:
         proved: List[EventType] = []
+        if tracker.get_slot("requested_slot") == "contact_phone" and find_mobile(latest_text(tracker)) \
+                and any(CALLBACK_OPENED in text for text in bot_texts_within(tracker, 2)):
+            # "我电话138… 不要透露我的名字" right after the closed desk opened a callback in the
+            # middle of a tip-off: the one number serves the callback and the tip-off.
+            await complete_callback(dispatcher, tracker, find_mobile(latest_text(tracker)) or "")
         if tracker.get_slot("requested_slot") is None and not self._resumed(tracker):
             from actions.menu import other_utility_response  # menu imports this module
 

@@ -169,7 +169,12 @@ class ActionHandoff(Action):
             slot = tracker.get_slot("requested_slot") or slot_before_this_message(tracker, "requested_slot")
             responses = (domain or {}).get("responses") or {}
             ask = next((name for name in (f"utter_ask_{form}_{slot}", f"utter_ask_{slot}") if name in responses), None)
-            if slot and slot != "contact_phone" and ask:
+            if slot == "contact_phone":
+                # The notice asked for the phone already: the one number given next serves the
+                # callback and this request (actions/common.py, BaseFormValidation.run).
+                dispatcher.utter_message(response="utter_request_goes_on_same_phone", form_label=FORM_LABELS[form])
+                return [SlotSet("handoff_reason", None), SlotSet("requested_slot", slot), listen]
+            if slot and ask:
                 dispatcher.utter_message(response="utter_request_goes_on", form_label=FORM_LABELS[form])
                 dispatcher.utter_message(response=ask)
                 return [SlotSet("handoff_reason", None), SlotSet("requested_slot", slot), listen]

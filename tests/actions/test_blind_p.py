@@ -399,3 +399,48 @@ async def test_more_of_the_story_at_the_address_question_is_kept(actions_gateway
     events, messages = await run_action(ValidateFaultForm(), tracker)
     assert "缺了一相电" in (slot_values(events).get("fault_description") or "")
     assert "utter_address_incomplete" not in responses(messages)
+
+
+@pytest.mark.asyncio
+async def test_one_phone_serves_the_callback_and_the_tip_off_it_interrupted(actions_gateway):
+    """r-mixed-012: a person asked for in the middle of a tip-off while the desk was closed: the
+    phone given next went to the callback only; the tip-off was never filed."""
+    import uuid
+
+    from actions import api_client
+    from actions.feedback import ValidateFeedbackForm
+
+    conversation = f"test-{uuid.uuid4().hex[:8]}"
+    callback = await api_client.create_ticket({"request_key": f"test:{conversation}", "type": "callback",
+                                               "summary": "回电：客户要求转人工", "channel": "web",
+                                               "conversation_id": conversation})
+    prior = [{"event": "user", "text": "这事我想跟你们人工说 能转人工吗"},
+             {"event": "bot", "text": f"人工客服现在暂时无法接入。已为您登记回电工单 {callback['ticket_no']}，"
+                                      "为便于回电，请直接回复您的手机号。"}]
+    tracker = make_tracker("我电话13851907732 不要透露我的名字", intent="inform", form="feedback_form",
+                           sender_id=conversation, prior_events=prior,
+                           slots={"requested_slot": "contact_phone", "feedback_type": "tip_off",
+                                  "feedback_content": "楼下那个棋牌室偷电 电线直接从电线杆上搭下来的"})
+    events, _ = await run_action(ValidateFeedbackForm(), tracker)
+    assert slot_values(events).get("contact_phone") == "13851907732"
+    assert (await api_client.get_ticket(callback["ticket_no"]))["contact_phone"] == "13851907732"
+
+
+@pytest.mark.asyncio
+async def test_a_request_at_its_phone_question_goes_on_after_the_closed_desks_callback(actions_gateway, monkeypatch):
+    """r-mixed-012: at the tip-off's phone question, the callback's notice asked for the phone and
+    the tip-off was dropped; now it goes on, and the customer is told one number serves both."""
+    from actions import api_client
+    from actions.handoff import ActionHandoff
+
+    async def handed(payload):
+        return {"customer_notified": True, "status": "missed"}
+
+    monkeypatch.setattr(api_client, "create_handoff", handed)
+    tracker = make_tracker("这事我想跟你们人工说 能转人工吗", intent="request_human", form="feedback_form",
+                           slots={"requested_slot": "contact_phone", "feedback_type": "tip_off",
+                                  "feedback_content": "楼下那个棋牌室偷电"})
+    events, messages = await run_action(ActionHandoff(), tracker)
+    assert not any(e.get("event") == "active_loop" and e.get("name") is None for e in events)
+    assert "utter_request_goes_on_same_phone" in responses(messages)
+    assert slot_values(events).get("requested_slot") == "contact_phone"
