@@ -12,6 +12,7 @@ from rasa_sdk.types import DomainDict
 from actions import api_client
 from actions.responses import echoed
 from actions.common import (
+    earlier_customer_texts,
     HOUSE_NUMBER,
     BaseFormValidation,
     KeepsIdentitySlots,
@@ -161,6 +162,9 @@ NAME_IN_TEXT = re.compile(r"(?:我叫|名字叫|名字是|姓名[是:：]?|申�
 # A business applies in its own name: "单位是南京华宁纺织有限公司", "我们公司叫…电子厂".
 COMPANY_IN_TEXT = re.compile(r"(?:(?:单位|公司|企业)(?:名称|名字)?(?:是|叫|[:：])|^(?:单位|公司|企业)(?:名称|名字)?)\s*"
                              r"([\u4e00-\u9fa5（）()]{2,24}?(?:有限责任公司|股份有限公司|有限公司|公司|集团|厂|商行|商店|超市|饭店|酒店|餐馆))")
+# "我是苏源电子的电工", "我是华宁纺织的": someone speaking for the firm they work for.
+SPEAKS_FOR_A_FIRM = re.compile(r"我是([\u4e00-\u9fa5]{2,14}?(?:有限公司|公司|电子|科技|纺织|集团|工厂|厂|商行|酒店|饭店|超市))的"
+                               r"(?:电工|员工|老板|经理|负责人|管理员|会计|行政|师傅|主任)?")
 # "南京华宁纺织有限公司 六合龙池街道雄州南路177号" at the applicant's question: the company.
 COMPANY_AT_START = re.compile(r"^\s*([\u4e00-\u9fa5（）()]{2,24}?(?:有限责任公司|股份有限公司|有限公司|集团))")
 # "联系人后勤处吴老师", "工程部汪涛 177…": a contact named with the department.
@@ -536,6 +540,13 @@ class ValidateApplicationForm(KeepsIdentitySlots, BaseFormValidation, FormValida
         contact = DEPARTMENT_CONTACT.search(text)
         if contact and not NOT_A_NAME.search(contact.group(1)) and not tracker.get_slot("applicant_name"):
             return {"applicant_name": contact.group(1)}
+        if tracker.get_slot("requested_slot") is None and not tracker.get_slot("applicant_name"):
+            # "我是苏源电子的电工 厂里一条进线没电了", then "增容也一起帮我登记一下": the firm the
+            # customer spoke for earlier in the conversation applies.
+            employer = next((found.group(1) for said in earlier_customer_texts(tracker, 8)
+                             for found in [SPEAKS_FOR_A_FIRM.search(said)] if found), None)
+            if employer:
+                return {"applicant_name": employer}
         if tracker.get_slot("requested_slot") == "applicant_name" and HOLDER_APPLIES.search(text) \
                 and await stated_account(tracker):
             # "嗯 提交吧" / "就户主本人" after the 户号 was given: the account holder applies (the

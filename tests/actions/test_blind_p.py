@@ -444,3 +444,18 @@ async def test_a_request_at_its_phone_question_goes_on_after_the_closed_desks_ca
     assert not any(e.get("event") == "active_loop" and e.get("name") is None for e in events)
     assert "utter_request_goes_on_same_phone" in responses(messages)
     assert slot_values(events).get("requested_slot") == "contact_phone"
+
+
+@pytest.mark.asyncio
+async def test_the_firm_spoken_for_earlier_is_the_applicant(actions_gateway):
+    """r-mixed-027: a factory's electrician ("我是苏源电子的电工…") reported a fault, then asked for
+    a capacity increase: the applicant's name was asked as if nobody had said who applies."""
+    from actions.applications import ValidateApplicationForm
+
+    prior = [{"event": "user", "text": "我是苏源电子的电工 厂里一条进线没电了 另外两条正常"},
+             {"event": "bot", "text": "已为您登记故障报修，工单号：BX20261203012。"}]
+    tracker = make_tracker("还有 厂里明年要加设备 增容也一起帮我登记一下 从630加到1000千伏安", intent="apply_service",
+                           form="application_form", prior_events=prior,
+                           slots={"business_type": "capacity_change"})
+    events, _ = await run_action(ValidateApplicationForm(), tracker)
+    assert slot_values(events).get("applicant_name") == "苏源电子"
