@@ -216,7 +216,7 @@ class ValidateBillForm(BaseFormValidation, IdentityValidation, FormValidationAct
 
 
 # Personal words of a payment already made ("我刚交了", "已经缴了"): the customer waits for power.
-PAID_WORDS = re.compile(r"(刚|已经|已|都|才|昨天|今天|上午|下午|早上|晚上|刚刚)?(交|缴|充|付|补交|补缴)(了|完|过|上)"
+PAID_WORDS = re.compile(r"(刚|已经|已|都|才|昨天|今天|上午|下午|早上|晚上|刚刚)?(交|缴|充|付|补交|补缴)(了|完|过|上|掉)"
                         r"|交完|缴完|缴清|交清|付了|充值了|支付宝|微信|网上国网")
 # "超过24小时", "一天了", "两天了": longer than the reconnection promise.
 OVERDUE_WAIT = re.compile(r"(超过|过了|已经|都)\s*(24|二十四)\s*(个)?小时|[一两三四五六七八九十1-9]\s*天了|好几天|隔天|第二天还")

@@ -1306,6 +1306,19 @@ async def same_matter_filed(tracker: Tracker, kind: str, text: str) -> Optional[
     return None
 
 
+# "我上个月报的充电桩", "上礼拜举报过隔壁偷电", "之前投诉的事": a request made before.
+EARLIER_REQUEST = re.compile(r"(之前|上次|上回|前几天|前些天|前阵子|前天|昨天|上周|上礼拜|上星期|上个月|早上|上午)"
+                             r"[^，,。]{0,6}(投诉|报修|申请|反映|举报|报|办)(过|了)?的?(事|那个|单子|问题)?")
+# "批下来了没有", "你们处理了没有", "怎么样了": where it stands.
+NO_NEWS = re.compile(r"没人理|没人管|没消息|没动静|没回音|没人联系|没人回|怎么样了|到哪了|进度|处理了没|处理没|有没有处理|"
+                     r"有结果|有没有结果|批下来|批了没|批没批|通过了没|办好了没|办下来")
+
+
+def asks_progress_of_earlier(text: Optional[str]) -> bool:
+    """Where a request made before stands ("我上个月报的充电桩 批下来了没有"), not a new one."""
+    return bool(EARLIER_REQUEST.search(text or "") and NO_NEWS.search(text or ""))
+
+
 # What the closed desk says when it registers a callback (the gateway's notice).
 CALLBACK_OPENED = "已为您登记回电工单"
 
@@ -1646,6 +1659,10 @@ class BaseFormValidation:
                 dispatcher.utter_message(response=other)
                 return [SlotSet("requested_slot", None), ActiveLoop(None), FollowupAction("action_listen")]
             text = latest_text(tracker)
+            if self.form_name() in ("application_form", "fault_form") \
+                    and asks_progress_of_earlier(text):  # type: ignore[attr-defined]
+                # "我上个月报的充电桩 批下来了没有": where that one stands, not a new application.
+                return [SlotSet("requested_slot", None), ActiveLoop(None), FollowupAction("progress_form")]
             phone = find_mobile(text)
             from actions.applications import business_from_text  # applications imports this module
             from actions.menu import named_request

@@ -67,7 +67,7 @@ ASKS_WHEN_POWER_RETURNS = re.compile(r"(多久|多长时间|几天|什么时候|
                                      # "电费刚刚在手机上交了 怎么家里还是没电": paid, still dark.
                                      r"(交了|缴了|交完|缴完|交过|付了|充了).{0,10}(怎么|咋|为啥|为什么)?(还是|还|仍然|依然)(没电|不来电|没来电|没有电|黑的|黑着|没亮|不亮)")
 # Said by a customer whose power was cut for arrears, or who just paid.
-PAID_OR_IN_ARREARS = re.compile(r"欠|交了|缴了|交完|缴完|补交|补缴|充了|交上|交清|缴清|交过|付了|付完")
+PAID_OR_IN_ARREARS = re.compile(r"欠|交了|缴了|交完|缴完|补交|补缴|充了|交上|交清|缴清|交过|付了|付完|交掉|缴掉|交好了|缴好了")
 
 
 # "那需要我报修吗 还是等着就行": whether to report it, asked right after the arrears answer.

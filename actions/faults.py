@@ -103,7 +103,7 @@ def safety_response(text: Optional[str]) -> Optional[str]:
 
 
 # "欠费停电，我刚交了钱，多久能来电": arrears paid, power not back — a reconnection, not a fault.
-ARREARS_WORDS = re.compile(r"欠费|欠钱|欠了|没交电费|没缴电费|忘了交|忘交|忘缴|交电费|缴电费|交费|缴费|交钱|交了钱|"
+ARREARS_WORDS = re.compile(r"欠费|欠钱|欠了|交掉|缴掉|没交电费|没缴电费|忘了交|忘交|忘缴|交电费|缴电费|交费|缴费|交钱|交了钱|"
                            r"补交|补缴|充值|充了|充钱|续费|余额不足|没钱了|欠缴")
 POWER_BACK_WORDS = re.compile(r"停电|停了电|断电|没电|来电|复电|送电|恢复供电|恢复用电|通电|拉闸|掐电|停了")
 
@@ -694,8 +694,11 @@ class ValidateFaultForm(BaseFormValidation, AddressValidation, FormValidationAct
             return [SlotSet("requested_slot", None), ActiveLoop(None), FollowupAction("action_listen")]
         from actions.faq import asks_power_back_after_paying, asks_whether_to_report_after_arrears  # faq imports this module
 
-        if asked is None and not tracker.get_slot("fault_description") and not find_hazards(text) and (
-                asks_power_back_after_paying(text) or asks_whether_to_report_after_arrears(tracker)):
+        opening = asked is None and not tracker.get_slot("fault_description")
+        if (opening or asked in ("address", "contact_phone", "repair_area_type")) and not find_hazards(text) \
+                and not tracker.get_slot("hazard") \
+                and (asks_power_back_after_paying(text) or asks_whether_to_report_after_arrears(tracker)):
+            # ("刚才用微信交掉了 到底多久能来电" at the address question, after "我欠费了？": the same.)
             # "欠费给停了，我刚刚在微信上都交掉了，什么时候能来电啊" (NLU heard a fault): power
             # comes back within 24 hours of paying; the account's bills are checked, no crew.
             return [SlotSet("requested_slot", None), ActiveLoop(None), FollowupAction("action_answer_faq")]

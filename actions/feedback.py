@@ -19,6 +19,7 @@ from actions.applications import (
 )
 from actions.responses import echoed
 from actions.common import (
+    asks_progress_of_earlier,
     wants_to_complain,
     ASIDE_INTENTS,
     ASKS_HOW_TO_PAY,
@@ -115,8 +116,6 @@ FEEDBACK_WORDS = re.compile(r"投诉|举报|建议|表扬|意见|态度|不满|�
 
 BILL_WORDS = re.compile(r"电费|账单|用电量|度数")
 # "我之前投诉的事怎么没人理我": a request made before, and no news of it.
-EARLIER_REQUEST = re.compile(r"(之前|上次|前几天|前天|昨天|上周|上礼拜|上个月|早上|上午)[^，,。]{0,6}(投诉|报修|申请|反映|报)的(事|那个|单子|问题)?")
-NO_NEWS = re.compile(r"没人理|没人管|没消息|没动静|没回音|没人联系|没人回|怎么样了|到哪了|进度|处理了没|有结果")
 WANTS_TO_COMPLAIN_AGAIN = re.compile(r"(再|还要|要|想)(投诉|举报)")
 # "…你们是不是抄错表了！": whether the bill is wrong, asked (said for sure, it is a complaint).
 ASKS_IF_MISREAD = re.compile(r"是不是[^，,。！!]{0,4}(抄错|算错|估的|估抄|多算|多收|搞错)")
@@ -273,7 +272,7 @@ class ValidateFeedbackForm(KeepsIdentitySlots, BaseFormValidation, FormValidatio
             # "欠费？？就欠了两个月就给我停了？行 我现在交 交完马上来电吗": angry, but the question
             # is when power returns after paying (the rule, then the account's bills).
             return [FollowupAction("action_answer_faq")]
-        if EARLIER_REQUEST.search(text) and NO_NEWS.search(text) and not WANTS_TO_COMPLAIN_AGAIN.search(text):
+        if asks_progress_of_earlier(text) and not WANTS_TO_COMPLAIN_AGAIN.search(text):
             # "我之前投诉的事怎么没人理我": where that complaint stands, first (a new complaint
             # about it is one question away).
             return [FollowupAction("progress_form")]

@@ -459,3 +459,32 @@ async def test_the_firm_spoken_for_earlier_is_the_applicant(actions_gateway):
                            slots={"business_type": "capacity_change"})
     events, _ = await run_action(ValidateApplicationForm(), tracker)
     assert slot_values(events).get("applicant_name") == "苏源电子"
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("said, intent, form, validator", [
+    ("我上个月报的充电桩 批下来了没有", "apply_service", "application_form", "ValidateApplicationForm"),
+    ("我上礼拜举报过隔壁偷电 你们处理了没有啊", "tip_off", "feedback_form", "ValidateFeedbackForm"),
+])
+async def test_where_an_earlier_request_stands_is_a_progress_question(actions_gateway, said, intent, form, validator):
+    """t-progress-003, t-progress-004: the progress of an earlier charger application, or tip-off,
+    filed a new application (on the account, with a 4-step schedule) or a new tip-off."""
+    import actions.applications
+    import actions.feedback
+
+    runner = getattr(actions.applications, validator, None) or getattr(actions.feedback, validator)
+    events, _ = await run_action(runner(), make_tracker(said, intent=intent, form=form))
+    assert followups(events) == ["progress_form"]
+
+
+@pytest.mark.asyncio
+async def test_paid_arrears_told_inside_a_repair_end_it_for_the_reconnection(actions_gateway):
+    """t-arrears_reconnect-001: a cold night's cut, then "我欠费了？", then "刚才用微信交掉了 到底多久
+    能来电" at the address question: the repair went on and a crew was promised (90 minutes)."""
+    from actions.faults import ValidateFaultForm
+
+    tracker = make_tracker("刚才用微信交掉了 到底多久能来电 今晚能不能来", intent="query_outage", form="fault_form",
+                           slots={"requested_slot": "address", "fault_description": "大冷天晚上把我家电停了"})
+    events, _ = await run_action(ValidateFaultForm(), tracker)
+    assert followups(events) == ["action_answer_faq"]
+    assert any(e.get("event") == "active_loop" and e.get("name") is None for e in events)
