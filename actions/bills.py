@@ -13,6 +13,7 @@ from actions import api_client
 from actions.responses import echoed
 from actions.tariffs import time_of_use
 from actions.common import (
+    bot_texts_within,
     BaseFormValidation,
     IdentityValidation,
     channel_of,
@@ -295,6 +296,13 @@ def cut_off_by_arrears(tracker: Tracker, bills: List[Dict[str, Any]]) -> bool:
     return bool(NO_POWER.search(said)) and not tracker.get_slot("hazard")
 
 
+def arrears_check_under_way(tracker: Tracker) -> bool:
+    """The bills are being checked for a power cut ("我先帮您查一下是不是欠费停电" said in the last
+    few turns): the slot that says so is overwritten when a later message is heard as a bill query
+    (its mapping from the intent), so the bot's own words decide too."""
+    return any("是不是欠费停电" in said for said in bot_texts_within(tracker, 4))
+
+
 class ActionQueryBill(Action):
     def name(self) -> Text:
         return "action_query_bill"
@@ -336,7 +344,7 @@ class ActionQueryBill(Action):
             dispatcher.utter_message(response="utter_bill_period_missing", month=period_label(period or ""),
                                      latest_month=period_label(bills[0]["period"]))
             bill = bills[0]
-        if tracker.get_slot("bill_query") == "suspect_arrears":
+        if tracker.get_slot("bill_query") == "suspect_arrears" or arrears_check_under_way(tracker):
             owing = [b for b in bills if b.get("status") in ("unpaid", "overdue")]
             if not owing:
                 # Nothing owed: the power cut is a fault, and the repair report goes on.

@@ -488,3 +488,23 @@ async def test_paid_arrears_told_inside_a_repair_end_it_for_the_reconnection(act
     events, _ = await run_action(ValidateFaultForm(), tracker)
     assert followups(events) == ["action_answer_faq"]
     assert any(e.get("event") == "active_loop" and e.get("name") is None for e in events)
+
+
+@pytest.mark.asyncio
+async def test_the_arrears_check_for_a_power_cut_survives_a_bill_query_heard_on_the_way(actions_gateway):
+    """t-arrears_reconnect-002: "可能是欠费吧 我好像两个月没交了" inside a repair started the arrears
+    check; the 户号 heard as a bill query reset it, the plain bill was shown, and the repair was
+    filed next although a bill was overdue."""
+    from actions.bills import ActionQueryBill
+
+    prior = [{"event": "user", "text": "可能是欠费吧 我好像两个月没交了"},
+             {"event": "bot", "text": "我先帮您查一下是不是欠费停电，需要先核对一下身份。"},
+             {"event": "user", "text": "3201000018"},
+             {"event": "bot", "text": "为保护您的信息安全，请输入该户登记手机号的后四位。"}]
+    tracker = make_tracker("6985", intent="inform", prior_events=prior,
+                           slots={"identity_verified": True, "verified_account_no": "3201000018",
+                                  "account_no": "3201000018", "bill_query": "details",
+                                  "fault_description": "家里突然没电了"})
+    events, messages = await run_action(ActionQueryBill(), tracker)
+    assert "utter_arrears_cut" in responses(messages)
+    assert "fault_form" not in followups(events)
