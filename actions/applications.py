@@ -152,7 +152,13 @@ def business_from_text(text: Optional[str]) -> Optional[str]:
     # A word inside another business's longer word is not said: "普通电价" holds "通电".
     said = [(start, key) for start, end, key in spans
             if not any(s <= start and end <= e and (e - s) > (end - start) for s, e, _ in spans)]
+    if not said and ACCOUNT_NAME_CHANGE.search(text):
+        return "name_transfer"  # "电费户头还是原来房东的名字 要改成我的"
     return max(said)[1] if said else None
+
+
+# The account's name to be changed, said in plain words rather than 过户/更名.
+ACCOUNT_NAME_CHANGE = re.compile(r"(户头|户名|名字|名下)[^。？?]{0,14}(改|换|过|转)(成|到|为)?[^，,。]{0,3}(我|自己|儿子|女儿|新房主)")
 
 
 # --- several answers in one message: "我叫孙福根 电话131…", "户号3201000014 尾号9073" ---

@@ -378,6 +378,12 @@ class ActionAnswerFaq(Action):
                 and not NOTICE_WORDS.search(latest_text(tracker)):
             # "过几天村里是不是要停电改造线路" (read as the repair times): the outages planned there.
             return [FollowupAction("outage_form")]
+        from actions.handoff import feedback_named  # handoff imports this module's helpers
+
+        if not tracker.active_loop and feedback_named(latest_text(tracker)) == "praise" \
+                and not is_question(latest_text(tracker)):
+            # "给你们新街口营业厅的小姑娘点个赞 教我弄了半天手机交电费": praise, not how to pay.
+            return [SlotSet("feedback_type", "praise"), FollowupAction("feedback_form")]
         if asks_about_shown_outages(tracker):
             # "那要是停的话几点到几点" right after an outage answer: that outage's times, not the
             # peak/valley hours the words resemble.

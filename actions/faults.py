@@ -572,11 +572,16 @@ def tells_a_fault(text: Optional[str]) -> bool:
 BILL_ASIDE = re.compile(r"(顺便|另外|还有|再|也)[^，,。]{0,6}(问|查|看)[^，,。]{0,10}(电费|账单|欠费|用了多少)")
 
 
+# "查下电费", "电费多少", "欠了多少": the bill asked for.
+BILL_ASKED = re.compile(r"(查|问|看)[^，,。]{0,4}(电费|账单)|电费[^，,。]{0,4}(多少|几多)|欠(了)?多少")
+
+
 def fault_with_bill_aside(text: Optional[str]) -> bool:
-    """A fault now with a bill question by the way (not "没电了 是不是欠费了")."""
+    """A fault now with a bill question in the same message ("家里突然没电了 顺便问下电费多少",
+    "查下电费 顺便家里卫生间那一路没电了"), not "没电了 是不是欠费了"."""
     text = text or ""
-    return bool(FAULT_NOW.search(text) and BILL_ASIDE.search(text)) and not SUSPECTED_ARREARS.search(text) \
-        and not is_reconnection(text)
+    return bool(FAULT_NOW.search(text) and (BILL_ASIDE.search(text) or BILL_ASKED.search(text))) \
+        and not SUSPECTED_ARREARS.search(text) and not is_reconnection(text)
 
 
 SUSPECTED_ARREARS = re.compile(r"(是不是|是否|会不会|难道|怕是|可能|估计|以为)[^，,。？?]{0,8}(欠费|欠钱|没交电费|没缴电费|没交钱|电费没交|没缴费)|"

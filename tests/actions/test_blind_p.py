@@ -508,3 +508,28 @@ async def test_the_arrears_check_for_a_power_cut_survives_a_bill_query_heard_on_
     events, messages = await run_action(ActionQueryBill(), tracker)
     assert "utter_arrears_cut" in responses(messages)
     assert "fault_form" not in followups(events)
+
+
+def test_the_accounts_name_changed_in_plain_words_is_a_name_transfer():
+    """t-application-002: "电费户头还是原来房东的名字 要改成我的" got the list of businesses, four times."""
+    from actions.applications import business_from_text
+
+    assert business_from_text("我买的二手房 电费户头还是原来房东的名字 要改成我的") == "name_transfer"
+    assert business_from_text("我的名字怎么写") is None
+
+
+@pytest.mark.asyncio
+async def test_praise_heard_as_a_question_on_paying_is_praise(actions_gateway):
+    """s-praise-002: "给你们新街口营业厅的小姑娘点个赞 教我弄了半天手机交电费" got how to pay in the app."""
+    from actions.faq import ActionAnswerFaq
+
+    events, _ = await run_action(ActionAnswerFaq(), make_tracker(
+        "给你们新街口营业厅的小姑娘点个赞 教我弄了半天手机交电费 一点都不嫌烦", intent="faq"))
+    assert followups(events) == ["feedback_form"] and slot_values(events).get("feedback_type") == "praise"
+
+
+def test_a_bill_asked_first_and_a_fault_by_the_way_both_get_served():
+    """s-mixed-001: "查下电费 顺便家里卫生间那一路没电了": the repair was filed, the bill never shown."""
+    from actions.faults import fault_with_bill_aside
+
+    assert fault_with_bill_aside("查下电费 顺便家里卫生间那一路没电了")
