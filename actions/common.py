@@ -1319,6 +1319,17 @@ def asks_progress_of_earlier(text: Optional[str]) -> bool:
     return bool(EARLIER_REQUEST.search(text or "") and NO_NEWS.search(text or ""))
 
 
+# "希望你们考虑一下", "你们应该多装点", "停电通知能不能提前几天发短信": what the utility should do.
+SUGGESTION_SAID = re.compile(r"建议你们|希望你们|你们应该|你们最好|应该多|多装点|多建|能不能(提前|多|每次|以后)|"
+                             r"可不可以(提前|多|以后)|以后能不能|考虑一下")
+# The customer's own business: "我想…", "帮我…", "申请"; a question on their own outage.
+OWN_REQUEST = re.compile(r"我(想|要)|帮我|给我|申请|办理|几点|什么时候|啥时候|停不停|多久|哪天")
+
+
+def makes_a_suggestion(text: Optional[str]) -> bool:
+    return bool(SUGGESTION_SAID.search(text or "")) and not OWN_REQUEST.search(text or "")
+
+
 # What the closed desk says when it registers a callback (the gateway's notice).
 CALLBACK_OPENED = "已为您登记回电工单"
 
@@ -1663,6 +1674,12 @@ class BaseFormValidation:
                     and asks_progress_of_earlier(text):  # type: ignore[attr-defined]
                 # "我上个月报的充电桩 批下来了没有": where that one stands, not a new application.
                 return [SlotSet("requested_slot", None), ActiveLoop(None), FollowupAction("progress_form")]
+            if self.form_name() in ("application_form", "outage_form") \
+                    and makes_a_suggestion(text):  # type: ignore[attr-defined]
+                # "你们应该在老小区多装点公共充电桩…希望你们考虑一下", "停电通知能不能提前几天发短信":
+                # a suggestion to the utility, not an application or an outage question.
+                return [SlotSet("requested_slot", None), ActiveLoop(None), SlotSet("feedback_type", "suggestion"),
+                        SlotSet("feedback_content", text[:1000]), FollowupAction("feedback_form")]
             phone = find_mobile(text)
             from actions.applications import business_from_text  # applications imports this module
             from actions.menu import named_request

@@ -533,3 +533,28 @@ def test_a_bill_asked_first_and_a_fault_by_the_way_both_get_served():
     from actions.faults import fault_with_bill_aside
 
     assert fault_with_bill_aside("查下电费 顺便家里卫生间那一路没电了")
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("said, intent, form, validator", [
+    ("我觉得你们应该在老小区多装点公共充电桩啊 我们这种老小区没固定车位 希望你们考虑一下", "apply_service",
+     "application_form", "ValidateApplicationForm"),
+    ("我是曹家桥村的 村里老人都不看手机app 停电通知能不能提前几天发短信或者在村里广播", "query_outage",
+     "outage_form", "ValidateOutageForm"),
+])
+async def test_a_suggestion_to_the_utility_is_a_suggestion(actions_gateway, said, intent, form, validator):
+    """t-suggestion-004, t-suggestion-002: a suggestion to build more public chargers started a
+    charger application; one on outage notices got the village's planned outage and nothing filed."""
+    import actions.applications
+    import actions.faults
+
+    runner = getattr(actions.applications, validator, None) or getattr(actions.faults, validator)
+    events, _ = await run_action(runner(), make_tracker(said, intent=intent, form=form))
+    assert followups(events) == ["feedback_form"] and slot_values(events).get("feedback_type") == "suggestion"
+
+
+def test_a_question_on_ones_own_outage_or_application_is_no_suggestion():
+    from actions.common import makes_a_suggestion
+
+    assert not makes_a_suggestion("能不能提前告诉我明天几点停电")
+    assert not makes_a_suggestion("我想申请充电桩 希望你们快点")
