@@ -217,7 +217,7 @@ class ValidateBillForm(BaseFormValidation, IdentityValidation, FormValidationAct
 
 
 # Personal words of a payment already made ("我刚交了", "已经缴了"): the customer waits for power.
-PAID_WORDS = re.compile(r"(刚|已经|已|都|才|昨天|今天|上午|下午|早上|晚上|刚刚)?(交|缴|充|付|补交|补缴)(了|完|过|上|掉)"
+PAID_WORDS = re.compile(r"(刚|已经|已|都|才|昨天|今天|上午|下午|早上|晚上|刚刚)?(交|缴|充|付|补交|补缴)(了|完|过|上|掉|好了)"
                         r"|交完|缴完|缴清|交清|付了|充值了|支付宝|微信|网上国网")
 # "超过24小时", "一天了", "两天了": longer than the reconnection promise.
 OVERDUE_WAIT = re.compile(r"(超过|过了|已经|都)\s*(24|二十四)\s*(个)?小时|[一两三四五六七八九十1-9]\s*天了|好几天|隔天|第二天还")
@@ -300,7 +300,12 @@ def arrears_check_under_way(tracker: Tracker) -> bool:
     """The bills are being checked for a power cut ("我先帮您查一下是不是欠费停电" said in the last
     few turns): the slot that says so is overwritten when a later message is heard as a bill query
     (its mapping from the intent), so the bot's own words decide too."""
-    return any("是不是欠费停电" in said for said in bot_texts_within(tracker, 4))
+    for said in bot_texts_within(tracker, 4):  # newest first
+        if "停电是欠费造成的" in said or "没有欠费" in said:
+            return False  # the check is done and its answer given
+        if "是不是欠费停电" in said:
+            return True
+    return False
 
 
 class ActionQueryBill(Action):
@@ -353,7 +358,11 @@ class ActionQueryBill(Action):
             total = sum(_num(b.get("amount")) for b in owing)
             dispatcher.utter_message(response="utter_arrears_cut", months=months_of(owing), total=f"{total:.2f}")
             return reset + [SlotSet("fault_description", None)] + finish_service(dispatcher, tracker, served=True)
-        if tracker.get_slot("bill_query") == "reconnect":
+        if tracker.get_slot("bill_query") == "reconnect" or (
+                PAID_WORDS.search(latest_text(tracker))
+                and any("停电是欠费造成的" in said for said in bot_texts_within(tracker, 3))):
+            # ("交好了 那还要派人来修吗" right after the cut was found to be the arrears: when power
+            # returns, never the same bill again.)
             events = await reconnection_reply(dispatcher, tracker, account_no, bills)
             return reset + events + finish_service(dispatcher, tracker, served=True)
         if tracker.get_slot("bill_query") == "reason":

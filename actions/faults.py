@@ -563,9 +563,19 @@ TRIPPING = re.compile(r"(闸|空开|漏保|开关)[^，,。]{0,4}(老是|总是|
 LOST_JUST_NOW = re.compile(r"(又|现在|刚刚|刚才|这会儿?|说着说着)[^，,。]{0,4}(没电|停电|断电|黑了|跳闸|停了)")
 
 
+# "烧烤店", "发烧": 烧 that burns nothing of ours.
+NOT_BURNING = re.compile(r"烧烤|发烧|烧饭|烧水|烧菜|烧香|红烧|烧饼|烧鸡|烧麦|烧卖")
+
+
 def tells_a_fault(text: Optional[str]) -> bool:
-    """Words that report a fault now ("没电了", "总闸老是跳"), whatever else they say."""
-    return bool(FAULT_NOW.search(text or "") or TRIPPING.search(text or ""))
+    """Words that report a fault now ("没电了", "总闸老是跳"), whatever else they say; not the
+    theft of power a tip-off tells ("烧烤店好像绕过电表直接拉线用电")."""
+    from actions.common import ILLEGAL_USE, IMPERSONATION  # common imports this module lazily
+
+    text = NOT_BURNING.sub("", text or "")
+    if ILLEGAL_USE.search(text) or IMPERSONATION.search(text):
+        return False
+    return bool(FAULT_NOW.search(text) or TRIPPING.search(text))
 
 
 # "顺便问下我这个月电费多少": a bill question asked by the way, beside something else.

@@ -558,3 +558,37 @@ def test_a_question_on_ones_own_outage_or_application_is_no_suggestion():
 
     assert not makes_a_suggestion("能不能提前告诉我明天几点停电")
     assert not makes_a_suggestion("我想申请充电桩 希望你们快点")
+
+
+@pytest.mark.asyncio
+async def test_a_tip_off_about_a_barbecue_shop_is_no_fault(actions_gateway):
+    """t-tip_off-001: "楼下那个烧烤店好像绕过电表直接拉线用电" (烧 read as burning) went from the
+    tip-off to a repair and back until Rasa's circuit breaker stopped the bot ("系统暂时繁忙")."""
+    from actions.feedback import ValidateFeedbackForm
+    from actions.faults import tells_a_fault
+
+    assert not tells_a_fault("我想反映个事 我们楼下那个烧烤店好像绕过电表直接拉线用电")
+    assert tells_a_fault("插座烧了 还冒烟")
+    events, _ = await run_action(ValidateFeedbackForm(), make_tracker(
+        "我想反映个事 我们楼下那个烧烤店好像绕过电表直接拉线用电", intent="complain", form="feedback_form"))
+    assert "fault_form" not in followups(events)
+
+
+def test_changing_ones_mind_about_a_tariff_change_stops_it():
+    """t-mixed-004: "哎等下 算了算了 我老公说不划算 不改了" at the name question was read as a name."""
+    from actions.common import STOP_WORDS
+
+    assert STOP_WORDS.search("哎等下 算了算了 我老公说不划算 不改了")
+
+
+@pytest.mark.asyncio
+async def test_paid_right_after_the_cut_was_found_to_be_arrears_gets_the_reconnection(actions_gateway):
+    from actions.bills import ActionQueryBill
+
+    prior = [{"event": "user", "text": "6985"},
+             {"event": "bot", "text": "查到了：2026年10月、2026年11月的电费共 269.56 元还没有交，停电是欠费造成的，不是线路故障。"}]
+    tracker = make_tracker("交好了 那还要派人来修吗？哦不用是吧 那我就等着", intent="query_bill", prior_events=prior,
+                           slots={"identity_verified": True, "verified_account_no": "3201000018",
+                                  "account_no": "3201000018"})
+    events, messages = await run_action(ActionQueryBill(), tracker)
+    assert "utter_arrears_cut" not in responses(messages) and "utter_bill_details" not in responses(messages)
