@@ -273,6 +273,12 @@ def _place_key(address: Optional[str]) -> str:
     return re.sub(r"室$", "", text)
 
 
+def same_building(first: Optional[str], second: Optional[str]) -> bool:
+    """"…锦绣苑3栋402" and "…锦绣苑3栋401": one building, only the flat differs."""
+    a, b = (re.sub(r"\d+$", "", _place_key(x)) for x in (first, second))
+    return bool(first and second) and len(a) >= 6 and a == b
+
+
 def same_place_as(first: Optional[str], second: Optional[str]) -> bool:
     """"江苏省南京市鼓楼区马台街60号紫金花园22栋1403室" and "马台街60号紫金花园22栋1403" are one place."""
     a, b = _place_key(first), _place_key(second)
@@ -896,6 +902,8 @@ class ValidateFaultForm(BaseFormValidation, AddressValidation, FormValidationAct
         if tracker.get_slot("address_checked") == value or tracker.get_slot("outage_shown_for") == value:
             return result  # already checked (a resumed form) or already told: go on to the report
         result["address_checked"] = value
+        if same_building(tracker.get_slot("address_checked"), value):
+            return result  # "哦不对 是四零一": the flat corrected; the outages there were just told
         try:
             from_account = tracker.get_slot("address_from_account") and tracker.get_slot("account_no")
             outages = await api_client.find_outages(

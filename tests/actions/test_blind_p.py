@@ -592,3 +592,20 @@ async def test_paid_right_after_the_cut_was_found_to_be_arrears_gets_the_reconne
                                   "account_no": "3201000018"})
     events, messages = await run_action(ActionQueryBill(), tracker)
     assert "utter_arrears_cut" not in responses(messages) and "utter_bill_details" not in responses(messages)
+
+
+@pytest.mark.asyncio
+async def test_a_corrected_flat_does_not_tell_the_planned_outage_again(actions_gateway):
+    """Tried in the widget: "哦不对 是四零一" after "…锦绣苑三栋四零二" repeated the planned
+    outage notice of 湖南路 word for word before taking the correction."""
+    from actions.faults import ValidateFaultForm, same_building
+
+    assert same_building("鼓楼区湖南路231号 锦绣苑3栋402", "鼓楼区湖南路231号 锦绣苑3栋401")
+    assert not same_building("湖南路231号", "湖南路232号")
+    tracker = make_tracker("哦不对 是四零一", intent="inform", form="fault_form",
+                           slots={"requested_slot": "contact_phone", "address": "鼓楼区湖南路231号 锦绣苑3栋402",
+                                  "address_checked": "鼓楼区湖南路231号 锦绣苑3栋402", "repair_area_type": "urban",
+                                  "fault_description": "家里没电了"})
+    events, messages = await run_action(ValidateFaultForm(), tracker)
+    assert (slot_values(events).get("address") or "").endswith("401")
+    assert not any("计划停电" in (m.get("text") or "") for m in messages)
