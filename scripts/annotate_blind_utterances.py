@@ -98,17 +98,25 @@ def token_bounds(text: str) -> Tuple[Set[int], Set[int]]:
     return {start for _, start, _ in tokens}, {end for _, _, end in tokens}
 
 
+# Marked exactly where the gazetteer finds them, as everywhere in data/nlu (a test checks it).
+GAZETTEER_ENTITIES = {"address", "business_type"}
+
+
 def annotated(text: str, parsed: Dict[str, Any]) -> Optional[str]:
-    """The message with the pipeline's entities marked, or None when they cannot be placed. A
-    span that does not fall on token boundaries ("家[装充电桩]") is not marked: DIET cannot learn
-    it, and the gazetteer finds it at run time anyway."""
-    spans = []
+    """The message with its entities marked, or None when they cannot be placed: addresses and
+    business words where the gazetteer finds them, the others (户号, phone, period...) where the
+    pipeline found them, on token boundaries only (DIET cannot learn "家[装充电]桩")."""
+    from nlu_components.gazetteer import default_gazetteer
+
+    if parsed.get("text") != text:
+        return None  # offsets of a rewritten text ("三二零一…" read as digits)
+    spans = [(m.start, m.end, m.entity, str(m.value)) for m in default_gazetteer().find(text)]
     starts, ends = token_bounds(text)
     for entity in parsed.get("entities") or []:
-        if entity.get("entity") not in DIET_ENTITIES:
+        if entity.get("entity") not in DIET_ENTITIES - GAZETTEER_ENTITIES:
             continue
-        if parsed.get("text") != text or entity.get("start") is None:
-            return None  # offsets of a rewritten text ("三二零一…" read as digits)
+        if entity.get("start") is None:
+            return None
         if entity["start"] not in starts or entity["end"] not in ends:
             continue
         spans.append((entity["start"], entity["end"], entity["entity"], str(entity.get("value"))))
