@@ -1790,7 +1790,9 @@ class BaseFormValidation:
         heard_request_human = ((tracker.latest_message or {}).get("intent") or {}).get("name") == "request_human"
         from actions.handoff import names_a_person  # handoff imports this module
 
-        if heard_request_human and not STOP_WORDS.search(text) and names_a_person(text) or HUMAN_WORDS.search(text):
+        phone_given = slot == "contact_phone" and bool(find_mobile(text)) and not ASKS_FOR_A_PERSON.search(text)
+        if heard_request_human and not STOP_WORDS.search(text) and names_a_person(text) and not phone_given \
+                or HUMAN_WORDS.search(text):
             # ("我让小孩都别过去了" heard as a wish for a person asks for nobody: read on as what it is;
             # sending it to the hand-off would send it straight back here.)
             # "算了 我要转人工": the customer wants a person, not just out of the form; the

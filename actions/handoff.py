@@ -106,8 +106,11 @@ class ActionHandoff(Action):
             return closing + [SlotSet("handoff_reason", None), FollowupAction("action_listen")]
         form = (tracker.active_loop or {}).get("name")
         text = latest_text(tracker)
+        phone_given = tracker.get_slot("requested_slot") == "contact_phone" and bool(find_mobile(text)) \
+            and not (HUMAN_WORDS.search(text) or ASKS_FOR_A_PERSON.search(text))
         if form and tracker.get_slot("requested_slot") and not text.startswith("/") \
-                and not names_a_person(text):
+                and (not names_a_person(text) or phone_given):
+            # ("要回复的话打我电话130…" at the phone question is the phone asked for.)
             # "我已经让小孩离远点了" at a hazard repair's phone question, heard as a wish for a
             # person: nobody was asked for; the form takes it as what it is and asks again.
             return [FollowupAction(form)]

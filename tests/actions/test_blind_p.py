@@ -609,3 +609,23 @@ async def test_a_corrected_flat_does_not_tell_the_planned_outage_again(actions_g
     events, messages = await run_action(ValidateFaultForm(), tracker)
     assert (slot_values(events).get("address") or "").endswith("401")
     assert not any("计划停电" in (m.get("text") or "") for m in messages)
+
+
+@pytest.mark.asyncio
+async def test_a_phone_given_with_call_me_at_the_phone_question_is_the_answer(actions_gateway):
+    """b-suggestion-001 (the CI subset, with the last model): "要回复的话打我电话130…" at the
+    suggestion's phone question was heard as a wish for a person and handed off."""
+    from actions.feedback import ValidateFeedbackForm
+    from actions.handoff import ActionHandoff
+
+    said = "要回复的话打我电话13057736291"
+    slots = {"requested_slot": "contact_phone", "feedback_type": "suggestion",
+             "feedback_content": "停电通知能不能提前发短信 我们老年人不会看那个app"}
+    events, _ = await run_action(ActionHandoff(), make_tracker(said, intent="request_human", form="feedback_form",
+                                                               slots=slots))
+    assert followups(events) == ["feedback_form"]
+    events, _ = await run_action(ValidateFeedbackForm(), make_tracker(
+        said, intent="request_human", form="feedback_form", slots=slots,
+        entities=[{"entity": "phone", "value": "13057736291"}], candidates={"contact_phone": "13057736291"}))
+    assert "action_handoff" not in followups(events)
+    assert slot_values(events).get("contact_phone") == "13057736291"
