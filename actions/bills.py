@@ -13,6 +13,7 @@ from actions import api_client
 from actions.responses import echoed
 from actions.tariffs import time_of_use
 from actions.common import (
+    slot_before_this_message,
     bot_texts_within,
     BaseFormValidation,
     IdentityValidation,
@@ -189,6 +190,10 @@ ASKS_WHERE_TO_PAY = re.compile(r"(在|到|去|上)?(哪里|哪儿|哪块|哪边|
 ASKS_OWN_BILL = re.compile(r"多少钱|欠多少|欠了多少|多少度|账单|交了没|交过|交没交|上个月|这个月|本月|几月|\d{10}")
 
 
+# What a bill query was opened for, kept whatever a later message is heard as.
+KEPT_QUERIES = ("suspect_arrears", "reconnect")
+
+
 class ValidateBillForm(BaseFormValidation, IdentityValidation, FormValidationAction):
     def name(self) -> Text:
         return "validate_bill_form"
@@ -196,6 +201,13 @@ class ValidateBillForm(BaseFormValidation, IdentityValidation, FormValidationAct
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: DomainDict) -> List[EventType]:
         text = latest_text(tracker)
+        kept = slot_before_this_message(tracker, "bill_query")
+        if kept in KEPT_QUERIES and tracker.get_slot("bill_query") != kept:
+            # "3201000018" heard as a bill query while the bills are checked for a power cut: the
+            # slot's mapping from that intent would turn the check into a plain bill.
+            tracker.slots["bill_query"] = kept
+            events = await super().run(dispatcher, tracker, domain)
+            return [SlotSet("bill_query", kept)] + [e for e in events if e.get("name") != "bill_query"]
         if tracker.get_slot("requested_slot") is None and fault_with_bill_aside(text) \
                 and not tracker.get_slot("identity_verified"):
             # "家里突然没电了 顺便问下我这个月电费多少": the repair first (the crew is on its way
@@ -296,18 +308,6 @@ def cut_off_by_arrears(tracker: Tracker, bills: List[Dict[str, Any]]) -> bool:
     return bool(NO_POWER.search(said)) and not tracker.get_slot("hazard")
 
 
-def arrears_check_under_way(tracker: Tracker) -> bool:
-    """The bills are being checked for a power cut ("我先帮您查一下是不是欠费停电" said in the last
-    few turns): the slot that says so is overwritten when a later message is heard as a bill query
-    (its mapping from the intent), so the bot's own words decide too."""
-    for said in bot_texts_within(tracker, 4):  # newest first
-        if "停电是欠费造成的" in said or "没有欠费" in said:
-            return False  # the check is done and its answer given
-        if "是不是欠费停电" in said:
-            return True
-    return False
-
-
 class ActionQueryBill(Action):
     def name(self) -> Text:
         return "action_query_bill"
@@ -349,7 +349,7 @@ class ActionQueryBill(Action):
             dispatcher.utter_message(response="utter_bill_period_missing", month=period_label(period or ""),
                                      latest_month=period_label(bills[0]["period"]))
             bill = bills[0]
-        if tracker.get_slot("bill_query") == "suspect_arrears" or arrears_check_under_way(tracker):
+        if tracker.get_slot("bill_query") == "suspect_arrears":
             owing = [b for b in bills if b.get("status") in ("unpaid", "overdue")]
             if not owing:
                 # Nothing owed: the power cut is a fault, and the repair report goes on.

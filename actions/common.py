@@ -1557,6 +1557,10 @@ def complaint_during_repair(dispatcher: CollectingDispatcher, tracker: Tracker, 
         if slot == "contact_phone":
             return complaint  # the question is answered; the form goes on
     return complaint + [SlotSet(slot, None), SlotSet("requested_slot", slot)]
+# A story of being let down by us: a promise not kept, nobody coming, calls hung up, rudeness.
+LET_DOWN = re.compile(r"说好[^，,。]{0,14}(结果|没|不|也)|人影(子)?都没|没人来|没来人|不来人|没人管|没人理|没人打|"
+                      r"电话都没|挂(了)?我(的)?电话|态度(太|很|真|特别)?(差|恶劣|不好)|爱理不理|推来推去|推诿|"
+                      r"踢皮球|敷衍|说话不算数?|不算数|白等")
 # Someone posing as the utility's staff ("冒充供电所的人上门收费", "我觉得是骗子"): a tip-off.
 # "楼下群租房乱拉电线…从公共照明接电给电动车充电": using electricity illegally.
 ILLEGAL_USE = re.compile(r"乱拉电线|私拉乱接|私拉电线|乱接电线|私接电线|偷接|偷电|窃电|绕表|绕过电表|没走表|不走表的线|"
@@ -1608,6 +1612,12 @@ PHONE_REUSING_FORMS = ("feedback_form", "fault_form", "application_form")
 def phone_given_earlier(tracker: Tracker) -> Optional[str]:
     """The mobile number the customer last typed in this conversation before this message."""
     return next((phone for text in earlier_customer_texts(tracker) for phone in [find_mobile(text)] if phone), None)
+
+
+def phone_answers_the_question(tracker: Tracker, text: str) -> bool:
+    """"要回复的话打我电话130…" at a phone question: the number asked for, not a wish for a person."""
+    return tracker.get_slot("requested_slot") == "contact_phone" and bool(find_mobile(text)) \
+        and not (HUMAN_WORDS.search(text) or ASKS_FOR_A_PERSON.search(text))
 
 
 def answer_inline(dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> bool:
@@ -1790,9 +1800,8 @@ class BaseFormValidation:
         heard_request_human = ((tracker.latest_message or {}).get("intent") or {}).get("name") == "request_human"
         from actions.handoff import names_a_person  # handoff imports this module
 
-        phone_given = slot == "contact_phone" and bool(find_mobile(text)) and not ASKS_FOR_A_PERSON.search(text)
-        if heard_request_human and not STOP_WORDS.search(text) and names_a_person(text) and not phone_given \
-                or HUMAN_WORDS.search(text):
+        if heard_request_human and not STOP_WORDS.search(text) and names_a_person(text) \
+                and not phone_answers_the_question(tracker, text) or HUMAN_WORDS.search(text):
             # ("我让小孩都别过去了" heard as a wish for a person asks for nobody: read on as what it is;
             # sending it to the hand-off would send it straight back here.)
             # "算了 我要转人工": the customer wants a person, not just out of the form; the

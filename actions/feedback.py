@@ -19,6 +19,7 @@ from actions.applications import (
 )
 from actions.responses import echoed
 from actions.common import (
+    LET_DOWN,
     asks_progress_of_earlier,
     wants_to_complain,
     ASIDE_INTENTS,
@@ -152,8 +153,8 @@ KIND_SWITCH = re.compile(r"(其实)?(也)?(?:不算|谈不上|说不上|称不�
 # Praise in the customer's words ("你们那个小伙子蛮好的 服务态度没得话说"), and a grievance.
 PRAISE_WORDS = re.compile(r"表扬|点赞|点个赞|好评|蛮好|挺好的|很好|真好|没话说|没得话说|没的说|给力|辛苦了|感谢|谢谢你们|"
                           r"负责任|热心|耐心|态度好|态度很好|修得又快|来得(真|很|挺)?快")
-GRIEVANCE_SAID = re.compile(r"态度差|态度不好|爱理不理|不像话|太慢|没人来|没来人|不来人|敷衍|推诿|踢皮球|乱收|多收|不合理|"
-                            r"离谱|翻倍|不通知|不打招呼|连个招呼|骗|凶|骂|差劲|垃圾|气死")
+GRIEVANCE_SAID = re.compile(LET_DOWN.pattern + r"|不像话|太慢|乱收|多收|不合理|离谱|翻倍|不通知|不打招呼|连个招呼|"
+                            r"骗|凶|骂|差劲|垃圾|气死")
 
 
 def kind_by_words(text: str, heard: Optional[str]) -> Optional[str]:

@@ -13,6 +13,8 @@ from actions import api_client
 from bot import vocabulary
 from actions.faq import answer_topic, follow_up_topic, last_faq_topic, topic_by_words
 from actions.common import (
+    LET_DOWN,
+    phone_answers_the_question,
     add_to_just_filed,
     wants_to_complain,
     complete_callback,
@@ -106,10 +108,8 @@ class ActionHandoff(Action):
             return closing + [SlotSet("handoff_reason", None), FollowupAction("action_listen")]
         form = (tracker.active_loop or {}).get("name")
         text = latest_text(tracker)
-        phone_given = tracker.get_slot("requested_slot") == "contact_phone" and bool(find_mobile(text)) \
-            and not (HUMAN_WORDS.search(text) or ASKS_FOR_A_PERSON.search(text))
         if form and tracker.get_slot("requested_slot") and not text.startswith("/") \
-                and (not names_a_person(text) or phone_given):
+                and (not names_a_person(text) or phone_answers_the_question(tracker, text)):
             # ("要回复的话打我电话130…" at the phone question is the phone asked for.)
             # "我已经让小孩离远点了" at a hazard repair's phone question, heard as a wish for a
             # person: nobody was asked for; the form takes it as what it is and asks again.
@@ -204,12 +204,6 @@ OWN_ERRAND = re.compile(r"我(这就|马上|先|等下|回头)?(去)?(让|叫|�
 GOES_ON_AFTER_A_CALLBACK = ("fault_form", "application_form", "feedback_form")
 # Topics of lights the utility does not look after.
 LIGHTS_NOT_OURS = ("ownership_boundary", "street_light")
-
-
-# A story of being let down by us: a promise not kept, nobody coming, calls hung up, rudeness.
-GRIEVANCE_STORY = re.compile(r"说好[^，,。]{0,14}(结果|没|不|也)|人影(子)?都没|没人来|没来人|不来人|没人管|没人理|没人打|"
-                             r"电话都没|挂(了)?我(的)?电话|态度(太|很|真|特别)?(差|恶劣|不好)|爱理不理|推来推去|踢皮球|"
-                             r"说话不算数?|不算数|白等")
 
 
 def names_a_person(text: str) -> bool:
@@ -421,7 +415,7 @@ class ActionDefaultAskAffirmation(Action):
 
         kind = feedback_named(text) or ("tip_off" if IMPERSONATION.search(text) or ILLEGAL_USE.search(text) else None) \
             or ("complaint" if OUTAGES_TOO_OFTEN.search(text) and not FAULT_NOW.search(text) else None)
-        if not kind and not request and GRIEVANCE_STORY.search(text) and not is_question(text) \
+        if not kind and not request and LET_DOWN.search(text) and not is_question(text) \
                 and not tracker.active_loop:
             # "你们说好昨天下午来换电表的 我在家等了一下午 人影子都没见到": a broken promise told,
             # the word 投诉 never said: a complaint, with an apology first.

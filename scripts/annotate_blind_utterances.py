@@ -24,6 +24,7 @@ import asyncio
 import glob
 import json
 import re
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, Dict, Iterable, List, Optional, Set, Tuple
 
@@ -86,15 +87,19 @@ def examples_in_data() -> Set[str]:
     return known
 
 
-def token_bounds(text: str) -> Tuple[Set[int], Set[int]]:
-    """Where the pipeline's tokenizer (jieba with the project's dictionary) starts and ends tokens."""
+@lru_cache(maxsize=1)
+def _jieba() -> Any:
+    """jieba with the project's dictionary, as the pipeline's JiebaTokenizer loads it."""
     import jieba
 
-    if not getattr(token_bounds, "loaded", False):
-        for path in sorted(glob.glob(str(ROOT / "nlu_components" / "jieba_dict" / "*"))):
-            jieba.load_userdict(path)
-        setattr(token_bounds, "loaded", True)
-    tokens = list(jieba.tokenize(text))
+    for path in sorted(glob.glob(str(ROOT / "nlu_components" / "jieba_dict" / "*"))):
+        jieba.load_userdict(path)
+    return jieba
+
+
+def token_bounds(text: str) -> Tuple[Set[int], Set[int]]:
+    """Where the pipeline's tokenizer starts and ends tokens."""
+    tokens = list(_jieba().tokenize(text))
     return {start for _, start, _ in tokens}, {end for _, _, end in tokens}
 
 

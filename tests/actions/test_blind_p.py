@@ -495,15 +495,19 @@ async def test_the_arrears_check_for_a_power_cut_survives_a_bill_query_heard_on_
     """t-arrears_reconnect-002: "可能是欠费吧 我好像两个月没交了" inside a repair started the arrears
     check; the 户号 heard as a bill query reset it, the plain bill was shown, and the repair was
     filed next although a bill was overdue."""
-    from actions.bills import ActionQueryBill
+    from actions.bills import ActionQueryBill, ValidateBillForm
 
-    prior = [{"event": "user", "text": "可能是欠费吧 我好像两个月没交了"},
-             {"event": "bot", "text": "我先帮您查一下是不是欠费停电，需要先核对一下身份。"},
-             {"event": "user", "text": "3201000018"},
-             {"event": "bot", "text": "为保护您的信息安全，请输入该户登记手机号的后四位。"}]
+    prior = [{"event": "slot", "name": "bill_query", "value": "suspect_arrears"},
+             {"event": "user", "text": "可能是欠费吧 我好像两个月没交了"},
+             {"event": "bot", "text": "我先帮您查一下是不是欠费停电，需要先核对一下身份。"}]
+    tracker = make_tracker("3201000018", intent="query_bill", form="bill_form", prior_events=prior,
+                           slots={"requested_slot": "account_no", "fault_description": "家里突然没电了"},
+                           candidates={"bill_query": "details"})
+    events, _ = await run_action(ValidateBillForm(), tracker)
+    assert slot_values(events).get("bill_query") == "suspect_arrears"
     tracker = make_tracker("6985", intent="inform", prior_events=prior,
                            slots={"identity_verified": True, "verified_account_no": "3201000018",
-                                  "account_no": "3201000018", "bill_query": "details",
+                                  "account_no": "3201000018", "bill_query": slot_values(events)["bill_query"],
                                   "fault_description": "家里突然没电了"})
     events, messages = await run_action(ActionQueryBill(), tracker)
     assert "utter_arrears_cut" in responses(messages)
