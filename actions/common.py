@@ -1067,6 +1067,8 @@ class ActionCancelForm(Action):
         # "算了不报修了，我想申请充电桩": the same message names what to do instead.
         instead = next((value for value in tracker.get_latest_entity_values("business_type")
                         if value in BUSINESS_TYPES), None)
+        if instead and form == "application_form" and instead == tracker.get_slot("business_type"):
+            instead = None  # "算了 先不办了 我想先问问过户要带啥": the same business, asked about
         # "算了不查了 我家楼道灯不亮了 是你们管吗": what follows the stop is a request or question.
         rest = said_after_stop(latest_text(tracker))
         from actions.menu import named_request  # menu imports this module
@@ -1084,7 +1086,7 @@ class ActionCancelForm(Action):
         if form or paused:
             label = FORM_LABELS.get(form or paused, "办理")
             dispatcher.utter_message(response=f"utter_form_cancelled{ending}", form_label=label, **business)
-            if rest_question and not answer_inline(dispatcher, tracker, domain):
+            if rest_question and not answer_asked_after_stop(rest, dispatcher, tracker, domain):
                 dispatcher.utter_message(response="utter_cannot_answer")
         elif withdrawn:
             dispatcher.utter_message(response="utter_ticket_withdrawn" + ("_then" if ending else ""),
@@ -1106,6 +1108,18 @@ class ActionCancelForm(Action):
             if request:
                 events.append(FollowupAction(request))
         return events
+
+
+def answer_asked_after_stop(rest: str, dispatcher: CollectingDispatcher, tracker: Tracker,
+                            domain: DomainDict) -> bool:
+    """The question said after a stop ("…我想先问问过户要带啥"): the business topic it names, else
+    what the FAQ selector makes of the message."""
+    from actions.faq import answer_topic, business_topic  # faq imports the forms' modules
+
+    topic = business_topic(rest)
+    if topic and answer_topic(topic, dispatcher, tracker, domain):
+        return True
+    return answer_inline(dispatcher, tracker, domain)
 
 
 # "归你们管不", "收费不", "谁负责": a question without a question mark.

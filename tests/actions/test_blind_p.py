@@ -633,3 +633,19 @@ async def test_a_phone_given_with_call_me_at_the_phone_question_is_the_answer(ac
         entities=[{"entity": "phone", "value": "13057736291"}], candidates={"contact_phone": "13057736291"}))
     assert "action_handoff" not in followups(events)
     assert slot_values(events).get("contact_phone") == "13057736291"
+
+
+@pytest.mark.asyncio
+async def test_stopping_an_application_to_ask_about_it_answers_and_does_not_restart_it(actions_gateway):
+    """Tried in the widget (make run): "算了 先不办了 我想先问问过户要带啥" inside a name transfer
+    got "已为您取消…现在为您办理过户", "答不上来" and the name question of a new application."""
+    from actions.common import ActionCancelForm
+
+    tracker = make_tracker("算了 先不办了 我想先问问过户要带啥", intent="cancel", active_loop="application_form",
+                           entities=[{"entity": "business_type", "value": "name_transfer"}],
+                           slots={"requested_slot": "contact_phone", "business_type": "name_transfer"})
+    events, messages = await run_action(ActionCancelForm(), tracker)
+    assert "application_form" not in followups(events)
+    assert "utter_form_cancelled_then" in responses(messages)
+    assert "utter_cannot_answer" not in responses(messages)
+    assert any("身份证" in (m.get("text") or "") for m in messages)
