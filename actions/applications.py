@@ -12,6 +12,7 @@ from rasa_sdk.types import DomainDict
 from actions import api_client
 from actions.responses import echoed
 from actions.common import (
+    STOP_WORDS,
     earlier_customer_texts,
     HOUSE_NUMBER,
     BaseFormValidation,
@@ -444,7 +445,8 @@ class ValidateApplicationForm(KeepsIdentitySlots, BaseFormValidation, FormValida
                                      **documents_values(switched, applicant_kind(tracker)))
             return [SlotSet("business_type", switched), SlotSet(asked, None), SlotSet("requested_slot", asked)]
         if asked and asked != "business_type" and not text.startswith("/") and DOCUMENTS_QUESTION.search(text) \
-                and not find_mobile(text) and not address_in_text(text):
+                and not find_mobile(text) and not address_in_text(text) and not STOP_WORDS.search(text):
+            # ("算了 先不办了 我想先问问过户要带啥": the stop first; the cancel answers the question.)
             # A question about the documents is answered, and the same question asked again.
             key = tracker.get_slot("business_type")
             dispatcher.utter_message(response="utter_application_documents",

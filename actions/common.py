@@ -320,7 +320,9 @@ STOP_WORDS = re.compile(
     r"|算了算了"
     # "好 我先跟领导汇报一下 定下来再来申请", "回头再办": not now.
     r"|(定下来|商量好|考虑好|想好|回头|改天|下次|以后|过几天)(了)?再(来)?(办|申请|弄|登记|说|联系)"
-    r"|再来(办|申请)|先不(办|申请|弄|登记)了?")
+    r"|再来(办|申请)|先不(办|申请|弄|登记)了?"
+    # "行 那我准备好了再来": the papers first, the application another time.
+    r"|(准备好|弄好|带齐|备齐)(了)?(材料|资料|东西)?再(来|说|办)")
 # "等等", "等一下", "稍等": hold on, nothing to store.
 WAIT_PREFIX = re.compile(r"(等等|等一下|等下|等会儿?|稍等|先等等|慢着|我先(去)?看看|我去看看|我先去)")
 WAIT_WORDS = re.compile(r"^(等等|等一下|等一等|等会儿?|稍等(一下)?|你等下|先等等)[，,。!！ ]*$")
@@ -1949,14 +1951,14 @@ class BaseFormValidation:
             intent, confidence = latest_intent(tracker)
             from actions.faq import answer_business_topics  # faq imports the forms' modules
 
-            if intent in ASIDE_INTENTS and confidence >= 0.5 and not (
-                    intent == "faq" and tracker.get_slot("business_type") and answer_business_topics(
-                        text, tracker.get_slot("business_type"), dispatcher, tracker, domain)):
+            on_the_business = intent == "faq" and bool(tracker.get_slot("business_type")) and answer_business_topics(
+                text, tracker.get_slot("business_type"), dispatcher, tracker, domain)
+            if intent in ASIDE_INTENTS and confidence >= 0.5 and not on_the_business:
                 # The question is answered by its rule, then the form goes on. (A question on the
                 # business being applied for is answered here: "挪表要钱吗 大概几天" names the
                 # business again, Rasa fills that slot from it and the form would not give way.)
                 return None
-            answered = answer_inline(dispatcher, tracker, domain)
+            answered = on_the_business or answer_inline(dispatcher, tracker, domain)  # (said once)
             if self.form_name() == "bill_form" and slot in ("account_no", "phone_last4") \
                     and ASKS_BILL_FIGURES.search(text):  # type: ignore[attr-defined]
                 # "欠多少 咋交" / "用了多少度啊" before the identity is proved: it is what the form

@@ -649,3 +649,35 @@ async def test_stopping_an_application_to_ask_about_it_answers_and_does_not_rest
     assert "utter_form_cancelled_then" in responses(messages)
     assert "utter_cannot_answer" not in responses(messages)
     assert any("身份证" in (m.get("text") or "") for m in messages)
+
+
+@pytest.mark.asyncio
+async def test_a_question_on_the_business_applied_for_is_answered_once(actions_gateway):
+    """Found with make run: "那要多久能办好" inside a name transfer got the same answer twice."""
+    from actions.applications import ValidateApplicationForm
+
+    tracker = make_tracker("那要多久能办好", intent="faq", form="application_form",
+                           slots={"requested_slot": "contact_phone", "business_type": "name_transfer"})
+    _, messages = await run_action(ValidateApplicationForm(), tracker)
+    texts = [m.get("text") for m in messages if m.get("text") and "工作日" in m.get("text")]
+    assert len(texts) == 1
+
+
+@pytest.mark.asyncio
+async def test_a_stop_with_a_question_inside_an_application_stops_it(actions_gateway):
+    """Found with make run: "算了 先不办了 我想先问问过户要带啥" at the applicant's phone question
+    got the documents and the phone question again; the stop was not heard."""
+    from actions.applications import ValidateApplicationForm
+
+    tracker = make_tracker("算了 先不办了 我想先问问过户要带啥", intent="cancel", form="application_form",
+                           slots={"requested_slot": "contact_phone", "business_type": "name_transfer"})
+    events, _ = await run_action(ValidateApplicationForm(), tracker)
+    assert followups(events) == ["action_cancel_form"]
+
+
+def test_coming_back_when_the_papers_are_ready_is_a_stop():
+    """Found with make run: "行 那我准备好了再来" at the phone question got "没有识别到手机号"."""
+    from actions.common import STOP_WORDS
+
+    assert STOP_WORDS.search("行 那我准备好了再来") and STOP_WORDS.search("材料带齐了再办")
+    assert not STOP_WORDS.search("资料都准备好了 我叫张伟")
