@@ -1710,6 +1710,12 @@ class BaseFormValidation:
             phone = find_mobile(text)
             from actions.applications import business_from_text  # applications imports this module
             from actions.menu import named_request
+            if self.form_name() in ("bill_form", "outage_form") and WAIT_PREFIX.search(text) \
+                    and not named_request(text) and not re.search(r"\d{4}", text):  # type: ignore[attr-defined]
+                # "哦等等 我先看看是不是我家空开的问题" (heard as a bill query): the customer goes to
+                # look; nothing is asked of them meanwhile.
+                dispatcher.utter_message(response="utter_wait_ok")
+                return [SlotSet("requested_slot", None), ActiveLoop(None), FollowupAction("action_listen")]
 
             if phone and (CALL_ME_ON_IT.search(text) or not (named_request(text) or business_from_text(text)
                                                            or wants_to_complain(text))) \

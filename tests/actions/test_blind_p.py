@@ -681,3 +681,15 @@ def test_coming_back_when_the_papers_are_ready_is_a_stop():
 
     assert STOP_WORDS.search("行 那我准备好了再来") and STOP_WORDS.search("材料带齐了再办")
     assert not STOP_WORDS.search("资料都准备好了 我叫张伟")
+
+
+@pytest.mark.asyncio
+async def test_going_to_look_first_is_no_bill_query(actions_gateway):
+    """Found with make run: "哦等等 我先看看是不是我家空开的问题" (NLU: a bill query, sure) got the
+    户号 question."""
+    from actions.bills import ValidateBillForm
+
+    events, messages = await run_action(ValidateBillForm(), make_tracker("哦等等 我先看看是不是我家空开的问题",
+                                                                        intent="query_bill", form="bill_form"))
+    assert responses(messages) == ["utter_wait_ok"]
+    assert any(e.get("event") == "active_loop" and e.get("name") is None for e in events)
