@@ -112,6 +112,47 @@ def bill_details(bill: Dict[str, Any], account_no: str) -> Dict[str, str]:
             "due_date": format_date(bill.get("due_date")), "status": status}
 
 
+# A follow-up on the bill just shown ("那我是不是还没交", "峰段谷段各用了多少") asks one thing of it:
+# that thing is answered alone, never the whole bill again.
+FOLLOW_UP_ASPECTS = (
+    ("time_of_use", re.compile(r"峰|谷")),
+    ("payment", re.compile(r"交了?没|交没交|缴了?没|缴没缴|[没未]交|[没未]缴|欠不欠|欠费|欠[了着]?多少|交清|缴清|结清|截止|最晚"
+                           r"|[几哪].{0,2}[号天].{0,3}交|什么时候交|啥时候交|[要该得]交多少|交多少")),
+    ("usage", re.compile(r"多少度|几度|用电量|用了?多少电|用多少电")),
+)
+
+
+def follow_up_aspect(text: str) -> Optional[str]:
+    return next((aspect for aspect, pattern in FOLLOW_UP_ASPECTS if pattern.search(text)), None)
+
+
+def follow_up_reply(aspect: str, bill: Dict[str, Any], bills: List[Dict[str, Any]]
+                    ) -> List[Tuple[str, Dict[str, str]]]:
+    """The responses (with their values) that answer one aspect of a bill already shown."""
+    month = period_label(bill["period"])
+    if aspect == "time_of_use":
+        if bill.get("peak_kwh") is None or bill.get("valley_kwh") is None:
+            return [("utter_bill_follow_up_not_time_of_use", {"month": month, "kwh": _kwh(bill.get("kwh"))})]
+        return [("utter_bill_follow_up_time_of_use", {
+            "month": month, "kwh": _kwh(bill.get("kwh")),
+            "parts": time_of_use_line(bill).removeprefix("· 峰谷分时：")})]
+    if aspect == "usage":
+        return [("utter_bill_follow_up_usage", {"month": month, "kwh": _kwh(bill.get("kwh")),
+                                                "amount": _yuan(bill.get("amount"))})]
+    replies: List[Tuple[str, Dict[str, str]]] = []
+    if bill.get("status") == "paid":
+        paid_on = f"（{format_date(bill['paid_at'])}缴费）" if bill.get("paid_at") else ""
+        replies.append(("utter_bill_follow_up_paid", {"month": month, "amount": _yuan(bill.get("amount")),
+                                                      "paid_on": paid_on}))
+    elif bill.get("status") == "unpaid":
+        replies.append(("utter_bill_follow_up_unpaid", {"month": month, "amount": _yuan(bill.get("amount")),
+                                                        "due_date": format_date(bill.get("due_date"))}))
+    others = arrears_reply(bills, shown_period=bill["period"])
+    if others and others[0] != "utter_bill_pay_by_due_date":
+        replies.append(others)
+    return replies
+
+
 def arrears_reply(bills: List[Dict[str, Any]],
                   shown_period: Optional[str] = None) -> Optional[Tuple[str, Dict[str, str]]]:
     """What is still to pay, worded against the bill just shown (its status is already there):
@@ -344,6 +385,14 @@ class ActionQueryBill(Action):
             return reset + finish_service(dispatcher, tracker, served=True)
         if raw_period and not period:
             dispatcher.utter_message(response="utter_bill_period_unclear", period_said=echoed(raw_period))
+        shown_period = tracker.get_slot("bill_shown_period")
+        aspect = follow_up_aspect(latest_text(tracker)) if shown_period and tracker.get_slot(
+            "bill_query") in (None, "details") and (not period or period == shown_period) else None
+        shown = next((b for b in bills if b.get("period") == shown_period), None) if aspect else None
+        if shown is not None and aspect is not None:
+            for response, values in follow_up_reply(aspect, shown, bills):
+                dispatcher.utter_message(response=response, **values)
+            return reset + finish_service(dispatcher, tracker, served=True)
         bill = next((b for b in bills if b.get("period") == period), None) if period else bills[0]
         if bill is None:
             dispatcher.utter_message(response="utter_bill_period_missing", month=period_label(period or ""),
@@ -365,6 +414,7 @@ class ActionQueryBill(Action):
             # returns, never the same bill again.)
             events = await reconnection_reply(dispatcher, tracker, account_no, bills)
             return reset + events + finish_service(dispatcher, tracker, served=True)
+        reset.append(SlotSet("bill_shown_period", bill["period"]))
         if tracker.get_slot("bill_query") == "reason":
             previous = next((b for b in bills if b.get("period") == previous_period(bill["period"])), None)
             response, values = reason_reply(bill, previous)
