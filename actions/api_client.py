@@ -11,7 +11,7 @@ import logging
 import os
 import re
 import weakref
-from typing import Any, Dict, Optional
+from typing import Any, Dict, List, Optional
 
 import aiohttp
 
@@ -149,6 +149,14 @@ async def verify_identity(account_no: str, phone_last4: str, conversation_id: Op
     body: Dict[str, Any] = {"account_no": account_no, "phone_last4": phone_last4,
                             **_asker(conversation_id, client)}
     return await request("POST", "/api/v1/identity/verify", json=body)
+
+
+async def verify_identity_by_phone(phone: str, names: List[str], conversation_id: Optional[str] = None,
+                                   client: Optional[str] = None) -> Dict[str, Any]:
+    """The account of a customer who does not know its number: the registered mobile and the
+    holder's name (candidates from what the customer said)."""
+    body: Dict[str, Any] = {"phone": phone, "names": names[:8], **_asker(conversation_id, client)}
+    return await request("POST", "/api/v1/identity/verify-by-phone", json=body)
 
 
 async def get_account(account_no: str, conversation_id: Optional[str] = None,

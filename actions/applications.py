@@ -181,6 +181,12 @@ COMPANY_NAME = re.compile(r"[\u4e00-\u9fa5（）()]{2,24}(?:有限责任公司|�
 ADDRESS_IN_TEXT = re.compile(r"\d+\s*(号|栋|幢|室|楼|单元)|[区县镇乡村路街巷苑园]\S*\d")
 FILLER = re.compile(r"^\s*((哦|噢|喔|呃|额)\s*)?(那就办吧|就办吧|办吧|那就|好的?|嗯|行|对|是|地址是?|住在?|家住|在)?[\s，,：:]*(地址是?)?[\s，,：:]*")
 REGISTERED = "registered"
+# Asked for the name, the customer gave the address or the phone instead, or would rather not say:
+# the application is filed all the same (the name is on the ID card checked with the documents),
+# never held back by a question the customer walked past.
+NAME_LATER = "name_later"
+NO_PROPERTY_PAPERS = re.compile(r"(没有?|无|还没|没办|没拿到|没下来).{0,6}(房产证|产权证|不动产|产权证明)|(房产证|产权证|不动产证).{0,4}(没有|没办|没下来|还没)")
+NAME_WITHHELD = re.compile(r"不想(说|留|告诉)|不方便(说|留|讲)|名字.{0,4}(不用|不留|不说|算了|就不|以后)|不留名|保密|匿名")
 
 
 # "石塘村118号", "和平社区56号": a place and its house number, said after the place alone.
@@ -444,13 +450,19 @@ class ValidateApplicationForm(KeepsIdentitySlots, BaseFormValidation, FormValida
             dispatcher.utter_message(response="utter_application_documents",
                                      **documents_values(switched, applicant_kind(tracker)))
             return [SlotSet("business_type", switched), SlotSet(asked, None), SlotSet("requested_slot", asked)]
-        if asked and asked != "business_type" and not text.startswith("/") and DOCUMENTS_QUESTION.search(text) \
+        if asked and asked != "business_type" and not text.startswith("/") \
+                and (DOCUMENTS_QUESTION.search(text) or NO_PROPERTY_PAPERS.search(text)) \
                 and not find_mobile(text) and not address_in_text(text) and not STOP_WORDS.search(text):
             # ("算了 先不办了 我想先问问过户要带啥": the stop first; the cancel answers the question.)
-            # A question about the documents is answered, and the same question asked again.
-            key = tracker.get_slot("business_type")
-            dispatcher.utter_message(response="utter_application_documents",
-                                     **documents_values(key, applicant_kind(tracker)))
+            # A question about the documents is answered, and the same question asked again;
+            # "没有房产证咋办" is what to bring instead, not the list once more.
+            from actions.faq import answer_topic  # faq imports this module
+
+            if not (NO_PROPERTY_PAPERS.search(text)
+                    and answer_topic("no_property_certificate", dispatcher, tracker, domain)):
+                key = tracker.get_slot("business_type")
+                dispatcher.utter_message(response="utter_application_documents",
+                                         **documents_values(key, applicant_kind(tracker)))
             return [SlotSet(asked, None), SlotSet("requested_slot", asked)]
         if asked == "business_type" and DOCUMENTS_QUESTION.search(text) and not business_from_text(text) \
                 and not business_said_before(tracker):
@@ -458,7 +470,8 @@ class ValidateApplicationForm(KeepsIdentitySlots, BaseFormValidation, FormValida
             return [SlotSet("business_type", None), SlotSet("requested_slot", "business_type")]
         # A name among other details is the applicant's at any question: "黄子豪 18061296637" right
         # after an offer, "我姓贾 贾文静 电话173…" at the business question.
-        typed = name_beside_details(text) if not text.startswith("/") and not tracker.get_slot("applicant_name") \
+        typed = name_beside_details(text) if not text.startswith("/") \
+            and tracker.get_slot("applicant_name") in (None, NAME_LATER) \
             and (asked not in (None, "business_type") or find_mobile(text) or address_in_text(text)) else None
         known = {**account_defaults(tracker.slots), **({"applicant_name": typed} if typed else {})}
         if known:
@@ -468,6 +481,19 @@ class ValidateApplicationForm(KeepsIdentitySlots, BaseFormValidation, FormValida
             if tracker.slots.get("requested_slot") in known:
                 tracker.slots["requested_slot"] = None
         events = await super().run(dispatcher, tracker, domain)
+        if asked == "applicant_name" and not text.startswith("/") and (
+                find_mobile(text) or address_in_text(text) or NAME_WITHHELD.search(text)) \
+                and not any(e.get("event") == "followup" for e in events) \
+                and not {**tracker.slots, **{e["name"]: e["value"] for e in events if e.get("event") == "slot"}}.get(
+                    "applicant_name"):
+            # The address or the phone given where the name was asked (or the name withheld): the
+            # name waits for the documents, the application goes on.
+            events = [e for e in events if not (e.get("event") == "slot" and e.get("name") in (
+                "requested_slot", "applicant_name"))] + [SlotSet("applicant_name", NAME_LATER)]
+            tracker.add_slots(events)
+            required = await self.required_slots(self.domain_slots(domain), dispatcher, tracker, domain)
+            events.append(SlotSet("requested_slot", next((n for n in required if tracker.slots.get(n) is None), None)))
+            return events
         if asked in (None, "business_type") and business_from_text(text) \
                 and not any(e.get("event") == "followup" for e in events):
             # "移表收费吗 大概多少钱" naming the business asked for: the documents come with the
@@ -560,6 +586,8 @@ class ValidateApplicationForm(KeepsIdentitySlots, BaseFormValidation, FormValida
             # "嗯 提交吧" / "就户主本人" after the 户号 was given: the account holder applies (the
             # name is the account's, never shown to a customer who has not proved who they are).
             return {"applicant_name": REGISTERED}
+        if tracker.get_slot("requested_slot") == "applicant_name" and NAME_WITHHELD.search(text):
+            return {"applicant_name": NAME_LATER}  # "名字就不留了"
         answer = free_text_answer(tracker, "applicant_name")
         if not answer or business_from_text(answer):
             return {}  # "不对，我要办增容" changes the business, it is not a name
@@ -633,8 +661,8 @@ class ValidateApplicationForm(KeepsIdentitySlots, BaseFormValidation, FormValida
     async def validate_applicant_name(self, value: Any, dispatcher: CollectingDispatcher,
                                       tracker: Tracker, domain: DomainDict) -> Dict[Text, Any]:
         name = str(value or "").strip()
-        if name == REGISTERED:
-            return {"applicant_name": REGISTERED}  # the account holder (extract_applicant_name)
+        if name in (REGISTERED, NAME_LATER):
+            return {"applicant_name": name}  # the account holder / given with the documents
         chinese = re.fullmatch(r"[\u4e00-\u9fa5·]{2,6}", name) or COMPANY_NAME.fullmatch(name)
         latin = re.fullmatch(r"[A-Za-z][A-Za-z .'-]{1,39}", name)
         if not (chinese or latin) or NOT_A_NAME.search(name):
@@ -685,6 +713,8 @@ class ValidateApplicationForm(KeepsIdentitySlots, BaseFormValidation, FormValida
 # The values shown in utter_application_registered_as, each marked when it is the account's own.
 def applicant_label(tracker: Tracker) -> str:
     name = tracker.get_slot("applicant_name")
+    if name == NAME_LATER:
+        return "未留姓名（工作人员核验资料时按身份证确认）"
     if name == REGISTERED:
         return f"户号尾号{digits_only(tracker.get_slot('account_no'))[-4:]}登记的户主"
     if tracker.get_slot("identity_verified") and name and name == tracker.get_slot("customer_name"):
@@ -720,9 +750,11 @@ class ActionSubmitApplication(Action):
         applicant = tracker.get_slot("applicant_name")
         if applicant == REGISTERED:
             applicant = await holder_name(tracker)
+        elif applicant == NAME_LATER:
+            applicant = None
         payload = {
             "type": "application",
-            "summary": f"{info['label']}申请：{applicant}，{tracker.get_slot('address')}",
+            "summary": f"{info['label']}申请：{applicant or '申请人待核验资料时确认'}，{tracker.get_slot('address')}",
             "channel": channel_of(tracker),
             "business_type": key,
             "applicant_type": info["applicant_type"],

@@ -885,6 +885,39 @@ def typed_digits(tracker: Tracker, digits: str) -> bool:
     return digits in re.findall(r"(?<!\d)\d{4}(?!\d)", text) or bool(mobile and mobile.endswith(digits))
 
 
+# "我叫李秀英 住横溪石塘村45号", "我是石塘村的李秀英": the holder's name, said anywhere in the
+# conversation by a customer who does not know the 户号.
+NAME_SAID = re.compile(r"(?:我叫|我是|名字[是叫]?|户主[是叫]?|户名[是叫]?|姓名[是:：]?)\s*"
+                       r"(?:[\u4e00-\u9fa5\d]{1,10}?的)?([\u4e00-\u9fa5]{2,4})")
+# "户号是什么东西啊 我不晓得", "不记得户号了": help to find it, and the other way to be found.
+NO_ACCOUNT_NO = re.compile(
+    r"(不知道|不晓得|不记得|记不得|忘了|忘记|记不清|没有|找不到|不清楚|是什么|是啥|啥是|什么是|哪里看|在哪|哪看).{0,6}户号"
+    r"|户号.{0,8}(不知道|不晓得|不记得|记不得|忘了|忘记|记不清|没有|找不到|不清楚|是什么|是啥|什么东西|啥东西|啥玩意|在哪|哪里|哪看)")
+
+
+def names_said(tracker: Tracker) -> List[str]:
+    """Name candidates from the customer's messages, newest first ("李秀英住" gives 李秀英住,
+    李秀英, 李秀: the server keeps the one the account carries)."""
+    asked = any((e.get("metadata") or {}).get("utter_action") == "utter_account_by_phone_ask_name"
+                for e in previous_turn(tracker) if e.get("event") == "bot")
+    out: List[str] = []
+    for number, text in enumerate([latest_text(tracker), *earlier_customer_texts(tracker, 8)]):
+        found = [m.group(1) for m in NAME_SAID.finditer(text)]
+        bare = re.sub(r"[\s，,。.！!]", "", re.sub(r"^(户主|户名|名字|姓名)?(是|叫)?", "", text.strip()))
+        if number == 0 and asked and re.fullmatch(r"[\u4e00-\u9fa5]{2,4}", bare):
+            found.append(bare)  # the name alone, asked for just now
+        for name in found:
+            for size in (len(name), 3, 2):
+                if size <= len(name) and name[:size] not in out:
+                    out.append(name[:size])
+    return out[:8]
+
+
+def mobile_said_lately(tracker: Tracker) -> Optional[str]:
+    return find_mobile(latest_text(tracker)) or next(
+        (m for text in earlier_customer_texts(tracker, 3) for m in [find_mobile(text)] if m), None)
+
+
 class IdentityValidation:
     """validate_account_no / validate_phone_last4 for any form that needs a verified account.
 
@@ -900,16 +933,50 @@ class IdentityValidation:
         digits = digits_only(text)
         if len(digits) == 10:
             return {"account_no": digits}
-        if text.startswith("/") or is_digression(tracker, "account_no"):
+        if text.startswith("/"):
+            return {}
+        mobile = mobile_said_lately(tracker)
+        names = names_said(tracker) if mobile else []
+        if mobile and names and (find_mobile(text) or any(n in text for n in names)):
+            # No 户号, but the registered mobile in full and the holder's name: found as 95598 would.
+            return await self.account_by_phone(mobile, names, dispatcher, tracker)
+        if NO_ACCOUNT_NO.search(text):
+            dispatcher.utter_message(response="utter_account_no_help")
+            return {"account_no": None}
+        if is_digression(tracker, "account_no"):
             return {}
         if find_mobile(text):
-            # A phone number or an address where the 户号 was asked: say what is needed and why.
-            dispatcher.utter_message(response="utter_account_not_phone")
+            # A phone where the 户号 was asked: it finds the account with the holder's name.
+            dispatcher.utter_message(response="utter_account_by_phone_ask_name")
             return {"account_no": None}
         if looks_like_address(text, tracker, need_number=True):
             dispatcher.utter_message(response="utter_account_not_address")
             return {"account_no": None}
         return {}
+
+    async def account_by_phone(self, mobile: str, names: List[str], dispatcher: CollectingDispatcher,
+                               tracker: Tracker) -> Dict[Text, Any]:
+        try:
+            result = await api_client.verify_identity_by_phone(mobile, names, **asker(tracker))
+        except api_client.RateLimited:
+            dispatcher.utter_message(response="utter_rate_limited")
+            return {"account_no": None}
+        except api_client.ApiError:
+            dispatcher.utter_message(response="utter_api_failure")
+            return {"account_no": None, "api_failed": True}
+        customer = result.get("customer") or {}
+        if not result.get("verified") or not customer.get("account_no"):
+            dispatcher.utter_message(response="utter_account_by_phone_mismatch")
+            return {"account_no": None}
+        dispatcher.utter_message(response="utter_identity_verified_by_phone", holder=mask_name(customer.get("name")),
+                                 tail=str(customer["account_no"])[-4:])
+        # The form keeps only its own slots from an extraction: the rest is set by validate_account_no.
+        tracker.found_by_phone = {  # type: ignore[attr-defined]
+            "account_no": customer["account_no"], "phone_last4": mobile[-4:], "identity_verified": True,
+            "verified_account_no": customer["account_no"], "identity_attempts": 0.0,
+            "customer_name": customer.get("name"), "customer_address": customer.get("address"),
+            "area_type": customer.get("area_type"), "customer_type": customer.get("customer_type")}
+        return {"account_no": customer["account_no"], "phone_last4": mobile[-4:]}
 
     async def extract_phone_last4(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                                   domain: DomainDict) -> Dict[Text, Any]:
@@ -923,6 +990,9 @@ class IdentityValidation:
         if value is None:
             return {"account_no": None}  # not an answer; what was needed has been said
         account_no = digits_only(value)
+        found = getattr(tracker, "found_by_phone", None)
+        if found and found["account_no"] == account_no:
+            return dict(found)  # verified by the registered mobile and the name (extract_account_no)
         if len(account_no) != 10:
             dispatcher.utter_message(response="utter_account_no_invalid")
             return {"account_no": None}
@@ -1964,7 +2034,12 @@ class BaseFormValidation:
                 # business being applied for is answered here: "挪表要钱吗 大概几天" names the
                 # business again, Rasa fills that slot from it and the form would not give way.)
                 return None
-            answered = on_the_business or answer_inline(dispatcher, tracker, domain)  # (said once)
+            if slot == "account_no" and NO_ACCOUNT_NO.search(text):
+                # "户号是什么东西啊 我不晓得": where to find it, and the way without it.
+                dispatcher.utter_message(response="utter_account_no_help")
+                answered = True
+            else:
+                answered = on_the_business or answer_inline(dispatcher, tracker, domain)  # (said once)
             if self.form_name() == "bill_form" and slot in ("account_no", "phone_last4") \
                     and ASKS_BILL_FIGURES.search(text):  # type: ignore[attr-defined]
                 # "欠多少 咋交" / "用了多少度啊" before the identity is proved: it is what the form

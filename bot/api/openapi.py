@@ -268,6 +268,26 @@ def spec() -> dict[str, Any]:
                                           "conversation (5 in 15 min), this client (10 in an hour) "
                                           "or from anywhere (20 in an hour)"},
                 "customer": _ref("Customer")}}), **ERRORS, **RATE_LIMITED}}},
+        "/api/v1/identity/verify-by-phone": {"post": {
+            "summary": "Find and verify a customer who does not know the account number: the registered "
+                       "mobile number in full plus the holder's name (one of the candidates said)",
+            "requestBody": _json_body({"type": "object", "required": ["phone", "names"], "properties": {
+                "phone": {"type": "string", "pattern": r"^1[3-9][0-9]{9}$"},
+                "names": {"type": "array", "minItems": 1, "maxItems": 8,
+                          "items": {"type": "string", "minLength": 1, "maxLength": 16},
+                          "description": "name candidates from what the customer said; exactly one account "
+                                         "with this phone must carry one of them"},
+                "client": {"type": "string", "pattern": r"^[A-Za-z0-9:._-]{1,64}$"},
+                "conversation_id": {"type": "string", "maxLength": 128, "pattern": r"^[^\s\x00-\x1f\x7f]{1,128}$",
+                                    "description": "as for /api/v1/identity/verify"}}}),
+            "responses": {"200": _answer("the outcome", {"type": "object", "properties": {
+                "verified": {"type": "boolean"},
+                "conversation_linked": {"type": "boolean"},
+                "reason": {"type": "string", "enum": ["mismatch", "locked"],
+                           "description": "mismatch: no single account with this phone and one of these names "
+                                          "(an unknown phone answers the same); locked: too many failed checks "
+                                          "for this phone (5 in an hour), conversation or client"},
+                "customer": _ref("Customer")}}), **ERRORS, **RATE_LIMITED}}},
         "/api/v1/accounts/{account_no}": {"get": {
             "summary": "A customer account",
             "parameters": [_path_param("account_no", r"^\d{10}$"), *ASKER_PARAMS],

@@ -184,6 +184,56 @@ async def verify_identity(request: web.Request) -> web.Response:
     return _json(answer)
 
 
+# Customers who do not know their 户号 (an elderly customer, a tenant) are found the way 95598 finds
+# them: the registered mobile number in full and the holder's name, both required. The name
+# candidates are what the customer said ("我叫李秀英 住…" gives 李秀英); at most a few per check.
+IDENTITY_BY_PHONE_PER_PHONE = Limit("identity-phone", 5, 60 * 60.0)
+MAX_NAME_CANDIDATES = 8
+MOBILE = re.compile(r"^1[3-9][0-9]{9}$")
+
+
+def _read_customers_by_phone(store, phone: str) -> list[Customer]:
+    with store.session() as session:
+        return list(session.execute(select(Customer).where(Customer.phone == phone)
+                                    .order_by(Customer.account_no)).scalars())
+
+
+@routes.post("/api/v1/identity/verify-by-phone")
+async def verify_identity_by_phone(request: web.Request) -> web.Response:
+    body = await json_object(request)
+    phone = string(body, "phone", required=True, max_len=11, pattern=MOBILE, hint="must be an 11-digit mobile number")
+    names = body.get("names")
+    if not isinstance(names, list) or not names or len(names) > MAX_NAME_CANDIDATES \
+            or not all(isinstance(n, str) and 0 < len(n.strip()) <= 16 for n in names):
+        raise validation_error("names", f"must be a list of 1 to {MAX_NAME_CANDIDATES} names of at most 16 characters")
+    conversation_id, client = _asker(body)
+    limiter = throttle.of(request.app)
+    checks = [(IDENTITY_PER_CONVERSATION, f"{phone}|{conversation_id or '-'}"),
+              (IDENTITY_BY_PHONE_PER_PHONE, phone)]
+    if client:
+        checks.append((IDENTITY_PER_CLIENT, f"{phone}|{client}"))
+    if await throttle.any_over(limiter, checks):
+        return _json({"verified": False, "reason": "locked"})
+    wanted = {_normalise_name(n) for n in names}
+    customers = await _store(request).run(_read_customers_by_phone, request.app[STORE], phone)
+    matching = [c for c in customers if _normalise_name(c.name) in wanted]
+    if len(matching) != 1:
+        # (Unknown phone or another name: one answer for both, so neither is learnt by guessing.)
+        for limit, key in checks:
+            await limiter.record(limit, key)
+        return _json({"verified": False, "reason": "mismatch"})
+    customer = matching[0]
+    await _count_lookup(request, customer.account_no, conversation_id, client)
+    answer: dict[str, Any] = {"verified": True, "customer": customer_json(customer)}
+    if conversation_id:
+        linked, changed = await _store(request).run(_link_conversation, _store(request), conversation_id,
+                                                    customer.account_no)
+        answer["conversation_linked"] = linked
+        if changed:
+            await _publish_identity(request, conversation_id, customer.account_no)
+    return _json(answer)
+
+
 def _link_conversation(store, conversation_id: str, account_no: str) -> tuple[bool, bool]:
     """Records the verified account on an existing conversation: (linked, changed).
 

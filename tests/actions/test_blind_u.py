@@ -58,3 +58,92 @@ async def test_another_month_after_a_bill_is_shown_whole(actions_gateway):
         app, f"{label}用了多少度", "3201000001", latest.period, period=label))
     assert f"{float(earlier.amount):.2f} 元" in texts(messages)[0] and "用电量" in texts(messages)[0]
     assert slot_values(events)["bill_shown_period"] == earlier.period
+
+
+def said(text: str) -> dict:
+    return {"event": "user", "text": text, "parse_data": {"intent": {"name": "inform"}, "entities": []}}
+
+
+@pytest.mark.asyncio
+async def test_a_customer_without_the_account_number_is_found_by_name_and_registered_mobile(actions_gateway):
+    from actions.bills import ValidateBillForm
+
+    prior = [said("我叫李秀英 住横溪石塘村45号 户号我不晓得"), {"event": "bot", "text": "请告诉我您的10位户号"}]
+    tracker = make_tracker("电话是13905172316", intent="inform", form="bill_form",
+                           slots={"requested_slot": "account_no"}, prior_events=prior)
+    events, messages = await run_action(ValidateBillForm(), tracker)
+    values = slot_values(events)
+    assert values["account_no"] == "3201000002" and values["identity_verified"] is True
+    assert values["verified_account_no"] == "3201000002"
+    assert [m.get("response") for m in messages] == ["utter_identity_verified_by_phone"]
+
+
+@pytest.mark.asyncio
+async def test_the_name_asked_after_a_mobile_finds_the_account(actions_gateway):
+    from actions.bills import ValidateBillForm
+
+    prior = [said("13905172316"), {"event": "bot", "text": "请再告诉我户主的姓名",
+                                   "metadata": {"utter_action": "utter_account_by_phone_ask_name"}}]
+    tracker = make_tracker("李秀英", intent="inform", form="bill_form",
+                           slots={"requested_slot": "account_no"}, prior_events=prior)
+    events, _ = await run_action(ValidateBillForm(), tracker)
+    assert slot_values(events)["account_no"] == "3201000002"
+
+
+@pytest.mark.asyncio
+async def test_a_mobile_with_another_name_verifies_nothing(actions_gateway):
+    from actions.bills import ValidateBillForm
+
+    prior = [said("我叫王建国"), {"event": "bot", "text": "请告诉我您的10位户号"}]
+    tracker = make_tracker("手机13905172316", intent="inform", form="bill_form",
+                           slots={"requested_slot": "account_no"}, prior_events=prior)
+    events, messages = await run_action(ValidateBillForm(), tracker)
+    values = slot_values(events)
+    assert values["account_no"] is None and not values.get("identity_verified")
+    assert [m.get("response") for m in messages] == ["utter_account_by_phone_mismatch"]
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("text", ["户号是什么东西啊 我不晓得", "不记得户号了", "户号在哪看啊"])
+async def test_not_knowing_the_account_number_gets_where_to_find_it_and_the_other_way(actions_gateway, text):
+    from actions.bills import ValidateBillForm
+
+    tracker = make_tracker(text, intent="inform", form="bill_form", slots={"requested_slot": "account_no"})
+    _, messages = await run_action(ValidateBillForm(), tracker)
+    assert [m.get("response") for m in messages] == ["utter_account_no_help"]
+    assert "户主姓名和登记的手机号" in texts(messages)[0]
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("text", ["秦淮区中华路66号2栋302", "电话18751963377", "名字就不留了"])
+async def test_details_given_at_the_name_question_file_the_application_without_it(actions_gateway, text):
+    from actions.applications import NAME_LATER, ValidateApplicationForm
+
+    tracker = make_tracker(text, intent="inform", form="application_form",
+                           slots={"requested_slot": "applicant_name", "business_type": "meter_move"})
+    events, _ = await run_action(ValidateApplicationForm(), tracker)
+    values = slot_values(events)
+    assert values["applicant_name"] == NAME_LATER
+    assert values.get("requested_slot") != "applicant_name"
+
+
+@pytest.mark.asyncio
+async def test_a_name_is_still_taken_as_the_name(actions_gateway):
+    from actions.applications import ValidateApplicationForm
+
+    tracker = make_tracker("王建国", intent="inform", form="application_form",
+                           slots={"requested_slot": "applicant_name", "business_type": "meter_move"})
+    events, _ = await run_action(ValidateApplicationForm(), tracker)
+    assert slot_values(events)["applicant_name"] == "王建国"
+
+
+@pytest.mark.asyncio
+async def test_no_property_certificate_asked_in_an_application_gets_what_to_bring_instead(actions_gateway):
+    from actions.applications import ValidateApplicationForm
+
+    tracker = make_tracker("要哪些材料 我们是宅基地自己盖的房子 没有房产证咋办", intent="faq",
+                           form="application_form",
+                           slots={"requested_slot": "applicant_name", "business_type": "pv_connection"})
+    events, messages = await run_action(ValidateApplicationForm(), tracker)
+    assert "宅基地使用证" in texts(messages)[0]
+    assert slot_values(events)["requested_slot"] == "applicant_name"

@@ -306,7 +306,7 @@ async def test_the_outage_question_of_an_earlier_message_keeps_its_place(actions
 
 @pytest.mark.asyncio
 @pytest.mark.parametrize("text, response", [
-    ("13912345678", "utter_account_not_phone"),
+    ("13912345678", "utter_account_by_phone_ask_name"),
     ("玄武区中山路18号3栋501", "utter_account_not_address"),
 ])
 async def test_a_phone_or_an_address_at_the_account_question_is_told_what_is_needed(actions_gateway, text, response):

@@ -110,6 +110,45 @@ async def test_identity_locks_after_repeated_mismatches(demo_gateway_client):
     assert (await other.json())["verified"] is True
 
 
+async def test_identity_by_the_registered_mobile_and_the_holders_name(demo_gateway_client):
+    client = demo_gateway_client
+    path = "/api/v1/identity/verify-by-phone"
+    found = await post(client, path, {"phone": "13905172316", "names": ["李秀英住", "李秀英", "李秀"]})
+    body = await found.json()
+    assert found.status == 200 and body["verified"] is True
+    assert body["customer"]["account_no"] == "3201000002"
+    assert "13905172316" not in json.dumps(body)
+    # Another name, or a phone no account has: the same answer, nothing learnt.
+    assert await (await post(client, path, {"phone": "13905172316", "names": ["王建国"]})).json() == \
+        {"verified": False, "reason": "mismatch"}
+    assert await (await post(client, path, {"phone": "13900000000", "names": ["李秀英"]})).json() == \
+        {"verified": False, "reason": "mismatch"}
+
+
+async def test_identity_by_phone_locks_the_phone_after_repeated_misses(demo_gateway_client):
+    client = demo_gateway_client
+    path = "/api/v1/identity/verify-by-phone"
+    for guess in ("张三", "李四", "王五", "赵六", "钱七"):
+        answer = await post(client, path, {"phone": "18751963377", "names": [guess], "conversation_id": guess})
+        assert (await answer.json())["reason"] == "mismatch"
+    locked = await post(client, path, {"phone": "18751963377", "names": ["王建国"], "conversation_id": "another"})
+    assert await locked.json() == {"verified": False, "reason": "locked"}
+
+
+@pytest.mark.parametrize("body, field", [
+    ({"names": ["李秀英"]}, "phone"),
+    ({"phone": "2316", "names": ["李秀英"]}, "phone"),
+    ({"phone": "13905172316"}, "names"),
+    ({"phone": "13905172316", "names": []}, "names"),
+    ({"phone": "13905172316", "names": ["甲", "乙", "丙", "丁", "戊", "己", "庚", "辛", "壬"]}, "names"),
+    ({"phone": "13905172316", "names": [7]}, "names"),
+])
+async def test_identity_by_phone_bad_input_names_the_field(demo_gateway_client, body, field):
+    answer = await post(demo_gateway_client, "/api/v1/identity/verify-by-phone", body)
+    assert answer.status == 400
+    assert field in json.dumps(await answer.json(), ensure_ascii=False)
+
+
 @pytest.mark.parametrize("body, field", [
     ({"phone_last4": "0518"}, "account_no"),
     ({"account_no": "32010000", "phone_last4": "0518"}, "account_no"),
