@@ -201,7 +201,8 @@ def _read_customers_by_phone(store, phone: str) -> list[Customer]:
 @routes.post("/api/v1/identity/verify-by-phone")
 async def verify_identity_by_phone(request: web.Request) -> web.Response:
     body = await json_object(request)
-    phone = string(body, "phone", required=True, max_len=11, pattern=MOBILE, hint="must be an 11-digit mobile number")
+    phone = str(string(body, "phone", required=True, max_len=11, pattern=MOBILE,
+                       hint="must be an 11-digit mobile number"))
     names = body.get("names")
     if not isinstance(names, list) or not names or len(names) > MAX_NAME_CANDIDATES \
             or not all(isinstance(n, str) and 0 < len(n.strip()) <= 16 for n in names):
