@@ -1625,6 +1625,10 @@ def wants_to_complain(text: Optional[str]) -> bool:
     return bool(WANTS_TO_COMPLAIN.search(text or "")) and not THREATENED_COMPLAINT.search(text or "")
 
 
+# "不是报修 现在有电", "不用来修了 我就是要投诉": the power is on, no crew is wanted.
+NOT_A_REPAIR = re.compile(r"不是(要)?报修|不(是|用|要|需要)(来|派人)?(修|报修)|不报修|(现在|已经|早就|早)(有电|来电)|有电了|来电了|电来了")
+
+
 def complaint_during_repair(dispatcher: CollectingDispatcher, tracker: Tracker, slot: str,
                             text: str) -> Optional[List[EventType]]:
     """"修完了我还要投诉 老这么停谁受得了" at a repair's question: the repair is finished first,
@@ -1634,6 +1638,16 @@ def complaint_during_repair(dispatcher: CollectingDispatcher, tracker: Tracker, 
     if not (intent in ("complain", "tip_off") or re.search(r"我[^，,。]{0,3}投诉", text)) \
             or not wants_to_complain(text) or tracker.get_slot("feedback_content"):
         return None
+    if NOT_A_REPAIR.search(text):
+        # "我要投诉 不是报修 现在有电": no crew is sent; the complaint is the story told, with its place.
+        story = "；".join(filter(None, [tracker.get_slot("fault_description"), text]))
+        if tracker.get_slot("address"):
+            story += f"（地址：{tracker.get_slot('address')}）"
+        dispatcher.utter_message(response="utter_complaint_instead_of_repair")
+        return [SlotSet(slot, None), SlotSet("requested_slot", None), ActiveLoop(None)] + \
+            [e for e in reset_form_slots("fault_form") if e["name"] != "contact_phone"] + \
+            [SlotSet("feedback_type", "complaint"), SlotSet("feedback_content", story[:1000]),
+             FollowupAction("feedback_form")]
     dispatcher.utter_message(response="utter_complaint_after_repair")
     mobile = find_mobile(text)
     complaint = [SlotSet("feedback_type", "tip_off" if intent == "tip_off" else "complaint"),

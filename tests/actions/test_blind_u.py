@@ -147,3 +147,19 @@ async def test_no_property_certificate_asked_in_an_application_gets_what_to_brin
     events, messages = await run_action(ValidateApplicationForm(), tracker)
     assert "宅基地使用证" in texts(messages)[0]
     assert slot_values(events)["requested_slot"] == "applicant_name"
+
+
+@pytest.mark.asyncio
+async def test_a_complaint_that_says_it_is_no_repair_stops_the_repair_and_keeps_the_story(actions_gateway):
+    from actions.faults import ValidateFaultForm
+
+    tracker = make_tracker("我要投诉 不是报修 现在有电", intent="complain", form="fault_form", slots={
+        "requested_slot": "contact_phone", "address": "浦口永宁青山村8号",
+        "fault_description": "这个月第三回停电了 每次一停就是大半天"})
+    events, messages = await run_action(ValidateFaultForm(), tracker)
+    values = slot_values(events)
+    assert values["feedback_type"] == "complaint"
+    assert "第三回停电" in values["feedback_content"] and "青山村8号" in values["feedback_content"]
+    assert values["address"] is None  # no repair is left half-filled
+    assert [e.get("name") for e in events if e.get("event") == "followup"] == ["feedback_form"]
+    assert [m.get("response") for m in messages] == ["utter_complaint_instead_of_repair"]
