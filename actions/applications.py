@@ -185,6 +185,8 @@ REGISTERED = "registered"
 # the application is filed all the same (the name is on the ID card checked with the documents),
 # never held back by a question the customer walked past.
 NAME_LATER = "name_later"
+# "我就提个意见 不用回电话" inside an application: what the customer meant was a suggestion.
+JUST_A_SUGGESTION = re.compile(r"(就|只是|只|随便)(是)?(提|说)(个|一个|一下|点)?(意见|建议)|就是(个|一个)?(意见|建议)|不是(要)?(办|申请)[^，,。]{0,4}(是|就)?.{0,3}(意见|建议)")
 NO_PROPERTY_PAPERS = re.compile(r"(没有?|无|还没|没办|没拿到|没下来).{0,6}(房产证|产权证|不动产|产权证明)|(房产证|产权证|不动产证).{0,4}(没有|没办|没下来|还没)")
 NAME_WITHHELD = re.compile(r"不想(说|留|告诉)|不方便(说|留|讲)|名字.{0,4}(不用|不留|不说|算了|就不|以后)|不留名|保密|匿名")
 
@@ -440,6 +442,16 @@ class ValidateApplicationForm(KeepsIdentitySlots, BaseFormValidation, FormValida
             # (filed at once now, one heard as a new application would be a second ticket).
             return [SlotSet("requested_slot", None), ActiveLoop(None), SlotSet("business_type", None),
                     FollowupAction("progress_form")]
+        if asked is not None and JUST_A_SUGGESTION.search(text) and not text.startswith("/"):
+            # "电费短信能不能把峰谷电价分开写" heard as a tariff change, then "我就提个意见": a
+            # suggestion in the customer's first words, not an application.
+            from actions.common import opening_text
+
+            story = "；".join(dict.fromkeys(filter(None, [opening_text(tracker, "application_form"), text])))
+            dispatcher.utter_message(response="utter_feedback_switched", kind="建议")
+            return [SlotSet("requested_slot", None), ActiveLoop(None), SlotSet("business_type", None),
+                    SlotSet("applicant_name", None), SlotSet("feedback_type", "suggestion"),
+                    SlotSet("feedback_content", story[:1000]), FollowupAction("feedback_form")]
         # "改成办过户吧", "不是不是 不是不用电了 是…电表…想挪到院墙外头去": another business.
         switched = (business_from_text(text) if SWITCH_WORDS.search(text) else changed_business(text)) \
             if asked not in (None, "business_type") else None

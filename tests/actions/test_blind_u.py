@@ -163,3 +163,17 @@ async def test_a_complaint_that_says_it_is_no_repair_stops_the_repair_and_keeps_
     assert values["address"] is None  # no repair is left half-filled
     assert [e.get("name") for e in events if e.get("event") == "followup"] == ["feedback_form"]
     assert [m.get("response") for m in messages] == ["utter_complaint_instead_of_repair"]
+
+
+@pytest.mark.asyncio
+async def test_i_only_make_a_suggestion_inside_an_application_files_a_suggestion(actions_gateway):
+    from actions.applications import ValidateApplicationForm
+
+    prior = [said("电费短信能不能把峰谷电价分开写"), {"event": "action", "name": "application_form"},
+             {"event": "active_loop", "name": "application_form"}]
+    tracker = make_tracker("我就提个意见 不用回电话", intent="suggest", form="application_form", prior_events=prior,
+                           slots={"requested_slot": "applicant_name", "business_type": "tariff_change"})
+    events, _ = await run_action(ValidateApplicationForm(), tracker)
+    values = slot_values(events)
+    assert values["feedback_type"] == "suggestion" and "峰谷电价分开写" in values["feedback_content"]
+    assert [e.get("name") for e in events if e.get("event") == "followup"] == ["feedback_form"]
