@@ -446,9 +446,10 @@ class ValidateApplicationForm(KeepsIdentitySlots, BaseFormValidation, FormValida
             # "电费短信能不能把峰谷电价分开写" heard as a tariff change, then "我就提个意见": a
             # suggestion in the customer's first words, not an application.
             from actions.common import opening_text
+            from actions.feedback import TYPE_LABELS  # feedback imports this module
 
             story = "；".join(dict.fromkeys(filter(None, [opening_text(tracker, "application_form"), text])))
-            dispatcher.utter_message(response="utter_feedback_switched", kind="建议")
+            dispatcher.utter_message(response="utter_feedback_switched", kind=TYPE_LABELS["suggestion"])
             return [SlotSet("requested_slot", None), ActiveLoop(None), SlotSet("business_type", None),
                     SlotSet("applicant_name", None), SlotSet("feedback_type", "suggestion"),
                     SlotSet("feedback_content", story[:1000]), FollowupAction("feedback_form")]
@@ -493,19 +494,6 @@ class ValidateApplicationForm(KeepsIdentitySlots, BaseFormValidation, FormValida
             if tracker.slots.get("requested_slot") in known:
                 tracker.slots["requested_slot"] = None
         events = await super().run(dispatcher, tracker, domain)
-        if asked == "applicant_name" and not text.startswith("/") and (
-                find_mobile(text) or address_in_text(text) or NAME_WITHHELD.search(text)) \
-                and not any(e.get("event") == "followup" for e in events) \
-                and not {**tracker.slots, **{e["name"]: e["value"] for e in events if e.get("event") == "slot"}}.get(
-                    "applicant_name"):
-            # The address or the phone given where the name was asked (or the name withheld): the
-            # name waits for the documents, the application goes on.
-            events = [e for e in events if not (e.get("event") == "slot" and e.get("name") in (
-                "requested_slot", "applicant_name"))] + [SlotSet("applicant_name", NAME_LATER)]
-            tracker.add_slots(events)
-            required = await self.required_slots(self.domain_slots(domain), dispatcher, tracker, domain)
-            events.append(SlotSet("requested_slot", next((n for n in required if tracker.slots.get(n) is None), None)))
-            return events
         if asked in (None, "business_type") and business_from_text(text) \
                 and not any(e.get("event") == "followup" for e in events):
             # "移表收费吗 大概多少钱" naming the business asked for: the documents come with the
@@ -517,6 +505,11 @@ class ValidateApplicationForm(KeepsIdentitySlots, BaseFormValidation, FormValida
                     answer_topic(topic, dispatcher, tracker, domain)
         said = {e["name"]: e["value"] for e in events if e.get("event") == "slot"}
         slots = {**tracker.slots, **said}
+        if asked == "applicant_name" and not slots.get("applicant_name") and not text.startswith("/") \
+                and (find_mobile(text) or address_in_text(text)):
+            # The address or the phone given where the name was asked: the name waits for the
+            # documents, the application goes on.
+            known = {**known, "applicant_name": NAME_LATER}
         defaults = {name: value for name, value in {**known, **account_defaults(slots)}.items()
                     if said.get(name) is None}
         if not (defaults or known) or any(e.get("event") == "followup" for e in events):

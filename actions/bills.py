@@ -386,9 +386,9 @@ class ActionQueryBill(Action):
         if raw_period and not period:
             dispatcher.utter_message(response="utter_bill_period_unclear", period_said=echoed(raw_period))
         shown_period = tracker.get_slot("bill_shown_period")
-        aspect = follow_up_aspect(latest_text(tracker)) if shown_period and tracker.get_slot(
-            "bill_query") in (None, "details") and (not period or period == shown_period) else None
-        shown = next((b for b in bills if b.get("period") == shown_period), None) if aspect else None
+        aspect = follow_up_aspect(latest_text(tracker)) if tracker.get_slot("bill_query") in (None, "details") \
+            and period in (None, shown_period) else None
+        shown = next((b for b in bills if b.get("period") == shown_period), None) if shown_period else None
         if shown is not None and aspect is not None:
             for response, values in follow_up_reply(aspect, shown, bills):
                 dispatcher.utter_message(response=response, **values)

@@ -26,6 +26,7 @@ from bot.api.validation import (
     CHANNEL,
     CONVERSATION_ID,
     LAST4,
+    MOBILE,
     PERIOD,
     PHONE,
     SLUG,
@@ -64,6 +65,9 @@ IDENTITY_PER_CONVERSATION = Limit("identity", 5, 15 * 60.0)
 # A web guesser opening a new session for every few guesses is still one client (address).
 IDENTITY_PER_CLIENT = Limit("identity-client", 10, 60 * 60.0)
 IDENTITY_PER_ACCOUNT = Limit("identity-account", 20, 60 * 60.0)
+# A registered mobile with name candidates (identity/verify-by-phone): a name is easier to guess
+# than four digits, so the phone's own cap is low.
+IDENTITY_BY_PHONE_PER_PHONE = Limit("identity-phone", 5, 60 * 60.0)
 # Whether an account number exists is itself worth guessing for (and the chat tells it): the
 # different account numbers one conversation, and one client (the widget's address; a WeChat
 # user is their conversation), may look up. The same number again does not count again.
@@ -157,10 +161,7 @@ async def verify_identity(request: web.Request) -> web.Response:
     # the client behind it (the action server passes both on).
     conversation_id, client = _asker(body)
     limiter = throttle.of(request.app)
-    checks = [(IDENTITY_PER_CONVERSATION, f"{account_no}|{conversation_id or '-'}"),
-              (IDENTITY_PER_ACCOUNT, account_no)]
-    if client:
-        checks.append((IDENTITY_PER_CLIENT, f"{account_no}|{client}"))
+    checks = _identity_checks(account_no, IDENTITY_PER_ACCOUNT, conversation_id, client)
     if await throttle.any_over(limiter, checks):
         return _json({"verified": False, "reason": "locked"})
     await _count_lookup(request, account_no, conversation_id, client)
@@ -171,25 +172,41 @@ async def verify_identity(request: web.Request) -> web.Response:
         for limit, key in checks:
             await limiter.record(limit, key)
         return _json({"verified": False, "reason": "not_found" if customer is None else "mismatch"})
-    for limit, key in checks:  # the customer's own typos are forgotten; the account's cap is not
-        if limit is not IDENTITY_PER_ACCOUNT:
+    return await _verified(request, customer, conversation_id, checks, IDENTITY_PER_ACCOUNT)
+
+
+def _identity_checks(secret_key: str, per_key: Limit, conversation_id: str | None,
+                     client: str | None) -> list[tuple[Limit, str]]:
+    """The failure counters of one identity check: the key guessed at (an account, a phone) in
+    this conversation, everywhere (``per_key``), and from this client."""
+    checks = [(IDENTITY_PER_CONVERSATION, f"{secret_key}|{conversation_id or '-'}"), (per_key, secret_key)]
+    if client:
+        checks.append((IDENTITY_PER_CLIENT, f"{secret_key}|{client}"))
+    return checks
+
+
+async def _verified(request: web.Request, customer: Customer, conversation_id: str | None,
+                    checks: list[tuple[Limit, str]], per_key: Limit) -> web.Response:
+    """A passed check: the customer's own typos are forgotten (the key's cap is not), the account
+    recorded on the conversation."""
+    limiter = throttle.of(request.app)
+    for limit, key in checks:
+        if limit is not per_key:
             await limiter.reset(limit, key)
     answer: dict[str, Any] = {"verified": True, "customer": customer_json(customer)}
     if conversation_id:
         linked, changed = await _store(request).run(_link_conversation, _store(request), conversation_id,
-                                                    account_no)
+                                                    customer.account_no)
         answer["conversation_linked"] = linked
         if changed:
-            await _publish_identity(request, conversation_id, account_no)
+            await _publish_identity(request, conversation_id, customer.account_no)
     return _json(answer)
 
 
 # Customers who do not know their 户号 (an elderly customer, a tenant) are found the way 95598 finds
 # them: the registered mobile number in full and the holder's name, both required. The name
 # candidates are what the customer said ("我叫李秀英 住…" gives 李秀英); at most a few per check.
-IDENTITY_BY_PHONE_PER_PHONE = Limit("identity-phone", 5, 60 * 60.0)
 MAX_NAME_CANDIDATES = 8
-MOBILE = re.compile(r"^1[3-9][0-9]{9}$")
 
 
 def _read_customers_by_phone(store, phone: str) -> list[Customer]:
@@ -209,10 +226,7 @@ async def verify_identity_by_phone(request: web.Request) -> web.Response:
         raise validation_error("names", f"must be a list of 1 to {MAX_NAME_CANDIDATES} names of at most 16 characters")
     conversation_id, client = _asker(body)
     limiter = throttle.of(request.app)
-    checks = [(IDENTITY_PER_CONVERSATION, f"{phone}|{conversation_id or '-'}"),
-              (IDENTITY_BY_PHONE_PER_PHONE, phone)]
-    if client:
-        checks.append((IDENTITY_PER_CLIENT, f"{phone}|{client}"))
+    checks = _identity_checks(phone, IDENTITY_BY_PHONE_PER_PHONE, conversation_id, client)
     if await throttle.any_over(limiter, checks):
         return _json({"verified": False, "reason": "locked"})
     wanted = {_normalise_name(n) for n in names}
@@ -223,16 +237,8 @@ async def verify_identity_by_phone(request: web.Request) -> web.Response:
         for limit, key in checks:
             await limiter.record(limit, key)
         return _json({"verified": False, "reason": "mismatch"})
-    customer = matching[0]
-    await _count_lookup(request, customer.account_no, conversation_id, client)
-    answer: dict[str, Any] = {"verified": True, "customer": customer_json(customer)}
-    if conversation_id:
-        linked, changed = await _store(request).run(_link_conversation, _store(request), conversation_id,
-                                                    customer.account_no)
-        answer["conversation_linked"] = linked
-        if changed:
-            await _publish_identity(request, conversation_id, customer.account_no)
-    return _json(answer)
+    await _count_lookup(request, matching[0].account_no, conversation_id, client)
+    return await _verified(request, matching[0], conversation_id, checks, IDENTITY_BY_PHONE_PER_PHONE)
 
 
 def _link_conversation(store, conversation_id: str, account_no: str) -> tuple[bool, bool]:

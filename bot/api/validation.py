@@ -14,6 +14,7 @@ ACCOUNT_NO = re.compile(r"^\d{10}$")
 PERIOD = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 CHANNEL = re.compile(r"^[a-z][a-z0-9_]{0,15}$")
 SLUG = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
+MOBILE = re.compile(r"^1[3-9][0-9]{9}$")  # a mainland mobile number, in full
 PHONE = re.compile(r"^\+?[0-9][0-9\- ]{4,18}[0-9]$")
 LAST4 = re.compile(r"^\d{4}$")
 # A gateway conversation id (web session id, wechat:<OpenID>, wecom:<UserID>): printable, no spaces.

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from actions.bills import ActionQueryBill
+from actions.bills import ActionQueryBill, ValidateBillForm
 from actions.common import period_label
 from tests.actions.test_bills import bills_of, verified_slots
 from tests.support.dialogue import make_tracker, run_action, slot_values, texts
@@ -64,14 +64,17 @@ def said(text: str) -> dict:
     return {"event": "user", "text": text, "parse_data": {"intent": {"name": "inform"}, "entities": []}}
 
 
+async def at_account_question(text: str, prior: list = ()):
+    """The bill form's answer to ``text`` said where it asks for the 户号, after ``prior``."""
+    tracker = make_tracker(text, intent="inform", form="bill_form", slots={"requested_slot": "account_no"},
+                           prior_events=prior)
+    return await run_action(ValidateBillForm(), tracker)
+
+
 @pytest.mark.asyncio
 async def test_a_customer_without_the_account_number_is_found_by_name_and_registered_mobile(actions_gateway):
-    from actions.bills import ValidateBillForm
-
-    prior = [said("我叫李秀英 住横溪石塘村45号 户号我不晓得"), {"event": "bot", "text": "请告诉我您的10位户号"}]
-    tracker = make_tracker("电话是13905172316", intent="inform", form="bill_form",
-                           slots={"requested_slot": "account_no"}, prior_events=prior)
-    events, messages = await run_action(ValidateBillForm(), tracker)
+    events, messages = await at_account_question("电话是13905172316", [
+        said("我叫李秀英 住横溪石塘村45号 户号我不晓得"), {"event": "bot", "text": "请告诉我您的10位户号"}])
     values = slot_values(events)
     assert values["account_no"] == "3201000002" and values["identity_verified"] is True
     assert values["verified_account_no"] == "3201000002"
@@ -80,24 +83,15 @@ async def test_a_customer_without_the_account_number_is_found_by_name_and_regist
 
 @pytest.mark.asyncio
 async def test_the_name_asked_after_a_mobile_finds_the_account(actions_gateway):
-    from actions.bills import ValidateBillForm
-
-    prior = [said("13905172316"), {"event": "bot", "text": "请再告诉我户主的姓名",
-                                   "metadata": {"utter_action": "utter_account_by_phone_ask_name"}}]
-    tracker = make_tracker("李秀英", intent="inform", form="bill_form",
-                           slots={"requested_slot": "account_no"}, prior_events=prior)
-    events, _ = await run_action(ValidateBillForm(), tracker)
+    events, _ = await at_account_question("李秀英", [said("13905172316"), {
+        "event": "bot", "text": "请再告诉我户主的姓名", "metadata": {"utter_action": "utter_account_by_phone_ask_name"}}])
     assert slot_values(events)["account_no"] == "3201000002"
 
 
 @pytest.mark.asyncio
 async def test_a_mobile_with_another_name_verifies_nothing(actions_gateway):
-    from actions.bills import ValidateBillForm
-
-    prior = [said("我叫王建国"), {"event": "bot", "text": "请告诉我您的10位户号"}]
-    tracker = make_tracker("手机13905172316", intent="inform", form="bill_form",
-                           slots={"requested_slot": "account_no"}, prior_events=prior)
-    events, messages = await run_action(ValidateBillForm(), tracker)
+    events, messages = await at_account_question("手机13905172316", [
+        said("我叫王建国"), {"event": "bot", "text": "请告诉我您的10位户号"}])
     values = slot_values(events)
     assert values["account_no"] is None and not values.get("identity_verified")
     assert [m.get("response") for m in messages] == ["utter_account_by_phone_mismatch"]
@@ -106,10 +100,7 @@ async def test_a_mobile_with_another_name_verifies_nothing(actions_gateway):
 @pytest.mark.asyncio
 @pytest.mark.parametrize("text", ["户号是什么东西啊 我不晓得", "不记得户号了", "户号在哪看啊"])
 async def test_not_knowing_the_account_number_gets_where_to_find_it_and_the_other_way(actions_gateway, text):
-    from actions.bills import ValidateBillForm
-
-    tracker = make_tracker(text, intent="inform", form="bill_form", slots={"requested_slot": "account_no"})
-    _, messages = await run_action(ValidateBillForm(), tracker)
+    _, messages = await at_account_question(text)
     assert [m.get("response") for m in messages] == ["utter_account_no_help"]
     assert "户主姓名和登记的手机号" in texts(messages)[0]
 
