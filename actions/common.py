@@ -940,7 +940,8 @@ class IdentityValidation:
         if mobile and names and (find_mobile(text) or any(n in text for n in names)):
             # No 户号, but the registered mobile in full and the holder's name: found as 95598 would.
             return await self.account_by_phone(mobile, names, dispatcher, tracker)
-        if NO_ACCOUNT_NO.search(text):
+        if NO_ACCOUNT_NO.search(text) or NAME_SAID.search(text) and not re.search(r"\d{4}", text):
+            # (a name alone, "我叫孙丽": the mobile is what finds the account with it)
             dispatcher.utter_message(response="utter_account_no_help")
             return {"account_no": None}
         if is_digression(tracker, "account_no"):

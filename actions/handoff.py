@@ -14,6 +14,7 @@ from bot import vocabulary
 from actions.faq import answer_topic, follow_up_topic, last_faq_topic, topic_by_words
 from actions.common import (
     LET_DOWN,
+    previous_turn,
     phone_answers_the_question,
     add_to_just_filed,
     wants_to_complain,
@@ -483,6 +484,23 @@ class ActionDefaultAskAffirmation(Action):
         return []
 
 
+def is_clarifying(event: Dict[str, Any]) -> bool:
+    """The bot asking the customer to say it again or to confirm what was meant."""
+    return (event.get("metadata") or {}).get("utter_action") in ("utter_ask_rephrase", "utter_default") \
+        or event.get("event") == "action" and event.get("name") in ("action_default_ask_affirmation",
+                                                                     "action_two_stage_fallback")
+
+
+def events_of_this_turn(tracker: Tracker) -> List[Dict[str, Any]]:
+    """What the bot has done since the customer's latest message."""
+    after: List[Dict[str, Any]] = []
+    for event in reversed(tracker.events):
+        if event.get("event") == "user":
+            break
+        after.append(event)
+    return after
+
+
 class ActionDefaultFallback(Action):
     """Two failures in a row: offer a person (hand-off reason ``fallback``)."""
 
@@ -505,5 +523,11 @@ class ActionDefaultFallback(Action):
         if asks_power_back_after_paying(latest_text(tracker)):
             # "俺马上去交 交了以后多长时间能来电", not understood twice: the reconnection rule.
             return [ActiveLoop(None), FollowupAction("action_answer_faq")]
-        dispatcher.utter_message(response="utter_default")
+        if any(is_clarifying(e) for e in events_of_this_turn(tracker)):
+            # The policies, unsure after the two-stage fallback asked "您是想…吗？" in this very
+            # turn, fall back again: that question stands, nothing is said on top of it.
+            return [SlotSet("handoff_reason", "fallback")]
+        # "还是没能理解" after a first try; a first message the policies gave up on is asked again.
+        asked_before = any(is_clarifying(e) for e in previous_turn(tracker))
+        dispatcher.utter_message(response="utter_default" if asked_before else "utter_ask_rephrase")
         return [UserUtteranceReverted(), SlotSet("handoff_reason", "fallback")]

@@ -168,3 +168,28 @@ async def test_i_only_make_a_suggestion_inside_an_application_files_a_suggestion
     values = slot_values(events)
     assert values["feedback_type"] == "suggestion" and "峰谷电价分开写" in values["feedback_content"]
     assert [e.get("name") for e in events if e.get("event") == "followup"] == ["feedback_form"]
+
+
+@pytest.mark.asyncio
+async def test_a_name_alone_at_the_account_question_asks_for_the_mobile_with_it(actions_gateway):
+    _, messages = await at_account_question("我叫孙丽")
+    assert [m.get("response") for m in messages] == ["utter_account_no_help"]
+
+
+@pytest.mark.asyncio
+async def test_a_first_message_the_policies_give_up_on_is_asked_again_not_offered_a_person():
+    from actions.handoff import ActionDefaultFallback
+
+    _, messages = await run_action(ActionDefaultFallback(), make_tracker("湖熟营业厅那个小刘", intent="nlu_fallback"))
+    assert [m.get("response") for m in messages] == ["utter_ask_rephrase"]
+
+
+@pytest.mark.asyncio
+async def test_no_second_fallback_on_top_of_the_confirmation_asked_in_the_same_turn():
+    from actions.handoff import ActionDefaultFallback
+
+    tracker = make_tracker("湖熟营业厅那个小刘 服务真好", intent="nlu_fallback")
+    tracker.events += [{"event": "action", "name": "action_two_stage_fallback"},
+                       {"event": "bot", "text": "不好意思，我没太明白。您是想表扬吗？"}]
+    events, messages = await run_action(ActionDefaultFallback(), tracker)
+    assert messages == [] and not any(e.get("event") == "rewind" for e in events)

@@ -72,7 +72,11 @@ async def test_handoff_when_the_gateway_is_down(dead_gateway):
 
 @pytest.mark.asyncio
 async def test_fallback_offers_a_person_and_remembers_why():
-    events, messages = await run_action(ActionDefaultFallback(), make_tracker("嗯嗯啊啊", intent="nlu_fallback"))
+    # (after a first try: the bot asked the customer to say it again)
+    prior = [{"event": "user", "text": "啊啊", "parse_data": {"intent": {"name": "nlu_fallback"}}},
+             {"event": "bot", "text": "不好意思，我没太理解您的意思", "metadata": {"utter_action": "utter_ask_rephrase"}}]
+    events, messages = await run_action(ActionDefaultFallback(), make_tracker("嗯嗯啊啊", intent="nlu_fallback",
+                                                                              prior_events=prior))
     assert messages[0]["response"] == "utter_default"
     assert events[0]["event"] == "rewind"
     assert slot_values(events)["handoff_reason"] == "fallback"
