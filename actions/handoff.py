@@ -526,7 +526,7 @@ class ActionDefaultFallback(Action):
         if any(is_clarifying(e) for e in events_of_this_turn(tracker)):
             # The policies, unsure after the two-stage fallback asked "您是想…吗？" in this very
             # turn, fall back again: that question stands, nothing is said on top of it.
-            return [SlotSet("handoff_reason", "fallback")]
+            return [SlotSet("handoff_reason", "fallback"), FollowupAction("action_listen")]
         # "还是没能理解" after a first try; a first message the policies gave up on is asked again.
         asked_before = any(is_clarifying(e) for e in previous_turn(tracker))
         dispatcher.utter_message(response="utter_default" if asked_before else "utter_ask_rephrase")

@@ -193,3 +193,5 @@ async def test_no_second_fallback_on_top_of_the_confirmation_asked_in_the_same_t
                        {"event": "bot", "text": "不好意思，我没太明白。您是想表扬吗？"}]
     events, messages = await run_action(ActionDefaultFallback(), tracker)
     assert messages == [] and not any(e.get("event") == "rewind" for e in events)
+    # and the bot waits for the answer (no other action is predicted on top of it)
+    assert [e.get("name") for e in events if e.get("event") == "followup"] == ["action_listen"]
