@@ -509,6 +509,11 @@ class ActionDefaultFallback(Action):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: DomainDict) -> List[EventType]:
+        if any(e.get("event") == "bot" for e in events_of_this_turn(tracker)):
+            # The bot has answered this message already (a reconnection answer after an outage
+            # question, "您是想…吗？" from the two-stage fallback): the policies being unsure what
+            # comes next is no reason to speak again; the customer's turn.
+            return [FollowupAction("action_listen")]
         phone = find_mobile(latest_text(tracker))
         if phone and await complete_callback(dispatcher, tracker, phone):
             # "我现在的电话是138… 让人打过来", not understood twice: the callback's number.
@@ -523,10 +528,6 @@ class ActionDefaultFallback(Action):
         if asks_power_back_after_paying(latest_text(tracker)):
             # "俺马上去交 交了以后多长时间能来电", not understood twice: the reconnection rule.
             return [ActiveLoop(None), FollowupAction("action_answer_faq")]
-        if any(is_clarifying(e) for e in events_of_this_turn(tracker)):
-            # The policies, unsure after the two-stage fallback asked "您是想…吗？" in this very
-            # turn, fall back again: that question stands, nothing is said on top of it.
-            return [SlotSet("handoff_reason", "fallback"), FollowupAction("action_listen")]
         # "还是没能理解" after a first try; a first message the policies gave up on is asked again.
         asked_before = any(is_clarifying(e) for e in previous_turn(tracker))
         dispatcher.utter_message(response="utter_default" if asked_before else "utter_ask_rephrase")

@@ -195,3 +195,14 @@ async def test_no_second_fallback_on_top_of_the_confirmation_asked_in_the_same_t
     assert messages == [] and not any(e.get("event") == "rewind" for e in events)
     # and the bot waits for the answer (no other action is predicted on top of it)
     assert [e.get("name") for e in events if e.get("event") == "followup"] == ["action_listen"]
+
+
+@pytest.mark.asyncio
+async def test_a_fallback_after_the_reconnection_answer_in_the_same_turn_does_not_answer_again():
+    from actions.handoff import ActionDefaultFallback
+
+    tracker = make_tracker("我现在就在微信上交 交完多长时间来电", intent="query_outage")
+    tracker.events += [{"event": "action", "name": "action_answer_faq"},
+                       {"event": "bot", "text": "结清欠费后，供电公司在24小时内恢复供电。"}]
+    events, messages = await run_action(ActionDefaultFallback(), tracker)
+    assert messages == [] and [e.get("name") for e in events if e.get("event") == "followup"] == ["action_listen"]
