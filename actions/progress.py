@@ -11,6 +11,7 @@ from rasa_sdk.types import DomainDict
 
 from actions import api_client
 from actions.common import (
+    asks_progress_of_earlier,
     DONE_STATUSES,
     wants_to_complain,
     TICKET_STATUS_LABELS,
@@ -85,7 +86,8 @@ class ValidateProgressForm(BaseFormValidation, IdentityValidation, FormValidatio
         if tracker.get_slot("requested_slot") is None and not tracker.get_slot("ticket_no") \
                 and not tracker.get_slot("last_ticket_no") \
                 and not text.startswith("/") and not names_its_subject(tracker, "query_progress") \
-                and not TICKET_NO.search(text.replace(" ", "")):
+                and not asks_progress_of_earlier(text) and not TICKET_NO.search(text.replace(" ", "")):
+            # (asks_progress_of_earlier: what the application form sends here; never sent back)
             # "买了个二手房 电费户名还是前房东的 要过户到我名下" read as a progress query: no word of
             # progress, the words of another request; that request is served.
             from actions.applications import business_from_text

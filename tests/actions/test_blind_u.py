@@ -206,3 +206,12 @@ async def test_a_fallback_after_the_reconnection_answer_in_the_same_turn_does_no
                        {"event": "bot", "text": "结清欠费后，供电公司在24小时内恢复供电。"}]
     events, messages = await run_action(ActionDefaultFallback(), tracker)
     assert messages == [] and [e.get("name") for e in events if e.get("event") == "followup"] == ["action_listen"]
+
+
+@pytest.mark.asyncio
+async def test_progress_of_an_earlier_application_is_not_sent_to_the_application_form(actions_gateway):
+    from actions.progress import ValidateProgressForm
+
+    tracker = make_tracker("我们店上个月报的增容 批下来没有", intent="query_progress", form="progress_form")
+    events, _ = await run_action(ValidateProgressForm(), tracker)
+    assert "application_form" not in [e.get("name") for e in events if e.get("event") == "followup"]
