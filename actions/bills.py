@@ -122,6 +122,34 @@ FOLLOW_UP_ASPECTS = (
 )
 
 
+# "余额还有多少" / "预存的钱还剩多少" / "还能用几天": the prepaid balance, not a month's bill.
+BALANCE_WORDS = re.compile(r"余额|预存|预付费?|还剩多少钱|还剩多少|剩多少钱|还有多少钱|充的钱|充值的钱")
+# At or below this a prepaid customer is told to top up (the first threshold of the low-balance notice).
+LOW_BALANCE_YUAN = 30
+
+
+def asks_for_balance(text: str) -> bool:
+    return bool(BALANCE_WORDS.search(text or ""))
+
+
+async def balance_reply(tracker: Tracker, account_no: str, asked: bool) -> Optional[Tuple[str, Dict[str, str]]]:
+    """The prepaid balance of the account (always shown with a prepaid account's bill), or, when
+    the customer asked for a balance and the account is post-paid, that there is none."""
+    try:
+        account = await api_client.get_account(account_no, conversation_id=tracker.sender_id)
+    except api_client.ApiError:
+        return None  # the bill itself has been answered; the balance is a side line
+    balance = account.get("balance")
+    if balance is None:
+        return ("utter_bill_postpaid_no_balance", {}) if asked else None
+    amount = _num(balance)
+    if amount < 0:
+        return "utter_bill_prepaid_balance_negative", {"owed": f"{-amount:.2f}"}
+    if amount <= LOW_BALANCE_YUAN:
+        return "utter_bill_prepaid_balance_low", {"balance": f"{amount:.2f}"}
+    return "utter_bill_prepaid_balance", {"balance": f"{amount:.2f}"}
+
+
 def follow_up_aspect(text: str) -> Optional[str]:
     return next((aspect for aspect, pattern in FOLLOW_UP_ASPECTS if pattern.search(text)), None)
 
@@ -386,6 +414,14 @@ class ActionQueryBill(Action):
         if raw_period and not period:
             dispatcher.utter_message(response="utter_bill_period_unclear", period_said=echoed(raw_period))
         shown_period = tracker.get_slot("bill_shown_period")
+        asked_balance = tracker.get_slot("bill_query") in (None, "details") and \
+            asks_for_balance(latest_text(tracker))
+        if asked_balance and shown_period and not raw_period:
+            # "那余额还有多少" after the bill: the balance alone, not the bill again.
+            balance = await balance_reply(tracker, account_no, asked=True)
+            if balance is not None:
+                dispatcher.utter_message(response=balance[0], **balance[1])
+                return reset + finish_service(dispatcher, tracker, served=True)
         aspect = follow_up_aspect(latest_text(tracker)) if tracker.get_slot("bill_query") in (None, "details") \
             and period in (None, shown_period) else None
         shown = next((b for b in bills if b.get("period") == shown_period), None) if shown_period else None
@@ -422,6 +458,9 @@ class ActionQueryBill(Action):
             arrears = None  # the customer asked why, not how to pay; the bill already said it
         else:
             dispatcher.utter_message(response="utter_bill_details", **bill_details(bill, account_no))
+            balance = await balance_reply(tracker, account_no, asked=asked_balance)
+            if balance is not None:
+                dispatcher.utter_message(response=balance[0], **balance[1])
             arrears = arrears_reply(bills, shown_period=bill.get("period"))
         if arrears:
             dispatcher.utter_message(response=arrears[0], **arrears[1])

@@ -146,6 +146,8 @@ SCHEMAS: dict[str, Any] = {
             "address": {"type": "string"},
             "area_type": {"type": "string", "enum": list(AREA_TYPES)},
             "customer_type": {"type": "string", "enum": list(CUSTOMER_TYPES)},
+            "balance": {"type": "number", "nullable": True,
+                        "description": "prepaid balance in yuan (negative: in arrears); null for post-paid accounts"},
         },
     },
     "Bill": {

@@ -111,6 +111,8 @@ def customer_json(customer: Customer) -> dict[str, Any]:
         "address": customer.address,
         "area_type": customer.area_type,
         "customer_type": customer.customer_type,
+        # Prepaid accounts only (None for post-paid): shown to the customer after identity is proven.
+        "balance": None if customer.balance is None else float(Decimal(str(customer.balance)).quantize(Decimal("0.01"))),
     }
 
 

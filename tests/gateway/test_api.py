@@ -166,6 +166,9 @@ async def test_identity_bad_input_names_the_field(demo_gateway_client, body, fie
 async def test_account_lookup(demo_gateway_client, service_headers):
     found = await demo_gateway_client.get("/api/v1/accounts/3201000002", headers=service_headers)
     assert (await found.json())["area_type"] == "rural"
+    assert (await found.json())["balance"] is None  # post-paid: no balance
+    prepaid = await demo_gateway_client.get("/api/v1/accounts/3201000038", headers=service_headers)
+    assert (await prepaid.json())["balance"] == 18.6
     missing = await demo_gateway_client.get("/api/v1/accounts/3201999999", headers=service_headers)
     assert missing.status == 404 and (await missing.json())["error"] == "not_found"
 

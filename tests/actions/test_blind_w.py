@@ -1,0 +1,53 @@
+"""Kinds of failure left open by the blind batches (prepaid balance, …), mended in this stop."""
+from __future__ import annotations
+
+import pytest
+
+from actions.bills import ActionQueryBill
+from tests.actions.test_bills import bills_of, verified_slots
+from tests.support.dialogue import make_tracker, run_action, texts
+
+PREPAID = "3201000038"  # 孙丽: a prepaid account with a low balance in the demo data
+
+
+def bill_question(app, said: str, account_no: str, **slots):
+    return make_tracker(said, intent="query_bill", slots={
+        **verified_slots(app, account_no), "bill_query": "details", **slots})
+
+
+@pytest.mark.asyncio
+async def test_a_prepaid_accounts_bill_shows_its_balance_and_says_to_top_up_when_low(actions_gateway):
+    app = actions_gateway.app
+    _, messages = await run_action(ActionQueryBill(), bill_question(app, "查一下电费", PREPAID))
+    replies = texts(messages)
+    assert "用电量" in replies[0]  # the bill first
+    balance = next(r for r in replies if "余额" in r)
+    assert "18.60 元" in balance and "充值" in balance
+
+
+@pytest.mark.asyncio
+async def test_the_balance_asked_after_the_bill_is_answered_alone(actions_gateway):
+    app = actions_gateway.app
+    shown = bills_of(app, PREPAID)[0].period
+    _, messages = await run_action(ActionQueryBill(), bill_question(
+        app, "那余额还剩多少", PREPAID, bill_shown_period=shown))
+    replies = texts(messages)
+    assert any("18.60 元" in r for r in replies)
+    assert not any("用电量" in r for r in replies)  # not the whole bill again
+
+
+@pytest.mark.asyncio
+async def test_a_post_paid_customer_asking_for_a_balance_is_told_there_is_none(actions_gateway):
+    app = actions_gateway.app
+    _, messages = await run_action(ActionQueryBill(), bill_question(app, "我家电费余额还有多少", "3201000001"))
+    replies = texts(messages)
+    assert "用电量" in replies[0]
+    assert any("后付费" in r for r in replies)
+    assert not any("预存余额 " in r for r in replies)
+
+
+@pytest.mark.asyncio
+async def test_a_post_paid_bill_not_asked_for_a_balance_says_nothing_of_one(actions_gateway):
+    app = actions_gateway.app
+    _, messages = await run_action(ActionQueryBill(), bill_question(app, "查下上个月电费", "3201000001"))
+    assert not any("余额" in r for r in texts(messages))
