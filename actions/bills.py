@@ -414,9 +414,10 @@ class ActionQueryBill(Action):
         if raw_period and not period:
             dispatcher.utter_message(response="utter_bill_period_unclear", period_said=echoed(raw_period))
         shown_period = tracker.get_slot("bill_shown_period")
-        asked_balance = tracker.get_slot("bill_query") in (None, "details") and \
-            asks_for_balance(latest_text(tracker))
-        if asked_balance and shown_period and not raw_period:
+        # (The question may have opened the form, before the identity questions.)
+        asked_balance = tracker.get_slot("bill_query") in (None, "details") and (
+            asks_for_balance(latest_text(tracker)) or asks_for_balance(opening_text(tracker, "bill_form") or ""))
+        if asked_balance and shown_period and not raw_period and asks_for_balance(latest_text(tracker)):
             # "那余额还有多少" after the bill: the balance alone, not the bill again.
             balance = await balance_reply(tracker, account_no, asked=True)
             if balance is not None:

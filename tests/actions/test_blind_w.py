@@ -51,3 +51,14 @@ async def test_a_post_paid_bill_not_asked_for_a_balance_says_nothing_of_one(acti
     app = actions_gateway.app
     _, messages = await run_action(ActionQueryBill(), bill_question(app, "查下上个月电费", "3201000001"))
     assert not any("余额" in r for r in texts(messages))
+
+
+@pytest.mark.asyncio
+async def test_a_balance_question_that_opened_the_form_is_answered_after_the_identity_check(actions_gateway):
+    app = actions_gateway.app
+    opened = [{"event": "user", "text": "我家预存的钱还剩多少", "parse_data": {"intent": {"name": "query_bill"}}},
+              {"event": "active_loop", "name": "bill_form"}]
+    tracker = make_tracker("1234", intent="inform", prior_events=opened,
+                           slots={**verified_slots(app, "3201000001"), "bill_query": "details"})
+    _, messages = await run_action(ActionQueryBill(), tracker)
+    assert any("后付费" in r for r in texts(messages))
