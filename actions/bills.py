@@ -17,6 +17,7 @@ from actions.common import (
     bot_texts_within,
     BaseFormValidation,
     IdentityValidation,
+    NO_ACCOUNT_NO,
     channel_of,
     finish_service,
     format_date,
@@ -476,4 +477,33 @@ class ActionQueryBill(Action):
         if following:
             return reset + finish_service(dispatcher, tracker, served=True, more_to_come=True) + following
         return reset + finish_service(dispatcher, tracker, served=True)
+
+
+# What the bill form's validation says instead of asking for the 户号 again: each ends with
+# what to give ("告诉我户主姓名和登记的手机号"), so a second question would only repeat it.
+ACCOUNT_GUIDANCE = ("utter_account_no_help", "utter_account_by_phone_ask_name")
+
+
+class ActionAskBillFormAccountNo(Action):
+    """The bill form's 户号 question. A customer who opened with "户号我不记得了" is told where
+    to find it and the other way to be found (name and registered mobile), not asked for it."""
+
+    def name(self) -> Text:
+        return "action_ask_bill_form_account_no"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: DomainDict) -> List[EventType]:
+        this_turn = []
+        for event in reversed(tracker.events):
+            if event.get("event") == "user":
+                break
+            if event.get("event") == "bot":
+                this_turn.append((event.get("metadata") or {}).get("utter_action"))
+        if any(said in ACCOUNT_GUIDANCE for said in this_turn):
+            return []
+        text = latest_text(tracker)
+        asked = "utter_account_no_help" if NO_ACCOUNT_NO.search(text) and not re.search(r"\d{10}", text) \
+            else "utter_ask_account_no"
+        dispatcher.utter_message(response=asked)
+        return []
 

@@ -62,3 +62,28 @@ async def test_a_balance_question_that_opened_the_form_is_answered_after_the_ide
                            slots={**verified_slots(app, "3201000001"), "bill_query": "details"})
     _, messages = await run_action(ActionQueryBill(), tracker)
     assert any("后付费" in r for r in texts(messages))
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("opening, asked", [
+    ("查下电费 户号我不记得了", "utter_account_no_help"),
+    ("我想查电费，但是不知道户号是啥", "utter_account_no_help"),
+    ("查电费", "utter_ask_account_no"),
+])
+async def test_the_account_question_at_the_opening_helps_who_said_they_do_not_know_it(opening, asked):
+    from actions.bills import ActionAskBillFormAccountNo
+
+    tracker = make_tracker(opening, intent="query_bill", active_loop="bill_form")
+    _, messages = await run_action(ActionAskBillFormAccountNo(), tracker)
+    assert [m.get("response") for m in messages] == [asked]
+
+
+@pytest.mark.asyncio
+async def test_the_account_question_is_not_repeated_after_the_help_of_the_same_turn():
+    from actions.bills import ActionAskBillFormAccountNo
+
+    tracker = make_tracker("户号是啥东西", intent="inform", active_loop="bill_form")
+    tracker.events.append({"event": "bot", "text": "户号是您家电费账户的10位编号",
+                           "metadata": {"utter_action": "utter_account_no_help"}})
+    _, messages = await run_action(ActionAskBillFormAccountNo(), tracker)
+    assert messages == []
