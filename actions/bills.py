@@ -445,9 +445,14 @@ class ActionQueryBill(Action):
             total = sum(_num(b.get("amount")) for b in owing)
             dispatcher.utter_message(response="utter_arrears_cut", months=months_of(owing), total=f"{total:.2f}")
             return reset + [SlotSet("fault_description", None)] + finish_service(dispatcher, tracker, served=True)
+        from actions.faq import asks_power_back_after_paying  # faq imports this module
+
         if tracker.get_slot("bill_query") == "reconnect" or (
                 PAID_WORDS.search(latest_text(tracker))
-                and any("停电是欠费造成的" in said for said in bot_texts_within(tracker, 3))):
+                and any("停电是欠费造成的" in said for said in bot_texts_within(tracker, 3))) or (
+                tracker.get_slot("bill_query") in (None, "details") and not raw_period
+                and asks_power_back_after_paying(opening_text(tracker, "bill_form"))):
+            # ("昨天夜里刚把欠的电费交掉 到现在还没电" heard as a bill query: the same check.)
             # ("交好了 那还要派人来修吗" right after the cut was found to be the arrears: when power
             # returns, never the same bill again.)
             events = await reconnection_reply(dispatcher, tracker, account_no, bills)

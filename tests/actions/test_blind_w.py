@@ -87,3 +87,42 @@ async def test_the_account_question_is_not_repeated_after_the_help_of_the_same_t
                            "metadata": {"utter_action": "utter_account_no_help"}})
     _, messages = await run_action(ActionAskBillFormAccountNo(), tracker)
     assert messages == []
+
+
+PAID_STILL_DARK = "昨天夜里刚把欠的电费交掉 到现在还没电"
+
+
+@pytest.mark.asyncio
+async def test_paid_arrears_and_still_dark_is_answered_with_the_reconnection_rule_and_a_bill_check(actions_gateway):
+    from actions.faq import ActionAnswerFaq
+
+    events, messages = await run_action(ActionAnswerFaq(), make_tracker(PAID_STILL_DARK, intent="query_outage"))
+    values = {e["name"]: e["value"] for e in events if e.get("event") == "slot"}
+    assert values["faq_topic"] == "reconnection" and values["bill_query"] == "reconnect"
+    assert any("24" in m.get("text", "") for m in messages)
+    assert events[-1] == {"event": "followup", "timestamp": None, "name": "bill_form"}
+
+
+@pytest.mark.asyncio
+async def test_a_bill_query_opened_by_paid_and_still_dark_checks_the_payment_not_shows_the_bill(actions_gateway):
+    app = actions_gateway.app
+    opened = [{"event": "user", "text": PAID_STILL_DARK, "parse_data": {"intent": {"name": "query_bill"}}},
+              {"event": "active_loop", "name": "bill_form"}]
+    tracker = make_tracker("手机尾号5041", intent="inform", prior_events=opened,
+                           slots={**verified_slots(app, "3201000027"), "bill_query": "details"})
+    _, messages = await run_action(ActionQueryBill(), tracker)
+    replies = texts(messages)
+    assert any("未结清" in r and "24小时" in r for r in replies)  # the October bill has not arrived yet
+    assert not any("用电量" in r for r in replies)
+
+
+@pytest.mark.asyncio
+async def test_how_long_to_wait_after_the_arrears_answer_is_not_a_repair():
+    from actions.faults import ValidateFaultForm
+
+    answered = [{"event": "user", "text": "手机尾号5041", "parse_data": {"intent": {"name": "inform"}}},
+                {"event": "bot", "text": "如果因欠费停了电，缴清后一般会在24小时内恢复供电。"}]
+    tracker = make_tracker("那还要等多久啊 冰箱里东西要坏了", intent="complain", form="fault_form",
+                           prior_events=answered)
+    events, _ = await run_action(ValidateFaultForm(), tracker)
+    assert {"event": "followup", "timestamp": None, "name": "action_answer_faq"} in events
