@@ -86,6 +86,14 @@ BUSINESS_TYPES: Dict[str, Dict[str, Any]] = {
         "documents": ["户主身份证", "房屋产权证明", "结清全部电费"],
         "words": ["销户", "注销", "停止用电", "拆表", "不用电了", "销掉", "户销了", "把户销", "撤户"],
     },
+    # 计量装置校验: a customer who doubts the meter asks for it to be tested (result within 5
+    # working days; an over-limit error means a new meter and a refund of what was overcharged).
+    "meter_check": {
+        "label": vocabulary.BUSINESS_TYPES["meter_check"],
+        "documents": ["户号（或户主身份证，上门校验时核对）"],
+        "words": ["电能表校验", "电表校验", "校验电表", "校验申请", "校验", "校表", "验表", "验电表", "检测电表", "电表检测",
+                  "测电表", "测一下电表", "测测电表", "电表测一下", "电表测测", "检测一下电表", "电表检测一下"],
+    },
 }
 # Who applies decides the documents and the schedule (sla.yml): a household, a business on
 # low voltage (shop, office), or a high-voltage customer (its own transformer: 专变, kVA).
@@ -657,7 +665,9 @@ class ValidateApplicationForm(KeepsIdentitySlots, BaseFormValidation, FormValida
         from actions.faq import BUSINESS_TOPICS, last_faq_topic  # faq imports this module
 
         # The list is told once: not again when an answer just gave this business's documents.
-        told = last_faq_topic(tracker, within_turns=2) == BUSINESS_TOPICS["documents"].get(key)
+        # (A business with no documents topic, 电价变更 or 电能表校验, has always its list told.)
+        documents_topic = BUSINESS_TOPICS["documents"].get(key)
+        told = documents_topic is not None and last_faq_topic(tracker, within_turns=2) == documents_topic
         if key != tracker.get_slot("documents_shown_for") and not told:
             dispatcher.utter_message(response="utter_application_documents",
                                      **documents_values(key, applicant_kind(tracker)))

@@ -126,10 +126,11 @@ TOPIC_BUSINESS = {
     "docs_capacity_change": "capacity_change", "duration_capacity_change": "capacity_change",
     "docs_ev_charger": "ev_charger", "docs_pv_connection": "pv_connection",
     "tariff_business_change": "tariff_change",
+    "meter_calibration": "meter_check", "meter_test_fee": "meter_check",
 }
 # "能不能移到外面楼道去", "可以改成峰谷电吗": asking to have a business done.
 CAN_I_HAVE_IT = re.compile(r"能不能|能否|可不可以|可以.{0,12}[吗么嘛]|能.{0,12}[吗么嘛]|行不行")
-DOING_IT = re.compile(r"移|挪|装|改|换|办|销|增|减|接电|通电|申请|开通")
+DOING_IT = re.compile(r"移|挪|装|改|换|办|销|增|减|接电|通电|申请|开通|校验|校|验|测|检测")
 # Words of someone who means to do it ("想装光伏 要去哪里申请", "要把电销户"), not just asking how it works.
 INTENDS = re.compile(r"想|要|打算|准备|申请|办理?|能不能|可以|怎么弄|咋弄|去哪")
 # A how-long question that names its business is a general question, else about the request.
@@ -152,7 +153,7 @@ BUSINESS_TOPICS = {
     "duration": {"new_connection": "duration_new_connection", "capacity_change": "duration_capacity_change",
                  "name_transfer": "duration_other_change", "meter_move": "duration_other_change",
                  "account_closing": "duration_other_change", "tariff_change": "duration_other_change"},
-    "fee": {"new_connection": "fee_new_connection", "meter_move": "fee_meter_move"},
+    "fee": {"new_connection": "fee_new_connection", "meter_move": "fee_meter_move", "meter_check": "meter_test_fee"},
 }
 ASKS_HOW_LONG = re.compile(r"多久|几天|多少天|多长时间|几个工作日|要等多|啥时候能办好|什么时候能办好")
 ASKS_THE_FEE = re.compile(r"收费|要钱|多少钱|费用|免费|贵不贵|花多少|收不收钱|要不要钱|交多少钱|要不要交钱|交不交钱|要交钱")

@@ -71,6 +71,7 @@ BUSINESS_TYPES: Dict[str, str] = {
     "pv_connection": "光伏并网",
     "tariff_change": "电价变更",
     "account_closing": "销户",
+    "meter_check": "电能表校验",
 }
 
 

@@ -1,6 +1,8 @@
 """Kinds of failure left open by the blind batches (prepaid balance, …), mended in this stop."""
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 
 from actions.bills import ActionQueryBill
@@ -126,3 +128,52 @@ async def test_how_long_to_wait_after_the_arrears_answer_is_not_a_repair():
                            prior_events=answered)
     events, _ = await run_action(ValidateFaultForm(), tracker)
     assert {"event": "followup", "timestamp": None, "name": "action_answer_faq"} in events
+
+
+# --- a meter the customer doubts is tested on request (电能表校验: result within 5 working days) ---
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("text", ["这表肯定走得快 我要申请校验", "麻烦派人来验表", "我想申请检测电表",
+                                  "想把电价改成峰谷的"])
+async def test_a_meter_test_asked_for_is_an_application_with_its_documents(actions_gateway, text):
+    from actions.applications import BUSINESS_TYPES, ValidateApplicationForm
+
+    tracker = make_tracker(text, intent="apply_service", form="application_form")
+    events, messages = await run_action(ValidateApplicationForm(), tracker)
+    values = {e["name"]: e["value"] for e in events if e.get("event") == "slot"}
+    # (电价变更 has no documents topic either: its list was never told before this stop)
+    assert values["business_type"] in ("meter_check", "tariff_change")
+    assert BUSINESS_TYPES[values["business_type"]]["documents"][0] in texts(messages)[0]
+
+
+@pytest.mark.asyncio
+async def test_a_meter_test_is_filed_with_the_result_due_in_five_working_days(actions_gateway):
+    from actions.applications import ActionSubmitApplication
+    from tests.actions.test_requests import last_ticket
+
+    app = actions_gateway.app
+    slots = {"business_type": "meter_check", "applicant_name": "王建国", "address": "南京市玄武区中山路18号3栋501",
+             "contact_phone": "13700001234"}
+    _, messages = await run_action(ActionSubmitApplication(), make_tracker("13700001234", slots=slots))
+    stored = last_ticket(app)
+    assert stored.type == "application" and stored.business_type == "meter_check"
+    assert [m.name for m in stored.milestones][-1] == "出具校验结果"
+    import chinese_calendar
+    from bot.store.types import SHANGHAI
+
+    result = stored.milestones[-1]
+    created = stored.created_at.astimezone(SHANGHAI).date()
+    due = result.due_at.astimezone(SHANGHAI).date()
+    assert len(chinese_calendar.get_workdays(created + timedelta(days=1), due)) == 5
+    reply = texts(messages)[0]
+    assert "电能表校验" in reply and f"出具校验结果：{due.month}月{due.day}日" in reply
+
+
+@pytest.mark.asyncio
+async def test_the_meter_test_answer_offers_to_file_the_request():
+    from actions.faq import ActionAnswerFaq
+    from tests.actions.test_faq import faq_tracker
+
+    events, messages = await run_action(ActionAnswerFaq(), faq_tracker("电表老是走得快 不准怎么办", "meter_calibration"))
+    assert {e["name"]: e["value"] for e in events if e.get("event") == "slot"}["offered_business"] == "meter_check"
+    assert "meter_check" in messages[-1]["buttons"][0]["payload"]
