@@ -227,6 +227,10 @@ async def set_ticket_contact(ticket_no: str, contact_phone: str, actor: str = "b
                          json={"contact_phone": contact_phone, "actor": actor})
 
 
+async def set_ticket_address(ticket_no: str, address: str, actor: str = "bot") -> Dict[str, Any]:
+    return await request("POST", f"/api/v1/tickets/{ticket_no}/address", json={"address": address, "actor": actor})
+
+
 async def add_ticket_note(ticket_no: str, note: str, actor: str = "bot") -> Dict[str, Any]:
     return await request("POST", f"/api/v1/tickets/{ticket_no}/notes", json={"note": note, "actor": actor})
 

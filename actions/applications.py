@@ -414,7 +414,9 @@ BILL_AMOUNT_QUESTION = re.compile(r"(上个?月|这个?月|本月|电费)[^，,�
 # A question rather than a request: "…麻烦吗", "要多久", "怎么办".
 QUESTION_WORDS = re.compile(r"[吗呢嘛么？?][。！!～~\s]*$|怎么|咋|如何|多少|多久|几天|什么|啥|能不能|可不可以|是不是|要不要|麻烦")
 # How far an earlier application has got ("申请到哪了", "过户办好了没", "批下来没有").
-ASKS_HOW_FAR = re.compile(r"到哪(了|一步|儿了)|进度|办好了?没|办完了?没|好了没|怎么样了|批(下来|了)?没|有结果了?吗|还没(办|装|批|弄)好")
+ASKS_HOW_FAR = re.compile(r"到哪(了|一步|儿了)|进度|办好了?没|办完了?没|好了没|怎么样了|批(下来|了)?没|有结果了?吗|还没(办|装|批|弄)好|"
+                          r"(审核|审批|审)(过|完|好|通过|下来)了?(没|吗|么)|(审核|审批)了?没|(通过|批准|受理)了(没|吗|么)|"
+                          r"有(消息|动静|回音|回复)了?(吗|没)|(咋|怎么)还没(消息|动静|人联系)")
 # ... but never when the same message asks for a new one ("想再申请一个").
 INTENDS_NEW = re.compile(r"我(想|要)(申请|办|装)|帮我(申请|办)|再(申请|办|装)")
 

@@ -1399,7 +1399,7 @@ EARLIER_REQUEST = re.compile(r"(之前|上次|上回|前几天|前些天|前阵�
                              r"[^，,。]{0,6}(投诉|报修|申请|反映|举报|报|办)(过|了)?的?(事|那个|单子|问题)?")
 # "批下来了没有", "你们处理了没有", "怎么样了": where it stands.
 NO_NEWS = re.compile(r"没人理|没人管|没消息|没动静|没回音|没人联系|没人回|怎么样了|到哪了|进度|处理了没|处理没|有没有处理|"
-                     r"有结果|有没有结果|批下来|批了没|批没批|通过了没|办好了没|办下来")
+                     r"有结果|有没有结果|批下来|批了没|批没批|通过了没|办好了没|办下来|审核过了没|审核通过了没|审核了没|审批了没")
 
 
 def asks_progress_of_earlier(text: Optional[str]) -> bool:
@@ -1490,6 +1490,55 @@ async def correct_just_filed_phone(dispatcher: CollectingDispatcher, tracker: Tr
         "utter_ticket_phone_and_words_noted" if noted else "utter_ticket_phone_noted")
     dispatcher.utter_message(response=response, ticket_no=ticket_no, masked_phone=mask_phone(phone))
     return [SlotSet("contact_phone", None)]
+
+
+# What may stand around an address given alone: "不对 地址是…", "就是…", "我家在…".
+_AROUND_AN_ADDRESS = re.compile(r"[\s，,。.！!、]|地址|是|在|住|我家|我们家|家|就|对|哦|噢|嗯|啊|呀|吧|的|了")
+
+
+def only_an_address(text: str, tracker: Optional[Tracker] = None) -> Optional[str]:
+    """The address of a message that says nothing else ("迈皋桥路109号锦绣苑13栋1001",
+    "不对 地址是和平社区81号"), or None."""
+    text = str(text or "").strip()
+    found = next((v for v in (entity_values(tracker, "address") if tracker is not None else []) if v in text), None)
+    if found is None:
+        rest = CORRECTION_WORDS.sub("", text)
+        rest = re.sub(r"^(地址|我家|我们家|家)?(是|在|住在?)?", "", rest.strip(" ，,。.：:"))
+        rest = rest.strip(" ，,。.！!")
+        # (without the NLU's entity, the whole rest must end as an address does)
+        found = rest if looks_like_address(rest) and re.search(r"(号|室|栋|幢|楼|村|组|单元|层|座|小区|苑|园|\d)$", rest) else None
+    if not found:
+        return None
+    rest = _AROUND_AN_ADDRESS.sub("", CORRECTION_WORDS.sub("", text.replace(found, "")))
+    return found if len(rest) <= 2 else None
+
+
+def _same_place(one: str, other: str) -> bool:
+    one, other = (re.sub(r"[\s，,。]|江苏省|南京市|室$", "", v) for v in (one, other))
+    return bool(one and other) and (one in other or other in one)
+
+
+async def correct_just_filed_address(dispatcher: CollectingDispatcher, tracker: Tracker) -> Optional[List[EventType]]:
+    """An address alone right after a ticket was registered (its address shown to be checked),
+    or "不对 地址是…" within a few messages of it: the same place is confirmed, another one
+    replaces the ticket's address (the old one stays in its record). None otherwise."""
+    text = latest_text(tracker)
+    corrected = bool(CORRECTION_WORDS.search(text))
+    ticket_no = ticket_announced_last_turn(tracker) or (ticket_announced_within(tracker, 3) if corrected else None)
+    address = only_an_address(text, tracker)
+    if not ticket_no or not address or tracker.get_slot("requested_slot") is not None:
+        return None
+    try:
+        ticket = await api_client.get_ticket(ticket_no)
+        held = str((ticket.get("details") or {}).get("address") or "")
+        if held and _same_place(held, address):
+            dispatcher.utter_message(response="utter_ticket_address_same", ticket_no=ticket_no)
+            return [SlotSet("address", None)]
+        await api_client.set_ticket_address(ticket_no, address)
+    except api_client.ApiError:
+        return None
+    dispatcher.utter_message(response="utter_ticket_address_corrected", ticket_no=ticket_no, address=echoed(address))
+    return [SlotSet("address", None)]
 
 
 async def withdraw_just_opened(dispatcher: CollectingDispatcher,

@@ -22,6 +22,7 @@ from actions.common import (
     SEND_A_CREW,
     corrected_value,
     FAULT_STORY_WORDS,
+    only_an_address,
     QUESTION_MARKS,
     DONE_STATUSES,
     BaseFormValidation,
@@ -671,6 +672,11 @@ class ValidateFaultForm(BaseFormValidation, AddressValidation, FormValidationAct
                 # offered: the details are for that application, nothing in them is a fault.
                 return [SlotSet("requested_slot", None), ActiveLoop(None), SlotSet("offered_business", None),
                         SlotSet("business_type", offered), FollowupAction("application_form")]
+            if only_an_address(text, tracker) and not (FAULT_STORY_WORDS.search(text) or find_hazards(text)
+                                                       or SEND_A_CREW.search(text) or FAULT_NOW.search(text)):
+                # "迈皋桥路109号锦绣苑13栋1001" (heard as a fault, e.g. right after an application
+                # showed its address): nothing in it says a fault; no crew is sent for an address.
+                return [SlotSet("requested_slot", None), ActiveLoop(None), FollowupAction("action_answer_bare_detail")]
         if asked == "repair_area_type" and CORRECTION_WORDS.search(text) and tracker.get_slot("address"):
             # "哦不对 是2303 我打错了" at the area question: the address just given is corrected.
             corrected = corrected_value(tracker, "address")

@@ -13,6 +13,7 @@ from rasa_sdk.types import DomainDict
 from actions.common import (
     bot_texts_within,
     complete_callback,
+    correct_just_filed_address,
     correct_just_filed_phone,
     earlier_customer_texts,
     entity_values,
@@ -80,7 +81,8 @@ class ActionAnswerBareDetail(Action):
                   domain: DomainDict) -> List[EventType]:
         addresses = entity_values(tracker, "address")
         accounts = entity_values(tracker, "account_no")
-        corrected = await correct_just_filed_phone(dispatcher, tracker)
+        corrected = await correct_just_filed_phone(dispatcher, tracker) or \
+            await correct_just_filed_address(dispatcher, tracker)
         if corrected is not None:
             return corrected
         phone = next(filter(None, map(find_mobile, entity_values(tracker, "phone"))), None) or find_mobile(latest_text(tracker))

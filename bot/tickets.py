@@ -358,6 +358,28 @@ def set_contact(session: Session, ticket_no: str, *, contact_phone: str, actor: 
     return ticket
 
 
+def set_address(session: Session, ticket_no: str, *, address: str, actor: str,
+                now: datetime | None = None) -> Ticket:
+    """The place the customer corrected after the ticket was opened ("地址说错了 是和平社区81号"):
+    the ticket's address changes and the old one stays in its record. The area type and the
+    deadlines are kept as they were (staff look again when the place is in another area).
+    The same address again changes nothing; closed and cancelled tickets do not change."""
+    ticket = _locked_ticket(session, ticket_no, actor)
+    details = dict(ticket.details or {})
+    if details.get("address") == address:
+        return ticket
+    if ticket.status in FINAL_STATUSES:
+        raise TicketConflict("ticket_final", f"ticket {ticket_no} is {ticket.status} and cannot change")
+    at = now or now_utc()
+    data: dict[str, Any] = {"from": details.get("address"), "to": address}
+    details["address"] = address
+    ticket.details = details  # a new dict: the JSON column is written
+    ticket.updated_at = at
+    ticket.events.append(TicketEvent(at=at, actor=actor, kind="address_changed", data=data))
+    session.flush()
+    return ticket
+
+
 def add_note(session: Session, ticket_no: str, *, actor: str, note: str) -> Ticket:
     ticket = get_ticket(session, ticket_no)
     if ticket is None:

@@ -359,6 +359,15 @@ def spec() -> dict[str, Any]:
             "responses": {"200": _answer("the ticket", _ref("Ticket")),
                           "404": {"$ref": "#/components/responses/NotFound"},
                           "400": {"$ref": "#/components/responses/BadRequest"}}}},
+        "/api/v1/tickets/{ticket_no}/address": {"post": {
+            "summary": "Record the address the customer corrected after the ticket was opened (the old one stays in its record)",
+            "parameters": [_path_param("ticket_no")],
+            "requestBody": _json_body({"type": "object", "required": ["address", "actor"], "properties": {
+                "address": {"type": "string", "maxLength": 255, "example": "南京市玄武区和平社区81号"},
+                "actor": {"type": "string"}}}),
+            "responses": {"200": _answer("the ticket", _ref("Ticket")),
+                          "404": {"$ref": "#/components/responses/NotFound"},
+                          "409": {"$ref": "#/components/responses/Conflict"}, **ERRORS}}},
         "/api/v1/tickets/{ticket_no}/contact": {"post": {
             "summary": "Record the phone (and name) to reach the customer on, given after the ticket was opened",
             "parameters": [_path_param("ticket_no")],

@@ -507,6 +507,22 @@ async def change_ticket_contact(request: web.Request) -> web.Response:
 
 
 
+@routes.post("/api/v1/tickets/{ticket_no}/address")
+async def change_ticket_address(request: web.Request) -> web.Response:
+    """The address the customer corrected after the ticket was opened (the old one is kept in
+    the ticket's record)."""
+    ticket_no = request.match_info["ticket_no"].strip().upper()
+    body = await json_object(request)
+    address = string(body, "address", required=True, max_len=255)
+    actor = string(body, "actor", required=True, max_len=64)
+    try:
+        data = await _store(request).run(_change_ticket, _store(request), ticket_service.set_address, ticket_no,
+                                         address=address, actor=actor)
+    except ticket_service.TicketError as exc:
+        raise _ticket_error(exc) from None
+    return _json(data)
+
+
 @routes.post("/api/v1/tickets/{ticket_no}/notes")
 async def add_ticket_note(request: web.Request) -> web.Response:
     """More the customer said after the ticket was opened (or a remark of staff), kept on the ticket."""

@@ -177,3 +177,72 @@ async def test_the_meter_test_answer_offers_to_file_the_request():
     events, messages = await run_action(ActionAnswerFaq(), faq_tracker("电表老是走得快 不准怎么办", "meter_calibration"))
     assert {e["name"]: e["value"] for e in events if e.get("event") == "slot"}["offered_business"] == "meter_check"
     assert "meter_check" in messages[-1]["buttons"][0]["payload"]
+
+
+# --- an application's earlier request asked after; an address after a filing is no fault --------
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("text", ["我们增容的申请审核过了没有 户号3201000033 尾号3530", "充电桩申请通过了吗",
+                                  "提交的过户有消息了吗"])
+async def test_a_question_on_an_earlier_application_is_a_progress_query_not_a_new_one(text):
+    from actions.applications import ValidateApplicationForm
+
+    events, _ = await run_action(ValidateApplicationForm(), make_tracker(text, intent="apply_service",
+                                                                          form="application_form"))
+    assert events[-1]["name"] == "progress_form"
+
+
+@pytest.mark.asyncio
+async def test_a_review_question_about_a_new_application_stays_an_application():
+    from actions.applications import ValidateApplicationForm
+
+    events, _ = await run_action(ValidateApplicationForm(), make_tracker(
+        "想改峰谷电 要审核吗", intent="apply_service", form="application_form"))
+    assert not any(e.get("name") == "progress_form" for e in events)
+
+
+async def filed_application(address: str) -> dict:
+    import uuid
+
+    from actions import api_client
+
+    return await api_client.create_ticket({
+        "request_key": f"test:{uuid.uuid4().hex}", "type": "application", "business_type": "tariff_change",
+        "summary": "电价变更", "channel": "web", "account_no": "3201000012", "details": {"address": address}})
+
+
+def after_filing(ticket_no: str, said: str, address: str):
+    prior = [{"event": "user", "text": "户号3201000012 手机尾号1734"},
+             {"event": "bot", "text": f"您的电价变更申请已提交，工单号：{ticket_no}。"}]
+    return make_tracker(said, intent="inform", prior_events=prior, entities=[{"entity": "address", "value": address}])
+
+
+@pytest.mark.asyncio
+async def test_the_same_address_right_after_the_filing_is_confirmed_and_no_repair(actions_gateway):
+    from actions.faults import ValidateFaultForm
+    from actions.menu import ActionAnswerBareDetail
+
+    ticket = await filed_application("江苏省南京市栖霞区迈皋桥路109号锦绣苑13栋1001室")
+    said = "迈皋桥路109号锦绣苑13栋1001"
+    heard_as_fault = after_filing(ticket["ticket_no"], said, said)
+    heard_as_fault.latest_message["intent"] = {"name": "report_fault", "confidence": 1.0}
+    heard_as_fault.active_loop = {"name": "fault_form"}
+    events, _ = await run_action(ValidateFaultForm(), heard_as_fault)
+    assert events[-1] == {"event": "followup", "timestamp": None, "name": "action_answer_bare_detail"}
+    _, messages = await run_action(ActionAnswerBareDetail(), after_filing(ticket["ticket_no"], said, said))
+    assert [m.get("response") for m in messages] == ["utter_ticket_address_same"]
+
+
+@pytest.mark.asyncio
+async def test_an_address_corrected_after_the_filing_goes_onto_that_ticket(actions_gateway):
+    from actions import api_client
+    from actions.menu import ActionAnswerBareDetail
+
+    ticket = await filed_application("和平社区21号")
+    _, messages = await run_action(ActionAnswerBareDetail(), after_filing(
+        ticket["ticket_no"], "不对不对 地址说错了 是和平社区81号", "和平社区81号"))
+    assert [m.get("response") for m in messages] == ["utter_ticket_address_corrected"]
+    stored = await api_client.get_ticket(ticket["ticket_no"])
+    assert stored["details"]["address"] == "和平社区81号"
+    assert any(e["kind"] == "address_changed" and e["data"] == {"from": "和平社区21号", "to": "和平社区81号"}
+               for e in stored["events"])

@@ -424,6 +424,30 @@ async def test_contact_given_later_is_recorded_once_and_closed_tickets_keep_thei
     assert (await kept.json())["contact_phone"] == "13912345678"
 
 
+async def test_an_address_corrected_later_replaces_the_tickets_and_keeps_the_old_one_in_its_record(demo_gateway_client):
+    client = demo_gateway_client
+    ticket = await (await post(client, "/api/v1/tickets", {
+        "type": "repair", "summary": "和平社区21号：家里没电", "channel": "web", "details": {"address": "和平社区21号"},
+        "request_key": "addr:1"})).json()
+    path = f"/api/v1/tickets/{ticket['ticket_no']}/address"
+    changed = await post(client, path, {"address": "和平社区81号", "actor": "bot"})
+    body = await changed.json()
+    assert changed.status == 200 and body["details"]["address"] == "和平社区81号"
+    assert body["events"][-1]["kind"] == "address_changed"
+    assert body["events"][-1]["data"] == {"from": "和平社区21号", "to": "和平社区81号"}
+    assert [m["due_at"] for m in body["milestones"]] == [m["due_at"] for m in ticket["milestones"]]
+    again = await (await post(client, path, {"address": "和平社区81号", "actor": "bot"})).json()
+    assert [e["kind"] for e in again["events"]].count("address_changed") == 1  # a retry changes nothing
+    for bad_body, field in (({"actor": "bot"}, "address"), ({"address": "和平社区81号"}, "actor"),
+                            ({"address": "x" * 256, "actor": "bot"}, "address")):
+        bad = await post(client, path, bad_body)
+        assert bad.status == 400 and (await bad.json())["field"] == field
+    assert (await post(client, "/api/v1/tickets/BX20000101999/address", {"address": "a", "actor": "bot"})).status == 404
+    await post(client, f"/api/v1/tickets/{ticket['ticket_no']}/status", {"status": "cancelled", "actor": "agent"})
+    late = await post(client, path, {"address": "和平社区91号", "actor": "bot"})
+    assert late.status == 409 and (await late.json())["error"] == "ticket_final"
+
+
 async def test_survey_answers(demo_gateway_client, service_headers):
     client = demo_gateway_client
     ticket = await (await post(client, "/api/v1/tickets", REPAIR)).json()
