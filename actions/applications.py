@@ -56,7 +56,8 @@ BUSINESS_TYPES: Dict[str, Dict[str, Any]] = {
         "label": vocabulary.BUSINESS_TYPES["name_transfer"],
         "documents": ["新户主身份证", "原户主身份证（或继承、法院文书）", "过户后的房屋产权证明（不动产权证书或购房合同）",
                       "结清原户电费"],
-        "words": ["过户", "更名", "改名", "换户主", "户名", "新房主", "转给新", "户名转"],
+        "words": ["过户", "更名", "改名", "换户主", "户名", "新房主", "转给新", "户名转", "过到", "到他名下", "到她名下",
+                  "到我名下", "到买家名下", "到新房东名下"],
     },
     "meter_move": {
         "label": vocabulary.BUSINESS_TYPES["meter_move"],
@@ -441,6 +442,11 @@ class ValidateApplicationForm(KeepsIdentitySlots, BaseFormValidation, FormValida
                     or answer_inline(dispatcher, tracker, domain)):
                 dispatcher.utter_message(response="utter_cannot_answer")
             return [SlotSet("requested_slot", None), ActiveLoop(None), FollowupAction("action_listen")]
+        if asked in (None, "business_type") and not tracker.get_slot("business_type") and not text.startswith("/") \
+                and business_from_text(text) is None:
+            rerouted = self.another_request(tracker, text)
+            if rerouted:
+                return rerouted
         if asked is None and BILL_AMOUNT_QUESTION.search(text) and not INTENDS_NEW.search(text) \
                 and not SWITCH_WORDS.search(text):
             # "我家是峰谷电 上个月怎么还要五十多" (峰谷 named a tariff change): why the bill is
@@ -531,6 +537,24 @@ class ValidateApplicationForm(KeepsIdentitySlots, BaseFormValidation, FormValida
         required = await self.required_slots(self.domain_slots(domain), dispatcher, tracker, domain)
         events.append(SlotSet("requested_slot", next((name for name in required if tracker.slots.get(name) is None), None)))
         return events
+
+    @staticmethod
+    def another_request(tracker: Tracker, text: str) -> Optional[List[EventType]]:
+        """No business named, and the words tell another request: "儿子用支付宝帮我把电费交掉了
+        电还是不来" (power back after paying), "早上一开机器就全停了 现在整个车间没电" (a fault).
+        Served as what they are, not asked again and again which business it is."""
+        from actions.faq import asks_power_back_after_paying  # faq imports this module
+        from actions.menu import named_request  # menu imports the forms' helpers
+
+        leave: List[EventType] = [SlotSet("requested_slot", None), ActiveLoop(None)]
+        if asks_power_back_after_paying(text):
+            return leave + [FollowupAction("action_answer_faq")]
+        request = named_request(text)
+        if request == "fault_form":
+            return leave + [SlotSet("fault_description", text[:500]), FollowupAction("fault_form")]
+        if request and request != "application_form":
+            return leave + [FollowupAction(request)]
+        return None
 
     async def required_slots(self, domain_slots: List[Text], dispatcher: CollectingDispatcher,
                              tracker: Tracker, domain: DomainDict) -> List[Text]:

@@ -1714,6 +1714,8 @@ LET_DOWN = re.compile(r"说好[^，,。]{0,14}(结果|没|不|也)|人影(子)?�
 # Someone posing as the utility's staff ("冒充供电所的人上门收费", "我觉得是骗子"): a tip-off.
 # "楼下群租房乱拉电线…从公共照明接电给电动车充电": using electricity illegally.
 ILLEGAL_USE = re.compile(r"乱拉电线|私拉乱接|私拉电线|乱接电线|私接电线|偷接|偷电|窃电|绕表|绕过电表|没走表|不走表的线|"
+                         # "电线直接接在表前面 根本不走电表": wired before the meter.
+                         r"不走电表|不走表|没走电表|不经过电表|(绕|跳)过了?(电)?表|接在(电)?表前|(电)?表前(面|头)?(私自)?接|私自接(电|线)|"
                          r"(从|在)[^，,。]{0,8}(路灯|公共照明|电线杆|楼道|公共)[^，,。]{0,6}(接|拉|偷)(电|线|了)")
 def _hazard_named(text: str) -> bool:
     from actions.faults import find_hazards  # faults imports this module

@@ -246,3 +246,37 @@ async def test_an_address_corrected_after_the_filing_goes_onto_that_ticket(actio
     assert stored["details"]["address"] == "和平社区81号"
     assert any(e["kind"] == "address_changed" and e["data"] == {"from": "和平社区21号", "to": "和平社区81号"}
                for e in stored["events"])
+
+
+# --- an application form opened by words of another request serves that request -----------------
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("text, followed", [
+    ("喂 我是枫香岭村的老徐 儿子在外地用支付宝帮我把电费交掉了 电还是不来", "action_answer_faq"),
+    ("师傅 我们是个小木工作坊 早上一开机器就全停了 现在整个车间没电 隔壁厂也没有", "fault_form"),
+])
+async def test_an_application_opened_by_another_requests_words_serves_that_request(text, followed):
+    from actions.applications import ValidateApplicationForm
+
+    events, messages = await run_action(ValidateApplicationForm(), make_tracker(text, intent="apply_service",
+                                                                                 form="application_form"))
+    assert events[-1]["name"] == followed and messages == []
+
+
+@pytest.mark.asyncio
+async def test_selling_the_house_names_the_name_transfer():
+    from actions.applications import ValidateApplicationForm
+
+    events, _ = await run_action(ValidateApplicationForm(), make_tracker(
+        "房子卖掉了 买家要把电户过到他名下 我这边要做啥", intent="apply_service", form="application_form"))
+    assert {e["name"]: e["value"] for e in events if e.get("event") == "slot"}["business_type"] == "name_transfer"
+
+
+@pytest.mark.asyncio
+async def test_wiring_before_the_meter_told_in_a_repair_is_a_tip_off():
+    from actions.faults import ValidateFaultForm
+
+    text = "我租的房子楼下有个加工厂 晚上机器轰轰响 我看见他们电线直接接在表前面 根本不走电表"
+    events, _ = await run_action(ValidateFaultForm(), make_tracker(text, intent="report_fault", form="fault_form"))
+    values = {e["name"]: e["value"] for e in events if e.get("event") == "slot"}
+    assert values["feedback_type"] == "tip_off" and events[-1]["name"] == "feedback_form"
