@@ -34,8 +34,10 @@ from actions.common import (
     reset_form_slots,
     bot_texts_within,
     resolve_inline_correction,
+    same_place,
     slot_before_this_message,
     spelled_house_numbers,
+    ticket_announced_within,
 )
 from bot import vocabulary
 
@@ -418,6 +420,8 @@ QUESTION_WORDS = re.compile(r"[吗呢嘛么？?][。！!～~\s]*$|怎么|咋|如
 ASKS_HOW_FAR = re.compile(r"到哪(了|一步|儿了)|进度|办好了?没|办完了?没|好了没|怎么样了|批(下来|了)?没|有结果了?吗|还没(办|装|批|弄)好|"
                           r"(审核|审批|审)(过|完|好|通过|下来)了?(没|吗|么)|(审核|审批)了?没|(通过|批准|受理)了(没|吗|么)|"
                           r"有(消息|动静|回音|回复)了?(吗|没)|(咋|怎么)还没(消息|动静|人联系)")
+# "再办一个", "另外一个", "第二个": one more of the same business, not the one just filed.
+ANOTHER_ONE = re.compile(r"再(申请|办|装|来|弄|报)|另(外)?(一|个|再)|还要(一|再)|又(要|想)|第二|两个|多(办|装)")
 # ... but never when the same message asks for a new one ("想再申请一个").
 INTENDS_NEW = re.compile(r"我(想|要)(申请|办|装)|帮我(申请|办)|再(申请|办|装)")
 
@@ -442,6 +446,10 @@ class ValidateApplicationForm(KeepsIdentitySlots, BaseFormValidation, FormValida
                     or answer_inline(dispatcher, tracker, domain)):
                 dispatcher.utter_message(response="utter_cannot_answer")
             return [SlotSet("requested_slot", None), ActiveLoop(None), FollowupAction("action_listen")]
+        if filed and business_from_text(text) in (None, filed) and not ANOTHER_ONE.search(text):
+            already = await self.already_filed(dispatcher, tracker, filed, text)
+            if already:
+                return already
         if asked in (None, "business_type") and not tracker.get_slot("business_type") and not text.startswith("/") \
                 and business_from_text(text) is None:
             rerouted = self.another_request(tracker, text)
@@ -537,6 +545,30 @@ class ValidateApplicationForm(KeepsIdentitySlots, BaseFormValidation, FormValida
         required = await self.required_slots(self.domain_slots(domain), dispatcher, tracker, domain)
         events.append(SlotSet("requested_slot", next((name for name in required if tracker.slots.get(name) is None), None)))
         return events
+
+    @staticmethod
+    async def already_filed(dispatcher: CollectingDispatcher, tracker: Tracker, business: str,
+                            text: str) -> Optional[List[EventType]]:
+        """"那就办吧 太平南路305号…" right after the meter move was filed: it is filed already (no
+        second ticket); an address that is another place corrects the filed one."""
+        ticket_no = ticket_announced_within(tracker, 3)
+        if not ticket_no:
+            return None
+        dispatcher.utter_message(response="utter_application_already_filed", ticket_no=ticket_no,
+                                 business=BUSINESS_TYPES[business]["label"])
+        address = address_in_text(text)
+        if address:
+            try:
+                ticket = await api_client.get_ticket(ticket_no)
+                held = str((ticket.get("details") or {}).get("address") or "")
+                if not same_place(held, address):
+                    await api_client.set_ticket_address(ticket_no, address)
+                    dispatcher.utter_message(response="utter_ticket_address_corrected", ticket_no=ticket_no,
+                                             address=echoed(address))
+            except api_client.ApiError:
+                pass  # the ticket stands as filed; staff confirm the address when they call
+        return [SlotSet("requested_slot", None), ActiveLoop(None), SlotSet("business_type", None),
+                FollowupAction("action_listen")]
 
     @staticmethod
     def another_request(tracker: Tracker, text: str) -> Optional[List[EventType]]:

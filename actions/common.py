@@ -1513,7 +1513,7 @@ def only_an_address(text: str, tracker: Optional[Tracker] = None) -> Optional[st
     return found if len(rest) <= 2 else None
 
 
-def _same_place(one: str, other: str) -> bool:
+def same_place(one: str, other: str) -> bool:
     one, other = (re.sub(r"[\s，,。]|江苏省|南京市|室$", "", v) for v in (one, other))
     return bool(one and other) and (one in other or other in one)
 
@@ -1531,7 +1531,7 @@ async def correct_just_filed_address(dispatcher: CollectingDispatcher, tracker: 
     try:
         ticket = await api_client.get_ticket(ticket_no)
         held = str((ticket.get("details") or {}).get("address") or "")
-        if held and _same_place(held, address):
+        if held and same_place(held, address):
             dispatcher.utter_message(response="utter_ticket_address_same", ticket_no=ticket_no)
             return [SlotSet("address", None)]
         await api_client.set_ticket_address(ticket_no, address)

@@ -55,6 +55,7 @@ TOPIC_CONCEPTS: Dict[str, str] = {
     "bind_account": r"户号|绑定|绑|添加|关联|账号|编号",
     "change_phone": r"手机|电话|号码|号|预留|联系方式|短信",
     "prepaid": r"预存|预交|预付|多交|多存|存|充|余额|提前|先交",
+    "prepaid_low_balance": r"余额|预付|预存|充值|充钱|充了|没钱|用完|不足|负的|剩多少",
     "ev_charging_price": r"充电|电价|价|多少钱|收费|一度|电费",
     "pv_settlement": r"光伏|上网|结算|发电|余电|收益|卖电|钱|怎么算",
     "price_commercial": r"商业|工商业|店|铺|门面|生意|饭店|餐馆|超市|做买卖|经营|公司|单位",

@@ -280,3 +280,23 @@ async def test_wiring_before_the_meter_told_in_a_repair_is_a_tip_off():
     events, _ = await run_action(ValidateFaultForm(), make_tracker(text, intent="report_fault", form="fault_form"))
     values = {e["name"]: e["value"] for e in events if e.get("event") == "slot"}
     assert values["feedback_type"] == "tip_off" and events[-1]["name"] == "feedback_form"
+
+
+@pytest.mark.asyncio
+async def test_go_ahead_right_after_the_application_was_filed_files_no_second_one(actions_gateway):
+    from actions import api_client
+    from actions.applications import ValidateApplicationForm
+
+    ticket = await filed_application("江苏省南京市秦淮区太平南路305号阳光花园18栋701室")
+    prior = [{"event": "user", "text": "手机尾号8842"},
+             {"event": "bot", "text": f"您的电价变更申请已提交，工单号：{ticket['ticket_no']}。"},
+             {"event": "user", "text": "要收费不"}, {"event": "bot", "text": "一般不收费。"}]
+    tracker = make_tracker("那就办吧 太平南路305号阳光花园18栋702", intent="apply_service", form="application_form",
+                           prior_events=prior)
+    events, messages = await run_action(ValidateApplicationForm(), tracker)
+    assert [m.get("response") for m in messages] == ["utter_application_already_filed", "utter_ticket_address_corrected"]
+    assert events[-1]["name"] == "action_listen"
+    assert (await api_client.get_ticket(ticket["ticket_no"]))["details"]["address"] == "太平南路305号阳光花园18栋702"
+    again = make_tracker("再申请一个 给我店里也改一下", intent="apply_service", form="application_form", prior_events=prior)
+    events, _ = await run_action(ValidateApplicationForm(), again)
+    assert not any(e.get("name") == "action_listen" for e in events)  # one more is another application
