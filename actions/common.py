@@ -1500,7 +1500,8 @@ def only_an_address(text: str, tracker: Optional[Tracker] = None) -> Optional[st
     """The address of a message that says nothing else ("迈皋桥路109号锦绣苑13栋1001",
     "不对 地址是和平社区81号"), or None."""
     text = str(text or "").strip()
-    found = next((v for v in (entity_values(tracker, "address") if tracker is not None else []) if v in text), None)
+    found = next((v for v in (entity_values(tracker, "address") if tracker is not None else [])
+                  if v in text and not re.search(r"不是|^[了的是]", v)), None)
     if found is None:
         rest = CORRECTION_WORDS.sub("", text)
         rest = re.sub(r"^(地址|我家|我们家|家)?(是|在|住在?)?", "", rest.strip(" ，,。.：:"))
@@ -1520,17 +1521,25 @@ def same_place(one: str, other: str) -> bool:
 
 async def correct_just_filed_address(dispatcher: CollectingDispatcher, tracker: Tracker) -> Optional[List[EventType]]:
     """An address alone right after a ticket was registered (its address shown to be checked),
-    or "不对 地址是…" within a few messages of it: the same place is confirmed, another one
-    replaces the ticket's address (the old one stays in its record). None otherwise."""
+    or "不对 地址是…" / "写错了 是6栋1503室 不是16栋" within a few messages of it: the same place
+    is confirmed, another one (or the filed one with the part corrected) replaces the ticket's
+    address; the old one stays in its record. None otherwise."""
     text = latest_text(tracker)
-    corrected = bool(CORRECTION_WORDS.search(text))
+    corrected = bool(CORRECTION_WORDS.search(text) or re.search(r"不是", text))
     ticket_no = ticket_announced_last_turn(tracker) or (ticket_announced_within(tracker, 3) if corrected else None)
+    if not ticket_no or tracker.get_slot("requested_slot") is not None:
+        return None
     address = only_an_address(text, tracker)
-    if not ticket_no or not address or tracker.get_slot("requested_slot") is not None:
+    if not address and not (corrected and only_fragments(text)):
         return None
     try:
         ticket = await api_client.get_ticket(ticket_no)
         held = str((ticket.get("details") or {}).get("address") or "")
+        if corrected and held:
+            # Parts of the filed address ("是13栋 不是31栋", "门牌是86号"): that address, amended.
+            address = _swap_fragment(text, held) or _amend_with_fragments(text, held) or address
+        if not address or only_fragments(address):
+            return None
         if held and same_place(held, address):
             dispatcher.utter_message(response="utter_ticket_address_same", ticket_no=ticket_no)
             return [SlotSet("address", None)]

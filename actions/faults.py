@@ -724,7 +724,10 @@ class ValidateFaultForm(BaseFormValidation, AddressValidation, FormValidationAct
         opening = asked is None and not tracker.get_slot("fault_description")
         if (opening or asked in ("address", "contact_phone", "repair_area_type")) and not find_hazards(text) \
                 and not tracker.get_slot("hazard") \
-                and (asks_power_back_after_paying(text) or asks_whether_to_report_after_arrears(tracker)):
+                and (asks_power_back_after_paying(text) or asks_whether_to_report_after_arrears(tracker)) \
+                or asked is None and not tracker.get_slot("hazard") and asks_whether_to_report_after_arrears(tracker):
+            # ("那还要等多久啊 冰箱里东西要坏了" right after the arrears answer, sent here by the
+            # complaint form with its words as the fault: the same rule, no crew.)
             # ("刚才用微信交掉了 到底多久能来电" at the address question, after "我欠费了？": the same.)
             # "欠费给停了，我刚刚在微信上都交掉了，什么时候能来电啊" (NLU heard a fault): power
             # comes back within 24 hours of paying; the account's bills are checked, no crew.

@@ -300,3 +300,29 @@ async def test_go_ahead_right_after_the_application_was_filed_files_no_second_on
     again = make_tracker("再申请一个 给我店里也改一下", intent="apply_service", form="application_form", prior_events=prior)
     events, _ = await run_action(ValidateApplicationForm(), again)
     assert not any(e.get("name") == "action_listen" for e in events)  # one more is another application
+
+
+@pytest.mark.asyncio
+async def test_a_part_of_the_address_corrected_after_the_filing_amends_the_filed_address(actions_gateway):
+    from actions import api_client
+    from actions.menu import ActionAnswerBareDetail
+
+    ticket = await filed_application("建邺区所街152号阳光花园16栋1503室")
+    tracker = after_filing(ticket["ticket_no"], "不对 写错了 是6栋1503室 不是16栋", "了 是6栋1503室 不是16栋")
+    _, messages = await run_action(ActionAnswerBareDetail(), tracker)
+    assert [m.get("response") for m in messages] == ["utter_ticket_address_corrected"]
+    stored = await api_client.get_ticket(ticket["ticket_no"])
+    assert stored["details"]["address"] == "建邺区所街152号阳光花园6栋1503室"
+
+
+@pytest.mark.asyncio
+async def test_how_long_to_wait_sent_on_by_the_complaint_form_is_still_not_a_repair():
+    from actions.faults import ValidateFaultForm
+
+    answered = [{"event": "user", "text": "手机尾号5041", "parse_data": {"intent": {"name": "inform"}}},
+                {"event": "bot", "text": "系统里还显示的电费共 227.17 元未结清。电费结清后24小时内恢复供电。"}]
+    said = "那还要等多久啊 冰箱里东西要坏了"
+    tracker = make_tracker(said, intent="complain", form="fault_form", prior_events=answered,
+                           slots={"fault_description": said})
+    events, _ = await run_action(ValidateFaultForm(), tracker)
+    assert {"event": "followup", "timestamp": None, "name": "action_answer_faq"} in events
