@@ -326,3 +326,15 @@ async def test_how_long_to_wait_sent_on_by_the_complaint_form_is_still_not_a_rep
                            slots={"fault_description": said})
     events, _ = await run_action(ValidateFaultForm(), tracker)
     assert {"event": "followup", "timestamp": None, "name": "action_answer_faq"} in events
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("said", ["不要登记不要登记 我就是说说 没得事了", "别登记了 我就发发牢骚"])
+async def test_a_grumble_that_asks_not_to_be_filed_is_not_filed(said):
+    from actions.feedback import ValidateFeedbackForm
+
+    tracker = make_tracker(said, intent="deny", form="feedback_form", slots={
+        "feedback_type": "complaint", "feedback_content": "个么搞的嘛 昨天晚上又停电 电视看一半黑掉了",
+        "requested_slot": "contact_phone"})
+    events, _ = await run_action(ValidateFeedbackForm(), tracker)
+    assert events[-1] == {"event": "followup", "timestamp": None, "name": "action_cancel_form"}
