@@ -209,6 +209,24 @@ class ActionAffirmOutsideForm(Action):
         return []
 
 
+class ActionDenyOutsideForm(Action):
+    """A no with no question of a form pending. "不对不对 号码打错了 是18951763042" (heard as a
+    no) right after a ticket was registered corrects that ticket's phone (or address);
+    otherwise the bot says it is there when needed."""
+
+    def name(self) -> Text:
+        return "action_deny_outside_form"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: DomainDict) -> List[EventType]:
+        corrected = await correct_just_filed_phone(dispatcher, tracker) or \
+            await correct_just_filed_address(dispatcher, tracker)
+        if corrected is not None:
+            return corrected
+        dispatcher.utter_message(response="utter_ok_no_problem")
+        return []
+
+
 # Other utilities: the customer is told who can help instead of a bare "not my business".
 OTHER_UTILITIES = (
     ("utter_out_of_scope_gas", re.compile(r"燃气|煤气|天然气|液化气|气费|燃气费|燃气表")),

@@ -338,3 +338,24 @@ async def test_a_grumble_that_asks_not_to_be_filed_is_not_filed(said):
         "requested_slot": "contact_phone"})
     events, _ = await run_action(ValidateFeedbackForm(), tracker)
     assert events[-1] == {"event": "followup", "timestamp": None, "name": "action_cancel_form"}
+
+
+@pytest.mark.asyncio
+async def test_a_phone_corrected_in_words_heard_as_a_no_goes_onto_the_ticket_just_filed(actions_gateway):
+    import uuid
+
+    from actions import api_client
+    from actions.menu import ActionDenyOutsideForm
+
+    ticket = await api_client.create_ticket({
+        "request_key": f"test:{uuid.uuid4().hex}", "type": "repair", "summary": "清凉门大街56号：家里没电",
+        "channel": "web", "contact_phone": "18951763024", "details": {"address": "鼓楼区清凉门大街56号3幢402"}})
+    prior = [{"event": "user", "text": "电话18951763024"},
+             {"event": "bot", "text": f"已为您登记故障报修，工单号：{ticket['ticket_no']}。"}]
+    tracker = make_tracker("不对不对 号码打错了 是18951763042", intent="deny", prior_events=prior,
+                           entities=[{"entity": "phone", "value": "18951763042"}])
+    _, messages = await run_action(ActionDenyOutsideForm(), tracker)
+    assert messages[0].get("response") == "utter_ticket_phone_corrected"
+    assert (await api_client.get_ticket(ticket["ticket_no"]))["contact_phone"] == "18951763042"
+    _, plain = await run_action(ActionDenyOutsideForm(), make_tracker("不用了", intent="deny"))
+    assert [m.get("response") for m in plain] == ["utter_ok_no_problem"]
