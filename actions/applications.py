@@ -246,6 +246,34 @@ def business_just_filed(tracker: Tracker, turns: int = 3) -> Optional[str]:
                  for filed in [FILED_APPLICATION.search(text)] if filed), None)
 
 
+# "充电桩以后再说", "先不办": a business put off for later.
+PUT_OFF = re.compile(r"以后再(说|办|弄|装)|再说吧?|先不(办|弄|装|申请)|下次再|不急|缓一缓|等等再说")
+
+
+def businesses_named(text: str) -> List[str]:
+    """Every business the words name, in order (a word inside another's longer word left out)."""
+    named: List[str] = []
+    for clause in re.split(r"[，,。；;！!？?\s]|另外|还有|顺便", text or ""):
+        key = business_from_text(clause)
+        if key and key not in named:
+            named.append(key)
+    return named
+
+
+def business_meant_now(text: str) -> Optional[str]:
+    """Of several businesses named, the one applied for now: not one put off ("充电桩以后再说"),
+    not one only asked about ("另外问下峰谷电价…")."""
+    from actions.faq import intended_business  # faq imports this module
+
+    clauses = [c for c in re.split(r"[，,。；;！!？?\s]|另外|还有|顺便", text or "") if c]
+    kept = " ".join(c for c in clauses if not PUT_OFF.search(c))
+    if kept != " ".join(clauses):
+        named = businesses_named(kept)
+        if named:
+            return named[-1]
+    return intended_business(text)
+
+
 def changed_business(text: str) -> Optional[str]:
     """The business a change of mind names ("不是过户 是移表"), None without a change of mind."""
     if not re.search(r"不对|不是|搞错|说错|改成|换成|改办|改为", text or ""):
@@ -713,6 +741,10 @@ class ValidateApplicationForm(KeepsIdentitySlots, BaseFormValidation, FormValida
         if re.search(r"不对|不是|说错|改成|其实是|换成", text) and not text.startswith("/"):
             # "不对 不是过户 我是想把电表移到外头": the entity is the business denied, the last one named counts.
             key = business_from_text(text) or key
+        elif not text.startswith("/") and len(businesses_named(text)) > 1:
+            # "想在小区车位装个充电桩，另外问下峰谷电价几点开始" (the tariff only asked about),
+            # "那我先办增容吧 充电桩以后再说" (the charger put off): the one meant now.
+            key = business_meant_now(text) or key
         elif key == "new_connection" and not text.startswith("/") and business_from_text(text) not in (None, key):
             # "车位上装个充电桩 物业说要先找供电公司报装": NLU hears the generic "报装" as a new
             # connection; the business the words name is the one applied for.
@@ -763,7 +795,8 @@ class ValidateApplicationForm(KeepsIdentitySlots, BaseFormValidation, FormValida
         whole = address_in_text(said) if not said.startswith("/") else None
         if whole and text and len(whole) > len(text) and re.sub(r"\s", "", text) in re.sub(r"\s", "", whole) and (
                 whole.startswith(text) and not whole[len(text)].isspace()
-                or not looks_like_address(text, tracker, need_number=True)):
+                or not looks_like_address(text, tracker, need_number=True)
+                or not whole.startswith(text) and len(re.sub(r"\s", "", text)) * 2 <= len(re.sub(r"\s", "", whole))):
             # "地址秦淮区龙蟠中路141号翠竹园1栋1301室" with only "…141号" heard, "…B区112车位"
             # with only "区112": all of it.
             text = whole

@@ -359,3 +359,29 @@ async def test_a_phone_corrected_in_words_heard_as_a_no_goes_onto_the_ticket_jus
     assert (await api_client.get_ticket(ticket["ticket_no"]))["contact_phone"] == "18951763042"
     _, plain = await run_action(ActionDenyOutsideForm(), make_tracker("不用了", intent="deny"))
     assert [m.get("response") for m in plain] == ["utter_ok_no_problem"]
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("text, heard, meant", [
+    ("想在小区车位装个充电桩，另外问下峰谷电价谷时段几点开始算", "tariff_change", "ev_charger"),
+    ("等等 物业说我家容量不够 得先增容？那我先办增容吧 充电桩以后再说", "ev_charger", "capacity_change"),
+])
+async def test_of_two_businesses_named_the_one_meant_now_is_applied_for(text, heard, meant):
+    from actions.applications import ValidateApplicationForm
+
+    tracker = make_tracker(text, intent="apply_service", form="application_form", candidates={"business_type": heard})
+    events, _ = await run_action(ValidateApplicationForm(), tracker)
+    assert {e["name"]: e["value"] for e in events if e.get("event") == "slot"}["business_type"] == meant
+
+
+@pytest.mark.asyncio
+async def test_a_fragment_heard_in_a_whole_address_keeps_the_whole_address():
+    from actions.applications import ValidateApplicationForm
+
+    text = "哦 地址是建邺区嘉陵江东街18号 奥体名都地下车库B区112车位"
+    tracker = make_tracker(text, intent="inform", form="application_form", slots={
+        "business_type": "ev_charger", "applicant_name": "钱晓东", "contact_phone": "13675189022",
+        "requested_slot": "address"}, candidates={"address": "区112"}, entities=[{"entity": "address", "value": "区112"}])
+    events, _ = await run_action(ValidateApplicationForm(), tracker)
+    address = {e["name"]: e["value"] for e in events if e.get("event") == "slot"}["address"]
+    assert address.startswith("建邺区嘉陵江东街18号") and address.endswith("B区112车位")
