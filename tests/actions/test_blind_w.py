@@ -385,3 +385,14 @@ async def test_a_fragment_heard_in_a_whole_address_keeps_the_whole_address():
     events, _ = await run_action(ValidateApplicationForm(), tracker)
     address = {e["name"]: e["value"] for e in events if e.get("event") == "slot"}["address"]
     assert address.startswith("建邺区嘉陵江东街18号") and address.endswith("B区112车位")
+
+
+@pytest.mark.asyncio
+async def test_a_fee_question_at_the_address_question_is_not_an_incomplete_address():
+    from actions.applications import ValidateApplicationForm
+
+    tracker = make_tracker("对了问一下 装这个你们收不收钱的 拉线要不要另外给钱", intent="faq", form="application_form",
+                           slots={"business_type": "ev_charger", "applicant_name": "钱晓东",
+                                  "contact_phone": "13675189022", "requested_slot": "address"})
+    _, messages = await run_action(ValidateApplicationForm(), tracker)
+    assert "utter_address_incomplete" not in [m.get("response") for m in messages]
