@@ -1533,6 +1533,11 @@ async def correct_just_filed_address(dispatcher: CollectingDispatcher, tracker: 
     if not ticket_no or tracker.get_slot("requested_slot") is not None:
         return None
     address = only_an_address(text, tracker)
+    if not address and corrected:
+        # "哎呀地址打错了 是221号 不是211 中央路221号4栋1单元601": the whole address said again.
+        address = next((v for v in entity_values(tracker, "address")
+                        if looks_like_address(v, need_number=True) and not only_fragments(v)
+                        and not re.search(r"不是|^[了的是]", v)), None)
     if not address and not (corrected and only_fragments(text)):
         return None
     try:

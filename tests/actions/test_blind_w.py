@@ -396,3 +396,16 @@ async def test_a_fee_question_at_the_address_question_is_not_an_incomplete_addre
                                   "contact_phone": "13675189022", "requested_slot": "address"})
     _, messages = await run_action(ValidateApplicationForm(), tracker)
     assert "utter_address_incomplete" not in [m.get("response") for m in messages]
+
+
+@pytest.mark.asyncio
+async def test_the_whole_address_said_again_with_the_correction_replaces_the_filed_one(actions_gateway):
+    from actions import api_client
+    from actions.menu import ActionAnswerBareDetail
+
+    ticket = await filed_application("鼓楼区中央路211号4栋1单元601")
+    tracker = after_filing(ticket["ticket_no"], "哎呀地址打错了 是221号 不是211 中央路221号4栋1单元601",
+                           "中央路221号4栋1单元601")
+    _, messages = await run_action(ActionAnswerBareDetail(), tracker)
+    assert [m.get("response") for m in messages] == ["utter_ticket_address_corrected"]
+    assert "中央路221号4栋1单元601" in (await api_client.get_ticket(ticket["ticket_no"]))["details"]["address"]
