@@ -796,7 +796,8 @@ class ValidateApplicationForm(KeepsIdentitySlots, BaseFormValidation, FormValida
         if whole and text and len(whole) > len(text) and re.sub(r"\s", "", text) in re.sub(r"\s", "", whole) and (
                 whole.startswith(text) and not whole[len(text)].isspace()
                 or not looks_like_address(text, tracker, need_number=True)
-                or not whole.startswith(text) and len(re.sub(r"\s", "", text)) * 2 <= len(re.sub(r"\s", "", whole))):
+                or not whole.startswith(text) and len(re.sub(r"\s", "", text)) * 2 <= len(re.sub(r"\s", "", whole))
+                and len(whole) <= 40 and looks_like_address(whole, need_number=True)):
             # "地址秦淮区龙蟠中路141号翠竹园1栋1301室" with only "…141号" heard, "…B区112车位"
             # with only "区112": all of it.
             text = whole

@@ -409,3 +409,17 @@ async def test_the_whole_address_said_again_with_the_correction_replaces_the_fil
     _, messages = await run_action(ActionAnswerBareDetail(), tracker)
     assert [m.get("response") for m in messages] == ["utter_ticket_address_corrected"]
     assert "中央路221号4栋1单元601" in (await api_client.get_ticket(ticket["ticket_no"]))["details"]["address"]
+
+
+@pytest.mark.asyncio
+async def test_an_opening_with_questions_after_the_address_does_not_make_them_the_address():
+    from actions.applications import ValidateApplicationForm
+
+    text = "新房子要装电表开户 我叫韩晓东 电话18652093311 地址浦口区江浦街道凤凰大道9号天润城16栋702 要带什么材料 多久能通电"
+    tracker = make_tracker(text, intent="apply_service", form="application_form",
+                           slots={"business_type": "new_connection", "requested_slot": "address"},
+                           candidates={"address": "浦口区江浦街道凤凰大道9号"},
+                           entities=[{"entity": "address", "value": "浦口区江浦街道凤凰大道9号"}])
+    events, _ = await run_action(ValidateApplicationForm(), tracker)
+    address = {e["name"]: e["value"] for e in events if e.get("event") == "slot"}.get("address") or ""
+    assert "材料" not in address and "新房子" not in address
