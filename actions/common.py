@@ -1351,8 +1351,15 @@ async def add_to_just_filed(dispatcher: CollectingDispatcher, tracker: Tracker) 
     intent, _ = latest_intent(tracker)
     past_outage_only = intent in ("report_fault", "query_outage") and bool(PAST_ONLY.search(text)) \
         and not STILL_NOW.search(text)
+    from actions.faults import find_hazards, tells_a_fault  # faults imports this module
+    from actions.menu import named_request  # menu imports this module
+
+    # "雨花台区雨花南路238号梅园新村 那一片好几家都去了" after a tip-off on fake staff: where it
+    # happened (NLU heard a fault in the address), not a fault told.
+    place_only = bool(entity_values(tracker, "address")) and not tells_a_fault(text) and not find_hazards(text) \
+        and named_request(text) is None and only_an_address(text, tracker) is None  # (alone: confirms or corrects)
     if not ticket_no or tracker.get_slot("requested_slot") is not None or len(text) < 4 \
-            or text.startswith("/") or (intent in NOT_MORE_OF_THE_STORY and not past_outage_only) \
+            or text.startswith("/") or (intent in NOT_MORE_OF_THE_STORY and not past_outage_only and not place_only) \
             or QUESTION_MARKS.search(text) \
             or re.search(r"吗|呢|多久|怎么|几天|还有|另外|再(投诉|反映|举报)|\d{7,}", text):
         return None

@@ -423,3 +423,24 @@ async def test_an_opening_with_questions_after_the_address_does_not_make_them_th
     events, _ = await run_action(ValidateApplicationForm(), tracker)
     address = {e["name"]: e["value"] for e in events if e.get("event") == "slot"}.get("address") or ""
     assert "材料" not in address and "新房子" not in address
+
+
+@pytest.mark.asyncio
+async def test_where_it_happened_after_a_tip_off_goes_onto_the_tip_off_not_a_repair(actions_gateway):
+    import uuid
+
+    from actions import api_client
+    from actions.faults import ValidateFaultForm
+
+    ticket = await api_client.create_ticket({
+        "request_key": f"test:{uuid.uuid4().hex}", "type": "tip_off", "summary": "有人冒充供电局上门收费",
+        "channel": "web"})
+    prior = [{"event": "user", "text": "我没给 他们没有工作证 我觉得是骗子"},
+             {"event": "bot", "text": f"您的举报已登记，编号：{ticket['ticket_no']}。"}]
+    said = "雨花台区雨花南路238号梅园新村 那一片好几家都去了"
+    tracker = make_tracker(said, intent="report_fault", form="fault_form", prior_events=prior,
+                           entities=[{"entity": "address", "value": "雨花台区雨花南路238号梅园新村"}])
+    events, messages = await run_action(ValidateFaultForm(), tracker)
+    assert [m.get("response") for m in messages] == ["utter_ticket_note_added"]
+    notes = [e for e in (await api_client.get_ticket(ticket["ticket_no"]))["events"] if e["kind"] == "note"]
+    assert said in notes[-1]["data"]["note"]
