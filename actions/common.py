@@ -1342,7 +1342,8 @@ PAST_ONLY = re.compile(r"昨[天晚儿]|前[天晚]|上[午周礼个]|那[天次
 STILL_NOW = re.compile(r"现在|今天|此刻|还是|还没|一直|到现在|又|正在|快来|派人|来修|报修|修一下")
 
 
-async def add_to_just_filed(dispatcher: CollectingDispatcher, tracker: Tracker) -> Optional[List[EventType]]:
+async def add_to_just_filed(dispatcher: CollectingDispatcher, tracker: Tracker,
+                            request_unnamed: bool = False) -> Optional[List[EventType]]:
     """"就是那个姓王的师傅 人特别好" right after a complaint, praise, suggestion or tip-off was
     registered: more of the same story (NLU heard a new one, or nothing it knew), kept on that
     ticket instead of a second ticket or a "没能理解". None when the message is something else."""
@@ -1359,7 +1360,8 @@ async def add_to_just_filed(dispatcher: CollectingDispatcher, tracker: Tracker) 
     place_only = bool(entity_values(tracker, "address")) and not tells_a_fault(text) and not find_hazards(text) \
         and named_request(text) is None and only_an_address(text, tracker) is None  # (alone: confirms or corrects)
     if not ticket_no or tracker.get_slot("requested_slot") is not None or len(text) < 4 \
-            or text.startswith("/") or (intent in NOT_MORE_OF_THE_STORY and not past_outage_only and not place_only) \
+            or text.startswith("/") or (intent in NOT_MORE_OF_THE_STORY and not past_outage_only and not place_only
+                                         and not request_unnamed) \
             or QUESTION_MARKS.search(text) \
             or re.search(r"吗|呢|多久|怎么|几天|还有|另外|再(投诉|反映|举报)|\d{7,}", text):
         return None

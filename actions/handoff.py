@@ -19,6 +19,7 @@ from actions.common import (
     add_to_just_filed,
     wants_to_complain,
     complete_callback,
+    correct_just_filed_address,
     correct_just_filed_phone,
     find_mobile,
     DONE_STATUSES,
@@ -324,9 +325,10 @@ class ActionDefaultAskAffirmation(Action):
             # predict one more "没能理解" after the hand-off notice.
             events = await ActionHandoff().run(dispatcher, tracker, domain)  # ends with action_listen
             return [ActiveLoop(None)] + [e for e in events if e.get("event") != "active_loop"]
-        corrected = await correct_just_filed_phone(dispatcher, tracker)
+        corrected = await correct_just_filed_phone(dispatcher, tracker) or \
+            await correct_just_filed_address(dispatcher, tracker)
         if corrected is not None:
-            return corrected  # "哎不对 手机号打错了 是189…": the ticket just registered gets it
+            return corrected  # "哎不对 手机号打错了 是189…", "地址打错了 是221号…": the ticket just registered gets it
         phone = find_mobile(text)
         if phone and await complete_callback(dispatcher, tracker, phone):
             return []  # "有人吗 打电话给我 139…": the number for the callback opened before

@@ -444,3 +444,38 @@ async def test_where_it_happened_after_a_tip_off_goes_onto_the_tip_off_not_a_rep
     assert [m.get("response") for m in messages] == ["utter_ticket_note_added"]
     notes = [e for e in (await api_client.get_ticket(ticket["ticket_no"]))["events"] if e["kind"] == "note"]
     assert said in notes[-1]["data"]["note"]
+
+
+@pytest.mark.asyncio
+async def test_look_into_it_after_a_tip_off_is_more_of_the_tip_off_not_a_bill_query(actions_gateway):
+    import uuid
+
+    from actions import api_client
+    from actions.bills import ValidateBillForm
+
+    ticket = await api_client.create_ticket({
+        "request_key": f"test:{uuid.uuid4().hex}", "type": "tip_off", "summary": "有人冒充供电局上门收费",
+        "channel": "web"})
+    prior = [{"event": "user", "text": "梅园新村 那一片好几家都去了"},
+             {"event": "bot", "text": f"好的，已把您补充的内容记到工单 {ticket['ticket_no']} 里了。"}]
+    tracker = make_tracker("你们要查一查 别让老人上当", intent="query_bill", form="bill_form", prior_events=prior)
+    events, messages = await run_action(ValidateBillForm(), tracker)
+    assert [m.get("response") for m in messages] == ["utter_ticket_note_added"]
+    assert events[-1]["name"] == "action_listen"
+    plain = make_tracker("查一下电费", intent="query_bill", form="bill_form", prior_events=prior)
+    _, asked = await run_action(ValidateBillForm(), plain)
+    assert "utter_ticket_note_added" not in [m.get("response") for m in asked]
+
+
+@pytest.mark.asyncio
+async def test_an_address_correction_the_model_did_not_understand_still_goes_onto_the_ticket(actions_gateway):
+    from actions import api_client
+    from actions.handoff import ActionDefaultAskAffirmation
+
+    ticket = await filed_application("鼓楼区中央路211号4栋1单元601")
+    tracker = after_filing(ticket["ticket_no"], "哎呀地址打错了 是221号 不是211 中央路221号4栋1单元601",
+                           "中央路221号4栋1单元601")
+    tracker.latest_message["intent"] = {"name": "nlu_fallback", "confidence": 0.4}
+    _, messages = await run_action(ActionDefaultAskAffirmation(), tracker)
+    assert [m.get("response") for m in messages] == ["utter_ticket_address_corrected"]
+    assert "中央路221号" in (await api_client.get_ticket(ticket["ticket_no"]))["details"]["address"]
