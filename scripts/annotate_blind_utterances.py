@@ -173,6 +173,10 @@ PAID_AND_WAITING = re.compile(r"(交|缴|补)(了|完|上|清|掉|进去|好)[^�
 
 def training_intent(meant: str, text: str, parsed: Dict[str, Any]) -> Optional[str]:
     heard = (parsed.get("intent") or {}).get("name") or ""
+    if meant == "faq" and PAID_AND_WAITING.search(text):
+        # "交完电费多久恢复供电" in general: the reconnection rule, whatever topic the selector of
+        # the time picked (it once picked how long a business change takes).
+        return "faq/reconnection"
     if meant == "faq":
         key = (((parsed.get("response_selector") or {}).get("faq") or {}).get("response") or {}).get(
             "intent_response_key")

@@ -25,3 +25,6 @@ def test_paid_and_waiting_for_power_is_an_outage_question_whatever_the_writer_ca
     assert PAID_AND_WAITING.search("我电费刚刚在手机上交了 怎么家里还是没电")
     assert training_intent("query_bill", "我电费刚刚在手机上交了 怎么家里还是没电", parsed) == "query_outage"
     assert training_intent("query_bill", "我家电费交了没", parsed) == "query_bill"
+    selected = {"intent": {"name": "faq"}, "response_selector": {"faq": {"response": {
+        "intent_response_key": "faq/duration_other_change"}}}}
+    assert training_intent("faq", "交完电费多久恢复供电", selected) == "faq/reconnection"
