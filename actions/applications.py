@@ -30,6 +30,7 @@ from actions.common import (
     looks_like_address,
     mask_phone,
     milestone_lines,
+    only_an_address,
     request_key,
     reset_form_slots,
     bot_texts_within,
@@ -483,6 +484,10 @@ class ValidateApplicationForm(KeepsIdentitySlots, BaseFormValidation, FormValida
             rerouted = self.another_request(tracker, text)
             if rerouted:
                 return rerouted
+            if asked is None and only_an_address(text, tracker):
+                # "南京市鼓楼区中央路100号" alone (heard as an application): a detail given, its
+                # usual requests offered; no business is asked for.
+                return [SlotSet("requested_slot", None), ActiveLoop(None), FollowupAction("action_answer_bare_detail")]
         if asked is None and BILL_AMOUNT_QUESTION.search(text) and not INTENDS_NEW.search(text) \
                 and not SWITCH_WORDS.search(text):
             # "我家是峰谷电 上个月怎么还要五十多" (峰谷 named a tariff change): why the bill is

@@ -479,3 +479,13 @@ async def test_an_address_correction_the_model_did_not_understand_still_goes_ont
     _, messages = await run_action(ActionDefaultAskAffirmation(), tracker)
     assert [m.get("response") for m in messages] == ["utter_ticket_address_corrected"]
     assert "中央路221号" in (await api_client.get_ticket(ticket["ticket_no"]))["details"]["address"]
+
+
+@pytest.mark.asyncio
+async def test_an_address_alone_heard_as_an_application_is_a_detail_given():
+    from actions.applications import ValidateApplicationForm
+
+    tracker = make_tracker("南京市鼓楼区中央路100号", intent="apply_service", form="application_form",
+                           entities=[{"entity": "address", "value": "南京市鼓楼区中央路100号"}])
+    events, messages = await run_action(ValidateApplicationForm(), tracker)
+    assert events[-1]["name"] == "action_answer_bare_detail" and messages == []
