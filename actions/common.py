@@ -545,10 +545,18 @@ def _swap_fragment(text: str, current: str) -> Optional[str]:
     "栋号错了 是13栋" (the number of that unit in the address)."""
     if not current:
         return None
-    new = re.search(r"(?<!不)(?:应该是|而是|是|改成|改为)\s*(\d+\s*(?:号楼|号|栋|幢|单元|室|楼|层|组))", text)
+    new = re.search(r"(?<!不)(?:应该是|而是|是|改成|改为)\s*(\d+\s*(?:号楼|号|栋|幢|单元|室|楼|层|组))(\d{3,4}(?!\d))?", text)
     if not new:
         return None
     new_part = re.sub(r"\s", "", new.group(1))
+    room = new.group(2)
+    if room and new_part[-1] in "栋幢":
+        # "是6栋501": the building and the room of "…9号6栋401".
+        swapped = _swap_fragment(text.replace(new.group(0), new.group(0)[:-len(room)]), current)
+        if swapped:
+            ends_in_room = re.search(r"(\d{3,4})(室)?$", swapped)
+            return (swapped[:ends_in_room.start(1)] + room + (ends_in_room.group(2) or "")) if ends_in_room \
+                else swapped + room
     old = re.search(r"不是\s*(\d+\s*(?:号楼|号|栋|幢|单元|室|楼|层|组))", text)
     if old:
         old_part = re.sub(r"\s", "", old.group(1))

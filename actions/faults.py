@@ -1038,6 +1038,10 @@ class ActionSubmitFault(Action):
             values["masked_phone"] = mask_phone(contact)
         response = f"utter_fault_filed{'_urgent' if hazard else ''}_{when}{'_contact' if contact else ''}"
         dispatcher.utter_message(response=response, **values)
+        overdue = None if hazard else await overdue_behind_a_dark_home(tracker, account_no, description)
+        if overdue:
+            # A 95598 agent says it: the crew may find the meter cut for arrears, paying brings it back.
+            dispatcher.utter_message(response="utter_fault_filed_overdue_note", months=overdue[0], total=overdue[1])
         # Registered is not repaired: the satisfaction question waits for the end of the conversation.
         events = FAULT_RESET + [SlotSet("last_ticket_no", ticket_no)] + \
             finish_service(dispatcher, tracker, served=True, ticket_no=ticket_no, business_done=False)
@@ -1048,6 +1052,32 @@ class ActionSubmitFault(Action):
         elif fault_with_bill_aside(opening_text(tracker, "fault_form")):
             events += [FollowupAction("bill_form")]  # "…没电了 顺便问下电费多少": the bill next
         return events
+
+
+# Others without power too: a line or an area, not one account cut for arrears.
+OTHERS_DARK_TOO = re.compile(r"整栋|整幢|整个(小区|村|楼)|一片|全村|整条|(邻居|隔壁|对面|楼上|楼下|周围|附近)[^，,。有]{0,4}(也|都)(没|停|断)")
+HOME_DARK = re.compile(r"没电|停电|断电|不来电|么得电|没得电|黑了|没有电")
+
+
+async def overdue_behind_a_dark_home(tracker: Tracker, account_no: Optional[str],
+                                     description: str) -> Optional[Tuple[str, str]]:
+    """(months, total) of the overdue bills of the verified account whose home is dark, None
+    otherwise: identity first, then only a whole home without power can be a cut for arrears."""
+    if not account_no or not (tracker.get_slot("identity_verified")
+                              and tracker.get_slot("verified_account_no") == account_no):
+        return None
+    if not HOME_DARK.search(description or "") or OTHERS_DARK_TOO.search(description or ""):
+        return None
+    from actions.bills import months_of  # bills imports this module
+
+    try:
+        bills = await api_client.get_bills(account_no)
+    except api_client.ApiError:
+        return None  # the ticket stands; the crew checks the meter anyway
+    overdue = [b for b in bills if b.get("status") == "overdue"]
+    if not overdue:
+        return None
+    return months_of(overdue), f"{sum(float(b.get('amount') or 0) for b in overdue):.2f}"
 
 
 def minutes_between(start: Optional[str], end: Optional[str]) -> Optional[int]:

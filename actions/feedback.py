@@ -96,6 +96,19 @@ KIND_OF_WORD = {"投诉": "complaint", "反映": "complaint", "举报": "tip_off
                 "提建议": "suggestion", "提意见": "suggestion"}
 TIP_OFF_WORDS = re.compile(r"举报|偷电|窃电")
 ADDRESS_LIKE = re.compile(r"\d+\s*(号|栋|幢|室|楼)|[区县镇乡村路街道巷苑]\S*\d")
+# A suggestion asking to be told of outages before they come: what the notices already do.
+OUTAGE_NOTICE_WISH = re.compile(r"(停电|检修|断电|停送电)[^。！!？?]{0,15}(提前|前一天|前两天|前几天|短信|通知|提醒|告诉)|"
+                                r"(提前|短信|通知|提醒)[^。！!？?]{0,10}(停电|检修|断电)")
+
+
+async def notices_bound(tracker: Tracker) -> bool:
+    """Whether this conversation already receives notices (then nothing is offered)."""
+    try:
+        return bool(await api_client.notice_bindings(tracker.sender_id))
+    except api_client.ApiError:
+        return True  # cannot tell: better no offer than a wrong one
+
+
 # Each kind's commitment is in its utter_feedback_filed_<kind>; complaints and tip-offs name
 # their first deadline (utter_feedback_filed_<kind>_due).
 FILED_KINDS = ("complaint", "tip_off", "suggestion", "praise")
@@ -560,6 +573,9 @@ class ActionSubmitFeedback(Action):
                                      milestone=str(deadline.get("name")), due=format_time(deadline.get("due_at")))
         else:
             dispatcher.utter_message(response=f"utter_feedback_filed_{kind}", kind_label=label, ticket_no=ticket_no)
+        if kind == "suggestion" and OUTAGE_NOTICE_WISH.search(content) and not await notices_bound(tracker):
+            # "计划停电能不能提前发短信": the notices exist already; a 95598 agent offers them.
+            dispatcher.utter_message(response="utter_suggestion_notices_exist")
         if kind in ("complaint", "tip_off"):
             # No confirmation round before it (required_slots): what was registered is shown now.
             contact_text = "不留（匿名）" if anonymous and not registered else \

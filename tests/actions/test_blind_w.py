@@ -489,3 +489,20 @@ async def test_an_address_alone_heard_as_an_application_is_a_detail_given():
                            entities=[{"entity": "address", "value": "南京市鼓楼区中央路100号"}])
     events, messages = await run_action(ValidateApplicationForm(), tracker)
     assert events[-1]["name"] == "action_answer_bare_detail" and messages == []
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("said, entity, wanted", [
+    ("不对不对 是6栋501 我刚搬来记错了", "6栋501", "鼓楼区清凉门大街9号6栋501"),
+    ("不对 是6栋501", "6栋501", "鼓楼区清凉门大街9号6栋501"),
+    ("哦不对 是7栋401 刚才说成6栋了", "7栋401", "鼓楼区清凉门大街9号7栋401"),
+])
+async def test_a_building_and_room_corrected_after_the_filing_amend_its_address(actions_gateway, said, entity, wanted):
+    from actions import api_client
+    from actions.menu import ActionAnswerBareDetail
+
+    ticket = await filed_application("鼓楼区清凉门大街9号6栋401")
+    _, messages = await run_action(ActionAnswerBareDetail(), after_filing(ticket["ticket_no"], said, entity))
+    assert [m.get("response") for m in messages] == ["utter_ticket_address_corrected"]
+    stored = await api_client.get_ticket(ticket["ticket_no"])
+    assert stored["details"]["address"] == wanted

@@ -574,3 +574,35 @@ async def test_asking_for_a_crew_inside_the_repair_is_no_digression(actions_gate
     tracker = make_tracker("明天才检修？那今天咋没电的 派人来看看", intent="query_outage", form="fault_form", slots=slots)
     events, _ = await run_action(ValidateFaultForm(), tracker)
     assert slot_values(events).get("requested_slot") == "repair_area_type"
+
+
+# --- a dark home of a verified account with overdue bills: the arrears are said after the filing --
+
+def _dark_home_report(account_no: str, description: str, verified: bool = True, hazard: bool = False):
+    slots = {"address": "江宁区横溪街道石塘村70号", "fault_description": description, "contact_phone": "13900006666",
+             "account_no": account_no, "identity_verified": verified,
+             "verified_account_no": account_no if verified else None, "hazard": hazard}
+    return make_tracker("13900006666", slots=slots, sender_id=f"conv-dark-{account_no}-{verified}-{hazard}")
+
+
+@pytest.mark.asyncio
+async def test_a_dark_home_with_overdue_bills_is_told_of_them_after_the_filing(actions_gateway):
+    _, messages = await run_action(ActionSubmitFault(), _dark_home_report("3201000018", "家里没电了 邻居家有电"))
+    assert messages[0]["response"].startswith("utter_fault_filed")
+    note = messages[1]
+    assert note["response"] == "utter_fault_filed_overdue_note"
+    assert note["total"] == "162.91" and "月" in note["months"]
+    assert tickets(actions_gateway.app)[-1].type == "repair"  # the ticket stands
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("account_no, description, verified, hazard", [
+    ("3201000018", "家里没电了", False, False),           # identity not proved: no bills shown
+    ("3201000017", "家里没电了", True, False),            # unpaid but not past due: no cut
+    ("3201000018", "整栋楼都没电了", True, False),         # others dark too: a line, not arrears
+    ("3201000018", "电线掉地上冒火花", True, True),        # a hazard is only the hazard
+])
+async def test_no_arrears_note_where_it_cannot_be_the_cause(actions_gateway, account_no, description, verified, hazard):
+    _, messages = await run_action(ActionSubmitFault(), _dark_home_report(account_no, description, verified, hazard))
+    assert messages[0]["response"].startswith("utter_fault_filed")
+    assert "utter_fault_filed_overdue_note" not in [m.get("response") for m in messages]

@@ -407,3 +407,39 @@ async def test_a_filed_complaint_shows_what_was_registered_and_how_to_add_to_it(
     assert "营业厅窗口的工作人员爱答不理" in said and "158****3412" in said and "15850673412" not in said
     assert "补充或更正" in said
 
+
+
+# --- a suggestion to be told of outages in advance: filed, and the existing notices offered -------
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("content, offered", [
+    ("计划停电能不能提前一两天发个短信 每次都是停了才知道", True),
+    ("停电通知能不能提前发短信 我们老年人不会看那个app", True),
+    ("网上国网app太难用了 交个电费要点好几层", False),
+])
+async def test_a_suggestion_for_outage_notices_is_filed_and_the_notices_offered(actions_gateway, content, offered):
+    import uuid
+
+    slots = {"feedback_type": "suggestion", "feedback_content": content, "contact_phone": "13057736291",
+             "confirm": True}
+    _, messages = await run_action(ActionSubmitFeedback(), make_tracker("好", slots=slots,
+                                                                        sender_id=f"notice-wish-{uuid.uuid4().hex}"))
+    assert last_ticket(actions_gateway.app).type == "suggestion"
+    responses = [m.get("response") for m in messages]
+    assert ("utter_suggestion_notices_exist" in responses) is offered
+
+
+@pytest.mark.asyncio
+async def test_no_notices_offered_to_a_conversation_already_receiving_them(actions_gateway, monkeypatch):
+    from actions import api_client
+
+    async def bound(conversation_id):  # the gateway's binding flow has its own tests (tests/notices)
+        return [{"account_no": "3201000011", "channel": "web", "subscriptions": []}] \
+            if conversation_id == "notice-wish-bound" else []
+
+    monkeypatch.setattr(api_client, "notice_bindings", bound)
+    slots = {"feedback_type": "suggestion", "feedback_content": "计划停电能不能提前一个礼拜发短信通知",
+             "contact_phone": "13057736291", "confirm": True}
+    _, messages = await run_action(ActionSubmitFeedback(), make_tracker("好", slots=slots, sender_id="notice-wish-bound"))
+    assert last_ticket(actions_gateway.app).type == "suggestion"
+    assert "utter_suggestion_notices_exist" not in [m.get("response") for m in messages]
