@@ -13,6 +13,9 @@ from actions import api_client
 from actions.responses import echoed
 from actions.common import (
     STOP_WORDS,
+    opening_text,
+    second_request,
+    second_request_events,
     earlier_customer_texts,
     HOUSE_NUMBER,
     BaseFormValidation,
@@ -167,9 +170,13 @@ def business_from_text(text: Optional[str]) -> Optional[str]:
             if not any(s <= start and end <= e and (e - s) > (end - start) for s, e, _ in spans)]
     if not said and ACCOUNT_NAME_CHANGE.search(text):
         return "name_transfer"  # "电费户头还是原来房东的名字 要改成我的"
+    if not said and METER_MOVED.search(text):
+        return "meter_move"  # "电表在墙当中碍事 能不能往外挪一挪"
     return max(said)[1] if said else None
 
 
+# The meter to be moved, in plain words rather than 移表.
+METER_MOVED = re.compile(r"电表[^。？?]{0,16}(挪|移|搬|迁)(到|去|走|出|一挪|一下|位置|个位置|开)|(挪|移|搬|迁)[^。？?，,]{0,4}电表")
 # The account's name to be changed, said in plain words rather than 过户/更名.
 ACCOUNT_NAME_CHANGE = re.compile(r"(户头|户名|名字|名下)[^。？?]{0,14}(改|换|过|转)(成|到|为)?[^，,。]{0,3}(我|自己|儿子|女儿|新房主)")
 
@@ -900,5 +907,21 @@ class ActionSubmitApplication(Action):
                                  applicant=echoed(applicant_label(tracker)),
                                  contact=contact_label(tracker.get_slot("contact_phone")),
                                  supply_address=echoed(address_label(tracker)))
-        return APPLICATION_RESET + [SlotSet("last_ticket_no", ticket_no), SlotSet("documents_shown_for", None)] + \
-            finish_service(dispatcher, tracker, served=True, ticket_no=ticket_no)
+        events = APPLICATION_RESET + [SlotSet("last_ticket_no", ticket_no), SlotSet("documents_shown_for", None)]
+        following = bill_or_outage_asked_too(opening_text(tracker, "application_form"))
+        if following:
+            # "上个月电费多少 还有我想在车库装个充电桩": the other question of the same message next.
+            return events + finish_service(dispatcher, tracker, served=True, ticket_no=ticket_no,
+                                           more_to_come=True) + following
+        return events + finish_service(dispatcher, tracker, served=True, ticket_no=ticket_no)
+
+
+def bill_or_outage_asked_too(opening: str) -> List[EventType]:
+    """The follow-up for a bill or outage question asked in the message that opened the
+    application (a bill only when asked about, not "电费怎么算" said of the business)."""
+    from actions.faults import BILL_ASKED  # faults imports this module
+
+    following = second_request(opening, "application_form")
+    if following == "outage_form" or (following == "bill_form" and BILL_ASKED.search(opening)):
+        return second_request_events(opening, "application_form")
+    return []

@@ -316,7 +316,10 @@ OVERDUE_WAIT = re.compile(r"(超过|过了|已经|都)\s*(24|二十四)\s*(个)?
 
 def wants_reconnection(text: Optional[str]) -> bool:
     """Arrears paid, power not back: the customer's own case, not the general rule."""
-    return is_reconnection(text) and bool(PAID_WORDS.search(text or ""))
+    from actions.faq import asks_power_back_after_paying  # faq imports this module
+
+    # ("电费我早上交过了咋还没来电": paid and still dark, though no word of arrears.)
+    return (is_reconnection(text) or asks_power_back_after_paying(text or "")) and bool(PAID_WORDS.search(text or ""))
 
 
 class ActionCheckReconnection(Action):
@@ -465,6 +468,14 @@ class ActionQueryBill(Action):
             # ("交好了 那还要派人来修吗" right after the cut was found to be the arrears: when power
             # returns, never the same bill again.)
             events = await reconnection_reply(dispatcher, tracker, account_no, bills)
+            owing = [b for b in bills if b.get("status") in ("unpaid", "overdue")]
+            if tracker.get_slot("paused_form") == "fault_form" and not tracker.get_slot("hazard") and (
+                    not owing or any(b.get("status") == "overdue" for b in owing)):
+                # The power cut is the arrears (paid: it comes back by itself, or the reconnection
+                # request was opened; still overdue: paying brings it back): the repair that was
+                # paused for this check is not resumed, no crew is sent for it.
+                tracker.slots["paused_form"] = None
+                events += [SlotSet("paused_form", None)] + reset_form_slots("fault_form")
             return reset + events + finish_service(dispatcher, tracker, served=True)
         reset.append(SlotSet("bill_shown_period", bill["period"]))
         if tracker.get_slot("bill_query") == "reason":

@@ -192,16 +192,22 @@ def opening_text(tracker: Tracker, form: str) -> str:
     return ""
 
 
+# "欠费要停电了 能不能宽限几天": more time asked to pay the customer's own arrears.
+ARREARS_GRACE = re.compile(r"(欠费|欠了|没交电费|电费没交|催费|催缴|要停电|停我电)[^。！!]{0,20}(宽限|缓几天|缓一缓|缓缓|晚几天|迟几天|延期|推迟|通融|先别停|别停|不要停|等几天|过几天再)")
+
+
 # A second request in the same message ("查电费，顺便问问明天停不停电"), by its words.
 SECOND_REQUEST_WORDS = {
     "bill_form": re.compile(r"电费|账单|欠费|交了多少|用了多少度"),
-    "outage_form": re.compile(r"停不停电|停电吗|要停电|会停电|停电计划|计划停电|有没有停电|停电安排|啥时候停电|什么时候停电"),
+    "outage_form": re.compile(r"停不停电|停电吗|要停电|会停电|停电计划|计划停电|有没有停电|停电安排|啥时候停电|什么时候停电|"
+                              # "明天长乐路停电是真的吗 顺便帮我查下电费"
+                              r"(今天|今晚|明天|明儿|后天|这周|下周|过几天)[^，,。？?]{0,8}停电[^，,。]{0,4}(真的|是不是|吗|没|不)"),
 }
 
 
 # "我想装个充电桩 哎对了 后天停不停电": an application in the same message as another request.
 SECOND_REQUEST_WORDS["application_form"] = re.compile(
-    r"(想|要|申请|办|报)[^，,。？?]{0,4}(充电桩|光伏|过户|销户|增容|新装|装个?电表|装表|移表)")
+    r"(想|要|申请|办|报)[^，,。？?]{0,8}(充电桩|光伏|过户|销户|增容|新装|装个?电表|装表|移表)")
 
 
 # "查下电费还欠多少 还有我家电压不稳 灯老是一暗一亮的 你们来看下": a crew asked for as well.
@@ -1966,6 +1972,13 @@ class BaseFormValidation:
                 return [SlotSet("requested_slot", None), ActiveLoop(None), SlotSet("hazard", True),
                         SlotSet("fault_description", text[:500])] + reset_form_slots(self.form_name()) + [  # type: ignore[attr-defined]
                     FollowupAction("fault_form")]
+        if not slot and self.form_name() == "feedback_form" and ARREARS_GRACE.search(text):  # type: ignore[attr-defined]
+            # "收到短信说我们茶社欠费要停电 能不能宽限几天" read as a suggestion: the customer's
+            # own arrears; the rule is said and the bills shown (after the identity check).
+            dispatcher.utter_message(response="utter_arrears_grace")
+            verified = bool(tracker.get_slot("identity_verified"))
+            return [SlotSet("requested_slot", None), ActiveLoop(None)] + reset_form_slots("feedback_form") + [
+                SlotSet("bill_query", None), FollowupAction("action_query_bill" if verified else "bill_form")]
         from actions.faq import answer_topic, asks_power_back_after_paying  # faq imports the forms
 
         if not slot and self.form_name() != "feedback_form" and (  # type: ignore[attr-defined]

@@ -604,7 +604,9 @@ def fault_with_bill_aside(text: Optional[str]) -> bool:
 SUSPECTED_ARREARS = re.compile(r"(是不是|是否|会不会|难道|怕是|可能|估计|以为)[^，,。？?]{0,8}(欠费|欠钱|没交电费|没缴电费|没交钱|电费没交|没缴费)|"
                                r"欠费(停|断|拉闸)|(没交|没缴)(电费)?(被|给)?(停|断)|"
                                # "是不是你们把我电掐了": cut off on purpose, which is for arrears.
-                               r"(把|给)(我|我家|我们|俺)?(家)?(的)?电(给)?掐(了|掉)|掐(了)?(我|我家|俺家)(的)?电")
+                               r"(把|给)(我|我家|我们|俺)?(家)?(的)?电(给)?掐(了|掉)|掐(了)?(我|我家|俺家)(的)?电|"
+                               # "隔壁都有电 是不是把我停了": cut off on purpose, too.
+                               r"(是不是|是否|难道|怕是)[^，,。？?]{0,4}(把|给)(我|我家|我们|俺|俺家)(家)?(的电)?(给)?(停|断|拉闸|拉)(了|掉)")
 
 
 def arrears_check_first(dispatcher: CollectingDispatcher, tracker: Tracker) -> List[EventType]:
@@ -663,7 +665,7 @@ class ValidateFaultForm(BaseFormValidation, AddressValidation, FormValidationAct
         asked = tracker.get_slot("requested_slot")
         text = latest_text(tracker)
         if asked is None and not tracker.get_slot("fault_description"):
-            from actions.menu import offered_business  # menu imports the forms' helpers
+            from actions.menu import fault_told_just_before, offered_business  # menu imports the forms' helpers
 
             offered = offered_business(tracker)
             if offered and not (FAULT_STORY_WORDS.search(text) or find_hazards(text) or SEND_A_CREW.search(text)
@@ -673,7 +675,10 @@ class ValidateFaultForm(BaseFormValidation, AddressValidation, FormValidationAct
                 return [SlotSet("requested_slot", None), ActiveLoop(None), SlotSet("offered_business", None),
                         SlotSet("business_type", offered), FollowupAction("application_form")]
             if only_an_address(text, tracker) and not (FAULT_STORY_WORDS.search(text) or find_hazards(text)
-                                                       or SEND_A_CREW.search(text) or FAULT_NOW.search(text)):
+                                                       or SEND_A_CREW.search(text) or FAULT_NOW.search(text)) \
+                    and not fault_told_just_before(tracker):
+                # (the fault told in the message before: the address is for it; action_answer_bare_detail
+                # would send it straight back here)
                 # "迈皋桥路109号锦绣苑13栋1001" (heard as a fault, e.g. right after an application
                 # showed its address): nothing in it says a fault; no crew is sent for an address.
                 return [SlotSet("requested_slot", None), ActiveLoop(None), FollowupAction("action_answer_bare_detail")]

@@ -60,7 +60,25 @@ def covers(outage: Outage, address: str, known_districts: Iterable[str | None] =
     scope = [normalise(s) for s in (outage.scope or []) if normalise(s)]
     if not scope:
         return bool(district and district in address)
-    return any(item in address for item in scope)
+    return any(names_place(item, address) for item in scope)
+
+
+# "溧水白马曹家桥" for the village 曹家桥村: the name without its 村/社区 is said as often as with it.
+_PLACE_SUFFIX = re.compile(r"^(.{2,}?)(村|社区|小区|新村|街道|镇|乡)$")
+# ... but not where it begins another place's name: 大泉路 is no part of 大泉村.
+_PLACE_CONTINUES = "路街巷道桥村镇乡区苑园里弄社小"
+
+
+def names_place(item: str, address: str) -> bool:
+    """Whether the address names the scope item (a street or a village), with or without its suffix."""
+    if item in address:
+        return True
+    bare = _PLACE_SUFFIX.match(item)
+    if not bare:
+        return False
+    stem = bare.group(1)
+    return any(address[m.end():m.end() + 1] not in _PLACE_CONTINUES or m.end() == len(address)
+               for m in re.finditer(re.escape(stem), address))
 
 
 def relevant(outage: Outage, now: datetime) -> bool:

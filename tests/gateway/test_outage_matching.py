@@ -48,3 +48,11 @@ def test_only_current_or_next_7_days():
     assert relevant(outage("南京市玄武区", [], starts_in_hours=7 * 24 - 1), NOW)
     assert not relevant(outage("南京市玄武区", [], starts_in_hours=7 * 24 + 1), NOW)
     assert not relevant(outage("南京市玄武区", [], starts_in_hours=-10, hours=8), NOW)
+
+
+def test_a_village_named_without_its_suffix_is_covered():
+    works = outage("南京市溧水区", ["曹家桥村", "张溪社区"])
+    assert covers(works, "溧水白马曹家桥")           # 村 left out, as customers do
+    assert covers(works, "谷里张溪103号")            # 社区 left out
+    assert not covers(works, "曹家桥路5号")          # a street of that name is another place
+    assert not covers(works, "白马镇朱家边村3号")

@@ -391,3 +391,42 @@ def test_faq_guard_runs_last_in_the_pipeline():
     names = [step["name"] for step in config["pipeline"]]
     guard = names.index("nlu_components.faq_guard.FaqAnswerGuard")
     assert guard == len(names) - 1 and names.index("nlu_components.faq_gate.FaqGatedResponseSelector") < guard
+
+
+# --- a message made only of values is inform --------------------------------------------------
+
+def _bare(text, intent, *entities):
+    from rasa.shared.nlu.training_data.message import Message
+
+    from nlu_components.bare_value import BareValueIntent
+
+    message = Message(data={"text": text, "intent": {"name": intent, "confidence": 0.85},
+                            "intent_ranking": [{"name": intent, "confidence": 0.85},
+                                               {"name": "inform", "confidence": 0.1}],
+                            "entities": [{"entity": kind, "value": text[s:e], "start": s, "end": e}
+                                         for kind, s, e in entities]})
+    BareValueIntent(BareValueIntent.get_default_config()).process([message])
+    return message
+
+
+@pytest.mark.parametrize("text, entities", [
+    ("南京市鼓楼区中央路", [("address", 0, 9)]),
+    ("地址是中华路66号2栋302", [("address", 3, 15)]),
+    ("我家在青山村8号，电话13847325028", [("address", 3, 8), ("phone", 11, 22)]),
+    ("户号：3201000017", [("account_no", 3, 13)]),
+])
+def test_a_message_of_values_only_is_inform(text, entities):
+    message = _bare(text, "report_fault", *entities)
+    assert message.get("intent") == {"name": "inform", "confidence": 1.0}
+    assert [e["name"] for e in message.get("intent_ranking")] == ["inform", "report_fault"]
+
+
+@pytest.mark.parametrize("text, entities", [
+    ("中央路停电了", [("address", 0, 3)]),                 # a report with its place
+    ("不是中华路66号", [("address", 2, 8)]),               # a denial
+    ("中华路66号明天停不停电", [("address", 0, 6)]),       # a question
+    ("3377", []),                                           # no value found
+])
+def test_a_message_with_more_than_values_keeps_its_intent(text, entities):
+    message = _bare(text, "report_fault", *entities)
+    assert message.get("intent")["name"] == "report_fault"

@@ -1,0 +1,76 @@
+"""Rasa component: a message that is nothing but values (an address, a 户号, a phone) is ``inform``.
+
+Every bare value in the training data is labelled ``inform``, yet DIET reads a bare street such as
+"南京市鼓楼区中央路" as a fault report or an application now and then (the street names also occur in
+those intents' examples, and which one wins changes from training to training). When the entities
+cover the whole message but for labels and filler ("地址是…", "我家在…", "户号："), the customer
+gave information and asked for nothing, so the intent is decided here, not by DIET's guess: it
+becomes ``inform`` (confidence 1.0, a rule's certainty; the rest of the ranking stays).
+Placed after the entity merger and before the response selector and the FallbackClassifier.
+"""
+from __future__ import annotations
+
+import re
+from typing import Any, Dict, List, Text
+
+from rasa.engine.graph import ExecutionContext, GraphComponent
+from rasa.engine.recipes.default_recipe import DefaultV1Recipe
+from rasa.engine.storage.resource import Resource
+from rasa.engine.storage.storage import ModelStorage
+from rasa.shared.nlu.constants import ENTITIES, INTENT, INTENT_RANKING_KEY, PREDICTED_CONFIDENCE_KEY, TEXT
+from rasa.shared.nlu.training_data.message import Message
+from rasa.shared.nlu.training_data.training_data import TrainingData
+
+DEFAULT_CONFIG: Dict[Text, Any] = {"intent": "inform", "entities": ["address", "account_no", "phone"]}
+
+# What may stand around the values: labels, "是/在", particles and punctuation; nothing that asks
+# or reports ("停电", "不是", "对" are not filler: they change what the message means).
+FILLER = re.compile(r"[\s，,。.！!：:、;；~～]|地址|住址|用电地址|户号|用户号|电话|手机号?|号码|联系方式|"
+                    r"我家|我们家|家|住在|住|在|是|就|嗯|哦|噢|啊|呀|吧|的|哈")
+
+
+def only_values(text: str, entities: List[Dict[str, Any]], types: List[Text]) -> bool:
+    """Whether ``entities`` of ``types`` cover ``text`` but for filler (and there is one at least)."""
+    spans = sorted((e["start"], e["end"]) for e in entities
+                   if e.get("entity") in types and e.get("start") is not None and e.get("end") is not None)
+    if not spans or not text:
+        return False
+    rest, last = [], 0
+    for start, end in spans:
+        rest.append(text[last:start])
+        last = max(last, end)
+    rest.append(text[last:])
+    return not FILLER.sub("", "".join(rest))
+
+
+@DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=False)
+class BareValueIntent(GraphComponent):
+    """Sets the intent of a message made only of values to ``inform``."""
+
+    @staticmethod
+    def get_default_config() -> Dict[Text, Any]:
+        return dict(DEFAULT_CONFIG)
+
+    def __init__(self, config: Dict[Text, Any]) -> None:
+        self.config = {**DEFAULT_CONFIG, **config}
+
+    @classmethod
+    def create(cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
+               execution_context: ExecutionContext) -> "BareValueIntent":
+        return cls(config)
+
+    def process_training_data(self, training_data: TrainingData) -> TrainingData:
+        return training_data
+
+    def process(self, messages: List[Message]) -> List[Message]:
+        name = self.config["intent"]
+        for message in messages:
+            intent = message.get(INTENT) or {}
+            if intent.get("name") == name or not only_values(message.get(TEXT) or "", message.get(ENTITIES) or [],
+                                                              self.config["entities"]):
+                continue
+            decided = {"name": name, PREDICTED_CONFIDENCE_KEY: 1.0}
+            ranking = [entry for entry in message.get(INTENT_RANKING_KEY) or [] if entry.get("name") != name]
+            message.set(INTENT, decided, add_to_output=True)
+            message.set(INTENT_RANKING_KEY, [dict(decided)] + ranking, add_to_output=True)
+        return messages

@@ -1,0 +1,95 @@
+"""Kinds of failure the blind batch x showed (customers who never saw our data)."""
+import pytest
+
+from tests.support.dialogue import make_tracker, run_action, slot_values
+
+
+# --- arrears: paid and still dark, suspected cut-offs, a grace period asked -----------------------
+
+@pytest.mark.parametrize("text", [
+    "电费我早上交过了咋还没来电 你们停电倒是快得很",
+    "喂 我家电停掉了 儿子说是没交电费 他在手机上帮我交过了",
+])
+def test_paid_and_still_dark_is_the_customers_own_reconnection(text):
+    from actions.bills import wants_reconnection
+
+    assert wants_reconnection(text)
+
+
+@pytest.mark.parametrize("text, suspected", [
+    ("家里突然没电了 隔壁都有电 是不是把我停了", True),
+    ("是不是给我家断了 邻居都有电", True),
+    ("家里突然没电了 隔壁也没电", False),
+])
+def test_a_cut_off_suspected_in_plain_words_checks_the_bills_first(text, suspected):
+    from actions.faults import SUSPECTED_ARREARS
+
+    assert bool(SUSPECTED_ARREARS.search(text)) is suspected
+
+
+@pytest.mark.asyncio
+async def test_a_grace_period_asked_for_arrears_is_no_suggestion(actions_gateway):
+    from actions.feedback import ValidateFeedbackForm
+
+    tracker = make_tracker("收到短信说我们茶社欠费要停电 能不能宽限几天", intent="suggest", form="feedback_form",
+                           slots={"feedback_type": "suggestion", "requested_slot": None})
+    events, messages = await run_action(ValidateFeedbackForm(), tracker)
+    assert [m.get("response") for m in messages] == ["utter_arrears_grace"]
+    assert events[-1] == {"event": "followup", "timestamp": None, "name": "bill_form"}
+    assert slot_values(events).get("feedback_type") is None
+
+
+@pytest.mark.asyncio
+async def test_a_repair_paused_for_the_reconnection_check_is_not_resumed_when_it_is_the_arrears(actions_gateway):
+    from actions.bills import ActionQueryBill
+
+    slots = {"identity_verified": True, "verified_account_no": "3201000018", "account_no": "3201000018",
+             "bill_query": "reconnect", "paused_form": "fault_form", "fault_description": "家里突然没电了"}
+    events, messages = await run_action(ActionQueryBill(), make_tracker("那我现在微信上交 交了多久能来电", slots=slots))
+    assert "utter_reconnection_still_owing" in [m.get("response") for m in messages]
+    values = slot_values(events)
+    assert "paused_form" in values and values["paused_form"] is None
+    assert values.get("fault_description", "kept") is None
+
+
+# --- a second request in the opening message is served after the first ----------------------------
+
+def test_an_outage_question_with_a_bill_query_is_a_second_request():
+    from actions.common import second_request
+
+    assert second_request("明天长乐路停电是真的吗 顺便帮我查下电费", "bill_form") == "outage_form"
+    assert second_request("帮我查下电费", "bill_form") is None
+
+
+@pytest.mark.parametrize("opening, followed", [
+    ("上个月电费多少 还有我想在车库装个充电桩", "bill_form"),
+    ("想装光伏 卖的电钱怎么算", None),                      # money of the business, no bill asked
+    ("我要装充电桩 对了明天停不停电", "outage_form"),
+])
+def test_an_application_is_followed_by_the_bill_or_outage_question_of_its_message(opening, followed):
+    from actions.applications import bill_or_outage_asked_too
+
+    events = bill_or_outage_asked_too(opening)
+    assert (events[-1]["name"] if events else None) == followed
+
+
+def test_a_meter_to_be_moved_in_plain_words_is_a_meter_move():
+    from actions.applications import business_from_text
+
+    assert business_from_text("我家装修 电表在墙当中碍事 能不能往外挪一挪") == "meter_move"
+    assert business_from_text("电表坏了 走得快") is None
+
+
+# --- a bare address after a fault told the message before does not bounce between actions --------
+
+@pytest.mark.asyncio
+async def test_an_address_after_a_fault_story_stays_in_the_repair(actions_gateway):
+    from actions.faults import ValidateFaultForm
+
+    prior = [{"event": "user", "text": "推上去了还是没电 我出门看了楼道灯也不亮 隔壁也没电"},
+             {"event": "bot", "text": "简单说：表前归我们，表后归您。"}]
+    tracker = make_tracker("玄武区中山路18号3栋501", intent="report_fault", form="fault_form", prior_events=prior,
+                           entities=[{"entity": "address", "value": "玄武区中山路18号3栋501"}],
+                           slots={"requested_slot": None})
+    events, _ = await run_action(ValidateFaultForm(), tracker)
+    assert not any(e.get("name") == "action_answer_bare_detail" for e in events)
