@@ -747,7 +747,15 @@ def find_mobile(text: Optional[str]) -> Optional[str]:
         return found[-1]
     grouped = re.sub(r"(?<=\d)[\s-](?=\d)", "", raw)  # "138 1234 0001", "150-1234-5678"
     found = re.findall(r"(?<!\d)(1[3-9]\d{9})(?!\d)", grouped)
+    if not found and _SPOKEN_DIGITS.search(raw):
+        # "电话一三九九一八二三四二零": read as NLU reads it (earlier messages are kept as typed).
+        from nlu_components.numerals import normalise_text
+
+        return find_mobile(normalise_text(raw)) if normalise_text(raw) != raw else None
     return found[-1] if found else None
+
+
+_SPOKEN_DIGITS = re.compile(r"[零〇一二两三四五六七八九幺]{4,}")
 
 
 def next_deadline(ticket: Dict[str, Any]) -> Optional[Dict[str, Any]]:
@@ -915,7 +923,8 @@ NO_ACCOUNT_NO = re.compile(
 def names_said(tracker: Tracker) -> List[str]:
     """Name candidates from the customer's messages, newest first ("李秀英住" gives 李秀英住,
     李秀英, 李秀: the server keeps the one the account carries)."""
-    asked = any((e.get("metadata") or {}).get("utter_action") == "utter_account_by_phone_ask_name"
+    asked = any((e.get("metadata") or {}).get("utter_action") in ("utter_account_by_phone_ask_name",
+                                                                   "utter_account_no_help")
                 for e in previous_turn(tracker) if e.get("event") == "bot")
     out: List[str] = []
     for number, text in enumerate([latest_text(tracker), *earlier_customer_texts(tracker, 8)]):
@@ -923,6 +932,11 @@ def names_said(tracker: Tracker) -> List[str]:
         bare = re.sub(r"[\s，,。.！!]", "", re.sub(r"^(户主|户名|名字|姓名)?(是|叫)?", "", text.strip()))
         if number == 0 and asked and re.fullmatch(r"[\u4e00-\u9fa5]{2,4}", bare):
             found.append(bare)  # the name alone, asked for just now
+        elif number == 0 and asked:
+            # "许红霞 湖南路42号商铺": the name first, then more (the address, the phone).
+            first = re.split(r"[\s，,。、]+", text.strip())[0]
+            if re.fullmatch(r"[\u4e00-\u9fa5]{2,4}", first):
+                found.append(first)
         for name in found:
             for size in (len(name), 3, 2):
                 if size <= len(name) and name[:size] not in out:

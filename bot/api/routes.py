@@ -124,6 +124,14 @@ def _normalise_name(name: str) -> str:
     return "".join(name.split())
 
 
+def _holder_names(name: str) -> set[str]:
+    """The names a holder answers to: a shop's account "许记五金店（许红霞）" is the shop's and its
+    keeper's (the whole name, the part before the brackets, the person inside them)."""
+    whole = _normalise_name(name)
+    parts = re.match(r"^(.+?)[（(](.+?)[）)]$", whole)
+    return {whole, *(parts.groups() if parts else ())}
+
+
 def _asker(fields: dict) -> tuple[str | None, str | None]:
     """The conversation and client a lookup is made for (both optional)."""
     conversation_id = string(fields, "conversation_id", max_len=128, pattern=CONVERSATION_ID,
@@ -233,7 +241,7 @@ async def verify_identity_by_phone(request: web.Request) -> web.Response:
         return _json({"verified": False, "reason": "locked"})
     wanted = {_normalise_name(n) for n in names}
     customers = await _store(request).run(_read_customers_by_phone, request.app[STORE], phone)
-    matching = [c for c in customers if _normalise_name(c.name) in wanted]
+    matching = [c for c in customers if _holder_names(c.name) & wanted]
     if len(matching) != 1:
         # (Unknown phone or another name: one answer for both, so neither is learnt by guessing.)
         for limit, key in checks:

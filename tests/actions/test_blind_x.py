@@ -93,3 +93,27 @@ async def test_an_address_after_a_fault_story_stays_in_the_repair(actions_gatewa
                            slots={"requested_slot": None})
     events, _ = await run_action(ValidateFaultForm(), tracker)
     assert not any(e.get("name") == "action_answer_bare_detail" for e in events)
+
+
+# --- a phone in Chinese numerals, then the holder's name: the account found as 95598 would ---------
+
+def test_a_mobile_spoken_in_chinese_numerals_is_found():
+    from actions.common import find_mobile
+
+    assert find_mobile("户号在哪看啊不知道 电话一三九九一八二三四二零 许记五金") == "13991823420"
+    assert find_mobile("三二零一零零零零三七 尾号二四六八") is None  # a 户号 is no mobile
+
+
+@pytest.mark.asyncio
+async def test_the_name_after_the_help_finds_the_account_with_the_phone_said_before(actions_gateway):
+    from actions.bills import ValidateBillForm
+
+    prior = [{"event": "user", "text": "户号在哪看啊不知道 电话一三九九一八二三四二零 许记五金"},
+             {"event": "bot", "text": "户号是您家电费账户的10位编号……告诉我户主姓名和登记的手机号",
+              "metadata": {"utter_action": "utter_account_no_help"}}]
+    tracker = make_tracker("许红霞 湖南路42号商铺", intent="inform", form="bill_form", prior_events=prior,
+                           slots={"requested_slot": "account_no"})
+    events, messages = await run_action(ValidateBillForm(), tracker)
+    values = slot_values(events)
+    assert values.get("account_no") == "3201000030" and values.get("identity_verified") is True
+    assert [m.get("response") for m in messages] == ["utter_identity_verified_by_phone"]

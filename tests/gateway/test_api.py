@@ -125,6 +125,15 @@ async def test_identity_by_the_registered_mobile_and_the_holders_name(demo_gatew
         {"verified": False, "reason": "mismatch"}
 
 
+async def test_a_shops_keeper_named_in_brackets_is_its_holder(demo_gateway_client):
+    path = "/api/v1/identity/verify-by-phone"
+    for name in ("许红霞", "许记五金店"):  # the account is "许记五金店（许红霞）"
+        body = await (await post(demo_gateway_client, path, {"phone": "13991823420", "names": [name]})).json()
+        assert body["verified"] is True and body["customer"]["account_no"] == "3201000030"
+    assert await (await post(demo_gateway_client, path, {"phone": "13991823420", "names": ["许红"]})).json() == \
+        {"verified": False, "reason": "mismatch"}
+
+
 async def test_identity_by_phone_locks_the_phone_after_repeated_misses(demo_gateway_client):
     client = demo_gateway_client
     path = "/api/v1/identity/verify-by-phone"
