@@ -1986,6 +1986,16 @@ class BaseFormValidation:
                 return [SlotSet("requested_slot", None), ActiveLoop(None), SlotSet("hazard", True),
                         SlotSet("fault_description", text[:500])] + reset_form_slots(self.form_name()) + [  # type: ignore[attr-defined]
                     FollowupAction("fault_form")]
+        if not slot and self.form_name() == "feedback_form" \
+                and tracker.get_slot("feedback_type") == "suggestion":  # type: ignore[attr-defined]
+            from actions.faq import last_faq_topic
+            from actions.handoff import is_question  # handoff imports this module
+
+            if is_question(text) and last_faq_topic(tracker, within_turns=1):
+                # "老号已经停了 收不到验证码 还能在app上改吗" right after the answer on changing
+                # the phone: a question on that answer, no suggestion to file.
+                return [SlotSet("requested_slot", None), ActiveLoop(None)] + reset_form_slots("feedback_form") + [
+                    FollowupAction("action_answer_faq")]
         if not slot and self.form_name() == "feedback_form" and ARREARS_GRACE.search(text):  # type: ignore[attr-defined]
             # "收到短信说我们茶社欠费要停电 能不能宽限几天" read as a suggestion: the customer's
             # own arrears; the rule is said and the bills shown (after the identity check).

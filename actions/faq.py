@@ -363,6 +363,11 @@ OUTAGE_ON_A_DAY = re.compile(r"(明天|后天|今天|今晚|这几天|这两天|
 NOTICE_WORDS = re.compile(r"通知|短信|提醒|订阅|提前几天")
 
 
+# "那直接帮我报装吧", "那就办吧", "帮我申请一下": the customer wants it done now.
+DO_IT_NOW = re.compile(r"(帮我|给我|直接|那就|就给我|马上|现在就?)[^，,。？?]{0,4}(办|报|申请|登记|弄|装)|"
+                       r"(报装|申请|办理?|登记)(吧|一下吧|了吧)")
+
+
 class ActionAnswerFaq(Action):
     def name(self) -> Text:
         return "action_answer_faq"
@@ -389,6 +394,15 @@ class ActionAnswerFaq(Action):
                 and not is_question(latest_text(tracker)):
             # "给你们新街口营业厅的小姑娘点个赞 教我弄了半天手机交电费": praise, not how to pay.
             return [SlotSet("feedback_type", "praise"), FollowupAction("feedback_form")]
+        from actions.menu import offered_business  # menu imports this module
+
+        offered = None if tracker.active_loop else offered_business(tracker)
+        if offered and DO_IT_NOW.search(latest_text(tracker)) and not is_question(latest_text(tracker)):
+            # "物业同意书我已经拿到了 车位也是买的 那直接帮我报装吧" right after the charger
+            # application was offered: the offer taken, whatever the words resemble (报装 is any
+            # connection's word).
+            return [SlotSet("offered_business", None), SlotSet("business_type", offered),
+                    FollowupAction("application_form")]
         if asks_about_shown_outages(tracker):
             # "那要是停的话几点到几点" right after an outage answer: that outage's times, not the
             # peak/valley hours the words resemble.

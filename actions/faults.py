@@ -1101,6 +1101,10 @@ def about_notice_subscriptions(text: str) -> bool:
     return bool(re.search(r"通知|提醒|订阅", text)) and bool(OFF_WORDS.search(text) or LIST_WORDS.search(text)
                                                            or re.search(r"重新订阅|订阅.{0,4}(通知|提醒)", text))
 
+# Words of an outage question; without any, the outage form was opened for something else.
+OUTAGE_SUBJECT = re.compile(r"停电|停不停|断电|来电|没电|有电|检修|停了|停多久|停到|计划|通知|恢复|复电|送电|供电|抢修|故障|黑")
+
+
 class ValidateOutageForm(BaseFormValidation, AddressValidation, FormValidationAction):
     def name(self) -> Text:
         return "validate_outage_form"
@@ -1124,6 +1128,15 @@ class ValidateOutageForm(BaseFormValidation, AddressValidation, FormValidationAc
             # "我刚才用微信把欠的电费交了 什么时候能来电啊": when power returns after paying (the
             # rule, then the account's bills), not the outage plans of an address.
             return [SlotSet("requested_slot", None), ActiveLoop(None), FollowupAction("action_answer_faq")]
+        if tracker.get_slot("requested_slot") is None and not OUTAGE_SUBJECT.search(said):
+            from actions.faq import answer_topic, topic_by_words
+
+            worded = topic_by_words(said)
+            if worded and answer_topic(worded, dispatcher, tracker, domain):
+                # "峰谷电到底几点算谷电 开这个划得来伐" (NLU heard an outage question): no word of
+                # an outage; the question its words name is answered, no address is asked.
+                return [SlotSet("requested_slot", None), ActiveLoop(None), SlotSet("faq_topic", worded),
+                        FollowupAction("action_listen")]
         return await super().run(dispatcher, tracker, domain)
 
     async def required_slots(self, domain_slots: List[Text], dispatcher: CollectingDispatcher,

@@ -117,3 +117,56 @@ async def test_the_name_after_the_help_finds_the_account_with_the_phone_said_bef
     values = slot_values(events)
     assert values.get("account_no") == "3201000030" and values.get("identity_verified") is True
     assert [m.get("response") for m in messages] == ["utter_identity_verified_by_phone"]
+
+
+@pytest.mark.asyncio
+async def test_a_peak_valley_question_heard_as_an_outage_question_is_answered_not_asked_an_address(actions_gateway):
+    from actions.faults import ValidateOutageForm
+
+    tracker = make_tracker("峰谷电到底几点算谷电 我们白天都上班晚上才用电 开这个划得来伐", intent="query_outage",
+                           form="outage_form", slots={"requested_slot": None})
+    events, messages = await run_action(ValidateOutageForm(), tracker)
+    assert len(messages) == 1 and ("21:00" in messages[0]["text"] or "晚上9点" in messages[0]["text"])
+    assert {"event": "active_loop", "timestamp": None, "name": None} in events
+
+
+@pytest.mark.asyncio
+async def test_an_outage_question_still_asks_the_address(actions_gateway):
+    from actions.faults import ValidateOutageForm
+
+    tracker = make_tracker("谷电那边明天停不停电", intent="query_outage", form="outage_form", slots={"requested_slot": None})
+    events, messages = await run_action(ValidateOutageForm(), tracker)
+    assert not any("21:00" in (m.get("text") or "") or "晚上9点" in (m.get("text") or "") for m in messages)
+    assert {"event": "active_loop", "timestamp": None, "name": None} not in events
+
+
+@pytest.mark.asyncio
+async def test_do_it_now_after_the_offer_starts_the_offered_application(actions_gateway):
+    from actions.faq import ActionAnswerFaq
+
+    prior = [{"event": "user", "text": "小区地库装充电桩要准备啥 物业要开证明吗"},
+             {"event": "slot", "name": "offered_business", "value": "ev_charger"},
+             {"event": "bot", "text": "需要的话，我现在就可以帮您在线提交充电桩报装申请。"}]
+    tracker = make_tracker("物业同意书我已经拿到了 车位也是买的 那直接帮我报装吧", intent="faq", prior_events=prior,
+                           slots={"offered_business": "ev_charger"})
+    events, messages = await run_action(ActionAnswerFaq(), tracker)
+    assert slot_values(events).get("business_type") == "ev_charger"
+    assert events[-1] == {"event": "followup", "timestamp": None, "name": "application_form"}
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("text, answered", [
+    ("老号已经停了 收不到验证码 还能在app上改吗", True),
+    ("建议你们app改手机号的流程简单一点", False),
+])
+async def test_a_question_on_the_answer_just_given_is_no_suggestion(actions_gateway, text, answered):
+    from actions.feedback import ValidateFeedbackForm
+
+    prior = [{"event": "user", "text": "户号上登记的手机号换了 怎么改"},
+             {"event": "slot", "name": "faq_topic", "value": "change_phone"},
+             {"event": "bot", "text": "变更预留手机号：在“网上国网”App“户号管理”中修改。"}]
+    tracker = make_tracker(text, intent="suggest", form="feedback_form", prior_events=prior,
+                           slots={"feedback_type": "suggestion", "requested_slot": None, "faq_topic": "change_phone"})
+    events, _ = await run_action(ValidateFeedbackForm(), tracker)
+    followed = events[-1].get("name") if events and events[-1].get("event") == "followup" else None
+    assert (followed == "action_answer_faq") is answered
