@@ -401,6 +401,10 @@ COMPOUND_NAME = re.compile(r"小区|花园|公寓|新村|家园|大厦|广场|[�
 ADMIN_AREA = re.compile(r"(?<!小)区|[县镇乡]|街道|社区|村(?![口头里边外委])")
 
 
+# An estate named right after the street number, with the gate meant: "翠竹园北门".
+ESTATE_AFTER = re.compile(r"[\u4e00-\u9fa5]{1,6}?(?:小区|花园|新村|家园|公寓|大厦|广场|苑|园)(?:[东南西北]?(?:大门|门口|门)|[东南西北]区)?")
+
+
 def whole_address(value: Any, text: str) -> Any:
     """The customer's whole message when the extracted address is only its first part
     ("浦口区永宁街道青山村 就在村口小卖部旁边 青山村15号门口" -> not just 浦口区永宁街道青山村)."""
@@ -418,6 +422,9 @@ def whole_address(value: Any, text: str) -> Any:
     following = ADDRESS_CONTINUES.match(after)
     if HOUSE_NUMBER.search(value_text) and following:
         return value_text + following.group(0)  # "宁丹路122号" + "翠竹园12栋2004": the whole of it
+    estate = ESTATE_AFTER.match(after)
+    if HOUSE_NUMBER.search(value_text) and estate:
+        return value_text + estate.group(0)  # "宁丹路122号" + "翠竹园北门": the estate and its gate
     gap = re.match(r"[\s，,]+", after)
     apart = ADDRESS_CONTINUES.match(after[gap.end():]) if gap else None
     if HOUSE_NUMBER.search(value_text) and apart and BUILDING_PART.search(apart.group(0)) \

@@ -170,3 +170,13 @@ async def test_a_question_on_the_answer_just_given_is_no_suggestion(actions_gate
     events, _ = await run_action(ValidateFeedbackForm(), tracker)
     followed = events[-1].get("name") if events and events[-1].get("event") == "followup" else None
     assert (followed == "action_answer_faq") is answered
+
+
+@pytest.mark.parametrize("value, text, whole", [
+    ("宁丹路122号", "人没事 就麻了一下 宁丹路122号翠竹园北门那个", "宁丹路122号翠竹园北门"),
+    ("中华路66号", "中华路66号 家里没电", "中华路66号"),
+])
+def test_the_estate_and_its_gate_after_the_street_number_stay_in_the_address(value, text, whole):
+    from actions.faults import whole_address
+
+    assert whole_address(value, text) == whole
