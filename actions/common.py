@@ -192,6 +192,10 @@ def opening_text(tracker: Tracker, form: str) -> str:
     return ""
 
 
+# Power gone, in any words: "俺家电没得了", "家里没电了", "屋里黑了".
+DARK_NOW = re.compile(r"电没(得|有)?了|没得电|么得电|没电了|没有电了|停电了|断电了|不来电|黑了|跳闸")
+
+
 # "欠费要停电了 能不能宽限几天": more time asked to pay the customer's own arrears.
 ARREARS_GRACE = re.compile(r"(欠费|欠了|没交电费|电费没交|催费|催缴|要停电|停我电)[^。！!]{0,20}(宽限|缓几天|缓一缓|缓缓|晚几天|迟几天|延期|推迟|通融|先别停|别停|不要停|等几天|过几天再)")
 
@@ -912,7 +916,7 @@ def typed_digits(tracker: Tracker, digits: str) -> bool:
 
 # "我叫李秀英 住横溪石塘村45号", "我是石塘村的李秀英": the holder's name, said anywhere in the
 # conversation by a customer who does not know the 户号.
-NAME_SAID = re.compile(r"(?:我叫|我是|名字[是叫]?|户主[是叫]?|户名[是叫]?|姓名[是:：]?)\s*"
+NAME_SAID = re.compile(r"(?:我叫|俺叫|我是|俺是|名字[是叫]?|户主[是叫]?|户名[是叫]?|姓名[是:：]?)\s*"
                        r"(?:[\u4e00-\u9fa5\d]{1,10}?的)?([\u4e00-\u9fa5]{2,4})")
 # "户号是什么东西啊 我不晓得", "不记得户号了": help to find it, and the other way to be found.
 NO_ACCOUNT_NO = re.compile(
@@ -1986,6 +1990,12 @@ class BaseFormValidation:
                 return [SlotSet("requested_slot", None), ActiveLoop(None), SlotSet("hazard", True),
                         SlotSet("fault_description", text[:500])] + reset_form_slots(self.form_name()) + [  # type: ignore[attr-defined]
                     FollowupAction("fault_form")]
+        if not slot and self.form_name() == "bill_form" and not REQUEST_SUBJECT_WORDS["query_bill"].search(text) \
+                and DARK_NOW.search(text) and not tracker.get_slot("bill_query"):  # type: ignore[attr-defined]
+            # "同志啊 俺家电没得了 从早上到现在" (NLU heard a bill query): no word of a bill; power
+            # is gone: a repair (the fault form checks for outages and arrears first).
+            return [SlotSet("requested_slot", None), ActiveLoop(None), SlotSet("fault_description", text[:500])] \
+                + reset_form_slots("bill_form") + [FollowupAction("fault_form")]
         if not slot and self.form_name() == "feedback_form" \
                 and tracker.get_slot("feedback_type") == "suggestion":  # type: ignore[attr-defined]
             from actions.faq import last_faq_topic

@@ -78,7 +78,7 @@ FLOODED_EQUIPMENT = re.compile(r"(配电箱|配电房|电箱|电表箱|表箱|�
                                r"(配电箱|电箱|电表箱|表箱|开关箱|配电柜|电线|插座|开关|电表).{0,8}(滋滋|嗞嗞|噼里啪啦|噼啪|啪啪)")
 
 # Which danger a message names decides what the first line says to do now.
-SHOCK_WORDS = re.compile(r"触电|被电|电到人|电到了|电着了|电击|电晕|电倒|触了电|被电打")
+SHOCK_WORDS = re.compile(r"触电|被电|电到人|电到了|电着了|电击|电晕|(?<![停断来没有])电倒(?!是)|触了电|被电打")  # (停电倒是快: no one fell)
 FIRE_WORDS = re.compile(r"着火|起火|失火|烧起来|火灾|冒烟|烧焦|爆炸|炸了|冒火(?![花星])")
 WIRE_DOWN_WORDS = re.compile(r"电线.{0,3}(掉|落|断|垂|耷拉)|(掉|落)(在)?地上|断线|线断|电线杆|电杆|杆子(倒|歪)")
 
@@ -144,6 +144,7 @@ OUTAGE_KIND = {"planned": "计划停电", "unplanned": "故障停电"}
 
 def find_hazards(text: Optional[str]) -> List[str]:
     text = NO_IGNITION.sub("", text or "")
+    text = re.sub(r"([停断来没有])电倒", r"\1电 倒", text)  # "你们停电倒是快得很": nobody fell
     found = [word for word in HAZARD_WORDS if word in text]
     for pattern in (FLOODED_EQUIPMENT, NOISY_TRANSFORMER):
         match = pattern.search(text)
@@ -681,6 +682,13 @@ class ValidateFaultForm(BaseFormValidation, AddressValidation, FormValidationAct
                 # offered: the details are for that application, nothing in them is a fault.
                 return [SlotSet("requested_slot", None), ActiveLoop(None), SlotSet("offered_business", None),
                         SlotSet("business_type", offered), FollowupAction("application_form")]
+            if BILL_NOT_FAULT.search(text) and not (FAULT_STORY_WORDS.search(text) or FAULT_NOW.search(text)
+                                                    or POWER_BACK_WORDS.search(text) or find_hazards(text)
+                                                    or SEND_A_CREW.search(text)):
+                # "我家好像有个月忘交了 户号3201000018" (NLU heard a fault): unpaid bills and no
+                # word of a fault or of power: the bill, not a crew.
+                return [SlotSet("requested_slot", None), ActiveLoop(None), SlotSet("bill_query", None),
+                        FollowupAction("bill_form")]
             if only_an_address(text, tracker) and not (FAULT_STORY_WORDS.search(text) or find_hazards(text)
                                                        or SEND_A_CREW.search(text) or FAULT_NOW.search(text)) \
                     and not fault_told_just_before(tracker):
@@ -1064,6 +1072,10 @@ class ActionSubmitFault(Action):
         elif fault_with_bill_aside(opening_text(tracker, "fault_form")):
             events += [FollowupAction("bill_form")]  # "…没电了 顺便问下电费多少": the bill next
         return events
+
+
+# Words of the customer's bills ("有个月忘交了", "违约金"): a bill matter when nothing tells of a fault.
+BILL_NOT_FAULT = re.compile(r"电费|欠费|忘交|忘缴|没交|没缴|交费|缴费|账单|违约金|滞纳金|扣费|扣款")
 
 
 # Others without power too: a line or an area, not one account cut for arrears.

@@ -102,6 +102,12 @@ class ActionAnswerBareDetail(Action):
             # "户号3201000020" (noted, no request named) then "手机号后四位1448": the customer proves
             # who they are to see the account: the bill, checked as any bill query is.
             return [SlotSet("phone_last4", last_four.group(6)), FollowupAction("bill_form")]
+        from actions.faq import last_faq_topic  # faq imports this module
+
+        if accounts and last_faq_topic(tracker, within_turns=1) in ("prepaid", "prepaid_low_balance"):
+            # "户号3201000038 电话后四位6627" right after the prepaid answer: the balance asked
+            # about is the customer's own (the bill shows it, after the identity check).
+            return [FollowupAction("bill_form")]
         request = named_request(latest_text(tracker)) if addresses or accounts else None
         if request:
             # "玄武区珠江路130号…11栋2603 家里没电了 帮我报修": NLU saw the address, the words say

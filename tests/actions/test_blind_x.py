@@ -180,3 +180,63 @@ def test_the_estate_and_its_gate_after_the_street_number_stay_in_the_address(val
     from actions.faults import whole_address
 
     assert whole_address(value, text) == whole
+
+
+@pytest.mark.asyncio
+async def test_power_gone_heard_as_a_bill_query_is_a_repair(actions_gateway):
+    from actions.bills import ValidateBillForm
+
+    tracker = make_tracker("同志啊 俺家电没得了 从早上到现在 冰箱里肉都要坏了", intent="query_bill", form="bill_form",
+                           slots={"requested_slot": None})
+    events, _ = await run_action(ValidateBillForm(), tracker)
+    assert events[-1] == {"event": "followup", "timestamp": None, "name": "fault_form"}
+    assert slot_values(events)["fault_description"].startswith("同志啊")
+
+
+@pytest.mark.asyncio
+async def test_a_forgotten_bill_heard_as_a_fault_is_the_bill(actions_gateway):
+    from actions.faults import ValidateFaultForm
+
+    tracker = make_tracker("我家好像有个月忘交了 户号3201000018", intent="report_fault", form="fault_form",
+                           slots={"requested_slot": None}, entities=[{"entity": "account_no", "value": "3201000018"}])
+    events, _ = await run_action(ValidateFaultForm(), tracker)
+    assert events[-1] == {"event": "followup", "timestamp": None, "name": "bill_form"}
+
+
+def test_a_customer_saying_power_was_cut_quickly_reports_no_hazard():
+    from actions.faults import find_hazards, safety_response
+
+    assert find_hazards("电费我早上交过了咋还没来电 你们停电倒是快得很") == []
+    assert safety_response("电费我早上交过了咋还没来电 你们停电倒是快得很") is None
+    assert safety_response("老人被电倒在地上了") == "utter_safety_shock"
+
+
+def test_a_name_after_an_dialect_i_am_is_a_name():
+    from actions.common import NAME_SAID
+
+    assert NAME_SAID.search("谷里张溪社区103号 俺叫沈永刚").group(1) == "沈永刚"
+
+
+@pytest.mark.asyncio
+async def test_an_account_right_after_the_prepaid_answer_shows_the_customers_own_balance(actions_gateway):
+    from actions.menu import ActionAnswerBareDetail
+
+    prior = [{"event": "user", "text": "我家是预付费的吧 卡里还剩多少钱 会不会马上停啊"},
+             {"event": "slot", "name": "faq_topic", "value": "prepaid_low_balance"},
+             {"event": "bot", "text": "预付费（预购电）账户余额降到30元、20元时，会通过短信提醒您。"}]
+    tracker = make_tracker("户号3201000038，电话后四位6627", intent="inform", prior_events=prior,
+                           entities=[{"entity": "account_no", "value": "3201000038"}],
+                           slots={"faq_topic": "prepaid_low_balance"})
+    events, _ = await run_action(ActionAnswerBareDetail(), tracker)
+    assert events[-1] == {"event": "followup", "timestamp": None, "name": "bill_form"}
+
+
+@pytest.mark.parametrize("text, topic", [
+    ("家里厨房有个插座不来电了 别的灯啊空调都好的 这个归你们修还是我自己找电工啊", "ownership_boundary"),
+    ("我家户号登记的是我家老头子的手机号 他那个号码不用了 怎么改成我的号啊", "change_phone"),
+    ("家里没电了 你们来修一下", None),
+])
+def test_questions_whose_words_name_their_topic(text, topic):
+    from actions.faq import topic_by_words
+
+    assert topic_by_words(text) == topic
