@@ -175,6 +175,10 @@ def business_from_text(text: Optional[str]) -> Optional[str]:
     return max(said)[1] if said else None
 
 
+# Words of any connection ("帮我报装"), which business_from_text reads as a new connection.
+GENERIC_CONNECTION_WORD = re.compile(r"报装|办理|申请")
+
+
 # The meter to be moved, in plain words rather than 移表.
 METER_MOVED = re.compile(r"电表[^。？?]{0,16}(挪|移|搬|迁)(到|去|走|出|一挪|一下|位置|个位置|开)|(挪|移|搬|迁)[^。？?，,]{0,4}电表")
 # The account's name to be changed, said in plain words rather than 过户/更名.
@@ -470,6 +474,32 @@ class ValidateApplicationForm(KeepsIdentitySlots, BaseFormValidation, FormValida
                   domain: DomainDict) -> List[EventType]:
         asked = tracker.get_slot("requested_slot")
         text = latest_text(tracker)
+        from actions.menu import offered_business  # menu imports this module
+
+        offered = offered_business(tracker) if asked is None and not text.startswith("/") else None
+        if offered and offered != tracker.get_slot("business_type") and GENERIC_CONNECTION_WORD.search(text) \
+                and business_from_text(GENERIC_CONNECTION_WORD.sub("", text)) is None:
+            # "物业同意书拿到了 那直接帮我报装吧" right after the charger application was offered:
+            # 报装 is any connection's word; the business is the one offered.
+            tracker.slots["business_type"] = offered
+            for event in reversed(tracker.events):  # the value NLU extracted this turn, to be validated
+                if event.get("event") == "user":
+                    break
+                if event.get("event") == "slot" and event.get("name") == "business_type":
+                    event["value"] = offered
+            events = await self.run(dispatcher, tracker, domain)
+            return [SlotSet("business_type", offered), SlotSet("offered_business", None)] + \
+                [e for e in events if e.get("name") != "business_type"]
+        if asked is None and not text.startswith("/") and not tracker.get_slot("business_type") \
+                and not business_from_text(text):
+            from actions.faq import answer_topic, topic_by_words  # faq imports this module
+
+            worded = topic_by_words(text)
+            if worded and answer_topic(worded, dispatcher, tracker, domain):
+                # "户号登记的是老头子的手机号 他那个号码不用了 怎么改成我的号啊" (NLU heard an
+                # application; no business named): the question its words name is answered.
+                return [SlotSet("requested_slot", None), ActiveLoop(None), SlotSet("faq_topic", worded),
+                        FollowupAction("action_listen")]
         filed = business_just_filed(tracker) if asked is None and not text.startswith("/") else None
         if filed and QUESTION_WORDS.search(text) and not INTENDS_NEW.search(text) \
                 and business_from_text(text) in (None, filed):

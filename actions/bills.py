@@ -13,6 +13,8 @@ from actions import api_client
 from actions.responses import echoed
 from actions.tariffs import time_of_use
 from actions.common import (
+    DARK_NOW,
+    REQUEST_SUBJECT_WORDS,
     slot_before_this_message,
     bot_texts_within,
     BaseFormValidation,
@@ -287,6 +289,12 @@ class ValidateBillForm(BaseFormValidation, IdentityValidation, FormValidationAct
             tracker.slots["bill_query"] = kept
             events = await super().run(dispatcher, tracker, domain)
             return [SlotSet("bill_query", kept)] + [e for e in events if e.get("name") != "bill_query"]
+        if tracker.get_slot("requested_slot") is None and not REQUEST_SUBJECT_WORDS["query_bill"].search(text) \
+                and DARK_NOW.search(text) and not tracker.get_slot("bill_query"):
+            # "同志啊 俺家电没得了 从早上到现在" (NLU heard a bill query): no word of a bill; power
+            # is gone: a repair (the fault form checks for outages and arrears first).
+            return [SlotSet("requested_slot", None), ActiveLoop(None), SlotSet("fault_description", text[:500]),
+                    FollowupAction("fault_form")]
         if tracker.get_slot("requested_slot") is None and fault_with_bill_aside(text) \
                 and not tracker.get_slot("identity_verified"):
             # "家里突然没电了 顺便问下我这个月电费多少": the repair first (the crew is on its way

@@ -1990,12 +1990,6 @@ class BaseFormValidation:
                 return [SlotSet("requested_slot", None), ActiveLoop(None), SlotSet("hazard", True),
                         SlotSet("fault_description", text[:500])] + reset_form_slots(self.form_name()) + [  # type: ignore[attr-defined]
                     FollowupAction("fault_form")]
-        if not slot and self.form_name() == "bill_form" and not REQUEST_SUBJECT_WORDS["query_bill"].search(text) \
-                and DARK_NOW.search(text) and not tracker.get_slot("bill_query"):  # type: ignore[attr-defined]
-            # "同志啊 俺家电没得了 从早上到现在" (NLU heard a bill query): no word of a bill; power
-            # is gone: a repair (the fault form checks for outages and arrears first).
-            return [SlotSet("requested_slot", None), ActiveLoop(None), SlotSet("fault_description", text[:500])] \
-                + reset_form_slots("bill_form") + [FollowupAction("fault_form")]
         if not slot and self.form_name() == "feedback_form" \
                 and tracker.get_slot("feedback_type") == "suggestion":  # type: ignore[attr-defined]
             from actions.faq import last_faq_topic

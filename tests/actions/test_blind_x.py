@@ -240,3 +240,31 @@ def test_questions_whose_words_name_their_topic(text, topic):
     from actions.faq import topic_by_words
 
     assert topic_by_words(text) == topic
+
+
+@pytest.mark.asyncio
+async def test_a_generic_apply_word_after_an_offer_applies_for_the_offered_business(actions_gateway):
+    from actions.applications import ValidateApplicationForm
+
+    prior = [{"event": "user", "text": "小区地库装充电桩要准备啥 物业要开证明吗"},
+             {"event": "slot", "name": "offered_business", "value": "ev_charger"},
+             {"event": "bot", "text": "需要的话，我现在就可以帮您在线提交充电桩报装申请。"}]
+    tracker = make_tracker("物业同意书我已经拿到了 车位也是买的 那直接帮我报装吧", intent="apply_service",
+                           form="application_form", prior_events=prior,
+                           entities=[{"entity": "business_type", "value": "new_connection"}],
+                           slots={"offered_business": "ev_charger", "requested_slot": None},
+                           candidates={"business_type": "new_connection"})
+    events, messages = await run_action(ValidateApplicationForm(), tracker)
+    assert slot_values(events).get("business_type") == "ev_charger"
+    assert not any("新装" in (m.get("text") or "") for m in messages)
+
+
+@pytest.mark.asyncio
+async def test_a_question_heard_as_an_application_with_no_business_is_answered(actions_gateway):
+    from actions.applications import ValidateApplicationForm
+
+    tracker = make_tracker("我家户号登记的是我家老头子的手机号 他那个号码不用了 怎么改成我的号啊", intent="apply_service",
+                           form="application_form", slots={"requested_slot": None})
+    events, messages = await run_action(ValidateApplicationForm(), tracker)
+    assert len(messages) == 1 and ("营业厅" in messages[0]["text"] or "网上国网" in messages[0]["text"])
+    assert {"event": "active_loop", "timestamp": None, "name": None} in events
