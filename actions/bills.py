@@ -290,7 +290,7 @@ class ValidateBillForm(BaseFormValidation, IdentityValidation, FormValidationAct
             events = await super().run(dispatcher, tracker, domain)
             return [SlotSet("bill_query", kept)] + [e for e in events if e.get("name") != "bill_query"]
         if tracker.get_slot("requested_slot") is None and not REQUEST_SUBJECT_WORDS["query_bill"].search(text) \
-                and DARK_NOW.search(text) and not tracker.get_slot("bill_query"):
+                and DARK_NOW.search(text) and slot_before_this_message(tracker, "bill_query") not in KEPT_QUERIES:
             # "同志啊 俺家电没得了 从早上到现在" (NLU heard a bill query): no word of a bill; power
             # is gone: a repair (the fault form checks for outages and arrears first).
             return [SlotSet("requested_slot", None), ActiveLoop(None), SlotSet("fault_description", text[:500]),

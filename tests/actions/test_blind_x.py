@@ -187,7 +187,7 @@ async def test_power_gone_heard_as_a_bill_query_is_a_repair(actions_gateway):
     from actions.bills import ValidateBillForm
 
     tracker = make_tracker("同志啊 俺家电没得了 从早上到现在 冰箱里肉都要坏了", intent="query_bill", form="bill_form",
-                           slots={"requested_slot": None})
+                           slots={"requested_slot": None}, candidates={"bill_query": "details"})  # the intent's mapping
     events, _ = await run_action(ValidateBillForm(), tracker)
     assert events[-1] == {"event": "followup", "timestamp": None, "name": "fault_form"}
     assert slot_values(events)["fault_description"].startswith("同志啊")
