@@ -6,7 +6,8 @@ those intents' examples, and which one wins changes from training to training). 
 cover the whole message but for labels and filler ("地址是…", "我家在…", "户号："), the customer
 gave information and asked for nothing, so the intent is decided here, not by DIET's guess: it
 becomes ``inform`` (confidence 1.0, a rule's certainty; the rest of the ranking stays).
-Placed after the entity merger and before the response selector and the FallbackClassifier.
+Placed last: after the FallbackClassifier, whose ambiguity rule (the top two within 0.1) turned such a
+message into ``nlu_fallback`` when DIET was nearly as sure of its guess, and after the FAQ guard.
 """
 from __future__ import annotations
 

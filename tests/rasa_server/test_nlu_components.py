@@ -386,11 +386,14 @@ def test_faq_guard_turns_an_unsure_faq_answer_into_nlu_fallback():
     assert undo_fallback_prediction(unsure.as_dict())["intent"]["name"] == "faq"
 
 
-def test_faq_guard_runs_last_in_the_pipeline():
+def test_faq_guard_runs_after_the_selector_and_the_fallback():
     config = yaml.safe_load((Path(__file__).resolve().parent.parent.parent / "config.yml").read_text(encoding="utf-8"))
     names = [step["name"] for step in config["pipeline"]]
     guard = names.index("nlu_components.faq_guard.FaqAnswerGuard")
-    assert guard == len(names) - 1 and names.index("nlu_components.faq_gate.FaqGatedResponseSelector") < guard
+    # Only the bare-value rule comes after it (a message of values only is never a FAQ question).
+    assert names[guard + 1:] == ["nlu_components.bare_value.BareValueIntent"]
+    assert names.index("nlu_components.faq_gate.FaqGatedResponseSelector") < guard
+    assert names.index("FallbackClassifier") < guard
 
 
 # --- a message made only of values is inform --------------------------------------------------
@@ -430,3 +433,13 @@ def test_a_message_of_values_only_is_inform(text, entities):
 def test_a_message_with_more_than_values_keeps_its_intent(text, entities):
     message = _bare(text, "report_fault", *entities)
     assert message.get("intent")["name"] == "report_fault"
+
+
+def test_a_bare_value_the_fallback_found_ambiguous_is_inform_and_the_decision_comes_last():
+    message = _bare("南京市鼓楼区中央路", "nlu_fallback", ("address", 0, 9))
+    assert message.get("intent")["name"] == "inform"
+    pipeline = yaml.safe_load((Path(__file__).resolve().parent.parent.parent / "config.yml").read_text(encoding="utf-8"))["pipeline"]
+    names = [step["name"] for step in pipeline]
+    # After the FallbackClassifier (its ambiguity rule turned such messages into nlu_fallback).
+    assert names[-1] == "nlu_components.bare_value.BareValueIntent"
+    assert names.index("FallbackClassifier") < names.index("nlu_components.bare_value.BareValueIntent")
