@@ -390,8 +390,9 @@ def test_faq_guard_runs_after_the_selector_and_the_fallback():
     config = yaml.safe_load((Path(__file__).resolve().parent.parent.parent / "config.yml").read_text(encoding="utf-8"))
     names = [step["name"] for step in config["pipeline"]]
     guard = names.index("nlu_components.faq_guard.FaqAnswerGuard")
-    # Only the bare-value rule comes after it (a message of values only is never a FAQ question).
-    assert names[guard + 1:] == ["nlu_components.bare_value.BareValueIntent"]
+    # Only the wording rules come after it (a proposal or a message of values only is never a FAQ question).
+    assert names[guard + 1:] == ["nlu_components.proposal.ProposalIntent",
+                                 "nlu_components.bare_value.BareValueIntent"]
     assert names.index("nlu_components.faq_gate.FaqGatedResponseSelector") < guard
     assert names.index("FallbackClassifier") < guard
 
@@ -443,3 +444,42 @@ def test_a_bare_value_the_fallback_found_ambiguous_is_inform_and_the_decision_co
     # After the FallbackClassifier (its ambiguity rule turned such messages into nlu_fallback).
     assert names[-1] == "nlu_components.bare_value.BareValueIntent"
     assert names.index("FallbackClassifier") < names.index("nlu_components.bare_value.BareValueIntent")
+
+
+# --- a message worded as a proposal is suggest -------------------------------------------------
+
+def _proposal(text, intent):
+    from rasa.shared.nlu.training_data.message import Message
+
+    from nlu_components.proposal import ProposalIntent
+
+    message = Message(data={"text": text, "intent": {"name": intent, "confidence": 0.99},
+                            "intent_ranking": [{"name": intent, "confidence": 0.99},
+                                               {"name": "suggest", "confidence": 0.01}]})
+    ProposalIntent(ProposalIntent.get_default_config()).process([message])
+    return message
+
+
+@pytest.mark.parametrize("text, heard", [
+    ("希望网上国网能增加电费分析功能", "faq"),            # the clean-clone CI model heard faq/pay_by_app
+    ("建议你们app加个大字模式", "faq"),
+    ("提个建议 电费单能不能写清楚每一档用了多少", "query_bill"),
+    ("我有个建议 营业厅周末能不能多开几个窗口", "nlu_fallback"),
+    ("提个小意见，缴费页面太慢了", "chitchat"),
+])
+def test_a_proposal_heard_as_a_question_is_suggest(text, heard):
+    message = _proposal(text, heard)
+    assert message.get("intent") == {"name": "suggest", "confidence": 1.0}
+    assert [e["name"] for e in message.get("intent_ranking")] == ["suggest", heard]
+
+
+@pytest.mark.parametrize("text, heard", [
+    ("希望能告诉我怎么在网上国网交电费", "faq"),          # a wish that asks: a question
+    ("希望网上国网能增加电费分析功能吗", "faq"),
+    ("希望你们快点来修 家里有老人", "report_fault"),      # not an overridable intent
+    ("希望你们给个说法", "complain"),
+    ("希望尽快来电", "query_progress"),                    # a wish, but for no improvement
+    ("网上国网怎么交电费", "faq"),
+])
+def test_a_question_or_another_request_keeps_its_intent(text, heard):
+    assert _proposal(text, heard).get("intent")["name"] == heard
