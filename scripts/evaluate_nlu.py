@@ -24,6 +24,8 @@ import time
 from pathlib import Path
 from typing import Dict, Iterable, List, Optional, Tuple
 
+from scripts.train_if_needed import training_env
+
 ROOT = Path(__file__).resolve().parent.parent
 TEST_DIR = ROOT / "tests" / "nlu_test"
 MODEL_DIR = ROOT / "var" / "nlu_eval"
@@ -58,7 +60,7 @@ def ensure_model(force: bool) -> Path:
     subprocess.run(
         [RASA, "train", "nlu", "--config", "config.yml", "--nlu", "data/nlu",
          "--out", str(MODEL_DIR), "--fixed-model-name", name],
-        cwd=ROOT, check=True, timeout=3600,
+        cwd=ROOT, check=True, timeout=3600, env=training_env(),
     )
     print(f"[eval] trained in {time.monotonic() - started:.0f} s")
     for old in MODEL_DIR.glob("nlu-*.tar.gz"):

@@ -22,6 +22,19 @@ MODELS = ROOT / "models"
 INPUTS = ("config.yml", "domain.yml", "domain", "data", "nlu_components", "rasa_server/policies.py",
           "rasa_server/counts_as.py")
 KEEP_MODELS = 2
+# Python's string hashing is salted per process unless PYTHONHASHSEED is set, and Rasa's training
+# walks sets of strings: with the salt, two trainings of the same data and seeds gave different
+# models (a clean clone's DIET read "希望网上国网能增加电费分析功能" as a FAQ question at confidence
+# 1.0, the local one as a suggestion at 1.0). With a fixed hash seed two trainings give the same
+# predictions to the fourth decimal, so CI tests the model that was evaluated.
+REPRODUCIBLE_TRAINING_ENV = {"PYTHONHASHSEED": "0"}
+
+
+def training_env() -> dict:
+    """The environment a `rasa train` runs in: ours on PYTHONPATH, no telemetry, fixed hash seed."""
+    return {**os.environ, **REPRODUCIBLE_TRAINING_ENV,
+            "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
+            "RASA_TELEMETRY_ENABLED": "false"}
 
 
 def _files(root: Path) -> Iterable[Path]:
@@ -86,8 +99,7 @@ def main(argv: Optional[list[str]] = None) -> int:
     name = f"model-{wanted[:12]}"
     print(f"[train] training {name} (data or config changed, or no model yet); Rasa's progress follows", flush=True)
     started = time.monotonic()
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
-           "RASA_TELEMETRY_ENABLED": "false"}
+    env = training_env()
     command = [sys.executable, "-m", "rasa", "train", "--config", "config.yml",
                "--domain", "domain.yml" if (ROOT / "domain.yml").exists() else "domain",
                "--data", "data", "--out", str(MODELS), "--fixed-model-name", name]

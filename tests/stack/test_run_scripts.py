@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -95,3 +96,23 @@ def test_rasa_servers_get_one_tensorflow_thread_unless_the_operator_says_otherwi
     assert env["REDIS_LOCK_DB"] == "1" and env["TRACKER_DB_NAME"] == "rasa"
     monkeypatch.setenv("TF_INTRA_OP_PARALLELISM_THREADS", "4")
     assert rasa_env()["TF_INTRA_OP_PARALLELISM_THREADS"] == "4"
+
+
+def test_training_runs_with_a_fixed_hash_seed(tmp_path, monkeypatch):
+    # Without it two trainings of the same data gave different models (Python salts str hashes).
+    make_project(tmp_path)
+    monkeypatch.setenv("PYTHONHASHSEED", "random")
+    monkeypatch.setattr(train_if_needed, "ROOT", tmp_path)
+    monkeypatch.setattr(train_if_needed, "MODELS", tmp_path / "models")
+    seen = {}
+
+    def fake_run(command, cwd, env):
+        seen.update(command=command, cwd=cwd, env=env)
+        return subprocess.CompletedProcess(command, 3)
+
+    monkeypatch.setattr(train_if_needed.subprocess, "run", fake_run)
+    assert train_if_needed.main(["--force"]) == 3  # the failed training's exit code
+    assert seen["env"]["PYTHONHASHSEED"] == "0"
+    assert seen["command"][1:4] == ["-m", "rasa", "train"] and seen["cwd"] == tmp_path
+    assert str(train_if_needed.ROOT) in seen["env"]["PYTHONPATH"].split(os.pathsep)
+    assert list((tmp_path / "models").glob("*.fingerprint")) == []  # no stamp for a failed training
