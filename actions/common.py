@@ -17,6 +17,7 @@ from actions import api_client
 from actions.responses import echoed
 from bot import vocabulary
 from bot.masking import mask_name, mask_phone  # noqa: F401  (the one masking rule; flows import it from here)
+from nlu_components.wording import QUESTION_MARKS  # noqa: F401  (shared with the NLU rules; flows import it from here)
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 HOTLINE = "95598"
@@ -346,8 +347,6 @@ URGE_WORDS = re.compile(r"快点|快一点|尽快|赶紧|赶快|抓紧|着急|�
 FAULT_STORY_WORDS = re.compile(
     r"跳闸|跳了|又跳|推上去|推不上|合不上|拉闸|空开|总闸|漏保|没电|停电|断电|不来电|黑了|灯不亮|灯闪|"
     r"电压低|电压不稳|冒烟|火花|烧了|短路|坏了|响|一半有电|时有时无|缺相|一相|楼上楼下|整栋楼|邻居家|隔壁(家)?也")
-QUESTION_MARKS = re.compile(r"[吗呢？?]|怎么|为什么|为啥|咋|什么|啥|多少|多久|几点|能不能|可不可以|是不是|有没有|"
-                            r"([收要用给算管])不\1|请问|问一下|问下")  # "收不收钱的", "要不要另外给钱"
 # "不对，是…", "地址说错了", "电话写错了": a correction, of the field it names.
 CORRECTION_WORDS = re.compile(r"不对|说错|错了|写错|打错|输错|搞错|弄错|更正|改一下|改成|改为|换成|应该是|重新说|纠正")
 FIELD_WORDS = [

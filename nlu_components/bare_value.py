@@ -14,13 +14,11 @@ from __future__ import annotations
 import re
 from typing import Any, Dict, List, Text
 
-from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
-from rasa.engine.storage.resource import Resource
-from rasa.engine.storage.storage import ModelStorage
-from rasa.shared.nlu.constants import ENTITIES, INTENT, INTENT_RANKING_KEY, PREDICTED_CONFIDENCE_KEY, TEXT
+from rasa.shared.nlu.constants import ENTITIES, INTENT, TEXT
 from rasa.shared.nlu.training_data.message import Message
-from rasa.shared.nlu.training_data.training_data import TrainingData
+
+from nlu_components.rule_component import RuleComponent, decide_intent
 
 DEFAULT_CONFIG: Dict[Text, Any] = {"intent": "inform", "entities": ["address", "account_no", "phone"]}
 
@@ -45,23 +43,10 @@ def only_values(text: str, entities: List[Dict[str, Any]], types: List[Text]) ->
 
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=False)
-class BareValueIntent(GraphComponent):
+class BareValueIntent(RuleComponent):
     """Sets the intent of a message made only of values to ``inform``."""
 
-    @staticmethod
-    def get_default_config() -> Dict[Text, Any]:
-        return dict(DEFAULT_CONFIG)
-
-    def __init__(self, config: Dict[Text, Any]) -> None:
-        self.config = {**DEFAULT_CONFIG, **config}
-
-    @classmethod
-    def create(cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
-               execution_context: ExecutionContext) -> "BareValueIntent":
-        return cls(config)
-
-    def process_training_data(self, training_data: TrainingData) -> TrainingData:
-        return training_data
+    DEFAULTS = DEFAULT_CONFIG
 
     def process(self, messages: List[Message]) -> List[Message]:
         name = self.config["intent"]
@@ -70,8 +55,5 @@ class BareValueIntent(GraphComponent):
             if intent.get("name") == name or not only_values(message.get(TEXT) or "", message.get(ENTITIES) or [],
                                                               self.config["entities"]):
                 continue
-            decided = {"name": name, PREDICTED_CONFIDENCE_KEY: 1.0}
-            ranking = [entry for entry in message.get(INTENT_RANKING_KEY) or [] if entry.get("name") != name]
-            message.set(INTENT, decided, add_to_output=True)
-            message.set(INTENT_RANKING_KEY, [dict(decided)] + ranking, add_to_output=True)
+            decide_intent(message, name)
         return messages

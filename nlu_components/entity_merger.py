@@ -12,13 +12,11 @@ from __future__ import annotations
 
 from typing import Any, Dict, List, Optional, Text
 
-from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
-from rasa.engine.storage.resource import Resource
-from rasa.engine.storage.storage import ModelStorage
 from rasa.shared.nlu.constants import ENTITIES, INTENT
 from rasa.shared.nlu.training_data.message import Message
-from rasa.shared.nlu.training_data.training_data import TrainingData
+
+from nlu_components.rule_component import RuleComponent
 
 DEFAULT_PRIORITY = ["RegexEntityExtractor", "GazetteerEntityExtractor", "DIETClassifier"]
 DEFAULT_CONFIG: Dict[Text, Any] = {
@@ -73,28 +71,10 @@ def merge_entities(
 @DefaultV1Recipe.register(
     DefaultV1Recipe.ComponentType.ENTITY_EXTRACTOR, is_trainable=False
 )
-class EntityMerger(GraphComponent):
+class EntityMerger(RuleComponent):
     """Keeps one entity per text span (priority: regex, gazetteer, DIET)."""
 
-    @staticmethod
-    def get_default_config() -> Dict[Text, Any]:
-        return dict(DEFAULT_CONFIG)
-
-    def __init__(self, config: Dict[Text, Any]) -> None:
-        self.config = {**DEFAULT_CONFIG, **config}
-
-    @classmethod
-    def create(
-        cls,
-        config: Dict[Text, Any],
-        model_storage: ModelStorage,
-        resource: Resource,
-        execution_context: ExecutionContext,
-    ) -> "EntityMerger":
-        return cls(config)
-
-    def process_training_data(self, training_data: TrainingData) -> TrainingData:
-        return training_data
+    DEFAULTS = DEFAULT_CONFIG
 
     def process(self, messages: List[Message]) -> List[Message]:
         for message in messages:

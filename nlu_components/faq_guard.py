@@ -13,14 +13,12 @@ from __future__ import annotations
 
 from typing import Any, Dict, List, Optional, Text
 
-from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
-from rasa.engine.storage.resource import Resource
-from rasa.engine.storage.storage import ModelStorage
 from rasa.shared.constants import DEFAULT_NLU_FALLBACK_INTENT_NAME
 from rasa.shared.nlu.constants import INTENT, INTENT_RANKING_KEY, PREDICTED_CONFIDENCE_KEY
 from rasa.shared.nlu.training_data.message import Message
-from rasa.shared.nlu.training_data.training_data import TrainingData
+
+from nlu_components.rule_component import RuleComponent
 
 DEFAULT_CONFIG: Dict[Text, Any] = {"retrieval_intent": "faq", "threshold": 0.25}
 
@@ -34,23 +32,10 @@ def selector_confidence(message: Message, retrieval_intent: Text) -> Optional[fl
 
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=False)
-class FaqAnswerGuard(GraphComponent):
+class FaqAnswerGuard(RuleComponent):
     """Turns a ``faq`` message whose selected answer is below ``threshold`` into ``nlu_fallback``."""
 
-    @staticmethod
-    def get_default_config() -> Dict[Text, Any]:
-        return dict(DEFAULT_CONFIG)
-
-    def __init__(self, config: Dict[Text, Any]) -> None:
-        self.config = {**DEFAULT_CONFIG, **config}
-
-    @classmethod
-    def create(cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
-               execution_context: ExecutionContext) -> "FaqAnswerGuard":
-        return cls(config)
-
-    def process_training_data(self, training_data: TrainingData) -> TrainingData:
-        return training_data
+    DEFAULTS = DEFAULT_CONFIG
 
     def process(self, messages: List[Message]) -> List[Message]:
         retrieval_intent, threshold = self.config["retrieval_intent"], float(self.config["threshold"])

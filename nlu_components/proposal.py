@@ -7,7 +7,7 @@ the local one disagreed at confidence 1.0 each way). Inside the feedback form th
 answered about paying instead of having the suggestion taken. The wording decides here: a message
 that opens as a proposal ("建议", "我建议", "提个建议/意见", "有个建议") or wishes for something
 to be added or improved ("希望…增加/加个/改进…") and asks nothing ("怎么", "吗", "？"… for a
-wish), while DIET heard a question, a bill query or nothing, becomes ``suggest`` (confidence 1.0,
+wish: the question words the actions use), while DIET heard a question, a bill query or nothing, becomes ``suggest`` (confidence 1.0,
 the rest of the ranking stays). A complaint, praise or request that opens with "希望" keeps DIET's
 intent: only the intents in ``overridable`` are changed. Placed last, with ``BareValueIntent``.
 """
@@ -16,13 +16,12 @@ from __future__ import annotations
 import re
 from typing import Any, Dict, List, Text
 
-from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
-from rasa.engine.storage.resource import Resource
-from rasa.engine.storage.storage import ModelStorage
-from rasa.shared.nlu.constants import INTENT, INTENT_RANKING_KEY, PREDICTED_CONFIDENCE_KEY, TEXT
+from rasa.shared.nlu.constants import INTENT, TEXT
 from rasa.shared.nlu.training_data.message import Message
-from rasa.shared.nlu.training_data.training_data import TrainingData
+
+from nlu_components.rule_component import RuleComponent, decide_intent
+from nlu_components.wording import QUESTION_MARKS
 
 DEFAULT_CONFIG: Dict[Text, Any] = {
     "intent": "suggest",
@@ -37,7 +36,6 @@ PROPOSAL_OPENING = re.compile(r"^\s*(?:我|我们)?(?:想)?(?:提(?:个|一个|�
 WISH = re.compile(r"^\s*(?:我|我们)?(?:真心|衷心|很)?希望")
 IMPROVEMENT = re.compile(r"增加|增设|加个|加一个|加上|添加|新增|开通|推出|上线|改进|改善|优化|改一改|改改|简化|"
                          r"功能|提醒|大字|语音")
-QUESTION = re.compile(r"[？?]|吗|么|怎|如何|哪|什么|啥|多少|几|是否|为何|为什么|能不能|可不可以|行不行|呢")
 
 
 def is_proposal(text: str) -> bool:
@@ -45,27 +43,14 @@ def is_proposal(text: str) -> bool:
     that asks nothing."""
     if PROPOSAL_OPENING.match(text):
         return True
-    return bool(WISH.match(text) and IMPROVEMENT.search(text) and not QUESTION.search(text))
+    return bool(WISH.match(text) and IMPROVEMENT.search(text) and not QUESTION_MARKS.search(text))
 
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=False)
-class ProposalIntent(GraphComponent):
+class ProposalIntent(RuleComponent):
     """Sets the intent of a message worded as a proposal to ``suggest``."""
 
-    @staticmethod
-    def get_default_config() -> Dict[Text, Any]:
-        return dict(DEFAULT_CONFIG)
-
-    def __init__(self, config: Dict[Text, Any]) -> None:
-        self.config = {**DEFAULT_CONFIG, **config}
-
-    @classmethod
-    def create(cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
-               execution_context: ExecutionContext) -> "ProposalIntent":
-        return cls(config)
-
-    def process_training_data(self, training_data: TrainingData) -> TrainingData:
-        return training_data
+    DEFAULTS = DEFAULT_CONFIG
 
     def process(self, messages: List[Message]) -> List[Message]:
         name, overridable = self.config["intent"], set(self.config["overridable"])
@@ -73,8 +58,5 @@ class ProposalIntent(GraphComponent):
             intent = message.get(INTENT) or {}
             if intent.get("name") not in overridable or not is_proposal(message.get(TEXT) or ""):
                 continue
-            decided = {"name": name, PREDICTED_CONFIDENCE_KEY: 1.0}
-            ranking = [entry for entry in message.get(INTENT_RANKING_KEY) or [] if entry.get("name") != name]
-            message.set(INTENT, decided, add_to_output=True)
-            message.set(INTENT_RANKING_KEY, [dict(decided)] + ranking, add_to_output=True)
+            decide_intent(message, name)
         return messages
