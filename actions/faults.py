@@ -80,6 +80,10 @@ FLOODED_EQUIPMENT = re.compile(r"(配电箱|配电房|电箱|电表箱|表箱|�
 # Which danger a message names decides what the first line says to do now.
 SHOCK_WORDS = re.compile(r"触电|被电|电到人|电到了|电着了|电击|电晕|(?<![停断来没有])电倒(?!是)|触了电|被电打")  # (停电倒是快: no one fell)
 FIRE_WORDS = re.compile(r"着火|起火|失火|烧起来|火灾|冒烟|烧焦|爆炸|炸了|冒火(?![花星])")
+# Sparks, arcing or leakage at a socket, switch, appliance or meter box in the home: cut the power
+# at the main switch, hands off — not the fallen-wire text's "keep 8 m away".
+SPARK_WORDS = re.compile(r"火花|打火|冒火|漏电|带电|(配电箱|电箱|电表箱|表箱|开关箱|配电柜|电线|插座|开关|电表).{0,8}(滋滋|嗞嗞|噼里啪啦|噼啪|啪啪)")
+WATER_WORDS = re.compile(r"水|淹")
 WIRE_DOWN_WORDS = re.compile(r"电线.{0,3}(掉|落|断|垂|耷拉)|(掉|落)(在)?地上|断线|线断|电线杆|电杆|杆子(倒|歪)")
 
 
@@ -92,12 +96,14 @@ def safety_response(text: Optional[str]) -> Optional[str]:
     text = NO_IGNITION.sub("", text or "")
     if SHOCK_WORDS.search(text):
         return "utter_safety_shock"
-    if FLOODED_EQUIPMENT.search(text):
+    if FLOODED_EQUIPMENT.search(text) and WATER_WORDS.search(text):
         return "utter_safety_flood"
     if WIRE_DOWN_WORDS.search(text):
         return "utter_safety_wire"  # sparks from a fallen wire: keep away first
     if FIRE_WORDS.search(text):
         return "utter_safety_fire"
+    if SPARK_WORDS.search(text) and not AWAY_FROM_HOME.search(text):
+        return "utter_safety_sparks"
     if find_hazards(text):
         return "utter_safety_wire"
     return None

@@ -374,6 +374,10 @@ def set_address(session: Session, ticket_no: str, *, address: str, actor: str,
     data: dict[str, Any] = {"from": details.get("address"), "to": address}
     details["address"] = address
     ticket.details = details  # a new dict: the JSON column is written
+    old_address = data["from"]
+    if old_address and old_address in ticket.summary:
+        # A repair's summary opens with its address: staff read the summary in lists.
+        ticket.summary = ticket.summary.replace(old_address, address, 1)[:500]
     ticket.updated_at = at
     ticket.events.append(TicketEvent(at=at, actor=actor, kind="address_changed", data=data))
     session.flush()

@@ -442,6 +442,7 @@ async def test_an_address_corrected_later_replaces_the_tickets_and_keeps_the_old
     changed = await post(client, path, {"address": "和平社区81号", "actor": "bot"})
     body = await changed.json()
     assert changed.status == 200 and body["details"]["address"] == "和平社区81号"
+    assert body["summary"] == "和平社区81号：家里没电"  # lists show the summary: it names the new place
     assert body["events"][-1]["kind"] == "address_changed"
     assert body["events"][-1]["data"] == {"from": "和平社区21号", "to": "和平社区81号"}
     assert [m["due_at"] for m in body["milestones"]] == [m["due_at"] for m in ticket["milestones"]]
