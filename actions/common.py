@@ -409,11 +409,21 @@ def account_numbers_in(text: str) -> List[str]:
     return re.findall(r"(?<!\d)(\d{10})(?!\d)", re.sub(r"(?<=\d)\s(?=\d)", "", text))
 
 
+ACCOUNT_AND_FOUR = re.compile(r"(?:户号)?[是:：]?\s*(\d{10})\s*[\s,，、。]\s*(?:手机|电话)?(?:后四位|尾号)?[是:：]?\s*(\d{4})[。.]?")
+
+
 def identity_offered(tracker: Tracker) -> Optional[tuple]:
     """(户号, last four) when the latest message offers the identity check on its own ("户号…
     尾号0330") and it is not done yet for that account."""
     text = latest_text(tracker).translate(_FULLWIDTH)
     tail = TAIL_MARK.search(text)
+    if not tail and tracker.get_slot("requested_slot") == "contact_phone":
+        # "户号3201000013 5821" where the phone was asked "or the 户号 and the registered phone's
+        # last four digits": the two numbers the question offered.
+        pair = ACCOUNT_AND_FOUR.fullmatch(text.strip())
+        if pair:
+            text, tail = f"户号{pair.group(1)}", re.match(r"(\d{4})", pair.group(2))
+            tracker.offered_last4 = pair.group(2)  # type: ignore[attr-defined]  (typed apart from the 户号)
     if not tail:
         return None
     accounts = account_numbers_in(text)
@@ -728,6 +738,9 @@ def non_value_kind(tracker: Tracker, slot: str) -> Optional[str]:
     if slot == "applicant_name" and asks:
         return "question"
     intent, confidence = latest_intent(tracker)
+    if slot == "contact_phone" and active == "fault_form" and intent == "report_fault" and len(text) >= 10 \
+            and not re.search(r"\d{3}|报修|修一下|派人|来人", text):
+        return "story"  # "电还有 就是怕树倒下来把线砸断": more of what is wrong, not a new request
     if slot in ("address", "contact_phone", "account_no", "phone_last4") and confidence >= 0.6 and \
             intent in REQUEST_INTENTS and not looks_like_value(tracker, slot) and \
             (tracker.active_loop or {}).get("name") != "feedback_form":  # there it is more of the story
@@ -1074,7 +1087,8 @@ class IdentityValidation:
             return {"phone_last4": None}
         if tracker.get_slot("identity_verified") and tracker.get_slot("verified_account_no") == account_no:
             return {"phone_last4": match.group(1)}  # re-validated on a form's activation: already done
-        if tracker.get_slot("phone_last4") is None and not typed_digits(tracker, match.group(1)):
+        if tracker.get_slot("phone_last4") is None and not typed_digits(tracker, match.group(1)) \
+                and getattr(tracker, "offered_last4", None) != match.group(1):
             # The account changed in this very validation (validate_account_no cleared the digits):
             # these are the digits of the account verified before. Checking them against the new
             # account would count a failure the customer never made; ask for the new account's.
@@ -1929,7 +1943,7 @@ class BaseFormValidation:
                 return [SlotSet("requested_slot", None), ActiveLoop(None), FollowupAction("action_listen")]
         if tracker.get_slot("requested_slot") is None:
             apologise_if_angry(dispatcher, tracker)
-            offered = identity_offered(tracker)
+            offered = identity_offered(tracker) or await self.mobile_given_with_account(dispatcher, tracker, domain)
             if offered:
                 # "…上个月的电费…户号3201000016手机尾号0945": the identity in the opening message
                 # is checked at once; the rest of the message is read as usual.
@@ -2258,6 +2272,39 @@ class BaseFormValidation:
         account_no = accounts[-1]
         if tracker.get_slot("identity_verified") and tracker.get_slot("verified_account_no") == account_no:
             return None
+        return account_no, mobile[-4:]
+
+    async def mobile_given_with_account(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                                        domain: DomainDict) -> Optional[tuple]:
+        """"上个月电费多少 户号3201000017 手机138…", or "户号3201000019 手机159…" given for a
+        repair and then the bill asked for: the whole number typed with that 户号 is the check,
+        not asked again (a number that is not the registered one is not one of the customer's
+        three tries; the gateway's throttle counts it as any check)."""
+        if tracker.get_slot("identity_locked") or tracker.get_slot("phone_last4"):
+            return None
+        slot_account = digits_only(tracker.get_slot("account_no"))
+        for text in [latest_text(tracker), *earlier_customer_texts(tracker, 6)]:
+            text = text.translate(_FULLWIDTH)
+            mobile = find_mobile(text)
+            accounts = account_numbers_in(text.replace(mobile, " ")) if mobile else []
+            if accounts and (len(slot_account) != 10 or slot_account in accounts):
+                account_no = slot_account if slot_account in accounts else accounts[-1]
+                break
+        else:
+            return None
+        if tracker.get_slot("identity_verified") and tracker.get_slot("verified_account_no") == account_no:
+            return None
+        if "phone_last4" not in await self.form_slots(dispatcher, tracker, domain):
+            return None
+        try:
+            # Given as a contact number it need not be the registered one: when it does not prove
+            # the account, the usual question follows.
+            result = await api_client.verify_identity(account_no, mobile[-4:], **asker(tracker))
+        except api_client.ApiError:
+            return None
+        if not result.get("verified"):
+            return None
+        tracker.offered_last4 = mobile[-4:]  # type: ignore[attr-defined]
         return account_no, mobile[-4:]
 
     async def verify_offered(self, offered: tuple, dispatcher: CollectingDispatcher, tracker: Tracker,

@@ -77,6 +77,10 @@ FLOODED_EQUIPMENT = re.compile(r"(配电箱|配电房|电箱|电表箱|表箱|�
                                r"(配电箱|配电房|电箱|电表箱|表箱|开关箱|配电柜)里?.{0,4}(全是水|都是水|进了水|有水|积水|灌水)|"
                                r"(配电箱|电箱|电表箱|表箱|开关箱|配电柜|电线|插座|开关|电表).{0,8}(滋滋|嗞嗞|噼里啪啦|噼啪|啪啪)")
 
+# "大树刮歪了 压在电线上": a tree on a live line can bring it down at any moment.
+TREE_ON_LINE = re.compile(r"树.{0,10}(压|倒|靠|搭|挂|砸|碰|歪)(在|到)?.{0,4}(电线|线上|线路|高压线)|"
+                          r"(电线|线路|高压线).{0,6}(被)?树(枝|杈)?.{0,4}(压|砸|挂|碰)|电线.{0,4}(压弯|压断)")
+
 # Which danger a message names decides what the first line says to do now.
 SHOCK_WORDS = re.compile(r"触电|被电|电到人|电到了|电着了|电击|电晕|(?<![停断来没有])电倒(?!是)|触了电|被电打")  # (停电倒是快: no one fell)
 FIRE_WORDS = re.compile(r"着火|起火|失火|烧起来|火灾|冒烟|烧焦|爆炸|炸了|冒火(?![花星])")
@@ -152,7 +156,7 @@ def find_hazards(text: Optional[str]) -> List[str]:
     text = NO_IGNITION.sub("", text or "")
     text = re.sub(r"([停断来没有])电倒", r"\1电 倒", text)  # "你们停电倒是快得很": nobody fell
     found = [word for word in HAZARD_WORDS if word in text]
-    for pattern in (FLOODED_EQUIPMENT, NOISY_TRANSFORMER):
+    for pattern in (FLOODED_EQUIPMENT, NOISY_TRANSFORMER, TREE_ON_LINE):
         match = pattern.search(text)
         if match and match.group(0) not in found:
             found.append(match.group(0))

@@ -1,6 +1,8 @@
 """Kinds of failure the blind batches aa/ab showed, and ones noticed in earlier trials."""
 import pytest
 
+from tests.support.dialogue import make_tracker, run_action, slot_values
+
 
 @pytest.mark.parametrize("text, response", [
     ("我家插座冒火花了", "utter_safety_sparks"),
@@ -24,3 +26,77 @@ def test_sparks_at_home_say_to_cut_the_power_not_to_keep_away_from_a_fallen_wire
 
     first_line = response_text("utter_safety_sparks").split("\n")[0]
     assert "总闸" in first_line and "8米" not in first_line
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("said, prior", [
+    # ab-mixed-004: the whole registered mobile with the 户号 in the opening message.
+    ("上个月电费多少 户号3201000017 手机13847325028", []),
+    # aa-mixed-001: given with the repair, then the bill of the same message served.
+    ("那帮我查下上个月电费多少", [{"event": "user", "text": "户号3201000017 手机13847325028"}]),
+])
+async def test_a_registered_mobile_typed_with_the_account_is_the_identity_check(actions_gateway, said, prior):
+    from actions.bills import ValidateBillForm
+
+    tracker = make_tracker(said, intent="query_bill", form="bill_form", prior_events=prior,
+                           slots={"account_no": "3201000017" if prior else None})
+    events, messages = await run_action(ValidateBillForm(), tracker)
+    slots = slot_values(events)
+    assert slots.get("identity_verified") is True and slots.get("verified_account_no") == "3201000017"
+    assert "utter_ask_phone_last4" not in [m.get("response") for m in messages]
+
+
+@pytest.mark.asyncio
+async def test_a_contact_mobile_that_is_not_the_registered_one_costs_no_try(actions_gateway):
+    from actions.bills import ValidateBillForm
+
+    tracker = make_tracker("上个月电费多少", intent="query_bill", form="bill_form", slots={"account_no": "3201000017"},
+                           prior_events=[{"event": "user", "text": "户号3201000017 手机13900001111"}])
+    events, messages = await run_action(ValidateBillForm(), tracker)
+    slots = slot_values(events)
+    assert not slots.get("identity_verified") and not slots.get("identity_attempts")
+    assert not [m for m in messages if m.get("response") == "utter_phone_last4_wrong"]
+
+
+@pytest.mark.asyncio
+async def test_the_account_and_four_digits_at_the_phone_question_are_the_identity_check(actions_gateway):
+    """ab-complaint-002: "户号3201000013 5821" where the complaint asked for a phone "or the 户号 and
+    the registered phone's last four digits" was added to the complaint's words."""
+    from actions.common import ACCOUNT_AND_FOUR
+    from actions.feedback import ValidateFeedbackForm
+
+    tracker = make_tracker("户号3201000013 5821", intent="inform", form="feedback_form",
+                           slots={"feedback_type": "complaint", "feedback_content": "电表走得太快",
+                                  "requested_slot": "contact_phone"})
+    events, messages = await run_action(ValidateFeedbackForm(), tracker)
+    slots = slot_values(events)
+    assert slots.get("identity_verified") is True and slots.get("verified_account_no") == "3201000013"
+    assert ACCOUNT_AND_FOUR.fullmatch("3201000013，尾号5821") and not ACCOUNT_AND_FOUR.fullmatch("3201000013 58210")
+
+
+@pytest.mark.parametrize("text, hazard", [
+    ("刮大风把我家门口一棵大树刮歪了 压在电线上 电线都被压弯了", True),
+    ("路边的树枝搭在高压线上了", True),
+    ("电线被树压着 一晃一晃的", True),
+    ("我家门口的树要砍 你们管不管", False),
+])
+def test_a_tree_on_a_line_is_a_danger(text, hazard):
+    """ab-hazard-004: a tree leaning on the line was filed as a normal repair."""
+    from actions.faults import find_hazards, safety_response
+
+    assert bool(find_hazards(text)) is hazard
+    assert (safety_response(text) == "utter_safety_wire") is hazard
+
+
+@pytest.mark.asyncio
+async def test_more_of_what_is_wrong_at_the_phone_question_is_kept_with_the_repair(actions_gateway):
+    """ab-hazard-004: "电还有 就是怕树倒下来把线砸断" at the phone question got "这个问题我这里答不上来"."""
+    from actions.faults import ValidateFaultForm
+
+    tracker = make_tracker("电还有 就是怕树倒下来把线砸断", intent="report_fault", form="fault_form",
+                           slots={"address": "横溪街道石塘村70号", "fault_description": "大树压在电线上",
+                                  "repair_area_type": "rural", "hazard": True, "requested_slot": "contact_phone"})
+    events, messages = await run_action(ValidateFaultForm(), tracker)
+    assert [m.get("response") for m in messages] == ["utter_story_noted"]
+    assert slot_values(events)["fault_description"] == "大树压在电线上；电还有 就是怕树倒下来把线砸断"
+    assert slot_values(events)["requested_slot"] == "contact_phone"
