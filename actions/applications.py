@@ -175,6 +175,20 @@ def business_from_text(text: Optional[str]) -> Optional[str]:
     return max(said)[1] if said else None
 
 
+# Premises that have no supply yet: a new factory, a house just built, no 户号 yet.
+NEW_PREMISES = re.compile(r"(新建|新盖|新造|刚建|刚盖|新起)(了|好)?[^，,。]{0,8}(厂|厂房|房子|店|门面|楼|车间|仓库)|新厂|"
+                          r"新房子?[^，,。]{0,4}(通电|用电|接电|装电表)|(还)?没(有)?(开)?户号|没开过户")
+
+
+def new_premises_said(tracker: Tracker) -> bool:
+    """Premises with no supply yet named in the latest or the three messages before, and no
+    change of an existing capacity asked for now ("容量大概630千伏安" is the new supply's size)."""
+    text = latest_text(tracker)
+    if text.startswith("/") or re.search(r"增容|减容|扩容|(加|增加|提高)容量|增到|增加到|加大功率", text):
+        return False
+    return any(NEW_PREMISES.search(said) for said in [text, *earlier_customer_texts(tracker, 3)])
+
+
 # Words of any connection ("帮我报装"), which business_from_text reads as a new connection.
 GENERIC_CONNECTION_WORD = re.compile(r"报装|办理|申请")
 
@@ -678,6 +692,10 @@ class ValidateApplicationForm(KeepsIdentitySlots, BaseFormValidation, FormValida
         text = latest_text(tracker)
         if tracker.get_slot("requested_slot") == "business_type" or tracker.get_slot("business_type") is None:
             found = business_from_text(text)
+            if found in (None, "capacity_change") and new_premises_said(tracker):
+                # "我们新建了个小厂房…要上高压 怎么申请", "还没有户号 新厂" (then "容量大概630千伏安"):
+                # power for premises that have none yet is a new connection, of that capacity.
+                return {"business_type": "new_connection"}
             if found:
                 return {"business_type": found}
             if tracker.get_slot("offered_business") and tracker.get_slot("requested_slot") is None:
@@ -787,7 +805,8 @@ class ValidateApplicationForm(KeepsIdentitySlots, BaseFormValidation, FormValida
             # "想在小区车位装个充电桩，另外问下峰谷电价几点开始" (the tariff only asked about),
             # "那我先办增容吧 充电桩以后再说" (the charger put off): the one meant now.
             key = business_meant_now(text) or key
-        elif key == "new_connection" and not text.startswith("/") and business_from_text(text) not in (None, key):
+        elif key == "new_connection" and not text.startswith("/") and business_from_text(text) not in (None, key) \
+                and not (business_from_text(text) == "capacity_change" and new_premises_said(tracker)):
             # "车位上装个充电桩 物业说要先找供电公司报装": NLU hears the generic "报装" as a new
             # connection; the business the words name is the one applied for.
             key = business_from_text(text)

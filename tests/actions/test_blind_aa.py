@@ -100,3 +100,31 @@ async def test_more_of_what_is_wrong_at_the_phone_question_is_kept_with_the_repa
     assert [m.get("response") for m in messages] == ["utter_story_noted"]
     assert slot_values(events)["fault_description"] == "大树压在电线上；电还有 就是怕树倒下来把线砸断"
     assert slot_values(events)["requested_slot"] == "contact_phone"
+
+
+@pytest.mark.asyncio
+async def test_wires_pulled_from_our_box_by_others_are_a_tip_off_not_a_repair(actions_gateway):
+    """ab-tip_off-002: street vendors pulling lines from a distribution box was filed as a repair."""
+    from actions.faults import ValidateFaultForm, tells_a_fault
+
+    said = "珠江路那边晚上摆摊的 从电脑城旁边配电箱里私拉了好几根线 拖了一地 哪天出事就麻烦了"
+    events, _ = await run_action(ValidateFaultForm(), make_tracker(said, intent="report_fault", form="fault_form"))
+    assert slot_values(events).get("feedback_type") == "tip_off"
+    assert events[-1] == {"event": "followup", "timestamp": None, "name": "feedback_form"}
+    assert not tells_a_fault("楼下私接了一根线 我家现在没电了") and tells_a_fault("我家现在没电了")
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("said, prior", [
+    ("我们新建了个小厂房 做塑料加工的 用电量大 听说要上高压 10千伏的那种 怎么申请", []),
+    ("容量大概630千伏安吧 我也不太懂 电工说的", [{"event": "user", "text": "六合区龙池街道雄州南路200号 还没有户号 新厂"}]),
+])
+async def test_power_for_premises_that_have_none_is_a_new_connection(actions_gateway, said, prior):
+    """ab-application-003: a new factory needing 10 kV got the business menu twice, then a
+    capacity change from "630千伏安"."""
+    from actions.applications import ValidateApplicationForm
+
+    tracker = make_tracker(said, intent="apply_service", form="application_form", prior_events=prior,
+                           slots={"requested_slot": "business_type" if prior else None})
+    events, _ = await run_action(ValidateApplicationForm(), tracker)
+    assert slot_values(events).get("business_type") == "new_connection"
