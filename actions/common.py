@@ -1567,7 +1567,12 @@ def only_an_address(text: str, tracker: Optional[Tracker] = None) -> Optional[st
         found = rest if looks_like_address(rest) and re.search(r"(号|室|栋|幢|楼|村|组|单元|层|座|小区|苑|园|\d)$", rest) else None
     if not found:
         return None
-    rest = _AROUND_AN_ADDRESS.sub("", CORRECTION_WORDS.sub("", text.replace(found, "")))
+    room = re.match(re.escape(found) + r"\s*(?:他家|她家|他们家|那户|那家|家)?(?:是|在)?\s*(\d{2,5}(?:室|号)?)(?!\d)", text)
+    said = found
+    if room and not re.search(r"\d$", found):
+        # "…锦绣苑13栋 他家是901" (the place of a tip-off): the room too.
+        said, found = room.group(0), found + room.group(1)
+    rest = _AROUND_AN_ADDRESS.sub("", CORRECTION_WORDS.sub("", text.replace(said, "")))
     return found if len(rest) <= 2 else None
 
 
@@ -1608,7 +1613,9 @@ async def correct_just_filed_address(dispatcher: CollectingDispatcher, tracker: 
         await api_client.set_ticket_address(ticket_no, address)
     except api_client.ApiError:
         return None
-    dispatcher.utter_message(response="utter_ticket_address_corrected", ticket_no=ticket_no, address=echoed(address))
+    # A tip-off or complaint filed with no place: the place told after it is added, not corrected.
+    response = "utter_ticket_address_corrected" if held else "utter_ticket_address_added"
+    dispatcher.utter_message(response=response, ticket_no=ticket_no, address=echoed(address))
     return [SlotSet("address", None)]
 
 

@@ -128,3 +128,25 @@ async def test_power_for_premises_that_have_none_is_a_new_connection(actions_gat
                            slots={"requested_slot": "business_type" if prior else None})
     events, _ = await run_action(ValidateApplicationForm(), tracker)
     assert slot_values(events).get("business_type") == "new_connection"
+
+
+@pytest.mark.asyncio
+async def test_the_place_told_right_after_a_tip_off_goes_onto_it(actions_gateway):
+    """ab-tip_off-001: "栖霞区迈皋桥路109号锦绣苑13栋 他家是901" right after the tip-off was filed got
+    "请问您是想查询这里的停电信息、报修故障，还是办理用电业务？"."""
+    import uuid
+
+    from actions import api_client
+    from actions.menu import ActionAnswerBareDetail
+
+    ticket = await api_client.create_ticket({
+        "request_key": f"test:{uuid.uuid4().hex}", "type": "tip_off", "summary": "楼下那户疑似偷电",
+        "channel": "web", "details": {"content": "楼下那户疑似偷电"}})
+    prior = [{"event": "user", "text": "不是我瞎说 我观察好久了"},
+             {"event": "bot", "text": f"您的举报已登记，编号：{ticket['ticket_no']}。"}]
+    tracker = make_tracker("栖霞区迈皋桥路109号锦绣苑13栋 他家是901", intent="inform", prior_events=prior,
+                           entities=[{"entity": "address", "value": "栖霞区迈皋桥路109号锦绣苑13栋"}])
+    _, messages = await run_action(ActionAnswerBareDetail(), tracker)
+    assert [m.get("response") for m in messages] == ["utter_ticket_address_added"]
+    stored = await api_client.get_ticket(ticket["ticket_no"])
+    assert stored["details"]["address"] == "栖霞区迈皋桥路109号锦绣苑13栋901"
