@@ -1657,6 +1657,22 @@ async def withdraw_callback_on_stop(dispatcher: CollectingDispatcher, tracker: T
     return True
 
 
+# "还有…最好发个短信", "另外希望…": one more suggestion, not a request of the customer's own.
+MORE_SUGGESTED = re.compile(r"最好|希望|建议|应该|能不能|可不可以|要是能")
+
+
+def more_of_the_suggestion(tracker: Tracker) -> Optional[str]:
+    """The suggestion's words with the latest message added, when it is one more suggestion
+    said at the suggestion's phone question; None otherwise."""
+    text = latest_text(tracker).strip()
+    if tracker.get_slot("feedback_type") != "suggestion" or tracker.get_slot("requested_slot") != "contact_phone" \
+            or not MORE_SUGGESTED.search(text) or text.startswith("/") \
+            or re.search(r"帮我|给我查|我家|我的|户号|\d{4}|转人工", text):
+        return None
+    held = str(tracker.get_slot("feedback_content") or "")
+    return (f"{held}；{text}" if held else text)[:1000]
+
+
 class ActionPauseForm(Action):
     """A new request inside a form ("先帮我查下电费"): remember the form, leave it, and let
     the rule start the other flow; a rule brings the customer back afterwards."""
@@ -1667,6 +1683,13 @@ class ActionPauseForm(Action):
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: DomainDict) -> List[EventType]:
         form = tracker.active_loop.get("name") if tracker.active_loop else None
+        more = more_of_the_suggestion(tracker) if form == "feedback_form" else None
+        if more:
+            # "还有缴费成功以后最好发个短信…" at the suggestion's phone question (NLU heard a bill
+            # query): the same customer's next suggestion, kept with the first; the question stands.
+            dispatcher.utter_message(response="utter_suggestion_also_noted")
+            dispatcher.utter_message(response="utter_ask_contact_phone_feedback")
+            return [SlotSet("feedback_content", more), FollowupAction("action_listen")]
         if form:
             label = FORM_LABELS.get(form, "刚才的业务")
             dispatcher.utter_message(response="utter_form_paused", form_label=label)

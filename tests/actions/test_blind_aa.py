@@ -150,3 +150,22 @@ async def test_the_place_told_right_after_a_tip_off_goes_onto_it(actions_gateway
     assert [m.get("response") for m in messages] == ["utter_ticket_address_added"]
     stored = await api_client.get_ticket(ticket["ticket_no"])
     assert stored["details"]["address"] == "栖霞区迈皋桥路109号锦绣苑13栋901"
+
+
+@pytest.mark.asyncio
+async def test_one_more_suggestion_at_the_phone_question_is_kept_with_the_first(actions_gateway):
+    """ab-suggestion-001: "还有缴费成功以后最好发个短信…" at the suggestion's phone question (heard as a
+    bill query) paused the suggestion and asked for a 户号."""
+    from actions.common import ActionPauseForm
+
+    slots = {"feedback_type": "suggestion", "feedback_content": "网上国网能不能搞个老年版", "requested_slot": "contact_phone"}
+    tracker = make_tracker("还有缴费成功以后最好发个短信 现在啥也不发 老人家心里没底", intent="query_bill",
+                           active_loop="feedback_form", slots=slots)
+    events, messages = await run_action(ActionPauseForm(), tracker)
+    assert [m.get("response") for m in messages] == ["utter_suggestion_also_noted", "utter_ask_contact_phone_feedback"]
+    assert slot_values(events)["feedback_content"].endswith("；还有缴费成功以后最好发个短信 现在啥也不发 老人家心里没底")
+    assert events[-1] == {"event": "followup", "timestamp": None, "name": "action_listen"}
+
+    tracker = make_tracker("先帮我查下电费 户号3201000013", intent="query_bill", active_loop="feedback_form", slots=slots)
+    events, messages = await run_action(ActionPauseForm(), tracker)
+    assert [m.get("response") for m in messages] == ["utter_form_paused"]
