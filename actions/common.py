@@ -128,7 +128,15 @@ def format_time(value: Optional[str], now: Optional[datetime] = None) -> str:
     if prefix is None:
         prefix = f"{moment.month}月{moment.day}日" if moment.year == today.year else \
             f"{moment.year}年{moment.month}月{moment.day}日"
+        if delta == 3:
+            prefix = f"大后天（{prefix}）"
+        elif 3 < delta <= 7:
+            # Within the week ahead the weekday is what a customer plans by.
+            prefix += f"（{WEEKDAYS[moment.weekday()]}）"
     return f"{prefix} {moment:%H:%M}"
+
+
+WEEKDAYS = ("周一", "周二", "周三", "周四", "周五", "周六", "周日")
 
 
 def format_date(value: Optional[str]) -> str:

@@ -14,6 +14,7 @@ from actions import api_client
 from actions.responses import echoed
 from actions.applications import REGISTERED, REGISTERED_WORDS, digits_to_ascii, looks_like_person, stated_account
 from actions.common import (
+    bot_texts_within,
     complaint_during_repair,
     account_numbers_in,
     CORRECTION_WORDS,
@@ -1204,6 +1205,29 @@ DARK_AROUND = re.compile(r"(都|也|全|全部|一片)黑了?|黑灯瞎火|一�
 PLANS_TALK = re.compile(r"要停电|会停电|听说|计划|通知(上|里)?说|安排|过几天|明天|后天")
 
 
+# "冰柜里的东西要不要拿出来": food in a fridge through the outage.
+FRIDGE_WORDS = re.compile(r"冰箱|冰柜|冷柜|冷库|冻品|冻的|海鲜|鱼缸|氧气泵")
+
+
+def outage_told_lately(tracker: Tracker, outage: Dict[str, Any]) -> bool:
+    """Whether this outage's times were told in the last two answers."""
+    start, end = format_time(outage.get("start")), format_time(outage.get("end"))
+    return any(start in text and end in text for text in bot_texts_within(tracker, 2))
+
+
+def utter_outage_followup(dispatcher: CollectingDispatcher, outage: Dict[str, Any], text: str) -> None:
+    """"哪一天 停多久", "晚上停啊 那冰柜里的东西要不要拿出来 停到早上几点" right after the outage was
+    told: the span asked about, said plainly, and the fridge advice asked for — not the same
+    notice again."""
+    start, end = parse_iso(outage.get("start")), parse_iso(outage.get("end"))
+    hours = round((end - start).total_seconds() / 3600, 1) if start and end else None
+    dispatcher.utter_message(response="utter_outage_span", start=format_time(outage.get("start")),
+                             end=format_time(outage.get("end")),
+                             hours=("%g" % hours) if hours else "几")
+    if FRIDGE_WORDS.search(text):
+        dispatcher.utter_message(response="utter_outage_fridge_tip")
+
+
 def going_on(outage: Dict[str, Any]) -> bool:
     start, end = parse_iso(outage.get("start")), parse_iso(outage.get("end"))
     now = now_shanghai()
@@ -1247,6 +1271,11 @@ class ActionQueryOutage(Action):
             outages = that_day or outages
         out_now = any(NO_POWER_NOW.search(said) for said in
                       (latest_text(tracker), opening_text(tracker, "outage_form") or ""))
+        if outages and all(outage_told_lately(tracker, outage) for outage in outages[:3]) and not out_now:
+            for outage in outages[:3]:
+                utter_outage_followup(dispatcher, outage, latest_text(tracker))
+            return [SlotSet("outage_shown_for", address), SlotSet("address_checked", address)] + \
+                finish_service(dispatcher, tracker, served=True, more_to_come=bool(nxt)) + nxt
         if outages:
             for outage in outages[:3]:
                 utter_outage(dispatcher, outage, place_may_be_told(tracker))

@@ -169,3 +169,39 @@ async def test_one_more_suggestion_at_the_phone_question_is_kept_with_the_first(
     tracker = make_tracker("先帮我查下电费 户号3201000013", intent="query_bill", active_loop="feedback_form", slots=slots)
     events, messages = await run_action(ActionPauseForm(), tracker)
     assert [m.get("response") for m in messages] == ["utter_form_paused"]
+
+
+@pytest.mark.asyncio
+async def test_a_question_on_the_outage_just_told_is_answered_not_repeated(actions_gateway):
+    """aa-outage-003/004: "哪一天 停多久", "晚上停啊 那冰柜里的东西要不要拿出来 停到早上几点" got the
+    same notice word for word."""
+    from actions import api_client
+    from actions.common import format_time
+    from actions.faults import ActionQueryOutage
+    from tests.support.dialogue import response_text
+
+    outage = (await api_client.find_outages(address="鼓楼区湖南路42号"))[0]
+    told = f"您所在的区域有计划停电安排：时间为{format_time(outage['start'])}至{format_time(outage['end'])}。"
+    prior = [{"event": "user", "text": "湖南路这边是不是要停电"}, {"event": "bot", "text": told}]
+    tracker = make_tracker("晚上停啊 那冰柜里的东西要不要拿出来 停到早上几点", intent="query_outage",
+                           prior_events=prior, slots={"address": "鼓楼区湖南路42号"})
+    _, messages = await run_action(ActionQueryOutage(), tracker)
+    names = [m.get("response") for m in messages]
+    assert names[:2] == ["utter_outage_span", "utter_outage_fridge_tip"] and "utter_outage_planned" not in names
+    assert messages[0]["end"] == format_time(outage["end"]) and float(messages[0]["hours"]) > 0
+    assert "冰柜" in response_text("utter_outage_fridge_tip")
+
+    tracker = make_tracker("湖南路这边是不是要停电", intent="query_outage", slots={"address": "鼓楼区湖南路42号"})
+    _, messages = await run_action(ActionQueryOutage(), tracker)
+    assert messages[0].get("response") == "utter_outage_planned"
+
+
+def test_days_ahead_are_said_as_customers_plan_by_them():
+    from datetime import datetime
+
+    from actions.common import SHANGHAI, format_time
+
+    now = datetime(2026, 12, 4, 10, 0, tzinfo=SHANGHAI)
+    assert format_time("2026-12-07T22:00:00+08:00", now) == "大后天（12月7日） 22:00"
+    assert format_time("2026-12-09T08:00:00+08:00", now) == "12月9日（周三） 08:00"
+    assert format_time("2026-12-20T08:00:00+08:00", now) == "12月20日 08:00"
