@@ -1205,6 +1205,11 @@ class ActionCancelForm(Action):
         rest_request = named_request(rest) if rest else None
         if rest_request == form:
             rest_request = None  # "算了不报修了" names the request it stops
+        rest_complaint = None
+        if rest and not rest_request and form != "feedback_form" and wants_to_complain(rest):
+            from actions.handoff import feedback_named  # handoff imports this module
+
+            rest_complaint, rest_request = feedback_named(rest) or "complaint", "feedback_form"
         rest_question = bool(rest) and not rest_request and bool(QUESTION_MARKS.search(rest) or ASKS_YES_NO.search(rest))
         # What the reply ends with: the business done instead (_instead), nothing as the request or
         # question said after the stop comes next (_then), or the question whether anything else is
@@ -1234,8 +1239,11 @@ class ActionCancelForm(Action):
         else:
             # "算了不用了 我就问问中华路明天停不停电": what to do instead is served at once.
             request = named_request(latest_text(tracker))
-            if request:
-                events.append(FollowupAction(request))
+            if request or rest_request:
+                events.append(FollowupAction(request or rest_request))
+        if rest_complaint and events[-1].get("name") == "feedback_form":
+            # "算了不查了 我就是觉得表有问题 直接给我登记投诉吧": the complaint, with its words.
+            events[-1:-1] = [SlotSet("feedback_type", rest_complaint), SlotSet("feedback_content", rest[:1000])]
         return events
 
 
@@ -1773,7 +1781,9 @@ ASKS_TO_DO = re.compile(r"帮我|给我|查一下|查查|查下|先查|看一下
 # form "让工作人员打电话给我" is how the contact question is answered, so only at the opening).
 # A complaint or tip-off said in so many words ("那我要投诉你们", "我要举报").
 WANTS_TO_COMPLAIN = re.compile(r"(我|那我|我就)?(要|想|得)(正式|实名|再|还是|还要|必须)?(投诉|举报)|投诉你们|举报你们|"
-                               r"(直接|那我|那就|我就)(投诉|举报)|投诉(他|她|这个人|那个人)")
+                               r"(直接|那我|那就|我就)(投诉|举报)|投诉(他|她|这个人|那个人)|"
+                               # "直接给我登记投诉吧", "帮我登个投诉"
+                               r"(给我|帮我)[^，,。]{0,3}(登记|登|记|报|提|办)(个|一个|一下)?(投诉|举报)")
 # "这回再这么慢我就要投诉了", "不然我就投诉": a complaint threatened if it happens again, not made now.
 THREATENED_COMPLAINT = re.compile(r"(再|要是|如果|万一|还是|还)[^，,。]{0,12}(就|的话)[^，,。]{0,4}(投诉|举报)|"
                                   r"(不然|否则)[^，,。]{0,6}(投诉|举报)|不[^，,。]{1,8}(我)?就(要)?(投诉|举报)")

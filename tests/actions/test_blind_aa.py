@@ -205,3 +205,19 @@ def test_days_ahead_are_said_as_customers_plan_by_them():
     assert format_time("2026-12-07T22:00:00+08:00", now) == "大后天（12月7日） 22:00"
     assert format_time("2026-12-09T08:00:00+08:00", now) == "12月9日（周三） 08:00"
     assert format_time("2026-12-20T08:00:00+08:00", now) == "12月20日 08:00"
+
+
+@pytest.mark.asyncio
+async def test_a_complaint_said_after_a_stop_is_registered_with_its_words(actions_gateway):
+    """aa-complaint-003: "算了不查了 我就是觉得表有问题 直接给我登记投诉吧" after the bill got
+    "好的。还有其他可以帮您的吗？"."""
+    from actions.common import ActionCancelForm
+
+    prior = [{"event": "user", "text": "户号3201000031 手机尾号4036"},
+             {"event": "bot", "text": "近12个月共用电43527度，电费27935.62元。"}]
+    tracker = make_tracker("算了不查了 我就是觉得表有问题 直接给我登记投诉吧", intent="cancel", prior_events=prior)
+    events, messages = await run_action(ActionCancelForm(), tracker)
+    assert [m.get("response") for m in messages] == ["utter_cancelled_then"]
+    assert slot_values(events)["feedback_type"] == "complaint"
+    assert slot_values(events)["feedback_content"] == "我就是觉得表有问题 直接给我登记投诉吧"
+    assert events[-1] == {"event": "followup", "timestamp": None, "name": "feedback_form"}
