@@ -1220,10 +1220,12 @@ def utter_outage_followup(dispatcher: CollectingDispatcher, outage: Dict[str, An
     told: the span asked about, said plainly, and the fridge advice asked for — not the same
     notice again."""
     start, end = parse_iso(outage.get("start")), parse_iso(outage.get("end"))
-    hours = round((end - start).total_seconds() / 3600, 1) if start and end else None
+    if not (start and end):
+        utter_outage(dispatcher, outage, tell_place=False)
+        return
     dispatcher.utter_message(response="utter_outage_span", start=format_time(outage.get("start")),
                              end=format_time(outage.get("end")),
-                             hours=("%g" % hours) if hours else "几")
+                             hours="%g" % round((end - start).total_seconds() / 3600, 1))
     if FRIDGE_WORDS.search(text):
         dispatcher.utter_message(response="utter_outage_fridge_tip")
 

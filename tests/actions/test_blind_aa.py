@@ -221,3 +221,18 @@ async def test_a_complaint_said_after_a_stop_is_registered_with_its_words(action
     assert slot_values(events)["feedback_type"] == "complaint"
     assert slot_values(events)["feedback_content"] == "我就是觉得表有问题 直接给我登记投诉吧"
     assert events[-1] == {"event": "followup", "timestamp": None, "name": "feedback_form"}
+
+
+@pytest.mark.asyncio
+async def test_an_answer_taken_in_is_no_second_failure_to_understand(actions_gateway):
+    """aa-bill-004: "哦 夏天开空调开多了 明白了" after the tier prices got "抱歉，我还是没能理解您的问题"."""
+    from actions.handoff import ActionDefaultFallback
+
+    prior = [{"event": "user", "text": "阶梯是咋回事"},
+             {"event": "bot", "text": "居民用电按年阶梯计价（江苏）：一年2760千瓦时以内每度0.5283元…"}]
+    tracker = make_tracker("哦 夏天开空调开多了 明白了", intent="nlu_fallback", prior_events=prior)
+    _, messages = await run_action(ActionDefaultFallback(), tracker)
+    assert [m.get("response") for m in messages] == ["utter_ok_no_problem"]
+    tracker = make_tracker("哦 那我家怎么还没电啊", intent="nlu_fallback", prior_events=prior)
+    _, messages = await run_action(ActionDefaultFallback(), tracker)
+    assert [m.get("response") for m in messages] != ["utter_ok_no_problem"]
