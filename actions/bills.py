@@ -31,6 +31,7 @@ from actions.common import (
     next_deadline,
     reset_form_slots,
     normalize_period,
+    MONTHS_AGO,
     opening_text,
     period_label,
     request_key,
@@ -410,6 +411,10 @@ class ActionQueryBill(Action):
                 finish_service(dispatcher, tracker, served=False)
         account_no = tracker.get_slot("verified_account_no") or tracker.get_slot("account_no")
         raw_period = tracker.get_slot("period")
+        if not raw_period:
+            # "三个月前那个电费" (no period entity for a month counted back): the month meant.
+            ago = MONTHS_AGO.search(latest_text(tracker)) or MONTHS_AGO.search(opening_text(tracker, "bill_form") or "")
+            raw_period = ago.group(0) if ago else None
         period = normalize_period(raw_period)
         if tracker.get_slot("bill_query") in (None, "details") and not raw_period \
                 and wants_usage_chart(opening_text(tracker, "bill_form") or latest_text(tracker)):

@@ -59,6 +59,12 @@ def _shift_month(year: int, month: int, delta: int) -> tuple[int, int]:
     return index // 12, index % 12 + 1
 
 
+# "三个月前", "两个月以前", "3个月前": a month counted back from this one.
+MONTHS_AGO = re.compile(r"(\d{1,2}|[一二两三四五六七八九十]|十[一二])个多?月(以)?前")
+_CN_COUNTS = {"一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9, "十": 10,
+              "十一": 11, "十二": 12}
+
+
 def normalize_period(text: Optional[str], now: Optional[datetime] = None) -> Optional[str]:
     """Turns what a customer says about a month into YYYY-MM (Asia/Shanghai), or None.
 
@@ -69,6 +75,13 @@ def normalize_period(text: Optional[str], now: Optional[datetime] = None) -> Opt
         return None
     now = (now or now_shanghai()).astimezone(SHANGHAI)
     value = str(text).translate(_FULLWIDTH).replace(" ", "")
+    ago = MONTHS_AGO.search(value)
+    if ago:
+        # "三个月前那个电费": the bill three months back (上个月 is one month back).
+        count = int(ago.group(1)) if ago.group(1).isdigit() else _CN_COUNTS.get(ago.group(1))
+        if count and 1 <= count <= 24:
+            y, m = _shift_month(now.year, now.month, -count)
+            return f"{y:04d}-{m:02d}"
     if re.search(r"上上个?月", value):
         y, m = _shift_month(now.year, now.month, -2)
         return f"{y:04d}-{m:02d}"

@@ -236,3 +236,28 @@ async def test_an_answer_taken_in_is_no_second_failure_to_understand(actions_gat
     tracker = make_tracker("哦 那我家怎么还没电啊", intent="nlu_fallback", prior_events=prior)
     _, messages = await run_action(ActionDefaultFallback(), tracker)
     assert [m.get("response") for m in messages] != ["utter_ok_no_problem"]
+
+
+def test_a_month_counted_back_is_that_month():
+    """aa-bill-004: "三个月前那个电费怎么两百七十多" showed last month's bill."""
+    from datetime import datetime
+
+    from actions.common import SHANGHAI, normalize_period
+
+    now = datetime(2026, 12, 4, 10, 0, tzinfo=SHANGHAI)
+    assert normalize_period("三个月前", now) == "2026-09"
+    assert normalize_period("两个月以前", now) == "2026-10"
+    assert normalize_period("12个月前", now) == "2025-12"
+    assert normalize_period("上个月", now) == "2026-11"
+
+
+@pytest.mark.asyncio
+async def test_the_bill_of_a_month_counted_back_is_shown(actions_gateway):
+    from actions.bills import ActionQueryBill
+    from actions.common import normalize_period
+
+    tracker = make_tracker("三个月前那个电费怎么两百七十多 是不是算错了", intent="query_bill",
+                           slots={"identity_verified": True, "account_no": "3201000007", "verified_account_no": "3201000007"})
+    _, messages = await run_action(ActionQueryBill(), tracker)
+    shown = [m for m in messages if m.get("response", "").startswith("utter_bill")]
+    assert shown and normalize_period("三个月前")[-2:].lstrip("0") + "月" in str(shown[0])
