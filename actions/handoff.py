@@ -530,13 +530,13 @@ class ActionDefaultFallback(Action):
         if asks_power_back_after_paying(latest_text(tracker)):
             # "俺马上去交 交了以后多长时间能来电", not understood twice: the reconnection rule.
             return [ActiveLoop(None), FollowupAction("action_answer_faq")]
+        # "还是没能理解" after a first try; a first message the policies gave up on is asked again.
+        asked_before = any(is_clarifying(e) for e in previous_turn(tracker))
         text = latest_text(tracker)
-        if ACKNOWLEDGED.match(text) and not is_question(text) and bot_answered_last_turn(tracker):
+        if ACKNOWLEDGED.match(text) and not is_question(text) and bot_answered_last_turn(tracker) and not asked_before:
             # "哦 夏天开空调开多了 明白了" after the tier prices: the answer was taken in, not a
             # second failure to understand.
             dispatcher.utter_message(response="utter_ok_no_problem")
             return [ActiveLoop(None), FollowupAction("action_listen")]
-        # "还是没能理解" after a first try; a first message the policies gave up on is asked again.
-        asked_before = any(is_clarifying(e) for e in previous_turn(tracker))
         dispatcher.utter_message(response="utter_default" if asked_before else "utter_ask_rephrase")
         return [UserUtteranceReverted(), SlotSet("handoff_reason", "fallback")]
