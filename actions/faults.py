@@ -79,7 +79,7 @@ FLOODED_EQUIPMENT = re.compile(r"(配电箱|配电房|电箱|电表箱|表箱|�
                                r"(配电箱|电箱|电表箱|表箱|开关箱|配电柜|电线|插座|开关|电表).{0,8}(滋滋|嗞嗞|噼里啪啦|噼啪|啪啪)")
 
 # "大树刮歪了 压在电线上": a tree on a live line can bring it down at any moment.
-TREE_ON_LINE = re.compile(r"树.{0,10}(压|倒|靠|搭|挂|砸|碰|歪)(在|到)?.{0,4}(电线|线上|线路|高压线)|"
+TREE_ON_LINE = re.compile(r"树.{0,10}(压|倒|靠|搭|挂|砸|碰|歪|刮|吹)(在|到)?.{0,4}(电线|线上|线路|高压线)|"
                           r"(电线|线路|高压线).{0,6}(被)?树(枝|杈)?.{0,4}(压|砸|挂|碰)|电线.{0,4}(压弯|压断)")
 
 # Which danger a message names decides what the first line says to do now.
@@ -103,8 +103,8 @@ def safety_response(text: Optional[str]) -> Optional[str]:
         return "utter_safety_shock"
     if FLOODED_EQUIPMENT.search(text) and WATER_WORDS.search(text):
         return "utter_safety_flood"
-    if WIRE_DOWN_WORDS.search(text):
-        return "utter_safety_wire"  # sparks from a fallen wire: keep away first
+    if WIRE_DOWN_WORDS.search(text) or TREE_ON_LINE.search(text):
+        return "utter_safety_wire"  # sparks from a fallen wire or a tree on a line: keep away first
     if FIRE_WORDS.search(text):
         return "utter_safety_fire"
     if SPARK_WORDS.search(text) and not AWAY_FROM_HOME.search(text):

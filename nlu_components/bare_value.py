@@ -1,4 +1,4 @@
-"""Rasa component: a message that is nothing but values (an address, a 户号, a phone) is ``inform``.
+"""Rasa component: a message that is nothing but values (an address, a 户号, a phone, a name) is ``inform``.
 
 Every bare value in the training data is labelled ``inform``, yet DIET reads a bare street such as
 "南京市鼓楼区中央路" as a fault report or an application now and then (the street names also occur in
@@ -42,6 +42,18 @@ def only_values(text: str, entities: List[Dict[str, Any]], types: List[Text]) ->
     return not FILLER.sub("", "".join(rest))
 
 
+# "户主叫李秀英", "我叫王建国", "名字是张伟": a name and nothing else (no name entity is trained).
+NAME_ONLY = re.compile(r"\s*(?:(?:户主|户名|名字|姓名|申请人|联系人|老板)(?:是|叫|[:：])?|(?:我|俺)(?:叫|姓))\s*"
+                       r"([\u4e00-\u9fa5]{2,4})\s*[。.！!]?\s*")
+# Words no name is made of: "我叫你快点", "我叫人来修".
+NOT_IN_A_NAME = re.compile(r"[你我他她它们快点来去人工客服帮给把要的了吗呢啊修电]")
+
+
+def only_a_name(text: str) -> bool:
+    match = NAME_ONLY.fullmatch(text or "")
+    return bool(match) and not NOT_IN_A_NAME.search(match.group(1))
+
+
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=False)
 class BareValueIntent(RuleComponent):
     """Sets the intent of a message made only of values to ``inform``."""
@@ -52,8 +64,9 @@ class BareValueIntent(RuleComponent):
         name = self.config["intent"]
         for message in messages:
             intent = message.get(INTENT) or {}
-            if intent.get("name") == name or not only_values(message.get(TEXT) or "", message.get(ENTITIES) or [],
-                                                              self.config["entities"]):
+            text = message.get(TEXT) or ""
+            if intent.get("name") == name or not (
+                    only_values(text, message.get(ENTITIES) or [], self.config["entities"]) or only_a_name(text)):
                 continue
             decide_intent(message, name)
         return messages

@@ -12,6 +12,7 @@ from tests.support.dialogue import make_tracker, run_action, slot_values
     ("电表箱里全是水 还滋滋响", "utter_safety_flood"),
     ("路边电线杆上噼里啪啦冒火花", "utter_safety_wire"),
     ("电线掉地上了还在打火", "utter_safety_wire"),
+    ("刮大风把树杈子刮到电线上了 一直在闪火花", "utter_safety_wire"),
     ("插座冒烟了", "utter_safety_fire"),
     ("家里没电了", None),
 ])

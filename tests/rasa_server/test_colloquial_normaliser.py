@@ -18,6 +18,8 @@ from nlu_components.colloquial import load_pairs, normalise, normalise_text
     ("喂 屋里莫得电了", "喂 家里没有电了"),
     ("我家里头没得电了", "我家里没有电了"),
     ("用了好多度电", "用了多少度电"),
+    ("没店了", "没电了"),                       # aa: 电 typed as its homophone 店
+    ("我们村是不是要停店", "我们村是不是要停电"),
 ])
 def test_typos_and_dialect_become_standard(text, expected):
     assert normalise_text(text) == expected

@@ -436,6 +436,19 @@ def test_a_message_with_more_than_values_keeps_its_intent(text, entities):
     assert message.get("intent")["name"] == "report_fault"
 
 
+@pytest.mark.parametrize("text, informs", [
+    ("户主叫李秀英", True),        # aa: read as nlu_fallback
+    ("我叫王建国", True),
+    ("名字是张伟。", True),
+    ("我叫你快点", False),         # no name: a hurry
+    ("我叫人来修", False),
+    ("户主叫李秀英 家里没电了", False),
+])
+def test_a_name_and_nothing_else_is_inform(text, informs):
+    message = _bare(text, "nlu_fallback")
+    assert (message.get("intent")["name"] == "inform") is informs
+
+
 def test_a_bare_value_the_fallback_found_ambiguous_is_inform_and_the_decision_comes_last():
     message = _bare("南京市鼓楼区中央路", "nlu_fallback", ("address", 0, 9))
     assert message.get("intent")["name"] == "inform"
