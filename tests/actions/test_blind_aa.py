@@ -262,3 +262,17 @@ async def test_the_bill_of_a_month_counted_back_is_shown(actions_gateway):
     _, messages = await run_action(ActionQueryBill(), tracker)
     shown = [m for m in messages if m.get("response", "").startswith("utter_bill")]
     assert shown and normalize_period("三个月前")[-2:].lstrip("0") + "月" in str(shown[0])
+
+
+@pytest.mark.asyncio
+async def test_a_proved_customer_doubting_the_usage_hears_the_figures_with_the_complaint(actions_gateway):
+    """ab-complaint-002: "我一个人住一个月两百多度 我家电表是不是会自己发电啊" (identity proved) was
+    registered, the customer had to say "262度？" themselves."""
+    from actions.feedback import USAGE_DOUBTED, ActionSubmitFeedback
+
+    slots = {"feedback_type": "complaint", "feedback_content": "我一个人住一个月两百多度 我家电表是不是会自己发电啊",
+             "identity_verified": True, "account_no": "3201000013", "verified_account_no": "3201000013"}
+    events, messages = await run_action(ActionSubmitFeedback(), make_tracker("户号3201000013 5821", slots=slots))
+    assert "utter_feedback_registered_as" in [m.get("response") for m in messages]
+    assert events[-1] == {"event": "followup", "timestamp": None, "name": "action_query_bill"}
+    assert not USAGE_DOUBTED.search("抄表员态度很差 说话很冲")
