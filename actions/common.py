@@ -427,7 +427,9 @@ def last4_said_before(tracker: Tracker, turns: int = 2) -> Optional[str]:
 
 def account_numbers_in(text: str) -> List[str]:
     """The 10-digit 户号 in a message, in order ("3201 000 021" spaced out counts as one)."""
-    return re.findall(r"(?<!\d)(\d{10})(?!\d)", re.sub(r"(?<=\d)\s(?=\d)", "", text))
+    # Only short groups are parts of one number: "3201000013 5821" is a 户号 and four digits.
+    joined = re.sub(r"(?<!\d)\d{1,6}(?:\s\d{1,6})+(?!\d)", lambda m: m.group(0).replace(" ", ""), text)
+    return re.findall(r"(?<!\d)(\d{10})(?!\d)", joined)
 
 
 ACCOUNT_AND_FOUR = re.compile(r"(?:户号)?[是:：]?\s*(\d{10})\s*[\s,，、。]\s*(?:手机|电话)?(?:后四位|尾号)?[是:：]?\s*(\d{4})[。.]?")

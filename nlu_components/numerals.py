@@ -32,6 +32,7 @@ IDIOMS = {"七七八八", "一一二二"}
 MIN_SPOKEN_RUN = 4          # 三二零一 yes, 三五 / 一一 no
 MIN_JOINED_DIGITS = 7       # spaces/dashes are removed only inside long numbers
 MAX_GROUP_DIGITS = 6        # two complete numbers side by side stay apart
+NO_NUMBER_LENGTHS = {7, 8, 9}   # joined lengths that are two numbers side by side
 
 # A run of digit groups separated by one space or dash.
 _RUN_RE = re.compile(
@@ -156,7 +157,10 @@ def _normalise_run(run: str) -> str:
     for seg_index, seg in enumerate(segments):
         seg_digits = [digits[i] for i in seg]
         total = sum(len(d) for d in seg_digits)
-        join = len(seg) > 1 and total >= MIN_JOINED_DIGITS and not _looks_like_date(seg_digits)
+        # (7 to 9 digits make no number a customer gives us: "2004 1304" is a room and a phone's
+        # last four; 10 is a 户号, 11 a mobile, 12 and more a ticket, card or meter number.)
+        join = len(seg) > 1 and total >= MIN_JOINED_DIGITS and not _looks_like_date(seg_digits) \
+            and total not in NO_NUMBER_LENGTHS
         if join:
             parts = ["".join(pieces[i] for i in seg)]
         else:
