@@ -446,7 +446,8 @@ def identity_offered(tracker: Tracker) -> Optional[tuple]:
         pair = ACCOUNT_AND_FOUR.fullmatch(text.strip())
         if pair:
             text, tail = f"户号{pair.group(1)}", re.match(r"(\d{4})", pair.group(2))
-            tracker.offered_last4 = pair.group(2)  # type: ignore[attr-defined]  (typed apart from the 户号)
+            # (typed apart from the 户号: typed_digits would not see them)
+            tracker.offered_last4 = pair.group(2)  # type: ignore[attr-defined]
     if not tail:
         return None
     accounts = account_numbers_in(text)
@@ -1334,8 +1335,12 @@ def bot_answered_last_turn(tracker: Tracker) -> bool:
 def complaint_with_story(tracker: Tracker, text: str) -> str:
     """What a complaint said in so many words is about: "我要投诉" alone takes the story told just
     before it."""
-    told = story_told_before(tracker) if len(text) < 10 else ""
+    told = story_told_before(tracker) if len(text) < 10 or POINTS_BACK.search(text) else ""
     return (f"{told}；{text}" if told else text)[:1000]
+
+
+# "我要投诉他 这种人怎么当的工作人员": the person complained of was described in the message before.
+POINTS_BACK = re.compile(r"投诉(他|她|他们|这个人|那个人|这人|那人)|这种人|这样的人|刚才说的|上面说的")
 
 
 def previous_turn(tracker: Tracker) -> List[Dict[str, Any]]:
@@ -2346,14 +2351,15 @@ class BaseFormValidation:
         if tracker.get_slot("identity_locked") or tracker.get_slot("phone_last4"):
             return None
         slot_account = digits_only(tracker.get_slot("account_no"))
+        mobile, account_no = "", ""
         for text in [latest_text(tracker), *earlier_customer_texts(tracker, 6)]:
             text = text.translate(_FULLWIDTH)
-            mobile = find_mobile(text)
+            mobile = find_mobile(text) or ""
             accounts = account_numbers_in(text.replace(mobile, " ")) if mobile else []
             if accounts and (len(slot_account) != 10 or slot_account in accounts):
                 account_no = slot_account if slot_account in accounts else accounts[-1]
                 break
-        else:
+        if not account_no:
             return None
         if tracker.get_slot("identity_verified") and tracker.get_slot("verified_account_no") == account_no:
             return None

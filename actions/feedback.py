@@ -19,6 +19,8 @@ from actions.applications import (
 )
 from actions.responses import echoed
 from actions.common import (
+    POINTS_BACK,
+    complaint_with_story,
     LET_DOWN,
     asks_progress_of_earlier,
     wants_to_complain,
@@ -370,7 +372,8 @@ class ValidateFeedbackForm(KeepsIdentitySlots, BaseFormValidation, FormValidatio
         # "我要投诉，抄表员上门态度很差": the opening already says what happened.
         if tracker.get_slot("requested_slot") is None and intent in INTENT_TO_TYPE and \
                 not opening.startswith("/") and len(rest) >= 8:
-            return {"feedback_content": opening}
+            # ("我要投诉他 这种人怎么当的工作人员": who "he" is was told in the message before.)
+            return {"feedback_content": complaint_with_story(tracker, opening) if POINTS_BACK.search(opening) else opening}
         told = story_told_before(tracker)
         if tracker.get_slot("requested_slot") is None and told and not opening.startswith("/") and len(rest) < 8:
             # "你们那个抄表的是不是瞎估的…" then "我要投诉": the story just told is the content.

@@ -51,7 +51,7 @@ NOT_IN_A_NAME = re.compile(r"[你我他她它们快点来去人工客服帮给�
 
 def only_a_name(text: str) -> bool:
     match = NAME_ONLY.fullmatch(text or "")
-    return bool(match) and not NOT_IN_A_NAME.search(match.group(1))
+    return match is not None and not NOT_IN_A_NAME.search(match.group(1))
 
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=False)

@@ -276,3 +276,18 @@ async def test_a_proved_customer_doubting_the_usage_hears_the_figures_with_the_c
     assert "utter_feedback_registered_as" in [m.get("response") for m in messages]
     assert events[-1] == {"event": "followup", "timestamp": None, "name": "action_query_bill"}
     assert not USAGE_DOUBTED.search("抄表员态度很差 说话很冲")
+
+
+@pytest.mark.asyncio
+async def test_a_complaint_about_him_takes_the_story_of_him_told_before(actions_gateway):
+    """ab-mixed-004: "我要投诉他 这种人怎么当的工作人员" was registered without who he was and what he did."""
+    from actions.bills import ValidateBillForm
+
+    prior = [{"event": "user", "text": "上个月电费多少 户号3201000017"},
+             {"event": "user", "text": "还没交？上次来催费那个人说话很冲 骂骂咧咧的 什么态度啊"}]
+    tracker = make_tracker("我要投诉他 这种人怎么当的工作人员", intent="complain", form="bill_form", prior_events=prior,
+                           slots={"account_no": "3201000017", "requested_slot": "phone_last4"})
+    events, _ = await run_action(ValidateBillForm(), tracker)
+    assert slot_values(events)["feedback_content"] == \
+        "还没交？上次来催费那个人说话很冲 骂骂咧咧的 什么态度啊；我要投诉他 这种人怎么当的工作人员"
+    assert events[-1] == {"event": "followup", "timestamp": None, "name": "feedback_form"}
