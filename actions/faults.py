@@ -753,9 +753,14 @@ class ValidateFaultForm(BaseFormValidation, AddressValidation, FormValidationAct
         from actions.faq import asks_power_back_after_paying, asks_whether_to_report_after_arrears  # faq imports this module
 
         opening = asked is None and not tracker.get_slot("fault_description")
+        from actions.bills import wants_reconnection  # bills imports this module
+
         if (opening or asked in ("address", "contact_phone", "repair_area_type")) and not find_hazards(text) \
                 and not tracker.get_slot("hazard") \
-                and (asks_power_back_after_paying(text) or asks_whether_to_report_after_arrears(tracker)) \
+                and (asks_power_back_after_paying(text) or asks_whether_to_report_after_arrears(tracker)
+                     # "哦 想起来了 前两个月电费没交 收到过短信说要停电 昨天去信用社交掉了" at the
+                     # phone question: the arrears were paid; a reconnection, not a repair.
+                     or asked in ("address", "contact_phone", "repair_area_type") and wants_reconnection(text)) \
                 or asked is None and not tracker.get_slot("hazard") and asks_whether_to_report_after_arrears(tracker):
             # ("那还要等多久啊 冰箱里东西要坏了" right after the arrears answer, sent here by the
             # complaint form with its words as the fault: the same rule, no crew.)

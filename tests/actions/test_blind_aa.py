@@ -291,3 +291,36 @@ async def test_a_complaint_about_him_takes_the_story_of_him_told_before(actions_
     assert slot_values(events)["feedback_content"] == \
         "还没交？上次来催费那个人说话很冲 骂骂咧咧的 什么态度啊；我要投诉他 这种人怎么当的工作人员"
     assert events[-1] == {"event": "followup", "timestamp": None, "name": "feedback_form"}
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("said, ranking, reason", [
+    ("你好我是横溪大街叶记餐馆的 上个月电费多少钱？顺便问下能不能微信交 店里忙没空跑营业厅",
+     [("nlu_fallback", 0.5), ("complain", 0.41), ("query_bill", 0.36)], False),
+    ("三个月前那个电费怎么二百多块 咋回事啊", [("nlu_fallback", 0.5), ("complain", 0.27), ("faq", 0.21)], True),
+])
+async def test_the_bill_asked_for_or_doubted_in_so_many_words_is_looked_up(actions_gateway, said, ranking, reason):
+    """ac-bill-003/004: "…上个月电费多少钱？" (model unsure) was offered as a complaint; "三个月前那个电费
+    怎么二百多块" got "这个我现在答不上来"."""
+    from actions.handoff import ActionDefaultAskAffirmation
+
+    tracker = make_tracker(said, intent="nlu_fallback", confidence=0.5)
+    tracker.latest_message["intent_ranking"] = [{"name": n, "confidence": c} for n, c in ranking]
+    events, messages = await run_action(ActionDefaultAskAffirmation(), tracker)
+    assert events[-1] == {"event": "followup", "timestamp": None, "name": "bill_form"}
+    assert (slot_values(events).get("bill_query") == "reason") is reason
+    assert "utter_ask_affirm_request" not in [m.get("response") for m in messages]
+
+
+@pytest.mark.asyncio
+async def test_arrears_paid_remembered_in_the_middle_of_a_repair_is_a_reconnection(actions_gateway):
+    """ac-arrears_reconnect-002: "哦 想起来了 前两个月电费没交 收到过短信说要停电 昨天去信用社交掉了"
+    at the repair's phone question was kept as more of the fault and a crew was promised in 120 minutes."""
+    from actions.faults import ValidateFaultForm
+
+    said = "哦 想起来了 前两个月电费没交 收到过短信说要停电 昨天去信用社交掉了"
+    tracker = make_tracker(said, intent="report_fault", form="fault_form",
+                           slots={"address": "溧水晶桥枫香岭村57号", "fault_description": "屋里没电了",
+                                  "repair_area_type": "remote", "requested_slot": "contact_phone"})
+    events, _ = await run_action(ValidateFaultForm(), tracker)
+    assert events[-1] == {"event": "followup", "timestamp": None, "name": "action_answer_faq"}
