@@ -1818,6 +1818,10 @@ def wants_to_complain(text: Optional[str]) -> bool:
 NOT_A_REPAIR = re.compile(r"不是(要)?报修|不(是|用|要|需要)(来|派人)?(修|报修)|不报修|(现在|已经|早就|早)(有电|来电)|有电了|来电了|电来了")
 
 
+# "现在是好了", "已经恢复了": the fault told is over; what is left is not a crew's job.
+FIXED_NOW = re.compile(r"现在(是|都|已经)?(好了|正常了|恢复了|没事了|有电了)|已经(好了|恢复了|正常了|来电了)")
+
+
 def complaint_during_repair(dispatcher: CollectingDispatcher, tracker: Tracker, slot: str,
                             text: str) -> Optional[List[EventType]]:
     """"修完了我还要投诉 老这么停谁受得了" at a repair's question: the repair is finished first,
@@ -1827,8 +1831,9 @@ def complaint_during_repair(dispatcher: CollectingDispatcher, tracker: Tracker, 
     if not (intent in ("complain", "tip_off") or re.search(r"我[^，,。]{0,3}投诉", text)) \
             or not wants_to_complain(text) or tracker.get_slot("feedback_content"):
         return None
-    if NOT_A_REPAIR.search(text):
+    if NOT_A_REPAIR.search(text) or FIXED_NOW.search(str(tracker.get_slot("fault_description") or "")):
         # "我要投诉 不是报修 现在有电": no crew is sent; the complaint is the story told, with its place.
+        # (So too when the fault told was over already: "…电压老是不稳 现在是好了 但是我店里烧坏了…".)
         story = "；".join(filter(None, [tracker.get_slot("fault_description"), text]))
         if tracker.get_slot("address"):
             story += f"（地址：{tracker.get_slot('address')}）"

@@ -14,6 +14,7 @@ from actions import api_client
 from actions.responses import echoed
 from actions.applications import REGISTERED, REGISTERED_WORDS, digits_to_ascii, looks_like_person, stated_account
 from actions.common import (
+    FIXED_NOW,
     bot_texts_within,
     complaint_during_repair,
     account_numbers_in,
@@ -92,6 +93,8 @@ WATER_WORDS = re.compile(r"水|淹")
 WIRE_DOWN_WORDS = re.compile(r"电线.{0,3}(掉|落|断|垂|耷拉)|(掉|落)(在)?地上|断线|线断|电线杆|电杆|杆子(倒|歪)")
 
 
+# "烧坏了一台切割机", "冰箱坏了 能赔吗": damage done by the supply.
+DAMAGED = re.compile(r"烧坏|烧了|坏了|损坏|赔")
 # "燃气灶打不着火", "点不着火": no fire at all.
 NO_IGNITION = re.compile(r"(打|点|烧)(不|没)着火?|着不了火|打不上火|点不上火")
 
@@ -771,6 +774,12 @@ class ValidateFaultForm(BaseFormValidation, AddressValidation, FormValidationAct
         from actions.faq import answer_topic, topic_by_words
         from actions.handoff import LIGHTS_NOT_OURS
 
+        if opening and FIXED_NOW.search(text) and DAMAGED.search(text) and not find_hazards(text) \
+                and answer_topic("appliance_damage", dispatcher, tracker, domain):
+            # "前两天电压老是不稳…现在是好了 但是我店里烧坏了一台切割机 这个你们管不管": the fault is
+            # over, the damage is the question: how a claim goes, no crew.
+            return [SlotSet("requested_slot", None), ActiveLoop(None), SlotSet("faq_topic", "appliance_damage"),
+                    SlotSet("fault_description", None), FollowupAction("action_listen")]
         lights = topic_by_words(text) if asked is None and not find_hazards(text) else None
         if lights in LIGHTS_NOT_OURS and not NO_POWER_NOW.search(text) and answer_topic(lights, dispatcher, tracker, domain):
             # "楼道灯坏了 这个是你们供电公司修还是物业修啊": whose it is; no crew for it.

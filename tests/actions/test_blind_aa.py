@@ -324,3 +324,22 @@ async def test_arrears_paid_remembered_in_the_middle_of_a_repair_is_a_reconnecti
                                   "repair_area_type": "remote", "requested_slot": "contact_phone"})
     events, _ = await run_action(ValidateFaultForm(), tracker)
     assert events[-1] == {"event": "followup", "timestamp": None, "name": "action_answer_faq"}
+
+
+@pytest.mark.asyncio
+async def test_damage_from_a_fault_that_is_over_is_a_claim_not_a_repair(actions_gateway):
+    """ac-complaint-003: "…电压老是不稳…现在是好了 但是我店里烧坏了一台切割机 这个你们管不管" opened a
+    repair, then "我要投诉 还要赔偿" filed the repair and the complaint."""
+    from actions.faults import ValidateFaultForm
+
+    said = "前两天横溪大街这边电压老是不稳 灯一闪一闪的 现在是好了 但是我店里烧坏了一台切割机 这个你们管不管"
+    events, messages = await run_action(ValidateFaultForm(), make_tracker(said, intent="report_fault", form="fault_form"))
+    assert len(messages) == 1 and "赔" in messages[0].get("text", "") and "7天内" in messages[0]["text"]
+    assert slot_values(events)["faq_topic"] == "appliance_damage"
+    assert events[-1] == {"event": "followup", "timestamp": None, "name": "action_listen"}
+
+    tracker = make_tracker("我要投诉 还要赔偿", intent="complain", form="fault_form",
+                           slots={"fault_description": said, "requested_slot": "contact_phone"})
+    events, messages = await run_action(ValidateFaultForm(), tracker)
+    assert [m.get("response") for m in messages] == ["utter_complaint_instead_of_repair"]
+    assert slot_values(events)["feedback_type"] == "complaint" and events[-1]["name"] == "feedback_form"
