@@ -13,6 +13,7 @@ from actions import api_client
 from actions.responses import echoed
 from actions.tariffs import time_of_use
 from actions.common import (
+    earlier_customer_texts,
     DARK_NOW,
     REQUEST_SUBJECT_WORDS,
     slot_before_this_message,
@@ -413,7 +414,8 @@ class ActionQueryBill(Action):
         raw_period = tracker.get_slot("period")
         if not raw_period:
             # "三个月前那个电费" (no period entity for a month counted back): the month meant.
-            ago = MONTHS_AGO.search(latest_text(tracker)) or MONTHS_AGO.search(opening_text(tracker, "bill_form") or "")
+            ago = next(filter(None, (MONTHS_AGO.search(text) for text in [
+                latest_text(tracker), opening_text(tracker, "bill_form") or "", *earlier_customer_texts(tracker, 3)])), None)
             raw_period = ago.group(0) if ago else None
         period = normalize_period(raw_period)
         if tracker.get_slot("bill_query") in (None, "details") and not raw_period \

@@ -113,6 +113,9 @@ class ActionAnswerBareDetail(Action):
             # "玄武区珠江路130号…11栋2603 家里没电了 帮我报修": NLU saw the address, the words say
             # what it is for; the form takes the address (and phone) from this message.
             return [FollowupAction(request)]
+        if accounts and bill_asked_just_before(tracker):
+            # "户号三二零一…" right after a bill question that was not understood: that bill.
+            return [FollowupAction("bill_form")]
         if addresses and outage_asked_just_before(tracker):
             return [FollowupAction("outage_form")]  # the place of the outage question just asked
         if (addresses or accounts) and fault_told_just_before(tracker):
@@ -158,6 +161,14 @@ def outage_asked_just_before(tracker: Tracker) -> bool:
     if any(SERVED.search(reply) or "停电信息" in reply for reply in bot_texts_within(tracker, 1)):
         return False
     return named_request(next(earlier_customer_texts(tracker, 1), "")) == "outage_form"
+
+
+def bill_asked_just_before(tracker: Tracker) -> bool:
+    """The customer's message before this one asked about the bill ("三个月前那个电费怎么二百多块"),
+    and no bill was shown or anything filed or offered since."""
+    if any(SERVED.search(reply) or "电费账单" in reply for reply in bot_texts_within(tracker, 1)):
+        return False
+    return named_request(next(earlier_customer_texts(tracker, 1), "")) == "bill_form"
 
 
 def offered_business(tracker: Tracker) -> Optional[str]:
