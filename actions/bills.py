@@ -512,11 +512,22 @@ class ActionQueryBill(Action):
             tracker.slots["paused_form"] = None  # the repair is not resumed
             return reset + [SlotSet("paused_form", None)] + reset_form_slots("fault_form") + \
                 finish_service(dispatcher, tracker, served=True) + [FollowupAction("action_listen")]
+        opening = opening_text(tracker, "bill_form") or ""
+        if PAY_HOW.search(opening) and not arrears:
+            # "上个月电费多少钱？顺便问下能不能微信交": the bill, then how it can be paid.
+            from actions.faq import answer_topic  # faq imports this module
+
+            answer_topic("payment_channels", dispatcher, tracker, domain)
         # "查电费，顺便问问明天停不停电": the outage question of the same message comes next.
-        following = second_request_events(opening_text(tracker, "bill_form") or "", "bill_form")
+        following = second_request_events(opening, "bill_form")
         if following:
             return reset + finish_service(dispatcher, tracker, served=True, more_to_come=True) + following
         return reset + finish_service(dispatcher, tracker, served=True)
+
+
+# "能不能微信交", "在哪交", "怎么交": how to pay, asked with the bill.
+PAY_HOW = re.compile(r"(能不能|可不可以|可以|能)(用)?(微信|支付宝|手机|网上|银行卡)[^，,。？?]{0,3}(交|缴|付)|"
+                     r"(在|去)?哪(里|儿)?(交|缴)|怎么(交|缴)(费|钱|电费)?(?!了)|咋(交|缴)")
 
 
 # What the bill form's validation says instead of asking for the 户号 again: each ends with

@@ -612,7 +612,9 @@ BILL_ASIDE = re.compile(r"(顺便|另外|还有|再|也)[^，,。]{0,6}(问|查|
 
 
 # "查下电费", "电费多少", "欠了多少": the bill asked for.
-BILL_ASKED = re.compile(r"(查|问|看)[^，,。]{0,4}(电费|账单)|电费[^，,。]{0,4}(多少|几多)|欠(了)?多少")
+BILL_ASKED = re.compile(r"(查|问|看)[^，,。]{0,4}(电费|账单)|电费[^，,。]{0,4}(多少|几多)|欠(了)?多少|"
+                        # "上个月的交了没": whether a month's bill is paid
+                        r"(上上个?月|上个?月|这个?月|本月)的?(电费)?[^，,。？?]{0,3}(交了没|交没交|交了吗|缴了没|缴了吗|交过没)")
 
 
 def fault_with_bill_aside(text: Optional[str]) -> bool:

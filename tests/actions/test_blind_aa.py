@@ -367,3 +367,27 @@ async def test_an_account_number_right_after_a_bill_question_not_understood_is_f
 
     month = period_label(normalize_period("三个月前"))
     assert month in str([m for m in messages if m.get("response", "").startswith("utter_bill")][0])
+
+
+@pytest.mark.asyncio
+async def test_how_to_pay_asked_with_the_bill_is_answered_after_it(actions_gateway):
+    """ac-bill-004: "上个月电费多少钱？顺便问下能不能微信交" got the (paid) bill and nothing on paying."""
+    from actions.bills import PAY_HOW, ActionQueryBill
+
+    said = "你好我是横溪大街叶记餐馆的 上个月电费多少钱？顺便问下能不能微信交 店里忙没空跑营业厅"
+    prior = [{"event": "user", "text": said}, {"event": "active_loop", "name": "bill_form"},
+             {"event": "active_loop", "name": None}]
+    tracker = make_tracker("号码后四位3530", intent="inform", prior_events=prior, slots={
+        "identity_verified": True, "account_no": "3201000033", "verified_account_no": "3201000033"})
+    _, messages = await run_action(ActionQueryBill(), tracker)
+    assert messages[0].get("response") == "utter_bill_details"
+    assert any("微信" in (m.get("text") or "") and "网上国网" in (m.get("text") or "") for m in messages)
+    assert not PAY_HOW.search("上个月电费交了多少") and PAY_HOW.search("在哪交啊")
+
+
+def test_whether_a_months_bill_is_paid_is_a_bill_question():
+    """ac-mixed-001: "…把这个户销掉 上个月的交了没": the account closing was filed, the bill never told."""
+    from actions.faults import BILL_ASKED
+
+    assert BILL_ASKED.search("我要搬走了 想把电费结清然后把这个户销掉 上个月的交了没")
+    assert not BILL_ASKED.search("我要搬走了 想把这个户销掉")
