@@ -137,7 +137,10 @@ class ActionHandoff(Action):
             reassured = await reassure_after_filing(dispatcher, tracker)
             if reassured is not None:
                 return reassured  # "快点处理" right after a filing: the committed times again
-            if ticket_announced_last_turn(tracker) or tracker.latest_message.get("intent", {}).get("confidence", 1) < 0.9:
+            # ("我年纪大了手机上弄不来 就想去窗口交": a sentence that names nobody to talk to, even
+            # when the fallback's rephrasing made NLU sure of it.)
+            if ticket_announced_last_turn(tracker) or tracker.latest_message.get("intent", {}).get("confidence", 1) < 0.9 \
+                    or len(text) >= 10 and not re.search(r"转|接|找个|叫个|喊个|来个", text):
                 # "好 我让大家都别过去" after an urgent repair was registered: no person was asked
                 # for; asked what is meant (a yes on the button still hands off).
                 return [FollowupAction("action_default_ask_affirmation")]

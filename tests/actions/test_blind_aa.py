@@ -391,3 +391,16 @@ def test_whether_a_months_bill_is_paid_is_a_bill_question():
 
     assert BILL_ASKED.search("我要搬走了 想把电费结清然后把这个户销掉 上个月的交了没")
     assert not BILL_ASKED.search("我要搬走了 想把这个户销掉")
+
+
+@pytest.mark.asyncio
+async def test_a_sentence_that_names_nobody_to_talk_to_is_no_hand_off(actions_gateway):
+    """ab-info-001: "我年纪大了手机上弄不来 就想去窗口交" (NLU: a person, made sure by the fallback's
+    rephrasing) opened a callback ticket."""
+    from actions.handoff import ActionHandoff
+
+    tracker = make_tracker("我年纪大了手机上弄不来 就想去窗口交", intent="request_human", confidence=1.0)
+    events, messages = await run_action(ActionHandoff(), tracker)
+    assert events == [{"event": "followup", "timestamp": None, "name": "action_default_ask_affirmation"}]
+    events, _ = await run_action(ActionHandoff(), make_tracker("帮我转人工", intent="request_human", confidence=1.0))
+    assert events[-1]["name"] == "action_listen"
