@@ -414,10 +414,12 @@ class ValidateFeedbackForm(KeepsIdentitySlots, BaseFormValidation, FormValidatio
             # asked: keep it; praise, suggestions and tip-offs are not held up for a phone.
             events: Dict[Text, Any] = {"feedback_content": f"{content}；{text}"[:1000]}
             dispatcher.utter_message(response="utter_feedback_added")
-            if tracker.get_slot("feedback_type") in ("praise", "suggestion") or (
-                    tracker.get_slot("feedback_type") == "tip_off" and "；" in content):
-                # A tip-off's reporter who went on telling twice instead of leaving a phone is
-                # not held up either: it is registered without one (a phone said later goes on it).
+            if tracker.get_slot("feedback_type") == "praise" or (
+                    tracker.get_slot("feedback_type") in ("suggestion", "tip_off") and "；" in content):
+                # Praise is not held up for a phone; a suggestion or a tip-off whose teller went on
+                # telling twice instead of leaving one is registered without it either (a phone
+                # said later goes on it). Once, the question is asked again: "能不能在村里设个代收点"
+                # after "需要留个联系电话吗" adds to the suggestion, the number may come next.
                 events["contact_phone"] = NO_CONTACT
             return events
         if tracker.get_slot("feedback_type") in ("praise", "suggestion") and YES_WORDS.search(text):

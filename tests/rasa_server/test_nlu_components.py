@@ -387,6 +387,19 @@ def test_faq_guard_turns_an_unsure_faq_answer_into_nlu_fallback():
     assert undo_fallback_prediction(unsure.as_dict())["intent"]["name"] == "faq"
 
 
+def test_faq_guard_keeps_a_question_the_selector_has_no_sure_answer_for():
+    """A question DIET is sure is a FAQ question stays one (the actions answer it by its words or
+    say honestly that they cannot); only a statement read as a FAQ becomes nlu_fallback."""
+    from nlu_components.faq_guard import FaqAnswerGuard
+
+    asked = _faq_message(0.14)
+    asked.set("text", "电表想从屋里挪到门外头 可以不 要花多少钱")
+    told = _faq_message(0.14)
+    told.set("text", "居民生活用电")
+    FaqAnswerGuard(FaqAnswerGuard.get_default_config()).process([asked, told])
+    assert asked.get("intent")["name"] == "faq" and told.get("intent")["name"] == "nlu_fallback"
+
+
 def test_faq_guard_runs_after_the_selector_and_the_fallback():
     config = yaml.safe_load((Path(__file__).resolve().parent.parent.parent / "config.yml").read_text(encoding="utf-8"))
     names = [step["name"] for step in config["pipeline"]]
