@@ -20,7 +20,7 @@ from actions.applications import (
     business_from_text,
     business_just_filed,
 )
-from actions.common import latest_text
+from actions.common import earlier_customer_texts, latest_text
 from actions.faq_concepts import touches
 
 # What a short follow-up asks about.
@@ -419,7 +419,8 @@ class ActionAnswerFaq(Action):
             # question, not how it works: the application starts with what it needs.
             return [SlotSet("business_type", wanted), FollowupAction("application_form")]
         topic = follow_up_topic(last_faq_topic(tracker), latest_text(tracker)) or business_topic(latest_text(tracker)) \
-            or topic_of_business_in_talk(tracker, latest_text(tracker)) or selected_topic(tracker)
+            or topic_of_business_in_talk(tracker, latest_text(tracker)) or selected_topic(tracker) \
+            or whose_it_is_of_what_was_told(tracker)
         if topic in FOR_BUSINESS and applicant_kind(tracker) != "residential" and not (
                 topic == "tiered_tariff" and tracker.get_slot("customer_type")):
             topic = FOR_BUSINESS[topic]
@@ -460,6 +461,22 @@ class ActionAnswerFaq(Action):
         other = other_utility_response(text)
         dispatcher.utter_message(response=other or "utter_cannot_answer")
         return [SlotSet("faq_topic", None)]
+
+
+# "不归你们管？那我找谁", "那归谁管": who looks after the thing just told of.
+ASKS_WHOSE = re.compile(r"找谁|归谁|谁管|谁负责|谁来修|谁修|找哪|哪个部门")
+
+
+def whose_it_is_of_what_was_told(tracker: Tracker) -> Optional[str]:
+    """The topic of whose equipment it is, for "那我找谁" about what the customer told just before
+    ("小区门口路灯坏了一个礼拜了"); None otherwise."""
+    if not ASKS_WHOSE.search(latest_text(tracker)):
+        return None
+    for text in earlier_customer_texts(tracker, 2):
+        topic = topic_by_words(f"{text} 归谁管")
+        if topic in ("street_light", "ownership_boundary"):
+            return topic
+    return None
 
 
 def intended_business(text: str) -> Optional[str]:

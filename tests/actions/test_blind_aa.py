@@ -404,3 +404,17 @@ async def test_a_sentence_that_names_nobody_to_talk_to_is_no_hand_off(actions_ga
     assert events == [{"event": "followup", "timestamp": None, "name": "action_default_ask_affirmation"}]
     events, _ = await run_action(ActionHandoff(), make_tracker("帮我转人工", intent="request_human", confidence=1.0))
     assert events[-1]["name"] == "action_listen"
+
+
+@pytest.mark.asyncio
+async def test_who_to_ask_about_what_was_just_told_is_whose_it_is(actions_gateway):
+    """v-info-003 (once the FAQ guard kept questions as faq): "不归你们管？那我找谁" after "小区门口路灯
+    坏了一个礼拜了" got "抱歉，这个我现在答不上来"."""
+    from actions.faq import ActionAnswerFaq
+
+    prior = [{"event": "user", "text": "小区门口路灯坏了一个礼拜了"},
+             {"event": "bot", "text": "请告诉我故障的详细地址"}]
+    tracker = make_tracker("不归你们管？那我找谁", intent="faq", prior_events=prior)
+    events, messages = await run_action(ActionAnswerFaq(), tracker)
+    assert slot_values(events)["faq_topic"] == "street_light"
+    assert any("12345" in (m.get("text") or "") or "路灯" in (m.get("text") or "") for m in messages)
