@@ -1911,9 +1911,11 @@ def phone_given_earlier(tracker: Tracker) -> Optional[str]:
 
 
 def phone_answers_the_question(tracker: Tracker, text: str) -> bool:
-    """"要回复的话打我电话130…" at a phone question: the number asked for, not a wish for a person."""
-    return tracker.get_slot("requested_slot") == "contact_phone" and bool(find_mobile(text)) \
-        and not (HUMAN_WORDS.search(text) or ASKS_FOR_A_PERSON.search(text))
+    """"要回复的话打我电话130…" at a phone question, "我的电话180… 你们先联系我" at another question
+    of a form that still needs one: the number to call, not a wish for a person."""
+    asked = tracker.get_slot("requested_slot")
+    return bool(asked) and (asked == "contact_phone" or not tracker.get_slot("contact_phone")) \
+        and bool(find_mobile(text)) and not (HUMAN_WORDS.search(text) or ASKS_FOR_A_PERSON.search(text))
 
 
 def answer_inline(dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> bool:

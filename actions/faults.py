@@ -93,6 +93,8 @@ WATER_WORDS = re.compile(r"水|淹")
 WIRE_DOWN_WORDS = re.compile(r"电线.{0,3}(掉|落|断|垂|耷拉)|(掉|落)(在)?地上|断线|线断|电线杆|电杆|杆子(倒|歪)")
 
 
+# "师傅上门修要收钱吗", "修一下多少钱", "上门费怎么算": what a repair costs.
+ASKS_REPAIR_FEE = re.compile(r"(修|上门|来人|师傅|抢修)[^，,。？?]{0,8}(收钱|收费|要钱|多少钱|花钱|给钱|免费|收不收)|上门费|维修费|抢修费")
 # "烧坏了一台切割机", "冰箱坏了 能赔吗": damage done by the supply.
 DAMAGED = re.compile(r"烧坏|烧了|坏了|损坏|赔")
 # "燃气灶打不着火", "点不着火": no fire at all.
@@ -724,6 +726,13 @@ class ValidateFaultForm(BaseFormValidation, AddressValidation, FormValidationAct
         complaint = complaint_during_repair(dispatcher, tracker, asked, text) if asked else None
         if complaint is not None:
             return complaint  # "赶紧派人来 另外我要投诉… 电话189…": after the repair, on that phone
+        if asked and ASKS_REPAIR_FEE.search(text) and not tracker.get_slot("hazard"):
+            from actions.faq import answer_topic  # faq imports this module
+
+            if answer_topic("repair_fee", dispatcher, tracker, domain):
+                # "师傅上门修要收钱吗？租客那边要问我的" at any question of the repair: the fee rule
+                # (not "we will hurry"); the question asked stands.
+                return [SlotSet(asked, None), SlotSet("requested_slot", asked)]
         if asked == "repair_area_type" and SEND_A_CREW.search(text) and not AREA_WORDS.search(text):
             # "明天才检修？那今天咋没电的 派人来看看": the same repair, urged; the question stands
             # (an empty answer would let Rasa take it for another request).
@@ -765,7 +774,8 @@ class ValidateFaultForm(BaseFormValidation, AddressValidation, FormValidationAct
                 and (asks_power_back_after_paying(text) or asks_whether_to_report_after_arrears(tracker)
                      # "哦 想起来了 前两个月电费没交 收到过短信说要停电 昨天去信用社交掉了" at the
                      # phone question: the arrears were paid; a reconnection, not a repair.
-                     or asked in ("address", "contact_phone", "repair_area_type") and wants_reconnection(text)) \
+                     or asked in ("address", "contact_phone", "repair_area_type", "fault_description")
+                     and wants_reconnection(text)) \
                 or asked is None and not tracker.get_slot("hazard") and asks_whether_to_report_after_arrears(tracker):
             # ("那还要等多久啊 冰箱里东西要坏了" right after the arrears answer, sent here by the
             # complaint form with its words as the fault: the same rule, no crew.)

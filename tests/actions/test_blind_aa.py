@@ -418,3 +418,27 @@ async def test_who_to_ask_about_what_was_just_told_is_whose_it_is(actions_gatewa
     events, messages = await run_action(ActionAnswerFaq(), tracker)
     assert slot_values(events)["faq_topic"] == "street_light"
     assert any("12345" in (m.get("text") or "") or "路灯" in (m.get("text") or "") for m in messages)
+
+
+@pytest.mark.asyncio
+async def test_what_a_repair_costs_asked_inside_it_is_answered(actions_gateway):
+    """ac-repair-006: "师傅上门修要收钱吗？租客那边要问我的" at the area question got "非常理解您着急的心情"."""
+    from actions.faults import ValidateFaultForm
+
+    tracker = make_tracker("师傅上门修要收钱吗？租客那边要问我的", intent="faq", form="fault_form",
+                           slots={"address": "雨花南路238号梅园新村13栋2004室", "fault_description": "租客说没电了",
+                                  "requested_slot": "repair_area_type"})
+    events, messages = await run_action(ValidateFaultForm(), tracker)
+    assert len(messages) == 1 and "utter_empathy_hurry" != messages[0].get("response")
+    assert slot_values(events)["requested_slot"] == "repair_area_type"
+
+
+@pytest.mark.asyncio
+async def test_a_phone_given_at_another_question_of_a_repair_is_no_hand_off(actions_gateway):
+    """ac-repair-006: "我的电话180… 租客电话我不方便给 你们先联系我" at the area question opened a callback."""
+    from actions.handoff import ActionHandoff
+
+    tracker = make_tracker("我的电话18012486695 租客电话我不方便给 你们先联系我", intent="request_human",
+                           form="fault_form", slots={"requested_slot": "repair_area_type"})
+    events, _ = await run_action(ActionHandoff(), tracker)
+    assert events == [{"event": "followup", "timestamp": None, "name": "fault_form"}]
