@@ -303,6 +303,16 @@ class ValidateBillForm(BaseFormValidation, IdentityValidation, FormValidationAct
             # sooner), the bill after it (action_submit_fault serves the rest of the message).
             return [SlotSet("requested_slot", None), ActiveLoop(None), SlotSet("fault_description", text[:500]),
                     FollowupAction("fault_form")]
+        if tracker.get_slot("requested_slot") is None and not ASKS_OWN_BILL.search(text) \
+                and not re.search(r"我家|我的|俺家|家里", text):
+            from actions.faq import answer_topic, topic_by_words  # faq imports the forms' modules
+
+            tariff = topic_by_words(text)
+            if tariff in TARIFF_TOPICS and answer_topic(tariff, dispatcher, tracker, domain):
+                # "峰谷电是怎么收费的 我想了解下" (NLU heard a bill query): how the tariff works is
+                # no one's bill; answered without asking for a 户号.
+                return [SlotSet("requested_slot", None), ActiveLoop(None), SlotSet("faq_topic", tariff),
+                        FollowupAction("action_listen")]
         if tracker.get_slot("requested_slot") is None and ASKS_WHERE_TO_PAY.search(text) \
                 and not ASKS_OWN_BILL.search(text):
             from actions.faq import answer_topic  # faq imports the forms' modules
@@ -315,6 +325,10 @@ class ValidateBillForm(BaseFormValidation, IdentityValidation, FormValidationAct
     async def required_slots(self, domain_slots: List[Text], dispatcher: CollectingDispatcher,
                              tracker: Tracker, domain: DomainDict) -> List[Text]:
         return identity_missing(tracker)
+
+
+# How a tariff works: the same for everyone, no account needed.
+TARIFF_TOPICS = {"tiered_tariff", "peak_valley_prices", "peak_valley_hours", "late_fee"}
 
 
 # Personal words of a payment already made ("我刚交了", "已经缴了"): the customer waits for power.

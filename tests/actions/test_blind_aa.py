@@ -442,3 +442,16 @@ async def test_a_phone_given_at_another_question_of_a_repair_is_no_hand_off(acti
                            form="fault_form", slots={"requested_slot": "repair_area_type"})
     events, _ = await run_action(ActionHandoff(), tracker)
     assert events == [{"event": "followup", "timestamp": None, "name": "fault_form"}]
+
+
+@pytest.mark.asyncio
+async def test_how_a_tariff_works_is_answered_without_an_account(actions_gateway):
+    """ac-application-005: "峰谷电是怎么收费的 我想了解下" (NLU: a bill query) asked for a 户号."""
+    from actions.bills import ValidateBillForm
+
+    events, messages = await run_action(ValidateBillForm(), make_tracker(
+        "峰谷电是怎么收费的 我想了解下", intent="query_bill", form="bill_form"))
+    assert slot_values(events)["faq_topic"] == "peak_valley_prices" and len(messages) == 1
+    events, messages = await run_action(ValidateBillForm(), make_tracker(
+        "我家上个月峰谷电是怎么收费的", intent="query_bill", form="bill_form"))
+    assert "faq_topic" not in slot_values(events)
