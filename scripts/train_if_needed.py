@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -30,15 +31,39 @@ KEEP_MODELS = 2
 REPRODUCIBLE_TRAINING_ENV = {"PYTHONHASHSEED": "0"}
 
 
+# Rasa's training cache is keyed by each component's configuration and inputs, not by its code: a
+# component of ours restored from a cache filled under older code (a normaliser rule changed since)
+# gave a local model that a clean clone's training did not (DIET's loss differed from the first
+# epochs). The cache lives in a directory named after the code of our components, so changing that
+# code starts a fresh cache; data, domain and config changes still reuse it (Rasa keys those).
+CODE_INPUTS = ("nlu_components", "rasa_server/policies.py", "rasa_server/counts_as.py")
+
+
+def cache_directory(root: Optional[Path] = None) -> Path:
+    root = root or ROOT
+    digest = hashlib.sha256()
+    for path in _files(root, CODE_INPUTS):
+        digest.update(path.relative_to(root).as_posix().encode() + b"\0" + path.read_bytes() + b"\0")
+    return root / ".rasa" / f"cache-{digest.hexdigest()[:12]}"
+
+
 def training_env() -> dict:
-    """The environment a `rasa train` runs in: ours on PYTHONPATH, no telemetry, fixed hash seed."""
+    """The environment a `rasa train` runs in: ours on PYTHONPATH, no telemetry, fixed hash seed,
+    the training cache of the current component code."""
     return {**os.environ, **REPRODUCIBLE_TRAINING_ENV,
             "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
-            "RASA_TELEMETRY_ENABLED": "false"}
+            "RASA_TELEMETRY_ENABLED": "false", "RASA_CACHE_DIRECTORY": str(cache_directory())}
 
 
-def _files(root: Path) -> Iterable[Path]:
-    for name in INPUTS:
+def _prune_caches(keep: Path) -> None:
+    """Training caches of older component code are of no use any more (each can be hundreds of MB)."""
+    for old in keep.parent.glob("cache*"):
+        if old != keep and old.is_dir():
+            shutil.rmtree(old, ignore_errors=True)
+
+
+def _files(root: Path, names: Iterable[str] = INPUTS) -> Iterable[Path]:
+    for name in names:
         path = root / name
         if path.is_file():
             yield path
@@ -100,6 +125,7 @@ def main(argv: Optional[list[str]] = None) -> int:
     print(f"[train] training {name} (data or config changed, or no model yet); Rasa's progress follows", flush=True)
     started = time.monotonic()
     env = training_env()
+    _prune_caches(Path(env["RASA_CACHE_DIRECTORY"]))
     command = [sys.executable, "-m", "rasa", "train", "--config", "config.yml",
                "--domain", "domain.yml" if (ROOT / "domain.yml").exists() else "domain",
                "--data", "data", "--out", str(MODELS), "--fixed-model-name", name]

@@ -116,3 +116,22 @@ def test_training_runs_with_a_fixed_hash_seed(tmp_path, monkeypatch):
     assert seen["command"][1:4] == ["-m", "rasa", "train"] and seen["cwd"] == tmp_path
     assert str(train_if_needed.ROOT) in seen["env"]["PYTHONPATH"].split(os.pathsep)
     assert list((tmp_path / "models").glob("*.fingerprint")) == []  # no stamp for a failed training
+
+
+def test_the_training_cache_follows_the_code_of_our_components(tmp_path, monkeypatch):
+    # A component restored from a cache filled under older code gave a model a clean clone did not.
+    make_project(tmp_path)
+    monkeypatch.setattr(train_if_needed, "ROOT", tmp_path)
+    first = train_if_needed.cache_directory()
+    assert first.parent == tmp_path / ".rasa" and train_if_needed.training_env()["RASA_CACHE_DIRECTORY"] == str(first)
+    (tmp_path / "data" / "nlu" / "greet.yml").write_text("nlu: [x]\n", encoding="utf-8")
+    (tmp_path / "config.yml").write_text("language: en\n", encoding="utf-8")
+    assert train_if_needed.cache_directory() == first  # Rasa's own keys cover data and config
+    (tmp_path / "nlu_components" / "norm.py").write_text("X = 2\n", encoding="utf-8")
+    second = train_if_needed.cache_directory()
+    assert second != first
+    (first / "x").mkdir(parents=True)
+    (tmp_path / ".rasa" / "cache").mkdir()
+    second.mkdir()
+    train_if_needed._prune_caches(second)
+    assert [d.name for d in (tmp_path / ".rasa").iterdir()] == [second.name]
