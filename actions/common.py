@@ -1723,9 +1723,11 @@ class ActionPauseForm(Action):
         if more:
             # "还有缴费成功以后最好发个短信…" at the suggestion's phone question (NLU heard a bill
             # query): the same customer's next suggestion, kept with the first; the question stands.
+            # The form runs next and asks its question again (the words are in its story now, so it
+            # does not read them a second time); listening here instead left the form interrupted,
+            # and the phone typed next was not understood.
             dispatcher.utter_message(response="utter_suggestion_also_noted")
-            dispatcher.utter_message(response="utter_ask_contact_phone_feedback")
-            return [SlotSet("feedback_content", more), FollowupAction("action_listen")]
+            return [SlotSet("feedback_content", more), FollowupAction("feedback_form")]
         if form:
             label = FORM_LABELS.get(form, "刚才的业务")
             dispatcher.utter_message(response="utter_form_paused", form_label=label)

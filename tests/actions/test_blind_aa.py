@@ -163,9 +163,11 @@ async def test_one_more_suggestion_at_the_phone_question_is_kept_with_the_first(
     tracker = make_tracker("还有缴费成功以后最好发个短信 现在啥也不发 老人家心里没底", intent="query_bill",
                            active_loop="feedback_form", slots=slots)
     events, messages = await run_action(ActionPauseForm(), tracker)
-    assert [m.get("response") for m in messages] == ["utter_suggestion_also_noted", "utter_ask_contact_phone_feedback"]
-    assert slot_values(events)["feedback_content"].endswith("；还有缴费成功以后最好发个短信 现在啥也不发 老人家心里没底")
-    assert events[-1] == {"event": "followup", "timestamp": None, "name": "action_listen"}
+    assert [m.get("response") for m in messages] == ["utter_suggestion_also_noted"]
+    content = slot_values(events)["feedback_content"]
+    assert content.endswith("；还有缴费成功以后最好发个短信 现在啥也不发 老人家心里没底")
+    assert events[-1] == {"event": "followup", "timestamp": None, "name": "feedback_form"}
+    # (Rasa runs the interrupted form again: it asks its question without reading the message again.)
 
     tracker = make_tracker("先帮我查下电费 户号3201000013", intent="query_bill", active_loop="feedback_form", slots=slots)
     events, messages = await run_action(ActionPauseForm(), tracker)
