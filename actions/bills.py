@@ -261,6 +261,8 @@ def reason_reply(bill: Dict[str, Any], previous: Optional[Dict[str, Any]]) -> Tu
 # "我不会用手机 电费到哪里交啊": where or how to pay, a question for everyone, no bill asked for.
 ASKS_WHERE_TO_PAY = re.compile(r"(在|到|去|上)?(哪里|哪儿|哪块|哪边|哪个地方|啥地方|什么地方|哪)(能|可以)?(交|缴)|怎么(交|缴)|咋(交|缴)|如何(交|缴)|"
                                r"(银行|营业厅|支付宝|微信|邮局|超市)[^，,。]{0,4}(能|可以)(交|缴)|"
+                               # "顺便问下能不能微信交"
+                               r"(能不能|可不可以|可以|能)(用)?(微信|支付宝|手机|网上|银行卡)[^，,。？?]{0,3}(交|缴|付)|"
                                r"(交|缴)(电)?费[^，,。]{0,3}(在哪|去哪|哪里|怎么弄|咋弄)")
 ASKS_OWN_BILL = re.compile(r"多少钱|欠多少|欠了多少|多少度|账单|交了没|交过|交没交|上个月|这个月|本月|几月|\d{10}")
 
@@ -527,7 +529,7 @@ class ActionQueryBill(Action):
             return reset + [SlotSet("paused_form", None)] + reset_form_slots("fault_form") + \
                 finish_service(dispatcher, tracker, served=True) + [FollowupAction("action_listen")]
         opening = opening_text(tracker, "bill_form") or ""
-        if PAY_HOW.search(opening) and not arrears:
+        if ASKS_WHERE_TO_PAY.search(opening) and not arrears:
             # "上个月电费多少钱？顺便问下能不能微信交": the bill, then how it can be paid.
             from actions.faq import answer_topic  # faq imports this module
 
@@ -537,11 +539,6 @@ class ActionQueryBill(Action):
         if following:
             return reset + finish_service(dispatcher, tracker, served=True, more_to_come=True) + following
         return reset + finish_service(dispatcher, tracker, served=True)
-
-
-# "能不能微信交", "在哪交", "怎么交": how to pay, asked with the bill.
-PAY_HOW = re.compile(r"(能不能|可不可以|可以|能)(用)?(微信|支付宝|手机|网上|银行卡)[^，,。？?]{0,3}(交|缴|付)|"
-                     r"(在|去)?哪(里|儿)?(交|缴)|怎么(交|缴)(费|钱|电费)?(?!了)|咋(交|缴)")
 
 
 # What the bill form's validation says instead of asking for the 户号 again: each ends with

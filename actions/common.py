@@ -1820,6 +1820,12 @@ def wants_to_complain(text: Optional[str]) -> bool:
 NOT_A_REPAIR = re.compile(r"不是(要)?报修|不(是|用|要|需要)(来|派人)?(修|报修)|不报修|(现在|已经|早就|早)(有电|来电)|有电了|来电了|电来了")
 
 
+# The amount or the meter doubted: "电费怎么二百多块", "这月电费咋翻了一倍", "一个月两百多度",
+# "电表走得快" (a bill looked up with its reason; a complaint followed by the figures).
+AMOUNT_DOUBTED = re.compile(r"(电费|用电|度数|用电量|[0-9一二两三四五六七八九十百多]+度).{0,12}(多(?!少)|高|贵|翻|涨|不对|离谱|算错|不准|厉害|吓人)|"
+                            r"电表.{0,8}(快|不准|有问题|自己|乱跳|跳得)|多收|乱收|估(的|着)抄|瞎估")
+
+
 # "现在是好了", "已经恢复了": the fault told is over; what is left is not a crew's job.
 FIXED_NOW = re.compile(r"现在(是|都|已经)?(好了|正常了|恢复了|没事了|有电了)|已经(好了|恢复了|正常了|来电了)")
 

@@ -19,6 +19,7 @@ from actions.applications import (
 )
 from actions.responses import echoed
 from actions.common import (
+    AMOUNT_DOUBTED,
     POINTS_BACK,
     complaint_with_story,
     LET_DOWN,
@@ -533,11 +534,6 @@ def other_request_in_story(content: str, place: Optional[str], contact: Optional
     return []
 
 
-# A complaint that doubts the amount or the meter: "一个月两百多度", "电费翻了一倍", "电表走得快".
-USAGE_DOUBTED = re.compile(r"(电费|用电|度数|用电量|[0-9一二两三四五六七八九十百多]+度).{0,12}(多|高|贵|翻|不对|离谱|算错|不准|厉害|吓人)|"
-                           r"电表.{0,8}(快|不准|有问题|自己|乱跳|跳得)|多收|乱收|估(的|着)抄|瞎估")
-
-
 class ActionSubmitFeedback(Action):
     def name(self) -> Text:
         return "action_submit_feedback"
@@ -596,7 +592,7 @@ class ActionSubmitFeedback(Action):
         said_place = next(iter(entity_values(tracker, "address")), None)
         following = other_request_in_story(content, place or said_place, contact)
         if not following and kind == "complaint" and tracker.get_slot("identity_verified") \
-                and USAGE_DOUBTED.search(content):
+                and AMOUNT_DOUBTED.search(content):
             # "我一个人住一个月两百多度 电表是不是会自己发电": the proved customer doubts the bill;
             # a 95598 agent reads the figures out with the complaint registered.
             following = [SlotSet("bill_query", "details"), FollowupAction("action_query_bill")]

@@ -14,6 +14,7 @@ from bot import vocabulary
 from actions.faq import answer_topic, follow_up_topic, last_faq_topic, topic_by_words
 from actions.faults import BILL_ASKED
 from actions.common import (
+    AMOUNT_DOUBTED,
     LET_DOWN,
     previous_turn,
     phone_answers_the_question,
@@ -299,11 +300,6 @@ def feedback_named(text: str) -> Optional[str]:
     return FEEDBACK_KINDS.get(found.group(2), "suggestion")
 
 
-# "电费怎么二百多块", "这月电费咋翻了一倍", "电费为什么这么高": the amount doubted.
-BILL_DOUBTED = re.compile(r"电费[^，,。？?]{0,8}(怎么|咋|为什么|为啥|凭什么)[^，,。？?]{0,8}(多|高|贵|翻|涨|[一二两三四五六七八九\d]百)|"
-                          r"电费[^，,。？?]{0,6}(翻了|翻倍|涨了|多了一倍|高了好多|贵了好多)")
-
-
 class ActionDefaultAskAffirmation(Action):
     """First stage of the two-stage fallback, in Chinese and in the customer's words."""
 
@@ -446,11 +442,11 @@ class ActionDefaultAskAffirmation(Action):
                 # "峰谷电不想用了 … 能改回普通电价吗": a business the customer wants, asked as a
                 # question; the application starts with what it needs.
                 return [SlotSet("business_type", business), FollowupAction("application_form")]
-        if request == "bill_form" and not tracker.active_loop and (BILL_ASKED.search(text) or BILL_DOUBTED.search(text)):
+        if request == "bill_form" and not tracker.active_loop and (BILL_ASKED.search(text) or AMOUNT_DOUBTED.search(text)):
             # "上个月电费多少钱？顺便问下能不能微信交", "三个月前那个电费怎么二百多块 咋回事啊": the
             # bill asked for or doubted in so many words; a 95598 agent looks it up, whatever the
             # model leaned to (a complaint, a question).
-            reason = [SlotSet("bill_query", "reason")] if BILL_DOUBTED.search(text) else []
+            reason = [SlotSet("bill_query", "reason")] if AMOUNT_DOUBTED.search(text) else []
             return [ActiveLoop(None)] + reason + [FollowupAction("bill_form")]
         if request and FORM_INTENTS[request] in leaning and (ASKS_FOR_IT.search(text) or (
                 request == "outage_form" and is_question(text))):

@@ -272,14 +272,15 @@ async def test_the_bill_of_a_month_counted_back_is_shown(actions_gateway):
 async def test_a_proved_customer_doubting_the_usage_hears_the_figures_with_the_complaint(actions_gateway):
     """ab-complaint-002: "我一个人住一个月两百多度 我家电表是不是会自己发电啊" (identity proved) was
     registered, the customer had to say "262度？" themselves."""
-    from actions.feedback import USAGE_DOUBTED, ActionSubmitFeedback
+    from actions.common import AMOUNT_DOUBTED
+    from actions.feedback import ActionSubmitFeedback
 
     slots = {"feedback_type": "complaint", "feedback_content": "我一个人住一个月两百多度 我家电表是不是会自己发电啊",
              "identity_verified": True, "account_no": "3201000013", "verified_account_no": "3201000013"}
     events, messages = await run_action(ActionSubmitFeedback(), make_tracker("户号3201000013 5821", slots=slots))
     assert "utter_feedback_registered_as" in [m.get("response") for m in messages]
     assert events[-1] == {"event": "followup", "timestamp": None, "name": "action_query_bill"}
-    assert not USAGE_DOUBTED.search("抄表员态度很差 说话很冲")
+    assert not AMOUNT_DOUBTED.search("抄表员态度很差 说话很冲")
 
 
 @pytest.mark.asyncio
@@ -374,7 +375,7 @@ async def test_an_account_number_right_after_a_bill_question_not_understood_is_f
 @pytest.mark.asyncio
 async def test_how_to_pay_asked_with_the_bill_is_answered_after_it(actions_gateway):
     """ac-bill-004: "上个月电费多少钱？顺便问下能不能微信交" got the (paid) bill and nothing on paying."""
-    from actions.bills import PAY_HOW, ActionQueryBill
+    from actions.bills import ASKS_WHERE_TO_PAY, ActionQueryBill
 
     said = "你好我是横溪大街叶记餐馆的 上个月电费多少钱？顺便问下能不能微信交 店里忙没空跑营业厅"
     prior = [{"event": "user", "text": said}, {"event": "active_loop", "name": "bill_form"},
@@ -384,7 +385,7 @@ async def test_how_to_pay_asked_with_the_bill_is_answered_after_it(actions_gatew
     _, messages = await run_action(ActionQueryBill(), tracker)
     assert messages[0].get("response") == "utter_bill_details"
     assert any("微信" in (m.get("text") or "") and "网上国网" in (m.get("text") or "") for m in messages)
-    assert not PAY_HOW.search("上个月电费交了多少") and PAY_HOW.search("在哪交啊")
+    assert not ASKS_WHERE_TO_PAY.search("上个月电费交了多少") and ASKS_WHERE_TO_PAY.search("在哪交啊")
 
 
 def test_whether_a_months_bill_is_paid_is_a_bill_question():
