@@ -13,6 +13,7 @@ from actions import api_client
 from actions.responses import echoed
 from actions.tariffs import time_of_use
 from actions.common import (
+    AMOUNT_DOUBTED,
     earlier_customer_texts,
     DARK_NOW,
     REQUEST_SUBJECT_WORDS,
@@ -509,7 +510,10 @@ class ActionQueryBill(Action):
                 events += [SlotSet("paused_form", None)] + reset_form_slots("fault_form")
             return reset + events + finish_service(dispatcher, tracker, served=True)
         reset.append(SlotSet("bill_shown_period", bill["period"]))
-        if tracker.get_slot("bill_query") == "reason":
+        if tracker.get_slot("bill_query") == "reason" or (
+                tracker.get_slot("bill_query") in (None, "details") and not raw_period
+                and AMOUNT_DOUBTED.search(opening_text(tracker, "bill_form") or latest_text(tracker))):
+            # ("我家电费这两个月咋涨了这么多" heard as a bill query: why, against the month before.)
             previous = next((b for b in bills if b.get("period") == previous_period(bill["period"])), None)
             response, values = reason_reply(bill, previous)
             dispatcher.utter_message(response=response, **values)

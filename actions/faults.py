@@ -213,10 +213,16 @@ def outage_reply(outage: Dict[str, Any], tell_place: bool = True) -> Tuple[str, 
     unnamed = "" if tell_place else "_unnamed"
     if outage.get("active"):
         return f"utter_outage_now{unnamed}", values
-    values["start"] = format_time(outage.get("start"))
-    if values["start"].split(" ")[0] == values["end"].split(" ")[0] and " " in values["end"]:
-        values["end"] = values["end"].split(" ", 1)[1]  # same day: "明天 08:00 至 17:00"
+    values["start"], values["end"] = said_span(outage)
     return f"utter_outage_planned{unnamed}", values
+
+
+def said_span(outage: Dict[str, Any]) -> Tuple[str, str]:
+    """Start and end of an outage as the answers say them (same day: "明天 08:00" 至 "17:00")."""
+    start, end = format_time(outage.get("start")), format_time(outage.get("end"))
+    if start.split(" ")[0] == end.split(" ")[0] and " " in end:
+        end = end.split(" ", 1)[1]
+    return start, end
 
 
 def utter_outage(dispatcher: CollectingDispatcher, outage: Dict[str, Any], tell_place: bool) -> None:
@@ -1237,7 +1243,7 @@ FRIDGE_WORDS = re.compile(r"冰箱|冰柜|冷柜|冷库|冻品|冻的|海鲜|鱼
 
 def outage_told_lately(tracker: Tracker, outage: Dict[str, Any]) -> bool:
     """Whether this outage's times were told in the last two answers."""
-    start, end = format_time(outage.get("start")), format_time(outage.get("end"))
+    start, end = said_span(outage)
     return any(start in text and end in text for text in bot_texts_within(tracker, 2))
 
 
@@ -1249,8 +1255,8 @@ def utter_outage_followup(dispatcher: CollectingDispatcher, outage: Dict[str, An
     if not (start and end):
         utter_outage(dispatcher, outage, tell_place=False)
         return
-    dispatcher.utter_message(response="utter_outage_span", start=format_time(outage.get("start")),
-                             end=format_time(outage.get("end")),
+    said_start, said_end = said_span(outage)
+    dispatcher.utter_message(response="utter_outage_span", start=said_start, end=said_end,
                              hours="%g" % round((end - start).total_seconds() / 3600, 1))
     if FRIDGE_WORDS.search(text):
         dispatcher.utter_message(response="utter_outage_fridge_tip")

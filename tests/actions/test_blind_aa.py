@@ -185,13 +185,16 @@ async def test_a_question_on_the_outage_just_told_is_answered_not_repeated(actio
 
     outage = (await api_client.find_outages(address="鼓楼区湖南路42号"))[0]
     told = f"您所在的区域有计划停电安排：时间为{format_time(outage['start'])}至{format_time(outage['end'])}。"
+    from actions.faults import said_span
+
+    assert said_span({"start": "2026-12-06T08:00:00+08:00", "end": "2026-12-06T17:00:00+08:00"})[1] == "17:00"
     prior = [{"event": "user", "text": "湖南路这边是不是要停电"}, {"event": "bot", "text": told}]
     tracker = make_tracker("晚上停啊 那冰柜里的东西要不要拿出来 停到早上几点", intent="query_outage",
                            prior_events=prior, slots={"address": "鼓楼区湖南路42号"})
     _, messages = await run_action(ActionQueryOutage(), tracker)
     names = [m.get("response") for m in messages]
     assert names[:2] == ["utter_outage_span", "utter_outage_fridge_tip"] and "utter_outage_planned" not in names
-    assert messages[0]["end"] == format_time(outage["end"]) and float(messages[0]["hours"]) > 0
+    assert messages[0]["end"] == said_span(outage)[1] and float(messages[0]["hours"]) > 0
     assert "冰柜" in response_text("utter_outage_fridge_tip")
 
     tracker = make_tracker("湖南路这边是不是要停电", intent="query_outage", slots={"address": "鼓楼区湖南路42号"})
@@ -458,3 +461,16 @@ async def test_how_a_tariff_works_is_answered_without_an_account(actions_gateway
     events, messages = await run_action(ValidateBillForm(), make_tracker(
         "我家上个月峰谷电是怎么收费的", intent="query_bill", form="bill_form"))
     assert "faq_topic" not in slot_values(events)
+
+
+@pytest.mark.asyncio
+async def test_a_bill_doubted_in_a_bill_query_gets_the_reason(actions_gateway):
+    """Tried as a user: "我家电费这两个月咋涨了这么多 以前一个月才八十多" (NLU: a bill query) got the plain bill."""
+    from actions.bills import ActionQueryBill
+
+    prior = [{"event": "user", "text": "你好 我家电费这两个月咋涨了这么多 以前一个月才八十多"},
+             {"event": "active_loop", "name": "bill_form"}, {"event": "active_loop", "name": None}]
+    tracker = make_tracker("尾号6695", intent="inform", prior_events=prior, slots={
+        "identity_verified": True, "account_no": "3201000008", "verified_account_no": "3201000008", "bill_query": "details"})
+    _, messages = await run_action(ActionQueryBill(), tracker)
+    assert messages[0].get("response") != "utter_bill_details"
