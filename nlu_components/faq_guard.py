@@ -15,6 +15,7 @@ Placed after the ResponseSelector and the FallbackClassifier.
 """
 from __future__ import annotations
 
+import re
 from typing import Any, Dict, List, Optional, Text
 
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
@@ -26,6 +27,14 @@ from nlu_components.rule_component import RuleComponent
 from nlu_components.wording import QUESTION_MARKS
 
 DEFAULT_CONFIG: Dict[Text, Any] = {"retrieval_intent": "faq", "threshold": 0.25, "keep_questions": True}
+
+# Questions asked without the question words the actions use: where ("营业厅在建邺区哪有"), which of
+# two ("算房东的还是算租客的"), a verb and 不 at the end ("周末开门不").
+ALSO_QUESTIONS = re.compile(r"哪(?:里|儿|块|个|家|边|有)|在哪|还是|[^\s不没]不[啊呀嘛哦]?\s*$")
+
+
+def asks_something(text: str) -> bool:
+    return bool(QUESTION_MARKS.search(text) or ALSO_QUESTIONS.search(text))
 
 
 def selector_confidence(message: Message, retrieval_intent: Text) -> Optional[float]:
@@ -51,7 +60,7 @@ class FaqAnswerGuard(RuleComponent):
             confidence = selector_confidence(message, retrieval_intent)
             if confidence is None or confidence >= threshold:
                 continue
-            if self.config["keep_questions"] and QUESTION_MARKS.search(message.get(TEXT) or ""):
+            if self.config["keep_questions"] and asks_something(message.get(TEXT) or ""):
                 continue
             fallback = {"name": DEFAULT_NLU_FALLBACK_INTENT_NAME, PREDICTED_CONFIDENCE_KEY: threshold}
             message.data[INTENT] = fallback

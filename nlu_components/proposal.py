@@ -26,12 +26,17 @@ from nlu_components.wording import QUESTION_MARKS
 DEFAULT_CONFIG: Dict[Text, Any] = {
     "intent": "suggest",
     "overridable": ["faq", "query_bill", "ask_bill_reason", "query_progress", "chitchat",
-                    "out_of_scope", "nlu_fallback"],
+                    "out_of_scope", "nlu_fallback", "query_outage", "request_human"],
 }
 
 # The customer says outright that this is a proposal.
-PROPOSAL_OPENING = re.compile(r"^\s*(?:我|我们)?(?:想)?(?:提(?:个|一个|点|条)?(?:小)?(?:建议|意见)|"
+PROPOSAL_OPENING = re.compile(r"^\s*(?:我|我们)?(?:想)?(?:给|跟|向|对)?(?:你们)?(?:提(?:个|一个|点|条)?(?:小)?(?:建议|意见)|"
                               r"有(?:个|一个|条)(?:小)?建议|建议(?:你们|一下|下)?)")
+# A proposal after the story that led to it: "…找半天 建议首页直接显示".
+PROPOSAL_LATER = re.compile(r"[\s，,。！!]\s*(?:我|所以)?建议(?:你们)?(?:把|在|将|首页|增加|加|做|搞|多|能|可以|以后|最好|直接|改)")
+# Asking for a feature: "app能不能做个交费提醒功能", "客服能不能加个南京话识别".
+FEATURE_ASKED = re.compile(r"(?:能不能|可不可以|能否|可以)(?:给|帮)?(?:我们)?(?:加|增加|做|搞|出|开发|弄|添|添加|开通|上)(?:个|一个|上)?"
+                           r".{0,14}(?:功能|识别|提醒|按钮|入口|选项|模式|版本)")
 # A wish for something to be added or improved in a service, an app or a bill.
 WISH = re.compile(r"^\s*(?:我|我们)?(?:真心|衷心|很)?希望")
 IMPROVEMENT = re.compile(r"增加|增设|加个|加一个|加上|添加|新增|开通|推出|上线|改进|改善|优化|改一改|改改|简化|"
@@ -41,7 +46,7 @@ IMPROVEMENT = re.compile(r"增加|增设|加个|加一个|加上|添加|新增|�
 def is_proposal(text: str) -> bool:
     """Whether ``text`` is worded as a proposal: an explicit one, or a wish for an improvement
     that asks nothing."""
-    if PROPOSAL_OPENING.match(text):
+    if PROPOSAL_OPENING.match(text) or PROPOSAL_LATER.search(text) or FEATURE_ASKED.search(text):
         return True
     return bool(WISH.match(text) and IMPROVEMENT.search(text) and not QUESTION_MARKS.search(text))
 

@@ -66,7 +66,9 @@ DUE_TOLERANCE_MINUTES = 5
 TICKET_FIELDS = ("priority", "area_type", "address_contains", "account_no", "business_type",
                  "contact_phone", "first_due_minutes")
 # Intents of the model that refine a contract intent count as it.
-INTENT_ALIASES = {"ask_bill_reason": "query_bill"}
+# Intents of ours that refine a contract intent count as it: the reason for a bill is a bill
+# query, stopping what is under way ("算了 不需要", "不办了") is the contract's deny.
+INTENT_ALIASES = {"ask_bill_reason": "query_bill", "cancel": "deny"}
 
 
 # ---- the set ---------------------------------------------------------------------------------

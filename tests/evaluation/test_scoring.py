@@ -142,6 +142,13 @@ def test_intent_accuracy_maps_retrieval_intents_and_counts_confusions():
     assert figures["confusion"] == [{"expected": "report_fault", "predicted": "query_outage", "count": 1}]
 
 
+def test_our_refinements_of_contract_intents_count_as_them():
+    figures = intent_figures([("算了 不需要", "deny", "cancel"), ("不是", "deny", "deny"),
+                              ("不办了", "apply_service", "cancel")])
+    assert (figures["n"], figures["correct"]) == (3, 2)
+    assert figures["confusion"] == [{"expected": "apply_service", "predicted": "deny", "count": 1}]
+
+
 def test_duplicate_ids_are_refused(tmp_path):
     (tmp_path / "dev").mkdir()
     (tmp_path / "dev" / "a.yml").write_text(

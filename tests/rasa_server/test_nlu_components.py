@@ -406,6 +406,7 @@ def test_faq_guard_runs_after_the_selector_and_the_fallback():
     guard = names.index("nlu_components.faq_guard.FaqAnswerGuard")
     # Only the wording rules come after it (a proposal or a message of values only is never a FAQ question).
     assert names[guard + 1:] == ["nlu_components.proposal.ProposalIntent",
+                                 "nlu_components.declared.DeclaredRequestIntent",
                                  "nlu_components.bare_value.BareValueIntent"]
     assert names.index("nlu_components.faq_gate.FaqGatedResponseSelector") < guard
     assert names.index("FallbackClassifier") < guard
@@ -510,3 +511,75 @@ def test_a_proposal_heard_as_a_question_is_suggest(text, heard):
 ])
 def test_a_question_or_another_request_keeps_its_intent(text, heard):
     assert _proposal(text, heard).get("intent")["name"] == heard
+
+
+# --- a request named outright is that request ---------------------------------------------------
+
+def _declared(text, heard):
+    from rasa.shared.nlu.training_data.message import Message
+
+    from nlu_components.declared import DeclaredRequestIntent
+
+    message = Message(data={"text": text, "intent": {"name": heard, "confidence": 0.9},
+                            "intent_ranking": [{"name": heard, "confidence": 0.9},
+                                               {"name": "greet", "confidence": 0.1}]})
+    DeclaredRequestIntent(DeclaredRequestIntent.get_default_config()).process([message])
+    return message
+
+
+@pytest.mark.parametrize("text, heard, declared", [
+    # blind batch ad/ae/af, first sight: DIET heard the story, the customer named the request
+    ("举报一个装表的 收了人家的钱才给装", "complain", "tip_off"),
+    ("线路老是出问题 这礼拜停了三回了 我要投诉", "report_fault", "complain"),
+    ("要表扬一下昨晚来抢修的两位师傅", "apply_service", "praise"),
+    ("感谢前天来我家换表的李师傅 人特别好", "query_progress", "praise"),
+    ("早上报的修 都中午了师傅到哪了", "report_fault", "query_progress"),
+    ("增容申请交了半个月 办好没有", "faq", "query_progress"),
+    ("说了半天都不对 直接给我转人工", "complain", "request_human"),
+    ("手机号换了 登记的那个怎么改成新的", "apply_service", "faq"),
+    ("88", "inform", "goodbye"),
+])
+def test_a_request_named_outright_is_that_request(text, heard, declared):
+    message = _declared(text, heard)
+    assert message.get("intent") == {"name": declared, "confidence": 1.0}
+    assert [e["name"] for e in message.get("intent_ranking")][:2] == [declared, heard]
+
+
+@pytest.mark.parametrize("text, heard", [
+    ("举报电话是多少", "faq"),                                   # the hotline, not a tip-off
+    ("我上周举报的偷电 处理得怎么样了", "query_progress"),      # a past one's progress
+    ("又停电了 赶紧来修 修完我还要投诉", "report_fault"),       # the complaint comes later
+    ("我要投诉 你们修电的太慢了", "request_human"),             # not an intent complain may override
+    ("谢谢师傅", "thank"),                                       # thanks, not praise
+    ("家里没电了 快来修", "report_fault"),                       # nothing declared
+    ("我要投诉 顺便问下转人工怎么转", "complain"),
+])
+def test_without_a_declaration_it_may_override_the_intent_stays(text, heard):
+    assert _declared(text, heard).get("intent")["name"] == heard
+
+
+@pytest.mark.parametrize("text, is_one", [
+    ("网上国网里明细藏得太深 找了半天 建议首页直接显示", True),     # a proposal after its story
+    ("app能不能做个欠费提醒功能啊", True),                          # a feature asked for
+    ("给你们提个意见 检修别安排在农忙的时候", True),
+    ("能不能帮我开通停电短信提醒", False),                          # a notice subscription
+])
+def test_a_proposal_later_in_the_message_or_a_feature_asked_for_is_a_proposal(text, is_one):
+    from nlu_components.proposal import is_proposal
+
+    assert is_proposal(text) is is_one
+
+
+def test_the_faq_guard_keeps_questions_asked_without_question_words():
+    from nlu_components.faq_guard import FaqAnswerGuard
+
+    kept = [_faq_message(0.14), _faq_message(0.14), _faq_message(0.14)]
+    for message, text in zip(kept, ["我就问问你们秦淮区营业厅在哪 周六开门不",
+                                    "租客欠的电费算房东的还是算租客的",
+                                    "营业厅周末开门不"]):
+        message.set("text", text)
+    told = _faq_message(0.14)
+    told.set("text", "你好 我是物业公司的")
+    FaqAnswerGuard(FaqAnswerGuard.get_default_config()).process(kept + [told])
+    assert [m.get("intent")["name"] for m in kept] == ["faq"] * 3
+    assert told.get("intent")["name"] == "nlu_fallback"

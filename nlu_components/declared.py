@@ -1,0 +1,101 @@
+"""Rasa component: a request the customer names outright is that request.
+
+Blind customers often say what they want in so many words and then tell the story around it:
+"举报你们一个抄表员 收人家好处给人少抄度数" (DIET: complain), "这个礼拜第三次停电了…我要投诉！"
+(report_fault), "感谢上次帮我妈修电的张师傅" (query_progress), "报修一个多小时了 师傅到哪了"
+(report_fault), "…你这个系统根本不行…直接帮我转接人工吧" (complain). The story's words (停电, 修,
+电费) outweigh the one word that names the request, and a 95598 agent would go by that word. Each
+declaration below is such wording; a message that has it, while DIET heard one of the intents the
+declaration may override, gets the declared intent (confidence 1.0, the rest of the ranking stays).
+Intents a declaration does not list are kept ("我要投诉 顺便转人工" stays what DIET heard among
+complain and request_human). Placed after the FAQ guard and the proposal rule, before the bare-value
+rule.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any, Dict, FrozenSet, List, Optional, Pattern, Text
+
+from rasa.engine.recipes.default_recipe import DefaultV1Recipe
+from rasa.shared.nlu.constants import INTENT, TEXT
+from rasa.shared.nlu.training_data.message import Message
+
+from nlu_components.rule_component import RuleComponent, decide_intent
+
+
+@dataclass(frozen=True)
+class Declaration:
+    intent: Text
+    says: Pattern[str]                   # the wording that names the request
+    overrides: FrozenSet[Text]           # what DIET may have heard instead
+    unless: Optional[Pattern[str]] = None  # wording that makes it something else
+
+
+UNSURE = frozenset({"nlu_fallback", "chitchat", "out_of_scope"})
+
+# A request made earlier, asked about now: the progress of a ticket.
+EARLIER_REQUEST = (r"(?:报(?:了|过)?(?:个)?修|报的修|报修(?:了|过)?|申请(?:了|过|的)?|报装|"
+                   r"(?:材料|资料)(?:都|已经|上礼拜|上周|昨天)?(?:就)?(?:交|递|提交)|提交(?:了|的)|办的|登记(?:了|的)|"
+                   r"反映(?:了|的|过)|投诉(?:了|的|过)|举报(?:了|的|过))")
+STATUS_ASKED = (r"(?:到哪(?:了|儿|里|一步|个阶段)?|进度|办(?:好|完|下来)(?:了)?(?:没|吗|了没)|好了没|"
+                r"怎么样了|咋样了|怎么还没|咋还没|还没(?:来|到|人|好|办|动静|消息)|没(?:见|看到)(?:个)?(?:人|影)|"
+                r"(?:啥|什么)时候(?:能)?(?:来|到|好|办好|办完|批)|几点(?:能)?(?:来|到)|有(?:没有)?(?:结果|回音|消息)|"
+                r"处理(?:得)?(?:怎么样|咋样|到哪)|弄到哪|搞到哪)")
+
+DECLARATIONS = (
+    # 举报: theft, illegal wiring, staff taking bribes. Not the hotline's number, not a past one's progress.
+    Declaration("tip_off", re.compile(r"举报"),
+                frozenset({"complain", "report_fault", "query_bill", "ask_bill_reason", "faq"}) | UNSURE,
+                re.compile(r"举报(?:电话|热线|方式|渠道|邮箱|地址)|" + EARLIER_REQUEST + r".{0,12}" + STATUS_ASKED)),
+    # 投诉: said as what the customer wants now ("我要投诉", "投诉你们…"), not asked about.
+    Declaration("complain",
+                re.compile(r"(?:我|俺|咱|我们)?(?:要|想|必须|一定要|非要|坚决)投诉|我投诉|投诉(?:你们|他|她|这个|那个|一下)"),
+                frozenset({"report_fault", "query_outage", "query_bill", "ask_bill_reason", "faq"}) | UNSURE,
+                re.compile(r"投诉(?:电话|热线|方式|渠道)|(?:修完|修好|弄完|之后|回头|然后)(?:了)?(?:我)?(?:还|再)?要投诉|" + EARLIER_REQUEST + r".{0,12}" + STATUS_ASKED)),
+    # 表扬: praise, a banner, thanks to a named kind of staff.
+    Declaration("praise",
+                re.compile(r"表扬|锦旗|点(?:个)?赞|(?:感谢|谢谢)(?:一下)?.{0,12}(?:师傅|工作人员|小姑娘|姑娘|小伙子|同志|电工|班长)"),
+                frozenset({"apply_service", "query_progress", "faq", "report_fault"}) | UNSURE,
+                re.compile(r"表扬(?:的)?.{0,8}(?:进度|怎么样了|有(?:没有)?(?:结果|回音))")),
+    # Progress: an earlier request and a question about where it stands.
+    Declaration("query_progress", re.compile(EARLIER_REQUEST + r".{0,16}" + STATUS_ASKED + r"|师傅.{0,4}(?:到哪|还要多久|什么时候到|啥时候到)"),
+                frozenset({"report_fault", "query_outage", "apply_service", "faq"}) | UNSURE),
+    # Changing the mobile number on file is a question for the FAQ (no business of the application
+    # form, which took "登记的手机号换了 怎么改成新号码" as an application).
+    Declaration("faq",
+                re.compile(r"(?:手机号|手机号码|电话号码|号码|预留(?:的)?(?:手机|电话)|联系电话|登记(?:的)?(?:手机|电话)).{0,10}"
+                           r"(?:换了|换成|改成|改一下|怎么改|变更|停用|不用了|注销了)"),
+                frozenset({"apply_service", "query_bill", "ask_bill_reason"}) | UNSURE),
+    # "88", "886": goodbye in chat shorthand (DIET sees a number and says inform).
+    Declaration("goodbye", re.compile(r"^\s*(?:88|886|8888|拜拜|bye|byebye)\s*[~～!！。.]*\s*$", re.IGNORECASE),
+                frozenset({"inform"}) | UNSURE),
+    # A person, asked for in so many words.
+    Declaration("request_human",
+                re.compile(r"转(?:接)?(?:到)?人工|人工(?:客服|服务|坐席)|(?:找|要|换)(?:个|一个)?(?:真人|人工|活人)|跟(?:真人|人工|活人)(?:说|讲|聊)"),
+                frozenset({"complain", "faq", "query_bill", "ask_bill_reason"}) | UNSURE,
+                re.compile(r"人工(?:客服|服务)?(?:的)?(?:态度|电话是|几点|时间)|投诉")),
+)
+
+
+def declared_intent(text: str, heard: Optional[Text]) -> Optional[Text]:
+    """The request ``text`` names outright, when ``heard`` (DIET's intent) may be overridden by it."""
+    for declaration in DECLARATIONS:
+        if heard in declaration.overrides and declaration.says.search(text) \
+                and not (declaration.unless and declaration.unless.search(text)):
+            return declaration.intent
+    return None
+
+
+@DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=False)
+class DeclaredRequestIntent(RuleComponent):
+    """Sets the intent of a message that names its request outright to that request."""
+
+    DEFAULTS: Dict[Text, Any] = {}
+
+    def process(self, messages: List[Message]) -> List[Message]:
+        for message in messages:
+            declared = declared_intent(message.get(TEXT) or "", (message.get(INTENT) or {}).get("name"))
+            if declared:
+                decide_intent(message, declared)
+        return messages
