@@ -172,7 +172,13 @@ def business_from_text(text: Optional[str]) -> Optional[str]:
         return "name_transfer"  # "电费户头还是原来房东的名字 要改成我的"
     if not said and METER_MOVED.search(text):
         return "meter_move"  # "电表在墙当中碍事 能不能往外挪一挪"
+    if not said and NEW_LINE.search(text):
+        return "new_connection"  # "承包了八十亩地 要装抽水泵 想新拉一路电"
     return max(said)[1] if said else None
+
+
+# A new supply line asked for (a pump in a field, a site, a farm): a new connection.
+NEW_LINE = re.compile(r"(新|单独|另外)?拉(一|1)?(路|条|根)(电|线)|新拉(一|1)?(路|条)|接(一|1)路电|拉电过去|把电拉过去")
 
 
 # Premises that have no supply yet: a new factory, a house just built, no 户号 yet.
@@ -312,7 +318,8 @@ NOT_A_NAME = re.compile(r"用电|电费|电价|停电|供电|电表|报修|申�
                         r"就这|这么|那就|好的|可以|身份证|材料|资料|电话|手机|地址|户号|尾号")
 
 
-async def account_contact(dispatcher: CollectingDispatcher, tracker: Tracker, text: str) -> Dict[Text, Any]:
+async def account_contact(dispatcher: CollectingDispatcher, tracker: Tracker, text: str,
+                          holder_and_premises: bool = False) -> Dict[Text, Any]:
     """"户号3201000024 尾号7728" (or "打我登记的号" once verified): the account is checked and its
     registered phone becomes the contact (the gateway fills it in); slots for the form to keep."""
     compact = re.sub(r"\s", "", digits_to_ascii(text))
@@ -331,6 +338,11 @@ async def account_contact(dispatcher: CollectingDispatcher, tracker: Tracker, te
         if not await account_exists(account_no, tracker):
             dispatcher.utter_message(response="utter_account_not_found_phone", account_no=account_no)
             return {"contact_phone": None}
+        if holder_and_premises:
+            # An application for premises the account already supplies: its holder applies there.
+            dispatcher.utter_message(response="utter_account_registered_premises", tail=account_no[-4:])
+            return {"account_no": account_no, "contact_phone": REGISTERED, "applicant_name": REGISTERED,
+                    "address": REGISTERED}
         dispatcher.utter_message(response="utter_account_registered_phone", tail=account_no[-4:])
         return {"account_no": account_no, "contact_phone": REGISTERED}
     try:
@@ -365,6 +377,18 @@ async def holder_name(tracker: Tracker) -> Optional[str]:
         return (await api_client.get_account(account_no, **asker(tracker))).get("name")
     except api_client.ApiError:
         return None
+
+
+async def registered_premises(tracker: Tracker) -> Dict[Text, Any]:
+    """The registered address and area type of the account said (for the ticket only)."""
+    account_no = await stated_account(tracker)
+    if not account_no:
+        return {}
+    try:
+        account = await api_client.get_account(account_no, **asker(tracker))
+    except api_client.ApiError:
+        return {}
+    return {"address": account.get("address"), "area_type": account.get("area_type")}
 
 
 async def stated_account(tracker: Tracker) -> Optional[str]:
@@ -765,7 +789,12 @@ class ValidateApplicationForm(KeepsIdentitySlots, BaseFormValidation, FormValida
         mobile = find_mobile(text)
         if mobile:
             return {"contact_phone": mobile}
-        account = await account_contact(dispatcher, tracker, text)
+        # "户号3201000033" given in an application for the account's own premises (增容, 过户, 充电桩…)
+        # answers who applies and where as well as the phone: a customer of an existing account is
+        # not asked for a name and an address the account has (blind customers gave only the 户号).
+        premises = tracker.get_slot("business_type") not in (None, "new_connection") \
+            and not tracker.get_slot("applicant_name") and not tracker.get_slot("address")
+        account = await account_contact(dispatcher, tracker, text, holder_and_premises=premises)
         if account.get("contact_phone") == REGISTERED:
             # The verified account also answers who applies and where, unless said already.
             if not tracker.get_slot("applicant_name") and account.get("customer_name"):
@@ -851,6 +880,8 @@ class ValidateApplicationForm(KeepsIdentitySlots, BaseFormValidation, FormValida
                                tracker: Tracker, domain: DomainDict) -> Dict[Text, Any]:
         from actions.faults import joined_address  # faults imports this module
 
+        if value == REGISTERED:
+            return {"address": REGISTERED}  # the account's registered address, resolved when filed
         said = spelled_house_numbers(latest_text(tracker))
         text = joined_address(str(value or "").strip(), said)
         whole = address_in_text(said) if not said.startswith("/") else None
@@ -892,6 +923,8 @@ def applicant_label(tracker: Tracker) -> str:
 
 def address_label(tracker: Tracker) -> str:
     address = tracker.get_slot("address")
+    if address == REGISTERED:
+        return f"户号尾号{digits_only(tracker.get_slot('account_no'))[-4:]}的登记地址"
     if tracker.get_slot("identity_verified") and address and address == tracker.get_slot("customer_address"):
         return f"{address}（账户登记地址）"
     return str(address)
@@ -920,18 +953,26 @@ class ActionSubmitApplication(Action):
             applicant = await holder_name(tracker)
         elif applicant == NAME_LATER:
             applicant = None
+        address, area_type = tracker.get_slot("address"), (
+            tracker.get_slot("area_type") if tracker.get_slot("identity_verified") else None)
+        if address == REGISTERED:
+            # The account's premises: its registered address and area (staff see them, the
+            # customer, who has not proved who they are, is not shown them).
+            premises = await registered_premises(tracker)
+            address = premises.get("address") or address_label(tracker)
+            area_type = area_type or premises.get("area_type")
         payload = {
             "type": "application",
-            "summary": f"{info['label']}申请：{applicant or '申请人待核验资料时确认'}，{tracker.get_slot('address')}",
+            "summary": f"{info['label']}申请：{applicant or '申请人待核验资料时确认'}，{address}",
             "channel": channel_of(tracker),
             "business_type": key,
             "applicant_type": info["applicant_type"],
             "account_no": await stated_account(tracker),
-            "area_type": tracker.get_slot("area_type") if tracker.get_slot("identity_verified") else None,
+            "area_type": area_type,
             "conversation_id": tracker.sender_id,
             "contact_name": applicant,
             "contact_phone": None if tracker.get_slot("contact_phone") == REGISTERED else tracker.get_slot("contact_phone"),
-            "details": {"address": tracker.get_slot("address"), "documents": info["documents"],
+            "details": {"address": address, "documents": info["documents"],
                         "business": key, "applicant_kind": kind,
                         # a verified customer who gave no other number is called on the registered one
                         "use_registered_phone": tracker.get_slot("contact_phone") == REGISTERED or (

@@ -2442,7 +2442,8 @@ class BaseFormValidation:
 # Forms that only tell (a bill, an outage, a progress); a repair asked for inside one ends it.
 INFORMATION_FORMS = ("bill_form", "outage_form", "progress_form")
 # "你们派人来看看", "赶紧来修", "帮我报修": a crew asked for.
-SEND_A_CREW = re.compile(r"派(个)?人|来人|来修|上门(看|修)|过来看看|来看看|报修|帮我修|抢修|(再|重新)(给我|帮我)?报(一遍|一次|一下|个修|修)")
+# ("报修的时候留的电话…": the repair told of is the earlier one, not a new request.)
+SEND_A_CREW = re.compile(r"派(个)?人|来人|来修|上门(看|修)|过来看看|来看看|报修(?!的时候|时|那会|那天|留的|的那|单)|帮我修|抢修|(再|重新)(给我|帮我)?报(一遍|一次|一下|个修|修)")
 # "查不到？那你重新帮我申请一个吧" at a progress query: the request is made again.
 APPLY_AGAIN = re.compile(r"(重新|再)(给我|帮我|替我)?(申请|提交|办|报装)(一个|一下|一次|一遍)?")
 

@@ -66,6 +66,10 @@ FORGOT_NUMBER = re.compile(r"(不记得|记不得|记不清|忘了|忘记|找不
                            r"|用户号查|户号查|按户号")
 
 
+# A mobile number where the ticket number was asked for.
+PHONE_GIVEN = re.compile(r"(?<!\d)1[3-9]\d{9}(?!\d)")
+
+
 class ValidateProgressForm(BaseFormValidation, IdentityValidation, FormValidationAction):
     def name(self) -> Text:
         return "validate_progress_form"
@@ -112,15 +116,20 @@ class ValidateProgressForm(BaseFormValidation, IdentityValidation, FormValidatio
 
     async def listen(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                      domain: DomainDict) -> Optional[List[EventType]]:
+        text = latest_text(tracker)
+        only_a_phone = tracker.get_slot("requested_slot") == "ticket_no" and bool(PHONE_GIVEN.search(text.replace(" ", "")))
         if tracker.get_slot("requested_slot") in (None, "ticket_no") and not tracker.get_slot("ticket_no") \
-                and FORGOT_NUMBER.search(latest_text(tracker)) \
-                and not TICKET_NO.search(latest_text(tracker).replace(" ", "")):
+                and (FORGOT_NUMBER.search(text) or only_a_phone) \
+                and not TICKET_NO.search(text.replace(" ", "")):
             # Not a cancel: the question offered the lookup by 户号, after the identity check.
             events: List[EventType] = [SlotSet("progress_by_account", True), SlotSet("ticket_no", None)]
             tracker.add_slots(events)
             if tracker.get_slot("identity_verified"):
                 return events + [SlotSet("requested_slot", None)]
-            dispatcher.utter_message(response="utter_progress_by_account")
+            # "报修的时候留的电话是139…" at the ticket-number question: a phone finds no ticket by
+            # itself (anyone may know it); the lookup by 户号 after the identity check is offered.
+            dispatcher.utter_message(response="utter_progress_by_account_not_phone" if only_a_phone
+                                     else "utter_progress_by_account")
             missing = "phone_last4" if tracker.get_slot("account_no") else "account_no"
             return events + [SlotSet("requested_slot", missing)]
         return await super().listen(dispatcher, tracker, domain)

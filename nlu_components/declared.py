@@ -70,6 +70,10 @@ DECLARATIONS = (
     # "88", "886": goodbye in chat shorthand (DIET sees a number and says inform).
     Declaration("goodbye", re.compile(r"^\s*(?:88|886|8888|拜拜|bye|byebye)\s*[~～!！。.]*\s*$", re.IGNORECASE),
                 frozenset({"inform"}) | UNSURE),
+    # "不用不用 就是想让领导知道": a no, with a wish that asks for nobody (DIET heard "领导" as a
+    # wish for a person). Asking for a person in so many words stays that.
+    Declaration("deny", re.compile(r"^\s*(?:不用|不需要|不要|不必|没事)"), frozenset({"request_human"}),
+                re.compile(r"人工|真人|客服|转接|活人|找人")),
     # A person, asked for in so many words.
     Declaration("request_human",
                 re.compile(r"转(?:接)?(?:到)?人工|人工(?:客服|服务|坐席)|(?:找|要|换)(?:个|一个)?(?:真人|人工|活人)|跟(?:真人|人工|活人)(?:说|讲|聊)"),

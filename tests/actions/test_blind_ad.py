@@ -1,0 +1,88 @@
+"""Kinds of failure the blind batches ad/ae/af showed at first sight (dialogue side)."""
+import pytest
+
+from tests.support.dialogue import make_tracker, run_action, slot_values, texts
+
+# Demo customer 3201000004: 彭振华, 江东中路150号梅园新村21栋803室, urban.
+ACCOUNT = "3201000004"
+ACCOUNT_ADDRESS = "江苏省南京市建邺区江东中路150号梅园新村21栋803室"
+
+
+@pytest.mark.asyncio
+async def test_an_account_given_for_its_own_premises_answers_who_applies_and_where(actions_gateway):
+    """af-application-001: "户号3201000004" at the name question of a charger application, then the
+    phone; the name and the address were asked again and again and nothing was filed."""
+    from actions.applications import REGISTERED, ValidateApplicationForm
+
+    tracker = make_tracker("户号3201000004", intent="inform", form="application_form",
+                           slots={"requested_slot": "applicant_name", "business_type": "ev_charger",
+                                  "documents_shown_for": "ev_charger"})
+    events, messages = await run_action(ValidateApplicationForm(), tracker)
+    values = slot_values(events)
+    assert values["applicant_name"] == REGISTERED and values["address"] == REGISTERED
+    assert values["contact_phone"] == REGISTERED and values["account_no"] == ACCOUNT
+    assert [m.get("response") for m in messages] == ["utter_account_registered_premises"]
+    assert "江东中路" not in " ".join(texts(messages))  # nothing of the account shown before proof
+
+
+@pytest.mark.asyncio
+async def test_a_new_connection_still_asks_where_the_new_supply_goes(actions_gateway):
+    from actions.applications import REGISTERED, ValidateApplicationForm
+
+    tracker = make_tracker("户号3201000004", intent="inform", form="application_form",
+                           slots={"requested_slot": "applicant_name", "business_type": "new_connection",
+                                  "documents_shown_for": "new_connection"})
+    events, _ = await run_action(ValidateApplicationForm(), tracker)
+    values = slot_values(events)
+    assert values.get("address") in (None, "") and values.get("applicant_name") != REGISTERED
+    assert values["contact_phone"] == REGISTERED
+
+
+@pytest.mark.asyncio
+async def test_an_application_at_the_registered_premises_is_filed_with_its_address_and_area(actions_gateway):
+    from actions import api_client
+    from actions.applications import REGISTERED, ActionSubmitApplication
+
+    slots = {"business_type": "ev_charger", "account_no": ACCOUNT, "applicant_name": REGISTERED,
+             "address": REGISTERED, "contact_phone": REGISTERED, "requested_slot": None}
+    events, messages = await run_action(ActionSubmitApplication(), make_tracker(slots=slots, sender_id="conv-premises"))
+    ticket_no = slot_values(events)["last_ticket_no"]
+    stored = await api_client.get_ticket(ticket_no)
+    assert stored["details"]["address"] == ACCOUNT_ADDRESS and stored["area_type"] == "urban"
+    assert stored["account_no"] == ACCOUNT and stored["business_type"] == "ev_charger"
+    shown = next(t for t in texts(messages) if "登记的申请人" in t)
+    assert "户号尾号0004的登记地址" in shown and "江东中路" not in shown
+
+
+@pytest.mark.parametrize("text, business", [
+    ("我在村里承包了八十亩地 要装抽水泵灌溉 想新拉一路电", "new_connection"),   # af-application-002
+    ("工地要单独拉一路电 临时用几个月", "new_connection"),
+    ("家里一开空调就跳闸", None),                                             # no business at all
+])
+def test_a_new_supply_line_asked_for_is_a_new_connection(text, business):
+    from actions.applications import business_from_text
+
+    assert business_from_text(text) == business
+
+
+@pytest.mark.asyncio
+async def test_a_phone_at_the_ticket_number_question_offers_the_lookup_by_account(actions_gateway):
+    """ad-progress-002: "报修的时候留的电话是13951728806" at the ticket-number question opened a
+    second repair ("好的，那先为您登记故障报修")."""
+    from actions.progress import ValidateProgressForm
+
+    tracker = make_tracker("报修的时候留的电话是13951728806", intent="inform", form="progress_form",
+                           slots={"requested_slot": "ticket_no"})
+    events, messages = await run_action(ValidateProgressForm(), tracker)
+    values = slot_values(events)
+    assert values.get("progress_by_account") is True and values["requested_slot"] == "account_no"
+    assert [m.get("response") for m in messages] == ["utter_progress_by_account_not_phone"]
+    assert not any(e.get("event") == "followup" and e.get("name") == "fault_form" for e in events)
+
+
+def test_the_repair_told_of_is_no_new_repair_request():
+    from actions.common import SEND_A_CREW
+
+    assert not SEND_A_CREW.search("报修的时候留的电话是13951728806")
+    assert not SEND_A_CREW.search("报修时留的是我儿子的号")
+    assert SEND_A_CREW.search("你们再派人来看看") and SEND_A_CREW.search("我要报修")
