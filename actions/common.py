@@ -554,10 +554,15 @@ NAMED_PLACE = re.compile(r"[区县镇乡村路街巷]|小区|花园|新村|社�
 _FRAGMENT = re.compile(r"(\d+)\s*(号楼|号|栋|幢|单元|室|楼|层|组)")
 
 
+# "我们这一层好几家都这样", "整栋楼都没电": how far the fault reaches, not a part of the address.
+SCOPE_OF_FAULT = re.compile(r"[这那每整]一?(?:层|栋|幢|单元|排)|好几家|几家|都这样|都没电|都停|都黑|邻居|隔壁")
+
+
 def only_fragments(text: str) -> bool:
     """"86号 6栋1102", "7栋 三楼 301": parts of an address, naming no place."""
     rest = HOUSE_NUMBER.sub("", CORRECTION_WORDS.sub("", text or ""))
-    return bool(HOUSE_NUMBER.search(text or "")) and not PLACE_WORDS.search(rest) and not find_mobile(text or "")
+    return bool(HOUSE_NUMBER.search(text or "")) and not PLACE_WORDS.search(rest) and not find_mobile(text or "") \
+        and not SCOPE_OF_FAULT.search(text or "")
 
 
 def _amend_with_fragments(text: str, current: str) -> Optional[str]:

@@ -43,15 +43,20 @@ def only_values(text: str, entities: List[Dict[str, Any]], types: List[Text]) ->
 
 
 # "户主叫李秀英", "我叫王建国", "名字是张伟": a name and nothing else (no name entity is trained).
-NAME_ONLY = re.compile(r"\s*(?:(?:户主|户名|名字|姓名|申请人|联系人|老板)(?:是|叫|[:：])?|(?:我|俺)(?:叫|姓))\s*"
+# ("户主是我老公 王建国": the holder's relation to the customer, then the name.)
+NAME_ONLY = re.compile(r"\s*(?:(?:户主|户名|名字|姓名|申请人|联系人|老板)(?:是|叫|[:：])?"
+                       r"(?:我|俺)?(?:老公|老婆|爱人|爸爸|爸|妈妈|妈|父亲|母亲|儿子|女儿|老伴)?[，,\s]*|(?:我|俺)(?:叫|姓))\s*"
                        r"([\u4e00-\u9fa5]{2,4})\s*[。.！!]?\s*")
 # Words no name is made of: "我叫你快点", "我叫人来修".
 NOT_IN_A_NAME = re.compile(r"[你我他她它们快点来去人工客服帮给把要的了吗呢啊修电]")
 
 
+RELATIVES = re.compile(r"(?:老公|老婆|爱人|爸爸|爸|妈妈|妈|父亲|母亲|儿子|女儿|老伴)")
+
+
 def only_a_name(text: str) -> bool:
     match = NAME_ONLY.fullmatch(text or "")
-    return match is not None and not NOT_IN_A_NAME.search(match.group(1))
+    return match is not None and not NOT_IN_A_NAME.search(match.group(1)) and not RELATIVES.fullmatch(match.group(1))
 
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=False)

@@ -59,8 +59,10 @@ DECLARATIONS = (
                 frozenset({"apply_service", "query_progress", "faq", "report_fault"}) | UNSURE,
                 re.compile(r"表扬(?:的)?.{0,8}(?:进度|怎么样了|有(?:没有)?(?:结果|回音))")),
     # Progress: an earlier request and a question about where it stands.
+    # (Impatience is still a progress question: "报修的师傅啥时候到啊 都等半小时了"; a complaint says so.)
     Declaration("query_progress", re.compile(EARLIER_REQUEST + r".{0,16}" + STATUS_ASKED + r"|师傅.{0,4}(?:到哪|还要多久|什么时候到|啥时候到)"),
-                frozenset({"report_fault", "query_outage", "apply_service", "faq"}) | UNSURE),
+                frozenset({"report_fault", "query_outage", "apply_service", "faq", "complain", "query_bill"}) | UNSURE,
+                re.compile(r"投诉|什么服务|啥服务|太差|不像话|态度|没人管|没人解决|多少次")),
     # Changing the mobile number on file is a question for the FAQ (no business of the application
     # form, which took "登记的手机号换了 怎么改成新号码" as an application).
     Declaration("faq",

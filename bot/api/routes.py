@@ -225,6 +225,24 @@ def _read_customers_by_phone(store, phone: str) -> list[Customer]:
                                     .order_by(Customer.account_no)).scalars())
 
 
+# "石塘村45号", "珠江路130号": a place word and its number, how an address names the premises.
+PREMISES = re.compile(r"([\u4e00-\u9fa5]{2})(\d+)号")
+
+
+def same_premises(said: str, registered: str) -> bool:
+    """Whether the address a customer said names the registered one: each "place + number" it
+    holds is in the registered address (spaces ignored), and it holds one at least."""
+    said, registered = re.sub(r"\s", "", said), re.sub(r"\s", "", registered)
+    places = [match.group(0) for match in PREMISES.finditer(said)]
+    return bool(places) and all(place in registered for place in places)
+
+
+def _account_at_address(store, phone: str, address: str) -> Customer | None:
+    """The one account whose registered phone is ``phone`` and whose address ``address`` names."""
+    matching = [c for c in _read_customers_by_phone(store, phone) if same_premises(address, c.address or "")]
+    return matching[0] if len(matching) == 1 else None
+
+
 @routes.post("/api/v1/identity/verify-by-phone")
 async def verify_identity_by_phone(request: web.Request) -> web.Response:
     body = await json_object(request)
@@ -424,6 +442,15 @@ async def create_ticket(request: web.Request) -> web.Response:
     }
     rules = _rules(request)
     address = (fields["details"] or {}).get("address")
+    if fields["type"] == "repair" and fields["account_no"] is None and fields["contact_phone"] \
+            and isinstance(address, str):
+        # A repair told with an address and a phone that are one account's registered ones (the
+        # customer gave no 户号): the ticket is that account's, and its area type is the one
+        # registered (not one guessed from the address). Nothing of the account is shown to anyone.
+        account = await _store(request).run(_account_at_address, request.app[STORE],
+                                            fields["contact_phone"], address)
+        if account is not None:
+            fields["account_no"], fields["area_type"] = account.account_no, account.area_type
     if fields["area_type"] is None and fields["account_no"] is None and isinstance(address, str):
         # No account to say it: the configured places decide when they can (else the default).
         areas = request.app.get(AREAS)

@@ -86,3 +86,15 @@ def test_the_repair_told_of_is_no_new_repair_request():
     assert not SEND_A_CREW.search("报修的时候留的电话是13951728806")
     assert not SEND_A_CREW.search("报修时留的是我儿子的号")
     assert SEND_A_CREW.search("你们再派人来看看") and SEND_A_CREW.search("我要报修")
+
+
+@pytest.mark.parametrize("text, fragments", [
+    ("我们这一层好几家都这样", False),   # ag-repair-002: appended to the address as its rest
+    ("整栋楼都没电", False),
+    ("7栋 三楼 301", True),
+    ("是86号 6栋1102", True),
+])
+def test_how_far_a_fault_reaches_is_no_part_of_the_address(text, fragments):
+    from actions.common import only_fragments
+
+    assert only_fragments(text) is fragments

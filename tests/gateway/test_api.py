@@ -296,6 +296,33 @@ async def test_create_is_idempotent_on_request_key(demo_gateway_app, demo_gatewa
     assert reused.status == 409 and (await reused.json())["field"] == "request_key"
 
 
+@pytest.mark.parametrize("address, phone, linked", [
+    # ag-repair-001: 李秀英's registered phone and her village and number, typed her own way
+    ("江宁横溪石塘村 45号", "13905172316", "3201000002"),
+    ("石塘村45号", "13905172316", "3201000002"),
+    ("石塘村70号", "13905172316", None),          # another house: not her account
+    ("石塘村45号", "13900001111", None),          # another phone: not hers
+    ("横溪街道石塘村", "13905172316", None),      # no number: the premises are not named
+])
+async def test_a_repair_with_an_accounts_phone_and_address_is_that_accounts(demo_gateway_client,
+                                                                            address, phone, linked):
+    body = {"type": "repair", "summary": "家里没电了", "channel": "web", "contact_phone": phone,
+            "area_type": "urban", "details": {"address": address}, "request_key": f"link:{address}:{phone}"}
+    created = await post(demo_gateway_client, "/api/v1/tickets", body)
+    ticket = await created.json()
+    assert created.status == 201 and ticket["account_no"] == linked
+    # The account's registered area decides the crew's time (石塘村 is rural: 90 minutes), not a guess.
+    assert ticket["area_type"] == ("rural" if linked else "urban")
+
+
+def test_the_premises_named_are_each_place_and_number():
+    from bot.api.routes import same_premises
+
+    registered = "江苏省南京市玄武区珠江路130号金陵小区11栋2603室"
+    assert same_premises("玄武区珠江路130号金陵小区11栋2603", registered)
+    assert not same_premises("珠江路131号", registered) and not same_premises("金陵小区", registered)
+
+
 async def test_racing_retries_make_one_ticket(demo_gateway_app, demo_gateway_client):
     answers = await asyncio.gather(*[post(demo_gateway_client, "/api/v1/tickets", REPAIR) for _ in range(6)])
     numbers = {(await a.json())["ticket_no"] for a in answers}
