@@ -554,8 +554,10 @@ NAMED_PLACE = re.compile(r"[区县镇乡村路街巷]|小区|花园|新村|社�
 _FRAGMENT = re.compile(r"(\d+)\s*(号楼|号|栋|幢|单元|室|楼|层|组)")
 
 
-# "我们这一层好几家都这样", "整栋楼都没电": how far the fault reaches, not a part of the address.
-SCOPE_OF_FAULT = re.compile(r"[这那每整]一?(?:层|栋|幢|单元|排)|好几家|几家|都这样|都没电|都停|都黑|邻居|隔壁")
+# "我们这一层好几家都这样", "整栋楼都没电": how far the fault reaches; "自己家的屋顶 两层楼": what
+# the house is like. Neither is a part of the address.
+SCOPE_OF_FAULT = re.compile(r"[这那每整]一?(?:层|栋|幢|单元|排)|好几家|几家|都这样|都没电|都停|都黑|邻居|隔壁|"
+                            r"[\d一二两三四五六七八九十]层(?:楼|的|高|小楼)|屋顶")
 
 
 def only_fragments(text: str) -> bool:

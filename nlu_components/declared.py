@@ -76,6 +76,13 @@ DECLARATIONS = (
     # wish for a person). Asking for a person in so many words stays that.
     Declaration("deny", re.compile(r"^\s*(?:不用|不需要|不要|不必|没事)"), frozenset({"request_human"}),
                 re.compile(r"人工|真人|客服|转接|活人|找人")),
+    # "哦那是空调开得多 还有个事 我们后厨的灯一直闪…": after "还有个事" comes the new request; a
+    # fault told there is a fault report, whatever the words before it were about (DIET: the bill).
+    Declaration("report_fault",
+                re.compile(r"(?:还有个事|还有件事|还有一件事|还有一个事|另外还有|另外|还有个问题|还有一个问题)"
+                           r"[^。！!]{0,30}?(?:没电|停电了|跳闸|灯.{0,4}闪|闪烁|电压.{0,4}(?:低|高|不稳|有问题)|冒烟|冒火|"
+                           r"打火|漏电|时好时坏|烧了|不亮了)"),
+                frozenset({"query_bill", "ask_bill_reason", "faq", "thank", "affirm", "inform"}) | UNSURE),
     # A person, asked for in so many words.
     Declaration("request_human",
                 re.compile(r"转(?:接)?(?:到)?人工|人工(?:客服|服务|坐席)|(?:找|要|换)(?:个|一个)?(?:真人|人工|活人)|跟(?:真人|人工|活人)(?:说|讲|聊)"),

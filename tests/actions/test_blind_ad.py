@@ -98,3 +98,25 @@ def test_how_far_a_fault_reaches_is_no_part_of_the_address(text, fragments):
     from actions.common import only_fragments
 
     assert only_fragments(text) is fragments
+
+
+def test_what_the_house_is_like_is_no_part_of_the_address():
+    from actions.common import only_fragments
+
+    assert not only_fragments("自己家的屋顶 两层楼")   # ah-application-003: it cleared the address
+    assert only_fragments("三楼 301")
+
+
+@pytest.mark.asyncio
+async def test_an_address_after_an_outage_answer_is_looked_at_for_outages_not_repaired(actions_gateway):
+    """ag-outage-002: a planned-outage question answered "none; if you have no power, a repair?",
+    then the exact address: a crew was sent."""
+    from actions.menu import ActionAnswerBareDetail
+
+    prior = [{"event": "user", "text": "想问下雄州南路这一片下周有没有计划停电"},
+             {"event": "bot", "text": "暂未查到该地址附近有计划停电或故障停电。如果您家已经没电…",
+              "data": {"buttons": [{"title": "我要报修", "payload": "/report_fault"}]}}]
+    tracker = make_tracker("六合区龙池街道雄州南路162号", intent="inform", prior_events=prior,
+                           entities=[{"entity": "address", "value": "六合区龙池街道雄州南路162号"}])
+    events, _ = await run_action(ActionAnswerBareDetail(), tracker)
+    assert [e.get("name") for e in events if e.get("event") == "followup"] == ["outage_form"]

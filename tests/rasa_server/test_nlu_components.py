@@ -583,3 +583,12 @@ def test_the_faq_guard_keeps_questions_asked_without_question_words():
     FaqAnswerGuard(FaqAnswerGuard.get_default_config()).process(kept + [told])
     assert [m.get("intent")["name"] for m in kept] == ["faq"] * 3
     assert told.get("intent")["name"] == "nlu_fallback"
+
+
+@pytest.mark.parametrize("text, heard, declared", [
+    ("好的明白了 还有个事 楼道的灯一直闪 是不是电压有问题", "query_bill", "report_fault"),   # ag-mixed-001
+    ("知道了 另外我家厨房插座冒烟了", "thank", "report_fault"),
+    ("还有个事 电费能开发票吗", "faq", None),          # no fault after the marker: DIET's intent
+])
+def test_a_fault_told_after_another_matter_is_a_fault_report(text, heard, declared):
+    assert _declared(text, heard).get("intent")["name"] == (declared or heard)
