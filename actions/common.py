@@ -1474,7 +1474,9 @@ def tickets_announced_this_session(tracker: Tracker) -> List[str]:
 
 
 # A second, different matter: "另外还有个事要投诉", "再投诉一个".
-ANOTHER_MATTER = re.compile(r"另外|另一|别的|还有(一)?个|再(投诉|举报|反映|提)(一)?个|第二(个|件)|两件事|顺便")
+# ("还有一个蛮年轻的" of the staff praised is one more person of the same matter.)
+ANOTHER_MATTER = re.compile(r"另外|另一|别的|还有(一)?(个|件)(事|问题|情况|投诉|举报|意见|建议|表扬)|还有(一)?件|"
+                            r"再(投诉|举报|反映|提|表扬)(一)?个|第二(个|件)|两件事|顺便")
 
 
 async def same_matter_filed(tracker: Tracker, kind: str, text: str) -> Optional[Dict[str, Any]]:

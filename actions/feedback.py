@@ -560,7 +560,8 @@ class ActionSubmitFeedback(Action):
                         "use_registered_phone": registered, "address": place},
             "request_key": request_key(tracker, kind),
         }
-        earlier = await same_matter_filed(tracker, kind, content) if kind in ("complaint", "tip_off") else None
+        # (praise too: "名字不晓得 就晓得一个姓周" right after a praise was filed is more of it)
+        earlier = await same_matter_filed(tracker, kind, content) if kind in ("complaint", "tip_off", "praise") else None
         if earlier:
             return await self._add_to_earlier(earlier, content, contact, anonymous or registered, dispatcher)
         try:

@@ -95,11 +95,12 @@ class ActionAnswerBareDetail(Action):
             # was offered: the customer is applying, these are the applicant's details.
             return [SlotSet("offered_business", None), SlotSet("business_type", offered_business(tracker)),
                     FollowupAction("application_form")]
-        if addresses and offered == "fault_form" and not accounts and not phone:
+        if (addresses or accounts) and offered == "fault_form" and not phone:
             from actions.faults import tells_a_fault  # faults imports this module
 
-            before = next(earlier_customer_texts(tracker, 1), "")
-            if named_request(before) == "outage_form" and not tells_a_fault(before):
+            said = list(earlier_customer_texts(tracker, 3))
+            if any(named_request(text) == "outage_form" for text in said[:2]) \
+                    and not any(tells_a_fault(text) for text in said + [latest_text(tracker)]):
                 # "雄州南路这一片下周有没有计划停电", answered "none found; if you have no power now,
                 # a repair?", then the exact address: a closer look for outages there, not a repair
                 # nobody asked for (ag-outage-002 got a crew sent to a factory planning its week).

@@ -116,7 +116,37 @@ async def test_an_address_after_an_outage_answer_is_looked_at_for_outages_not_re
     prior = [{"event": "user", "text": "想问下雄州南路这一片下周有没有计划停电"},
              {"event": "bot", "text": "暂未查到该地址附近有计划停电或故障停电。如果您家已经没电…",
               "data": {"buttons": [{"title": "我要报修", "payload": "/report_fault"}]}}]
-    tracker = make_tracker("六合区龙池街道雄州南路162号", intent="inform", prior_events=prior,
+    for said, entity in [("六合区龙池街道雄州南路162号", "address"), ("户号3201000035", "account_no")]:
+        value = said.replace("户号", "")
+        tracker = make_tracker(said, intent="inform", prior_events=prior, entities=[{"entity": entity, "value": value}])
+        events, _ = await run_action(ActionAnswerBareDetail(), tracker)
+        assert [e.get("name") for e in events if e.get("event") == "followup"] == ["outage_form"], said
+    told = [{"event": "user", "text": "我家没电了 是不是停电了"}, *prior[1:]]
+    tracker = make_tracker("六合区龙池街道雄州南路162号", intent="inform", prior_events=told,
                            entities=[{"entity": "address", "value": "六合区龙池街道雄州南路162号"}])
     events, _ = await run_action(ActionAnswerBareDetail(), tracker)
-    assert [e.get("name") for e in events if e.get("event") == "followup"] == ["outage_form"]
+    assert [e.get("name") for e in events if e.get("event") == "followup"] == ["fault_form"]  # no power: the repair
+
+
+@pytest.mark.asyncio
+async def test_more_said_of_the_staff_just_praised_goes_onto_the_praise(actions_gateway):
+    """ad-praise-001: "名字不晓得 就晓得一个姓周 还有一个蛮年轻的" right after the praise was filed
+    opened a second praise."""
+    import uuid
+
+    from actions import api_client
+    from actions.common import ANOTHER_MATTER
+    from actions.feedback import ActionSubmitFeedback
+
+    conversation = f"conv-{uuid.uuid4().hex[:8]}"
+    earlier = await api_client.create_ticket({
+        "request_key": f"test:{uuid.uuid4().hex}", "type": "praise", "summary": "表扬：冒雨抢修的两位师傅",
+        "channel": "web", "conversation_id": conversation, "details": {"content": "冒雨抢修的两位师傅"}})
+    content = "名字不晓得 就晓得一个姓周 还有一个蛮年轻的"
+    tracker = make_tracker(content, intent="praise", sender_id=conversation,
+                           prior_events=[{"event": "bot", "text": f"您的表扬已登记，编号：{earlier['ticket_no']}。"}],
+                           slots={"feedback_type": "praise", "feedback_content": content, "contact_phone": "15996310087"})
+    events, messages = await run_action(ActionSubmitFeedback(), tracker)
+    assert slot_values(events).get("last_ticket_no") == earlier["ticket_no"]
+    assert messages[0].get("response") == "utter_feedback_added_to_earlier"
+    assert not ANOTHER_MATTER.search(content) and ANOTHER_MATTER.search("还有个事我要投诉")
