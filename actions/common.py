@@ -367,7 +367,9 @@ URGE_WORDS = re.compile(r"快点|快一点|尽快|赶紧|赶快|抓紧|着急|�
 # "推上去又跳", "一开空调就跳闸": what happened, not where.
 FAULT_STORY_WORDS = re.compile(
     r"跳闸|跳了|又跳|推上去|推不上|合不上|拉闸|空开|总闸|漏保|没电|停电|断电|不来电|黑了|灯不亮|灯闪|"
-    r"电压低|电压不稳|冒烟|火花|烧了|短路|坏了|响|一半有电|时有时无|缺相|一相|楼上楼下|整栋楼|邻居家|隔壁(家)?也")
+    r"电压低|电压不稳|冒烟|火花|烧了|短路|坏了|响|一半有电|时有时无|缺相|一相|楼上楼下|整栋楼|邻居家|隔壁(家)?也|"
+    # "就我家 隔壁有电的": how far it reaches, the answer to the bot's own question about it
+    r"就我家|只有我家|就我们家|只有我们家|(隔壁|邻居|别人家|对门)[^，,。]{0,4}有电")
 # "不对，是…", "地址说错了", "电话写错了": a correction, of the field it names.
 CORRECTION_WORDS = re.compile(r"不对|说错|错了|写错|打错|输错|搞错|弄错|更正|改一下|改成|改为|换成|应该是|重新说|纠正")
 FIELD_WORDS = [

@@ -150,3 +150,18 @@ async def test_more_said_of_the_staff_just_praised_goes_onto_the_praise(actions_
     assert slot_values(events).get("last_ticket_no") == earlier["ticket_no"]
     assert messages[0].get("response") == "utter_feedback_added_to_earlier"
     assert not ANOTHER_MATTER.search(content) and ANOTHER_MATTER.search("还有个事我要投诉")
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("text", ["就我家 隔壁有电的", "只有我们家没电 邻居都有电"])
+async def test_how_far_the_fault_reaches_at_the_phone_question_is_noted_not_an_unknown_question(actions_gateway, text):
+    """Tried as a user: "就我家 隔壁有电的" at the repair's phone question got "这个问题我这里答不上来"."""
+    from actions.faults import ValidateFaultForm
+
+    tracker = make_tracker(text, intent="report_fault", form="fault_form",
+                           slots={"requested_slot": "contact_phone", "address": "石塘村45号",
+                                  "address_checked": "石塘村45号"})
+    events, messages = await run_action(ValidateFaultForm(), tracker)
+    assert [m.get("response") for m in messages] == ["utter_story_noted"]
+    assert slot_values(events).get("fault_description") == text
+
