@@ -83,6 +83,13 @@ DECLARATIONS = (
                            r"[^。！!]{0,30}?(?:没电|停电了|跳闸|灯.{0,4}闪|闪烁|电压.{0,4}(?:低|高|不稳|有问题)|冒烟|冒火|"
                            r"打火|漏电|时好时坏|烧了|不亮了)"),
                 frozenset({"query_bill", "ask_bill_reason", "faq", "thank", "affirm", "inform"}) | UNSURE),
+    # Whether a business is needed at all ("开了个小卖部，是不是要改成商业电价", "房子卖了 户头要不要销掉"):
+    # a question the FAQ answers (and then offers the application), not the application itself.
+    Declaration("faq",
+                re.compile(r"是不是(?:要|得|必须|需要)|要不要|需不需要|用不用|必须(?:要)?[^，,。]{0,8}吗"),
+                frozenset({"apply_service"}),
+                re.compile(r"帮我|给我办|替我|我要(?:办|申请|报装|改)|我想(?:办|申请)|申请一下|办一下|怎么(?:办理|申请|办|弄|搞)|"
+                           r"咋(?:办|弄|搞|申请)|如何(?:办理|申请)|找谁|在哪")),
     # A person, asked for in so many words.
     Declaration("request_human",
                 re.compile(r"转(?:接)?(?:到)?人工|人工(?:客服|服务|坐席)|(?:找|要|换)(?:个|一个)?(?:真人|人工|活人)|跟(?:真人|人工|活人)(?:说|讲|聊)"),
@@ -111,4 +118,10 @@ class DeclaredRequestIntent(RuleComponent):
             declared = declared_intent(message.get(TEXT) or "", (message.get(INTENT) or {}).get("name"))
             if declared:
                 decide_intent(message, declared)
+                key = (((message.get("response_selector") or {}).get(declared) or {}).get("response") or {}) \
+                    .get("intent_response_key")
+                if key:
+                    # A FAQ question decided here keeps the topic the answer selector found (as
+                    # Rasa's own selector marks it: the full retrieval intent name).
+                    message.get(INTENT)["full_retrieval_intent_name"] = key
         return messages

@@ -592,3 +592,20 @@ def test_the_faq_guard_keeps_questions_asked_without_question_words():
 ])
 def test_a_fault_told_after_another_matter_is_a_fault_report(text, heard, declared):
     assert _declared(text, heard).get("intent")["name"] == (declared or heard)
+
+
+def test_whether_a_business_is_needed_is_a_faq_question_with_the_selectors_topic():
+    """e2e story "a shop owner asks about the business tariff": DIET heard the application."""
+    message = _declared("我在家里开了个小卖部，是不是要改成商业电价", "apply_service")
+    assert message.get("intent")["name"] == "faq"
+    from rasa.shared.nlu.training_data.message import Message
+
+    from nlu_components.declared import DeclaredRequestIntent
+
+    selected = Message(data={"text": "房子卖了 电费户头要不要销掉", "intent": {"name": "apply_service", "confidence": 1.0},
+                             "intent_ranking": [{"name": "apply_service", "confidence": 1.0}],
+                             "response_selector": {"faq": {"response": {
+                                 "intent_response_key": "faq/docs_account_closing", "confidence": 0.8}}}})
+    DeclaredRequestIntent(DeclaredRequestIntent.get_default_config()).process([selected])
+    assert selected.get("intent")["full_retrieval_intent_name"] == "faq/docs_account_closing"
+    assert _declared("帮我办一下销户 要不要带身份证", "apply_service").get("intent")["name"] == "apply_service"
