@@ -271,6 +271,13 @@ def business_said_before(tracker: Tracker, turns: int = 3) -> Optional[str]:
 FILED_APPLICATION = re.compile(r"您的(\S{2,12}?)申请已提交")
 
 
+def only_asked_about(text: str) -> bool:
+    """A question about a business that does not ask for it to be made now."""
+    # A 户号, phone or number given with it ("充电桩怎么申请 户号3201000004") means it is wanted.
+    return not text.startswith("/") and bool(QUESTION_WORDS.search(text)) and not ASKS_TO_APPLY.search(text) \
+        and not INTENDS_NEW.search(text) and not re.search(r"\d{10,11}", text)
+
+
 def business_just_filed(tracker: Tracker, turns: int = 3) -> Optional[str]:
     """The business of the application filed within the customer's last few messages ("需要死亡
     证明吗" right after a name transfer was filed is about the name transfer)."""
@@ -315,7 +322,8 @@ def changed_business(text: str) -> Optional[str]:
 
 # Words of a request or a question, never of a person's name ("居民生活用电", "要什么材料吗").
 NOT_A_NAME = re.compile(r"用电|电费|电价|停电|供电|电表|报修|申请|业务|居民|生活|怎么|什么|多少|[吗呢吧啊嗯？?]|"
-                        r"就这|这么|那就|好的|可以|身份证|材料|资料|电话|手机|地址|户号|尾号")
+                        r"就这|这么|那就|好的|可以|身份证|材料|资料|电话|手机|地址|户号|尾号|"
+                        r"^[的了地得]|过户|更名|增容|减容|销户|确认|提交|登记|没错|对的|是的")
 
 
 async def account_contact(dispatcher: CollectingDispatcher, tracker: Tracker, text: str,
@@ -495,9 +503,17 @@ BILL_AMOUNT_QUESTION = re.compile(r"(上个?月|这个?月|本月|电费)[^，,�
 # A question rather than a request: "…麻烦吗", "要多久", "怎么办".
 QUESTION_WORDS = re.compile(r"[吗呢嘛么？?][。！!～~\s]*$|怎么|咋|如何|多少|多久|几天|什么|啥|能不能|可不可以|是不是|要不要|麻烦")
 # How far an earlier application has got ("申请到哪了", "过户办好了没", "批下来没有").
-ASKS_HOW_FAR = re.compile(r"到哪(了|一步|儿了)|进度|办好了?没|办完了?没|好了没|怎么样了|批(下来|了)?没|有结果了?吗|还没(办|装|批|弄)好|"
+ASKS_HOW_FAR = re.compile(r"到哪(了|一步|儿了)|进度|办好了?[没吗么]|办完了?[没吗么]|好了没|怎么样了|批(下来|了)?没|有结果了?吗|还没(办|装|批|弄)好|"
                           r"(审核|审批|审)(过|完|好|通过|下来)了?(没|吗|么)|(审核|审批)了?没|(通过|批准|受理)了(没|吗|么)|"
                           r"有(消息|动静|回音|回复)了?(吗|没)|(咋|怎么)还没(消息|动静|人联系)")
+# "我们上周五在营业厅办的过户 现在…", "上个月就申请了增容": an application made before, asked about.
+APPLIED_BEFORE = re.compile(r"(上周|上礼拜|上星期|上个?月|前几天|前两天|前天|昨天|之前|早就|已经)[^，,。？?]{0,12}"
+                            r"(办|申请|交|提交|报)(的|了|过)")
+# What asks for an application to be made now ("帮我办", "我想申请", "登记一下"), as opposed to a
+# question about a business ("户名能改成租客的吗", "商铺有没有峰谷的").
+ASKS_TO_APPLY = re.compile(r"帮我|给我(办|申请|弄|装|改|开)|我(要|想)(办|申请|装|开通|过户|改|换|移|增容|减容|销户|报装)|"
+                           r"想(办|申请)|(申请|办|登记)一下|(要|想)(办理|申请)|麻烦(你|您)?(帮|给)|"
+                           r"(办|申请|登记|提交)吧|(可以|能)(帮|给)我")
 # "再办一个", "另外一个", "第二个": one more of the same business, not the one just filed.
 ANOTHER_ONE = re.compile(r"再(申请|办|装|来|弄|报)|另(外)?(一|个|再)|还要(一|再)|又(要|想)|第二|两个|多(办|装)")
 # ... but never when the same message asks for a new one ("想再申请一个").
@@ -569,7 +585,8 @@ class ValidateApplicationForm(KeepsIdentitySlots, BaseFormValidation, FormValida
             # what it is, not an application.
             return [SlotSet("requested_slot", None), ActiveLoop(None), SlotSet("business_type", None),
                     SlotSet("bill_query", "reason"), FollowupAction("bill_form")]
-        if asked is None and ASKS_HOW_FAR.search(text) and not INTENDS_NEW.search(text):
+        if asked is None and (ASKS_HOW_FAR.search(text) or (APPLIED_BEFORE.search(text) and QUESTION_WORDS.search(text))) \
+                and not INTENDS_NEW.search(text):
             # "我的充电桩申请到哪了 户号3201000008": a question about an application made before
             # (filed at once now, one heard as a new application would be a second ticket).
             return [SlotSet("requested_slot", None), ActiveLoop(None), SlotSet("business_type", None),
@@ -651,7 +668,18 @@ class ValidateApplicationForm(KeepsIdentitySlots, BaseFormValidation, FormValida
         tracker.add_slots([SlotSet(k, v) for k, v in slots.items() if tracker.slots.get(k) != v])
         tracker.add_slots([SlotSet(name, value) for name, value in defaults.items()])
         required = await self.required_slots(self.domain_slots(domain), dispatcher, tracker, domain)
-        events.append(SlotSet("requested_slot", next((name for name in required if tracker.slots.get(name) is None), None)))
+        next_slot = next((name for name in required if tracker.slots.get(name) is None), None)
+        if next_slot is None and asked is None and only_asked_about(text):
+            # "那新租客住进来 户名能改成租客的吗" from a verified customer: the account answers every
+            # question the form has, but the customer only asked. The answer and an offer, not a
+            # ticket nobody asked for (a yes to the offer files it).
+            business = slots.get("business_type")
+            dispatcher.utter_message(response="utter_offer_application", business=BUSINESS_TYPES[business]["label"],
+                                     business_key=business)
+            return [SlotSet("requested_slot", None), ActiveLoop(None), SlotSet("business_type", None),
+                    SlotSet("applicant_name", None), SlotSet("address", None), SlotSet("offered_business", business),
+                    FollowupAction("action_listen")]
+        events.append(SlotSet("requested_slot", next_slot))
         return events
 
     @staticmethod

@@ -421,6 +421,21 @@ def bot_texts_within(tracker: Tracker, turns: int) -> Iterator[str]:
             yield str(event.get("text") or "")
 
 
+def bot_responses_within(tracker: Tracker, turns: int) -> Iterator[str]:
+    """The domain responses (utter_…) the bot sent since the customer's ``turns``-th latest
+    message, newest first."""
+    seen = 0
+    for event in reversed(tracker.events):
+        if event.get("event") == "user":
+            seen += 1
+            if seen > turns:
+                return
+        elif event.get("event") == "bot":
+            action = (event.get("metadata") or {}).get("utter_action")
+            if action:
+                yield action
+
+
 def last4_said_before(tracker: Tracker, turns: int = 2) -> Optional[str]:
     """The last four digits the customer said (尾号…) in one of their few messages before this one."""
     return next((found.group(1) for text in earlier_customer_texts(tracker, turns)
@@ -647,6 +662,13 @@ def corrected_value(tracker: Tracker, slot: str) -> Optional[str]:
                       and not _FRAGMENT.fullmatch(part)), None)
         if whole:
             return whole
+        if current and not HOUSE_NUMBER.search(current):
+            # A place taken without a number (a wire down in the street, "龙蟠路"): "不对 是龙蟠中路
+            # 靠近大光路那个路口" is the place as meant, with its landmark.
+            start = next((index for index, part in enumerate(parts)
+                          if looks_like_address(part, need_number=False) and not _FRAGMENT.fullmatch(part)), None)
+            if start is not None:
+                return " ".join(parts[start:])[:200]
         # "门牌说错了 我家是81号": the house number of the address given before changes.
         number = next((m.group(0) for part in parts for m in [HOUSE_NUMBER.search(part)] if m), None)
         bare = _BARE_CORRECTED_NUMBER.search(text)
@@ -1185,6 +1207,10 @@ def reset_form_slots(form: Optional[str]) -> List[EventType]:
     return [SlotSet(name, None) for name in names]
 
 
+# "不是第三家 是第四家", "不对 应该是东边那栋": a detail put right, not a no to the request.
+CORRECTED_DETAIL = re.compile(r"(不是|不对|说错了?)[^，,。；;]{0,12}?[，,\s]*(应该|其实)?是[^，,。；;\s]{2,}")
+
+
 class ActionCancelForm(Action):
     """"算了" / "不办了": stop the form, keep nothing half-done, say so."""
 
@@ -1208,6 +1234,13 @@ class ActionCancelForm(Action):
         from actions.applications import BUSINESS_TYPES  # applications imports this module
 
         form = last_form(tracker) if self._stopping_a_form(tracker) else None
+        text = latest_text(tracker)
+        content = tracker.get_slot("feedback_content")
+        if form == "feedback_form" and content and CORRECTED_DETAIL.search(text) and text not in content:
+            # "不是第三家 是第四家 门口停个三轮车的" while a tip-off is being taken: a detail of the
+            # story put right (heard as a no), kept with the story; the form goes on.
+            dispatcher.utter_message(response="utter_feedback_added")
+            return [SlotSet("feedback_content", f"{content}；{text}"[:1000]), FollowupAction("feedback_form")]
         if form == "feedback_form":
             from actions.feedback import TYPE_LABELS, switched_kind  # feedback imports this module
 

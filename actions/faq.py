@@ -14,6 +14,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.applications import (
+    FILED_APPLICATION,
     BUSINESS_TYPES,
     DOCUMENTS_QUESTION,
     applicant_kind,
@@ -497,8 +498,8 @@ def offer_application(topic: str, dispatcher: CollectingDispatcher, tracker: Tra
         return None
     from actions.common import session_events  # common imports the forms
 
-    filed = f"您的{BUSINESS_TYPES[key]['label']}申请已提交"
-    if any(e.get("event") == "bot" and filed in (e.get("text") or "") for e in session_events(tracker)):
+    if any(e.get("event") == "bot" and business_from_text(filed.group(1)) == key
+           for e in session_events(tracker) for filed in [FILED_APPLICATION.search(e.get("text") or "")] if filed):
         return None  # "移表要收费不" right after the meter move was filed: no second offer
     dispatcher.utter_message(response="utter_offer_application", business=BUSINESS_TYPES[key]["label"],
                              business_key=key)

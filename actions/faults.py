@@ -15,7 +15,7 @@ from actions.responses import echoed
 from actions.applications import REGISTERED, REGISTERED_WORDS, digits_to_ascii, looks_like_person, stated_account
 from actions.common import (
     FIXED_NOW,
-    bot_texts_within,
+    bot_responses_within, bot_texts_within,
     complaint_during_repair,
     account_numbers_in,
     CORRECTION_WORDS,
@@ -1247,6 +1247,14 @@ def outage_told_lately(tracker: Tracker, outage: Dict[str, Any]) -> bool:
     return any(start in text and end in text for text in bot_texts_within(tracker, 2))
 
 
+NO_OUTAGE_ANSWERS = ("utter_no_outage", "utter_no_outage_registered", "utter_no_outage_again")
+
+
+def no_outage_told_lately(tracker: Tracker) -> bool:
+    """Whether "no outage known" was the answer to one of the customer's last three messages."""
+    return any(action in NO_OUTAGE_ANSWERS for action in bot_responses_within(tracker, 3))
+
+
 def utter_outage_followup(dispatcher: CollectingDispatcher, outage: Dict[str, Any], text: str) -> None:
     """"哪一天 停多久", "晚上停啊 那冰柜里的东西要不要拿出来 停到早上几点" right after the outage was
     told: the span asked about, said plainly, and the fridge advice asked for — not the same
@@ -1330,7 +1338,10 @@ class ActionQueryOutage(Action):
             return [SlotSet("address_checked", None), SlotSet("address", address),
                     SlotSet("fault_description", (opening_text(tracker, "outage_form") or latest_text(tracker))[:500]),
                     FollowupAction("fault_form")]
-        if from_account and not place_may_be_told(tracker):
+        if no_outage_told_lately(tracker):
+            # The address or 户号 made more precise after "no outage": not the same text again.
+            dispatcher.utter_message(response="utter_no_outage_again")
+        elif from_account and not place_may_be_told(tracker):
             dispatcher.utter_message(response="utter_no_outage_registered")
         else:
             dispatcher.utter_message(response="utter_no_outage")

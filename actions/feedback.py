@@ -534,6 +534,10 @@ def other_request_in_story(content: str, place: Optional[str], contact: Optional
     return []
 
 
+# How a grievance is to be handled: an answer, a call, a person responsible, amends.
+HANDLING_DEMANDED = re.compile(r"答复|回复我|联系我|给(我)?(个)?(说法|交代|解释)|处理结果|谁负责|有人负责|负责任|赔偿?|解决|追责")
+
+
 class ActionSubmitFeedback(Action):
     def name(self) -> Text:
         return "action_submit_feedback"
@@ -554,7 +558,9 @@ class ActionSubmitFeedback(Action):
             "summary": f"{type_label(kind)}：{content}"[:500],
             "channel": channel_of(tracker),
             "conversation_id": tracker.sender_id,
-            "account_no": await stated_account(tracker) if registered or tracker.get_slot("identity_verified") else None,
+            # The 户号 said with a number of one's own ("户号3201000031 电话137…") is linked too;
+            # an anonymous report is never linked to an account.
+            "account_no": None if anonymous and not registered else await stated_account(tracker),
             "contact_phone": None if anonymous or contact == REGISTERED else contact,
             "details": {"content": content, "anonymous": anonymous and not registered,
                         "use_registered_phone": registered, "address": place},
@@ -562,6 +568,10 @@ class ActionSubmitFeedback(Action):
         }
         # (praise too: "名字不晓得 就晓得一个姓周" right after a praise was filed is more of it)
         earlier = await same_matter_filed(tracker, kind, content) if kind in ("complaint", "tip_off", "praise") else None
+        if earlier is None and kind == "suggestion" and HANDLING_DEMANDED.search(content):
+            # "希望三天内给个明确答复 必须有人联系我" right after a complaint was filed: how the
+            # complaint is to be handled, not a suggestion of its own.
+            earlier = await same_matter_filed(tracker, "complaint", content)
         if earlier:
             return await self._add_to_earlier(earlier, content, contact, anonymous or registered, dispatcher)
         try:

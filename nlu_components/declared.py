@@ -43,6 +43,16 @@ STATUS_ASKED = (r"(?:到哪(?:了|儿|里|一步|个阶段)?|进度|办(?:好|�
                 r"(?:啥|什么)时候(?:能)?(?:来|到|好|办好|办完|批)|几点(?:能)?(?:来|到)|有(?:没有)?(?:结果|回音|消息)|"
                 r"处理(?:得)?(?:怎么样|咋样|到哪)|弄到哪|搞到哪)")
 
+# The leaders should hear of it: "让你们领导知道", "转告领导", "反映给领导".
+LEADERS_TOLD = r"(?:让|叫|给|告诉|转告|反映给|报给)(?:给)?(?:你们|您们)?(?:的)?(?:领导|上级|上面)(?:知道|晓得|看看|听听)?"
+
+# "过户办好了没", "峰谷电改好了没 从哪个月开始算": whether a business is done yet.
+BUSINESS_DONE_ASKED = (r"(?:过户|更名|增容|减容|峰谷电?|充电桩|新装|装表|销户|移表|光伏|并网|电价)[^，,。？?]{0,6}"
+                       r"(?:办|改|弄|装|批|接|换)(?:好|完|下来)了?(?:没|吗|么|没有)")
+# Anger at outages that keep coming ("这个夏天第几回了", "又停电 又停电"): a grievance.
+OUTAGES_AGAIN = (r"第(?:[二三四五六七八九十几]|\d+)(?:回|次)了|又停电.{0,6}又停|又(?:停|断)(?:电)?了?.{0,12}(?:还让不让人|到底|咋回事|怎么回事)|"
+                 r"还让不让人(?:活|过)")
+
 DECLARATIONS = (
     # 举报: theft, illegal wiring, staff taking bribes. Not the hotline's number, not a past one's progress.
     Declaration("tip_off", re.compile(r"举报"),
@@ -53,6 +63,9 @@ DECLARATIONS = (
                 re.compile(r"(?:我|俺|咱|我们)?(?:要|想|必须|一定要|非要|坚决)投诉|我投诉|投诉(?:你们|他|她|这个|那个|一下)"),
                 frozenset({"report_fault", "query_outage", "query_bill", "ask_bill_reason", "faq"}) | UNSURE,
                 re.compile(r"投诉(?:电话|热线|方式|渠道)|(?:修完|修好|弄完|之后|回头|然后)(?:了)?(?:我)?(?:还|再)?要投诉|" + EARLIER_REQUEST + r".{0,12}" + STATUS_ASKED)),
+    # Outages that keep coming, with anger (DIET gave up: the fallback). Only over "unsure": a
+    # repeated outage asked about or reported stays that.
+    Declaration("complain", re.compile(OUTAGES_AGAIN), UNSURE),
     # 表扬: praise, a banner, thanks to a named kind of staff.
     Declaration("praise",
                 re.compile(r"表扬|锦旗|点(?:个)?赞|(?:感谢|谢谢)(?:一下)?.{0,12}(?:师傅|工作人员|小姑娘|姑娘|小伙子|同志|电工|班长)"),
@@ -60,7 +73,8 @@ DECLARATIONS = (
                 re.compile(r"表扬(?:的)?.{0,8}(?:进度|怎么样了|有(?:没有)?(?:结果|回音))")),
     # Progress: an earlier request and a question about where it stands.
     # (Impatience is still a progress question: "报修的师傅啥时候到啊 都等半小时了"; a complaint says so.)
-    Declaration("query_progress", re.compile(EARLIER_REQUEST + r".{0,16}" + STATUS_ASKED + r"|师傅.{0,4}(?:到哪|还要多久|什么时候到|啥时候到)"),
+    Declaration("query_progress", re.compile(EARLIER_REQUEST + r".{0,16}" + STATUS_ASKED + "|" + BUSINESS_DONE_ASKED +
+                                             r"|师傅.{0,6}(?:到哪|还要多久|还有多久|多久(?:能)?到|什么时候到|啥时候到)"),
                 frozenset({"report_fault", "query_outage", "apply_service", "faq", "complain", "query_bill"}) | UNSURE,
                 re.compile(r"投诉|什么服务|啥服务|太差|不像话|态度|没人管|没人解决|多少次")),
     # Changing the mobile number on file is a question for the FAQ (no business of the application
@@ -72,10 +86,20 @@ DECLARATIONS = (
     # "88", "886": goodbye in chat shorthand (DIET sees a number and says inform).
     Declaration("goodbye", re.compile(r"^\s*(?:88|886|8888|拜拜|bye|byebye)\s*[~～!！。.]*\s*$", re.IGNORECASE),
                 frozenset({"inform"}) | UNSURE),
+    # "不要转人工", "不用找客服了": a no to the person offered.
+    Declaration("deny", re.compile(r"^\s*(?:不要|不用|不需要|别)(?:给我)?(?:转|找|接)(?:人工|客服|真人)"),
+                frozenset({"request_human"}) | UNSURE),
     # "不用不用 就是想让领导知道": a no, with a wish that asks for nobody (DIET heard "领导" as a
     # wish for a person). Asking for a person in so many words stays that.
     Declaration("deny", re.compile(r"^\s*(?:不用|不需要|不要|不必|没事)"), frozenset({"request_human"}),
                 re.compile(r"人工|真人|客服|转接|活人|找人")),
+    # "就是想让领导知道 他们辛苦了": what the feedback is for (the leaders should hear of it), no
+    # wish to talk to a person; praise when the words are good ones, else a grievance.
+    Declaration("praise", re.compile(LEADERS_TOLD + r".{0,12}(?:辛苦|感谢|谢谢|不容易|负责|好样|表扬|尽心|热心)|"
+                                     r"(?:辛苦|感谢|谢谢|不容易|负责|好样|表扬|尽心|热心).{0,12}" + LEADERS_TOLD),
+                frozenset({"request_human", "complain"}) | UNSURE, re.compile(r"人工|真人|转接")),
+    Declaration("complain", re.compile(LEADERS_TOLD), frozenset({"request_human"}) | UNSURE,
+                re.compile(r"人工|真人|转接|客服")),
     # "哦那是空调开得多 还有个事 我们后厨的灯一直闪…": after "还有个事" comes the new request; a
     # fault told there is a fault report, whatever the words before it were about (DIET: the bill).
     Declaration("report_fault",

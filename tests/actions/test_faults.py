@@ -275,6 +275,20 @@ async def test_outage_query_lists_outages_or_offers_a_repair(actions_gateway):
 
 
 @pytest.mark.asyncio
+async def test_no_outage_told_again_for_a_refined_address_is_not_the_same_text(actions_gateway):
+    # "鼓楼区这边停电吗" → no outage; "具体是不存在路1号3栋" → checked again: said so, not word for word.
+    earlier = [{"event": "user", "text": "不存在路那边停电吗"},
+               {"event": "bot", "text": "暂未查到该地址附近有计划停电或故障停电。",
+                "metadata": {"utter_action": "utter_no_outage"}}]
+    events, messages = await run_action(
+        ActionQueryOutage(), make_tracker("具体是不存在路1号3栋", intent="inform", prior_events=earlier,
+                                          slots={"address": "南京市鼓楼区不存在路1号3栋"}))
+    assert messages[0].get("response") == "utter_no_outage_again"
+    assert messages[0]["text"] != earlier[1]["text"]
+    assert any(button["payload"] == "/report_fault" for button in messages[0]["buttons"])
+
+
+@pytest.mark.asyncio
 async def test_short_address_is_asked_again(actions_gateway):
     tracker = make_tracker("家里", intent="inform", form="outage_form", candidates={"address": "家里"},
                            slots={"requested_slot": "address"})

@@ -609,3 +609,29 @@ def test_whether_a_business_is_needed_is_a_faq_question_with_the_selectors_topic
     DeclaredRequestIntent(DeclaredRequestIntent.get_default_config()).process([selected])
     assert selected.get("intent")["full_retrieval_intent_name"] == "faq/docs_account_closing"
     assert _declared("帮我办一下销户 要不要带身份证", "apply_service").get("intent")["name"] == "apply_service"
+
+
+@pytest.mark.parametrize("text, heard, declared", [
+    ("就是想让领导知道 他们辛苦了", "request_human", "praise"),      # aj-praise-001: a callback was opened
+    ("转告你们领导 那几个师傅真不容易", "chitchat", "praise"),
+    ("我就是要让你们领导知道这事", "request_human", "complain"),
+    ("不用不用 就是想让领导知道", "request_human", "deny"),           # a no first stays a no
+    ("帮我转人工 我要让领导知道", "request_human", "request_human"),  # a person asked for in so many words
+])
+def test_the_leaders_to_hear_of_it_is_the_feedback_not_a_hand_off(text, heard, declared):
+    assert _declared(text, heard).get("intent")["name"] == declared
+
+
+@pytest.mark.parametrize("text, heard, declared", [
+    # blind batches ai/aj/ak, first sight
+    ("过户办好了没 想确认下是不是已经改成我的名字了", "apply_service", "query_progress"),
+    ("峰谷电改好了没 从哪个月开始算", "faq", "query_progress"),
+    ("抢修师傅大概还有多久到 我在门口等着", "nlu_fallback", "query_progress"),
+    ("又停电 又停电 这个夏天第几回了 还让不让人活了", "nlu_fallback", "complain"),
+    ("不要转人工", "request_human", "deny"),
+    ("过户怎么办", "apply_service", "apply_service"),        # how, not whether it is done
+    ("又停电了 几点能来", "query_outage", "query_outage"),    # a repeated outage asked about stays that
+    ("这个月第三次停电了 快来修", "report_fault", "report_fault"),
+])
+def test_done_yet_a_crew_on_its_way_anger_at_outages_and_no_person(text, heard, declared):
+    assert _declared(text, heard).get("intent")["name"] == declared

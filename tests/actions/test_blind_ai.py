@@ -1,0 +1,194 @@
+"""Kinds of failure the blind batches ai/aj/ak showed at first sight (dialogue side)."""
+import pytest
+
+from tests.support.dialogue import make_tracker, run_action, slot_values, texts
+
+# Demo customer 3201000012: 苏红霞, 迈皋桥路109号锦绣苑13栋1001室 (a landlady in ak-mixed-003).
+VERIFIED = {"identity_verified": True, "account_no": "3201000012", "customer_name": "苏红霞",
+            "customer_address": "江苏省南京市栖霞区迈皋桥路109号锦绣苑13栋1001室"}
+
+
+def followups(events):
+    return [e.get("name") for e in events if e.get("event") == "followup"]
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("text, business", [
+    ("那新租客住进来 电费户名能改成租客的名字吗", "name_transfer"),            # ak-mixed-003
+    ("哦 那我们商铺用电有没有峰谷的 晚上用能不能便宜点", "tariff_change"),     # ai-bill-002
+])
+async def test_a_question_about_a_business_is_answered_and_offered_not_filed(actions_gateway, text, business):
+    """A verified customer's question opened the application form, the account answered every
+    question of it, and an application nobody asked for was filed at once."""
+    from actions.applications import ValidateApplicationForm
+
+    tracker = make_tracker(text, intent="apply_service", form="application_form",
+                           entities=[{"entity": "business_type", "value": business}],
+                           candidates={"business_type": business}, slots=dict(VERIFIED))
+    events, messages = await run_action(ValidateApplicationForm(), tracker)
+    values = slot_values(events)
+    assert values.get("offered_business") == business
+    assert values.get("requested_slot") is None and values.get("business_type") is None
+    assert any(e.get("event") == "active_loop" and e.get("name") is None for e in events)
+    assert "utter_offer_application" in [m.get("response") for m in messages]
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("text", ["我想把户名改成租客的 帮我办一下", "能帮我把户名改成租客的吗"])
+async def test_a_request_for_the_business_is_still_filed_at_once(actions_gateway, text):
+    from actions.applications import ValidateApplicationForm
+
+    tracker = make_tracker(text, intent="apply_service", form="application_form",
+                           entities=[{"entity": "business_type", "value": "name_transfer"}],
+                           candidates={"business_type": "name_transfer"}, slots=dict(VERIFIED))
+    events, messages = await run_action(ValidateApplicationForm(), tracker)
+    values = slot_values(events)
+    assert not values.get("offered_business")
+    assert values.get("applicant_name") == "苏红霞" and "requested_slot" in values
+    assert values["requested_slot"] is None  # all known: the form completes and files
+
+
+@pytest.mark.asyncio
+async def test_an_application_made_before_asked_about_is_a_progress_question(actions_gateway):
+    """ak-progress-004: "我们上周五在营业厅办的过户 现在办好了吗" started a second name transfer
+    (applicant "的过户")."""
+    from actions.applications import ValidateApplicationForm
+
+    tracker = make_tracker("你好 我们上周五在营业厅办的过户 现在办好了吗", intent="apply_service",
+                           form="application_form", candidates={"business_type": "name_transfer"})
+    events, _ = await run_action(ValidateApplicationForm(), tracker)
+    assert followups(events) == ["progress_form"]
+
+
+@pytest.mark.parametrize("name", ["的过户", "确认", "是的"])
+def test_words_of_the_conversation_are_not_an_applicant_name(name):
+    from actions.applications import NOT_A_NAME
+
+    assert NOT_A_NAME.search(name)
+
+
+@pytest.mark.asyncio
+async def test_no_second_offer_after_the_business_was_filed_under_its_longer_label(actions_gateway):
+    """ak-application-003: filed as "增容/减容（非居民）", the offer "增容/减容" came again and a
+    second application was filed with "确认" as the applicant."""
+    from actions.faq import offer_application
+
+    earlier = [{"event": "bot", "text": "您的增容/减容（非居民）申请已提交，工单号：YK20261205006。"}]
+    tracker = make_tracker("增容要交押金吗 大概得花多少钱", intent="faq", prior_events=earlier)
+    from tests.support.dialogue import RenderingDispatcher
+
+    dispatcher = RenderingDispatcher(tracker)
+    assert offer_application("fee_capacity_change", dispatcher, tracker) is None
+    assert dispatcher.messages == []
+
+
+@pytest.mark.asyncio
+async def test_a_detail_put_right_during_a_tip_off_is_kept_not_a_cancel(actions_gateway):
+    """ai-tip_off-001: "不是第三家 是第四家 门口停个三轮车的" at the anonymity question cancelled
+    the tip-off ("已为您取消本次诉求登记")."""
+    from actions.common import ActionCancelForm
+
+    story = "有人偷电；尧新大道菜市场后面那排平房 第三家 从路灯杆上私拉了根线"
+    tracker = make_tracker("不是第三家 是第四家 门口停个三轮车的", intent="deny", form="feedback_form",
+                           slots={"feedback_type": "tip_off", "feedback_content": story,
+                                  "requested_slot": "contact_phone"})
+    events, messages = await run_action(ActionCancelForm(), tracker)
+    values = slot_values(events)
+    assert values["feedback_content"].startswith(story) and "第四家" in values["feedback_content"]
+    assert followups(events) == ["feedback_form"]
+    assert [m.get("response") for m in messages] == ["utter_feedback_added"]
+
+
+@pytest.mark.asyncio
+async def test_a_plain_no_during_a_tip_off_still_cancels(actions_gateway):
+    from actions.common import ActionCancelForm
+
+    tracker = make_tracker("不用了 不举报了", intent="deny", form="feedback_form",
+                           slots={"feedback_type": "tip_off", "feedback_content": "有人偷电",
+                                  "requested_slot": "contact_phone"})
+    events, messages = await run_action(ActionCancelForm(), tracker)
+    assert "feedback_content" not in slot_values(events) or slot_values(events)["feedback_content"] != "有人偷电；不用了 不举报了"
+    assert any("取消" in t for t in texts(messages))
+
+
+@pytest.mark.asyncio
+async def test_a_street_corrected_at_the_area_question_replaces_the_street(actions_gateway):
+    """ai-hazard-001: a wire down on "龙蟠路", then "不对 是龙蟠中路 靠近大光路那个路口" at the area
+    question: the crew was sent to 龙蟠路."""
+    from actions.faults import ValidateFaultForm
+
+    tracker = make_tracker("不对 是龙蟠中路 靠近大光路那个路口", intent="inform", form="fault_form",
+                           slots={"requested_slot": "repair_area_type", "address": "龙蟠路",
+                                  "fault_description": "龙蟠路上有根电线掉地上了 还在冒火", "hazard": True})
+    events, messages = await run_action(ValidateFaultForm(), tracker)
+    values = slot_values(events)
+    assert values["address"].startswith("龙蟠中路") and "大光路" in values["address"]
+    assert values["requested_slot"] == "repair_area_type"
+
+
+@pytest.mark.asyncio
+async def test_a_complaint_with_an_account_and_another_phone_is_linked_to_the_account(actions_gateway):
+    """aj-complaint-002: "户号3201000031 电话13761094036" at the phone question; the complaint was
+    filed on the phone with no account."""
+    from sqlalchemy import select
+
+    from actions.feedback import ActionSubmitFeedback, ValidateFeedbackForm
+    from bot.store import STORE
+    from bot.store.models import Ticket
+
+    tracker = make_tracker("户号3201000031 电话13761094036", intent="inform", form="feedback_form",
+                           entities=[{"entity": "account_no", "value": "3201000031"}],
+                           candidates={"account_no": "3201000031"},
+                           slots={"feedback_type": "complaint", "requested_slot": "contact_phone",
+                                  "feedback_content": "我要投诉你们的接线员 态度差得很"})
+    events, _ = await run_action(ValidateFeedbackForm(), tracker)
+    values = {**tracker.slots, **slot_values(events)}
+    assert values["contact_phone"] == "13761094036"
+    await run_action(ActionSubmitFeedback(), make_tracker("", slots={**values, "requested_slot": None},
+                                                          sender_id="conv-complaint-account"))
+    with actions_gateway.app[STORE].session() as session:
+        stored = session.execute(select(Ticket).where(Ticket.conversation_id == "conv-complaint-account")).scalars().one()
+    assert stored.account_no == "3201000031" and stored.contact_phone == "13761094036"
+
+
+@pytest.mark.asyncio
+async def test_an_anonymous_tip_off_is_never_linked_to_an_account(actions_gateway):
+    from sqlalchemy import select
+
+    from actions.feedback import NO_CONTACT, ActionSubmitFeedback
+    from bot.store import STORE
+    from bot.store.models import Ticket
+
+    slots = {"feedback_type": "tip_off", "feedback_content": "有人从路灯杆上私拉电线", "contact_phone": NO_CONTACT,
+             "account_no": "3201000031", "requested_slot": None}
+    await run_action(ActionSubmitFeedback(), make_tracker("匿名", slots=slots, sender_id="conv-anonymous-tip"))
+    with actions_gateway.app[STORE].session() as session:
+        stored = session.execute(select(Ticket).where(Ticket.conversation_id == "conv-anonymous-tip")).scalars().one()
+    assert stored.account_no is None
+
+
+@pytest.mark.asyncio
+async def test_a_demand_on_how_a_filed_complaint_is_handled_goes_onto_it(actions_gateway):
+    """ak-complaint-001: "希望三天内给个明确答复 必须有人联系我" right after the complaint was filed
+    opened a suggestion ticket of its own."""
+    from sqlalchemy import func, select
+
+    from actions.feedback import ActionSubmitFeedback
+    from bot.store import STORE
+    from bot.store.models import Ticket
+
+    filed = {"feedback_type": "complaint", "feedback_content": "增容申请一个月没人来勘查 一天天拖着",
+             "contact_phone": "18793805895", "requested_slot": None}
+    events, messages = await run_action(ActionSubmitFeedback(), make_tracker(
+        "18793805895", slots=filed, sender_id="conv-demand"))
+    complaint = {"ticket_no": slot_values(events)["last_ticket_no"]}
+    earlier = [{"event": "bot", "text": text} for text in texts(messages)]
+    slots = {"feedback_type": "suggestion", "feedback_content": "希望三天内给个明确答复 必须有人联系我",
+             "contact_phone": "18793805895", "requested_slot": None}
+    events, messages = await run_action(ActionSubmitFeedback(), make_tracker(
+        "希望三天内给个明确答复 必须有人联系我", slots=slots, sender_id="conv-demand", prior_events=earlier))
+    with actions_gateway.app[STORE].session() as session:
+        count = session.execute(select(func.count()).select_from(Ticket)
+                                .where(Ticket.conversation_id == "conv-demand")).scalar()
+    assert count == 1
+    assert complaint["ticket_no"] in " ".join(texts(messages))
