@@ -585,6 +585,13 @@ class ValidateApplicationForm(KeepsIdentitySlots, BaseFormValidation, FormValida
             # what it is, not an application.
             return [SlotSet("requested_slot", None), ActiveLoop(None), SlotSet("business_type", None),
                     SlotSet("bill_query", "reason"), FollowupAction("bill_form")]
+        if asked is None:
+            from actions.progress import tell_when_after_progress  # progress imports the forms' helpers
+
+            if await tell_when_after_progress(dispatcher, tracker):
+                # "那大概还要几天能来装表" right after the progress was shown (heard as an application).
+                return [SlotSet("requested_slot", None), ActiveLoop(None), SlotSet("business_type", None),
+                        FollowupAction("action_listen")]
         if asked is None and (ASKS_HOW_FAR.search(text) or (APPLIED_BEFORE.search(text) and QUESTION_WORDS.search(text))) \
                 and not INTENDS_NEW.search(text):
             # "我的充电桩申请到哪了 户号3201000008": a question about an application made before

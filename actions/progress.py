@@ -23,6 +23,7 @@ from actions.common import (
     identity_blocked_reply,
     identity_missing,
     latest_text,
+    milestone_lines,
     names_its_subject,
     next_deadline,
 )
@@ -70,6 +71,47 @@ FORGOT_NUMBER = re.compile(r"(不记得|记不得|记不清|忘了|忘记|找不
 PHONE_GIVEN = re.compile(r"(?<!\d)1[3-9]\d{9}(?!\d)")
 
 
+# "那大概还要几天能来装表", "什么时候能办好": when the work of a ticket will be done.
+WHEN_ASKED = re.compile(r"(还要|还得|大概|大约|估计|要)(几天|多久|多长时间|几个工作日)|(什么时候|啥时候|哪天|几号|多久)"
+                        r"(能|可以|才能|会)?(来|到|装|接|办|好|批|通|弄)")
+PROGRESS_ANSWERS = ("utter_open_tickets", "utter_open_tickets_more", "utter_ticket_progress_due",
+                    "utter_ticket_progress_late", "utter_ticket_progress_waiting", "utter_ticket_milestones")
+
+
+def tickets_just_shown(tracker: Tracker) -> List[str]:
+    """The tickets whose progress the answer to one of the customer's last two messages showed."""
+    from actions.common import bot_responses_within, bot_texts_within
+
+    if not any(action in PROGRESS_ANSWERS for action in bot_responses_within(tracker, 2)):
+        return []
+    found: List[str] = []
+    for text in bot_texts_within(tracker, 2):
+        for ticket_no in TICKET_NO.findall(text):
+            if ticket_no not in found:
+                found.append(ticket_no)
+    return found
+
+
+async def tell_when_after_progress(dispatcher: CollectingDispatcher, tracker: Tracker) -> bool:
+    """"那大概还要几天能来装表" right after the progress was shown: every step's deadline of
+    those tickets (the progress answer gave only the next one); False when it does not apply."""
+    text = latest_text(tracker)
+    shown = tickets_just_shown(tracker) if WHEN_ASKED.search(text) and not text.startswith("/") else []
+    told = False
+    for ticket_no in shown[:3]:
+        try:
+            ticket = await api_client.get_ticket(ticket_no)
+        except api_client.ApiError:
+            continue
+        if ticket.get("status") in DONE_STATUSES or not ticket.get("milestones"):
+            continue
+        dispatcher.utter_message(response="utter_ticket_milestones", ticket_no=ticket_no,
+                                 type_label=TICKET_TYPE_LABELS.get(ticket.get("type", ""), "工单"),
+                                 milestones="\n".join(milestone_lines(ticket)))
+        told = True
+    return told
+
+
 class ValidateProgressForm(BaseFormValidation, IdentityValidation, FormValidationAction):
     def name(self) -> Text:
         return "validate_progress_form"
@@ -77,6 +119,8 @@ class ValidateProgressForm(BaseFormValidation, IdentityValidation, FormValidatio
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: DomainDict) -> List[EventType]:
         text = latest_text(tracker)
+        if tracker.get_slot("requested_slot") is None and await tell_when_after_progress(dispatcher, tracker):
+            return [SlotSet("requested_slot", None), ActiveLoop(None), FollowupAction("action_listen")]
         if tracker.get_slot("requested_slot") is None:
             from actions.faults import about_notice_subscriptions  # faults imports the forms' helpers
 

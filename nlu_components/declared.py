@@ -73,6 +73,11 @@ DECLARATIONS = (
                 re.compile(r"表扬(?:的)?.{0,8}(?:进度|怎么样了|有(?:没有)?(?:结果|回音))")),
     # Progress: an earlier request and a question about where it stands.
     # (Impatience is still a progress question: "报修的师傅啥时候到啊 都等半小时了"; a complaint says so.)
+    # "那大概还要几天能来装表": how long the work under way still takes (not how long it usually takes).
+    Declaration("query_progress", re.compile(r"(?:还要|还得|还有)(?:个)?(?:几天|多久|多长时间|几个工作日).{0,6}"
+                                             r"(?:来装|装表|装好|接电|通电|办好|办完|批下来|来修|修好|来人|到)"),
+                frozenset({"query_outage", "apply_service", "faq"}) | UNSURE,
+                re.compile(r"一般|通常|正常|平时|来电|恢复供电")),
     Declaration("query_progress", re.compile(EARLIER_REQUEST + r".{0,16}" + STATUS_ASKED + "|" + BUSINESS_DONE_ASKED +
                                              r"|师傅.{0,6}(?:到哪|还要多久|还有多久|多久(?:能)?到|什么时候到|啥时候到)"),
                 frozenset({"report_fault", "query_outage", "apply_service", "faq", "complain", "query_bill"}) | UNSURE,

@@ -192,3 +192,37 @@ async def test_a_demand_on_how_a_filed_complaint_is_handled_goes_onto_it(actions
                                 .where(Ticket.conversation_id == "conv-demand")).scalar()
     assert count == 1
     assert complaint["ticket_no"] in " ".join(texts(messages))
+
+
+@pytest.mark.asyncio
+async def test_when_the_work_is_done_right_after_the_progress_tells_every_step(actions_gateway):
+    """ak-progress-001: "那大概还要几天能来装表" right after the charger application's progress was
+    shown: the outage lookup ran and a second charger application was filed."""
+    from actions.applications import ActionSubmitApplication, ValidateApplicationForm
+    from actions.progress import ValidateProgressForm
+
+    slots = {"business_type": "ev_charger", "applicant_name": "彭振华", "contact_phone": "13754778153",
+             "address": "江苏省南京市建邺区江东中路150号梅园新村21栋803室", "requested_slot": None}
+    events, _ = await run_action(ActionSubmitApplication(), make_tracker(slots=slots, sender_id="conv-when"))
+    ticket_no = slot_values(events)["last_ticket_no"]
+    shown = [{"event": "user", "text": "我上周申请的充电桩到哪一步了"},
+             {"event": "bot", "text": f"您名下有 1 张正在办理的工单：\n\n工单 {ticket_no}（业务办理）",
+              "metadata": {"utter_action": "utter_open_tickets"}}]
+    for validation, intent in ((ValidateProgressForm(), "query_progress"), (ValidateApplicationForm(), "apply_service")):
+        form = "progress_form" if intent == "query_progress" else "application_form"
+        tracker = make_tracker("那大概还要几天能来装表", intent=intent, form=form, prior_events=shown,
+                               slots={"identity_verified": True, "verified_account_no": "3201000004"})
+        events, messages = await run_action(validation, tracker)
+        assert [m.get("response") for m in messages] == ["utter_ticket_milestones"]
+        assert ticket_no in messages[0]["text"] and "装表接电" in messages[0]["text"]
+        assert followups(events) == ["action_listen"]
+
+
+@pytest.mark.asyncio
+async def test_a_when_question_with_no_progress_just_shown_is_not_answered_with_milestones(actions_gateway):
+    from actions.progress import tell_when_after_progress
+    from tests.support.dialogue import RenderingDispatcher
+
+    tracker = make_tracker("那大概还要几天能来装表", intent="query_progress")
+    dispatcher = RenderingDispatcher(tracker)
+    assert await tell_when_after_progress(dispatcher, tracker) is False and dispatcher.messages == []

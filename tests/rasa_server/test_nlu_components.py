@@ -635,3 +635,13 @@ def test_the_leaders_to_hear_of_it_is_the_feedback_not_a_hand_off(text, heard, d
 ])
 def test_done_yet_a_crew_on_its_way_anger_at_outages_and_no_person(text, heard, declared):
     assert _declared(text, heard).get("intent")["name"] == declared
+
+
+@pytest.mark.parametrize("text, heard, declared", [
+    ("那大概还要几天能来装表", "query_outage", "query_progress"),     # ak-progress-001
+    ("过户还要几天能办好", "apply_service", "query_progress"),
+    ("新装一般还要几天能装好", "faq", "faq"),                         # how long it usually takes
+    ("停电还要多久来电", "query_outage", "query_outage"),
+])
+def test_how_long_the_work_under_way_still_takes_is_progress(text, heard, declared):
+    assert _declared(text, heard).get("intent")["name"] == declared
