@@ -226,3 +226,15 @@ async def test_a_when_question_with_no_progress_just_shown_is_not_answered_with_
     tracker = make_tracker("那大概还要几天能来装表", intent="query_progress")
     dispatcher = RenderingDispatcher(tracker)
     assert await tell_when_after_progress(dispatcher, tracker) is False and dispatcher.messages == []
+
+
+@pytest.mark.parametrize("text, angry", [
+    ("我家灯一闪一闪的 咋回事啊", False),      # a question about the fault
+    ("你们怎么回事啊 一个礼拜停三回", True),
+    ("到底怎么回事 还修不修了", True),
+])
+def test_asking_what_is_going_on_is_not_anger_unless_it_is_at_us(text, angry):
+    from actions.common import is_angry
+    from nlu_components.normaliser import normalise
+
+    assert is_angry(normalise(text)[0]) is angry
