@@ -1,6 +1,7 @@
 """Applications (业务办理): business type, documents, applicant, ticket, steps."""
 from __future__ import annotations
 
+import itertools
 import re
 from typing import Any, Dict, List, Optional, Text
 
@@ -238,11 +239,24 @@ NAME_WITHHELD = re.compile(r"不想(说|留|告诉)|不方便(说|留|讲)|名�
 NUMBERED_PLACE = re.compile(r"([\u4e00-\u9fa5]{1,6}?(?:村|社区|路|街|巷|组|大街|大道))(\d+号[\d栋幢室楼单元]*)")
 
 
+NOT_AN_ADDRESS_WORD = re.compile(r"要|多久|怎么|什么|啥|[吗呢吧]|能不能|可以|帮|请|麻烦|谢|材料|资料|多少|办|申请|登记|电话|手机")
+ADDRESS_MARKED = re.compile(r"(?:用电地址|地址|住址)(?:是|在|为)?[:：\s]*([^，,。；;]+)")
+
+
 def address_in_text(text: str) -> Optional[str]:
     """An address in a message that may also hold a name or a phone number."""
     text = re.sub(r"(?<!\d)1[3-9]\d{9}(?!\d)|(?<!\d)\d{10}(?!\d)", " ", text)
     text = NAME_IN_TEXT.sub(" ", text)
     text = re.sub(r"(电话|手机|户号|尾号)[是:：]?", " ", text)
+    marked = ADDRESS_MARKED.search(text)
+    if marked:
+        # "那行 先帮我登记申请 地址横溪大街45号": what follows 地址, up to words that are no part
+        # of an address ("… 16栋702 要带什么材料").
+        words = marked.group(1).split()
+        kept = words[:1] + list(itertools.takewhile(lambda word: not NOT_AN_ADDRESS_WORD.search(word), words[1:]))
+        said = " ".join(kept)
+        if ADDRESS_IN_TEXT.search(said) and len(said) >= 5:
+            return said
     parts = [FILLER.sub("", part).strip() for part in re.split(r"[，,。；;]", text)]
     parts = [part for part in parts if ADDRESS_IN_TEXT.search(part) and len(part) >= 5]
     return parts[0] if parts else None

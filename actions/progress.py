@@ -106,7 +106,7 @@ async def tell_when_after_progress(dispatcher: CollectingDispatcher, tracker: Tr
         if ticket.get("status") in DONE_STATUSES or not ticket.get("milestones"):
             continue
         dispatcher.utter_message(response="utter_ticket_milestones", ticket_no=ticket_no,
-                                 type_label=TICKET_TYPE_LABELS.get(ticket.get("type", ""), "工单"),
+                                 type_label=ticket_progress(ticket)[1]["type_label"],
                                  milestones="\n".join(milestone_lines(ticket)))
         told = True
     return told

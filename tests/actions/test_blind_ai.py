@@ -238,3 +238,13 @@ def test_asking_what_is_going_on_is_not_anger_unless_it_is_at_us(text, angry):
     from nlu_components.normaliser import normalise
 
     assert is_angry(normalise(text)[0]) is angry
+
+
+@pytest.mark.parametrize("text, address", [
+    ("那行 先帮我登记申请 地址横溪大街45号", "横溪大街45号"),        # ak-application-003: stored whole
+    ("好的 帮我报修 地址在中山路18号 3栋 502室", "中山路18号 3栋 502室"),
+])
+def test_what_follows_the_word_address_is_the_address(text, address):
+    from actions.applications import address_in_text
+
+    assert address_in_text(text) == address
