@@ -248,3 +248,19 @@ def test_what_follows_the_word_address_is_the_address(text, address):
     from actions.applications import address_in_text
 
     assert address_in_text(text) == address
+
+
+@pytest.mark.asyncio
+async def test_boiling_water_told_with_a_bill_question_is_no_fault(actions_gateway):
+    """al-bill-001: "…这个月电费比平常多了一倍 家里就开个电视烧个水" (a son asking for his father's
+    bill) went to a repair of the father's house: 烧 was read as something burnt."""
+    from actions.bills import ValidateBillForm
+
+    tracker = make_tracker("你好 我帮我爸查一下电费 他说这个月电费比平常多了一倍 家里就开个电视烧个水",
+                           intent="query_bill", form="bill_form")
+    events, _ = await run_action(ValidateBillForm(), tracker)
+    assert "fault_form" not in followups(events)
+
+    tracker = make_tracker("查下电费 顺便说一下插座烧了", intent="query_bill", form="bill_form")
+    events, _ = await run_action(ValidateBillForm(), tracker)
+    assert followups(events) == ["fault_form"]   # something burnt is still a fault

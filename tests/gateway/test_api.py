@@ -315,6 +315,21 @@ async def test_a_repair_with_an_accounts_phone_and_address_is_that_accounts(demo
     assert ticket["area_type"] == ("rural" if linked else "urban")
 
 
+@pytest.mark.parametrize("business, linked", [
+    ("pv_connection", "3201000027"),   # al-application-001: PV on the roof of the account's house
+    ("ev_charger", "3201000027"),
+    ("new_connection", None),          # a new connection is for premises that have no supply yet
+])
+async def test_an_application_for_supplied_premises_with_their_phone_is_that_accounts(demo_gateway_client,
+                                                                                      business, linked):
+    body = {"type": "application", "business_type": business, "summary": "光伏并网申请", "channel": "web",
+            "contact_phone": "18020635041", "details": {"address": "溧水区晶桥镇枫香岭村57号"},
+            "request_key": f"link-application:{business}"}
+    created = await post(demo_gateway_client, "/api/v1/tickets", body)
+    ticket = await created.json()
+    assert created.status == 201 and ticket["account_no"] == linked
+
+
 def test_the_premises_named_are_each_place_and_number():
     from bot.api.routes import same_premises
 

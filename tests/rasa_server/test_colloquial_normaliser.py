@@ -20,12 +20,15 @@ from nlu_components.colloquial import load_pairs, normalise, normalise_text
     ("用了好多度电", "用了多少度电"),
     ("没店了", "没电了"),                       # aa: 电 typed as its homophone 店
     ("我们村是不是要停店", "我们村是不是要停电"),
+    ("我想差一下我家点费交了没得 阿欠钱", "我想查一下我家电费交了没有 有没有欠钱"),   # al-bill-002 (voice typing)
+    ("阿是停电了啊", "是不是停电了啊"),                                                # Nanjing 阿 = whether
 ])
 def test_typos_and_dialect_become_standard(text, expected):
     assert normalise_text(text) == expected
 
 
-@pytest.mark.parametrize("text", ["查电费", "家里没电了", "我要报修", "什么时候来电", "一下子就跳闸了"])
+@pytest.mark.parametrize("text", ["查电费", "家里没电了", "我要报修", "什么时候来电", "一下子就跳闸了",
+                                  "服务太差了", "差不多两百块", "阿姨在家"])
 def test_standard_text_is_unchanged(text):
     assert normalise_text(text) == text
 
