@@ -222,6 +222,16 @@ async def tickets_without_contact(conversation_id: str, ticket_type: str, status
     return tickets
 
 
+async def conversation_tickets(conversation_id: str, ticket_type: str, status: str = "new") -> list:
+    """The conversation's tickets of this type and status, newest first."""
+    body = await request("GET", "/api/v1/tickets", params={"conversation_id": conversation_id,
+                                                           "type": ticket_type, "status": status})
+    tickets = body.get("tickets")
+    if not isinstance(tickets, list):
+        raise ApiError("tickets: no list in the answer", body=body)
+    return tickets
+
+
 async def set_ticket_contact(ticket_no: str, contact_phone: str, actor: str = "bot") -> Dict[str, Any]:
     return await request("POST", f"/api/v1/tickets/{ticket_no}/contact",
                          json={"contact_phone": contact_phone, "actor": actor})

@@ -1232,6 +1232,9 @@ OUTAGES_TOO_OFTEN = re.compile(r"(停|断)了?[一二两三四五六七八九十
 
 
 # "附近几栋楼都黑了": the lights are out around the customer now.
+# "刚才是不是又停电了 停了半个钟头才来", "现在已经来电了": the power is back; an outage told of, no
+# fault to repair now.
+POWER_BACK_NOW = re.compile(r"才来(电)?|(已经|现在|又|总算|终于)(来电|有电|恢复)了?|来电了|电来了|恢复(供电|用电)?了")
 DARK_AROUND = re.compile(r"(都|也|全|全部|一片)黑了?|黑灯瞎火|一片漆黑")
 # "听说明天要停电了", "通知上说…": talk of a planned outage, not of the power out now.
 PLANS_TALK = re.compile(r"要停电|会停电|听说|计划|通知(上|里)?说|安排|过几天|明天|后天")
@@ -1311,7 +1314,7 @@ class ActionQueryOutage(Action):
                 days_said = f"{first.month}月{first.day}日" + (f"至{last.month}月{last.day}日" if last != first else "")
                 dispatcher.utter_message(response="utter_outage_none_that_day", day_said=said, days=days_said)
             outages = that_day or outages
-        out_now = any(NO_POWER_NOW.search(said) for said in
+        out_now = any(NO_POWER_NOW.search(said) and not POWER_BACK_NOW.search(said) for said in
                       (latest_text(tracker), opening_text(tracker, "outage_form") or ""))
         if outages and all(outage_told_lately(tracker, outage) for outage in outages[:3]) and not out_now:
             for outage in outages[:3]:
@@ -1331,7 +1334,8 @@ class ActionQueryOutage(Action):
             return [SlotSet("outage_shown_for", address), SlotSet("address_checked", address)] + \
                 finish_service(dispatcher, tracker, served=True, more_to_come=bool(nxt)) + nxt
         said_now = latest_text(tracker) + " " + (opening_text(tracker, "outage_form") or "")
-        if (out_now or DARK_AROUND.search(said_now)) and days is None and not PLANS_TALK.search(said_now):
+        if (out_now or DARK_AROUND.search(said_now)) and days is None and not PLANS_TALK.search(said_now) \
+                and not POWER_BACK_NOW.search(said_now):
             # "我们这片怎么都停电了 是不是在检修啊": no outage is known, so the power out now is a
             # fault: repaired at this address, not offered.
             dispatcher.utter_message(response="utter_no_outage_repair")

@@ -112,6 +112,8 @@ class ActionHandoff(Action):
             return closing + [SlotSet("handoff_reason", None), FollowupAction("action_listen")]
         form = (tracker.active_loop or {}).get("name")
         text = latest_text(tracker)
+        if HANDOFF_WITHDRAWN.search(text) and not text.startswith("/"):
+            return await self.withdrawn(dispatcher, tracker, domain, form, text)
         if form and tracker.get_slot("requested_slot") and not text.startswith("/") \
                 and (not names_a_person(text) or phone_answers_the_question(tracker, text)):
             # ("要回复的话打我电话130…" at the phone question is the phone asked for.)
@@ -197,6 +199,49 @@ class ActionHandoff(Action):
         return events + [listen]
 
 
+    @staticmethod
+    async def withdrawn(dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict,
+                        form: Optional[str], text: str) -> List[EventType]:
+        """"算了 不转了 人工也是问这些 你直接派人来吧" after the closed desk opened a callback:
+        the callback nobody has taken up yet is withdrawn (said so); the request in hand goes on
+        at its question, or what the rest of the message asks is served."""
+        from actions.common import answer_inline, slot_before_this_message
+        from actions.menu import named_request  # menu imports this module
+
+        withdrawn = None
+        try:
+            waiting = await api_client.conversation_tickets(tracker.sender_id, "callback", status="new")
+            if waiting:
+                withdrawn = waiting[0]["ticket_no"]
+                await api_client.change_ticket_status(withdrawn, "cancelled", note=f"客户不再需要人工：{text[:200]}")
+        except api_client.ApiError:
+            withdrawn = None  # the callback stands; staff calling back is no harm
+        listen = FollowupAction("action_listen")
+        rest = HANDOFF_WITHDRAWN.split(text)[-1]
+        label = TICKET_TYPE_LABELS.get("callback", "")
+        ends_here = not rest.strip() and not (form or tracker.get_slot("paused_form"))
+        if withdrawn:
+            dispatcher.utter_message(response="utter_ticket_withdrawn" if ends_here else "utter_ticket_withdrawn_then",
+                                     ticket_no=withdrawn, type_label=label)
+        elif ends_here:
+            dispatcher.utter_message(response="utter_anything_else")
+        form = form or tracker.get_slot("paused_form")
+        if form in FORM_LABELS:
+            # The request being made goes on: its form asks the question it had reached.
+            slot = tracker.get_slot("requested_slot") or slot_before_this_message(tracker, "requested_slot")
+            return [SlotSet("handoff_reason", None), SlotSet("paused_form", None), SlotSet("requested_slot", slot),
+                    ActiveLoop(form), FollowupAction(form)]
+        request = named_request(rest) if rest.strip() else None
+        if request:
+            return [SlotSet("handoff_reason", None), FollowupAction(request)]
+        if rest.strip() and not answer_inline(dispatcher, tracker, domain) and not ends_here:
+            dispatcher.utter_message(response="utter_cannot_answer")
+        return [SlotSet("handoff_reason", None), listen]
+
+
+# The person asked for is no longer wanted: "不转了", "不用转人工了", "人工就不要了".
+HANDOFF_WITHDRAWN = re.compile(r"不(?:用|要|找)?转(?:人工)?了|不(?:用|要|找)人工了|人工(?:就|也)?(?:不用|不要|不找|算)了|"
+                               r"(?:别|不用|不要)(?:再)?(?:给我)?转(?:人工)?了")
 ACCOUNT_NO = re.compile(r"(?<!\d)32\d{8}(?!\d)")
 # "从昨晚上就停电了 到现在还没来 是不是哪里线坏了": out of power for a while, asked as a question.
 OUT_SINCE = re.compile(r"到现在(还)?没(来|电)|(昨晚|昨天|早上|一早上|半天|一上午)[^，,。？?]{0,6}(就)?停电了")

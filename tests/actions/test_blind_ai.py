@@ -264,3 +264,55 @@ async def test_boiling_water_told_with_a_bill_question_is_no_fault(actions_gatew
     tracker = make_tracker("查下电费 顺便说一下插座烧了", intent="query_bill", form="bill_form")
     events, _ = await run_action(ValidateBillForm(), tracker)
     assert followups(events) == ["fault_form"]   # something burnt is still a fault
+
+
+async def _open_callback(conversation_id):
+    from actions import api_client
+
+    return await api_client.create_ticket({"type": "callback", "summary": "回电：客户要求转人工，非服务时间",
+                                           "channel": "web", "conversation_id": conversation_id,
+                                           "request_key": f"callback:{conversation_id}"})
+
+
+@pytest.mark.asyncio
+async def test_no_more_person_wanted_inside_a_repair_withdraws_the_callback_and_goes_on(actions_gateway):
+    """am-mixed-009: "算了 不转了 人工也是问这些 你直接派人来吧" after the closed desk opened a
+    callback at the repair's phone question: the callback stayed, the repair was never filed."""
+    from actions import api_client
+    from actions.handoff import ActionHandoff
+
+    callback = await _open_callback("conv-withdraw-repair")
+    tracker = make_tracker("算了 不转了 人工也是问这些 你直接派人来吧", intent="request_human", form="fault_form",
+                           sender_id="conv-withdraw-repair",
+                           slots={"requested_slot": "contact_phone", "address": "玄武区珠江路130号金陵小区11栋2603室",
+                                  "fault_description": "我家灯一直在闪"})
+    events, messages = await run_action(ActionHandoff(), tracker)
+    assert (await api_client.get_ticket(callback["ticket_no"]))["status"] == "cancelled"
+    assert [m.get("response") for m in messages] == ["utter_ticket_withdrawn_then"]
+    assert followups(events) == ["fault_form"] and slot_values(events)["requested_slot"] == "contact_phone"
+
+
+@pytest.mark.asyncio
+async def test_no_more_person_wanted_with_nothing_else_withdraws_and_asks_what_else(actions_gateway):
+    from actions import api_client
+    from actions.handoff import ActionHandoff
+
+    callback = await _open_callback("conv-withdraw-plain")
+    tracker = make_tracker("不用转人工了", intent="request_human", sender_id="conv-withdraw-plain")
+    events, messages = await run_action(ActionHandoff(), tracker)
+    assert (await api_client.get_ticket(callback["ticket_no"]))["status"] == "cancelled"
+    assert [m.get("response") for m in messages] == ["utter_ticket_withdrawn"]
+    assert callback["ticket_no"] in messages[0]["text"]
+
+
+@pytest.mark.asyncio
+async def test_an_outage_over_already_is_told_of_not_repaired(actions_gateway):
+    """am-mixed-007: "…刚才是不是又停电了 停了半个钟头才来": a crew was sent to a tea house that
+    had its power back."""
+    from actions.faults import ActionQueryOutage
+
+    tracker = make_tracker("你们江东中路万达B座这块刚才是不是又停电了 停了半个钟头才来", intent="query_outage",
+                           slots={"address": "建邺区江东中路88号万达广场B座"})
+    events, messages = await run_action(ActionQueryOutage(), tracker)
+    assert "fault_form" not in followups(events)
+    assert "utter_no_outage_repair" not in [m.get("response") for m in messages]
