@@ -432,9 +432,10 @@ class ActionAnswerFaq(Action):
             # comes back after paying, not the arrears policy or how to pay. ("那需要我报修吗
             # 还是等着就行" after the arrears answer: no repair, the same rule.)
             topic = "reconnection"
-        if topic and topic.startswith("duration_") and tracker.get_slot("last_ticket_no") \
-                and not BUSINESS_NAMED.search(latest_text(tracker)):
-            # "要几天能办好" right after a request: that request's own deadlines.
+        if topic and (topic.startswith("duration_") or topic == "repair_arrival_time") \
+                and tracker.get_slot("last_ticket_no") and not BUSINESS_NAMED.search(latest_text(tracker)):
+            # "要几天能办好" right after a request: that request's own deadlines; "山里路不好走 师傅
+            # 大概多长时间能到" after a repair was filed: that crew's committed time, not the table.
             from actions import api_client
             from actions.handoff import time_limits
 
@@ -442,7 +443,7 @@ class ActionAnswerFaq(Action):
                 ticket = await api_client.get_ticket(tracker.get_slot("last_ticket_no"))
             except api_client.ApiError:
                 ticket = None
-            if ticket:
+            if ticket and (topic != "repair_arrival_time" or ticket.get("type") == "repair"):
                 kind, values = time_limits(ticket)
                 dispatcher.utter_message(response=f"utter_time_limits_{kind}", **values)
                 return [SlotSet("faq_topic", None)]

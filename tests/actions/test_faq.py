@@ -179,6 +179,24 @@ async def test_how_long_right_after_a_request_is_about_that_request(actions_gate
     assert texts(messages)[0] in variations("utter_faq/duration_other_change")
 
 
+@pytest.mark.asyncio
+async def test_when_the_crew_comes_right_after_a_repair_is_that_crews_committed_time(actions_gateway):
+    """al-repair-002: "山里路不好走 师傅大概多长时间能到" right after a remote repair was filed got
+    the table of 45/90/120 minutes instead of the 120 minutes promised."""
+    from tests.support.gateway import auth_headers
+    created = await actions_gateway.post("/api/v1/tickets", json={
+        "type": "repair", "summary": "电压低", "channel": "web", "area_type": "remote",
+        "details": {"address": "溧水晶桥镇枫香岭村25号"}, "request_key": "faq:arrival"}, headers=auth_headers())
+    ticket = await created.json()
+    tracker = faq_tracker("山里路不好走 师傅大概多长时间能到", "repair_arrival_time",
+                          slots={"last_ticket_no": ticket["ticket_no"]})
+    _, messages = await run_action(ActionAnswerFaq(), tracker)
+    assert ticket["ticket_no"] in texts(messages)[0] and "45分钟" not in texts(messages)[0]
+    general = faq_tracker("师傅一般多久能到", "repair_arrival_time")
+    _, messages = await run_action(ActionAnswerFaq(), general)
+    assert texts(messages)[0] in variations("utter_faq/repair_arrival_time")
+
+
 # --- an answer about a business the customer means to do offers the application ----------
 
 @pytest.mark.asyncio
