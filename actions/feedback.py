@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import re
-from typing import Any, Dict, List, Optional, Text
+from typing import Any, Dict, List, Optional, Text, Tuple
 
 from rasa_sdk import Action, FormValidationAction, Tracker
 from rasa_sdk.events import ActiveLoop, EventType, FollowupAction, SlotSet
@@ -52,6 +52,7 @@ from actions.common import (
     entity_values,
     correct_just_filed_phone,
     reassure_after_filing,
+    ANOTHER_MATTER,
     same_matter_filed,
 )
 from actions.faults import LOST_JUST_NOW, is_reconnection, parse_contact, tells_a_fault
@@ -538,6 +539,41 @@ def other_request_in_story(content: str, place: Optional[str], contact: Optional
 HANDLING_DEMANDED = re.compile(r"答复|回复我|联系我|给(我)?(个)?(说法|交代|解释)|处理结果|谁负责|有人负责|负责任|赔偿?|解决|追责")
 
 
+# A kind of feedback named in so many words.
+KIND_NAMED = (("tip_off", re.compile(r"举报")), ("complaint", re.compile(r"投诉")),
+              ("praise", re.compile(r"表扬|点(个)?赞|锦旗|(感谢|谢谢).{0,12}(师傅|工作人员|同志)")),
+              ("suggestion", re.compile(r"建议|提(个|一个|点)?意见")))
+# "对了还有个事", "另外": what follows is another matter.
+ANOTHER_MATTER_MARK = re.compile(r"^(对了|哦对了|还有个事|还有一件事|还有件事|另外|还有)")
+
+
+def another_kind_in_story(content: str, kind: str) -> Tuple[str, Optional[Tuple[str, str]]]:
+    """The story split where another matter of another kind begins ("…；对了还有个事 …想表扬一下他"):
+    (the first matter's words, (the other kind, its words)); (content, None) when there is none."""
+    parts = content.split("；")
+    for index in range(1, len(parts)):
+        part = parts[index].strip()
+        if not (ANOTHER_MATTER_MARK.search(part) or ANOTHER_MATTER.search(part)):
+            continue
+        other = next((named for named, words in KIND_NAMED if words.search(part)), None)
+        if other and other != kind:
+            return "；".join(parts[:index]), (other, "；".join(parts[index:])[:1000])
+    return content, None
+
+
+def announce_filed(dispatcher: CollectingDispatcher, kind: str, ticket: Dict[str, Any]) -> None:
+    """The filed message of a feedback ticket: its number, and for complaints and tip-offs the
+    first deadline."""
+    ticket_no, deadline, label = ticket["ticket_no"], next_deadline(ticket), type_label(kind)
+    if kind not in FILED_KINDS:
+        dispatcher.utter_message(response="utter_feedback_filed", kind_label=label, ticket_no=ticket_no)
+    elif deadline and kind in ("complaint", "tip_off"):
+        dispatcher.utter_message(response=f"utter_feedback_filed_{kind}_due", kind_label=label, ticket_no=ticket_no,
+                                 milestone=str(deadline.get("name")), due=format_time(deadline.get("due_at")))
+    else:
+        dispatcher.utter_message(response=f"utter_feedback_filed_{kind}", kind_label=label, ticket_no=ticket_no)
+
+
 class ActionSubmitFeedback(Action):
     def name(self) -> Text:
         return "action_submit_feedback"
@@ -548,6 +584,9 @@ class ActionSubmitFeedback(Action):
             return identity_blocked_reply(dispatcher, tracker) + FEEDBACK_RESET
         kind = tracker.get_slot("feedback_type") or "complaint"
         content = tracker.get_slot("feedback_content") or ""
+        # "提个意见…；对了还有个事 上周来换电表的师傅人蛮好的 想表扬一下他": two matters of two
+        # kinds, told one after the other while the first was taken: one ticket each.
+        content, second = another_kind_in_story(content, kind)
         contact = tracker.get_slot("contact_phone")
         anonymous = contact == NO_CONTACT or (contact is None and not tracker.get_slot("identity_verified"))
         # A verified customer who gave no other number is called on the registered phone.
@@ -581,15 +620,17 @@ class ActionSubmitFeedback(Action):
             dispatcher.utter_message(response="utter_offer_human")
             return FEEDBACK_RESET + [SlotSet("handoff_reason", "api_failure")]
         ticket_no = ticket["ticket_no"]
-        deadline = next_deadline(ticket)
-        label = type_label(kind)
-        if kind not in FILED_KINDS:
-            dispatcher.utter_message(response="utter_feedback_filed", kind_label=label, ticket_no=ticket_no)
-        elif deadline and kind in ("complaint", "tip_off"):
-            dispatcher.utter_message(response=f"utter_feedback_filed_{kind}_due", kind_label=label, ticket_no=ticket_no,
-                                     milestone=str(deadline.get("name")), due=format_time(deadline.get("due_at")))
-        else:
-            dispatcher.utter_message(response=f"utter_feedback_filed_{kind}", kind_label=label, ticket_no=ticket_no)
+        announce_filed(dispatcher, kind, ticket)
+        if second:
+            other_kind, other_content = second
+            try:
+                other = await api_client.create_ticket({k: v for k, v in {
+                    **payload, "type": other_kind, "summary": f"{type_label(other_kind)}：{other_content}"[:500],
+                    "details": {**payload["details"], "content": other_content},
+                    "request_key": request_key(tracker, other_kind) + ":second"}.items() if v is not None})
+                announce_filed(dispatcher, other_kind, other)
+            except api_client.ApiError:
+                dispatcher.utter_message(response="utter_api_failure")
         if kind == "suggestion" and OUTAGE_NOTICE_WISH.search(content) and not await notices_bound(tracker):
             # "计划停电能不能提前发短信": the notices exist already; a 95598 agent offers them.
             dispatcher.utter_message(response="utter_suggestion_notices_exist")

@@ -316,3 +316,35 @@ async def test_an_outage_over_already_is_told_of_not_repaired(actions_gateway):
     events, messages = await run_action(ActionQueryOutage(), tracker)
     assert "fault_form" not in followups(events)
     assert "utter_no_outage_repair" not in [m.get("response") for m in messages]
+
+
+@pytest.mark.asyncio
+async def test_another_matter_of_another_kind_told_while_the_first_was_taken_is_its_own_ticket(actions_gateway):
+    """am-mixed-005: a suggestion (the hall's evening hours), then at its phone question "对了还有个事
+    …那个师傅人蛮好的…想表扬一下他": the praise was merged into the suggestion."""
+    from sqlalchemy import select
+
+    from actions.feedback import ActionSubmitFeedback
+    from bot.store import STORE
+    from bot.store.models import Ticket
+
+    story = ("提个意见哈 你们营业厅能不能晚上开晚一点 我们开店的白天根本走不开；"
+             "对了还有个事 上周来我店里换电表的那个师傅人蛮好的 想表扬一下他；他姓王 好像是鼓楼那边供电所的")
+    slots = {"feedback_type": "suggestion", "feedback_content": story, "contact_phone": "13991823420",
+             "requested_slot": None}
+    _, messages = await run_action(ActionSubmitFeedback(), make_tracker("13991823420", slots=slots,
+                                                                         sender_id="conv-two-kinds"))
+    with actions_gateway.app[STORE].session() as session:
+        tickets = session.execute(select(Ticket).where(Ticket.conversation_id == "conv-two-kinds")
+                                  .order_by(Ticket.id)).scalars().all()
+        kinds = [(t.type, t.details["content"]) for t in tickets]
+    assert [k for k, _ in kinds] == ["suggestion", "praise"]
+    assert "表扬" not in kinds[0][1] and "姓王" in kinds[1][1]
+    assert sum(t.ticket_no in " ".join(texts(messages)) for t in tickets) == 2
+
+
+def test_more_of_the_same_matter_stays_one_story():
+    from actions.feedback import another_kind_in_story
+
+    story = "我要投诉抄表员；他上周来骂人了；另外他还收了钱"
+    assert another_kind_in_story(story, "complaint") == (story, None)
