@@ -61,8 +61,9 @@ DECLARATIONS = (
     # 投诉: said as what the customer wants now ("我要投诉", "投诉你们…"), not asked about.
     Declaration("complain",
                 re.compile(r"(?:我|俺|咱|我们)?(?:要|想|必须|一定要|非要|坚决)投诉|我投诉|投诉(?:你们|他|她|这个|那个|一下)"),
-                frozenset({"report_fault", "query_outage", "query_bill", "ask_bill_reason", "faq"}) | UNSURE,
-                re.compile(r"投诉(?:电话|热线|方式|渠道)|(?:修完|修好|弄完|之后|回头|然后)(?:了)?(?:我)?(?:还|再)?要投诉|" + EARLIER_REQUEST + r".{0,12}" + STATUS_ASKED)),
+                # (tip_off: "…把我家菜地踩得一塌糊涂 我要投诉他们" says 投诉, not 举报, which the rule above takes)
+                frozenset({"report_fault", "query_outage", "query_bill", "ask_bill_reason", "faq", "tip_off"}) | UNSURE,
+                re.compile(r"举报|投诉(?:电话|热线|方式|渠道)|(?:修完|修好|弄完|之后|回头|然后)(?:了)?(?:我)?(?:还|再)?要投诉|" + EARLIER_REQUEST + r".{0,12}" + STATUS_ASKED)),
     # Outages that keep coming, with anger (DIET gave up: the fallback). Only over "unsure": a
     # repeated outage asked about or reported stays that.
     Declaration("complain", re.compile(OUTAGES_AGAIN), UNSURE),

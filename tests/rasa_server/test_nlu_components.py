@@ -640,6 +640,8 @@ def test_done_yet_a_crew_on_its_way_anger_at_outages_and_no_person(text, heard, 
 @pytest.mark.parametrize("text, heard, declared", [
     ("那大概还要几天能来装表", "query_outage", "query_progress"),     # ak-progress-001
     ("过户还要几天能办好", "apply_service", "query_progress"),
+    ("还有个事 上回来修的那两个人 把我家菜地踩得一塌糊涂 我要投诉他们", "tip_off", "complain"),   # ai-mixed-001
+    ("我要举报 有人偷电 我要投诉他", "tip_off", "tip_off"),
     ("新装一般还要几天能装好", "faq", "faq"),                         # how long it usually takes
     ("停电还要多久来电", "query_outage", "query_outage"),
 ])
