@@ -409,8 +409,8 @@ def earlier_customer_texts(tracker: Tracker, turns: Optional[int] = None) -> Ite
         yield str(event.get("text") or "")
 
 
-def bot_texts_within(tracker: Tracker, turns: int) -> Iterator[str]:
-    """What the bot said since the customer's ``turns``-th latest message, newest first."""
+def bot_events_within(tracker: Tracker, turns: int) -> Iterator[Dict[str, Any]]:
+    """The bot's messages since the customer's ``turns``-th latest message, newest first."""
     seen = 0
     for event in reversed(tracker.events):
         if event.get("event") == "user":
@@ -418,22 +418,19 @@ def bot_texts_within(tracker: Tracker, turns: int) -> Iterator[str]:
             if seen > turns:
                 return
         elif event.get("event") == "bot":
-            yield str(event.get("text") or "")
+            yield event
+
+
+def bot_texts_within(tracker: Tracker, turns: int) -> Iterator[str]:
+    """What the bot said since the customer's ``turns``-th latest message, newest first."""
+    return (str(event.get("text") or "") for event in bot_events_within(tracker, turns))
 
 
 def bot_responses_within(tracker: Tracker, turns: int) -> Iterator[str]:
     """The domain responses (utter_…) the bot sent since the customer's ``turns``-th latest
     message, newest first."""
-    seen = 0
-    for event in reversed(tracker.events):
-        if event.get("event") == "user":
-            seen += 1
-            if seen > turns:
-                return
-        elif event.get("event") == "bot":
-            action = (event.get("metadata") or {}).get("utter_action")
-            if action:
-                yield action
+    return (action for event in bot_events_within(tracker, turns)
+            for action in [(event.get("metadata") or {}).get("utter_action")] if action)
 
 
 def last4_said_before(tracker: Tracker, turns: int = 2) -> Optional[str]:
