@@ -15,7 +15,7 @@ from actions.responses import echoed
 from actions.applications import REGISTERED, REGISTERED_WORDS, digits_to_ascii, looks_like_person, stated_account
 from actions.common import (
     FIXED_NOW,
-    bot_responses_within, bot_texts_within,
+    bot_responses_within, bot_texts_within, ticket_announced_last_turn,
     complaint_during_repair,
     account_numbers_in,
     CORRECTION_WORDS,
@@ -685,15 +685,46 @@ SHOULD_I = re.compile(r"要不要|用不用|该不该|行不行|可以吗|需不
 ASKS_WHAT_TO_DO_NOW = re.compile(r"拉闸|总闸|关闸|电闸|空开|碰|摸|断电|关电|灭火|浇水|119|120|报警|跑|出去|躲|怎么办|咋办|咋整")
 
 
+# Words of another fault or another place than the repair just filed.
+ANOTHER_FAULT = re.compile(r"又|也|还有|另外|别的|隔壁|楼下|楼上|对面|另一|再报|再修|邻居")
+
+
+async def add_detail_to_just_filed_repair(dispatcher: CollectingDispatcher,
+                                          tracker: Tracker) -> Optional[List[EventType]]:
+    """"是的 就是晚上七八点钟最厉害" right after a repair was filed (NLU heard a fault): more about
+    that fault, noted on its ticket for the crew, not a second repair form asking the address again.
+    None when the message tells another fault or place, a danger, a question or a number."""
+    from actions.menu import named_request  # menu imports this module
+
+    ticket_no = ticket_announced_last_turn(tracker)
+    text = latest_text(tracker).strip()
+    if not ticket_no or tracker.get_slot("requested_slot") is not None or len(text) < 6 or text.startswith("/") \
+            or QUESTION_MARKS.search(text) or ANOTHER_FAULT.search(text) or entity_values(tracker, "address") \
+            or find_hazards(text) or re.search(r"\d{4,}", text) or named_request(text) not in (None, "fault_form"):
+        return None
+    try:
+        ticket = await api_client.get_ticket(ticket_no)
+        if ticket.get("type") != "repair" or ticket.get("status") in DONE_STATUSES:
+            return None
+        await api_client.add_ticket_note(ticket_no, f"客户补充：{text[:1000]}")
+    except api_client.ApiError:
+        return None
+    dispatcher.utter_message(response="utter_ticket_note_added", ticket_no=ticket_no)
+    return [SlotSet("requested_slot", None), ActiveLoop(None), FollowupAction("action_listen")]
+
+
 class ValidateFaultForm(BaseFormValidation, AddressValidation, FormValidationAction):
     def name(self) -> Text:
         return "validate_fault_form"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: DomainDict) -> List[EventType]:
-        reassured = await reassure_after_filing(dispatcher, tracker) or await add_to_just_filed(dispatcher, tracker)
+        reassured = await reassure_after_filing(dispatcher, tracker) or await add_to_just_filed(dispatcher, tracker) \
+            or await add_detail_to_just_filed_repair(dispatcher, tracker)
         if reassured:
-            return reassured  # an urge, or "昨天下午停的 一点招呼都没打" more of a complaint just filed
+            # an urge, "昨天下午停的 一点招呼都没打" more of a complaint just filed, or "就是晚上七八点钟
+            # 最厉害" more of the repair just filed
+            return reassured
         asked = tracker.get_slot("requested_slot")
         text = latest_text(tracker)
         if asked is None and not tracker.get_slot("fault_description"):

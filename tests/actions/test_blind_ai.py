@@ -348,3 +348,29 @@ def test_more_of_the_same_matter_stays_one_story():
 
     story = "我要投诉抄表员；他上周来骂人了；另外他还收了钱"
     assert another_kind_in_story(story, "complaint") == (story, None)
+
+
+@pytest.mark.asyncio
+async def test_more_about_the_fault_right_after_its_repair_was_filed_is_noted_on_it(actions_gateway):
+    """al-repair-002: "是的 就是晚上七八点钟最厉害" right after a low-voltage repair was filed
+    started a second repair form asking the address again."""
+    from actions import api_client
+    from actions.faults import ActionSubmitFault, ValidateFaultForm
+
+    slots = {"address": "溧水晶桥镇枫香岭村25号", "fault_description": "晚上电压低 空调开不起来",
+             "contact_phone": "19946417513", "repair_area_type": "remote"}
+    _, filed = await run_action(ActionSubmitFault(), make_tracker("19946417513", slots=slots, sender_id="conv-detail"))
+    ticket_no = next(t for t in texts(filed) if "工单号" in t).split("工单号：")[1][:13]
+    earlier = [{"event": "user", "text": "19946417513"}] + [{"event": "bot", "text": t} for t in texts(filed)]
+    tracker = make_tracker("是的 就是晚上七八点钟最厉害", intent="report_fault", form="fault_form",
+                           prior_events=earlier, sender_id="conv-detail")
+    events, messages = await run_action(ValidateFaultForm(), tracker)
+    assert [m.get("response") for m in messages] == ["utter_ticket_note_added"] and ticket_no in messages[0]["text"]
+    assert followups(events) == ["action_listen"]
+    ticket = await api_client.get_ticket(ticket_no)
+    assert "七八点钟" in str(ticket)
+
+    another = make_tracker("楼下邻居家也没电了", intent="report_fault", form="fault_form",
+                           prior_events=earlier, sender_id="conv-detail")
+    events, messages = await run_action(ValidateFaultForm(), another)
+    assert "utter_ticket_note_added" not in [m.get("response") for m in messages]
