@@ -694,7 +694,7 @@ class ValidateApplicationForm(KeepsIdentitySlots, BaseFormValidation, FormValida
             # "那新租客住进来 户名能改成租客的吗" from a verified customer: the account answers every
             # question the form has, but the customer only asked. The answer and an offer, not a
             # ticket nobody asked for (a yes to the offer files it).
-            business = slots.get("business_type")
+            business = str(slots.get("business_type"))  # filled: no slot is left to ask
             dispatcher.utter_message(response="utter_offer_application", business=BUSINESS_TYPES[business]["label"],
                                      business_key=business)
             return [SlotSet("requested_slot", None), ActiveLoop(None), SlotSet("business_type", None),
