@@ -591,7 +591,7 @@ class AddressValidation:
 # something is wrong now ("没电了", "跳闸").
 OUTAGE_PLAN_QUESTION = re.compile(r"停电计划|计划停电|停电安排|停电通知|有没有停电|有停电吗|停不停电|会不会停电|要不要停电|"
                                   r"(明天|后天|这几天|这周|下周|过几天|周[一二三四五六日末])[^，,。]{0,6}(停电|停不停)")
-FAULT_NOW = re.compile(r"没电了|没有电了|不来电|跳闸|冒烟|火花|烧(?!个?(水|饭|菜|开水|点))|断电了|停电了|黑了|灯不亮|漏电|坏了")
+FAULT_NOW = re.compile(r"没电了|没有电了|不来电|跳闸|冒烟|火花|一闪一闪|忽明忽暗|(灯|灯泡|灯管|电视)[^，,。]{0,4}闪|烧(?!个?(水|饭|菜|开水|点))|断电了|停电了|黑了|灯不亮|漏电|坏了")
 
 
 # "店里总闸老是跳 一上午跳了五六次": a switch that keeps tripping, told as the fault it is.

@@ -374,3 +374,17 @@ async def test_more_about_the_fault_right_after_its_repair_was_filed_is_noted_on
                            prior_events=earlier, sender_id="conv-detail")
     events, messages = await run_action(ValidateFaultForm(), another)
     assert "utter_ticket_note_added" not in [m.get("response") for m in messages]
+
+
+@pytest.mark.asyncio
+async def test_a_flickering_light_after_an_offer_is_a_fault_not_the_offered_application(actions_gateway):
+    """Found trying it as a user: the tariff change offered after a peak/valley answer, then
+    "家里灯一闪一闪的 咋回事啊 中华路66号2栋302" opened that application, and the phone next filed it."""
+    from actions.faults import ValidateFaultForm
+
+    offer = [{"event": "bot", "text": "需要的话，我现在就可以帮您在线提交电价变更申请。"},
+             {"event": "slot", "name": "offered_business", "value": "tariff_change"}]
+    tracker = make_tracker("家里灯一闪一闪的 咋回事啊 中华路66号2栋302", intent="report_fault", form="fault_form",
+                           prior_events=offer, slots={"offered_business": "tariff_change"})
+    events, _ = await run_action(ValidateFaultForm(), tracker)
+    assert "application_form" not in followups(events)
