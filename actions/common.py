@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import re
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Dict, Iterable, Iterator, List, Optional, Text
+from typing import TYPE_CHECKING, Any, Dict, Iterable, Iterator, List, Optional, Text, Tuple
 from zoneinfo import ZoneInfo
 
 from rasa_sdk import Action, Tracker
@@ -1485,9 +1485,16 @@ async def add_to_just_filed(dispatcher: CollectingDispatcher, tracker: Tracker,
             or QUESTION_MARKS.search(text) \
             or re.search(r"吗|呢|多久|怎么|几天|还有|另外|再(投诉|反映|举报)|\d{7,}", text):
         return None
+    return await note_on_ticket(dispatcher, ticket_no, text, NOTED_TICKET_TYPES)
+
+
+async def note_on_ticket(dispatcher: CollectingDispatcher, ticket_no: str, text: str,
+                         types: Tuple[str, ...]) -> Optional[List[EventType]]:
+    """The customer's words noted on an open ticket of one of ``types``, said so, the form left;
+    None when the ticket is of another type, done, or the store cannot be reached."""
     try:
         ticket = await api_client.get_ticket(ticket_no)
-        if ticket.get("type") not in NOTED_TICKET_TYPES or ticket.get("status") in DONE_STATUSES:
+        if ticket.get("type") not in types or ticket.get("status") in DONE_STATUSES:
             return None
         await api_client.add_ticket_note(ticket_no, f"客户补充：{text[:1000]}")
     except api_client.ApiError:

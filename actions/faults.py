@@ -15,7 +15,7 @@ from actions.responses import echoed
 from actions.applications import REGISTERED, REGISTERED_WORDS, digits_to_ascii, looks_like_person, stated_account
 from actions.common import (
     FIXED_NOW,
-    bot_responses_within, bot_texts_within, ticket_announced_last_turn,
+    bot_responses_within, bot_texts_within, note_on_ticket, ticket_announced_last_turn,
     complaint_during_repair,
     account_numbers_in,
     CORRECTION_WORDS,
@@ -702,15 +702,7 @@ async def add_detail_to_just_filed_repair(dispatcher: CollectingDispatcher,
             or QUESTION_MARKS.search(text) or ANOTHER_FAULT.search(text) or entity_values(tracker, "address") \
             or find_hazards(text) or re.search(r"\d{4,}", text) or named_request(text) not in (None, "fault_form"):
         return None
-    try:
-        ticket = await api_client.get_ticket(ticket_no)
-        if ticket.get("type") != "repair" or ticket.get("status") in DONE_STATUSES:
-            return None
-        await api_client.add_ticket_note(ticket_no, f"客户补充：{text[:1000]}")
-    except api_client.ApiError:
-        return None
-    dispatcher.utter_message(response="utter_ticket_note_added", ticket_no=ticket_no)
-    return [SlotSet("requested_slot", None), ActiveLoop(None), FollowupAction("action_listen")]
+    return await note_on_ticket(dispatcher, ticket_no, text, ("repair",))
 
 
 class ValidateFaultForm(BaseFormValidation, AddressValidation, FormValidationAction):
