@@ -30,6 +30,7 @@ from actions.common import (
     finish_service,
     free_text_answer,
     identity_blocked_reply,
+    latest_intent,
     latest_text,
     looks_like_address,
     mask_phone,
@@ -292,6 +293,17 @@ def only_asked_about(text: str) -> bool:
         and not INTENDS_NEW.search(text) and not re.search(r"\d{10,11}", text)
 
 
+# Any word of applying or changing something ("办", "装", "改成…", "开通").
+APPLYING_WORDS = re.compile(r"办|申请|装|开通|改成|改为|换成|换个|换一个|挪|移|加大|增加|报装|登记|弄一个|搞一个")
+
+
+def names_no_application(text: str) -> bool:
+    """Heard as an application, yet the words name no business and ask for nothing to be done:
+    "那就是说暖风机白天开太多了呗" after a time-of-use bill is a remark, not a tariff change."""
+    return not text.startswith("/") and not business_from_text(text) and not APPLYING_WORDS.search(text) \
+        and not re.search(r"\d{4}", text)
+
+
 def business_just_filed(tracker: Tracker, turns: int = 3) -> Optional[str]:
     """The business of the application filed within the customer's last few messages ("需要死亡
     证明吗" right after a name transfer was filed is about the name transfer)."""
@@ -363,8 +375,8 @@ async def account_contact(dispatcher: CollectingDispatcher, tracker: Tracker, te
         if holder_and_premises:
             # An application for premises the account already supplies: its holder applies there.
             dispatcher.utter_message(response="utter_account_registered_premises", tail=account_no[-4:])
-            return {"account_no": account_no, "contact_phone": REGISTERED, "applicant_name": REGISTERED,
-                    "address": REGISTERED}
+            found = {"account_no": account_no, "contact_phone": REGISTERED, "address": REGISTERED}
+            return found if tracker.get_slot("applicant_name") else {**found, "applicant_name": REGISTERED}
         dispatcher.utter_message(response="utter_account_registered_phone", tail=account_no[-4:])
         return {"account_no": account_no, "contact_phone": REGISTERED}
     try:
@@ -690,7 +702,8 @@ class ValidateApplicationForm(KeepsIdentitySlots, BaseFormValidation, FormValida
         tracker.add_slots([SlotSet(name, value) for name, value in defaults.items()])
         required = await self.required_slots(self.domain_slots(domain), dispatcher, tracker, domain)
         next_slot = next((name for name in required if tracker.slots.get(name) is None), None)
-        if next_slot is None and asked is None and only_asked_about(text):
+        if next_slot is None and asked is None and (only_asked_about(text) or (
+                latest_intent(tracker)[0] == "apply_service" and names_no_application(text))):
             # "那新租客住进来 户名能改成租客的吗" from a verified customer: the account answers every
             # question the form has, but the customer only asked. The answer and an offer, not a
             # ticket nobody asked for (a yes to the offer files it).
@@ -841,8 +854,9 @@ class ValidateApplicationForm(KeepsIdentitySlots, BaseFormValidation, FormValida
         # "户号3201000033" given in an application for the account's own premises (增容, 过户, 充电桩…)
         # answers who applies and where as well as the phone: a customer of an existing account is
         # not asked for a name and an address the account has (blind customers gave only the 户号).
+        # ("户号3201000033 我叫叶俊杰": the name said with it stays the applicant's.)
         premises = tracker.get_slot("business_type") not in (None, "new_connection") \
-            and not tracker.get_slot("applicant_name") and not tracker.get_slot("address")
+            and not tracker.get_slot("address")
         account = await account_contact(dispatcher, tracker, text, holder_and_premises=premises)
         if account.get("contact_phone") == REGISTERED:
             # The verified account also answers who applies and where, unless said already.

@@ -337,6 +337,8 @@ TARIFF_TOPICS = {"tiered_tariff", "peak_valley_prices", "peak_valley_hours", "la
 # Personal words of a payment already made ("我刚交了", "已经缴了"): the customer waits for power.
 PAID_WORDS = re.compile(r"(刚|已经|已|都|才|昨天|今天|上午|下午|早上|晚上|刚刚)?(交|缴|充|付|补交|补缴)(了|完|过|上|掉|好了)"
                         r"|交完|缴完|缴清|交清|付了|充值了|支付宝|微信|网上国网")
+# The arrears named with the payment ("欠费停的 刚交了", "把欠的电费补上了"): a reconnection story.
+ARREARS_NAMED = re.compile(r"欠费|欠的|欠了|欠钱|没交电费|电费没交|停电通知|催费")
 # "超过24小时", "一天了", "两天了": longer than the reconnection promise.
 OVERDUE_WAIT = re.compile(r"(超过|过了|已经|都)\s*(24|二十四)\s*(个)?小时|[一两三四五六七八九十1-9]\s*天了|好几天|隔天|第二天还")
 
@@ -482,6 +484,17 @@ class ActionQueryBill(Action):
             bill = bills[0]
         if tracker.get_slot("bill_query") == "suspect_arrears":
             owing = [b for b in bills if b.get("status") in ("unpaid", "overdue")]
+            told = [latest_text(tracker), *earlier_customer_texts(tracker, 4)]
+            if not owing and any(PAID_WORDS.search(text) and ARREARS_NAMED.search(text) for text in told):
+                # "邻居说是欠费停的 我在外地刚给她交了三百块 多久能送电": the payment told has
+                # arrived, so nothing is owed; power comes back within 24 hours of it, a crew would
+                # find nothing to repair. (After 24 hours the reconnection request is opened.)
+                events = await reconnection_reply(dispatcher, tracker, account_no, bills)
+                if tracker.get_slot("paused_form") == "fault_form" and not tracker.get_slot("hazard"):
+                    tracker.slots["paused_form"] = None
+                    events += [SlotSet("paused_form", None)] + reset_form_slots("fault_form")
+                return reset + events + [SlotSet("fault_description", None)] + finish_service(
+                    dispatcher, tracker, served=True)
             if not owing:
                 # Nothing owed: the power cut is a fault, and the repair report goes on.
                 dispatcher.utter_message(response="utter_no_arrears_repair")

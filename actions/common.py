@@ -761,6 +761,8 @@ def non_value_kind(tracker: Tracker, slot: str) -> Optional[str]:
     target = correction_target(tracker)
     if target and target != slot:
         return "correction"
+    if slot in ("fault_description", "feedback_content") and COURTESY_ONLY.fullmatch(text):
+        return "courtesy"  # "好的 谢谢啦" at "请简单说一下情况": nothing was described
     digits = digits_only(text)
     if slot in ("contact_phone", "phone_last4") and len(digits) == 10 and not find_mobile(text):
         return "account"
@@ -799,6 +801,11 @@ def non_value_kind(tracker: Tracker, slot: str) -> Optional[str]:
         return "question"  # "那还是报修吧" at the address question: the request goes on, the value is asked
     return None
 
+
+# Only acknowledgement and thanks: "好的 谢谢啦", "嗯嗯 收到", "ok 多谢".
+COURTESY_ONLY = re.compile(
+    r"(?:(?:好的?|好滴|好嘞|好吧|嗯+|哦+|噢+|行|可以|收到|知道了|明白了?|ok|OK|okay|谢谢(?:啦|了|你|您|你们)?|蟹蟹|"
+    r"多谢|感谢|辛苦了?)[啦了呀啊哈吧的~～]*[\s，,。.！!~～]*)+")
 
 REQUEST_INTENTS = {"report_fault", "apply_service", "complain", "tip_off", "suggest", "praise", "query_outage"}
 
@@ -1824,7 +1831,8 @@ def apologise_if_angry(dispatcher: CollectingDispatcher, tracker: Tracker) -> bo
 COMPANION_SLOTS = ("address_from_account", "account_no", "area_type", "fault_description")
 
 FIELD_LABELS = {"address": "地址", "contact_phone": "联系电话", "account_no": "户号",
-                "phone_last4": "手机号后四位", "applicant_name": "申请人姓名"}
+                "phone_last4": "手机号后四位", "applicant_name": "申请人姓名",
+                "fault_description": "故障情况", "feedback_content": "具体情况"}
 
 
 def field_label(slot: Optional[str]) -> str:
@@ -2294,6 +2302,9 @@ class BaseFormValidation:
                 result = await self.account_at_phone_question(digits, dispatcher, tracker)
         elif kind == "wait":
             dispatcher.utter_message(response="utter_wait_ok")
+            result = {slot: None}
+        elif kind == "courtesy":
+            dispatcher.utter_message(response="utter_still_need", field=field_label(slot))
             result = {slot: None}
         elif kind == "plea":
             dispatcher.utter_message(response="utter_empathy_hurry")

@@ -99,8 +99,12 @@ class ActionAnswerBareDetail(Action):
             from actions.faults import tells_a_fault  # faults imports this module
 
             said = list(earlier_customer_texts(tracker, 3))
-            if any(named_request(text) == "outage_form" for text in said[:2]) \
-                    and not any(tells_a_fault(text) for text in said + [latest_text(tracker)]):
+            # (The outage answer may come after a bill, for "查电费 顺便问下明天停不停电": the
+            # question is then further back than the customer's identity answers.)
+            outage_answered = any(named_request(text) == "outage_form" for text in said[:2]) or any(
+                event.get("event") == "action" and event.get("name") == "action_query_outage"
+                for event in previous_turn(tracker))
+            if outage_answered and not any(tells_a_fault(text) for text in said + [latest_text(tracker)]):
                 # "雄州南路这一片下周有没有计划停电", answered "none found; if you have no power now,
                 # a repair?", then the exact address: a closer look for outages there, not a repair
                 # nobody asked for (ag-outage-002 got a crew sent to a factory planning its week).

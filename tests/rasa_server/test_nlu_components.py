@@ -647,3 +647,52 @@ def test_done_yet_a_crew_on_its_way_anger_at_outages_and_no_person(text, heard, 
 ])
 def test_how_long_the_work_under_way_still_takes_is_progress(text, heard, declared):
     assert _declared(text, heard).get("intent")["name"] == declared
+
+
+# --- the linear model's vote on the intent ---------------------------------------------
+
+def test_blend_averages_the_two_rankings_with_the_weight():
+    from nlu_components.linear_vote import blend
+
+    diet = [{"name": "query_outage", "confidence": 0.9}, {"name": "query_bill", "confidence": 0.1}]
+    linear = {"query_bill": 0.8, "query_outage": 0.15, "faq": 0.05}
+    ranked = blend(diet, linear, 0.7)
+    assert [entry["name"] for entry in ranked] == ["query_bill", "query_outage", "faq"]
+    assert ranked[0]["confidence"] == pytest.approx(0.7 * 0.8 + 0.3 * 0.1)
+    assert blend(diet, linear, 0.3)[0]["name"] == "query_outage"  # DIET's share decides then
+    # An intent DIET did not rank counts as 0 there.
+    assert blend(diet, linear, 0.5)[-1] == {"name": "faq", "confidence": pytest.approx(0.025)}
+
+
+def test_linear_vote_blends_with_the_ranking_before_it_and_leaves_training_labels():
+    import numpy as np
+    from rasa.shared.nlu.training_data.message import Message
+    from rasa.shared.nlu.training_data.training_data import TrainingData
+    from scipy.sparse import csr_matrix
+
+    from nlu_components.linear_vote import LinearIntentVote
+
+    vote = LinearIntentVote({"weight": 0.7}, "vote", None, None)
+    features = csr_matrix(np.array([[1, 0], [1, 0], [0, 1], [0, 1]], dtype=float))
+    vote.clf.fit(features, ["query_bill", "query_bill", "query_outage", "query_outage"])
+    vote._create_X = lambda messages: csr_matrix(np.array([[1, 0]] * len(messages), dtype=float))
+    heard = Message(data={"text": "查一下我家电费有没有欠钱", "intent": {"name": "query_outage", "confidence": 0.6},
+                          "intent_ranking": [{"name": "query_outage", "confidence": 0.6},
+                                             {"name": "query_bill", "confidence": 0.4}]})
+    alone = Message(data={"text": "电费"})
+    vote.process([heard, alone])
+    assert heard.get("intent")["name"] == "query_bill"
+    assert [e["name"] for e in heard.get("intent_ranking")] == ["query_bill", "query_outage"]
+    assert sum(e["confidence"] for e in heard.get("intent_ranking")) == pytest.approx(1.0)
+    assert alone.get("intent")["name"] == "query_bill"  # nothing before it: the linear model alone
+    labelled = Message(data={"text": "停电了吗", "intent": "query_outage"})
+    vote.process_training_data(TrainingData([labelled]))
+    assert labelled.get("intent") == "query_outage"
+
+
+def test_the_pipeline_averages_diet_with_the_linear_vote():
+    config = yaml.safe_load((ROOT / "config.yml").read_text(encoding="utf-8"))
+    names = [step["name"] for step in config["pipeline"]]
+    vote = names.index("nlu_components.linear_vote.LinearIntentVote")
+    assert names[vote - 1] == "DIETClassifier" and names.index("FallbackClassifier") > vote
+    assert 0 < config["pipeline"][vote]["weight"] < 1
