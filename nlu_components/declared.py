@@ -82,7 +82,7 @@ DECLARATIONS = (
     Declaration("query_progress", re.compile(EARLIER_REQUEST + r".{0,16}" + STATUS_ASKED + "|" + BUSINESS_DONE_ASKED +
                                              r"|师傅.{0,6}(?:到哪|还要多久|还有多久|多久(?:能)?到|什么时候到|啥时候到)"),
                 frozenset({"report_fault", "query_outage", "apply_service", "faq", "complain", "query_bill"}) | UNSURE,
-                re.compile(r"投诉|什么服务|啥服务|太差|不像话|态度|没人管|没人解决|多少次")),
+                re.compile(r"投诉|(?:什么|啥)(?:破|烂)?服务|破服务|太差|不像话|态度|没人管|没人解决|多少次|交代|说法")),
     # Changing the mobile number on file is a question for the FAQ (no business of the application
     # form, which took "登记的手机号换了 怎么改成新号码" as an application).
     Declaration("faq",
@@ -122,9 +122,28 @@ DECLARATIONS = (
                            r"咋(?:办|弄|搞|申请)|如何(?:办理|申请)|找谁|在哪")),
     # A person, asked for in so many words.
     Declaration("request_human",
-                re.compile(r"转(?:接)?(?:到)?人工|人工(?:客服|服务|坐席)|(?:找|要|换)(?:个|一个)?(?:真人|人工|活人)|跟(?:真人|人工|活人)(?:说|讲|聊)"),
+                re.compile(r"转(?:接)?(?:到|个|一下|给我)?人工|人工(?:客服|服务|坐席)|(?:找|要|换)(?:个|一个)?(?:真人|人工|活人)|"
+                           r"跟(?:真人|人工|活人)(?:说|讲|聊)"),
                 frozenset({"complain", "faq", "query_bill", "ask_bill_reason"}) | UNSURE,
                 re.compile(r"人工(?:客服|服务)?(?:的)?(?:态度|电话是|几点|时间)|投诉")),
+    # "家里没电了 你们这机器人问来问去的 赶紧给我转个人工": the fault told, and a person demanded
+    # instead of the questions (the person gets the story with the hand-off).
+    Declaration("request_human",
+                re.compile(r"(?:赶紧|直接|马上|快|快点)(?:给我|帮我)?转(?:接)?(?:到|个|一下)?人工|"
+                           r"(?:机器人|问来问去|说不清|听不懂).{0,16}转(?:接)?(?:到|个|一下)?人工"),
+                frozenset({"report_fault", "query_outage"}),
+                re.compile(r"(?:不要|不用|不需要|别)(?:给我)?转")),
+    # A grievance in so many words: "必须给我个交代", "什么破服务" (DIET: the story's request).
+    Declaration("complain",
+                re.compile(r"给(?:我|我们)?(?:个|一个)(?:交代|说法)|讨(?:个)?说法|(?:什么|啥)(?:破|烂)服务|破服务|服务太差"),
+                frozenset({"request_human", "query_progress"}) | UNSURE),
+    # What the utility does not supply: broadband, Wi-Fi, district heating, gas, water ("家里wifi
+    #连不上了 帮我报个修", "小区暖气什么时候通啊"), with no word of electricity.
+    Declaration("out_of_scope",
+                re.compile(r"宽带|wifi|无线网|网速|网络信号|(?<!电)暖气|燃气|煤气|天然气|自来水|水管|水费|话费|有线电视|电视信号",
+                           re.IGNORECASE),
+                frozenset({"report_fault", "query_outage", "query_bill", "apply_service", "faq", "query_progress"}),
+                re.compile(r"电(?!视|话|信|梯|脑)|跳闸|空开|插座|灯")),
 )
 
 

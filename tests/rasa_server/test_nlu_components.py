@@ -696,3 +696,21 @@ def test_the_pipeline_averages_diet_with_the_linear_vote():
     vote = names.index("nlu_components.linear_vote.LinearIntentVote")
     assert names[vote - 1] == "DIETClassifier" and names.index("FallbackClassifier") > vote
     assert 0 < config["pipeline"][vote]["weight"] < 1
+
+
+@pytest.mark.parametrize("text, heard, declared", [
+    # blind batches an/ao, first sight
+    ("家里没电了 你们这机器人问来问去的 赶紧给我转个人工", "report_fault", "request_human"),
+    ("家里没电了 不要转人工 直接派人来", "report_fault", "report_fault"),
+    ("报修三个小时了还没人来 什么破服务😡", "query_progress", "complain"),
+    ("报修三个小时了还没人来 什么破服务😡", "complain", "complain"),     # the progress rule gives way
+    ("等到半夜一点才来 还说是我家线的问题 这事你们必须给我个交代", "request_human", "complain"),
+    ("家里wifi连不上了 帮我报个修", "report_fault", "out_of_scope"),
+    ("小区暖气什么时候通啊", "query_outage", "out_of_scope"),
+    ("这个月话费怎么这么多", "query_bill", "out_of_scope"),
+    ("停电了 wifi也断了 啥时候来电", "query_outage", "query_outage"),   # electricity named: stays
+    ("电暖气一开就跳闸", "report_fault", "report_fault"),
+    ("水电费一起交的 电费怎么算", "query_bill", "query_bill"),
+])
+def test_a_person_demanded_a_grievance_and_services_the_utility_does_not_supply(text, heard, declared):
+    assert _declared(text, heard).get("intent")["name"] == declared
