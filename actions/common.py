@@ -1435,6 +1435,12 @@ async def reassure_after_filing(dispatcher: CollectingDispatcher, tracker: Track
     just_filed = ticket_announced_last_turn(tracker)
     text = latest_text(tracker)
     urged = bool(URGE_WORDS.search(text))
+    if not just_filed and urged and tracker.get_slot("requested_slot") is None and reconnection_promised_last_turn(tracker) \
+            and not re.search(r"投诉|举报|建议|表扬|人工|\d{3}", text):
+        # "她一个人在家 晚上没电暖气冷得很 能不能快点" right after "paid: power is back within 24
+        # hours" (NLU: a suggestion): an urge; what speeds it up, not a ticket.
+        dispatcher.utter_message(response="utter_urged_reconnection")
+        return [SlotSet("requested_slot", None), ActiveLoop(None), FollowupAction("action_listen")]
     if not just_filed or tracker.get_slot("requested_slot") is not None \
             or not (urged or (WAITING_WORDS.search(text) and not re.search(r"[吗?？]|停不停|什么时候", text))) \
             or re.search(r"投诉|举报|建议|表扬|\d{3}", text):
@@ -1455,6 +1461,12 @@ async def reassure_after_filing(dispatcher: CollectingDispatcher, tracker: Track
     sent = "repair" if ticket.get("type") == "repair" else "other"
     dispatcher.utter_message(response=f"utter_urged_{sent}_{kind}", **values)
     return [SlotSet("requested_slot", None), ActiveLoop(None), FollowupAction("action_listen")]
+
+
+def reconnection_promised_last_turn(tracker: Tracker) -> bool:
+    """The bot's last answer said power returns within 24 hours of paying the arrears."""
+    return any(event.get("event") == "bot" and "缴清后24小时内" in (event.get("text") or "")
+               for event in previous_turn(tracker))
 
 
 # Tickets that take more of the customer's words right after they were registered (a repair

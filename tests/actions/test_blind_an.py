@@ -146,3 +146,25 @@ async def test_a_name_with_the_account_keeps_the_name_and_takes_the_premises(act
     assert values.get("address") == REGISTERED and values.get("contact_phone") == REGISTERED
     assert values.get("account_no") == "3201000033"
     assert "utter_account_registered_premises" in responses(messages)
+
+
+@pytest.mark.asyncio
+async def test_an_urge_after_the_reconnection_promise_is_answered_not_filed(actions_gateway):
+    """an-arrears_reconnect-002: "她一个人在家 晚上没电暖气冷得很 能不能快点" right after "paid: power
+    returns within 24 hours" was heard as a suggestion and filed as one."""
+    from actions.feedback import ValidateFeedbackForm
+
+    promised = [{"event": "user", "text": "尾号7728"},
+                {"event": "bot", "text": "核对过了，电费已缴清（最近一次缴费：2026年12月4日）。缴清后24小时内会恢复供电，多数电表会自动合闸复电。"}]
+    tracker = make_tracker("她一个人在家 晚上没电暖气冷得很 能不能快点", intent="suggest", form="feedback_form",
+                           candidates={"feedback_type": "suggestion"}, prior_events=promised)
+    events, messages = await run_action(ValidateFeedbackForm(), tracker)
+    assert responses(messages) == ["utter_urged_reconnection"]
+    assert any(e.get("event") == "active_loop" and e.get("name") is None for e in events)
+    assert "95598" in texts(messages)[0]
+
+    # A suggestion in so many words after the same answer is a suggestion.
+    tracker = make_tracker("建议你们复电能快点 别让人等一天", intent="suggest", form="feedback_form",
+                           candidates={"feedback_type": "suggestion"}, prior_events=promised)
+    _, messages = await run_action(ValidateFeedbackForm(), tracker)
+    assert "utter_urged_reconnection" not in responses(messages)
