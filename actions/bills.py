@@ -336,7 +336,9 @@ TARIFF_TOPICS = {"tiered_tariff", "peak_valley_prices", "peak_valley_hours", "la
 
 # Personal words of a payment already made ("我刚交了", "已经缴了"): the customer waits for power.
 PAID_WORDS = re.compile(r"(刚|已经|已|都|才|昨天|今天|上午|下午|早上|晚上|刚刚)?(交|缴|充|付|补交|补缴)(了|完|过|上|掉|好了)"
-                        r"|交完|缴完|缴清|交清|付了|充值了|支付宝|微信|网上国网")
+                        r"|交完|缴完|缴清|交清|付了|充值了|支付宝|微信|网上国网"
+                        # "钱都交到村里代收点了", "缴给收费员了": paid somewhere, done.
+                        r"|(?<![忘没未不])(交|缴)(到|给|在)[^，,。？?\s]{1,8}了")
 # The arrears named with the payment ("欠费停的 刚交了", "把欠的电费补上了"): a reconnection story.
 ARREARS_NAMED = re.compile(r"欠费|欠的|欠了|欠钱|没交电费|电费没交|停电通知|催费")
 # "超过24小时", "一天了", "两天了": longer than the reconnection promise.

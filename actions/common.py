@@ -1481,6 +1481,10 @@ PAST_ONLY = re.compile(r"昨[天晚儿]|前[天晚]|上[午周礼个]|那[天次
 STILL_NOW = re.compile(r"现在|今天|此刻|还是|还没|一直|到现在|又|正在|快来|派人|来修|报修|修一下")
 
 
+# "不晓得叫啥", "不知道是什么名字": not knowing, told; no question asked.
+NOT_KNOWN_WHAT = re.compile(r"不(?:知道|晓得|清楚|记得)[^，,。？?]{0,4}(?:叫|是)?(?:啥|什么)(?:名字)?")
+
+
 async def add_to_just_filed(dispatcher: CollectingDispatcher, tracker: Tracker,
                             request_unnamed: bool = False) -> Optional[List[EventType]]:
     """"就是那个姓王的师傅 人特别好" right after a complaint, praise, suggestion or tip-off was
@@ -1501,8 +1505,10 @@ async def add_to_just_filed(dispatcher: CollectingDispatcher, tracker: Tracker,
     if not ticket_no or tracker.get_slot("requested_slot") is not None or len(text) < 4 \
             or text.startswith("/") or (intent in NOT_MORE_OF_THE_STORY and not past_outage_only and not place_only
                                          and not request_unnamed) \
-            or QUESTION_MARKS.search(text) \
-            or re.search(r"吗|呢|多久|怎么|几天|还有|另外|再(投诉|反映|举报)|\d{7,}", text):
+            or QUESTION_MARKS.search(NOT_KNOWN_WHAT.sub("", text)) \
+            or re.search(r"吗|呢|多久|怎么|几天|还有(?:个|一个|件|一件)?(?:事|问题)|还有(?:就是|我想|我要)|另外|"
+                         r"再(投诉|反映|举报)|\d{7,}", text):
+        # ("…还有个事", "另外…": another matter; "一个姓陈的师傅 还有一个年轻的" is more of the same.)
         return None
     return await note_on_ticket(dispatcher, ticket_no, text, NOTED_TICKET_TYPES)
 

@@ -168,3 +168,44 @@ async def test_an_urge_after_the_reconnection_promise_is_answered_not_filed(acti
                            candidates={"feedback_type": "suggestion"}, prior_events=promised)
     _, messages = await run_action(ValidateFeedbackForm(), tracker)
     assert "utter_urged_reconnection" not in responses(messages)
+
+
+@pytest.mark.parametrize("text, paid", [
+    ("俺家电叫停了 说是欠费 钱都交到村里代收点了 咋还没电嘞", True),   # ap-arrears_reconnect-002
+    ("欠费停电了 钱缴给收费员了 啥时候来电", True),
+    ("欠费停电了 钱要交到哪里 多久能来电", False),                           # where to pay, not paid
+    ("欠费停了 钱还没交到位 咋办", False),
+])
+def test_paid_somewhere_is_a_payment(text, paid):
+    from actions.bills import wants_reconnection
+
+    assert wants_reconnection(text) is paid
+
+
+@pytest.mark.asyncio
+async def test_the_staff_praised_described_right_after_is_noted_on_the_praise(actions_gateway):
+    """ap-praise-001: "一个姓陈的师傅 还有一个年轻的不晓得叫啥" right after the praise was filed
+    (heard as a complaint) was filed as a complaint: "还有" stood for another matter."""
+    import uuid
+
+    from actions import api_client
+    from actions.common import add_to_just_filed
+
+    conversation = f"conv-{uuid.uuid4().hex[:8]}"
+    praise = await api_client.create_ticket({
+        "request_key": f"test:{uuid.uuid4().hex}", "type": "praise", "summary": "表扬：雨夜抢修的两位师傅",
+        "channel": "web", "conversation_id": conversation, "details": {"content": "雨夜抢修的两位师傅"}})
+    filed = [{"event": "user", "text": "溧水区白马镇曹家桥村93号"},
+             {"event": "bot", "text": f"您的表扬已登记，编号：{praise['ticket_no']}。"},
+             {"event": "bot", "text": "请问您对这次服务满意吗？"}]
+    from rasa_sdk.executor import CollectingDispatcher
+
+    for text, noted in [("一个姓陈的师傅 还有一个年轻的不晓得叫啥", True), ("还有个事 我家电表走得特别快", False)]:
+        tracker = make_tracker(text, intent="complain", sender_id=conversation, prior_events=filed)
+        dispatcher = CollectingDispatcher()
+        events = await add_to_just_filed(dispatcher, tracker)
+        assert (events is not None) is noted, text
+        if noted:
+            assert [m.get("response") for m in dispatcher.messages] == ["utter_ticket_note_added"]
+    ticket = await api_client.get_ticket(praise["ticket_no"])
+    assert "姓陈的师傅" in str(ticket) and "电表走得特别快" not in str(ticket)
