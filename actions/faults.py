@@ -44,6 +44,7 @@ from actions.common import (
     mask_phone,
     now_shanghai,
     opening_text,
+    previous_turn,
     recently_in,
     parse_iso,
     VILLAGE_LEVEL,
@@ -705,6 +706,19 @@ async def add_detail_to_just_filed_repair(dispatcher: CollectingDispatcher,
     return await note_on_ticket(dispatcher, ticket_no, text, ("repair",))
 
 
+# The customer's own reason for high usage: "可能是空调开太猛了", "原来是暖风机用得多".
+USAGE_EXPLAINED = re.compile(r"(?:可能|估计|应该|大概|肯定|原来|怪不得|难怪|就是说)[^，,。？?]{0,10}"
+                             r"(?:开|用|烧|耗)(?:得|的|太|了)?(?:太)?(?:猛|多|久|厉害|狠|勤)")
+
+
+def usage_explained_after_bill(tracker: Tracker, text: str) -> bool:
+    """Right after a bill was shown, the message explains the usage and tells no fault."""
+    bill_shown = any(event.get("event") == "bot" and re.search(r"电费账单|用电量|用电 \d+ 度", event.get("text") or "")
+                     for event in previous_turn(tracker))
+    return bill_shown and bool(USAGE_EXPLAINED.search(text)) and not (
+        tells_a_fault(text) or FAULT_STORY_WORDS.search(text) or find_hazards(text) or SEND_A_CREW.search(text))
+
+
 class ValidateFaultForm(BaseFormValidation, AddressValidation, FormValidationAction):
     def name(self) -> Text:
         return "validate_fault_form"
@@ -719,6 +733,11 @@ class ValidateFaultForm(BaseFormValidation, AddressValidation, FormValidationAct
             return reassured
         asked = tracker.get_slot("requested_slot")
         text = latest_text(tracker)
+        if asked is None and not tracker.get_slot("fault_description") and usage_explained_after_bill(tracker, text):
+            # "ok 大概知道了 可能是空调开太猛了" right after the bill (NLU: a fault): the customer's own
+            # reason for the usage; no fault is told, no crew is sent.
+            dispatcher.utter_message(response="utter_anything_else")
+            return [SlotSet("requested_slot", None), ActiveLoop(None), FollowupAction("action_listen")]
         if asked is None and not tracker.get_slot("fault_description"):
             from actions.menu import fault_told_just_before, offered_business  # menu imports the forms' helpers
 

@@ -209,3 +209,26 @@ async def test_the_staff_praised_described_right_after_is_noted_on_the_praise(ac
             assert [m.get("response") for m in dispatcher.messages] == ["utter_ticket_note_added"]
     ticket = await api_client.get_ticket(praise["ticket_no"])
     assert "姓陈的师傅" in str(ticket) and "电表走得特别快" not in str(ticket)
+
+
+@pytest.mark.asyncio
+async def test_the_customers_own_reason_for_the_usage_after_a_bill_sends_no_crew(actions_gateway):
+    """ao-bill-003 (trying the final model on the dev batches): "ok 大概知道了 可能是空调开太猛了" right
+    after the bill, heard as a fault, filed a repair at the tenant's address with no question asked."""
+    from actions.faults import ValidateFaultForm
+
+    shown = [{"event": "user", "text": "那这个月一共用了多少度 峰谷各多少"},
+             {"event": "bot", "text": "2026年11月电费账单（户号尾号0038）：\n· 用电量：333 度"}]
+    slots = {"identity_verified": True, "account_no": "3201000038", "verified_account_no": "3201000038",
+             "customer_address": "江苏省南京市玄武区珠江路201号金陵小区3栋702室"}
+    tracker = make_tracker("ok 大概知道了 可能是空调开太猛了", intent="report_fault", form="fault_form",
+                           slots=slots, prior_events=shown)
+    events, messages = await run_action(ValidateFaultForm(), tracker)
+    assert responses(messages) == ["utter_anything_else"]
+    assert any(e.get("event") == "active_loop" and e.get("name") is None for e in events)
+
+    # A fault told after the bill is a fault: the form goes on.
+    tracker = make_tracker("可能是空调开太猛了 现在一开就跳闸", intent="report_fault", form="fault_form",
+                           slots=slots, prior_events=shown)
+    _, messages = await run_action(ValidateFaultForm(), tracker)
+    assert "utter_anything_else" not in responses(messages)
