@@ -345,6 +345,13 @@ ARREARS_NAMED = re.compile(r"欠费|欠的|欠了|欠钱|没交电费|电费没�
 OVERDUE_WAIT = re.compile(r"(超过|过了|已经|都)\s*(24|二十四)\s*(个)?小时|[一两三四五六七八九十1-9]\s*天了|好几天|隔天|第二天还")
 
 
+def paid_arrears_told(tracker: Tracker) -> bool:
+    """The customer's last messages tell the arrears and their payment ("邻居说是欠费停的 我在外地
+    刚给她交了三百块", "钱都交到村里代收点了")."""
+    return any(PAID_WORDS.search(text) and ARREARS_NAMED.search(text)
+               for text in [latest_text(tracker), *earlier_customer_texts(tracker, 4)])
+
+
 def wants_reconnection(text: Optional[str]) -> bool:
     """Arrears paid, power not back: the customer's own case, not the general rule."""
     from actions.faq import asks_power_back_after_paying  # faq imports this module
@@ -486,17 +493,6 @@ class ActionQueryBill(Action):
             bill = bills[0]
         if tracker.get_slot("bill_query") == "suspect_arrears":
             owing = [b for b in bills if b.get("status") in ("unpaid", "overdue")]
-            told = [latest_text(tracker), *earlier_customer_texts(tracker, 4)]
-            if not owing and any(PAID_WORDS.search(text) and ARREARS_NAMED.search(text) for text in told):
-                # "邻居说是欠费停的 我在外地刚给她交了三百块 多久能送电": the payment told has
-                # arrived, so nothing is owed; power comes back within 24 hours of it, a crew would
-                # find nothing to repair. (After 24 hours the reconnection request is opened.)
-                events = await reconnection_reply(dispatcher, tracker, account_no, bills)
-                if tracker.get_slot("paused_form") == "fault_form" and not tracker.get_slot("hazard"):
-                    tracker.slots["paused_form"] = None
-                    events += [SlotSet("paused_form", None)] + reset_form_slots("fault_form")
-                return reset + events + [SlotSet("fault_description", None)] + finish_service(
-                    dispatcher, tracker, served=True)
             if not owing:
                 # Nothing owed: the power cut is a fault, and the repair report goes on.
                 dispatcher.utter_message(response="utter_no_arrears_repair")

@@ -802,10 +802,10 @@ def non_value_kind(tracker: Tracker, slot: str) -> Optional[str]:
     return None
 
 
-# Only acknowledgement and thanks: "好的 谢谢啦", "嗯嗯 收到", "ok 多谢".
+# Only acknowledgement and thanks: "好的 谢谢啦", "嗯嗯 收到", "ok 多谢", "麻烦您了".
 COURTESY_ONLY = re.compile(
     r"(?:(?:好的?|好滴|好嘞|好吧|嗯+|哦+|噢+|行|可以|收到|知道了|明白了?|ok|OK|okay|谢谢(?:啦|了|你|您|你们)?|蟹蟹|"
-    r"多谢|感谢|辛苦了?)[啦了呀啊哈吧的~～]*[\s，,。.！!~～]*)+")
+    r"多谢|感谢|辛苦了?|麻烦(?:你|您|你们)?了?)[啦了呀啊哈吧的~～]*[\s，,。.！!~～]*)+")
 
 REQUEST_INTENTS = {"report_fault", "apply_service", "complain", "tip_off", "suggest", "praise", "query_outage"}
 
@@ -1608,7 +1608,6 @@ async def complete_callback(dispatcher: CollectingDispatcher, tracker: Tracker, 
 
 # What may stand beside a phone number given for the ticket just registered.
 _PHONE_LABEL = re.compile(r"(我的|联系)?(手机号码?|电话号码?|手机|电话|号码|联系方式)[是为：:]?|打这个(号码?|电话)?|[\d\s\-－，,。！!、：:]")
-_COURTESY_ONLY = re.compile(r"(好的?|谢谢|麻烦了?|辛苦了?|嗯|哦|啊|吧|了|您|你们?)*")
 _NEW_REQUEST_WORDS = re.compile(r"投诉|举报|建议|表扬|报修|申请|查|还有|另外|再|也")
 
 
@@ -1645,7 +1644,7 @@ async def correct_just_filed_phone(dispatcher: CollectingDispatcher, tracker: Tr
         if len(rest) > (40 if PHONE_TALK.search(rest) else 20) or named_request(rest) \
                 or _NEW_REQUEST_WORDS.search(rest) or SEND_A_CREW.search(rest):
             return None
-    noted = "" if corrected or _COURTESY_ONLY.fullmatch(rest) or len(rest) < 4 else rest
+    noted = "" if corrected or not rest or COURTESY_ONLY.fullmatch(rest) or len(rest) < 4 else rest
     try:
         await api_client.set_ticket_contact(ticket_no, phone)
         if noted:

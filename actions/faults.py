@@ -643,15 +643,19 @@ SUSPECTED_ARREARS = re.compile(r"(是不是|是否|会不会|难道|怕是|可�
 
 
 def arrears_check_first(dispatcher: CollectingDispatcher, tracker: Tracker) -> List[EventType]:
-    """The bills are checked before anything else; a repair follows only when nothing is owed."""
-    dispatcher.utter_message(response="utter_arrears_check")
+    """The bills are checked before anything else; a repair follows only when nothing is owed.
+    Arrears told as paid are the reconnection check instead: nothing owed then means the payment
+    arrived and power returns within 24 hours of it, not a fault for a crew."""
+    from actions.bills import paid_arrears_told  # bills imports this module
+
+    reconnection = paid_arrears_told(tracker)
+    dispatcher.utter_message(response="utter_reconnection_check" if reconnection else "utter_arrears_check")
     events: List[EventType] = [SlotSet("requested_slot", None), ActiveLoop(None),
-                               SlotSet("bill_query", "suspect_arrears"),
-                               # kept for the repair that follows when nothing is owed
-                               SlotSet("fault_description", latest_text(tracker)[:500])]
-    if tracker.get_slot("identity_verified"):
-        return events + [FollowupAction("action_query_bill")]
-    return events + [FollowupAction("bill_form")]
+                               SlotSet("bill_query", "reconnect" if reconnection else "suspect_arrears")]
+    if not reconnection:
+        # kept for the repair that follows when nothing is owed
+        events.append(SlotSet("fault_description", latest_text(tracker)[:500]))
+    return events + [FollowupAction("action_query_bill" if tracker.get_slot("identity_verified") else "bill_form")]
 
 
 def suspects_arrears(tracker: Tracker) -> bool:

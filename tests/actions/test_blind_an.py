@@ -79,7 +79,10 @@ async def test_arrears_just_paid_and_nothing_owed_is_a_reconnection_not_a_repair
     """an-arrears_reconnect-002: "邻居说是欠费停的 我在外地刚给她交了三百块 多久能送电"; the account
     owed nothing any more (the payment had arrived), so the bot said the cut was no arrears and
     sent a crew."""
+    from rasa_sdk.executor import CollectingDispatcher
+
     from actions.bills import ActionQueryBill
+    from actions.faults import arrears_check_first
     from bot.store import STORE
     from bot.store.models import Bill
 
@@ -87,22 +90,26 @@ async def test_arrears_just_paid_and_nothing_owed_is_a_reconnection_not_a_repair
     with actions_gateway.app[STORE].session() as session:
         statuses = session.execute(select(Bill.status).where(Bill.account_no == account_no)).scalars().all()
     assert statuses and not {"unpaid", "overdue"} & set(statuses), "the demo account owes nothing"
-    slots = {"identity_verified": True, "account_no": account_no, "verified_account_no": account_no,
-             "bill_query": "suspect_arrears", "paused_form": "fault_form"}
-    opening = [{"event": "user", "text": "我妈家没电了 邻居说是欠费停的 我在外地刚给她交了三百块 多久能送电"},
-               {"event": "user", "text": "户号3201000024"}]
-    events, messages = await run_action(ActionQueryBill(), make_tracker("尾号7728", intent="inform",
-                                                                        slots=slots, prior_events=opening))
+    verified = {"identity_verified": True, "account_no": account_no, "verified_account_no": account_no}
+
+    async def checked(opening):
+        """The arrears check started by the opening, then the bill action it leads to."""
+        dispatcher = CollectingDispatcher()
+        started = arrears_check_first(dispatcher, make_tracker(opening, intent="query_outage", slots=verified))
+        slots = {**verified, **slot_values(started), "paused_form": "fault_form"}
+        events, messages = await run_action(ActionQueryBill(), make_tracker(
+            "尾号7728", intent="inform", slots=slots, prior_events=[{"event": "user", "text": opening}]))
+        return responses(dispatcher.messages) + responses(messages), events
+
+    said, events = await checked("我妈家没电了 邻居说是欠费停的 我在外地刚给她交了三百块 多久能送电")
     assert "fault_form" not in followups(events)
-    assert "utter_reconnection_paid_wait" in responses(messages)
+    assert "utter_reconnection_paid_wait" in said and "utter_no_arrears_repair" not in said
     assert slot_values(events).get("paused_form", "kept") is None  # the repair paused for the check ends
 
     # Without a payment told, nothing owed means the cut is a fault: the repair goes on.
-    unpaid = [{"event": "user", "text": "我家没电了 是不是欠费停的"}, {"event": "user", "text": "户号3201000024"}]
-    events, messages = await run_action(ActionQueryBill(), make_tracker("尾号7728", intent="inform",
-                                                                        slots=slots, prior_events=unpaid))
+    said, events = await checked("我家没电了 邻居都有电 是不是欠费给我停了")
     assert followups(events) == ["fault_form"]
-    assert "utter_no_arrears_repair" in responses(messages)
+    assert "utter_no_arrears_repair" in said
 
 
 VERIFIED_TEA_HOUSE = {"identity_verified": True, "account_no": "3201000031", "verified_account_no": "3201000031",
