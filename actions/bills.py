@@ -339,17 +339,8 @@ PAID_WORDS = re.compile(r"(刚|已经|已|都|才|昨天|今天|上午|下午|�
                         r"|交完|缴完|缴清|交清|付了|充值了|支付宝|微信|网上国网"
                         # "钱都交到村里代收点了", "缴给收费员了": paid somewhere, done.
                         r"|(?<![忘没未不])(交|缴)(到|给|在)[^，,。？?\s]{1,8}了")
-# The arrears named with the payment ("欠费停的 刚交了", "把欠的电费补上了"): a reconnection story.
-ARREARS_NAMED = re.compile(r"欠费|欠的|欠了|欠钱|没交电费|电费没交|停电通知|催费")
 # "超过24小时", "一天了", "两天了": longer than the reconnection promise.
 OVERDUE_WAIT = re.compile(r"(超过|过了|已经|都)\s*(24|二十四)\s*(个)?小时|[一两三四五六七八九十1-9]\s*天了|好几天|隔天|第二天还")
-
-
-def paid_arrears_told(tracker: Tracker) -> bool:
-    """The customer's last messages tell the arrears and their payment ("邻居说是欠费停的 我在外地
-    刚给她交了三百块", "钱都交到村里代收点了")."""
-    return any(PAID_WORDS.search(text) and ARREARS_NAMED.search(text)
-               for text in [latest_text(tracker), *earlier_customer_texts(tracker, 4)])
 
 
 def wants_reconnection(text: Optional[str]) -> bool:

@@ -644,17 +644,18 @@ SUSPECTED_ARREARS = re.compile(r"(是不是|是否|会不会|难道|怕是|可�
 
 def arrears_check_first(dispatcher: CollectingDispatcher, tracker: Tracker) -> List[EventType]:
     """The bills are checked before anything else; a repair follows only when nothing is owed.
-    Arrears told as paid are the reconnection check instead: nothing owed then means the payment
-    arrived and power returns within 24 hours of it, not a fault for a crew."""
-    from actions.bills import paid_arrears_told  # bills imports this module
+    Arrears told as paid with power asked back ("邻居说是欠费停的 我在外地刚给她交了三百块 多久能送电")
+    go the way the repair form sends them: the reconnection answer and check (nothing owed then
+    means the payment arrived, not a fault for a crew)."""
+    from actions.faq import asks_power_back_after_paying  # faq imports this module
 
-    reconnection = paid_arrears_told(tracker)
-    dispatcher.utter_message(response="utter_reconnection_check" if reconnection else "utter_arrears_check")
-    events: List[EventType] = [SlotSet("requested_slot", None), ActiveLoop(None),
-                               SlotSet("bill_query", "reconnect" if reconnection else "suspect_arrears")]
-    if not reconnection:
-        # kept for the repair that follows when nothing is owed
-        events.append(SlotSet("fault_description", latest_text(tracker)[:500]))
+    leave: List[EventType] = [SlotSet("requested_slot", None), ActiveLoop(None)]
+    if asks_power_back_after_paying(latest_text(tracker)):
+        return leave + [FollowupAction("action_answer_faq")]
+    dispatcher.utter_message(response="utter_arrears_check")
+    events = leave + [SlotSet("bill_query", "suspect_arrears"),
+                      # kept for the repair that follows when nothing is owed
+                      SlotSet("fault_description", latest_text(tracker)[:500])]
     return events + [FollowupAction("action_query_bill" if tracker.get_slot("identity_verified") else "bill_form")]
 
 

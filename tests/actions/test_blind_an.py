@@ -82,6 +82,7 @@ async def test_arrears_just_paid_and_nothing_owed_is_a_reconnection_not_a_repair
     from rasa_sdk.executor import CollectingDispatcher
 
     from actions.bills import ActionQueryBill
+    from actions.faq import ActionAnswerFaq
     from actions.faults import arrears_check_first
     from bot.store import STORE
     from bot.store.models import Bill
@@ -93,9 +94,14 @@ async def test_arrears_just_paid_and_nothing_owed_is_a_reconnection_not_a_repair
     verified = {"identity_verified": True, "account_no": account_no, "verified_account_no": account_no}
 
     async def checked(opening):
-        """The arrears check started by the opening, then the bill action it leads to."""
+        """The arrears check started by the opening, what it leads to, then the bill action."""
         dispatcher = CollectingDispatcher()
         started = arrears_check_first(dispatcher, make_tracker(opening, intent="query_outage", slots=verified))
+        if followups(started) == ["action_answer_faq"]:
+            answered, faq_messages = await run_action(ActionAnswerFaq(), make_tracker(
+                opening, intent="query_outage", slots=verified))
+            started += answered
+            dispatcher.messages.extend(faq_messages)
         slots = {**verified, **slot_values(started), "paused_form": "fault_form"}
         events, messages = await run_action(ActionQueryBill(), make_tracker(
             "尾号7728", intent="inform", slots=slots, prior_events=[{"event": "user", "text": opening}]))
@@ -104,6 +110,7 @@ async def test_arrears_just_paid_and_nothing_owed_is_a_reconnection_not_a_repair
     said, events = await checked("我妈家没电了 邻居说是欠费停的 我在外地刚给她交了三百块 多久能送电")
     assert "fault_form" not in followups(events)
     assert "utter_reconnection_paid_wait" in said and "utter_no_arrears_repair" not in said
+    assert "utter_arrears_check" not in said
     assert slot_values(events).get("paused_form", "kept") is None  # the repair paused for the check ends
 
     # Without a payment told, nothing owed means the cut is a fault: the repair goes on.
