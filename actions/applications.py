@@ -14,6 +14,7 @@ from actions import api_client
 from actions.responses import echoed
 from actions.common import (
     STOP_WORDS,
+    VILLAGE_LEVEL,
     opening_text,
     second_request,
     second_request_events,
@@ -208,7 +209,7 @@ ACCOUNT_NAME_CHANGE = re.compile(r"(户头|户名|名字|名下)[^。？?]{0,14}
 
 
 # --- several answers in one message: "我叫孙福根 电话131…", "户号3201000014 尾号9073" ---
-NAME_IN_TEXT = re.compile(r"(?:我叫|名字叫|名字是|姓名[是:：]?|申请人[是叫:：]?|户主[是叫]|买家叫|买方叫|联系人写我|联系人是|联系人[:：]?|"
+NAME_IN_TEXT = re.compile(r"(?:我叫|俺叫|名字叫|名字是|姓名[是:：]?|申请人[是叫:：]?|户主[是叫]|买家叫|买方叫|联系人写我|联系人是|联系人[:：]?|"
                           r"(?:经办人|负责人|对接人)[是叫:：]?|"
                           r"我是老板|我是户主)\s*([\u4e00-\u9fa5·]{2,4}?)(?=$|[\s，,。.、；;]|电话|手机|号码|住|家住|地址|身份证)")
 # A business applies in its own name: "单位是南京华宁纺织有限公司", "我们公司叫…电子厂".
@@ -256,7 +257,8 @@ def address_in_text(text: str) -> Optional[str]:
         words = marked.group(1).split()
         kept = words[:1] + list(itertools.takewhile(lambda word: not NOT_AN_ADDRESS_WORD.search(word), words[1:]))
         said = " ".join(kept)
-        if ADDRESS_IN_TEXT.search(said) and len(said) >= 5:
+        # (A village's field or yard named as the address may have no number: "砖墙镇花联村 村东头那片地".)
+        if (ADDRESS_IN_TEXT.search(said) or VILLAGE_LEVEL.search(said)) and len(said) >= 5:
             return said
     parts = [FILLER.sub("", part).strip() for part in re.split(r"[，,。；;]", text)]
     parts = [part for part in parts if ADDRESS_IN_TEXT.search(part) and len(part) >= 5]
@@ -964,9 +966,11 @@ class ValidateApplicationForm(KeepsIdentitySlots, BaseFormValidation, FormValida
                 break
         # An address names a place and a number (a village may go without one).
         if len(text) < 4 or not looks_like_address(text, tracker, need_number=True):
-            if tracker.get_slot("requested_slot") in (None, "business_type"):
-                # "在雨花台区开了个饭馆": a district in the opening words, not an answer yet.
-                return {"address": None}
+            if tracker.get_slot("requested_slot") != "address":
+                # "在雨花台区开了个饭馆": a district in the opening words, not an answer yet;
+                # "公司叫南京驰电新能源 …" after "雨花台区软件大道188号": a city inside a company's
+                # name is no new address. What was held stays; the address is asked in its turn.
+                return {"address": slot_before_this_message(tracker, "address")}
             dispatcher.utter_message(response="utter_address_incomplete")
             return {"address": None}
         return {"address": text}

@@ -1485,6 +1485,10 @@ STILL_NOW = re.compile(r"现在|今天|此刻|还是|还没|一直|到现在|又
 NOT_KNOWN_WHAT = re.compile(r"不(?:知道|晓得|清楚|记得)[^，,。？?]{0,4}(?:叫|是)?(?:啥|什么)(?:名字)?")
 
 
+# The staff member a praise or complaint is about: a surname, a look, a badge number.
+STAFF_DESCRIBED = re.compile(r"姓[\u4e00-\u9fff]|师傅|小伙|小姑娘|戴(着)?眼镜|工号|工牌|名字|个子|胖胖|瘦瘦|年纪|岁数|穿(着)?")
+
+
 async def add_to_just_filed(dispatcher: CollectingDispatcher, tracker: Tracker,
                             request_unnamed: bool = False) -> Optional[List[EventType]]:
     """"就是那个姓王的师傅 人特别好" right after a complaint, praise, suggestion or tip-off was
@@ -1502,9 +1506,11 @@ async def add_to_just_filed(dispatcher: CollectingDispatcher, tracker: Tracker,
     # happened (NLU heard a fault in the address), not a fault told.
     place_only = bool(entity_values(tracker, "address")) and not tells_a_fault(text) and not find_hazards(text) \
         and named_request(text) is None and only_an_address(text, tracker) is None  # (alone: confirms or corrects)
+    # "名字不知道 其中一个戴眼镜的 好像姓陈" after a praise (NLU heard a fault): who was meant.
+    staff_described = bool(STAFF_DESCRIBED.search(text)) and not tells_a_fault(text) and not find_hazards(text)
     if not ticket_no or tracker.get_slot("requested_slot") is not None or len(text) < 4 \
             or text.startswith("/") or (intent in NOT_MORE_OF_THE_STORY and not past_outage_only and not place_only
-                                         and not request_unnamed) \
+                                         and not staff_described and not request_unnamed) \
             or QUESTION_MARKS.search(NOT_KNOWN_WHAT.sub("", text)) \
             or re.search(r"吗|呢|多久|怎么|几天|还有(?:个|一个|件|一件)?(?:事|问题)|还有(?:就是|我想|我要)|另外|"
                          r"再(投诉|反映|举报)|\d{7,}", text):

@@ -592,7 +592,7 @@ class AddressValidation:
 # something is wrong now ("没电了", "跳闸").
 OUTAGE_PLAN_QUESTION = re.compile(r"停电计划|计划停电|停电安排|停电通知|有没有停电|有停电吗|停不停电|会不会停电|要不要停电|"
                                   r"(明天|后天|这几天|这周|下周|过几天|周[一二三四五六日末])[^，,。]{0,6}(停电|停不停)")
-FAULT_NOW = re.compile(r"没电了|没有电了|不来电|跳闸|冒烟|火花|一闪一闪|忽明忽暗|(灯|灯泡|灯管|电视)[^，,。]{0,4}闪|烧(?!个?(水|饭|菜|开水|点))|断电了|停电了|黑了|灯不亮|漏电|坏了")
+FAULT_NOW = re.compile(r"没电了|(没电|停电|断电)(已经|都|快)?[一两三四五六七八九十半好几\d][^，,。？?]{0,5}(小时|钟头|分钟|天)多?了|没有电了|不来电|跳闸|冒烟|火花|一闪一闪|忽明忽暗|(灯|灯泡|灯管|电视)[^，,。]{0,4}闪|烧(?!个?(水|饭|菜|开水|点))|断电了|停电了|黑了|灯(又|还|也|都)?不亮|漏电|坏了")
 
 
 # "店里总闸老是跳 一上午跳了五六次": a switch that keeps tripping, told as the fault it is.
@@ -628,9 +628,10 @@ BILL_ASKED = re.compile(r"(查|问|看)[^，,。]{0,4}(电费|账单)|电费[^�
 
 def fault_with_bill_aside(text: Optional[str]) -> bool:
     """A fault now with a bill question in the same message ("家里突然没电了 顺便问下电费多少",
-    "查下电费 顺便家里卫生间那一路没电了"), not "没电了 是不是欠费了"."""
+    "查下电费 顺便家里卫生间那一路没电了", "一是帮我查下这个月电费多少 二是店里总闸老跳"), not
+    "没电了 是不是欠费了"."""
     text = text or ""
-    return bool(FAULT_NOW.search(text) and (BILL_ASIDE.search(text) or BILL_ASKED.search(text))) \
+    return (tells_a_fault(text) and bool(BILL_ASIDE.search(text) or BILL_ASKED.search(text))) \
         and not SUSPECTED_ARREARS.search(text) and not is_reconnection(text)
 
 

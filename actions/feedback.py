@@ -170,6 +170,9 @@ KIND_SWITCH = re.compile(r"(其实)?(也)?(?:不算|谈不上|说不上|称不�
 # Praise in the customer's words ("你们那个小伙子蛮好的 服务态度没得话说"), and a grievance.
 PRAISE_WORDS = re.compile(r"表扬|点赞|点个赞|好评|蛮好|挺好的|很好|真好|没话说|没得话说|没的说|给力|辛苦了|感谢|谢谢你们|"
                           r"负责任|热心|耐心|态度好|态度很好|修得又快|来得(真|很|挺)?快")
+# Faults before this one, or a repair asked for before: a grievance, not only a fault told.
+EARLIER_FAULTS = re.compile(r"第[二三四五六七八九十2-9几]\s*(次|回)|又|老是|总是|天天|经常|隔三差五|三天两头|动不动|"
+                            r"好几(次|回)|几回|报(了|过)?修|打了.{0,4}(电话|次)")
 GRIEVANCE_SAID = re.compile(LET_DOWN.pattern + r"|不像话|太慢|乱收|多收|不合理|离谱|翻倍|不通知|不打招呼|连个招呼|"
                             r"骗|凶|骂|差劲|垃圾|气死")
 
@@ -276,10 +279,11 @@ class ValidateFeedbackForm(KeepsIdentitySlots, BaseFormValidation, FormValidatio
         named = NAMES_FEEDBACK.search(text)
         from actions.faq import answer_again_plainly, asks_power_back_after_paying  # faq imports this module
 
-        if not named and tells_a_fault(text) and not (GRIEVANCE_SAID.search(text) or is_angry(text)) \
-                and not is_reconnection(text):
-            # "店里总闸老是跳 一上午跳了五六次 生意都没法做" (NLU heard a complaint): a fault
-            # told, with nothing held against us: the repair.
+        if not named and tells_a_fault(text) and not GRIEVANCE_SAID.search(text) and not is_reconnection(text) \
+                and not (is_angry(text) and EARLIER_FAULTS.search(text)):
+            # "店里总闸老是跳 一上午跳了五六次 生意都没法做" (NLU heard a complaint): a fault told,
+            # with nothing held against us; "家里没电一个多小时了 娃热得一直哭 你们到底管不管啊": angry
+            # at this fault only, not at earlier ones or visits. The repair (any apology has been said).
             return [SlotSet("fault_description", text[:500]), FollowupAction("fault_form")]
 
         if not named and answer_again_plainly(dispatcher, tracker, domain):

@@ -54,9 +54,19 @@ NOT_IN_A_NAME = re.compile(r"[你我他她它们快点来去人工客服帮给�
 RELATIVES = re.compile(r"(?:老公|老婆|爱人|爸爸|爸|妈妈|妈|父亲|母亲|儿子|女儿|老伴)")
 
 
+# "户名是南京华宁纺织有限公司": a business's name and nothing else.
+COMPANY_ONLY = re.compile(r"\s*(?:(?:户名|户主|名字|名称|单位|申请人|公司名?)(?:是|叫|[:：])?\s*)?"
+                          r"([\u4e00-\u9fa5（）()]{2,24}?(?:有限责任公司|股份有限公司|有限公司|公司|集团|厂))\s*[。.！!]?\s*")
+# Words no business's name is made of: "我要投诉供电公司", "你们电力公司".
+NOT_IN_A_COMPANY = re.compile(r"[我你吗呢啊吧]|这个|那个|哪个|什么|投诉|举报|表扬|查|问|怎么|多少|停电|没电|报修|申请|办|供电公司|电力公司")
+
+
 def only_a_name(text: str) -> bool:
     match = NAME_ONLY.fullmatch(text or "")
-    return match is not None and not NOT_IN_A_NAME.search(match.group(1)) and not RELATIVES.fullmatch(match.group(1))
+    if match is not None and not NOT_IN_A_NAME.search(match.group(1)) and not RELATIVES.fullmatch(match.group(1)):
+        return True
+    company = COMPANY_ONLY.fullmatch(text or "")
+    return company is not None and not NOT_IN_A_COMPANY.search(company.group(1))
 
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=False)

@@ -82,7 +82,8 @@ DECLARATIONS = (
     Declaration("query_progress", re.compile(EARLIER_REQUEST + r".{0,16}" + STATUS_ASKED + "|" + BUSINESS_DONE_ASKED +
                                              r"|师傅.{0,6}(?:到哪|还要多久|还有多久|多久(?:能)?到|什么时候到|啥时候到)"),
                 frozenset({"report_fault", "query_outage", "apply_service", "faq", "complain", "query_bill"}) | UNSURE,
-                re.compile(r"投诉|(?:什么|啥)(?:破|烂)?服务|破服务|太差|不像话|态度|没人管|没人解决|多少次|交代|说法")),
+                re.compile(r"投诉|(?:什么|啥)(?:破|烂)?(?:服务|效率)|破服务|太差|不像话|态度|没人管|没人解决|多少次|交代|说法|"
+                           r"离谱|效率(?:太|真|也太)?(?:差|低)|不负责")),
     # Changing the mobile number on file is a question for the FAQ (no business of the application
     # form, which took "登记的手机号换了 怎么改成新号码" as an application).
     Declaration("faq",

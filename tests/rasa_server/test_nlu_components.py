@@ -409,7 +409,7 @@ def test_faq_guard_runs_after_the_selector_and_the_fallback():
                                  "nlu_components.declared.DeclaredRequestIntent",
                                  "nlu_components.bare_value.BareValueIntent"]
     assert names.index("nlu_components.faq_gate.FaqGatedResponseSelector") < guard
-    assert names.index("FallbackClassifier") < guard
+    assert names.index("nlu_components.family_fallback.FamilyFallbackClassifier") < guard
 
 
 # --- a message made only of values is inform --------------------------------------------------
@@ -458,6 +458,10 @@ def test_a_message_with_more_than_values_keeps_its_intent(text, entities):
     ("我叫你快点", False),         # no name: a hurry
     ("我叫人来修", False),
     ("户主叫李秀英 家里没电了", False),
+    ("户名是南京华宁纺织有限公司", True),   # ar: a business's name, read as nlu_fallback
+    ("南京驰电新能源有限公司", True),
+    ("我要投诉供电公司", False),
+    ("这个公司", False),
 ])
 def test_a_name_and_nothing_else_is_inform(text, informs):
     message = _bare(text, "nlu_fallback")
@@ -471,7 +475,7 @@ def test_a_bare_value_the_fallback_found_ambiguous_is_inform_and_the_decision_co
     names = [step["name"] for step in pipeline]
     # After the FallbackClassifier (its ambiguity rule turned such messages into nlu_fallback).
     assert names[-1] == "nlu_components.bare_value.BareValueIntent"
-    assert names.index("FallbackClassifier") < names.index("nlu_components.bare_value.BareValueIntent")
+    assert names.index("nlu_components.family_fallback.FamilyFallbackClassifier") < names.index("nlu_components.bare_value.BareValueIntent")
 
 
 # --- a message worded as a proposal is suggest -------------------------------------------------
@@ -553,6 +557,8 @@ def test_a_request_named_outright_is_that_request(text, heard, declared):
     ("谢谢师傅", "thank"),                                       # thanks, not praise
     ("家里没电了 快来修", "report_fault"),                       # nothing declared
     ("我要投诉 顺便问下转人工怎么转", "complain"),
+    # as-complaint: a grievance in so many words is no progress question, whatever it asks.
+    ("报修到现在三个小时了还没人来 什么效率 太离谱了", "complain"),
 ])
 def test_without_a_declaration_it_may_override_the_intent_stays(text, heard):
     assert _declared(text, heard).get("intent")["name"] == heard
@@ -694,7 +700,7 @@ def test_the_pipeline_averages_diet_with_the_linear_vote():
     config = yaml.safe_load((ROOT / "config.yml").read_text(encoding="utf-8"))
     names = [step["name"] for step in config["pipeline"]]
     vote = names.index("nlu_components.linear_vote.LinearIntentVote")
-    assert names[vote - 1] == "DIETClassifier" and names.index("FallbackClassifier") > vote
+    assert names[vote - 1] == "DIETClassifier" and names.index("nlu_components.family_fallback.FamilyFallbackClassifier") > vote
     assert 0 < config["pipeline"][vote]["weight"] < 1
 
 
@@ -714,3 +720,39 @@ def test_the_pipeline_averages_diet_with_the_linear_vote():
 ])
 def test_a_person_demanded_a_grievance_and_services_the_utility_does_not_supply(text, heard, declared):
     assert _declared(text, heard).get("intent")["name"] == declared
+
+
+def _ranked_message(*ranking):
+    from rasa.shared.nlu.training_data.message import Message
+
+    message = Message(data={"text": "电费咋又扣了两百 怎么回事"})
+    message.set("intent", {"name": ranking[0][0], "confidence": ranking[0][1]})
+    message.set("intent_ranking", [{"name": name, "confidence": confidence} for name, confidence in ranking])
+    return message
+
+
+def test_family_fallback_counts_a_finer_intent_with_the_request_it_refines():
+    """A bill question split between ask_bill_reason and query_bill is a bill question, not an ambiguity;
+    a split between two different requests still falls back, as Rasa's FallbackClassifier does."""
+    from nlu_components.family_fallback import FamilyFallbackClassifier
+    from rasa.nlu.classifiers.fallback_classifier import FallbackClassifier
+
+    config = {"threshold": 0.4, "ambiguity_threshold": 0.05}
+    def split_bill():
+        return _ranked_message(("ask_bill_reason", 0.498), ("query_bill", 0.454), ("faq", 0.03))
+    def split_requests():
+        return _ranked_message(("faq", 0.456), ("query_bill", 0.442), ("ask_bill_reason", 0.05))
+    def thin_family():
+        return _ranked_message(("query_bill", 0.3), ("ask_bill_reason", 0.25), ("faq", 0.2))
+
+    plain = FallbackClassifier(config).process([split_bill(), thin_family()])
+    assert [m.get("intent")["name"] for m in plain] == ["nlu_fallback", "nlu_fallback"]
+
+    family = FamilyFallbackClassifier({**FamilyFallbackClassifier.get_default_config(), **config})
+    bill, requests, thin = family.process([split_bill(), split_requests(), thin_family()])
+    assert bill.get("intent") == {"name": "ask_bill_reason", "confidence": 0.498}
+    assert requests.get("intent")["name"] == "nlu_fallback"
+    # 0.3 + 0.25 = 0.55 for bills against 0.2: above the threshold and far from the next request.
+    assert thin.get("intent")["name"] == "query_bill"
+    lonely = family.process([_ranked_message(("faq", 0.35), ("query_bill", 0.1))])[0]
+    assert lonely.get("intent")["name"] == "nlu_fallback"  # below the threshold on its own

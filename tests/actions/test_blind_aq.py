@@ -1,0 +1,107 @@
+"""Kinds of failure the blind batches aq (rural, elderly), ar (business and property) and as (young,
+terse, angry) showed at first sight."""
+import uuid
+
+import pytest
+
+from tests.support.dialogue import make_tracker, run_action
+
+
+def followups(events):
+    return [e.get("name") for e in events if e.get("event") == "followup"]
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("text, repair", [
+    ("家里没电一个多小时了 娃热得一直哭 你们到底管不管啊", True),     # as-repair-002
+    ("店里突然没电了 冰柜里一柜子货 你们到底管不管", True),
+    ("这个月第三次没电了 你们到底管不管", False),                     # earlier faults: a grievance
+    ("又没电了 报修两个小时了没人来 你们到底管不管", False),
+    ("家里没电了 我要投诉你们", False),                               # a complaint in so many words
+])
+async def test_anger_at_the_fault_now_is_a_repair_and_at_earlier_ones_a_complaint(actions_gateway, text, repair):
+    """as-repair-002: "家里没电一个多小时了 娃热得一直哭 你们到底管不管啊" was taken as a complaint
+    (a phone, a complaint ticket); the customer wanted a crew."""
+    from actions.feedback import ValidateFeedbackForm
+
+    tracker = make_tracker(text, intent="complain", form="feedback_form", candidates={"feedback_type": "complaint"})
+    events, _ = await run_action(ValidateFeedbackForm(), tracker)
+    assert ("fault_form" in followups(events)) is repair, text
+
+
+@pytest.mark.asyncio
+async def test_the_staff_described_after_a_praise_is_noted_even_when_heard_as_a_fault(actions_gateway):
+    """as-praise-001: "名字不知道 其中一个戴眼镜的 好像姓陈" right after the praise was filed was heard
+    as a fault report and, with the praise's address, filed as a repair."""
+    from rasa_sdk.executor import CollectingDispatcher
+
+    from actions import api_client
+    from actions.common import add_to_just_filed
+
+    conversation = f"conv-{uuid.uuid4().hex[:8]}"
+    praise = await api_client.create_ticket({
+        "request_key": f"test:{uuid.uuid4().hex}", "type": "praise", "summary": "表扬：半夜来修电的两个师傅",
+        "channel": "web", "conversation_id": conversation, "details": {"content": "半夜来修电的两个师傅"}})
+    filed = [{"event": "user", "text": "雨花南路238号梅园新村13栋2004"},
+             {"event": "bot", "text": f"您的表扬已登记，编号：{praise['ticket_no']}。"},
+             {"event": "bot", "text": "请问您对这次服务满意吗？"}]
+    for text, noted in [("名字不知道 其中一个戴眼镜的 好像姓陈", True),
+                        ("师傅走了以后灯又不亮了", False)]:        # a fault told: not a note
+        tracker = make_tracker(text, intent="report_fault", sender_id=conversation, prior_events=filed)
+        dispatcher = CollectingDispatcher()
+        events = await add_to_just_filed(dispatcher, tracker)
+        assert (events is not None) is noted, text
+    ticket = await api_client.get_ticket(praise["ticket_no"])
+    assert "戴眼镜" in str(ticket) and "灯又不亮" not in str(ticket)
+
+
+@pytest.mark.asyncio
+async def test_a_bill_and_a_tripping_switch_in_one_message_repair_first(actions_gateway):
+    """ar-mixed-001: "两个事 一是帮我查下这个月电费多少 二是店里总闸老跳 下午跳了三次了" got the bill
+    and a satisfaction question; the tripping switch was forgotten (only "没电了"-like words counted)."""
+    from actions.bills import ValidateBillForm
+
+    text = "两个事 一是帮我查下这个月电费多少 二是店里总闸老跳 下午跳了三次了"
+    events, _ = await run_action(ValidateBillForm(), make_tracker(text, intent="query_bill", form="bill_form"))
+    assert followups(events) == ["fault_form"]
+    events, _ = await run_action(ValidateBillForm(), make_tracker("帮我查下这个月电费多少", intent="query_bill",
+                                                                  form="bill_form"))
+    assert "fault_form" not in followups(events)
+
+
+@pytest.mark.asyncio
+async def test_a_city_inside_a_company_name_does_not_replace_the_address_given(actions_gateway):
+    """ar-application-002: "雨花台区软件大道188号 地面停车场", then "公司叫南京驰电新能源 联系人姓方
+    13605198842": the gazetteer's "南京" replaced the address and the form asked for it again."""
+    from actions.applications import ValidateApplicationForm
+
+    given = "雨花台区软件大道188号 地面停车场"
+    prior = [{"event": "user", "text": given}, {"event": "slot", "name": "address", "value": given}]
+    tracker = make_tracker("公司叫南京驰电新能源 联系人姓方 13605198842", intent="inform", form="application_form",
+                           prior_events=prior, entities=[{"entity": "address", "value": "南京"}],
+                           slots={"business_type": "ev_charger", "requested_slot": "contact_phone"},
+                           candidates={"address": "南京", "contact_phone": "13605198842"})
+    events, messages = await run_action(ValidateApplicationForm(), tracker)
+    values = {e["name"]: e.get("value") for e in events if e.get("event") == "slot"}
+    assert values.get("address") == given and values.get("contact_phone") == "13605198842"
+    assert not any(m.get("response") == "utter_address_incomplete" for m in messages)
+
+    # Asked for the address, a vague one is still said to be incomplete.
+    tracker = make_tracker("南京", intent="inform", form="application_form", prior_events=prior,
+                           slots={"business_type": "ev_charger", "requested_slot": "address"},
+                           candidates={"address": "南京"})
+    events, messages = await run_action(ValidateApplicationForm(), tracker)
+    assert any(m.get("response") == "utter_address_incomplete" for m in messages)
+
+
+@pytest.mark.parametrize("text, address", [
+    ("地址是砖墙镇花联村 村东头那片地 俺叫孔德友", "砖墙镇花联村 村东头那片地"),   # aq-application-001
+    ("地址是江宁区石塘村 俺叫王大海", "江宁区石塘村"),
+    ("地址在哪里填", None),
+])
+def test_a_village_field_named_as_the_address_is_the_address(text, address):
+    """aq-application-001: a farmer's greenhouse plot ("砖墙镇花联村 村东头那片地", no house number) given
+    with his name was not taken; the address question then looped on "地址好像不太完整"."""
+    from actions.applications import address_in_text
+
+    assert address_in_text(text) == address
