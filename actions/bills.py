@@ -306,11 +306,6 @@ class ValidateBillForm(BaseFormValidation, IdentityValidation, FormValidationAct
             # sooner), the bill after it (action_submit_fault serves the rest of the message).
             return [SlotSet("requested_slot", None), ActiveLoop(None), SlotSet("fault_description", text[:500]),
                     FollowupAction("fault_form")]
-        if tracker.get_slot("requested_slot") is None and tracker.get_slot("bill_query") not in KEPT_QUERIES \
-                and not tracker.get_slot("identity_verified") and wants_reconnection(text):
-            # "欠费停电了 我刚微信交了 啥时候能来电" (a bill question, as most writers call it): the
-            # reconnection rule first, then the account's bills, as from the outage and repair forms.
-            return [SlotSet("requested_slot", None), ActiveLoop(None), FollowupAction("action_answer_faq")]
         if tracker.get_slot("requested_slot") is None and not ASKS_OWN_BILL.search(text) \
                 and not re.search(r"我家|我的|俺家|家里", text):
             from actions.faq import answer_topic, topic_by_words  # faq imports the forms' modules

@@ -19,6 +19,7 @@ from actions.applications import (
 )
 from actions.responses import echoed
 from actions.common import (
+    ASKS_FOR_A_PERSON,
     AMOUNT_DOUBTED,
     POINTS_BACK,
     complaint_with_story,
@@ -280,7 +281,7 @@ class ValidateFeedbackForm(KeepsIdentitySlots, BaseFormValidation, FormValidatio
         from actions.faq import answer_again_plainly, asks_power_back_after_paying  # faq imports this module
 
         if not named and tells_a_fault(text) and not GRIEVANCE_SAID.search(text) and not is_reconnection(text) \
-                and not (is_angry(text) and EARLIER_FAULTS.search(text)):
+                and not (is_angry(text) and EARLIER_FAULTS.search(text)) and not ASKS_FOR_A_PERSON.search(text):
             # "店里总闸老是跳 一上午跳了五六次 生意都没法做" (NLU heard a complaint): a fault told,
             # with nothing held against us; "家里没电一个多小时了 娃热得一直哭 你们到底管不管啊": angry
             # at this fault only, not at earlier ones or visits. The repair (any apology has been said).
