@@ -857,8 +857,10 @@ class ValidateApplicationForm(KeepsIdentitySlots, BaseFormValidation, FormValida
         # answers who applies and where as well as the phone: a customer of an existing account is
         # not asked for a name and an address the account has (blind customers gave only the 户号).
         # ("户号3201000033 我叫叶俊杰": the name said with it stays the applicant's.)
+        # (An address too vague to be one, "南京" out of "南京华宁纺织有限公司", is none.)
+        held = tracker.get_slot("address")
         premises = tracker.get_slot("business_type") not in (None, "new_connection") \
-            and not tracker.get_slot("address")
+            and not (held and (held == REGISTERED or looks_like_address(held, tracker, need_number=True)))
         account = await account_contact(dispatcher, tracker, text, holder_and_premises=premises)
         if account.get("contact_phone") == REGISTERED:
             # The verified account also answers who applies and where, unless said already.

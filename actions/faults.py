@@ -328,8 +328,9 @@ def whole_answer_address(value: Any, tracker: Tracker) -> Any:
     if tracker.get_slot("requested_slot") != "address" or not isinstance(value, str) or not value \
             or value not in text or not HOUSE_NUMBER.search(text) or len(text) > 60 or find_mobile(text):
         return value
-    if HOUSE_NUMBER.search(value) and looks_like_address(value, need_number=True):
-        return value  # a whole address already ("103号" alone is not)
+    if HOUSE_NUMBER.search(value) and looks_like_address(value, need_number=True) \
+            and (COMPOUND_NAME.search(value) or ADMIN_AREA.search(value)):
+        return value  # a whole address already ("103号" alone is not, nor "13栋" after "…路109号锦绣苑")
     return re.sub(r"^(我家|我们家|俺家|地址|住在|在|是)+[是在：:，, ]*", "", text)
 
 

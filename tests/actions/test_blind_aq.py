@@ -120,3 +120,36 @@ async def test_paid_arrears_heard_as_a_bill_question_get_the_reconnection_rule_f
     events, messages = await run_action(ValidateBillForm(), make_tracker(text, intent="query_bill", form="bill_form"))
     assert any("24" in (m.get("text") or "") for m in messages)
     assert "fault_form" not in followups(events)
+
+
+@pytest.mark.parametrize("value, kept", [
+    ("13栋", "迈皋桥路109号锦绣苑 大门口那根杆子 13栋楼下"),    # as-hazard-001
+    ("迈皋桥路109号", "迈皋桥路109号"),                        # a road and its number: whole already
+])
+def test_a_building_number_alone_is_not_the_whole_address_answered(value, kept):
+    """as-hazard-001: "迈皋桥路109号锦绣苑 大门口那根杆子 13栋楼下" at the address question, with only
+    "13栋" heard as the address: the urgent repair was filed for "13栋"."""
+    from actions.faults import whole_answer_address
+
+    tracker = make_tracker("迈皋桥路109号锦绣苑 大门口那根杆子 13栋楼下", intent="inform", form="fault_form",
+                           slots={"requested_slot": "address"})
+    assert whole_answer_address(value, tracker) == kept
+
+
+@pytest.mark.asyncio
+async def test_a_company_and_its_account_at_the_name_question_take_the_account_premises(actions_gateway):
+    """ar-application-001: "南京华宁纺织有限公司 户号3201000036" at the name question of a factory's
+    capacity increase: the company applies, the account's premises are the address; "南京" out of the
+    company's name had stood for an address and the address was asked again and again."""
+    from actions.applications import REGISTERED, ValidateApplicationForm
+
+    tracker = make_tracker("南京华宁纺织有限公司 户号3201000036", intent="inform", form="application_form",
+                           entities=[{"entity": "address", "value": "南京"},
+                                     {"entity": "account_no", "value": "3201000036"}],
+                           slots={"business_type": "capacity_change", "requested_slot": "applicant_name"},
+                           candidates={"address": "南京"})
+    events, messages = await run_action(ValidateApplicationForm(), tracker)
+    values = {e["name"]: e.get("value") for e in events if e.get("event") == "slot"}
+    assert values.get("applicant_name") == "南京华宁纺织有限公司"
+    assert values.get("address") == REGISTERED and values.get("contact_phone") == REGISTERED
+    assert not any(m.get("response") == "utter_address_incomplete" for m in messages)
