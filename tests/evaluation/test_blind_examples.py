@@ -20,12 +20,12 @@ def test_no_demo_customers_name_is_in_the_blind_examples():
     assert [name for name in demo_names() if name in text] == []
 
 
-def test_paid_and_waiting_for_power_is_a_bill_question_whatever_the_writer_called_it():
+def test_paid_and_waiting_for_power_is_an_outage_question_whatever_the_writer_called_it():
     """Writers split it (bill, fault, outage); one label keeps the model from learning the split."""
     parsed = {"intent": {"name": "query_bill"}}
     assert PAID_AND_WAITING.search("我电费刚刚在手机上交了 怎么家里还是没电")
     for meant in ("query_bill", "query_outage", "report_fault"):
-        assert training_intent(meant, "我电费刚刚在手机上交了 怎么家里还是没电", parsed) == "query_bill"
+        assert training_intent(meant, "我电费刚刚在手机上交了 怎么家里还是没电", parsed) == "query_outage"
     # A crew asked for stays a repair; what is unrelated keeps the writer's label.
     assert training_intent("report_fault", "停电了 我们家交了电费还是没电 快派人来修", parsed) == "report_fault"
     assert training_intent("report_fault", "我家不是欠费 钱都交了的 就是突然没电了", parsed) == "report_fault"
