@@ -113,8 +113,9 @@ def test_a_village_field_named_as_the_address_is_the_address(text, address):
     "家里老人忘交电费了 今天早上被停电了 我刚在网上全部交清了 多久能恢复？",
 ])
 async def test_paid_arrears_heard_as_a_bill_question_get_the_reconnection_rule_first(actions_gateway, text):
-    """Most blind writers call "欠费停电了 交了钱 多久来电" a bill question (training now says so too):
-    the bill form says when power returns before it asks who the customer is."""
+    """The newest blind writers call "欠费停电了 交了钱 多久来电" a bill question (training names it an
+    outage question): heard as one, the bill form says when power returns before it asks who the
+    customer is."""
     from actions.bills import ValidateBillForm
 
     events, messages = await run_action(ValidateBillForm(), make_tracker(text, intent="query_bill", form="bill_form"))
