@@ -71,7 +71,9 @@ DECLARATIONS = (
     Declaration("praise",
                 re.compile(r"表扬|锦旗|点(?:个)?赞|(?:感谢|谢谢)(?:一下)?.{0,12}(?:师傅|工作人员|小姑娘|姑娘|小伙子|同志|电工|班长)"),
                 frozenset({"apply_service", "query_progress", "faq", "report_fault"}) | UNSURE,
-                re.compile(r"表扬(?:的)?.{0,8}(?:进度|怎么样了|有(?:没有)?(?:结果|回音))")),
+                # ("好的 谢谢 师傅大概几点到" right after a repair: when the crew comes, no praise.)
+                re.compile(r"表扬(?:的)?.{0,8}(?:进度|怎么样了|有(?:没有)?(?:结果|回音))|"
+                           r"(?:几点|多久|什么时候|啥时候|多会儿|多长时间)(?:能|可以|会)?(?:到|来|过来)|到哪(?:了|儿)?")),
     # Progress: an earlier request and a question about where it stands.
     # (Impatience is still a progress question: "报修的师傅啥时候到啊 都等半小时了"; a complaint says so.)
     # "那大概还要几天能来装表": how long the work under way still takes (not how long it usually takes).

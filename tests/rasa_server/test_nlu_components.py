@@ -559,6 +559,8 @@ def test_a_request_named_outright_is_that_request(text, heard, declared):
     ("我要投诉 顺便问下转人工怎么转", "complain"),
     # as-complaint: a grievance in so many words is no progress question, whatever it asks.
     ("报修到现在三个小时了还没人来 什么效率 太离谱了", "complain"),
+    # Tried as a customer: when the crew comes, asked with thanks right after a repair, is no praise.
+    ("好的 谢谢 师傅大概几点到", "query_progress"),
 ])
 def test_without_a_declaration_it_may_override_the_intent_stays(text, heard):
     assert _declared(text, heard).get("intent")["name"] == heard
