@@ -61,9 +61,11 @@ async def test_a_bill_and_a_tripping_switch_in_one_message_repair_first(actions_
     and a satisfaction question; the tripping switch was forgotten (only "没电了"-like words counted)."""
     from actions.bills import ValidateBillForm
 
-    text = "两个事 一是帮我查下这个月电费多少 二是店里总闸老跳 下午跳了三次了"
-    events, _ = await run_action(ValidateBillForm(), make_tracker(text, intent="query_bill", form="bill_form"))
-    assert followups(events) == ["fault_form"]
+    for text in ("两个事 一是帮我查下这个月电费多少 二是店里总闸老跳 下午跳了三次了",
+                 # (tried as a customer: the bill asked for a few words after 查)
+                 "两件事 一个是查下店里这个月电费 二是店里总闸老跳 上午跳了三回"):
+        events, _ = await run_action(ValidateBillForm(), make_tracker(text, intent="query_bill", form="bill_form"))
+        assert followups(events) == ["fault_form"], text
     events, _ = await run_action(ValidateBillForm(), make_tracker("帮我查下这个月电费多少", intent="query_bill",
                                                                   form="bill_form"))
     assert "fault_form" not in followups(events)
