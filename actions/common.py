@@ -254,8 +254,12 @@ def recently_in(tracker: Tracker, form: str, within_turns: int = 3) -> bool:
 
 
 def second_request(text: str, current: str) -> Optional[str]:
+    from nlu_components.colloquial import normalise as spelled_out
+
+    # Read with the NLU's spelling fixes and dialect words ("查下店里这个月点费" asks for the 电费).
+    text = spelled_out(text or "")[0]
     for form, words in SECOND_REQUEST_WORDS.items():
-        if form != current and words.search(text or ""):
+        if form != current and words.search(text):
             return form
     return None
 

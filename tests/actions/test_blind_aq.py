@@ -156,3 +156,12 @@ async def test_a_company_and_its_account_at_the_name_question_take_the_account_p
     assert values.get("applicant_name") == "南京华宁纺织有限公司"
     assert values.get("address") == REGISTERED and values.get("contact_phone") == REGISTERED
     assert not any(m.get("response") == "utter_address_incomplete" for m in messages)
+
+
+def test_the_other_request_of_the_opening_is_read_with_the_typos_fixed():
+    """Tried as a customer: "两件事 一个是查下店里这个月点费 二是店里总闸老跳" filed the repair, and the
+    bill ("点费", a typo the NLU fixes) was never looked up."""
+    from actions.common import second_request
+
+    assert second_request("两件事 一个是查下店里这个月点费 二是店里总闸老跳 上午跳了三回", "fault_form") == "bill_form"
+    assert second_request("店里总闸老跳 上午跳了三回", "fault_form") is None
