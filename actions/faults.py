@@ -631,7 +631,9 @@ def fault_with_bill_aside(text: Optional[str]) -> bool:
     """A fault now with a bill question in the same message ("家里突然没电了 顺便问下电费多少",
     "查下电费 顺便家里卫生间那一路没电了", "一是帮我查下这个月电费多少 二是店里总闸老跳"), not
     "没电了 是不是欠费了"."""
-    text = text or ""
+    from nlu_components.colloquial import normalise as spelled_out
+
+    text = spelled_out(text or "")[0]  # as the NLU reads it: "点费" is the 电费
     return (tells_a_fault(text) and bool(BILL_ASIDE.search(text) or BILL_ASKED.search(text))) \
         and not SUSPECTED_ARREARS.search(text) and not is_reconnection(text)
 

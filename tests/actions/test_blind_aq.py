@@ -165,3 +165,6 @@ def test_the_other_request_of_the_opening_is_read_with_the_typos_fixed():
 
     assert second_request("两件事 一个是查下店里这个月点费 二是店里总闸老跳 上午跳了三回", "fault_form") == "bill_form"
     assert second_request("店里总闸老跳 上午跳了三回", "fault_form") is None
+    from actions.faults import fault_with_bill_aside
+
+    assert fault_with_bill_aside("两件事 一个是查下店里这个月点费 二是店里总闸老跳 上午跳了三回")
