@@ -17,6 +17,7 @@ from actions import api_client
 from actions.responses import echoed
 from bot import vocabulary
 from bot.masking import mask_name, mask_phone  # noqa: F401  (the one masking rule; flows import it from here)
+from nlu_components import colloquial
 from nlu_components.wording import QUESTION_MARKS  # noqa: F401  (shared with the NLU rules; flows import it from here)
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -253,11 +254,14 @@ def recently_in(tracker: Tracker, form: str, within_turns: int = 3) -> bool:
     return False
 
 
-def second_request(text: str, current: str) -> Optional[str]:
-    from nlu_components.colloquial import normalise as spelled_out
+def as_nlu_reads(text: Optional[str]) -> str:
+    """The text with the NLU's spelling fixes and dialect words ("查下店里这个月点费" asks for the 电费);
+    the actions otherwise see what the customer typed."""
+    return colloquial.normalise(text or "")[0]
 
-    # Read with the NLU's spelling fixes and dialect words ("查下店里这个月点费" asks for the 电费).
-    text = spelled_out(text or "")[0]
+
+def second_request(text: str, current: str) -> Optional[str]:
+    text = as_nlu_reads(text)
     for form, words in SECOND_REQUEST_WORDS.items():
         if form != current and words.search(text):
             return form

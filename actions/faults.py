@@ -14,6 +14,7 @@ from actions import api_client
 from actions.responses import echoed
 from actions.applications import REGISTERED, REGISTERED_WORDS, digits_to_ascii, looks_like_person, stated_account
 from actions.common import (
+    as_nlu_reads,
     FIXED_NOW,
     bot_responses_within, bot_texts_within, note_on_ticket, ticket_announced_last_turn,
     complaint_during_repair,
@@ -631,9 +632,7 @@ def fault_with_bill_aside(text: Optional[str]) -> bool:
     """A fault now with a bill question in the same message ("家里突然没电了 顺便问下电费多少",
     "查下电费 顺便家里卫生间那一路没电了", "一是帮我查下这个月电费多少 二是店里总闸老跳"), not
     "没电了 是不是欠费了"."""
-    from nlu_components.colloquial import normalise as spelled_out
-
-    text = spelled_out(text or "")[0]  # as the NLU reads it: "点费" is the 电费
+    text = as_nlu_reads(text)  # "点费" is the 电费
     return (tells_a_fault(text) and bool(BILL_ASIDE.search(text) or BILL_ASKED.search(text))) \
         and not SUSPECTED_ARREARS.search(text) and not is_reconnection(text)
 

@@ -2,7 +2,7 @@
 import pytest
 from sqlalchemy import select
 
-from tests.support.dialogue import make_tracker, run_action, slot_values, texts
+from tests.support.dialogue import make_tracker, praise_just_filed, run_action, slot_values, texts
 
 
 def followups(events):
@@ -200,18 +200,10 @@ def test_paid_somewhere_is_a_payment(text, paid):
 async def test_the_staff_praised_described_right_after_is_noted_on_the_praise(actions_gateway):
     """ap-praise-001: "一个姓陈的师傅 还有一个年轻的不晓得叫啥" right after the praise was filed
     (heard as a complaint) was filed as a complaint: "还有" stood for another matter."""
-    import uuid
-
     from actions import api_client
     from actions.common import add_to_just_filed
 
-    conversation = f"conv-{uuid.uuid4().hex[:8]}"
-    praise = await api_client.create_ticket({
-        "request_key": f"test:{uuid.uuid4().hex}", "type": "praise", "summary": "表扬：雨夜抢修的两位师傅",
-        "channel": "web", "conversation_id": conversation, "details": {"content": "雨夜抢修的两位师傅"}})
-    filed = [{"event": "user", "text": "溧水区白马镇曹家桥村93号"},
-             {"event": "bot", "text": f"您的表扬已登记，编号：{praise['ticket_no']}。"},
-             {"event": "bot", "text": "请问您对这次服务满意吗？"}]
+    conversation, ticket_no, filed = await praise_just_filed("雨夜抢修的两位师傅", "溧水区白马镇曹家桥村93号")
     from rasa_sdk.executor import CollectingDispatcher
 
     for text, noted in [("一个姓陈的师傅 还有一个年轻的不晓得叫啥", True), ("还有个事 我家电表走得特别快", False)]:
@@ -221,7 +213,7 @@ async def test_the_staff_praised_described_right_after_is_noted_on_the_praise(ac
         assert (events is not None) is noted, text
         if noted:
             assert [m.get("response") for m in dispatcher.messages] == ["utter_ticket_note_added"]
-    ticket = await api_client.get_ticket(praise["ticket_no"])
+    ticket = await api_client.get_ticket(ticket_no)
     assert "姓陈的师傅" in str(ticket) and "电表走得特别快" not in str(ticket)
 
 

@@ -1,10 +1,8 @@
 """Kinds of failure the blind batches aq (rural, elderly), ar (business and property) and as (young,
 terse, angry) showed at first sight."""
-import uuid
-
 import pytest
 
-from tests.support.dialogue import make_tracker, run_action
+from tests.support.dialogue import make_tracker, praise_just_filed, run_action
 
 
 def followups(events):
@@ -38,20 +36,14 @@ async def test_the_staff_described_after_a_praise_is_noted_even_when_heard_as_a_
     from actions import api_client
     from actions.common import add_to_just_filed
 
-    conversation = f"conv-{uuid.uuid4().hex[:8]}"
-    praise = await api_client.create_ticket({
-        "request_key": f"test:{uuid.uuid4().hex}", "type": "praise", "summary": "表扬：半夜来修电的两个师傅",
-        "channel": "web", "conversation_id": conversation, "details": {"content": "半夜来修电的两个师傅"}})
-    filed = [{"event": "user", "text": "雨花南路238号梅园新村13栋2004"},
-             {"event": "bot", "text": f"您的表扬已登记，编号：{praise['ticket_no']}。"},
-             {"event": "bot", "text": "请问您对这次服务满意吗？"}]
+    conversation, ticket_no, filed = await praise_just_filed("半夜来修电的两个师傅", "雨花南路238号梅园新村13栋2004")
     for text, noted in [("名字不知道 其中一个戴眼镜的 好像姓陈", True),
                         ("师傅走了以后灯又不亮了", False)]:        # a fault told: not a note
         tracker = make_tracker(text, intent="report_fault", sender_id=conversation, prior_events=filed)
         dispatcher = CollectingDispatcher()
         events = await add_to_just_filed(dispatcher, tracker)
         assert (events is not None) is noted, text
-    ticket = await api_client.get_ticket(praise["ticket_no"])
+    ticket = await api_client.get_ticket(ticket_no)
     assert "戴眼镜" in str(ticket) and "灯又不亮" not in str(ticket)
 
 

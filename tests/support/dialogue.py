@@ -151,3 +151,20 @@ async def dead_gateway():
     yield
     await api_client.close()
     api_client.configure()
+
+
+async def praise_just_filed(content: str, last_said: str) -> Tuple[str, str, List[Dict[str, Any]]]:
+    """A praise ticket filed in a new conversation: (conversation id, ticket number, the events up to
+    the satisfaction question that follows it, ``last_said`` being the customer's last message)."""
+    import uuid
+
+    from actions import api_client
+
+    conversation = f"conv-{uuid.uuid4().hex[:8]}"
+    praise = await api_client.create_ticket({
+        "request_key": f"test:{uuid.uuid4().hex}", "type": "praise", "summary": f"表扬：{content}",
+        "channel": "web", "conversation_id": conversation, "details": {"content": content}})
+    events = [{"event": "user", "text": last_said},
+              {"event": "bot", "text": f"您的表扬已登记，编号：{praise['ticket_no']}。"},
+              {"event": "bot", "text": "请问您对这次服务满意吗？"}]
+    return conversation, praise["ticket_no"], events
