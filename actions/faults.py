@@ -623,9 +623,13 @@ BILL_ASIDE = re.compile(r"(顺便|另外|还有|再|也)[^，,。]{0,6}(问|查|
 
 
 # "查下电费", "电费多少", "欠了多少": the bill asked for.
-BILL_ASKED = re.compile(r"(查|问|看)[^，,。？?]{0,8}(电费|账单)|电费[^，,。]{0,4}(多少|几多)|欠(了)?多少|"
+BILL_ASKED = re.compile(r"(查|问|看)[^，,。]{0,4}(电费|账单)|电费[^，,。]{0,4}(多少|几多)|欠(了)?多少|"
                         # "上个月的交了没": whether a month's bill is paid
                         r"(上上个?月|上个?月|这个?月|本月)的?(电费)?[^，,。？?]{0,3}(交了没|交没交|交了吗|缴了没|缴了吗|交过没)")
+
+
+# Beside a fault told, a bill asked for a few more words after 查 ("查下店里这个月电费 二是总闸老跳").
+BILL_ASKED_BESIDE = re.compile(r"(查|问|看)[^，,。？?]{0,8}(电费|账单)")
 
 
 def fault_with_bill_aside(text: Optional[str]) -> bool:
@@ -633,7 +637,8 @@ def fault_with_bill_aside(text: Optional[str]) -> bool:
     "查下电费 顺便家里卫生间那一路没电了", "一是帮我查下这个月电费多少 二是店里总闸老跳"), not
     "没电了 是不是欠费了"."""
     text = as_nlu_reads(text)  # "点费" is the 电费
-    return (tells_a_fault(text) and bool(BILL_ASIDE.search(text) or BILL_ASKED.search(text))) \
+    return (tells_a_fault(text) and bool(BILL_ASIDE.search(text) or BILL_ASKED.search(text)
+                                         or BILL_ASKED_BESIDE.search(text))) \
         and not SUSPECTED_ARREARS.search(text) and not is_reconnection(text)
 
 
