@@ -15,6 +15,7 @@ from actions.tariffs import time_of_use
 from actions.common import (
     AMOUNT_DOUBTED,
     earlier_customer_texts,
+    entity_values,
     DARK_NOW,
     REQUEST_SUBJECT_WORDS,
     slot_before_this_message,
@@ -419,9 +420,36 @@ def cut_off_by_arrears(tracker: Tracker, bills: List[Dict[str, Any]]) -> bool:
     return bool(NO_POWER.search(said)) and not tracker.get_slot("hazard")
 
 
+# "那上个月跟这个月各用了多少度啊", "这两个月分别多少钱", "跟上个月比一比": two months side by side.
+TWO_MONTHS_ASKED = re.compile(r"各(用|是|花|交|多少)|分别|这两个月|两个月(各|分别|都)|对比|比一比|比较一下|"
+                              r"(跟|和|与)(上|这|前)个?月(比|相比|对比|差)")
+
+
 class ActionQueryBill(Action):
     def name(self) -> Text:
         return "action_query_bill"
+
+    @staticmethod
+    def _two_months(dispatcher: CollectingDispatcher, tracker: Tracker,
+                    bills: List[Dict[str, Any]]) -> Optional[List[EventType]]:
+        """Two months asked for at once: the later one (or the latest bill, when the later one is
+        not billed yet) against the month before it. None when one month or none is asked."""
+        text = latest_text(tracker)
+        asked = {period for period in map(normalize_period, entity_values(tracker, "period")) if period}
+        if tracker.get_slot("bill_query") not in (None, "details", "reason") \
+                or not (len(asked) >= 2 or TWO_MONTHS_ASKED.search(text) and "月" in text and len(asked) <= 1):
+            # ("峰段谷段各用了多少" asks for the parts of one month: the bill's follow-up.)
+            return None
+        billed = {b.get("period"): b for b in bills}
+        missing = sorted(p for p in asked if p not in billed)
+        found = sorted(p for p in asked if p in billed)
+        if missing and (not found or missing[-1] > found[-1]):
+            dispatcher.utter_message(response="utter_bill_period_missing", month=period_label(missing[-1]),
+                                     latest_month=period_label(bills[0]["period"]))
+        bill = billed[found[-1]] if found and not (missing and missing[-1] > found[-1]) else bills[0]
+        response, values = reason_reply(bill, billed.get(previous_period(bill["period"])))
+        dispatcher.utter_message(response=response, **values)
+        return [SlotSet("bill_shown_period", bill["period"])]
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: DomainDict) -> List[EventType]:
@@ -470,6 +498,9 @@ class ActionQueryBill(Action):
             if balance is not None:
                 dispatcher.utter_message(response=balance[0], **balance[1])
                 return reset + finish_service(dispatcher, tracker, served=True)
+        compared = self._two_months(dispatcher, tracker, bills)
+        if compared is not None:
+            return reset + compared + finish_service(dispatcher, tracker, served=True)
         aspect = follow_up_aspect(latest_text(tracker)) if tracker.get_slot("bill_query") in (None, "details") \
             and period in (None, shown_period) else None
         shown = next((b for b in bills if b.get("period") == shown_period), None) if shown_period else None

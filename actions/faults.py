@@ -101,11 +101,20 @@ ASKS_REPAIR_FEE = re.compile(r"(修|上门|来人|师傅|抢修)[^，,。？?]{0
 DAMAGED = re.compile(r"烧坏|烧了|坏了|损坏|赔")
 # "燃气灶打不着火", "点不着火": no fire at all.
 NO_IGNITION = re.compile(r"(打|点|烧)(不|没)着火?|着不了火|打不上火|点不上火")
+# "万一着火全楼遭殃", "怕引起火灾", "迟早要出事": a danger feared, not one happening (a tip-off on
+# illegal wiring says so); what is happening now ("插座冒火花 会不会着火") is still read.
+# ("短路导致起火了" is a fire: causes are not fears.)
+FEARED_DANGER = re.compile(r"(万一|要是|如果|假如|一旦|怕|害怕|担心|容易|可能会?|迟早|早晚|小心)"
+                           r"[^，,。！!？?\s]{0,4}(着火|起火|失火|火灾|爆炸|触电|被电)|(着火|起火|火灾|触电)(的)?隐患")
+
+
+def without_feared_dangers(text: str) -> str:
+    return FEARED_DANGER.sub("", NO_IGNITION.sub("", text))
 
 
 def safety_response(text: Optional[str]) -> Optional[str]:
     """The response whose first line says what to do now for the danger the text names."""
-    text = NO_IGNITION.sub("", text or "")
+    text = without_feared_dangers(text or "")
     if SHOCK_WORDS.search(text):
         return "utter_safety_shock"
     if FLOODED_EQUIPMENT.search(text) and WATER_WORDS.search(text):
@@ -161,7 +170,7 @@ OUTAGE_KIND = {"planned": "计划停电", "unplanned": "故障停电"}
 
 
 def find_hazards(text: Optional[str]) -> List[str]:
-    text = NO_IGNITION.sub("", text or "")
+    text = without_feared_dangers(text or "")
     text = re.sub(r"([停断来没有])电倒", r"\1电 倒", text)  # "你们停电倒是快得很": nobody fell
     found = [word for word in HAZARD_WORDS if word in text]
     for pattern in (FLOODED_EQUIPMENT, NOISY_TRANSFORMER, TREE_ON_LINE):
@@ -720,8 +729,10 @@ async def add_detail_to_just_filed_repair(dispatcher: CollectingDispatcher,
 
 
 # The customer's own reason for high usage: "可能是空调开太猛了", "原来是暖风机用得多".
+# "那应该是天热空调一直开着 行吧 知道了": an appliance left running, taken in.
 USAGE_EXPLAINED = re.compile(r"(?:可能|估计|应该|大概|肯定|原来|怪不得|难怪|就是说)[^，,。？?]{0,10}"
-                             r"(?:开|用|烧|耗)(?:得|的|太|了)?(?:太)?(?:猛|多|久|厉害|狠|勤)")
+                             r"(?:(?:开|用|烧|耗)(?:得|的|太|了)?(?:太)?(?:猛|多|久|厉害|狠|勤)|"
+                             r"(?:一直|天天|整天|成天|老是|经常|一天到晚|24小时)(?:都)?(?:开|用|烧|插)着?)")
 
 
 def usage_explained_after_bill(tracker: Tracker, text: str) -> bool:

@@ -16,6 +16,8 @@ from actions.faults import BILL_ASKED
 from actions.common import (
     AMOUNT_DOUBTED,
     LET_DOWN,
+    SEND_A_CREW,
+    STOP_WORDS,
     previous_turn,
     phone_answers_the_question,
     add_to_just_filed,
@@ -120,6 +122,10 @@ class ActionHandoff(Action):
             # "我已经让小孩离远点了" at a hazard repair's phone question, heard as a wish for a
             # person: nobody was asked for; the form takes it as what it is and asks again.
             return [FollowupAction(form)]
+        if not form and not text.startswith("/") and WAIT_AND_SEE.search(text) and not names_a_person(text):
+            # "好 那我再等等看" to "您可以转人工客服…[转人工]": not now; nobody is fetched.
+            dispatcher.utter_message(response="utter_ok_no_problem")
+            return [SlotSet("handoff_reason", None)]
         if not form and not text.startswith("/") and offered_reason(tracker) not in REASONS \
                 and not names_a_person(text):
             from actions.applications import business_from_text  # applications imports this module
@@ -322,6 +328,11 @@ FALLBACK_ANSWER_CONFIDENCE = 0.5
 FAQ_INTENT_SURE = 0.8
 GUARDED_FAQ_ANSWER_CONFIDENCE = 0.1
 # "好 我自己去", "晓得了", "哦 那还好": an answer taken in.
+# "那就帮我办一下", "行 申请吧", "给我登记上": an offered application asked for.
+DO_IT = re.compile(r"帮我(办|申请|登记|弄|提交)|给我(办|申请|登记|弄)|办(一下|了吧|吧)|申请(一下|吧)|登记(一下|上|吧)|"
+                   r"提交(一下|吧)|就这么办|那就办|那就申请|我要(办|申请)")
+# "好 那我再等等看", "先看看再说": not now; a person offered is not wanted yet.
+WAIT_AND_SEE = re.compile(r"(再|先)等(等|一等|一下|两天|几天)|等等(看|再说)|再看看|先看看|晚点再说|回头再说|过两天再说")
 ACKNOWLEDGED = re.compile(r"^\s*(哦+|噢|喔|嗯+|(好的?|行|知道了|晓得了|明白了|了解了|懂了|那好|那行|那还好|好嘞|好吧)"
                           r"([\s，,。!！~]|$))")
 
@@ -385,6 +396,9 @@ class ActionDefaultAskAffirmation(Action):
         added = await add_to_just_filed(dispatcher, tracker)
         if added:
             return added  # "就是那个姓王的师傅 人特别好": more of the story just registered
+        taken_up = self._offer_taken_up(tracker, text)
+        if taken_up is not None:
+            return taken_up
         from actions.faq import answer_again_plainly
 
         if answer_again_plainly(dispatcher, tracker, domain):
@@ -519,6 +533,22 @@ class ActionDefaultAskAffirmation(Action):
             return []
         self._offer(dispatcher, intent)
         return []
+
+    @staticmethod
+    def _offer_taken_up(tracker: Tracker, text: str) -> Optional[List[EventType]]:
+        """"好 那就帮我办一下" right after an application was offered, "那就是他家坏了呗 你们能派人去
+        看看吗" right after "需要的话我马上为您报修": the offer taken up in the customer's words."""
+        from actions.menu import offered_business, offered_request, other_utility_response
+
+        if tracker.active_loop or STOP_WORDS.search(text) or HANDOFF_WITHDRAWN.search(text):
+            return None
+        business = offered_business(tracker)
+        if business and DO_IT.search(text):
+            return [ActiveLoop(None), SlotSet("offered_business", None), SlotSet("business_type", business),
+                    FollowupAction("application_form")]
+        if offered_request(tracker) == "fault_form" and SEND_A_CREW.search(text) and not other_utility_response(text):
+            return [ActiveLoop(None), FollowupAction("fault_form")]
+        return None
 
     @staticmethod
     def _offer(dispatcher: CollectingDispatcher, intent: Text) -> None:

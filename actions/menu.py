@@ -11,6 +11,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.common import (
+    add_to_just_filed,
     bot_texts_within,
     complete_callback,
     correct_just_filed_address,
@@ -89,6 +90,9 @@ class ActionAnswerBareDetail(Action):
         phone = next(filter(None, map(find_mobile, entity_values(tracker, "phone"))), None) or find_mobile(latest_text(tracker))
         if phone and await complete_callback(dispatcher, tracker, phone):
             return []
+        added = None if phone or accounts else await add_to_just_filed(dispatcher, tracker)
+        if added is not None:
+            return added  # "江宁区湖熟街道和平社区 小太阳幼儿园" right after a praise: where it happened
         offered = offered_request(tracker)
         if (accounts or phone) and offered_business(tracker):
             # "户号3201000023" (or "…张溪社区58号 我叫任志军 电话158…") right after an application

@@ -1,0 +1,151 @@
+"""Kinds of failure the blind batches at (relatives writing for someone, half-remembered terms), au
+(hurried, night-time, stories before the request) and av (small businesses, institutions, students)
+showed at first sight."""
+import pytest
+
+from tests.support.dialogue import make_tracker, praise_just_filed, run_action, slot_values, texts
+
+
+def followups(events):
+    return [e.get("name") for e in events if e.get("event") == "followup"]
+
+
+@pytest.mark.parametrize("text, hazard", [
+    ("我要举报 我们楼下那户从楼道公共电表箱里私自拉了根线进屋 这不是偷电吗 万一着火全楼遭殃", False),  # au-tip_off-001
+    ("楼道里乱拉电线 存在火灾隐患", False),
+    ("隔壁私接电线 我怕哪天起火", False),
+    ("电线短路导致起火了", True),             # a cause, not a fear: the fire is now
+    ("插座冒烟了 可能会着火", True),          # the smoke is now
+    ("电线掉地上了 怕有人触电", True),        # the wire is down now
+])
+def test_a_feared_danger_is_not_a_danger_now(text, hazard):
+    """au-tip_off-001: a tip-off on illegal wiring, "万一着火全楼遭殃", got the fire safety text and an
+    urgent repair instead of the tip-off."""
+    from actions.faults import find_hazards, safety_response
+
+    assert bool(find_hazards(text)) is hazard, text
+    assert (safety_response(text) is not None) is hazard, text
+
+
+@pytest.mark.asyncio
+async def test_the_customers_own_reason_for_the_usage_after_the_bill_sends_no_crew(actions_gateway):
+    """av-bill-001: "哦 那应该是天热空调一直开着 行吧 知道了" right after the bill (heard as a fault)
+    filed a repair at the restaurant's street."""
+    from actions.faults import ValidateFaultForm
+
+    shown = [{"event": "user", "text": "那上个月跟这个月各用了多少度啊"},
+             {"event": "bot", "text": "2026年11月电费账单（户号尾号0033）：\n· 用电量：3950 度"}]
+    for text, crew in [("哦 那应该是天热空调一直开着 行吧 知道了", False),
+                       ("估计是电暖器天天开着", False),
+                       ("应该是空调一直开着 但是现在家里突然没电了", True)]:
+        tracker = make_tracker(text, intent="report_fault", form="fault_form", prior_events=shown,
+                               slots={"address": "横溪大街"})
+        events, _ = await run_action(ValidateFaultForm(), tracker)
+        left = any(e.get("event") == "active_loop" and e.get("name") is None for e in events)
+        assert left is not crew, text
+
+
+@pytest.mark.asyncio
+async def test_an_offered_application_asked_for_in_words_starts(actions_gateway):
+    """av-mixed-001: "好 那就帮我办一下" right after "需要的话，我现在就可以帮您在线提交电价变更申请"
+    (NLU unsure) got "好的，如有需要随时找我" and nothing was filed."""
+    from actions.handoff import ActionDefaultAskAffirmation
+
+    offer = [{"event": "user", "text": "那我能不能改成峰谷电 晚上抽水便宜些"},
+             {"event": "bot", "text": "需要的话，我现在就可以帮您在线提交电价变更申请。"},
+             {"event": "slot", "name": "offered_business", "value": "tariff_change"}]
+    tracker = make_tracker("好 那就帮我办一下", intent="nlu_fallback", confidence=0.4, prior_events=offer,
+                           slots={"offered_business": "tariff_change"})
+    events, messages = await run_action(ActionDefaultAskAffirmation(), tracker)
+    assert followups(events) == ["application_form"] and slot_values(events)["business_type"] == "tariff_change"
+    assert not messages
+    # A plain "好的 知道了" takes the answer in; nothing starts.
+    tracker = make_tracker("好的 知道了", intent="nlu_fallback", confidence=0.4, prior_events=offer,
+                           slots={"offered_business": "tariff_change"})
+    events, _ = await run_action(ActionDefaultAskAffirmation(), tracker)
+    assert "application_form" not in followups(events)
+
+
+@pytest.mark.asyncio
+async def test_a_crew_asked_for_after_no_outage_was_found_is_a_repair(actions_gateway):
+    """at-mixed-002: "没有停电通知的话那就是他家坏了呗 你们能派人去看看吗" right after "暂未查到…需要的话
+    我马上为您报修" got "这个问题我暂时回答不了"."""
+    from actions.handoff import ActionDefaultAskAffirmation
+
+    answered = [{"event": "user", "text": "浦口永宁青山村今天是不是停电了"},
+                {"event": "bot", "text": "暂未查到该地址附近有计划停电或故障停电。需要的话我马上为您报修。",
+                 "data": {"buttons": [{"title": "我要报修", "payload": "/report_fault"}]}},
+                {"event": "bot", "text": "请问您对这次服务满意吗？"}]
+    tracker = make_tracker("没有停电通知的话那就是他家坏了呗 你们能派人去看看吗", intent="nlu_fallback",
+                           confidence=0.4, prior_events=answered)
+    events, messages = await run_action(ActionDefaultAskAffirmation(), tracker)
+    assert followups(events) == ["fault_form"] and not messages
+    # Without the offer, the same words are not taken for a repair by this rule.
+    tracker = make_tracker("没有停电通知的话那就是他家坏了呗 你们能派人去看看吗", intent="nlu_fallback",
+                           confidence=0.4, prior_events=answered[:1] + [{"event": "bot", "text": "好的。"}])
+    events, _ = await run_action(ActionDefaultAskAffirmation(), tracker)
+    assert "fault_form" not in followups(events)
+
+
+@pytest.mark.asyncio
+async def test_wait_and_see_at_the_offer_of_a_person_fetches_nobody(actions_gateway):
+    """at-bill-003: "好 那我再等等看" to "您可以转人工客服…[转人工]" (heard as a yes) opened a callback."""
+    from actions.handoff import ActionHandoff
+    from tests.actions.test_handoff_survey import handoffs
+
+    offer = [{"event": "user", "text": "那我那200块钱到底去哪了 要不要再交一遍啊"},
+             {"event": "bot", "text": "这个问题我暂时回答不了。您可以转人工客服，或拨打95598咨询。"},
+             {"event": "slot", "name": "handoff_reason", "value": "fallback"}]
+    before = len(handoffs(actions_gateway.app))
+    tracker = make_tracker("好 那我再等等看", intent="affirm", prior_events=offer,
+                           slots={"handoff_reason": "fallback"}, sender_id="conv-wait")
+    events, messages = await run_action(ActionHandoff(), tracker)
+    assert len(handoffs(actions_gateway.app)) == before
+    assert [m.get("response") for m in messages] == ["utter_ok_no_problem"]
+    # The button itself still hands off.
+    tracker = make_tracker("/request_human", intent="request_human", prior_events=offer,
+                           slots={"handoff_reason": "fallback"}, sender_id="conv-wait")
+    await run_action(ActionHandoff(), tracker)
+    assert len(handoffs(actions_gateway.app)) == before + 1
+
+
+@pytest.mark.asyncio
+async def test_where_and_who_after_a_praise_go_onto_it(actions_gateway):
+    """av-praise-001: the place ("江宁区湖熟街道和平社区 小太阳幼儿园") and then the phone given right after
+    the praise was filed got "您是想查询这里的停电信息…" and an outage answer; the praise kept no phone."""
+    from actions import api_client
+    from actions.menu import ActionAnswerBareDetail
+
+    conversation, ticket_no, filed = await praise_just_filed("上周六来我们幼儿园修线路的师傅", "师傅好像姓孙 个子高高的")
+    place = "江宁区湖熟街道和平社区 小太阳幼儿园"
+    tracker = make_tracker(place, intent="inform", sender_id=conversation, prior_events=filed,
+                           entities=[{"entity": "address", "value": "江宁区湖熟街道和平社区"}])
+    events, messages = await run_action(ActionAnswerBareDetail(), tracker)
+    assert ticket_no in "".join(texts(messages)) and "停电信息" not in "".join(texts(messages))
+    noted = filed + [{"event": "user", "text": place},
+                     {"event": "bot", "text": f"好的，已把您补充的内容记到工单 {ticket_no} 里了。"}]
+    tracker = make_tracker("我是园长 姓邵 电话15251893064", intent="inform", sender_id=conversation,
+                           prior_events=noted, entities=[{"entity": "phone", "value": "15251893064"}])
+    await run_action(ActionAnswerBareDetail(), tracker)
+    ticket = await api_client.get_ticket(ticket_no)
+    assert ticket.get("contact_phone") == "15251893064" and "小太阳幼儿园" in str(ticket)
+
+
+@pytest.mark.asyncio
+async def test_two_months_asked_at_once_are_shown_side_by_side(actions_gateway):
+    """av-bill-001: "那上个月跟这个月各用了多少度啊" right after the bill showed the same month again."""
+    from actions.bills import ActionQueryBill
+    from tests.actions.test_bills import verified_slots
+
+    slots = verified_slots(actions_gateway.app) | {"bill_shown_period": "2026-11"}
+    tracker = make_tracker("那上个月跟这个月各用了多少度啊", intent="query_bill", slots=slots,
+                           entities=[{"entity": "period", "value": "上个月"}, {"entity": "period", "value": "这个月"}])
+    _, messages = await run_action(ActionQueryBill(), tracker)
+    said = "".join(texts(messages))
+    assert "utter_bill_reason_compared" in [m.get("response") for m in messages], said
+    assert said.count("用电") >= 2 and "10月" in said and "11月" in said
+    # One month asked: that month's bill, as before.
+    tracker = make_tracker("上个月用了多少度", intent="query_bill", slots=verified_slots(actions_gateway.app),
+                           entities=[{"entity": "period", "value": "上个月"}])
+    _, messages = await run_action(ActionQueryBill(), tracker)
+    assert "utter_bill_reason_compared" not in [m.get("response") for m in messages]
