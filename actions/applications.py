@@ -162,6 +162,8 @@ def business_from_text(text: Optional[str]) -> Optional[str]:
     text = str(text or "")
     if text in BUSINESS_TYPES:
         return text
+    # "我先充个充电宝", "手机充电": charging a phone is no charger to install (same length kept).
+    text = NOT_A_CHARGER.sub(lambda found: " " * len(found.group(0)), text)
     spans = []
     for key, info in BUSINESS_TYPES.items():
         if text == info["label"]:
@@ -171,6 +173,10 @@ def business_from_text(text: Optional[str]) -> Optional[str]:
     # A word inside another business's longer word is not said: "普通电价" holds "通电".
     said = [(start, key) for start, end, key in spans
             if not any(s <= start and end <= e and (e - s) > (end - start) for s, e, _ in spans)]
+    asked_for = [(start, key) for start, key in said if ASKED_FOR_BEFORE.search(text[max(0, start - 4):start])]
+    if asked_for and len({key for _, key in said}) > 1:
+        # "我想办峰谷电 晚上充电瓶车划算": the business asked for, not the reason given after it.
+        return max(asked_for)[1]
     if not said and ACCOUNT_NAME_CHANGE.search(text):
         return "name_transfer"  # "电费户头还是原来房东的名字 要改成我的"
     if not said and METER_MOVED.search(text):
@@ -178,6 +184,11 @@ def business_from_text(text: Optional[str]) -> Optional[str]:
     if not said and NEW_LINE.search(text):
         return "new_connection"  # "承包了八十亩地 要装抽水泵 想新拉一路电"
     return max(said)[1] if said else None
+
+
+NOT_A_CHARGER = re.compile(r"充电(宝|器|线|头)|手机(没电|充电|充个电)|给手机充")
+# "我想办…", "申请…", "开通…": the words right before the business the customer asks for.
+ASKED_FOR_BEFORE = re.compile(r"(想|要|申请|办理?|开通|改成|改为|装)(个|一个|一下|理)?$")
 
 
 # A new supply line asked for (a pump in a field, a site, a farm): a new connection.
@@ -852,7 +863,7 @@ class ValidateApplicationForm(KeepsIdentitySlots, BaseFormValidation, FormValida
             return {}
         mobile = find_mobile(text)
         if mobile:
-            return {"contact_phone": mobile}
+            return {"contact_phone": mobile, **await self._premises_beside_phone(dispatcher, tracker, text, mobile)}
         # "户号3201000033" given in an application for the account's own premises (增容, 过户, 充电桩…)
         # answers who applies and where as well as the phone: a customer of an existing account is
         # not asked for a name and an address the account has (blind customers gave only the 户号).
@@ -872,6 +883,22 @@ class ValidateApplicationForm(KeepsIdentitySlots, BaseFormValidation, FormValida
             return account
         answer = free_text_answer(tracker, "contact_phone")
         return {"contact_phone": answer} if answer else {}
+
+    @staticmethod
+    async def _premises_beside_phone(dispatcher: CollectingDispatcher, tracker: Tracker, text: str,
+                                     mobile: str) -> Dict[Text, Any]:
+        """"我司户号为3201000034，户名…，联系电话13647202292" at the phone question of a business on
+        existing premises: the account's holder and address, the phone as typed; {} otherwise."""
+        held = tracker.get_slot("address")
+        if tracker.get_slot("business_type") in (None, "new_connection") \
+                or held and (held == REGISTERED or looks_like_address(held, tracker, need_number=True)):
+            return {}
+        typed = re.search(r"(?<!\d)(\d{10})(?!\d)", re.sub(r"\s", "", digits_to_ascii(text)).replace(mobile, " "))
+        if not typed or not await account_exists(typed.group(1), tracker):
+            return {}
+        dispatcher.utter_message(response="utter_account_registered_premises_phone_given", tail=typed.group(1)[-4:])
+        found: Dict[Text, Any] = {"account_no": typed.group(1), "address": REGISTERED}
+        return found if tracker.get_slot("applicant_name") else {**found, "applicant_name": REGISTERED}
 
     async def extract_address(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                               domain: DomainDict) -> Dict[Text, Any]:

@@ -728,6 +728,30 @@ async def add_detail_to_just_filed_repair(dispatcher: CollectingDispatcher,
     return await note_on_ticket(dispatcher, ticket_no, text, ("repair",))
 
 
+# "没看到明火 就是冒烟 要不要打119啊", "总闸要不要拉": what to do until the crew comes.
+SAFETY_QUESTION = re.compile(r"119|120|报警|灭火|总闸|拉闸|断电|明火|火苗|(要不要|能不能|可不可以)(跑|走|下楼|出去|离开|碰|靠近|浇水|用水)|怎么办")
+ASKED = re.compile(r"吗|要不要|能不能|可不可以|怎么办|[?？]")
+
+
+async def safety_asked_after_urgent_repair(dispatcher: CollectingDispatcher,
+                                           tracker: Tracker) -> Optional[List[EventType]]:
+    """"没看到明火 就是冒烟 要不要打119啊" right after an urgent repair was registered (NLU heard a
+    fault): what to do until the crew comes, not a second repair form asking the address again."""
+    ticket_no = ticket_announced_last_turn(tracker)
+    text = latest_text(tracker)
+    if not ticket_no or tracker.get_slot("requested_slot") is not None or not SAFETY_QUESTION.search(text) \
+            or not ASKED.search(text) or entity_values(tracker, "address"):
+        return None
+    try:
+        ticket = await api_client.get_ticket(ticket_no)
+    except api_client.ApiError:
+        return None
+    if ticket.get("type") != "repair" or ticket.get("priority") != "urgent":
+        return None
+    dispatcher.utter_message(response="utter_safety_while_waiting", ticket_no=ticket_no)
+    return [SlotSet("requested_slot", None), ActiveLoop(None), FollowupAction("action_listen")]
+
+
 # The customer's own reason for high usage: "可能是空调开太猛了", "原来是暖风机用得多".
 # "那应该是天热空调一直开着 行吧 知道了": an appliance left running, taken in.
 USAGE_EXPLAINED = re.compile(r"(?:可能|估计|应该|大概|肯定|原来|怪不得|难怪|就是说)[^，,。？?]{0,10}"
@@ -750,6 +774,7 @@ class ValidateFaultForm(BaseFormValidation, AddressValidation, FormValidationAct
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: DomainDict) -> List[EventType]:
         reassured = await reassure_after_filing(dispatcher, tracker) or await add_to_just_filed(dispatcher, tracker) \
+            or await safety_asked_after_urgent_repair(dispatcher, tracker) \
             or await add_detail_to_just_filed_repair(dispatcher, tracker)
         if reassured:
             # an urge, "昨天下午停的 一点招呼都没打" more of a complaint just filed, or "就是晚上七八点钟

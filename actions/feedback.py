@@ -142,7 +142,7 @@ CHECK_IT = re.compile(r"(给我|帮我|帮忙)?查(查|一查|一下|下)|(给�
 # "怎么申请", "要办", "想装": someone applying for a business.
 APPLIES = re.compile(r"申请|办理|要办|想办|怎么办|咋办|报装|想装|要装")
 # Feedback named in so many words: never read as a remark.
-NAMES_FEEDBACK = re.compile(r"投诉|举报|建议|表扬|意见|差评|说法|赔")
+NAMES_FEEDBACK = re.compile(r"投诉|头诉|投述|举报|巨报|建议|表扬|意见|差评|说法|赔")  # (with the typos colloquial_pairs.yml mends)
 # What the bot said when it showed a bill.
 BILL_SHOWN = re.compile(r"电费账单|电费金额|电费 [\d.]+ 元")
 # "两千三百多？？这么多", "咋这么贵": surprise at an amount.
@@ -174,6 +174,8 @@ PRAISE_WORDS = re.compile(r"表扬|点赞|点个赞|好评|蛮好|挺好的|很�
 # Faults before this one, or a repair asked for before: a grievance, not only a fault told.
 EARLIER_FAULTS = re.compile(r"第[二三四五六七八九十2-9几]\s*(次|回)|又|老是|总是|天天|经常|隔三差五|三天两头|动不动|"
                             r"好几(次|回)|几回|报(了|过)?修|打了.{0,4}(电话|次)")
+# "这个月停了四五回了", "一礼拜断了三次电": outages counted over a time, a grievance about how often.
+COUNTED_OUTAGES = re.compile(r"(停|断)(电)?了?(好)?[二两三四五六七八九十几2-9][一二两三四五六七八九十\d]*(回|次|趟)|第[二三四五六七八九十\d几]+(回|次)(停|断)")
 GRIEVANCE_SAID = re.compile(LET_DOWN.pattern + r"|不像话|太慢|乱收|多收|不合理|离谱|翻倍|不通知|不打招呼|连个招呼|"
                             r"骗|凶|骂|差劲|垃圾|气死")
 
@@ -281,7 +283,8 @@ class ValidateFeedbackForm(KeepsIdentitySlots, BaseFormValidation, FormValidatio
         from actions.faq import answer_again_plainly, asks_power_back_after_paying  # faq imports this module
 
         if not named and tells_a_fault(text) and not GRIEVANCE_SAID.search(text) and not is_reconnection(text) \
-                and not (is_angry(text) and EARLIER_FAULTS.search(text)) and not ASKS_FOR_A_PERSON.search(text):
+                and not (is_angry(text) and EARLIER_FAULTS.search(text)) and not COUNTED_OUTAGES.search(text) \
+                and not ASKS_FOR_A_PERSON.search(text):
             # "店里总闸老是跳 一上午跳了五六次 生意都没法做" (NLU heard a complaint): a fault told,
             # with nothing held against us; "家里没电一个多小时了 娃热得一直哭 你们到底管不管啊": angry
             # at this fault only, not at earlier ones or visits. The repair (any apology has been said).

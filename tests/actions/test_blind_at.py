@@ -1,6 +1,7 @@
 """Kinds of failure the blind batches at (relatives writing for someone, half-remembered terms), au
-(hurried, night-time, stories before the request) and av (small businesses, institutions, students)
-showed at first sight."""
+(hurried, night-time, stories before the request), av (small businesses, institutions, students), aw
+(ordinary weekdays, elliptical messages), ax (annoyed, suspicious, sarcastic) and ay (formal, phonetic,
+voice-dictated, near-empty messages) showed at first sight."""
 import pytest
 
 from tests.support.dialogue import make_tracker, praise_just_filed, run_action, slot_values, texts
@@ -149,3 +150,101 @@ async def test_two_months_asked_at_once_are_shown_side_by_side(actions_gateway):
                            entities=[{"entity": "period", "value": "上个月"}])
     _, messages = await run_action(ActionQueryBill(), tracker)
     assert "utter_bill_reason_compared" not in [m.get("response") for m in messages]
+
+
+@pytest.mark.asyncio
+async def test_a_safety_question_right_after_an_urgent_repair_is_answered_not_filed_again(actions_gateway):
+    """aw-hazard-002: "没看到明火 就是冒烟 要不要打119啊" right after the urgent repair was registered
+    started a second repair form; "好的 我们已经下楼了" then became its address."""
+    import uuid
+
+    from actions import api_client
+    from actions.faults import ValidateFaultForm
+
+    repair = await api_client.create_ticket({
+        "request_key": f"test:{uuid.uuid4().hex}", "type": "repair", "priority": "urgent", "area_type": "urban",
+        "summary": "报修：楼道里电表箱冒烟了", "channel": "web", "conversation_id": "conv-smoke",
+        "address": "鼓楼区马台街60号紫金花园22栋", "contact_phone": "15375621112",
+        "details": {"description": "楼道里电表箱冒烟了", "hazard": True}})
+    filed = [{"event": "user", "text": "沈金凤 15375621112"},
+             {"event": "bot", "text": f"已为您登记紧急故障报修，工单号：{repair['ticket_no']}。"}]
+    tracker = make_tracker("没看到明火 就是冒烟 要不要打119啊", intent="report_fault", form="fault_form",
+                           prior_events=filed, sender_id="conv-smoke")
+    events, messages = await run_action(ValidateFaultForm(), tracker)
+    assert [m.get("response") for m in messages] == ["utter_safety_while_waiting"]
+    assert followups(events) == ["action_listen"] and "请告诉我" not in "".join(texts(messages))
+
+
+@pytest.mark.parametrize("text", ["好的 我们已经下楼了", "人都跑出楼了", "已经下楼了 没事了"])
+def test_people_leaving_a_building_name_no_place(text):
+    """aw-hazard-002: "好的 我们已经下楼了" at a hazard's address question was stored as the address."""
+    from actions.common import looks_like_address
+
+    assert not looks_like_address(text, need_number=False)
+    assert looks_like_address("紫金花园22栋楼下", need_number=False)
+
+
+@pytest.mark.parametrize("text, business", [
+    ("要那么久啊 那好吧 我先充个充电宝", None),                          # aw-arrears_reconnect-001
+    ("另外我想办峰谷电 晚上充电瓶车划算 怎么申请", "tariff_change"),     # ay-mixed-001
+    ("手机充电器坏了", None),
+    ("我想装充电桩", "ev_charger"),
+    ("不是过户 是想把电表移到外头", "meter_move"),
+])
+def test_the_business_asked_for_not_a_phone_charger_or_a_reason(text, business):
+    """aw-arrears_reconnect-001: "我先充个充电宝" filed an EV charger application; ay-mixed-001: "我想办
+    峰谷电 晚上充电瓶车划算" filed an EV charger instead of the tariff change asked for."""
+    from actions.applications import business_from_text
+
+    assert business_from_text(text) == business
+
+
+@pytest.mark.parametrize("text, earlier", [
+    ("我三个礼拜前申请的增容到现在一点动静都没有 你们效率真高啊", True),   # ax-progress-001
+    ("半个月前报的修 到现在一点消息也没有", True),
+    ("我想申请增容 要多久", False),
+])
+def test_a_request_made_weeks_ago_with_no_news_is_a_progress_question(text, earlier):
+    """ax-progress-001: the progress question was sent on to a new capacity application, filed."""
+    from actions.common import asks_progress_of_earlier
+
+    assert asks_progress_of_earlier(text) is earlier
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("text, repair", [
+    ("你们这电咋回事 这个月停了四五回了 俺饭馆的菜都坏了 生意也没法做 俺要头诉", False),  # ay-complaint-001
+    ("这个月停了四五回了 饭馆菜都坏了", False),
+    ("家里停电了 冰箱里的菜都要坏了", True),
+])
+async def test_outages_counted_over_a_month_are_a_complaint(actions_gateway, text, repair):
+    """ay-complaint-001: "这个月停了四五回了 … 俺要头诉" (投诉 mistyped) filed a repair first."""
+    from actions.feedback import ValidateFeedbackForm
+
+    tracker = make_tracker(text, intent="complain", form="feedback_form", candidates={"feedback_type": "complaint"})
+    events, _ = await run_action(ValidateFeedbackForm(), tracker)
+    assert ("fault_form" in followups(events)) is repair, text
+
+
+@pytest.mark.asyncio
+async def test_an_account_given_with_the_phone_in_an_application_supplies_its_premises(actions_gateway):
+    """ay-application-001: "我司户号为3201000034，户名南京宁新电子有限公司，联系电话13647202292。" at the
+    phone question of a capacity change: the phone was kept, the 户号 ignored, and the address asked
+    for four times; the account's registered premises answer it."""
+    from actions.applications import REGISTERED, ValidateApplicationForm
+
+    text = "我司户号为3201000034，户名南京宁新电子有限公司，联系电话13647202292。"
+    tracker = make_tracker(text, intent="inform", form="application_form",
+                           entities=[{"entity": "account_no", "value": "3201000034"},
+                                     {"entity": "phone", "value": "13647202292"}],
+                           slots={"business_type": "capacity_change", "requested_slot": "contact_phone"})
+    events, messages = await run_action(ValidateApplicationForm(), tracker)
+    values = slot_values(events)
+    assert values.get("contact_phone") == "13647202292"
+    assert values.get("account_no") == "3201000034" and values.get("address") == REGISTERED
+    assert "尾号0034" in "".join(texts(messages))
+    # A new connection has no premises yet: the phone only.
+    tracker = make_tracker(text, intent="inform", form="application_form",
+                           slots={"business_type": "new_connection", "requested_slot": "contact_phone"})
+    events, _ = await run_action(ValidateApplicationForm(), tracker)
+    assert slot_values(events).get("contact_phone") == "13647202292" and "address" not in slot_values(events)
