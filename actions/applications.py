@@ -941,7 +941,9 @@ class ValidateApplicationForm(KeepsIdentitySlots, BaseFormValidation, FormValida
         # The list is told once: not again when an answer just gave this business's documents.
         # (A business with no documents topic, 电价变更 or 电能表校验, has always its list told.)
         documents_topic = BUSINESS_TOPICS["documents"].get(key)
-        told = documents_topic is not None and last_faq_topic(tracker, within_turns=2) == documents_topic
+        told = documents_topic is not None and last_faq_topic(tracker, within_turns=2) == documents_topic \
+            or any(f"办理{BUSINESS_TYPES[key]['label']}需要准备以下资料" in said for said in bot_texts_within(tracker, 1))
+        # ("我能不能改成峰谷电" answered with the tariff change's list, then "好 那就帮我办一下".)
         if key != tracker.get_slot("documents_shown_for") and not told:
             dispatcher.utter_message(response="utter_application_documents",
                                      **documents_values(key, applicant_kind(tracker)))

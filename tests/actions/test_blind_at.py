@@ -248,3 +248,20 @@ async def test_an_account_given_with_the_phone_in_an_application_supplies_its_pr
                            slots={"business_type": "new_connection", "requested_slot": "contact_phone"})
     events, _ = await run_action(ValidateApplicationForm(), tracker)
     assert slot_values(events).get("contact_phone") == "13647202292" and "address" not in slot_values(events)
+
+
+@pytest.mark.asyncio
+async def test_the_documents_just_listed_are_not_listed_again_when_the_application_starts(actions_gateway):
+    """Tried as a customer: "我能不能改成峰谷电" got the tariff change's documents and an offer; "好 那就帮我
+    办一下" listed the same documents again before filing."""
+    from actions.applications import ValidateApplicationForm
+
+    listed = [{"event": "user", "text": "我能不能改成峰谷电 晚上抽水便宜些"},
+              {"event": "bot", "text": "办理电价变更需要准备以下资料：\n1. 户主身份证\n2. 变更原因说明"},
+              {"event": "bot", "text": "需要的话，我现在就可以帮您在线提交电价变更申请。"}]
+    for prior, listed_again in [(listed, False), (listed[:1], True)]:
+        tracker = make_tracker("好 那就帮我办一下", intent="affirm", form="application_form", prior_events=prior,
+                               candidates={"business_type": "tariff_change"})
+        _, messages = await run_action(ValidateApplicationForm(), tracker)
+        responses = [m.get("response") for m in messages]
+        assert ("utter_application_documents" in responses) is listed_again
