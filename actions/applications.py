@@ -863,7 +863,7 @@ class ValidateApplicationForm(KeepsIdentitySlots, BaseFormValidation, FormValida
             return {}
         mobile = find_mobile(text)
         if mobile:
-            return {"contact_phone": mobile, **await self._premises_beside_phone(dispatcher, tracker, text, mobile)}
+            return {"contact_phone": mobile}
         # "户号3201000033" given in an application for the account's own premises (增容, 过户, 充电桩…)
         # answers who applies and where as well as the phone: a customer of an existing account is
         # not asked for a name and an address the account has (blind customers gave only the 户号).
@@ -970,7 +970,9 @@ class ValidateApplicationForm(KeepsIdentitySlots, BaseFormValidation, FormValida
         if not mobile:
             dispatcher.utter_message(response="utter_phone_not_found")
             return {"contact_phone": None}
-        return {"contact_phone": mobile}
+        # (Here, not in the extraction: the phone entity fills the slot before any extraction of ours.)
+        return {"contact_phone": mobile,
+                **await self._premises_beside_phone(dispatcher, tracker, latest_text(tracker), mobile)}
 
     async def validate_address(self, value: Any, dispatcher: CollectingDispatcher,
                                tracker: Tracker, domain: DomainDict) -> Dict[Text, Any]:

@@ -759,6 +759,17 @@ USAGE_EXPLAINED = re.compile(r"(?:可能|估计|应该|大概|肯定|原来|怪�
                              r"(?:一直|天天|整天|成天|老是|经常|一天到晚|24小时)(?:都)?(?:开|用|烧|插)着?)")
 
 
+# "行 我先自己关了总闸看看表还转不转 谢谢": the customer will look for themselves.
+CHECKS_IT_THEMSELVES = re.compile(r"(我|俺)(先|自己|先自己|自己先)(去)?[^，,。？?]{0,8}(看看|试试|查查|检查|瞧瞧|观察)")
+
+
+def checks_it_themselves(text: str) -> bool:
+    """The customer will look for themselves and tells no fault now (总闸 named as what they will
+    switch off is no fault)."""
+    return bool(CHECKS_IT_THEMSELVES.search(text)) and not (
+        tells_a_fault(text) or FAULT_NOW.search(text) or find_hazards(text) or SEND_A_CREW.search(text))
+
+
 def usage_explained_after_bill(tracker: Tracker, text: str) -> bool:
     """Right after a bill was shown, the message explains the usage and tells no fault."""
     bill_shown = any(event.get("event") == "bot" and re.search(r"电费账单|用电量|用电 \d+ 度", event.get("text") or "")
@@ -786,6 +797,11 @@ class ValidateFaultForm(BaseFormValidation, AddressValidation, FormValidationAct
             # "ok 大概知道了 可能是空调开太猛了" right after the bill (NLU: a fault): the customer's own
             # reason for the usage; no fault is told, no crew is sent.
             dispatcher.utter_message(response="utter_anything_else")
+            return [SlotSet("requested_slot", None), ActiveLoop(None), FollowupAction("action_listen")]
+        if asked is None and not tracker.get_slot("fault_description") and checks_it_themselves(text):
+            # "行 我先自己关了总闸看看表还转不转 谢谢" after the meter-test answer (NLU: a fault): the
+            # customer will look first; no crew is sent to the account's address.
+            dispatcher.utter_message(response="utter_ok_no_problem")
             return [SlotSet("requested_slot", None), ActiveLoop(None), FollowupAction("action_listen")]
         if asked is None and not tracker.get_slot("fault_description"):
             from actions.menu import fault_told_just_before, offered_business  # menu imports the forms' helpers

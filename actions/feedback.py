@@ -174,6 +174,8 @@ PRAISE_WORDS = re.compile(r"表扬|点赞|点个赞|好评|蛮好|挺好的|很�
 # Faults before this one, or a repair asked for before: a grievance, not only a fault told.
 EARLIER_FAULTS = re.compile(r"第[二三四五六七八九十2-9几]\s*(次|回)|又|老是|总是|天天|经常|隔三差五|三天两头|动不动|"
                             r"好几(次|回)|几回|报(了|过)?修|打了.{0,4}(电话|次)")
+# "再没消息我就真要投诉了", "要是明天还不来 我就投诉": a complaint kept for later.
+COMPLAINT_LATER = re.compile(r"(再|要是|如果|还|到时候?)[^，,。！!]{0,10}(就|我就|那就|那我就)(真|真的)?(要|得|去|会)?(投诉|举报)")
 # "这个月停了四五回了", "一礼拜断了三次电": outages counted over a time, a grievance about how often.
 COUNTED_OUTAGES = re.compile(r"(停|断)(电)?了?(好)?[二两三四五六七八九十几2-9][一二两三四五六七八九十\d]*(回|次|趟)|第[二三四五六七八九十\d几]+(回|次)(停|断)")
 GRIEVANCE_SAID = re.compile(LET_DOWN.pattern + r"|不像话|太慢|乱收|多收|不合理|离谱|翻倍|不通知|不打招呼|连个招呼|"
@@ -275,6 +277,11 @@ class ValidateFeedbackForm(KeepsIdentitySlots, BaseFormValidation, FormValidatio
                           domain: DomainDict) -> Optional[List[EventType]]:
         """At the opening, words NLU heard as feedback that ask for something else: the events
         that serve it, or None when it is feedback after all."""
+        later = COMPLAINT_LATER.search(text)
+        if later and not NAMES_FEEDBACK.search(text.replace(later.group(0), "")):
+            # "行 我再等两天 再没消息我就真要投诉了": a complaint kept for later, not made now.
+            dispatcher.utter_message(response="utter_ok_no_problem")
+            return [FollowupAction("action_listen")]
         if ASKS_ABOUT_OUTAGES.search(text) and not FEEDBACK_WORDS.search(text):
             # "我在湖南路开店的 听说这几天要停电 影响不影响白天做生意": a question about planned
             # outages; it is answered.

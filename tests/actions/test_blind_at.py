@@ -237,7 +237,8 @@ async def test_an_account_given_with_the_phone_in_an_application_supplies_its_pr
     tracker = make_tracker(text, intent="inform", form="application_form",
                            entities=[{"entity": "account_no", "value": "3201000034"},
                                      {"entity": "phone", "value": "13647202292"}],
-                           slots={"business_type": "capacity_change", "requested_slot": "contact_phone"})
+                           slots={"business_type": "capacity_change", "requested_slot": "contact_phone"},
+                           candidates={"contact_phone": "13647202292"})   # the phone entity's mapping
     events, messages = await run_action(ValidateApplicationForm(), tracker)
     values = slot_values(events)
     assert values.get("contact_phone") == "13647202292"
@@ -245,7 +246,8 @@ async def test_an_account_given_with_the_phone_in_an_application_supplies_its_pr
     assert "尾号0034" in "".join(texts(messages))
     # A new connection has no premises yet: the phone only.
     tracker = make_tracker(text, intent="inform", form="application_form",
-                           slots={"business_type": "new_connection", "requested_slot": "contact_phone"})
+                           slots={"business_type": "new_connection", "requested_slot": "contact_phone"},
+                           candidates={"contact_phone": "13647202292"})
     events, _ = await run_action(ValidateApplicationForm(), tracker)
     assert slot_values(events).get("contact_phone") == "13647202292" and "address" not in slot_values(events)
 
@@ -265,3 +267,40 @@ async def test_the_documents_just_listed_are_not_listed_again_when_the_applicati
         _, messages = await run_action(ValidateApplicationForm(), tracker)
         responses = [m.get("response") for m in messages]
         assert ("utter_application_documents" in responses) is listed_again
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("text, crew", [
+    ("行 我先自己关了总闸看看表还转不转 谢谢", False),   # ax-bill-001, after the meter-test answer
+    ("好的 我自己先去看看", False),
+    ("没电了 我先自己看看总闸", True),                   # a fault told: the repair goes on
+])
+async def test_the_customer_looking_for_themselves_sends_no_crew(actions_gateway, text, crew):
+    """ax-bill-001 (dev, after this stop's fixes): "行 我先自己关了总闸看看表还转不转 谢谢" after the meter
+    test was offered (NLU heard a fault) filed a repair at the account's address."""
+    from actions.faults import ValidateFaultForm
+
+    offer = [{"event": "user", "text": "要是觉得表不准 你们能来检测吗 要不要钱"},
+             {"event": "bot", "text": "需要的话，我现在就可以帮您在线提交电能表校验申请。"}]
+    tracker = make_tracker(text, intent="report_fault", form="fault_form", prior_events=offer,
+                           slots={"account_no": "3201000004", "identity_verified": True})
+    events, _ = await run_action(ValidateFaultForm(), tracker)
+    left = any(e.get("event") == "active_loop" and e.get("name") is None for e in events)
+    assert left is not crew, text
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("text, filed", [
+    ("行 我再等两天 再没消息我就真要投诉了", False),     # ax-progress-001 (dev, after this stop's fixes)
+    ("要是明天还不来人 我就投诉你们", False),
+    ("等了三天没消息 我要投诉", True),
+])
+async def test_a_complaint_kept_for_later_is_not_filed_now(actions_gateway, text, filed):
+    from actions.feedback import ValidateFeedbackForm
+
+    tracker = make_tracker(text, intent="complain", form="feedback_form", candidates={"feedback_type": "complaint"})
+    events, messages = await run_action(ValidateFeedbackForm(), tracker)
+    closed = any(e.get("event") == "active_loop" and e.get("name") is None for e in events)
+    assert closed is not filed, text
+    if not filed:
+        assert [m.get("response") for m in messages] == ["utter_ok_no_problem"]
