@@ -407,6 +407,15 @@ async def account_contact(dispatcher: CollectingDispatcher, tracker: Tracker, te
             "customer_type": customer.get("customer_type"), "contact_phone": REGISTERED}
 
 
+def premises_unknown(tracker: Tracker) -> bool:
+    """A business on existing premises (not a new connection) whose address is not held yet: an
+    account said in the form answers it. (An address too vague to be one, "南京" out of a company's
+    name, is none.)"""
+    held = tracker.get_slot("address")
+    return tracker.get_slot("business_type") not in (None, "new_connection") \
+        and not (held and (held == REGISTERED or looks_like_address(held, tracker, need_number=True)))
+
+
 async def account_exists(account_no: str, tracker: Tracker) -> bool:
     try:
         await api_client.get_account(account_no, **asker(tracker))
@@ -869,10 +878,7 @@ class ValidateApplicationForm(KeepsIdentitySlots, BaseFormValidation, FormValida
         # not asked for a name and an address the account has (blind customers gave only the 户号).
         # ("户号3201000033 我叫叶俊杰": the name said with it stays the applicant's.)
         # (An address too vague to be one, "南京" out of "南京华宁纺织有限公司", is none.)
-        held = tracker.get_slot("address")
-        premises = tracker.get_slot("business_type") not in (None, "new_connection") \
-            and not (held and (held == REGISTERED or looks_like_address(held, tracker, need_number=True)))
-        account = await account_contact(dispatcher, tracker, text, holder_and_premises=premises)
+        account = await account_contact(dispatcher, tracker, text, holder_and_premises=premises_unknown(tracker))
         if account.get("contact_phone") == REGISTERED:
             # The verified account also answers who applies and where, unless said already.
             if not tracker.get_slot("applicant_name") and account.get("customer_name"):
@@ -889,9 +895,7 @@ class ValidateApplicationForm(KeepsIdentitySlots, BaseFormValidation, FormValida
                                      mobile: str) -> Dict[Text, Any]:
         """"我司户号为3201000034，户名…，联系电话13647202292" at the phone question of a business on
         existing premises: the account's holder and address, the phone as typed; {} otherwise."""
-        held = tracker.get_slot("address")
-        if tracker.get_slot("business_type") in (None, "new_connection") \
-                or held and (held == REGISTERED or looks_like_address(held, tracker, need_number=True)):
+        if not premises_unknown(tracker):
             return {}
         typed = re.search(r"(?<!\d)(\d{10})(?!\d)", re.sub(r"\s", "", digits_to_ascii(text)).replace(mobile, " "))
         if not typed or not await account_exists(typed.group(1), tracker):

@@ -19,6 +19,7 @@ from actions.applications import (
 )
 from actions.responses import echoed
 from actions.common import (
+    as_nlu_reads,
     ASKS_FOR_A_PERSON,
     AMOUNT_DOUBTED,
     POINTS_BACK,
@@ -142,7 +143,7 @@ CHECK_IT = re.compile(r"(给我|帮我|帮忙)?查(查|一查|一下|下)|(给�
 # "怎么申请", "要办", "想装": someone applying for a business.
 APPLIES = re.compile(r"申请|办理|要办|想办|怎么办|咋办|报装|想装|要装")
 # Feedback named in so many words: never read as a remark.
-NAMES_FEEDBACK = re.compile(r"投诉|头诉|投述|举报|巨报|建议|表扬|意见|差评|说法|赔")  # (with the typos colloquial_pairs.yml mends)
+NAMES_FEEDBACK = re.compile(r"投诉|举报|建议|表扬|意见|差评|说法|赔")
 # What the bot said when it showed a bill.
 BILL_SHOWN = re.compile(r"电费账单|电费金额|电费 [\d.]+ 元")
 # "两千三百多？？这么多", "咋这么贵": surprise at an amount.
@@ -286,7 +287,7 @@ class ValidateFeedbackForm(KeepsIdentitySlots, BaseFormValidation, FormValidatio
             # "我在湖南路开店的 听说这几天要停电 影响不影响白天做生意": a question about planned
             # outages; it is answered.
             return [FollowupAction("outage_form")]
-        named = NAMES_FEEDBACK.search(text)
+        named = NAMES_FEEDBACK.search(as_nlu_reads(text))  # ("俺要头诉": read with the NLU's spelling fixes)
         from actions.faq import answer_again_plainly, asks_power_back_after_paying  # faq imports this module
 
         if not named and tells_a_fault(text) and not GRIEVANCE_SAID.search(text) and not is_reconnection(text) \
