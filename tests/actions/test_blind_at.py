@@ -304,3 +304,23 @@ async def test_a_complaint_kept_for_later_is_not_filed_now(actions_gateway, text
     assert closed is not filed, text
     if not filed:
         assert [m.get("response") for m in messages] == ["utter_ok_no_problem"]
+
+
+def test_thanks_is_not_a_name():
+    """Tried as a customer at the end of this stop: "好 谢谢" at the applicant-name question was kept as
+    the name; a surname 谢 still is one."""
+    from actions.applications import NOT_A_NAME
+
+    assert NOT_A_NAME.search("好 谢谢") and NOT_A_NAME.search("多谢")
+    assert not NOT_A_NAME.search("谢子涵")
+
+
+@pytest.mark.asyncio
+async def test_thanks_at_the_name_question_is_not_kept_as_the_name(actions_gateway):
+    from actions.applications import ValidateApplicationForm
+
+    tracker = make_tracker("好 谢谢", intent="thank", form="application_form",
+                           slots={"business_type": "pv_connection", "requested_slot": "applicant_name"},
+                           candidates={"applicant_name": "好 谢谢"})
+    events, _ = await run_action(ValidateApplicationForm(), tracker)
+    assert not slot_values(events).get("applicant_name")
