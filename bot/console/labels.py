@@ -43,7 +43,7 @@ def intent_label(intent: str | None) -> str:
 DETAIL_LABELS = {"address": "地址", "description": "故障描述", "hazard": "安全隐患", "hazard_words": "隐患描述",
                  "documents": "所需材料", "content": "内容", "anonymous": "匿名", "reason": "转人工原因",
                  "desk_closed": "非服务时间", "business_type": "业务类型",
-                 "nobody_online": "无坐席在线"}
+                 "nobody_online": "无坐席在线", "capacity": "用电容量（客户所述）"}
 ACTORS = {"bot": "机器人", "system": "系统", "customer": "客户", "sla-watcher": "时限监控"}
 
 

@@ -324,3 +324,80 @@ async def test_thanks_at_the_name_question_is_not_kept_as_the_name(actions_gatew
                            candidates={"applicant_name": "好 谢谢"})
     events, _ = await run_action(ValidateApplicationForm(), tracker)
     assert not slot_values(events).get("applicant_name")
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("text, waits", [("好的 我们已经下楼了", True), ("嗯 人都已经出来了", True),
+                                         ("好的 谢谢", False)])
+async def test_leaving_the_building_after_an_urgent_repair_is_no_goodbye(actions_gateway, text, waits):
+    """Tried as a customer: "好的 我们已经下楼了" right after the safety advice of an urgent repair got the
+    satisfaction question and a goodbye while the crew was still on its way."""
+    import uuid
+
+    from actions import api_client
+    from actions.common import ActionWrapUp
+
+    repair = await api_client.create_ticket({
+        "request_key": f"test:{uuid.uuid4().hex}", "type": "repair", "priority": "urgent", "area_type": "urban",
+        "summary": "报修：楼道里电表箱冒烟了", "channel": "web", "conversation_id": "conv-downstairs",
+        "address": "鼓楼区马台街60号紫金花园22栋", "contact_phone": "15375621112",
+        "details": {"description": "楼道里电表箱冒烟了", "hazard": True}})
+    answered = [{"event": "action", "name": "action_submit_fault"},
+                {"event": "user", "text": "没看到明火 就是冒烟 要不要打119啊"},
+                {"event": "bot", "text": f"抢修人员正在赶来（工单 {repair['ticket_no']}）。到达之前请这样做：……"}]
+    tracker = make_tracker(text, intent="goodbye" if waits else "thank", prior_events=answered,
+                           sender_id="conv-downstairs")
+    events, messages = await run_action(ActionWrapUp(), tracker)
+    responses = [m.get("response") for m in messages]
+    if waits:
+        assert responses == ["utter_wait_for_crew"]
+        assert followups(events) == ["action_listen"]
+    else:
+        assert "utter_wait_for_crew" not in responses and "utter_thank" in responses
+
+
+@pytest.mark.parametrize("text, topic", [
+    ("我想问下光伏并网要多久", "duration_pv_connection"),
+    ("屋顶光伏并网收费吗", "fee_pv_connection"),
+    ("充电桩报装要几天", "duration_ev_charger"),
+    ("装充电桩要钱吗", "fee_ev_charger"),
+    ("光伏并网要带什么材料", "docs_pv_connection"),
+])
+def test_how_long_and_what_it_costs_are_answered_for_pv_and_chargers(text, topic):
+    """Tried as a customer: "算了 先不投诉了 我想问下光伏并网要多久" got the PV documents (the table had
+    no time limit or fee for PV or chargers), "那要钱吗" after them the new connection's fee."""
+    from actions.faq import business_topic
+
+    assert business_topic(text) == topic
+
+
+@pytest.mark.asyncio
+async def test_the_fee_asked_after_the_pv_documents_is_the_pv_fee(actions_gateway):
+    from actions.faq import ActionAnswerFaq
+
+    tracker = make_tracker("那要钱吗", intent="faq", slots={"faq_topic": "docs_pv_connection"},
+                           prior_events=[{"event": "user", "text": "光伏并网要什么材料"},
+                                         {"event": "slot", "name": "faq_topic", "value": "docs_pv_connection"}])
+    tracker.latest_message["response_selector"] = {"faq": {
+        "response": {"intent_response_key": "faq/fee_new_connection", "confidence": 0.67, "utter_action": ""},
+        "ranking": [{"intent_response_key": "faq/fee_new_connection", "confidence": 0.67}]}}
+    events, messages = await run_action(ActionAnswerFaq(), tracker)
+    assert slot_values(events).get("faq_topic") == "fee_pv_connection"
+    told = "".join(texts(messages))
+    assert "光伏" in told and ("不收费" in told or "不花钱" in told)
+    # and what the ticket of a PV application will say: the 6 working days of sla.yml's profile
+    assert "6个工作日" in told
+
+
+@pytest.mark.parametrize("said, kept", [
+    (["我司拟将现有容量由400千伏安增至800千伏安"], "400千伏安 → 800千伏安"),
+    (["厂里变压器要从315增加到630KVA"], "315千伏安 → 630千伏安"),
+    (["新厂房", "容量大概630千伏安"], "630千伏安"),
+    (["我家空调多了 想增容"], None),
+])
+def test_the_capacity_the_customer_named_is_kept_for_staff(said, kept):
+    """ay-application-001: "拟将现有容量由400千伏安增至800千伏安" said at the address question was not kept."""
+    from actions.applications import capacity_said
+
+    prior = [{"event": "user", "text": text} for text in said[:-1]]
+    assert capacity_said(make_tracker(said[-1], intent="inform", prior_events=prior)) == kept
