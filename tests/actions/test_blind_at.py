@@ -401,3 +401,17 @@ def test_the_capacity_the_customer_named_is_kept_for_staff(said, kept):
 
     prior = [{"event": "user", "text": text} for text in said[:-1]]
     assert capacity_said(make_tracker(said[-1], intent="inform", prior_events=prior)) == kept
+
+
+@pytest.mark.asyncio
+async def test_the_capacity_named_is_on_the_filed_capacity_increase(actions_gateway):
+    from actions.applications import ActionSubmitApplication
+    from tests.actions.test_requests import last_ticket
+
+    slots = {"business_type": "capacity_change", "applicant_name": "南京华宁纺织有限公司",
+             "address": "江宁区秣陵街道将军大道88号", "contact_phone": "13700001234"}
+    said = [{"event": "user", "text": "我司拟将现有容量由400千伏安增至800千伏安"}]
+    await run_action(ActionSubmitApplication(), make_tracker("13700001234", slots=slots, prior_events=said,
+                                                             sender_id="conv-capacity"))
+    stored = last_ticket(actions_gateway.app)
+    assert stored.business_type == "capacity_change" and stored.details["capacity"] == "400千伏安 → 800千伏安"
