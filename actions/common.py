@@ -1290,7 +1290,14 @@ class ActionCancelForm(Action):
             from actions.handoff import feedback_named  # handoff imports this module
 
             rest_complaint, rest_request = feedback_named(rest) or "complaint", "feedback_form"
-        rest_question = bool(rest) and not rest_request and bool(QUESTION_MARKS.search(rest) or ASKS_YES_NO.search(rest))
+        from actions.faq import business_topics  # faq imports the forms' modules
+
+        asks_about_business = bool(rest) and bool(business_topics(rest, None)) and not DOES_THE_BUSINESS.search(rest)
+        if asks_about_business:
+            # "算了 先不投诉了 我想问下光伏并网要多久": a question on a business, not the business.
+            instead, rest_request = None, None if rest_request == "application_form" else rest_request
+        rest_question = bool(rest) and not rest_request and bool(
+            QUESTION_MARKS.search(rest) or ASKS_YES_NO.search(rest) or business_topics(rest, None))
         # What the reply ends with: the business done instead (_instead), nothing as the request or
         # question said after the stop comes next (_then), or the question whether anything else is
         # needed.
@@ -1307,6 +1314,8 @@ class ActionCancelForm(Action):
                                      ticket_no=withdrawn[0], type_label=withdrawn[1])
         else:
             dispatcher.utter_message(response=f"utter_cancelled{ending}", **business)
+            if asks_about_business and not rest_request:
+                answer_asked_after_stop(rest, dispatcher, tracker, domain)
         events: List[EventType] = [ActiveLoop(None), SlotSet("requested_slot", None),
                                    SlotSet("paused_form", None), SlotSet("api_failed", False)]
         for name in {form, paused} - {None}:
@@ -1318,7 +1327,7 @@ class ActionCancelForm(Action):
                 events.append(FollowupAction(rest_request))
         else:
             # "算了不用了 我就问问中华路明天停不停电": what to do instead is served at once.
-            request = named_request(latest_text(tracker))
+            request = None if asks_about_business else named_request(latest_text(tracker))
             if request or rest_request:
                 events.append(FollowupAction(request or rest_request))
         if rest_complaint and events[-1].get("name") == "feedback_form":
@@ -1339,6 +1348,8 @@ def answer_asked_after_stop(rest: str, dispatcher: CollectingDispatcher, tracker
     return answer_inline(dispatcher, tracker, domain)
 
 
+# "帮我申请…", "现在就办": the business itself asked for, whatever is asked about it too.
+DOES_THE_BUSINESS = re.compile(r"帮我|给我|我要(办|申请|装|报装)|申请一下|办一下|现在就|直接(办|申请|报装)")
 # "归你们管不", "收费不", "谁负责": a question without a question mark.
 ASKS_YES_NO = re.compile(r"(管|行|要|能|会|收|是|修|算)不[？?。!！~\s]*$|谁(管|负责|修)|归谁|找谁")
 

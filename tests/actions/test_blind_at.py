@@ -415,3 +415,25 @@ async def test_the_capacity_named_is_on_the_filed_capacity_increase(actions_gate
                                                              sender_id="conv-capacity"))
     stored = last_ticket(actions_gateway.app)
     assert stored.business_type == "capacity_change" and stored.details["capacity"] == "400千伏安 → 800千伏安"
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("text, applies", [("算了 先不投诉了 我想问下光伏并网要多久", False),
+                                           ("算了不投诉了 帮我申请光伏并网 要多久", True)])
+async def test_a_question_on_a_business_after_a_stop_is_answered_not_applied_for(actions_gateway, text, applies):
+    """Tried as a customer: "算了 先不投诉了 我想问下光伏并网要多久" in the complaint form started a PV
+    application; how long it takes was never said."""
+    from actions.common import ActionCancelForm
+
+    prior = [{"event": "user", "text": "我要投诉"}, {"event": "active_loop", "name": "feedback_form"},
+             {"event": "bot", "text": "请问您要投诉的是什么事情？"}]
+    tracker = make_tracker(text, intent="faq", slots={"feedback_type": "complaint"}, prior_events=prior,
+                           entities=[{"entity": "business_type", "value": "pv_connection"}])
+    tracker.active_loop = {"name": "feedback_form"}
+    events, messages = await run_action(ActionCancelForm(), tracker)
+    told = "".join(texts(messages))
+    assert "取消" in told
+    if applies:
+        assert followups(events) == ["application_form"]
+    else:
+        assert followups(events) == [] and "6个工作日" in told and "光伏" in told
