@@ -339,6 +339,7 @@ class HandoffService:
                 return handoff_json(h)
 
         data = await self.store.run(_accept)
+        await self.store.run(self._callbacks_served_live, conversation_id, username, display_name, now)
         await self._set_state(conversation_id, "human", agent=username)
         await self._tell(conversation_id, TEXT_ACCEPTED.format(agent=display_name), sender="system")
         await self._emit(data)
@@ -370,6 +371,7 @@ class HandoffService:
                 return handoff_json(h)
 
         data = await self.store.run(_take)
+        await self.store.run(self._callbacks_served_live, conversation_id, username, display_name, now)
         await self._set_state(conversation_id, "human", agent=username)
         await self._tell(conversation_id, TEXT_TAKEOVER.format(agent=display_name), sender="system")
         await self._emit(data)
@@ -510,6 +512,26 @@ class HandoffService:
     def _in_session(self, fn, *args):
         with self.store.session() as session:
             return fn(session, *args)
+
+    def _callbacks_served_live(self, conversation_id: str, username: str, display_name: str,
+                               now: datetime) -> list[str]:
+        """An agent now serving the conversation live is the call back the customer was promised:
+        its open callback tickets move to in progress (which meets their 2-hour rule), with a note
+        of who took it. Without SLA rules (unit use) only the note is added."""
+        from bot import tickets
+        from bot.vocabulary import DONE_STATUSES
+
+        note = f"{display_name}已在线接入会话，与客户直接沟通。"
+        with self.store.session() as session:
+            open_callbacks = session.execute(
+                select(Ticket.ticket_no).where(Ticket.conversation_id == conversation_id, Ticket.type == "callback",
+                                               Ticket.status.not_in(DONE_STATUSES + ("in_progress",)))).scalars().all()
+            for ticket_no in open_callbacks:
+                if self.sla is not None:
+                    tickets.change_status(session, self.sla, ticket_no, "in_progress", actor=username, note=note, now=now)
+                else:
+                    tickets.add_note(session, ticket_no, actor=username, note=note)
+            return list(open_callbacks)
 
     def _pending_callback(self, conversation_id: str, summary: str | None,
                           now: datetime) -> tuple[dict, dict, bool] | None:

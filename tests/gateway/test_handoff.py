@@ -330,3 +330,27 @@ async def test_rest_api_queues_a_conversation_behind_the_service_token(gateway_c
         texts = [m.text for m in session.execute(select(Message).where(Message.conversation_id == "api-1")
                                                  .order_by(Message.id)).scalars()]
     assert "转接人工客服" in texts[0] and "排队中" in texts[1]
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("how", ["take_over", "accept"])
+async def test_an_agent_serving_the_conversation_live_starts_its_callback(world, how):
+    """Tried in the console: a callback opened a moment before (nobody free) stayed 新建 after an agent
+    took the conversation over and talked to the customer."""
+    world.clock.now = datetime(2026, 11, 26, 21, 30, tzinfo=SHANGHAI).astimezone(timezone.utc)
+    missed, _ = await world.service.request("conv-1", "web", "customer_request", "客户最近说：转人工")
+    callback_no = missed["callback_ticket_no"]
+    world.clock.now = datetime(2026, 11, 27, 8, 10, tzinfo=SHANGHAI).astimezone(timezone.utc)
+    if how == "accept":
+        await world.service.request("conv-1", "web", "customer_request")
+        with world.store.session() as session:  # the new request notes itself on the same callback
+            assert session.execute(select(Ticket.status).where(Ticket.ticket_no == callback_no)).scalar_one() == "new"
+        await world.service.accept("conv-1", "li", "李娜")
+    else:
+        await world.service.take_over("conv-1", "li", "李娜")
+    with world.store.session() as session:
+        ticket = session.execute(select(Ticket).where(Ticket.ticket_no == callback_no)).scalar_one()
+        assert ticket.status == "in_progress"
+        changed = [e for e in ticket.events if e.kind == "status_changed"]
+        assert changed[-1].actor == "li" and "李娜" in changed[-1].data["note"]
+        assert all(m.met_at is not None for m in ticket.milestones)  # the 2-hour call-back rule is met
