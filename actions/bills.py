@@ -40,7 +40,7 @@ from actions.common import (
     request_key,
     second_request_events,
 )
-from actions.faults import fault_with_bill_aside, is_reconnection
+from actions.faults import fault_part, fault_with_bill_aside, is_reconnection
 from actions.notices import usage_chart_reply, wants_usage_chart
 
 # The bill's status, a word of the bill's line "· 状态：…" (utter_bill_details).
@@ -305,7 +305,7 @@ class ValidateBillForm(BaseFormValidation, IdentityValidation, FormValidationAct
                 and not tracker.get_slot("identity_verified"):
             # "家里突然没电了 顺便问下我这个月电费多少": the repair first (the crew is on its way
             # sooner), the bill after it (action_submit_fault serves the rest of the message).
-            return [SlotSet("requested_slot", None), ActiveLoop(None), SlotSet("fault_description", text[:500]),
+            return [SlotSet("requested_slot", None), ActiveLoop(None), SlotSet("fault_description", fault_part(text)[:500]),
                     FollowupAction("fault_form")]
         if tracker.get_slot("requested_slot") is None and not ASKS_OWN_BILL.search(text) \
                 and not re.search(r"我家|我的|俺家|家里", text):

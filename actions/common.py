@@ -276,11 +276,11 @@ def second_request_events(text: str, current: str, paused: bool = False) -> List
         return []
     events: List[EventType] = []
     if following == "fault_form":
-        from actions.faults import is_reconnection  # faults imports this module
+        from actions.faults import fault_part, is_reconnection  # faults imports this module
 
         if is_reconnection(text):
             return []  # "欠费停电了 交了钱你们派人来送电": the reconnection rule, not a repair
-        events.append(SlotSet("fault_description", text[:500]))
+        events.append(SlotSet("fault_description", fault_part(text)[:500]))
     if following == "application_form":
         from actions.applications import business_from_text  # applications imports this module
 

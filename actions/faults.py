@@ -627,6 +627,22 @@ def tells_a_fault(text: Optional[str]) -> bool:
     return bool(FAULT_NOW.search(text) or TRIPPING.search(text))
 
 
+# Where one request of a message ends and the next begins.
+CLAUSE_BREAK = re.compile(r"[，,。；;！!？?\n]+|\s+|(?=顺便|另外|还有|对了|再问)")
+
+
+def fault_part(text: str) -> str:
+    """The clauses of a two-request message that tell the fault ("家里突然没电了 顺便问下我这个月电费
+    多少" -> "家里突然没电了"): a repair's description without the other request; the whole text
+    when no clause alone tells it."""
+    clauses = [clause for clause in CLAUSE_BREAK.split(text or "") if clause and clause.strip()]
+    telling = [clause for clause in clauses if (tells_a_fault(clause) or find_hazards(clause))
+               and not BILL_ASIDE.search(clause)]
+    if not telling or len(telling) == len(clauses):
+        return text or ""
+    return "，".join(re.sub(r"^(顺便|另外|还有|对了)", "", clause) for clause in telling)
+
+
 # "顺便问下我这个月电费多少": a bill question asked by the way, beside something else.
 BILL_ASIDE = re.compile(r"(顺便|另外|还有|再|也)[^，,。]{0,6}(问|查|看)[^，,。]{0,10}(电费|账单|欠费|用了多少)")
 

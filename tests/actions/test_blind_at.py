@@ -437,3 +437,18 @@ async def test_a_question_on_a_business_after_a_stop_is_answered_not_applied_for
         assert followups(events) == ["application_form"]
     else:
         assert followups(events) == [] and "6个工作日" in told and "光伏" in told
+
+
+@pytest.mark.parametrize("text, kept", [
+    ("家里突然没电了 顺便问下我这个月电费多少", "家里突然没电了"),
+    ("查一下电费，另外我家插座冒火花了", "我家插座冒火花了"),
+    ("我家总闸老是跳 明天中山路停不停电", "我家总闸老是跳"),
+    ("家里没电了", "家里没电了"),
+    ("楼道的灯 不亮了", "楼道的灯 不亮了"),   # no clause tells it alone: all of it
+])
+def test_a_repair_opened_beside_another_request_keeps_only_the_fault(text, kept):
+    """Noticed in earlier stops: a repair opened from a two-request message kept the whole message (the
+    bill question too) as its description."""
+    from actions.faults import fault_part
+
+    assert fault_part(text) == kept
