@@ -1304,22 +1304,27 @@ class ActionCancelForm(Action):
         ending = "_instead" if instead else "_then" if rest_request or rest_question else ""
         business = {"business": BUSINESS_TYPES[instead]["label"]} if instead else {}
         withdrawn = None if form or paused else await withdraw_just_opened(dispatcher, tracker)
+        topic_answered = None
         if form or paused:
             label = FORM_LABELS.get(form or paused, "办理")
             dispatcher.utter_message(response=f"utter_form_cancelled{ending}", form_label=label, **business)
             if rest_question and not answer_asked_after_stop(rest, dispatcher, tracker, domain):
                 dispatcher.utter_message(response="utter_cannot_answer")
+            topic_answered = rest_question and business_topic_of(rest)
         elif withdrawn:
             dispatcher.utter_message(response="utter_ticket_withdrawn" + ("_then" if ending else ""),
                                      ticket_no=withdrawn[0], type_label=withdrawn[1])
         else:
             dispatcher.utter_message(response=f"utter_cancelled{ending}", **business)
-            if asks_about_business and not rest_request:
-                answer_asked_after_stop(rest, dispatcher, tracker, domain)
+            if asks_about_business and not rest_request and answer_asked_after_stop(rest, dispatcher, tracker, domain):
+                topic_answered = business_topic_of(rest)
         events: List[EventType] = [ActiveLoop(None), SlotSet("requested_slot", None),
                                    SlotSet("paused_form", None), SlotSet("api_failed", False)]
         for name in {form, paused} - {None}:
             events += reset_form_slots(name)
+        if topic_answered:
+            # the business asked about stays the topic: "那要钱吗" next is that business's fee
+            events.append(SlotSet("faq_topic", topic_answered))
         if instead:
             events += [SlotSet("business_type", instead), FollowupAction("application_form")]
         elif form or paused:
@@ -1334,6 +1339,12 @@ class ActionCancelForm(Action):
             # "算了不查了 我就是觉得表有问题 直接给我登记投诉吧": the complaint, with its words.
             events[-1:-1] = [SlotSet("feedback_type", rest_complaint), SlotSet("feedback_content", rest[:1000])]
         return events
+
+
+def business_topic_of(text: str) -> Optional[str]:
+    from actions.faq import business_topic  # faq imports the forms' modules
+
+    return business_topic(text)
 
 
 def answer_asked_after_stop(rest: str, dispatcher: CollectingDispatcher, tracker: Tracker,

@@ -52,6 +52,7 @@ from actions.common import (
     add_to_just_filed,
     reassure_after_filing,
     request_key,
+    second_request,
     second_request_events,
     reset_form_slots,
     spelled_house_numbers,
@@ -996,7 +997,9 @@ class ValidateFaultForm(BaseFormValidation, AddressValidation, FormValidationAct
         if tracker.get_slot("requested_slot") is None and not opening.startswith("/") and (
                 intent == "report_fault" and (find_hazards(opening) or len(opening) >= 10)
                 or FAULT_STORY_WORDS.search(opening)):
-            return {"fault_description": opening}
+            # "家里突然没电了 顺便问下我这个月电费多少": the fault, not the bill question served after it.
+            return {"fault_description": fault_part(opening) if BILL_ASIDE.search(opening) or second_request(
+                opening, "fault_form") else opening}
         return {}
 
     async def extract_repair_area_type(self, dispatcher: CollectingDispatcher, tracker: Tracker,

@@ -437,6 +437,8 @@ async def test_a_question_on_a_business_after_a_stop_is_answered_not_applied_for
         assert followups(events) == ["application_form"]
     else:
         assert followups(events) == [] and "6个工作日" in told and "光伏" in told
+        # tried again in the widget: "那要钱吗" next got the meter move's fee (no topic was kept)
+        assert slot_values(events).get("faq_topic") == "duration_pv_connection"
 
 
 @pytest.mark.parametrize("text, kept", [
@@ -452,3 +454,14 @@ def test_a_repair_opened_beside_another_request_keeps_only_the_fault(text, kept)
     from actions.faults import fault_part
 
     assert fault_part(text) == kept
+
+
+@pytest.mark.asyncio
+async def test_a_repair_told_with_a_bill_question_is_described_by_the_fault(actions_gateway):
+    """Tried in the widget: "哦 还有 家里突然没电了 顺便问下我这个月电费多少" opened the repair (NLU: a
+    fault) with the whole message as the ticket's description."""
+    from actions.faults import ValidateFaultForm
+
+    extracted = await ValidateFaultForm().extract_fault_description(
+        None, make_tracker("哦 还有 家里突然没电了 顺便问下我这个月电费多少", intent="report_fault", form="fault_form"), {})
+    assert extracted == {"fault_description": "家里突然没电了"}
