@@ -500,11 +500,16 @@ def intended_business(text: str) -> Optional[str]:
     return business_from_text(text) if INTENDS.search(text) else None
 
 
+# "我家已经开了峰谷电 想问下谷电几点开始": on time-of-use already, nothing to apply for.
+ALREADY_ON_TIME_OF_USE = re.compile(r"(已经|早就|早)[^，,。？?]{0,3}(开|开通|办|申请|改|用|是)(了|过|的)?[^，,。？?]{0,4}峰谷|"
+                                    r"(我家|俺家|家里|我们)[^，,。？?]{0,2}(是|用的是|就是|用的)峰谷|(开|开通|办)(了|过)峰谷")
+
+
 def offer_application(topic: str, dispatcher: CollectingDispatcher, tracker: Tracker) -> Optional[str]:
     """After an answer about a business the customer means to do, the application is offered
     (a yes or "帮我登记一下" then starts it); the business offered, or None."""
     key = intended_business(latest_text(tracker)) or TOPIC_BUSINESS.get(topic)
-    if not key:
+    if not key or key == "tariff_change" and ALREADY_ON_TIME_OF_USE.search(latest_text(tracker)):
         return None
     from actions.common import session_events  # common imports the forms
 

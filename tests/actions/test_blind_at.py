@@ -465,3 +465,19 @@ async def test_a_repair_told_with_a_bill_question_is_described_by_the_fault(acti
     extracted = await ValidateFaultForm().extract_fault_description(
         None, make_tracker("哦 还有 家里突然没电了 顺便问下我这个月电费多少", intent="report_fault", form="fault_form"), {})
     assert extracted == {"fault_description": "家里突然没电了"}
+
+
+@pytest.mark.parametrize("text, offered", [
+    ("我家已经开了峰谷电 想问下谷电几点开始", None),
+    ("我们家用的是峰谷电 想问问峰段多少钱", None),
+    ("想开个峰谷电 谷电几点开始", "tariff_change"),
+])
+def test_a_customer_already_on_time_of_use_is_not_offered_it(text, offered):
+    """Noticed in earlier stops: a customer on time-of-use was offered the time-of-use application."""
+    from actions.faq import offer_application
+    from tests.support.dialogue import RenderingDispatcher
+
+    tracker = make_tracker(text, intent="faq")
+    dispatcher = RenderingDispatcher(tracker)
+    assert offer_application("peak_valley_hours", dispatcher, tracker) == offered
+    assert bool(dispatcher.messages) is bool(offered)
