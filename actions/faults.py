@@ -668,7 +668,8 @@ def fault_with_bill_aside(text: Optional[str]) -> bool:
         and not SUSPECTED_ARREARS.search(text) and not is_reconnection(text)
 
 
-SUSPECTED_ARREARS = re.compile(r"(是不是|是否|会不会|难道|怕是|可能|估计|以为)[^，,。？?]{0,8}(欠费|欠钱|没交电费|没缴电费|没交钱|电费没交|没缴费)|"
+SUSPECTED_ARREARS = re.compile(r"(是不是|是否|会不会|难道|怕是|可能|估计|以为)[^，,。？?]{0,8}(欠费|欠了?电费|欠着电费|欠钱|没交电费|没缴电费|没交钱|"
+                               r"电费没交|没缴费)|"
                                r"欠费(停|断|拉闸)|(没交|没缴)(电费)?(被|给)?(停|断)|"
                                # "是不是你们把我电掐了": cut off on purpose, which is for arrears.
                                r"(把|给)(我|我家|我们|俺)?(家)?(的)?电(给)?掐(了|掉)|掐(了)?(我|我家|俺家)(的)?电|"

@@ -481,3 +481,16 @@ def test_a_customer_already_on_time_of_use_is_not_offered_it(text, offered):
     dispatcher = RenderingDispatcher(tracker)
     assert offer_application("peak_valley_hours", dispatcher, tracker) == offered
     assert bool(dispatcher.messages) is bool(offered)
+
+
+@pytest.mark.asyncio
+async def test_a_customer_asking_whether_the_bill_is_owed_gets_the_bills_checked_before_a_repair(actions_gateway):
+    """ba-arrears_reconnect-001 (first sight): "帮我查一下我家是不是欠电费了 早上起来就没电了 邻居家都有电"
+    filed a repair at the account's address before the bills were looked at ("欠电费", not "欠费")."""
+    from actions.faults import ValidateFaultForm
+
+    tracker = make_tracker("帮我查一下我家是不是欠电费了 早上起来就没电了 邻居家都有电", intent="report_fault",
+                           form="fault_form", slots={"requested_slot": None})
+    events, _ = await run_action(ValidateFaultForm(), tracker)
+    assert slot_values(events)["bill_query"] == "suspect_arrears"
+    assert followups(events) == ["bill_form"]
