@@ -285,6 +285,8 @@ class ProdStack:
         # every server; under load it measured 0-4 ms less CPU per turn (noisy; docs/benchmark-findings.md).
         env.setdefault("TF_INTRA_OP_PARALLELISM_THREADS", "1")
         env.setdefault("TF_INTER_OP_PARALLELISM_THREADS", "1")
+        # The same for numpy's BLAS, which runs the sentence encoder (nlu_components/sentence_embedding.py).
+        env.setdefault("OPENBLAS_NUM_THREADS", "1")
         env.update(tracker_env(self.tracker_url))
         env.update(redis_lock_env(self.redis_url))
         return env

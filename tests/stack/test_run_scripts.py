@@ -91,8 +91,10 @@ def test_rasa_servers_get_one_tensorflow_thread_unless_the_operator_says_otherwi
 
     monkeypatch.delenv("TF_INTRA_OP_PARALLELISM_THREADS", raising=False)
     monkeypatch.delenv("TF_INTER_OP_PARALLELISM_THREADS", raising=False)
+    monkeypatch.delenv("OPENBLAS_NUM_THREADS", raising=False)
     env = rasa_env()
     assert (env["TF_INTRA_OP_PARALLELISM_THREADS"], env["TF_INTER_OP_PARALLELISM_THREADS"]) == ("1", "1")
+    assert env["OPENBLAS_NUM_THREADS"] == "1"  # the sentence encoder's numpy, likewise
     assert env["REDIS_LOCK_DB"] == "1" and env["TRACKER_DB_NAME"] == "rasa"
     monkeypatch.setenv("TF_INTRA_OP_PARALLELISM_THREADS", "4")
     assert rasa_env()["TF_INTRA_OP_PARALLELISM_THREADS"] == "4"
