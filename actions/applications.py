@@ -1086,6 +1086,7 @@ class ActionSubmitApplication(Action):
             premises = await registered_premises(tracker)
             address = premises.get("address") or address_label(tracker)
             area_type = area_type or premises.get("area_type")
+        capacity = capacity_said(tracker) if key in KIND_SENSITIVE else None
         payload = {
             "type": "application",
             "summary": f"{info['label']}申请：{applicant or '申请人待核验资料时确认'}，{address}",
@@ -1099,7 +1100,7 @@ class ActionSubmitApplication(Action):
             "contact_phone": None if tracker.get_slot("contact_phone") == REGISTERED else tracker.get_slot("contact_phone"),
             "details": {"address": address, "documents": info["documents"],
                         "business": key, "applicant_kind": kind,
-                        **({"capacity": capacity_said(tracker)} if key in KIND_SENSITIVE and capacity_said(tracker) else {}),
+                        **({"capacity": capacity} if capacity else {}),
                         # a verified customer who gave no other number is called on the registered one
                         "use_registered_phone": tracker.get_slot("contact_phone") == REGISTERED or (
                             tracker.get_slot("contact_phone") is None and bool(tracker.get_slot("identity_verified"))),

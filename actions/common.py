@@ -1290,14 +1290,15 @@ class ActionCancelForm(Action):
             from actions.handoff import feedback_named  # handoff imports this module
 
             rest_complaint, rest_request = feedback_named(rest) or "complaint", "feedback_form"
-        from actions.faq import business_topics  # faq imports the forms' modules
+        from actions.faq import business_topic, business_topics  # faq imports the forms' modules
 
-        asks_about_business = bool(rest) and bool(business_topics(rest, None)) and not DOES_THE_BUSINESS.search(rest)
+        topics_asked = business_topics(rest, None) if rest else []
+        asks_about_business = bool(topics_asked) and not DOES_THE_BUSINESS.search(rest)
         if asks_about_business:
             # "算了 先不投诉了 我想问下光伏并网要多久": a question on a business, not the business.
             instead, rest_request = None, None if rest_request == "application_form" else rest_request
         rest_question = bool(rest) and not rest_request and bool(
-            QUESTION_MARKS.search(rest) or ASKS_YES_NO.search(rest) or business_topics(rest, None))
+            QUESTION_MARKS.search(rest) or ASKS_YES_NO.search(rest) or topics_asked)
         # What the reply ends with: the business done instead (_instead), nothing as the request or
         # question said after the stop comes next (_then), or the question whether anything else is
         # needed.
@@ -1310,14 +1311,14 @@ class ActionCancelForm(Action):
             dispatcher.utter_message(response=f"utter_form_cancelled{ending}", form_label=label, **business)
             if rest_question and not answer_asked_after_stop(rest, dispatcher, tracker, domain):
                 dispatcher.utter_message(response="utter_cannot_answer")
-            topic_answered = rest_question and business_topic_of(rest)
+            topic_answered = business_topic(rest) if rest_question else None
         elif withdrawn:
             dispatcher.utter_message(response="utter_ticket_withdrawn" + ("_then" if ending else ""),
                                      ticket_no=withdrawn[0], type_label=withdrawn[1])
         else:
             dispatcher.utter_message(response=f"utter_cancelled{ending}", **business)
             if asks_about_business and not rest_request and answer_asked_after_stop(rest, dispatcher, tracker, domain):
-                topic_answered = business_topic_of(rest)
+                topic_answered = business_topic(rest)
         events: List[EventType] = [ActiveLoop(None), SlotSet("requested_slot", None),
                                    SlotSet("paused_form", None), SlotSet("api_failed", False)]
         for name in {form, paused} - {None}:
@@ -1339,12 +1340,6 @@ class ActionCancelForm(Action):
             # "算了不查了 我就是觉得表有问题 直接给我登记投诉吧": the complaint, with its words.
             events[-1:-1] = [SlotSet("feedback_type", rest_complaint), SlotSet("feedback_content", rest[:1000])]
         return events
-
-
-def business_topic_of(text: str) -> Optional[str]:
-    from actions.faq import business_topic  # faq imports the forms' modules
-
-    return business_topic(text)
 
 
 def answer_asked_after_stop(rest: str, dispatcher: CollectingDispatcher, tracker: Tracker,

@@ -152,20 +152,26 @@ async def test_two_months_asked_at_once_are_shown_side_by_side(actions_gateway):
     assert "utter_bill_reason_compared" not in [m.get("response") for m in messages]
 
 
+async def smoking_meter_box_repair(conversation_id: str) -> dict:
+    """The urgent repair aw-hazard-002 registered (a smoking meter box in a stairwell)."""
+    import uuid
+
+    from actions import api_client
+
+    return await api_client.create_ticket({
+        "request_key": f"test:{uuid.uuid4().hex}", "type": "repair", "priority": "urgent", "area_type": "urban",
+        "summary": "报修：楼道里电表箱冒烟了", "channel": "web", "conversation_id": conversation_id,
+        "address": "鼓楼区马台街60号紫金花园22栋", "contact_phone": "15375621112",
+        "details": {"description": "楼道里电表箱冒烟了", "hazard": True}})
+
+
 @pytest.mark.asyncio
 async def test_a_safety_question_right_after_an_urgent_repair_is_answered_not_filed_again(actions_gateway):
     """aw-hazard-002: "没看到明火 就是冒烟 要不要打119啊" right after the urgent repair was registered
     started a second repair form; "好的 我们已经下楼了" then became its address."""
-    import uuid
-
-    from actions import api_client
     from actions.faults import ValidateFaultForm
 
-    repair = await api_client.create_ticket({
-        "request_key": f"test:{uuid.uuid4().hex}", "type": "repair", "priority": "urgent", "area_type": "urban",
-        "summary": "报修：楼道里电表箱冒烟了", "channel": "web", "conversation_id": "conv-smoke",
-        "address": "鼓楼区马台街60号紫金花园22栋", "contact_phone": "15375621112",
-        "details": {"description": "楼道里电表箱冒烟了", "hazard": True}})
+    repair = await smoking_meter_box_repair("conv-smoke")
     filed = [{"event": "user", "text": "沈金凤 15375621112"},
              {"event": "bot", "text": f"已为您登记紧急故障报修，工单号：{repair['ticket_no']}。"}]
     tracker = make_tracker("没看到明火 就是冒烟 要不要打119啊", intent="report_fault", form="fault_form",
@@ -332,16 +338,9 @@ async def test_thanks_at_the_name_question_is_not_kept_as_the_name(actions_gatew
 async def test_leaving_the_building_after_an_urgent_repair_is_no_goodbye(actions_gateway, text, waits):
     """Tried as a customer: "好的 我们已经下楼了" right after the safety advice of an urgent repair got the
     satisfaction question and a goodbye while the crew was still on its way."""
-    import uuid
-
-    from actions import api_client
     from actions.common import ActionWrapUp
 
-    repair = await api_client.create_ticket({
-        "request_key": f"test:{uuid.uuid4().hex}", "type": "repair", "priority": "urgent", "area_type": "urban",
-        "summary": "报修：楼道里电表箱冒烟了", "channel": "web", "conversation_id": "conv-downstairs",
-        "address": "鼓楼区马台街60号紫金花园22栋", "contact_phone": "15375621112",
-        "details": {"description": "楼道里电表箱冒烟了", "hazard": True}})
+    repair = await smoking_meter_box_repair("conv-downstairs")
     answered = [{"event": "action", "name": "action_submit_fault"},
                 {"event": "user", "text": "没看到明火 就是冒烟 要不要打119啊"},
                 {"event": "bot", "text": f"抢修人员正在赶来（工单 {repair['ticket_no']}）。到达之前请这样做：……"}]
