@@ -1116,8 +1116,9 @@ class ValidateFaultForm(BaseFormValidation, AddressValidation, FormValidationAct
             utter_outage(dispatcher, covering[0], place_may_be_told(tracker))
             result["outage_notice"] = covering[0].get("outage_no") or "outage"
             result["outage_shown_for"] = value
-        elif outages:
-            # A planned one later (tomorrow) is worth knowing, but the fault now is reported.
+        elif outages and not tracker.get_slot("hazard"):
+            # A planned one later (tomorrow) is worth knowing, but the fault now is reported; with a
+            # danger to people (a smoking meter box) it would only stand between them and the crew.
             utter_outage(dispatcher, outages[0], place_may_be_told(tracker))
         return result
 

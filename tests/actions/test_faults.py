@@ -373,6 +373,18 @@ async def test_an_outage_planned_for_later_does_not_stop_the_repair_now(actions_
     assert "原因" in texts(messages)[0]
 
 
+@pytest.mark.asyncio
+async def test_a_hazard_is_not_told_about_an_outage_planned_for_later(actions_gateway):
+    """A smoking meter box at an address with a planned outage in three days was told about that
+    outage before the phone question; what matters to that customer is the crew coming now."""
+    address = await covered_address(actions_gateway.app)  # planned in the coming days, not now
+    tracker = make_tracker(address, intent="inform", form="fault_form", candidates={"address": address},
+                           slots={"requested_slot": "address", "hazard": True})
+    events, messages = await run_action(ValidateFaultForm(), tracker)
+    assert slot_values(events)["address"] == address and not slot_values(events).get("outage_notice")
+    assert not any("停电" in text for text in texts(messages))
+
+
 def test_the_day_an_outage_question_asks_about():
     from datetime import date
 
