@@ -442,12 +442,12 @@ async def create_ticket(request: web.Request) -> web.Response:
     }
     rules = _rules(request)
     address = (fields["details"] or {}).get("address")
-    on_existing_premises = fields["type"] == "repair" or (
+    on_existing_premises = fields["type"] in ("repair", "complaint") or (
         fields["type"] == "application" and fields.get("business_type") not in (None, "new_connection"))
     if on_existing_premises and fields["account_no"] is None and fields["contact_phone"] \
             and isinstance(address, str):
-        # A repair (or an application for premises already supplied: PV, a charger, more capacity)
-        # told with an address and a phone that are one account's registered ones (the customer
+        # A repair or a complaint (or an application for premises already supplied: PV, a charger,
+        # more capacity) told with an address and a phone that are one account's registered ones (the customer
         # gave no 户号): the ticket is that account's, and its area type is the one registered (not
         # one guessed from the address). Nothing of the account is shown to anyone.
         account = await _store(request).run(_account_at_address, request.app[STORE],

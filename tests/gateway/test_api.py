@@ -330,6 +330,17 @@ async def test_an_application_for_supplied_premises_with_their_phone_is_that_acc
     assert created.status == 201 and ticket["account_no"] == linked
 
 
+@pytest.mark.parametrize("phone, linked", [("13905172316", "3201000002"), ("13900001111", None)])
+async def test_a_complaint_with_an_accounts_phone_and_address_is_that_accounts(demo_gateway_client, phone, linked):
+    """at-complaint-001: a daughter complained for her mother's village house, with its address, the
+    holder's name and the registered phone but no 户号; staff saw no account on the complaint."""
+    body = {"type": "complaint", "summary": "投诉：一个月停了四五次电", "channel": "web", "contact_phone": phone,
+            "details": {"address": "江宁横溪石塘村45号 户主李秀英 是我妈"}, "request_key": f"link-complaint:{phone}"}
+    created = await post(demo_gateway_client, "/api/v1/tickets", body)
+    ticket = await created.json()
+    assert created.status == 201 and ticket["account_no"] == linked
+
+
 def test_the_premises_named_are_each_place_and_number():
     from bot.api.routes import same_premises
 
