@@ -16,8 +16,9 @@ from rasa.nlu.classifiers.fallback_classifier import FallbackClassifier
 from rasa.shared.nlu.constants import INTENT, INTENT_NAME_KEY, INTENT_RANKING_KEY, PREDICTED_CONFIDENCE_KEY
 from rasa.shared.nlu.training_data.message import Message
 
-# finer intent -> the request it refines (the same form answers both)
-DEFAULT_FAMILIES: Dict[Text, Text] = {"ask_bill_reason": "query_bill"}
+# intent -> its family (intents answered by the same form or action): a finer intent -> the request
+# it refines; thanks and goodbye both close the conversation ("行 先这样吧 谢谢" splits between them).
+DEFAULT_FAMILIES: Dict[Text, Text] = {"ask_bill_reason": "query_bill", "thank": "closing", "goodbye": "closing"}
 
 
 def family_scores(ranking: List[Dict[Text, Any]], families: Dict[Text, Text]) -> Dict[Text, float]:

@@ -7,8 +7,8 @@ close together, so its vector carries what our n-grams cannot. It is a dense *se
 (no sequence features: the tokens of jieba and of BERT's characters do not line up, and the
 classifiers that use it read sentence features only).
 
-The encoder is a 4-layer BERT run in numpy (about 25 MFLOP a character; a message takes a few
-milliseconds, the whole training data under a minute), from the weights that
+The encoder is a 4-layer BERT run in numpy (about 25 MFLOP a character; a message of 7–61 characters takes
+11–26 ms on an idle machine, the whole training data about two minutes), from the weights that
 ``scripts/fetch_sentence_model.py`` fetched, hash-checked, into ``var/sentence_model/m3e-small``.
 The vector is the mean of the last layer over the tokens (as m3e was trained), L2-normalised and
 multiplied by ``scale``: the logistic regression's one regularisation strength then weighs the 512

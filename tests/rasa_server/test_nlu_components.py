@@ -758,3 +758,15 @@ def test_family_fallback_counts_a_finer_intent_with_the_request_it_refines():
     assert thin.get("intent")["name"] == "query_bill"
     lonely = family.process([_ranked_message(("faq", 0.35), ("query_bill", 0.1))])[0]
     assert lonely.get("intent")["name"] == "nlu_fallback"  # below the threshold on its own
+
+
+def test_thanks_and_goodbye_are_one_closing_for_the_fallback():
+    """"行 先这样吧 谢谢" split between thank and goodbye (both wrap the conversation up) fell back."""
+    from nlu_components.family_fallback import FamilyFallbackClassifier
+
+    family = FamilyFallbackClassifier({**FamilyFallbackClassifier.get_default_config(),
+                                       "threshold": 0.4, "ambiguity_threshold": 0.05})
+    closing, apart = family.process([_ranked_message(("goodbye", 0.33), ("thank", 0.31), ("affirm", 0.2)),
+                                     _ranked_message(("thank", 0.33), ("affirm", 0.31), ("goodbye", 0.02))])
+    assert closing.get("intent") == {"name": "goodbye", "confidence": 0.33}
+    assert apart.get("intent")["name"] == "nlu_fallback"  # thanks or a yes: different answers
