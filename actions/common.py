@@ -1543,6 +1543,12 @@ async def add_to_just_filed(dispatcher: CollectingDispatcher, tracker: Tracker,
         and named_request(text) is None and only_an_address(text, tracker) is None  # (alone: confirms or corrects)
     # "名字不知道 其中一个戴眼镜的 好像姓陈" after a praise (NLU heard a fault): who was meant.
     staff_described = bool(STAFF_DESCRIBED.search(text)) and not tells_a_fault(text) and not find_hazards(text)
+    if ticket_no and WITHDRAWS_FEEDBACK.search(text) and tracker.get_slot("requested_slot") is None:
+        # "哦 用了一千多度啊 那可能是空调开得太狠了 算了 不投诉了": taken back, not more of it.
+        withdrawn = await withdraw_just_opened(dispatcher, tracker)
+        if withdrawn:
+            dispatcher.utter_message(response="utter_ticket_withdrawn", ticket_no=withdrawn[0], type_label=withdrawn[1])
+            return [SlotSet("requested_slot", None), ActiveLoop(None), FollowupAction("action_listen")]
     if not ticket_no or tracker.get_slot("requested_slot") is not None or len(text) < 4 \
             or text.startswith("/") or (intent in NOT_MORE_OF_THE_STORY and not past_outage_only and not place_only
                                          and not staff_described and not request_unnamed) \
@@ -1770,6 +1776,12 @@ async def correct_just_filed_address(dispatcher: CollectingDispatcher, tracker: 
     return [SlotSet("address", None)]
 
 
+# "算了 不投诉了", "那这个投诉撤了吧", "举报先不举了": a complaint or tip-off taken back in words
+# (not "算了 投诉也没用", which is resignation: the complaint stands).
+WITHDRAWS_FEEDBACK = re.compile(r"(不|别)(投诉|举报|举)了|(投诉|举报)(就|先)?(撤|取消|不要|不用|算了)(了|吧|掉)?(?!没用)|"
+                                r"(撤销|撤回|撤掉|取消)(一下)?(这个|那个|刚才的|我的)?(投诉|举报)")
+
+
 async def withdraw_just_opened(dispatcher: CollectingDispatcher,
                                tracker: Tracker) -> Optional[tuple]:
     """"算了算了不修了" right after a ticket was opened: that ticket is cancelled while nobody has
@@ -1787,7 +1799,8 @@ async def withdraw_just_opened(dispatcher: CollectingDispatcher,
         if not ticket_no:
             return None
         ticket = await api_client.get_ticket(ticket_no)
-        if ticket.get("status") != "new" or ticket.get("type") in ("complaint", "tip_off"):
+        if ticket.get("status") != "new" or (ticket.get("type") in ("complaint", "tip_off")
+                                             and not WITHDRAWS_FEEDBACK.search(latest_text(tracker))):
             return None  # "算了" after a complaint is more often resignation than a withdrawal
         await api_client.change_ticket_status(ticket_no, "cancelled", note=f"客户随即撤回：{latest_text(tracker)[:200]}")
     except api_client.ApiError:
