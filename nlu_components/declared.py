@@ -150,11 +150,17 @@ DECLARATIONS = (
 )
 
 
+# A change of mind after the request was named: "我想投诉 算了 还是先帮我查一下这个月电费吧".
+MIND_CHANGED = re.compile(r"算了|还是(?:先|帮|给|查|问|办)|先不(?:投诉|举报|办|修|查)|不(?:投诉|举报)了")
+
+
 def declared_intent(text: str, heard: Optional[Text]) -> Optional[Text]:
-    """The request ``text`` names outright, when ``heard`` (DIET's intent) may be overridden by it."""
+    """The request ``text`` names outright, when ``heard`` (DIET's intent) may be overridden by it,
+    unless the customer changed their mind after naming it (then the classifiers decide)."""
     for declaration in DECLARATIONS:
-        if heard in declaration.overrides and declaration.says.search(text) \
-                and not (declaration.unless and declaration.unless.search(text)):
+        named = declaration.says.search(text) if heard in declaration.overrides else None
+        if named and not (declaration.unless and declaration.unless.search(text)) \
+                and not MIND_CHANGED.search(text, named.end()):
             return declaration.intent
     return None
 

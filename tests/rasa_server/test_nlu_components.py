@@ -770,3 +770,14 @@ def test_thanks_and_goodbye_are_one_closing_for_the_fallback():
                                      _ranked_message(("thank", 0.33), ("affirm", 0.31), ("goodbye", 0.02))])
     assert closing.get("intent") == {"name": "goodbye", "confidence": 0.33}
     assert apart.get("intent")["name"] == "nlu_fallback"  # thanks or a yes: different answers
+
+
+@pytest.mark.parametrize("text, heard, declared", [
+    # bb: the complaint named, then given up for the bill: the classifiers' bill question stands.
+    ("我想投诉 算了 还是先帮我查一下这个月电费吧", "query_bill", "query_bill"),
+    ("我要投诉 先不投诉了 我家没电了", "report_fault", "report_fault"),
+    ("我要投诉你们 修了三次还是没电", "report_fault", "complain"),   # "还是没电" is no change of mind
+    ("举报 算了 还是先问问电价", "faq", "faq"),
+])
+def test_a_request_named_and_then_given_up_is_not_declared(text, heard, declared):
+    assert _declared(text, heard).get("intent")["name"] == declared
