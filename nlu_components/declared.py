@@ -92,6 +92,10 @@ DECLARATIONS = (
                 re.compile(r"(?:手机号|手机号码|电话号码|号码|预留(?:的)?(?:手机|电话)|联系电话|登记(?:的)?(?:手机|电话)).{0,10}"
                            r"(?:换了|换成|改成|改一下|怎么改|变更|停用|不用了|注销了)"),
                 frozenset({"apply_service", "query_bill", "ask_bill_reason"}) | UNSURE),
+    # "余额还有多少 会不会马上就停电": the balance left is the customer's own (DIET heard the general
+    # question of when a low balance cuts the power).
+    Declaration("query_bill", re.compile(r"余额(?:还)?(?:有|剩|剩下)(?:多少|几个钱|几块)"), frozenset({"faq"}) | UNSURE,
+                re.compile(r"(?:怎么|咋|如何|在哪|哪里|哪儿)(?:能)?查")),
     # "88", "886": goodbye in chat shorthand (DIET sees a number and says inform).
     Declaration("goodbye", re.compile(r"^\s*(?:88|886|8888|拜拜|bye|byebye)\s*[~～!！。.]*\s*$", re.IGNORECASE),
                 frozenset({"inform"}) | UNSURE),

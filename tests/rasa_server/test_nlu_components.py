@@ -781,3 +781,13 @@ def test_thanks_and_goodbye_are_one_closing_for_the_fallback():
 ])
 def test_a_request_named_and_then_given_up_is_not_declared(text, heard, declared):
     assert _declared(text, heard).get("intent")["name"] == declared
+
+
+@pytest.mark.parametrize("text, heard, declared", [
+    ("余额还有多少 会不会马上就停电", "faq", "query_bill"),      # bb: one's own balance
+    ("电费余额还剩多少啊", "faq", "query_bill"),
+    ("余额还有多少在哪里查", "faq", "faq"),                     # how to look it up: a general question
+    ("余额不足会停电吗", "faq", "faq"),
+])
+def test_the_balance_left_is_the_customers_own(text, heard, declared):
+    assert _declared(text, heard).get("intent")["name"] == declared
