@@ -26,6 +26,7 @@ from actions.common import (
     add_to_just_filed,
     channel_of,
     finish_service,
+    payment_not_shown_yet,
     format_date,
     format_time,
     identity_blocked_reply,
@@ -282,6 +283,11 @@ class ValidateBillForm(BaseFormValidation, IdentityValidation, FormValidationAct
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: DomainDict) -> List[EventType]:
         text = latest_text(tracker)
+        insisted = payment_not_shown_yet(dispatcher, tracker) if tracker.get_slot("requested_slot") is None else None
+        if insisted is not None:
+            # "交了六百 就一个钟头之前 在村口超市交的" (heard as a bill query) right after the bills
+            # still showed the arrears: not the same bills again.
+            return insisted
         if tracker.get_slot("requested_slot") is None and not BILL_NAMED.search(text):
             # "你们要查一查 别让老人上当" right after a tip-off was registered (查 heard as a bill
             # query): more of that story, kept on its ticket; no bill is looked up.
@@ -541,7 +547,8 @@ class ActionQueryBill(Action):
                 # paused for this check is not resumed, no crew is sent for it.
                 tracker.slots["paused_form"] = None
                 events += [SlotSet("paused_form", None)] + reset_form_slots("fault_form")
-            return reset + events + finish_service(dispatcher, tracker, served=True)
+            # Still owing: nothing is settled yet, so no satisfaction question.
+            return reset + events + finish_service(dispatcher, tracker, served=True, business_done=not owing)
         reset.append(SlotSet("bill_shown_period", bill["period"]))
         if tracker.get_slot("bill_query") == "reason" or (
                 tracker.get_slot("bill_query") in (None, "details") and not raw_period

@@ -1470,11 +1470,12 @@ async def reassure_after_filing(dispatcher: CollectingDispatcher, tracker: Track
     just_filed = ticket_announced_last_turn(tracker)
     text = latest_text(tracker)
     urged = bool(URGE_WORDS.search(text))
-    if not just_filed and urged and tracker.get_slot("requested_slot") is None and reconnection_promised_last_turn(tracker) \
-            and not re.search(r"投诉|举报|建议|表扬|人工|\d{3}", text):
+    promised = reconnection_promised(tracker) if not just_filed and urged else None
+    if promised and tracker.get_slot("requested_slot") is None and not re.search(r"投诉|举报|建议|表扬|人工|\d{3}", text):
         # "她一个人在家 晚上没电暖气冷得很 能不能快点" right after "paid: power is back within 24
-        # hours" (NLU: a suggestion): an urge; what speeds it up, not a ticket.
-        dispatcher.utter_message(response="utter_urged_reconnection")
+        # hours" (NLU: a suggestion): an urge; what speeds it up, not a ticket. While the payment
+        # does not show yet, what speeds it up is a person checking the receipt.
+        dispatcher.utter_message(response="utter_urged_reconnection" + ("" if promised == "paid" else "_unconfirmed"))
         return [SlotSet("requested_slot", None), ActiveLoop(None), FollowupAction("action_listen")]
     if not just_filed or tracker.get_slot("requested_slot") is not None \
             or not (urged or (WAITING_WORDS.search(text) and not re.search(r"[吗?？]|停不停|什么时候", text))) \
@@ -1498,10 +1499,35 @@ async def reassure_after_filing(dispatcher: CollectingDispatcher, tracker: Track
     return [SlotSet("requested_slot", None), ActiveLoop(None), FollowupAction("action_listen")]
 
 
-def reconnection_promised_last_turn(tracker: Tracker) -> bool:
-    """The bot's last answer said power returns within 24 hours of paying the arrears."""
-    return any(event.get("event") == "bot" and "缴清后24小时内" in (event.get("text") or "")
-               for event in previous_turn(tracker))
+# Said while the bills still show the arrears the customer says are paid.
+PAYMENT_NOT_SHOWN = ("utter_reconnection_still_owing", "utter_payment_not_credited_yet")
+
+
+def reconnection_promised(tracker: Tracker) -> Optional[str]:
+    """What the bot's last answer said of power coming back after the arrears: "paid" (they are
+    paid: within 24 hours), "unconfirmed" (the bills still show them, or the payment is not
+    credited yet; the customer's message in between not understood); None when neither."""
+    if any(event.get("event") == "bot" and "缴清后24小时内" in (event.get("text") or "")
+           for event in previous_turn(tracker)):
+        return "paid"
+    recent = [said for said in bot_responses_within(tracker, 3)
+              # ("交了六百 就一个钟头之前…" not understood in between)
+              if said not in ("utter_ask_rephrase", "utter_default", "utter_ask_rating")]
+    return "unconfirmed" if recent and recent[0] in PAYMENT_NOT_SHOWN else None
+
+
+def payment_not_shown_yet(dispatcher: CollectingDispatcher, tracker: Tracker) -> Optional[List[EventType]]:
+    """"交了六百 就一个钟头之前 在村口超市交的" right after the bills were found still owing: the
+    customer insists it is paid. Payments at shops and village agents take a while to be
+    credited; what to keep, when to ask again, who checks it. None when the message is not that."""
+    from actions.bills import PAID_WORDS  # bills imports this module
+
+    text = latest_text(tracker)
+    if "utter_reconnection_still_owing" not in bot_responses_within(tracker, 2) or not PAID_WORDS.search(text) \
+            or re.search(r"[吗?？]|投诉|人工", text):
+        return None
+    dispatcher.utter_message(response="utter_payment_not_credited_yet")
+    return [ActiveLoop(None), SlotSet("requested_slot", None), FollowupAction("action_listen")]
 
 
 # Tickets that take more of the customer's words right after they were registered (a repair
@@ -1681,7 +1707,9 @@ async def correct_just_filed_phone(dispatcher: CollectingDispatcher, tracker: Tr
     text = latest_text(tracker)
     corrected = bool(CORRECTION_WORDS.search(text) or NEW_NUMBER.search(text))
     # "哎呀电话说错了 那是我老号 新号是198…" two messages after the filing: still that ticket's.
-    ticket_no = ticket_announced_last_turn(tracker) or (ticket_announced_within(tracker, 3) if corrected else None)
+    # ("我是和平社区81号的 叫高桂英" noted on a praise, then "电话151… 一定要帮我转达啊": still that ticket's.)
+    still_on_it = corrected or "utter_ticket_note_added" in bot_responses_within(tracker, 2)
+    ticket_no = ticket_announced_last_turn(tracker) or (ticket_announced_within(tracker, 3) if still_on_it else None)
     phone = find_mobile(text)
     if not ticket_no or not phone or tracker.get_slot("requested_slot") is not None:
         return None
@@ -1745,7 +1773,9 @@ async def correct_just_filed_address(dispatcher: CollectingDispatcher, tracker: 
     address; the old one stays in its record. None otherwise."""
     text = latest_text(tracker)
     corrected = bool(CORRECTION_WORDS.search(text) or re.search(r"不是", text))
-    ticket_no = ticket_announced_last_turn(tracker) or (ticket_announced_within(tracker, 3) if corrected else None)
+    # ("我是和平社区81号的 叫高桂英" noted on a praise, then "电话151… 一定要帮我转达啊": still that ticket's.)
+    still_on_it = corrected or "utter_ticket_note_added" in bot_responses_within(tracker, 2)
+    ticket_no = ticket_announced_last_turn(tracker) or (ticket_announced_within(tracker, 3) if still_on_it else None)
     if not ticket_no or tracker.get_slot("requested_slot") is not None:
         return None
     address = only_an_address(text, tracker)

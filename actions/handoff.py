@@ -30,6 +30,7 @@ from actions.common import (
     ASKS_FOR_A_PERSON,
     bot_answered_last_turn,
     HUMAN_WORDS,
+    payment_not_shown_yet,
     reassure_after_filing,
     ticket_announced_last_turn,
     ILLEGAL_USE,
@@ -114,6 +115,12 @@ class ActionHandoff(Action):
             return closing + [SlotSet("handoff_reason", None), FollowupAction("action_listen")]
         form = (tracker.active_loop or {}).get("name")
         text = latest_text(tracker)
+        if phone and not form and not (HUMAN_WORDS.search(text) or ASKS_FOR_A_PERSON.search(text)):
+            # "电话15192823606 一定要帮我转达啊" right after a praise was filed and added to: the
+            # number for that praise ("转达": pass it on), nobody asked for.
+            corrected = await correct_just_filed_phone(dispatcher, tracker)
+            if corrected is not None:
+                return corrected + [SlotSet("handoff_reason", None), FollowupAction("action_listen")]
         if HANDOFF_WITHDRAWN.search(text) and not text.startswith("/"):
             return await self.withdrawn(dispatcher, tracker, domain, form, text)
         if form and tracker.get_slot("requested_slot") and not text.startswith("/") \
@@ -611,6 +618,10 @@ class ActionDefaultFallback(Action):
             # "那就留个电话吧 135… 别跟他们说是我讲的" after an anonymous tip-off, whatever the
             # policies made of it: the ticket's contact.
             return corrected + [ActiveLoop(None), FollowupAction("action_listen")]
+        insisted = payment_not_shown_yet(dispatcher, tracker)
+        if insisted is not None:
+            # "交了六百 就一个钟头之前 在村口超市交的" right after the bills still showed the arrears.
+            return insisted
         from actions.faq import asks_power_back_after_paying
 
         if asks_power_back_after_paying(latest_text(tracker)):

@@ -3,7 +3,10 @@ conditioners, trees on lines, tenants and landlords, voice input, 南京话) sho
 import uuid
 
 import pytest
+from sqlalchemy import select
 
+from bot.store import STORE
+from bot.store.models import Handoff
 from tests.support.dialogue import make_tracker, run_action, texts
 
 
@@ -62,3 +65,84 @@ def test_the_words_that_take_a_complaint_back(text, withdraws):
     from actions.common import WITHDRAWS_FEEDBACK
 
     assert bool(WITHDRAWS_FEEDBACK.search(text)) is withdraws, text
+
+
+STILL_OWING = [{"event": "user", "text": "13800000330"},
+               {"event": "bot", "text": "系统里还显示2026年11月的电费共 109.82 元未结清（刚缴的费用到账可能有几分钟延迟）。",
+                "metadata": {"utter_action": "utter_reconnection_still_owing"}}]
+
+
+@pytest.mark.asyncio
+async def test_the_bills_still_owing_ask_no_satisfaction_yet(actions_gateway):
+    """bb-arrears_reconnect-001: "系统里还显示…未结清" was followed by "请问您对这次服务满意吗？"."""
+    from actions.bills import ActionQueryBill
+
+    slots = {"identity_verified": True, "verified_account_no": "3201000018", "account_no": "3201000018",
+             "bill_query": "reconnect"}
+    _, messages = await run_action(ActionQueryBill(), make_tracker("俺家电给停掉了 说是欠费 刚刚钱交过了", slots=slots))
+    responses = [m.get("response") for m in messages]
+    assert "utter_reconnection_still_owing" in responses and "utter_ask_rating" not in responses
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("intent", ["nlu_fallback", "query_bill"])
+async def test_a_payment_insisted_on_after_the_bills_still_owing_is_answered(actions_gateway, intent):
+    """bb-arrears_reconnect-001: "交了六百 就一个钟头之前 在村口超市交的" right after the bills still
+    showed the arrears got "没太理解" (and, heard as a bill query, would get the same bills again)."""
+    from actions.bills import ValidateBillForm
+    from actions.handoff import ActionDefaultFallback
+
+    action = ActionDefaultFallback() if intent == "nlu_fallback" else ValidateBillForm()
+    tracker = make_tracker("交了六百 就一个钟头之前 在村口超市交的", intent=intent,
+                           form="bill_form" if intent == "query_bill" else None, prior_events=STILL_OWING,
+                           slots={"identity_verified": True, "verified_account_no": "3201000021", "requested_slot": None})
+    events, messages = await run_action(action, tracker)
+    assert [m.get("response") for m in messages] == ["utter_payment_not_credited_yet"]
+    reply = texts(messages)[0]
+    assert "凭证" in reply and "24小时" in reply and "转人工" in reply
+    assert {"event": "followup", "timestamp": None, "name": "action_listen"} in events
+
+
+@pytest.mark.asyncio
+async def test_an_urge_while_the_payment_does_not_show_is_no_suggestion(actions_gateway):
+    """bb-arrears_reconnect-001: "天这么热 屋里有老人 能不能快点" two turns after the bills still showed
+    the arrears (a "没太理解" in between) was filed as a suggestion."""
+    from actions.feedback import ValidateFeedbackForm
+
+    not_understood = STILL_OWING + [
+        {"event": "user", "text": "交了六百 就一个钟头之前 在村口超市交的"},
+        {"event": "bot", "text": "不好意思，我没太理解您的意思，能换个说法再说一遍吗？",
+         "metadata": {"utter_action": "utter_ask_rephrase"}}]
+    tracker = make_tracker("天这么热 屋里有老人 能不能快点", intent="suggest", form="feedback_form",
+                           candidates={"feedback_type": "suggestion"}, prior_events=not_understood)
+    events, messages = await run_action(ValidateFeedbackForm(), tracker)
+    assert [m.get("response") for m in messages] == ["utter_urged_reconnection_unconfirmed"]
+    assert any(e.get("event") == "active_loop" and e.get("name") is None for e in events)
+    # The reply does not claim the bill is paid (it is not shown paid yet).
+    assert "已经缴清" not in texts(messages)[0] and "95598" in texts(messages)[0]
+
+
+@pytest.mark.asyncio
+async def test_a_phone_for_a_praise_added_to_a_moment_ago_is_its_contact_not_a_hand_off(actions_gateway):
+    """bb-praise-001: "电话15192823606 一定要帮我转达啊" after the praise was filed and her address noted
+    on it was heard as a wish for a person: a callback was opened at night; the praise had no phone."""
+    from actions import api_client
+    from actions.handoff import ActionHandoff
+    from tests.support.dialogue import praise_just_filed
+
+    conversation, ticket_no, filed = await praise_just_filed("两个小伙子半夜冒着雨来修好了", "一个姓周的 个子高高的")
+    noted = filed + [{"event": "user", "text": "我是湖熟街道和平社区81号的 叫高桂英"},
+                     {"event": "bot", "text": f"好的，已把您补充的内容记到工单 {ticket_no} 里了。",
+                      "metadata": {"utter_action": "utter_ticket_note_added"}}]
+    tracker = make_tracker("电话15192823606 一定要帮我转达啊", intent="request_human", prior_events=noted,
+                           sender_id=conversation)
+    events, messages = await run_action(ActionHandoff(), tracker)
+    assert (await api_client.get_ticket(ticket_no))["contact_phone"] == "15192823606"
+    assert not await api_client.conversation_tickets(conversation, "callback")
+    assert ticket_no in "".join(texts(messages))
+    # "转人工 电话151…" is a person asked for: the hand-off goes on.
+    tracker = make_tracker("转人工 电话15192823606", intent="request_human", prior_events=noted, sender_id=conversation)
+    await run_action(ActionHandoff(), tracker)
+    with actions_gateway.app[STORE].session() as session:
+        handed_off = session.execute(select(Handoff.reason).where(Handoff.conversation_id == conversation)).scalars().all()
+    assert handed_off == ["customer_request"]
