@@ -394,9 +394,11 @@ class ActionDefaultAskAffirmation(Action):
             events = await ActionHandoff().run(dispatcher, tracker, domain)  # ends with action_listen
             return [ActiveLoop(None)] + [e for e in events if e.get("event") != "active_loop"]
         corrected = await correct_just_filed_phone(dispatcher, tracker) or \
-            await correct_just_filed_address(dispatcher, tracker)
+            await correct_just_filed_address(dispatcher, tracker) or payment_not_shown_yet(dispatcher, tracker)
         if corrected is not None:
-            return corrected  # "哎不对 手机号打错了 是189…", "地址打错了 是221号…": the ticket just registered gets it
+            # "哎不对 手机号打错了 是189…", "地址打错了 是221号…": the ticket just registered gets it;
+            # "我真的交了 六百块 一个钟头前交的" after the bills still showed the arrears: answered.
+            return corrected
         phone = find_mobile(text)
         if phone and await complete_callback(dispatcher, tracker, phone):
             return []  # "有人吗 打电话给我 139…": the number for the callback opened before

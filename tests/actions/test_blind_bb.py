@@ -85,14 +85,16 @@ async def test_the_bills_still_owing_ask_no_satisfaction_yet(actions_gateway):
 
 
 @pytest.mark.asyncio
-@pytest.mark.parametrize("intent", ["nlu_fallback", "query_bill"])
+@pytest.mark.parametrize("intent", ["nlu_fallback", "two_stage", "query_bill"])
 async def test_a_payment_insisted_on_after_the_bills_still_owing_is_answered(actions_gateway, intent):
     """bb-arrears_reconnect-001: "交了六百 就一个钟头之前 在村口超市交的" right after the bills still
     showed the arrears got "没太理解" (and, heard as a bill query, would get the same bills again)."""
     from actions.bills import ValidateBillForm
-    from actions.handoff import ActionDefaultFallback
+    from actions.handoff import ActionDefaultAskAffirmation, ActionDefaultFallback
 
-    action = ActionDefaultFallback() if intent == "nlu_fallback" else ValidateBillForm()
+    action = {"nlu_fallback": ActionDefaultFallback(), "query_bill": ValidateBillForm(),
+              "two_stage": ActionDefaultAskAffirmation()}[intent]
+    intent = "nlu_fallback" if intent == "two_stage" else intent
     tracker = make_tracker("交了六百 就一个钟头之前 在村口超市交的", intent=intent,
                            form="bill_form" if intent == "query_bill" else None, prior_events=STILL_OWING,
                            slots={"identity_verified": True, "verified_account_no": "3201000021", "requested_slot": None})
