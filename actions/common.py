@@ -1689,6 +1689,15 @@ _NEW_REQUEST_WORDS = re.compile(r"投诉|举报|建议|表扬|报修|申请|查|
 NEW_NUMBER = re.compile(r"新号|老号|换号|换了号|号码换了|换手机号")
 
 
+def ticket_in_talk(tracker: Tracker, corrected: bool) -> Optional[str]:
+    """The ticket a phone or an address said now belongs to: the one announced last turn, or one
+    announced a little earlier when the customer corrects it ("哎呀电话说错了 … 新号是198…") or
+    the last turn added more to it ("我是和平社区81号的 叫高桂英" noted on a praise, then "电话151…
+    一定要帮我转达啊")."""
+    still_on_it = corrected or "utter_ticket_note_added" in bot_responses_within(tracker, 2)
+    return ticket_announced_last_turn(tracker) or (ticket_announced_within(tracker, 3) if still_on_it else None)
+
+
 def ticket_announced_within(tracker: Tracker, turns: int) -> Optional[str]:
     """The last ticket the bot announced within the customer's last few messages."""
     return next((found[-1] for text in bot_texts_within(tracker, turns)
@@ -1706,10 +1715,7 @@ async def correct_just_filed_phone(dispatcher: CollectingDispatcher, tracker: Tr
     with a new request belongs to that request)."""
     text = latest_text(tracker)
     corrected = bool(CORRECTION_WORDS.search(text) or NEW_NUMBER.search(text))
-    # "哎呀电话说错了 那是我老号 新号是198…" two messages after the filing: still that ticket's.
-    # ("我是和平社区81号的 叫高桂英" noted on a praise, then "电话151… 一定要帮我转达啊": still that ticket's.)
-    still_on_it = corrected or "utter_ticket_note_added" in bot_responses_within(tracker, 2)
-    ticket_no = ticket_announced_last_turn(tracker) or (ticket_announced_within(tracker, 3) if still_on_it else None)
+    ticket_no = ticket_in_talk(tracker, corrected)
     phone = find_mobile(text)
     if not ticket_no or not phone or tracker.get_slot("requested_slot") is not None:
         return None
@@ -1773,9 +1779,7 @@ async def correct_just_filed_address(dispatcher: CollectingDispatcher, tracker: 
     address; the old one stays in its record. None otherwise."""
     text = latest_text(tracker)
     corrected = bool(CORRECTION_WORDS.search(text) or re.search(r"不是", text))
-    # ("我是和平社区81号的 叫高桂英" noted on a praise, then "电话151… 一定要帮我转达啊": still that ticket's.)
-    still_on_it = corrected or "utter_ticket_note_added" in bot_responses_within(tracker, 2)
-    ticket_no = ticket_announced_last_turn(tracker) or (ticket_announced_within(tracker, 3) if still_on_it else None)
+    ticket_no = ticket_in_talk(tracker, corrected)
     if not ticket_no or tracker.get_slot("requested_slot") is not None:
         return None
     address = only_an_address(text, tracker)

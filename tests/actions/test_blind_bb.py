@@ -148,3 +148,31 @@ async def test_a_phone_for_a_praise_added_to_a_moment_ago_is_its_contact_not_a_h
     with actions_gateway.app[STORE].session() as session:
         handed_off = session.execute(select(Handoff.reason).where(Handoff.conversation_id == conversation)).scalars().all()
     assert handed_off == ["customer_request"]
+
+
+@pytest.mark.asyncio
+async def test_an_address_given_right_after_more_was_added_to_a_tip_off_goes_onto_it(actions_gateway):
+    """The same turn-taking as bb-praise-001, for a place: a tip-off filed, more of its story noted,
+    then only where it happens; the place goes onto that tip-off."""
+    from actions import api_client
+    from actions.common import correct_just_filed_address
+
+    conversation = f"conv-{uuid.uuid4().hex[:8]}"
+    tip_off = await api_client.create_ticket({
+        "request_key": f"test:{uuid.uuid4().hex}", "type": "tip_off", "summary": "举报：有人私拉电线",
+        "channel": "web", "conversation_id": conversation, "details": {"content": "有人私拉电线"}})
+    ticket_no = tip_off["ticket_no"]
+    events = [{"event": "user", "text": "有人私拉电线"},
+              {"event": "bot", "text": f"您的举报已登记，编号：{ticket_no}。"},
+              {"event": "user", "text": "晚上偷偷接的 接了好几个月了"},
+              {"event": "bot", "text": f"好的，已把您补充的内容记到工单 {ticket_no} 里了。",
+               "metadata": {"utter_action": "utter_ticket_note_added"}}]
+    tracker = make_tracker("迈皋桥路109号锦绣苑13栋", intent="inform", prior_events=events, sender_id=conversation,
+                           candidates={"address": "迈皋桥路109号锦绣苑13栋"})
+    from rasa_sdk.executor import CollectingDispatcher
+
+    dispatcher = CollectingDispatcher()
+    assert await correct_just_filed_address(dispatcher, tracker) is not None
+    assert "迈皋桥路109号" in str(await api_client.get_ticket(ticket_no))
+    assert [(m.get("response"), m.get("ticket_no")) for m in dispatcher.messages] == \
+        [("utter_ticket_address_added", ticket_no)]
