@@ -796,12 +796,31 @@ def usage_explained_after_bill(tracker: Tracker, text: str) -> bool:
         tells_a_fault(text) or FAULT_STORY_WORDS.search(text) or find_hazards(text) or SEND_A_CREW.search(text))
 
 
+def repair_cancelled_since_asked(tracker: Tracker) -> bool:
+    """The customer cancelled the repair ("等下 先不报修了 我想先查下这个月电费") and has not asked
+    for one since: the form starting again now (the policies predicting it after the bill that
+    followed) was not asked for."""
+    for event in reversed(tracker.events):
+        if event.get("event") == "user":
+            text = str(event.get("text") or "")
+            intent = ((event.get("parse_data") or {}).get("intent") or {}).get("name")
+            if intent == "report_fault" or tells_a_fault(text) or find_hazards(text) or SEND_A_CREW.search(text):
+                return False
+        elif event.get("event") == "bot" and "已为您取消本次故障报修" in str(event.get("text") or ""):
+            return True
+    return False
+
+
 class ValidateFaultForm(BaseFormValidation, AddressValidation, FormValidationAction):
     def name(self) -> Text:
         return "validate_fault_form"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: DomainDict) -> List[EventType]:
+        if repair_cancelled_since_asked(tracker):
+            # Found trying it in the widget: a repair cancelled for a bill question was filed after
+            # the bill, on the account's address, without a word from the customer.
+            return [ActiveLoop(None), SlotSet("requested_slot", None)] + FAULT_RESET + [FollowupAction("action_listen")]
         reassured = await reassure_after_filing(dispatcher, tracker) or await add_to_just_filed(dispatcher, tracker) \
             or await safety_asked_after_urgent_repair(dispatcher, tracker) \
             or await add_detail_to_just_filed_repair(dispatcher, tracker)

@@ -176,3 +176,27 @@ async def test_an_address_given_right_after_more_was_added_to_a_tip_off_goes_ont
     assert "迈皋桥路109号" in str(await api_client.get_ticket(ticket_no))
     assert [(m.get("response"), m.get("ticket_no")) for m in dispatcher.messages] == \
         [("utter_ticket_address_added", ticket_no)]
+
+
+@pytest.mark.asyncio
+async def test_a_repair_cancelled_for_a_bill_question_does_not_start_again_by_itself(actions_gateway):
+    """Found trying it in the widget: "等下 先不报修了 我想先查下这个月店费多少" at the repair's phone
+    question cancelled it and looked the bill up; after the bill the policies started the repair
+    form again, and a repair was filed at the account's address without a word from the customer."""
+    from actions.faults import ValidateFaultForm
+
+    story = [{"event": "user", "text": "你好 我家楼道那个点表箱一直嗡嗡响 是不是坏了",
+              "parse_data": {"intent": {"name": "report_fault"}}},
+             {"event": "bot", "text": "请留一个能联系到您的电话，方便抢修人员联系。"},
+             {"event": "user", "text": "等下 先不报修了 我想先查下这个月店费多少", "parse_data": {"intent": {"name": "cancel"}}},
+             {"event": "bot", "text": "好的，已为您取消本次故障报修，没有提交任何信息。"},
+             {"event": "user", "text": "户号3201000010", "parse_data": {"intent": {"name": "inform"}}}]
+    slots = {"identity_verified": True, "verified_account_no": "3201000010", "account_no": "3201000010"}
+    events, messages = await run_action(ValidateFaultForm(), make_tracker("尾号1112", intent="inform", form="fault_form",
+                                                                          slots=slots, prior_events=story))
+    assert {"event": "active_loop", "timestamp": None, "name": None} in events and not messages
+    # Asked for again, the repair goes on.
+    again = story + [{"event": "bot", "text": "2026年11月电费账单…"}]
+    events, _ = await run_action(ValidateFaultForm(), make_tracker("电表箱还是嗡嗡响 还是帮我报个修吧", intent="report_fault",
+                                                                   form="fault_form", slots=slots, prior_events=again))
+    assert {"event": "active_loop", "timestamp": None, "name": None} not in events
