@@ -45,6 +45,8 @@ from actions.common import (
     slot_before_this_message,
     spelled_house_numbers,
     ticket_announced_within,
+    withdraw_just_opened,
+    PREVIOUS_HOLDER,
 )
 from bot import vocabulary
 
@@ -237,7 +239,11 @@ GENERIC_CONNECTION_WORD = re.compile(r"报装|办理|申请")
 # The meter to be moved, in plain words rather than 移表.
 METER_MOVED = re.compile(r"电表[^。？?]{0,16}(挪|移|搬|迁)(到|去|走|出|一挪|一下|位置|个位置|开)|(挪|移|搬|迁)[^。？?，,]{0,4}电表")
 # The account's name to be changed, said in plain words rather than 过户/更名.
-ACCOUNT_NAME_CHANGE = re.compile(r"(户头|户名|名字|名下)[^。？?]{0,14}(改|换|过|转)(成|到|为)?[^，,。]{0,3}(我|自己|儿子|女儿|新房主)")
+ACCOUNT_NAME_CHANGE = re.compile(r"(户头|户名|名字|名下)[^。？?]{0,14}(改|换|过|转)(成|到|为)?[^，,。]{0,3}(我|自己|儿子|女儿|新房主)|"
+                                 r"(改|换|过|转)(成|到|为|给)[^，,。]{0,3}(我|自己|儿子|女儿|新房主|老伴)[^，,。]{0,3}(的名字|名字|名下)")
+# "不销了", "先不办了", "销户不办了": the application just filed is not wanted any more.
+WITHDRAWS_APPLICATION = re.compile(r"不(销|办|装|移|挪|过户|增容|减容|申请|弄)了|(销户|过户|增容|减容|移表|申请)(不办|不要|不弄|算了|取消|撤)|"
+                                   r"(撤销|撤回|取消)(刚才|这个|那个)?的?(申请|销户|过户)")
 
 
 # --- several answers in one message: "我叫孙福根 电话131…", "户号3201000014 尾号9073" ---
@@ -546,8 +552,15 @@ def looks_like_person(token: str) -> bool:
     return token[:2] in COMPOUND_SURNAMES or token[0] in SURNAMES and len(token) <= 3
 
 
+# "原房东叫吴思远", "卖家是王某": the person the account or the house is taken over from, not the
+# applicant (a buyer applying for the name transfer).
+PREVIOUS_HOLDER_NAMED = re.compile(f"({PREVIOUS_HOLDER.pattern})"
+                                   r"[\s，,]*(叫|是|姓|名字是|名叫|为)?\s*[\u4e00-\u9fa5]{2,4}")
+
+
 def name_beside_details(text: str) -> Optional[str]:
     """The applicant's name in a message that also holds other details, if one is clear."""
+    text = PREVIOUS_HOLDER_NAMED.sub(" ", text)
     named = NAME_IN_TEXT.search(text)
     if named and not NOT_A_NAME.search(named.group(1)):
         return named.group(1)
@@ -635,6 +648,19 @@ class ValidateApplicationForm(KeepsIdentitySlots, BaseFormValidation, FormValida
                     or answer_inline(dispatcher, tracker, domain)):
                 dispatcher.utter_message(response="utter_cannot_answer")
             return [SlotSet("requested_slot", None), ActiveLoop(None), FollowupAction("action_listen")]
+        instead = business_from_text(text) if filed else None
+        if filed and instead not in (None, filed) and WITHDRAWS_APPLICATION.search(text):
+            # "等一下 跟家里商量了 不销了 … 改成我儿子的名字吧" right after the closing was filed:
+            # that application is withdrawn (nobody has taken it up yet) and the other one made.
+            withdrawn = await withdraw_just_opened(dispatcher, tracker)
+            if withdrawn:
+                dispatcher.utter_message(response="utter_ticket_withdrawn_then", ticket_no=withdrawn[0],
+                                         type_label=withdrawn[1])
+                dispatcher.utter_message(response="utter_application_switched",
+                                         business=BUSINESS_TYPES[str(instead)]["label"])
+                tracker.slots["business_type"] = instead
+                events = await self.run(dispatcher, tracker, domain)
+                return [SlotSet("business_type", instead)] + [e for e in events if e.get("name") != "business_type"]
         if filed and business_from_text(text) in (None, filed) and not ANOTHER_ONE.search(text):
             already = await self.already_filed(dispatcher, tracker, filed, text)
             if already:

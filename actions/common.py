@@ -464,7 +464,7 @@ ACCOUNT_AND_FOUR = re.compile(r"(?:户号)?[是:：]?\s*(\d{10})\s*[\s,，、。
 def identity_offered(tracker: Tracker) -> Optional[tuple]:
     """(户号, last four) when the latest message offers the identity check on its own ("户号…
     尾号0330") and it is not done yet for that account."""
-    text = latest_text(tracker).translate(_FULLWIDTH)
+    text = resolve_inline_correction(latest_text(tracker)).translate(_FULLWIDTH)  # "尾号7502 哎不对 是5028"
     tail = TAIL_MARK.search(text)
     if not tail and tracker.get_slot("requested_slot") == "contact_phone":
         # "户号3201000013 5821" where the phone was asked "or the 户号 and the registered phone's
@@ -499,8 +499,12 @@ def last4_at_phone_question(tracker: Tracker, slot: Optional[str]) -> Optional[t
     return account_no, digits_only(text)
 
 
+# "原房东叫吴思远", "卖家是王某": whoever the account or the house is taken over from.
+PREVIOUS_HOLDER = re.compile(r"(原|前|之前的?|以前的?|原来的?|老)(房东|户主|房主|业主|屋主|主人)|房东|卖家|上家|卖房的")
+
+
 # "和平社区60号 哦不对 是62号 60号是隔壁": a number corrected in the same message.
-_INLINE_CORRECTION = re.compile(r"[，,。\s]*(哦|噢|啊|呃)?[，,\s]*(不对不对|不对|说错了|打错了|写错了|错了)[，,。\s]*(应该)?(是)?\s*")
+_INLINE_CORRECTION = re.compile(r"[，,。\s]*(哦|噢|啊|呃|哎|唉|诶)?[，,\s]*(不对不对|不对|说错了|打错了|写错了|错了)[，,。\s]*(应该)?(是)?\s*")
 _NUMBER_UNIT = re.compile(r"(\d+)\s*(号楼|号|栋|幢|单元|室|楼|组)?")
 
 
@@ -1148,12 +1152,16 @@ class IdentityValidation:
                                  identity_verified=False)
             checked = await self.validate_phone_last4(earlier, dispatcher, tracker, domain)
             if checked.get("identity_verified"):
-                result.update(checked, phone_last4=earlier)
+                result.update(checked, phone_last4=checked.get("phone_last4") or earlier)
         return result
 
     async def validate_phone_last4(self, value: Any, dispatcher: CollectingDispatcher,
                                    tracker: Tracker, domain: DomainDict) -> Dict[Text, Any]:
         raw = str(value or "").translate(_FULLWIDTH).replace(" ", "")
+        said = latest_text(tracker)
+        if raw and raw in said.translate(_FULLWIDTH).replace(" ", "") and resolve_inline_correction(said) != said:
+            # "手机尾号7502 哎不对 是5028": the digits after the correction are the answer.
+            raw = resolve_inline_correction(said).translate(_FULLWIDTH).replace(" ", "")
         mobile = find_mobile(raw)  # the whole registered number: its last four are the answer
         match = re.search(r"(?<!\d)(\d{4})(?!\d)", mobile[-4:] if mobile else raw)
         if not match:
@@ -1469,6 +1477,12 @@ async def reassure_after_filing(dispatcher: CollectingDispatcher, tracker: Track
     message is something else."""
     just_filed = ticket_announced_last_turn(tracker)
     text = latest_text(tracker)
+    if IF_NOT_BACK.search(text) and not just_filed and tracker.get_slot("requested_slot") is None \
+            and reconnection_promised(tracker) and not re.search(r"投诉|举报|人工|\d{3}", text):
+        # "那好吧 要是明天还不来电咋办" right after the 24 hours after paying were said (NLU heard
+        # an outage question; a repair was filed): what to do then, nothing filed now.
+        dispatcher.utter_message(response="utter_reconnection_if_not_back")
+        return [SlotSet("requested_slot", None), ActiveLoop(None), FollowupAction("action_listen")]
     urged = bool(URGE_WORDS.search(text))
     promised = reconnection_promised(tracker) if not just_filed and urged else None
     if promised and tracker.get_slot("requested_slot") is None and not re.search(r"投诉|举报|建议|表扬|人工|\d{3}", text):
@@ -1499,8 +1513,12 @@ async def reassure_after_filing(dispatcher: CollectingDispatcher, tracker: Track
     return [SlotSet("requested_slot", None), ActiveLoop(None), FollowupAction("action_listen")]
 
 
-# Said while the bills still show the arrears the customer says are paid.
-PAYMENT_NOT_SHOWN = ("utter_reconnection_still_owing", "utter_payment_not_credited_yet")
+# Said while the bills still show the arrears the customer says are paid (or to an urge meanwhile).
+PAYMENT_NOT_SHOWN = ("utter_reconnection_still_owing", "utter_payment_not_credited_yet",
+                     "utter_urged_reconnection_unconfirmed")
+# "要是明天还不来电咋办", "万一过了24小时还没电怎么办": what if power is not back, asked ahead.
+IF_NOT_BACK = re.compile(r"(要是|如果|万一|假如|若是|到时候?|过了?[^，,。]{0,6})[^，,。？?]{0,8}(还|仍|依然|再)?(不|没)(来电|有电|通电|恢复|复电|来|电)"
+                         r"[^，,。]{0,6}(咋办|怎么办|咋弄|怎么弄|找谁|咋整|怎么搞|么办)")
 
 
 def reconnection_promised(tracker: Tracker) -> Optional[str]:
@@ -1508,7 +1526,7 @@ def reconnection_promised(tracker: Tracker) -> Optional[str]:
     paid: within 24 hours), "unconfirmed" (the bills still show them, or the payment is not
     credited yet; the customer's message in between not understood); None when neither."""
     if any(event.get("event") == "bot" and "缴清后24小时内" in (event.get("text") or "")
-           for event in previous_turn(tracker)):
+           for event in previous_turn(tracker)) or "utter_urged_reconnection" in bot_responses_within(tracker, 2):
         return "paid"
     recent = [said for said in bot_responses_within(tracker, 3)
               # ("交了六百 就一个钟头之前…" not understood in between)
@@ -2595,7 +2613,11 @@ class BaseFormValidation:
         except api_client.ApiError:
             customer = {}
         result: Dict[Text, Any] = {"contact_phone": None, "account_no": account_no}
-        if customer and self.form_name() in CALLS_REGISTERED_PHONE:  # type: ignore[attr-defined]
+        if customer and PREVIOUS_HOLDER.search(latest_text(tracker)):
+            # "户号是3201000016 原房东叫吴思远" (a buyer's name transfer, a tenant): the registered
+            # phone is the previous holder's; the account is kept and the customer's own phone asked.
+            dispatcher.utter_message(response="utter_account_previous_holder_phone", tail=account_no[-4:])
+        elif customer and self.form_name() in CALLS_REGISTERED_PHONE:  # type: ignore[attr-defined]
             # The request is followed up on the account's registered phone (the gateway fills it
             # in; nothing of it is shown); a number typed later replaces it.
             dispatcher.utter_message(response="utter_account_registered_phone", tail=account_no[-4:])

@@ -225,16 +225,17 @@ def _read_customers_by_phone(store, phone: str) -> list[Customer]:
                                     .order_by(Customer.account_no)).scalars())
 
 
-# "石塘村45号", "珠江路130号": a place word and its number, how an address names the premises.
-PREMISES = re.compile(r"([\u4e00-\u9fa5]{2})(\d+)号")
+# "石塘村45号", "珠江路130号", "横溪大街216" (the 号 left out at the end): a place word and its
+# number, how an address names the premises.
+PREMISES = re.compile(r"([\u4e00-\u9fa5]{2})(\d+)(?:号|$)")
 
 
 def same_premises(said: str, registered: str) -> bool:
     """Whether the address a customer said names the registered one: each "place + number" it
     holds is in the registered address (spaces ignored), and it holds one at least."""
     said, registered = re.sub(r"\s", "", said), re.sub(r"\s", "", registered)
-    places = [match.group(0) for match in PREMISES.finditer(said)]
-    return bool(places) and all(place in registered for place in places)
+    places = [match.group(1) + match.group(2) for match in PREMISES.finditer(said)]
+    return bool(places) and all(re.search(re.escape(place) + "号", registered) for place in places)
 
 
 def _account_at_address(store, phone: str, address: str) -> Customer | None:

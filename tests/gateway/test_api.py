@@ -347,6 +347,9 @@ def test_the_premises_named_are_each_place_and_number():
     registered = "江苏省南京市玄武区珠江路130号金陵小区11栋2603室"
     assert same_premises("玄武区珠江路130号金陵小区11栋2603", registered)
     assert not same_premises("珠江路131号", registered) and not same_premises("金陵小区", registered)
+    # bd-repair-003: "横溪大街216" at the end of the message, the 号 left out, is that number.
+    assert same_premises("珠江路130", registered) and same_premises("玄武 珠江路130号", registered)
+    assert not same_premises("珠江路13", registered) and not same_premises("珠江路1300", registered)
 
 
 async def test_racing_retries_make_one_ticket(demo_gateway_app, demo_gateway_client):

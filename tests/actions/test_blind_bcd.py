@@ -1,0 +1,122 @@
+"""Kinds of failure the blind batches bc (a December cold wave: heaters tripping, snow on lines,
+migrant workers home for the New Year, moving house) and bd (villages, farms, shops, prepaid
+meters, rooftop PV) showed at first sight."""
+import uuid
+
+import pytest
+
+from tests.support.dialogue import make_tracker, run_action, slot_values, texts
+
+
+@pytest.mark.asyncio
+async def test_digits_corrected_in_the_same_message_are_the_ones_checked(actions_gateway):
+    """bd-bill-002: "手机尾号7502 哎不对 是5028" checked 7502 and counted a failed attempt."""
+    from actions.bills import ValidateBillForm
+
+    slots = {"account_no": "3201000017", "requested_slot": "phone_last4", "identity_attempts": 0.0}
+    tracker = make_tracker("手机尾号7502 哎不对 是5028", intent="inform", form="bill_form", slots=slots,
+                           candidates={"phone_last4": "7502"})
+    events, messages = await run_action(ValidateBillForm(), tracker)
+    values = slot_values(events)
+    assert values.get("identity_verified") is True
+    assert values["phone_last4"] == "5028"
+    assert not any("不一致" in text for text in texts(messages))
+
+
+URGED_AFTER_PAYING = [
+    {"event": "user", "text": "18738585147"},
+    {"event": "bot", "text": "系统里还显示2026年11月的电费共 115.17 元未结清（刚缴的费用到账可能有几分钟延迟）。",
+     "metadata": {"utter_action": "utter_reconnection_still_owing"}},
+    {"event": "user", "text": "要等一天啊 晚上黑灯瞎火的 能不能快点"},
+    {"event": "bot", "text": "非常理解您的着急，没电的每一分钟都难熬。缴费一到账，智能电表一般会自动合闸，最晚24小时内恢复供电。",
+     "metadata": {"utter_action": "utter_urged_reconnection_unconfirmed"}},
+]
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("form, intent", [("outage_form", "query_outage"), ("fault_form", "report_fault")])
+async def test_what_if_power_is_not_back_after_paying_is_answered_not_filed(actions_gateway, form, intent):
+    """bd-arrears_reconnect-001: "那好吧 要是明天还不来电咋办" after the 24 hours after paying (and an
+    urge) were answered was heard as an outage question and a repair was filed."""
+    from actions.faults import ValidateFaultForm, ValidateOutageForm
+
+    action = ValidateOutageForm() if form == "outage_form" else ValidateFaultForm()
+    tracker = make_tracker("那好吧 要是明天还不来电咋办", intent=intent, form=form, prior_events=URGED_AFTER_PAYING,
+                           slots={"identity_verified": True, "verified_account_no": "3201000026",
+                                  "account_no": "3201000026"})
+    events, messages = await run_action(action, tracker)
+    assert [m.get("response") for m in messages] == ["utter_reconnection_if_not_back"]
+    assert any(e.get("event") == "active_loop" and e.get("name") is None for e in events)
+
+
+@pytest.mark.parametrize("text, asks", [
+    ("那好吧 要是明天还不来电咋办", True), ("万一过了24小时还没电怎么办", True), ("如果还不来电找谁", True),
+    ("明天还停不停电", False), ("要是不交电费会怎么样", False),
+])
+def test_the_words_of_what_if_power_is_not_back(text, asks):
+    from actions.common import IF_NOT_BACK
+
+    assert bool(IF_NOT_BACK.search(text)) is asks, text
+
+
+@pytest.mark.asyncio
+async def test_an_application_given_up_for_another_right_after_filing_is_withdrawn_and_the_other_made(actions_gateway):
+    """bc-mixed-002: "等一下 跟家里商量了 不销了 … 改成我儿子的名字吧" right after the closing was
+    filed got "already filed"; the closing stayed and no name transfer was made."""
+    from actions import api_client
+    from actions.applications import ValidateApplicationForm
+
+    conversation = f"conv-{uuid.uuid4().hex[:8]}"
+    closing = await api_client.create_ticket({
+        "request_key": f"test:{uuid.uuid4().hex}", "type": "application", "business_type": "account_closing",
+        "summary": "销户申请", "channel": "web", "conversation_id": conversation, "account_no": "3201000023",
+        "contact_phone": "18124769695", "details": {"address": "江苏省南京市江宁区谷里街道张溪社区32号"}})
+    filed = [{"event": "user", "text": "户号3201000023 任立新 手机18124769695"},
+             {"event": "bot", "text": f"您的销户申请已提交，工单号：{closing['ticket_no']}。"},
+             {"event": "bot", "text": "请问您对这次服务满意吗？"}]
+    said = "等一下 跟家里商量了 不销了 我儿子过完年回来要住 改成我儿子的名字吧"
+    tracker = make_tracker(said, intent="apply_service", form="application_form", prior_events=filed,
+                           sender_id=conversation, slots={"account_no": "3201000023"})
+    events, messages = await run_action(ValidateApplicationForm(), tracker)
+    assert (await api_client.get_ticket(closing["ticket_no"]))["status"] == "cancelled"
+    replies = "".join(texts(messages))
+    assert f"{closing['ticket_no']} 已为您撤销" in replies and "改为办理过户" in replies
+    assert slot_values(events)["business_type"] == "name_transfer"
+    assert "刚才已经提交" not in replies
+
+
+@pytest.mark.parametrize("text, business", [
+    ("改成我儿子的名字吧", "name_transfer"), ("户名改成我儿子的", "name_transfer"), ("过给我女儿名下", "name_transfer"),
+    ("改成峰谷电", "tariff_change"),
+])
+def test_the_words_of_a_name_put_on_another_person(text, business):
+    from actions.applications import business_from_text
+
+    assert business_from_text(text) == business
+
+
+@pytest.mark.asyncio
+async def test_a_buyers_name_transfer_keeps_the_account_but_not_the_sellers_name_or_phone(actions_gateway):
+    """bc-application-001: "户号是3201000016 原房东叫吴思远" at the phone question of a buyer's name
+    transfer filed it with the seller as the applicant and the seller's registered phone."""
+    from actions.applications import ValidateApplicationForm
+
+    slots = {"business_type": "name_transfer", "applicant_name": None, "address": "栖霞区文苑路326号锦绣苑17栋601室",
+             "requested_slot": "contact_phone"}
+    tracker = make_tracker("户号是3201000016 原房东叫吴思远", intent="inform", form="application_form", slots=slots)
+    events, messages = await run_action(ValidateApplicationForm(), tracker)
+    values = slot_values(events)
+    assert values.get("account_no") == "3201000016"
+    assert values.get("contact_phone") is None and values.get("applicant_name") != "吴思远"
+    assert values.get("requested_slot") in ("contact_phone", "applicant_name")
+    assert any("原户主的电话" in text for text in texts(messages))
+
+
+@pytest.mark.parametrize("text, name", [
+    ("户号是3201000016 原房东叫吴思远", None), ("3201000016 房东吴思远 我叫孙浩", "孙浩"),
+    ("户号3201000023 任立新 手机18124769695", "任立新"),
+])
+def test_the_previous_holder_named_is_not_the_applicant(text, name):
+    from actions.applications import name_beside_details
+
+    assert name_beside_details(text) == name
