@@ -1725,6 +1725,17 @@ def ticket_announced_within(tracker: Tracker, turns: int) -> Optional[str]:
 PHONE_TALK = re.compile(r"留个?电话|留个?号码?|电话(给你|留)|打我|找我|联系我|问我")
 
 
+async def urges_its_repair(ticket_no: str, rest: str) -> bool:
+    """"值班电话136… 抓紧派人" right after a repair was filed: the crew urged for that repair (no
+    place of another fault named), so the number is that repair's contact."""
+    if HOUSE_NUMBER.search(rest) or re.search(r"村|社区|小区|[路街巷道]", rest) or not URGE_WORDS.search(rest):
+        return False
+    try:
+        return (await api_client.get_ticket(ticket_no)).get("type") == "repair"
+    except api_client.ApiError:
+        return False
+
+
 async def correct_just_filed_phone(dispatcher: CollectingDispatcher, tracker: Tracker) -> Optional[List[EventType]]:
     """"哎不对 手机号打错了 是18920521734" right after a ticket was registered: that ticket's
     contact phone is changed (the crew or the desk calls the right number). "电话18124769695
@@ -1742,8 +1753,8 @@ async def correct_just_filed_phone(dispatcher: CollectingDispatcher, tracker: Tr
         from actions.menu import named_request  # menu imports this module
 
         # "想了想还是留个电话吧 有需要可以问我 … 别透露给他们": longer words about the phone itself.
-        if len(rest) > (40 if PHONE_TALK.search(rest) else 20) or named_request(rest) \
-                or _NEW_REQUEST_WORDS.search(rest) or SEND_A_CREW.search(rest):
+        if len(rest) > (40 if PHONE_TALK.search(rest) else 20) or _NEW_REQUEST_WORDS.search(rest) \
+                or ((named_request(rest) or SEND_A_CREW.search(rest)) and not await urges_its_repair(ticket_no, rest)):
             return None
     noted = "" if corrected or not rest or COURTESY_ONLY.fullmatch(rest) or len(rest) < 4 else rest
     try:
@@ -2559,6 +2570,12 @@ class BaseFormValidation:
             if accounts and (len(slot_account) != 10 or slot_account in accounts):
                 account_no = slot_account if slot_account in accounts else accounts[-1]
                 break
+        if not account_no and len(slot_account) == 10:
+            # "户号3201000026 蒋红霞", then "手机18738585147" for the closing's contact, then "还欠费啊？
+            # 欠多少": the whole number typed a message after the 户号 is the check too.
+            mobile = next((found for text in [latest_text(tracker), *earlier_customer_texts(tracker, 6)]
+                           for found in [find_mobile(text.translate(_FULLWIDTH))] if found), "")
+            account_no = slot_account if mobile else ""
         if not account_no:
             return None
         if tracker.get_slot("identity_verified") and tracker.get_slot("verified_account_no") == account_no:

@@ -728,6 +728,8 @@ ASKS_WHAT_TO_DO_NOW = re.compile(r"拉闸|总闸|关闸|电闸|空开|碰|摸|�
 
 # Words of another fault or another place than the repair just filed.
 ANOTHER_FAULT = re.compile(r"又|也|还有|另外|别的|隔壁|楼下|楼上|对面|另一|再报|再修|邻居")
+# "厂里自己总开关没跳", "我家空开是好的": the customer's own side checked.
+OWN_SIDE_CHECKED = re.compile(r"(自己|我们|我家|家里|厂里|店里)[^，,。]{0,6}(总开关|总闸|空开|开关|闸|漏保)[^，,。]{0,3}(没跳|没有跳|好的|正常|合着|没问题)")
 
 
 async def add_detail_to_just_filed_repair(dispatcher: CollectingDispatcher,
@@ -739,8 +741,12 @@ async def add_detail_to_just_filed_repair(dispatcher: CollectingDispatcher,
 
     ticket_no = ticket_announced_last_turn(tracker)
     text = latest_text(tracker).strip()
+    # ("厂里自己总开关没跳 对面那个厂也黑了": the customer's own side checked and others dark too tell
+    # more of this fault; "楼下邻居家也没电了" alone is the neighbour's.)
+    told = OTHERS_DARK_TOO.sub("", text) if OWN_SIDE_CHECKED.search(text) else text
     if not ticket_no or tracker.get_slot("requested_slot") is not None or len(text) < 6 or text.startswith("/") \
-            or QUESTION_MARKS.search(text) or ANOTHER_FAULT.search(text) or entity_values(tracker, "address") \
+            or QUESTION_MARKS.search(text) or ANOTHER_FAULT.search(told) \
+            or entity_values(tracker, "address") \
             or find_hazards(text) or re.search(r"\d{4,}", text) or named_request(text) not in (None, "fault_form"):
         return None
     return await note_on_ticket(dispatcher, ticket_no, text, ("repair",))
@@ -1269,7 +1275,7 @@ BILL_NOT_FAULT = re.compile(r"电费|欠费|忘交|忘缴|没交|没缴|交费|�
 
 
 # Others without power too: a line or an area, not one account cut for arrears.
-OTHERS_DARK_TOO = re.compile(r"整栋|整幢|整个(小区|村|楼)|一片|全村|整条|(邻居|隔壁|对面|楼上|楼下|周围|附近)[^，,。有]{0,4}(也|都)(没|停|断)")
+OTHERS_DARK_TOO = re.compile(r"整栋|整幢|整个(小区|村|楼)|一片|全村|整条|(邻居|隔壁|对面|楼上|楼下|周围|附近)[^，,。有]{0,4}(也|都)(没|停|断|黑)")
 HOME_DARK = re.compile(r"没电|停电|断电|不来电|么得电|没得电|黑了|没有电")
 
 

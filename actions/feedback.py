@@ -223,6 +223,10 @@ def no_contact_left_before(tracker: Tracker) -> bool:
     return filed_without
 
 
+# "师傅来之前能不能先打个电话", "上门前先联系我一下": the customer's wish for a visit.
+CALL_BEFORE_COMING = re.compile(r"(来之前|上门前|上门之前|过来之前|来的时候|出发前)[^，,。]{0,8}(打个?电话|打给我|联系|说一声|通知)")
+
+
 class ValidateFeedbackForm(KeepsIdentitySlots, BaseFormValidation, FormValidationAction):
     def name(self) -> Text:
         return "validate_feedback_form"
@@ -237,6 +241,13 @@ class ValidateFeedbackForm(KeepsIdentitySlots, BaseFormValidation, FormValidatio
             # that complaint (NLU heard a new one); nothing new is filed.
             return [SlotSet("requested_slot", None), ActiveLoop(None), FollowupAction("action_listen")]
         text = latest_text(tracker)
+        if tracker.get_slot("requested_slot") is None and CALL_BEFORE_COMING.search(text) \
+                and not re.search(r"建议|意见|投诉|表扬", text):
+            # "好的 师傅来之前能不能先打个电话 我白天上班" (after a progress answer; NLU heard a
+            # suggestion): a wish for the crew's visit, not a suggestion to the company.
+            dispatcher.utter_message(response="utter_crew_calls_before_coming")
+            return [SlotSet("requested_slot", None), ActiveLoop(None), SlotSet("feedback_type", None),
+                    FollowupAction("action_listen")]
         if tracker.get_slot("requested_slot") == "contact_phone" and ASKS_ABOUT_ANONYMITY.search(text) \
                 and not find_mobile(text):
             # "我能不能不留名字 怕他找我麻烦": yes, and what is kept secret. A tip-off is then taken

@@ -120,3 +120,92 @@ def test_the_previous_holder_named_is_not_the_applicant(text, name):
     from actions.applications import name_beside_details
 
     assert name_beside_details(text) == name
+
+
+async def repair_just_filed(conversation: str) -> tuple:
+    """A factory's repair filed a moment ago on the account's registered phone."""
+    from actions import api_client
+
+    repair = await api_client.create_ticket({
+        "request_key": f"test:{uuid.uuid4().hex}", "type": "repair", "summary": "江宁秣陵将军大道177号：全厂没电",
+        "channel": "web", "conversation_id": conversation, "account_no": "3201000034",
+        "details": {"address": "江宁秣陵将军大道177号", "description": "我们厂夜班正在生产 突然一下全厂没电了"}})
+    events = [{"event": "user", "text": "户号3201000034"},
+              {"event": "bot", "text": f"已为您登记故障报修，工单号：{repair['ticket_no']}。"}]
+    return repair["ticket_no"], events
+
+
+@pytest.mark.asyncio
+async def test_others_dark_too_right_after_a_repair_is_noted_on_it_not_a_new_repair(actions_gateway):
+    """bc-repair-004: "厂里自己总开关没跳 对面那个厂也黑了" right after the repair was filed started the
+    repair form again (the address taken from the account, the phone asked)."""
+    from actions import api_client
+    from actions.faults import ValidateFaultForm
+
+    conversation = f"conv-{uuid.uuid4().hex[:8]}"
+    ticket_no, filed = await repair_just_filed(conversation)
+    tracker = make_tracker("厂里自己总开关没跳 对面那个厂也黑了", intent="report_fault", form="fault_form",
+                           prior_events=filed, sender_id=conversation)
+    events, messages = await run_action(ValidateFaultForm(), tracker)
+    assert [m.get("response") for m in messages] == ["utter_ticket_note_added"]
+    ticket = await api_client.get_ticket(ticket_no)
+    assert any("对面那个厂也黑了" in str((e.get("data") or {}).get("note")) for e in ticket["events"])
+
+
+@pytest.mark.asyncio
+async def test_a_phone_given_with_an_urge_right_after_a_repair_is_its_contact(actions_gateway):
+    """bc-repair-004: "值班电话13647202292 抓紧派人 一停线上的货全报废" right after the repair was
+    filed was taken for the same repair reported again; the number never reached the ticket."""
+    from actions import api_client
+    from actions.common import correct_just_filed_phone
+
+    conversation = f"conv-{uuid.uuid4().hex[:8]}"
+    ticket_no, filed = await repair_just_filed(conversation)
+    tracker = make_tracker("值班电话13647202292 抓紧派人 一停线上的货全报废", intent="report_fault",
+                           prior_events=filed, sender_id=conversation)
+    from rasa_sdk.executor import CollectingDispatcher
+
+    dispatcher = CollectingDispatcher()
+    events = await correct_just_filed_phone(dispatcher, tracker)
+    assert events is not None
+    assert (await api_client.get_ticket(ticket_no))["contact_phone"] == "13647202292"
+    # A phone with another place's repair stays that request's.
+    tracker = make_tracker("电话13647202292 和平社区81号也没电了 快派人来修", intent="report_fault",
+                           prior_events=filed, sender_id=conversation)
+    assert await correct_just_filed_phone(CollectingDispatcher(), tracker) is None
+
+
+@pytest.mark.asyncio
+async def test_the_registered_phone_typed_after_the_account_proves_it_for_the_bill(actions_gateway):
+    """bc-application-003: "户号3201000026 蒋红霞", then "手机18738585147" (the closing's contact), then
+    "还欠费啊？欠多少 我先交了": the customer was asked for the last four digits of that very number."""
+    from actions.bills import ValidateBillForm
+
+    earlier = [{"event": "user", "text": "户号3201000026 蒋红霞"},
+               {"event": "bot", "text": "收到户号尾号0026，就按该户登记的户主、用电地址和手机号为您办理。"},
+               {"event": "user", "text": "手机18738585147"},
+               {"event": "bot", "text": "好的，工单 YK20261206002 的联系电话记为 187****5147。"}]
+    tracker = make_tracker("还欠费啊？欠多少 我先交了", intent="query_bill", form="bill_form", prior_events=earlier,
+                           slots={"account_no": "3201000026"})
+    events, messages = await run_action(ValidateBillForm(), tracker)
+    assert slot_values(events).get("identity_verified") is True
+    assert not any("后四位" in text for text in texts(messages))
+    # Another person's number (a son's, given as a contact) proves nothing: the question follows.
+    earlier[2]["text"] = "手机18205182369"
+    tracker = make_tracker("还欠费啊？欠多少 我先交了", intent="query_bill", form="bill_form", prior_events=earlier,
+                           slots={"account_no": "3201000026"})
+    events, _ = await run_action(ValidateBillForm(), tracker)
+    assert not slot_values(events).get("identity_verified")
+
+
+@pytest.mark.asyncio
+async def test_a_wish_for_the_crew_to_call_first_is_no_suggestion(actions_gateway):
+    """bc-progress-002: "好的 师傅来之前能不能先打个电话 我白天上班" after the progress answer was
+    registered as a suggestion."""
+    from actions.feedback import ValidateFeedbackForm
+
+    tracker = make_tracker("好的 师傅来之前能不能先打个电话 我白天上班", intent="suggest", form="feedback_form",
+                           candidates={"feedback_type": "suggestion"})
+    events, messages = await run_action(ValidateFeedbackForm(), tracker)
+    assert [m.get("response") for m in messages] == ["utter_crew_calls_before_coming"]
+    assert slot_values(events).get("feedback_type") is None
