@@ -47,6 +47,7 @@ from actions.common import (
     ticket_announced_within,
     withdraw_just_opened,
     PREVIOUS_HOLDER,
+    NUMBERLESS_SITE,
 )
 from bot import vocabulary
 
@@ -296,7 +297,9 @@ def address_in_text(text: str) -> Optional[str]:
         kept = words[:1] + list(itertools.takewhile(lambda word: not NOT_AN_ADDRESS_WORD.search(word), words[1:]))
         said = " ".join(kept)
         # (A village's field or yard named as the address may have no number: "砖墙镇花联村 村东头那片地".)
-        if (ADDRESS_IN_TEXT.search(said) or VILLAGE_LEVEL.search(said)) and len(said) >= 5:
+        # ("湖熟街道和平社区东边那片大棚": a site found by what stands there.)
+        if (ADDRESS_IN_TEXT.search(said) or VILLAGE_LEVEL.search(said)
+                or (NUMBERLESS_SITE.search(said) and looks_like_address(said))) and len(said) >= 5:
             return said
     parts = [FILLER.sub("", part).strip() for part in re.split(r"[，,。；;]", text)]
     parts = [part for part in parts if ADDRESS_IN_TEXT.search(part) and len(part) >= 5]
@@ -727,6 +730,12 @@ class ValidateApplicationForm(KeepsIdentitySlots, BaseFormValidation, FormValida
                 key = tracker.get_slot("business_type")
                 dispatcher.utter_message(response="utter_application_documents",
                                          **documents_values(key, applicant_kind(tracker)))
+                from actions.faq import business_topics  # faq imports this module
+
+                for topic in business_topics(text, key):
+                    if not topic.startswith("docs_"):
+                        # "要带什么材料 多久能通电": how long (or the fee) asked with the documents.
+                        answer_topic(topic, dispatcher, tracker, domain)
             return [SlotSet(asked, None), SlotSet("requested_slot", asked)]
         if asked == "business_type" and DOCUMENTS_QUESTION.search(text) and not business_from_text(text) \
                 and not business_said_before(tracker):

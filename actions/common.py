@@ -399,6 +399,8 @@ HOUSE_NUMBER = re.compile(r"(\d+|[一二三四五六七八九十百零两]+)\s*(
 NOT_PLACES = re.compile(r"[家这那哪屋楼院村城镇区]里|楼道|小区里|我们(那|这)(边|儿|里)?|附近|周边|全村|整个|楼上|楼下|"
                         r"[下上出进回](了)?楼|(跑|走|撤|逃)(出|到)?[^，,。]{0,2}楼")
 VILLAGE_LEVEL = re.compile(r"村|组|屯|寨|庄|镇|乡")
+# "和平社区东边那片大棚", "龙池街道雄州南路那边的工地": a site with no number, found by what stands there.
+NUMBERLESS_SITE = re.compile(r"大棚|鱼塘|养殖场|猪场|鸡场|牛场|工地|厂房|仓库|果园|茶园|菜地|农场|苗圃")
 
 
 TAIL_MARK = re.compile(r"(?:尾号|后四位|后4位|手机后|后几位|尾数)[是为：:\s]*(\d{4})(?!\d)")
@@ -734,7 +736,8 @@ def looks_like_address(text: str, tracker: Optional[Tracker] = None, need_number
         return False
     if not need_number:
         return True
-    return bool(HOUSE_NUMBER.search(text) or re.search(r"\d", text) or VILLAGE_LEVEL.search(text))
+    return bool(HOUSE_NUMBER.search(text) or re.search(r"\d", text) or VILLAGE_LEVEL.search(text)
+                or NUMBERLESS_SITE.search(named))
 
 
 def asks_about_a_business(text: str) -> bool:

@@ -209,3 +209,43 @@ async def test_a_wish_for_the_crew_to_call_first_is_no_suggestion(actions_gatewa
     events, messages = await run_action(ValidateFeedbackForm(), tracker)
     assert [m.get("response") for m in messages] == ["utter_crew_calls_before_coming"]
     assert slot_values(events).get("feedback_type") is None
+
+
+@pytest.mark.asyncio
+async def test_a_greenhouse_site_without_a_number_is_an_address_for_a_new_connection(actions_gateway):
+    """bc-application-002: "我叫朱长林 电话13584012276 地址就是湖熟街道和平社区东边那片大棚" took the
+    name and asked for the address again: a site with no number, found by what stands there."""
+    from actions.applications import ValidateApplicationForm
+
+    slots = {"business_type": "new_connection", "requested_slot": "applicant_name"}
+    tracker = make_tracker("我叫朱长林 电话13584012276 地址就是湖熟街道和平社区东边那片大棚", intent="inform",
+                           form="application_form", slots=slots)
+    events, messages = await run_action(ValidateApplicationForm(), tracker)
+    values = slot_values(events)
+    assert values.get("applicant_name") == "朱长林" and values.get("contact_phone") == "13584012276"
+    assert "和平社区东边那片大棚" in str(values.get("address"))
+    assert values.get("requested_slot") is None
+
+
+@pytest.mark.parametrize("text, place", [
+    ("湖熟街道和平社区东边那片大棚", True), ("雄州南路那边的工地", True), ("和平社区", False), ("大棚", False),
+])
+def test_a_site_found_by_what_stands_there(text, place):
+    from actions.common import looks_like_address
+
+    assert looks_like_address(text) is place
+
+
+@pytest.mark.asyncio
+async def test_how_long_asked_with_the_documents_inside_the_form_is_answered_too(actions_gateway):
+    """bc-application-002: "要带什么材料 多久能通电 菜等不起" at the name question got the documents
+    again and nothing about how long."""
+    from actions.applications import ValidateApplicationForm
+
+    slots = {"business_type": "new_connection", "requested_slot": "applicant_name"}
+    tracker = make_tracker("要带什么材料 多久能通电 菜等不起", intent="faq", form="application_form", slots=slots)
+    events, messages = await run_action(ValidateApplicationForm(), tracker)
+    responses = [m.get("response") for m in messages]
+    assert "utter_application_documents" in responses
+    assert any("工作日" in text for text in texts(messages)), texts(messages)  # the documents say no time
+    assert slot_values(events).get("requested_slot") == "applicant_name"
