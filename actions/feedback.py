@@ -223,6 +223,10 @@ def no_contact_left_before(tracker: Tracker) -> bool:
     return filed_without
 
 
+# "…咋回事", "为什么还没…": asking why, which a complaint need not be.
+ASKS_WHY = re.compile(r"咋回事|怎么回事|为什么|为啥|咋还没|怎么还没|什么原因|啥原因")
+# Words of a complaint meant as one: "我要投诉", "给个说法", "什么破服务".
+COMPLAINT_SAID = re.compile(r"投诉|举报|说法|赔|态度|太差|真差|破|不满|气死|曝光|12398|市长|热线|媒体|领导")
 # "师傅来之前能不能先打个电话", "上门前先联系我一下": the customer's wish for a visit.
 CALL_BEFORE_COMING = re.compile(r"(来之前|上门前|上门之前|过来之前|来的时候|出发前)[^，,。]{0,8}(打个?电话|打给我|联系|说一声|通知)")
 
@@ -241,6 +245,16 @@ class ValidateFeedbackForm(KeepsIdentitySlots, BaseFormValidation, FormValidatio
             # that complaint (NLU heard a new one); nothing new is filed.
             return [SlotSet("requested_slot", None), ActiveLoop(None), FollowupAction("action_listen")]
         text = latest_text(tracker)
+        if tracker.get_slot("requested_slot") is None and tracker.get_slot("feedback_type") == "complaint" \
+                and ASKS_WHY.search(text) and not COMPLAINT_SAID.search(text):
+            from actions.faq import answer_topic, topic_by_words  # faq imports the forms' modules
+
+            worded = topic_by_words(text)
+            if worded and answer_topic(worded, dispatcher, tracker, domain):
+                # "光伏发电的钱…这三个月一分没到 咋回事" (NLU heard a complaint): a question its
+                # words name, answered; a complaint is filed when the customer says so.
+                return [SlotSet("requested_slot", None), ActiveLoop(None), SlotSet("feedback_type", None),
+                        SlotSet("faq_topic", worded), FollowupAction("action_listen")]
         if tracker.get_slot("requested_slot") is None and CALL_BEFORE_COMING.search(text) \
                 and not re.search(r"建议|意见|投诉|表扬", text):
             # "好的 师傅来之前能不能先打个电话 我白天上班" (after a progress answer; NLU heard a

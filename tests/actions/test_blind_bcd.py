@@ -249,3 +249,21 @@ async def test_how_long_asked_with_the_documents_inside_the_form_is_answered_too
     assert "utter_application_documents" in responses
     assert any("工作日" in text for text in texts(messages)), texts(messages)  # the documents say no time
     assert slot_values(events).get("requested_slot") == "applicant_name"
+
+
+@pytest.mark.asyncio
+async def test_why_the_pv_money_has_not_come_is_answered_not_filed_as_a_complaint(actions_gateway):
+    """bd-mixed-001: "我家屋顶光伏并网一年多了 发电的钱前几个月都按时打到卡上 这三个月一分没到 咋回事"
+    was registered as a complaint."""
+    from actions.feedback import ValidateFeedbackForm
+
+    said = "我家屋顶光伏并网一年多了 发电的钱前几个月都按时打到卡上 这三个月一分没到 咋回事"
+    tracker = make_tracker(said, intent="complain", form="feedback_form", candidates={"feedback_type": "complaint"})
+    events, messages = await run_action(ValidateFeedbackForm(), tracker)
+    assert slot_values(events).get("faq_topic") == "pv_payment_late"
+    assert any("银行卡" in text for text in texts(messages))
+    # Said as a complaint, it is one.
+    tracker = make_tracker("光伏的钱三个月没到 咋回事 我要投诉", intent="complain", form="feedback_form",
+                           candidates={"feedback_type": "complaint"})
+    events, _ = await run_action(ValidateFeedbackForm(), tracker)
+    assert slot_values(events).get("faq_topic") is None
