@@ -14,6 +14,7 @@ from actions.responses import echoed
 from actions.tariffs import time_of_use
 from actions.common import (
     AMOUNT_DOUBTED,
+    PREVIOUS_HOLDER,
     earlier_customer_texts,
     entity_values,
     DARK_NOW,
@@ -276,6 +277,11 @@ BILL_NAMED = re.compile(r"电费|账单|欠费|欠了?多少|交了?没|缴费|�
 KEPT_QUERIES = ("suspect_arrears", "reconnect")
 
 
+# "原房东还欠点电费 这个要我出吗", "上家欠的电费谁交": who pays the previous holder's arrears.
+PREVIOUS_HOLDERS_DEBT = re.compile(r"欠[^，,。？?]{0,6}(电费|钱|费)[^？?]{0,12}(要我|我来|让我|谁|要不要|我要)[^，,。]{0,3}(出|交|付|还|缴|承担|负责)|"
+                                   r"欠[^，,。？?]{0,8}(电费|钱|费)[^，,。？?]{0,6}(怎么办|咋办|怎么弄|咋弄)")
+
+
 class ValidateBillForm(BaseFormValidation, IdentityValidation, FormValidationAction):
     def name(self) -> Text:
         return "validate_bill_form"
@@ -283,6 +289,13 @@ class ValidateBillForm(BaseFormValidation, IdentityValidation, FormValidationAct
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: DomainDict) -> List[EventType]:
         text = latest_text(tracker)
+        if tracker.get_slot("requested_slot") is None and PREVIOUS_HOLDER.search(text) \
+                and PREVIOUS_HOLDERS_DEBT.search(text):
+            # "听说原房东还欠点电费 这个要我出吗" (a buyer's name transfer): whose debt it is, not
+            # the seller's bills shown to the buyer.
+            dispatcher.utter_message(response="utter_previous_holder_arrears")
+            return [SlotSet("requested_slot", None), ActiveLoop(None), SlotSet("bill_query", None),
+                    FollowupAction("action_listen")]
         insisted = payment_not_shown_yet(dispatcher, tracker) if tracker.get_slot("requested_slot") is None else None
         if insisted is not None:
             # "交了六百 就一个钟头之前 在村口超市交的" (heard as a bill query) right after the bills

@@ -267,3 +267,27 @@ async def test_why_the_pv_money_has_not_come_is_answered_not_filed_as_a_complain
                            candidates={"feedback_type": "complaint"})
     events, _ = await run_action(ValidateFeedbackForm(), tracker)
     assert slot_values(events).get("faq_topic") is None
+
+
+@pytest.mark.asyncio
+async def test_the_previous_holders_arrears_are_explained_not_looked_up(actions_gateway):
+    """bc-application-001: "听说原房东还欠点电费 这个要我出吗" asked the buyer to prove the seller's
+    account (the last four digits of the seller's phone)."""
+    from actions.bills import ValidateBillForm
+
+    tracker = make_tracker("听说原房东还欠点电费 这个要我出吗", intent="query_bill", form="bill_form",
+                           slots={"account_no": "3201000016"})
+    events, messages = await run_action(ValidateBillForm(), tracker)
+    assert [m.get("response") for m in messages] == ["utter_previous_holder_arrears"]
+    assert not slot_values(events).get("identity_verified")
+
+
+@pytest.mark.parametrize("text, asks", [
+    ("听说原房东还欠点电费 这个要我出吗", True), ("上家欠的电费谁交", True), ("原户主欠费怎么办", True),
+    ("我家欠多少电费", False), ("房东说这个月电费要交560", False),
+])
+def test_the_words_of_whose_debt_it_is(text, asks):
+    from actions.bills import PREVIOUS_HOLDERS_DEBT
+    from actions.common import PREVIOUS_HOLDER
+
+    assert bool(PREVIOUS_HOLDER.search(text) and PREVIOUS_HOLDERS_DEBT.search(text)) is asks, text
