@@ -41,6 +41,7 @@ from actions.common import (
     period_label,
     request_key,
     second_request_events,
+    scam_answer,
 )
 from actions.faults import fault_part, fault_with_bill_aside, is_reconnection
 from actions.notices import usage_chart_reply, wants_usage_chart
@@ -289,6 +290,9 @@ class ValidateBillForm(BaseFormValidation, IdentityValidation, FormValidationAct
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: DomainDict) -> List[EventType]:
         text = latest_text(tracker)
+        scam = scam_answer(dispatcher, tracker)
+        if scam is not None:
+            return scam  # "【95598】您家电费已欠费三个月…请速加微信…缴费 这是你们发的？"
         if tracker.get_slot("requested_slot") is None and PREVIOUS_HOLDER.search(text) \
                 and PREVIOUS_HOLDERS_DEBT.search(text):
             # "听说原房东还欠点电费 这个要我出吗" (a buyer's name transfer): whose debt it is, not

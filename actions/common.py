@@ -2154,6 +2154,47 @@ PAY_APPS = re.compile(r"微信|支付宝")
 ASKS_BILL_FIGURES = re.compile(r"多少|几度|几块|交(了|过)(没|吗|么)|交没交|欠(了)?(多少|几)|账单|电费")
 
 
+# A message in the utility's name (a pasted SMS, a call, a visitor) asked about: "收到这个 是真的吗
+# 【国家电网】…点击 http://95598-tuifei.cn 填写银行卡信息办理退费", "有人打电话说是95598的 要上门换表
+# 这号码是不是你们的".
+CLAIMS_UTILITY = re.compile(r"95598|国家电网|国网|供电公司|供电局|电力公司|电网")
+SCAM_BAIT = re.compile(r"https?://|www\.|\.cn\b|\.com\b|点击|链接|网址|加个?微信|微信号|QQ|银行卡|卡号|验证码|转账|汇款|"
+                       r"退费|退款|多扣|补贴|扫码", re.I)
+ASKS_IF_GENUINE = re.compile(r"是真的吗|是不是真的|真的假的|是(不是)?你们(发|打|的)|你们发的|是不是骗|骗子|诈骗|骗人|靠谱吗|可信吗|"
+                             r"官方的?吗|能信吗|要不要点|能不能点|能点吗")
+MESSAGE_OR_VISIT = re.compile(r"短信|信息|电话|号码|链接|自称|冒充|上门|来人|【")
+# People at the door in the utility's name asking for money: a tip-off (IMPERSONATION's part of it).
+DOOR_IMPOSTOR = re.compile(r"是不是你们(的人|派的|派来的|单位的)|(自称|说是|说他们是|说自己是)[^，,。]{0,3}(供电|电力|电网)"
+                           r"[^，,。]{0,16}(收|要|交)[^，,。]{0,8}(钱|费|块)")
+# After the warning: "我已经点进去了 还没填卡号 要紧吗", "填了卡号怎么办".
+ACTED_ON_IT = re.compile(r"点(进去|开|了)|打开了|填了|输了|输入了|卡号|验证码|转了|付了|扫了|被骗|上当")
+
+
+def asks_if_genuine(text: str) -> bool:
+    """Whether the customer asks if a message, call or visit in the utility's name is real (people at
+    the door asking for money are a tip-off: DOOR_IMPOSTOR)."""
+    return bool(CLAIMS_UTILITY.search(text) and not DOOR_IMPOSTOR.search(text) and (
+        (SCAM_BAIT.search(text) and (ASKS_IF_GENUINE.search(text) or "【" in text))
+        or (ASKS_IF_GENUINE.search(text) and MESSAGE_OR_VISIT.search(text))))
+
+
+def scam_answer(dispatcher: CollectingDispatcher, tracker: Tracker) -> Optional[List[EventType]]:
+    """A message or call in the utility's name asked about, whatever NLU made of it (a bill, a
+    complaint, nothing): how to tell it is a fraud and what to do, before any form goes on. What the
+    customer did with it, right after that answer, gets what to do now."""
+    text = latest_text(tracker)
+    if text.startswith("/"):
+        return None
+    if asks_if_genuine(text):
+        response = "utter_scam_warning"
+    elif "utter_scam_warning" in bot_responses_within(tracker, 2) and ACTED_ON_IT.search(text):
+        response = "utter_scam_acted_on"
+    else:
+        return None
+    dispatcher.utter_message(response=response)
+    return [SlotSet("requested_slot", None), ActiveLoop(None), FollowupAction("action_listen")]
+
+
 class BaseFormValidation:
     """Mixed into every FormValidationAction.
 
@@ -2167,6 +2208,9 @@ class BaseFormValidation:
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: DomainDict) -> List[EventType]:
         proved: List[EventType] = []
+        scam = scam_answer(dispatcher, tracker)
+        if scam is not None:
+            return scam
         if tracker.get_slot("requested_slot") == "contact_phone" and find_mobile(latest_text(tracker)) \
                 and any(CALLBACK_OPENED in text for text in bot_texts_within(tracker, 2)):
             # "我电话138… 不要透露我的名字" right after the closed desk opened a callback in the

@@ -391,8 +391,11 @@ class ActionAnswerFaq(Action):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: DomainDict) -> List[EventType]:
-        from actions.common import withdraw_callback_on_stop
+        from actions.common import scam_answer, withdraw_callback_on_stop
 
+        scam = scam_answer(dispatcher, tracker)
+        if scam is not None:
+            return scam  # "这个是你们发的吗 要不要点": a message in our name, asked about
         await withdraw_callback_on_stop(dispatcher, tracker)  # "哎算了 不用了 就问个简单的 …"
         from actions.faults import find_hazards  # faults imports this module's helpers lazily
         from actions.handoff import is_question

@@ -56,6 +56,8 @@ from actions.common import (
     reassure_after_filing,
     ANOTHER_MATTER,
     same_matter_filed,
+    scam_answer,
+    bot_texts_within,
 )
 from actions.faults import LOST_JUST_NOW, is_reconnection, parse_contact, tells_a_fault
 from bot import vocabulary
@@ -223,6 +225,9 @@ def no_contact_left_before(tracker: Tracker) -> bool:
     return filed_without
 
 
+# "就想表扬一下 没别的事 谢谢你们": what was registered, said again, and nothing more.
+RESTATED_ONLY = re.compile(r"(就|只是|只|我)?(想|是)?(表扬|感谢|夸|建议|投诉|反映)(一下|下)?(你们|师傅)?(的)?|没(有)?(别的|其他|其它)(事|的)?(了)?|"
+                           r"(谢谢|感谢|多谢)(你们|您)?(了|啊|哈)?|就这样(吧|了)?|好的|行|嗯|哈|啊|吧|了|\s")
 # "…咋回事", "为什么还没…": asking why, which a complaint need not be.
 ASKS_WHY = re.compile(r"咋回事|怎么回事|为什么|为啥|咋还没|怎么还没|什么原因|啥原因")
 # Words of a complaint meant as one: "我要投诉", "给个说法", "什么破服务".
@@ -237,7 +242,8 @@ class ValidateFeedbackForm(KeepsIdentitySlots, BaseFormValidation, FormValidatio
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: DomainDict) -> List[EventType]:
-        reassured = await reassure_after_filing(dispatcher, tracker) or await add_to_just_filed(dispatcher, tracker)
+        reassured = scam_answer(dispatcher, tracker) or await reassure_after_filing(dispatcher, tracker) \
+            or await add_to_just_filed(dispatcher, tracker)
         if reassured:
             return reassured
         if tracker.get_slot("requested_slot") is None and await correct_just_filed_phone(dispatcher, tracker):
@@ -245,6 +251,14 @@ class ValidateFeedbackForm(KeepsIdentitySlots, BaseFormValidation, FormValidatio
             # that complaint (NLU heard a new one); nothing new is filed.
             return [SlotSet("requested_slot", None), ActiveLoop(None), FollowupAction("action_listen")]
         text = latest_text(tracker)
+        kind = tracker.get_slot("feedback_type")
+        if tracker.get_slot("requested_slot") is None and kind in TYPE_LABELS \
+                and any(f"您的{TYPE_LABELS[kind]}已登记" in said for said in bot_texts_within(tracker, 3)) \
+                and not RESTATED_ONLY.sub("", text).strip(" ，,。！!~～"):
+            # "就想表扬一下 没别的事 谢谢你们" a little after the praise was registered: said again,
+            # not a second praise; thanked, and the conversation closes as thanks do.
+            return [SlotSet("requested_slot", None), ActiveLoop(None), SlotSet("feedback_type", None),
+                    FollowupAction("action_wrap_up")]
         if tracker.get_slot("requested_slot") is None and tracker.get_slot("feedback_type") == "complaint" \
                 and ASKS_WHY.search(text) and not COMPLAINT_SAID.search(text):
             from actions.faq import answer_topic, topic_by_words  # faq imports the forms' modules

@@ -45,6 +45,7 @@ from actions.common import (
     latest_text,
     mask_phone,
     phone_given_earlier,
+    scam_answer,
 )
 
 REASONS = ("customer_request", "fallback", "identity_failed")
@@ -371,6 +372,9 @@ class ActionDefaultAskAffirmation(Action):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: DomainDict) -> List[EventType]:
+        scam = scam_answer(dispatcher, tracker)
+        if scam is not None:
+            return scam  # "收到这个 是真的吗 【国家电网】…点击 http://…": not "您是想…吗？"
         from actions.faq import (
             asks_about_shown_outages,
             business_topic,
@@ -611,6 +615,9 @@ class ActionDefaultFallback(Action):
             # question, "您是想…吗？" from the two-stage fallback): the policies being unsure what
             # comes next is no reason to speak again; the customer's turn.
             return [FollowupAction("action_listen")]
+        scam = scam_answer(dispatcher, tracker)
+        if scam is not None:
+            return scam
         phone = find_mobile(latest_text(tracker))
         if phone and await complete_callback(dispatcher, tracker, phone):
             # "我现在的电话是138… 让人打过来", not understood twice: the callback's number.

@@ -291,3 +291,69 @@ def test_the_words_of_whose_debt_it_is(text, asks):
     from actions.common import PREVIOUS_HOLDER
 
     assert bool(PREVIOUS_HOLDER.search(text) and PREVIOUS_HOLDERS_DEBT.search(text)) is asks, text
+
+
+SCAM_SMS = ("收到这个 是真的吗 【国家电网】尊敬的用户您好，您的电费账户因系统升级多扣费用126.50元，请于今日内点击 "
+            "http://95598-tuifei.cn 填写银行卡信息办理退费，逾期作废。【95598】")
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("intent, form", [("query_bill", "bill_form"), ("complain", "feedback_form"),
+                                          ("faq", None), ("nlu_fallback", None)])
+async def test_a_message_in_our_name_asked_about_is_answered_as_a_likely_fraud(actions_gateway, intent, form):
+    """be-info-001: a pasted refund SMS with a link ("是真的吗") got the 户号 question, then "这个问题我
+    这里答不上来" three times while the customer said she had opened the link."""
+    from actions.bills import ValidateBillForm
+    from actions.faq import ActionAnswerFaq
+    from actions.feedback import ValidateFeedbackForm
+    from actions.handoff import ActionDefaultAskAffirmation
+
+    action = {"bill_form": ValidateBillForm, "feedback_form": ValidateFeedbackForm}.get(form) \
+        or (ActionAnswerFaq if intent == "faq" else ActionDefaultAskAffirmation)
+    _, messages = await run_action(action(), make_tracker(SCAM_SMS, intent=intent, form=form))
+    assert [m.get("response") for m in messages] == ["utter_scam_warning"]
+    warned = [{"event": "user", "text": SCAM_SMS},
+              {"event": "bot", "text": "这很可能是诈骗…", "metadata": {"utter_action": "utter_scam_warning"}}]
+    _, messages = await run_action(ValidateBillForm(), make_tracker(
+        "我已经点进去了 还没填卡号 要紧吗", intent="query_bill", form="bill_form", prior_events=warned))
+    assert [m.get("response") for m in messages] == ["utter_scam_acted_on"]
+
+
+@pytest.mark.parametrize("text, asks", [
+    (SCAM_SMS, True), ("【95598】您家电费已欠费三个月，将于今晚24点停电，请速加微信sgcc2024缴费。这是你们发的？", True),
+    ("有人打电话说是95598的 要上门换表 这号码是不是你们的", True),
+    ("95598晚上也有人接吗", False), ("我要投诉95598的客服态度差", False), ("电费扣了两次 钱能退吗", False),
+])
+def test_the_words_of_a_message_in_our_name_asked_about(text, asks):
+    from actions.common import asks_if_genuine
+
+    assert asks_if_genuine(text) is asks, text
+
+
+@pytest.mark.asyncio
+async def test_a_praise_said_again_after_it_was_registered_is_no_second_praise(actions_gateway):
+    """be-praise-001: "就想表扬一下 没别的事 谢谢你们" a little after the praise was registered
+    registered a second praise."""
+    from actions.feedback import ValidateFeedbackForm
+
+    registered = [{"event": "user", "text": "一直修到一点多 还帮我奶奶把冰箱插头查了一遍"},
+                  {"event": "bot", "text": "您的表扬已登记，编号：BY20261206001。\n感谢您的认可！"},
+                  {"event": "user", "text": "户号3201000010 马台街紫金花园22栋"},
+                  {"event": "bot", "text": "收到，地址是“马台街紫金花园22栋”。"}]
+    tracker = make_tracker("就想表扬一下 没别的事 谢谢你们", intent="praise", form="feedback_form",
+                           prior_events=registered, candidates={"feedback_type": "praise"})
+    events, messages = await run_action(ValidateFeedbackForm(), tracker)
+    assert any(e.get("event") == "followup" and e.get("name") == "action_wrap_up" for e in events)
+    assert messages == []
+    # More said about it is no restatement.
+    tracker = make_tracker("还想表扬一下那天的客服小姑娘 态度特别好", intent="praise", form="feedback_form",
+                           prior_events=registered, candidates={"feedback_type": "praise"})
+    events, _ = await run_action(ValidateFeedbackForm(), tracker)
+    assert not any(e.get("event") == "followup" and e.get("name") == "action_wrap_up" for e in events)
+
+
+def test_a_scam_sms_asked_about_as_fraud_is_warned_of_and_impostors_at_the_door_are_a_tip_off():
+    from actions.common import asks_if_genuine
+
+    assert asks_if_genuine("【国网】您有电费退款待领取 点击 www.sgcc-tk.com 这是不是诈骗")
+    assert not asks_if_genuine("刚才有两个人上门说是供电局的 要给我换电表 收两百块钱 是不是你们的人啊")
