@@ -230,6 +230,9 @@ RESTATED_ONLY = re.compile(r"(就|只是|只|我)?(想|是)?(表扬|感谢|夸|�
                            r"(谢谢|感谢|多谢)(你们|您)?(了|啊|哈)?|就这样(吧|了)?|好的|行|嗯|哈|啊|吧|了|\s")
 # "…咋回事", "为什么还没…": asking why, which a complaint need not be.
 ASKS_WHY = re.compile(r"咋回事|怎么回事|为什么|为啥|咋还没|怎么还没|什么原因|啥原因")
+# A question of fact, which a suggestion's "能不能…" is not: "商业电有没有峰谷", "一度多少钱".
+ASKS_A_FACT = re.compile(r"有没有|是不是|多少|几点|哪里|怎么(收|算|办)|[吗么][？?]?\s*$")
+SUGGESTION_SAID = re.compile(r"建议|意见|提个|希望你们|应该")
 # Words of a complaint meant as one: "我要投诉", "给个说法", "什么破服务".
 COMPLAINT_SAID = re.compile(r"投诉|举报|说法|赔|态度|太差|真差|破|不满|气死|曝光|12398|市长|热线|媒体|领导")
 # "师傅来之前能不能先打个电话", "上门前先联系我一下": the customer's wish for a visit.
@@ -251,7 +254,8 @@ class ValidateFeedbackForm(KeepsIdentitySlots, BaseFormValidation, FormValidatio
             # that complaint (NLU heard a new one); nothing new is filed.
             return [SlotSet("requested_slot", None), ActiveLoop(None), FollowupAction("action_listen")]
         text = latest_text(tracker)
-        kind = tracker.get_slot("feedback_type")
+        # (On the form's first turn the type is not set yet: extract_feedback_type sets it from the intent.)
+        kind = tracker.get_slot("feedback_type") or INTENT_TO_TYPE.get(str(latest_intent(tracker)[0]))
         if tracker.get_slot("requested_slot") is None and kind in TYPE_LABELS \
                 and any(f"您的{TYPE_LABELS[kind]}已登记" in said for said in bot_texts_within(tracker, 3)) \
                 and not RESTATED_ONLY.sub("", text).strip(" ，,。！!~～"):
@@ -259,14 +263,16 @@ class ValidateFeedbackForm(KeepsIdentitySlots, BaseFormValidation, FormValidatio
             # not a second praise; thanked, and the conversation closes as thanks do.
             return [SlotSet("requested_slot", None), ActiveLoop(None), SlotSet("feedback_type", None),
                     FollowupAction("action_wrap_up")]
-        if tracker.get_slot("requested_slot") is None and tracker.get_slot("feedback_type") == "complaint" \
-                and ASKS_WHY.search(text) and not COMPLAINT_SAID.search(text):
+        if tracker.get_slot("requested_slot") is None and (
+                (kind == "complaint" and ASKS_WHY.search(text) and not COMPLAINT_SAID.search(text))
+                or (kind == "suggestion" and ASKS_A_FACT.search(text) and not SUGGESTION_SAID.search(text))):
             from actions.faq import answer_topic, topic_by_words  # faq imports the forms' modules
 
             worded = topic_by_words(text)
             if worded and answer_topic(worded, dispatcher, tracker, domain):
-                # "光伏发电的钱…这三个月一分没到 咋回事" (NLU heard a complaint): a question its
-                # words name, answered; a complaint is filed when the customer says so.
+                # "光伏发电的钱…这三个月一分没到 咋回事" (NLU heard a complaint), "商业电有没有峰谷 夜里
+                # 烧水能不能便宜点" (a suggestion): a question its words name, answered; a complaint
+                # or a suggestion is filed when the customer says so.
                 return [SlotSet("requested_slot", None), ActiveLoop(None), SlotSet("feedback_type", None),
                         SlotSet("faq_topic", worded), FollowupAction("action_listen")]
         if tracker.get_slot("requested_slot") is None and CALL_BEFORE_COMING.search(text) \

@@ -258,13 +258,12 @@ async def test_why_the_pv_money_has_not_come_is_answered_not_filed_as_a_complain
     from actions.feedback import ValidateFeedbackForm
 
     said = "我家屋顶光伏并网一年多了 发电的钱前几个月都按时打到卡上 这三个月一分没到 咋回事"
-    tracker = make_tracker(said, intent="complain", form="feedback_form", candidates={"feedback_type": "complaint"})
+    tracker = make_tracker(said, intent="complain", form="feedback_form")
     events, messages = await run_action(ValidateFeedbackForm(), tracker)
     assert slot_values(events).get("faq_topic") == "pv_payment_late"
     assert any("银行卡" in text for text in texts(messages))
     # Said as a complaint, it is one.
-    tracker = make_tracker("光伏的钱三个月没到 咋回事 我要投诉", intent="complain", form="feedback_form",
-                           candidates={"feedback_type": "complaint"})
+    tracker = make_tracker("光伏的钱三个月没到 咋回事 我要投诉", intent="complain", form="feedback_form")
     events, _ = await run_action(ValidateFeedbackForm(), tracker)
     assert slot_values(events).get("faq_topic") is None
 
@@ -341,13 +340,13 @@ async def test_a_praise_said_again_after_it_was_registered_is_no_second_praise(a
                   {"event": "user", "text": "户号3201000010 马台街紫金花园22栋"},
                   {"event": "bot", "text": "收到，地址是“马台街紫金花园22栋”。"}]
     tracker = make_tracker("就想表扬一下 没别的事 谢谢你们", intent="praise", form="feedback_form",
-                           prior_events=registered, candidates={"feedback_type": "praise"})
+                           prior_events=registered)
     events, messages = await run_action(ValidateFeedbackForm(), tracker)
     assert any(e.get("event") == "followup" and e.get("name") == "action_wrap_up" for e in events)
     assert messages == []
     # More said about it is no restatement.
     tracker = make_tracker("还想表扬一下那天的客服小姑娘 态度特别好", intent="praise", form="feedback_form",
-                           prior_events=registered, candidates={"feedback_type": "praise"})
+                           prior_events=registered)
     events, _ = await run_action(ValidateFeedbackForm(), tracker)
     assert not any(e.get("event") == "followup" and e.get("name") == "action_wrap_up" for e in events)
 
@@ -357,3 +356,18 @@ def test_a_scam_sms_asked_about_as_fraud_is_warned_of_and_impostors_at_the_door_
 
     assert asks_if_genuine("【国网】您有电费退款待领取 点击 www.sgcc-tk.com 这是不是诈骗")
     assert not asks_if_genuine("刚才有两个人上门说是供电局的 要给我换电表 收两百块钱 是不是你们的人啊")
+
+
+@pytest.mark.asyncio
+async def test_a_tariff_question_heard_as_a_suggestion_is_answered(actions_gateway):
+    """bc-info-001: "开澡堂子的 … 商业电有没有峰谷 夜里烧水能不能便宜点" (heard as a suggestion) asked
+    for a phone, took the next two questions as more of a suggestion and registered it."""
+    from actions.feedback import ValidateFeedbackForm
+
+    said = "开澡堂子的 冬天锅炉全靠电 一个月电费好几万 商业电有没有峰谷 夜里烧水能不能便宜点"
+    events, messages = await run_action(ValidateFeedbackForm(), make_tracker(said, intent="suggest", form="feedback_form"))
+    assert slot_values(events).get("faq_topic") == "peak_valley_prices"
+    # A suggestion in so many words stays one.
+    said = "建议你们商业电也搞个峰谷 夜里烧水能不能便宜点"
+    events, _ = await run_action(ValidateFeedbackForm(), make_tracker(said, intent="suggest", form="feedback_form"))
+    assert slot_values(events).get("faq_topic") is None
