@@ -1947,9 +1947,14 @@ def is_angry(text: Optional[str]) -> bool:
     """Anger in the words; "紧急！！电线断了" is alarm, not anger."""
     from actions.faults import find_hazards  # faults imports this module
 
-    if find_hazards(text) and not ANGER_WORDS.search(re.sub(r"[!！?？]{2,}", "", text or "")):
-        return False
+    if (find_hazards(text) or GLAD_WORDS.search(text or "")) \
+            and not ANGER_WORDS.search(re.sub(r"[!！?？]{2,}", "", text or "")):
+        return False  # ("必须表扬一下你们的师傅！！": delight, not anger)
     return _angry_words(text)
+
+
+# Praise and thanks, which exclamation marks make warmer, not angry.
+GLAD_WORDS = re.compile(r"表扬|感谢|谢谢|多谢|点赞|点个赞|给力|辛苦了|太好了|真好|好样的|感动")
 
 
 def _angry_words(text: Optional[str]) -> bool:

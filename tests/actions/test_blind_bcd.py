@@ -371,3 +371,14 @@ async def test_a_tariff_question_heard_as_a_suggestion_is_answered(actions_gatew
     said = "建议你们商业电也搞个峰谷 夜里烧水能不能便宜点"
     events, _ = await run_action(ValidateFeedbackForm(), make_tracker(said, intent="suggest", form="feedback_form"))
     assert slot_values(events).get("faq_topic") is None
+
+
+@pytest.mark.parametrize("text, angry", [
+    ("必须表扬一下你们的师傅！！前天晚上十一点多我奶奶家没电 师傅半小时就到了", False),
+    ("你们什么破服务！！这个月第三次停电了", True), ("谢谢你们！！不过这是第三次停电了 你们到底管不管", True),
+])
+def test_exclamation_marks_in_a_praise_are_delight_not_anger(text, angry):
+    """be-praise-001: "必须表扬一下你们的师傅！！…" got "非常抱歉给您带来这么多麻烦"."""
+    from actions.common import is_angry
+
+    assert is_angry(text) is angry
