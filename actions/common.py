@@ -403,7 +403,7 @@ VILLAGE_LEVEL = re.compile(r"村|组|屯|寨|庄|镇|乡")
 NUMBERLESS_SITE = re.compile(r"大棚|鱼塘|养殖场|猪场|鸡场|牛场|工地|厂房|仓库|果园|茶园|菜地|农场|苗圃")
 
 
-TAIL_MARK = re.compile(r"(?:尾号|后四位|后4位|手机后|后几位|尾数)[是为：:\s]*(\d{4})(?!\d)")
+TAIL_MARK = re.compile(r"(?:尾号|后四位|后4位|手机后|后几位|尾数|手机最后(?:四位|4位)?)[是为：:\s]*(\d{4})(?!\d)")
 
 
 def earlier_customer_texts(tracker: Tracker, turns: Optional[int] = None) -> Iterator[str]:

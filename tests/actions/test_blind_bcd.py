@@ -382,3 +382,14 @@ def test_exclamation_marks_in_a_praise_are_delight_not_anger(text, angry):
     from actions.common import is_angry
 
     assert is_angry(text) is angry
+
+
+@pytest.mark.asyncio
+async def test_the_last_four_digits_said_as_the_phone_ends_with_them_are_checked(actions_gateway):
+    """be-bill-001: "不对不对 手机最后是6627 我打反了" after a mistyped number got "没太理解"."""
+    from actions.bills import ValidateBillForm
+
+    slots = {"account_no": "3201000038", "requested_slot": "phone_last4", "identity_attempts": 1.0}
+    tracker = make_tracker("不对不对 手机最后是6627 我打反了", intent="inform", form="bill_form", slots=slots)
+    events, messages = await run_action(ValidateBillForm(), tracker)
+    assert slot_values(events).get("identity_verified") is True
