@@ -1296,6 +1296,14 @@ class ActionCancelForm(Action):
         rest_request = named_request(rest) if rest else None
         if rest_request == form:
             rest_request = None  # "算了不报修了" names the request it stops
+        from actions.faults import find_hazards, tells_a_fault  # faults imports this module
+
+        fault_told = bool(rest) and not rest_request and form != "fault_form" \
+            and bool(find_hazards(rest) or (tells_a_fault(rest) and not (QUESTION_MARKS.search(rest)
+                                                                       or ASKS_YES_NO.search(rest))))
+        if fault_told:
+            # "等下 先不查了 我家厨房插座冒火花了": the fault (a danger) told after the stop is served.
+            rest_request = "fault_form"
         rest_complaint = None
         if rest and not rest_request and form != "feedback_form" and wants_to_complain(rest):
             from actions.handoff import feedback_named  # handoff imports this module
@@ -1347,6 +1355,8 @@ class ActionCancelForm(Action):
             request = None if asks_about_business else named_request(latest_text(tracker))
             if request or rest_request:
                 events.append(FollowupAction(request or rest_request))
+        if fault_told and events[-1].get("name") == "fault_form":
+            events[-1:-1] = [SlotSet("fault_description", rest[:500])]
         if rest_complaint and events[-1].get("name") == "feedback_form":
             # "算了不查了 我就是觉得表有问题 直接给我登记投诉吧": the complaint, with its words.
             events[-1:-1] = [SlotSet("feedback_type", rest_complaint), SlotSet("feedback_content", rest[:1000])]

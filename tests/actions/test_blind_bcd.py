@@ -393,3 +393,16 @@ async def test_the_last_four_digits_said_as_the_phone_ends_with_them_are_checked
     tracker = make_tracker("不对不对 手机最后是6627 我打反了", intent="inform", form="bill_form", slots=slots)
     events, messages = await run_action(ValidateBillForm(), tracker)
     assert slot_values(events).get("identity_verified") is True
+
+
+@pytest.mark.asyncio
+async def test_a_danger_told_after_stopping_a_bill_query_is_served(actions_gateway):
+    """Tried in words not written for the tests: "等下 先不查了 我家厨房插座冒火花了" at the bill's
+    identity question cancelled the query and dropped the sparking socket."""
+    from actions.common import ActionCancelForm
+
+    tracker = make_tracker("等下 先不查了 我家厨房插座冒火花了", intent="cancel", active_loop="bill_form",
+                           slots={"requested_slot": "phone_last4", "account_no": "3201000004"})
+    events, _ = await run_action(ActionCancelForm(), tracker)
+    assert [e["name"] for e in events if e["event"] == "followup"] == ["fault_form"]
+    assert "冒火花" in str(slot_values(events).get("fault_description"))
