@@ -1304,6 +1304,10 @@ class ActionCancelForm(Action):
         if fault_told:
             # "等下 先不查了 我家厨房插座冒火花了": the fault (a danger) told after the stop is served.
             rest_request = "fault_form"
+        if not rest_request and (ASKS_FOR_A_PERSON.search(text) or HUMAN_WORDS.search(text)
+                                 and (tracker.latest_message.get("intent") or {}).get("name") == "request_human"):
+            # "算了 你帮我转个人工吧" inside a form: the form is stopped and a person asked for.
+            rest_request = "action_handoff"
         rest_complaint = None
         if rest and not rest_request and form != "feedback_form" and wants_to_complain(rest):
             from actions.handoff import feedback_named  # handoff imports this module
@@ -2095,7 +2099,8 @@ CALL_ME_BACK = (r"(让|叫|找|安排)(个|一个)?(真人|人|工作人员|客�
 HUMAN_WORDS = re.compile(r"转人工|人工客服|找人工|要人工|接人工|真人|人工服务|找个人工|^人工[。！!]?$|"
                          r"(给我|帮我)(找|叫|喊)个(活)?人|(?<![我去])(找|叫|喊)个(活)?人(来)?(跟我)(说|聊|讲|问)")
 # A person asked for in so many words: "人工客服" alone may be what a complaint is about.
-ASKS_FOR_A_PERSON = re.compile(r"转人工|找人工|要人工|接人工|(要|找|转|接|叫)(个|一个)?(真人|人工客服|人工服务)|" + CALL_ME_BACK)
+ASKS_FOR_A_PERSON = re.compile(r"转人工|找人工|要人工|接人工|(要|找|转|接|叫)(个|一个)?(真人|人工客服|人工服务)|"
+                               r"(转|接|找)(个|一个)人工|" + CALL_ME_BACK)
 # The FAQ selector's answer is given inside a form when it is this sure, whatever the intent
 # ("等等，先问下你们这个电费能用微信交吗" is read as a bill query, its answer is still the FAQ's).
 INLINE_ANSWER_CONFIDENCE = 0.6

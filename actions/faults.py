@@ -948,7 +948,8 @@ class ValidateFaultForm(BaseFormValidation, AddressValidation, FormValidationAct
             # over, the damage is the question: how a claim goes, no crew.
             return [SlotSet("requested_slot", None), ActiveLoop(None), SlotSet("faq_topic", "appliance_damage"),
                     SlotSet("fault_description", None), FollowupAction("action_listen")]
-        lights = topic_by_words(text) if asked is None and not find_hazards(text) else None
+        lights = (topic_by_words(text) or ("street_light" if STREET_LIGHT_OUT.search(text) else None)) \
+            if asked is None and not find_hazards(text) else None
         if lights in LIGHTS_NOT_OURS and not NO_POWER_NOW.search(text) and answer_topic(lights, dispatcher, tracker, domain):
             # "楼道灯坏了 这个是你们供电公司修还是物业修啊": whose it is; no crew for it.
             return [SlotSet("requested_slot", None), ActiveLoop(None), FollowupAction("action_listen")]
@@ -1369,6 +1370,8 @@ class ValidateOutageForm(BaseFormValidation, AddressValidation, FormValidationAc
 
 
 # "我店里没电了", "今天咋也没电了 你们派人来看看吧": power is out now (not a question about plans).
+# "小区门口路灯坏了好几天了": a street light out is the city's or the property's, not a repair of ours.
+STREET_LIGHT_OUT = re.compile(r"路灯[^，,。？?]{0,8}(坏|不亮|灭|黑|闪|没亮|没开)")
 NO_POWER_NOW = re.compile(r"(店里|家里|我家|屋里|厂里|我们这|这边)?[^，,。？?]{0,4}(没电了|没有电了|么得电|没得电|不来电|断电了|停电了)|"
                           r"(今天|现在|这会儿)[^，,。]{0,4}(也|还)?没电|派人来|来人看|过来看看|来看看|来修")
 
