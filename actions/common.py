@@ -1494,6 +1494,8 @@ async def reassure_after_filing(dispatcher: CollectingDispatcher, tracker: Track
     message is something else."""
     just_filed = ticket_announced_last_turn(tracker)
     text = latest_text(tracker)
+    # "好 我先打120 你们赶紧派人来": an emergency number is not a phone, 户号 or house number given.
+    numbers_given = re.search(r"\d{3}", EMERGENCY_NUMBERS.sub("", text))
     if IF_NOT_BACK.search(text) and not just_filed and tracker.get_slot("requested_slot") is None \
             and reconnection_promised(tracker) and not re.search(r"投诉|举报|人工|\d{3}", text):
         # "那好吧 要是明天还不来电咋办" right after the 24 hours after paying were said (NLU heard
@@ -1502,7 +1504,8 @@ async def reassure_after_filing(dispatcher: CollectingDispatcher, tracker: Track
         return [SlotSet("requested_slot", None), ActiveLoop(None), FollowupAction("action_listen")]
     urged = bool(URGE_WORDS.search(text))
     promised = reconnection_promised(tracker) if not just_filed and urged else None
-    if promised and tracker.get_slot("requested_slot") is None and not re.search(r"投诉|举报|建议|表扬|人工|\d{3}", text):
+    if promised and tracker.get_slot("requested_slot") is None and not re.search(r"投诉|举报|建议|表扬|人工", text) \
+            and not numbers_given:
         # "她一个人在家 晚上没电暖气冷得很 能不能快点" right after "paid: power is back within 24
         # hours" (NLU: a suggestion): an urge; what speeds it up, not a ticket. While the payment
         # does not show yet, what speeds it up is a person checking the receipt.
@@ -1510,7 +1513,7 @@ async def reassure_after_filing(dispatcher: CollectingDispatcher, tracker: Track
         return [SlotSet("requested_slot", None), ActiveLoop(None), FollowupAction("action_listen")]
     if not just_filed or tracker.get_slot("requested_slot") is not None \
             or not (urged or (WAITING_WORDS.search(text) and not re.search(r"[吗?？]|停不停|什么时候", text))) \
-            or re.search(r"投诉|举报|建议|表扬|\d{3}", text):
+            or re.search(r"投诉|举报|建议|表扬", text) or numbers_given:
         return None
     if not urged:
         # "好 我在家等着": the customer will wait (NLU heard an outage question).
@@ -1530,6 +1533,7 @@ async def reassure_after_filing(dispatcher: CollectingDispatcher, tracker: Track
     return [SlotSet("requested_slot", None), ActiveLoop(None), FollowupAction("action_listen")]
 
 
+EMERGENCY_NUMBERS = re.compile(r"(?<!\d)(110|119|120|122)(?!\d)")
 # Said while the bills still show the arrears the customer says are paid (or to an urge meanwhile).
 PAYMENT_NOT_SHOWN = ("utter_reconnection_still_owing", "utter_payment_not_credited_yet",
                      "utter_urged_reconnection_unconfirmed")

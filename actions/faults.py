@@ -450,6 +450,12 @@ def whole_address(value: Any, text: str) -> Any:
     value_text = joined_address(value_text, text)
     value = value_text
     before = ADDRESS_LEAD.sub("", text[:text.index(value_text)].strip())
+    if before and not (ADMIN_AREA.search(before) and not ADMIN_AREA.search(value_text)) \
+            and re.search(r"(区|县|路|街|大道|巷)$", before.strip()) and len(before) <= 20 \
+            and not re.search(r"[，,。？?！!]", before):
+        # "玄武区龙蟠路 锁金村那个路口 亮车坊洗车店门口" with only the village part heard: the road
+        # comes first, and what follows the village as it would without it.
+        return f"{before.strip()} {whole_address(value_text, text[text.index(value_text):])}"
     if before and ADMIN_AREA.search(before) and not ADMIN_AREA.search(value_text) \
             and not re.search(r"[，,。？?！!]", before):
         # "六合区竹镇镇金磁村 村口桥边上" with only "村口桥边" heard: the village comes first.
@@ -948,6 +954,11 @@ class ValidateFaultForm(BaseFormValidation, AddressValidation, FormValidationAct
             # over, the damage is the question: how a claim goes, no crew.
             return [SlotSet("requested_slot", None), ActiveLoop(None), SlotSet("faq_topic", "appliance_damage"),
                     SlotSet("fault_description", None), FollowupAction("action_listen")]
+        if asked is None and NOTHING_MORE_NEEDED.search(text) and not (tells_a_fault(text) or find_hazards(text)):
+            # "那我自己借个发电机 好了 没事了" after a planned outage was answered (NLU: a fault):
+            # the customer is done; nothing is filed.
+            return [SlotSet("requested_slot", None), ActiveLoop(None), SlotSet("fault_description", None),
+                    FollowupAction("action_wrap_up")]
         lights = (topic_by_words(text) or ("street_light" if STREET_LIGHT_OUT.search(text) else None)) \
             if asked is None and not find_hazards(text) else None
         if lights in LIGHTS_NOT_OURS and not NO_POWER_NOW.search(text) and answer_topic(lights, dispatcher, tracker, domain):
@@ -1370,6 +1381,8 @@ class ValidateOutageForm(BaseFormValidation, AddressValidation, FormValidationAc
 
 
 # "我店里没电了", "今天咋也没电了 你们派人来看看吧": power is out now (not a question about plans).
+# "好了 没事了", "就这样吧": nothing more is needed.
+NOTHING_MORE_NEEDED = re.compile(r"(没事了|没啥事了|没什么事了|没别的事了?|就这样吧?)[啊吧哈呀。.!！~～]*\s*$")
 # "小区门口路灯坏了好几天了": a street light out is the city's or the property's, not a repair of ours.
 STREET_LIGHT_OUT = re.compile(r"路灯[^，,。？?]{0,8}(坏|不亮|灭|黑|闪|没亮|没开)")
 NO_POWER_NOW = re.compile(r"(店里|家里|我家|屋里|厂里|我们这|这边)?[^，,。？?]{0,4}(没电了|没有电了|么得电|没得电|不来电|断电了|停电了)|"

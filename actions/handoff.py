@@ -139,6 +139,11 @@ class ActionHandoff(Action):
             from actions.applications import business_from_text  # applications imports this module
             from actions.menu import named_request
 
+            if WARNS_OTHERS_OFF.search(text) and ticket_announced_last_turn(tracker) and not named_request(text):
+                # "要不要我先找人把路拦起来" right after a fallen-wire repair: how to keep others away
+                # safely, not a wish for a person.
+                dispatcher.utter_message(response="utter_keep_others_away_while_waiting")
+                return [SlotSet("handoff_reason", None)]
             if OWN_ERRAND.search(text) and not named_request(text):
                 # "好的 我去喊人不让靠近", "好 我让女儿带我去": the customer fetches someone; no
                 # person was asked of us.
@@ -280,7 +285,9 @@ def names_a_person(text: str) -> bool:
     return bool(HUMAN_WORDS.search(text) or ASKS_FOR_A_PERSON.search(text) or PERSON_WORDS.search(text))
 
 
-ASKS_WHETHER_TO_CALL = re.compile(r"(要不要|需不需要|用不用|还用|还要不要|得不得)(我)?(再)?(打电话|打个电话|叫人|找人|喊人)")
+ASKS_WHETHER_TO_CALL = re.compile(r"(要不要|需不需要|用不用|还用|还要不要|得不得)(我)?(先|再)?(去)?(打电话|打个电话|叫人|找人|喊人)")
+# "找人把路拦起来", "让人在路口看着": keeping others away from a danger until the crew comes.
+WARNS_OTHERS_OFF = re.compile(r"拦(起来|住|着)|围(起来|住)|挡(起来|住|着)|(看着|守着)|不让(人|别人|小孩|车)|别让(人|小孩|车)|绕(道|行|开)")
 
 
 # Words about people to talk to: a hand-off heard in a form is kept when any is said.

@@ -54,3 +54,80 @@ async def test_a_fallen_street_light_wire_is_still_a_danger_to_repair(actions_ga
         "路灯杆上的电线掉下来了 还在冒火花", intent="report_fault", form="fault_form"))
     assert "12345" not in "".join(texts(messages))
     assert "action_listen" not in followups(events)
+
+
+@pytest.mark.asyncio
+async def test_an_urge_naming_the_emergency_number_after_a_repair_is_not_praise(actions_gateway):
+    """bf-hazard-002: "好 我先打120 你们赶紧派人来把表箱弄好 别人再碰到怎么办" right after an urgent
+    repair was filed (NLU: praise) was filed as a praise: "120" read as a number given."""
+    import uuid
+
+    from actions import api_client
+    from actions.feedback import ValidateFeedbackForm
+
+    ticket = await api_client.create_ticket({
+        "request_key": f"test:{uuid.uuid4().hex}", "type": "repair", "summary": "表箱带电 有人触电", "channel": "web",
+        "conversation_id": "urge-120", "contact_phone": "17743415821", "area_type": "urban",
+        "details": {"address": "龙蟠中路141号翠竹园1栋"}})
+    prior = [{"event": "user", "text": "我是他儿子 电话就打我爸的 17743415821"},
+             {"event": "bot", "text": f"已为您登记紧急故障报修，工单号：{ticket['ticket_no']}。"}]
+    tracker = make_tracker("好 我先打120 你们赶紧派人来把表箱弄好 别人再碰到怎么办", intent="praise",
+                           form="feedback_form", prior_events=prior)
+    events, messages = await run_action(ValidateFeedbackForm(), tracker)
+    assert ticket["ticket_no"] in texts(messages)[0]
+    assert followups(events) == ["action_listen"]
+    assert "feedback_type" not in {e.get("name") for e in events if e.get("event") == "slot" and e.get("value")}
+
+
+@pytest.mark.asyncio
+async def test_done_after_a_planned_outage_answer_files_no_repair(actions_gateway):
+    """bg-mixed-001: "那我自己借个发电机 好了 没事了" after the planned outage was answered (NLU: a
+    fault) filed a repair at 大泉村 with the verified account."""
+    from actions.faults import ValidateFaultForm
+
+    slots = {"identity_verified": True, "verified_account_no": "3201000028", "account_no": "3201000028",
+             "customer_address": "江苏省南京市六合区竹镇镇大泉村87号", "area_type": "remote"}
+    events, _ = await run_action(ValidateFaultForm(), make_tracker(
+        "那我自己借个发电机 好了 没事了", intent="report_fault", form="fault_form", slots=slots))
+    assert followups(events) == ["action_wrap_up"]
+    assert not any(e.get("event") == "slot" and e.get("name") == "address" and e.get("value") for e in events)
+
+
+@pytest.mark.parametrize("text, done", [
+    ("那我自己借个发电机 好了 没事了", True), ("好的 就这样吧", True), ("没别的事了 谢谢", False),
+    ("家里没电了 没事了吗", False),
+])
+def test_the_words_of_nothing_more_needed(text, done):
+    from actions.faults import NOTHING_MORE_NEEDED, tells_a_fault
+
+    assert (bool(NOTHING_MORE_NEEDED.search(text)) and not tells_a_fault(text)) is done, text
+
+
+@pytest.mark.asyncio
+async def test_asking_whether_to_rope_off_the_road_after_a_hazard_repair_is_answered(actions_gateway):
+    """bi-hazard-002: "要不要我先找人把路拦起来" right after a sagging-wire repair was filed was heard
+    as a wish for a person: the desk was closed and a callback ticket opened."""
+    from actions.handoff import ActionHandoff
+
+    prior = [{"event": "user", "text": "我叫何明辉 电话13847325028"},
+             {"event": "bot", "text": "已为您登记紧急故障报修，工单号：BX20261206014。"}]
+    tracker = make_tracker("要不要我先找人把路拦起来", intent="request_human", prior_events=prior)
+    events, messages = await run_action(ActionHandoff(), tracker)
+    assert [m.get("response") for m in messages] == ["utter_keep_others_away_while_waiting"]
+    assert events == [{"event": "slot", "timestamp": None, "name": "handoff_reason", "value": None}]
+
+
+def test_asking_whether_to_fetch_people_names_nobody_to_talk_to():
+    from actions.handoff import names_a_person
+
+    assert not names_a_person("要不要我先找人把路拦起来")
+    assert names_a_person("帮我找个人工")
+
+
+@pytest.mark.parametrize("heard", ["锁金村", "锁金村那个路口 亮车坊洗车店门口"])
+def test_the_road_before_a_village_part_of_an_address_is_kept(heard):
+    """bg-hazard-001: "玄武区龙蟠路 锁金村那个路口 亮车坊洗车店门口" was stored without 玄武区龙蟠路."""
+    from actions.faults import whole_address
+
+    said = "玄武区龙蟠路 锁金村那个路口 亮车坊洗车店门口"
+    assert whole_address(heard, said) == said
