@@ -392,7 +392,8 @@ def changed_business(text: str) -> Optional[str]:
 # Words of a request or a question, never of a person's name ("居民生活用电", "要什么材料吗").
 NOT_A_NAME = re.compile(r"用电|电费|电价|停电|供电|电表|报修|申请|业务|居民|生活|怎么|什么|多少|[吗呢吧啊嗯？?]|"
                         r"就这|这么|那就|好的|可以|身份证|材料|资料|电话|手机|地址|户号|尾号|"
-                        r"^[的了地得]|过户|更名|增容|减容|销户|确认|提交|登记|没错|对的|是的|谢谢|多谢|感谢")
+                        r"^[的了地得]|过户|更名|增容|减容|销户|确认|提交|登记|没错|对的|是的|谢谢|多谢|感谢|"
+                        r"^一下|^一个|^下吧")  # "帮我办一下": 办 is no department there
 
 
 async def account_contact(dispatcher: CollectingDispatcher, tracker: Tracker, text: str,

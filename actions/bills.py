@@ -367,6 +367,14 @@ PAID_WORDS = re.compile(r"(刚|已经|已|都|才|昨天|今天|上午|下午|�
 OVERDUE_WAIT = re.compile(r"(超过|过了|已经|都)\s*(24|二十四)\s*(个)?小时|[一两三四五六七八九十1-9]\s*天了|好几天|隔天|第二天还")
 
 
+# "微信交的电费 钱扣了 网上国网上还显示欠费", "交了200 余额一点没变": a payment made, not shown
+# on the account (nlu_components/declared.py hears it as a bill query).
+PAID_NOT_SHOWN = re.compile(r"(交|缴|付|充)(了|的|过|完|好)?[^，,。？?]{0,14}(还|却|咋|怎么|为啥|为什么)?[^，,。？?]{0,3}"
+                            r"((还是?)?显示(我)?(还)?(欠|没交|未缴|未交|待缴)|没(有)?到账|不到账|没显示|"
+                            r"余额[^，,。？?]{0,4}(没变|没动|没涨|不变|没加))|"
+                            r"钱(扣了|扣掉了|都扣了|已经扣了)[^。？?]{0,16}(显示|欠费|没到账|余额)")
+
+
 def wants_reconnection(text: Optional[str]) -> bool:
     """Arrears paid, power not back: the customer's own case, not the general rule."""
     from actions.faq import asks_power_back_after_paying  # faq imports this module
@@ -581,6 +589,12 @@ class ActionQueryBill(Action):
             if balance is not None:
                 dispatcher.utter_message(response=balance[0], **balance[1])
             arrears = arrears_reply(bills, shown_period=bill.get("period"))
+            if bill.get("status") in ("unpaid", "overdue") and PAID_NOT_SHOWN.search(
+                    opening_text(tracker, "bill_form") or latest_text(tracker)):
+                # "微信交的电费 钱扣了 网上国网上还显示欠费": the payment is not credited yet; what
+                # to keep and when to ask again, not a reminder to pay what was just paid.
+                dispatcher.utter_message(response="utter_payment_not_shown_on_bill")
+                return reset + finish_service(dispatcher, tracker, served=True, business_done=False)
         if arrears:
             dispatcher.utter_message(response=arrears[0], **arrears[1])
         if arrears and cut_off_by_arrears(tracker, bills):

@@ -2205,7 +2205,8 @@ def asks_if_genuine(text: str) -> bool:
 def scam_answer(dispatcher: CollectingDispatcher, tracker: Tracker) -> Optional[List[EventType]]:
     """A message or call in the utility's name asked about, whatever NLU made of it (a bill, a
     complaint, nothing): how to tell it is a fraud and what to do, before any form goes on. What the
-    customer did with it, right after that answer, gets what to do now."""
+    customer did with it, right after that answer, gets what to do now. (Likewise a follow-up to
+    "your payment is not credited yet", which NLU hears as anything.)"""
     text = latest_text(tracker)
     if text.startswith("/"):
         return None
@@ -2213,10 +2214,21 @@ def scam_answer(dispatcher: CollectingDispatcher, tracker: Tracker) -> Optional[
         response = "utter_scam_warning"
     elif "utter_scam_warning" in bot_responses_within(tracker, 2) and ACTED_ON_IT.search(text):
         response = "utter_scam_acted_on"
+    elif "utter_payment_not_shown_on_bill" in bot_responses_within(tracker, 1) \
+            and PAYMENT_FOLLOW_UP.search(text) and not re.search(r"投诉|举报|人工|转接|真人", text):
+        # "那要多久才能到账啊 不会给我停电吧", "就半小时前交的 181.07 截图都有" right after the
+        # payment was found not credited yet (NLU: the bill again, a complaint): how long, what
+        # then; not the same bill word for word, not a complaint filed.
+        response = "utter_payment_delay_followup"
     else:
         return None
     dispatcher.utter_message(response=response)
     return [SlotSet("requested_slot", None), ActiveLoop(None), FollowupAction("action_listen")]
+
+
+# After "not credited yet": how long, whether the power or a late fee follows, the proof of payment.
+PAYMENT_FOLLOW_UP = re.compile(r"多久|多长时间|几天|什么时候|啥时候|到账|停电|停我|断电|违约金|滞纳金|截图|凭证|单号|一分不差|"
+                               r"(刚|已经|都|明明)[^，,。？?]{0,6}(交|缴|付)")
 
 
 class BaseFormValidation:
@@ -2705,6 +2717,14 @@ class BaseFormValidation:
             # "户号是3201000016 原房东叫吴思远" (a buyer's name transfer, a tenant): the registered
             # phone is the previous holder's; the account is kept and the customer's own phone asked.
             dispatcher.utter_message(response="utter_account_previous_holder_phone", tail=account_no[-4:])
+        elif customer and self.form_name() == "application_form" \
+                and _premises_unknown(tracker):  # type: ignore[attr-defined]
+            # "户号3201000007 宋思远" at the phone question of a tariff change: the account answers
+            # where as well as whom to call (its holder, its registered address and phone).
+            dispatcher.utter_message(response="utter_account_registered_premises", tail=account_no[-4:])
+            result.update(contact_phone="registered", address="registered")
+            if not tracker.get_slot("applicant_name"):
+                result["applicant_name"] = "registered"
         elif customer and self.form_name() in CALLS_REGISTERED_PHONE:  # type: ignore[attr-defined]
             # The request is followed up on the account's registered phone (the gateway fills it
             # in; nothing of it is shown); a number typed later replaces it.
@@ -2715,6 +2735,12 @@ class BaseFormValidation:
         if customer.get("area_type") and not tracker.get_slot("identity_verified"):
             result["area_type"] = customer.get("area_type")
         return result
+
+def _premises_unknown(tracker: Tracker) -> bool:
+    from actions.applications import premises_unknown  # applications imports this module
+
+    return premises_unknown(tracker)
+
 
 # Forms that only tell (a bill, an outage, a progress); a repair asked for inside one ends it.
 INFORMATION_FORMS = ("bill_form", "outage_form", "progress_form")

@@ -3,7 +3,7 @@ tests, and the blind batches bf (elderly customers and relatives), bg (small bus
 renters, EV owners, app payments) and bi (households across the seasons) at first sight."""
 import pytest
 
-from tests.support.dialogue import make_tracker, run_action, texts
+from tests.support.dialogue import make_tracker, run_action, slot_values, texts
 
 
 def followups(events) -> list:
@@ -131,3 +131,79 @@ def test_the_road_before_a_village_part_of_an_address_is_kept(heard):
 
     said = "玄武区龙蟠路 锁金村那个路口 亮车坊洗车店门口"
     assert whole_address(heard, said) == said
+
+
+@pytest.mark.asyncio
+async def test_a_payment_not_shown_gets_what_to_keep_not_a_reminder_to_pay(actions_gateway):
+    """bh-bill-002: "无语 微信交的电费 钱扣了 网上国网上还显示欠费": the bill was shown with "请在截止日前
+    缴纳" and the satisfaction question; the payment not credited was never spoken of."""
+    from sqlalchemy import select
+
+    from actions.bills import ActionQueryBill
+    from bot.store.models import Bill, Customer
+    from bot.store import STORE
+
+    with actions_gateway.app[STORE].session() as session:
+        row = session.execute(select(Customer).where(Customer.account_no == "3201000004")).scalar_one()
+        newest = session.execute(select(Bill).where(Bill.account_no == "3201000004")
+                                 .order_by(Bill.period.desc())).scalars().first()
+        assert newest.status in ("unpaid", "overdue")  # the demo's state this case needs
+    slots = {"account_no": "3201000004", "verified_account_no": "3201000004", "identity_verified": True,
+             "customer_name": row.name, "customer_address": row.address, "area_type": row.area_type}
+    tracker = make_tracker("无语 微信交的电费 钱扣了 网上国网上还显示欠费", intent="query_bill", slots=slots)
+    events, messages = await run_action(ActionQueryBill(), tracker)
+    responses = [m.get("response") for m in messages]
+    assert responses[-1] == "utter_payment_not_shown_on_bill"
+    assert "utter_bill_pay_by_due_date" not in responses and "utter_ask_rating" not in responses
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("text, intent", [("那要多久才能到账啊 不会给我停电吧", "query_bill"),
+                                          ("就半小时前交的 181.07 一分不差 截图都有", "complain")])
+async def test_a_follow_up_to_a_payment_not_shown_is_answered_not_filed(actions_gateway, text, intent):
+    """bh-bill-002: the follow-ups got the same bill word for word, and a complaint was filed."""
+    from actions.feedback import ValidateFeedbackForm
+
+    prior = [{"event": "user", "text": "无语 微信交的电费 钱扣了 网上国网上还显示欠费"},
+             {"event": "bot", "text": "您说的这笔缴费，系统里暂时还没有显示。",
+              "metadata": {"utter_action": "utter_payment_not_shown_on_bill"}}]
+    tracker = make_tracker(text, intent=intent, form="feedback_form", prior_events=prior)
+    events, messages = await run_action(ValidateFeedbackForm(), tracker)
+    assert [m.get("response") for m in messages] == ["utter_payment_delay_followup"]
+    assert followups(events) == ["action_listen"]
+
+
+def test_the_words_of_a_payment_not_shown():
+    from actions.bills import PAID_NOT_SHOWN
+
+    assert PAID_NOT_SHOWN.search("支付宝交了200 显示成功 网上国网里余额一点没变 钱去哪了")
+    assert PAID_NOT_SHOWN.search("我刚交了200块钱电费 怎么还没到账")
+    assert not PAID_NOT_SHOWN.search("电费交了两遍 能退吗")
+    assert not PAID_NOT_SHOWN.search("怎么交电费")
+
+
+@pytest.mark.asyncio
+async def test_asking_to_do_it_at_the_name_question_is_no_name(actions_gateway):
+    """bi-application-001: "那我想开通峰谷电 帮我办一下" at the name question stored "一下" as the
+    applicant (办 read as a department, like 物业办)."""
+    from actions.applications import ValidateApplicationForm
+
+    slots = {"business_type": "tariff_change", "documents_shown_for": "tariff_change", "requested_slot": "applicant_name"}
+    events, _ = await run_action(ValidateApplicationForm(), make_tracker(
+        "那我想开通峰谷电 帮我办一下", intent="apply_service", form="application_form", slots=slots))
+    assert not slot_values(events).get("applicant_name")
+
+
+@pytest.mark.asyncio
+async def test_an_account_at_the_phone_question_of_a_tariff_change_gives_its_premises(actions_gateway):
+    """bi-application-001: "户号3201000007 宋思远" at the phone question: the registered phone was
+    taken, then the address asked three times; the account's premises are where the tariff changes."""
+    from actions.applications import ValidateApplicationForm
+
+    slots = {"business_type": "tariff_change", "documents_shown_for": "tariff_change",
+             "requested_slot": "contact_phone", "applicant_name": "宋思远"}
+    events, _ = await run_action(ValidateApplicationForm(), make_tracker(
+        "户号3201000007 宋思远", intent="inform", form="application_form", slots=slots))
+    values = slot_values(events)
+    assert values["address"] == "registered" and values["contact_phone"] == "registered"
+    assert values["requested_slot"] is None
