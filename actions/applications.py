@@ -124,9 +124,9 @@ HIGH_VOLTAGE_DOCUMENTS = BUSINESS_DOCUMENTS + [
 KIND_SENSITIVE = {"new_connection", "capacity_change"}
 KIND_LABELS = {"business": "（非居民）", "high_voltage": "（高压）"}
 HIGH_VOLTAGE_WORDS = re.compile(r"高压|专变|专用变压器|变压器|10\s*(?:千伏|kv)(?!安)|箱变|双电源", re.I)
-CAPACITY_KVA = re.compile(r"(\d{2,5})\s*(?:千伏安|kva|KVA|kVA|千瓦|kw|KW|kW)")
+CAPACITY_KVA = re.compile(r"(\d{2,5})\s*(?:多|来|左右)?\s*(?:个)?(?:千伏安|kva|KVA|kVA|千瓦|kw|KW|kW)")
 BUSINESS_WORDS = re.compile(r"工厂|厂里|厂房|我们厂|车间|(?<!供电)(?<!电力)(?<!物业)(?<!电网)公司|企业|单位|店里|店铺|商铺|门面|门店|饭店|餐馆|超市|"
-                            r"商户|商业|工业|经营|营业|办公楼|写字楼|个体")
+                            r"商户|商业|工业|经营|营业|办公楼|写字楼|个体|工地|施工|临时用电|临电|项目部|塔吊|搅拌")
 # Above this capacity a customer is supplied at 10 kV (Jiangsu: low voltage up to 160 kW).
 LOW_VOLTAGE_LIMIT_KVA = 160
 # "拟将现有容量由400千伏安增至800千伏安", "从315增加到630千伏安": the present and the new capacity.
@@ -302,8 +302,27 @@ def address_in_text(text: str) -> Optional[str]:
                 or (NUMBERLESS_SITE.search(said) and looks_like_address(said))) and len(said) >= 5:
             return said
     parts = [FILLER.sub("", part).strip() for part in re.split(r"[，,。；;]", text)]
-    parts = [part for part in parts if ADDRESS_IN_TEXT.search(part) and len(part) >= 5]
-    return parts[0] if parts else None
+    numbered = [part for part in parts if ADDRESS_IN_TEXT.search(part) and len(part) >= 5]
+    if numbered:
+        return numbered[0]
+    for part in parts:
+        # "项目在江宁区秣陵街道将军大道边上 新开的一个厂房工地 大概要用200多kW": a site with no
+        # number, found by its road and what stands there; the words after it are not the address.
+        words = re.sub(r"^(项目|工地|厂子|厂|店|场子|地方|位置)?(就)?在", "", part).split()
+        if not words or not SITE_AREA.search(words[0]) or NOT_AN_ADDRESS_WORD.search(words[0]):
+            continue
+        kept = words[:1] + list(itertools.takewhile(
+            lambda word: SITE_WORDS.search(word) and not NOT_AN_ADDRESS_WORD.search(word) and not re.search(r"\d", word),
+            words[1:]))
+        said = " ".join(kept)
+        if NUMBERLESS_SITE.search(said) and len(said) >= 5:
+            return said
+    return None
+
+
+# Where a numberless site lies, and what finds it there.
+SITE_AREA = re.compile(r"[区县]|街道|镇|乡|村|大道|路|街")
+SITE_WORDS = re.compile(NUMBERLESS_SITE.pattern + r"|边上|旁边|对面|路口|门口|东边|西边|南边|北边|后面|前面|附近")
 
 
 def business_said_before(tracker: Tracker, turns: int = 3) -> Optional[str]:

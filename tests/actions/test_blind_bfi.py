@@ -207,3 +207,22 @@ async def test_an_account_at_the_phone_question_of_a_tariff_change_gives_its_pre
     values = slot_values(events)
     assert values["address"] == "registered" and values["contact_phone"] == "registered"
     assert values["requested_slot"] is None
+
+
+def test_a_building_site_without_a_number_is_an_address_and_a_business():
+    """bg-application-002: "项目在江宁区秣陵街道将军大道边上 新开的一个厂房工地 大概要用200多kW" at the
+    name question was "not a name" and lost; the site got a household's documents."""
+    from actions.applications import CAPACITY_KVA, address_in_text
+
+    said = "项目在江宁区秣陵街道将军大道边上 新开的一个厂房工地 大概要用200多kW 塔吊 搅拌机都得用"
+    assert address_in_text(said) == "江宁区秣陵街道将军大道边上 新开的一个厂房工地"
+    assert address_in_text("我想问下工地临时用电怎么申请") is None
+    assert CAPACITY_KVA.findall(said) == ["200"]
+
+
+@pytest.mark.asyncio
+async def test_a_building_sites_temporary_power_gets_a_businesss_documents(actions_gateway):
+    from actions.applications import applicant_kind
+
+    tracker = make_tracker("咱们工地要整临时用电 咋申请啊", intent="apply_service")
+    assert applicant_kind(tracker) == "business"
