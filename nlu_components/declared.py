@@ -35,13 +35,14 @@ class Declaration:
 UNSURE = frozenset({"nlu_fallback", "chitchat", "out_of_scope"})
 
 # A request made earlier, asked about now: the progress of a ticket.
-EARLIER_REQUEST = (r"(?:报(?:了|过)?(?:个)?修|报的修|报修(?:了|过)?|申请(?:了|过|的)?|报装|"
+EARLIER_REQUEST = (r"(?:(?:上次|之前|前几天|上回|那次|上礼拜|上周|前天|昨天)(?:我)?(?:报的|举报|投诉|反映|申请)|"
+                   r"报(?:了|过)?(?:个)?修|报的修|报修(?:了|过)?|申请(?:了|过|的)?|报装|"
                    r"(?:材料|资料)(?:都|已经|上礼拜|上周|昨天)?(?:就)?(?:交|递|提交)|提交(?:了|的)|办的|登记(?:了|的)|"
                    r"反映(?:了|的|过)|投诉(?:了|的|过)|举报(?:了|的|过))")
 STATUS_ASKED = (r"(?:到哪(?:了|儿|里|一步|个阶段)?|进度|办(?:好|完|下来)(?:了)?(?:没|吗|了没)|好了没|"
                 r"怎么样了|咋样了|怎么还没|咋还没|还没(?:来|到|人|好|办|动静|消息)|没(?:见|看到)(?:个)?(?:人|影)|"
                 r"(?:啥|什么)时候(?:能)?(?:来|到|好|办好|办完|批)|几点(?:能)?(?:来|到)|有(?:没有)?(?:结果|回音|消息)|"
-                r"处理(?:得)?(?:怎么样|咋样|到哪)|弄到哪|搞到哪)")
+                r"处理(?:得)?(?:怎么样|咋样|到哪)|弄到哪|搞到哪|有人(?:去)?(?:查|管|处理|看|来)(?:过|了)?(?:吗|没|没有|了没))")
 
 # The leaders should hear of it: "让你们领导知道", "转告领导", "反映给领导".
 LEADERS_TOLD = r"(?:让|叫|给|告诉|转告|反映给|报给)(?:给)?(?:你们|您们)?(?:的)?(?:领导|上级|上面)(?:知道|晓得|看看|听听)?"
@@ -83,8 +84,8 @@ DECLARATIONS = (
                 re.compile(r"一般|通常|正常|平时|来电|恢复供电")),
     Declaration("query_progress", re.compile(EARLIER_REQUEST + r".{0,16}" + STATUS_ASKED + "|" + BUSINESS_DONE_ASKED +
                                              r"|师傅.{0,6}(?:到哪|还要多久|还有多久|多久(?:能)?到|什么时候到|啥时候到)"),
-                frozenset({"report_fault", "query_outage", "apply_service", "faq", "complain", "query_bill"}) | UNSURE,
-                re.compile(r"投诉|(?:什么|啥)(?:破|烂)?(?:服务|效率)|破服务|太差|不像话|态度|没人管|没人解决|多少次|交代|说法|"
+                frozenset({"report_fault", "query_outage", "apply_service", "faq", "complain", "query_bill", "tip_off"}) | UNSURE,
+                re.compile(r"(?<!上次)(?<!之前)(?<!上回)(?<!那次)投诉(?!的)|(?:什么|啥)(?:破|烂)?(?:服务|效率)|破服务|太差|不像话|态度|没人管|没人解决|多少次|交代|说法|"
                            r"离谱|效率(?:太|真|也太)?(?:差|低)|不负责")),
     # Changing the mobile number on file is a question for the FAQ (no business of the application
     # form, which took "登记的手机号换了 怎么改成新号码" as an application).
@@ -105,6 +106,17 @@ DECLARATIONS = (
                            r"钱(?:扣了|扣掉了|都扣了|已经扣了)[^。？?]{0,16}(?:显示|欠费|没到账|余额)"),
                 frozenset({"faq", "complain", "query_outage", "report_fault", "suggest"}) | UNSURE,
                 re.compile(r"投诉|举报|人工|停电了|没电|来电|(?:两|2)(?:次|遍)|重复|多扣|退")),
+    # "yes", "没毛病", "妥了": a yes in chat words (DIET: nothing sure, or a no for 没).
+    Declaration("affirm", re.compile(r"^\s*(?:yes|yep|ok|okay|没毛病|没问题|妥了?|妥妥的?|可以的|行的|中|得嘞|好嘞)\s*[~～!！。.]*\s*$",
+                                     re.IGNORECASE),
+                frozenset({"deny", "inform", "thank"}) | UNSURE),
+    # "嗨 (｡･ω･｡)ﾉ", "hello~": a greeting with nothing but signs after it.
+    Declaration("greet", re.compile(r"^\s*(?:嗨|hi|hello|哈喽|hello呀|你好|您好|在吗|在不在)[^\u4e00-\u9fffA-Za-z0-9]*$",
+                                    re.IGNORECASE),
+                frozenset({"chitchat", "inform"}) | UNSURE),
+    # "不需要 我自己去营业厅": a no, and what the customer will do instead.
+    Declaration("deny", re.compile(r"^\s*(?:不用|不需要|不要|不必)(?:了)?[，,\s]+我(?:自己|去|再|到时候|回头)"),
+                frozenset({"faq", "apply_service"}) | UNSURE, re.compile(r"[吗么？?]")),
     # "88", "886": goodbye in chat shorthand (DIET sees a number and says inform).
     Declaration("goodbye", re.compile(r"^\s*(?:88|886|8888|拜拜|bye|byebye)\s*[~～!！。.]*\s*$", re.IGNORECASE),
                 frozenset({"inform"}) | UNSURE),
@@ -132,15 +144,17 @@ DECLARATIONS = (
     # Whether a business is needed at all ("开了个小卖部，是不是要改成商业电价", "房子卖了 户头要不要销掉"):
     # a question the FAQ answers (and then offers the application), not the application itself.
     Declaration("faq",
-                re.compile(r"是不是(?:要|得|必须|需要)|要不要|需不需要|用不用|必须(?:要)?[^，,。]{0,8}吗"),
+                re.compile(r"是不是(?:要|得|必须|需要)|要不要|需不需要|用不用|必须(?:要)?[^，,。]{0,8}吗|"
+                           # "办峰谷电划不划算": whether it pays, a question before any application
+                           r"划不划算|划算吗|划得来吗|合不合算|合算吗|值不值|省不省钱|能省钱吗|能省多少"),
                 frozenset({"apply_service"}),
                 re.compile(r"帮我|给我办|替我|我要(?:办|申请|报装|改)|我想(?:办|申请)|申请一下|办一下|怎么(?:办理|申请|办|弄|搞)|"
                            r"咋(?:办|弄|搞|申请)|如何(?:办理|申请)|找谁|在哪")),
     # A person, asked for in so many words.
     Declaration("request_human",
-                re.compile(r"转(?:接)?(?:到|个|一下|给我)?人工|人工(?:客服|服务|坐席)|(?:找|要|换)(?:个|一个)?(?:真人|人工|活人)|"
+                re.compile(r"转(?:接)?(?:到|个|一下|给我)?人工|人工(?:客服|服务|坐席)|\brgkf\b|人工kf|(?:找|要|换)(?:个|一个)?(?:真人|人工|活人)|"
                            r"跟(?:真人|人工|活人)(?:说|讲|聊)"),
-                frozenset({"complain", "faq", "query_bill", "ask_bill_reason"}) | UNSURE,
+                frozenset({"complain", "faq", "query_bill", "ask_bill_reason", "affirm", "inform"}) | UNSURE,
                 re.compile(r"人工(?:客服|服务)?(?:的)?(?:态度|电话是|几点|时间)|投诉")),
     # "家里没电了 你们这机器人问来问去的 赶紧给我转个人工": the fault told, and a person demanded
     # instead of the questions (the person gets the story with the hand-off).
@@ -156,7 +170,8 @@ DECLARATIONS = (
     # What the utility does not supply: broadband, Wi-Fi, district heating, gas, water ("家里wifi
     #连不上了 帮我报个修", "小区暖气什么时候通啊"), with no word of electricity.
     Declaration("out_of_scope",
-                re.compile(r"宽带|wifi|无线网|网速|网络信号|(?<!电)暖气|燃气|煤气|天然气|自来水|水管|水费|话费|有线电视|电视信号",
+                re.compile(r"宽带|wifi|无线网|网速|网络信号|(?<!电)暖气|燃气|煤气|天然气|自来水|水管|水费|话费|有线电视|电视信号|"
+                           r"物业费|学费|社保|医保|公积金|驾照|违章|工商年报|执照年报",
                            re.IGNORECASE),
                 frozenset({"report_fault", "query_outage", "query_bill", "apply_service", "faq", "query_progress"}),
                 re.compile(r"电(?!视|话|信|梯|脑)|跳闸|空开|插座|灯")),

@@ -791,3 +791,21 @@ def test_a_request_named_and_then_given_up_is_not_declared(text, heard, declared
 ])
 def test_the_balance_left_is_the_customers_own(text, heard, declared):
     assert _declared(text, heard).get("intent")["name"] == declared
+
+
+@pytest.mark.parametrize("text, heard, declared", [
+    # a payment made and not shown on the account is the customer's bill (bh-bill-002, be, bi)
+    ("无语 微信交的电费 钱扣了 网上国网上还显示欠费", "nlu_fallback", "query_bill"),
+    ("支付宝交了200 显示成功 网上国网里余额一点没变 钱去哪了", "faq", "query_bill"),
+    ("电费交了两遍 能退吗", "faq", None),                       # a refund: the FAQ's
+    ("上次举报偷电那个 有人去查了吗", "tip_off", "query_progress"),
+    ("yes", "nlu_fallback", "affirm"), ("没毛病", "deny", "affirm"),
+    ("嗨 (｡･ω･｡)ﾉ", "nlu_fallback", "greet"), ("在吗 我家没电了", "report_fault", None),
+    ("rgkf rgkf", "affirm", "request_human"),
+    ("不需要 我自己去营业厅", "nlu_fallback", "deny"), ("不用 我自己去交吗", "faq", None),
+    ("孩子开学的学费在哪交", "faq", "out_of_scope"), ("办新装要营业执照吗", "faq", None),
+    ("你好，我家白天没人 晚上开空调洗衣服都在晚上 办峰谷电划不划算", "apply_service", "faq"),
+])
+def test_chat_words_and_own_payments_found_at_first_sight(text, heard, declared):
+    """Kinds the blind batches bf–bi showed at first sight."""
+    assert _declared(text, heard).get("intent")["name"] == (declared or heard)
