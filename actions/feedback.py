@@ -226,8 +226,8 @@ def no_contact_left_before(tracker: Tracker) -> bool:
 
 
 # "就想表扬一下 没别的事 谢谢你们": what was registered, said again, and nothing more.
-RESTATED_ONLY = re.compile(r"(就|只是|只|我)?(想|是)?(表扬|感谢|夸|建议|投诉|反映)(一下|下)?(你们|师傅)?(的)?|没(有)?(别的|其他|其它)(事|的)?(了)?|"
-                           r"(谢谢|感谢|多谢)(你们|您)?(了|啊|哈)?|就这样(吧|了)?|好的|行|嗯|哈|啊|吧|了|\s")
+RESTATED_ONLY = re.compile(r"(就是|就|只是|只|我)?(想|是)?(表扬|感谢|夸|建议|投诉|反映)(一下|下)?(你们|师傅)?(的)?|没(有)?(别的|其他|其它)(事|的)?(了)?|"
+                           r"(谢谢|感谢|多谢)(你们|您)?(了|啊|哈|啦)?|就这样(吧|了)?|好的|行|嗯|哈|啊|吧|了|啦|呀|哦|嘛|\s")
 # "…咋回事", "为什么还没…": asking why, which a complaint need not be.
 ASKS_WHY = re.compile(r"咋回事|怎么回事|为什么|为啥|咋还没|怎么还没|什么原因|啥原因")
 # A question of fact, which a suggestion's "能不能…" is not: "商业电有没有峰谷", "一度多少钱".
@@ -465,6 +465,10 @@ class ValidateFeedbackForm(KeepsIdentitySlots, BaseFormValidation, FormValidatio
             return {"contact_phone": NO_CONTACT}
         if YES_WORDS.search(text) and len(text) <= 3:
             return {"contact_phone": None}  # "好": the number is asked for again, saying why
+        if tracker.get_slot("feedback_type") in ("praise", "suggestion") \
+                and not RESTATED_ONLY.sub("", text).strip(" ，,。！!~～"):
+            # "就是想表扬下 谢谢啦" to "需要留个联系电话以便回复您吗": nothing to reply to, no phone.
+            return {"contact_phone": NO_CONTACT}
         restated = yes_restated(text)
         if restated is not None and len(restated[1]) < MIN_NEW_DETAIL_CHARS:
             # "对 就投诉这个": a yes to what is being filed, nothing new for the story.

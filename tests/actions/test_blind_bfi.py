@@ -226,3 +226,18 @@ async def test_a_building_sites_temporary_power_gets_a_businesss_documents(actio
 
     tracker = make_tracker("咱们工地要整临时用电 咋申请啊", intent="apply_service")
     assert applicant_kind(tracker) == "business"
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("said", ["就是想表扬下 谢谢啦", "就想表扬一下 没别的"])
+async def test_praise_said_again_at_the_phone_question_needs_no_phone(actions_gateway, said):
+    """Left open at the stop before: "就是想表扬下 谢谢啦" to "需要留个联系电话以便回复您吗" asked for an
+    11-digit number again; a praise needs no reply."""
+    from actions.feedback import ValidateFeedbackForm
+
+    slots = {"feedback_type": "praise", "feedback_content": "昨天来修电的师傅特别负责", "requested_slot": "contact_phone"}
+    prior = [{"event": "bot", "text": "需要留个联系电话以便回复您吗？不需要请回复“不用”。"}]
+    events, messages = await run_action(ValidateFeedbackForm(), make_tracker(
+        said, intent="praise", form="feedback_form", slots=slots, prior_events=prior))
+    assert slot_values(events)["contact_phone"] == "none"
+    assert not texts(messages)
