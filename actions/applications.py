@@ -186,7 +186,8 @@ def business_from_text(text: Optional[str]) -> Optional[str]:
     text = str(text or "")
     if text in BUSINESS_TYPES:
         return text
-    # "我先充个充电宝", "手机充电": charging a phone is no charger to install (same length kept).
+    # "我先充个充电宝", "手机充电": charging a phone is no charger to install, a generator no PV
+    # (same length kept).
     text = NOT_A_CHARGER.sub(lambda found: " " * len(found.group(0)), text)
     spans = []
     for key, info in BUSINESS_TYPES.items():
@@ -210,7 +211,8 @@ def business_from_text(text: Optional[str]) -> Optional[str]:
     return max(said)[1] if said else None
 
 
-NOT_A_CHARGER = re.compile(r"充电(宝|器|线|头)|手机(没电|充电|充个电)|给手机充")
+# "借个发电机" is a generator for an outage, no PV to connect.
+NOT_A_CHARGER = re.compile(r"充电(宝|器|线|头)|手机(没电|充电|充个电)|给手机充|发电机|发电车")
 # "我想办…", "申请…", "开通…": the words right before the business the customer asks for.
 ASKED_FOR_BEFORE = re.compile(r"(想|要|申请|办理?|开通|改成|改为|装)(个|一个|一下|理)?$")
 

@@ -204,6 +204,10 @@ def switched_kind(text: str, current: Optional[str]) -> Optional[str]:
     return kind if kind and kind != current else None
 
 
+# Asking where a request stands: "进度", "到哪了", "处理了没", a question mark.
+STATUS_ASKED_WORDS = re.compile(r"[吗么嘛？?]|进度|到哪|怎么样了|咋样了|处理(了|没|好)|好了没|办(好|完)|查(一下|下|查)|单号|工单")
+
+
 # What the bot says when praise or a suggestion is filed with no phone to reply to.
 FILED_WITHOUT_REPLY = re.compile(r"您的(表扬|意见建议)已登记")
 
@@ -474,7 +478,12 @@ class ValidateFeedbackForm(KeepsIdentitySlots, BaseFormValidation, FormValidatio
             # "对 就投诉这个": a yes to what is being filed, nothing new for the story.
             return {"contact_phone": None}
         content = tracker.get_slot("feedback_content")
-        if is_digression(tracker, "contact_phone") and not (intent in ASIDE_INTENTS and len(text) >= 8):
+        told_not_asked = tracker.get_slot("feedback_type") == "praise" and intent == "query_progress" \
+            and not STATUS_ASKED_WORDS.search(text)
+        if is_digression(tracker, "contact_phone") and not (intent in ASIDE_INTENTS and len(text) >= 8) \
+                and not told_not_asked:
+            # ("张溪社区32号 任立新 师傅姓啥我没问 是谷里供电所的" at a praise's phone question, heard
+            # as a progress query: who and where, told for the praise; nothing asked about.)
             return {}
         if content and text not in content and len(text) >= 4:
             # More of the story ("上周来抄表的时候骂人", where it happened) while a phone was

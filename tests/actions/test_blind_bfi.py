@@ -241,3 +241,28 @@ async def test_praise_said_again_at_the_phone_question_needs_no_phone(actions_ga
         said, intent="praise", form="feedback_form", slots=slots, prior_events=prior))
     assert slot_values(events)["contact_phone"] == "none"
     assert not texts(messages)
+
+
+@pytest.mark.asyncio
+async def test_who_and_where_told_at_a_praises_phone_question_go_on_the_praise(actions_gateway):
+    """bd-praise-001: "张溪社区32号 任立新 师傅姓啥我没问 是谷里供电所的" at the praise's phone question
+    (NLU: a progress query) paused the praise for a ticket-number question; nothing was filed."""
+    from actions.feedback import ValidateFeedbackForm
+
+    slots = {"feedback_type": "praise", "requested_slot": "contact_phone",
+             "feedback_content": "前天半夜我鱼塘没电 报了修 一个多钟头师傅就到了 下着雨爬杆子修好的"}
+    prior = [{"event": "bot", "text": "需要留个联系电话以便回复您吗？不需要请回复“不用”。"}]
+    events, _ = await run_action(ValidateFeedbackForm(), make_tracker(
+        "张溪社区32号 任立新 师傅姓啥我没问 是谷里供电所的", intent="query_progress", form="feedback_form",
+        slots=slots, prior_events=prior))
+    values = slot_values(events)
+    assert "谷里供电所" in values["feedback_content"] and values["contact_phone"] == "none"
+
+
+def test_a_generator_borrowed_for_an_outage_is_no_pv_business():
+    """be-outage-001: "好吧 那我们去借个发电机 要是提前来电会通知吗" got an offer to apply for a PV grid
+    connection (发电 read in 发电机)."""
+    from actions.applications import business_from_text
+
+    assert business_from_text("好吧 那我们去借个发电机 要是提前来电会通知吗") is None
+    assert business_from_text("我家屋顶想装光伏发电") == "pv_connection"
