@@ -2197,9 +2197,18 @@ ACTED_ON_IT = re.compile(r"点(进去|开|了)|打开了|填了|输了|输入了
 def asks_if_genuine(text: str) -> bool:
     """Whether the customer asks if a message, call or visit in the utility's name is real (people at
     the door asking for money are a tip-off: DOOR_IMPOSTOR)."""
-    return bool(CLAIMS_UTILITY.search(text) and not DOOR_IMPOSTOR.search(text) and (
+    if DOOR_IMPOSTOR.search(text):
+        return False
+    if METER_OR_BILL.search(text) and SCAM_BAIT.search(text) and ASKS_IF_GENUINE.search(text):
+        # "收到个短信说我家电表要换新的 让我点链接预约 这是不是骗子啊": the utility's business, a
+        # link, and the doubt, though no name of ours is said.
+        return True
+    return bool(CLAIMS_UTILITY.search(text) and (
         (SCAM_BAIT.search(text) and (ASKS_IF_GENUINE.search(text) or "【" in text))
         or (ASKS_IF_GENUINE.search(text) and MESSAGE_OR_VISIT.search(text))))
+
+
+METER_OR_BILL = re.compile(r"电表|换表|电费|电能表")
 
 
 def scam_answer(dispatcher: CollectingDispatcher, tracker: Tracker) -> Optional[List[EventType]]:

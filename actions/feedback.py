@@ -204,6 +204,13 @@ def switched_kind(text: str, current: Optional[str]) -> Optional[str]:
     return kind if kind and kind != current else None
 
 
+# Thanks for what the assistant just explained ("谢谢您耐心解释", "解释得很清楚").
+THANKS_FOR_THE_ANSWER = re.compile(r"(谢谢|感谢|多谢)(您|你)?(的)?(这么)?(耐心)?(的)?(解释|解答|讲解|回答|说明|告诉我|答复)|"
+                                   r"(解释|讲|说)得(很|挺|真|非常|蛮)?(清楚|明白|详细)")
+# Someone or some service of the utility's named as the one praised.
+PRAISED_SOMEONE = re.compile(r"表扬|师傅|工作人员|小伙|姑娘|同志|营业员|营业厅|抄表|电工|班长|供电所|抢修|客服人员|人工客服|锦旗|点赞")
+
+
 # Asking where a request stands: "进度", "到哪了", "处理了没", a question mark.
 STATUS_ASKED_WORDS = re.compile(r"[吗么嘛？?]|进度|到哪|怎么样了|咋样了|处理(了|没|好)|好了没|办(好|完)|查(一下|下|查)|单号|工单")
 
@@ -267,6 +274,12 @@ class ValidateFeedbackForm(KeepsIdentitySlots, BaseFormValidation, FormValidatio
             # not a second praise; thanked, and the conversation closes as thanks do.
             return [SlotSet("requested_slot", None), ActiveLoop(None), SlotSet("feedback_type", None),
                     FollowupAction("action_wrap_up")]
+        if tracker.get_slot("requested_slot") is None and kind == "praise" and THANKS_FOR_THE_ANSWER.search(text) \
+                and not PRAISED_SOMEONE.search(text):
+            # "明白了…谢谢您耐心解释。" after a bill and a tier answer (NLU: praise): thanks for the
+            # answer; the conversation closes as thanks do, no praise ticket for the bot.
+            return [SlotSet("requested_slot", None), ActiveLoop(None), SlotSet("feedback_type", None),
+                    SlotSet("feedback_content", None), FollowupAction("action_wrap_up")]
         if tracker.get_slot("requested_slot") is None and (
                 (kind == "complaint" and ASKS_WHY.search(text) and not COMPLAINT_SAID.search(text))
                 or (kind == "suggestion" and ASKS_A_FACT.search(text) and not SUGGESTION_SAID.search(text))):
@@ -577,7 +590,8 @@ FEEDBACK_RESET = reset_form_slots("feedback_form") + [SlotSet("api_failed", Fals
 
 # Said while a complaint, tip-off or praise was being taken: another request to serve after it.
 # A fault now ("现在又没电了 赶紧派人来修"), not one the story is about ("报了修没人来").
-FAULT_NOW_WORDS = re.compile(r"(现在|还是|这会儿|到现在)[^，,。；]{0,8}(没电|停电|不来电|断电)|"
+# ("现在电费通知、停电通知都发在微信上" in a suggestion is no fault: a notice, not the power.)
+FAULT_NOW_WORDS = re.compile(r"(现在|还是|这会儿|到现在)[^，,。；、]{0,8}(没电|停电(了|啦)|不来电|断电(了|啦)?(?!通知))|"
                              r"(赶紧|快|马上|快点)(派人|来人|来修|过来修)|派人来修|来修一下|帮我报修")
 AN_OUTAGE_QUESTION = re.compile(r"停不停电|停电吗|有没有停电|哪天停|几号停|什么时候停|"
                                 r"(要停电|会停电|停电计划|计划停电|停电安排)[^，,。；]{0,6}([吗嘛么？?]|是不是|是真的)")

@@ -266,3 +266,53 @@ def test_a_generator_borrowed_for_an_outage_is_no_pv_business():
 
     assert business_from_text("好吧 那我们去借个发电机 要是提前来电会通知吗") is None
     assert business_from_text("我家屋顶想装光伏发电") == "pv_connection"
+
+
+@pytest.mark.asyncio
+async def test_an_application_made_last_month_and_not_heard_of_is_a_progress_question(actions_gateway):
+    """bj-progress-001: "…上个月递了并网申请，到现在一直没有消息" (a village clerk asking for an old
+    man) filed a second PV application."""
+    from actions.applications import ValidateApplicationForm
+
+    said = "你好，我是谷里街道张溪社区的文书，帮我们社区的任立新老人问一下，他家屋顶装了光伏，上个月递了并网申请，到现在一直没有消息。"
+    events, _ = await run_action(ValidateApplicationForm(), make_tracker(
+        said, intent="apply_service", form="application_form",
+        entities=[{"entity": "business_type", "value": "pv_connection"}]))
+    assert followups(events) == ["progress_form"]
+
+
+@pytest.mark.asyncio
+async def test_thanks_for_an_answer_is_no_praise_ticket(actions_gateway):
+    """bj-bill-001: "明白了，天冷以后开了电暖器…谢谢您耐心解释。" after a tier answer filed a praise."""
+    from actions.feedback import ValidateFeedbackForm
+
+    events, _ = await run_action(ValidateFeedbackForm(), make_tracker(
+        "明白了，天冷以后开了电暖器，用电多一些也在情理之中。谢谢您耐心解释。", intent="praise", form="feedback_form"))
+    assert followups(events) == ["action_wrap_up"]
+    events, _ = await run_action(ValidateFeedbackForm(), make_tracker(
+        "谢谢你们昨天来修电的师傅 解释得很清楚", intent="praise", form="feedback_form"))
+    assert "action_wrap_up" not in followups(events)
+
+
+def test_a_notice_in_a_suggestion_is_no_fault_now():
+    """bj-suggestion-001: "现在电费通知、停电通知都发在微信和短信上…" in a suggestion started a repair
+    after it was filed (and the phone left for the suggestion filed one)."""
+    from actions.feedback import other_request_in_story
+
+    story = "现在电费通知、停电通知都发在微信和短信上，我们小区很多七八十岁的老人不会看手机；另外，营业厅能否设一个老年人专用窗口"
+    assert other_request_in_story(story, None, None) == []
+    assert other_request_in_story("投诉抄表员；现在又没电了 赶紧派人来修", None, None)[-1]["name"] == "fault_form"
+
+
+@pytest.mark.parametrize("text, scam", [
+    ("收到个短信说我家电表要换新的 让我点链接预约 这是不是骗子啊", True),
+    ("收到短信说明天停电 是真的吗", False),
+    ("电费短信里有个链接 能不能点", True),
+    ("电费怎么在网上国网上交", False),
+])
+def test_a_meter_or_bill_message_with_a_link_doubted_is_a_scam_check(text, scam):
+    """bk-mixed-001: an SMS about a meter replacement with a link, "这是不是骗子啊", was filed as a
+    tip-off (no name of the utility in it), and the fraud warning never came."""
+    from actions.common import asks_if_genuine
+
+    assert asks_if_genuine(text) is scam, text
