@@ -369,6 +369,14 @@ def asks_about_shown_outages(tracker: Tracker) -> bool:
         len(text) <= OUTAGE_DAY_FOLLOW_UP_MAX_CHARS and asked_days(text, now_shanghai().date()) is not None)
 
 
+def outage_just_shown(tracker: Tracker) -> bool:
+    """The bot listed outages for an address in answer to the customer's previous message."""
+    from actions.common import previous_turn
+
+    return bool(tracker.get_slot("outage_shown_for")) and any(
+        e.get("event") == "action" and e.get("name") == "action_query_outage" for e in previous_turn(tracker))
+
+
 def follow_the_shown_outages(tracker: Tracker) -> List[EventType]:
     """The outage query again for the address just answered; it reads the day from the message."""
     return [SlotSet("address", tracker.get_slot("outage_shown_for")), FollowupAction("action_query_outage")]

@@ -204,6 +204,8 @@ def switched_kind(text: str, current: Optional[str]) -> Optional[str]:
     return kind if kind and kind != current else None
 
 
+# "能不能晚点停", "推迟几天": a planned outage asked to be moved.
+POSTPONE_ASKED = re.compile(r"晚点停|晚些停|晚几天|推迟|延后|改期|改个时间|换个时间|改天(再)?停|别停|不停行不行|能不能不停|缓几天")
 # Thanks for what the assistant just explained ("谢谢您耐心解释", "解释得很清楚").
 THANKS_FOR_THE_ANSWER = re.compile(r"(谢谢|感谢|多谢)(您|你)?(的)?(这么)?(耐心)?(的)?(解释|解答|讲解|回答|说明|告诉我|答复)|"
                                    r"(解释|讲|说)得(很|挺|真|非常|蛮)?(清楚|明白|详细)")
@@ -274,6 +276,15 @@ class ValidateFeedbackForm(KeepsIdentitySlots, BaseFormValidation, FormValidatio
             # not a second praise; thanked, and the conversation closes as thanks do.
             return [SlotSet("requested_slot", None), ActiveLoop(None), SlotSet("feedback_type", None),
                     FollowupAction("action_wrap_up")]
+        if tracker.get_slot("requested_slot") is None and kind in ("suggestion", "complaint") \
+                and POSTPONE_ASKED.search(text) and not re.search(r"建议|投诉|意见", text):
+            from actions.faq import follow_the_shown_outages, outage_just_shown  # faq imports this module
+
+            if outage_just_shown(tracker):
+                # "停一整天冷库扛不住 能不能晚点停" right after the planned outage was told (NLU: a
+                # suggestion): the outage again, with what to do about it; nothing filed.
+                return [SlotSet("requested_slot", None), ActiveLoop(None), SlotSet("feedback_type", None),
+                        SlotSet("feedback_content", None)] + follow_the_shown_outages(tracker)
         if tracker.get_slot("requested_slot") is None and kind == "praise" and THANKS_FOR_THE_ANSWER.search(text) \
                 and not PRAISED_SOMEONE.search(text):
             # "明白了…谢谢您耐心解释。" after a bill and a tier answer (NLU: praise): thanks for the

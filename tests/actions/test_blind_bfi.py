@@ -316,3 +316,19 @@ def test_a_meter_or_bill_message_with_a_link_doubted_is_a_scam_check(text, scam)
     from actions.common import asks_if_genuine
 
     assert asks_if_genuine(text) is scam, text
+
+
+@pytest.mark.asyncio
+async def test_asking_to_move_a_planned_outage_just_told_files_no_suggestion(actions_gateway):
+    """bg-mixed-001 (with the new model): "停一整天冷库扛不住 能不能晚点停" right after the planned
+    outage was told (NLU: a suggestion) filed a suggestion."""
+    from actions.feedback import ValidateFeedbackForm
+
+    prior = [{"event": "user", "text": "两个事 一个是听说大泉村要停电 哪天 几点到几点 二是查下我上个月电费"},
+             {"event": "action", "name": "action_query_outage"},
+             {"event": "bot", "text": "停电时间是12月11日（周五） 08:00至18:00，大约10小时。"}]
+    tracker = make_tracker("停一整天冷库扛不住 能不能晚点停", intent="suggest", form="feedback_form",
+                           prior_events=prior, slots={"outage_shown_for": "江苏省南京市六合区竹镇镇大泉村87号"})
+    events, _ = await run_action(ValidateFeedbackForm(), tracker)
+    assert followups(events) == ["action_query_outage"]
+    assert slot_values(events)["feedback_type"] is None
