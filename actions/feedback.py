@@ -683,6 +683,10 @@ class ActionSubmitFeedback(Action):
             return identity_blocked_reply(dispatcher, tracker) + FEEDBACK_RESET
         kind = tracker.get_slot("feedback_type") or "complaint"
         content = tracker.get_slot("feedback_content") or ""
+        if kind == "praise" and THANKS_FOR_THE_ANSWER.search(content) and not PRAISED_SOMEONE.search(content):
+            # "明白了…谢谢您耐心解释。" after an answer, the form filled from that one message (its
+            # validation never ran): thanks for the answer, no praise ticket for the bot.
+            return FEEDBACK_RESET + [FollowupAction("action_wrap_up")]
         # "提个意见…；对了还有个事 上周来换电表的师傅人蛮好的 想表扬一下他": two matters of two
         # kinds, told one after the other while the first was taken: one ticket each.
         content, second = another_kind_in_story(content, kind)

@@ -332,3 +332,17 @@ async def test_asking_to_move_a_planned_outage_just_told_files_no_suggestion(act
     events, _ = await run_action(ValidateFeedbackForm(), tracker)
     assert followups(events) == ["action_query_outage"]
     assert slot_values(events)["feedback_type"] is None
+
+
+@pytest.mark.asyncio
+async def test_thanks_for_an_answer_in_a_form_filled_at_once_files_nothing(actions_gateway):
+    """bj-bill-001 through the stack: the feedback form was filled from the one message (no
+    validation turn) and filed the thanks as a praise."""
+    from actions.feedback import ActionSubmitFeedback
+
+    said = "明白了，天冷以后开了电暖器，用电多一些也在情理之中。谢谢您耐心解释。"
+    tracker = make_tracker(said, intent="praise", slots={"feedback_type": "praise", "feedback_content": said,
+                                                         "identity_verified": True, "account_no": "3201000003"})
+    events, messages = await run_action(ActionSubmitFeedback(), tracker)
+    assert followups(events) == ["action_wrap_up"]
+    assert not any("已登记" in t for t in texts(messages))
