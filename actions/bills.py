@@ -278,6 +278,23 @@ BILL_NAMED = re.compile(r"电费|账单|欠费|欠了?多少|交了?没|缴费|�
 KEPT_QUERIES = ("suspect_arrears", "reconnect")
 
 
+def query_kept_for_the_form(tracker: Tracker) -> Optional[str]:
+    """What the bill form was opened for when that is kept (KEPT_QUERIES): set by the action that
+    opened it ("会不会是欠费停的" at a repair's phone question: the check for arrears), which the
+    form's own mapping from the intent then overwrote in the same turn; else the slot as it was
+    before the customer's latest message."""
+    events = tracker.events
+    opened = max((i for i, e in enumerate(events) if e.get("event") == "active_loop" and e.get("name") == "bill_form"),
+                 default=None)
+    if opened is not None:
+        start = max((i for i, e in enumerate(events[:opened]) if e.get("event") == "user"), default=0)
+        kept = [e.get("value") for e in events[start:opened]
+                if e.get("event") == "slot" and e.get("name") == "bill_query" and e.get("value") in KEPT_QUERIES]
+        if kept:
+            return kept[-1]
+    return slot_before_this_message(tracker, "bill_query")
+
+
 # "原房东还欠点电费 这个要我出吗", "上家欠的电费谁交": who pays the previous holder's arrears.
 PREVIOUS_HOLDERS_DEBT = re.compile(r"欠[^，,。？?]{0,6}(电费|钱|费)[^？?]{0,12}(要我|我来|让我|谁|要不要|我要)[^，,。]{0,3}(出|交|付|还|缴|承担|负责)|"
                                    r"欠[^，,。？?]{0,8}(电费|钱|费)[^，,。？?]{0,6}(怎么办|咋办|怎么弄|咋弄)")
@@ -311,7 +328,7 @@ class ValidateBillForm(BaseFormValidation, IdentityValidation, FormValidationAct
             added = await add_to_just_filed(dispatcher, tracker, request_unnamed=True)
             if added:
                 return added
-        kept = slot_before_this_message(tracker, "bill_query")
+        kept = query_kept_for_the_form(tracker)
         if kept in KEPT_QUERIES and tracker.get_slot("bill_query") != kept:
             # "3201000018" heard as a bill query while the bills are checked for a power cut: the
             # slot's mapping from that intent would turn the check into a plain bill.

@@ -346,3 +346,29 @@ async def test_thanks_for_an_answer_in_a_form_filled_at_once_files_nothing(actio
     events, messages = await run_action(ActionSubmitFeedback(), tracker)
     assert followups(events) == ["action_wrap_up"]
     assert not any("已登记" in t for t in texts(messages))
+
+
+@pytest.mark.asyncio
+async def test_the_arrears_check_opened_from_a_repair_survives_the_bill_forms_mapping(actions_gateway):
+    """Tried in the widget: "哦对了 我上个月电费好像也没交 会不会是欠费停的" at a repair's phone question
+    opened the arrears check, but the bill form's mapping (query_bill -> details) overwrote it in
+    the same turn: the plain bill was shown, the satisfaction question asked and the repair dropped."""
+    from actions.bills import ValidateBillForm
+
+    prior = [
+        {"event": "user", "text": "哦对了 我上个月电费好像也没交 会不会是欠费停的",
+         "parse_data": {"intent": {"name": "query_bill", "confidence": 0.9}, "entities": []}},
+        {"event": "slot", "name": "bill_query", "value": "details"},
+        {"event": "action", "name": "fault_form"},
+        {"event": "slot", "name": "bill_query", "value": "suspect_arrears"},
+        {"event": "action", "name": "bill_form"},
+        {"event": "active_loop", "name": "bill_form"},
+        {"event": "slot", "name": "bill_query", "value": "details"},
+        {"event": "slot", "name": "requested_slot", "value": "account_no"},
+        {"event": "action", "name": "action_listen"},
+    ]
+    tracker = make_tracker("户号3201000022", intent="query_bill", form="bill_form", prior_events=prior,
+                           slots={"bill_query": "details", "requested_slot": "account_no"},
+                           candidates={"account_no": "3201000022"})
+    events, _ = await run_action(ValidateBillForm(), tracker)
+    assert slot_values(events)["bill_query"] == "suspect_arrears"
