@@ -1497,7 +1497,7 @@ async def reassure_after_filing(dispatcher: CollectingDispatcher, tracker: Track
     # "好 我先打120 你们赶紧派人来": an emergency number is not a phone, 户号 or house number given.
     numbers_given = re.search(r"\d{3}", EMERGENCY_NUMBERS.sub("", text))
     if IF_NOT_BACK.search(text) and not just_filed and tracker.get_slot("requested_slot") is None \
-            and reconnection_promised(tracker) and not re.search(r"投诉|举报|人工|\d{3}", text):
+            and reconnection_promised(tracker) and not re.search(r"投诉|举报|人工", text) and not numbers_given:
         # "那好吧 要是明天还不来电咋办" right after the 24 hours after paying were said (NLU heard
         # an outage question; a repair was filed): what to do then, nothing filed now.
         dispatcher.utter_message(response="utter_reconnection_if_not_back")
@@ -2721,13 +2721,15 @@ class BaseFormValidation:
             return {"contact_phone": None}
         except api_client.ApiError:
             customer = {}
+        from actions.applications import premises_unknown  # applications imports this module
+
         result: Dict[Text, Any] = {"contact_phone": None, "account_no": account_no}
         if customer and PREVIOUS_HOLDER.search(latest_text(tracker)):
             # "户号是3201000016 原房东叫吴思远" (a buyer's name transfer, a tenant): the registered
             # phone is the previous holder's; the account is kept and the customer's own phone asked.
             dispatcher.utter_message(response="utter_account_previous_holder_phone", tail=account_no[-4:])
         elif customer and self.form_name() == "application_form" \
-                and _premises_unknown(tracker):  # type: ignore[attr-defined]
+                and premises_unknown(tracker):  # type: ignore[attr-defined]
             # "户号3201000007 宋思远" at the phone question of a tariff change: the account answers
             # where as well as whom to call (its holder, its registered address and phone).
             dispatcher.utter_message(response="utter_account_registered_premises", tail=account_no[-4:])
@@ -2744,12 +2746,6 @@ class BaseFormValidation:
         if customer.get("area_type") and not tracker.get_slot("identity_verified"):
             result["area_type"] = customer.get("area_type")
         return result
-
-def _premises_unknown(tracker: Tracker) -> bool:
-    from actions.applications import premises_unknown  # applications imports this module
-
-    return premises_unknown(tracker)
-
 
 # Forms that only tell (a bill, an outage, a progress); a repair asked for inside one ends it.
 INFORMATION_FORMS = ("bill_form", "outage_form", "progress_form")

@@ -357,12 +357,10 @@ OUTAGE_DAY_FOLLOW_UP_MAX_CHARS = 12
 
 def asks_about_shown_outages(tracker: Tracker) -> bool:
     """A question about times or another day right after the bot listed outages for an address."""
-    from actions.common import now_shanghai, previous_turn
+    from actions.common import now_shanghai
     from actions.faults import asked_days
 
-    answered_outage = any(e.get("event") == "action" and e.get("name") == "action_query_outage"
-                          for e in previous_turn(tracker))
-    if not answered_outage or not tracker.get_slot("outage_shown_for"):
+    if not outage_just_shown(tracker):
         return False
     text = latest_text(tracker)
     return bool(OUTAGE_TIME_QUESTION.search(text)) or (

@@ -213,6 +213,11 @@ THANKS_FOR_THE_ANSWER = re.compile(r"(谢谢|感谢|多谢)(您|你)?(的)?(这�
 PRAISED_SOMEONE = re.compile(r"表扬|师傅|工作人员|小伙|姑娘|同志|营业员|营业厅|抄表|电工|班长|供电所|抢修|客服人员|人工客服|锦旗|点赞")
 
 
+def thanks_for_the_answer(text: str) -> bool:
+    """Thanks for what the assistant explained, with nobody of the utility's praised: no praise ticket."""
+    return bool(THANKS_FOR_THE_ANSWER.search(text)) and not PRAISED_SOMEONE.search(text)
+
+
 # Asking where a request stands: "进度", "到哪了", "处理了没", a question mark.
 STATUS_ASKED_WORDS = re.compile(r"[吗么嘛？?]|进度|到哪|怎么样了|咋样了|处理(了|没|好)|好了没|办(好|完)|查(一下|下|查)|单号|工单")
 
@@ -285,8 +290,7 @@ class ValidateFeedbackForm(KeepsIdentitySlots, BaseFormValidation, FormValidatio
                 # suggestion): the outage again, with what to do about it; nothing filed.
                 return [SlotSet("requested_slot", None), ActiveLoop(None), SlotSet("feedback_type", None),
                         SlotSet("feedback_content", None)] + follow_the_shown_outages(tracker)
-        if tracker.get_slot("requested_slot") is None and kind == "praise" and THANKS_FOR_THE_ANSWER.search(text) \
-                and not PRAISED_SOMEONE.search(text):
+        if tracker.get_slot("requested_slot") is None and kind == "praise" and thanks_for_the_answer(text):
             # "明白了…谢谢您耐心解释。" after a bill and a tier answer (NLU: praise): thanks for the
             # answer; the conversation closes as thanks do, no praise ticket for the bot.
             return [SlotSet("requested_slot", None), ActiveLoop(None), SlotSet("feedback_type", None),
@@ -683,7 +687,7 @@ class ActionSubmitFeedback(Action):
             return identity_blocked_reply(dispatcher, tracker) + FEEDBACK_RESET
         kind = tracker.get_slot("feedback_type") or "complaint"
         content = tracker.get_slot("feedback_content") or ""
-        if kind == "praise" and THANKS_FOR_THE_ANSWER.search(content) and not PRAISED_SOMEONE.search(content):
+        if kind == "praise" and thanks_for_the_answer(content):
             # "明白了…谢谢您耐心解释。" after an answer, the form filled from that one message (its
             # validation never ran): thanks for the answer, no praise ticket for the bot.
             return FEEDBACK_RESET + [FollowupAction("action_wrap_up")]

@@ -3,7 +3,7 @@ tests, and the blind batches bf (elderly customers and relatives), bg (small bus
 renters, EV owners, app payments) and bi (households across the seasons) at first sight."""
 import pytest
 
-from tests.support.dialogue import make_tracker, run_action, slot_values, texts
+from tests.support.dialogue import make_tracker, repair_just_filed, run_action, slot_values, texts
 
 
 def followups(events) -> list:
@@ -60,17 +60,10 @@ async def test_a_fallen_street_light_wire_is_still_a_danger_to_repair(actions_ga
 async def test_an_urge_naming_the_emergency_number_after_a_repair_is_not_praise(actions_gateway):
     """bf-hazard-002: "好 我先打120 你们赶紧派人来把表箱弄好 别人再碰到怎么办" right after an urgent
     repair was filed (NLU: praise) was filed as a praise: "120" read as a number given."""
-    import uuid
-
-    from actions import api_client
     from actions.feedback import ValidateFeedbackForm
 
-    ticket = await api_client.create_ticket({
-        "request_key": f"test:{uuid.uuid4().hex}", "type": "repair", "summary": "表箱带电 有人触电", "channel": "web",
-        "conversation_id": "urge-120", "contact_phone": "17743415821", "area_type": "urban",
-        "details": {"address": "龙蟠中路141号翠竹园1栋"}})
-    prior = [{"event": "user", "text": "我是他儿子 电话就打我爸的 17743415821"},
-             {"event": "bot", "text": f"已为您登记紧急故障报修，工单号：{ticket['ticket_no']}。"}]
+    ticket, prior = await repair_just_filed("表箱带电 有人触电", "17743415821", "龙蟠中路141号翠竹园1栋",
+                                            "我是他儿子 电话就打我爸的 17743415821", conversation_id="urge-120")
     tracker = make_tracker("好 我先打120 你们赶紧派人来把表箱弄好 别人再碰到怎么办", intent="praise",
                            form="feedback_form", prior_events=prior)
     events, messages = await run_action(ValidateFeedbackForm(), tracker)

@@ -8,7 +8,7 @@ import pytest
 from actions.applications import ValidateApplicationForm, business_from_text, name_beside_details
 from actions.faults import ValidateFaultForm
 from actions.feedback import ValidateFeedbackForm
-from tests.support.dialogue import make_tracker, run_action, slot_values, texts
+from tests.support.dialogue import make_tracker, repair_just_filed, run_action, slot_values, texts
 from bot.store import STORE
 
 
@@ -91,16 +91,8 @@ def test_words_for_running_power_to_a_new_house():
 
 @pytest.mark.asyncio
 async def test_an_urge_right_after_the_repair_hears_the_committed_times_not_a_complaint(actions_gateway):
-    import uuid
-
-    from actions import api_client
-
-    ticket = await api_client.create_ticket({
-        "request_key": f"test:{uuid.uuid4().hex}", "type": "repair", "summary": "电线断了掉地上", "channel": "web",
-        "conversation_id": "urge-test", "contact_phone": "13913520518", "area_type": "urban",
-        "details": {"address": "玄武区中山路18号"}})
-    prior = [{"event": "user", "text": "我叫张伟 电话13913520518"},
-             {"event": "bot", "text": f"已为您登记紧急故障报修，工单号：{ticket['ticket_no']}。"}]
+    ticket, prior = await repair_just_filed("电线断了掉地上", "13913520518", "玄武区中山路18号",
+                                            "我叫张伟 电话13913520518", conversation_id="urge-test")
     tracker = make_tracker("没人碰 我让小孩都走远了 你们快点来啊", intent="complain", form="feedback_form",
                            prior_events=prior)
     events, messages = await run_action(ValidateFeedbackForm(), tracker)

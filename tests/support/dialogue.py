@@ -168,3 +168,19 @@ async def praise_just_filed(content: str, last_said: str) -> Tuple[str, str, Lis
               {"event": "bot", "text": f"您的表扬已登记，编号：{praise['ticket_no']}。"},
               {"event": "bot", "text": "请问您对这次服务满意吗？"}]
     return conversation, praise["ticket_no"], events
+
+
+async def repair_just_filed(summary: str, phone: str, address: str, said_before: str,
+                            conversation_id: str = "test-conversation") -> Tuple[Dict[str, Any], List[Dict[str, Any]]]:
+    """A repair ticket in the store and the events of the turn that announced it: the customer's
+    last words, then the bot's "已为您登记紧急故障报修，工单号：…"."""
+    import uuid
+
+    from actions import api_client
+
+    ticket = await api_client.create_ticket({
+        "request_key": f"test:{uuid.uuid4().hex}", "type": "repair", "summary": summary, "channel": "web",
+        "conversation_id": conversation_id, "contact_phone": phone, "area_type": "urban",
+        "details": {"address": address}})
+    return ticket, [{"event": "user", "text": said_before},
+                    {"event": "bot", "text": f"已为您登记紧急故障报修，工单号：{ticket['ticket_no']}。"}]
